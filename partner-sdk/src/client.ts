@@ -1,0 +1,241 @@
+/**
+ * PartnerClient: signs instructions, sends them to the hub and returns only outcomes whose
+ * receipts verify. A success that cannot be proven is never returned as a success.
+ */
+import { createRemoteJWKSet, customFetch, decodeJwt, decodeProtectedHeader } from 'jose';
+import {
+  INSTRUCTION_RECEIPT_QUERY,
+  MUTATIONS,
+  SUCCESS_TYPENAME,
+  type InstructionReceiptData,
+  type InstructionReceiptResponse,
+  type MutationResponse,
+  type ReceiptDataByOp,
+} from './documents';
+import { HubRequestError, ReceiptVerificationError, withJti } from './errors';
+import { checkReference, type EnrollFields, type FieldsByOp, type PointsFields } from './fields';
+import { postGraphQL, type FetchLike } from './graphql';
+import { signInstruction } from './instructions';
+import type { SigningKey } from './keys';
+import { GRAPHQL_PATH, HUB_JWKS_PATH, INSTRUCTION_TYP, OPS, requestHash, type Op } from './protocol';
+import { hubJwks, trimSlash, verifyReceipt, type JwksGetter, type ReceiptClaims } from './receipts';
+import { checkKey } from './signing';
+import { signAccessToken } from './tokens';
+
+export interface PartnerClientOptions {
+  /** The hub's base URL, e.g. https://hub.example.com (GraphQL at /graphql, keys at /.well-known/jwks.json). */
+  baseUrl: string;
+  hubId: string;
+  partnerId: string;
+  /** The partner's registered signing key. */
+  key: SigningKey;
+  /** Default: the global fetch. Also used to fetch the hub's keys unless `jwks` is given. */
+  fetch?: FetchLike;
+  /** The hub's receipt-signing keys; default: fetched and cached from the hub. Pass a local set to pin keys. */
+  jwks?: JwksGetter;
+}
+
+export interface SubmitOptions {
+  /** Idempotency key. Reusing it returns the original receipt instead of executing twice. */
+  jti?: string;
+  lifetimeSeconds?: number;
+}
+
+export interface SuccessOutcome<O extends Op = Op> {
+  ok: true;
+  typename: ReceiptDataByOp[O]['__typename'];
+  /** The receipt fields as the hub returned them (unsigned; `receipt` is what is proven). */
+  data: ReceiptDataByOp[O];
+  /** The verified claims of the hub's signed receipt. */
+  receipt: ReceiptClaims<O>;
+  jti: string;
+}
+
+/** The hub declined the instruction (e.g. insufficient balance); `errorCode` is the schema's ErrorCode. */
+export interface FailureOutcome {
+  ok: false;
+  typename: string;
+  errorCode: string;
+  message: string;
+  jti: string;
+}
+
+export type Outcome<O extends Op = Op> = SuccessOutcome<O> | FailureOutcome;
+
+export interface FetchedReceipt {
+  /** As returned by the hub. */
+  data: InstructionReceiptData;
+  /** The verified claims of `data.receipt`. */
+  receipt: ReceiptClaims;
+}
+
+export class PartnerClient {
+  readonly baseUrl: string;
+  readonly hubId: string;
+  readonly partnerId: string;
+  private readonly key: SigningKey;
+  private readonly fetch: FetchLike;
+  private readonly jwks: JwksGetter;
+
+  constructor(options: PartnerClientOptions) {
+    this.baseUrl = trimSlash(new URL(options.baseUrl).href);
+    this.hubId = checkReference('hubId', options.hubId);
+    this.partnerId = checkReference('partnerId', options.partnerId);
+    checkKey(options.key);
+    this.key = options.key;
+    // Resolved per call, so that a fetch installed after construction (polyfill, test double) is used.
+    this.fetch = options.fetch ?? ((url, init) => fetch(url, init));
+    this.jwks =
+      options.jwks ??
+      (options.fetch
+        ? createRemoteJWKSet(new URL(this.baseUrl + HUB_JWKS_PATH), { [customFetch]: options.fetch })
+        : hubJwks(this.baseUrl));
+  }
+
+  enrollMember(fields: EnrollFields, opts?: SubmitOptions): Promise<Outcome<'enroll'>> {
+    return this.submit('enroll', fields, opts);
+  }
+
+  issuePoints(fields: PointsFields, opts?: SubmitOptions): Promise<Outcome<'issue'>> {
+    return this.submit('issue', fields, opts);
+  }
+
+  redeemPoints(fields: PointsFields, opts?: SubmitOptions): Promise<Outcome<'redeem'>> {
+    return this.submit('redeem', fields, opts);
+  }
+
+  /** Signs and sends an instruction; the receipt is pinned to this jti and this request's hash. */
+  async submit<O extends Op>(op: O, fields: FieldsByOp[O], opts: SubmitOptions = {}): Promise<Outcome<O>> {
+    const signed = await signInstruction({
+      partnerId: this.partnerId,
+      hubId: this.hubId,
+      key: this.key,
+      op,
+      fields,
+      jti: opts.jti,
+      lifetimeSeconds: opts.lifetimeSeconds,
+    });
+    return this.send(op, signed.jws, signed.jti, signed.requestHash);
+  }
+
+  /**
+   * Sends an instruction signed earlier (a retry after a timeout, or one signed elsewhere). Its
+   * claims are read back to pin the receipt to its jti and request hash.
+   */
+  async submitSigned<O extends Op>(op: O, jws: string): Promise<Outcome<O>> {
+    const claims = this.readOwnInstruction(jws);
+    if (claims.op !== op) throw new TypeError(`instruction is for op ${String(claims.op)}, not ${op}`);
+    return this.send(op, jws, claims.jti as string, requestHash(claims));
+  }
+
+  /**
+   * Looks up the receipt of an instruction by jti, e.g. when a submit timed out and it is unknown
+   * whether the hub executed it. Null means the hub never accepted that jti: sign it again.
+   */
+  async fetchReceipt(jti: string, opts: { expectedRequestHash?: string } = {}): Promise<FetchedReceipt | null> {
+    checkReference('jti', jti);
+    try {
+      const token = await this.accessToken();
+      const { instructionReceipt: data } = await this.graphql<InstructionReceiptResponse>(
+        INSTRUCTION_RECEIPT_QUERY,
+        { jti },
+        { token },
+      );
+      if (data === null) return null;
+      if (typeof data !== 'object' || typeof data.receipt !== 'string') {
+        throw new HubRequestError('BAD_RESPONSE', 'instructionReceipt has no receipt');
+      }
+      const receipt = await verifyReceipt(data.receipt, this.pins(jti, opts.expectedRequestHash));
+      return { data, receipt };
+    } catch (error) {
+      throw withJti(error, jti);
+    }
+  }
+
+  /** A partner-scope bearer token for GraphQL reads. */
+  accessToken(lifetimeSeconds?: number): Promise<string> {
+    return signAccessToken({
+      issuer: this.partnerId,
+      subject: this.partnerId,
+      scope: 'partner',
+      audience: this.hubId,
+      key: this.key,
+      lifetimeSeconds,
+    });
+  }
+
+  /** A member-scope token: the partner vouches that this member is logged in, e.g. to show them their balance. */
+  memberToken(memberRef: string, lifetimeSeconds?: number): Promise<string> {
+    return signAccessToken({
+      issuer: this.partnerId,
+      subject: memberRef,
+      scope: 'member',
+      audience: this.hubId,
+      key: this.key,
+      lifetimeSeconds,
+    });
+  }
+
+  /** POSTs any GraphQL document to the hub; throws HubRequestError on `errors` or HTTP failure. */
+  graphql<T>(query: string, variables: Record<string, unknown> = {}, options: { token?: string } = {}): Promise<T> {
+    return postGraphQL<T>(this.fetch, { url: this.baseUrl + GRAPHQL_PATH, query, variables, token: options.token });
+  }
+
+  private async send<O extends Op>(op: O, jws: string, jti: string, expectedRequestHash: string): Promise<Outcome<O>> {
+    try {
+      const { result } = await this.graphql<MutationResponse>(MUTATIONS[op], { instruction: jws });
+      if (typeof result !== 'object' || result === null) {
+        throw new HubRequestError('BAD_RESPONSE', `${op} returned no result`);
+      }
+      const typename = result.__typename;
+      if (typename === SUCCESS_TYPENAME[op]) {
+        const data = result as unknown as ReceiptDataByOp[O];
+        if (typeof data.receipt !== 'string') throw new HubRequestError('BAD_RESPONSE', `${typename} has no receipt`);
+        const receipt = await verifyReceipt(data.receipt, { ...this.pins(jti, expectedRequestHash), expectedOp: op });
+        checkDataAgainstReceipt(data as unknown as Record<string, unknown>, receipt);
+        return { ok: true, typename: data.__typename, data, receipt, jti };
+      }
+      if (typeof result.errorCode === 'string' && typeof result.message === 'string') {
+        return { ok: false, typename: String(typename), errorCode: result.errorCode, message: result.message, jti };
+      }
+      throw new HubRequestError('BAD_RESPONSE', `unexpected ${op} result type ${String(typename)}`);
+    } catch (error) {
+      throw withJti(error, jti);
+    }
+  }
+
+  private pins(jti: string, expectedRequestHash: string | undefined) {
+    return { hubId: this.hubId, partnerId: this.partnerId, jwks: this.jwks, expectedJti: jti, expectedRequestHash };
+  }
+
+  /** Decodes (without verifying: it is ours) an instruction and checks it is addressed from this partner to this hub. */
+  private readOwnInstruction(jws: string): Record<string, unknown> {
+    let claims: Record<string, unknown>;
+    let typ: unknown;
+    try {
+      claims = decodeJwt(jws);
+      typ = decodeProtectedHeader(jws).typ;
+    } catch (cause) {
+      throw new TypeError('not a compact JWS instruction', { cause });
+    }
+    if (typ !== INSTRUCTION_TYP) throw new TypeError(`instruction typ must be ${INSTRUCTION_TYP}`);
+    if (claims.iss !== this.partnerId) throw new TypeError('instruction was not issued by this partner');
+    if (claims.aud !== this.hubId) throw new TypeError('instruction is not addressed to this hub');
+    if (!(OPS as readonly unknown[]).includes(claims.op)) throw new TypeError('instruction has no valid op');
+    checkReference('jti', claims.jti);
+    return claims;
+  }
+}
+
+/**
+ * The unsigned fields must say what the signed receipt says; otherwise something between the
+ * hub's signer and us changed them, and the caller would act on numbers nobody vouched for.
+ */
+function checkDataAgainstReceipt(data: Record<string, unknown>, receipt: ReceiptClaims): void {
+  const fields = receipt.op === 'enroll' ? ['jti', 'memberId'] : ['jti', 'memberId', 'entryId', 'amount'];
+  for (const field of fields) {
+    if (data[field] !== undefined && String(data[field]) !== String(receipt[field])) {
+      throw new ReceiptVerificationError('claim', `returned ${field} differs from the signed receipt`, { claim: field });
+    }
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * Every GraphQL document the SDK sends, with the TypeScript shape of what it selects. Kept in one
+ * place so that a schema change means editing one file. Each mutation aliases its field to
+ * `result`, so that the client can read all three the same way.
+ */
+import type { Op } from './protocol';
+
+const ERROR_RESULT = '... on ErrorResult { errorCode message }';
+
+export const MUTATIONS: Record<Op, string> = {
+  enroll: `mutation EnrollMember($instruction: String!) {
+  result: enrollMember(instruction: $instruction) {
+    __typename
+    ... on EnrollReceipt { jti memberId memberRef linkedExisting receipt replayed }
+    ${ERROR_RESULT}
+  }
+}`,
+  issue: `mutation IssuePoints($instruction: String!) {
+  result: issuePoints(instruction: $instruction) {
+    __typename
+    ... on IssueReceipt { jti entryId memberId amount balance receipt replayed recordedAt }
+    ${ERROR_RESULT}
+  }
+}`,
+  redeem: `mutation RedeemPoints($instruction: String!) {
+  result: redeemPoints(instruction: $instruction) {
+    __typename
+    ... on RedeemReceipt {
+      jti entryId memberId amount balance receipt replayed recordedAt
+      consumed { issuerPartnerId amount }
+    }
+    ${ERROR_RESULT}
+  }
+}`,
+};
+
+/** The `__typename` of the success member of each mutation's result union. */
+export const SUCCESS_TYPENAME = {
+  enroll: 'EnrollReceipt',
+  issue: 'IssueReceipt',
+  redeem: 'RedeemReceipt',
+} as const satisfies Record<Op, string>;
+
+export const INSTRUCTION_RECEIPT_QUERY = `query InstructionReceipt($jti: String!) {
+  instructionReceipt(jti: $jti) { jti op entryId receipt receivedAt }
+}`;
+
+export interface EnrollReceiptData {
+  __typename: 'EnrollReceipt';
+  jti: string;
+  memberId: string;
+  memberRef: string;
+  /** True when the hashes matched a member already known through another partner. */
+  linkedExisting: boolean;
+  /** The signed receipt (compact JWS); the SDK has verified it. */
+  receipt: string;
+  /** True when this jti had been accepted before and this is the original outcome again. */
+  replayed: boolean;
+}
+
+export interface IssueReceiptData {
+  __typename: 'IssueReceipt';
+  jti: string;
+  entryId: string;
+  memberId: string;
+  amount: string;
+  balance: string;
+  receipt: string;
+  replayed: boolean;
+  recordedAt: string;
+}
+
+export interface ConsumedLot {
+  /** Whose points were spent: redemption draws on points issued by (possibly other) partners. */
+  issuerPartnerId: string;
+  amount: string;
+}
+
+export interface RedeemReceiptData extends Omit<IssueReceiptData, '__typename'> {
+  __typename: 'RedeemReceipt';
+  consumed: ConsumedLot[];
+}
+
+export interface ReceiptDataByOp {
+  enroll: EnrollReceiptData;
+  issue: IssueReceiptData;
+  redeem: RedeemReceiptData;
+}
+
+/** A failure member of a mutation's result union (implements ErrorResult). */
+export interface ErrorResultData {
+  __typename: string;
+  errorCode: string;
+  message: string;
+}
+
+export interface MutationResponse {
+  result: { __typename?: unknown; [field: string]: unknown } | null;
+}
+
+export interface InstructionReceiptData {
+  jti: string;
+  op: string;
+  /** Null for instructions that create no ledger entry (enroll). */
+  entryId: string | null;
+  receipt: string;
+  receivedAt: string;
+}
+
+export interface InstructionReceiptResponse {
+  instructionReceipt: InstructionReceiptData | null;
+}

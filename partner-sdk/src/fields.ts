@@ -1,0 +1,125 @@
+/**
+ * The per-operation fields of an instruction, checked and normalised before signing: a signed
+ * instruction the hub is bound to reject only costs a round trip and an idempotency key.
+ * Bad values throw TypeError.
+ */
+import { REFERENCE_LENGTH_MAX, type Op } from './protocol';
+
+/** Amounts are whole coalition points. Never a JS number: those silently lose precision above 2^53. */
+export type Amount = bigint | string;
+
+export interface EnrollFields {
+  /** The partner's own reference for the member (customer number, account id). */
+  member: string;
+  /** hashEmail(...) of the member's address, to link them to the same person at other partners. */
+  emailHash?: string;
+  /** hashPhone(...) of the member's phone number. */
+  phoneHash?: string;
+}
+
+export interface PointsFields {
+  member: string;
+  /** Positive whole number of points, as a bigint or a string of decimal digits. */
+  amount: Amount;
+  /** The partner's order/transaction reference, for reconciliation. */
+  orderRef?: string;
+  /** When the purchase happened (ISO-8601 with a time zone, or a Date), if not now. */
+  occurredAt?: string | Date;
+}
+
+export interface FieldsByOp {
+  enroll: EnrollFields;
+  issue: PointsFields;
+  redeem: PointsFields;
+}
+
+/** The op fields as they appear in the signed claims. */
+export interface EnrollClaimsFields {
+  member: string;
+  emailHash?: string;
+  phoneHash?: string;
+}
+
+export interface PointsClaimsFields {
+  member: string;
+  amount: string;
+  orderRef?: string;
+  occurredAt?: string;
+}
+
+export interface ClaimsFieldsByOp {
+  enroll: EnrollClaimsFields;
+  issue: PointsClaimsFields;
+  redeem: PointsClaimsFields;
+}
+
+const ALLOWED: Record<Op, readonly string[]> = {
+  enroll: ['member', 'emailHash', 'phoneHash'],
+  issue: ['member', 'amount', 'orderRef', 'occurredAt'],
+  redeem: ['member', 'amount', 'orderRef', 'occurredAt'],
+};
+
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+// A moment in time needs a zone; a local time would mean different instants to partner and hub.
+const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+
+/** Canonical decimal string of a positive whole amount ("0150" → "150"), so equal amounts hash equally. */
+export function normaliseAmount(amount: Amount): string {
+  let value: bigint;
+  if (typeof amount === 'bigint') {
+    value = amount;
+  } else if (typeof amount === 'string' && /^[0-9]+$/.test(amount)) {
+    value = BigInt(amount);
+  } else {
+    throw new TypeError('amount must be a bigint or a string of decimal digits (whole points, no sign, no decimals)');
+  }
+  if (value <= 0n) throw new TypeError('amount must be positive');
+  return value.toString();
+}
+
+export function checkReference(name: string, value: unknown, minLength = 1): string {
+  if (typeof value !== 'string' || value.length < minLength || value.length > REFERENCE_LENGTH_MAX) {
+    throw new TypeError(`${name} must be a string of ${minLength}..${REFERENCE_LENGTH_MAX} characters`);
+  }
+  return value;
+}
+
+function checkHash(name: string, value: unknown): string {
+  if (typeof value !== 'string' || !SHA256_HEX.test(value)) {
+    throw new TypeError(`${name} must be lowercase hex SHA-256 (use hashEmail/hashPhone)`);
+  }
+  return value;
+}
+
+function checkOccurredAt(value: unknown): string {
+  if (value instanceof Date) {
+    if (Number.isNaN(value.getTime())) throw new TypeError('occurredAt is an invalid Date');
+    return value.toISOString();
+  }
+  if (typeof value !== 'string' || !ISO_DATE_TIME.test(value) || Number.isNaN(Date.parse(value))) {
+    throw new TypeError('occurredAt must be an ISO-8601 date-time with a zone, e.g. 2025-01-31T12:00:00Z');
+  }
+  return value;
+}
+
+/** Checks `fields` for `op` and returns them as claims. Unknown fields are rejected: a typo must not be signed silently. */
+export function claimsFields<O extends Op>(op: O, fields: FieldsByOp[O]): ClaimsFieldsByOp[O];
+export function claimsFields(op: Op, fields: FieldsByOp[Op]): ClaimsFieldsByOp[Op] {
+  if (typeof fields !== 'object' || fields === null) throw new TypeError('fields must be an object');
+  const raw = fields as unknown as Record<string, unknown>;
+  for (const name of Object.keys(raw)) {
+    if (!ALLOWED[op].includes(name)) throw new TypeError(`unknown field "${name}" for op ${op}`);
+  }
+  const member = checkReference('member', raw.member);
+  if (op === 'enroll') {
+    const out: EnrollClaimsFields = { member };
+    if (raw.emailHash !== undefined) out.emailHash = checkHash('emailHash', raw.emailHash);
+    if (raw.phoneHash !== undefined) out.phoneHash = checkHash('phoneHash', raw.phoneHash);
+    return out;
+  }
+  const out: PointsClaimsFields = { member, amount: normaliseAmount(raw.amount as Amount) };
+  // The protocol allows an empty orderRef; only the upper bound is enforced.
+  if (raw.orderRef !== undefined) out.orderRef = checkReference('orderRef', raw.orderRef, 0);
+  if (raw.occurredAt !== undefined) out.occurredAt = checkOccurredAt(raw.occurredAt);
+  return out;
+}

@@ -1,0 +1,88 @@
+/**
+ * A minimal GraphQL-over-HTTP POST. No client library: the SDK sends a handful of fixed documents
+ * and a partner's bundle should not carry a GraphQL runtime for that.
+ */
+import { HubRequestError, type GraphQLErrorEntry } from './errors';
+
+/** The part of `fetch` the SDK uses; inject one to add proxies, timeouts or a fake in tests. */
+export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
+
+export interface GraphQLRequest {
+  url: string;
+  query: string;
+  variables: Record<string, unknown>;
+  /** Bearer access token, for reads. Mutations authenticate through their signed instruction. */
+  token?: string;
+}
+
+/**
+ * POSTs one document and returns `data`. Throws HubRequestError when the request as a whole
+ * failed: no connection, a non-2xx answer without a GraphQL body, or any entry in `errors`
+ * (the hub reports refusals such as UNAUTHENTICATED there, never partial success).
+ */
+export async function postGraphQL<T>(fetchImpl: FetchLike, request: GraphQLRequest): Promise<T> {
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    accept: 'application/graphql-response+json, application/json',
+  };
+  if (request.token !== undefined) headers.authorization = `Bearer ${request.token}`;
+  let status: number;
+  let text: string;
+  try {
+    const response = await fetchImpl(request.url, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ query: request.query, variables: request.variables }),
+    });
+    status = response.status;
+    text = await response.text();
+  } catch (cause) {
+    throw new HubRequestError('NETWORK_ERROR', `could not reach the hub: ${describe(cause)}`, { cause });
+  }
+  const body = parseJson(text);
+  const ok = status >= 200 && status < 300;
+  if (!isGraphQLBody(body)) {
+    if (!ok) throw new HubRequestError('HTTP_ERROR', `hub answered HTTP ${status}`, { status });
+    throw new HubRequestError('BAD_RESPONSE', 'hub answer is not a GraphQL response', { status });
+  }
+  if (Array.isArray(body.errors) && body.errors.length > 0) {
+    const errors = body.errors.map(toErrorEntry);
+    const code = errors.find((e) => typeof e.extensions?.code === 'string')?.extensions?.code ?? 'GRAPHQL_ERROR';
+    throw new HubRequestError(code, errors.map((e) => e.message).join('; '), { status, errors });
+  }
+  if (!ok) throw new HubRequestError('HTTP_ERROR', `hub answered HTTP ${status}`, { status });
+  if (typeof body.data !== 'object' || body.data === null) {
+    throw new HubRequestError('BAD_RESPONSE', 'GraphQL response has no data', { status });
+  }
+  return body.data as T;
+}
+
+interface GraphQLBody {
+  data?: unknown;
+  errors?: unknown;
+}
+
+function isGraphQLBody(body: unknown): body is GraphQLBody {
+  return typeof body === 'object' && body !== null && !Array.isArray(body) && ('data' in body || 'errors' in body);
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function toErrorEntry(raw: unknown): GraphQLErrorEntry {
+  if (typeof raw !== 'object' || raw === null) return { message: String(raw) };
+  const { message, path, extensions } = raw as Record<string, unknown>;
+  const entry: GraphQLErrorEntry = { message: typeof message === 'string' ? message : 'unknown GraphQL error' };
+  if (Array.isArray(path)) entry.path = path as (string | number)[];
+  if (typeof extensions === 'object' && extensions !== null) entry.extensions = extensions as GraphQLErrorEntry['extensions'];
+  return entry;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,50 @@
+export * from './protocol';
+export * from './errors';
+export { generatePartnerKey, exportPrivateJwk, importPartnerKey, type PartnerKey, type SigningKey } from './keys';
+export {
+  normaliseAmount,
+  type Amount,
+  type EnrollFields,
+  type PointsFields,
+  type FieldsByOp,
+  type EnrollClaimsFields,
+  type PointsClaimsFields,
+} from './fields';
+export {
+  signInstruction,
+  type InstructionClaims,
+  type InstructionClaimsBase,
+  type SignInstructionInput,
+  type SignedInstruction,
+} from './instructions';
+export { signAccessToken, type AccessTokenInput, type AccessTokenClaims } from './tokens';
+export {
+  verifyReceipt,
+  hubJwks,
+  type JwksGetter,
+  type ReceiptClaims,
+  type EnrollReceiptClaims,
+  type PointsReceiptClaims,
+  type VerifyReceiptOptions,
+} from './receipts';
+export {
+  MUTATIONS,
+  INSTRUCTION_RECEIPT_QUERY,
+  SUCCESS_TYPENAME,
+  type EnrollReceiptData,
+  type IssueReceiptData,
+  type RedeemReceiptData,
+  type ConsumedLot,
+  type ReceiptDataByOp,
+  type InstructionReceiptData,
+} from './documents';
+export type { FetchLike } from './graphql';
+export {
+  PartnerClient,
+  type PartnerClientOptions,
+  type SubmitOptions,
+  type Outcome,
+  type SuccessOutcome,
+  type FailureOutcome,
+  type FetchedReceipt,
+} from './client';

@@ -1,0 +1,110 @@
+import 'reflect-metadata';
+import type { AddressInfo } from 'node:net';
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloArmor } from '@escape.tech/graphql-armor';
+import pino, { type Logger } from 'pino';
+import type { DataSource } from 'typeorm';
+import { AuthService } from './auth/auth.service';
+import { systemClock, type Clock } from './common/clock';
+import type { Config } from './config/config';
+import { limits } from './config/limits';
+import { createDataSource, migrate } from './db/data-source';
+import { createLoaders, type RequestContext } from './graphql/context';
+import { InstructionResolver } from './graphql/resolvers/instruction.resolver';
+import { JournalEntryResolver, PostingResolver } from './graphql/resolvers/ledger.resolver';
+import { MemberResolver } from './graphql/resolvers/member.resolver';
+import { PartnerResolver } from './graphql/resolvers/partner.resolver';
+import { buildHubSchema } from './graphql/schema';
+import { createHttpServer } from './http/server';
+import { HubKeys } from './instructions/hub-keys';
+import { InstructionService } from './instructions/instruction.service';
+import { IntegrityService } from './ledger/integrity.service';
+import { LedgerQueryService } from './ledger/ledger-query.service';
+import { MemberQueryService } from './members/member-query.service';
+import { PartnerQueryService } from './partners/partner-query.service';
+import { PartnerService } from './partners/partner.service';
+
+export interface Hub {
+  url: string;
+  dataSource: DataSource;
+  services: { partners: PartnerService; instructions: InstructionService; integrity: IntegrityService };
+  hubKeys: HubKeys;
+  logger: Logger;
+  close(): Promise<void>;
+}
+
+export interface HubOptions {
+  clock?: Clock;
+  logger?: Logger;
+}
+
+/** The composition root: database → services → schema → HTTP server. */
+export async function startHub(config: Config, databaseUrl: string, options: HubOptions = {}): Promise<Hub> {
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? pino({ level: config.logLevel, base: { service: 'coalition-hub' } });
+  const dataSource = createDataSource(databaseUrl);
+  await dataSource.initialize();
+  try {
+    await migrate(dataSource);
+    const hubKeys = await HubKeys.load(dataSource, config.hubId, config.hubSigningJwk);
+    const partners = new PartnerService(dataSource);
+    const partnerQueries = new PartnerQueryService(dataSource);
+    const instructions = new InstructionService(dataSource, partners, hubKeys, clock);
+    const ledger = new LedgerQueryService(dataSource);
+    const integrity = new IntegrityService(dataSource, clock);
+    const auth = new AuthService(config, partners, clock);
+    const schema = await buildHubSchema([
+      new InstructionResolver(instructions),
+      new MemberResolver(new MemberQueryService(dataSource), ledger),
+      new JournalEntryResolver(ledger, integrity),
+      new PostingResolver(),
+      new PartnerResolver(partners, partnerQueries),
+    ]);
+    const armor = new ApolloArmor({
+      maxDepth: { n: limits.queryDepthMax },
+      costLimit: { maxCost: limits.queryCostMax },
+      maxAliases: { n: limits.queryAliasesMax },
+      maxTokens: { n: limits.queryTokensMax },
+      maxDirectives: { n: 10 },
+      blockFieldSuggestion: { enabled: !config.introspection },
+    }).protect();
+    const apollo = new ApolloServer<RequestContext>({
+      schema,
+      introspection: config.introspection,
+      ...armor,
+      plugins: [...armor.plugins, ApolloServerPluginLandingPageDisabled()],
+      formatError: (formatted, error) => {
+        if (formatted.extensions?.code !== 'INTERNAL_SERVER_ERROR') return formatted;
+        logger.error({ err: error }, 'internal error');
+        return { message: 'internal error', extensions: { code: 'INTERNAL_SERVER_ERROR' } };
+      },
+    });
+    await apollo.start();
+    const server = createHttpServer({
+      apollo,
+      dataSource,
+      logger,
+      jwks: () => hubKeys.jwks(),
+      createContext: async (authorization) => ({ viewer: await auth.authenticate(authorization), loaders: createLoaders(ledger, partnerQueries) }),
+    });
+    await new Promise<void>((done) => server.listen(config.port, config.host, done));
+    const { port } = server.address() as AddressInfo;
+    return {
+      url: `http://${config.host}:${port}`,
+      dataSource,
+      services: { partners, instructions, integrity },
+      hubKeys,
+      logger,
+      async close() {
+        await new Promise<void>((done) => server.close(() => done()));
+        server.closeAllConnections();
+        await apollo.stop();
+        await dataSource.destroy();
+      },
+    };
+  } catch (error) {
+    await dataSource.destroy();
+    throw error;
+  }
+}

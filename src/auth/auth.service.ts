@@ -1,0 +1,62 @@
+import { decodeJwt } from 'jose';
+import { ACCESS_TOKEN_LIFETIME_SECONDS_MAX, ACCESS_TOKEN_TYP } from '@coalition-hub/partner-sdk';
+import type { Clock } from '../common/clock';
+import { isDomainError } from '../common/errors';
+import type { Config } from '../config/config';
+import type { PartnerService } from '../partners/partner.service';
+import { isPartnerAlgorithm, verifySigned, type Signer, type SignerKey } from '../instructions/verify-signed';
+import { unauthenticated } from './auth-errors';
+import type { Viewer } from './viewer';
+
+/**
+ * Bearer tokens for reads. Operators and finance present a JWT signed by an operator key from
+ * config; partners and their logged-in members present one signed by the partner's own key.
+ */
+export class AuthService {
+  private readonly operatorSigner: Signer;
+
+  constructor(
+    private readonly config: Config,
+    private readonly partners: PartnerService,
+    private readonly clock: Clock,
+  ) {
+    const keys = new Map<string, SignerKey>();
+    for (const jwk of config.operatorJwks.keys) {
+      const alg = typeof jwk.alg === 'string' ? jwk.alg : jwk.kty === 'OKP' ? 'EdDSA' : 'ES256';
+      if (isPartnerAlgorithm(alg)) keys.set(String(jwk.kid), { kid: String(jwk.kid), alg, status: 'active', publicJwk: jwk });
+    }
+    this.operatorSigner = { id: config.operatorIssuer, suspended: false, keys };
+  }
+
+  async authenticate(authorization: string | undefined): Promise<Viewer> {
+    if (authorization === undefined || authorization === '') return { kind: 'anonymous' };
+    const match = /^Bearer ([A-Za-z0-9_.-]+)$/.exec(authorization);
+    if (!match?.[1]) throw unauthenticated('the Authorization header must be "Bearer <token>"', 'MALFORMED_TOKEN');
+    const token = match[1];
+    let issuer: unknown;
+    try {
+      issuer = decodeJwt(token).iss;
+    } catch {
+      throw unauthenticated('the bearer token is not a JWT', 'MALFORMED_TOKEN');
+    }
+    const operator = issuer === this.config.operatorIssuer;
+    const verified = await verifySigned(token, (iss) => (operator ? Promise.resolve(this.operatorSigner) : this.partners.findSigner(iss)), {
+      typ: ACCESS_TOKEN_TYP,
+      audience: this.config.hubId,
+      lifetimeSecondsMax: ACCESS_TOKEN_LIFETIME_SECONDS_MAX,
+      requiredClaims: ['iss', 'aud', 'iat', 'exp', 'sub'],
+      clock: this.clock,
+    });
+    if (isDomainError(verified)) throw unauthenticated(`bearer token refused: ${verified.message}`, verified.code);
+    const { scope, sub } = verified.claims as { scope?: unknown; sub?: unknown };
+    if (typeof sub !== 'string' || sub.length === 0) throw unauthenticated('the token has no subject', 'MALFORMED_TOKEN');
+    if (operator) {
+      if (scope === 'operator' || scope === 'finance') return { kind: 'operator', role: scope, subject: sub };
+    } else if (scope === 'partner' && sub === verified.signer.id) {
+      return { kind: 'partner', partnerId: verified.signer.id };
+    } else if (scope === 'member') {
+      return { kind: 'member', partnerId: verified.signer.id, memberRef: sub };
+    }
+    throw unauthenticated(`scope ${JSON.stringify(scope)} is not allowed for this issuer`, 'WRONG_SCOPE');
+  }
+}

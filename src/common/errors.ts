@@ -1,0 +1,42 @@
+/**
+ * Every failure a caller can act on, in one list. Services *return* a DomainError (the
+ * transaction is then rolled back: an error result means nothing was written); the GraphQL
+ * layer maps each code to its typed result in one exhaustively checked place.
+ */
+export enum ErrorCode {
+  MALFORMED_INSTRUCTION = 'MALFORMED_INSTRUCTION',
+  UNSIGNED_INSTRUCTION = 'UNSIGNED_INSTRUCTION',
+  ALGORITHM_NOT_ALLOWED = 'ALGORITHM_NOT_ALLOWED',
+  UNKNOWN_PARTNER = 'UNKNOWN_PARTNER',
+  UNKNOWN_SIGNING_KEY = 'UNKNOWN_SIGNING_KEY',
+  SIGNING_KEY_REVOKED = 'SIGNING_KEY_REVOKED',
+  INVALID_SIGNATURE = 'INVALID_SIGNATURE',
+  WRONG_AUDIENCE = 'WRONG_AUDIENCE',
+  INSTRUCTION_EXPIRED = 'INSTRUCTION_EXPIRED',
+  INSTRUCTION_NOT_YET_VALID = 'INSTRUCTION_NOT_YET_VALID',
+  PARTNER_SUSPENDED = 'PARTNER_SUSPENDED',
+  INVALID_INSTRUCTION = 'INVALID_INSTRUCTION',
+  INVALID_AMOUNT = 'INVALID_AMOUNT',
+  IDEMPOTENCY_CONFLICT = 'IDEMPOTENCY_CONFLICT',
+  UNKNOWN_MEMBER = 'UNKNOWN_MEMBER',
+  MEMBER_LINK_CONFLICT = 'MEMBER_LINK_CONFLICT',
+  INSUFFICIENT_BALANCE = 'INSUFFICIENT_BALANCE',
+  PARTNER_ALREADY_EXISTS = 'PARTNER_ALREADY_EXISTS',
+  INVALID_PARTNER_KEY = 'INVALID_PARTNER_KEY',
+  INVALID_INPUT = 'INVALID_INPUT',
+  NOT_FOUND = 'NOT_FOUND',
+}
+
+export class DomainError {
+  constructor(
+    readonly code: ErrorCode,
+    readonly message: string,
+    /** Machine-readable details for the typed result (e.g. available and requested amounts). */
+    readonly details: Record<string, string | null> = {},
+  ) {}
+}
+
+export const isDomainError = (value: unknown): value is DomainError => value instanceof DomainError;
+
+export const fail = (code: ErrorCode, message: string, details?: Record<string, string | null>): DomainError =>
+  new DomainError(code, message, details);

@@ -1,0 +1,72 @@
+import { z } from 'zod';
+
+/**
+ * The hub's configuration, from the environment, validated once at start-up.
+ * A bad value stops the process with a message naming the variable.
+ */
+const jwkSchema = z.object({ kty: z.string(), kid: z.string().min(1) }).passthrough();
+
+const environmentSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+  HOST: z.string().default('127.0.0.1'),
+  DATABASE_URL: z.string().url().optional(),
+  /** Where the embedded PostgreSQL keeps its data when DATABASE_URL is not set. */
+  DATA_DIR: z.string().default('.data'),
+  HUB_ID: z.string().min(1).max(128).default('coalition-hub'),
+  /** Issuer of operator and finance tokens. */
+  OPERATOR_ISSUER: z.string().min(1).default('coalition-operator'),
+  /** Public JWKS (JSON) whose keys sign operator and finance tokens. */
+  OPERATOR_JWKS: z.string().optional(),
+  /** The hub's private signing key as a JWK (JSON). Without it a key is generated once and kept in the database. */
+  HUB_SIGNING_JWK: z.string().optional(),
+  INTROSPECTION: z.enum(['true', 'false']).default('true'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export interface Config {
+  port: number;
+  host: string;
+  databaseUrl: string | undefined;
+  dataDir: string;
+  hubId: string;
+  operatorIssuer: string;
+  operatorJwks: { keys: Record<string, unknown>[] };
+  hubSigningJwk: Record<string, unknown> | undefined;
+  introspection: boolean;
+  logLevel: string;
+}
+
+function parseJson(name: string, text: string | undefined): unknown {
+  if (text === undefined || text === '') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new Error(`${name} is not valid JSON`);
+  }
+}
+
+export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = environmentSchema.safeParse(environment);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new Error(`invalid configuration: ${problems.join('; ')}`);
+  }
+  const env = parsed.data;
+  const operatorJwks = z
+    .object({ keys: z.array(jwkSchema) })
+    .default({ keys: [] })
+    .parse(parseJson('OPERATOR_JWKS', env.OPERATOR_JWKS));
+  const hubSigningJwk = jwkSchema.optional().parse(parseJson('HUB_SIGNING_JWK', env.HUB_SIGNING_JWK));
+  return {
+    port: env.PORT,
+    host: env.HOST,
+    databaseUrl: env.DATABASE_URL,
+    dataDir: env.DATA_DIR,
+    hubId: env.HUB_ID,
+    operatorIssuer: env.OPERATOR_ISSUER,
+    operatorJwks,
+    hubSigningJwk,
+    introspection: env.INTROSPECTION === 'true',
+    logLevel: env.LOG_LEVEL,
+  };
+}

@@ -1,0 +1,22 @@
+/** Every bound the hub enforces, in one place (TigerBeetle style: an explicit limit on everything). */
+export const limits = {
+  /** Largest amount of one instruction, in CP. 10^15 keeps every sum far from bigint limits. */
+  amountMax: 1_000_000_000_000_000n,
+  /** A compact JWS longer than this is refused before it is parsed. */
+  instructionBytesMax: 16 * 1024,
+  /** Member and order references, jti, kid. */
+  referenceLengthMax: 128,
+  /** Page size of every connection. */
+  pageSizeMax: 100,
+  pageSizeDefault: 20,
+  /** GraphQL request protection. */
+  queryDepthMax: 8,
+  queryCostMax: 5000,
+  queryAliasesMax: 15,
+  queryTokensMax: 2000,
+  requestBodyBytesMax: 64 * 1024,
+  /** Keys a partner may hold at once (rotation needs two). */
+  partnerKeysMax: 10,
+  /** Retries of a database transaction that failed with a serialization error or deadlock. */
+  transactionRetriesMax: 5,
+} as const;

@@ -1,0 +1,59 @@
+import 'reflect-metadata';
+import { DataSource } from 'typeorm';
+import { migrations } from '../../migrations';
+import { PartnerEntity } from '../partners/partner.entity';
+import { PartnerKeyEntity } from '../partners/partner-key.entity';
+import { MemberEntity, MemberLinkEntity } from '../members/member.entity';
+import {
+  AccountBalanceEntity,
+  AccountEntity,
+  JournalEntryEntity,
+  LotConsumptionEntity,
+  LotEntity,
+  PostingEntity,
+} from '../ledger/ledger.entity';
+import { HubSigningKeyEntity, InstructionEntity } from '../instructions/instruction.entity';
+
+export const entities = [
+  PartnerEntity,
+  PartnerKeyEntity,
+  MemberEntity,
+  MemberLinkEntity,
+  AccountEntity,
+  AccountBalanceEntity,
+  JournalEntryEntity,
+  PostingEntity,
+  LotEntity,
+  LotConsumptionEntity,
+  InstructionEntity,
+  HubSigningKeyEntity,
+];
+
+/** Arbitrary but fixed: the advisory lock that lets exactly one instance migrate at a time. */
+const MIGRATION_LOCK = 7_301_001;
+
+export function createDataSource(url: string, poolSize = 20): DataSource {
+  return new DataSource({
+    type: 'postgres',
+    url,
+    entities,
+    migrations,
+    migrationsTransactionMode: 'all',
+    synchronize: false,
+    logging: false,
+    extra: { max: poolSize, application_name: 'coalition-hub' },
+  });
+}
+
+/** Runs pending migrations, serialised across instances by an advisory lock. */
+export async function migrate(dataSource: DataSource): Promise<void> {
+  const runner = dataSource.createQueryRunner();
+  await runner.connect();
+  try {
+    await runner.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+    await dataSource.runMigrations({ transaction: 'all' });
+  } finally {
+    await runner.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => undefined);
+    await runner.release();
+  }
+}

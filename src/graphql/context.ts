@@ -1,0 +1,23 @@
+import DataLoader from 'dataloader';
+import type { Viewer } from '../auth/viewer';
+import type { AccountEntity } from '../ledger/ledger.entity';
+import type { LedgerQueryService, PostingRow } from '../ledger/ledger-query.service';
+import type { PartnerKeyEntity } from '../partners/partner-key.entity';
+import type { PartnerQueryService } from '../partners/partner-query.service';
+
+/** Per-request batching: every field a list can fan out to goes through one of these. */
+export function createLoaders(ledger: LedgerQueryService, partners: PartnerQueryService) {
+  return {
+    walletBalance: new DataLoader<string, bigint>((memberIds) => ledger.walletBalances(memberIds)),
+    postingsByEntry: new DataLoader<string, PostingRow[]>((entryIds) => ledger.postingsByEntry(entryIds)),
+    account: new DataLoader<string, AccountEntity>((ids) => ledger.accounts(ids)),
+    partnerKeys: new DataLoader<string, PartnerKeyEntity[]>((partnerIds) => partners.keysByPartner(partnerIds)),
+  };
+}
+
+export type Loaders = ReturnType<typeof createLoaders>;
+
+export interface RequestContext {
+  viewer: Viewer;
+  loaders: Loaders;
+}

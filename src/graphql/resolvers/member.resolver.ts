@@ -1,0 +1,49 @@
+import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Query, Resolver, Root } from 'type-graphql';
+import type { LedgerQueryService } from '../../ledger/ledger-query.service';
+import type { MemberQueryService } from '../../members/member-query.service';
+import type { RequestContext } from '../context';
+import { AmountScalar } from '../scalars';
+import { PageArgs } from '../types/connection.type';
+import { JournalEntryConnection, LotConnection } from '../types/ledger.type';
+import { Member } from '../types/member.type';
+
+@Resolver(() => Member)
+export class MemberResolver {
+  constructor(
+    private readonly members: MemberQueryService,
+    private readonly ledger: LedgerQueryService,
+  ) {}
+
+  @Authorized('member')
+  @Query(() => Member, { nullable: true, description: 'The member behind a member token (signed by a partner); null if not enrolled there.' })
+  me(@Ctx() context: RequestContext): Promise<Member | null> {
+    return this.members.findMeOrNull(context.viewer);
+  }
+
+  @Authorized('operator', 'finance', 'partner')
+  @Query(() => Member, { nullable: true, description: 'A member by hub id. Partners see only members enrolled with them.' })
+  member(@Arg('id', () => ID) id: string, @Ctx() context: RequestContext): Promise<Member | null> {
+    return this.members.findForViewer(context.viewer, id);
+  }
+
+  @Authorized('partner')
+  @Query(() => Member, { nullable: true, description: "A member by the calling partner's own reference." })
+  memberByRef(@Arg('ref') ref: string, @Ctx() context: RequestContext): Promise<Member | null> {
+    return this.members.findByRefForPartner(context.viewer, ref);
+  }
+
+  @FieldResolver(() => AmountScalar, { description: 'Spendable CP, across every partner.' })
+  balance(@Root() member: Member, @Ctx() context: RequestContext): Promise<bigint> {
+    return context.loaders.walletBalance.load(member.id);
+  }
+
+  @FieldResolver(() => LotConnection, { description: 'CP lots, soonest to expire first (the order in which they are spent).' })
+  lots(@Root() member: Member, @Args() page: PageArgs, @Arg('includeSpent', { defaultValue: false }) includeSpent: boolean) {
+    return this.ledger.memberLots(member.id, includeSpent, page);
+  }
+
+  @FieldResolver(() => JournalEntryConnection, { description: "Journal entries of this member, newest first. A partner sees only its own." })
+  history(@Root() member: Member, @Args() page: PageArgs, @Ctx() context: RequestContext) {
+    return this.ledger.entries(this.members.historyScope(context.viewer, member.id), page);
+  }
+}

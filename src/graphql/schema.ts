@@ -1,0 +1,44 @@
+import { GraphQLError, type GraphQLSchema } from 'graphql';
+import { buildSchema, type AuthChecker } from 'type-graphql';
+import { roleOf, type Role } from '../auth/viewer';
+import { forbidden, unauthenticated } from '../auth/auth-errors';
+import type { RequestContext } from './context';
+import { InstructionResolver } from './resolvers/instruction.resolver';
+import { JournalEntryResolver, PostingResolver } from './resolvers/ledger.resolver';
+import { MemberResolver } from './resolvers/member.resolver';
+import { PartnerResolver } from './resolvers/partner.resolver';
+
+export const resolverClasses = [InstructionResolver, MemberResolver, JournalEntryResolver, PostingResolver, PartnerResolver] as const;
+
+const authChecker: AuthChecker<RequestContext, Role> = ({ context }, roles) => {
+  const role = roleOf(context.viewer);
+  if (role === null) throw unauthenticated('this field needs a bearer token', 'NO_TOKEN');
+  if (!roles.includes(role)) throw forbidden(`a ${role} token may not read this field`);
+  return true;
+};
+
+/**
+ * Builds the schema with resolver instances made by the composition root (no global container),
+ * so each resolver gets exactly the services it names.
+ */
+export function buildHubSchema(resolvers: ReadonlyArray<object>): Promise<GraphQLSchema> {
+  const byClass = new Map<unknown, object>(resolvers.map((resolver) => [resolver.constructor, resolver]));
+  return buildSchema({
+    resolvers: resolverClasses,
+    container: {
+      get: (someClass: unknown) => {
+        const resolver = byClass.get(someClass);
+        if (!resolver) throw new GraphQLError(`no resolver instance for ${String(someClass)}`);
+        return resolver;
+      },
+    },
+    authChecker,
+    validate: { forbidUnknownValues: false },
+    emitSchemaFile: false,
+  });
+}
+
+/** A schema for printing (schema/schema.graphql): resolvers are never called. */
+export function buildSchemaForPrinting(): Promise<GraphQLSchema> {
+  return buildSchema({ resolvers: resolverClasses, authChecker, validate: false, container: { get: () => ({}) } });
+}

@@ -1,0 +1,108 @@
+import { Field, InterfaceType, ObjectType, registerEnumType } from 'type-graphql';
+import { assert } from '../../common/assert';
+import { DomainError, ErrorCode } from '../../common/errors';
+import { AmountScalar } from '../scalars';
+
+registerEnumType(ErrorCode, { name: 'ErrorCode', description: 'Why an operation was refused. Nothing was written.' });
+
+@InterfaceType({ description: 'An expected failure. When a mutation returns one, nothing was written.' })
+export abstract class ErrorResult {
+  @Field(() => ErrorCode) errorCode!: ErrorCode;
+  @Field() message!: string;
+}
+
+type ErrorClass = new () => ErrorResult;
+
+function errorType(name: string, description: string): ErrorClass {
+  @ObjectType(name, { implements: ErrorResult, description })
+  class Named extends ErrorResult {}
+  return Named;
+}
+
+export const MalformedInstruction = errorType('MalformedInstruction', 'Not a compact JWS of the right type and shape.');
+export const UnsignedInstruction = errorType('UnsignedInstruction', 'The JWS has no signature (alg "none" or an empty signature).');
+export const AlgorithmNotAllowed = errorType('AlgorithmNotAllowed', 'The algorithm is not EdDSA or ES256, or not the one the key is registered for.');
+export const UnknownPartner = errorType('UnknownPartner', 'No partner with that iss is registered.');
+export const UnknownSigningKey = errorType('UnknownSigningKey', 'The partner has no key with that kid.');
+export const SigningKeyRevoked = errorType('SigningKeyRevoked', 'The key was revoked.');
+export const InvalidSignature = errorType('InvalidSignature', 'The signature does not match: tampered, or signed with another key.');
+export const WrongAudience = errorType('WrongAudience', 'aud is not this hub.');
+export const InstructionExpired = errorType('InstructionExpired', 'exp is in the past (beyond the allowed clock skew).');
+export const InstructionNotYetValid = errorType('InstructionNotYetValid', 'iat or nbf is in the future (beyond the allowed clock skew).');
+export const PartnerSuspended = errorType('PartnerSuspended', 'The partner is suspended; its signed requests are refused.');
+export const UnknownMember = errorType('UnknownMember', 'No member with that reference is enrolled at this partner.');
+export const MemberLinkConflict = errorType('MemberLinkConflict', 'The member cannot be linked as asked.');
+export const PartnerAlreadyExists = errorType('PartnerAlreadyExists', 'A partner with that id exists.');
+export const InvalidPartnerKey = errorType('InvalidPartnerKey', 'The JWK is not an acceptable public key.');
+export const InvalidInput = errorType('InvalidInput', 'An input value is out of its allowed range.');
+export const NotFound = errorType('NotFound', 'The thing named does not exist.');
+
+@ObjectType({ implements: ErrorResult, description: 'A claim is missing, unknown or of the wrong form, or op does not match the mutation.' })
+export class InvalidInstruction extends ErrorResult {
+  @Field(() => String, { nullable: true, description: 'The offending claim, when there is one.' }) claim!: string | null;
+}
+
+@ObjectType({ implements: ErrorResult, description: 'amount is not a string of digits for a whole number in range.' })
+export class InvalidAmount extends ErrorResult {
+  @Field(() => String, { nullable: true, description: 'What was sent (cut to 40 characters).' }) amount!: string | null;
+}
+
+@ObjectType({ implements: ErrorResult, description: 'This jti was already used for a different instruction.' })
+export class IdempotencyConflict extends ErrorResult {
+  @Field() jti!: string;
+}
+
+@ObjectType({ implements: ErrorResult, description: 'The member has fewer spendable points than asked.' })
+export class InsufficientBalance extends ErrorResult {
+  @Field(() => AmountScalar) available!: string;
+  @Field(() => AmountScalar) requested!: string;
+}
+
+/** The one place where domain error codes become GraphQL types; `Record` makes it exhaustive. */
+const classByCode: Record<ErrorCode, ErrorClass> = {
+  [ErrorCode.MALFORMED_INSTRUCTION]: MalformedInstruction,
+  [ErrorCode.UNSIGNED_INSTRUCTION]: UnsignedInstruction,
+  [ErrorCode.ALGORITHM_NOT_ALLOWED]: AlgorithmNotAllowed,
+  [ErrorCode.UNKNOWN_PARTNER]: UnknownPartner,
+  [ErrorCode.UNKNOWN_SIGNING_KEY]: UnknownSigningKey,
+  [ErrorCode.SIGNING_KEY_REVOKED]: SigningKeyRevoked,
+  [ErrorCode.INVALID_SIGNATURE]: InvalidSignature,
+  [ErrorCode.WRONG_AUDIENCE]: WrongAudience,
+  [ErrorCode.INSTRUCTION_EXPIRED]: InstructionExpired,
+  [ErrorCode.INSTRUCTION_NOT_YET_VALID]: InstructionNotYetValid,
+  [ErrorCode.PARTNER_SUSPENDED]: PartnerSuspended,
+  [ErrorCode.INVALID_INSTRUCTION]: InvalidInstruction,
+  [ErrorCode.INVALID_AMOUNT]: InvalidAmount,
+  [ErrorCode.IDEMPOTENCY_CONFLICT]: IdempotencyConflict,
+  [ErrorCode.UNKNOWN_MEMBER]: UnknownMember,
+  [ErrorCode.MEMBER_LINK_CONFLICT]: MemberLinkConflict,
+  [ErrorCode.INSUFFICIENT_BALANCE]: InsufficientBalance,
+  [ErrorCode.PARTNER_ALREADY_EXISTS]: PartnerAlreadyExists,
+  [ErrorCode.INVALID_PARTNER_KEY]: InvalidPartnerKey,
+  [ErrorCode.INVALID_INPUT]: InvalidInput,
+  [ErrorCode.NOT_FOUND]: NotFound,
+};
+
+/** Every refusal that verifying a signed instruction can produce, shared by all instruction results. */
+export const instructionRejections = [
+  MalformedInstruction,
+  UnsignedInstruction,
+  AlgorithmNotAllowed,
+  UnknownPartner,
+  UnknownSigningKey,
+  SigningKeyRevoked,
+  InvalidSignature,
+  WrongAudience,
+  InstructionExpired,
+  InstructionNotYetValid,
+  PartnerSuspended,
+  InvalidInstruction,
+  IdempotencyConflict,
+] as const;
+
+/** Turns a DomainError into its typed result, asserting that the union it goes into can hold it. */
+export function toErrorResult(error: DomainError, allowed: readonly ErrorClass[]): ErrorResult {
+  const ErrorType = classByCode[error.code];
+  assert(allowed.includes(ErrorType), `${error.code} is not a member of this result union`);
+  return Object.assign(new ErrorType(), { errorCode: error.code, message: error.message }, error.details);
+}

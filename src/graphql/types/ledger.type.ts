@@ -1,0 +1,69 @@
+import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { AmountScalar } from '../scalars';
+import { connectionOf } from './connection.type';
+
+export enum EntryTypeEnum {
+  issue = 'issue',
+  redeem = 'redeem',
+}
+registerEnumType(EntryTypeEnum, { name: 'EntryType', description: 'What a journal entry did.' });
+
+@ObjectType({ description: 'A ledger account. Member wallets, partner issuance/redemption accounts, hub accounts.' })
+export class Account {
+  @Field(() => ID) id!: string;
+  @Field() ownerKind!: string;
+  @Field() ownerId!: string;
+  @Field() asset!: string;
+  @Field() kind!: string;
+}
+
+@ObjectType({ description: 'One leg of a journal entry. Per entry and asset, postings sum to zero.' })
+export class Posting {
+  @Field(() => ID) accountId!: string;
+  @Field() asset!: string;
+  @Field(() => AmountScalar) amount!: bigint;
+}
+
+@ObjectType({ description: 'One business transaction in the append-only ledger.' })
+export class JournalEntry {
+  @Field(() => ID) id!: string;
+  @Field(() => EntryTypeEnum) type!: EntryTypeEnum;
+  @Field() partnerId!: string;
+  @Field({ description: "The partner's idempotency key of the instruction that made this entry." }) jti!: string;
+  @Field(() => ID, { nullable: true }) memberId!: string | null;
+  @Field(() => String, { nullable: true }) orderRef!: string | null;
+  @Field() occurredAt!: Date;
+  @Field() recordedAt!: Date;
+}
+
+@ObjectType({ description: 'CP credited to a wallet by one issue; spent first-expiring-first-out.' })
+export class Lot {
+  @Field(() => ID) id!: string;
+  @Field() issuerPartnerId!: string;
+  @Field(() => AmountScalar) amount!: bigint;
+  @Field(() => AmountScalar) remaining!: bigint;
+  @Field() issuedAt!: Date;
+  @Field() expiresAt!: Date;
+}
+
+export const JournalEntryConnection = connectionOf(JournalEntry, 'JournalEntry');
+export const LotConnection = connectionOf(Lot, 'Lot');
+
+@ObjectType()
+export class IntegrityDifference {
+  @Field({ description: 'Which invariant: entry_balances, ledger_balances, stored_balance_equals_postings, wallet_not_negative, lots_equal_wallet, lot_consumption_explains_lot.' })
+  check!: string;
+  @Field() subject!: string;
+  @Field() expected!: string;
+  @Field() actual!: string;
+}
+
+@ObjectType({ description: 'The ledger invariants (DESIGN.md §7 items 1–2) recomputed from postings in one snapshot.' })
+export class LedgerIntegrityReport {
+  @Field() ok!: boolean;
+  @Field() checkedAt!: Date;
+  @Field(() => Int) entriesChecked!: number;
+  @Field(() => Int) accountsChecked!: number;
+  @Field(() => Int) lotsChecked!: number;
+  @Field(() => [IntegrityDifference], { description: 'At most 100 are listed.' }) differences!: IntegrityDifference[];
+}

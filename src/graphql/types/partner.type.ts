@@ -1,0 +1,32 @@
+import { GraphQLJSONObject } from 'graphql-scalars';
+import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
+import { connectionOf } from './connection.type';
+
+@ObjectType({ description: 'A public key a partner signs with. Old keys verify until revoked.' })
+export class PartnerKey {
+  @Field() kid!: string;
+  @Field() alg!: string;
+  @Field() status!: string;
+  @Field(() => GraphQLJSONObject) publicJwk!: Record<string, unknown>;
+  @Field() createdAt!: Date;
+  @Field(() => Date, { nullable: true }) revokedAt!: Date | null;
+}
+
+@ObjectType({ description: 'A brand in the coalition that issues and accepts CP.' })
+export class Partner {
+  @Field(() => ID) id!: string;
+  @Field() name!: string;
+  @Field({ description: 'active or suspended' }) status!: string;
+  @Field(() => Int, { description: 'How long its CP lots live before they expire.' }) lotLifetimeMonths!: number;
+  @Field() createdAt!: Date;
+}
+
+export const PartnerConnection = connectionOf(Partner, 'Partner');
+
+@InputType()
+export class RegisterPartnerInput {
+  @Field(() => ID, { description: '2–32 of A–Z, 0–9, _; starts with a letter. Used as `iss` in its instructions.' }) id!: string;
+  @Field() name!: string;
+  @Field(() => [GraphQLJSONObject], { description: 'Public JWKs (Ed25519 or P-256) with kid.' }) publicJwks!: Record<string, unknown>[];
+  @Field(() => Int, { nullable: true, description: 'Default 24.' }) lotLifetimeMonths?: number | null;
+}

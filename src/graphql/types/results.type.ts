@@ -1,0 +1,25 @@
+import { createUnionType } from 'type-graphql';
+import {
+  InsufficientBalance,
+  instructionRejections,
+  InvalidAmount,
+  InvalidInput,
+  InvalidPartnerKey,
+  MemberLinkConflict,
+  NotFound,
+  PartnerAlreadyExists,
+  UnknownMember,
+} from './error-result.type';
+import { Partner } from './partner.type';
+import { EnrollReceipt, IssueReceipt, RedeemReceipt } from './receipt.type';
+
+/** The failures each result can carry, listed once and used both for the union and for mapping. */
+export const enrollFailures = [...instructionRejections, MemberLinkConflict] as const;
+export const issueFailures = [...instructionRejections, InvalidAmount, UnknownMember] as const;
+export const redeemFailures = [...instructionRejections, InvalidAmount, UnknownMember, InsufficientBalance] as const;
+export const partnerFailures = [PartnerAlreadyExists, InvalidPartnerKey, InvalidInput, NotFound] as const;
+
+export const EnrollResult = createUnionType({ name: 'EnrollResult', types: () => [EnrollReceipt, ...enrollFailures] as const });
+export const IssueResult = createUnionType({ name: 'IssueResult', types: () => [IssueReceipt, ...issueFailures] as const });
+export const RedeemResult = createUnionType({ name: 'RedeemResult', types: () => [RedeemReceipt, ...redeemFailures] as const });
+export const PartnerResult = createUnionType({ name: 'PartnerResult', types: () => [Partner, ...partnerFailures] as const });

@@ -1,0 +1,114 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { ApolloServer, HeaderMap } from '@apollo/server';
+import type { Logger } from 'pino';
+import type { DataSource } from 'typeorm';
+import { limits } from '../config/limits';
+import type { RequestContext } from '../graphql/context';
+
+export interface HttpDependencies {
+  apollo: ApolloServer<RequestContext>;
+  createContext: (authorization: string | undefined) => Promise<RequestContext>;
+  jwks: () => unknown;
+  dataSource: DataSource;
+  logger: Logger;
+}
+
+class BodyTooLarge extends Error {}
+
+function readBody(request: IncomingMessage): Promise<string> {
+  return new Promise((done, fail) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    request.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limits.requestBodyBytesMax) {
+        request.pause();
+        fail(new BodyTooLarge());
+        return;
+      }
+      chunks.push(chunk);
+    });
+    request.on('end', () => done(Buffer.concat(chunks).toString('utf8')));
+    request.on('error', fail);
+  });
+}
+
+function sendJson(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  response.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
+  response.end(JSON.stringify(body));
+}
+
+/** Runs one GraphQL request through Apollo (GraphQL-over-HTTP: POST JSON, GET for queries). */
+async function handleGraphql(request: IncomingMessage, response: ServerResponse, url: URL, deps: HttpDependencies): Promise<string | undefined> {
+  const headers = new HeaderMap();
+  for (const [name, value] of Object.entries(request.headers)) {
+    if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+  }
+  let body: unknown = undefined;
+  if (request.method === 'POST') {
+    const text = await readBody(request);
+    const isJson = (headers.get('content-type') ?? '').includes('json');
+    try {
+      body = isJson ? JSON.parse(text) : text;
+    } catch {
+      sendJson(response, 400, { errors: [{ message: 'the body is not valid JSON', extensions: { code: 'BAD_REQUEST' } }] });
+      return undefined;
+    }
+  }
+  const operationName = typeof body === 'object' && body !== null ? (body as { operationName?: unknown }).operationName : url.searchParams.get('operationName');
+  const result = await deps.apollo.executeHTTPGraphQLRequest({
+    httpGraphQLRequest: { method: request.method ?? 'GET', headers, search: url.search, body },
+    context: () => deps.createContext(request.headers.authorization),
+  });
+  for (const [name, value] of result.headers) response.setHeader(name, value);
+  response.statusCode = result.status ?? 200;
+  if (result.body.kind === 'complete') {
+    response.end(result.body.string);
+  } else {
+    for await (const chunk of result.body.asyncIterator) response.write(chunk);
+    response.end();
+  }
+  return typeof operationName === 'string' ? operationName.slice(0, 64) : undefined;
+}
+
+export function createHttpServer(deps: HttpDependencies): Server {
+  return createServer((request, response) => {
+    const started = process.hrtime.bigint();
+    const url = new URL(request.url ?? '/', 'http://hub.local');
+    let operation: string | undefined;
+    const route = async () => {
+      if (url.pathname === '/graphql') {
+        if (request.method !== 'GET' && request.method !== 'POST') return sendJson(response, 405, { error: 'use GET or POST' }, { allow: 'GET, POST' });
+        operation = await handleGraphql(request, response, url, deps);
+        return;
+      }
+      if (request.method !== 'GET') return sendJson(response, 405, { error: 'use GET' }, { allow: 'GET' });
+      if (url.pathname === '/healthz') {
+        const database = await deps.dataSource.query('SELECT 1').then(() => 'ok', () => 'unavailable');
+        return sendJson(response, database === 'ok' ? 200 : 503, { status: database === 'ok' ? 'ok' : 'degraded', database });
+      }
+      if (url.pathname === '/.well-known/jwks.json') return sendJson(response, 200, deps.jwks(), { 'cache-control': 'public, max-age=300' });
+      return sendJson(response, 404, { error: 'not found' });
+    };
+    route()
+      .catch((error: unknown) => {
+        if (error instanceof BodyTooLarge) {
+          sendJson(response, 413, { errors: [{ message: `the body exceeds ${limits.requestBodyBytesMax} bytes`, extensions: { code: 'PAYLOAD_TOO_LARGE' } }] }, { connection: 'close' });
+          return;
+        }
+        deps.logger.error({ err: error }, 'request failed');
+        if (!response.headersSent) sendJson(response, 500, { error: 'internal error' });
+        else response.end();
+      })
+      .finally(() => {
+        // One line per request: what, how it ended, how long. Never tokens or bodies.
+        deps.logger.info({
+          method: request.method,
+          path: url.pathname,
+          operation,
+          status: response.statusCode,
+          durationMs: Number(process.hrtime.bigint() - started) / 1e6,
+        }, 'request');
+      });
+  });
+}

@@ -1,0 +1,66 @@
+import { exportJWK, generateKeyPair, importJWK, SignJWT, type CryptoKey, type JWK } from 'jose';
+import type { DataSource } from 'typeorm';
+import { RECEIPT_TYP } from '@coalition-hub/partner-sdk';
+import { newId } from '../common/ids';
+import { withTransaction } from '../db/with-transaction';
+
+/** Serialises the first start of several instances, so that exactly one hub key is made. */
+const HUB_KEY_LOCK = 7_301_002;
+
+/**
+ * The hub's signing key: receipts (and later statements) are signed with it, and its public
+ * half is served at /.well-known/jwks.json. From HUB_SIGNING_JWK when set; otherwise made once
+ * and kept in the database so that every instance signs with the same key.
+ */
+export class HubKeys {
+  private constructor(
+    readonly hubId: string,
+    private readonly kid: string,
+    private readonly alg: string,
+    private readonly privateKey: CryptoKey | Uint8Array,
+    private readonly publicJwks: JWK[],
+  ) {}
+
+  static async load(dataSource: DataSource, hubId: string, configured?: Record<string, unknown>): Promise<HubKeys> {
+    if (configured) {
+      const jwk = configured as JWK;
+      const alg = jwk.alg ?? (jwk.kty === 'OKP' ? 'EdDSA' : 'ES256');
+      const { d: _private, ...publicJwk } = jwk;
+      return new HubKeys(hubId, String(jwk.kid), alg, await importJWK(jwk, alg), [{ ...publicJwk, alg, use: 'sig' }]);
+    }
+    const stored = await withTransaction(dataSource, async (tx) => {
+      await tx.query('SELECT pg_advisory_xact_lock($1)', [HUB_KEY_LOCK]);
+      let rows: Array<{ kid: string; alg: string; private_jwk: JWK; public_jwk: JWK }> = await tx.query(
+        'SELECT kid, alg, private_jwk, public_jwk FROM hub_signing_key ORDER BY created_at DESC',
+      );
+      if (rows.length === 0) {
+        const { privateKey, publicKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
+        const kid = `hub-${newId().slice(0, 8)}`;
+        const privateJwk = { ...(await exportJWK(privateKey)), kid, alg: 'EdDSA' };
+        const publicJwk = { ...(await exportJWK(publicKey)), kid, alg: 'EdDSA', use: 'sig' };
+        await tx.query('INSERT INTO hub_signing_key (kid, alg, private_jwk, public_jwk) VALUES ($1, $2, $3, $4)', [
+          kid, 'EdDSA', JSON.stringify(privateJwk), JSON.stringify(publicJwk),
+        ]);
+        rows = [{ kid, alg: 'EdDSA', private_jwk: privateJwk, public_jwk: publicJwk }];
+      }
+      return rows;
+    });
+    const current = stored[0]!;
+    return new HubKeys(hubId, current.kid, current.alg, await importJWK(current.private_jwk, current.alg), stored.map((row) => row.public_jwk));
+  }
+
+  /** Public keys, newest first; old keys stay so that old receipts keep verifying. */
+  jwks(): { keys: JWK[] } {
+    return { keys: this.publicJwks };
+  }
+
+  async sign(typ: string, audience: string, claims: Record<string, unknown>, subject?: string): Promise<string> {
+    const jwt = new SignJWT(claims).setProtectedHeader({ alg: this.alg, kid: this.kid, typ }).setIssuer(this.hubId).setAudience(audience).setIssuedAt();
+    if (subject) jwt.setSubject(subject);
+    return jwt.sign(this.privateKey);
+  }
+
+  signReceipt(partnerId: string, claims: Record<string, unknown>): Promise<string> {
+    return this.sign(RECEIPT_TYP, partnerId, claims);
+  }
+}

@@ -1,0 +1,86 @@
+import { z } from 'zod';
+import type { JWTPayload } from 'jose';
+import { CLOCK_SKEW_SECONDS_MAX, type Op } from '@coalition-hub/partner-sdk';
+import { parsePositiveAmount } from '../common/bigint';
+import { DomainError, ErrorCode, fail } from '../common/errors';
+import { limits } from '../config/limits';
+
+/**
+ * The claims each operation accepts. Unknown claims are refused so that what a partner signed
+ * has exactly one meaning. Amounts are decimal-digit strings (never JSON numbers: precision).
+ */
+const reference = z.string().min(1).max(limits.referenceLengthMax).regex(/^[\x21-\x7E]+$/, 'printable ASCII, no spaces');
+const hexHash = z.string().regex(/^[0-9a-f]{64}$/, 'lower-case hex SHA-256');
+
+const base = {
+  iss: z.string(),
+  aud: z.union([z.string(), z.array(z.string())]),
+  jti: reference,
+  iat: z.number(),
+  exp: z.number(),
+  nbf: z.number().optional(),
+};
+
+const enrollSchema = z.strictObject({
+  ...base,
+  op: z.literal('enroll'),
+  member: reference,
+  emailHash: hexHash.optional(),
+  phoneHash: hexHash.optional(),
+});
+
+const movementSchema = (op: 'issue' | 'redeem') =>
+  z.strictObject({
+    ...base,
+    op: z.literal(op),
+    member: reference,
+    amount: z.unknown(),
+    asset: z.literal('CP').optional(),
+    orderRef: reference.optional(),
+    occurredAt: z.iso.datetime({ offset: true }).optional(),
+  });
+
+const schemas = { enroll: enrollSchema, issue: movementSchema('issue'), redeem: movementSchema('redeem') } as const;
+
+export interface EnrollClaims {
+  op: 'enroll';
+  jti: string;
+  member: string;
+  emailHash: string | null;
+  phoneHash: string | null;
+}
+
+export interface MovementClaims {
+  op: 'issue' | 'redeem';
+  jti: string;
+  member: string;
+  amount: bigint;
+  orderRef: string | null;
+  occurredAt: Date;
+}
+
+export type InstructionClaims = EnrollClaims | MovementClaims;
+
+export function parseInstructionClaims(op: Op, claims: JWTPayload, now: Date): InstructionClaims | DomainError {
+  if (claims.op !== op) return fail(ErrorCode.INVALID_INSTRUCTION, `this mutation takes op "${op}", the instruction says ${JSON.stringify(claims.op)}`);
+  const parsed = schemas[op].safeParse(claims);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    return fail(ErrorCode.INVALID_INSTRUCTION, `claim ${issue?.path.join('.') || '?'}: ${issue?.message ?? 'invalid'}`, { claim: issue?.path.join('.') ?? null });
+  }
+  const data = parsed.data;
+  if (data.op === 'enroll') {
+    return { op: 'enroll', jti: data.jti, member: data.member, emailHash: data.emailHash ?? null, phoneHash: data.phoneHash ?? null };
+  }
+  const amount = parsePositiveAmount(data.amount, limits.amountMax);
+  if (amount === null) {
+    return fail(ErrorCode.INVALID_AMOUNT, `amount must be a string of decimal digits for a whole number of CP from 1 to ${limits.amountMax}`, {
+      amount: typeof data.amount === 'string' ? data.amount.slice(0, 40) : JSON.stringify(data.amount ?? null).slice(0, 40),
+    });
+  }
+  const occurredAt = data.occurredAt ? new Date(data.occurredAt) : now;
+  if (occurredAt.getTime() > now.getTime() + CLOCK_SKEW_SECONDS_MAX * 1000) {
+    return fail(ErrorCode.INVALID_INSTRUCTION, 'claim occurredAt: lies in the future', { claim: 'occurredAt' });
+  }
+  return { op: data.op, jti: data.jti, member: data.member, amount, orderRef: data.orderRef ?? null, occurredAt };
+}

@@ -1,0 +1,104 @@
+import type { DataSource, EntityManager } from 'typeorm';
+import { INSTRUCTION_LIFETIME_SECONDS_MAX, INSTRUCTION_TYP, requestHash, type Op } from '@coalition-hub/partner-sdk';
+import type { Clock } from '../common/clock';
+import { DomainError, ErrorCode, fail, isDomainError } from '../common/errors';
+import { newId } from '../common/ids';
+import { withTransaction } from '../db/with-transaction';
+import { issuePoints, redeemPoints, type MovementResult } from '../ledger/points.service';
+import { enrollMember, type Enrolled } from '../members/member.service';
+import type { PartnerService } from '../partners/partner.service';
+import type { HubKeys } from './hub-keys';
+import { parseInstructionClaims, type InstructionClaims } from './instruction-claims';
+import { verifySigned } from './verify-signed';
+
+export type AcceptedData = (Enrolled | MovementResult) & Record<string, unknown>;
+
+/** What a partner gets back for an accepted instruction, the first time and on every replay. */
+export interface Accepted {
+  op: Op;
+  jti: string;
+  data: AcceptedData;
+  receipt: string;
+  replayed: boolean;
+}
+
+/**
+ * The write path for partner-signed instructions: verify → parse → claim the jti → apply →
+ * sign a receipt, all but verification in one database transaction. An error result rolls
+ * everything back, including the jti claim, so a corrected retry with the same jti may succeed.
+ */
+export class InstructionService {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly partners: PartnerService,
+    private readonly hubKeys: HubKeys,
+    private readonly clock: Clock,
+  ) {}
+
+  async submit(op: Op, jws: unknown): Promise<Accepted | DomainError> {
+    const verified = await verifySigned(jws, (issuer) => this.partners.findSigner(issuer), {
+      typ: INSTRUCTION_TYP,
+      audience: this.hubKeys.hubId,
+      lifetimeSecondsMax: INSTRUCTION_LIFETIME_SECONDS_MAX,
+      requiredClaims: ['iss', 'aud', 'jti', 'iat', 'exp'],
+      clock: this.clock,
+    });
+    if (isDomainError(verified)) return verified;
+    const now = this.clock.now();
+    const claims = parseInstructionClaims(op, verified.claims, now);
+    if (isDomainError(claims)) return claims;
+    const hash = requestHash(verified.claims as Record<string, unknown>);
+    const partnerId = verified.signer.id;
+
+    return withTransaction(this.dataSource, async (tx) => {
+      const claimed: unknown[] = await tx.query(
+        `INSERT INTO instruction (partner_id, jti, op, kid, request_hash, request_jws, received_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (partner_id, jti) DO NOTHING RETURNING jti`,
+        [partnerId, claims.jti, op, verified.kid, hash, jws, now],
+      );
+      if (claimed.length === 0) return this.replay(tx, partnerId, claims.jti, hash);
+      const data = await this.apply(tx, partnerId, hash, claims, now);
+      if (isDomainError(data)) return data;
+      const receipt = await this.hubKeys.signReceipt(partnerId, { jti: claims.jti, op, requestHash: hash, ...data });
+      await tx.query(
+        `UPDATE instruction SET receipt_jws = $3, result = $4, entry_id = $5, member_id = $6 WHERE partner_id = $1 AND jti = $2`,
+        [partnerId, claims.jti, receipt, JSON.stringify(data), 'entryId' in data ? data.entryId : null, data.memberId],
+      );
+      return { op, jti: claims.jti, data, receipt, replayed: false };
+    });
+  }
+
+  private apply(tx: EntityManager, partnerId: string, hash: string, claims: InstructionClaims, now: Date): Promise<AcceptedData | DomainError> {
+    switch (claims.op) {
+      case 'enroll':
+        return enrollMember(tx, partnerId, claims) as Promise<AcceptedData | DomainError>;
+      case 'issue':
+        return issuePoints(tx, { partnerId, requestHash: hash, entryId: newId(), now }, claims) as Promise<AcceptedData | DomainError>;
+      case 'redeem':
+        return redeemPoints(tx, { partnerId, requestHash: hash, entryId: newId(), now }, claims) as Promise<AcceptedData | DomainError>;
+    }
+  }
+
+  /** The same jti again: the original outcome if it asks for the same thing, a conflict otherwise. */
+  private async replay(tx: EntityManager, partnerId: string, jti: string, hash: string): Promise<Accepted | DomainError> {
+    const rows: Array<{ op: Op; request_hash: string; receipt_jws: string; result: AcceptedData }> = await tx.query(
+      'SELECT op, request_hash, receipt_jws, result FROM instruction WHERE partner_id = $1 AND jti = $2',
+      [partnerId, jti],
+    );
+    const original = rows[0];
+    if (!original || original.request_hash !== hash) {
+      return fail(ErrorCode.IDEMPOTENCY_CONFLICT, `jti ${jti} was already used for a different instruction`, { jti });
+    }
+    return { op: original.op, jti, data: original.result, receipt: original.receipt_jws, replayed: true };
+  }
+
+  /** The receipt of an earlier instruction, for a partner that lost the response. */
+  async findReceiptOrNull(partnerId: string, jti: string) {
+    const rows: Array<{ jti: string; op: string; entry_id: string | null; receipt_jws: string; received_at: Date }> = await this.dataSource.query(
+      'SELECT jti, op, entry_id, receipt_jws, received_at FROM instruction WHERE partner_id = $1 AND jti = $2',
+      [partnerId, jti],
+    );
+    const row = rows[0];
+    return row ? { jti: row.jti, op: row.op, entryId: row.entry_id, receipt: row.receipt_jws, receivedAt: row.received_at } : null;
+  }
+}

@@ -1,0 +1,169 @@
+import type { DataSource } from 'typeorm';
+import { decodeCursor, encodeCursor } from '../common/ids';
+import type { AccountEntity, EntryType } from './ledger.entity';
+import { CP } from './ledger.repository';
+
+export interface Page {
+  first: number;
+  after?: string | null;
+}
+
+export interface Connection<T> {
+  edges: Array<{ cursor: string; node: T }>;
+  pageInfo: { hasNextPage: boolean; endCursor: string | null };
+}
+
+export interface EntryRow {
+  id: string;
+  seq: string;
+  type: EntryType;
+  partnerId: string;
+  jti: string;
+  memberId: string | null;
+  orderRef: string | null;
+  occurredAt: Date;
+  recordedAt: Date;
+}
+
+export interface LotRow {
+  id: string;
+  issuerPartnerId: string;
+  amount: bigint;
+  remaining: bigint;
+  issuedAt: Date;
+  expiresAt: Date;
+}
+
+export interface PostingRow {
+  entryId: string;
+  accountId: string;
+  asset: string;
+  amount: bigint;
+}
+
+export interface EntryFilter {
+  memberId?: string;
+  partnerId?: string;
+  type?: EntryType | null;
+  from?: Date | null;
+  to?: Date | null;
+}
+
+/** Builds a connection from rows fetched with one extra row (which only says there is a next page). */
+export function toConnection<T>(rows: T[], first: number, keyOf: (row: T) => string): Connection<T> {
+  const page = rows.slice(0, first);
+  const last = page[page.length - 1];
+  return {
+    edges: page.map((node) => ({ cursor: encodeCursor(keyOf(node)), node })),
+    pageInfo: { hasNextPage: rows.length > first, endCursor: last ? encodeCursor(keyOf(last)) : null },
+  };
+}
+
+const cursorNumber = (after: string | null | undefined): string | null => {
+  const key = decodeCursor(after);
+  return key !== null && /^[0-9]{1,19}$/.test(key) ? key : null;
+};
+
+/** Reads of the ledger: keyset-paginated lists, and batched look-ups for DataLoaders. */
+export class LedgerQueryService {
+  constructor(private readonly dataSource: DataSource) {}
+
+  /** Journal entries, newest first, by any combination of member, partner, type and time. */
+  async entries(filter: EntryFilter, page: Page): Promise<Connection<EntryRow>> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const add = (sql: string, value: unknown) => {
+      params.push(value);
+      where.push(sql.replace('?', `$${params.length}`));
+    };
+    if (filter.memberId) add('member_id = ?', filter.memberId);
+    if (filter.partnerId) add('partner_id = ?', filter.partnerId);
+    if (filter.type) add('type = ?', filter.type);
+    if (filter.from) add('recorded_at >= ?', filter.from);
+    if (filter.to) add('recorded_at < ?', filter.to);
+    const after = cursorNumber(page.after);
+    if (after) add('seq < ?', after);
+    params.push(page.first + 1);
+    const rows: Array<Record<string, unknown>> = await this.dataSource.query(
+      `SELECT id, seq, type, partner_id, jti, member_id, order_ref, occurred_at, recorded_at FROM journal_entry
+       ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT $${params.length}`,
+      params,
+    );
+    const entries = rows.map((row) => ({
+      id: row.id as string,
+      seq: row.seq as string,
+      type: row.type as EntryType,
+      partnerId: row.partner_id as string,
+      jti: row.jti as string,
+      memberId: row.member_id as string | null,
+      orderRef: row.order_ref as string | null,
+      occurredAt: row.occurred_at as Date,
+      recordedAt: row.recorded_at as Date,
+    }));
+    return toConnection(entries, page.first, (entry) => entry.seq);
+  }
+
+  /** A member's CP lots, soonest to expire first (the order in which they are spent). */
+  async memberLots(memberId: string, includeSpent: boolean, page: Page): Promise<Connection<LotRow & { sortKey: string }>> {
+    const after = decodeCursor(page.after);
+    const rows: Array<Record<string, string | Date>> = await this.dataSource.query(
+      `SELECT l.id, l.issuer_partner_id, l.amount, l.remaining, l.issued_at, l.expires_at,
+              to_char(l.expires_at AT TIME ZONE 'UTC', 'YYYYMMDDHH24MISSUS') || ':' || lpad(l.id::text, 19, '0') AS sort_key
+       FROM lot l JOIN account a ON a.id = l.account_id
+       WHERE a.owner_kind = 'member' AND a.owner_id = $1 AND a.asset = $2 AND a.kind = 'wallet'
+         AND ($3 OR l.remaining > 0)
+         AND ($4::text IS NULL OR to_char(l.expires_at AT TIME ZONE 'UTC', 'YYYYMMDDHH24MISSUS') || ':' || lpad(l.id::text, 19, '0') > $4)
+       ORDER BY sort_key LIMIT $5`,
+      [memberId, CP, includeSpent, after, page.first + 1],
+    );
+    const lots = rows.map((row) => ({
+      id: String(row.id),
+      issuerPartnerId: String(row.issuer_partner_id),
+      amount: BigInt(String(row.amount)),
+      remaining: BigInt(String(row.remaining)),
+      issuedAt: row.issued_at as Date,
+      expiresAt: row.expires_at as Date,
+      sortKey: String(row.sort_key),
+    }));
+    return toConnection(lots, page.first, (lot) => lot.sortKey);
+  }
+
+  async walletBalances(memberIds: readonly string[]): Promise<bigint[]> {
+    const rows: Array<{ owner_id: string; balance: string }> = await this.dataSource.query(
+      `SELECT a.owner_id, coalesce(sum(b.balance), 0) AS balance FROM account a
+       LEFT JOIN account_balance b ON b.account_id = a.id
+       WHERE a.owner_kind = 'member' AND a.owner_id = ANY($1::text[]) AND a.asset = $2 AND a.kind = 'wallet'
+       GROUP BY a.owner_id`,
+      [memberIds, CP],
+    );
+    const byMember = new Map(rows.map((row) => [row.owner_id, BigInt(row.balance)]));
+    return memberIds.map((id) => byMember.get(id) ?? 0n);
+  }
+
+  async postingsByEntry(entryIds: readonly string[]): Promise<PostingRow[][]> {
+    const rows: Array<{ entry_id: string; account_id: string; asset: string; amount: string }> = await this.dataSource.query(
+      'SELECT entry_id, account_id, asset, amount FROM posting WHERE entry_id = ANY($1::uuid[]) ORDER BY id',
+      [entryIds],
+    );
+    const byEntry = new Map<string, PostingRow[]>();
+    for (const row of rows) {
+      const list = byEntry.get(row.entry_id) ?? [];
+      list.push({ entryId: row.entry_id, accountId: row.account_id, asset: row.asset, amount: BigInt(row.amount) });
+      byEntry.set(row.entry_id, list);
+    }
+    return entryIds.map((id) => byEntry.get(id) ?? []);
+  }
+
+  async accounts(ids: readonly string[]): Promise<Array<AccountEntity | Error>> {
+    const rows: Array<Record<string, string>> = await this.dataSource.query(
+      'SELECT id, owner_kind, owner_id, asset, kind, created_at FROM account WHERE id = ANY($1::bigint[])',
+      [ids],
+    );
+    const byId = new Map(rows.map((row) => [String(row.id), row]));
+    return ids.map((id) => {
+      const row = byId.get(id);
+      if (!row) return new Error(`no account ${id}`);
+      return { id, ownerKind: row.owner_kind, ownerId: row.owner_id, asset: row.asset, kind: row.kind, createdAt: row.created_at } as unknown as AccountEntity;
+    });
+  }
+}

@@ -1,0 +1,70 @@
+import { Column, Entity, PrimaryColumn, PrimaryGeneratedColumn } from 'typeorm';
+import { bigintColumn } from '../common/bigint';
+
+export type OwnerKind = 'member' | 'partner' | 'hub';
+export type AccountKind = 'wallet' | 'issuance' | 'redemption' | 'native_pool' | 'exchange' | 'breakage' | 'fees' | 'rounding';
+export type EntryType = 'issue' | 'redeem';
+
+@Entity({ name: 'account' })
+export class AccountEntity {
+  @PrimaryGeneratedColumn({ type: 'bigint' }) id!: string;
+  @Column('text', { name: 'owner_kind' }) ownerKind!: OwnerKind;
+  @Column('text', { name: 'owner_id' }) ownerId!: string;
+  @Column('text') asset!: string;
+  @Column('text') kind!: AccountKind;
+  @Column('timestamptz', { name: 'created_at' }) createdAt!: Date;
+}
+
+@Entity({ name: 'account_balance' })
+export class AccountBalanceEntity {
+  @PrimaryColumn('bigint', { name: 'account_id' }) accountId!: string;
+  @PrimaryColumn('smallint') shard!: number;
+  @Column('bigint', { transformer: bigintColumn }) balance!: bigint;
+  @Column('bigint', { transformer: bigintColumn, nullable: true }) floor!: bigint | null;
+}
+
+@Entity({ name: 'journal_entry' })
+export class JournalEntryEntity {
+  @PrimaryColumn('uuid') id!: string;
+  @Column('bigint', { transformer: bigintColumn }) seq!: bigint;
+  @Column('text') type!: EntryType;
+  @Column('text', { name: 'partner_id' }) partnerId!: string;
+  @Column('text') jti!: string;
+  @Column('uuid', { name: 'member_id', nullable: true }) memberId!: string | null;
+  @Column('text', { name: 'order_ref', nullable: true }) orderRef!: string | null;
+  @Column('timestamptz', { name: 'occurred_at' }) occurredAt!: Date;
+  @Column('timestamptz', { name: 'recorded_at' }) recordedAt!: Date;
+  @Column('jsonb') rates!: Record<string, string>;
+  @Column('text', { name: 'request_hash' }) requestHash!: string;
+}
+
+@Entity({ name: 'posting' })
+export class PostingEntity {
+  @PrimaryGeneratedColumn({ type: 'bigint' }) id!: string;
+  @Column('uuid', { name: 'entry_id' }) entryId!: string;
+  @Column('bigint', { name: 'account_id' }) accountId!: string;
+  @Column('text') asset!: string;
+  @Column('bigint', { transformer: bigintColumn }) amount!: bigint;
+}
+
+@Entity({ name: 'lot' })
+export class LotEntity {
+  @PrimaryGeneratedColumn({ type: 'bigint' }) id!: string;
+  @Column('bigint', { name: 'account_id' }) accountId!: string;
+  @Column('text', { name: 'issuer_partner_id' }) issuerPartnerId!: string;
+  @Column('uuid', { name: 'entry_id' }) entryId!: string;
+  @Column('bigint', { transformer: bigintColumn }) amount!: bigint;
+  @Column('bigint', { transformer: bigintColumn }) remaining!: bigint;
+  @Column('timestamptz', { name: 'issued_at' }) issuedAt!: Date;
+  @Column('timestamptz', { name: 'expires_at' }) expiresAt!: Date;
+}
+
+@Entity({ name: 'lot_consumption' })
+export class LotConsumptionEntity {
+  @PrimaryGeneratedColumn({ type: 'bigint' }) id!: string;
+  @Column('bigint', { name: 'lot_id' }) lotId!: string;
+  @Column('uuid', { name: 'entry_id' }) entryId!: string;
+  @Column('text', { name: 'issuer_partner_id' }) issuerPartnerId!: string;
+  @Column('text', { name: 'consumer_partner_id' }) consumerPartnerId!: string;
+  @Column('bigint', { transformer: bigintColumn }) amount!: bigint;
+}

@@ -1,0 +1,54 @@
+import type { DataSource } from 'typeorm';
+import { forbidden } from '../auth/auth-errors';
+import type { Viewer } from '../auth/viewer';
+import { MemberEntity } from './member.entity';
+
+/**
+ * Who may see which member: staff see everyone; a partner sees only members linked to it; a
+ * member sees only itself. A partner asking for someone else's member gets FORBIDDEN whether or
+ * not that member exists, so ids cannot be probed.
+ */
+export class MemberQueryService {
+  constructor(private readonly dataSource: DataSource) {}
+
+  async findMeOrNull(viewer: Viewer): Promise<MemberEntity | null> {
+    if (viewer.kind !== 'member') throw forbidden('me is for member tokens');
+    return this.dataSource
+      .getRepository(MemberEntity)
+      .createQueryBuilder('m')
+      .innerJoin('member_link', 'l', 'l.member_id = m.id')
+      .where('l.partner_id = :partnerId AND l.member_ref = :memberRef', { partnerId: viewer.partnerId, memberRef: viewer.memberRef })
+      .getOne();
+  }
+
+  async findForViewer(viewer: Viewer, memberId: string): Promise<MemberEntity | null> {
+    const repository = this.dataSource.getRepository(MemberEntity);
+    const valid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(memberId);
+    if (viewer.kind === 'operator') return valid ? repository.findOneBy({ id: memberId }) : null;
+    if (viewer.kind !== 'partner') throw forbidden('only operators, finance and partners look members up by id');
+    const member = valid
+      ? await repository
+          .createQueryBuilder('m')
+          .innerJoin('member_link', 'l', 'l.member_id = m.id AND l.partner_id = :partnerId', { partnerId: viewer.partnerId })
+          .where('m.id = :memberId', { memberId })
+          .getOne()
+      : null;
+    if (!member) throw forbidden(`member ${memberId} is not enrolled at ${viewer.partnerId}`);
+    return member;
+  }
+
+  async findByRefForPartner(viewer: Viewer, memberRef: string): Promise<MemberEntity | null> {
+    if (viewer.kind !== 'partner') throw forbidden('memberByRef is for partner tokens');
+    return this.dataSource
+      .getRepository(MemberEntity)
+      .createQueryBuilder('m')
+      .innerJoin('member_link', 'l', 'l.member_id = m.id')
+      .where('l.partner_id = :partnerId AND l.member_ref = :memberRef', { partnerId: viewer.partnerId, memberRef })
+      .getOne();
+  }
+
+  /** History is scoped too: a partner sees only its own entries for a shared member. */
+  historyScope(viewer: Viewer, memberId: string): { memberId: string; partnerId?: string } {
+    return viewer.kind === 'partner' ? { memberId, partnerId: viewer.partnerId } : { memberId };
+  }
+}

@@ -1,0 +1,62 @@
+import type { EntityManager } from 'typeorm';
+import { DomainError, ErrorCode, fail } from '../common/errors';
+import { newId } from '../common/ids';
+import { CP, ensureAccount } from '../ledger/ledger.repository';
+import type { EnrollClaims } from '../instructions/instruction-claims';
+
+export interface Enrolled {
+  memberId: string;
+  memberRef: string;
+  /** True when the partner's reference was linked to a member another partner enrolled first. */
+  linkedExisting: boolean;
+}
+
+export async function findMemberIdByRef(tx: EntityManager, partnerId: string, memberRef: string): Promise<string | null> {
+  const rows: Array<{ member_id: string }> = await tx.query(
+    'SELECT member_id FROM member_link WHERE partner_id = $1 AND member_ref = $2',
+    [partnerId, memberRef],
+  );
+  return rows[0]?.member_id ?? null;
+}
+
+/**
+ * Enrolls a partner's customer, or links them to the coalition member who already has that
+ * verified e-mail or phone hash. Same reference twice returns the same member.
+ */
+export async function enrollMember(tx: EntityManager, partnerId: string, claims: EnrollClaims): Promise<Enrolled | DomainError> {
+  // Serialises only enrolments of this one reference, so that two at once link to one member.
+  await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`enroll:${partnerId}:${claims.member}`]);
+  const existing = await findMemberIdByRef(tx, partnerId, claims.member);
+  if (existing) return { memberId: existing, memberRef: claims.member, linkedExisting: false };
+
+  let memberId: string | null = null;
+  let linkedExisting = false;
+  if (claims.emailHash || claims.phoneHash) {
+    const matches: Array<{ id: string }> = await tx.query(
+      'SELECT id FROM member WHERE email_hash = $1 OR phone_hash = $2 FOR UPDATE',
+      [claims.emailHash, claims.phoneHash],
+    );
+    if (matches.length > 1) return fail(ErrorCode.MEMBER_LINK_CONFLICT, 'the e-mail and phone hashes belong to two different members');
+    if (matches[0]) {
+      memberId = matches[0].id;
+      linkedExisting = true;
+      const other: Array<{ member_ref: string }> = await tx.query(
+        'SELECT member_ref FROM member_link WHERE partner_id = $1 AND member_id = $2',
+        [partnerId, memberId],
+      );
+      if (other[0]) return fail(ErrorCode.MEMBER_LINK_CONFLICT, 'that member is already enrolled here under another reference');
+    }
+  }
+  if (!memberId) {
+    memberId = newId();
+    const created: unknown[] = await tx.query(
+      'INSERT INTO member (id, email_hash, phone_hash) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING id',
+      [memberId, claims.emailHash, claims.phoneHash],
+    );
+    // Another partner enrolled the same person a moment ago: ask the partner to retry, which links.
+    if (created.length === 0) return fail(ErrorCode.MEMBER_LINK_CONFLICT, 'that e-mail or phone was enrolled concurrently; retry to link');
+    await ensureAccount(tx, 'member', memberId, CP, 'wallet');
+  }
+  await tx.query('INSERT INTO member_link (partner_id, member_ref, member_id) VALUES ($1, $2, $3)', [partnerId, claims.member, memberId]);
+  return { memberId, memberRef: claims.member, linkedExisting };
+}

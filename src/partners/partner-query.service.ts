@@ -1,0 +1,36 @@
+import type { DataSource } from 'typeorm';
+import { forbidden } from '../auth/auth-errors';
+import type { Viewer } from '../auth/viewer';
+import { decodeCursor } from '../common/ids';
+import { toConnection, type Connection, type Page } from '../ledger/ledger-query.service';
+import { PartnerEntity } from './partner.entity';
+import { PartnerKeyEntity } from './partner-key.entity';
+
+export class PartnerQueryService {
+  constructor(private readonly dataSource: DataSource) {}
+
+  async list(viewer: Viewer, page: Page): Promise<Connection<PartnerEntity>> {
+    if (viewer.kind !== 'operator') throw forbidden('only operators and finance list partners');
+    const after = decodeCursor(page.after);
+    const query = this.dataSource.getRepository(PartnerEntity).createQueryBuilder('p').orderBy('p.id', 'ASC').limit(page.first + 1);
+    if (after !== null) query.where('p.id > :after', { after });
+    return toConnection(await query.getMany(), page.first, (partner) => partner.id);
+  }
+
+  /** A partner may read itself; staff may read any. */
+  async findForViewer(viewer: Viewer, partnerId: string): Promise<PartnerEntity | null> {
+    const own = viewer.kind === 'partner' && viewer.partnerId === partnerId;
+    if (viewer.kind !== 'operator' && !own) throw forbidden('a partner may read only itself');
+    return this.dataSource.getRepository(PartnerEntity).findOneBy({ id: partnerId });
+  }
+
+  async keysByPartner(partnerIds: readonly string[]): Promise<PartnerKeyEntity[][]> {
+    const keys = await this.dataSource
+      .getRepository(PartnerKeyEntity)
+      .createQueryBuilder('k')
+      .where('k.partner_id = ANY(:partnerIds)', { partnerIds })
+      .orderBy('k.created_at', 'ASC')
+      .getMany();
+    return partnerIds.map((id) => keys.filter((key) => key.partnerId === id));
+  }
+}

@@ -1,0 +1,12 @@
+import { Column, CreateDateColumn, Entity, PrimaryColumn } from 'typeorm';
+
+export type PartnerStatus = 'active' | 'suspended';
+
+@Entity({ name: 'partner' })
+export class PartnerEntity {
+  @PrimaryColumn('text') id!: string;
+  @Column('text') name!: string;
+  @Column('text') status!: PartnerStatus;
+  @Column('integer', { name: 'lot_lifetime_months' }) lotLifetimeMonths!: number;
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
+}

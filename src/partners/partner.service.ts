@@ -1,0 +1,121 @@
+import type { DataSource, EntityManager } from 'typeorm';
+import { DomainError, ErrorCode, fail, isDomainError } from '../common/errors';
+import { limits } from '../config/limits';
+import { queryRows } from '../db/sql';
+import { withTransaction } from '../db/with-transaction';
+import { CP, ensureAccount } from '../ledger/ledger.repository';
+import type { Signer, SignerKey } from '../instructions/verify-signed';
+import { PartnerEntity } from './partner.entity';
+import { validatePublicJwk, type ValidPublicKey } from './partner-keys';
+
+export interface RegisterPartnerInput {
+  id: string;
+  name: string;
+  publicJwks: unknown[];
+  lotLifetimeMonths?: number | null;
+}
+
+const PARTNER_ID = /^[A-Z][A-Z0-9_]{1,31}$/;
+
+/** Registration, keys and status of partners: operator actions, and key look-up for verification. */
+export class PartnerService {
+  constructor(private readonly dataSource: DataSource) {}
+
+  /** The partner and its keys as a signer, for JWS verification. One query, no cache: revocation is immediate. */
+  async findSigner(partnerId: string): Promise<Signer | null> {
+    const rows: Array<{ id: string; status: string; kid: string | null; alg: string; key_status: 'active' | 'revoked'; public_jwk: Record<string, unknown> }> =
+      await this.dataSource.query(
+        `SELECT p.id, p.status, k.kid, k.alg, k.status AS key_status, k.public_jwk
+         FROM partner p LEFT JOIN partner_key k ON k.partner_id = p.id WHERE p.id = $1`,
+        [partnerId],
+      );
+    const first = rows[0];
+    if (!first) return null;
+    const keys = new Map<string, SignerKey>();
+    for (const row of rows) {
+      if (row.kid !== null) keys.set(row.kid, { kid: row.kid, alg: row.alg, status: row.key_status, publicJwk: row.public_jwk });
+    }
+    return { id: first.id, suspended: first.status === 'suspended', keys };
+  }
+
+  async register(input: RegisterPartnerInput): Promise<PartnerEntity | DomainError> {
+    if (!PARTNER_ID.test(input.id)) return fail(ErrorCode.INVALID_INPUT, 'a partner id is 2 to 32 of A-Z, 0-9 and _, starting with a letter');
+    const name = input.name.trim();
+    if (name.length === 0 || name.length > 200) return fail(ErrorCode.INVALID_INPUT, 'a partner name is 1 to 200 characters');
+    const months = input.lotLifetimeMonths ?? 24;
+    if (!Number.isInteger(months) || months < 1 || months > 120) return fail(ErrorCode.INVALID_INPUT, 'lotLifetimeMonths is 1 to 120');
+    if (input.publicJwks.length === 0 || input.publicJwks.length > limits.partnerKeysMax) {
+      return fail(ErrorCode.INVALID_PARTNER_KEY, `register 1 to ${limits.partnerKeysMax} public keys`);
+    }
+    const keys: ValidPublicKey[] = [];
+    for (const jwk of input.publicJwks) {
+      const key = await validatePublicJwk(jwk);
+      if (isDomainError(key)) return key;
+      keys.push(key);
+    }
+    if (new Set(keys.map((key) => key.kid)).size !== keys.length) return fail(ErrorCode.INVALID_PARTNER_KEY, 'two keys share a kid');
+    return withTransaction(this.dataSource, async (tx) => {
+      const inserted: unknown[] = await tx.query(
+        `INSERT INTO partner (id, name, lot_lifetime_months) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING RETURNING id`,
+        [input.id, name, months],
+      );
+      if (inserted.length === 0) return fail(ErrorCode.PARTNER_ALREADY_EXISTS, `partner ${input.id} already exists`);
+      for (const key of keys) {
+        await tx.query('INSERT INTO partner_key (partner_id, kid, alg, public_jwk) VALUES ($1, $2, $3, $4)', [
+          input.id, key.kid, key.alg, JSON.stringify(key.publicJwk),
+        ]);
+      }
+      await ensureAccount(tx, 'partner', input.id, CP, 'issuance');
+      await ensureAccount(tx, 'partner', input.id, CP, 'redemption');
+      return this.findOrThrow(tx, input.id);
+    });
+  }
+
+  async addKey(partnerId: string, jwk: unknown): Promise<PartnerEntity | DomainError> {
+    const key = await validatePublicJwk(jwk);
+    if (isDomainError(key)) return key;
+    return withTransaction(this.dataSource, async (tx) => {
+      const partner = await this.lockOrNull(tx, partnerId);
+      if (!partner) return fail(ErrorCode.NOT_FOUND, `no partner ${partnerId}`);
+      const [{ count }] = await tx.query('SELECT count(*)::int AS count FROM partner_key WHERE partner_id = $1 AND status = $2', [partnerId, 'active']);
+      if (count >= limits.partnerKeysMax) return fail(ErrorCode.INVALID_PARTNER_KEY, `a partner holds at most ${limits.partnerKeysMax} active keys`);
+      const inserted: unknown[] = await tx.query(
+        `INSERT INTO partner_key (partner_id, kid, alg, public_jwk) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING kid`,
+        [partnerId, key.kid, key.alg, JSON.stringify(key.publicJwk)],
+      );
+      if (inserted.length === 0) return fail(ErrorCode.INVALID_PARTNER_KEY, `key ${key.kid} is already registered; rotate with a new kid`);
+      return partner;
+    });
+  }
+
+  /** Revocation takes effect for the next request: keys are read on every verification. */
+  async revokeKey(partnerId: string, kid: string): Promise<PartnerEntity | DomainError> {
+    return withTransaction(this.dataSource, async (tx) => {
+      const partner = await this.lockOrNull(tx, partnerId);
+      if (!partner) return fail(ErrorCode.NOT_FOUND, `no partner ${partnerId}`);
+      const revoked = await queryRows(
+        tx,
+        `UPDATE partner_key SET status = 'revoked', revoked_at = now() WHERE partner_id = $1 AND kid = $2 AND status = 'active' RETURNING kid`,
+        [partnerId, kid],
+      );
+      if (revoked.length === 0) return fail(ErrorCode.NOT_FOUND, `partner ${partnerId} has no active key ${kid}`);
+      return partner;
+    });
+  }
+
+  async setStatus(partnerId: string, status: 'active' | 'suspended'): Promise<PartnerEntity | DomainError> {
+    return withTransaction(this.dataSource, async (tx) => {
+      const updated = await queryRows(tx, 'UPDATE partner SET status = $2 WHERE id = $1 RETURNING id', [partnerId, status]);
+      if (updated.length === 0) return fail(ErrorCode.NOT_FOUND, `no partner ${partnerId}`);
+      return this.findOrThrow(tx, partnerId);
+    });
+  }
+
+  private async lockOrNull(tx: EntityManager, partnerId: string): Promise<PartnerEntity | null> {
+    return tx.getRepository(PartnerEntity).createQueryBuilder('p').setLock('pessimistic_write').where('p.id = :partnerId', { partnerId }).getOne();
+  }
+
+  private async findOrThrow(tx: EntityManager, partnerId: string): Promise<PartnerEntity> {
+    return tx.getRepository(PartnerEntity).findOneByOrFail({ id: partnerId });
+  }
+}

@@ -1,0 +1,123 @@
+import { exportJWK, generateKeyPair, type CryptoKey } from 'jose';
+import pino from 'pino';
+import {
+  generatePartnerKey,
+  PartnerClient,
+  signAccessToken,
+  type PartnerAlgorithm,
+  type PartnerKey,
+} from '@coalition-hub/partner-sdk';
+import { startHub, type Hub } from '../../src/app';
+import type { Clock } from '../../src/common/clock';
+import { loadConfig } from '../../src/config/config';
+import { createTestDatabase, dropTestDatabase } from './database';
+
+export const HUB_ID = 'coalition-hub-test';
+export const OPERATOR_ISSUER = 'coalition-operator';
+
+/** A movable clock for tests of expiry and time windows. */
+export class TestClock implements Clock {
+  private offsetMs = 0;
+  now(): Date {
+    return new Date(Date.now() + this.offsetMs);
+  }
+  advance(ms: number): void {
+    this.offsetMs += ms;
+  }
+}
+
+export interface GraphqlResponse<T = Record<string, any>> {
+  status: number;
+  data?: T;
+  errors?: Array<{ message: string; extensions?: Record<string, unknown> }>;
+}
+
+export interface TestPartner {
+  id: string;
+  key: PartnerKey;
+  client: PartnerClient;
+}
+
+/**
+ * A running hub on its own fresh database (real migrations, real PostgreSQL), an operator key,
+ * and helpers to register partners that then talk to the hub through the real partner SDK.
+ */
+export class TestHub {
+  private constructor(
+    readonly hub: Hub,
+    readonly databaseName: string,
+    private readonly operatorKey: { kid: string; alg: 'EdDSA'; privateKey: CryptoKey },
+    readonly clock: TestClock,
+  ) {}
+
+  static async start(): Promise<TestHub> {
+    const database = await createTestDatabase();
+    const { privateKey, publicKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
+    const kid = 'operator-test';
+    const config = loadConfig({
+      PORT: '0',
+      HUB_ID,
+      OPERATOR_ISSUER,
+      OPERATOR_JWKS: JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid, alg: 'EdDSA' }] }),
+      LOG_LEVEL: 'silent',
+    });
+    const clock = new TestClock();
+    const hub = await startHub(config, database.url, { clock, logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }) });
+    return new TestHub(hub, database.name, { kid, alg: 'EdDSA', privateKey }, clock);
+  }
+
+  get url(): string {
+    return this.hub.url;
+  }
+
+  operatorToken(scope: 'operator' | 'finance' = 'operator'): Promise<string> {
+    return signAccessToken({ issuer: OPERATOR_ISSUER, subject: 'test-operator', scope, audience: HUB_ID, key: this.operatorKey });
+  }
+
+  async graphql<T = Record<string, any>>(query: string, variables: Record<string, unknown> = {}, token?: string): Promise<GraphqlResponse<T>> {
+    const response = await fetch(`${this.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: JSON.stringify({ query, variables }),
+    });
+    const body = (await response.json()) as { data?: T; errors?: GraphqlResponse['errors'] };
+    return { status: response.status, ...body };
+  }
+
+  /** Registers a partner through the operator API and returns an SDK client signing as it. */
+  async registerPartner(id: string, alg: PartnerAlgorithm = 'EdDSA'): Promise<TestPartner> {
+    const key = await generatePartnerKey(alg);
+    const result = await this.graphql(
+      `mutation($input: RegisterPartnerInput!) { registerPartner(input: $input) { __typename ... on Partner { id } ... on ErrorResult { errorCode message } } }`,
+      { input: { id, name: `${id} Ltd`, publicJwks: [key.publicJwk] } },
+      await this.operatorToken(),
+    );
+    if (result.data?.registerPartner?.__typename !== 'Partner') throw new Error(`could not register ${id}: ${JSON.stringify(result)}`);
+    return { id, key, client: this.clientFor(id, key) };
+  }
+
+  clientFor(partnerId: string, key: PartnerKey): PartnerClient {
+    return new PartnerClient({ baseUrl: this.url, hubId: HUB_ID, partnerId, key });
+  }
+
+  /** The invariants of DESIGN.md §7 items 1–2, as finance would run them. */
+  async integrity(): Promise<{ ok: boolean; differences: unknown[] }> {
+    const result = await this.graphql(
+      '{ ledgerIntegrity { ok differences { check subject expected actual } } }',
+      {},
+      await this.operatorToken('finance'),
+    );
+    return result.data?.ledgerIntegrity;
+  }
+
+  /** Every e2e file ends here: the ledger must balance, then the database goes. */
+  async stop(): Promise<void> {
+    try {
+      const report = await this.integrity();
+      if (!report.ok) throw new Error(`ledger integrity failed: ${JSON.stringify(report.differences)}`);
+    } finally {
+      await this.hub.close();
+      await dropTestDatabase(this.databaseName);
+    }
+  }
+}
