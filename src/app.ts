@@ -50,7 +50,7 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
     const hubKeys = await HubKeys.load(dataSource, config.hubId, config.hubSigningJwk);
     const partners = new PartnerService(dataSource);
     const partnerQueries = new PartnerQueryService(dataSource);
-    const instructions = new InstructionService(dataSource, partners, hubKeys, clock);
+    const instructions = new InstructionService(dataSource, partners, hubKeys, clock, config.counterShards);
     const ledger = new LedgerQueryService(dataSource);
     const integrity = new IntegrityService(dataSource, clock);
     const auth = new AuthService(config, partners, clock);

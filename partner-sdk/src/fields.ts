@@ -3,7 +3,7 @@
  * instruction the hub is bound to reject only costs a round trip and an idempotency key.
  * Bad values throw TypeError.
  */
-import { REFERENCE_LENGTH_MAX, type Op } from './protocol';
+import { OCCURRED_AT_PATTERN, REFERENCE_LENGTH_MAX, REFERENCE_PATTERN, type Op } from './protocol';
 
 /** Amounts are whole coalition points. Never a JS number: those silently lose precision above 2^53. */
 export type Amount = bigint | string;
@@ -60,8 +60,7 @@ const ALLOWED: Record<Op, readonly string[]> = {
 };
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
-// A moment in time needs a zone; a local time would mean different instants to partner and hub.
-const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+const ISO_DATE_TIME = OCCURRED_AT_PATTERN;
 
 /** Canonical decimal string of a positive whole amount ("0150" → "150"), so equal amounts hash equally. */
 export function normaliseAmount(amount: Amount): string {
@@ -77,9 +76,9 @@ export function normaliseAmount(amount: Amount): string {
   return value.toString();
 }
 
-export function checkReference(name: string, value: unknown, minLength = 1): string {
-  if (typeof value !== 'string' || value.length < minLength || value.length > REFERENCE_LENGTH_MAX) {
-    throw new TypeError(`${name} must be a string of ${minLength}..${REFERENCE_LENGTH_MAX} characters`);
+export function checkReference(name: string, value: unknown): string {
+  if (typeof value !== 'string' || !REFERENCE_PATTERN.test(value)) {
+    throw new TypeError(`${name} must be 1..${REFERENCE_LENGTH_MAX} printable ASCII characters without spaces`);
   }
   return value;
 }
@@ -118,8 +117,7 @@ export function claimsFields(op: Op, fields: FieldsByOp[Op]): ClaimsFieldsByOp[O
     return out;
   }
   const out: PointsClaimsFields = { member, amount: normaliseAmount(raw.amount as Amount) };
-  // The protocol allows an empty orderRef; only the upper bound is enforced.
-  if (raw.orderRef !== undefined) out.orderRef = checkReference('orderRef', raw.orderRef, 0);
+  if (raw.orderRef !== undefined) out.orderRef = checkReference('orderRef', raw.orderRef);
   if (raw.occurredAt !== undefined) out.occurredAt = checkOccurredAt(raw.occurredAt);
   return out;
 }

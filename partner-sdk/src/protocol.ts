@@ -73,3 +73,12 @@ export const REFERENCE_LENGTH_MAX = 128;
 export const HUB_JWKS_PATH = '/.well-known/jwks.json';
 /** Where the hub serves GraphQL, relative to its base URL. */
 export const GRAPHQL_PATH = '/graphql';
+
+/**
+ * A partner's references (member, orderRef, jti): 1 to REFERENCE_LENGTH_MAX printable ASCII
+ * characters, no spaces, so that what is signed reads the same everywhere.
+ */
+export const REFERENCE_PATTERN = /^[\x21-\x7E]{1,128}$/;
+
+/** `occurredAt`: an RFC 3339 instant with seconds and a zone (a local time means different instants). */
+export const OCCURRED_AT_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;

@@ -20,6 +20,8 @@ const environmentSchema = z.object({
   /** The hub's private signing key as a JWK (JSON). Without it a key is generated once and kept in the database. */
   HUB_SIGNING_JWK: z.string().optional(),
   INTROSPECTION: z.enum(['true', 'false']).default('true'),
+  /** Balance rows per partner/hub counter-account: more rows, less contention for a busy partner. */
+  LEDGER_COUNTER_SHARDS: z.coerce.number().int().min(1).max(64).default(8),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -34,6 +36,7 @@ export interface Config {
   hubSigningJwk: Record<string, unknown> | undefined;
   introspection: boolean;
   logLevel: string;
+  counterShards: number;
 }
 
 function parseJson(name: string, text: string | undefined): unknown {
@@ -41,22 +44,29 @@ function parseJson(name: string, text: string | undefined): unknown {
   try {
     return JSON.parse(text);
   } catch {
-    throw new Error(`${name} is not valid JSON`);
+    throw new Error(`invalid configuration: ${name} is not valid JSON`);
   }
 }
 
+/** A JSON-valued variable, checked against its shape; errors name the variable. */
+function parseShape<T>(name: string, schema: z.ZodType<T>, text: string | undefined): T {
+  const parsed = schema.safeParse(parseJson(name, text));
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((issue) => `${[name, ...issue.path].join('.')}: ${issue.message}`);
+  throw new Error(`invalid configuration: ${problems.join('; ')}`);
+}
+
 export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = environmentSchema.safeParse(environment);
+  // An empty variable means "not set" (e.g. `DATABASE_URL= npm start` picks the embedded database).
+  const given = Object.fromEntries(Object.entries(environment).filter(([, value]) => value !== undefined && value !== ''));
+  const parsed = environmentSchema.safeParse(given);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
     throw new Error(`invalid configuration: ${problems.join('; ')}`);
   }
   const env = parsed.data;
-  const operatorJwks = z
-    .object({ keys: z.array(jwkSchema) })
-    .default({ keys: [] })
-    .parse(parseJson('OPERATOR_JWKS', env.OPERATOR_JWKS));
-  const hubSigningJwk = jwkSchema.optional().parse(parseJson('HUB_SIGNING_JWK', env.HUB_SIGNING_JWK));
+  const operatorJwks = parseShape('OPERATOR_JWKS', z.object({ keys: z.array(jwkSchema) }).default({ keys: [] }), env.OPERATOR_JWKS);
+  const hubSigningJwk = parseShape('HUB_SIGNING_JWK', jwkSchema.optional(), env.HUB_SIGNING_JWK);
   return {
     port: env.PORT,
     host: env.HOST,
@@ -68,5 +78,6 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     hubSigningJwk,
     introspection: env.INTROSPECTION === 'true',
     logLevel: env.LOG_LEVEL,
+    counterShards: env.LEDGER_COUNTER_SHARDS,
   };
 }

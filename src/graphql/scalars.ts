@@ -4,6 +4,17 @@ import { GraphQLScalarType, Kind } from 'graphql';
  * An integer amount of points or minor currency units, as a string of decimal digits (optionally
  * negative, for postings). Never a JSON number: amounts above 2^53 would silently lose precision.
  */
+const BIGINT_MAX = 2n ** 63n - 1n;
+
+/** Within PostgreSQL's bigint, so that an accepted amount can always be stored. */
+function parseAmount(value: unknown): bigint {
+  if (typeof value === 'string' && /^-?[0-9]{1,19}$/.test(value)) {
+    const amount = BigInt(value);
+    if (amount <= BIGINT_MAX && amount >= -BIGINT_MAX - 1n) return amount;
+  }
+  throw new TypeError('Amount must be a string of decimal digits within a 64-bit integer');
+}
+
 export const AmountScalar = new GraphQLScalarType({
   name: 'Amount',
   description: 'An integer amount (points or minor units) as a decimal string, e.g. "1500" or "-20".',
@@ -12,12 +23,6 @@ export const AmountScalar = new GraphQLScalarType({
     if (typeof value === 'string' && /^-?[0-9]+$/.test(value)) return value;
     throw new TypeError(`Amount cannot represent ${String(value)}`);
   },
-  parseValue(value: unknown): bigint {
-    if (typeof value === 'string' && /^-?[0-9]{1,19}$/.test(value)) return BigInt(value);
-    throw new TypeError('Amount must be a string of decimal digits');
-  },
-  parseLiteral(ast): bigint {
-    if (ast.kind === Kind.STRING && /^-?[0-9]{1,19}$/.test(ast.value)) return BigInt(ast.value);
-    throw new TypeError('Amount must be a string of decimal digits');
-  },
+  parseValue: (value: unknown): bigint => parseAmount(value),
+  parseLiteral: (ast): bigint => parseAmount(ast.kind === Kind.STRING ? ast.value : undefined),
 });

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { JWTPayload } from 'jose';
-import { CLOCK_SKEW_SECONDS_MAX, type Op } from '@coalition-hub/partner-sdk';
+import { CLOCK_SKEW_SECONDS_MAX, OCCURRED_AT_PATTERN, REFERENCE_PATTERN, type Op } from '@coalition-hub/partner-sdk';
 import { parsePositiveAmount } from '../common/bigint';
 import { DomainError, ErrorCode, fail } from '../common/errors';
 import { limits } from '../config/limits';
@@ -9,7 +9,7 @@ import { limits } from '../config/limits';
  * The claims each operation accepts. Unknown claims are refused so that what a partner signed
  * has exactly one meaning. Amounts are decimal-digit strings (never JSON numbers: precision).
  */
-const reference = z.string().min(1).max(limits.referenceLengthMax).regex(/^[\x21-\x7E]+$/, 'printable ASCII, no spaces');
+const reference = z.string().regex(REFERENCE_PATTERN, `1 to ${limits.referenceLengthMax} printable ASCII characters, no spaces`);
 const hexHash = z.string().regex(/^[0-9a-f]{64}$/, 'lower-case hex SHA-256');
 
 const base = {
@@ -37,7 +37,11 @@ const movementSchema = (op: 'issue' | 'redeem') =>
     amount: z.unknown(),
     asset: z.literal('CP').optional(),
     orderRef: reference.optional(),
-    occurredAt: z.iso.datetime({ offset: true }).optional(),
+    occurredAt: z
+      .string()
+      .regex(OCCURRED_AT_PATTERN, 'an RFC 3339 date-time with seconds and a zone')
+      .refine((text) => !Number.isNaN(Date.parse(text)), 'not a real date')
+      .optional(),
   });
 
 const schemas = { enroll: enrollSchema, issue: movementSchema('issue'), redeem: movementSchema('redeem') } as const;

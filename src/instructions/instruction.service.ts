@@ -33,6 +33,7 @@ export class InstructionService {
     private readonly partners: PartnerService,
     private readonly hubKeys: HubKeys,
     private readonly clock: Clock,
+    private readonly counterShards: number,
   ) {}
 
   async submit(op: Op, jws: unknown): Promise<Accepted | DomainError> {
@@ -73,9 +74,9 @@ export class InstructionService {
       case 'enroll':
         return enrollMember(tx, partnerId, claims) as Promise<AcceptedData | DomainError>;
       case 'issue':
-        return issuePoints(tx, { partnerId, requestHash: hash, entryId: newId(), now }, claims) as Promise<AcceptedData | DomainError>;
+        return issuePoints(tx, { partnerId, requestHash: hash, entryId: newId(), now, counterShards: this.counterShards }, claims) as Promise<AcceptedData | DomainError>;
       case 'redeem':
-        return redeemPoints(tx, { partnerId, requestHash: hash, entryId: newId(), now }, claims) as Promise<AcceptedData | DomainError>;
+        return redeemPoints(tx, { partnerId, requestHash: hash, entryId: newId(), now, counterShards: this.counterShards }, claims) as Promise<AcceptedData | DomainError>;
     }
   }
 

@@ -84,6 +84,7 @@ export async function verifySigned(jws: unknown, lookup: SignerLookup, options: 
   } catch {
     return fail(ErrorCode.MALFORMED_INSTRUCTION, 'the header or payload is not base64url JSON');
   }
+  if (header.alg !== undefined && typeof header.alg !== 'string') return fail(ErrorCode.MALFORMED_INSTRUCTION, 'header alg must be a string');
   if (header.alg === undefined || header.alg.toLowerCase() === 'none' || jws.endsWith('.')) {
     return fail(ErrorCode.UNSIGNED_INSTRUCTION, 'the token carries no signature');
   }

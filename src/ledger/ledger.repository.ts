@@ -4,8 +4,6 @@ import { queryRows } from '../db/sql';
 import { allocateFifo, assertBalanced, netByAccount, type LotTake, type OpenLot, type Posting } from './apply-entry';
 import type { AccountKind, EntryType, OwnerKind } from './ledger.entity';
 
-/** Counter-accounts spread their balance over this many rows (see the migration). */
-export const COUNTER_SHARDS = 8;
 export const CP = 'CP';
 export const HUB_OWNER = 'hub';
 
@@ -83,6 +81,7 @@ export async function recordEntry(
   tx: EntityManager,
   entry: NewEntry,
   postings: ReadonlyArray<Posting & { floored: boolean }>,
+  counterShards: number,
 ): Promise<Map<string, bigint>> {
   assertBalanced(postings);
   await tx.query(
@@ -109,7 +108,8 @@ export async function recordEntry(
       assert(rows[0], `floored account ${accountId} has no balance row`);
       balances.set(accountId, BigInt(rows[0].balance));
     } else {
-      const shard = Math.floor(Math.random() * COUNTER_SHARDS);
+      // Counter-accounts spread their balance over `counterShards` rows (see the migration).
+      const shard = Math.floor(Math.random() * counterShards);
       await tx.query(
         `INSERT INTO account_balance (account_id, shard, balance) VALUES ($1, $2, $3)
          ON CONFLICT (account_id, shard) DO UPDATE SET balance = account_balance.balance + EXCLUDED.balance`,

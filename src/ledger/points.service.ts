@@ -20,6 +20,7 @@ export interface MovementContext {
   requestHash: string;
   entryId: string;
   now: Date;
+  counterShards: number;
 }
 
 /** Issue (earn): P.issuance −n, member wallet +n, and a lot of issuer P that expires per P's contract. */
@@ -32,7 +33,7 @@ export async function issuePoints(tx: EntityManager, context: MovementContext, c
   const balances = await recordEntry(tx, entryOf('issue', context, memberId, claims), [
     { accountId: issuance.id, asset: CP, amount: -claims.amount, floored: false },
     { accountId: wallet.id, asset: CP, amount: claims.amount, floored: true },
-  ]);
+  ], context.counterShards);
   await createLot(tx, {
     accountId: wallet.id,
     issuerPartnerId: context.partnerId,
@@ -64,7 +65,7 @@ export async function redeemPoints(tx: EntityManager, context: MovementContext, 
   const balances = await recordEntry(tx, entryOf('redeem', context, memberId, claims), [
     { accountId: wallet.id, asset: CP, amount: -claims.amount, floored: true },
     { accountId: redemption.id, asset: CP, amount: claims.amount, floored: false },
-  ]);
+  ], context.counterShards);
   const takes = await consumeLots(tx, wallet.id, claims.amount, context.entryId, context.partnerId);
   const byIssuer = new Map<string, bigint>();
   for (const take of takes) byIssuer.set(take.issuerPartnerId, (byIssuer.get(take.issuerPartnerId) ?? 0n) + take.amount);

@@ -1,0 +1,119 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { exportJWK, generateKeyPair } from 'jose';
+import { generatePartnerKey, PartnerClient, signAccessToken, type PartnerKey, type SigningKey } from '@coalition-hub/partner-sdk';
+import { ensureDatabase, startEmbeddedPostgres, type EmbeddedDatabase } from '../src/db/embedded';
+
+/**
+ * A benchmark's hub: a real server process (node dist/src/main.js) on a PostgreSQL with
+ * durability on, as in production, so that the numbers mean something. The load generator runs
+ * in this process; on a 2-core machine client, server and database share the cores.
+ */
+export const HUB_ID = 'coalition-hub-bench';
+const OPERATOR_ISSUER = 'coalition-operator';
+
+export interface BenchDatabase {
+  serverUrl: string;
+  stop(): Promise<void>;
+}
+
+export async function startBenchDatabase(): Promise<BenchDatabase> {
+  if (process.env.DATABASE_URL) return { serverUrl: process.env.DATABASE_URL, stop: async () => undefined };
+  const dataDir = mkdtempSync(join(tmpdir(), 'coalition-bench-pg-'));
+  const embedded: EmbeddedDatabase = await startEmbeddedPostgres({ dataDir, persistent: false });
+  return {
+    serverUrl: embedded.serverUrl,
+    stop: async () => {
+      await embedded.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((done, fail) => {
+    const probe = createServer();
+    probe.once('error', fail);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() => (typeof address === 'object' && address ? done(address.port) : fail(new Error('no port'))));
+    });
+  });
+}
+
+export interface BenchHub {
+  url: string;
+  operatorToken: string;
+  registerPartner(id: string): Promise<{ key: PartnerKey; client: PartnerClient }>;
+  graphql(query: string, variables: Record<string, unknown>, token: string): Promise<any>;
+  stop(): Promise<void>;
+}
+
+export async function startBenchHub(database: BenchDatabase, name: string, env: Record<string, string> = {}): Promise<BenchHub> {
+  const databaseUrl = await ensureDatabase(database.serverUrl, name);
+  const { privateKey, publicKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
+  const operatorKey: SigningKey = { kid: 'bench-operator', alg: 'EdDSA', privateKey };
+  const port = await freePort();
+  const child: ChildProcess = spawn(process.execPath, [resolve(__dirname, '../src/main.js')], {
+    env: {
+      ...process.env,
+      ...env,
+      DATABASE_URL: databaseUrl,
+      PORT: String(port),
+      HUB_ID,
+      OPERATOR_ISSUER,
+      OPERATOR_JWKS: JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: operatorKey.kid, alg: 'EdDSA' }] }),
+      LOG_LEVEL: 'warn',
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  for (let attempt = 0; ; attempt += 1) {
+    if (child.exitCode !== null) throw new Error(`hub exited with ${child.exitCode}`);
+    const healthy = await fetch(`${url}/healthz`).then((response) => response.ok, () => false);
+    if (healthy) break;
+    if (attempt > 200) throw new Error('hub did not become healthy');
+    await new Promise((done) => setTimeout(done, 100));
+  }
+  const operatorToken = await signAccessToken({ issuer: OPERATOR_ISSUER, subject: 'bench', scope: 'operator', audience: HUB_ID, key: operatorKey, lifetimeSeconds: 3600 });
+  const graphql = async (query: string, variables: Record<string, unknown>, token: string) => {
+    const response = await fetch(`${url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query, variables }),
+    });
+    return response.json() as Promise<any>;
+  };
+  return {
+    url,
+    operatorToken,
+    graphql,
+    async registerPartner(id) {
+      const key = await generatePartnerKey('EdDSA');
+      const result = await graphql(
+        'mutation($input: RegisterPartnerInput!) { registerPartner(input: $input) { __typename } }',
+        { input: { id, name: id, publicJwks: [key.publicJwk] } },
+        operatorToken,
+      );
+      if (result.data?.registerPartner?.__typename !== 'Partner') throw new Error(`register ${id}: ${JSON.stringify(result)}`);
+      return { key, client: new PartnerClient({ baseUrl: url, hubId: HUB_ID, partnerId: id, key }) };
+    },
+    async stop() {
+      child.kill('SIGTERM');
+      await new Promise((done) => child.once('exit', done));
+    },
+  };
+}
+
+/** Runs `work` over `items` with at most `concurrency` at once. */
+export async function inParallel<T>(items: readonly T[], concurrency: number, work: (item: T) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < items.length) await work(items[next++]!);
+    }),
+  );
+}

@@ -1,0 +1,90 @@
+import autocannon from 'autocannon';
+import { signInstruction } from '@coalition-hub/partner-sdk';
+import { HUB_ID, inParallel, startBenchHub, type BenchDatabase } from './harness';
+
+/**
+ * DESIGN.md §3 "hot accounts": every issue at a partner touches that partner's issuance account.
+ * One busy partner issues to many members as fast as the hub takes it, once with the
+ * counter-account on a single balance row and once sharded; throughput and latency are compared.
+ */
+const ISSUE = `mutation($i: String!) { issuePoints(instruction: $i) { __typename ... on ErrorResult { errorCode } } }`;
+
+export interface HotPartnerOptions {
+  requests: number;
+  connections: number;
+  members: number;
+}
+
+interface RunResult {
+  shards: number;
+  throughput: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+  failures: number;
+}
+
+async function runOnce(database: BenchDatabase, shards: number, options: HotPartnerOptions): Promise<RunResult> {
+  const hub = await startBenchHub(database, `bench_hot_partner_${shards}_${Date.now().toString(36)}`, { LEDGER_COUNTER_SHARDS: String(shards) });
+  try {
+    const { key, client } = await hub.registerPartner('BUSY');
+    const members = Array.from({ length: options.members }, (_, i) => `m${i}`);
+    await inParallel(members, 8, async (member) => {
+      const enrolled = await client.enrollMember({ member });
+      if (!enrolled.ok) throw new Error(JSON.stringify(enrolled));
+    });
+    // Signed ahead of time, so the load generator measures the hub and not its own signing.
+    const bodies: string[] = [];
+    for (let i = 0; i < options.requests; i += 1) {
+      const signed = await signInstruction({ partnerId: 'BUSY', hubId: HUB_ID, key, op: 'issue', lifetimeSeconds: 300, fields: { member: members[i % members.length]!, amount: '10' } });
+      bodies.push(JSON.stringify({ query: ISSUE, variables: { i: signed.jws } }));
+    }
+    let next = 0;
+    let failures = 0;
+    const result = await autocannon({
+      url: `${hub.url}/graphql`,
+      connections: options.connections,
+      amount: options.requests,
+      requests: [
+        {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          setupRequest: (request) => ({ ...request, body: bodies[next++ % bodies.length] }),
+          onResponse: (status, body) => {
+            if (status !== 200 || !body.includes('"IssueReceipt"')) failures += 1;
+          },
+        },
+      ],
+    });
+    // The ledger must be exact after the storm: every accepted issue counted once.
+    const integrity = await hub.graphql('{ ledgerIntegrity { ok differences { check } } }', {}, hub.operatorToken);
+    if (!integrity.data?.ledgerIntegrity?.ok) throw new Error(`integrity failed: ${JSON.stringify(integrity)}`);
+    return {
+      shards,
+      throughput: result.requests.total / result.duration,
+      p50: result.latency.p50,
+      p90: result.latency.p90,
+      p99: result.latency.p99,
+      max: result.latency.max,
+      failures: failures + result.errors + result.timeouts,
+    };
+  } finally {
+    await hub.stop();
+  }
+}
+
+export async function hotPartner(database: BenchDatabase, options: HotPartnerOptions): Promise<void> {
+  console.log(`hot-partner: ${options.requests} issues by one partner to ${options.members} members, ${options.connections} connections`);
+  const results: RunResult[] = [];
+  for (const shards of [1, 8]) {
+    const result = await runOnce(database, shards, options);
+    results.push(result);
+    console.log(
+      `  shards=${String(shards).padStart(2)}  ${result.throughput.toFixed(0).padStart(6)} issues/s  ` +
+        `latency p50 ${result.p50} ms  p90 ${result.p90} ms  p99 ${result.p99} ms  max ${result.max} ms  failures ${result.failures}`,
+    );
+  }
+  const [single, sharded] = results as [RunResult, RunResult];
+  console.log(`  ratio sharded/single: throughput ×${(sharded.throughput / single.throughput).toFixed(2)}, p99 latency ×${(sharded.p99 / single.p99).toFixed(2)}`);
+}
