@@ -57,7 +57,8 @@ export async function startBenchHub(database: BenchDatabase, name: string, env: 
   const { privateKey, publicKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
   const operatorKey: SigningKey = { kid: 'bench-operator', alg: 'EdDSA', privateKey };
   const port = await freePort();
-  const child: ChildProcess = spawn(process.execPath, [resolve(__dirname, '../src/main.js')], {
+  const nodeFlags = process.env.BENCH_HUB_NODE_FLAGS?.split(" ").filter(Boolean) ?? [];
+  const child: ChildProcess = spawn(process.execPath, [...nodeFlags, resolve(__dirname, '../src/main.js')], {
     env: {
       ...process.env,
       ...env,

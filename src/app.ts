@@ -72,6 +72,9 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
     const apollo = new ApolloServer<RequestContext>({
       schema,
       introspection: config.introspection,
+      // Plain GET queries (GraphQL-over-HTTP). Apollo's CSRF check guards cookie sessions; this hub
+      // authenticates by bearer header or by a signed instruction only, which a cross-site page cannot send.
+      csrfPrevention: false,
       ...armor,
       plugins: [...armor.plugins, ApolloServerPluginLandingPageDisabled()],
       formatError: (formatted, error) => {

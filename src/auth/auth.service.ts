@@ -1,12 +1,20 @@
 import { decodeJwt } from 'jose';
 import { ACCESS_TOKEN_LIFETIME_SECONDS_MAX, ACCESS_TOKEN_TYP } from '@coalition-hub/partner-sdk';
 import type { Clock } from '../common/clock';
-import { isDomainError } from '../common/errors';
+import { ErrorCode, isDomainError } from '../common/errors';
 import type { Config } from '../config/config';
 import type { PartnerService } from '../partners/partner.service';
 import { isPartnerAlgorithm, verifySigned, type Signer, type SignerKey } from '../instructions/verify-signed';
 import { unauthenticated } from './auth-errors';
 import type { Viewer } from './viewer';
+
+/** Verification speaks of instructions; a refused bearer token gets the same reason in token words. */
+const TOKEN_REASONS: Partial<Record<ErrorCode, string>> = {
+  [ErrorCode.MALFORMED_INSTRUCTION]: 'MALFORMED_TOKEN',
+  [ErrorCode.UNSIGNED_INSTRUCTION]: 'UNSIGNED_TOKEN',
+  [ErrorCode.INSTRUCTION_EXPIRED]: 'TOKEN_EXPIRED',
+  [ErrorCode.INSTRUCTION_NOT_YET_VALID]: 'TOKEN_NOT_YET_VALID',
+};
 
 /**
  * Bearer tokens for reads. Operators and finance present a JWT signed by an operator key from
@@ -30,7 +38,7 @@ export class AuthService {
 
   async authenticate(authorization: string | undefined): Promise<Viewer> {
     if (authorization === undefined || authorization === '') return { kind: 'anonymous' };
-    const match = /^Bearer ([A-Za-z0-9_.-]+)$/.exec(authorization);
+    const match = /^Bearer ([A-Za-z0-9_.-]+)$/i.exec(authorization);
     if (!match?.[1]) throw unauthenticated('the Authorization header must be "Bearer <token>"', 'MALFORMED_TOKEN');
     const token = match[1];
     let issuer: unknown;
@@ -47,7 +55,7 @@ export class AuthService {
       requiredClaims: ['iss', 'aud', 'iat', 'exp', 'sub'],
       clock: this.clock,
     });
-    if (isDomainError(verified)) throw unauthenticated(`bearer token refused: ${verified.message}`, verified.code);
+    if (isDomainError(verified)) throw unauthenticated(`bearer token refused: ${verified.message}`, TOKEN_REASONS[verified.code] ?? verified.code);
     const { scope, sub } = verified.claims as { scope?: unknown; sub?: unknown };
     if (typeof sub !== 'string' || sub.length === 0) throw unauthenticated('the token has no subject', 'MALFORMED_TOKEN');
     if (operator) {

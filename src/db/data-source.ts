@@ -41,7 +41,9 @@ export function createDataSource(url: string, poolSize = 20): DataSource {
     migrationsTransactionMode: 'all',
     synchronize: false,
     logging: false,
-    extra: { max: poolSize, application_name: 'coalition-hub' },
+    // READ COMMITTED for every connection, whatever the server's default, without a
+    // SET TRANSACTION round trip per transaction.
+    extra: { max: poolSize, application_name: 'coalition-hub', options: '-c default_transaction_isolation=read\\ committed' },
   });
 }
 

@@ -19,7 +19,7 @@ export async function withTransaction<T>(dataSource: DataSource, work: (tx: Enti
     const runner = dataSource.createQueryRunner();
     await runner.connect();
     try {
-      await runner.startTransaction('READ COMMITTED');
+      await runner.startTransaction(); // READ COMMITTED: set on every connection (data-source.ts)
       const result = await work(runner.manager);
       if (isDomainError(result)) await runner.rollbackTransaction();
       else await runner.commitTransaction();

@@ -70,7 +70,9 @@ export function parseInstructionClaims(op: Op, claims: JWTPayload, now: Date): I
   const parsed = schemas[op].safeParse(claims);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    return fail(ErrorCode.INVALID_INSTRUCTION, `claim ${issue?.path.join('.') || '?'}: ${issue?.message ?? 'invalid'}`, { claim: issue?.path.join('.') ?? null });
+    // An unknown claim is reported on the object (empty path) with the names in `keys`.
+    const claim = issue?.code === 'unrecognized_keys' ? issue.keys.join(', ') : (issue?.path.join('.') ?? '');
+    return fail(ErrorCode.INVALID_INSTRUCTION, `claim ${claim || '?'}: ${issue?.message ?? 'invalid'}`, { claim: claim || null });
   }
   const data = parsed.data;
   if (data.op === 'enroll') {

@@ -1,4 +1,5 @@
 import type { DataSource } from 'typeorm';
+import { badInput } from '../auth/auth-errors';
 import { decodeCursor, encodeCursor } from '../common/ids';
 import type { AccountEntity, EntryType } from './ledger.entity';
 import { CP } from './ledger.repository';
@@ -41,6 +42,11 @@ export interface PostingRow {
   amount: bigint;
 }
 
+export interface LotScope {
+  memberId: string;
+  issuerPartnerId?: string;
+}
+
 export interface EntryFilter {
   memberId?: string;
   partnerId?: string;
@@ -59,10 +65,16 @@ export function toConnection<T>(rows: T[], first: number, keyOf: (row: T) => str
   };
 }
 
-const cursorNumber = (after: string | null | undefined): string | null => {
+/** The key inside `after`, or null for the first page; a cursor from elsewhere is BAD_USER_INPUT. */
+export function readCursor(after: string | null | undefined, shape: RegExp): string | null {
+  if (after === null || after === undefined) return null;
   const key = decodeCursor(after);
-  return key !== null && /^[0-9]{1,19}$/.test(key) ? key : null;
-};
+  if (key === null || !shape.test(key)) throw badInput('after is not a cursor from this list');
+  return key;
+}
+
+const ENTRY_CURSOR = /^[0-9]{1,19}$/;
+const LOT_CURSOR = /^[0-9]{20}:[0-9]{19}$/;
 
 /** Reads of the ledger: keyset-paginated lists, and batched look-ups for DataLoaders. */
 export class LedgerQueryService {
@@ -81,7 +93,7 @@ export class LedgerQueryService {
     if (filter.type) add('type = ?', filter.type);
     if (filter.from) add('recorded_at >= ?', filter.from);
     if (filter.to) add('recorded_at < ?', filter.to);
-    const after = cursorNumber(page.after);
+    const after = readCursor(page.after, ENTRY_CURSOR);
     if (after) add('seq < ?', after);
     params.push(page.first + 1);
     const rows: Array<Record<string, unknown>> = await this.dataSource.query(
@@ -103,9 +115,9 @@ export class LedgerQueryService {
     return toConnection(entries, page.first, (entry) => entry.seq);
   }
 
-  /** A member's CP lots, soonest to expire first (the order in which they are spent). */
-  async memberLots(memberId: string, includeSpent: boolean, page: Page): Promise<Connection<LotRow & { sortKey: string }>> {
-    const after = decodeCursor(page.after);
+  /** A member's CP lots, soonest to expire first (the order in which they are spent); optionally one issuer's only. */
+  async memberLots(scope: LotScope, includeSpent: boolean, page: Page): Promise<Connection<LotRow & { sortKey: string }>> {
+    const after = readCursor(page.after, LOT_CURSOR);
     const rows: Array<Record<string, string | Date>> = await this.dataSource.query(
       `SELECT l.id, l.issuer_partner_id, l.amount, l.remaining, l.issued_at, l.expires_at,
               to_char(l.expires_at AT TIME ZONE 'UTC', 'YYYYMMDDHH24MISSUS') || ':' || lpad(l.id::text, 19, '0') AS sort_key
@@ -113,8 +125,9 @@ export class LedgerQueryService {
        WHERE a.owner_kind = 'member' AND a.owner_id = $1 AND a.asset = $2 AND a.kind = 'wallet'
          AND ($3 OR l.remaining > 0)
          AND ($4::text IS NULL OR to_char(l.expires_at AT TIME ZONE 'UTC', 'YYYYMMDDHH24MISSUS') || ':' || lpad(l.id::text, 19, '0') > $4)
+         AND ($6::text IS NULL OR l.issuer_partner_id = $6)
        ORDER BY sort_key LIMIT $5`,
-      [memberId, CP, includeSpent, after, page.first + 1],
+      [scope.memberId, CP, includeSpent, after, page.first + 1, scope.issuerPartnerId ?? null],
     );
     const lots = rows.map((row) => ({
       id: String(row.id),

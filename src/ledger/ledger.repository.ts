@@ -54,23 +54,50 @@ export async function ensureAccount(
   return { id: found[0].id, floored };
 }
 
-export async function findWalletOrNull(tx: EntityManager, memberId: string, asset = CP): Promise<AccountRef | null> {
-  const rows: Array<{ id: string }> = await tx.query(
-    `SELECT id FROM account WHERE owner_kind = 'member' AND owner_id = $1 AND asset = $2 AND kind = 'wallet'`,
-    [memberId, asset],
-  );
-  return rows[0] ? { id: rows[0].id, floored: true } : null;
+export interface MovementTargets {
+  memberId: string;
+  wallet: AccountRef;
+  counter: AccountRef;
+  /** The wallet's balance; read under a row lock when the targets were found `forDebit`. */
+  balance: bigint;
+  lotLifetimeMonths: number;
 }
 
-/** Locks a wallet's balance row for the rest of the transaction and returns the balance. */
-export async function lockWallet(tx: EntityManager, wallet: AccountRef): Promise<bigint> {
-  assert(wallet.floored, 'only floored accounts are locked');
-  const rows: Array<{ balance: string }> = await tx.query(
-    'SELECT balance FROM account_balance WHERE account_id = $1 AND shard = 0 FOR UPDATE',
-    [wallet.id],
+/**
+ * Everything an issue or a redemption at `partnerId` needs, in one round trip: the member behind
+ * the partner's reference, the member's CP wallet, the partner's counter-account, and the partner's
+ * lot lifetime. `forDebit` locks the wallet's balance row for the rest of the transaction, so two
+ * debits of one wallet are decided one after the other. Null when the reference is not enrolled.
+ */
+export async function findMovementTargets(
+  tx: EntityManager,
+  partnerId: string,
+  memberRef: string,
+  counterKind: 'issuance' | 'redemption',
+  forDebit: boolean,
+): Promise<MovementTargets | null> {
+  // Inner joins are exact: enrolment creates the wallet in the transaction that creates the link,
+  // and registration creates the partner's counter-accounts.
+  const rows: Array<{ member_id: string; wallet_id: string; counter_id: string; months: number; balance: string }> = await tx.query(
+    `SELECT l.member_id, w.id AS wallet_id, c.id AS counter_id, p.lot_lifetime_months AS months, b.balance
+     FROM partner p
+     JOIN member_link l ON l.partner_id = p.id AND l.member_ref = $2
+     JOIN account w ON w.owner_kind = 'member' AND w.owner_id = l.member_id::text AND w.asset = 'CP' AND w.kind = 'wallet'
+     JOIN account_balance b ON b.account_id = w.id AND b.shard = 0
+     JOIN account c ON c.owner_kind = 'partner' AND c.owner_id = p.id AND c.asset = 'CP' AND c.kind = $3
+     WHERE p.id = $1
+     ${forDebit ? 'FOR UPDATE OF b' : ''}`,
+    [partnerId, memberRef, counterKind],
   );
-  assert(rows[0], `wallet ${wallet.id} has no balance row`);
-  return BigInt(rows[0].balance);
+  const row = rows[0];
+  if (!row) return null;
+  return {
+    memberId: row.member_id,
+    wallet: { id: row.wallet_id, floored: true },
+    counter: { id: row.counter_id, floored: false },
+    balance: BigInt(row.balance),
+    lotLifetimeMonths: Number(row.months),
+  };
 }
 
 /**
@@ -84,16 +111,18 @@ export async function recordEntry(
   counterShards: number,
 ): Promise<Map<string, bigint>> {
   assertBalanced(postings);
+  // The entry and its postings in one statement (one round trip).
   await tx.query(
-    `INSERT INTO journal_entry (id, type, partner_id, jti, member_id, order_ref, occurred_at, recorded_at, rates, request_hash)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+    `WITH entry AS (
+       INSERT INTO journal_entry (id, type, partner_id, jti, member_id, order_ref, occurred_at, recorded_at, rates, request_hash)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id
+     )
+     INSERT INTO posting (entry_id, account_id, asset, amount)
+     SELECT entry.id, p.account_id, p.asset, p.amount
+     FROM entry, unnest($11::bigint[], $12::text[], $13::bigint[]) AS p(account_id, asset, amount)`,
     [entry.id, entry.type, entry.partnerId, entry.jti, entry.memberId, entry.orderRef, entry.occurredAt, entry.recordedAt,
-      JSON.stringify(entry.rates ?? {}), entry.requestHash],
-  );
-  await tx.query(
-    `INSERT INTO posting (entry_id, account_id, asset, amount)
-     SELECT $1, account_id, asset, amount FROM unnest($2::bigint[], $3::text[], $4::bigint[]) AS p(account_id, asset, amount)`,
-    [entry.id, postings.map((p) => p.accountId), postings.map((p) => p.asset), postings.map((p) => p.amount.toString())],
+      JSON.stringify(entry.rates ?? {}), entry.requestHash,
+      postings.map((p) => p.accountId), postings.map((p) => p.asset), postings.map((p) => p.amount.toString())],
   );
   const flooredIds = new Set(postings.filter((p) => p.floored).map((p) => p.accountId));
   const balances = new Map<string, bigint>();
@@ -161,12 +190,10 @@ export async function consumeLots(
   const lots: OpenLot[] = rows.map((row) => ({ id: row.id, issuerPartnerId: row.issuer_partner_id, remaining: BigInt(row.remaining) }));
   const takes = allocateFifo(lots, amount);
   await tx.query(
-    `UPDATE lot SET remaining = remaining - t.take FROM unnest($1::bigint[], $2::bigint[]) AS t(id, take) WHERE lot.id = t.id`,
-    [takes.map((t) => t.lotId), takes.map((t) => t.amount.toString())],
-  );
-  await tx.query(
-    `INSERT INTO lot_consumption (lot_id, entry_id, issuer_partner_id, consumer_partner_id, amount)
-     SELECT id, $3, issuer, $4, take FROM unnest($1::bigint[], $2::bigint[], $5::text[]) AS t(id, take, issuer)`,
+    `WITH t AS (SELECT * FROM unnest($1::bigint[], $2::bigint[], $5::text[]) AS t(id, take, issuer)),
+     spent AS (UPDATE lot SET remaining = remaining - t.take FROM t WHERE lot.id = t.id)
+     INSERT INTO lot_consumption (lot_id, entry_id, issuer_partner_id, consumer_partner_id, amount)
+     SELECT id, $3, issuer, $4, take FROM t`,
     [takes.map((t) => t.lotId), takes.map((t) => t.amount.toString()), entryId, consumerPartnerId, takes.map((t) => t.issuerPartnerId)],
   );
   return takes;

@@ -1,8 +1,8 @@
 import type { EntityManager } from 'typeorm';
+import { assert } from '../common/assert';
 import { DomainError, ErrorCode, fail } from '../common/errors';
 import { addMonths } from './apply-entry';
-import { CP, consumeLots, createLot, ensureAccount, findWalletOrNull, lockWallet, recordEntry } from './ledger.repository';
-import { findMemberIdByRef } from '../members/member.service';
+import { CP, consumeLots, createLot, findMovementTargets, recordEntry } from './ledger.repository';
 import type { MovementClaims } from '../instructions/instruction-claims';
 
 /** What the hub tells the partner (and signs in the receipt) after an issue or a redemption. */
@@ -23,26 +23,26 @@ export interface MovementContext {
   counterShards: number;
 }
 
+const unknownMember = (context: MovementContext, claims: MovementClaims): DomainError =>
+  fail(ErrorCode.UNKNOWN_MEMBER, `no member ${claims.member} is enrolled at ${context.partnerId}`);
+
 /** Issue (earn): P.issuance −n, member wallet +n, and a lot of issuer P that expires per P's contract. */
 export async function issuePoints(tx: EntityManager, context: MovementContext, claims: MovementClaims): Promise<MovementResult | DomainError> {
-  const memberId = await findMemberIdByRef(tx, context.partnerId, claims.member);
-  if (!memberId) return fail(ErrorCode.UNKNOWN_MEMBER, `no member ${claims.member} is enrolled at ${context.partnerId}`);
-  const wallet = await ensureAccount(tx, 'member', memberId, CP, 'wallet');
-  const issuance = await ensureAccount(tx, 'partner', context.partnerId, CP, 'issuance');
-  const [{ months }] = await tx.query('SELECT lot_lifetime_months AS months FROM partner WHERE id = $1', [context.partnerId]);
-  const balances = await recordEntry(tx, entryOf('issue', context, memberId, claims), [
-    { accountId: issuance.id, asset: CP, amount: -claims.amount, floored: false },
-    { accountId: wallet.id, asset: CP, amount: claims.amount, floored: true },
+  const targets = await findMovementTargets(tx, context.partnerId, claims.member, 'issuance', false);
+  if (!targets) return unknownMember(context, claims);
+  const balances = await recordEntry(tx, entryOf('issue', context, targets.memberId, claims), [
+    { accountId: targets.counter.id, asset: CP, amount: -claims.amount, floored: false },
+    { accountId: targets.wallet.id, asset: CP, amount: claims.amount, floored: true },
   ], context.counterShards);
   await createLot(tx, {
-    accountId: wallet.id,
+    accountId: targets.wallet.id,
     issuerPartnerId: context.partnerId,
     entryId: context.entryId,
     amount: claims.amount,
     issuedAt: context.now,
-    expiresAt: addMonths(context.now, Number(months)),
+    expiresAt: addMonths(context.now, targets.lotLifetimeMonths),
   });
-  return result(context, memberId, claims.amount, balances.get(wallet.id));
+  return result(context, targets.memberId, claims.amount, balances.get(targets.wallet.id));
 }
 
 /**
@@ -50,27 +50,23 @@ export async function issuePoints(tx: EntityManager, context: MovementContext, c
  * so two redemptions racing for the last points are decided one after the other: exactly one wins.
  */
 export async function redeemPoints(tx: EntityManager, context: MovementContext, claims: MovementClaims): Promise<MovementResult | DomainError> {
-  const memberId = await findMemberIdByRef(tx, context.partnerId, claims.member);
-  if (!memberId) return fail(ErrorCode.UNKNOWN_MEMBER, `no member ${claims.member} is enrolled at ${context.partnerId}`);
-  const wallet = await findWalletOrNull(tx, memberId);
-  if (!wallet) return fail(ErrorCode.UNKNOWN_MEMBER, `member ${claims.member} has no CP wallet`);
-  const available = await lockWallet(tx, wallet);
-  if (available < claims.amount) {
-    return fail(ErrorCode.INSUFFICIENT_BALANCE, `the member has ${available} CP, ${claims.amount} were asked`, {
-      available: available.toString(),
+  const targets = await findMovementTargets(tx, context.partnerId, claims.member, 'redemption', true);
+  if (!targets) return unknownMember(context, claims);
+  if (targets.balance < claims.amount) {
+    return fail(ErrorCode.INSUFFICIENT_BALANCE, `the member has ${targets.balance} CP, ${claims.amount} were asked`, {
+      available: targets.balance.toString(),
       requested: claims.amount.toString(),
     });
   }
-  const redemption = await ensureAccount(tx, 'partner', context.partnerId, CP, 'redemption');
-  const balances = await recordEntry(tx, entryOf('redeem', context, memberId, claims), [
-    { accountId: wallet.id, asset: CP, amount: -claims.amount, floored: true },
-    { accountId: redemption.id, asset: CP, amount: claims.amount, floored: false },
+  const balances = await recordEntry(tx, entryOf('redeem', context, targets.memberId, claims), [
+    { accountId: targets.wallet.id, asset: CP, amount: -claims.amount, floored: true },
+    { accountId: targets.counter.id, asset: CP, amount: claims.amount, floored: false },
   ], context.counterShards);
-  const takes = await consumeLots(tx, wallet.id, claims.amount, context.entryId, context.partnerId);
+  const takes = await consumeLots(tx, targets.wallet.id, claims.amount, context.entryId, context.partnerId);
   const byIssuer = new Map<string, bigint>();
   for (const take of takes) byIssuer.set(take.issuerPartnerId, (byIssuer.get(take.issuerPartnerId) ?? 0n) + take.amount);
   const consumed = [...byIssuer].map(([issuerPartnerId, amount]) => ({ issuerPartnerId, amount: amount.toString() }));
-  return { ...result(context, memberId, claims.amount, balances.get(wallet.id)), consumed };
+  return { ...result(context, targets.memberId, claims.amount, balances.get(targets.wallet.id)), consumed };
 }
 
 function entryOf(type: 'issue' | 'redeem', context: MovementContext, memberId: string, claims: MovementClaims) {
@@ -88,11 +84,12 @@ function entryOf(type: 'issue' | 'redeem', context: MovementContext, memberId: s
 }
 
 function result(context: MovementContext, memberId: string, amount: bigint, balance: bigint | undefined): MovementResult {
+  assert(balance !== undefined, 'the entry moved the wallet, so its new balance is known');
   return {
     entryId: context.entryId,
     memberId,
     amount: amount.toString(),
-    balance: (balance ?? 0n).toString(),
+    balance: balance.toString(),
     recordedAt: context.now.toISOString(),
   };
 }

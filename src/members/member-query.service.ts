@@ -1,6 +1,7 @@
 import type { DataSource } from 'typeorm';
 import { forbidden } from '../auth/auth-errors';
 import type { Viewer } from '../auth/viewer';
+import type { LotScope } from '../ledger/ledger-query.service';
 import { MemberEntity } from './member.entity';
 
 /**
@@ -50,5 +51,10 @@ export class MemberQueryService {
   /** History is scoped too: a partner sees only its own entries for a shared member. */
   historyScope(viewer: Viewer, memberId: string): { memberId: string; partnerId?: string } {
     return viewer.kind === 'partner' ? { memberId, partnerId: viewer.partnerId } : { memberId };
+  }
+
+  /** And lots: a partner sees the lots it issued, not when and how much another partner issued. */
+  lotScope(viewer: Viewer, memberId: string): LotScope {
+    return viewer.kind === 'partner' ? { memberId, issuerPartnerId: viewer.partnerId } : { memberId };
   }
 }

@@ -57,6 +57,7 @@ export async function validatePublicJwk(input: unknown): Promise<ValidPublicKey 
   } else {
     return fail(ErrorCode.INVALID_PARTNER_KEY, 'only Ed25519 (EdDSA) and P-256 (ES256) keys are accepted');
   }
+  if (jwk.use !== undefined && jwk.use !== 'sig') return fail(ErrorCode.INVALID_PARTNER_KEY, `a signing key has use "sig", not ${JSON.stringify(jwk.use)}`);
   if (jwk.alg !== undefined && jwk.alg !== alg) return fail(ErrorCode.INVALID_PARTNER_KEY, `a ${String(jwk.crv)} key is used with ${alg}, not ${String(jwk.alg)}`);
   try {
     await importJWK(publicJwk, alg);

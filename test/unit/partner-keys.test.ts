@@ -100,6 +100,10 @@ describe('validatePublicJwk refuses as INVALID_PARTNER_KEY', () => {
     await expectRefused({ ...(await exportJWK(privateKey)), kid: 'rsa-1' });
   });
 
+  it.each(['enc', 'other'])('a key marked for use "%s" (a signing key has use "sig")', async (use) => {
+    await expectRefused({ ...(await publicJwk('EdDSA')), use });
+  });
+
   it('a P-384 key', async () => {
     await expectRefused(await publicJwk('ES384'));
   });

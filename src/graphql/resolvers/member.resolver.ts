@@ -37,9 +37,9 @@ export class MemberResolver {
     return context.loaders.walletBalance.load(member.id);
   }
 
-  @FieldResolver(() => LotConnection, { description: 'CP lots, soonest to expire first (the order in which they are spent).' })
-  lots(@Root() member: Member, @Args() page: PageArgs, @Arg('includeSpent', { defaultValue: false }) includeSpent: boolean) {
-    return this.ledger.memberLots(member.id, includeSpent, page);
+  @FieldResolver(() => LotConnection, { description: 'CP lots, soonest to expire first (the order in which they are spent). A partner sees only lots it issued.' })
+  lots(@Root() member: Member, @Args() page: PageArgs, @Ctx() context: RequestContext, @Arg('includeSpent', { defaultValue: false }) includeSpent: boolean) {
+    return this.ledger.memberLots(this.members.lotScope(context.viewer, member.id), includeSpent, page);
   }
 
   @FieldResolver(() => JournalEntryConnection, { description: "Journal entries of this member, newest first. A partner sees only its own." })
