@@ -16,7 +16,9 @@ import { JournalEntryResolver, PostingResolver } from './graphql/resolvers/ledge
 import { MemberResolver } from './graphql/resolvers/member.resolver';
 import { PartnerResolver } from './graphql/resolvers/partner.resolver';
 import { buildHubSchema } from './graphql/schema';
+import { HubMetrics } from './http/metrics';
 import { createHttpServer } from './http/server';
+import { outcomePlugin } from './graphql/outcome-plugin';
 import { HubKeys } from './instructions/hub-keys';
 import { InstructionService } from './instructions/instruction.service';
 import { IntegrityService } from './ledger/integrity.service';
@@ -61,6 +63,7 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
       new PostingResolver(),
       new PartnerResolver(partners, partnerQueries),
     ]);
+    const metrics = new HubMetrics();
     const armor = new ApolloArmor({
       maxDepth: { n: limits.queryDepthMax },
       costLimit: { maxCost: limits.queryCostMax },
@@ -76,7 +79,7 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
       // authenticates by bearer header or by a signed instruction only, which a cross-site page cannot send.
       csrfPrevention: false,
       ...armor,
-      plugins: [...armor.plugins, ApolloServerPluginLandingPageDisabled()],
+      plugins: [...armor.plugins, ApolloServerPluginLandingPageDisabled(), outcomePlugin(metrics)],
       formatError: (formatted, error) => {
         if (formatted.extensions?.code !== 'INTERNAL_SERVER_ERROR') return formatted;
         logger.error({ err: error }, 'internal error');
@@ -88,8 +91,13 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
       apollo,
       dataSource,
       logger,
+      metrics,
       jwks: () => hubKeys.jwks(),
-      createContext: async (authorization) => ({ viewer: await auth.authenticate(authorization), loaders: createLoaders(ledger, partnerQueries) }),
+      createContext: async (authorization, telemetry) => ({
+        viewer: await auth.authenticate(authorization),
+        loaders: createLoaders(ledger, partnerQueries),
+        telemetry,
+      }),
     });
     await new Promise<void>((done) => server.listen(config.port, config.host, done));
     const { port } = server.address() as AddressInfo;

@@ -20,4 +20,6 @@ export type Loaders = ReturnType<typeof createLoaders>;
 export interface RequestContext {
   viewer: Viewer;
   loaders: Loaders;
+  /** Filled in while the request runs, read by the HTTP layer for its log line. */
+  telemetry: { outcome?: string };
 }

@@ -4,10 +4,12 @@ import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
 import { limits } from '../config/limits';
 import type { RequestContext } from '../graphql/context';
+import type { HubMetrics } from './metrics';
 
 export interface HttpDependencies {
   apollo: ApolloServer<RequestContext>;
-  createContext: (authorization: string | undefined) => Promise<RequestContext>;
+  createContext: (authorization: string | undefined, telemetry: RequestContext['telemetry']) => Promise<RequestContext>;
+  metrics: HubMetrics;
   jwks: () => unknown;
   dataSource: DataSource;
   logger: Logger;
@@ -39,7 +41,13 @@ function sendJson(response: ServerResponse, status: number, body: unknown, heade
 }
 
 /** Runs one GraphQL request through Apollo (GraphQL-over-HTTP: POST JSON, GET for queries). */
-async function handleGraphql(request: IncomingMessage, response: ServerResponse, url: URL, deps: HttpDependencies): Promise<string | undefined> {
+async function handleGraphql(
+  request: IncomingMessage,
+  response: ServerResponse,
+  url: URL,
+  deps: HttpDependencies,
+  telemetry: RequestContext['telemetry'],
+): Promise<string | undefined> {
   const headers = new HeaderMap();
   for (const [name, value] of Object.entries(request.headers)) {
     if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
@@ -58,7 +66,7 @@ async function handleGraphql(request: IncomingMessage, response: ServerResponse,
   const operationName = typeof body === 'object' && body !== null ? (body as { operationName?: unknown }).operationName : url.searchParams.get('operationName');
   const result = await deps.apollo.executeHTTPGraphQLRequest({
     httpGraphQLRequest: { method: request.method ?? 'GET', headers, search: url.search, body },
-    context: () => deps.createContext(request.headers.authorization),
+    context: () => deps.createContext(request.headers.authorization, telemetry),
   });
   for (const [name, value] of result.headers) response.setHeader(name, value);
   response.statusCode = result.status ?? 200;
@@ -76,16 +84,23 @@ export function createHttpServer(deps: HttpDependencies): Server {
     const started = process.hrtime.bigint();
     const url = new URL(request.url ?? '/', 'http://hub.local');
     let operation: string | undefined;
+    const telemetry: RequestContext['telemetry'] = {};
     const route = async () => {
       if (url.pathname === '/graphql') {
         if (request.method !== 'GET' && request.method !== 'POST') return sendJson(response, 405, { error: 'use GET or POST' }, { allow: 'GET, POST' });
-        operation = await handleGraphql(request, response, url, deps);
+        operation = await handleGraphql(request, response, url, deps, telemetry);
         return;
       }
       if (request.method !== 'GET') return sendJson(response, 405, { error: 'use GET' }, { allow: 'GET' });
       if (url.pathname === '/healthz') {
         const database = await deps.dataSource.query('SELECT 1').then(() => 'ok', () => 'unavailable');
         return sendJson(response, database === 'ok' ? 200 : 503, { status: database === 'ok' ? 'ok' : 'degraded', database });
+      }
+      if (url.pathname === '/metrics') {
+        const { contentType, body } = await deps.metrics.render();
+        response.writeHead(200, { 'content-type': contentType });
+        response.end(body);
+        return;
       }
       if (url.pathname === '/.well-known/jwks.json') return sendJson(response, 200, deps.jwks(), { 'cache-control': 'public, max-age=300' });
       return sendJson(response, 404, { error: 'not found' });
@@ -102,12 +117,16 @@ export function createHttpServer(deps: HttpDependencies): Server {
       })
       .finally(() => {
         // One line per request: what, how it ended, how long. Never tokens or bodies.
+        const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+        const route = ['/graphql', '/healthz', '/metrics', '/.well-known/jwks.json'].includes(url.pathname) ? url.pathname : 'other';
+        deps.metrics.request(route, response.statusCode, seconds);
         deps.logger.info({
           method: request.method,
           path: url.pathname,
           operation,
+          outcome: telemetry.outcome,
           status: response.statusCode,
-          durationMs: Number(process.hrtime.bigint() - started) / 1e6,
+          durationMs: Math.round(seconds * 1e6) / 1e3,
         }, 'request');
       });
   });

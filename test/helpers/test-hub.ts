@@ -1,5 +1,5 @@
 import { exportJWK, generateKeyPair, type CryptoKey } from 'jose';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import {
   generatePartnerKey,
   PartnerClient,
@@ -50,7 +50,7 @@ export class TestHub {
     readonly clock: TestClock,
   ) {}
 
-  static async start(): Promise<TestHub> {
+  static async start(options: { logger?: Logger } = {}): Promise<TestHub> {
     const database = await createTestDatabase();
     const { privateKey, publicKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
     const kid = 'operator-test';
@@ -62,7 +62,7 @@ export class TestHub {
       LOG_LEVEL: 'silent',
     });
     const clock = new TestClock();
-    const hub = await startHub(config, database.url, { clock, logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }) });
+    const hub = await startHub(config, database.url, { clock, logger: options.logger ?? pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }) });
     return new TestHub(hub, database.name, { kid, alg: 'EdDSA', privateKey }, clock);
   }
 

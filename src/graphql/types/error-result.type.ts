@@ -16,6 +16,8 @@ type ErrorClass = new () => ErrorResult;
 function errorType(name: string, description: string): ErrorClass {
   @ObjectType(name, { implements: ErrorResult, description })
   class Named extends ErrorResult {}
+  // The class answers to its GraphQL name (logs and metrics read constructor.name).
+  Object.defineProperty(Named, 'name', { value: name });
   return Named;
 }
 
