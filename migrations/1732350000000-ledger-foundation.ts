@@ -16,6 +16,8 @@ export class LedgerFoundation1732350000000 implements MigrationInterface {
         name text NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
         status text NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'suspended')),
         lot_lifetime_months integer NOT NULL DEFAULT 24 CHECK (lot_lifetime_months BETWEEN 1 AND 120),
+        -- May link its customers to existing members by e-mail/phone hash (operator's trust).
+        can_link_members boolean NOT NULL DEFAULT false,
         created_at timestamptz NOT NULL DEFAULT now()
       );
 
@@ -57,6 +59,7 @@ export class LedgerFoundation1732350000000 implements MigrationInterface {
         created_at timestamptz NOT NULL DEFAULT now(),
         UNIQUE (owner_kind, owner_id, asset, kind),
         UNIQUE (id, asset),
+        UNIQUE (id, kind),
         CHECK (
           (owner_kind = 'member' AND kind = 'wallet')
           OR (owner_kind = 'partner' AND kind IN ('issuance', 'redemption', 'native_pool'))
@@ -64,16 +67,18 @@ export class LedgerFoundation1732350000000 implements MigrationInterface {
         )
       );
 
-      -- A balance is the sum of an account's shards. Accounts with a floor (member wallets) have
-      -- one shard that is locked on debit; counter-accounts that every issue touches spread their
-      -- updates over several shards so that one busy partner is not serialised on one row.
+      -- A balance is the sum of an account's shards. A member wallet has exactly one row, never
+      -- below zero, locked on debit: the database enforces that from the account's kind, whatever
+      -- the code asks. Counter-accounts that every issue touches spread their updates over several
+      -- rows so that one busy partner is not serialised on one row.
       CREATE TABLE account_balance (
-        account_id bigint NOT NULL REFERENCES account (id),
+        account_id bigint NOT NULL,
+        kind text NOT NULL,
         shard smallint NOT NULL CHECK (shard BETWEEN 0 AND 255),
         balance bigint NOT NULL DEFAULT 0,
-        floor bigint,
         PRIMARY KEY (account_id, shard),
-        CHECK (floor IS NULL OR balance >= floor)
+        FOREIGN KEY (account_id, kind) REFERENCES account (id, kind),
+        CHECK (kind <> 'wallet' OR (shard = 0 AND balance >= 0))
       );
 
       -- Every signed instruction the hub accepted, once per (partner, jti): the idempotency key

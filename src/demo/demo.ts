@@ -74,7 +74,7 @@ export async function runDemo(hub: Hub, config: Config, operator: DemoOperator):
     const key = await generatePartnerKey(alg);
     const result = await graphql(
       'mutation($input: RegisterPartnerInput!) { registerPartner(input: $input) { __typename ... on ErrorResult { message } } }',
-      { input: { id, name, publicJwks: [key.publicJwk] } },
+      { input: { id, name, publicJwks: [key.publicJwk], canLinkMembers: true } },
       operatorToken,
     );
     if (result.data?.registerPartner?.__typename !== 'Partner') throw new Error(`demo: could not register ${id}: ${JSON.stringify(result)}`);

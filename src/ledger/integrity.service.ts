@@ -44,8 +44,9 @@ export class IntegrityService {
            LEFT JOIN (SELECT account_id, sum(amount) AS total FROM posting GROUP BY account_id) p ON p.account_id = a.id
            LEFT JOIN (SELECT account_id, sum(balance) AS total FROM account_balance GROUP BY account_id) b ON b.account_id = a.id
            WHERE coalesce(p.total, 0) <> coalesce(b.total, 0)`],
-        ['wallet_not_negative', `SELECT account_id::text AS subject, '>= 0' AS expected, balance::text AS actual
-           FROM account_balance WHERE balance < 0 AND floor IS NOT NULL`],
+        ['wallet_not_negative', `SELECT a.id::text AS subject, '>= 0' AS expected, sum(b.balance)::text AS actual
+           FROM account a JOIN account_balance b ON b.account_id = a.id
+           WHERE a.kind = 'wallet' GROUP BY a.id HAVING sum(b.balance) < 0`],
         ['lots_equal_wallet', `SELECT a.id::text AS subject, coalesce(b.total, 0)::text AS expected, coalesce(l.total, 0)::text AS actual
            FROM account a
            LEFT JOIN (SELECT account_id, sum(balance) AS total FROM account_balance GROUP BY account_id) b ON b.account_id = a.id

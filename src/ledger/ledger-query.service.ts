@@ -19,7 +19,7 @@ export interface EntryRow {
   seq: string;
   type: EntryType;
   partnerId: string;
-  jti: string;
+  jti: string | null;
   memberId: string | null;
   orderRef: string | null;
   occurredAt: Date;
@@ -50,6 +50,12 @@ export interface LotScope {
 export interface EntryFilter {
   memberId?: string;
   partnerId?: string;
+  /**
+   * Keep the identifiers (jti, orderRef) of this partner's entries only. A member token is signed
+   * by one partner, so entries other partners made for the member show what happened, not their
+   * references.
+   */
+  identifiersOf?: string;
   type?: EntryType | null;
   from?: Date | null;
   to?: Date | null;
@@ -101,14 +107,15 @@ export class LedgerQueryService {
        ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT $${params.length}`,
       params,
     );
+    const shown = (row: Record<string, unknown>) => filter.identifiersOf === undefined || row.partner_id === filter.identifiersOf;
     const entries = rows.map((row) => ({
       id: row.id as string,
       seq: row.seq as string,
       type: row.type as EntryType,
       partnerId: row.partner_id as string,
-      jti: row.jti as string,
+      jti: shown(row) ? (row.jti as string) : null,
       memberId: row.member_id as string | null,
-      orderRef: row.order_ref as string | null,
+      orderRef: shown(row) ? (row.order_ref as string | null) : null,
       occurredAt: row.occurred_at as Date,
       recordedAt: row.recorded_at as Date,
     }));

@@ -18,9 +18,9 @@ export class AccountEntity {
 @Entity({ name: 'account_balance' })
 export class AccountBalanceEntity {
   @PrimaryColumn('bigint', { name: 'account_id' }) accountId!: string;
+  @Column('text') kind!: AccountKind;
   @PrimaryColumn('smallint') shard!: number;
   @Column('bigint', { transformer: bigintColumn }) balance!: bigint;
-  @Column('bigint', { transformer: bigintColumn, nullable: true }) floor!: bigint | null;
 }
 
 @Entity({ name: 'journal_entry' })

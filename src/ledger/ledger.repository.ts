@@ -42,7 +42,7 @@ export async function ensureAccount(
   );
   if (inserted[0]) {
     if (floored) {
-      await tx.query('INSERT INTO account_balance (account_id, shard, balance, floor) VALUES ($1, 0, 0, 0)', [inserted[0].id]);
+      await tx.query(`INSERT INTO account_balance (account_id, kind, shard, balance) VALUES ($1, 'wallet', 0, 0)`, [inserted[0].id]);
     }
     return { id: inserted[0].id, floored };
   }
@@ -140,7 +140,7 @@ export async function recordEntry(
       // Counter-accounts spread their balance over `counterShards` rows (see the migration).
       const shard = Math.floor(Math.random() * counterShards);
       await tx.query(
-        `INSERT INTO account_balance (account_id, shard, balance) VALUES ($1, $2, $3)
+        `INSERT INTO account_balance (account_id, kind, shard, balance) SELECT id, kind, $2, $3 FROM account WHERE id = $1
          ON CONFLICT (account_id, shard) DO UPDATE SET balance = account_balance.balance + EXCLUDED.balance`,
         [accountId, shard, delta.toString()],
       );

@@ -1,7 +1,7 @@
 import type { DataSource } from 'typeorm';
 import { forbidden } from '../auth/auth-errors';
 import type { Viewer } from '../auth/viewer';
-import type { LotScope } from '../ledger/ledger-query.service';
+import type { EntryFilter, LotScope } from '../ledger/ledger-query.service';
 import { MemberEntity } from './member.entity';
 
 /**
@@ -48,9 +48,15 @@ export class MemberQueryService {
       .getOne();
   }
 
-  /** History is scoped too: a partner sees only its own entries for a shared member. */
-  historyScope(viewer: Viewer, memberId: string): { memberId: string; partnerId?: string } {
-    return viewer.kind === 'partner' ? { memberId, partnerId: viewer.partnerId } : { memberId };
+  /**
+   * History is scoped too: a partner sees only its own entries for a shared member; a member sees
+   * all of its entries, but the references of other partners' entries only as null (the token
+   * that asks was signed by one partner).
+   */
+  historyScope(viewer: Viewer, memberId: string): EntryFilter {
+    if (viewer.kind === 'partner') return { memberId, partnerId: viewer.partnerId };
+    if (viewer.kind === 'member') return { memberId, identifiersOf: viewer.partnerId };
+    return { memberId };
   }
 
   /** And lots: a partner sees the lots it issued, not when and how much another partner issued. */

@@ -24,6 +24,13 @@ export async function findMemberIdByRef(tx: EntityManager, partnerId: string, me
  * verified e-mail or phone hash. Same reference twice returns the same member.
  */
 export async function enrollMember(tx: EntityManager, partnerId: string, claims: EnrollClaims): Promise<Enrolled | DomainError> {
+  // Refused whenever hashes are sent, match or not, so that the refusal says nothing about who is a member.
+  if (claims.emailHash || claims.phoneHash) {
+    const [partner] = await tx.query('SELECT can_link_members FROM partner WHERE id = $1', [partnerId]);
+    if (!partner?.can_link_members) {
+      return fail(ErrorCode.MEMBER_LINKING_NOT_ALLOWED, `partner ${partnerId} may not link members by e-mail or phone hash`);
+    }
+  }
   // Serialises only enrolments of this one reference, so that two at once link to one member.
   await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`enroll:${partnerId}:${claims.member}`]);
   const existing = await findMemberIdByRef(tx, partnerId, claims.member);
@@ -32,10 +39,10 @@ export async function enrollMember(tx: EntityManager, partnerId: string, claims:
   let memberId: string | null = null;
   let linkedExisting = false;
   if (claims.emailHash || claims.phoneHash) {
-    const matches: Array<{ id: string }> = await tx.query(
-      'SELECT id FROM member WHERE email_hash = $1 OR phone_hash = $2 FOR UPDATE',
-      [claims.emailHash, claims.phoneHash],
-    );
+    const matches: Array<{ id: string }> = await tx.query('SELECT id FROM member WHERE email_hash = $1 OR phone_hash = $2', [
+      claims.emailHash,
+      claims.phoneHash,
+    ]);
     if (matches.length > 1) return fail(ErrorCode.MEMBER_LINK_CONFLICT, 'the e-mail and phone hashes belong to two different members');
     if (matches[0]) {
       memberId = matches[0].id;
@@ -45,6 +52,12 @@ export async function enrollMember(tx: EntityManager, partnerId: string, claims:
         [partnerId, memberId],
       );
       if (other[0]) return fail(ErrorCode.MEMBER_LINK_CONFLICT, 'that member is already enrolled here under another reference');
+      // Keep the hash the member did not have yet (no one else has it: the search above would have found them).
+      await tx.query('UPDATE member SET email_hash = coalesce(email_hash, $2), phone_hash = coalesce(phone_hash, $3) WHERE id = $1', [
+        memberId,
+        claims.emailHash,
+        claims.phoneHash,
+      ]);
     }
   }
   if (!memberId) {

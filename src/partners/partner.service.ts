@@ -13,6 +13,7 @@ export interface RegisterPartnerInput {
   name: string;
   publicJwks: unknown[];
   lotLifetimeMonths?: number | null;
+  canLinkMembers?: boolean | null;
 }
 
 const PARTNER_ID = /^[A-Z][A-Z0-9_]{1,31}$/;
@@ -56,8 +57,8 @@ export class PartnerService {
     if (new Set(keys.map((key) => key.kid)).size !== keys.length) return fail(ErrorCode.INVALID_PARTNER_KEY, 'two keys share a kid');
     return withTransaction(this.dataSource, async (tx) => {
       const inserted: unknown[] = await tx.query(
-        `INSERT INTO partner (id, name, lot_lifetime_months) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING RETURNING id`,
-        [input.id, name, months],
+        `INSERT INTO partner (id, name, lot_lifetime_months, can_link_members) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING RETURNING id`,
+        [input.id, name, months, input.canLinkMembers ?? false],
       );
       if (inserted.length === 0) return fail(ErrorCode.PARTNER_ALREADY_EXISTS, `partner ${input.id} already exists`);
       for (const key of keys) {

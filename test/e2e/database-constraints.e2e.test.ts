@@ -82,6 +82,17 @@ describe('database constraints', () => {
     expect((error as { code?: string }).code).toBe('23514');
   });
 
+  it('refuses a second balance row for a wallet, whatever the code asks (a wallet has one row, never below zero)', async () => {
+    const error = await inTransaction((client) =>
+      client.query(`INSERT INTO account_balance (account_id, kind, shard, balance) VALUES ($1, 'wallet', 1, -5)`, [walletId]),
+    );
+    expect((error as { code?: string }).code).toBe('23514');
+    const mislabelled = await inTransaction((client) =>
+      client.query(`INSERT INTO account_balance (account_id, kind, shard, balance) VALUES ($1, 'issuance', 1, -5)`, [walletId]),
+    );
+    expect((mislabelled as { code?: string }).code).toBe('23503');
+  });
+
   it('refuses a second instruction with the same partner and jti', async () => {
     const [{ jti }] = (await sql.query(`SELECT jti FROM journal_entry WHERE id = $1`, [entryId])).rows;
     const error = await inTransaction((client) =>

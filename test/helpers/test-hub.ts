@@ -84,12 +84,15 @@ export class TestHub {
     return { status: response.status, ...body };
   }
 
-  /** Registers a partner through the operator API and returns an SDK client signing as it. */
-  async registerPartner(id: string, alg: PartnerAlgorithm = 'EdDSA'): Promise<TestPartner> {
+  /**
+   * Registers a partner through the operator API and returns an SDK client signing as it. Test
+   * partners may link members by hash unless told otherwise.
+   */
+  async registerPartner(id: string, alg: PartnerAlgorithm = 'EdDSA', options: { canLinkMembers?: boolean } = {}): Promise<TestPartner> {
     const key = await generatePartnerKey(alg);
     const result = await this.graphql(
       `mutation($input: RegisterPartnerInput!) { registerPartner(input: $input) { __typename ... on Partner { id } ... on ErrorResult { errorCode message } } }`,
-      { input: { id, name: `${id} Ltd`, publicJwks: [key.publicJwk] } },
+      { input: { id, name: `${id} Ltd`, publicJwks: [key.publicJwk], canLinkMembers: options.canLinkMembers ?? true } },
       await this.operatorToken(),
     );
     if (result.data?.registerPartner?.__typename !== 'Partner') throw new Error(`could not register ${id}: ${JSON.stringify(result)}`);

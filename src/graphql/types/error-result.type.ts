@@ -34,6 +34,10 @@ export const InstructionNotYetValid = errorType('InstructionNotYetValid', 'iat o
 export const PartnerSuspended = errorType('PartnerSuspended', 'The partner is suspended; its signed requests are refused.');
 export const UnknownMember = errorType('UnknownMember', 'No member with that reference is enrolled at this partner.');
 export const MemberLinkConflict = errorType('MemberLinkConflict', 'The member cannot be linked as asked.');
+export const MemberLinkingNotAllowed = errorType(
+  'MemberLinkingNotAllowed',
+  'The partner sent an e-mail or phone hash but is not trusted to link members (canLinkMembers); enroll without hashes.',
+);
 export const PartnerAlreadyExists = errorType('PartnerAlreadyExists', 'A partner with that id exists.');
 export const InvalidPartnerKey = errorType('InvalidPartnerKey', 'The JWK is not an acceptable public key.');
 export const InvalidInput = errorType('InvalidInput', 'An input value is out of its allowed range.');
@@ -78,6 +82,7 @@ const classByCode: Record<ErrorCode, ErrorClass> = {
   [ErrorCode.IDEMPOTENCY_CONFLICT]: IdempotencyConflict,
   [ErrorCode.UNKNOWN_MEMBER]: UnknownMember,
   [ErrorCode.MEMBER_LINK_CONFLICT]: MemberLinkConflict,
+  [ErrorCode.MEMBER_LINKING_NOT_ALLOWED]: MemberLinkingNotAllowed,
   [ErrorCode.INSUFFICIENT_BALANCE]: InsufficientBalance,
   [ErrorCode.PARTNER_ALREADY_EXISTS]: PartnerAlreadyExists,
   [ErrorCode.INVALID_PARTNER_KEY]: InvalidPartnerKey,

@@ -29,9 +29,14 @@ export class JournalEntry {
   @Field(() => ID) id!: string;
   @Field(() => EntryTypeEnum) type!: EntryTypeEnum;
   @Field() partnerId!: string;
-  @Field({ description: "The partner's idempotency key of the instruction that made this entry." }) jti!: string;
+  @Field(() => String, {
+    nullable: true,
+    description: "The partner's idempotency key of the instruction that made this entry. Null for a member token looking at another partner's entry.",
+  })
+  jti!: string | null;
   @Field(() => ID, { nullable: true }) memberId!: string | null;
-  @Field(() => String, { nullable: true }) orderRef!: string | null;
+  @Field(() => String, { nullable: true, description: "The partner's order reference. Null for a member token looking at another partner's entry." })
+  orderRef!: string | null;
   @Field() occurredAt!: Date;
   @Field() recordedAt!: Date;
 }

@@ -18,6 +18,7 @@ export class Partner {
   @Field() name!: string;
   @Field({ description: 'active or suspended' }) status!: string;
   @Field(() => Int, { description: 'How long its CP lots live before they expire.' }) lotLifetimeMonths!: number;
+  @Field({ description: 'May link its customers to existing members by verified e-mail/phone hash.' }) canLinkMembers!: boolean;
   @Field() createdAt!: Date;
 }
 
@@ -29,4 +30,10 @@ export class RegisterPartnerInput {
   @Field() name!: string;
   @Field(() => [GraphQLJSONObject], { description: 'Public JWKs (Ed25519 or P-256) with kid.' }) publicJwks!: Record<string, unknown>[];
   @Field(() => Int, { nullable: true, description: 'Default 24.' }) lotLifetimeMonths?: number | null;
+  @Field(() => Boolean, {
+    nullable: true,
+    description:
+      "Default false. Linking by hash attaches the partner to a member's whole balance, points other partners issued included: grant it only to partners trusted to verify e-mail and phone.",
+  })
+  canLinkMembers?: boolean | null;
 }

@@ -6,6 +6,7 @@ import {
   InvalidInput,
   InvalidPartnerKey,
   MemberLinkConflict,
+  MemberLinkingNotAllowed,
   NotFound,
   PartnerAlreadyExists,
   UnknownMember,
@@ -14,7 +15,7 @@ import { Partner } from './partner.type';
 import { EnrollReceipt, IssueReceipt, RedeemReceipt } from './receipt.type';
 
 /** The failures each result can carry, listed once and used both for the union and for mapping. */
-export const enrollFailures = [...instructionRejections, MemberLinkConflict] as const;
+export const enrollFailures = [...instructionRejections, MemberLinkConflict, MemberLinkingNotAllowed] as const;
 export const issueFailures = [...instructionRejections, InvalidAmount, UnknownMember] as const;
 export const redeemFailures = [...instructionRejections, InvalidAmount, UnknownMember, InsufficientBalance] as const;
 export const partnerFailures = [PartnerAlreadyExists, InvalidPartnerKey, InvalidInput, NotFound] as const;
