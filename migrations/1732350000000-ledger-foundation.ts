@@ -138,7 +138,10 @@ export class LedgerFoundation1732350000000 implements MigrationInterface {
         issued_at timestamptz NOT NULL,
         expires_at timestamptz NOT NULL CHECK (expires_at > issued_at)
       );
+      -- Spending order. The partial index serves redemptions (open lots only, however many were
+      -- spent before); the full one serves listings that include spent lots.
       CREATE INDEX lot_open ON lot (account_id, expires_at, issued_at, id) WHERE remaining > 0;
+      CREATE INDEX lot_all ON lot (account_id, expires_at, issued_at, id);
 
       -- Which issuer's points were consumed at which partner: the source of inter-partner obligations.
       CREATE TABLE lot_consumption (

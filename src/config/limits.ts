@@ -1,7 +1,10 @@
 /** Every bound the hub enforces, in one place (TigerBeetle style: an explicit limit on everything). */
 export const limits = {
-  /** Largest amount of one instruction, in CP. 10^15 keeps every sum far from bigint limits. */
-  amountMax: 1_000_000_000_000_000n,
+  /**
+   * Largest amount of one instruction, in CP: a trillion, far above any real basket, and ~9
+   * million maximal issues away from the bigint limit (which is refused as InvalidAmount too).
+   */
+  amountMax: 1_000_000_000_000n,
   /** A compact JWS longer than this is refused before it is parsed. */
   instructionBytesMax: 16 * 1024,
   /** Member and order references, jti, kid. */

@@ -3,7 +3,7 @@ import { INSTRUCTION_LIFETIME_SECONDS_MAX, INSTRUCTION_TYP, requestHash, type Op
 import type { Clock } from '../common/clock';
 import { DomainError, ErrorCode, fail, isDomainError } from '../common/errors';
 import { newId } from '../common/ids';
-import { withTransaction } from '../db/with-transaction';
+import { pgCode, withTransaction } from '../db/with-transaction';
 import { issuePoints, redeemPoints, type MovementResult } from '../ledger/points.service';
 import { enrollMember, type Enrolled } from '../members/member.service';
 import type { PartnerService } from '../partners/partner.service';
@@ -51,7 +51,7 @@ export class InstructionService {
     const hash = requestHash(verified.claims as Record<string, unknown>);
     const partnerId = verified.signer.id;
 
-    return withTransaction(this.dataSource, async (tx) => {
+    return this.inTransaction(async (tx) => {
       const claimed: unknown[] = await tx.query(
         `INSERT INTO instruction (partner_id, jti, op, kid, request_hash, request_jws, received_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (partner_id, jti) DO NOTHING RETURNING jti`,
@@ -67,6 +67,16 @@ export class InstructionService {
       );
       return { op, jti: claims.jti, data, receipt, replayed: false };
     });
+  }
+
+  /** A balance beyond PostgreSQL's bigint (SQLSTATE 22003) is the caller's amount, not a crash. */
+  private async inTransaction(work: (tx: EntityManager) => Promise<Accepted | DomainError>): Promise<Accepted | DomainError> {
+    try {
+      return await withTransaction(this.dataSource, work);
+    } catch (error) {
+      if (pgCode(error) === '22003') return fail(ErrorCode.INVALID_AMOUNT, 'the resulting balance would exceed the ledger limit', { amount: null });
+      throw error;
+    }
   }
 
   private apply(tx: EntityManager, partnerId: string, hash: string, claims: InstructionClaims, now: Date): Promise<AcceptedData | DomainError> {

@@ -80,7 +80,8 @@ export function readCursor(after: string | null | undefined, shape: RegExp): str
 }
 
 const ENTRY_CURSOR = /^[0-9]{1,19}$/;
-const LOT_CURSOR = /^[0-9]{20}:[0-9]{19}$/;
+/** expires_at|issued_at|id, the timestamps as PostgreSQL prints them (microseconds kept). */
+const LOT_CURSOR = /^[0-9][0-9 :.+-]{9,40}\|[0-9][0-9 :.+-]{9,40}\|[0-9]{1,19}$/;
 
 /** Reads of the ledger: keyset-paginated lists, and batched look-ups for DataLoaders. */
 export class LedgerQueryService {
@@ -124,17 +125,17 @@ export class LedgerQueryService {
 
   /** A member's CP lots, soonest to expire first (the order in which they are spent); optionally one issuer's only. */
   async memberLots(scope: LotScope, includeSpent: boolean, page: Page): Promise<Connection<LotRow & { sortKey: string }>> {
-    const after = readCursor(page.after, LOT_CURSOR);
+    const [expiresAt, issuedAt, id] = readCursor(page.after, LOT_CURSOR)?.split('|') ?? [null, null, null];
     const rows: Array<Record<string, string | Date>> = await this.dataSource.query(
       `SELECT l.id, l.issuer_partner_id, l.amount, l.remaining, l.issued_at, l.expires_at,
-              to_char(l.expires_at AT TIME ZONE 'UTC', 'YYYYMMDDHH24MISSUS') || ':' || lpad(l.id::text, 19, '0') AS sort_key
+              l.expires_at::text || '|' || l.issued_at::text || '|' || l.id AS sort_key
        FROM lot l JOIN account a ON a.id = l.account_id
        WHERE a.owner_kind = 'member' AND a.owner_id = $1 AND a.asset = $2 AND a.kind = 'wallet'
          AND ($3 OR l.remaining > 0)
-         AND ($4::text IS NULL OR to_char(l.expires_at AT TIME ZONE 'UTC', 'YYYYMMDDHH24MISSUS') || ':' || lpad(l.id::text, 19, '0') > $4)
-         AND ($6::text IS NULL OR l.issuer_partner_id = $6)
-       ORDER BY sort_key LIMIT $5`,
-      [scope.memberId, CP, includeSpent, after, page.first + 1, scope.issuerPartnerId ?? null],
+         AND ($4::timestamptz IS NULL OR (l.expires_at, l.issued_at, l.id) > ($4::timestamptz, $5::timestamptz, $6::bigint))
+         AND ($7::text IS NULL OR l.issuer_partner_id = $7)
+       ORDER BY l.expires_at, l.issued_at, l.id LIMIT $8`,
+      [scope.memberId, CP, includeSpent, expiresAt, issuedAt, id, scope.issuerPartnerId ?? null, page.first + 1],
     );
     const lots = rows.map((row) => ({
       id: String(row.id),

@@ -166,10 +166,14 @@ export async function createLot(tx: EntityManager, lot: NewLot): Promise<void> {
   );
 }
 
+/** Lots read per round trip while consuming: enough for almost every redemption in one. */
+const LOT_BATCH = 64;
+
 /**
  * Consumes `amount` from a wallet's lots, first-expiring-first-out (ties: issue time, then id),
  * and records which issuer's points went to `consumerPartnerId`. The wallet must already be
- * locked by the caller, so the lots cannot change underneath.
+ * locked by the caller, so the lots cannot change underneath. Lots are read in spending order
+ * along the index, a batch at a time, so a redemption touches only the lots it consumes.
  */
 export async function consumeLots(
   tx: EntityManager,
@@ -178,17 +182,27 @@ export async function consumeLots(
   entryId: string,
   consumerPartnerId: string,
 ): Promise<LotTake[]> {
-  // Enough lots to cover the amount, and no more: a running sum stops the scan early.
-  const rows: Array<{ id: string; issuer_partner_id: string; remaining: string }> = await tx.query(
-    `SELECT id, issuer_partner_id, remaining FROM (
-       SELECT id, issuer_partner_id, remaining, expires_at, issued_at,
-              sum(remaining) OVER (ORDER BY expires_at, issued_at, id) - remaining AS before
-       FROM lot WHERE account_id = $1 AND remaining > 0
-     ) AS l WHERE before < $2 ORDER BY expires_at, issued_at, id`,
-    [walletId, amount.toString()],
-  );
-  const lots: OpenLot[] = rows.map((row) => ({ id: row.id, issuerPartnerId: row.issuer_partner_id, remaining: BigInt(row.remaining) }));
-  const takes = allocateFifo(lots, amount);
+  const takes: LotTake[] = [];
+  let left = amount;
+  // Keyset position as PostgreSQL text, so that timestamps keep their microseconds.
+  let after: { expiresAt: string; issuedAt: string; id: string } | null = null;
+  while (left > 0n) {
+    const rows: Array<{ id: string; issuer_partner_id: string; remaining: string; expires_at: string; issued_at: string }> = await tx.query(
+      `SELECT id, issuer_partner_id, remaining, expires_at::text AS expires_at, issued_at::text AS issued_at FROM lot
+       WHERE account_id = $1 AND remaining > 0
+         AND ($2::timestamptz IS NULL OR (expires_at, issued_at, id) > ($2::timestamptz, $3::timestamptz, $4::bigint))
+       ORDER BY expires_at, issued_at, id LIMIT $5`,
+      [walletId, after?.expiresAt ?? null, after?.issuedAt ?? null, after?.id ?? null, LOT_BATCH],
+    );
+    assert(rows.length > 0, `wallet ${walletId}: lots fall ${left} short of ${amount}`);
+    const lots: OpenLot[] = rows.map((row) => ({ id: row.id, issuerPartnerId: row.issuer_partner_id, remaining: BigInt(row.remaining) }));
+    const available = lots.reduce((sum, lot) => sum + lot.remaining, 0n);
+    const batch = allocateFifo(lots, available < left ? available : left);
+    takes.push(...batch);
+    left -= batch.reduce((sum, take) => sum + take.amount, 0n);
+    const last = rows[rows.length - 1]!;
+    after = { expiresAt: last.expires_at, issuedAt: last.issued_at, id: last.id };
+  }
   await tx.query(
     `WITH t AS (SELECT * FROM unnest($1::bigint[], $2::bigint[], $5::text[]) AS t(id, take, issuer)),
      spent AS (UPDATE lot SET remaining = remaining - t.take FROM t WHERE lot.id = t.id)

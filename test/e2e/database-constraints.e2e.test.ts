@@ -122,6 +122,17 @@ describe('database constraints', () => {
     expect((error as { code?: string }).code).toBe('23514');
   });
 
+  it('answers InvalidAmount, not an internal error, when a balance would pass the bigint limit', async () => {
+    const [{ balance }] = (await sql.query('SELECT balance::text FROM account_balance WHERE account_id = $1', [walletId])).rows;
+    await sql.query('UPDATE account_balance SET balance = 9223372036854775800 WHERE account_id = $1', [walletId]);
+    try {
+      const outcome = await acme.client.issuePoints({ member: 'm1', amount: '10' });
+      expect(outcome).toMatchObject({ ok: false, typename: 'InvalidAmount', errorCode: 'INVALID_AMOUNT' });
+    } finally {
+      await sql.query('UPDATE account_balance SET balance = $2 WHERE account_id = $1', [walletId, balance]);
+    }
+  });
+
   it('agrees with the integrity check after all these attempts: nothing got through', async () => {
     expect(await hub.integrity()).toEqual({ ok: true, differences: [] });
   });

@@ -57,3 +57,39 @@ describe('issue → redeem → balance', () => {
     }
   });
 });
+
+describe('many lots', () => {
+  it('redeems across more lots than one read batch, oldest-expiring first, and pages lots without gaps', async () => {
+    await acme.client.enrollMember({ member: 'collector' });
+    for (let i = 0; i < 150; i += 1) {
+      const issued = await acme.client.issuePoints({ member: 'collector', amount: String(1 + (i % 3)) });
+      if (!issued.ok) throw new Error(JSON.stringify(issued));
+    }
+    // 150 lots of 1, 2, 3, 1, 2, 3 … = 300 CP; spending 290 leaves the last lots issued.
+    const redeemed = await acme.client.redeemPoints({ member: 'collector', amount: '290' });
+    if (!redeemed.ok) throw new Error(JSON.stringify(redeemed));
+    expect(redeemed.data.balance).toBe('10');
+    expect(redeemed.data.consumed).toEqual([{ issuerPartnerId: 'ACME', amount: '290' }]);
+
+    const token = await acme.client.memberToken('collector');
+    const seen: Array<{ id: string; remaining: string }> = [];
+    let after: string | null = null;
+    for (let page = 0; page < 20; page += 1) {
+      const response: any = await hub.graphql(
+        'query($after: String) { me { lots(first: 20, after: $after, includeSpent: true) { edges { node { id remaining } } pageInfo { hasNextPage endCursor } } } }',
+        { after },
+        token,
+      );
+      seen.push(...response.data.me.lots.edges.map((edge: any) => edge.node));
+      if (!response.data.me.lots.pageInfo.hasNextPage) break;
+      after = response.data.me.lots.pageInfo.endCursor;
+    }
+    expect(seen).toHaveLength(150);
+    expect(new Set(seen.map((lot) => lot.id)).size).toBe(150);
+    // Spent in issue order (one lifetime for all): every lot before the last few is empty.
+    const remaining = seen.map((lot) => BigInt(lot.remaining));
+    const firstOpen = remaining.findIndex((value) => value > 0n);
+    expect(remaining.slice(0, firstOpen).every((value) => value === 0n)).toBe(true);
+    expect(remaining.reduce((sum, value) => sum + value, 0n)).toBe(10n);
+  });
+});

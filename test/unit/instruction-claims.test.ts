@@ -1,6 +1,6 @@
 /**
  * parseInstructionClaims: what a verified instruction means. Unknown claims are refused so that
- * what a partner signed has exactly one meaning; amounts are decimal-digit strings of 1..10^15 CP.
+ * what a partner signed has exactly one meaning; amounts are decimal-digit strings of 1..10^12 CP.
  */
 import type { JWTPayload } from 'jose';
 import { decodeJwt } from 'jose';
@@ -62,10 +62,10 @@ describe('parseInstructionClaims parses', () => {
     expect(parseInstructionClaims('enroll', claimsFor('enroll'), NOW)).toEqual({ op: 'enroll', jti: 'jti-1', member: 'alice-1', emailHash: null, phoneHash: null });
   });
 
-  it('the largest amount, 10^15 CP ("1000000000000000")', () => {
-    const parsed = expectParsed<MovementClaims>(parseInstructionClaims('issue', claimsFor('issue', { amount: '1000000000000000' }), NOW));
+  it('the largest amount, 10^12 CP ("1000000000000")', () => {
+    const parsed = expectParsed<MovementClaims>(parseInstructionClaims('issue', claimsFor('issue', { amount: '1000000000000' }), NOW));
     expect(parsed.amount).toBe(limits.amountMax);
-    expect(parsed.amount).toBe(10n ** 15n);
+    expect(parsed.amount).toBe(10n ** 12n);
   });
 
   it('the smallest amount, "1"', () => {
@@ -188,7 +188,7 @@ describe('parseInstructionClaims refuses as INVALID_AMOUNT', () => {
     ['hexadecimal "0x10"', '0x10'],
     ['digit separators "1_000"', '1_000'],
     ['non-ASCII digits "١٠"', '١٠'],
-    ['one above 10^15 "1000000000000001"', '1000000000000001'],
+    ['one above 10^12 "1000000000001"', '1000000000001'],
     ['10^18 "1000000000000000000"', '1000000000000000000'],
     ['20 digits', '1'.repeat(20)],
   ])('an amount that is %s', (_, amount) => {
