@@ -231,11 +231,18 @@ export class PartnerClient {
  * The unsigned fields must say what the signed receipt says; otherwise something between the
  * hub's signer and us changed them, and the caller would act on numbers nobody vouched for.
  */
+const SIGNED_FIELDS = {
+  enroll: ['jti', 'memberId', 'memberRef', 'linkedExisting'],
+  movement: ['jti', 'memberId', 'entryId', 'amount', 'balance', 'recordedAt', 'consumed'],
+} as const;
+
 function checkDataAgainstReceipt(data: Record<string, unknown>, receipt: ReceiptClaims): void {
-  const fields = receipt.op === 'enroll' ? ['jti', 'memberId'] : ['jti', 'memberId', 'entryId', 'amount'];
+  const fields = receipt.op === 'enroll' ? SIGNED_FIELDS.enroll : SIGNED_FIELDS.movement;
   for (const field of fields) {
-    if (data[field] !== undefined && String(data[field]) !== String(receipt[field])) {
-      throw new ReceiptVerificationError('claim', `returned ${field} differs from the signed receipt`, { claim: field });
-    }
+    const returned = data[field];
+    if (returned === undefined) continue;
+    const signed = (receipt as Record<string, unknown>)[field];
+    const same = typeof returned === 'object' && returned !== null ? JSON.stringify(returned) === JSON.stringify(signed) : String(returned) === String(signed);
+    if (!same) throw new ReceiptVerificationError('claim', `returned ${field} differs from the signed receipt`, { claim: field });
   }
 }

@@ -165,9 +165,13 @@ describe('PartnerClient never returns an unproven success', () => {
     expect(error).toMatchObject({ constructor: ReceiptVerificationError, claim: 'jti' });
   });
 
-  it('rejects returned fields that disagree with the signed receipt', async () => {
-    const error = await caught(issueWith((jws) => issueReceiptClaims({ requestHash: hashOf(jws) }), undefined, { amount: '15000' }));
-    expect(error).toMatchObject({ constructor: ReceiptVerificationError, claim: 'amount' });
+  it.each([
+    ['amount', '15000'],
+    ['balance', '999999'],
+    ['recordedAt', '2030-01-01T00:00:00Z'],
+  ])('rejects a returned %s that disagrees with the signed receipt', async (claim, value) => {
+    const error = await caught(issueWith((jws) => issueReceiptClaims({ requestHash: hashOf(jws) }), undefined, { [claim]: value }));
+    expect(error).toMatchObject({ constructor: ReceiptVerificationError, claim });
   });
 });
 

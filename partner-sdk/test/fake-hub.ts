@@ -53,6 +53,7 @@ export function issueReceiptClaims(overrides: Record<string, unknown> = {}): Rec
     entryId: 'ent_01',
     amount: '150',
     balance: '1150',
+    recordedAt: '2025-03-01T10:00:00Z',
     ...overrides,
   };
 }
@@ -113,7 +114,9 @@ export function fakeLedger(hub: HubKey, partnerKey: PartnerKey) {
     const claims: Record<string, unknown> = { iss: HUB_ID, aud: PARTNER_ID, iat: payload.iat, op, requestHash: requestHash(payload), ...common };
     let result: Record<string, unknown>;
     if (op === 'enroll') {
-      result = { __typename: 'EnrollReceipt', ...common, memberRef: payload.member, linkedExisting: false };
+      const enrolled = { memberRef: payload.member, linkedExisting: false };
+      Object.assign(claims, enrolled);
+      result = { __typename: 'EnrollReceipt', ...common, ...enrolled };
     } else {
       const amount = BigInt(String(payload.amount));
       if (op === 'redeem' && amount > balance) {
@@ -121,15 +124,16 @@ export function fakeLedger(hub: HubKey, partnerKey: PartnerKey) {
       }
       balance = op === 'issue' ? balance + amount : balance - amount;
       entries += 1;
-      const entry = { entryId: `ent_${entries}`, amount: amount.toString(), balance: balance.toString() };
-      Object.assign(claims, entry);
-      result = {
-        __typename: op === 'issue' ? 'IssueReceipt' : 'RedeemReceipt',
-        ...common,
-        ...entry,
+      // Like the hub: every receipt field the response carries is signed too.
+      const entry = {
+        entryId: `ent_${entries}`,
+        amount: amount.toString(),
+        balance: balance.toString(),
         recordedAt: new Date().toISOString(),
         ...(op === 'redeem' ? { consumed: [{ issuerPartnerId: PARTNER_ID, amount: amount.toString() }] } : {}),
       };
+      Object.assign(claims, entry);
+      result = { __typename: op === 'issue' ? 'IssueReceipt' : 'RedeemReceipt', ...common, ...entry };
     }
     expect(query).toContain(op === 'enroll' ? 'enrollMember' : op === 'issue' ? 'issuePoints' : 'redeemPoints');
     result.receipt = await signReceipt(hub, claims);
