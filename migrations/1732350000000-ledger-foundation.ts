@@ -114,6 +114,8 @@ export class LedgerFoundation1732350000000 implements MigrationInterface {
         FOREIGN KEY (partner_id, jti) REFERENCES instruction (partner_id, jti)
       );
       CREATE INDEX journal_entry_partner ON journal_entry (partner_id, seq);
+      CREATE INDEX journal_entry_partner_type ON journal_entry (partner_id, type, seq);
+      CREATE INDEX journal_entry_partner_recorded ON journal_entry (partner_id, recorded_at);
       CREATE INDEX journal_entry_member ON journal_entry (member_id, seq);
       ALTER TABLE instruction ADD FOREIGN KEY (entry_id) REFERENCES journal_entry (id) DEFERRABLE INITIALLY DEFERRED;
 

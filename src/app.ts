@@ -49,7 +49,7 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
   await dataSource.initialize();
   try {
     await migrate(dataSource);
-    const hubKeys = await HubKeys.load(dataSource, config.hubId, config.hubSigningJwk);
+    const hubKeys = await HubKeys.load(dataSource, config.hubId, clock, config.hubSigningJwk);
     const partners = new PartnerService(dataSource);
     const partnerQueries = new PartnerQueryService(dataSource);
     const instructions = new InstructionService(dataSource, partners, hubKeys, clock, config.counterShards);

@@ -18,5 +18,3 @@ export function roleOf(viewer: Viewer): Role | null {
       return viewer.kind;
   }
 }
-
-export const isStaff = (viewer: Viewer): viewer is Extract<Viewer, { kind: 'operator' }> => viewer.kind === 'operator';

@@ -66,7 +66,11 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
   }
   const env = parsed.data;
   const operatorJwks = parseShape('OPERATOR_JWKS', z.object({ keys: z.array(jwkSchema) }).default({ keys: [] }), env.OPERATOR_JWKS);
-  const hubSigningJwk = parseShape('HUB_SIGNING_JWK', jwkSchema.optional(), env.HUB_SIGNING_JWK);
+  const hubSigningJwk = parseShape(
+    'HUB_SIGNING_JWK',
+    jwkSchema.extend({ d: z.string().min(1, 'the hub signs with it: give the private JWK (with "d")') }).passthrough().optional(),
+    env.HUB_SIGNING_JWK,
+  );
   return {
     port: env.PORT,
     host: env.HOST,

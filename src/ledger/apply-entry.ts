@@ -24,7 +24,10 @@ export function assertBalanced(postings: readonly Posting[]): void {
   assert(unbalanced.size === 0, `entry does not balance: ${[...unbalanced].map(([a, t]) => `${a} ${t}`).join(', ')}`);
 }
 
-/** Net change per account, in ascending account order: the order in which rows are locked. */
+/**
+ * Net change per account, in ascending account order, so that the balance rows an entry updates
+ * are always updated in one order. (A debit locks its wallet before that, when it reads it.)
+ */
 export function netByAccount(postings: readonly Posting[]): Array<[string, bigint]> {
   const net = new Map<string, bigint>();
   for (const posting of postings) net.set(posting.accountId, (net.get(posting.accountId) ?? 0n) + posting.amount);

@@ -34,6 +34,8 @@ export class IntegrityService {
 
   async check(): Promise<IntegrityReport> {
     return this.dataSource.transaction('REPEATABLE READ', async (tx) => {
+      // A whole-ledger scan may take longer than an ordinary request is allowed.
+      await tx.query(`SET LOCAL statement_timeout = '10min'`);
       const checks: Array<[string, string]> = [
         ['entry_balances', `SELECT entry_id::text AS subject, '0' AS expected, sum(amount)::text AS actual
            FROM posting GROUP BY entry_id, asset HAVING sum(amount) <> 0`],
@@ -58,7 +60,7 @@ export class IntegrityService {
       ];
       const differences: IntegrityDifference[] = [];
       for (const [check, sql] of checks) {
-        const rows: Array<{ subject: string; expected: string; actual: string }> = await tx.query(sql);
+        const rows: Array<{ subject: string; expected: string; actual: string }> = await tx.query(`${sql} LIMIT ${DIFFERENCES_MAX + 1}`);
         for (const row of rows) differences.push({ check, ...row });
       }
       const [counts] = await tx.query(

@@ -12,6 +12,8 @@ export interface MovementResult {
   amount: string;
   balance: string;
   recordedAt: string;
+  /** The entry's postings, as signed in the receipt (DESIGN.md §5). */
+  postings: Array<{ account: string; amount: string }>;
   consumed?: Array<{ issuerPartnerId: string; amount: string }>;
 }
 
@@ -42,7 +44,10 @@ export async function issuePoints(tx: EntityManager, context: MovementContext, c
     issuedAt: context.now,
     expiresAt: addMonths(context.now, targets.lotLifetimeMonths),
   });
-  return result(context, targets.memberId, claims.amount, balances.get(targets.wallet.id));
+  return result(context, targets.memberId, claims.amount, balances.get(targets.wallet.id), [
+    { account: `partner:${context.partnerId}:CP:issuance`, amount: (-claims.amount).toString() },
+    { account: `member:${targets.memberId}:CP:wallet`, amount: claims.amount.toString() },
+  ]);
 }
 
 /**
@@ -66,7 +71,11 @@ export async function redeemPoints(tx: EntityManager, context: MovementContext, 
   const byIssuer = new Map<string, bigint>();
   for (const take of takes) byIssuer.set(take.issuerPartnerId, (byIssuer.get(take.issuerPartnerId) ?? 0n) + take.amount);
   const consumed = [...byIssuer].map(([issuerPartnerId, amount]) => ({ issuerPartnerId, amount: amount.toString() }));
-  return { ...result(context, targets.memberId, claims.amount, balances.get(targets.wallet.id)), consumed };
+  const postings = [
+    { account: `member:${targets.memberId}:CP:wallet`, amount: (-claims.amount).toString() },
+    { account: `partner:${context.partnerId}:CP:redemption`, amount: claims.amount.toString() },
+  ];
+  return { ...result(context, targets.memberId, claims.amount, balances.get(targets.wallet.id), postings), consumed };
 }
 
 function entryOf(type: 'issue' | 'redeem', context: MovementContext, memberId: string, claims: MovementClaims) {
@@ -83,7 +92,13 @@ function entryOf(type: 'issue' | 'redeem', context: MovementContext, memberId: s
   };
 }
 
-function result(context: MovementContext, memberId: string, amount: bigint, balance: bigint | undefined): MovementResult {
+function result(
+  context: MovementContext,
+  memberId: string,
+  amount: bigint,
+  balance: bigint | undefined,
+  postings: MovementResult['postings'],
+): MovementResult {
   assert(balance !== undefined, 'the entry moved the wallet, so its new balance is known');
   return {
     entryId: context.entryId,
@@ -91,5 +106,6 @@ function result(context: MovementContext, memberId: string, amount: bigint, bala
     amount: amount.toString(),
     balance: balance.toString(),
     recordedAt: context.now.toISOString(),
+    postings,
   };
 }

@@ -14,12 +14,7 @@ export class MemberQueryService {
 
   async findMeOrNull(viewer: Viewer): Promise<MemberEntity | null> {
     if (viewer.kind !== 'member') throw forbidden('me is for member tokens');
-    return this.dataSource
-      .getRepository(MemberEntity)
-      .createQueryBuilder('m')
-      .innerJoin('member_link', 'l', 'l.member_id = m.id')
-      .where('l.partner_id = :partnerId AND l.member_ref = :memberRef', { partnerId: viewer.partnerId, memberRef: viewer.memberRef })
-      .getOne();
+    return this.findByRef(viewer.partnerId, viewer.memberRef);
   }
 
   async findForViewer(viewer: Viewer, memberId: string): Promise<MemberEntity | null> {
@@ -40,11 +35,15 @@ export class MemberQueryService {
 
   async findByRefForPartner(viewer: Viewer, memberRef: string): Promise<MemberEntity | null> {
     if (viewer.kind !== 'partner') throw forbidden('memberByRef is for partner tokens');
+    return this.findByRef(viewer.partnerId, memberRef);
+  }
+
+  private findByRef(partnerId: string, memberRef: string): Promise<MemberEntity | null> {
     return this.dataSource
       .getRepository(MemberEntity)
       .createQueryBuilder('m')
       .innerJoin('member_link', 'l', 'l.member_id = m.id')
-      .where('l.partner_id = :partnerId AND l.member_ref = :memberRef', { partnerId: viewer.partnerId, memberRef })
+      .where('l.partner_id = :partnerId AND l.member_ref = :memberRef', { partnerId, memberRef })
       .getOne();
   }
 

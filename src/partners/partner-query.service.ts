@@ -2,6 +2,7 @@ import type { DataSource } from 'typeorm';
 import { forbidden } from '../auth/auth-errors';
 import type { Viewer } from '../auth/viewer';
 import { readCursor, toConnection, type Connection, type Page } from '../ledger/ledger-query.service';
+import { PARTNER_ID_PATTERN } from './partner-id';
 import { PartnerEntity } from './partner.entity';
 import { PartnerKeyEntity } from './partner-key.entity';
 
@@ -10,7 +11,7 @@ export class PartnerQueryService {
 
   async list(viewer: Viewer, page: Page): Promise<Connection<PartnerEntity>> {
     if (viewer.kind !== 'operator') throw forbidden('only operators and finance list partners');
-    const after = readCursor(page.after, /^[A-Z][A-Z0-9_]{1,31}$/);
+    const after = readCursor(page.after, PARTNER_ID_PATTERN);
     const query = this.dataSource.getRepository(PartnerEntity).createQueryBuilder('p').orderBy('p.id', 'ASC').limit(page.first + 1);
     if (after !== null) query.where('p.id > :after', { after });
     return toConnection(await query.getMany(), page.first, (partner) => partner.id);

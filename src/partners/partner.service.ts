@@ -5,6 +5,7 @@ import { queryRows } from '../db/sql';
 import { withTransaction } from '../db/with-transaction';
 import { CP, ensureAccount } from '../ledger/ledger.repository';
 import type { Signer, SignerKey } from '../instructions/verify-signed';
+import { PARTNER_ID_PATTERN } from './partner-id';
 import { PartnerEntity } from './partner.entity';
 import { validatePublicJwk, type ValidPublicKey } from './partner-keys';
 
@@ -16,7 +17,6 @@ export interface RegisterPartnerInput {
   canLinkMembers?: boolean | null;
 }
 
-const PARTNER_ID = /^[A-Z][A-Z0-9_]{1,31}$/;
 
 /** Registration, keys and status of partners: operator actions, and key look-up for verification. */
 export class PartnerService {
@@ -40,7 +40,7 @@ export class PartnerService {
   }
 
   async register(input: RegisterPartnerInput): Promise<PartnerEntity | DomainError> {
-    if (!PARTNER_ID.test(input.id)) return fail(ErrorCode.INVALID_INPUT, 'a partner id is 2 to 32 of A-Z, 0-9 and _, starting with a letter');
+    if (!PARTNER_ID_PATTERN.test(input.id)) return fail(ErrorCode.INVALID_INPUT, 'a partner id is 2 to 32 of A-Z, 0-9 and _, starting with a letter');
     const name = input.name.trim();
     if (name.length === 0 || name.length > 200) return fail(ErrorCode.INVALID_INPUT, 'a partner name is 1 to 200 characters');
     const months = input.lotLifetimeMonths ?? 24;

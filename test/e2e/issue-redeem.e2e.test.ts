@@ -32,6 +32,12 @@ describe('issue → redeem → balance', () => {
 
     const redeemed = await cafe.client.redeemPoints({ member: 'c-alice', amount: '1200' });
     if (!redeemed.ok) throw new Error(JSON.stringify(redeemed));
+    // The signed receipt names the entry's postings (DESIGN.md §5), and they balance.
+    const signedPostings = (redeemed.receipt as unknown as { postings: Array<{ account: string; amount: string }> }).postings;
+    expect(signedPostings).toEqual([
+      { account: `member:${atCafe.data.memberId}:CP:wallet`, amount: '-1200' },
+      { account: 'partner:CAFE:CP:redemption', amount: '1200' },
+    ]);
     expect(redeemed.data.balance).toBe('300');
     expect(redeemed.data.consumed).toEqual(
       expect.arrayContaining([

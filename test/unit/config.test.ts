@@ -118,6 +118,10 @@ describe('loadConfig refuses, naming the variable', () => {
     expect(() => loadConfig({ OPERATOR_JWKS: jwks })).toThrow(/OPERATOR_JWKS/);
   });
 
+  it('HUB_SIGNING_JWK that is only a public key (the hub must be able to sign)', () => {
+    expect(() => loadConfig({ HUB_SIGNING_JWK: '{"kty":"OKP","crv":"Ed25519","x":"abc","kid":"hub-1"}' })).toThrow(/HUB_SIGNING_JWK\.d/);
+  });
+
   it('HUB_SIGNING_JWK that is JSON but has no kid', () => {
     expect(() => loadConfig({ HUB_SIGNING_JWK: '{"kty":"OKP","crv":"Ed25519"}' })).toThrow(/HUB_SIGNING_JWK/);
   });
