@@ -92,6 +92,7 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
       dataSource,
       logger,
       metrics,
+      metricsToken: config.metricsToken,
       jwks: () => hubKeys.jwks(),
       createContext: async (authorization, telemetry) => ({
         viewer: await auth.authenticate(authorization),

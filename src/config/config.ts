@@ -20,6 +20,8 @@ const environmentSchema = z.object({
   /** The hub's private signing key as a JWK (JSON). Without it a key is generated once and kept in the database. */
   HUB_SIGNING_JWK: z.string().optional(),
   INTROSPECTION: z.enum(['true', 'false']).default('true'),
+  /** When set, GET /metrics needs `Authorization: Bearer <METRICS_TOKEN>`. */
+  METRICS_TOKEN: z.string().min(16).optional(),
   /** Balance rows per partner/hub counter-account: more rows, less contention for a busy partner. */
   LEDGER_COUNTER_SHARDS: z.coerce.number().int().min(1).max(64).default(8),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -37,6 +39,7 @@ export interface Config {
   introspection: boolean;
   logLevel: string;
   counterShards: number;
+  metricsToken: string | undefined;
 }
 
 function parseJson(name: string, text: string | undefined): unknown {
@@ -83,5 +86,6 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     introspection: env.INTROSPECTION === 'true',
     logLevel: env.LOG_LEVEL,
     counterShards: env.LEDGER_COUNTER_SHARDS,
+    metricsToken: env.METRICS_TOKEN,
   };
 }

@@ -1,3 +1,4 @@
+import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { ApolloServer, HeaderMap } from '@apollo/server';
 import type { Logger } from 'pino';
@@ -10,12 +11,20 @@ export interface HttpDependencies {
   apollo: ApolloServer<RequestContext>;
   createContext: (authorization: string | undefined, telemetry: RequestContext['telemetry']) => Promise<RequestContext>;
   metrics: HubMetrics;
+  metricsToken: string | undefined;
   jwks: () => unknown;
   dataSource: DataSource;
   logger: Logger;
 }
 
 class BodyTooLarge extends Error {}
+
+/** Compares secrets in constant time. */
+function sameSecret(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
 
 function readBody(request: IncomingMessage): Promise<string> {
   return new Promise((done, fail) => {
@@ -97,6 +106,9 @@ export function createHttpServer(deps: HttpDependencies): Server {
         return sendJson(response, database === 'ok' ? 200 : 503, { status: database === 'ok' ? 'ok' : 'degraded', database });
       }
       if (url.pathname === '/metrics') {
+        if (deps.metricsToken !== undefined && !sameSecret(request.headers.authorization ?? '', `Bearer ${deps.metricsToken}`)) {
+          return sendJson(response, 401, { error: 'metrics need Authorization: Bearer <METRICS_TOKEN>' }, { 'www-authenticate': 'Bearer' });
+        }
         const { contentType, body } = await deps.metrics.render();
         response.writeHead(200, { 'content-type': contentType });
         response.end(body);

@@ -57,3 +57,19 @@ describe('observability', () => {
     expect(text).toContain('coalition_http_request_duration_seconds_bucket');
   });
 });
+
+describe('metrics behind a token', () => {
+  it('asks for METRICS_TOKEN when one is configured, and answers with it', async () => {
+    const secret = 'metrics-secret-0123456789';
+    const guarded = await TestHub.start({ env: { METRICS_TOKEN: secret } });
+    try {
+      expect((await fetch(`${guarded.url}/metrics`)).status).toBe(401);
+      expect((await fetch(`${guarded.url}/metrics`, { headers: { authorization: 'Bearer wrong-secret-0123456789' } })).status).toBe(401);
+      const allowed = await fetch(`${guarded.url}/metrics`, { headers: { authorization: `Bearer ${secret}` } });
+      expect(allowed.status).toBe(200);
+      expect(await allowed.text()).toContain('coalition_http_requests_total');
+    } finally {
+      await guarded.stop();
+    }
+  });
+});

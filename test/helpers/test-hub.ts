@@ -50,7 +50,7 @@ export class TestHub {
     readonly clock: TestClock,
   ) {}
 
-  static async start(options: { logger?: Logger } = {}): Promise<TestHub> {
+  static async start(options: { logger?: Logger; env?: Record<string, string> } = {}): Promise<TestHub> {
     const database = await createTestDatabase();
     const { privateKey, publicKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
     const kid = 'operator-test';
@@ -60,6 +60,7 @@ export class TestHub {
       OPERATOR_ISSUER,
       OPERATOR_JWKS: JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid, alg: 'EdDSA' }] }),
       LOG_LEVEL: 'silent',
+      ...options.env,
     });
     const clock = new TestClock();
     const hub = await startHub(config, database.url, { clock, logger: options.logger ?? pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }) });
