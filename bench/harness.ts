@@ -50,23 +50,37 @@ export interface BenchHub {
   registerPartner(id: string): Promise<{ key: PartnerKey; client: PartnerClient }>;
   graphql(query: string, variables: Record<string, unknown>, token: string): Promise<any>;
   stop(): Promise<void>;
+  /** Kills the process at once (SIGKILL), as a crash would. */
+  kill(): Promise<void>;
 }
 
-export async function startBenchHub(database: BenchDatabase, name: string, env: Record<string, string> = {}): Promise<BenchHub> {
-  const databaseUrl = await ensureDatabase(database.serverUrl, name);
+export interface BenchHubOptions {
+  env?: Record<string, string>;
+  /** The compiled entry point; default dist/src/main.js next to this file's compiled copy. */
+  entry?: string;
+  /** Reuse an operator key (e.g. across a restart). */
+  operatorKey?: SigningKey & { publicJwk: Record<string, unknown> };
+}
+
+export async function newOperatorKey(): Promise<SigningKey & { publicJwk: Record<string, unknown> }> {
   const { privateKey, publicKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
-  const operatorKey: SigningKey = { kid: 'bench-operator', alg: 'EdDSA', privateKey };
+  return { kid: 'bench-operator', alg: 'EdDSA', privateKey, publicJwk: { ...(await exportJWK(publicKey)), kid: 'bench-operator', alg: 'EdDSA' } };
+}
+
+export async function startBenchHub(database: BenchDatabase, name: string, options: BenchHubOptions = {}): Promise<BenchHub> {
+  const databaseUrl = await ensureDatabase(database.serverUrl, name);
+  const operatorKey = options.operatorKey ?? (await newOperatorKey());
   const port = await freePort();
-  const nodeFlags = process.env.BENCH_HUB_NODE_FLAGS?.split(" ").filter(Boolean) ?? [];
-  const child: ChildProcess = spawn(process.execPath, [...nodeFlags, resolve(__dirname, '../src/main.js')], {
+  const nodeFlags = process.env.BENCH_HUB_NODE_FLAGS?.split(' ').filter(Boolean) ?? [];
+  const child: ChildProcess = spawn(process.execPath, [...nodeFlags, options.entry ?? resolve(__dirname, '../src/main.js')], {
     env: {
       ...process.env,
-      ...env,
+      ...options.env,
       DATABASE_URL: databaseUrl,
       PORT: String(port),
       HUB_ID,
       OPERATOR_ISSUER,
-      OPERATOR_JWKS: JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: operatorKey.kid, alg: 'EdDSA' }] }),
+      OPERATOR_JWKS: JSON.stringify({ keys: [operatorKey.publicJwk] }),
       LOG_LEVEL: 'warn',
     },
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -103,7 +117,13 @@ export async function startBenchHub(database: BenchDatabase, name: string, env: 
       return { key, client: new PartnerClient({ baseUrl: url, hubId: HUB_ID, partnerId: id, key }) };
     },
     async stop() {
+      if (child.exitCode !== null) return;
       child.kill('SIGTERM');
+      await new Promise((done) => child.once('exit', done));
+    },
+    async kill() {
+      if (child.exitCode !== null) return;
+      child.kill('SIGKILL');
       await new Promise((done) => child.once('exit', done));
     },
   };

