@@ -1,11 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { exportJWK, generateKeyPair } from 'jose';
 import { generatePartnerKey, PartnerClient, signAccessToken, type PartnerKey, type SigningKey } from '@coalition-hub/partner-sdk';
-import { ensureDatabase, startEmbeddedPostgres, type EmbeddedDatabase } from '../src/db/embedded';
+import { ensureDatabase, freePort, startEmbeddedPostgres, type EmbeddedDatabase } from '../src/db/embedded';
 
 /**
  * A benchmark's hub: a real server process (node dist/src/main.js) on a PostgreSQL with
@@ -31,17 +30,6 @@ export async function startBenchDatabase(): Promise<BenchDatabase> {
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const probe = createServer();
-    probe.once('error', fail);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => (typeof address === 'object' && address ? done(address.port) : fail(new Error('no port'))));
-    });
-  });
 }
 
 export interface BenchHub {

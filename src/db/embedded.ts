@@ -31,7 +31,8 @@ function passwordFor(dataDir: string, fresh: boolean): string {
   return readFileSync(file, 'utf8').trim();
 }
 
-function freePort(): Promise<number> {
+/** A TCP port on 127.0.0.1 that nothing listens on right now. */
+export function freePort(): Promise<number> {
   return new Promise((done, fail) => {
     const probe = createServer();
     probe.once('error', fail);
