@@ -1,4 +1,5 @@
 import { LedgerFoundation1732350000000 } from './1732350000000-ledger-foundation';
+import { ContractsAndRates1732360000000 } from './1732360000000-contracts-and-rates';
 
 /** Every migration in order. Never edit one that has landed: add a new one. */
-export const migrations = [LedgerFoundation1732350000000];
+export const migrations = [LedgerFoundation1732350000000, ContractsAndRates1732360000000];

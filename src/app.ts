@@ -26,11 +26,13 @@ import { LedgerQueryService } from './ledger/ledger-query.service';
 import { MemberQueryService } from './members/member-query.service';
 import { PartnerQueryService } from './partners/partner-query.service';
 import { PartnerService } from './partners/partner.service';
+import { ContractService } from './partners/contract.service';
+import { PartnerContractResolver, PartnerUnitResolver } from './graphql/resolvers/contract.resolver';
 
 export interface Hub {
   url: string;
   dataSource: DataSource;
-  services: { partners: PartnerService; instructions: InstructionService; integrity: IntegrityService };
+  services: { partners: PartnerService; contracts: ContractService; instructions: InstructionService; integrity: IntegrityService };
   hubKeys: HubKeys;
   logger: Logger;
   close(): Promise<void>;
@@ -50,7 +52,8 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
   try {
     await migrate(dataSource);
     const hubKeys = await HubKeys.load(dataSource, config.hubId, clock, config.hubSigningJwk);
-    const partners = new PartnerService(dataSource);
+    const contracts = new ContractService(dataSource, clock, config.defaultCurrency);
+    const partners = new PartnerService(dataSource, contracts);
     const partnerQueries = new PartnerQueryService(dataSource);
     const instructions = new InstructionService(dataSource, partners, hubKeys, clock, config.counterShards);
     const ledger = new LedgerQueryService(dataSource);
@@ -62,6 +65,8 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
       new JournalEntryResolver(ledger, integrity),
       new PostingResolver(),
       new PartnerResolver(partners, partnerQueries),
+      new PartnerContractResolver(contracts),
+      new PartnerUnitResolver(),
     ]);
     const metrics = new HubMetrics();
     const armor = new ApolloArmor({
@@ -96,7 +101,7 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
       jwks: () => hubKeys.jwks(),
       createContext: async (authorization, telemetry) => ({
         viewer: await auth.authenticate(authorization),
-        loaders: createLoaders(ledger, partnerQueries),
+        loaders: createLoaders(ledger, partnerQueries, contracts),
         telemetry,
       }),
     });
@@ -105,7 +110,7 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
     return {
       url: `http://${config.host}:${port}`,
       dataSource,
-      services: { partners, instructions, integrity },
+      services: { partners, contracts, instructions, integrity },
       hubKeys,
       logger,
       async close() {

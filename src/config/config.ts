@@ -13,6 +13,8 @@ const environmentSchema = z.object({
   /** Where the embedded PostgreSQL keeps its data when DATABASE_URL is not set. */
   DATA_DIR: z.string().default('.data'),
   HUB_ID: z.string().min(1).max(128).default('coalition-hub'),
+  /** Settlement currency of new contracts (ISO 4217). */
+  DEFAULT_CURRENCY: z.string().regex(/^[A-Z]{3}$/).default('EUR'),
   /** Issuer of operator and finance tokens. */
   OPERATOR_ISSUER: z.string().min(1).default('coalition-operator'),
   /** Public JWKS (JSON) whose keys sign operator and finance tokens. */
@@ -33,6 +35,7 @@ export interface Config {
   databaseUrl: string | undefined;
   dataDir: string;
   hubId: string;
+  defaultCurrency: string;
   operatorIssuer: string;
   operatorJwks: { keys: Record<string, unknown>[] };
   hubSigningJwk: Record<string, unknown> | undefined;
@@ -80,6 +83,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     databaseUrl: env.DATABASE_URL,
     dataDir: env.DATA_DIR,
     hubId: env.HUB_ID,
+    defaultCurrency: env.DEFAULT_CURRENCY,
     operatorIssuer: env.OPERATOR_ISSUER,
     operatorJwks,
     hubSigningJwk,

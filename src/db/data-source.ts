@@ -13,6 +13,7 @@ import {
   PostingEntity,
 } from '../ledger/ledger.entity';
 import { HubSigningKeyEntity, InstructionEntity } from '../instructions/instruction.entity';
+import { ExchangeRateEntity, PartnerContractEntity, PartnerUnitEntity } from '../partners/contract.entity';
 
 export const entities = [
   PartnerEntity,
@@ -27,6 +28,9 @@ export const entities = [
   LotConsumptionEntity,
   InstructionEntity,
   HubSigningKeyEntity,
+  PartnerContractEntity,
+  PartnerUnitEntity,
+  ExchangeRateEntity,
 ];
 
 /** Arbitrary but fixed: the advisory lock that lets exactly one instance migrate at a time. */

@@ -4,10 +4,14 @@ import type { AccountEntity } from '../ledger/ledger.entity';
 import type { LedgerQueryService, PostingRow } from '../ledger/ledger-query.service';
 import type { PartnerKeyEntity } from '../partners/partner-key.entity';
 import type { PartnerQueryService } from '../partners/partner-query.service';
+import type { ContractRow, ContractService, RateRow, UnitRow } from '../partners/contract.service';
 
 /** Per-request batching: every field a list can fan out to goes through one of these. */
-export function createLoaders(ledger: LedgerQueryService, partners: PartnerQueryService) {
+export function createLoaders(ledger: LedgerQueryService, partners: PartnerQueryService, contracts: ContractService) {
   return {
+    currentContract: new DataLoader<string, ContractRow | null>((partnerIds) => contracts.currentContracts(partnerIds)),
+    unit: new DataLoader<string, UnitRow | null>((partnerIds) => contracts.units(partnerIds)),
+    currentRate: new DataLoader<string, RateRow | null>((assets) => contracts.currentRates(assets)),
     walletBalance: new DataLoader<string, bigint>((memberIds) => ledger.walletBalances(memberIds)),
     postingsByEntry: new DataLoader<string, PostingRow[]>((entryIds) => ledger.postingsByEntry(entryIds)),
     account: new DataLoader<string, AccountEntity>((ids) => ledger.accounts(ids)),

@@ -1,4 +1,5 @@
 import { GraphQLScalarType, Kind } from 'graphql';
+import { decimalText, parseDecimal } from '../common/decimal';
 
 /**
  * An integer amount of points or minor currency units, as a string of decimal digits (optionally
@@ -26,3 +27,21 @@ export const AmountScalar = new GraphQLScalarType({
   parseValue: (value: unknown): bigint => parseAmount(value),
   parseLiteral: (ast): bigint => parseAmount(ast.kind === Kind.STRING ? ast.value : undefined),
 });
+
+/** An exact, non-negative decimal as a string ("0.8", "0.333333333333"): prices and rates, never floats. */
+export const DecimalScalar = new GraphQLScalarType({
+  name: 'Decimal',
+  description: 'An exact non-negative decimal as a string, at most 12 digits before and after the point, e.g. "0.8".',
+  serialize(value: unknown): string {
+    if (typeof value === 'string' && parseDecimal(value) !== null) return value;
+    throw new TypeError(`Decimal cannot represent ${String(value)}`);
+  },
+  parseValue: (value: unknown): string => readDecimal(value),
+  parseLiteral: (ast): string => readDecimal(ast.kind === Kind.STRING ? ast.value : undefined),
+});
+
+function readDecimal(value: unknown): string {
+  const decimal = parseDecimal(value);
+  if (decimal === null) throw new TypeError('Decimal must be a string such as "0.8" (at most 12 digits before and after the point)');
+  return decimalText(decimal);
+}

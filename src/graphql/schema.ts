@@ -7,8 +7,17 @@ import { InstructionResolver } from './resolvers/instruction.resolver';
 import { JournalEntryResolver, PostingResolver } from './resolvers/ledger.resolver';
 import { MemberResolver } from './resolvers/member.resolver';
 import { PartnerResolver } from './resolvers/partner.resolver';
+import { PartnerContractResolver, PartnerUnitResolver } from './resolvers/contract.resolver';
 
-export const resolverClasses = [InstructionResolver, MemberResolver, JournalEntryResolver, PostingResolver, PartnerResolver] as const;
+export const resolverClasses = [
+  InstructionResolver,
+  MemberResolver,
+  JournalEntryResolver,
+  PostingResolver,
+  PartnerResolver,
+  PartnerContractResolver,
+  PartnerUnitResolver,
+] as const;
 
 const authChecker: AuthChecker<RequestContext, Role> = ({ context }, roles) => {
   const role = roleOf(context.viewer);

@@ -24,6 +24,7 @@ export interface EntryRow {
   orderRef: string | null;
   occurredAt: Date;
   recordedAt: Date;
+  rates: Record<string, string>;
 }
 
 export interface LotRow {
@@ -104,7 +105,7 @@ export class LedgerQueryService {
     if (after) add('seq < ?', after);
     params.push(page.first + 1);
     const rows: Array<Record<string, unknown>> = await this.dataSource.query(
-      `SELECT id, seq, type, partner_id, jti, member_id, order_ref, occurred_at, recorded_at FROM journal_entry
+      `SELECT id, seq, type, partner_id, jti, member_id, order_ref, occurred_at, recorded_at, rates FROM journal_entry
        ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT $${params.length}`,
       params,
     );
@@ -119,6 +120,7 @@ export class LedgerQueryService {
       orderRef: shown(row) ? (row.order_ref as string | null) : null,
       occurredAt: row.occurred_at as Date,
       recordedAt: row.recorded_at as Date,
+      rates: row.rates as Record<string, string>,
     }));
     return toConnection(entries, page.first, (entry) => entry.seq);
   }

@@ -1,5 +1,6 @@
 import type { EntityManager } from 'typeorm';
 import { assert } from '../common/assert';
+import { decimalText } from '../common/decimal';
 import { queryRows } from '../db/sql';
 import { allocateFifo, assertBalanced, netByAccount, type LotTake, type OpenLot, type Posting } from './apply-entry';
 import type { AccountKind, EntryType, OwnerKind } from './ledger.entity';
@@ -60,7 +61,8 @@ export interface MovementTargets {
   counter: AccountRef;
   /** The wallet's balance; read under a row lock when the targets were found `forDebit`. */
   balance: bigint;
-  lotLifetimeMonths: number;
+  /** The partner's contract in force at the entry's time: its prices go on the entry. */
+  contract: { id: string; currency: string; issuePrice: string; redeemPrice: string; lotLifetimeMonths: number };
 }
 
 /**
@@ -75,28 +77,40 @@ export async function findMovementTargets(
   memberRef: string,
   counterKind: 'issuance' | 'redemption',
   forDebit: boolean,
+  at: Date,
 ): Promise<MovementTargets | null> {
   // Inner joins are exact: enrolment creates the wallet in the transaction that creates the link,
-  // and registration creates the partner's counter-accounts.
-  const rows: Array<{ member_id: string; wallet_id: string; counter_id: string; months: number; balance: string }> = await tx.query(
-    `SELECT l.member_id, w.id AS wallet_id, c.id AS counter_id, p.lot_lifetime_months AS months, b.balance
+  // and registration the partner's counter-accounts and first contract.
+  const rows: Array<Record<string, string | number>> = await tx.query(
+    `SELECT l.member_id, w.id AS wallet_id, c.id AS counter_id, b.balance,
+            k.id AS contract_id, k.currency, k.issue_price::text, k.redeem_price::text, k.lot_lifetime_months
      FROM partner p
      JOIN member_link l ON l.partner_id = p.id AND l.member_ref = $2
      JOIN account w ON w.owner_kind = 'member' AND w.owner_id = l.member_id::text AND w.asset = 'CP' AND w.kind = 'wallet'
      JOIN account_balance b ON b.account_id = w.id AND b.shard = 0
      JOIN account c ON c.owner_kind = 'partner' AND c.owner_id = p.id AND c.asset = 'CP' AND c.kind = $3
+     JOIN LATERAL (
+       SELECT id, currency, issue_price, redeem_price, lot_lifetime_months FROM partner_contract
+       WHERE partner_id = p.id AND valid_from <= $4 ORDER BY valid_from DESC LIMIT 1
+     ) k ON true
      WHERE p.id = $1
      ${forDebit ? 'FOR UPDATE OF b' : ''}`,
-    [partnerId, memberRef, counterKind],
+    [partnerId, memberRef, counterKind, at],
   );
   const row = rows[0];
   if (!row) return null;
   return {
-    memberId: row.member_id,
-    wallet: { id: row.wallet_id, floored: true },
-    counter: { id: row.counter_id, floored: false },
-    balance: BigInt(row.balance),
-    lotLifetimeMonths: Number(row.months),
+    memberId: String(row.member_id),
+    wallet: { id: String(row.wallet_id), floored: true },
+    counter: { id: String(row.counter_id), floored: false },
+    balance: BigInt(row.balance!),
+    contract: {
+      id: String(row.contract_id),
+      currency: String(row.currency),
+      issuePrice: decimalText(String(row.issue_price)),
+      redeemPrice: decimalText(String(row.redeem_price)),
+      lotLifetimeMonths: Number(row.lot_lifetime_months),
+    },
   };
 }
 

@@ -12,8 +12,9 @@ export interface MovementResult {
   amount: string;
   balance: string;
   recordedAt: string;
-  /** The entry's postings, as signed in the receipt (DESIGN.md §5). */
+  /** The entry's postings and the contract prices it used, as signed in the receipt (DESIGN.md §5). */
   postings: Array<{ account: string; amount: string }>;
+  rates: Record<string, string>;
   consumed?: Array<{ issuerPartnerId: string; amount: string }>;
 }
 
@@ -30,9 +31,10 @@ const unknownMember = (context: MovementContext, claims: MovementClaims): Domain
 
 /** Issue (earn): P.issuance −n, member wallet +n, and a lot of issuer P that expires per P's contract. */
 export async function issuePoints(tx: EntityManager, context: MovementContext, claims: MovementClaims): Promise<MovementResult | DomainError> {
-  const targets = await findMovementTargets(tx, context.partnerId, claims.member, 'issuance', false);
+  const targets = await findMovementTargets(tx, context.partnerId, claims.member, 'issuance', false, context.now);
   if (!targets) return unknownMember(context, claims);
-  const balances = await recordEntry(tx, entryOf('issue', context, targets.memberId, claims), [
+  const rates = { contractId: targets.contract.id, currency: targets.contract.currency, issuePrice: targets.contract.issuePrice };
+  const balances = await recordEntry(tx, entryOf('issue', context, targets.memberId, claims, rates), [
     { accountId: targets.counter.id, asset: CP, amount: -claims.amount, floored: false },
     { accountId: targets.wallet.id, asset: CP, amount: claims.amount, floored: true },
   ], context.counterShards);
@@ -42,9 +44,9 @@ export async function issuePoints(tx: EntityManager, context: MovementContext, c
     entryId: context.entryId,
     amount: claims.amount,
     issuedAt: context.now,
-    expiresAt: addMonths(context.now, targets.lotLifetimeMonths),
+    expiresAt: addMonths(context.now, targets.contract.lotLifetimeMonths),
   });
-  return result(context, targets.memberId, claims.amount, balances.get(targets.wallet.id), [
+  return result(context, targets.memberId, claims.amount, balances.get(targets.wallet.id), rates, [
     { account: `partner:${context.partnerId}:CP:issuance`, amount: (-claims.amount).toString() },
     { account: `member:${targets.memberId}:CP:wallet`, amount: claims.amount.toString() },
   ]);
@@ -55,7 +57,7 @@ export async function issuePoints(tx: EntityManager, context: MovementContext, c
  * so two redemptions racing for the last points are decided one after the other: exactly one wins.
  */
 export async function redeemPoints(tx: EntityManager, context: MovementContext, claims: MovementClaims): Promise<MovementResult | DomainError> {
-  const targets = await findMovementTargets(tx, context.partnerId, claims.member, 'redemption', true);
+  const targets = await findMovementTargets(tx, context.partnerId, claims.member, 'redemption', true, context.now);
   if (!targets) return unknownMember(context, claims);
   if (targets.balance < claims.amount) {
     return fail(ErrorCode.INSUFFICIENT_BALANCE, `the member has ${targets.balance} CP, ${claims.amount} were asked`, {
@@ -63,7 +65,8 @@ export async function redeemPoints(tx: EntityManager, context: MovementContext, 
       requested: claims.amount.toString(),
     });
   }
-  const balances = await recordEntry(tx, entryOf('redeem', context, targets.memberId, claims), [
+  const rates = { contractId: targets.contract.id, currency: targets.contract.currency, redeemPrice: targets.contract.redeemPrice };
+  const balances = await recordEntry(tx, entryOf('redeem', context, targets.memberId, claims, rates), [
     { accountId: targets.wallet.id, asset: CP, amount: -claims.amount, floored: true },
     { accountId: targets.counter.id, asset: CP, amount: claims.amount, floored: false },
   ], context.counterShards);
@@ -75,11 +78,12 @@ export async function redeemPoints(tx: EntityManager, context: MovementContext, 
     { account: `member:${targets.memberId}:CP:wallet`, amount: (-claims.amount).toString() },
     { account: `partner:${context.partnerId}:CP:redemption`, amount: claims.amount.toString() },
   ];
-  return { ...result(context, targets.memberId, claims.amount, balances.get(targets.wallet.id), postings), consumed };
+  return { ...result(context, targets.memberId, claims.amount, balances.get(targets.wallet.id), rates, postings), consumed };
 }
 
-function entryOf(type: 'issue' | 'redeem', context: MovementContext, memberId: string, claims: MovementClaims) {
+function entryOf(type: 'issue' | 'redeem', context: MovementContext, memberId: string, claims: MovementClaims, rates: Record<string, string>) {
   return {
+    rates,
     id: context.entryId,
     type,
     partnerId: context.partnerId,
@@ -97,6 +101,7 @@ function result(
   memberId: string,
   amount: bigint,
   balance: bigint | undefined,
+  rates: Record<string, string>,
   postings: MovementResult['postings'],
 ): MovementResult {
   assert(balance !== undefined, 'the entry moved the wallet, so its new balance is known');
@@ -107,5 +112,6 @@ function result(
     balance: balance.toString(),
     recordedAt: context.now.toISOString(),
     postings,
+    rates,
   };
 }

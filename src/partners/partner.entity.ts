@@ -7,7 +7,6 @@ export class PartnerEntity {
   @PrimaryColumn('text') id!: string;
   @Column('text') name!: string;
   @Column('text') status!: PartnerStatus;
-  @Column('integer', { name: 'lot_lifetime_months' }) lotLifetimeMonths!: number;
   @Column('boolean', { name: 'can_link_members' }) canLinkMembers!: boolean;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
 }

@@ -5,6 +5,8 @@ import { queryRows } from '../db/sql';
 import { withTransaction } from '../db/with-transaction';
 import { CP, ensureAccount } from '../ledger/ledger.repository';
 import type { Signer, SignerKey } from '../instructions/verify-signed';
+import type { ContractInput } from './contract';
+import type { ContractService } from './contract.service';
 import { PARTNER_ID_PATTERN } from './partner-id';
 import { PartnerEntity } from './partner.entity';
 import { validatePublicJwk, type ValidPublicKey } from './partner-keys';
@@ -13,14 +15,18 @@ export interface RegisterPartnerInput {
   id: string;
   name: string;
   publicJwks: unknown[];
-  lotLifetimeMonths?: number | null;
   canLinkMembers?: boolean | null;
+  /** The first contract; unnamed terms take the defaults (par prices, 24-month lots). */
+  contract?: ContractInput | null;
 }
 
 
 /** Registration, keys and status of partners: operator actions, and key look-up for verification. */
 export class PartnerService {
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly contracts: ContractService,
+  ) {}
 
   /** The partner and its keys as a signer, for JWS verification. One query, no cache: revocation is immediate. */
   async findSigner(partnerId: string): Promise<Signer | null> {
@@ -43,8 +49,8 @@ export class PartnerService {
     if (!PARTNER_ID_PATTERN.test(input.id)) return fail(ErrorCode.INVALID_INPUT, 'a partner id is 2 to 32 of A-Z, 0-9 and _, starting with a letter');
     const name = input.name.trim();
     if (name.length === 0 || name.length > 200) return fail(ErrorCode.INVALID_INPUT, 'a partner name is 1 to 200 characters');
-    const months = input.lotLifetimeMonths ?? 24;
-    if (!Number.isInteger(months) || months < 1 || months > 120) return fail(ErrorCode.INVALID_INPUT, 'lotLifetimeMonths is 1 to 120');
+    const badContract = this.contracts.validateInitial(input.contract ?? {});
+    if (badContract) return badContract;
     if (input.publicJwks.length === 0 || input.publicJwks.length > limits.partnerKeysMax) {
       return fail(ErrorCode.INVALID_PARTNER_KEY, `register 1 to ${limits.partnerKeysMax} public keys`);
     }
@@ -57,8 +63,8 @@ export class PartnerService {
     if (new Set(keys.map((key) => key.kid)).size !== keys.length) return fail(ErrorCode.INVALID_PARTNER_KEY, 'two keys share a kid');
     return withTransaction(this.dataSource, async (tx) => {
       const inserted: unknown[] = await tx.query(
-        `INSERT INTO partner (id, name, lot_lifetime_months, can_link_members) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING RETURNING id`,
-        [input.id, name, months, input.canLinkMembers ?? false],
+        `INSERT INTO partner (id, name, can_link_members) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING RETURNING id`,
+        [input.id, name, input.canLinkMembers ?? false],
       );
       if (inserted.length === 0) return fail(ErrorCode.PARTNER_ALREADY_EXISTS, `partner ${input.id} already exists`);
       for (const key of keys) {
@@ -68,6 +74,8 @@ export class PartnerService {
       }
       await ensureAccount(tx, 'partner', input.id, CP, 'issuance');
       await ensureAccount(tx, 'partner', input.id, CP, 'redemption');
+      const contract = await this.contracts.insertInitial(tx, input.id, input.contract ?? {});
+      if (isDomainError(contract)) return contract;
       return this.findOrThrow(tx, input.id);
     });
   }

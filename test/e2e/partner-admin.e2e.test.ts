@@ -16,7 +16,7 @@ let bolt: TestPartner;
 let patId: string;
 
 const PARTNER_FIELDS = `__typename
-  ... on Partner { id name status lotLifetimeMonths keys { kid alg status publicJwk revokedAt } }
+  ... on Partner { id name status contract { lotLifetimeMonths } keys { kid alg status publicJwk revokedAt } }
   ... on ErrorResult { errorCode message }`;
 
 const REGISTER = `mutation($input: RegisterPartnerInput!) { result: registerPartner(input: $input) { ${PARTNER_FIELDS} } }`;
@@ -60,8 +60,8 @@ describe('registerPartner', () => {
   it('registers a partner with its public key and its issuance and redemption accounts', async () => {
     const key = await generatePartnerKey('ES256', 'dune-1');
     const before = await ledgerSnapshot(hub);
-    const result = await asOperator(REGISTER, { input: { id: 'DUNE_2', name: 'Dune Ltd', publicJwks: [key.publicJwk], lotLifetimeMonths: 12 } });
-    expect(result).toMatchObject({ __typename: 'Partner', id: 'DUNE_2', name: 'Dune Ltd', status: 'active', lotLifetimeMonths: 12 });
+    const result = await asOperator(REGISTER, { input: { id: 'DUNE_2', name: 'Dune Ltd', publicJwks: [key.publicJwk], contract: { lotLifetimeMonths: 12 } } });
+    expect(result).toMatchObject({ __typename: 'Partner', id: 'DUNE_2', name: 'Dune Ltd', status: 'active', contract: { lotLifetimeMonths: 12 } });
     expect(result.keys).toEqual([expect.objectContaining({ kid: 'dune-1', alg: 'ES256', status: 'active', revokedAt: null })]);
     expect(result.keys[0].publicJwk).not.toHaveProperty('d');
     expect(snapshotDelta(before, await ledgerSnapshot(hub))).toEqual({ partners: '1', partnerKeys: '1', accounts: '2' });
@@ -91,8 +91,10 @@ describe('registerPartner', () => {
 
   it.each([
     ['a blank name', { name: '   ' }],
-    ['a lot lifetime of 0 months', { lotLifetimeMonths: 0 }],
-    ['a lot lifetime of 121 months', { lotLifetimeMonths: 121 }],
+    ['a lot lifetime of 0 months', { contract: { lotLifetimeMonths: 0 } }],
+    ['a lot lifetime of 121 months', { contract: { lotLifetimeMonths: 121 } }],
+    ['a breakage share above 1', { contract: { breakageShare: '1.5' } }],
+    ['a currency that is not ISO 4217', { contract: { currency: 'EURO' } }],
   ])('refuses %s as InvalidInput', async (_case, change) => {
     const key = await generatePartnerKey('EdDSA');
     const input = { id: 'EDGE', name: 'Edge', publicJwks: [key.publicJwk], ...change };

@@ -1,3 +1,4 @@
+import { GraphQLJSONObject } from 'graphql-scalars';
 import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { AmountScalar } from '../scalars';
 import { connectionOf } from './connection.type';
@@ -39,6 +40,8 @@ export class JournalEntry {
   orderRef!: string | null;
   @Field() occurredAt!: Date;
   @Field() recordedAt!: Date;
+  @Field(() => GraphQLJSONObject, { description: 'The contract prices (and later exchange rates) this entry used, as they were then.' })
+  rates!: Record<string, string>;
 }
 
 @ObjectType({ description: 'CP credited to a wallet by one issue; spent first-expiring-first-out.' })

@@ -1,6 +1,7 @@
 import { GraphQLJSONObject } from 'graphql-scalars';
 import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
 import { connectionOf } from './connection.type';
+import { ContractInput } from './contract.type';
 
 @ObjectType({ description: 'A public key a partner signs with. Old keys verify until revoked.' })
 export class PartnerKey {
@@ -17,7 +18,6 @@ export class Partner {
   @Field(() => ID) id!: string;
   @Field() name!: string;
   @Field({ description: 'active or suspended' }) status!: string;
-  @Field(() => Int, { description: 'How long its CP lots live before they expire.' }) lotLifetimeMonths!: number;
   @Field({ description: 'May link its customers to existing members by verified e-mail/phone hash.' }) canLinkMembers!: boolean;
   @Field() createdAt!: Date;
 }
@@ -29,7 +29,8 @@ export class RegisterPartnerInput {
   @Field(() => ID, { description: '2–32 of A–Z, 0–9, _; starts with a letter. Used as `iss` in its instructions.' }) id!: string;
   @Field() name!: string;
   @Field(() => [GraphQLJSONObject], { description: 'Public JWKs (Ed25519 or P-256) with kid.' }) publicJwks!: Record<string, unknown>[];
-  @Field(() => Int, { nullable: true, description: 'Default 24.' }) lotLifetimeMonths?: number | null;
+  @Field(() => ContractInput, { nullable: true, description: 'The first contract: par prices in DEFAULT_CURRENCY and 24-month lots unless given.' })
+  contract?: ContractInput | null;
   @Field(() => Boolean, {
     nullable: true,
     description:

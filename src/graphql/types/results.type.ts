@@ -11,6 +11,7 @@ import {
   PartnerAlreadyExists,
   UnknownMember,
 } from './error-result.type';
+import { ExchangeRate, PartnerContract, PartnerUnit } from './contract.type';
 import { Partner } from './partner.type';
 import { EnrollReceipt, IssueReceipt, RedeemReceipt } from './receipt.type';
 
@@ -24,3 +25,8 @@ export const EnrollResult = createUnionType({ name: 'EnrollResult', types: () =>
 export const IssueResult = createUnionType({ name: 'IssueResult', types: () => [IssueReceipt, ...issueFailures] as const });
 export const RedeemResult = createUnionType({ name: 'RedeemResult', types: () => [RedeemReceipt, ...redeemFailures] as const });
 export const PartnerResult = createUnionType({ name: 'PartnerResult', types: () => [Partner, ...partnerFailures] as const });
+
+export const settingFailures = [NotFound, InvalidInput] as const;
+export const ContractResult = createUnionType({ name: 'ContractResult', types: () => [PartnerContract, ...settingFailures] as const });
+export const UnitResult = createUnionType({ name: 'UnitResult', types: () => [PartnerUnit, ...settingFailures] as const });
+export const ExchangeRateResult = createUnionType({ name: 'ExchangeRateResult', types: () => [ExchangeRate, ...settingFailures] as const });

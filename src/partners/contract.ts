@@ -1,0 +1,47 @@
+import { parseDecimal, decimalText } from '../common/decimal';
+import { DomainError, ErrorCode, fail } from '../common/errors';
+
+/** A partner's terms from `validFrom` on (DESIGN.md §2, §4, §6). Decimals are canonical strings. */
+export interface ContractTerms {
+  currency: string;
+  issuePrice: string;
+  redeemPrice: string;
+  breakageShare: string;
+  lotLifetimeMonths: number;
+  transfersAllowed: boolean;
+  reversalPolicy: 'refuse' | 'debt';
+  pendingDays: number;
+}
+
+export type ContractInput = { [Name in keyof ContractTerms]?: ContractTerms[Name] | null };
+
+export function defaultTerms(currency: string): ContractTerms {
+  return {
+    currency,
+    issuePrice: '1',
+    redeemPrice: '1',
+    breakageShare: '0',
+    lotLifetimeMonths: 24,
+    transfersAllowed: false,
+    reversalPolicy: 'refuse',
+    pendingDays: 0,
+  };
+}
+
+const integerIn = (value: number, min: number, max: number) => Number.isInteger(value) && value >= min && value <= max;
+
+/** The terms `input` asks for on top of `base` (the current contract, or the defaults), or why not. */
+export function resolveTerms(base: ContractTerms, input: ContractInput): ContractTerms | DomainError {
+  const terms = { ...base, ...Object.fromEntries(Object.entries(input).filter(([, value]) => value !== undefined && value !== null)) } as ContractTerms;
+  if (!/^[A-Z]{3}$/.test(terms.currency)) return fail(ErrorCode.INVALID_INPUT, 'currency is an ISO 4217 code such as EUR');
+  for (const name of ['issuePrice', 'redeemPrice', 'breakageShare'] as const) {
+    const value = parseDecimal(terms[name]);
+    if (value === null) return fail(ErrorCode.INVALID_INPUT, `${name} is a decimal string with at most 12 digits before and after the point, e.g. "0.8"`);
+    terms[name] = decimalText(value);
+  }
+  if (parseDecimal(terms.breakageShare)!.gt(1)) return fail(ErrorCode.INVALID_INPUT, 'breakageShare is between 0 and 1');
+  if (!integerIn(terms.lotLifetimeMonths, 1, 120)) return fail(ErrorCode.INVALID_INPUT, 'lotLifetimeMonths is 1 to 120');
+  if (!integerIn(terms.pendingDays, 0, 365)) return fail(ErrorCode.INVALID_INPUT, 'pendingDays is 0 to 365');
+  if (terms.reversalPolicy !== 'refuse' && terms.reversalPolicy !== 'debt') return fail(ErrorCode.INVALID_INPUT, 'reversalPolicy is refuse or debt');
+  return terms;
+}
