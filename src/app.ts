@@ -22,6 +22,7 @@ import { outcomePlugin } from './graphql/outcome-plugin';
 import { HubKeys } from './instructions/hub-keys';
 import { InstructionService } from './instructions/instruction.service';
 import { IntegrityService } from './ledger/integrity.service';
+import { ExpiryService } from './ledger/expiry.service';
 import { LedgerQueryService } from './ledger/ledger-query.service';
 import { MemberQueryService } from './members/member-query.service';
 import { PartnerQueryService } from './partners/partner-query.service';
@@ -32,7 +33,7 @@ import { PartnerContractResolver, PartnerUnitResolver } from './graphql/resolver
 export interface Hub {
   url: string;
   dataSource: DataSource;
-  services: { partners: PartnerService; contracts: ContractService; instructions: InstructionService; integrity: IntegrityService };
+  services: { partners: PartnerService; contracts: ContractService; instructions: InstructionService; integrity: IntegrityService; expiry: ExpiryService };
   hubKeys: HubKeys;
   logger: Logger;
   close(): Promise<void>;
@@ -58,11 +59,12 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
     const instructions = new InstructionService(dataSource, partners, hubKeys, clock, config.counterShards);
     const ledger = new LedgerQueryService(dataSource);
     const integrity = new IntegrityService(dataSource, clock);
+    const expiry = new ExpiryService(dataSource, contracts, clock, config.counterShards);
     const auth = new AuthService(config, partners, clock);
     const schema = await buildHubSchema([
       new InstructionResolver(instructions),
       new MemberResolver(new MemberQueryService(dataSource), ledger),
-      new JournalEntryResolver(ledger, integrity),
+      new JournalEntryResolver(ledger, integrity, expiry),
       new PostingResolver(),
       new PartnerResolver(partners, partnerQueries),
       new PartnerContractResolver(contracts),
@@ -106,14 +108,16 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
       }),
     });
     await new Promise<void>((done) => server.listen(config.port, config.host, done));
+    const stopExpiry = expiry.schedule(config.expiryIntervalSeconds, logger);
     const { port } = server.address() as AddressInfo;
     return {
       url: `http://${config.host}:${port}`,
       dataSource,
-      services: { partners, contracts, instructions, integrity },
+      services: { partners, contracts, instructions, integrity, expiry },
       hubKeys,
       logger,
       async close() {
+        stopExpiry();
         await new Promise<void>((done) => server.close(() => done()));
         server.closeAllConnections();
         await apollo.stop();

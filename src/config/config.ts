@@ -22,6 +22,8 @@ const environmentSchema = z.object({
   /** The hub's private signing key as a JWK (JSON). Without it a key is generated once and kept in the database. */
   HUB_SIGNING_JWK: z.string().optional(),
   INTROSPECTION: z.enum(['true', 'false']).default('true'),
+  /** How often the server runs the expiry job; 0 turns the schedule off (npm run expire still works). */
+  EXPIRY_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(86_400).default(3600),
   /** When set, GET /metrics needs `Authorization: Bearer <METRICS_TOKEN>`. */
   METRICS_TOKEN: z.string().min(16).optional(),
   /** Balance rows per partner/hub counter-account: more rows, less contention for a busy partner. */
@@ -43,6 +45,7 @@ export interface Config {
   logLevel: string;
   counterShards: number;
   metricsToken: string | undefined;
+  expiryIntervalSeconds: number;
 }
 
 function parseJson(name: string, text: string | undefined): unknown {
@@ -91,5 +94,6 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     logLevel: env.LOG_LEVEL,
     counterShards: env.LEDGER_COUNTER_SHARDS,
     metricsToken: env.METRICS_TOKEN,
+    expiryIntervalSeconds: env.EXPIRY_INTERVAL_SECONDS,
   };
 }

@@ -3,7 +3,7 @@ import { bigintColumn } from '../common/bigint';
 
 export type OwnerKind = 'member' | 'partner' | 'hub';
 export type AccountKind = 'wallet' | 'issuance' | 'redemption' | 'native_pool' | 'exchange' | 'breakage' | 'fees' | 'rounding';
-export type EntryType = 'issue' | 'redeem';
+export type EntryType = 'issue' | 'redeem' | 'expire';
 
 @Entity({ name: 'account' })
 export class AccountEntity {
@@ -29,13 +29,13 @@ export class JournalEntryEntity {
   @Column('bigint', { transformer: bigintColumn }) seq!: bigint;
   @Column('text') type!: EntryType;
   @Column('text', { name: 'partner_id' }) partnerId!: string;
-  @Column('text') jti!: string;
+  @Column('text', { nullable: true }) jti!: string | null;
   @Column('uuid', { name: 'member_id', nullable: true }) memberId!: string | null;
   @Column('text', { name: 'order_ref', nullable: true }) orderRef!: string | null;
   @Column('timestamptz', { name: 'occurred_at' }) occurredAt!: Date;
   @Column('timestamptz', { name: 'recorded_at' }) recordedAt!: Date;
   @Column('jsonb') rates!: Record<string, string>;
-  @Column('text', { name: 'request_hash' }) requestHash!: string;
+  @Column('text', { name: 'request_hash', nullable: true }) requestHash!: string | null;
 }
 
 @Entity({ name: 'posting' })
@@ -65,6 +65,6 @@ export class LotConsumptionEntity {
   @Column('bigint', { name: 'lot_id' }) lotId!: string;
   @Column('uuid', { name: 'entry_id' }) entryId!: string;
   @Column('text', { name: 'issuer_partner_id' }) issuerPartnerId!: string;
-  @Column('text', { name: 'consumer_partner_id' }) consumerPartnerId!: string;
+  @Column('text', { name: 'consumer_partner_id', nullable: true }) consumerPartnerId!: string | null;
   @Column('bigint', { transformer: bigintColumn }) amount!: bigint;
 }

@@ -18,12 +18,13 @@ export interface NewEntry {
   id: string;
   type: EntryType;
   partnerId: string;
-  jti: string;
+  /** Null only for entries the hub's jobs make (expiry), which answer no instruction. */
+  jti: string | null;
   memberId: string | null;
   orderRef: string | null;
   occurredAt: Date;
   recordedAt: Date;
-  requestHash: string;
+  requestHash: string | null;
   rates?: Record<string, string>;
 }
 

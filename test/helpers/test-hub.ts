@@ -60,6 +60,8 @@ export class TestHub {
       OPERATOR_ISSUER,
       OPERATOR_JWKS: JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid, alg: 'EdDSA' }] }),
       LOG_LEVEL: 'silent',
+      // Tests run expiry themselves (runExpiry), at the times they choose.
+      EXPIRY_INTERVAL_SECONDS: '0',
       ...options.env,
     });
     const clock = new TestClock();
@@ -71,8 +73,14 @@ export class TestHub {
     return this.hub.url;
   }
 
+  /** Signed on the hub's clock, so it stays valid after a test moves that clock. */
   operatorToken(scope: 'operator' | 'finance' = 'operator'): Promise<string> {
-    return signAccessToken({ issuer: OPERATOR_ISSUER, subject: 'test-operator', scope, audience: HUB_ID, key: this.operatorKey });
+    return signAccessToken({ issuer: OPERATOR_ISSUER, subject: 'test-operator', scope, audience: HUB_ID, key: this.operatorKey, now: this.clock.now() });
+  }
+
+  /** A member token signed by `partner` on the hub's clock. */
+  memberToken(partner: TestPartner, memberRef: string): Promise<string> {
+    return signAccessToken({ issuer: partner.id, subject: memberRef, scope: 'member', audience: HUB_ID, key: partner.key, now: this.clock.now() });
   }
 
   async graphql<T = Record<string, any>>(query: string, variables: Record<string, unknown> = {}, token?: string): Promise<GraphqlResponse<T>> {

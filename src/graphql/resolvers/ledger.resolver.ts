@@ -1,16 +1,18 @@
-import { Arg, Args, Authorized, Ctx, FieldResolver, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Args, Authorized, Ctx, FieldResolver, Mutation, Query, Resolver, Root } from 'type-graphql';
+import type { ExpiryService } from '../../ledger/expiry.service';
 import type { IntegrityService } from '../../ledger/integrity.service';
 import type { LedgerQueryService } from '../../ledger/ledger-query.service';
 import type { RequestContext } from '../context';
 import { partnerIdOf } from '../viewer-scope';
 import { PageArgs } from '../types/connection.type';
-import { Account, EntryTypeEnum, JournalEntry, JournalEntryConnection, LedgerIntegrityReport, Posting } from '../types/ledger.type';
+import { Account, EntryTypeEnum, ExpiryRun, JournalEntry, JournalEntryConnection, LedgerIntegrityReport, Posting } from '../types/ledger.type';
 
 @Resolver(() => JournalEntry)
 export class JournalEntryResolver {
   constructor(
     private readonly ledger: LedgerQueryService,
     private readonly integrity: IntegrityService,
+    private readonly expiry: ExpiryService,
   ) {}
 
   @Authorized('partner')
@@ -29,6 +31,12 @@ export class JournalEntryResolver {
   @Query(() => LedgerIntegrityReport, { description: 'Recomputes the ledger invariants from postings and lists any difference.' })
   ledgerIntegrity(): Promise<LedgerIntegrityReport> {
     return this.integrity.check();
+  }
+
+  @Authorized('operator')
+  @Mutation(() => ExpiryRun, { description: 'Runs the expiry job now (it also runs on a schedule): lots past their expiry go to breakage.' })
+  runExpiry(): Promise<ExpiryRun> {
+    return this.expiry.run();
   }
 
   @FieldResolver(() => [Posting])

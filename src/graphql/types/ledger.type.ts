@@ -6,6 +6,7 @@ import { connectionOf } from './connection.type';
 export enum EntryTypeEnum {
   issue = 'issue',
   redeem = 'redeem',
+  expire = 'expire',
 }
 registerEnumType(EntryTypeEnum, { name: 'EntryType', description: 'What a journal entry did.' });
 
@@ -74,4 +75,13 @@ export class LedgerIntegrityReport {
   @Field(() => Int) accountsChecked!: number;
   @Field(() => Int) lotsChecked!: number;
   @Field(() => [IntegrityDifference], { description: 'At most 100 are listed.' }) differences!: IntegrityDifference[];
+}
+
+@ObjectType({ description: 'What one run of the expiry job did.' })
+export class ExpiryRun {
+  @Field({ description: 'False when another process was running expiry at that moment (it does the work).' }) ran!: boolean;
+  @Field(() => Int) walletsTouched!: number;
+  @Field(() => Int) lotsExpired!: number;
+  @Field(() => AmountScalar) pointsExpired!: bigint;
+  @Field(() => Int) entriesMade!: number;
 }

@@ -1,0 +1,138 @@
+import type { DataSource, EntityManager } from 'typeorm';
+import type { Logger } from 'pino';
+import type { Clock } from '../common/clock';
+import { newId } from '../common/ids';
+import { withTransaction } from '../db/with-transaction';
+import type { ContractService } from '../partners/contract.service';
+import { CP, ensureAccount, HUB_OWNER, recordEntry } from './ledger.repository';
+
+export interface ExpiryRun {
+  /** False when another process holds the expiry lock: that run does the work. */
+  ran: boolean;
+  walletsTouched: number;
+  lotsExpired: number;
+  pointsExpired: bigint;
+  entriesMade: number;
+}
+
+/** Arbitrary but fixed: exactly one expiry run at a time across every hub instance. */
+const EXPIRY_LOCK = 7_301_003;
+/** Wallets read per round; each wallet is then its own transaction. */
+const WALLET_BATCH = 200;
+
+/**
+ * Expires lots past their `expires_at` into the hub's breakage account (DESIGN.md §4): per
+ * wallet and per issuer one `expire` entry, wallet −remaining, hub.breakage +remaining, each lot
+ * emptied with a consumption record that names no partner. Idempotent (an emptied lot is never
+ * taken again) and safe to start from two processes at once (an advisory lock; the wallet row
+ * lock would keep it exact even without).
+ */
+export class ExpiryService {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly contracts: ContractService,
+    private readonly clock: Clock,
+    private readonly counterShards: number,
+  ) {}
+
+  async run(): Promise<ExpiryRun> {
+    const result: ExpiryRun = { ran: false, walletsTouched: 0, lotsExpired: 0, pointsExpired: 0n, entriesMade: 0 };
+    const runner = this.dataSource.createQueryRunner();
+    await runner.connect();
+    try {
+      const [{ locked }] = await runner.query('SELECT pg_try_advisory_lock($1) AS locked', [EXPIRY_LOCK]);
+      if (!locked) return result;
+      try {
+        result.ran = true;
+        const now = this.clock.now();
+        for (;;) {
+          const wallets: Array<{ account_id: string }> = await runner.query(
+            'SELECT DISTINCT account_id FROM lot WHERE remaining > 0 AND expires_at <= $1 LIMIT $2',
+            [now, WALLET_BATCH],
+          );
+          if (wallets.length === 0) break;
+          for (const { account_id: walletId } of wallets) {
+            const expired = await withTransaction(this.dataSource, (tx) => this.expireWallet(tx, walletId, now));
+            result.walletsTouched += 1;
+            result.lotsExpired += expired.lots;
+            result.pointsExpired += expired.points;
+            result.entriesMade += expired.entries;
+          }
+        }
+      } finally {
+        await runner.query('SELECT pg_advisory_unlock($1)', [EXPIRY_LOCK]);
+      }
+    } finally {
+      await runner.release();
+    }
+    return result;
+  }
+
+  private async expireWallet(tx: EntityManager, walletId: string, now: Date): Promise<{ lots: number; points: bigint; entries: number }> {
+    const [wallet] = await tx.query(
+      `SELECT a.owner_id AS member_id FROM account a JOIN account_balance b ON b.account_id = a.id AND b.shard = 0
+       WHERE a.id = $1 FOR UPDATE OF b`,
+      [walletId],
+    );
+    const lots: Array<{ id: string; issuer_partner_id: string; remaining: string }> = await tx.query(
+      `SELECT id, issuer_partner_id, remaining FROM lot WHERE account_id = $1 AND remaining > 0 AND expires_at <= $2
+       ORDER BY expires_at, issued_at, id`,
+      [walletId, now],
+    );
+    if (lots.length === 0) return { lots: 0, points: 0n, entries: 0 };
+    const byIssuer = new Map<string, typeof lots>();
+    for (const lot of lots) byIssuer.set(lot.issuer_partner_id, [...(byIssuer.get(lot.issuer_partner_id) ?? []), lot]);
+    const breakage = await ensureAccount(tx, 'hub', HUB_OWNER, CP, 'breakage');
+    const issuers = [...byIssuer.keys()];
+    const contracts = await this.contracts.inForce(tx, issuers, now);
+    let points = 0n;
+    for (const [index, issuer] of issuers.entries()) {
+      const issuerLots = byIssuer.get(issuer)!;
+      const total = issuerLots.reduce((sum, lot) => sum + BigInt(lot.remaining), 0n);
+      const contract = contracts[index];
+      const entryId = newId();
+      await recordEntry(
+        tx,
+        {
+          id: entryId,
+          type: 'expire',
+          partnerId: issuer,
+          jti: null,
+          memberId: wallet.member_id,
+          orderRef: null,
+          occurredAt: now,
+          recordedAt: now,
+          requestHash: null,
+          rates: contract ? { contractId: contract.id, breakageShare: contract.breakageShare } : {},
+        },
+        [
+          { accountId: walletId, asset: CP, amount: -total, floored: true },
+          { accountId: breakage.id, asset: CP, amount: total, floored: false },
+        ],
+        this.counterShards,
+      );
+      await tx.query(
+        `WITH t AS (SELECT * FROM unnest($1::bigint[], $2::bigint[]) AS t(id, take)),
+         emptied AS (UPDATE lot SET remaining = remaining - t.take FROM t WHERE lot.id = t.id)
+         INSERT INTO lot_consumption (lot_id, entry_id, issuer_partner_id, consumer_partner_id, amount)
+         SELECT id, $3, $4, NULL, take FROM t`,
+        [issuerLots.map((lot) => lot.id), issuerLots.map((lot) => lot.remaining), entryId, issuer],
+      );
+      points += total;
+    }
+    return { lots: lots.length, points, entries: issuers.length };
+  }
+
+  /** Runs every `intervalSeconds` in the server; returns a stop function. Errors are logged, never thrown. */
+  schedule(intervalSeconds: number, logger: Logger): () => void {
+    if (intervalSeconds <= 0) return () => undefined;
+    const timer = setInterval(() => {
+      this.run().then(
+        (run) => run.ran && run.lotsExpired > 0 && logger.info({ ...run, pointsExpired: run.pointsExpired.toString() }, 'expiry run'),
+        (error: unknown) => logger.error({ err: error }, 'expiry run failed'),
+      );
+    }, intervalSeconds * 1000);
+    timer.unref();
+    return () => clearInterval(timer);
+  }
+}
