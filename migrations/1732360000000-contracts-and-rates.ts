@@ -50,6 +50,9 @@ export class ContractsAndRates1732360000000 implements MigrationInterface {
         FOR EACH ROW EXECUTE FUNCTION ledger_refuse_change();
       CREATE TRIGGER exchange_rate_append_only BEFORE UPDATE OR DELETE ON exchange_rate
         FOR EACH ROW EXECUTE FUNCTION ledger_refuse_change();
+      -- An asset's name never changes: balances are kept under it.
+      CREATE TRIGGER partner_unit_append_only BEFORE UPDATE OR DELETE ON partner_unit
+        FOR EACH ROW EXECUTE FUNCTION ledger_refuse_change();
 
       -- Partners registered before contracts existed get one from their lot lifetime, at par.
       INSERT INTO partner_contract (partner_id, valid_from, currency, issue_price, redeem_price, lot_lifetime_months)

@@ -109,14 +109,15 @@ export class ContractService {
   }
 
   /** Every version, newest validFrom first (future-dated ones included). */
-  async history(partnerId: string, page: Page): Promise<Connection<ContractRow>> {
-    const after = readCursor(page.after, /^[0-9]{1,19}$/);
+  async history(partnerId: string, page: Page): Promise<Connection<ContractRow & { sortKey: string }>> {
+    const [validFrom, id] = readCursor(page.after, /^[0-9][0-9 :.+-]{9,40}\|[0-9]{1,19}$/)?.split('|') ?? [null, null];
     const rows: Array<Record<string, any>> = await this.dataSource.query(
-      `SELECT ${CONTRACT_COLUMNS} FROM partner_contract WHERE partner_id = $1 AND ($2::bigint IS NULL OR id < $2)
-       ORDER BY id DESC LIMIT $3`,
-      [partnerId, after, page.first + 1],
+      `SELECT ${CONTRACT_COLUMNS}, valid_from::text || '|' || id AS sort_key FROM partner_contract
+       WHERE partner_id = $1 AND ($2::timestamptz IS NULL OR (valid_from, id) < ($2::timestamptz, $3::bigint))
+       ORDER BY valid_from DESC, id DESC LIMIT $4`,
+      [partnerId, validFrom, id, page.first + 1],
     );
-    return toConnection(rows.map(toContract), page.first, (contract) => contract.id);
+    return toConnection(rows.map((row) => ({ ...toContract(row), sortKey: String(row.sort_key) })), page.first, (contract) => contract.sortKey);
   }
 
   /** Gives a partner its own program unit (once: an asset's name never changes). */
@@ -177,12 +178,16 @@ export class ContractService {
     return this.ratesInForce(this.dataSource, assets, this.clock.now());
   }
 
+  /**
+   * A validFrom a little in the past (clock skew) starts now instead: starting earlier could put
+   * entries already recorded under the previous version inside the new one.
+   */
   private checkValidFrom(validFrom: Date | null | undefined): Date | DomainError {
     const now = this.clock.now();
     const from = validFrom ?? now;
     if (from.getTime() < now.getTime() - BACKDATE_TOLERANCE_MS) return fail(ErrorCode.INVALID_INPUT, 'validFrom may not lie in the past: history is kept, not rewritten');
     if (from.getTime() > now.getTime() + FUTURE_DAYS_MAX * 86_400_000) return fail(ErrorCode.INVALID_INPUT, `validFrom is at most ${FUTURE_DAYS_MAX} days ahead`);
-    return from;
+    return from.getTime() < now.getTime() ? now : from;
   }
 
   private async insert(tx: EntityManager, partnerId: string, validFrom: Date, terms: ContractTerms): Promise<ContractRow | DomainError> {
