@@ -57,12 +57,12 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
     const partners = new PartnerService(dataSource, contracts);
     const partnerQueries = new PartnerQueryService(dataSource);
     const instructions = new InstructionService(dataSource, partners, hubKeys, clock, config.counterShards);
-    const ledger = new LedgerQueryService(dataSource);
+    const ledger = new LedgerQueryService(dataSource, clock);
     const integrity = new IntegrityService(dataSource, clock);
     const expiry = new ExpiryService(dataSource, contracts, clock, config.counterShards);
     const auth = new AuthService(config, partners, clock);
     const schema = await buildHubSchema([
-      new InstructionResolver(instructions),
+      new InstructionResolver(instructions, ledger),
       new MemberResolver(new MemberQueryService(dataSource), ledger),
       new JournalEntryResolver(ledger, integrity, expiry),
       new PostingResolver(),

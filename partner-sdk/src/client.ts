@@ -13,7 +13,15 @@ import {
   type ReceiptDataByOp,
 } from './documents';
 import { HubRequestError, ReceiptVerificationError, withJti } from './errors';
-import { checkReference, type EnrollFields, type FieldsByOp, type PointsFields } from './fields';
+import {
+  checkReference,
+  type AuthorizeFields,
+  type CaptureFields,
+  type EnrollFields,
+  type FieldsByOp,
+  type PointsFields,
+  type VoidFields,
+} from './fields';
 import { postGraphQL, type FetchLike } from './graphql';
 import { signInstruction } from './instructions';
 import type { SigningKey } from './keys';
@@ -102,6 +110,20 @@ export class PartnerClient {
 
   redeemPoints(fields: PointsFields, opts?: SubmitOptions): Promise<Outcome<'redeem'>> {
     return this.submit('redeem', fields, opts);
+  }
+
+  /** Two-phase redemption: hold points for a basket (not spendable elsewhere) until captured, voided or expired. */
+  authorizeRedemption(fields: AuthorizeFields, opts?: SubmitOptions): Promise<Outcome<'authorize'>> {
+    return this.submit('authorize', fields, opts);
+  }
+
+  /** Redeems up to the held amount, once; the rest of the hold is released. */
+  captureRedemption(fields: CaptureFields, opts?: SubmitOptions): Promise<Outcome<'capture'>> {
+    return this.submit('capture', fields, opts);
+  }
+
+  voidRedemption(fields: VoidFields, opts?: SubmitOptions): Promise<Outcome<'void'>> {
+    return this.submit('void', fields, opts);
   }
 
   /** Signs and sends an instruction; the receipt is pinned to this jti and this request's hash. */
@@ -231,13 +253,19 @@ export class PartnerClient {
  * The unsigned fields must say what the signed receipt says; otherwise something between the
  * hub's signer and us changed them, and the caller would act on numbers nobody vouched for.
  */
-const SIGNED_FIELDS = {
+const MOVEMENT_FIELDS = ['jti', 'memberId', 'entryId', 'amount', 'balance', 'recordedAt', 'consumed'] as const;
+const HOLD_FIELDS = ['jti', 'memberId', 'holdId', 'amount', 'status', 'expiresAt', 'available'] as const;
+const SIGNED_FIELDS: Record<Op, readonly string[]> = {
   enroll: ['jti', 'memberId', 'memberRef', 'linkedExisting'],
-  movement: ['jti', 'memberId', 'entryId', 'amount', 'balance', 'recordedAt', 'consumed'],
-} as const;
+  issue: MOVEMENT_FIELDS,
+  redeem: MOVEMENT_FIELDS,
+  capture: MOVEMENT_FIELDS,
+  authorize: HOLD_FIELDS,
+  void: HOLD_FIELDS,
+};
 
 function checkDataAgainstReceipt(data: Record<string, unknown>, receipt: ReceiptClaims): void {
-  const fields = receipt.op === 'enroll' ? SIGNED_FIELDS.enroll : SIGNED_FIELDS.movement;
+  const fields = SIGNED_FIELDS[receipt.op];
   for (const field of fields) {
     const returned = data[field];
     if (returned === undefined) continue;

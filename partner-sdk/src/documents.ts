@@ -6,6 +6,11 @@
 import type { Op } from './protocol';
 
 const ERROR_RESULT = '... on ErrorResult { errorCode message }';
+const REDEEM_RECEIPT = `... on RedeemReceipt {
+      jti entryId memberId amount balance receipt replayed recordedAt
+      consumed { issuerPartnerId amount }
+    }`;
+const HOLD_RECEIPT = '... on HoldReceipt { jti holdId memberId amount status expiresAt available receipt replayed }';
 
 export const MUTATIONS: Record<Op, string> = {
   enroll: `mutation EnrollMember($instruction: String!) {
@@ -25,10 +30,28 @@ export const MUTATIONS: Record<Op, string> = {
   redeem: `mutation RedeemPoints($instruction: String!) {
   result: redeemPoints(instruction: $instruction) {
     __typename
-    ... on RedeemReceipt {
-      jti entryId memberId amount balance receipt replayed recordedAt
-      consumed { issuerPartnerId amount }
-    }
+    ${REDEEM_RECEIPT}
+    ${ERROR_RESULT}
+  }
+}`,
+  authorize: `mutation AuthorizeRedemption($instruction: String!) {
+  result: authorizeRedemption(instruction: $instruction) {
+    __typename
+    ${HOLD_RECEIPT}
+    ${ERROR_RESULT}
+  }
+}`,
+  capture: `mutation CaptureRedemption($instruction: String!) {
+  result: captureRedemption(instruction: $instruction) {
+    __typename
+    ${REDEEM_RECEIPT}
+    ${ERROR_RESULT}
+  }
+}`,
+  void: `mutation VoidRedemption($instruction: String!) {
+  result: voidRedemption(instruction: $instruction) {
+    __typename
+    ${HOLD_RECEIPT}
     ${ERROR_RESULT}
   }
 }`,
@@ -39,6 +62,9 @@ export const SUCCESS_TYPENAME = {
   enroll: 'EnrollReceipt',
   issue: 'IssueReceipt',
   redeem: 'RedeemReceipt',
+  authorize: 'HoldReceipt',
+  capture: 'RedeemReceipt',
+  void: 'HoldReceipt',
 } as const satisfies Record<Op, string>;
 
 export const INSTRUCTION_RECEIPT_QUERY = `query InstructionReceipt($jti: String!) {
@@ -81,10 +107,29 @@ export interface RedeemReceiptData extends Omit<IssueReceiptData, '__typename'> 
   consumed: ConsumedLot[];
 }
 
+export interface HoldReceiptData {
+  __typename: 'HoldReceipt';
+  jti: string;
+  holdId: string;
+  memberId: string;
+  /** The amount held. */
+  amount: string;
+  /** pending after authorize, voided after void. */
+  status: string;
+  expiresAt: string;
+  /** The member's spendable balance right after (balance minus every active hold). */
+  available: string;
+  receipt: string;
+  replayed: boolean;
+}
+
 export interface ReceiptDataByOp {
   enroll: EnrollReceiptData;
   issue: IssueReceiptData;
   redeem: RedeemReceiptData;
+  authorize: HoldReceiptData;
+  capture: RedeemReceiptData;
+  void: HoldReceiptData;
 }
 
 /** A failure member of a mutation's result union (implements ErrorResult). */

@@ -3,7 +3,15 @@
  * instruction the hub is bound to reject only costs a round trip and an idempotency key.
  * Bad values throw TypeError.
  */
-import { OCCURRED_AT_PATTERN, REFERENCE_LENGTH_MAX, REFERENCE_PATTERN, type Op } from './protocol';
+import {
+  HOLD_SECONDS_MAX,
+  HOLD_SECONDS_MIN,
+  OCCURRED_AT_PATTERN,
+  REFERENCE_LENGTH_MAX,
+  REFERENCE_PATTERN,
+  UUID_PATTERN,
+  type Op,
+} from './protocol';
 
 /** Amounts are whole coalition points. Never a JS number: those silently lose precision above 2^53. */
 export type Amount = bigint | string;
@@ -27,10 +35,35 @@ export interface PointsFields {
   occurredAt?: string | Date;
 }
 
+/** Two-phase redemption, step 1: hold points (not spendable elsewhere) until captured, voided or expired. */
+export interface AuthorizeFields {
+  member: string;
+  amount: Amount;
+  orderRef?: string;
+  /** How long the hold lasts; default 900 s, 60 s to 7 days. */
+  holdSeconds?: number;
+}
+
+/** Step 2: redeem up to the held amount, once; the rest of the hold is released. */
+export interface CaptureFields {
+  /** The holdId from the authorize receipt. */
+  hold: string;
+  amount: Amount;
+  orderRef?: string;
+}
+
+/** Or: release the whole hold. */
+export interface VoidFields {
+  hold: string;
+}
+
 export interface FieldsByOp {
   enroll: EnrollFields;
   issue: PointsFields;
   redeem: PointsFields;
+  authorize: AuthorizeFields;
+  capture: CaptureFields;
+  void: VoidFields;
 }
 
 /** The op fields as they appear in the signed claims. */
@@ -47,16 +80,39 @@ export interface PointsClaimsFields {
   occurredAt?: string;
 }
 
+export interface AuthorizeClaimsFields {
+  member: string;
+  amount: string;
+  orderRef?: string;
+  holdSeconds?: number;
+}
+
+export interface CaptureClaimsFields {
+  hold: string;
+  amount: string;
+  orderRef?: string;
+}
+
+export interface VoidClaimsFields {
+  hold: string;
+}
+
 export interface ClaimsFieldsByOp {
   enroll: EnrollClaimsFields;
   issue: PointsClaimsFields;
   redeem: PointsClaimsFields;
+  authorize: AuthorizeClaimsFields;
+  capture: CaptureClaimsFields;
+  void: VoidClaimsFields;
 }
 
 const ALLOWED: Record<Op, readonly string[]> = {
   enroll: ['member', 'emailHash', 'phoneHash'],
   issue: ['member', 'amount', 'orderRef', 'occurredAt'],
   redeem: ['member', 'amount', 'orderRef', 'occurredAt'],
+  authorize: ['member', 'amount', 'orderRef', 'holdSeconds'],
+  capture: ['hold', 'amount', 'orderRef'],
+  void: ['hold'],
 };
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
@@ -90,6 +146,18 @@ function checkHash(name: string, value: unknown): string {
   return value;
 }
 
+function checkHoldId(value: unknown): string {
+  if (typeof value !== 'string' || !UUID_PATTERN.test(value)) throw new TypeError('hold must be the holdId of an authorize receipt (a UUID)');
+  return value;
+}
+
+function checkHoldSeconds(value: unknown): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < HOLD_SECONDS_MIN || value > HOLD_SECONDS_MAX) {
+    throw new TypeError(`holdSeconds is a whole number from ${HOLD_SECONDS_MIN} to ${HOLD_SECONDS_MAX}`);
+  }
+  return value;
+}
+
 function checkOccurredAt(value: unknown): string {
   if (value instanceof Date) {
     if (Number.isNaN(value.getTime())) throw new TypeError('occurredAt is an invalid Date');
@@ -109,7 +177,20 @@ export function claimsFields(op: Op, fields: FieldsByOp[Op]): ClaimsFieldsByOp[O
   for (const name of Object.keys(raw)) {
     if (!ALLOWED[op].includes(name)) throw new TypeError(`unknown field "${name}" for op ${op}`);
   }
+  if (op === 'capture' || op === 'void') {
+    const hold = checkHoldId(raw.hold);
+    if (op === 'void') return { hold } satisfies VoidClaimsFields;
+    const out: CaptureClaimsFields = { hold, amount: normaliseAmount(raw.amount as Amount) };
+    if (raw.orderRef !== undefined) out.orderRef = checkReference('orderRef', raw.orderRef);
+    return out;
+  }
   const member = checkReference('member', raw.member);
+  if (op === 'authorize') {
+    const out: AuthorizeClaimsFields = { member, amount: normaliseAmount(raw.amount as Amount) };
+    if (raw.orderRef !== undefined) out.orderRef = checkReference('orderRef', raw.orderRef);
+    if (raw.holdSeconds !== undefined) out.holdSeconds = checkHoldSeconds(raw.holdSeconds);
+    return out;
+  }
   if (op === 'enroll') {
     const out: EnrollClaimsFields = { member };
     if (raw.emailHash !== undefined) out.emailHash = checkHash('emailHash', raw.emailHash);

@@ -9,6 +9,9 @@ export {
   type FieldsByOp,
   type EnrollClaimsFields,
   type PointsClaimsFields,
+  type AuthorizeFields,
+  type CaptureFields,
+  type VoidFields,
 } from './fields';
 export {
   signInstruction,
@@ -25,6 +28,7 @@ export {
   type ReceiptClaims,
   type EnrollReceiptClaims,
   type PointsReceiptClaims,
+  type HoldReceiptClaims,
   type VerifyReceiptOptions,
 } from './receipts';
 export {
@@ -34,6 +38,7 @@ export {
   type EnrollReceiptData,
   type IssueReceiptData,
   type RedeemReceiptData,
+  type HoldReceiptData,
   type ConsumedLot,
   type ReceiptDataByOp,
   type InstructionReceiptData,

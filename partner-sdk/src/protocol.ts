@@ -23,8 +23,21 @@ export const ACCESS_TOKEN_LIFETIME_SECONDS_MAX = 3600;
 /** Tolerated clock difference between a partner and the hub. */
 export const CLOCK_SKEW_SECONDS_MAX = 60;
 
-export const OPS = ['enroll', 'issue', 'redeem'] as const;
+export const OPS = ['enroll', 'issue', 'redeem', 'authorize', 'capture', 'void'] as const;
 export type Op = (typeof OPS)[number];
+
+/** Ops whose receipt names a ledger entry (and the member's balance after it). */
+export const ENTRY_OPS = ['issue', 'redeem', 'capture'] as const;
+/** Ops whose receipt names a hold (two-phase redemption). */
+export const HOLD_OPS = ['authorize', 'void'] as const;
+
+/** How long a hold lasts unless the instruction says otherwise, and the bounds it may say. */
+export const HOLD_SECONDS_DEFAULT = 900;
+export const HOLD_SECONDS_MIN = 60;
+export const HOLD_SECONDS_MAX = 7 * 24 * 3600;
+
+/** Hub ids for holds, entries and members are UUIDs. */
+export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** Access-token scopes. Partner and member tokens are signed by a partner key. */
 export type Scope = 'partner' | 'member' | 'operator' | 'finance';

@@ -13,7 +13,7 @@ import {
   type JWTPayload,
 } from 'jose';
 import { HubRequestError, ReceiptVerificationError } from './errors';
-import { CLOCK_SKEW_SECONDS_MAX, HUB_JWKS_PATH, OPS, PARTNER_ALGORITHMS, RECEIPT_TYP, type Op } from './protocol';
+import { CLOCK_SKEW_SECONDS_MAX, ENTRY_OPS, HOLD_OPS, HUB_JWKS_PATH, OPS, PARTNER_ALGORITHMS, RECEIPT_TYP, type Op } from './protocol';
 
 /** A key resolver, as returned by jose's createRemoteJWKSet or createLocalJWKSet. */
 export type JwksGetter = (protectedHeader?: JWSHeaderParameters, token?: FlattenedJWSInput) => Promise<CryptoKey>;
@@ -38,7 +38,16 @@ export interface EnrollReceiptClaims extends ReceiptClaimsBase {
   op: 'enroll';
 }
 
-export interface PointsReceiptClaims<O extends 'issue' | 'redeem' = 'issue' | 'redeem'> extends ReceiptClaimsBase {
+export interface HoldReceiptClaims<O extends 'authorize' | 'void' = 'authorize' | 'void'> extends ReceiptClaimsBase {
+  op: O;
+  holdId: string;
+  amount: string;
+  status: string;
+  expiresAt: string;
+  available: string;
+}
+
+export interface PointsReceiptClaims<O extends 'issue' | 'redeem' | 'capture' = 'issue' | 'redeem' | 'capture'> extends ReceiptClaimsBase {
   op: O;
   /** The ledger entry the instruction created. */
   entryId: string;
@@ -52,6 +61,9 @@ export type ReceiptClaims<O extends Op = Op> = {
   enroll: EnrollReceiptClaims;
   issue: PointsReceiptClaims<'issue'>;
   redeem: PointsReceiptClaims<'redeem'>;
+  authorize: HoldReceiptClaims<'authorize'>;
+  capture: PointsReceiptClaims<'capture'>;
+  void: HoldReceiptClaims<'void'>;
 }[O];
 
 export interface VerifyReceiptOptions<O extends Op = Op> {
@@ -109,7 +121,11 @@ function checkReceiptClaims<O extends Op>(payload: JWTPayload, options: VerifyRe
     throw fail('requestHash', 'receipt is for a different request than the one signed');
   }
   if (typeof payload.memberId !== 'string' || payload.memberId.length === 0) throw fail('memberId', 'receipt has no memberId');
-  if (op !== 'enroll') {
+  if ((HOLD_OPS as readonly string[]).includes(op)) {
+    if (typeof payload.holdId !== 'string' || payload.holdId.length === 0) throw fail('holdId', 'receipt has no holdId');
+    if (typeof payload.amount !== 'string' || !DIGITS.test(payload.amount)) throw fail('amount', 'receipt amount is not decimal digits');
+  }
+  if ((ENTRY_OPS as readonly string[]).includes(op)) {
     if (typeof payload.entryId !== 'string' || payload.entryId.length === 0) throw fail('entryId', 'receipt has no entryId');
     if (typeof payload.amount !== 'string' || !DIGITS.test(payload.amount)) throw fail('amount', 'receipt amount is not decimal digits');
     if (typeof payload.balance !== 'string' || !SIGNED_DIGITS.test(payload.balance)) {

@@ -7,6 +7,7 @@ import { MemberEntity, MemberLinkEntity } from '../members/member.entity';
 import {
   AccountBalanceEntity,
   AccountEntity,
+  HoldEntity,
   JournalEntryEntity,
   LotConsumptionEntity,
   LotEntity,
@@ -26,6 +27,7 @@ export const entities = [
   PostingEntity,
   LotEntity,
   LotConsumptionEntity,
+  HoldEntity,
   InstructionEntity,
   HubSigningKeyEntity,
   PartnerContractEntity,

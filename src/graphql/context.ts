@@ -13,6 +13,7 @@ export function createLoaders(ledger: LedgerQueryService, partners: PartnerQuery
     unit: new DataLoader<string, UnitRow | null>((partnerIds) => contracts.units(partnerIds)),
     currentRate: new DataLoader<string, RateRow | null>((assets) => contracts.currentRates(assets)),
     walletBalance: new DataLoader<string, bigint>((memberIds) => ledger.walletBalances(memberIds)),
+    spendable: new DataLoader<string, bigint>((memberIds) => ledger.spendableBalances(memberIds)),
     postingsByEntry: new DataLoader<string, PostingRow[]>((entryIds) => ledger.postingsByEntry(entryIds)),
     account: new DataLoader<string, AccountEntity>((ids) => ledger.accounts(ids)),
     partnerKeys: new DataLoader<string, PartnerKeyEntity[]>((partnerIds) => partners.keysByPartner(partnerIds)),

@@ -1,8 +1,17 @@
 import { z } from 'zod';
 import type { JWTPayload } from 'jose';
-import { CLOCK_SKEW_SECONDS_MAX, OCCURRED_AT_PATTERN, REFERENCE_PATTERN, type Op } from '@coalition-hub/partner-sdk';
+import {
+  CLOCK_SKEW_SECONDS_MAX,
+  HOLD_SECONDS_DEFAULT,
+  HOLD_SECONDS_MAX,
+  HOLD_SECONDS_MIN,
+  OCCURRED_AT_PATTERN,
+  REFERENCE_PATTERN,
+  UUID_PATTERN,
+  type Op,
+} from '@coalition-hub/partner-sdk';
 import { parsePositiveAmount } from '../common/bigint';
-import { DomainError, ErrorCode, fail } from '../common/errors';
+import { DomainError, ErrorCode, fail, isDomainError } from '../common/errors';
 import { limits } from '../config/limits';
 
 /**
@@ -44,7 +53,28 @@ const movementSchema = (op: 'issue' | 'redeem') =>
       .optional(),
   });
 
-const schemas = { enroll: enrollSchema, issue: movementSchema('issue'), redeem: movementSchema('redeem') } as const;
+const hold = z.string().regex(UUID_PATTERN, 'the holdId of an authorize receipt');
+
+const authorizeSchema = z.strictObject({
+  ...base,
+  op: z.literal('authorize'),
+  member: reference,
+  amount: z.unknown(),
+  orderRef: reference.optional(),
+  holdSeconds: z.number().int().min(HOLD_SECONDS_MIN).max(HOLD_SECONDS_MAX).optional(),
+});
+
+const captureSchema = z.strictObject({ ...base, op: z.literal('capture'), hold, amount: z.unknown(), orderRef: reference.optional() });
+const voidSchema = z.strictObject({ ...base, op: z.literal('void'), hold });
+
+const schemas = {
+  enroll: enrollSchema,
+  issue: movementSchema('issue'),
+  redeem: movementSchema('redeem'),
+  authorize: authorizeSchema,
+  capture: captureSchema,
+  void: voidSchema,
+} as const;
 
 export interface EnrollClaims {
   op: 'enroll';
@@ -63,7 +93,38 @@ export interface MovementClaims {
   occurredAt: Date;
 }
 
-export type InstructionClaims = EnrollClaims | MovementClaims;
+export interface AuthorizeClaims {
+  op: 'authorize';
+  jti: string;
+  member: string;
+  amount: bigint;
+  orderRef: string | null;
+  holdSeconds: number;
+}
+
+export interface CaptureClaims {
+  op: 'capture';
+  jti: string;
+  hold: string;
+  amount: bigint;
+  orderRef: string | null;
+}
+
+export interface VoidClaims {
+  op: 'void';
+  jti: string;
+  hold: string;
+}
+
+export type InstructionClaims = EnrollClaims | MovementClaims | AuthorizeClaims | CaptureClaims | VoidClaims;
+
+function amountOf(value: unknown): bigint | DomainError {
+  const amount = parsePositiveAmount(value, limits.amountMax);
+  if (amount !== null) return amount;
+  return fail(ErrorCode.INVALID_AMOUNT, `amount must be a string of decimal digits for a whole number of CP from 1 to ${limits.amountMax}`, {
+    amount: typeof value === 'string' ? value.slice(0, 40) : JSON.stringify(value ?? null).slice(0, 40),
+  });
+}
 
 export function parseInstructionClaims(op: Op, claims: JWTPayload, now: Date): InstructionClaims | DomainError {
   if (claims.op !== op) return fail(ErrorCode.INVALID_INSTRUCTION, `this mutation takes op "${op}", the instruction says ${JSON.stringify(claims.op)}`);
@@ -78,11 +139,12 @@ export function parseInstructionClaims(op: Op, claims: JWTPayload, now: Date): I
   if (data.op === 'enroll') {
     return { op: 'enroll', jti: data.jti, member: data.member, emailHash: data.emailHash ?? null, phoneHash: data.phoneHash ?? null };
   }
-  const amount = parsePositiveAmount(data.amount, limits.amountMax);
-  if (amount === null) {
-    return fail(ErrorCode.INVALID_AMOUNT, `amount must be a string of decimal digits for a whole number of CP from 1 to ${limits.amountMax}`, {
-      amount: typeof data.amount === 'string' ? data.amount.slice(0, 40) : JSON.stringify(data.amount ?? null).slice(0, 40),
-    });
+  if (data.op === 'void') return { op: 'void', jti: data.jti, hold: data.hold };
+  const amount = amountOf(data.amount);
+  if (isDomainError(amount)) return amount;
+  if (data.op === 'capture') return { op: 'capture', jti: data.jti, hold: data.hold, amount, orderRef: data.orderRef ?? null };
+  if (data.op === 'authorize') {
+    return { op: 'authorize', jti: data.jti, member: data.member, amount, orderRef: data.orderRef ?? null, holdSeconds: data.holdSeconds ?? HOLD_SECONDS_DEFAULT };
   }
   const occurredAt = data.occurredAt ? new Date(data.occurredAt) : now;
   if (occurredAt.getTime() > now.getTime() + CLOCK_SKEW_SECONDS_MAX * 1000) {

@@ -4,6 +4,7 @@ import type { Clock } from '../common/clock';
 import { DomainError, ErrorCode, fail, isDomainError } from '../common/errors';
 import { newId } from '../common/ids';
 import { pgCode, withTransaction } from '../db/with-transaction';
+import { authorizeRedemption, captureRedemption, voidRedemption, type HoldResult } from '../ledger/holds.service';
 import { issuePoints, redeemPoints, type MovementResult } from '../ledger/points.service';
 import { enrollMember, type Enrolled } from '../members/member.service';
 import type { PartnerService } from '../partners/partner.service';
@@ -11,7 +12,7 @@ import type { HubKeys } from './hub-keys';
 import { parseInstructionClaims, type InstructionClaims } from './instruction-claims';
 import { verifySigned } from './verify-signed';
 
-export type AcceptedData = (Enrolled | MovementResult) & Record<string, unknown>;
+export type AcceptedData = (Enrolled | MovementResult | HoldResult) & Record<string, unknown>;
 
 /** What a partner gets back for an accepted instruction, the first time and on every replay. */
 export interface Accepted {
@@ -80,13 +81,20 @@ export class InstructionService {
   }
 
   private apply(tx: EntityManager, partnerId: string, hash: string, claims: InstructionClaims, now: Date): Promise<AcceptedData | DomainError> {
+    const context = { partnerId, requestHash: hash, entryId: newId(), now, counterShards: this.counterShards };
     switch (claims.op) {
       case 'enroll':
         return enrollMember(tx, partnerId, claims) as Promise<AcceptedData | DomainError>;
       case 'issue':
-        return issuePoints(tx, { partnerId, requestHash: hash, entryId: newId(), now, counterShards: this.counterShards }, claims) as Promise<AcceptedData | DomainError>;
+        return issuePoints(tx, context, claims) as Promise<AcceptedData | DomainError>;
       case 'redeem':
-        return redeemPoints(tx, { partnerId, requestHash: hash, entryId: newId(), now, counterShards: this.counterShards }, claims) as Promise<AcceptedData | DomainError>;
+        return redeemPoints(tx, context, claims) as Promise<AcceptedData | DomainError>;
+      case 'authorize':
+        return authorizeRedemption(tx, context, claims) as Promise<AcceptedData | DomainError>;
+      case 'capture':
+        return captureRedemption(tx, context, claims) as Promise<AcceptedData | DomainError>;
+      case 'void':
+        return voidRedemption(tx, context, claims) as Promise<AcceptedData | DomainError>;
     }
   }
 

@@ -1,5 +1,7 @@
 import type { DataSource } from 'typeorm';
+import { UUID_PATTERN } from '@coalition-hub/partner-sdk';
 import { badInput } from '../auth/auth-errors';
+import type { Clock } from '../common/clock';
 import { decodeCursor, encodeCursor } from '../common/ids';
 import type { AccountEntity, EntryType } from './ledger.entity';
 import { CP } from './ledger.repository';
@@ -85,8 +87,60 @@ const ENTRY_CURSOR = /^[0-9]{1,19}$/;
 const LOT_CURSOR = /^[0-9][0-9 :.+-]{9,40}\|[0-9][0-9 :.+-]{9,40}\|[0-9]{1,19}$/;
 
 /** Reads of the ledger: keyset-paginated lists, and batched look-ups for DataLoaders. */
+export interface HoldRow {
+  id: string;
+  memberId: string;
+  amount: bigint;
+  captured: bigint;
+  /** `expired` for a pending hold past its expiry: it holds nothing any more. */
+  status: 'pending' | 'captured' | 'voided' | 'expired';
+  orderRef: string | null;
+  createdAt: Date;
+  expiresAt: Date;
+  closedAt: Date | null;
+}
+
 export class LedgerQueryService {
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly clock: Clock,
+  ) {}
+
+  /** What each member can spend now: wallet balance less pending, unexpired holds. */
+  async spendableBalances(memberIds: readonly string[]): Promise<bigint[]> {
+    const rows: Array<{ owner_id: string; spendable: string }> = await this.dataSource.query(
+      `SELECT a.owner_id,
+              coalesce((SELECT sum(b.balance) FROM account_balance b WHERE b.account_id = a.id), 0)
+              - coalesce((SELECT sum(h.amount) FROM hold h WHERE h.wallet_id = a.id AND h.status = 'pending' AND h.expires_at > $3), 0) AS spendable
+       FROM account a WHERE a.owner_kind = 'member' AND a.owner_id = ANY($1::text[]) AND a.asset = $2 AND a.kind = 'wallet'`,
+      [memberIds, CP, this.clock.now()],
+    );
+    const byMember = new Map(rows.map((row) => [row.owner_id, BigInt(row.spendable)]));
+    return memberIds.map((id) => byMember.get(id) ?? 0n);
+  }
+
+  /** One of the partner's holds; another partner's is null, like one that does not exist. */
+  async holdOfPartnerOrNull(partnerId: string, holdId: string): Promise<HoldRow | null> {
+    if (!UUID_PATTERN.test(holdId)) return null;
+    const rows: Array<Record<string, any>> = await this.dataSource.query(
+      `SELECT id, member_id, amount, captured, status, order_ref, created_at, expires_at, closed_at FROM hold WHERE id = $1 AND partner_id = $2`,
+      [holdId, partnerId],
+    );
+    const row = rows[0];
+    if (!row) return null;
+    const expired = row.status === 'pending' && (row.expires_at as Date).getTime() <= this.clock.now().getTime();
+    return {
+      id: row.id,
+      memberId: row.member_id,
+      amount: BigInt(row.amount),
+      captured: BigInt(row.captured),
+      status: expired ? 'expired' : row.status,
+      orderRef: row.order_ref,
+      createdAt: row.created_at,
+      expiresAt: row.expires_at,
+      closedAt: row.closed_at,
+    };
+  }
 
   /** Journal entries, newest first, by any combination of member, partner, type and time. */
   async entries(filter: EntryFilter, page: Page): Promise<Connection<EntryRow>> {

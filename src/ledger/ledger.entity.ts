@@ -68,3 +68,22 @@ export class LotConsumptionEntity {
   @Column('text', { name: 'consumer_partner_id', nullable: true }) consumerPartnerId!: string | null;
   @Column('bigint', { transformer: bigintColumn }) amount!: bigint;
 }
+
+export type HoldStatus = 'pending' | 'captured' | 'voided';
+
+@Entity({ name: 'hold' })
+export class HoldEntity {
+  @PrimaryColumn('uuid') id!: string;
+  @Column('text', { name: 'partner_id' }) partnerId!: string;
+  @Column('text') jti!: string;
+  @Column('uuid', { name: 'member_id' }) memberId!: string;
+  @Column('bigint', { name: 'wallet_id' }) walletId!: string;
+  @Column('bigint', { transformer: bigintColumn }) amount!: bigint;
+  @Column('text', { name: 'order_ref', nullable: true }) orderRef!: string | null;
+  @Column('timestamptz', { name: 'created_at' }) createdAt!: Date;
+  @Column('timestamptz', { name: 'expires_at' }) expiresAt!: Date;
+  @Column('text') status!: HoldStatus;
+  @Column('bigint', { transformer: bigintColumn }) captured!: bigint;
+  @Column('timestamptz', { name: 'closed_at', nullable: true }) closedAt!: Date | null;
+  @Column('uuid', { name: 'capture_entry_id', nullable: true }) captureEntryId!: string | null;
+}

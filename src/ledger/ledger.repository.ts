@@ -62,6 +62,8 @@ export interface MovementTargets {
   counter: AccountRef;
   /** The wallet's balance; read under a row lock when the targets were found `forDebit`. */
   balance: bigint;
+  /** What pending, unexpired holds keep from being spent: spendable = balance − held. */
+  held: bigint;
   /** The partner's contract in force at the entry's time: its prices go on the entry. */
   contract: { id: string; currency: string; issuePrice: string; redeemPrice: string; lotLifetimeMonths: number };
 }
@@ -75,7 +77,7 @@ export interface MovementTargets {
 export async function findMovementTargets(
   tx: EntityManager,
   partnerId: string,
-  memberRef: string,
+  member: { ref: string } | { id: string },
   counterKind: 'issuance' | 'redemption',
   forDebit: boolean,
   at: Date,
@@ -84,9 +86,10 @@ export async function findMovementTargets(
   // and registration the partner's counter-accounts and first contract.
   const rows: Array<Record<string, string | number>> = await tx.query(
     `SELECT l.member_id, w.id AS wallet_id, c.id AS counter_id, b.balance,
-            k.id AS contract_id, k.currency, k.issue_price::text, k.redeem_price::text, k.lot_lifetime_months
+            k.id AS contract_id, k.currency, k.issue_price::text, k.redeem_price::text, k.lot_lifetime_months,
+            (SELECT coalesce(sum(h.amount), 0) FROM hold h WHERE h.wallet_id = w.id AND h.status = 'pending' AND h.expires_at > $4) AS held
      FROM partner p
-     JOIN member_link l ON l.partner_id = p.id AND l.member_ref = $2
+     JOIN member_link l ON l.partner_id = p.id AND ${'ref' in member ? 'l.member_ref = $2' : 'l.member_id = $2::uuid'}
      JOIN account w ON w.owner_kind = 'member' AND w.owner_id = l.member_id::text AND w.asset = 'CP' AND w.kind = 'wallet'
      JOIN account_balance b ON b.account_id = w.id AND b.shard = 0
      JOIN account c ON c.owner_kind = 'partner' AND c.owner_id = p.id AND c.asset = 'CP' AND c.kind = $3
@@ -96,7 +99,7 @@ export async function findMovementTargets(
      ) k ON true
      WHERE p.id = $1
      ${forDebit ? 'FOR UPDATE OF b' : ''}`,
-    [partnerId, memberRef, counterKind, at],
+    [partnerId, 'ref' in member ? member.ref : member.id, counterKind, at],
   );
   const row = rows[0];
   if (!row) return null;
@@ -105,6 +108,7 @@ export async function findMovementTargets(
     wallet: { id: String(row.wallet_id), floored: true },
     counter: { id: String(row.counter_id), floored: false },
     balance: BigInt(row.balance!),
+    held: BigInt(row.held!),
     contract: {
       id: String(row.contract_id),
       currency: String(row.currency),

@@ -2,7 +2,7 @@ import type { EntityManager } from 'typeorm';
 import { assert } from '../common/assert';
 import { DomainError, ErrorCode, fail } from '../common/errors';
 import { addMonths } from './apply-entry';
-import { CP, consumeLots, createLot, findMovementTargets, recordEntry } from './ledger.repository';
+import { CP, consumeLots, createLot, findMovementTargets, recordEntry, type MovementTargets } from './ledger.repository';
 import type { MovementClaims } from '../instructions/instruction-claims';
 
 /** What the hub tells the partner (and signs in the receipt) after an issue or a redemption. */
@@ -26,13 +26,26 @@ export interface MovementContext {
   counterShards: number;
 }
 
-const unknownMember = (context: MovementContext, claims: MovementClaims): DomainError =>
-  fail(ErrorCode.UNKNOWN_MEMBER, `no member ${claims.member} is enrolled at ${context.partnerId}`);
+/** What an entry records of the instruction that made it. */
+export interface EntrySource {
+  jti: string;
+  orderRef: string | null;
+  occurredAt: Date;
+}
+
+export const unknownMember = (context: MovementContext, memberRef: string): DomainError =>
+  fail(ErrorCode.UNKNOWN_MEMBER, `no member ${memberRef} is enrolled at ${context.partnerId}`);
+
+export const insufficientBalance = (available: bigint, requested: bigint): DomainError =>
+  fail(ErrorCode.INSUFFICIENT_BALANCE, `the member can spend ${available} CP, ${requested} were asked`, {
+    available: available.toString(),
+    requested: requested.toString(),
+  });
 
 /** Issue (earn): P.issuance −n, member wallet +n, and a lot of issuer P that expires per P's contract. */
 export async function issuePoints(tx: EntityManager, context: MovementContext, claims: MovementClaims): Promise<MovementResult | DomainError> {
-  const targets = await findMovementTargets(tx, context.partnerId, claims.member, 'issuance', false, context.now);
-  if (!targets) return unknownMember(context, claims);
+  const targets = await findMovementTargets(tx, context.partnerId, { ref: claims.member }, 'issuance', false, context.now);
+  if (!targets) return unknownMember(context, claims.member);
   const rates = { contractId: targets.contract.id, currency: targets.contract.currency, issuePrice: targets.contract.issuePrice };
   const balances = await recordEntry(tx, entryOf('issue', context, targets.memberId, claims, rates), [
     { accountId: targets.counter.id, asset: CP, amount: -claims.amount, floored: false },
@@ -54,43 +67,54 @@ export async function issuePoints(tx: EntityManager, context: MovementContext, c
 
 /**
  * Redeem (burn) at partner Q: member wallet −n, Q.redemption +n. The wallet row is locked first,
- * so two redemptions racing for the last points are decided one after the other: exactly one wins.
+ * so two redemptions racing for the last points are decided one after the other: exactly one
+ * wins. Points on hold for a pending authorization are not spendable.
  */
 export async function redeemPoints(tx: EntityManager, context: MovementContext, claims: MovementClaims): Promise<MovementResult | DomainError> {
-  const targets = await findMovementTargets(tx, context.partnerId, claims.member, 'redemption', true, context.now);
-  if (!targets) return unknownMember(context, claims);
-  if (targets.balance < claims.amount) {
-    return fail(ErrorCode.INSUFFICIENT_BALANCE, `the member has ${targets.balance} CP, ${claims.amount} were asked`, {
-      available: targets.balance.toString(),
-      requested: claims.amount.toString(),
-    });
-  }
-  const rates = { contractId: targets.contract.id, currency: targets.contract.currency, redeemPrice: targets.contract.redeemPrice };
-  const balances = await recordEntry(tx, entryOf('redeem', context, targets.memberId, claims, rates), [
-    { accountId: targets.wallet.id, asset: CP, amount: -claims.amount, floored: true },
-    { accountId: targets.counter.id, asset: CP, amount: claims.amount, floored: false },
-  ], context.counterShards);
-  const takes = await consumeLots(tx, targets.wallet.id, claims.amount, context.entryId, context.partnerId);
-  const byIssuer = new Map<string, bigint>();
-  for (const take of takes) byIssuer.set(take.issuerPartnerId, (byIssuer.get(take.issuerPartnerId) ?? 0n) + take.amount);
-  const consumed = [...byIssuer].map(([issuerPartnerId, amount]) => ({ issuerPartnerId, amount: amount.toString() }));
-  const postings = [
-    { account: `member:${targets.memberId}:CP:wallet`, amount: (-claims.amount).toString() },
-    { account: `partner:${context.partnerId}:CP:redemption`, amount: claims.amount.toString() },
-  ];
-  return { ...result(context, targets.memberId, claims.amount, balances.get(targets.wallet.id), rates, postings), consumed };
+  const targets = await findMovementTargets(tx, context.partnerId, { ref: claims.member }, 'redemption', true, context.now);
+  if (!targets) return unknownMember(context, claims.member);
+  const spendable = targets.balance - targets.held;
+  if (spendable < claims.amount) return insufficientBalance(spendable, claims.amount);
+  return debitWallet(tx, context, targets, claims.amount, claims);
 }
 
-function entryOf(type: 'issue' | 'redeem', context: MovementContext, memberId: string, claims: MovementClaims, rates: Record<string, string>) {
+/**
+ * The redemption entry itself, for a redemption or a capture: the caller has locked the wallet
+ * (found the targets `forDebit`) and checked the amount is spendable.
+ */
+export async function debitWallet(
+  tx: EntityManager,
+  context: MovementContext,
+  targets: MovementTargets,
+  amount: bigint,
+  source: EntrySource,
+): Promise<MovementResult> {
+  const rates = { contractId: targets.contract.id, currency: targets.contract.currency, redeemPrice: targets.contract.redeemPrice };
+  const balances = await recordEntry(tx, entryOf('redeem', context, targets.memberId, source, rates), [
+    { accountId: targets.wallet.id, asset: CP, amount: -amount, floored: true },
+    { accountId: targets.counter.id, asset: CP, amount, floored: false },
+  ], context.counterShards);
+  const takes = await consumeLots(tx, targets.wallet.id, amount, context.entryId, context.partnerId);
+  const byIssuer = new Map<string, bigint>();
+  for (const take of takes) byIssuer.set(take.issuerPartnerId, (byIssuer.get(take.issuerPartnerId) ?? 0n) + take.amount);
+  const consumed = [...byIssuer].map(([issuerPartnerId, total]) => ({ issuerPartnerId, amount: total.toString() }));
+  const postings = [
+    { account: `member:${targets.memberId}:CP:wallet`, amount: (-amount).toString() },
+    { account: `partner:${context.partnerId}:CP:redemption`, amount: amount.toString() },
+  ];
+  return { ...result(context, targets.memberId, amount, balances.get(targets.wallet.id), rates, postings), consumed };
+}
+
+function entryOf(type: 'issue' | 'redeem', context: MovementContext, memberId: string, source: EntrySource, rates: Record<string, string>) {
   return {
     rates,
     id: context.entryId,
     type,
     partnerId: context.partnerId,
-    jti: claims.jti,
+    jti: source.jti,
     memberId,
-    orderRef: claims.orderRef,
-    occurredAt: claims.occurredAt,
+    orderRef: source.orderRef,
+    occurredAt: source.occurredAt,
     recordedAt: context.now,
     requestHash: context.requestHash,
   };

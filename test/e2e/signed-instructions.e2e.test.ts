@@ -8,6 +8,7 @@ import {
   type PartnerKey,
   type SignInstructionInput,
   type SigningKey,
+  SUCCESS_TYPENAME,
 } from '@coalition-hub/partner-sdk';
 import { HUB_ID, TestHub, type TestPartner } from '../helpers/test-hub';
 import { expectNothingWritten, ledgerSnapshot, snapshotDelta } from './support/ledger-snapshot';
@@ -349,7 +350,7 @@ describe('a refused instruction writes nothing, not even its jti', () => {
 describe('the SDK and the hub agree on the protocol', () => {
   // The SDK checks fields before signing so that it never signs what the hub is bound to refuse
   // (partner-sdk/src/fields.ts). Whichever side is changed, each case must end in agreement.
-  const SUCCESS = { enroll: 'EnrollReceipt', issue: 'IssueReceipt', redeem: 'RedeemReceipt' } as const;
+  const SUCCESS = SUCCESS_TYPENAME;
   const cases: Array<[string, Op, FieldsByOp[Op], Partial<SignInstructionInput<Op>>]> = [
     ['a member reference with a space', 'enroll', { member: 'alice smith' }, {}],
     ['a jti with a space', 'issue', { member: 'alice', amount: '1' }, { jti: `order ${randomUUID()}` }],

@@ -1,12 +1,26 @@
-import { Arg, Authorized, Ctx, Mutation, Query, Resolver } from 'type-graphql';
+import { Arg, Authorized, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
+import type { LedgerQueryService } from '../../ledger/ledger-query.service';
 import type { Accepted, InstructionService } from '../../instructions/instruction.service';
 import type { DomainError } from '../../common/errors';
 import { isDomainError } from '../../common/errors';
 import { partnerIdOf } from '../viewer-scope';
 import type { RequestContext } from '../context';
 import { present } from '../present';
-import { EnrollReceipt, InstructionReceipt, IssueReceipt, RedeemReceipt } from '../types/receipt.type';
-import { enrollFailures, EnrollResult, issueFailures, IssueResult, redeemFailures, RedeemResult } from '../types/results.type';
+import { EnrollReceipt, Hold, HoldReceipt, InstructionReceipt, IssueReceipt, RedeemReceipt } from '../types/receipt.type';
+import {
+  authorizeFailures,
+  AuthorizeResult,
+  captureFailures,
+  CaptureResult,
+  enrollFailures,
+  EnrollResult,
+  issueFailures,
+  IssueResult,
+  redeemFailures,
+  RedeemResult,
+  voidFailures,
+  VoidResult,
+} from '../types/results.type';
 
 const INSTRUCTION_HELP = 'A compact JWS signed by the partner (header typ coalition-tx+jwt). It authenticates itself: no bearer token is needed.';
 
@@ -16,7 +30,10 @@ const flatten = (outcome: Accepted | DomainError) =>
 
 @Resolver()
 export class InstructionResolver {
-  constructor(private readonly instructions: InstructionService) {}
+  constructor(
+    private readonly instructions: InstructionService,
+    private readonly ledger: LedgerQueryService,
+  ) {}
 
   @Mutation(() => EnrollResult, { description: 'Enroll a customer (op "enroll"), or link them to an existing member by verified e-mail/phone hash.' })
   async enrollMember(@Arg('instruction', { description: INSTRUCTION_HELP }) instruction: string): Promise<typeof EnrollResult> {
@@ -31,6 +48,27 @@ export class InstructionResolver {
   @Mutation(() => RedeemResult, { description: 'Redeem (burn) CP of a member at the signing partner (op "redeem"); lots are spent first-expiring-first-out.' })
   async redeemPoints(@Arg('instruction', { description: INSTRUCTION_HELP }) instruction: string): Promise<typeof RedeemResult> {
     return present(flatten(await this.instructions.submit('redeem', instruction)), RedeemReceipt, redeemFailures);
+  }
+
+  @Mutation(() => AuthorizeResult, { description: 'Two-phase redemption, step 1 (op "authorize"): hold CP of a member for a basket; held points are not spendable elsewhere.' })
+  async authorizeRedemption(@Arg('instruction', { description: INSTRUCTION_HELP }) instruction: string): Promise<typeof AuthorizeResult> {
+    return present(flatten(await this.instructions.submit('authorize', instruction)), HoldReceipt, authorizeFailures);
+  }
+
+  @Mutation(() => CaptureResult, { description: 'Step 2 (op "capture"): redeem up to the held amount, once; the rest of the hold is released.' })
+  async captureRedemption(@Arg('instruction', { description: INSTRUCTION_HELP }) instruction: string): Promise<typeof CaptureResult> {
+    return present(flatten(await this.instructions.submit('capture', instruction)), RedeemReceipt, captureFailures);
+  }
+
+  @Mutation(() => VoidResult, { description: 'Or (op "void"): release the whole hold.' })
+  async voidRedemption(@Arg('instruction', { description: INSTRUCTION_HELP }) instruction: string): Promise<typeof VoidResult> {
+    return present(flatten(await this.instructions.submit('void', instruction)), HoldReceipt, voidFailures);
+  }
+
+  @Authorized('partner')
+  @Query(() => Hold, { nullable: true, description: "One of the calling partner's holds; null if it has none with that id." })
+  hold(@Arg('id', () => ID) id: string, @Ctx() context: RequestContext) {
+    return this.ledger.holdOfPartnerOrNull(partnerIdOf(context.viewer), id);
   }
 
   @Authorized('partner')

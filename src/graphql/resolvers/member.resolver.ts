@@ -37,6 +37,11 @@ export class MemberResolver {
     return context.loaders.walletBalance.load(member.id);
   }
 
+  @FieldResolver(() => AmountScalar, { description: 'What the member can spend now: balance less points on hold for pending authorizations.' })
+  available(@Root() member: Member, @Ctx() context: RequestContext): Promise<bigint> {
+    return context.loaders.spendable.load(member.id);
+  }
+
   @FieldResolver(() => LotConnection, { description: 'CP lots, soonest to expire first (the order in which they are spent). A partner sees only lots it issued.' })
   lots(@Root() member: Member, @Args() page: PageArgs, @Ctx() context: RequestContext, @Arg('includeSpent', { defaultValue: false }) includeSpent: boolean) {
     return this.ledger.memberLots(this.members.lotScope(context.viewer, member.id), includeSpent, page);

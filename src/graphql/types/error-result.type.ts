@@ -42,6 +42,19 @@ export const PartnerAlreadyExists = errorType('PartnerAlreadyExists', 'A partner
 export const InvalidPartnerKey = errorType('InvalidPartnerKey', 'The JWK is not an acceptable public key.');
 export const InvalidInput = errorType('InvalidInput', 'An input value is out of its allowed range.');
 export const NotFound = errorType('NotFound', 'The thing named does not exist.');
+export const HoldNotFound = errorType('HoldNotFound', 'The partner has no hold with that id.');
+export const HoldExpired = errorType('HoldExpired', 'The hold expired; its points are spendable again. Authorize anew.');
+
+@ObjectType({ implements: ErrorResult, description: 'The hold was captured or voided already.' })
+export class HoldClosed extends ErrorResult {
+  @Field() status!: string;
+}
+
+@ObjectType({ implements: ErrorResult, description: 'A capture may take at most the held amount.' })
+export class AmountExceedsHold extends ErrorResult {
+  @Field(() => AmountScalar) held!: string;
+  @Field(() => AmountScalar) requested!: string;
+}
 
 @ObjectType({ implements: ErrorResult, description: 'A claim is missing, unknown or of the wrong form, or op does not match the mutation.' })
 export class InvalidInstruction extends ErrorResult {
@@ -84,6 +97,10 @@ const classByCode: Record<ErrorCode, ErrorClass> = {
   [ErrorCode.MEMBER_LINK_CONFLICT]: MemberLinkConflict,
   [ErrorCode.MEMBER_LINKING_NOT_ALLOWED]: MemberLinkingNotAllowed,
   [ErrorCode.INSUFFICIENT_BALANCE]: InsufficientBalance,
+  [ErrorCode.HOLD_NOT_FOUND]: HoldNotFound,
+  [ErrorCode.HOLD_CLOSED]: HoldClosed,
+  [ErrorCode.HOLD_EXPIRED]: HoldExpired,
+  [ErrorCode.AMOUNT_EXCEEDS_HOLD]: AmountExceedsHold,
   [ErrorCode.PARTNER_ALREADY_EXISTS]: PartnerAlreadyExists,
   [ErrorCode.INVALID_PARTNER_KEY]: InvalidPartnerKey,
   [ErrorCode.INVALID_INPUT]: InvalidInput,

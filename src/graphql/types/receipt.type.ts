@@ -1,4 +1,4 @@
-import { Field, ID, InterfaceType, ObjectType } from 'type-graphql';
+import { Field, ID, InterfaceType, ObjectType, registerEnumType } from 'type-graphql';
 import { AmountScalar } from '../scalars';
 
 @ObjectType({ description: 'An issuer whose lots a redemption consumed, and how many of its points.' })
@@ -44,4 +44,34 @@ export class InstructionReceipt {
   @Field(() => ID, { nullable: true }) entryId!: string | null;
   @Field() receipt!: string;
   @Field() receivedAt!: Date;
+}
+
+export enum HoldStatus {
+  pending = 'pending',
+  captured = 'captured',
+  voided = 'voided',
+  expired = 'expired',
+}
+registerEnumType(HoldStatus, { name: 'HoldStatus' });
+
+@ObjectType({ implements: AcceptedInstruction, description: 'A hold after authorize (pending) or void (voided).' })
+export class HoldReceipt extends AcceptedInstruction {
+  @Field(() => ID) holdId!: string;
+  @Field(() => AmountScalar, { description: 'The amount held.' }) amount!: string;
+  @Field(() => HoldStatus) status!: HoldStatus;
+  @Field() expiresAt!: Date;
+  @Field(() => AmountScalar, { description: "The member's spendable balance right after: balance minus every active hold." }) available!: string;
+}
+
+@ObjectType({ description: 'A hold as it stands now (a pending hold past its expiry reads as expired).' })
+export class Hold {
+  @Field(() => ID) id!: string;
+  @Field(() => ID) memberId!: string;
+  @Field(() => AmountScalar) amount!: bigint;
+  @Field(() => AmountScalar) captured!: bigint;
+  @Field(() => HoldStatus) status!: HoldStatus;
+  @Field(() => String, { nullable: true }) orderRef!: string | null;
+  @Field() createdAt!: Date;
+  @Field() expiresAt!: Date;
+  @Field(() => Date, { nullable: true }) closedAt!: Date | null;
 }

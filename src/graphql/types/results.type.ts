@@ -1,5 +1,9 @@
 import { createUnionType } from 'type-graphql';
 import {
+  AmountExceedsHold,
+  HoldClosed,
+  HoldExpired,
+  HoldNotFound,
   InsufficientBalance,
   instructionRejections,
   InvalidAmount,
@@ -13,17 +17,23 @@ import {
 } from './error-result.type';
 import { ExchangeRate, PartnerContract, PartnerUnit } from './contract.type';
 import { Partner } from './partner.type';
-import { EnrollReceipt, IssueReceipt, RedeemReceipt } from './receipt.type';
+import { EnrollReceipt, HoldReceipt, IssueReceipt, RedeemReceipt } from './receipt.type';
 
 /** The failures each result can carry, listed once and used both for the union and for mapping. */
 export const enrollFailures = [...instructionRejections, MemberLinkConflict, MemberLinkingNotAllowed] as const;
 export const issueFailures = [...instructionRejections, InvalidAmount, UnknownMember] as const;
 export const redeemFailures = [...instructionRejections, InvalidAmount, UnknownMember, InsufficientBalance] as const;
+export const authorizeFailures = redeemFailures;
+export const captureFailures = [...instructionRejections, InvalidAmount, UnknownMember, InsufficientBalance, HoldNotFound, HoldClosed, HoldExpired, AmountExceedsHold] as const;
+export const voidFailures = [...instructionRejections, HoldNotFound, HoldClosed, HoldExpired] as const;
 export const partnerFailures = [PartnerAlreadyExists, InvalidPartnerKey, InvalidInput, NotFound] as const;
 
 export const EnrollResult = createUnionType({ name: 'EnrollResult', types: () => [EnrollReceipt, ...enrollFailures] as const });
 export const IssueResult = createUnionType({ name: 'IssueResult', types: () => [IssueReceipt, ...issueFailures] as const });
 export const RedeemResult = createUnionType({ name: 'RedeemResult', types: () => [RedeemReceipt, ...redeemFailures] as const });
+export const AuthorizeResult = createUnionType({ name: 'AuthorizeResult', types: () => [HoldReceipt, ...authorizeFailures] as const });
+export const CaptureResult = createUnionType({ name: 'CaptureResult', types: () => [RedeemReceipt, ...captureFailures] as const });
+export const VoidResult = createUnionType({ name: 'VoidResult', types: () => [HoldReceipt, ...voidFailures] as const });
 export const PartnerResult = createUnionType({ name: 'PartnerResult', types: () => [Partner, ...partnerFailures] as const });
 
 export const settingFailures = [NotFound, InvalidInput] as const;

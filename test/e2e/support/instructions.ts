@@ -8,7 +8,19 @@ import { HUB_ID, type TestHub } from '../../helpers/test-hub';
  * would never write, and a sender that shows every field of whatever the hub returns.
  */
 
-const MUTATION_FIELD: Record<Op, string> = { enroll: 'enrollMember', issue: 'issuePoints', redeem: 'redeemPoints' };
+const MUTATION_FIELD: Record<Op, string> = {
+  enroll: 'enrollMember',
+  issue: 'issuePoints',
+  redeem: 'redeemPoints',
+  authorize: 'authorizeRedemption',
+  capture: 'captureRedemption',
+  void: 'voidRedemption',
+};
+
+const REDEEM_FIELDS = `... on RedeemReceipt { jti entryId memberId amount balance receipt replayed recordedAt consumed { issuerPartnerId amount } }
+           ... on InvalidAmount { sentAmount: amount }
+           ... on InsufficientBalance { available requested }`;
+const HOLD_FIELDS = '... on HoldReceipt { jti holdId memberId amount status expiresAt available receipt replayed }';
 
 const ERROR_FIELDS = `
   ... on ErrorResult { errorCode message }
@@ -20,9 +32,14 @@ const SUCCESS_FIELDS: Record<Op, string> = {
   enroll: '... on EnrollReceipt { jti memberId memberRef linkedExisting receipt replayed }',
   issue: `... on IssueReceipt { jti entryId memberId amount balance receipt replayed recordedAt }
           ... on InvalidAmount { sentAmount: amount }`,
-  redeem: `... on RedeemReceipt { jti entryId memberId amount balance receipt replayed recordedAt consumed { issuerPartnerId amount } }
+  redeem: REDEEM_FIELDS,
+  authorize: `${HOLD_FIELDS}
            ... on InvalidAmount { sentAmount: amount }
            ... on InsufficientBalance { available requested }`,
+  capture: `${REDEEM_FIELDS}
+           ... on AmountExceedsHold { held }
+           ... on HoldClosed { status }`,
+  void: `${HOLD_FIELDS} ... on HoldClosed { status }`,
 };
 
 export function mutationFor(op: Op): string {
