@@ -93,7 +93,11 @@ describe('capture and void', () => {
   it("answers HoldNotFound for another partner's hold, as for one that does not exist", async () => {
     await member('gus', 10);
     const holdId = await authorize('gus', 10);
-    for (const attempt of [() => fuel.client.captureRedemption({ hold: holdId, amount: '10' }), () => fuel.client.voidRedemption({ hold: holdId })]) {
+    const attempts: Array<() => Promise<unknown>> = [
+      () => fuel.client.captureRedemption({ hold: holdId, amount: '10' }),
+      () => fuel.client.voidRedemption({ hold: holdId }),
+    ];
+    for (const attempt of attempts) {
       expect(await expectNothingWritten(hub, attempt)).toMatchObject({ ok: false, typename: 'HoldNotFound' });
     }
     const peek = await hub.graphql('query($id: ID!) { hold(id: $id) { status } }', { id: holdId }, await fuel.client.accessToken());
