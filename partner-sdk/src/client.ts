@@ -20,6 +20,7 @@ import {
   type EnrollFields,
   type FieldsByOp,
   type PointsFields,
+  type ReverseFields,
   type VoidFields,
 } from './fields';
 import { postGraphQL, type FetchLike } from './graphql';
@@ -124,6 +125,11 @@ export class PartnerClient {
 
   voidRedemption(fields: VoidFields, opts?: SubmitOptions): Promise<Outcome<'void'>> {
     return this.submit('void', fields, opts);
+  }
+
+  /** A refund: reverses (part of) an earlier issue or redemption of this partner, by its entryId. */
+  reversePoints(fields: ReverseFields, opts?: SubmitOptions): Promise<Outcome<'reverse'>> {
+    return this.submit('reverse', fields, opts);
   }
 
   /** Signs and sends an instruction; the receipt is pinned to this jti and this request's hash. */
@@ -262,6 +268,7 @@ const SIGNED_FIELDS: Record<Op, readonly string[]> = {
   capture: MOVEMENT_FIELDS,
   authorize: HOLD_FIELDS,
   void: HOLD_FIELDS,
+  reverse: [...MOVEMENT_FIELDS, 'reversesEntryId'],
 };
 
 function checkDataAgainstReceipt(data: Record<string, unknown>, receipt: ReceiptClaims): void {

@@ -48,6 +48,13 @@ export const MUTATIONS: Record<Op, string> = {
     ${ERROR_RESULT}
   }
 }`,
+  reverse: `mutation ReversePoints($instruction: String!) {
+  result: reversePoints(instruction: $instruction) {
+    __typename
+    ... on ReversalReceipt { jti entryId memberId amount balance receipt replayed recordedAt reversesEntryId }
+    ${ERROR_RESULT}
+  }
+}`,
   void: `mutation VoidRedemption($instruction: String!) {
   result: voidRedemption(instruction: $instruction) {
     __typename
@@ -65,6 +72,7 @@ export const SUCCESS_TYPENAME = {
   authorize: 'HoldReceipt',
   capture: 'RedeemReceipt',
   void: 'HoldReceipt',
+  reverse: 'ReversalReceipt',
 } as const satisfies Record<Op, string>;
 
 export const INSTRUCTION_RECEIPT_QUERY = `query InstructionReceipt($jti: String!) {
@@ -130,6 +138,13 @@ export interface ReceiptDataByOp {
   authorize: HoldReceiptData;
   capture: RedeemReceiptData;
   void: HoldReceiptData;
+  reverse: ReversalReceiptData;
+}
+
+export interface ReversalReceiptData extends Omit<IssueReceiptData, '__typename'> {
+  __typename: 'ReversalReceipt';
+  /** The issue or redemption this entry reverses. */
+  reversesEntryId: string;
 }
 
 /** A failure member of a mutation's result union (implements ErrorResult). */

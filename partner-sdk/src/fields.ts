@@ -57,6 +57,14 @@ export interface VoidFields {
   hold: string;
 }
 
+/** A refund: reverse (part of) one of this partner's earlier issues or redemptions. */
+export interface ReverseFields {
+  /** The entryId of the issue or redemption receipt. */
+  entry: string;
+  amount: Amount;
+  orderRef?: string;
+}
+
 export interface FieldsByOp {
   enroll: EnrollFields;
   issue: PointsFields;
@@ -64,6 +72,7 @@ export interface FieldsByOp {
   authorize: AuthorizeFields;
   capture: CaptureFields;
   void: VoidFields;
+  reverse: ReverseFields;
 }
 
 /** The op fields as they appear in the signed claims. */
@@ -97,6 +106,12 @@ export interface VoidClaimsFields {
   hold: string;
 }
 
+export interface ReverseClaimsFields {
+  entry: string;
+  amount: string;
+  orderRef?: string;
+}
+
 export interface ClaimsFieldsByOp {
   enroll: EnrollClaimsFields;
   issue: PointsClaimsFields;
@@ -104,6 +119,7 @@ export interface ClaimsFieldsByOp {
   authorize: AuthorizeClaimsFields;
   capture: CaptureClaimsFields;
   void: VoidClaimsFields;
+  reverse: ReverseClaimsFields;
 }
 
 const ALLOWED: Record<Op, readonly string[]> = {
@@ -113,6 +129,7 @@ const ALLOWED: Record<Op, readonly string[]> = {
   authorize: ['member', 'amount', 'orderRef', 'holdSeconds'],
   capture: ['hold', 'amount', 'orderRef'],
   void: ['hold'],
+  reverse: ['entry', 'amount', 'orderRef'],
 };
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
@@ -176,6 +193,12 @@ export function claimsFields(op: Op, fields: FieldsByOp[Op]): ClaimsFieldsByOp[O
   const raw = fields as unknown as Record<string, unknown>;
   for (const name of Object.keys(raw)) {
     if (!ALLOWED[op].includes(name)) throw new TypeError(`unknown field "${name}" for op ${op}`);
+  }
+  if (op === 'reverse') {
+    if (typeof raw.entry !== 'string' || !UUID_PATTERN.test(raw.entry)) throw new TypeError('entry must be the entryId of an issue or redemption receipt');
+    const out: ReverseClaimsFields = { entry: raw.entry, amount: normaliseAmount(raw.amount as Amount) };
+    if (raw.orderRef !== undefined) out.orderRef = checkReference('orderRef', raw.orderRef);
+    return out;
   }
   if (op === 'capture' || op === 'void') {
     const hold = checkHoldId(raw.hold);

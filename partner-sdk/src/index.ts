@@ -12,6 +12,7 @@ export {
   type AuthorizeFields,
   type CaptureFields,
   type VoidFields,
+  type ReverseFields,
 } from './fields';
 export {
   signInstruction,
@@ -39,6 +40,7 @@ export {
   type IssueReceiptData,
   type RedeemReceiptData,
   type HoldReceiptData,
+  type ReversalReceiptData,
   type ConsumedLot,
   type ReceiptDataByOp,
   type InstructionReceiptData,

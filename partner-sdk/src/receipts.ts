@@ -47,7 +47,7 @@ export interface HoldReceiptClaims<O extends 'authorize' | 'void' = 'authorize' 
   available: string;
 }
 
-export interface PointsReceiptClaims<O extends 'issue' | 'redeem' | 'capture' = 'issue' | 'redeem' | 'capture'> extends ReceiptClaimsBase {
+export interface PointsReceiptClaims<O extends 'issue' | 'redeem' | 'capture' | 'reverse' = 'issue' | 'redeem' | 'capture' | 'reverse'> extends ReceiptClaimsBase {
   op: O;
   /** The ledger entry the instruction created. */
   entryId: string;
@@ -64,6 +64,7 @@ export type ReceiptClaims<O extends Op = Op> = {
   authorize: HoldReceiptClaims<'authorize'>;
   capture: PointsReceiptClaims<'capture'>;
   void: HoldReceiptClaims<'void'>;
+  reverse: PointsReceiptClaims<'reverse'>;
 }[O];
 
 export interface VerifyReceiptOptions<O extends Op = Op> {

@@ -66,6 +66,13 @@ const authorizeSchema = z.strictObject({
 
 const captureSchema = z.strictObject({ ...base, op: z.literal('capture'), hold, amount: z.unknown(), orderRef: reference.optional() });
 const voidSchema = z.strictObject({ ...base, op: z.literal('void'), hold });
+const reverseSchema = z.strictObject({
+  ...base,
+  op: z.literal('reverse'),
+  entry: z.string().regex(UUID_PATTERN, 'the entryId of an issue or redemption receipt'),
+  amount: z.unknown(),
+  orderRef: reference.optional(),
+});
 
 const schemas = {
   enroll: enrollSchema,
@@ -74,6 +81,7 @@ const schemas = {
   authorize: authorizeSchema,
   capture: captureSchema,
   void: voidSchema,
+  reverse: reverseSchema,
 } as const;
 
 export interface EnrollClaims {
@@ -116,7 +124,15 @@ export interface VoidClaims {
   hold: string;
 }
 
-export type InstructionClaims = EnrollClaims | MovementClaims | AuthorizeClaims | CaptureClaims | VoidClaims;
+export interface ReverseClaims {
+  op: 'reverse';
+  jti: string;
+  entry: string;
+  amount: bigint;
+  orderRef: string | null;
+}
+
+export type InstructionClaims = EnrollClaims | MovementClaims | AuthorizeClaims | CaptureClaims | VoidClaims | ReverseClaims;
 
 function amountOf(value: unknown): bigint | DomainError {
   const amount = parsePositiveAmount(value, limits.amountMax);
@@ -143,6 +159,7 @@ export function parseInstructionClaims(op: Op, claims: JWTPayload, now: Date): I
   const amount = amountOf(data.amount);
   if (isDomainError(amount)) return amount;
   if (data.op === 'capture') return { op: 'capture', jti: data.jti, hold: data.hold, amount, orderRef: data.orderRef ?? null };
+  if (data.op === 'reverse') return { op: 'reverse', jti: data.jti, entry: data.entry, amount, orderRef: data.orderRef ?? null };
   if (data.op === 'authorize') {
     return { op: 'authorize', jti: data.jti, member: data.member, amount, orderRef: data.orderRef ?? null, holdSeconds: data.holdSeconds ?? HOLD_SECONDS_DEFAULT };
   }

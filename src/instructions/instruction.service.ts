@@ -6,6 +6,7 @@ import { newId } from '../common/ids';
 import { pgCode, withTransaction } from '../db/with-transaction';
 import { authorizeRedemption, captureRedemption, voidRedemption, type HoldResult } from '../ledger/holds.service';
 import { issuePoints, redeemPoints, type MovementResult } from '../ledger/points.service';
+import { reverseEntry } from '../ledger/reversals.service';
 import { enrollMember, type Enrolled } from '../members/member.service';
 import type { PartnerService } from '../partners/partner.service';
 import type { HubKeys } from './hub-keys';
@@ -95,6 +96,8 @@ export class InstructionService {
         return captureRedemption(tx, context, claims) as Promise<AcceptedData | DomainError>;
       case 'void':
         return voidRedemption(tx, context, claims) as Promise<AcceptedData | DomainError>;
+      case 'reverse':
+        return reverseEntry(tx, context, claims) as Promise<AcceptedData | DomainError>;
     }
   }
 

@@ -114,8 +114,8 @@ export class ExpiryService {
       await tx.query(
         `WITH t AS (SELECT * FROM unnest($1::bigint[], $2::bigint[]) AS t(id, take)),
          emptied AS (UPDATE lot SET remaining = remaining - t.take FROM t WHERE lot.id = t.id)
-         INSERT INTO lot_consumption (lot_id, entry_id, issuer_partner_id, consumer_partner_id, amount)
-         SELECT id, $3, $4, NULL, take FROM t`,
+         INSERT INTO lot_consumption (lot_id, entry_id, issuer_partner_id, consumer_partner_id, amount, kind)
+         SELECT id, $3, $4, NULL, take, 'expire' FROM t`,
         [issuerLots.map((lot) => lot.id), issuerLots.map((lot) => lot.remaining), entryId, issuer],
       );
       points += total;

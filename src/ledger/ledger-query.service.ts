@@ -27,6 +27,7 @@ export interface EntryRow {
   occurredAt: Date;
   recordedAt: Date;
   rates: Record<string, string>;
+  reversesEntryId: string | null;
 }
 
 export interface LotRow {
@@ -159,7 +160,7 @@ export class LedgerQueryService {
     if (after) add('seq < ?', after);
     params.push(page.first + 1);
     const rows: Array<Record<string, unknown>> = await this.dataSource.query(
-      `SELECT id, seq, type, partner_id, jti, member_id, order_ref, occurred_at, recorded_at, rates FROM journal_entry
+      `SELECT id, seq, type, partner_id, jti, member_id, order_ref, occurred_at, recorded_at, rates, reverses_entry_id FROM journal_entry
        ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT $${params.length}`,
       params,
     );
@@ -175,6 +176,7 @@ export class LedgerQueryService {
       occurredAt: row.occurred_at as Date,
       recordedAt: row.recorded_at as Date,
       rates: row.rates as Record<string, string>,
+      reversesEntryId: row.reverses_entry_id as string | null,
     }));
     return toConnection(entries, page.first, (entry) => entry.seq);
   }

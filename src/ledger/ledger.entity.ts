@@ -3,7 +3,7 @@ import { bigintColumn } from '../common/bigint';
 
 export type OwnerKind = 'member' | 'partner' | 'hub';
 export type AccountKind = 'wallet' | 'issuance' | 'redemption' | 'native_pool' | 'exchange' | 'breakage' | 'fees' | 'rounding';
-export type EntryType = 'issue' | 'redeem' | 'expire';
+export type EntryType = 'issue' | 'redeem' | 'expire' | 'reversal';
 
 @Entity({ name: 'account' })
 export class AccountEntity {
@@ -36,6 +36,7 @@ export class JournalEntryEntity {
   @Column('timestamptz', { name: 'recorded_at' }) recordedAt!: Date;
   @Column('jsonb') rates!: Record<string, string>;
   @Column('text', { name: 'request_hash', nullable: true }) requestHash!: string | null;
+  @Column('uuid', { name: 'reverses_entry_id', nullable: true }) reversesEntryId!: string | null;
 }
 
 @Entity({ name: 'posting' })
@@ -66,6 +67,7 @@ export class LotConsumptionEntity {
   @Column('uuid', { name: 'entry_id' }) entryId!: string;
   @Column('text', { name: 'issuer_partner_id' }) issuerPartnerId!: string;
   @Column('text', { name: 'consumer_partner_id', nullable: true }) consumerPartnerId!: string | null;
+  @Column('text') kind!: 'redeem' | 'expire' | 'reversal';
   @Column('bigint', { transformer: bigintColumn }) amount!: bigint;
 }
 

@@ -26,6 +26,7 @@ export interface NewEntry {
   recordedAt: Date;
   requestHash: string | null;
   rates?: Record<string, string>;
+  reversesEntryId?: string | null;
 }
 
 /** Finds or creates an account (INSERT … ON CONFLICT, never read-then-insert). */
@@ -133,15 +134,15 @@ export async function recordEntry(
   // The entry and its postings in one statement (one round trip).
   await tx.query(
     `WITH entry AS (
-       INSERT INTO journal_entry (id, type, partner_id, jti, member_id, order_ref, occurred_at, recorded_at, rates, request_hash)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id
+       INSERT INTO journal_entry (id, type, partner_id, jti, member_id, order_ref, occurred_at, recorded_at, rates, request_hash, reverses_entry_id)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $14) RETURNING id
      )
      INSERT INTO posting (entry_id, account_id, asset, amount)
      SELECT entry.id, p.account_id, p.asset, p.amount
      FROM entry, unnest($11::bigint[], $12::text[], $13::bigint[]) AS p(account_id, asset, amount)`,
     [entry.id, entry.type, entry.partnerId, entry.jti, entry.memberId, entry.orderRef, entry.occurredAt, entry.recordedAt,
       JSON.stringify(entry.rates ?? {}), entry.requestHash,
-      postings.map((p) => p.accountId), postings.map((p) => p.asset), postings.map((p) => p.amount.toString())],
+      postings.map((p) => p.accountId), postings.map((p) => p.asset), postings.map((p) => p.amount.toString()), entry.reversesEntryId ?? null],
   );
   const flooredIds = new Set(postings.filter((p) => p.floored).map((p) => p.accountId));
   const balances = new Map<string, bigint>();
@@ -225,8 +226,8 @@ export async function consumeLots(
   await tx.query(
     `WITH t AS (SELECT * FROM unnest($1::bigint[], $2::bigint[], $5::text[]) AS t(id, take, issuer)),
      spent AS (UPDATE lot SET remaining = remaining - t.take FROM t WHERE lot.id = t.id)
-     INSERT INTO lot_consumption (lot_id, entry_id, issuer_partner_id, consumer_partner_id, amount)
-     SELECT id, $3, issuer, $4, take FROM t`,
+     INSERT INTO lot_consumption (lot_id, entry_id, issuer_partner_id, consumer_partner_id, amount, kind)
+     SELECT id, $3, issuer, $4, take, 'redeem' FROM t`,
     [takes.map((t) => t.lotId), takes.map((t) => t.amount.toString()), entryId, consumerPartnerId, takes.map((t) => t.issuerPartnerId)],
   );
   return takes;

@@ -42,6 +42,8 @@ export function resolveTerms(base: ContractTerms, input: ContractInput): Contrac
   if (parseDecimal(terms.breakageShare)!.gt(1)) return fail(ErrorCode.INVALID_INPUT, 'breakageShare is between 0 and 1');
   if (!integerIn(terms.lotLifetimeMonths, 1, 120)) return fail(ErrorCode.INVALID_INPUT, 'lotLifetimeMonths is 1 to 120');
   if (!integerIn(terms.pendingDays, 0, 365)) return fail(ErrorCode.INVALID_INPUT, 'pendingDays is 0 to 365');
-  if (terms.reversalPolicy !== 'refuse' && terms.reversalPolicy !== 'debt') return fail(ErrorCode.INVALID_INPUT, 'reversalPolicy is refuse or debt');
+  // 'debt' (a recoverable member debt that later earnings repay) is not built yet: refusing the
+  // setting is honest, accepting it and then refusing every such refund would not be.
+  if (terms.reversalPolicy !== 'refuse') return fail(ErrorCode.INVALID_INPUT, "reversalPolicy 'debt' is not supported yet; refunds of spent points are refused");
   return terms;
 }

@@ -183,14 +183,14 @@ describe('setPartnerContract', () => {
       createdAt: expect.any(String),
     });
 
-    const second = await asOperator(SET_CONTRACT, { id: 'SETT', input: { pendingDays: 14, reversalPolicy: 'debt', breakageShare: '0.25' } });
+    const second = await asOperator(SET_CONTRACT, { id: 'SETT', input: { pendingDays: 14, breakageShare: '0.25' } });
     expect(second).toMatchObject({
       ...DEFAULT_TERMS,
       __typename: 'PartnerContract',
       issuePrice: '1.5',
       transfersAllowed: true,
       pendingDays: 14,
-      reversalPolicy: 'debt',
+      reversalPolicy: 'refuse',
       breakageShare: '0.25',
     });
     expect(second.id).not.toBe(first.id);
@@ -198,6 +198,11 @@ describe('setPartnerContract', () => {
     const read = await asOperator(PARTNER_CONTRACT, { id: 'SETT' });
     const { __typename, ...secondContract } = second;
     expect(read.partner.contract).toEqual(secondContract);
+  });
+
+  it("refuses reversalPolicy debt, which is not built yet, rather than accept a term it cannot honour", async () => {
+    const result = await expectNoneWritten(() => asOperator(SET_CONTRACT, { id: 'SETT', input: { reversalPolicy: 'debt' } }));
+    expect(result).toMatchObject({ __typename: 'InvalidInput', message: expect.stringContaining('not supported') });
   });
 
   it('refuses a validFrom in the past as InvalidInput and writes nothing: history is not rewritten', async () => {

@@ -6,7 +6,7 @@ import { isDomainError } from '../../common/errors';
 import { partnerIdOf } from '../viewer-scope';
 import type { RequestContext } from '../context';
 import { present } from '../present';
-import { EnrollReceipt, Hold, HoldReceipt, InstructionReceipt, IssueReceipt, RedeemReceipt } from '../types/receipt.type';
+import { EnrollReceipt, Hold, HoldReceipt, InstructionReceipt, IssueReceipt, RedeemReceipt, ReversalReceipt } from '../types/receipt.type';
 import {
   authorizeFailures,
   AuthorizeResult,
@@ -20,6 +20,8 @@ import {
   RedeemResult,
   voidFailures,
   VoidResult,
+  reverseFailures,
+  ReverseResult,
 } from '../types/results.type';
 
 const INSTRUCTION_HELP = 'A compact JWS signed by the partner (header typ coalition-tx+jwt). It authenticates itself: no bearer token is needed.';
@@ -63,6 +65,13 @@ export class InstructionResolver {
   @Mutation(() => VoidResult, { description: 'Or (op "void"): release the whole hold.' })
   async voidRedemption(@Arg('instruction', { description: INSTRUCTION_HELP }) instruction: string): Promise<typeof VoidResult> {
     return present(flatten(await this.instructions.submit('void', instruction)), HoldReceipt, voidFailures);
+  }
+
+  @Mutation(() => ReverseResult, {
+    description: 'A refund (op "reverse"): reverse (part of) an earlier issue or redemption of the signing partner, by its entryId.',
+  })
+  async reversePoints(@Arg('instruction', { description: INSTRUCTION_HELP }) instruction: string): Promise<typeof ReverseResult> {
+    return present(flatten(await this.instructions.submit('reverse', instruction)), ReversalReceipt, reverseFailures);
   }
 
   @Authorized('partner')

@@ -43,11 +43,22 @@ export const InvalidPartnerKey = errorType('InvalidPartnerKey', 'The JWK is not 
 export const InvalidInput = errorType('InvalidInput', 'An input value is out of its allowed range.');
 export const NotFound = errorType('NotFound', 'The thing named does not exist.');
 export const HoldNotFound = errorType('HoldNotFound', 'The partner has no hold with that id.');
+export const EntryNotFound = errorType('EntryNotFound', 'The partner has no issue or redemption with that id.');
 export const HoldExpired = errorType('HoldExpired', 'The hold expired; its points are spendable again. Authorize anew.');
 
 @ObjectType({ implements: ErrorResult, description: 'The hold was captured or voided already.' })
 export class HoldClosed extends ErrorResult {
   @Field() status!: string;
+}
+
+@ObjectType({ implements: ErrorResult, description: 'A refund may reverse at most what is left of the original entry.' })
+export class ReversalExceedsRemaining extends ErrorResult {
+  @Field(() => AmountScalar) remaining!: string;
+}
+
+@ObjectType({ implements: ErrorResult, description: 'The points of that issue were spent (or are on hold) and cannot be taken back.' })
+export class PointsAlreadySpent extends ErrorResult {
+  @Field(() => AmountScalar, { description: 'How many of them can still be taken back.' }) available!: string;
 }
 
 @ObjectType({ implements: ErrorResult, description: 'A capture may take at most the held amount.' })
@@ -101,6 +112,9 @@ const classByCode: Record<ErrorCode, ErrorClass> = {
   [ErrorCode.HOLD_CLOSED]: HoldClosed,
   [ErrorCode.HOLD_EXPIRED]: HoldExpired,
   [ErrorCode.AMOUNT_EXCEEDS_HOLD]: AmountExceedsHold,
+  [ErrorCode.ENTRY_NOT_FOUND]: EntryNotFound,
+  [ErrorCode.REVERSAL_EXCEEDS_REMAINING]: ReversalExceedsRemaining,
+  [ErrorCode.POINTS_ALREADY_SPENT]: PointsAlreadySpent,
   [ErrorCode.PARTNER_ALREADY_EXISTS]: PartnerAlreadyExists,
   [ErrorCode.INVALID_PARTNER_KEY]: InvalidPartnerKey,
   [ErrorCode.INVALID_INPUT]: InvalidInput,

@@ -7,6 +7,7 @@ export enum EntryTypeEnum {
   issue = 'issue',
   redeem = 'redeem',
   expire = 'expire',
+  reversal = 'reversal',
 }
 registerEnumType(EntryTypeEnum, { name: 'EntryType', description: 'What a journal entry did.' });
 
@@ -41,6 +42,7 @@ export class JournalEntry {
   orderRef!: string | null;
   @Field() occurredAt!: Date;
   @Field() recordedAt!: Date;
+  @Field(() => ID, { nullable: true, description: 'For a reversal: the entry it reverses.' }) reversesEntryId!: string | null;
   @Field(() => GraphQLJSONObject, { description: 'The contract prices (and later exchange rates) this entry used, as they were then.' })
   rates!: Record<string, string>;
 }

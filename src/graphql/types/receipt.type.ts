@@ -32,6 +32,11 @@ export abstract class MovementReceipt extends AcceptedInstruction {
 @ObjectType({ implements: [AcceptedInstruction, MovementReceipt] })
 export class IssueReceipt extends MovementReceipt {}
 
+@ObjectType({ implements: [AcceptedInstruction, MovementReceipt], description: 'A refund: the entry it reverses is reversesEntryId.' })
+export class ReversalReceipt extends MovementReceipt {
+  @Field(() => ID) reversesEntryId!: string;
+}
+
 @ObjectType({ implements: [AcceptedInstruction, MovementReceipt] })
 export class RedeemReceipt extends MovementReceipt {
   @Field(() => [LotConsumption]) consumed!: LotConsumption[];

@@ -15,6 +15,7 @@ const MUTATION_FIELD: Record<Op, string> = {
   authorize: 'authorizeRedemption',
   capture: 'captureRedemption',
   void: 'voidRedemption',
+  reverse: 'reversePoints',
 };
 
 const REDEEM_FIELDS = `... on RedeemReceipt { jti entryId memberId amount balance receipt replayed recordedAt consumed { issuerPartnerId amount } }
@@ -40,6 +41,9 @@ const SUCCESS_FIELDS: Record<Op, string> = {
            ... on AmountExceedsHold { held }
            ... on HoldClosed { status }`,
   void: `${HOLD_FIELDS} ... on HoldClosed { status }`,
+  reverse: `... on ReversalReceipt { jti entryId memberId amount balance receipt replayed recordedAt reversesEntryId }
+            ... on ReversalExceedsRemaining { remaining }
+            ... on PointsAlreadySpent { available }`,
 };
 
 export function mutationFor(op: Op): string {

@@ -1,0 +1,126 @@
+import type { EntityManager } from 'typeorm';
+import { assert } from '../common/assert';
+import { DomainError, ErrorCode, fail } from '../common/errors';
+import type { ReverseClaims } from '../instructions/instruction-claims';
+import { CP, findMovementTargets, recordEntry } from './ledger.repository';
+import type { MovementContext, MovementResult } from './points.service';
+
+/**
+ * Reversals (issue #3 item 6): a refund is a new entry linked to the issue or redemption it
+ * reverses, mirroring it at the original's prices, for at most what is left to reverse.
+ * - A reversed issue takes the points back out of the lot that issue made; points already spent
+ *   (or on hold) cannot be taken back: PointsAlreadySpent.
+ * - A reversed redemption gives the points back to the lots it consumed, latest-expiring first,
+ *   as negative consumptions, which also undo the issuer→partner obligation.
+ */
+export interface ReversalResult extends MovementResult {
+  reversesEntryId: string;
+}
+
+interface OriginalEntry {
+  id: string;
+  type: 'issue' | 'redeem';
+  member_id: string;
+  rates: Record<string, string>;
+}
+
+export async function reverseEntry(tx: EntityManager, context: MovementContext, claims: ReverseClaims): Promise<ReversalResult | DomainError> {
+  const [original]: OriginalEntry[] = await tx.query(
+    `SELECT id, type, member_id, rates FROM journal_entry WHERE id = $1 AND partner_id = $2 AND type IN ('issue', 'redeem')`,
+    [claims.entry, context.partnerId],
+  );
+  if (!original) return fail(ErrorCode.ENTRY_NOT_FOUND, `partner ${context.partnerId} has no issue or redemption ${claims.entry}`);
+  const issue = original.type === 'issue';
+  // The wallet lock serialises every reversal of this entry with every other debit of the wallet.
+  const targets = await findMovementTargets(tx, context.partnerId, { id: original.member_id }, issue ? 'issuance' : 'redemption', true, context.now);
+  if (!targets) return fail(ErrorCode.UNKNOWN_MEMBER, `the member of entry ${original.id} is no longer enrolled at ${context.partnerId}`);
+
+  const [{ moved, reversed }] = await tx.query(
+    `SELECT (SELECT abs(amount) FROM posting WHERE entry_id = $1 AND account_id = $2)::text AS moved,
+            (SELECT coalesce(sum(abs(p.amount)), 0) FROM journal_entry r JOIN posting p ON p.entry_id = r.id AND p.account_id = $2
+             WHERE r.reverses_entry_id = $1)::text AS reversed`,
+    [original.id, targets.wallet.id],
+  );
+  const remaining = BigInt(moved) - BigInt(reversed);
+  if (claims.amount > remaining) {
+    return fail(ErrorCode.REVERSAL_EXCEEDS_REMAINING, `entry ${original.id} has ${remaining} CP left to reverse; ${claims.amount} were asked`, {
+      remaining: remaining.toString(),
+    });
+  }
+
+  let lotChanges: Array<{ lotId: string; issuer: string; consumer: string; amount: bigint }>;
+  if (issue) {
+    const [lot]: Array<{ id: string; remaining: string }> = await tx.query('SELECT id, remaining FROM lot WHERE entry_id = $1 FOR UPDATE', [original.id]);
+    const takeable = [BigInt(lot!.remaining), targets.balance - targets.held].reduce((a, b) => (a < b ? a : b));
+    if (claims.amount > takeable) {
+      return fail(ErrorCode.POINTS_ALREADY_SPENT, `only ${takeable} CP of that issue are still in the wallet and not on hold`, {
+        available: (takeable < 0n ? 0n : takeable).toString(),
+      });
+    }
+    lotChanges = [{ lotId: lot!.id, issuer: context.partnerId, consumer: context.partnerId, amount: claims.amount }];
+  } else {
+    // What this redemption still holds of each lot, net of earlier reversals; give back latest-expiring first.
+    const consumed: Array<{ lot_id: string; issuer_partner_id: string; net: string }> = await tx.query(
+      `SELECT c.lot_id, c.issuer_partner_id, sum(c.amount)::text AS net
+       FROM lot_consumption c JOIN lot l ON l.id = c.lot_id
+       WHERE c.entry_id = $1 OR c.entry_id IN (SELECT id FROM journal_entry WHERE reverses_entry_id = $1)
+       GROUP BY c.lot_id, c.issuer_partner_id, l.expires_at, l.issued_at
+       HAVING sum(c.amount) > 0
+       ORDER BY l.expires_at DESC, l.issued_at DESC, c.lot_id DESC`,
+      [original.id],
+    );
+    lotChanges = [];
+    let left = claims.amount;
+    for (const row of consumed) {
+      if (left === 0n) break;
+      const back = BigInt(row.net) < left ? BigInt(row.net) : left;
+      lotChanges.push({ lotId: row.lot_id, issuer: row.issuer_partner_id, consumer: context.partnerId, amount: -back });
+      left -= back;
+    }
+    assert(left === 0n, `redemption ${original.id} holds less of its lots than it has left to reverse`);
+  }
+
+  const sign = issue ? -1n : 1n;
+  const balances = await recordEntry(
+    tx,
+    {
+      id: context.entryId,
+      type: 'reversal',
+      partnerId: context.partnerId,
+      jti: claims.jti,
+      memberId: targets.memberId,
+      orderRef: claims.orderRef,
+      occurredAt: context.now,
+      recordedAt: context.now,
+      requestHash: context.requestHash,
+      rates: original.rates,
+      reversesEntryId: original.id,
+    },
+    [
+      { accountId: targets.wallet.id, asset: CP, amount: sign * claims.amount, floored: true },
+      { accountId: targets.counter.id, asset: CP, amount: -sign * claims.amount, floored: false },
+    ],
+    context.counterShards,
+  );
+  await tx.query(
+    `WITH t AS (SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[]) AS t(id, amount, issuer, consumer)),
+     moved AS (UPDATE lot SET remaining = remaining - t.amount FROM t WHERE lot.id = t.id)
+     INSERT INTO lot_consumption (lot_id, entry_id, issuer_partner_id, consumer_partner_id, amount, kind)
+     SELECT id, $5, issuer, consumer, amount, 'reversal' FROM t`,
+    [lotChanges.map((c) => c.lotId), lotChanges.map((c) => c.amount.toString()), lotChanges.map((c) => c.issuer), lotChanges.map((c) => c.consumer), context.entryId],
+  );
+  const counterKind = issue ? 'issuance' : 'redemption';
+  return {
+    entryId: context.entryId,
+    memberId: targets.memberId,
+    amount: claims.amount.toString(),
+    balance: balances.get(targets.wallet.id)!.toString(),
+    recordedAt: context.now.toISOString(),
+    rates: original.rates,
+    postings: [
+      { account: `member:${targets.memberId}:CP:wallet`, amount: (sign * claims.amount).toString() },
+      { account: `partner:${context.partnerId}:CP:${counterKind}`, amount: (-sign * claims.amount).toString() },
+    ],
+    reversesEntryId: original.id,
+  };
+}
