@@ -56,7 +56,7 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
     const contracts = new ContractService(dataSource, clock, config.defaultCurrency);
     const partners = new PartnerService(dataSource, contracts);
     const partnerQueries = new PartnerQueryService(dataSource);
-    const instructions = new InstructionService(dataSource, partners, hubKeys, clock, config.counterShards);
+    const instructions = new InstructionService(dataSource, partners, hubKeys, clock, config.counterShards, contracts);
     const ledger = new LedgerQueryService(dataSource, clock);
     const integrity = new IntegrityService(dataSource, clock);
     const expiry = new ExpiryService(dataSource, contracts, clock, config.counterShards);

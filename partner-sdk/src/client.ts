@@ -21,6 +21,7 @@ import {
   type FieldsByOp,
   type PointsFields,
   type ReverseFields,
+  type TransferFields,
   type VoidFields,
 } from './fields';
 import { postGraphQL, type FetchLike } from './graphql';
@@ -125,6 +126,11 @@ export class PartnerClient {
 
   voidRedemption(fields: VoidFields, opts?: SubmitOptions): Promise<Outcome<'void'>> {
     return this.submit('void', fields, opts);
+  }
+
+  /** Moves points between two of this partner's members (gift, family pooling), when the contracts allow it. */
+  transferPoints(fields: TransferFields, opts?: SubmitOptions): Promise<Outcome<'transfer'>> {
+    return this.submit('transfer', fields, opts);
   }
 
   /** A refund: reverses (part of) an earlier issue or redemption of this partner, by its entryId. */
@@ -269,6 +275,7 @@ const SIGNED_FIELDS: Record<Op, readonly string[]> = {
   authorize: HOLD_FIELDS,
   void: HOLD_FIELDS,
   reverse: [...MOVEMENT_FIELDS, 'reversesEntryId'],
+  transfer: ['jti', 'memberId', 'entryId', 'amount', 'balance', 'recordedAt', 'toMemberId', 'moved'],
 };
 
 function checkDataAgainstReceipt(data: Record<string, unknown>, receipt: ReceiptClaims): void {

@@ -55,6 +55,16 @@ export const MUTATIONS: Record<Op, string> = {
     ${ERROR_RESULT}
   }
 }`,
+  transfer: `mutation TransferPoints($instruction: String!) {
+  result: transferPoints(instruction: $instruction) {
+    __typename
+    ... on TransferReceipt {
+      jti entryId memberId amount balance receipt replayed recordedAt toMemberId
+      moved { issuerPartnerId amount }
+    }
+    ${ERROR_RESULT}
+  }
+}`,
   void: `mutation VoidRedemption($instruction: String!) {
   result: voidRedemption(instruction: $instruction) {
     __typename
@@ -73,6 +83,7 @@ export const SUCCESS_TYPENAME = {
   capture: 'RedeemReceipt',
   void: 'HoldReceipt',
   reverse: 'ReversalReceipt',
+  transfer: 'TransferReceipt',
 } as const satisfies Record<Op, string>;
 
 export const INSTRUCTION_RECEIPT_QUERY = `query InstructionReceipt($jti: String!) {
@@ -139,6 +150,15 @@ export interface ReceiptDataByOp {
   capture: RedeemReceiptData;
   void: HoldReceiptData;
   reverse: ReversalReceiptData;
+  transfer: TransferReceiptData;
+}
+
+export interface TransferReceiptData extends Omit<IssueReceiptData, '__typename'> {
+  __typename: 'TransferReceipt';
+  /** The recipient. `memberId` and `balance` are the sender's. */
+  toMemberId: string;
+  /** Whose points moved (lots keep their issuer and expiry). */
+  moved: ConsumedLot[];
 }
 
 export interface ReversalReceiptData extends Omit<IssueReceiptData, '__typename'> {

@@ -65,6 +65,16 @@ export interface ReverseFields {
   orderRef?: string;
 }
 
+/** A gift or family pooling: points move from one of this partner's members to another, lots and all. */
+export interface TransferFields {
+  /** The sender (the partner's reference). */
+  member: string;
+  /** The recipient (the partner's reference). */
+  to: string;
+  amount: Amount;
+  orderRef?: string;
+}
+
 export interface FieldsByOp {
   enroll: EnrollFields;
   issue: PointsFields;
@@ -73,6 +83,7 @@ export interface FieldsByOp {
   capture: CaptureFields;
   void: VoidFields;
   reverse: ReverseFields;
+  transfer: TransferFields;
 }
 
 /** The op fields as they appear in the signed claims. */
@@ -112,6 +123,13 @@ export interface ReverseClaimsFields {
   orderRef?: string;
 }
 
+export interface TransferClaimsFields {
+  member: string;
+  to: string;
+  amount: string;
+  orderRef?: string;
+}
+
 export interface ClaimsFieldsByOp {
   enroll: EnrollClaimsFields;
   issue: PointsClaimsFields;
@@ -120,6 +138,7 @@ export interface ClaimsFieldsByOp {
   capture: CaptureClaimsFields;
   void: VoidClaimsFields;
   reverse: ReverseClaimsFields;
+  transfer: TransferClaimsFields;
 }
 
 const ALLOWED: Record<Op, readonly string[]> = {
@@ -130,6 +149,7 @@ const ALLOWED: Record<Op, readonly string[]> = {
   capture: ['hold', 'amount', 'orderRef'],
   void: ['hold'],
   reverse: ['entry', 'amount', 'orderRef'],
+  transfer: ['member', 'to', 'amount', 'orderRef'],
 };
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
@@ -208,6 +228,13 @@ export function claimsFields(op: Op, fields: FieldsByOp[Op]): ClaimsFieldsByOp[O
     return out;
   }
   const member = checkReference('member', raw.member);
+  if (op === 'transfer') {
+    const to = checkReference('to', raw.to);
+    if (to === member) throw new TypeError('a transfer goes to another member');
+    const out: TransferClaimsFields = { member, to, amount: normaliseAmount(raw.amount as Amount) };
+    if (raw.orderRef !== undefined) out.orderRef = checkReference('orderRef', raw.orderRef);
+    return out;
+  }
   if (op === 'authorize') {
     const out: AuthorizeClaimsFields = { member, amount: normaliseAmount(raw.amount as Amount) };
     if (raw.orderRef !== undefined) out.orderRef = checkReference('orderRef', raw.orderRef);

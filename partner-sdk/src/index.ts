@@ -13,6 +13,7 @@ export {
   type CaptureFields,
   type VoidFields,
   type ReverseFields,
+  type TransferFields,
 } from './fields';
 export {
   signInstruction,
@@ -41,6 +42,7 @@ export {
   type RedeemReceiptData,
   type HoldReceiptData,
   type ReversalReceiptData,
+  type TransferReceiptData,
   type ConsumedLot,
   type ReceiptDataByOp,
   type InstructionReceiptData,

@@ -23,11 +23,11 @@ export const ACCESS_TOKEN_LIFETIME_SECONDS_MAX = 3600;
 /** Tolerated clock difference between a partner and the hub. */
 export const CLOCK_SKEW_SECONDS_MAX = 60;
 
-export const OPS = ['enroll', 'issue', 'redeem', 'authorize', 'capture', 'void', 'reverse'] as const;
+export const OPS = ['enroll', 'issue', 'redeem', 'authorize', 'capture', 'void', 'reverse', 'transfer'] as const;
 export type Op = (typeof OPS)[number];
 
 /** Ops whose receipt names a ledger entry (and the member's balance after it). */
-export const ENTRY_OPS = ['issue', 'redeem', 'capture', 'reverse'] as const;
+export const ENTRY_OPS = ['issue', 'redeem', 'capture', 'reverse', 'transfer'] as const;
 /** Ops whose receipt names a hold (two-phase redemption). */
 export const HOLD_OPS = ['authorize', 'void'] as const;
 

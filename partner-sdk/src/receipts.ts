@@ -47,7 +47,9 @@ export interface HoldReceiptClaims<O extends 'authorize' | 'void' = 'authorize' 
   available: string;
 }
 
-export interface PointsReceiptClaims<O extends 'issue' | 'redeem' | 'capture' | 'reverse' = 'issue' | 'redeem' | 'capture' | 'reverse'> extends ReceiptClaimsBase {
+export interface PointsReceiptClaims<
+  O extends 'issue' | 'redeem' | 'capture' | 'reverse' | 'transfer' = 'issue' | 'redeem' | 'capture' | 'reverse' | 'transfer',
+> extends ReceiptClaimsBase {
   op: O;
   /** The ledger entry the instruction created. */
   entryId: string;
@@ -65,6 +67,7 @@ export type ReceiptClaims<O extends Op = Op> = {
   capture: PointsReceiptClaims<'capture'>;
   void: HoldReceiptClaims<'void'>;
   reverse: PointsReceiptClaims<'reverse'>;
+  transfer: PointsReceiptClaims<'transfer'>;
 }[O];
 
 export interface VerifyReceiptOptions<O extends Op = Op> {

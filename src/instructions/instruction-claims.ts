@@ -66,6 +66,7 @@ const authorizeSchema = z.strictObject({
 
 const captureSchema = z.strictObject({ ...base, op: z.literal('capture'), hold, amount: z.unknown(), orderRef: reference.optional() });
 const voidSchema = z.strictObject({ ...base, op: z.literal('void'), hold });
+const transferSchema = z.strictObject({ ...base, op: z.literal('transfer'), member: reference, to: reference, amount: z.unknown(), orderRef: reference.optional() });
 const reverseSchema = z.strictObject({
   ...base,
   op: z.literal('reverse'),
@@ -82,6 +83,7 @@ const schemas = {
   capture: captureSchema,
   void: voidSchema,
   reverse: reverseSchema,
+  transfer: transferSchema,
 } as const;
 
 export interface EnrollClaims {
@@ -132,7 +134,16 @@ export interface ReverseClaims {
   orderRef: string | null;
 }
 
-export type InstructionClaims = EnrollClaims | MovementClaims | AuthorizeClaims | CaptureClaims | VoidClaims | ReverseClaims;
+export interface TransferClaims {
+  op: 'transfer';
+  jti: string;
+  member: string;
+  to: string;
+  amount: bigint;
+  orderRef: string | null;
+}
+
+export type InstructionClaims = EnrollClaims | MovementClaims | AuthorizeClaims | CaptureClaims | VoidClaims | ReverseClaims | TransferClaims;
 
 function amountOf(value: unknown): bigint | DomainError {
   const amount = parsePositiveAmount(value, limits.amountMax);
@@ -159,6 +170,10 @@ export function parseInstructionClaims(op: Op, claims: JWTPayload, now: Date): I
   const amount = amountOf(data.amount);
   if (isDomainError(amount)) return amount;
   if (data.op === 'capture') return { op: 'capture', jti: data.jti, hold: data.hold, amount, orderRef: data.orderRef ?? null };
+  if (data.op === 'transfer') {
+    if (data.to === data.member) return fail(ErrorCode.INVALID_INSTRUCTION, 'claim to: a transfer goes to another member', { claim: 'to' });
+    return { op: 'transfer', jti: data.jti, member: data.member, to: data.to, amount, orderRef: data.orderRef ?? null };
+  }
   if (data.op === 'reverse') return { op: 'reverse', jti: data.jti, entry: data.entry, amount, orderRef: data.orderRef ?? null };
   if (data.op === 'authorize') {
     return { op: 'authorize', jti: data.jti, member: data.member, amount, orderRef: data.orderRef ?? null, holdSeconds: data.holdSeconds ?? HOLD_SECONDS_DEFAULT };

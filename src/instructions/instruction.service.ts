@@ -7,6 +7,8 @@ import { pgCode, withTransaction } from '../db/with-transaction';
 import { authorizeRedemption, captureRedemption, voidRedemption, type HoldResult } from '../ledger/holds.service';
 import { issuePoints, redeemPoints, type MovementResult } from '../ledger/points.service';
 import { reverseEntry } from '../ledger/reversals.service';
+import { transferPoints } from '../ledger/transfers.service';
+import type { ContractService } from '../partners/contract.service';
 import { enrollMember, type Enrolled } from '../members/member.service';
 import type { PartnerService } from '../partners/partner.service';
 import type { HubKeys } from './hub-keys';
@@ -36,6 +38,7 @@ export class InstructionService {
     private readonly hubKeys: HubKeys,
     private readonly clock: Clock,
     private readonly counterShards: number,
+    private readonly contracts: ContractService,
   ) {}
 
   async submit(op: Op, jws: unknown): Promise<Accepted | DomainError> {
@@ -98,6 +101,8 @@ export class InstructionService {
         return voidRedemption(tx, context, claims) as Promise<AcceptedData | DomainError>;
       case 'reverse':
         return reverseEntry(tx, context, claims) as Promise<AcceptedData | DomainError>;
+      case 'transfer':
+        return transferPoints(tx, context, this.contracts, claims) as Promise<AcceptedData | DomainError>;
     }
   }
 

@@ -3,7 +3,7 @@ import { bigintColumn } from '../common/bigint';
 
 export type OwnerKind = 'member' | 'partner' | 'hub';
 export type AccountKind = 'wallet' | 'issuance' | 'redemption' | 'native_pool' | 'exchange' | 'breakage' | 'fees' | 'rounding';
-export type EntryType = 'issue' | 'redeem' | 'expire' | 'reversal';
+export type EntryType = 'issue' | 'redeem' | 'expire' | 'reversal' | 'transfer';
 
 @Entity({ name: 'account' })
 export class AccountEntity {
@@ -58,6 +58,7 @@ export class LotEntity {
   @Column('bigint', { transformer: bigintColumn }) remaining!: bigint;
   @Column('timestamptz', { name: 'issued_at' }) issuedAt!: Date;
   @Column('timestamptz', { name: 'expires_at' }) expiresAt!: Date;
+  @Column('bigint', { name: 'from_lot_id', nullable: true }) fromLotId!: string | null;
 }
 
 @Entity({ name: 'lot_consumption' })
@@ -67,7 +68,7 @@ export class LotConsumptionEntity {
   @Column('uuid', { name: 'entry_id' }) entryId!: string;
   @Column('text', { name: 'issuer_partner_id' }) issuerPartnerId!: string;
   @Column('text', { name: 'consumer_partner_id', nullable: true }) consumerPartnerId!: string | null;
-  @Column('text') kind!: 'redeem' | 'expire' | 'reversal';
+  @Column('text') kind!: 'redeem' | 'expire' | 'reversal' | 'transfer';
   @Column('bigint', { transformer: bigintColumn }) amount!: bigint;
 }
 

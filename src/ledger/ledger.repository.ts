@@ -201,6 +201,8 @@ export async function consumeLots(
   amount: bigint,
   entryId: string,
   consumerPartnerId: string,
+  /** Only lots of these issuers (default: all), and why they are consumed (default: a redemption). */
+  options: { issuers?: readonly string[]; kind?: 'redeem' | 'transfer' } = {},
 ): Promise<LotTake[]> {
   const takes: LotTake[] = [];
   let left = amount;
@@ -211,8 +213,9 @@ export async function consumeLots(
       `SELECT id, issuer_partner_id, remaining, expires_at::text AS expires_at, issued_at::text AS issued_at FROM lot
        WHERE account_id = $1 AND remaining > 0
          AND ($2::timestamptz IS NULL OR (expires_at, issued_at, id) > ($2::timestamptz, $3::timestamptz, $4::bigint))
+         AND ($6::text[] IS NULL OR issuer_partner_id = ANY($6::text[]))
        ORDER BY expires_at, issued_at, id LIMIT $5`,
-      [walletId, after?.expiresAt ?? null, after?.issuedAt ?? null, after?.id ?? null, LOT_BATCH],
+      [walletId, after?.expiresAt ?? null, after?.issuedAt ?? null, after?.id ?? null, LOT_BATCH, options.issuers ?? null],
     );
     assert(rows.length > 0, `wallet ${walletId}: lots fall ${left} short of ${amount}`);
     const lots: OpenLot[] = rows.map((row) => ({ id: row.id, issuerPartnerId: row.issuer_partner_id, remaining: BigInt(row.remaining) }));
@@ -227,8 +230,8 @@ export async function consumeLots(
     `WITH t AS (SELECT * FROM unnest($1::bigint[], $2::bigint[], $5::text[]) AS t(id, take, issuer)),
      spent AS (UPDATE lot SET remaining = remaining - t.take FROM t WHERE lot.id = t.id)
      INSERT INTO lot_consumption (lot_id, entry_id, issuer_partner_id, consumer_partner_id, amount, kind)
-     SELECT id, $3, issuer, $4, take, 'redeem' FROM t`,
-    [takes.map((t) => t.lotId), takes.map((t) => t.amount.toString()), entryId, consumerPartnerId, takes.map((t) => t.issuerPartnerId)],
+     SELECT id, $3, issuer, $4, take, $6 FROM t`,
+    [takes.map((t) => t.lotId), takes.map((t) => t.amount.toString()), entryId, consumerPartnerId, takes.map((t) => t.issuerPartnerId), options.kind ?? 'redeem'],
   );
   return takes;
 }

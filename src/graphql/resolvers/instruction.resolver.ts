@@ -6,7 +6,7 @@ import { isDomainError } from '../../common/errors';
 import { partnerIdOf } from '../viewer-scope';
 import type { RequestContext } from '../context';
 import { present } from '../present';
-import { EnrollReceipt, Hold, HoldReceipt, InstructionReceipt, IssueReceipt, RedeemReceipt, ReversalReceipt } from '../types/receipt.type';
+import { EnrollReceipt, Hold, HoldReceipt, InstructionReceipt, IssueReceipt, RedeemReceipt, ReversalReceipt, TransferReceipt } from '../types/receipt.type';
 import {
   authorizeFailures,
   AuthorizeResult,
@@ -22,6 +22,8 @@ import {
   VoidResult,
   reverseFailures,
   ReverseResult,
+  transferFailures,
+  TransferResult,
 } from '../types/results.type';
 
 const INSTRUCTION_HELP = 'A compact JWS signed by the partner (header typ coalition-tx+jwt). It authenticates itself: no bearer token is needed.';
@@ -65,6 +67,13 @@ export class InstructionResolver {
   @Mutation(() => VoidResult, { description: 'Or (op "void"): release the whole hold.' })
   async voidRedemption(@Arg('instruction', { description: INSTRUCTION_HELP }) instruction: string): Promise<typeof VoidResult> {
     return present(flatten(await this.instructions.submit('void', instruction)), HoldReceipt, voidFailures);
+  }
+
+  @Mutation(() => TransferResult, {
+    description: "A gift or family pooling (op \"transfer\") between two of the signing partner's members, when contracts allow it; lots keep issuer and expiry.",
+  })
+  async transferPoints(@Arg('instruction', { description: INSTRUCTION_HELP }) instruction: string): Promise<typeof TransferResult> {
+    return present(flatten(await this.instructions.submit('transfer', instruction)), TransferReceipt, transferFailures);
   }
 
   @Mutation(() => ReverseResult, {

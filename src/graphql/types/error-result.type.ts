@@ -43,6 +43,7 @@ export const InvalidPartnerKey = errorType('InvalidPartnerKey', 'The JWK is not 
 export const InvalidInput = errorType('InvalidInput', 'An input value is out of its allowed range.');
 export const NotFound = errorType('NotFound', 'The thing named does not exist.');
 export const HoldNotFound = errorType('HoldNotFound', 'The partner has no hold with that id.');
+export const TransferNotAllowed = errorType('TransferNotAllowed', "The partner's contract does not allow transfers between members.");
 export const EntryNotFound = errorType('EntryNotFound', 'The partner has no issue or redemption with that id.');
 export const HoldExpired = errorType('HoldExpired', 'The hold expired; its points are spendable again. Authorize anew.');
 
@@ -115,6 +116,7 @@ const classByCode: Record<ErrorCode, ErrorClass> = {
   [ErrorCode.ENTRY_NOT_FOUND]: EntryNotFound,
   [ErrorCode.REVERSAL_EXCEEDS_REMAINING]: ReversalExceedsRemaining,
   [ErrorCode.POINTS_ALREADY_SPENT]: PointsAlreadySpent,
+  [ErrorCode.TRANSFER_NOT_ALLOWED]: TransferNotAllowed,
   [ErrorCode.PARTNER_ALREADY_EXISTS]: PartnerAlreadyExists,
   [ErrorCode.INVALID_PARTNER_KEY]: InvalidPartnerKey,
   [ErrorCode.INVALID_INPUT]: InvalidInput,

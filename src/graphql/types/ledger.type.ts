@@ -8,6 +8,7 @@ export enum EntryTypeEnum {
   redeem = 'redeem',
   expire = 'expire',
   reversal = 'reversal',
+  transfer = 'transfer',
 }
 registerEnumType(EntryTypeEnum, { name: 'EntryType', description: 'What a journal entry did.' });
 

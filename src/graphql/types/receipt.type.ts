@@ -37,6 +37,15 @@ export class ReversalReceipt extends MovementReceipt {
   @Field(() => ID) reversesEntryId!: string;
 }
 
+@ObjectType({
+  implements: [AcceptedInstruction, MovementReceipt],
+  description: "A transfer between two members: memberId and balance are the sender's, toMemberId the recipient.",
+})
+export class TransferReceipt extends MovementReceipt {
+  @Field(() => ID) toMemberId!: string;
+  @Field(() => [LotConsumption], { description: 'Whose points moved; they keep their issuer and expiry.' }) moved!: LotConsumption[];
+}
+
 @ObjectType({ implements: [AcceptedInstruction, MovementReceipt] })
 export class RedeemReceipt extends MovementReceipt {
   @Field(() => [LotConsumption]) consumed!: LotConsumption[];

@@ -4,6 +4,7 @@ import {
   EntryNotFound,
   PointsAlreadySpent,
   ReversalExceedsRemaining,
+  TransferNotAllowed,
   HoldClosed,
   HoldExpired,
   HoldNotFound,
@@ -20,7 +21,7 @@ import {
 } from './error-result.type';
 import { ExchangeRate, PartnerContract, PartnerUnit } from './contract.type';
 import { Partner } from './partner.type';
-import { EnrollReceipt, HoldReceipt, IssueReceipt, RedeemReceipt, ReversalReceipt } from './receipt.type';
+import { EnrollReceipt, HoldReceipt, IssueReceipt, RedeemReceipt, ReversalReceipt, TransferReceipt } from './receipt.type';
 
 /** The failures each result can carry, listed once and used both for the union and for mapping. */
 export const enrollFailures = [...instructionRejections, MemberLinkConflict, MemberLinkingNotAllowed] as const;
@@ -29,6 +30,7 @@ export const redeemFailures = [...instructionRejections, InvalidAmount, UnknownM
 export const authorizeFailures = redeemFailures;
 export const captureFailures = [...instructionRejections, InvalidAmount, UnknownMember, InsufficientBalance, HoldNotFound, HoldClosed, HoldExpired, AmountExceedsHold] as const;
 export const voidFailures = [...instructionRejections, HoldNotFound, HoldClosed, HoldExpired] as const;
+export const transferFailures = [...instructionRejections, InvalidAmount, UnknownMember, InsufficientBalance, TransferNotAllowed] as const;
 export const reverseFailures = [...instructionRejections, InvalidAmount, UnknownMember, EntryNotFound, ReversalExceedsRemaining, PointsAlreadySpent] as const;
 export const partnerFailures = [PartnerAlreadyExists, InvalidPartnerKey, InvalidInput, NotFound] as const;
 
@@ -38,6 +40,7 @@ export const RedeemResult = createUnionType({ name: 'RedeemResult', types: () =>
 export const AuthorizeResult = createUnionType({ name: 'AuthorizeResult', types: () => [HoldReceipt, ...authorizeFailures] as const });
 export const CaptureResult = createUnionType({ name: 'CaptureResult', types: () => [RedeemReceipt, ...captureFailures] as const });
 export const VoidResult = createUnionType({ name: 'VoidResult', types: () => [HoldReceipt, ...voidFailures] as const });
+export const TransferResult = createUnionType({ name: 'TransferResult', types: () => [TransferReceipt, ...transferFailures] as const });
 export const ReverseResult = createUnionType({ name: 'ReverseResult', types: () => [ReversalReceipt, ...reverseFailures] as const });
 export const PartnerResult = createUnionType({ name: 'PartnerResult', types: () => [Partner, ...partnerFailures] as const });
 

@@ -16,6 +16,7 @@ const MUTATION_FIELD: Record<Op, string> = {
   capture: 'captureRedemption',
   void: 'voidRedemption',
   reverse: 'reversePoints',
+  transfer: 'transferPoints',
 };
 
 const REDEEM_FIELDS = `... on RedeemReceipt { jti entryId memberId amount balance receipt replayed recordedAt consumed { issuerPartnerId amount } }
@@ -44,6 +45,8 @@ const SUCCESS_FIELDS: Record<Op, string> = {
   reverse: `... on ReversalReceipt { jti entryId memberId amount balance receipt replayed recordedAt reversesEntryId }
             ... on ReversalExceedsRemaining { remaining }
             ... on PointsAlreadySpent { available }`,
+  transfer: `... on TransferReceipt { jti entryId memberId toMemberId amount balance receipt replayed recordedAt moved { issuerPartnerId amount } }
+             ... on InsufficientBalance { available requested }`,
 };
 
 export function mutationFor(op: Op): string {
