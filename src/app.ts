@@ -23,6 +23,9 @@ import { HubKeys } from './instructions/hub-keys';
 import { InstructionService } from './instructions/instruction.service';
 import { IntegrityService } from './ledger/integrity.service';
 import { ExpiryService } from './ledger/expiry.service';
+import { ExchangeService } from './exchange/exchange.service';
+import { CombinedBalanceService } from './exchange/combined-balance.service';
+import { ExchangeResolver } from './graphql/resolvers/exchange.resolver';
 import { LedgerQueryService } from './ledger/ledger-query.service';
 import { MemberQueryService } from './members/member-query.service';
 import { PartnerQueryService } from './partners/partner-query.service';
@@ -60,6 +63,8 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
     const ledger = new LedgerQueryService(dataSource, clock);
     const integrity = new IntegrityService(dataSource, clock);
     const expiry = new ExpiryService(dataSource, contracts, clock, config.counterShards);
+    const exchange = new ExchangeService(dataSource, contracts, hubKeys, clock, config.counterShards, config.quoteLifetimeSeconds);
+    const combined = new CombinedBalanceService(dataSource, contracts, clock);
     const auth = new AuthService(config, partners, clock);
     const schema = await buildHubSchema([
       new InstructionResolver(instructions, ledger),
@@ -69,6 +74,7 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
       new PartnerResolver(partners, partnerQueries),
       new PartnerContractResolver(contracts),
       new PartnerUnitResolver(),
+      new ExchangeResolver(exchange, combined),
     ]);
     const metrics = new HubMetrics();
     const armor = new ApolloArmor({

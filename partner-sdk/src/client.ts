@@ -265,7 +265,7 @@ export class PartnerClient {
  * The unsigned fields must say what the signed receipt says; otherwise something between the
  * hub's signer and us changed them, and the caller would act on numbers nobody vouched for.
  */
-const MOVEMENT_FIELDS = ['jti', 'memberId', 'entryId', 'amount', 'balance', 'recordedAt', 'consumed'] as const;
+const MOVEMENT_FIELDS = ['jti', 'memberId', 'entryId', 'asset', 'amount', 'balance', 'recordedAt', 'consumed'] as const;
 const HOLD_FIELDS = ['jti', 'memberId', 'holdId', 'amount', 'status', 'expiresAt', 'available'] as const;
 const SIGNED_FIELDS: Record<Op, readonly string[]> = {
   enroll: ['jti', 'memberId', 'memberRef', 'linkedExisting'],

@@ -7,7 +7,7 @@ import type { Op } from './protocol';
 
 const ERROR_RESULT = '... on ErrorResult { errorCode message }';
 const REDEEM_RECEIPT = `... on RedeemReceipt {
-      jti entryId memberId amount balance receipt replayed recordedAt
+      jti entryId memberId asset amount balance receipt replayed recordedAt
       consumed { issuerPartnerId amount }
     }`;
 const HOLD_RECEIPT = '... on HoldReceipt { jti holdId memberId amount status expiresAt available receipt replayed }';
@@ -23,7 +23,7 @@ export const MUTATIONS: Record<Op, string> = {
   issue: `mutation IssuePoints($instruction: String!) {
   result: issuePoints(instruction: $instruction) {
     __typename
-    ... on IssueReceipt { jti entryId memberId amount balance receipt replayed recordedAt }
+    ... on IssueReceipt { jti entryId memberId asset amount balance receipt replayed recordedAt }
     ${ERROR_RESULT}
   }
 }`,
@@ -108,6 +108,8 @@ export interface IssueReceiptData {
   jti: string;
   entryId: string;
   memberId: string;
+  /** CP, or the partner's own unit. (Absent on reversal and transfer receipts.) */
+  asset?: string;
   amount: string;
   balance: string;
   receipt: string;

@@ -33,6 +33,8 @@ export interface PointsFields {
   orderRef?: string;
   /** When the purchase happened (ISO-8601 with a time zone, or a Date), if not now. */
   occurredAt?: string | Date;
+  /** CP (the default), or the partner's own program unit, e.g. "ACME.STARS". */
+  asset?: string;
 }
 
 /** Two-phase redemption, step 1: hold points (not spendable elsewhere) until captured, voided or expired. */
@@ -98,6 +100,7 @@ export interface PointsClaimsFields {
   amount: string;
   orderRef?: string;
   occurredAt?: string;
+  asset?: string;
 }
 
 export interface AuthorizeClaimsFields {
@@ -143,8 +146,8 @@ export interface ClaimsFieldsByOp {
 
 const ALLOWED: Record<Op, readonly string[]> = {
   enroll: ['member', 'emailHash', 'phoneHash'],
-  issue: ['member', 'amount', 'orderRef', 'occurredAt'],
-  redeem: ['member', 'amount', 'orderRef', 'occurredAt'],
+  issue: ['member', 'amount', 'orderRef', 'occurredAt', 'asset'],
+  redeem: ['member', 'amount', 'orderRef', 'occurredAt', 'asset'],
   authorize: ['member', 'amount', 'orderRef', 'holdSeconds'],
   capture: ['hold', 'amount', 'orderRef'],
   void: ['hold'],
@@ -250,5 +253,9 @@ export function claimsFields(op: Op, fields: FieldsByOp[Op]): ClaimsFieldsByOp[O
   const out: PointsClaimsFields = { member, amount: normaliseAmount(raw.amount as Amount) };
   if (raw.orderRef !== undefined) out.orderRef = checkReference('orderRef', raw.orderRef);
   if (raw.occurredAt !== undefined) out.occurredAt = checkOccurredAt(raw.occurredAt);
+  if (raw.asset !== undefined) {
+    if (typeof raw.asset !== 'string' || !/^[A-Z][A-Z0-9_]{0,31}(\.[A-Z][A-Z0-9_]{0,31})?$/.test(raw.asset)) throw new TypeError('asset is CP or a unit such as ACME.STARS');
+    if (raw.asset !== 'CP') out.asset = raw.asset;
+  }
   return out;
 }

@@ -11,6 +11,8 @@ export const INSTRUCTION_TYP = 'coalition-tx+jwt';
 export const ACCESS_TOKEN_TYP = 'coalition-access+jwt';
 /** JOSE `typ` of a hub-signed receipt. */
 export const RECEIPT_TYP = 'coalition-receipt+jwt';
+/** JOSE `typ` of a hub-signed exchange quote (a member executes it within its lifetime). */
+export const QUOTE_TYP = 'coalition-quote+jwt';
 
 /** Signature algorithms a partner key may use. Never `none`, never HS*. */
 export const PARTNER_ALGORITHMS = ['EdDSA', 'ES256'] as const;

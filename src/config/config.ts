@@ -22,6 +22,8 @@ const environmentSchema = z.object({
   /** The hub's private signing key as a JWK (JSON). Without it a key is generated once and kept in the database. */
   HUB_SIGNING_JWK: z.string().optional(),
   INTROSPECTION: z.enum(['true', 'false']).default('true'),
+  /** How long an exchange quote may be executed. */
+  QUOTE_LIFETIME_SECONDS: z.coerce.number().int().min(5).max(600).default(60),
   /** How often the server runs the expiry job; 0 turns the schedule off (npm run expire still works). */
   EXPIRY_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(86_400).default(3600),
   /** When set, GET /metrics needs `Authorization: Bearer <METRICS_TOKEN>`. */
@@ -46,6 +48,7 @@ export interface Config {
   counterShards: number;
   metricsToken: string | undefined;
   expiryIntervalSeconds: number;
+  quoteLifetimeSeconds: number;
 }
 
 function parseJson(name: string, text: string | undefined): unknown {
@@ -95,5 +98,6 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     counterShards: env.LEDGER_COUNTER_SHARDS,
     metricsToken: env.METRICS_TOKEN,
     expiryIntervalSeconds: env.EXPIRY_INTERVAL_SECONDS,
+    quoteLifetimeSeconds: env.QUOTE_LIFETIME_SECONDS,
   };
 }

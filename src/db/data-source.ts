@@ -7,11 +7,13 @@ import { MemberEntity, MemberLinkEntity } from '../members/member.entity';
 import {
   AccountBalanceEntity,
   AccountEntity,
+  ExchangeEntity,
   HoldEntity,
   JournalEntryEntity,
   LotConsumptionEntity,
   LotEntity,
   PostingEntity,
+  RoundingBookingEntity,
 } from '../ledger/ledger.entity';
 import { HubSigningKeyEntity, InstructionEntity } from '../instructions/instruction.entity';
 import { ExchangeRateEntity, PartnerContractEntity, PartnerUnitEntity } from '../partners/contract.entity';
@@ -28,6 +30,8 @@ export const entities = [
   LotEntity,
   LotConsumptionEntity,
   HoldEntity,
+  ExchangeEntity,
+  RoundingBookingEntity,
   InstructionEntity,
   HubSigningKeyEntity,
   PartnerContractEntity,

@@ -8,6 +8,7 @@ import { JournalEntryResolver, PostingResolver } from './resolvers/ledger.resolv
 import { MemberResolver } from './resolvers/member.resolver';
 import { PartnerResolver } from './resolvers/partner.resolver';
 import { PartnerContractResolver, PartnerUnitResolver } from './resolvers/contract.resolver';
+import { ExchangeResolver } from './resolvers/exchange.resolver';
 
 export const resolverClasses = [
   InstructionResolver,
@@ -17,6 +18,7 @@ export const resolverClasses = [
   PartnerResolver,
   PartnerContractResolver,
   PartnerUnitResolver,
+  ExchangeResolver,
 ] as const;
 
 const authChecker: AuthChecker<RequestContext, Role> = ({ context }, roles) => {

@@ -1,4 +1,4 @@
-import { exportJWK, generateKeyPair, importJWK, SignJWT, type CryptoKey, type JWK } from 'jose';
+import { createLocalJWKSet, exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
 import type { DataSource } from 'typeorm';
 import { RECEIPT_TYP } from '@coalition-hub/partner-sdk';
 import type { Clock } from '../common/clock';
@@ -69,6 +69,17 @@ export class HubKeys {
       .setIssuedAt(Math.floor(this.clock.now().getTime() / 1000));
     if (subject) jwt.setSubject(subject);
     return jwt.sign(this.privateKey);
+  }
+
+  /** Verifies a JWS the hub signed itself (an exchange quote), at the hub's time. */
+  async verify(jws: string, typ: string): Promise<JWTPayload> {
+    const { payload } = await jwtVerify(jws, createLocalJWKSet({ keys: this.publicJwks }), {
+      typ,
+      issuer: this.hubId,
+      algorithms: ['EdDSA', 'ES256'],
+      currentDate: this.clock.now(),
+    });
+    return payload;
   }
 
   signReceipt(partnerId: string, claims: Record<string, unknown>): Promise<string> {

@@ -19,6 +19,7 @@ import { limits } from '../config/limits';
  * has exactly one meaning. Amounts are decimal-digit strings (never JSON numbers: precision).
  */
 const reference = z.string().regex(REFERENCE_PATTERN, `1 to ${limits.referenceLengthMax} printable ASCII characters, no spaces`);
+const ASSET_PATTERN = /^[A-Z][A-Z0-9_]{0,31}(\.[A-Z][A-Z0-9_]{0,31})?$/;
 const hexHash = z.string().regex(/^[0-9a-f]{64}$/, 'lower-case hex SHA-256');
 
 const base = {
@@ -44,7 +45,8 @@ const movementSchema = (op: 'issue' | 'redeem') =>
     op: z.literal(op),
     member: reference,
     amount: z.unknown(),
-    asset: z.literal('CP').optional(),
+    // CP, or the signing partner's own program unit (e.g. ACME.STARS): checked by the service.
+    asset: z.string().regex(ASSET_PATTERN, 'CP or a unit such as ACME.STARS').optional(),
     orderRef: reference.optional(),
     occurredAt: z
       .string()
@@ -98,6 +100,8 @@ export interface MovementClaims {
   op: 'issue' | 'redeem';
   jti: string;
   member: string;
+  /** CP, or the signing partner's own unit. */
+  asset: string;
   amount: bigint;
   orderRef: string | null;
   occurredAt: Date;
@@ -182,5 +186,5 @@ export function parseInstructionClaims(op: Op, claims: JWTPayload, now: Date): I
   if (occurredAt.getTime() > now.getTime() + CLOCK_SKEW_SECONDS_MAX * 1000) {
     return fail(ErrorCode.INVALID_INSTRUCTION, 'claim occurredAt: lies in the future', { claim: 'occurredAt' });
   }
-  return { op: data.op, jti: data.jti, member: data.member, amount, orderRef: data.orderRef ?? null, occurredAt };
+  return { op: data.op, jti: data.jti, member: data.member, asset: data.asset ?? 'CP', amount, orderRef: data.orderRef ?? null, occurredAt };
 }

@@ -7,6 +7,8 @@ import { pgCode, withTransaction } from '../db/with-transaction';
 import { authorizeRedemption, captureRedemption, voidRedemption, type HoldResult } from '../ledger/holds.service';
 import { issuePoints, redeemPoints, type MovementResult } from '../ledger/points.service';
 import { reverseEntry } from '../ledger/reversals.service';
+import { moveNativePoints } from '../exchange/native-points.service';
+import { CP } from '../ledger/ledger.repository';
 import { transferPoints } from '../ledger/transfers.service';
 import type { ContractService } from '../partners/contract.service';
 import { enrollMember, type Enrolled } from '../members/member.service';
@@ -90,9 +92,9 @@ export class InstructionService {
       case 'enroll':
         return enrollMember(tx, partnerId, claims) as Promise<AcceptedData | DomainError>;
       case 'issue':
-        return issuePoints(tx, context, claims) as Promise<AcceptedData | DomainError>;
       case 'redeem':
-        return redeemPoints(tx, context, claims) as Promise<AcceptedData | DomainError>;
+        if (claims.asset !== CP) return moveNativePoints(tx, context, claims) as Promise<AcceptedData | DomainError>;
+        return (claims.op === 'issue' ? issuePoints(tx, context, claims) : redeemPoints(tx, context, claims)) as Promise<AcceptedData | DomainError>;
       case 'authorize':
         return authorizeRedemption(tx, context, claims) as Promise<AcceptedData | DomainError>;
       case 'capture':

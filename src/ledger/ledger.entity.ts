@@ -3,7 +3,7 @@ import { bigintColumn } from '../common/bigint';
 
 export type OwnerKind = 'member' | 'partner' | 'hub';
 export type AccountKind = 'wallet' | 'issuance' | 'redemption' | 'native_pool' | 'exchange' | 'breakage' | 'fees' | 'rounding';
-export type EntryType = 'issue' | 'redeem' | 'expire' | 'reversal' | 'transfer';
+export type EntryType = 'issue' | 'redeem' | 'expire' | 'reversal' | 'transfer' | 'exchange';
 
 @Entity({ name: 'account' })
 export class AccountEntity {
@@ -68,7 +68,7 @@ export class LotConsumptionEntity {
   @Column('uuid', { name: 'entry_id' }) entryId!: string;
   @Column('text', { name: 'issuer_partner_id' }) issuerPartnerId!: string;
   @Column('text', { name: 'consumer_partner_id', nullable: true }) consumerPartnerId!: string | null;
-  @Column('text') kind!: 'redeem' | 'expire' | 'reversal' | 'transfer';
+  @Column('text') kind!: 'redeem' | 'expire' | 'reversal' | 'transfer' | 'exchange';
   @Column('bigint', { transformer: bigintColumn }) amount!: bigint;
 }
 
@@ -89,4 +89,20 @@ export class HoldEntity {
   @Column('bigint', { transformer: bigintColumn }) captured!: bigint;
   @Column('timestamptz', { name: 'closed_at', nullable: true }) closedAt!: Date | null;
   @Column('uuid', { name: 'capture_entry_id', nullable: true }) captureEntryId!: string | null;
+}
+
+@Entity({ name: 'exchange' })
+export class ExchangeEntity {
+  @PrimaryColumn('uuid', { name: 'quote_id' }) quoteId!: string;
+  @Column('uuid', { name: 'member_id' }) memberId!: string;
+  @Column('text', { name: 'quote_jws' }) quoteJws!: string;
+  @Column('timestamptz', { name: 'executed_at' }) executedAt!: Date;
+  @Column('uuid', { name: 'entry_id', nullable: true }) entryId!: string | null;
+  @Column('jsonb', { nullable: true }) result!: Record<string, unknown> | null;
+}
+
+@Entity({ name: 'rounding_booking' })
+export class RoundingBookingEntity {
+  @PrimaryColumn('uuid', { name: 'entry_id' }) entryId!: string;
+  @Column('numeric', { name: 'residual_cp', precision: 30, scale: 12 }) residualCp!: string;
 }

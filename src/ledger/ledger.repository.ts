@@ -202,7 +202,7 @@ export async function consumeLots(
   entryId: string,
   consumerPartnerId: string,
   /** Only lots of these issuers (default: all), and why they are consumed (default: a redemption). */
-  options: { issuers?: readonly string[]; kind?: 'redeem' | 'transfer' } = {},
+  options: { issuers?: readonly string[]; kind?: 'redeem' | 'transfer' | 'exchange' } = {},
 ): Promise<LotTake[]> {
   const takes: LotTake[] = [];
   let left = amount;

@@ -15,6 +15,8 @@ export interface MovementResult {
   /** The entry's postings and the contract prices it used, as signed in the receipt (DESIGN.md §5). */
   postings: Array<{ account: string; amount: string }>;
   rates: Record<string, string>;
+  /** Set for a partner's own unit; absent means CP. */
+  asset?: string;
   consumed?: Array<{ issuerPartnerId: string; amount: string }>;
 }
 
@@ -137,5 +139,6 @@ function result(
     recordedAt: context.now.toISOString(),
     postings,
     rates,
+    asset: CP,
   };
 }

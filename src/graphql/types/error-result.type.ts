@@ -44,6 +44,9 @@ export const InvalidInput = errorType('InvalidInput', 'An input value is out of 
 export const NotFound = errorType('NotFound', 'The thing named does not exist.');
 export const HoldNotFound = errorType('HoldNotFound', 'The partner has no hold with that id.');
 export const TransferNotAllowed = errorType('TransferNotAllowed', "The partner's contract does not allow transfers between members.");
+export const UnknownAsset = errorType('UnknownAsset', 'Not CP, nor a partner unit with a rate in force (or not the partner\'s own unit).');
+export const InvalidQuote = errorType('InvalidQuote', 'Not a quote this hub signed for this member (tampered, truncated or from elsewhere).');
+export const QuoteExpired = errorType('QuoteExpired', 'The quote has expired; ask for a new one.');
 export const EntryNotFound = errorType('EntryNotFound', 'The partner has no issue or redemption with that id.');
 export const HoldExpired = errorType('HoldExpired', 'The hold expired; its points are spendable again. Authorize anew.');
 
@@ -117,6 +120,9 @@ const classByCode: Record<ErrorCode, ErrorClass> = {
   [ErrorCode.REVERSAL_EXCEEDS_REMAINING]: ReversalExceedsRemaining,
   [ErrorCode.POINTS_ALREADY_SPENT]: PointsAlreadySpent,
   [ErrorCode.TRANSFER_NOT_ALLOWED]: TransferNotAllowed,
+  [ErrorCode.UNKNOWN_ASSET]: UnknownAsset,
+  [ErrorCode.INVALID_QUOTE]: InvalidQuote,
+  [ErrorCode.QUOTE_EXPIRED]: QuoteExpired,
   [ErrorCode.PARTNER_ALREADY_EXISTS]: PartnerAlreadyExists,
   [ErrorCode.INVALID_PARTNER_KEY]: InvalidPartnerKey,
   [ErrorCode.INVALID_INPUT]: InvalidInput,

@@ -30,7 +30,9 @@ export abstract class MovementReceipt extends AcceptedInstruction {
 }
 
 @ObjectType({ implements: [AcceptedInstruction, MovementReceipt] })
-export class IssueReceipt extends MovementReceipt {}
+export class IssueReceipt extends MovementReceipt {
+  @Field({ description: "CP, or the partner's own unit (e.g. ACME.STARS)." }) asset: string = 'CP';
+}
 
 @ObjectType({ implements: [AcceptedInstruction, MovementReceipt], description: 'A refund: the entry it reverses is reversesEntryId.' })
 export class ReversalReceipt extends MovementReceipt {
@@ -48,6 +50,7 @@ export class TransferReceipt extends MovementReceipt {
 
 @ObjectType({ implements: [AcceptedInstruction, MovementReceipt] })
 export class RedeemReceipt extends MovementReceipt {
+  @Field({ description: "CP, or the partner's own unit (e.g. ACME.STARS)." }) asset: string = 'CP';
   @Field(() => [LotConsumption]) consumed!: LotConsumption[];
 }
 

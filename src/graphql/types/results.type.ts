@@ -5,6 +5,7 @@ import {
   PointsAlreadySpent,
   ReversalExceedsRemaining,
   TransferNotAllowed,
+  UnknownAsset,
   HoldClosed,
   HoldExpired,
   HoldNotFound,
@@ -25,8 +26,8 @@ import { EnrollReceipt, HoldReceipt, IssueReceipt, RedeemReceipt, ReversalReceip
 
 /** The failures each result can carry, listed once and used both for the union and for mapping. */
 export const enrollFailures = [...instructionRejections, MemberLinkConflict, MemberLinkingNotAllowed] as const;
-export const issueFailures = [...instructionRejections, InvalidAmount, UnknownMember] as const;
-export const redeemFailures = [...instructionRejections, InvalidAmount, UnknownMember, InsufficientBalance] as const;
+export const issueFailures = [...instructionRejections, InvalidAmount, UnknownMember, UnknownAsset] as const;
+export const redeemFailures = [...instructionRejections, InvalidAmount, UnknownMember, InsufficientBalance, UnknownAsset] as const;
 export const authorizeFailures = redeemFailures;
 export const captureFailures = [...instructionRejections, InvalidAmount, UnknownMember, InsufficientBalance, HoldNotFound, HoldClosed, HoldExpired, AmountExceedsHold] as const;
 export const voidFailures = [...instructionRejections, HoldNotFound, HoldClosed, HoldExpired] as const;

@@ -1,0 +1,280 @@
+import { errors as joseErrors } from 'jose';
+import type { DataSource, EntityManager } from 'typeorm';
+import { QUOTE_TYP } from '@coalition-hub/partner-sdk';
+import { forbidden } from '../auth/auth-errors';
+import type { Viewer } from '../auth/viewer';
+import type { Clock } from '../common/clock';
+import { Exact } from '../common/decimal';
+import { DomainError, ErrorCode, fail, isDomainError } from '../common/errors';
+import { newId } from '../common/ids';
+import { withTransaction } from '../db/with-transaction';
+import type { HubKeys } from '../instructions/hub-keys';
+import { addMonths } from '../ledger/apply-entry';
+import { consumeLots, CP, ensureAccount, recordEntry, type AccountRef } from '../ledger/ledger.repository';
+import type { Posting } from '../ledger/apply-entry';
+import { insufficientBalance } from '../ledger/points.service';
+import { findMemberIdByRef } from '../members/member.service';
+import type { ContractService } from '../partners/contract.service';
+import { convert, CP_RATE, type Conversion, type Rate } from './convert';
+
+/**
+ * Exchange between partner programs and CP (issue #3 items 2–3). A member asks for a quote (the
+ * rates in force now, the amounts both ways, the rounding, a hub-signed JWS valid for a short
+ * time) and executes it: the quoted rates apply even if rates change meanwhile, once per quote.
+ * - X → CP (exchange in): X's points retire into X's pool; CP is created for X (X.issuance), with
+ *   a lot of issuer X, as an issue would.
+ * - CP → Y (exchange out): CP retire at Y (Y.redemption), lots consumed and attributed as a
+ *   redemption at Y would be; Y's points come out of Y's pool.
+ * - X → Y: both in one entry, through whole CP (a lot of X made and consumed at Y at once).
+ * Rounding: half-even per leg; the exact residual is booked to the hub's rounding account.
+ */
+export interface QuoteTerms {
+  quoteId: string;
+  from: string;
+  to: string;
+  amountIn: string;
+  cpAmount: string;
+  amountOut: string;
+  rateFrom: string;
+  rateTo: string;
+  residualCp: string;
+  rounding: 'half-even';
+  expiresAt: string;
+}
+
+export interface ExchangeResult {
+  quoteId: string;
+  entryId: string;
+  memberId: string;
+  from: string;
+  to: string;
+  amountIn: string;
+  amountOut: string;
+  cpAmount: string;
+  residualCp: string;
+  /** The member's balances of `from` and `to` right after. */
+  fromBalance: string;
+  toBalance: string;
+  recordedAt: string;
+  replayed: boolean;
+}
+
+interface AssetInfo {
+  asset: string;
+  /** The partner whose unit it is; null for CP. */
+  partnerId: string | null;
+  rate: Rate;
+  rateText: string;
+}
+
+export class ExchangeService {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly contracts: ContractService,
+    private readonly hubKeys: HubKeys,
+    private readonly clock: Clock,
+    private readonly counterShards: number,
+    private readonly quoteSeconds: number,
+  ) {}
+
+  async quote(viewer: Viewer, from: string, to: string, amount: bigint): Promise<(QuoteTerms & { quote: string }) | DomainError> {
+    const memberId = await this.memberOf(viewer);
+    if (isDomainError(memberId)) return memberId;
+    if (amount <= 0n) return fail(ErrorCode.INVALID_AMOUNT, 'amount is a positive whole number', { amount: amount.toString() });
+    if (from === to) return fail(ErrorCode.UNKNOWN_ASSET, 'an exchange goes from one asset to another');
+    const now = this.clock.now();
+    const assets = await this.assetInfo([from, to], now);
+    if (isDomainError(assets)) return assets;
+    const conversion = convert(from, to, amount, assets[0]!.rate, assets[1]!.rate);
+    if (conversion.amountOut <= 0n) return fail(ErrorCode.INVALID_AMOUNT, `${amount} ${from} is worth less than one ${to}`, { amount: amount.toString() });
+    const terms: QuoteTerms = {
+      quoteId: newId(),
+      from,
+      to,
+      amountIn: conversion.amountIn.toString(),
+      cpAmount: conversion.cpAmount.toString(),
+      amountOut: conversion.amountOut.toString(),
+      rateFrom: assets[0]!.rateText,
+      rateTo: assets[1]!.rateText,
+      residualCp: conversion.residualCp,
+      rounding: 'half-even',
+      expiresAt: new Date(now.getTime() + this.quoteSeconds * 1000).toISOString(),
+    };
+    const quote = await this.hubKeys.sign(QUOTE_TYP, memberId, { ...terms, jti: terms.quoteId, exp: Math.floor(Date.parse(terms.expiresAt) / 1000) }, memberId);
+    return { ...terms, quote };
+  }
+
+  async execute(viewer: Viewer, quoteJws: string): Promise<ExchangeResult | DomainError> {
+    const memberId = await this.memberOf(viewer);
+    if (isDomainError(memberId)) return memberId;
+    const terms = await this.readQuote(quoteJws, memberId);
+    if (isDomainError(terms)) return terms;
+    const partnerId = (viewer as Extract<Viewer, { kind: 'member' }>).partnerId;
+    return withTransaction(this.dataSource, async (tx) => {
+      const now = this.clock.now();
+      const claimed: unknown[] = await tx.query(
+        'INSERT INTO exchange (quote_id, member_id, quote_jws, executed_at) VALUES ($1, $2, $3, $4) ON CONFLICT (quote_id) DO NOTHING RETURNING quote_id',
+        [terms.quoteId, memberId, quoteJws, now],
+      );
+      if (claimed.length === 0) {
+        const [done] = await tx.query('SELECT result FROM exchange WHERE quote_id = $1', [terms.quoteId]);
+        return { ...(done.result as ExchangeResult), replayed: true };
+      }
+      const result = await this.apply(tx, partnerId, memberId, terms, now);
+      if (isDomainError(result)) return result;
+      await tx.query('UPDATE exchange SET entry_id = $2, result = $3 WHERE quote_id = $1', [terms.quoteId, result.entryId, JSON.stringify(result)]);
+      return result;
+    });
+  }
+
+  private async apply(tx: EntityManager, partnerId: string, memberId: string, terms: QuoteTerms, now: Date): Promise<ExchangeResult | DomainError> {
+    const conversion: Conversion = {
+      from: terms.from,
+      to: terms.to,
+      amountIn: BigInt(terms.amountIn),
+      cpAmount: BigInt(terms.cpAmount),
+      amountOut: BigInt(terms.amountOut),
+      residualCp: terms.residualCp,
+    };
+    const owners = await this.owners(tx, [terms.from, terms.to]);
+    const fromWallet = await ensureAccount(tx, 'member', memberId, terms.from, 'wallet');
+    const toWallet = await ensureAccount(tx, 'member', memberId, terms.to, 'wallet');
+    // Both wallets locked in account order, like every entry; the source's balance (less holds, for CP) must cover it.
+    const locked: Array<{ account_id: string; balance: string }> = await tx.query(
+      'SELECT account_id, balance FROM account_balance WHERE account_id = ANY($1::bigint[]) AND shard = 0 ORDER BY account_id FOR UPDATE',
+      [[fromWallet.id, toWallet.id]],
+    );
+    const [{ held }] = await tx.query(
+      `SELECT coalesce(sum(amount), 0)::text AS held FROM hold WHERE wallet_id = $1 AND status = 'pending' AND expires_at > $2`,
+      [fromWallet.id, now],
+    );
+    const spendable = BigInt(locked.find((row) => row.account_id === fromWallet.id)!.balance) - BigInt(held);
+    if (spendable < conversion.amountIn) return insufficientBalance(spendable, conversion.amountIn);
+
+    const entryId = newId();
+    const postings: Array<Posting & { floored: boolean }> = [
+      { accountId: fromWallet.id, asset: terms.from, amount: -conversion.amountIn, floored: true },
+      { accountId: toWallet.id, asset: terms.to, amount: conversion.amountOut, floored: true },
+    ];
+    const fromOwner = owners.get(terms.from) ?? null;
+    const toOwner = owners.get(terms.to) ?? null;
+    if (fromOwner) {
+      // X's points retire into X's pool, and CP is created for X.
+      postings.push({ accountId: (await this.account(tx, fromOwner, terms.from, 'native_pool')).id, asset: terms.from, amount: conversion.amountIn, floored: false });
+      postings.push({ accountId: (await this.account(tx, fromOwner, CP, 'issuance')).id, asset: CP, amount: -conversion.cpAmount, floored: false });
+    }
+    if (toOwner) {
+      // CP retire at Y, and Y's points come out of Y's pool.
+      postings.push({ accountId: (await this.account(tx, toOwner, CP, 'redemption')).id, asset: CP, amount: conversion.cpAmount, floored: false });
+      postings.push({ accountId: (await this.account(tx, toOwner, terms.to, 'native_pool')).id, asset: terms.to, amount: -conversion.amountOut, floored: false });
+    }
+    const balances = await recordEntry(
+      tx,
+      {
+        id: entryId,
+        type: 'exchange',
+        partnerId,
+        jti: null,
+        memberId,
+        orderRef: null,
+        occurredAt: now,
+        recordedAt: now,
+        requestHash: null,
+        rates: { quoteId: terms.quoteId, from: terms.from, to: terms.to, rateFrom: terms.rateFrom, rateTo: terms.rateTo, residualCp: terms.residualCp },
+      },
+      postings,
+      this.counterShards,
+    );
+    await this.moveLots(tx, { memberId, fromOwner, toOwner, conversion, entryId, now, fromWallet });
+    await tx.query('INSERT INTO rounding_booking (entry_id, residual_cp) VALUES ($1, $2)', [entryId, terms.residualCp]);
+    return {
+      quoteId: terms.quoteId,
+      entryId,
+      memberId,
+      from: terms.from,
+      to: terms.to,
+      amountIn: terms.amountIn,
+      amountOut: terms.amountOut,
+      cpAmount: terms.cpAmount,
+      residualCp: terms.residualCp,
+      fromBalance: balances.get(fromWallet.id)!.toString(),
+      toBalance: balances.get(toWallet.id)!.toString(),
+      recordedAt: now.toISOString(),
+      replayed: false,
+    };
+  }
+
+  /** CP lots follow the CP: created for the issuer on the way in, consumed at the partner on the way out. */
+  private async moveLots(
+    tx: EntityManager,
+    move: { memberId: string; fromOwner: string | null; toOwner: string | null; conversion: Conversion; entryId: string; now: Date; fromWallet: AccountRef },
+  ): Promise<void> {
+    const { fromOwner, toOwner, conversion, entryId, now } = move;
+    if (fromOwner) {
+      const [contract] = await this.contracts.inForce(tx, [fromOwner], now);
+      // X → CP: a lot in the member's CP wallet like an issue's. X → Y: the CP never rest there.
+      const remaining = toOwner ? 0n : conversion.cpAmount;
+      const [lot] = await tx.query(
+        `INSERT INTO lot (account_id, issuer_partner_id, entry_id, amount, remaining, issued_at, expires_at)
+         VALUES ((SELECT id FROM account WHERE owner_kind = 'member' AND owner_id = $1 AND asset = 'CP' AND kind = 'wallet'), $2, $3, $4, $5, $6, $7)
+         RETURNING id`,
+        [move.memberId, fromOwner, entryId, conversion.cpAmount.toString(), remaining.toString(), now, addMonths(now, contract?.lotLifetimeMonths ?? 24)],
+      );
+      if (toOwner) {
+        // X → Y: the CP exist only inside this entry; their lot is spent at Y at once (the X→Y obligation).
+        await tx.query(
+          `INSERT INTO lot_consumption (lot_id, entry_id, issuer_partner_id, consumer_partner_id, amount, kind) VALUES ($1, $2, $3, $4, $5, 'exchange')`,
+          [lot.id, entryId, fromOwner, toOwner, conversion.cpAmount.toString()],
+        );
+      }
+    } else if (toOwner) {
+      await consumeLots(tx, move.fromWallet.id, conversion.cpAmount, entryId, toOwner, { kind: 'exchange' });
+    }
+  }
+
+  private async account(tx: EntityManager, partnerId: string, asset: string, kind: 'native_pool' | 'issuance' | 'redemption'): Promise<AccountRef> {
+    return ensureAccount(tx, 'partner', partnerId, asset, kind);
+  }
+
+  private async owners(manager: EntityManager | DataSource, assets: string[]): Promise<Map<string, string>> {
+    const rows: Array<{ asset: string; partner_id: string }> = await manager.query(
+      'SELECT asset, partner_id FROM partner_unit WHERE asset = ANY($1::text[])',
+      [assets],
+    );
+    return new Map(rows.map((row) => [row.asset, row.partner_id]));
+  }
+
+  private async assetInfo(assets: string[], at: Date): Promise<AssetInfo[] | DomainError> {
+    const owners = await this.owners(this.dataSource, assets);
+    const rates = await this.contracts.ratesInForce(this.dataSource, assets, at);
+    const infos: AssetInfo[] = [];
+    for (const [index, asset] of assets.entries()) {
+      if (asset === CP) {
+        infos.push({ asset, partnerId: null, rate: CP_RATE, rateText: '1' });
+        continue;
+      }
+      const rate = rates[index];
+      if (!owners.has(asset) || !rate) return fail(ErrorCode.UNKNOWN_ASSET, `${asset} is not a partner unit with an exchange rate in force`);
+      infos.push({ asset, partnerId: owners.get(asset)!, rate: { cpPerPoint: new Exact(rate.cpPerPoint) }, rateText: rate.cpPerPoint });
+    }
+    return infos;
+  }
+
+  /** The member behind a member token; exchanges are the member's own act. */
+  private async memberOf(viewer: Viewer): Promise<string | DomainError> {
+    if (viewer.kind !== 'member') throw forbidden('exchanges are made with a member token');
+    const memberId = await findMemberIdByRef(this.dataSource.manager, viewer.partnerId, viewer.memberRef);
+    return memberId ?? fail(ErrorCode.UNKNOWN_MEMBER, `no member ${viewer.memberRef} is enrolled at ${viewer.partnerId}`);
+  }
+
+  private async readQuote(jws: string, memberId: string): Promise<QuoteTerms | DomainError> {
+    try {
+      const claims = (await this.hubKeys.verify(jws, QUOTE_TYP)) as unknown as QuoteTerms & { sub?: string };
+      if (claims.sub !== memberId) return fail(ErrorCode.INVALID_QUOTE, 'this quote was made for another member');
+      return claims;
+    } catch (error) {
+      if (error instanceof joseErrors.JWTExpired) return fail(ErrorCode.QUOTE_EXPIRED, 'the quote has expired: ask for a new one');
+      return fail(ErrorCode.INVALID_QUOTE, 'not a quote signed by this hub (tampered, truncated or from elsewhere)');
+    }
+  }
+}
