@@ -10,6 +10,7 @@ import {
   type PartnerAlgorithm,
 } from '@coalition-hub/partner-sdk';
 import type { Hub } from '../app';
+import { Exact } from '../common/decimal';
 import type { Config } from '../config/config';
 
 /**
@@ -35,14 +36,19 @@ export async function prepareDemoOperator(config: Config): Promise<DemoOperator>
 const line = (text = '') => console.log(text);
 const step = (n: number, text: string) => line(`\n${n}. ${text}`);
 
+const short = (id: unknown) => String(id).slice(0, 8);
+
 function describe(outcome: Outcome): string {
   if (!outcome.ok) return `refused: ${outcome.typename} (${outcome.errorCode}) — ${outcome.message}`;
   const data = outcome.data as unknown as Record<string, unknown>;
+  const unit = typeof data.asset === 'string' ? data.asset : 'CP';
   const parts = [`accepted${data.replayed ? ' (replay: original receipt returned, nothing changed)' : ''}`];
-  if ('amount' in data) parts.push(`amount ${String(data.amount)} CP`, `balance now ${String(data.balance)} CP`);
+  if ('holdId' in data) parts.push(`hold ${short(data.holdId)} ${String(data.status)} for ${String(data.amount)} CP`, `available now ${String(data.available)} CP`);
+  else if ('amount' in data) parts.push(`amount ${String(data.amount)} ${unit}`, `balance now ${String(data.balance)} ${unit}`);
   if ('linkedExisting' in data) parts.push(data.linkedExisting ? 'linked to an existing member' : 'new member');
   if (Array.isArray(data.consumed)) parts.push(`points from ${data.consumed.map((c: { issuerPartnerId: string; amount: string }) => `${c.issuerPartnerId} ${c.amount}`).join(' + ')}`);
-  parts.push(data.entryId ? `receipt verified (entry ${String(data.entryId).slice(0, 8)})` : 'receipt verified');
+  if (data.reversesEntryId) parts.push(`reverses entry ${short(data.reversesEntryId)}`);
+  parts.push(data.entryId ? `receipt verified (entry ${short(data.entryId)})` : 'receipt verified');
   return parts.join('; ');
 }
 
@@ -56,72 +62,157 @@ export async function runDemo(hub: Hub, config: Config, operator: DemoOperator):
     });
     return (await response.json()) as { data?: any; errors?: unknown[] };
   };
+  /** A query or mutation that must succeed: the demo stops, loudly, if the hub answers with errors. */
+  const must = async (what: string, query: string, variables: Record<string, unknown>, token: string) => {
+    const result = await graphql(query, variables, token);
+    if (result.errors !== undefined || result.data == null) throw new Error(`demo: ${what} failed: ${JSON.stringify(result)}`);
+    return result.data;
+  };
   // Partner ids must be new in this database; a reused external database gets a run suffix.
   const existing = await hub.dataSource.query('SELECT count(*)::int AS n FROM partner');
   const suffix = existing[0].n > 0 ? `_${Date.now().toString(36).toUpperCase().slice(-4)}` : '';
 
   line('\n=== Coalition Hub demo ===');
-  step(1, 'The operator registers three partners, each with its own key:');
+  step(1, 'The operator registers three partners, each with its own key and contract (prices in minor units per CP):');
   const partners: Record<string, PartnerClient> = {};
   const keys: Record<string, PartnerKey> = {};
-  const plan: Array<[string, string, PartnerAlgorithm]> = [
-    ['ACME', 'Acme Groceries', 'EdDSA'],
-    ['BOLT', 'Bolt Fuel', 'ES256'],
-    ['CAFE', 'Cafe Corner', 'EdDSA'],
+  // The worked example of DESIGN.md §6: what each partner pays per CP it issues, and is paid per CP redeemed with it.
+  const plan: Array<[string, string, PartnerAlgorithm, { issuePrice: string; redeemPrice: string }]> = [
+    ['ACME', 'Acme Groceries', 'EdDSA', { issuePrice: '1.0', redeemPrice: '0.8' }],
+    ['BOLT', 'Bolt Fuel', 'ES256', { issuePrice: '1.2', redeemPrice: '0.9' }],
+    ['CAFE', 'Cafe Corner', 'EdDSA', { issuePrice: '1.0', redeemPrice: '1.0' }],
   ];
-  for (const [code, name, alg] of plan) {
+  for (const [code, name, alg, contract] of plan) {
     const id = `${code}${suffix}`;
     const key = await generatePartnerKey(alg);
     const result = await graphql(
-      'mutation($input: RegisterPartnerInput!) { registerPartner(input: $input) { __typename ... on ErrorResult { message } } }',
-      { input: { id, name, publicJwks: [key.publicJwk], canLinkMembers: true } },
+      `mutation($input: RegisterPartnerInput!) { registerPartner(input: $input) {
+        __typename ... on Partner { contract { currency issuePrice redeemPrice } } ... on ErrorResult { message } } }`,
+      { input: { id, name, publicJwks: [key.publicJwk], canLinkMembers: true, contract } },
       operatorToken,
     );
-    if (result.data?.registerPartner?.__typename !== 'Partner') throw new Error(`demo: could not register ${id}: ${JSON.stringify(result)}`);
+    const registered = result.data?.registerPartner;
+    if (registered?.__typename !== 'Partner') throw new Error(`demo: could not register ${id}: ${JSON.stringify(result)}`);
     keys[code] = key;
     partners[code] = new PartnerClient({ baseUrl: hub.url, hubId: config.hubId, partnerId: id, key });
-    line(`   ${id.padEnd(10)} ${name.padEnd(15)} signs with ${alg} key ${key.kid}`);
+    const terms = registered.contract;
+    line(`   ${id.padEnd(10)} ${name.padEnd(15)} signs with ${alg.padEnd(5)} key ${key.kid}; pays ${terms.issuePrice} per CP it issues, is paid ${terms.redeemPrice} per CP redeemed (${terms.currency})`);
   }
   const [acme, bolt, cafe] = [partners.ACME!, partners.BOLT!, partners.CAFE!];
   const aliceEmail = hashEmail('alice@example.com');
 
-  step(2, 'Partners enroll their customers (same verified e-mail → one coalition member):');
+  step(2, 'ACME and BOLT also run their own programs: the operator names their units and sets exchange rates:');
+  const units: Array<[PartnerClient, string, string]> = [
+    [acme, 'STARS', '0.333333333333'],
+    [bolt, 'MILES', '2.333333333333'],
+  ];
+  for (const [partner, code, cpPerPoint] of units) {
+    const unit = await must('setPartnerUnit', 'mutation($id: ID!, $code: String!) { setPartnerUnit(partnerId: $id, code: $code) { __typename ... on PartnerUnit { asset } ... on ErrorResult { message } } }', { id: partner.partnerId, code }, operatorToken);
+    const rate = await must('setExchangeRate', 'mutation($id: ID!, $rate: Decimal!) { setExchangeRate(partnerId: $id, cpPerPoint: $rate) { __typename ... on ExchangeRate { asset cpPerPoint } ... on ErrorResult { message } } }', { id: partner.partnerId, rate: cpPerPoint }, operatorToken);
+    if (unit.setPartnerUnit.__typename !== 'PartnerUnit' || rate.setExchangeRate.__typename !== 'ExchangeRate') throw new Error(`demo: unit ${code}: ${JSON.stringify([unit, rate])}`);
+    line(`   ${rate.setExchangeRate.asset.padEnd(16)} 1 point = ${rate.setExchangeRate.cpPerPoint} CP`);
+  }
+  const stars = `${acme.partnerId}.STARS`;
+
+  step(3, 'Partners enroll their customers (same verified e-mail → one coalition member):');
   line(`   ACME enrolls alice-1:  ${describe(await acme.enrollMember({ member: 'alice-1', emailHash: aliceEmail }))}`);
   line(`   BOLT enrolls A-77:     ${describe(await bolt.enrollMember({ member: 'A-77', emailHash: aliceEmail }))}`);
   line(`   CAFE enrolls c-alice:  ${describe(await cafe.enrollMember({ member: 'c-alice', emailHash: aliceEmail }))}`);
   line(`   CAFE enrolls c-bob:    ${describe(await cafe.enrollMember({ member: 'c-bob', emailHash: hashEmail('bob@example.com') }))}`);
 
-  step(3, 'Alice earns at two partners:');
+  step(4, 'Alice earns at two partners:');
   line(`   ACME issues 1000:      ${describe(await acme.issuePoints({ member: 'alice-1', amount: '1000', orderRef: 'acme-order-1' }))}`);
   line(`   BOLT issues 500:       ${describe(await bolt.issuePoints({ member: 'A-77', amount: '500', orderRef: 'bolt-fill-9' }))}`);
 
-  step(4, 'Alice spends 1200 at a third partner (oldest-expiring points first):');
+  step(5, 'Alice spends 1200 at a third partner (oldest-expiring points first):');
   const redeem = await signInstruction({ partnerId: cafe.partnerId, hubId: config.hubId, key: keys.CAFE!, op: 'redeem', fields: { member: 'c-alice', amount: '1200', orderRef: 'cafe-till-3' } });
   line(`   CAFE redeems 1200:     ${describe(await cafe.submitSigned('redeem', redeem.jws))}`);
 
-  step(5, 'The network hiccups and CAFE resends the very same signed request:');
+  step(6, 'The network hiccups and CAFE resends the very same signed request:');
   line(`   CAFE resends:          ${describe(await cafe.submitSigned('redeem', redeem.jws))}`);
 
-  step(6, 'CAFE reuses that jti for a different amount:');
+  step(7, 'CAFE reuses that jti for a different amount:');
   line(`   CAFE, same jti, 50:    ${describe(await cafe.redeemPoints({ member: 'c-alice', amount: '50' }, { jti: redeem.jti }))}`);
 
-  step(7, 'A fraudster forges an ACME issue with a key of their own (same kid):');
+  step(8, 'A fraudster forges an ACME issue with a key of their own (same kid):');
   const forgerKey = await generatePartnerKey('EdDSA', keys.ACME!.kid);
   const forger = new PartnerClient({ baseUrl: hub.url, hubId: config.hubId, partnerId: acme.partnerId, key: forgerKey });
   line(`   forged issue 1000000:  ${describe(await forger.issuePoints({ member: 'alice-1', amount: '1000000' }))}`);
 
-  step(8, 'Alice tries to spend more than she has:');
+  step(9, 'Alice tries to spend more than she has:');
   line(`   ACME redeems 5000:     ${describe(await acme.redeemPoints({ member: 'alice-1', amount: '5000' }))}`);
 
-  step(9, "Alice's combined balance, as her app shows it (member token signed by ACME):");
-  const me = await graphql('{ me { balance lots { edges { node { issuerPartnerId remaining expiresAt } } } history { edges { node { type partnerId } } } } }', {}, await acme.memberToken('alice-1'));
-  line(`   balance ${me.data?.me?.balance} CP; lots: ${me.data?.me?.lots.edges.map((e: any) => `${e.node.remaining} from ${e.node.issuerPartnerId} (expires ${String(e.node.expiresAt).slice(0, 10)})`).join(', ')}`);
-  line(`   history: ${me.data?.me?.history.edges.map((e: any) => `${e.node.type}@${e.node.partnerId}`).join(', ')}`);
+  step(10, `ACME gives Alice points of its own program (${stars}):`);
+  line(`   ACME issues 30 STARS:  ${describe(await acme.issuePoints({ member: 'alice-1', amount: '30', asset: stars, orderRef: 'acme-order-2' }))}`);
 
-  step(10, 'Finance checks the ledger invariants:');
-  const integrity = await graphql('{ ledgerIntegrity { ok entriesChecked accountsChecked differences { check } } }', {}, operatorToken);
+  step(11, 'In her app (member token), Alice asks for a quote for her 30 STARS in CP, then takes it:');
+  const aliceToken = await acme.memberToken('alice-1');
+  const quoted = await must(
+    'quoteExchange',
+    `query($from: String!, $to: String!, $amount: Amount!) { quoteExchange(from: $from, to: $to, amount: $amount) {
+      __typename ... on ExchangeQuote { quote amountIn cpAmount amountOut rateFrom rateTo rounding residualCp expiresAt } ... on ErrorResult { message } } }`,
+    { from: stars, to: 'CP', amount: '30' },
+    aliceToken,
+  );
+  const offer = quoted.quoteExchange;
+  if (offer.__typename !== 'ExchangeQuote') throw new Error(`demo: no quote: ${JSON.stringify(offer)}`);
+  const seconds = Math.round((Date.parse(offer.expiresAt) - Date.now()) / 1000);
+  const exactCp = new Exact(offer.amountIn).times(offer.rateFrom).toFixed();
+  line(`   quote:    ${offer.amountIn} STARS × ${offer.rateFrom} = ${exactCp} CP → ${offer.amountOut} CP (${offer.rounding}); hub-signed, valid ${seconds} s`);
+  line(`             residual ${offer.residualCp} CP, booked to the hub's rounding account (negative: the hub adds it)`);
+  const exchanged = await must(
+    'exchangePoints',
+    `mutation($quote: String!) { exchangePoints(quote: $quote) {
+      __typename ... on ExchangeReceipt { entryId amountIn amountOut residualCp fromBalance toBalance replayed } ... on ErrorResult { errorCode message } } }`,
+    { quote: offer.quote },
+    aliceToken,
+  );
+  const done = exchanged.exchangePoints;
+  if (done.__typename !== 'ExchangeReceipt') throw new Error(`demo: exchange refused: ${JSON.stringify(done)}`);
+  line(`   exchange: accepted; ${done.amountIn} STARS → ${done.amountOut} CP; now ${done.fromBalance} STARS and ${done.toBalance} CP (entry ${short(done.entryId)})`);
+  const again = (await must('exchangePoints', 'mutation($quote: String!) { exchangePoints(quote: $quote) { __typename ... on ExchangeReceipt { replayed entryId } } }', { quote: offer.quote }, aliceToken)).exchangePoints;
+  line(`   again:    ${again.replayed && again.entryId === done.entryId ? 'the same quote sent twice returns the same receipt (replayed), nothing changed' : JSON.stringify(again)}`);
+
+  step(12, 'Two-phase redemption at CAFE: hold 100 for a basket, then charge only the 80 it came to:');
+  const held = await cafe.authorizeRedemption({ member: 'c-alice', amount: '100', orderRef: 'cafe-basket-4' });
+  line(`   CAFE authorizes 100:   ${describe(held)}`);
+  if (!held.ok) throw new Error('demo: authorize refused');
+  const captured = await cafe.captureRedemption({ hold: held.data.holdId, amount: '80', orderRef: 'cafe-till-4' });
+  line(`   CAFE captures 80:      ${describe(captured)}`);
+  if (!captured.ok) throw new Error('demo: capture refused');
+  const hold = (await must('hold', 'query($id: ID!) { hold(id: $id) { status amount captured } }', { id: held.data.holdId }, await cafe.accessToken())).hold;
+  const spendable = (await must('me', '{ me { balance available } }', {}, aliceToken)).me;
+  line(`   ${`hold ${short(held.data.holdId)}:`.padEnd(23)}${hold.status} ${hold.captured} of ${hold.amount}; ${BigInt(hold.amount) - BigInt(hold.captured)} released → balance ${spendable.balance} CP, available ${spendable.available} CP`);
+
+  step(13, 'Alice returns part of that basket: CAFE refunds 30 of the 80 points:');
+  line(`   CAFE reverses 30:      ${describe(await cafe.reversePoints({ entry: captured.data.entryId, amount: '30', orderRef: 'cafe-refund-4' }))}`);
+
+  step(14, "Alice's combined balance, as her app shows it (member token signed by ACME):");
+  const me = (await must(
+    'me',
+    `{ me { balance available combinedBalance { totalCp assets { asset amount cpPerPoint cpValue } }
+      lots { edges { node { issuerPartnerId remaining expiresAt } } }
+      history { edges { node { partnerId reversesEntryId postings { asset amount account { ownerKind } } } } } } }`,
+    {},
+    aliceToken,
+  )).me;
+  line(`   combined: ${me.combinedBalance.totalCp} CP in all (CP balance ${me.balance}, available ${me.available}), by asset:`);
+  for (const asset of me.combinedBalance.assets) {
+    line(`     ${String(asset.asset).padEnd(16)} ${String(asset.amount).padStart(6)} × ${asset.cpPerPoint ?? '?'} = ${asset.cpValue ?? 'no rate'} CP`);
+  }
+  line(`   lots: ${me.lots.edges.map((e: any) => `${e.node.remaining} from ${e.node.issuerPartnerId} (expires ${String(e.node.expiresAt).slice(0, 10)})`).join(', ')}`);
+  // Each entry as it moved Alice's own wallets (her legs of its postings), newest first.
+  const moves = me.history.edges.map(({ node }: any) => {
+    const legs = node.postings.filter((p: any) => p.account.ownerKind === 'member').map((p: any) => `${p.amount.startsWith('-') ? '−' + p.amount.slice(1) : '+' + p.amount} ${p.asset}`);
+    return `${node.partnerId} ${legs.join(' ')}${node.reversesEntryId ? ' (refund)' : ''}`;
+  });
+  line(`   history, newest first: ${moves.join(', ')}`);
+
+  step(15, 'Finance checks the ledger invariants:');
+  const integrity = await graphql('{ ledgerIntegrity { ok entriesChecked accountsChecked lotsChecked differences { check subject expected actual } } }', {}, operatorToken);
   const report = integrity.data?.ledgerIntegrity;
-  line(`   ledgerIntegrity: ${report?.ok ? 'OK' : 'DIFFERENCES FOUND'} (${report?.entriesChecked} entries, ${report?.accountsChecked} accounts)`);
+  line(`   ledgerIntegrity: ${report?.ok ? 'OK' : 'DIFFERENCES FOUND'} (${report?.entriesChecked} entries, ${report?.accountsChecked} accounts, ${report?.lotsChecked} lots)`);
+  for (const difference of report?.differences ?? []) line(`     ${difference.check}: ${difference.subject} expected ${difference.expected}, found ${difference.actual}`);
 
   line('\nTry it yourself — an operator token valid for one hour:');
   line(`   curl -s ${hub.url}/graphql -H 'content-type: application/json' \\\n     -H 'authorization: Bearer ${operatorToken}' \\\n     -d '{"query":"{ partners { edges { node { id name status } } } }"}'`);

@@ -144,11 +144,8 @@ export class ExchangeService {
       'SELECT account_id, balance FROM account_balance WHERE account_id = ANY($1::bigint[]) AND shard = 0 ORDER BY account_id FOR UPDATE',
       [[fromWallet.id, toWallet.id]],
     );
-    const [{ held }] = await tx.query(
-      `SELECT coalesce(sum(amount), 0)::text AS held FROM hold WHERE wallet_id = $1 AND status = 'pending' AND expires_at > $2`,
-      [fromWallet.id, now],
-    );
-    const spendable = BigInt(locked.find((row) => row.account_id === fromWallet.id)!.balance) - BigInt(held);
+    const [{ reserved }] = await tx.query('SELECT wallet_reserved($1, $2)::text AS reserved', [fromWallet.id, now]);
+    const spendable = BigInt(locked.find((row) => row.account_id === fromWallet.id)!.balance) - BigInt(reserved);
     if (spendable < conversion.amountIn) return insufficientBalance(spendable, conversion.amountIn);
 
     const entryId = newId();
@@ -228,7 +225,7 @@ export class ExchangeService {
         );
       }
     } else if (toOwner) {
-      await consumeLots(tx, move.fromWallet.id, conversion.cpAmount, entryId, toOwner, { kind: 'exchange' });
+      await consumeLots(tx, move.fromWallet.id, conversion.cpAmount, entryId, toOwner, { kind: 'exchange', at: now });
     }
   }
 

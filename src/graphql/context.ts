@@ -14,6 +14,7 @@ export function createLoaders(ledger: LedgerQueryService, partners: PartnerQuery
     currentRate: new DataLoader<string, RateRow | null>((assets) => contracts.currentRates(assets)),
     walletBalance: new DataLoader<string, bigint>((memberIds) => ledger.walletBalances(memberIds)),
     spendable: new DataLoader<string, bigint>((memberIds) => ledger.spendableBalances(memberIds)),
+    pending: new DataLoader<string, bigint>((memberIds) => ledger.pendingBalances(memberIds)),
     postingsByEntry: new DataLoader<string, PostingRow[]>((entryIds) => ledger.postingsByEntry(entryIds)),
     account: new DataLoader<string, AccountEntity>((ids) => ledger.accounts(ids)),
     partnerKeys: new DataLoader<string, PartnerKeyEntity[]>((partnerIds) => partners.keysByPartner(partnerIds)),

@@ -34,7 +34,7 @@ interface HoldRow {
 export async function authorizeRedemption(tx: EntityManager, context: MovementContext, claims: AuthorizeClaims): Promise<HoldResult | DomainError> {
   const targets = await findMovementTargets(tx, context.partnerId, { ref: claims.member }, 'redemption', true, context.now);
   if (!targets) return unknownMember(context, claims.member);
-  const spendable = targets.balance - targets.held;
+  const spendable = targets.balance - targets.reserved;
   if (spendable < claims.amount) return insufficientBalance(spendable, claims.amount);
   const holdId = newId();
   const expiresAt = new Date(context.now.getTime() + claims.holdSeconds * 1000);
@@ -88,7 +88,7 @@ export async function captureRedemption(
   if (!targets) return fail(ErrorCode.UNKNOWN_MEMBER, `the member of hold ${hold.id} is no longer enrolled at ${context.partnerId}`);
   // Other holds keep their points; this one's are the ones being spent. (Points held may have
   // expired meanwhile, so the balance is checked, not assumed.)
-  const spendable = targets.balance - (targets.held - heldAmount);
+  const spendable = targets.balance - (targets.reserved - heldAmount);
   if (spendable < claims.amount) return insufficientBalance(spendable, claims.amount);
   const redeemed = await debitWallet(tx, context, targets, claims.amount, {
     jti: claims.jti,
@@ -115,6 +115,6 @@ export async function voidRedemption(tx: EntityManager, context: MovementContext
     amount: hold.amount,
     status: 'voided',
     expiresAt: hold.expires_at.toISOString(),
-    available: targets ? (targets.balance - targets.held).toString() : '0',
+    available: targets ? (targets.balance - targets.reserved).toString() : '0',
   };
 }

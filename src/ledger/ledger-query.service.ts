@@ -37,6 +37,7 @@ export interface LotRow {
   remaining: bigint;
   issuedAt: Date;
   expiresAt: Date;
+  vestsAt: Date | null;
 }
 
 export interface PostingRow {
@@ -112,11 +113,23 @@ export class LedgerQueryService {
     const rows: Array<{ owner_id: string; spendable: string }> = await this.dataSource.query(
       `SELECT a.owner_id,
               coalesce((SELECT sum(b.balance) FROM account_balance b WHERE b.account_id = a.id), 0)
-              - coalesce((SELECT sum(h.amount) FROM hold h WHERE h.wallet_id = a.id AND h.status = 'pending' AND h.expires_at > $3), 0) AS spendable
+              - wallet_reserved(a.id, $3) AS spendable
        FROM account a WHERE a.owner_kind = 'member' AND a.owner_id = ANY($1::text[]) AND a.asset = $2 AND a.kind = 'wallet'`,
       [memberIds, CP, this.clock.now()],
     );
     const byMember = new Map(rows.map((row) => [row.owner_id, BigInt(row.spendable)]));
+    return memberIds.map((id) => byMember.get(id) ?? 0n);
+  }
+
+  /** CP issued inside a return window and not yet spendable, per member. */
+  async pendingBalances(memberIds: readonly string[]): Promise<bigint[]> {
+    const rows: Array<{ owner_id: string; pending: string }> = await this.dataSource.query(
+      `SELECT a.owner_id, coalesce(sum(l.remaining), 0)::text AS pending FROM account a
+       JOIN lot l ON l.account_id = a.id AND l.vests_at > $3 AND l.remaining > 0
+       WHERE a.owner_kind = 'member' AND a.owner_id = ANY($1::text[]) AND a.asset = $2 AND a.kind = 'wallet' GROUP BY a.owner_id`,
+      [memberIds, CP, this.clock.now()],
+    );
+    const byMember = new Map(rows.map((row) => [row.owner_id, BigInt(row.pending)]));
     return memberIds.map((id) => byMember.get(id) ?? 0n);
   }
 
@@ -185,7 +198,7 @@ export class LedgerQueryService {
   async memberLots(scope: LotScope, includeSpent: boolean, page: Page): Promise<Connection<LotRow & { sortKey: string }>> {
     const [expiresAt, issuedAt, id] = readCursor(page.after, LOT_CURSOR)?.split('|') ?? [null, null, null];
     const rows: Array<Record<string, string | Date>> = await this.dataSource.query(
-      `SELECT l.id, l.issuer_partner_id, l.amount, l.remaining, l.issued_at, l.expires_at,
+      `SELECT l.id, l.issuer_partner_id, l.amount, l.remaining, l.issued_at, l.expires_at, l.vests_at,
               l.expires_at::text || '|' || l.issued_at::text || '|' || l.id AS sort_key
        FROM lot l JOIN account a ON a.id = l.account_id
        WHERE a.owner_kind = 'member' AND a.owner_id = $1 AND a.asset = $2 AND a.kind = 'wallet'
@@ -202,6 +215,7 @@ export class LedgerQueryService {
       remaining: BigInt(String(row.remaining)),
       issuedAt: row.issued_at as Date,
       expiresAt: row.expires_at as Date,
+      vestsAt: (row.vests_at as Date | null) ?? null,
       sortKey: String(row.sort_key),
     }));
     return toConnection(lots, page.first, (lot) => lot.sortKey);

@@ -59,6 +59,7 @@ export class LotEntity {
   @Column('timestamptz', { name: 'issued_at' }) issuedAt!: Date;
   @Column('timestamptz', { name: 'expires_at' }) expiresAt!: Date;
   @Column('bigint', { name: 'from_lot_id', nullable: true }) fromLotId!: string | null;
+  @Column('timestamptz', { name: 'vests_at', nullable: true }) vestsAt!: Date | null;
 }
 
 @Entity({ name: 'lot_consumption' })

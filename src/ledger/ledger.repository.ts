@@ -63,10 +63,10 @@ export interface MovementTargets {
   counter: AccountRef;
   /** The wallet's balance; read under a row lock when the targets were found `forDebit`. */
   balance: bigint;
-  /** What pending, unexpired holds keep from being spent: spendable = balance − held. */
-  held: bigint;
+  /** What cannot be spent now: points on hold and points not yet vested. Spendable = balance − reserved. */
+  reserved: bigint;
   /** The partner's contract in force at the entry's time: its prices go on the entry. */
-  contract: { id: string; currency: string; issuePrice: string; redeemPrice: string; lotLifetimeMonths: number };
+  contract: { id: string; currency: string; issuePrice: string; redeemPrice: string; lotLifetimeMonths: number; pendingDays: number };
 }
 
 /**
@@ -87,15 +87,15 @@ export async function findMovementTargets(
   // and registration the partner's counter-accounts and first contract.
   const rows: Array<Record<string, string | number>> = await tx.query(
     `SELECT l.member_id, w.id AS wallet_id, c.id AS counter_id, b.balance,
-            k.id AS contract_id, k.currency, k.issue_price::text, k.redeem_price::text, k.lot_lifetime_months,
-            (SELECT coalesce(sum(h.amount), 0) FROM hold h WHERE h.wallet_id = w.id AND h.status = 'pending' AND h.expires_at > $4) AS held
+            k.id AS contract_id, k.currency, k.issue_price::text, k.redeem_price::text, k.lot_lifetime_months, k.pending_days,
+            wallet_reserved(w.id, $4) AS reserved
      FROM partner p
      JOIN member_link l ON l.partner_id = p.id AND ${'ref' in member ? 'l.member_ref = $2' : 'l.member_id = $2::uuid'}
      JOIN account w ON w.owner_kind = 'member' AND w.owner_id = l.member_id::text AND w.asset = 'CP' AND w.kind = 'wallet'
      JOIN account_balance b ON b.account_id = w.id AND b.shard = 0
      JOIN account c ON c.owner_kind = 'partner' AND c.owner_id = p.id AND c.asset = 'CP' AND c.kind = $3
      JOIN LATERAL (
-       SELECT id, currency, issue_price, redeem_price, lot_lifetime_months FROM partner_contract
+       SELECT id, currency, issue_price, redeem_price, lot_lifetime_months, pending_days FROM partner_contract
        WHERE partner_id = p.id AND valid_from <= $4 ORDER BY valid_from DESC LIMIT 1
      ) k ON true
      WHERE p.id = $1
@@ -109,13 +109,14 @@ export async function findMovementTargets(
     wallet: { id: String(row.wallet_id), floored: true },
     counter: { id: String(row.counter_id), floored: false },
     balance: BigInt(row.balance!),
-    held: BigInt(row.held!),
+    reserved: BigInt(row.reserved!),
     contract: {
       id: String(row.contract_id),
       currency: String(row.currency),
       issuePrice: decimalText(String(row.issue_price)),
       redeemPrice: decimalText(String(row.redeem_price)),
       lotLifetimeMonths: Number(row.lot_lifetime_months),
+      pendingDays: Number(row.pending_days),
     },
   };
 }
@@ -176,13 +177,15 @@ export interface NewLot {
   amount: bigint;
   issuedAt: Date;
   expiresAt: Date;
+  /** Pending until then (a return window); null: spendable at once. */
+  vestsAt?: Date | null;
 }
 
 export async function createLot(tx: EntityManager, lot: NewLot): Promise<void> {
   await tx.query(
-    `INSERT INTO lot (account_id, issuer_partner_id, entry_id, amount, remaining, issued_at, expires_at)
-     VALUES ($1, $2, $3, $4, $4, $5, $6)`,
-    [lot.accountId, lot.issuerPartnerId, lot.entryId, lot.amount.toString(), lot.issuedAt, lot.expiresAt],
+    `INSERT INTO lot (account_id, issuer_partner_id, entry_id, amount, remaining, issued_at, expires_at, vests_at)
+     VALUES ($1, $2, $3, $4, $4, $5, $6, $7)`,
+    [lot.accountId, lot.issuerPartnerId, lot.entryId, lot.amount.toString(), lot.issuedAt, lot.expiresAt, lot.vestsAt ?? null],
   );
 }
 
@@ -202,7 +205,7 @@ export async function consumeLots(
   entryId: string,
   consumerPartnerId: string,
   /** Only lots of these issuers (default: all), and why they are consumed (default: a redemption). */
-  options: { issuers?: readonly string[]; kind?: 'redeem' | 'transfer' | 'exchange' } = {},
+  options: { issuers?: readonly string[]; kind?: 'redeem' | 'transfer' | 'exchange'; at?: Date } = {},
 ): Promise<LotTake[]> {
   const takes: LotTake[] = [];
   let left = amount;
@@ -214,8 +217,9 @@ export async function consumeLots(
        WHERE account_id = $1 AND remaining > 0
          AND ($2::timestamptz IS NULL OR (expires_at, issued_at, id) > ($2::timestamptz, $3::timestamptz, $4::bigint))
          AND ($6::text[] IS NULL OR issuer_partner_id = ANY($6::text[]))
+         AND (vests_at IS NULL OR vests_at <= $7)
        ORDER BY expires_at, issued_at, id LIMIT $5`,
-      [walletId, after?.expiresAt ?? null, after?.issuedAt ?? null, after?.id ?? null, LOT_BATCH, options.issuers ?? null],
+      [walletId, after?.expiresAt ?? null, after?.issuedAt ?? null, after?.id ?? null, LOT_BATCH, options.issuers ?? null, options.at ?? new Date()],
     );
     assert(rows.length > 0, `wallet ${walletId}: lots fall ${left} short of ${amount}`);
     const lots: OpenLot[] = rows.map((row) => ({ id: row.id, issuerPartnerId: row.issuer_partner_id, remaining: BigInt(row.remaining) }));

@@ -17,6 +17,8 @@ export interface MovementResult {
   rates: Record<string, string>;
   /** Set for a partner's own unit; absent means CP. */
   asset?: string;
+  /** For pending points: when they become spendable. */
+  vestsAt?: string;
   consumed?: Array<{ issuerPartnerId: string; amount: string }>;
 }
 
@@ -34,6 +36,8 @@ export interface EntrySource {
   orderRef: string | null;
   occurredAt: Date;
 }
+
+const DAY_MS = 86_400_000;
 
 export const unknownMember = (context: MovementContext, memberRef: string): DomainError =>
   fail(ErrorCode.UNKNOWN_MEMBER, `no member ${memberRef} is enrolled at ${context.partnerId}`);
@@ -53,6 +57,8 @@ export async function issuePoints(tx: EntityManager, context: MovementContext, c
     { accountId: targets.counter.id, asset: CP, amount: -claims.amount, floored: false },
     { accountId: targets.wallet.id, asset: CP, amount: claims.amount, floored: true },
   ], context.counterShards);
+  // A partner with a return window issues pending points: in the balance, spendable once vested.
+  const vestsAt = targets.contract.pendingDays > 0 ? new Date(context.now.getTime() + targets.contract.pendingDays * DAY_MS) : null;
   await createLot(tx, {
     accountId: targets.wallet.id,
     issuerPartnerId: context.partnerId,
@@ -60,11 +66,13 @@ export async function issuePoints(tx: EntityManager, context: MovementContext, c
     amount: claims.amount,
     issuedAt: context.now,
     expiresAt: addMonths(context.now, targets.contract.lotLifetimeMonths),
+    vestsAt,
   });
-  return result(context, targets.memberId, claims.amount, balances.get(targets.wallet.id), rates, [
+  const issued = result(context, targets.memberId, claims.amount, balances.get(targets.wallet.id), rates, [
     { account: `partner:${context.partnerId}:CP:issuance`, amount: (-claims.amount).toString() },
     { account: `member:${targets.memberId}:CP:wallet`, amount: claims.amount.toString() },
   ]);
+  return vestsAt ? { ...issued, vestsAt: vestsAt.toISOString() } : issued;
 }
 
 /**
@@ -75,7 +83,7 @@ export async function issuePoints(tx: EntityManager, context: MovementContext, c
 export async function redeemPoints(tx: EntityManager, context: MovementContext, claims: MovementClaims): Promise<MovementResult | DomainError> {
   const targets = await findMovementTargets(tx, context.partnerId, { ref: claims.member }, 'redemption', true, context.now);
   if (!targets) return unknownMember(context, claims.member);
-  const spendable = targets.balance - targets.held;
+  const spendable = targets.balance - targets.reserved;
   if (spendable < claims.amount) return insufficientBalance(spendable, claims.amount);
   return debitWallet(tx, context, targets, claims.amount, claims);
 }
@@ -96,7 +104,7 @@ export async function debitWallet(
     { accountId: targets.wallet.id, asset: CP, amount: -amount, floored: true },
     { accountId: targets.counter.id, asset: CP, amount, floored: false },
   ], context.counterShards);
-  const takes = await consumeLots(tx, targets.wallet.id, amount, context.entryId, context.partnerId);
+  const takes = await consumeLots(tx, targets.wallet.id, amount, context.entryId, context.partnerId, { at: context.now });
   const byIssuer = new Map<string, bigint>();
   for (const take of takes) byIssuer.set(take.issuerPartnerId, (byIssuer.get(take.issuerPartnerId) ?? 0n) + take.amount);
   const consumed = [...byIssuer].map(([issuerPartnerId, total]) => ({ issuerPartnerId, amount: total.toString() }));

@@ -50,8 +50,12 @@ export async function reverseEntry(tx: EntityManager, context: MovementContext, 
 
   let lotChanges: Array<{ lotId: string; issuer: string; consumer: string; amount: bigint }>;
   if (issue) {
-    const [lot]: Array<{ id: string; remaining: string }> = await tx.query('SELECT id, remaining FROM lot WHERE entry_id = $1 FOR UPDATE', [original.id]);
-    const takeable = [BigInt(lot!.remaining), targets.balance - targets.held].reduce((a, b) => (a < b ? a : b));
+    const [lot]: Array<{ id: string; remaining: string; pending: boolean }> = await tx.query(
+      'SELECT id, remaining, coalesce(vests_at > $2, false) AS pending FROM lot WHERE entry_id = $1 FOR UPDATE',
+      [original.id, context.now],
+    );
+    // Pending points (inside the return window) come straight out of their lot: spendable points are not touched.
+    const takeable = lot!.pending ? BigInt(lot!.remaining) : [BigInt(lot!.remaining), targets.balance - targets.reserved].reduce((a, b) => (a < b ? a : b));
     if (claims.amount > takeable) {
       return fail(ErrorCode.POINTS_ALREADY_SPENT, `only ${takeable} CP of that issue are still in the wallet and not on hold`, {
         available: (takeable < 0n ? 0n : takeable).toString(),

@@ -48,11 +48,8 @@ export async function transferPoints(
     'SELECT account_id, balance FROM account_balance WHERE account_id = ANY($1::bigint[]) AND shard = 0 ORDER BY account_id FOR UPDATE',
     [[from.wallet_id, to.wallet_id]],
   );
-  const [{ held }] = await tx.query(
-    `SELECT coalesce(sum(amount), 0)::text AS held FROM hold WHERE wallet_id = $1 AND status = 'pending' AND expires_at > $2`,
-    [from.wallet_id, context.now],
-  );
-  const spendable = BigInt(locked.find((row) => row.account_id === from.wallet_id)!.balance) - BigInt(held);
+  const [{ reserved }] = await tx.query('SELECT wallet_reserved($1, $2)::text AS reserved', [from.wallet_id, context.now]);
+  const spendable = BigInt(locked.find((row) => row.account_id === from.wallet_id)!.balance) - BigInt(reserved);
 
   // Whose points may move: issuers whose contracts allow transfers.
   const issuers: Array<{ issuer_partner_id: string }> = await tx.query(
@@ -62,8 +59,9 @@ export async function transferPoints(
   const issuerContracts = await contracts.inForce(tx, issuers.map((row) => row.issuer_partner_id), context.now);
   const movable = issuers.map((row) => row.issuer_partner_id).filter((_, index) => issuerContracts[index]?.transfersAllowed);
   const [{ transferable }] = await tx.query(
-    'SELECT coalesce(sum(remaining), 0)::text AS transferable FROM lot WHERE account_id = $1 AND remaining > 0 AND issuer_partner_id = ANY($2::text[])',
-    [from.wallet_id, movable],
+    `SELECT coalesce(sum(remaining), 0)::text AS transferable FROM lot
+     WHERE account_id = $1 AND remaining > 0 AND issuer_partner_id = ANY($2::text[]) AND (vests_at IS NULL OR vests_at <= $3)`,
+    [from.wallet_id, movable, context.now],
   );
   const available = BigInt(transferable) < spendable ? BigInt(transferable) : spendable;
   if (available < claims.amount) return insufficientBalance(available, claims.amount);
@@ -88,7 +86,7 @@ export async function transferPoints(
     ],
     context.counterShards,
   );
-  const takes = await consumeLots(tx, from.wallet_id, claims.amount, context.entryId, context.partnerId, { issuers: movable, kind: 'transfer' });
+  const takes = await consumeLots(tx, from.wallet_id, claims.amount, context.entryId, context.partnerId, { issuers: movable, kind: 'transfer', at: context.now });
   // The recipient's lots: same issuer, same issue time and expiry, made by this entry.
   await tx.query(
     `INSERT INTO lot (account_id, issuer_partner_id, entry_id, amount, remaining, issued_at, expires_at, from_lot_id)

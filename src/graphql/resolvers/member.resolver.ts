@@ -37,7 +37,12 @@ export class MemberResolver {
     return context.loaders.walletBalance.load(member.id);
   }
 
-  @FieldResolver(() => AmountScalar, { description: 'What the member can spend now: balance less points on hold for pending authorizations.' })
+  @FieldResolver(() => AmountScalar, { description: 'CP issued inside a return window, not spendable until they vest (included in balance).' })
+  pending(@Root() member: Member, @Ctx() context: RequestContext): Promise<bigint> {
+    return context.loaders.pending.load(member.id);
+  }
+
+  @FieldResolver(() => AmountScalar, { description: 'What the member can spend now: balance less points on hold and points still pending.' })
   available(@Root() member: Member, @Ctx() context: RequestContext): Promise<bigint> {
     return context.loaders.spendable.load(member.id);
   }

@@ -56,6 +56,8 @@ export class Lot {
   @Field(() => AmountScalar) remaining!: bigint;
   @Field() issuedAt!: Date;
   @Field() expiresAt!: Date;
+  @Field(() => Date, { nullable: true, description: 'Pending until then (a return window): counted in the balance, not spendable.' })
+  vestsAt!: Date | null;
 }
 
 export const JournalEntryConnection = connectionOf(JournalEntry, 'JournalEntry');

@@ -32,6 +32,8 @@ export abstract class MovementReceipt extends AcceptedInstruction {
 @ObjectType({ implements: [AcceptedInstruction, MovementReceipt] })
 export class IssueReceipt extends MovementReceipt {
   @Field({ description: "CP, or the partner's own unit (e.g. ACME.STARS)." }) asset: string = 'CP';
+  @Field(() => Date, { nullable: true, description: 'For points issued inside a return window: when they become spendable.' })
+  vestsAt: Date | null = null;
 }
 
 @ObjectType({ implements: [AcceptedInstruction, MovementReceipt], description: 'A refund: the entry it reverses is reversesEntryId.' })
