@@ -30,6 +30,7 @@ import { LedgerQueryService } from './ledger/ledger-query.service';
 import { MemberQueryService } from './members/member-query.service';
 import { PartnerQueryService } from './partners/partner-query.service';
 import { PartnerService } from './partners/partner.service';
+import { TierService } from './members/tiers';
 import { ContractService } from './partners/contract.service';
 import { PartnerContractResolver, PartnerUnitResolver } from './graphql/resolvers/contract.resolver';
 
@@ -56,10 +57,11 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
   try {
     await migrate(dataSource);
     const hubKeys = await HubKeys.load(dataSource, config.hubId, clock, config.hubSigningJwk);
-    const contracts = new ContractService(dataSource, clock, config.defaultCurrency);
+    const tiers = new TierService(config.tiers, config.tierWindowDays);
+    const contracts = new ContractService(dataSource, clock, config.defaultCurrency, config.tiers.map((tier) => tier.name));
     const partners = new PartnerService(dataSource, contracts);
     const partnerQueries = new PartnerQueryService(dataSource);
-    const instructions = new InstructionService(dataSource, partners, hubKeys, clock, config.counterShards, contracts);
+    const instructions = new InstructionService(dataSource, partners, hubKeys, clock, config.counterShards, contracts, tiers);
     const ledger = new LedgerQueryService(dataSource, clock);
     const integrity = new IntegrityService(dataSource, clock);
     const expiry = new ExpiryService(dataSource, contracts, clock, config.counterShards);
@@ -68,7 +70,7 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
     const auth = new AuthService(config, partners, clock);
     const schema = await buildHubSchema([
       new InstructionResolver(instructions, ledger),
-      new MemberResolver(new MemberQueryService(dataSource), ledger),
+      new MemberResolver(new MemberQueryService(dataSource), ledger, tiers, clock),
       new JournalEntryResolver(ledger, integrity, expiry),
       new PostingResolver(),
       new PartnerResolver(partners, partnerQueries),

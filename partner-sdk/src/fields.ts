@@ -35,6 +35,8 @@ export interface PointsFields {
   occurredAt?: string | Date;
   /** CP (the default), or the partner's own program unit, e.g. "ACME.STARS". */
   asset?: string;
+  /** Issue only: credit amount × this partner's multiplier for the member's coalition tier. */
+  applyTierMultiplier?: boolean;
 }
 
 /** Two-phase redemption, step 1: hold points (not spendable elsewhere) until captured, voided or expired. */
@@ -101,6 +103,7 @@ export interface PointsClaimsFields {
   orderRef?: string;
   occurredAt?: string;
   asset?: string;
+  applyTierMultiplier?: boolean;
 }
 
 export interface AuthorizeClaimsFields {
@@ -146,7 +149,7 @@ export interface ClaimsFieldsByOp {
 
 const ALLOWED: Record<Op, readonly string[]> = {
   enroll: ['member', 'emailHash', 'phoneHash'],
-  issue: ['member', 'amount', 'orderRef', 'occurredAt', 'asset'],
+  issue: ['member', 'amount', 'orderRef', 'occurredAt', 'asset', 'applyTierMultiplier'],
   redeem: ['member', 'amount', 'orderRef', 'occurredAt', 'asset'],
   authorize: ['member', 'amount', 'orderRef', 'holdSeconds'],
   capture: ['hold', 'amount', 'orderRef'],
@@ -256,6 +259,10 @@ export function claimsFields(op: Op, fields: FieldsByOp[Op]): ClaimsFieldsByOp[O
   if (raw.asset !== undefined) {
     if (typeof raw.asset !== 'string' || !/^[A-Z][A-Z0-9_]{0,31}(\.[A-Z][A-Z0-9_]{0,31})?$/.test(raw.asset)) throw new TypeError('asset is CP or a unit such as ACME.STARS');
     if (raw.asset !== 'CP') out.asset = raw.asset;
+  }
+  if (raw.applyTierMultiplier !== undefined) {
+    if (typeof raw.applyTierMultiplier !== 'boolean') throw new TypeError('applyTierMultiplier is true or false');
+    if (raw.applyTierMultiplier) out.applyTierMultiplier = true;
   }
   return out;
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseTiers, type TierRule } from '../members/tiers';
 
 /**
  * The hub's configuration, from the environment, validated once at start-up.
@@ -22,6 +23,9 @@ const environmentSchema = z.object({
   /** The hub's private signing key as a JWK (JSON). Without it a key is generated once and kept in the database. */
   HUB_SIGNING_JWK: z.string().optional(),
   INTROSPECTION: z.enum(['true', 'false']).default('true'),
+  /** Coalition tiers by CP earned in the window: Name:threshold, the lowest at 0. */
+  TIERS: z.string().default('Base:0,Silver:1000,Gold:5000'),
+  TIER_WINDOW_DAYS: z.coerce.number().int().min(1).max(3660).default(365),
   /** How long an exchange quote may be executed. */
   QUOTE_LIFETIME_SECONDS: z.coerce.number().int().min(5).max(600).default(60),
   /** How often the server runs the expiry job; 0 turns the schedule off (npm run expire still works). */
@@ -49,6 +53,8 @@ export interface Config {
   metricsToken: string | undefined;
   expiryIntervalSeconds: number;
   quoteLifetimeSeconds: number;
+  tiers: TierRule[];
+  tierWindowDays: number;
 }
 
 function parseJson(name: string, text: string | undefined): unknown {
@@ -99,5 +105,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     metricsToken: env.METRICS_TOKEN,
     expiryIntervalSeconds: env.EXPIRY_INTERVAL_SECONDS,
     quoteLifetimeSeconds: env.QUOTE_LIFETIME_SECONDS,
+    tiers: parseTiers(env.TIERS),
+    tierWindowDays: env.TIER_WINDOW_DAYS,
   };
 }

@@ -48,6 +48,7 @@ const movementSchema = (op: 'issue' | 'redeem') =>
     // CP, or the signing partner's own program unit (e.g. ACME.STARS): checked by the service.
     asset: z.string().regex(ASSET_PATTERN, 'CP or a unit such as ACME.STARS').optional(),
     orderRef: reference.optional(),
+    applyTierMultiplier: z.boolean().optional(),
     occurredAt: z
       .string()
       .regex(OCCURRED_AT_PATTERN, 'an RFC 3339 date-time with seconds and a zone')
@@ -103,6 +104,8 @@ export interface MovementClaims {
   /** CP, or the signing partner's own unit. */
   asset: string;
   amount: bigint;
+  /** Issue: credit amount × the partner's multiplier for the member's tier. */
+  applyTierMultiplier: boolean;
   orderRef: string | null;
   occurredAt: Date;
 }
@@ -186,5 +189,17 @@ export function parseInstructionClaims(op: Op, claims: JWTPayload, now: Date): I
   if (occurredAt.getTime() > now.getTime() + CLOCK_SKEW_SECONDS_MAX * 1000) {
     return fail(ErrorCode.INVALID_INSTRUCTION, 'claim occurredAt: lies in the future', { claim: 'occurredAt' });
   }
-  return { op: data.op, jti: data.jti, member: data.member, asset: data.asset ?? 'CP', amount, orderRef: data.orderRef ?? null, occurredAt };
+  if (data.applyTierMultiplier && (data.op !== 'issue' || (data.asset ?? 'CP') !== 'CP')) {
+    return fail(ErrorCode.INVALID_INSTRUCTION, 'claim applyTierMultiplier: only for issues of CP', { claim: 'applyTierMultiplier' });
+  }
+  return {
+    op: data.op,
+    jti: data.jti,
+    member: data.member,
+    asset: data.asset ?? 'CP',
+    amount,
+    applyTierMultiplier: data.applyTierMultiplier ?? false,
+    orderRef: data.orderRef ?? null,
+    occurredAt,
+  };
 }

@@ -11,6 +11,7 @@ import { moveNativePoints } from '../exchange/native-points.service';
 import { CP } from '../ledger/ledger.repository';
 import { transferPoints } from '../ledger/transfers.service';
 import type { ContractService } from '../partners/contract.service';
+import type { TierService } from '../members/tiers';
 import { enrollMember, type Enrolled } from '../members/member.service';
 import type { PartnerService } from '../partners/partner.service';
 import type { HubKeys } from './hub-keys';
@@ -41,6 +42,7 @@ export class InstructionService {
     private readonly clock: Clock,
     private readonly counterShards: number,
     private readonly contracts: ContractService,
+    private readonly tiers: TierService,
   ) {}
 
   async submit(op: Op, jws: unknown): Promise<Accepted | DomainError> {
@@ -87,7 +89,7 @@ export class InstructionService {
   }
 
   private apply(tx: EntityManager, partnerId: string, hash: string, claims: InstructionClaims, now: Date): Promise<AcceptedData | DomainError> {
-    const context = { partnerId, requestHash: hash, entryId: newId(), now, counterShards: this.counterShards };
+    const context = { partnerId, requestHash: hash, entryId: newId(), now, counterShards: this.counterShards, tiers: this.tiers };
     switch (claims.op) {
       case 'enroll':
         return enrollMember(tx, partnerId, claims) as Promise<AcceptedData | DomainError>;

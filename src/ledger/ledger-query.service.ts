@@ -108,6 +108,11 @@ export class LedgerQueryService {
     private readonly clock: Clock,
   ) {}
 
+  /** For read services that take a query runner (tiers). */
+  get manager(): DataSource {
+    return this.dataSource;
+  }
+
   /** What each member can spend now: wallet balance less pending, unexpired holds. */
   async spendableBalances(memberIds: readonly string[]): Promise<bigint[]> {
     const rows: Array<{ owner_id: string; spendable: string }> = await this.dataSource.query(

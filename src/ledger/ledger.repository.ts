@@ -66,7 +66,15 @@ export interface MovementTargets {
   /** What cannot be spent now: points on hold and points not yet vested. Spendable = balance − reserved. */
   reserved: bigint;
   /** The partner's contract in force at the entry's time: its prices go on the entry. */
-  contract: { id: string; currency: string; issuePrice: string; redeemPrice: string; lotLifetimeMonths: number; pendingDays: number };
+  contract: {
+    id: string;
+    currency: string;
+    issuePrice: string;
+    redeemPrice: string;
+    lotLifetimeMonths: number;
+    pendingDays: number;
+    tierMultipliers: Record<string, string>;
+  };
 }
 
 /**
@@ -85,9 +93,9 @@ export async function findMovementTargets(
 ): Promise<MovementTargets | null> {
   // Inner joins are exact: enrolment creates the wallet in the transaction that creates the link,
   // and registration the partner's counter-accounts and first contract.
-  const rows: Array<Record<string, string | number>> = await tx.query(
+  const rows: Array<Record<string, any>> = await tx.query(
     `SELECT l.member_id, w.id AS wallet_id, c.id AS counter_id, b.balance,
-            k.id AS contract_id, k.currency, k.issue_price::text, k.redeem_price::text, k.lot_lifetime_months, k.pending_days,
+            k.id AS contract_id, k.currency, k.issue_price::text, k.redeem_price::text, k.lot_lifetime_months, k.pending_days, k.tier_multipliers,
             wallet_reserved(w.id, $4) AS reserved
      FROM partner p
      JOIN member_link l ON l.partner_id = p.id AND ${'ref' in member ? 'l.member_ref = $2' : 'l.member_id = $2::uuid'}
@@ -95,7 +103,7 @@ export async function findMovementTargets(
      JOIN account_balance b ON b.account_id = w.id AND b.shard = 0
      JOIN account c ON c.owner_kind = 'partner' AND c.owner_id = p.id AND c.asset = 'CP' AND c.kind = $3
      JOIN LATERAL (
-       SELECT id, currency, issue_price, redeem_price, lot_lifetime_months, pending_days FROM partner_contract
+       SELECT id, currency, issue_price, redeem_price, lot_lifetime_months, pending_days, tier_multipliers FROM partner_contract
        WHERE partner_id = p.id AND valid_from <= $4 ORDER BY valid_from DESC LIMIT 1
      ) k ON true
      WHERE p.id = $1
@@ -117,6 +125,7 @@ export async function findMovementTargets(
       redeemPrice: decimalText(String(row.redeem_price)),
       lotLifetimeMonths: Number(row.lot_lifetime_months),
       pendingDays: Number(row.pending_days),
+      tierMultipliers: row.tier_multipliers as Record<string, string>,
     },
   };
 }

@@ -4,6 +4,8 @@ import { DomainError, ErrorCode, fail } from '../common/errors';
 import { addMonths } from './apply-entry';
 import { CP, consumeLots, createLot, findMovementTargets, recordEntry, type MovementTargets } from './ledger.repository';
 import type { MovementClaims } from '../instructions/instruction-claims';
+import { limits } from '../config/limits';
+import { applyMultiplier, type TierService } from '../members/tiers';
 
 /** What the hub tells the partner (and signs in the receipt) after an issue or a redemption. */
 export interface MovementResult {
@@ -28,6 +30,7 @@ export interface MovementContext {
   entryId: string;
   now: Date;
   counterShards: number;
+  tiers: TierService;
 }
 
 /** What an entry records of the instruction that made it. */
@@ -52,10 +55,19 @@ export const insufficientBalance = (available: bigint, requested: bigint): Domai
 export async function issuePoints(tx: EntityManager, context: MovementContext, claims: MovementClaims): Promise<MovementResult | DomainError> {
   const targets = await findMovementTargets(tx, context.partnerId, { ref: claims.member }, 'issuance', false, context.now);
   if (!targets) return unknownMember(context, claims.member);
-  const rates = { contractId: targets.contract.id, currency: targets.contract.currency, issuePrice: targets.contract.issuePrice };
+  const rates: Record<string, string> = { contractId: targets.contract.id, currency: targets.contract.currency, issuePrice: targets.contract.issuePrice };
+  // The partner may ask for its tier multiplier: the member's tier now, the contract's multiplier for it.
+  let amount = claims.amount;
+  if (claims.applyTierMultiplier) {
+    const tier = await context.tiers.tierOf(tx, targets.memberId, context.now);
+    const multiplier = targets.contract.tierMultipliers[tier.name] ?? '1';
+    amount = applyMultiplier(claims.amount, multiplier);
+    Object.assign(rates, { tier: tier.name, tierMultiplier: multiplier, baseAmount: claims.amount.toString() });
+    if (amount > limits.amountMax) return fail(ErrorCode.INVALID_AMOUNT, `with the ${tier.name} multiplier the amount exceeds ${limits.amountMax}`, { amount: amount.toString() });
+  }
   const balances = await recordEntry(tx, entryOf('issue', context, targets.memberId, claims, rates), [
-    { accountId: targets.counter.id, asset: CP, amount: -claims.amount, floored: false },
-    { accountId: targets.wallet.id, asset: CP, amount: claims.amount, floored: true },
+    { accountId: targets.counter.id, asset: CP, amount: -amount, floored: false },
+    { accountId: targets.wallet.id, asset: CP, amount, floored: true },
   ], context.counterShards);
   // A partner with a return window issues pending points: in the balance, spendable once vested.
   const vestsAt = targets.contract.pendingDays > 0 ? new Date(context.now.getTime() + targets.contract.pendingDays * DAY_MS) : null;
@@ -63,14 +75,14 @@ export async function issuePoints(tx: EntityManager, context: MovementContext, c
     accountId: targets.wallet.id,
     issuerPartnerId: context.partnerId,
     entryId: context.entryId,
-    amount: claims.amount,
+    amount,
     issuedAt: context.now,
     expiresAt: addMonths(context.now, targets.contract.lotLifetimeMonths),
     vestsAt,
   });
-  const issued = result(context, targets.memberId, claims.amount, balances.get(targets.wallet.id), rates, [
-    { account: `partner:${context.partnerId}:CP:issuance`, amount: (-claims.amount).toString() },
-    { account: `member:${targets.memberId}:CP:wallet`, amount: claims.amount.toString() },
+  const issued = result(context, targets.memberId, amount, balances.get(targets.wallet.id), rates, [
+    { account: `partner:${context.partnerId}:CP:issuance`, amount: (-amount).toString() },
+    { account: `member:${targets.memberId}:CP:wallet`, amount: amount.toString() },
   ]);
   return vestsAt ? { ...issued, vestsAt: vestsAt.toISOString() } : issued;
 }

@@ -13,6 +13,7 @@ export class PartnerContractEntity {
   @Column('boolean', { name: 'transfers_allowed' }) transfersAllowed!: boolean;
   @Column('text', { name: 'reversal_policy' }) reversalPolicy!: 'refuse' | 'debt';
   @Column('integer', { name: 'pending_days' }) pendingDays!: number;
+  @Column('jsonb', { name: 'tier_multipliers' }) tierMultipliers!: Record<string, string>;
   @Column('timestamptz', { name: 'created_at' }) createdAt!: Date;
 }
 

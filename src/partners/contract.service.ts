@@ -32,7 +32,7 @@ const FUTURE_DAYS_MAX = 366;
 const BACKDATE_TOLERANCE_MS = 60_000;
 
 const CONTRACT_COLUMNS = `id, partner_id, valid_from, currency, issue_price::text, redeem_price::text, breakage_share::text,
-  lot_lifetime_months, transfers_allowed, reversal_policy, pending_days, created_at`;
+  lot_lifetime_months, transfers_allowed, reversal_policy, pending_days, tier_multipliers, created_at`;
 
 function toContract(row: Record<string, any>): ContractRow {
   return {
@@ -47,6 +47,7 @@ function toContract(row: Record<string, any>): ContractRow {
     transfersAllowed: row.transfers_allowed,
     reversalPolicy: row.reversal_policy,
     pendingDays: row.pending_days,
+    tierMultipliers: row.tier_multipliers,
     createdAt: row.created_at,
   };
 }
@@ -65,17 +66,18 @@ export class ContractService {
     private readonly dataSource: DataSource,
     private readonly clock: Clock,
     private readonly defaultCurrency: string,
+    private readonly tierNames: readonly string[] = [],
   ) {}
 
   /** The first contract of a new partner, in the registration's transaction. */
   async insertInitial(tx: EntityManager, partnerId: string, input: ContractInput): Promise<ContractRow | DomainError> {
-    const terms = resolveTerms(defaultTerms(this.defaultCurrency), input);
+    const terms = resolveTerms(defaultTerms(this.defaultCurrency), input, this.tierNames);
     if (isDomainError(terms)) return terms;
     return this.insert(tx, partnerId, this.clock.now(), terms);
   }
 
   validateInitial(input: ContractInput): DomainError | null {
-    const terms = resolveTerms(defaultTerms(this.defaultCurrency), input);
+    const terms = resolveTerms(defaultTerms(this.defaultCurrency), input, this.tierNames);
     return isDomainError(terms) ? terms : null;
   }
 
@@ -87,7 +89,7 @@ export class ContractService {
       const partner: unknown[] = await tx.query('SELECT id FROM partner WHERE id = $1 FOR NO KEY UPDATE', [partnerId]);
       if (partner.length === 0) return fail(ErrorCode.NOT_FOUND, `no partner ${partnerId}`);
       const [base] = await this.inForce(tx, [partnerId], from);
-      const terms = resolveTerms(base ?? defaultTerms(this.defaultCurrency), input);
+      const terms = resolveTerms(base ?? defaultTerms(this.defaultCurrency), input, this.tierNames);
       if (isDomainError(terms)) return terms;
       return this.insert(tx, partnerId, from, terms);
     });
@@ -193,10 +195,10 @@ export class ContractService {
   private async insert(tx: EntityManager, partnerId: string, validFrom: Date, terms: ContractTerms): Promise<ContractRow | DomainError> {
     const rows: Array<Record<string, any>> = await tx.query(
       `INSERT INTO partner_contract (partner_id, valid_from, currency, issue_price, redeem_price, breakage_share,
-         lot_lifetime_months, transfers_allowed, reversal_policy, pending_days)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (partner_id, valid_from) DO NOTHING RETURNING ${CONTRACT_COLUMNS}`,
+         lot_lifetime_months, transfers_allowed, reversal_policy, pending_days, tier_multipliers)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (partner_id, valid_from) DO NOTHING RETURNING ${CONTRACT_COLUMNS}`,
       [partnerId, validFrom, terms.currency, terms.issuePrice, terms.redeemPrice, terms.breakageShare, terms.lotLifetimeMonths,
-        terms.transfersAllowed, terms.reversalPolicy, terms.pendingDays],
+        terms.transfersAllowed, terms.reversalPolicy, terms.pendingDays, JSON.stringify(terms.tierMultipliers)],
     );
     if (!rows[0]) return fail(ErrorCode.INVALID_INPUT, `a contract from ${validFrom.toISOString()} exists already`);
     return toContract(rows[0]);

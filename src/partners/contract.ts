@@ -11,6 +11,8 @@ export interface ContractTerms {
   transfersAllowed: boolean;
   reversalPolicy: 'refuse' | 'debt';
   pendingDays: number;
+  /** Issue multiplier per tier, exact decimals, e.g. { Silver: "1.5" }; a tier not named multiplies by 1. */
+  tierMultipliers: Record<string, string>;
 }
 
 export type ContractInput = { [Name in keyof ContractTerms]?: ContractTerms[Name] | null };
@@ -25,13 +27,14 @@ export function defaultTerms(currency: string): ContractTerms {
     transfersAllowed: false,
     reversalPolicy: 'refuse',
     pendingDays: 0,
+    tierMultipliers: {},
   };
 }
 
 const integerIn = (value: number, min: number, max: number) => Number.isInteger(value) && value >= min && value <= max;
 
 /** The terms `input` asks for on top of `base` (the current contract, or the defaults), or why not. */
-export function resolveTerms(base: ContractTerms, input: ContractInput): ContractTerms | DomainError {
+export function resolveTerms(base: ContractTerms, input: ContractInput, tierNames: readonly string[] = []): ContractTerms | DomainError {
   const terms = { ...base, ...Object.fromEntries(Object.entries(input).filter(([, value]) => value !== undefined && value !== null)) } as ContractTerms;
   if (!/^[A-Z]{3}$/.test(terms.currency)) return fail(ErrorCode.INVALID_INPUT, 'currency is an ISO 4217 code such as EUR');
   for (const name of ['issuePrice', 'redeemPrice', 'breakageShare'] as const) {
@@ -44,6 +47,14 @@ export function resolveTerms(base: ContractTerms, input: ContractInput): Contrac
   if (!integerIn(terms.pendingDays, 0, 365)) return fail(ErrorCode.INVALID_INPUT, 'pendingDays is 0 to 365');
   // 'debt' (a recoverable member debt that later earnings repay) is not built yet: refusing the
   // setting is honest, accepting it and then refusing every such refund would not be.
+  const multipliers: Record<string, string> = {};
+  for (const [tier, text] of Object.entries(terms.tierMultipliers ?? {})) {
+    if (!tierNames.includes(tier)) return fail(ErrorCode.INVALID_INPUT, `tier ${tier} is not one of ${tierNames.join(', ')}`);
+    const multiplier = parseDecimal(text);
+    if (multiplier === null || multiplier.lt(1) || multiplier.gt(10)) return fail(ErrorCode.INVALID_INPUT, `the multiplier for ${tier} is a decimal from 1 to 10`);
+    multipliers[tier] = decimalText(multiplier);
+  }
+  terms.tierMultipliers = multipliers;
   if (terms.reversalPolicy !== 'refuse') return fail(ErrorCode.INVALID_INPUT, "reversalPolicy 'debt' is not supported yet; refunds of spent points are refused");
   return terms;
 }

@@ -80,6 +80,12 @@ describe('exchange', () => {
     expect(lots.data?.me.lots.edges.map((edge: any) => edge.node)).toEqual([{ issuerPartnerId: 'ACME', remaining: '3' }]);
   });
 
+  it('shows exchanges in the member history as type exchange, with the rates used', async () => {
+    const history = await asMember('ann', '{ me { history(first: 5) { edges { node { type rates } } } } }');
+    expect(history.errors).toBeUndefined();
+    expect(history.data?.me.history.edges[0].node).toMatchObject({ type: 'exchange', rates: { from: 'ACME.STARS', to: 'CP', rateFrom: '0.333333333333' } });
+  });
+
   it('turns 7 CP into 3 MILES at 7/3, spending lots at BOLT like a redemption (the ACME→BOLT obligation)', async () => {
     await member('ben');
     await acme.client.issuePoints({ member: 'ben', amount: '7' });

@@ -34,6 +34,7 @@ describe('parseInstructionClaims parses', () => {
       member: 'alice-1',
       asset: 'CP',
       amount: 100n,
+      applyTierMultiplier: false,
       orderRef: 'order-1',
       occurredAt: NOW,
     });
@@ -47,7 +48,7 @@ describe('parseInstructionClaims parses', () => {
     const parsed = expectParsed<MovementClaims>(
       parseInstructionClaims('redeem', claimsFor('redeem', { amount: '1200', asset: 'CP', occurredAt: '2025-03-01T10:59:30+01:00' }), NOW),
     );
-    expect(parsed).toEqual({ op: 'redeem', jti: 'jti-1', member: 'alice-1', asset: 'CP', amount: 1200n, orderRef: null, occurredAt: new Date('2025-03-01T09:59:30Z') });
+    expect(parsed).toEqual({ op: 'redeem', jti: 'jti-1', member: 'alice-1', asset: 'CP', amount: 1200n, applyTierMultiplier: false, orderRef: null, occurredAt: new Date('2025-03-01T09:59:30Z') });
     expect(typeof parsed.amount).toBe('bigint');
   });
 

@@ -5,14 +5,23 @@ import type { RequestContext } from '../context';
 import { AmountScalar } from '../scalars';
 import { PageArgs } from '../types/connection.type';
 import { JournalEntryConnection, LotConnection } from '../types/ledger.type';
-import { Member } from '../types/member.type';
+import { Member, MemberTier } from '../types/member.type';
+import type { TierService } from '../../members/tiers';
+import type { Clock } from '../../common/clock';
 
 @Resolver(() => Member)
 export class MemberResolver {
   constructor(
     private readonly members: MemberQueryService,
     private readonly ledger: LedgerQueryService,
+    private readonly tiers: TierService,
+    private readonly clock: Clock,
   ) {}
+
+  @FieldResolver(() => MemberTier, { description: 'The coalition tier now; partners use it for issue multipliers (applyTierMultiplier).' })
+  tier(@Root() member: Member) {
+    return this.tiers.tierOf(this.ledger.manager, member.id, this.clock.now());
+  }
 
   @Authorized('member')
   @Query(() => Member, { nullable: true, description: 'The member behind a member token (signed by a partner); null if not enrolled there.' })

@@ -1,3 +1,4 @@
+import { GraphQLJSONObject } from 'graphql-scalars';
 import { Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { DecimalScalar } from '../scalars';
 import { connectionOf } from './connection.type';
@@ -23,6 +24,8 @@ export class PartnerContract {
   @Field() transfersAllowed!: boolean;
   @Field(() => ReversalPolicy) reversalPolicy!: ReversalPolicy;
   @Field(() => Int, { description: 'Return window during which issued points stay pending.' }) pendingDays!: number;
+  @Field(() => GraphQLJSONObject, { description: 'Issue multiplier per coalition tier, e.g. {"Silver": "1.5"}; tiers not named: 1.' })
+  tierMultipliers!: Record<string, string>;
   @Field() createdAt!: Date;
 }
 
@@ -38,6 +41,8 @@ export class ContractInput {
   @Field(() => Boolean, { nullable: true }) transfersAllowed?: boolean | null;
   @Field(() => ReversalPolicy, { nullable: true }) reversalPolicy?: ReversalPolicy | null;
   @Field(() => Int, { nullable: true }) pendingDays?: number | null;
+  @Field(() => GraphQLJSONObject, { nullable: true, description: 'Tier name → multiplier (a decimal string from 1 to 10).' })
+  tierMultipliers?: Record<string, string> | null;
 }
 
 @ObjectType({ description: 'How many CP one point of a partner unit is worth, from validFrom on.' })

@@ -9,6 +9,7 @@ export enum EntryTypeEnum {
   expire = 'expire',
   reversal = 'reversal',
   transfer = 'transfer',
+  exchange = 'exchange',
 }
 registerEnumType(EntryTypeEnum, { name: 'EntryType', description: 'What a journal entry did.' });
 

@@ -1,7 +1,17 @@
-import { Field, ID, ObjectType } from 'type-graphql';
+import { Field, ID, Int, ObjectType } from 'type-graphql';
+import { AmountScalar } from '../scalars';
 
 @ObjectType({ description: 'A coalition member: one person, one combined CP balance, linked to partners by their own references.' })
 export class Member {
   @Field(() => ID) id!: string;
   @Field() createdAt!: Date;
+}
+
+@ObjectType({ description: 'The coalition tier: from CP earned through issues at every partner over a rolling window.' })
+export class MemberTier {
+  @Field() name!: string;
+  @Field(() => AmountScalar) earnedInWindow!: bigint;
+  @Field(() => Int) windowDays!: number;
+  @Field(() => String, { nullable: true }) next!: string | null;
+  @Field(() => AmountScalar, { nullable: true, description: 'CP still to earn in the window for the next tier.' }) toNext!: bigint | null;
 }

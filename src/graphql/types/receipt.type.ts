@@ -25,7 +25,8 @@ export class EnrollReceipt extends AcceptedInstruction {
 export abstract class MovementReceipt extends AcceptedInstruction {
   @Field(() => ID) entryId!: string;
   @Field(() => AmountScalar) amount!: string;
-  @Field(() => AmountScalar, { description: "The member's CP balance right after this entry." }) balance!: string;
+  @Field(() => AmountScalar, { description: "The member's balance of the entry's asset (CP, or the partner's unit) right after this entry." })
+  balance!: string;
   @Field() recordedAt!: Date;
 }
 
