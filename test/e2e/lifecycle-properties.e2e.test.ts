@@ -26,10 +26,11 @@ const FLUSH_MS = 740 * DAY_MS;
 const SHORT_HOLD_SECONDS = 300;
 const LONG_HOLD_SECONDS = 7 * 24 * 3600;
 
+/** MID issues pending points: a 14-day return window (vested by a 40-day advance, not by 10 minutes). */
 const CONTRACTS = [
-  { id: 'SHORT', alg: 'EdDSA', lotLifetimeMonths: 1, transfersAllowed: true },
-  { id: 'LONG', alg: 'ES256', lotLifetimeMonths: 24, transfersAllowed: false },
-  { id: 'MID', alg: 'EdDSA', lotLifetimeMonths: 12, transfersAllowed: true },
+  { id: 'SHORT', alg: 'EdDSA', lotLifetimeMonths: 1, transfersAllowed: true, pendingDays: 0 },
+  { id: 'LONG', alg: 'ES256', lotLifetimeMonths: 24, transfersAllowed: false, pendingDays: 0 },
+  { id: 'MID', alg: 'EdDSA', lotLifetimeMonths: 12, transfersAllowed: true, pendingDays: 14 },
 ] as const;
 const MEMBERS = 3;
 
@@ -40,7 +41,10 @@ beforeAll(async () => {
     partners.push(await hub.registerPartner(contract.id, contract.alg));
     const set = await hub.graphql(
       `mutation($id: ID!, $input: ContractInput!) { setPartnerContract(partnerId: $id, input: $input) { __typename } }`,
-      { id: contract.id, input: { lotLifetimeMonths: contract.lotLifetimeMonths, transfersAllowed: contract.transfersAllowed } },
+      {
+        id: contract.id,
+        input: { lotLifetimeMonths: contract.lotLifetimeMonths, transfersAllowed: contract.transfersAllowed, pendingDays: contract.pendingDays },
+      },
       await hub.operatorToken(),
     );
     if (set.data?.setPartnerContract?.__typename !== 'PartnerContract') throw new Error(JSON.stringify(set));
@@ -122,6 +126,8 @@ interface ModelLot {
   issuer: number;
   issuedAt: number;
   expiresAt: number;
+  /** Pending (in the issuer's return window) until then; null: spendable at once. */
+  vestsAt: number | null;
   remaining: number;
 }
 
@@ -173,8 +179,17 @@ class Model {
     return made;
   }
 
-  openLots(member: number, issuers?: readonly number[]): ModelLot[] {
-    return this.lots.filter((lot) => lot.member === member && lot.remaining > 0 && (!issuers || issuers.includes(lot.issuer))).sort(fifo);
+  openLots(member: number): ModelLot[] {
+    return this.lots.filter((lot) => lot.member === member && lot.remaining > 0).sort(fifo);
+  }
+
+  /** Open lots that may be spent at `now` (vested), of `issuers` (default all), in spending order. */
+  spendableLots(member: number, now: number, issuers?: readonly number[]): ModelLot[] {
+    return this.openLots(member).filter((lot) => (lot.vestsAt === null || lot.vestsAt <= now) && (!issuers || issuers.includes(lot.issuer)));
+  }
+
+  pending(member: number, now: number): number {
+    return this.openLots(member).filter((lot) => lot.vestsAt !== null && lot.vestsAt > now).reduce((sum, lot) => sum + lot.remaining, 0);
   }
 
   balance(member: number): number {
@@ -185,15 +200,20 @@ class Model {
     return this.holds.filter((h) => h.member === member && h.status === 'pending' && h.expiresAt > now).reduce((sum, h) => sum + h.amount, 0);
   }
 
-  spendable(member: number, now: number): number {
-    return this.balance(member) - this.held(member, now);
+  /** What cannot be spent now: points on hold and points not yet vested. */
+  reserved(member: number, now: number): number {
+    return this.held(member, now) + this.pending(member, now);
   }
 
-  /** Takes `amount` first-expiring-first-out from the member's lots (of `issuers`, default all). */
-  take(member: number, amount: number, issuers?: readonly number[]): Array<{ lot: ModelLot; amount: number }> {
+  spendable(member: number, now: number): number {
+    return this.balance(member) - this.reserved(member, now);
+  }
+
+  /** Takes `amount` first-expiring-first-out from the member's vested lots (of `issuers`, default all). */
+  take(member: number, amount: number, now: number, issuers?: readonly number[]): Array<{ lot: ModelLot; amount: number }> {
     const takes: Array<{ lot: ModelLot; amount: number }> = [];
     let left = amount;
-    for (const lot of this.openLots(member, issuers)) {
+    for (const lot of this.spendableLots(member, now, issuers)) {
       if (left === 0) break;
       const take = Math.min(lot.remaining, left);
       lot.remaining -= take;
@@ -243,22 +263,24 @@ async function runExpiry(): Promise<{ ran: boolean; pointsExpired: string }> {
   return result.data.runExpiry;
 }
 
-const ME = '{ me { balance available lots(first: 100) { edges { node { issuerPartnerId remaining issuedAt expiresAt } } } } }';
+const ME = '{ me { balance pending available lots(first: 100) { edges { node { issuerPartnerId remaining issuedAt expiresAt vestsAt } } } } }';
 
 async function memberView(ref: string) {
   const me = (await hub.graphql(ME, {}, await hub.memberToken(partners[0]!, ref))).data?.me;
-  return { balance: me.balance, available: me.available, lots: me.lots.edges.map((edge: any) => edge.node) };
+  return { balance: me.balance, pending: me.pending, available: me.available, lots: me.lots.edges.map((edge: any) => edge.node) };
 }
 
 function modelView(model: Model, member: number, now: number) {
   return {
     balance: String(model.balance(member)),
+    pending: String(model.pending(member, now)),
     available: String(model.spendable(member, now)),
     lots: model.openLots(member).map((lot) => ({
       issuerPartnerId: CONTRACTS[lot.issuer]!.id,
       remaining: String(lot.remaining),
       issuedAt: new Date(lot.issuedAt).toISOString(),
       expiresAt: new Date(lot.expiresAt).toISOString(),
+      vestsAt: lot.vestsAt === null ? null : new Date(lot.vestsAt).toISOString(),
     })),
   };
 }
@@ -307,7 +329,11 @@ async function runSequence(steps: Step[], trace: string[]): Promise<void> {
         if (!sent.outcome.ok) throw new Error(`issue refused: ${verdict(sent.outcome)}`);
         expect(sent.outcome.data.balance).toBe(String(model.balance(m) + amount));
         const at = Date.parse(sent.outcome.data.recordedAt);
-        const lot = model.newLot({ member: m, issuer: p, issuedAt: at, expiresAt: addMonths(at, CONTRACTS[p]!.lotLifetimeMonths), remaining: amount });
+        const { lotLifetimeMonths, pendingDays } = CONTRACTS[p]!;
+        const vestsAt = pendingDays > 0 ? at + pendingDays * DAY_MS : null;
+        // The SDK does not select vestsAt; the signed receipt carries it.
+        expect((sent.outcome.receipt as { vestsAt?: string }).vestsAt ?? null).toBe(vestsAt === null ? null : new Date(vestsAt).toISOString());
+        const lot = model.newLot({ member: m, issuer: p, issuedAt: at, expiresAt: addMonths(at, lotLifetimeMonths), vestsAt, remaining: amount });
         model.entries.push({ id: sent.outcome.data.entryId, type: 'issue', partner: p, member: m, amount, reversed: 0, lot });
         model.totals.issued += amount;
         walletDelta = amount;
@@ -326,7 +352,7 @@ async function runSequence(steps: Step[], trace: string[]): Promise<void> {
           break;
         }
         if (!sent.outcome.ok) throw new Error(`expected redeem accepted, got ${verdict(sent.outcome)}`);
-        const takes = model.take(m, amount);
+        const takes = model.take(m, amount, now);
         expect(sent.outcome.data.balance).toBe(String(model.balance(m)));
         expect(consumedOf(sent.outcome.data.consumed)).toEqual(byIssuer(takes));
         model.entries.push({ id: sent.outcome.data.entryId, type: 'redeem', partner: p, member: m, amount, reversed: 0, consumed: new Map(takes.map((t) => [t.lot, t.amount])) });
@@ -386,7 +412,7 @@ async function runSequence(steps: Step[], trace: string[]): Promise<void> {
         }
         const amount = resolveAmount(step.amount, hold.amount);
         // The other holds keep their points; this one's are the ones being spent.
-        const spendable = model.balance(m) - (model.held(m, now) - (predicted ? 0 : hold.amount));
+        const spendable = model.balance(m) - (model.reserved(m, now) - (predicted ? 0 : hold.amount));
         if (!predicted && amount > hold.amount) predicted = 'AmountExceedsHold';
         else if (!predicted && amount > spendable) predicted = 'InsufficientBalance';
         described = `capture ${amount} of ${holdName} by ${CONTRACTS[p]!.id}`;
@@ -398,7 +424,7 @@ async function runSequence(steps: Step[], trace: string[]): Promise<void> {
         }
         if (!sent.outcome.ok) throw new Error(`expected capture accepted, got ${verdict(sent.outcome)}`);
         hold.status = 'captured';
-        const takes = model.take(m, amount);
+        const takes = model.take(m, amount, now);
         expect(sent.outcome.data.balance).toBe(String(model.balance(m)));
         expect(consumedOf(sent.outcome.data.consumed)).toEqual(byIssuer(takes));
         model.entries.push({ id: sent.outcome.data.entryId, type: 'redeem', partner: p, member: m, amount, reversed: 0, consumed: new Map(takes.map((t) => [t.lot, t.amount])) });
@@ -418,7 +444,9 @@ async function runSequence(steps: Step[], trace: string[]): Promise<void> {
         const p = (entry.partner + step.other) % CONTRACTS.length;
         const m = entry.member;
         const remaining = entry.amount - entry.reversed;
-        const takeable = entry.lot ? Math.min(entry.lot.remaining, model.spendable(m, now)) : Infinity;
+        // Pending points come straight out of their lot; vested ones only if not needed by holds or the window.
+        const lotPending = entry.lot?.vestsAt != null && entry.lot.vestsAt > now;
+        const takeable = !entry.lot ? Infinity : lotPending ? entry.lot.remaining : Math.min(entry.lot.remaining, model.spendable(m, now));
         const amount = resolveAmount(step.amount, Math.min(remaining, takeable));
         let predicted: string | null = null;
         if (p !== entry.partner || (entry.type !== 'issue' && entry.type !== 'redeem')) predicted = 'EntryNotFound';
@@ -461,7 +489,7 @@ async function runSequence(steps: Step[], trace: string[]): Promise<void> {
         const { partner: p, member: from } = step;
         const to = (from + step.to) % MEMBERS;
         const movable = CONTRACTS.flatMap((c, i) => (c.transfersAllowed ? [i] : []));
-        const transferable = model.openLots(from, movable).reduce((sum, lot) => sum + lot.remaining, 0);
+        const transferable = model.spendableLots(from, now, movable).reduce((sum, lot) => sum + lot.remaining, 0);
         const spendable = model.spendable(from, now);
         const available = Math.min(transferable, spendable);
         const amount = resolveAmount(step.amount, available);
@@ -477,9 +505,10 @@ async function runSequence(steps: Step[], trace: string[]): Promise<void> {
           break;
         }
         if (!sent.outcome.ok) throw new Error(`expected transfer accepted, got ${verdict(sent.outcome)}`);
-        const takes = model.take(from, amount, movable);
+        const takes = model.take(from, amount, now, movable);
         for (const take of takes) {
-          model.newLot({ member: to, issuer: take.lot.issuer, issuedAt: take.lot.issuedAt, expiresAt: take.lot.expiresAt, remaining: take.amount });
+          // Only vested points move, so the recipient's lots are spendable at once.
+          model.newLot({ member: to, issuer: take.lot.issuer, issuedAt: take.lot.issuedAt, expiresAt: take.lot.expiresAt, vestsAt: null, remaining: take.amount });
         }
         expect(sent.outcome.data).toMatchObject({ amount: String(amount), balance: String(model.balance(from)) });
         expect(consumedOf(sent.outcome.data.moved)).toEqual(byIssuer(takes));
@@ -566,6 +595,6 @@ it('keeps every ledger invariant and every point through random lifecycles of is
         throw new Error(`${message}\n\nrun ${run}, steps as executed:\n${trace.join('\n')}`, { cause: error });
       }
     }),
-    { numRuns: Number(process.env.FC_RUNS ?? 12), seed },
+    { numRuns: Number(process.env.FC_RUNS ?? 12), seed, examples: process.env.FC_EXAMPLE ? [[JSON.parse(process.env.FC_EXAMPLE)]] : [] },
   );
 });

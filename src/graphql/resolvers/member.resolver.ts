@@ -41,7 +41,7 @@ export class MemberResolver {
     return this.members.findByRefForPartner(context.viewer, ref);
   }
 
-  @FieldResolver(() => AmountScalar, { description: 'Spendable CP, across every partner.' })
+  @FieldResolver(() => AmountScalar, { description: 'CP in the wallet, earned at every partner (points on hold or still pending included; see available).' })
   balance(@Root() member: Member, @Ctx() context: RequestContext): Promise<bigint> {
     return context.loaders.walletBalance.load(member.id);
   }
