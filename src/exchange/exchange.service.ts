@@ -7,7 +7,8 @@ import type { Clock } from '../common/clock';
 import { Exact } from '../common/decimal';
 import { DomainError, ErrorCode, fail, isDomainError } from '../common/errors';
 import { newId } from '../common/ids';
-import { withTransaction } from '../db/with-transaction';
+import { pgCode, withTransaction } from '../db/with-transaction';
+import { limits } from '../config/limits';
 import type { HubKeys } from '../instructions/hub-keys';
 import { addMonths } from '../ledger/apply-entry';
 import { consumeLots, CP, ensureAccount, recordEntry, type AccountRef } from '../ledger/ledger.repository';
@@ -32,13 +33,14 @@ export interface QuoteTerms {
   quoteId: string;
   from: string;
   to: string;
+  amountRequested: string;
   amountIn: string;
   cpAmount: string;
   amountOut: string;
   rateFrom: string;
   rateTo: string;
   residualCp: string;
-  rounding: 'half-even';
+  rounding: 'down';
   expiresAt: string;
 }
 
@@ -80,24 +82,29 @@ export class ExchangeService {
   async quote(viewer: Viewer, from: string, to: string, amount: bigint): Promise<(QuoteTerms & { quote: string }) | DomainError> {
     const memberId = await this.memberOf(viewer);
     if (isDomainError(memberId)) return memberId;
-    if (amount <= 0n) return fail(ErrorCode.INVALID_AMOUNT, 'amount is a positive whole number', { amount: amount.toString() });
+    if (amount <= 0n || amount > limits.amountMax) {
+      return fail(ErrorCode.INVALID_AMOUNT, `amount is a whole number from 1 to ${limits.amountMax}`, { amount: amount.toString() });
+    }
     if (from === to) return fail(ErrorCode.UNKNOWN_ASSET, 'an exchange goes from one asset to another');
     const now = this.clock.now();
     const assets = await this.assetInfo([from, to], now);
     if (isDomainError(assets)) return assets;
+    const allowed = await this.checkCounterparties(this.dataSource.manager, (viewer as Extract<Viewer, { kind: 'member' }>).partnerId, assets);
+    if (allowed) return allowed;
     const conversion = convert(from, to, amount, assets[0]!.rate, assets[1]!.rate);
     if (conversion.amountOut <= 0n) return fail(ErrorCode.INVALID_AMOUNT, `${amount} ${from} is worth less than one ${to}`, { amount: amount.toString() });
     const terms: QuoteTerms = {
       quoteId: newId(),
       from,
       to,
+      amountRequested: conversion.amountRequested.toString(),
       amountIn: conversion.amountIn.toString(),
       cpAmount: conversion.cpAmount.toString(),
       amountOut: conversion.amountOut.toString(),
       rateFrom: assets[0]!.rateText,
       rateTo: assets[1]!.rateText,
       residualCp: conversion.residualCp,
-      rounding: 'half-even',
+      rounding: 'down',
       expiresAt: new Date(now.getTime() + this.quoteSeconds * 1000).toISOString(),
     };
     const quote = await this.hubKeys.sign(QUOTE_TYP, memberId, { ...terms, jti: terms.quoteId, exp: Math.floor(Date.parse(terms.expiresAt) / 1000) }, memberId);
@@ -110,6 +117,16 @@ export class ExchangeService {
     const terms = await this.readQuote(quoteJws, memberId);
     if (isDomainError(terms)) return terms;
     const partnerId = (viewer as Extract<Viewer, { kind: 'member' }>).partnerId;
+    try {
+      return await this.executeQuote(partnerId, memberId, terms, quoteJws);
+    } catch (error) {
+      // A balance beyond PostgreSQL's bigint is the amount's fault, not a crash.
+      if (pgCode(error) === '22003') return fail(ErrorCode.INVALID_AMOUNT, 'the resulting balance would exceed the ledger limit', { amount: terms.amountOut });
+      throw error;
+    }
+  }
+
+  private executeQuote(partnerId: string, memberId: string, terms: QuoteTerms, quoteJws: string): Promise<ExchangeResult | DomainError> {
     return withTransaction(this.dataSource, async (tx) => {
       const now = this.clock.now();
       const claimed: unknown[] = await tx.query(
@@ -120,6 +137,9 @@ export class ExchangeService {
         const [done] = await tx.query('SELECT result FROM exchange WHERE quote_id = $1', [terms.quoteId]);
         return { ...(done.result as ExchangeResult), replayed: true };
       }
+      const owners = await this.owners(tx, [terms.from, terms.to]);
+      const suspended = await this.suspendedAmong(tx, [...owners.values()]);
+      if (suspended) return suspended;
       const result = await this.apply(tx, partnerId, memberId, terms, now);
       if (isDomainError(result)) return result;
       await tx.query('UPDATE exchange SET entry_id = $2, result = $3 WHERE quote_id = $1', [terms.quoteId, result.entryId, JSON.stringify(result)]);
@@ -131,6 +151,7 @@ export class ExchangeService {
     const conversion: Conversion = {
       from: terms.from,
       to: terms.to,
+      amountRequested: BigInt(terms.amountRequested),
       amountIn: BigInt(terms.amountIn),
       cpAmount: BigInt(terms.cpAmount),
       amountOut: BigInt(terms.amountOut),
@@ -170,14 +191,24 @@ export class ExchangeService {
       {
         id: entryId,
         type: 'exchange',
-        partnerId,
+        // The entry belongs to the program the points leave (or, for CP → Y, the one they join);
+        // the partner whose member token asked is kept in the rates.
+        partnerId: fromOwner ?? toOwner ?? partnerId,
         jti: null,
         memberId,
         orderRef: null,
         occurredAt: now,
         recordedAt: now,
         requestHash: null,
-        rates: { quoteId: terms.quoteId, from: terms.from, to: terms.to, rateFrom: terms.rateFrom, rateTo: terms.rateTo, residualCp: terms.residualCp },
+        rates: {
+          quoteId: terms.quoteId,
+          from: terms.from,
+          to: terms.to,
+          rateFrom: terms.rateFrom,
+          rateTo: terms.rateTo,
+          residualCp: terms.residualCp,
+          askedVia: partnerId,
+        },
       },
       postings,
       this.counterShards,
@@ -264,14 +295,47 @@ export class ExchangeService {
     return memberId ?? fail(ErrorCode.UNKNOWN_MEMBER, `no member ${viewer.memberRef} is enrolled at ${viewer.partnerId}`);
   }
 
+  /**
+   * The quote's terms if this hub signed it for this member. An expired quote is still read if it
+   * was executed already, so a retry after expiry gets the original receipt, not QuoteExpired.
+   */
   private async readQuote(jws: string, memberId: string): Promise<QuoteTerms | DomainError> {
+    let claims: QuoteTerms & { sub?: string; iat?: number };
+    let expired = false;
     try {
-      const claims = (await this.hubKeys.verify(jws, QUOTE_TYP)) as unknown as QuoteTerms & { sub?: string };
-      if (claims.sub !== memberId) return fail(ErrorCode.INVALID_QUOTE, 'this quote was made for another member');
-      return claims;
+      claims = (await this.hubKeys.verify(jws, QUOTE_TYP)) as unknown as typeof claims;
     } catch (error) {
-      if (error instanceof joseErrors.JWTExpired) return fail(ErrorCode.QUOTE_EXPIRED, 'the quote has expired: ask for a new one');
-      return fail(ErrorCode.INVALID_QUOTE, 'not a quote signed by this hub (tampered, truncated or from elsewhere)');
+      if (!(error instanceof joseErrors.JWTExpired)) return fail(ErrorCode.INVALID_QUOTE, 'not a quote signed by this hub (tampered, truncated or from elsewhere)');
+      // The signature is checked as of the quote's own issue time: only its age is at fault.
+      const issuedAt = new Date(Number((error.payload as { iat?: number }).iat ?? 0) * 1000);
+      claims = (await this.hubKeys.verify(jws, QUOTE_TYP, issuedAt)) as unknown as typeof claims;
+      expired = true;
     }
+    if (claims.sub !== memberId) return fail(ErrorCode.INVALID_QUOTE, 'this quote was made for another member');
+    if (expired) {
+      const done: unknown[] = await this.dataSource.query('SELECT 1 FROM exchange WHERE quote_id = $1 AND member_id = $2 AND result IS NOT NULL', [
+        claims.quoteId,
+        memberId,
+      ]);
+      if (done.length === 0) return fail(ErrorCode.QUOTE_EXPIRED, 'the quote has expired: ask for a new one');
+    }
+    return claims;
+  }
+
+  /**
+   * A member token is signed by one partner: it may move value into or out of that partner's own
+   * unit (and CP), not between two other partners' programs. Counterparties must be active.
+   */
+  private async checkCounterparties(manager: Pick<EntityManager, 'query'>, viaPartner: string, assets: AssetInfo[]): Promise<DomainError | null> {
+    const owners = assets.map((asset) => asset.partnerId).filter((owner): owner is string => owner !== null);
+    if (!owners.includes(viaPartner)) {
+      return fail(ErrorCode.EXCHANGE_NOT_ALLOWED, `a member token signed by ${viaPartner} exchanges only into or out of ${viaPartner}'s own unit`);
+    }
+    return this.suspendedAmong(manager, owners);
+  }
+
+  private async suspendedAmong(manager: Pick<EntityManager, 'query'>, partnerIds: string[]): Promise<DomainError | null> {
+    const rows: Array<{ id: string }> = await manager.query(`SELECT id FROM partner WHERE id = ANY($1::text[]) AND status = 'suspended'`, [partnerIds]);
+    return rows[0] ? fail(ErrorCode.PARTNER_SUSPENDED, `partner ${rows[0].id} is suspended; its program cannot be exchanged now`) : null;
   }
 }

@@ -72,12 +72,12 @@ export class HubKeys {
   }
 
   /** Verifies a JWS the hub signed itself (an exchange quote), at the hub's time. */
-  async verify(jws: string, typ: string): Promise<JWTPayload> {
+  async verify(jws: string, typ: string, at?: Date): Promise<JWTPayload> {
     const { payload } = await jwtVerify(jws, createLocalJWKSet({ keys: this.publicJwks }), {
       typ,
       issuer: this.hubId,
       algorithms: ['EdDSA', 'ES256'],
-      currentDate: this.clock.now(),
+      currentDate: at ?? this.clock.now(),
     });
     return payload;
   }

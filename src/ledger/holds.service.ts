@@ -34,10 +34,20 @@ interface HoldRow {
 export async function authorizeRedemption(tx: EntityManager, context: MovementContext, claims: AuthorizeClaims): Promise<HoldResult | DomainError> {
   const targets = await findMovementTargets(tx, context.partnerId, { ref: claims.member }, 'redemption', true, context.now);
   if (!targets) return unknownMember(context, claims.member);
-  const spendable = targets.balance - targets.reserved;
-  if (spendable < claims.amount) return insufficientBalance(spendable, claims.amount);
   const holdId = newId();
   const expiresAt = new Date(context.now.getTime() + claims.holdSeconds * 1000);
+  // A hold may only take points whose lots outlive it, so that expiry never takes held points
+  // (counting every other hold against those lots: conservative, never short).
+  const [{ outliving, held }] = await tx.query(
+    `SELECT (SELECT coalesce(sum(remaining), 0) FROM lot WHERE account_id = $1 AND remaining > 0
+               AND (vests_at IS NULL OR vests_at <= $2) AND expires_at > $3)::text AS outliving,
+            (SELECT coalesce(sum(amount), 0) FROM hold WHERE wallet_id = $1 AND status = 'pending' AND expires_at > $2)::text AS held`,
+    [targets.wallet.id, context.now, expiresAt],
+  );
+  const coverable = BigInt(outliving) - BigInt(held);
+  const spendable = targets.balance - targets.reserved;
+  const available = spendable < coverable ? spendable : coverable;
+  if (available < claims.amount) return insufficientBalance(available < 0n ? 0n : available, claims.amount);
   await tx.query(
     `INSERT INTO hold (id, partner_id, jti, member_id, wallet_id, amount, order_ref, created_at, expires_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
@@ -49,7 +59,7 @@ export async function authorizeRedemption(tx: EntityManager, context: MovementCo
     amount: claims.amount.toString(),
     status: 'pending',
     expiresAt: expiresAt.toISOString(),
-    available: (spendable - claims.amount).toString(),
+    available: (targets.balance - targets.reserved - claims.amount).toString(),
   };
 }
 

@@ -169,7 +169,11 @@ export class LedgerQueryService {
       params.push(value);
       where.push(sql.replace('?', `$${params.length}`));
     };
-    if (filter.memberId) add('member_id = ?', filter.memberId);
+    if (filter.memberId) {
+      // A member's entries include transfers it received.
+      params.push(filter.memberId);
+      where.push(`(member_id = $${params.length} OR counter_member_id = $${params.length})`);
+    }
     if (filter.partnerId) add('partner_id = ?', filter.partnerId);
     if (filter.type) add('type = ?', filter.type);
     if (filter.from) add('recorded_at >= ?', filter.from);

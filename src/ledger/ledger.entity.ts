@@ -37,6 +37,7 @@ export class JournalEntryEntity {
   @Column('jsonb') rates!: Record<string, string>;
   @Column('text', { name: 'request_hash', nullable: true }) requestHash!: string | null;
   @Column('uuid', { name: 'reverses_entry_id', nullable: true }) reversesEntryId!: string | null;
+  @Column('uuid', { name: 'counter_member_id', nullable: true }) counterMemberId!: string | null;
 }
 
 @Entity({ name: 'posting' })

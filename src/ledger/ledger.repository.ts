@@ -27,6 +27,8 @@ export interface NewEntry {
   requestHash: string | null;
   rates?: Record<string, string>;
   reversesEntryId?: string | null;
+  /** The other member of a transfer (the recipient). */
+  counterMemberId?: string | null;
 }
 
 /** Finds or creates an account (INSERT … ON CONFLICT, never read-then-insert). */
@@ -91,6 +93,21 @@ export async function findMovementTargets(
   forDebit: boolean,
   at: Date,
 ): Promise<MovementTargets | null> {
+  const memberClause = 'ref' in member ? 'l.member_ref = $2' : 'l.member_id = $2::uuid';
+  const memberValue = 'ref' in member ? member.ref : member.id;
+  if (forDebit) {
+    // Lock first, in a statement of its own: under READ COMMITTED the next statement then sees
+    // every hold, lot and balance committed before the lock was granted. (Reading them in the
+    // locking statement would use the snapshot taken before waiting for the lock.)
+    const locked: unknown[] = await tx.query(
+      `SELECT b.account_id FROM member_link l
+       JOIN account w ON w.owner_kind = 'member' AND w.owner_id = l.member_id::text AND w.asset = 'CP' AND w.kind = 'wallet'
+       JOIN account_balance b ON b.account_id = w.id AND b.shard = 0
+       WHERE l.partner_id = $1 AND ${memberClause} FOR UPDATE OF b`,
+      [partnerId, memberValue],
+    );
+    if (locked.length === 0) return null;
+  }
   // Inner joins are exact: enrolment creates the wallet in the transaction that creates the link,
   // and registration the partner's counter-accounts and first contract.
   const rows: Array<Record<string, any>> = await tx.query(
@@ -98,7 +115,7 @@ export async function findMovementTargets(
             k.id AS contract_id, k.currency, k.issue_price::text, k.redeem_price::text, k.lot_lifetime_months, k.pending_days, k.tier_multipliers,
             wallet_reserved(w.id, $4) AS reserved
      FROM partner p
-     JOIN member_link l ON l.partner_id = p.id AND ${'ref' in member ? 'l.member_ref = $2' : 'l.member_id = $2::uuid'}
+     JOIN member_link l ON l.partner_id = p.id AND ${memberClause}
      JOIN account w ON w.owner_kind = 'member' AND w.owner_id = l.member_id::text AND w.asset = 'CP' AND w.kind = 'wallet'
      JOIN account_balance b ON b.account_id = w.id AND b.shard = 0
      JOIN account c ON c.owner_kind = 'partner' AND c.owner_id = p.id AND c.asset = 'CP' AND c.kind = $3
@@ -106,9 +123,8 @@ export async function findMovementTargets(
        SELECT id, currency, issue_price, redeem_price, lot_lifetime_months, pending_days, tier_multipliers FROM partner_contract
        WHERE partner_id = p.id AND valid_from <= $4 ORDER BY valid_from DESC LIMIT 1
      ) k ON true
-     WHERE p.id = $1
-     ${forDebit ? 'FOR UPDATE OF b' : ''}`,
-    [partnerId, 'ref' in member ? member.ref : member.id, counterKind, at],
+     WHERE p.id = $1`,
+    [partnerId, memberValue, counterKind, at],
   );
   const row = rows[0];
   if (!row) return null;
@@ -144,15 +160,15 @@ export async function recordEntry(
   // The entry and its postings in one statement (one round trip).
   await tx.query(
     `WITH entry AS (
-       INSERT INTO journal_entry (id, type, partner_id, jti, member_id, order_ref, occurred_at, recorded_at, rates, request_hash, reverses_entry_id)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $14) RETURNING id
+       INSERT INTO journal_entry (id, type, partner_id, jti, member_id, order_ref, occurred_at, recorded_at, rates, request_hash, reverses_entry_id, counter_member_id)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $14, $15) RETURNING id
      )
      INSERT INTO posting (entry_id, account_id, asset, amount)
      SELECT entry.id, p.account_id, p.asset, p.amount
      FROM entry, unnest($11::bigint[], $12::text[], $13::bigint[]) AS p(account_id, asset, amount)`,
     [entry.id, entry.type, entry.partnerId, entry.jti, entry.memberId, entry.orderRef, entry.occurredAt, entry.recordedAt,
       JSON.stringify(entry.rates ?? {}), entry.requestHash,
-      postings.map((p) => p.accountId), postings.map((p) => p.asset), postings.map((p) => p.amount.toString()), entry.reversesEntryId ?? null],
+      postings.map((p) => p.accountId), postings.map((p) => p.asset), postings.map((p) => p.amount.toString()), entry.reversesEntryId ?? null, entry.counterMemberId ?? null],
   );
   const flooredIds = new Set(postings.filter((p) => p.floored).map((p) => p.accountId));
   const balances = new Map<string, bigint>();
@@ -214,7 +230,8 @@ export async function consumeLots(
   entryId: string,
   consumerPartnerId: string,
   /** Only lots of these issuers (default: all), and why they are consumed (default: a redemption). */
-  options: { issuers?: readonly string[]; kind?: 'redeem' | 'transfer' | 'exchange'; at?: Date } = {},
+  /** At `at` (the entry's time): only lots vested and not yet expired are spent. */
+  options: { at: Date; issuers?: readonly string[]; kind?: 'redeem' | 'transfer' | 'exchange' },
 ): Promise<LotTake[]> {
   const takes: LotTake[] = [];
   let left = amount;
@@ -226,9 +243,9 @@ export async function consumeLots(
        WHERE account_id = $1 AND remaining > 0
          AND ($2::timestamptz IS NULL OR (expires_at, issued_at, id) > ($2::timestamptz, $3::timestamptz, $4::bigint))
          AND ($6::text[] IS NULL OR issuer_partner_id = ANY($6::text[]))
-         AND (vests_at IS NULL OR vests_at <= $7)
+         AND (vests_at IS NULL OR vests_at <= $7) AND expires_at > $7
        ORDER BY expires_at, issued_at, id LIMIT $5`,
-      [walletId, after?.expiresAt ?? null, after?.issuedAt ?? null, after?.id ?? null, LOT_BATCH, options.issuers ?? null, options.at ?? new Date()],
+      [walletId, after?.expiresAt ?? null, after?.issuedAt ?? null, after?.id ?? null, LOT_BATCH, options.issuers ?? null, options.at],
     );
     assert(rows.length > 0, `wallet ${walletId}: lots fall ${left} short of ${amount}`);
     const lots: OpenLot[] = rows.map((row) => ({ id: row.id, issuerPartnerId: row.issuer_partner_id, remaining: BigInt(row.remaining) }));

@@ -41,6 +41,10 @@ export async function reverseEntry(tx: EntityManager, context: MovementContext, 
              WHERE r.reverses_entry_id = $1)::text AS reversed`,
     [original.id, targets.wallet.id],
   );
+  if (moved === null) {
+    // Not a CP entry: points of a partner's own unit are refunded in that partner's program.
+    return fail(ErrorCode.ENTRY_NOT_FOUND, `entry ${original.id} did not move CP; only CP issues and redemptions are reversed here`);
+  }
   const remaining = BigInt(moved) - BigInt(reversed);
   if (claims.amount > remaining) {
     return fail(ErrorCode.REVERSAL_EXCEEDS_REMAINING, `entry ${original.id} has ${remaining} CP left to reverse; ${claims.amount} were asked`, {

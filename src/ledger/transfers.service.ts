@@ -60,7 +60,7 @@ export async function transferPoints(
   const movable = issuers.map((row) => row.issuer_partner_id).filter((_, index) => issuerContracts[index]?.transfersAllowed);
   const [{ transferable }] = await tx.query(
     `SELECT coalesce(sum(remaining), 0)::text AS transferable FROM lot
-     WHERE account_id = $1 AND remaining > 0 AND issuer_partner_id = ANY($2::text[]) AND (vests_at IS NULL OR vests_at <= $3)`,
+     WHERE account_id = $1 AND remaining > 0 AND issuer_partner_id = ANY($2::text[]) AND (vests_at IS NULL OR vests_at <= $3) AND expires_at > $3`,
     [from.wallet_id, movable, context.now],
   );
   const available = BigInt(transferable) < spendable ? BigInt(transferable) : spendable;
@@ -79,6 +79,7 @@ export async function transferPoints(
       recordedAt: context.now,
       requestHash: context.requestHash,
       rates: { contractId: policy.id },
+      counterMemberId: to.member_id,
     },
     [
       { accountId: from.wallet_id, asset: CP, amount: -claims.amount, floored: true },

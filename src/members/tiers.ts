@@ -1,6 +1,7 @@
 import type { EntityManager } from 'typeorm';
 import Decimal from 'decimal.js';
 import { Exact } from '../common/decimal';
+import type { Viewer } from '../auth/viewer';
 
 /**
  * Coalition-wide member tiers (issue #3 item 9): from CP earned through issues at every partner
@@ -58,7 +59,8 @@ export class TierService {
   async earned(manager: Pick<EntityManager, 'query'>, memberId: string, at: Date): Promise<bigint> {
     const since = new Date(at.getTime() - this.windowDays * 86_400_000);
     const [{ earned }] = await manager.query(
-      `SELECT coalesce(sum(p.amount), 0)::text AS earned
+      // A multiplied issue counts its base amount: a multiplier must not feed the tier that earns it.
+      `SELECT coalesce(sum(CASE WHEN e.type = 'issue' AND e.rates ? 'baseAmount' THEN (e.rates->>'baseAmount')::bigint ELSE p.amount END), 0)::text AS earned
        FROM journal_entry e
        JOIN posting p ON p.entry_id = e.id
        JOIN account a ON a.id = p.account_id AND a.owner_kind = 'member' AND a.owner_id = $1::text AND a.asset = 'CP' AND a.kind = 'wallet'
@@ -71,5 +73,11 @@ export class TierService {
 
   async tierOf(manager: Pick<EntityManager, 'query'>, memberId: string, at: Date): Promise<MemberTier> {
     return tierFor(this.rules, await this.earned(manager, memberId, at), this.windowDays);
+  }
+
+  /** A partner sees the tier's name; what was earned (at other partners too) is for the member and staff. */
+  async tierForViewer(viewer: Viewer, manager: Pick<EntityManager, 'query'>, memberId: string, at: Date) {
+    const tier = await this.tierOf(manager, memberId, at);
+    return viewer.kind === 'partner' ? { ...tier, earnedInWindow: null, toNext: null } : tier;
   }
 }

@@ -45,6 +45,10 @@ export function resolveTerms(base: ContractTerms, input: ContractInput, tierName
   if (parseDecimal(terms.breakageShare)!.gt(1)) return fail(ErrorCode.INVALID_INPUT, 'breakageShare is between 0 and 1');
   if (!integerIn(terms.lotLifetimeMonths, 1, 120)) return fail(ErrorCode.INVALID_INPUT, 'lotLifetimeMonths is 1 to 120');
   if (!integerIn(terms.pendingDays, 0, 365)) return fail(ErrorCode.INVALID_INPUT, 'pendingDays is 0 to 365');
+  // Points must vest before they can expire, in the shortest month too.
+  if (terms.pendingDays >= terms.lotLifetimeMonths * 28) {
+    return fail(ErrorCode.INVALID_INPUT, `pendingDays must be shorter than the lot lifetime (${terms.lotLifetimeMonths} months = at least ${terms.lotLifetimeMonths * 28} days)`);
+  }
   // 'debt' (a recoverable member debt that later earnings repay) is not built yet: refusing the
   // setting is honest, accepting it and then refusing every such refund would not be.
   const multipliers: Record<string, string> = {};

@@ -11,22 +11,23 @@ let acme: TestPartner;
 let bolt: TestPartner;
 
 const QUOTE = `query($from: String!, $to: String!, $amount: Amount!) { quoteExchange(from: $from, to: $to, amount: $amount) {
-  __typename ... on ExchangeQuote { quote quoteId amountIn cpAmount amountOut rateFrom rateTo rounding residualCp expiresAt }
+  __typename ... on ExchangeQuote { quote quoteId amountRequested amountIn cpAmount amountOut rateFrom rateTo rounding residualCp expiresAt }
   ... on ErrorResult { errorCode message } } }`;
 const EXCHANGE = `mutation($quote: String!) { exchangePoints(quote: $quote) {
   __typename ... on ExchangeReceipt { quoteId entryId amountIn amountOut cpAmount residualCp fromBalance toBalance replayed }
   ... on ErrorResult { errorCode message } } }`;
 
-async function asMember(ref: string, query: string, variables: Record<string, unknown> = {}) {
-  return hub.graphql(query, variables, await hub.memberToken(acme, ref));
+/** A member token signed by `via` (default ACME): it may exchange into or out of that partner's unit. */
+async function asMember(ref: string, query: string, variables: Record<string, unknown> = {}, via?: TestPartner) {
+  return hub.graphql(query, variables, await hub.memberToken(via ?? acme, ref));
 }
 
-async function quote(ref: string, from: string, to: string, amount: string) {
-  return (await asMember(ref, QUOTE, { from, to, amount })).data?.quoteExchange;
+async function quote(ref: string, from: string, to: string, amount: string, via?: TestPartner) {
+  return (await asMember(ref, QUOTE, { from, to, amount }, via)).data?.quoteExchange;
 }
 
-async function exchange(ref: string, signedQuote: string) {
-  return (await asMember(ref, EXCHANGE, { quote: signedQuote })).data?.exchangePoints;
+async function exchange(ref: string, signedQuote: string, via?: TestPartner) {
+  return (await asMember(ref, EXCHANGE, { quote: signedQuote }, via)).data?.exchangePoints;
 }
 
 async function balances(ref: string): Promise<Record<string, string>> {
@@ -68,9 +69,9 @@ describe("a partner's own unit at the hub", () => {
 });
 
 describe('exchange', () => {
-  it('turns 10 STARS at a third of a CP into 3 CP (half-even), books the 0.333… CP residual, and makes an ACME lot', async () => {
+  it('turns 10 STARS at a third of a CP into 3 CP (rounded down), books the 0.333… CP residual, and makes an ACME lot', async () => {
     const offer = await quote('ann', 'ACME.STARS', 'CP', '10');
-    expect(offer).toMatchObject({ __typename: 'ExchangeQuote', amountIn: '10', cpAmount: '3', amountOut: '3', rateFrom: '0.333333333333', rateTo: '1', rounding: 'half-even', residualCp: '0.33333333333' });
+    expect(offer).toMatchObject({ __typename: 'ExchangeQuote', amountIn: '10', cpAmount: '3', amountOut: '3', rateFrom: '0.333333333333', rateTo: '1', rounding: 'down', residualCp: '0.33333333333' });
     const done = await exchange('ann', offer.quote);
     expect(done).toMatchObject({ __typename: 'ExchangeReceipt', amountOut: '3', fromBalance: '0', toBalance: '3', replayed: false });
     expect(await balances('ann')).toEqual({ CP: '3', 'ACME.STARS': '0' });
@@ -89,9 +90,11 @@ describe('exchange', () => {
   it('turns 7 CP into 3 MILES at 7/3, spending lots at BOLT like a redemption (the ACME→BOLT obligation)', async () => {
     await member('ben');
     await acme.client.issuePoints({ member: 'ben', amount: '7' });
-    const offer = await quote('ben', 'CP', 'BOLT.MILES', '7');
+    // ACME's token may not move value into BOLT's program; BOLT's may.
+    expect(await quote('ben', 'CP', 'BOLT.MILES', '7')).toMatchObject({ __typename: 'ExchangeNotAllowed' });
+    const offer = await quote('ben', 'CP', 'BOLT.MILES', '7', bolt);
     expect(offer).toMatchObject({ amountIn: '7', cpAmount: '7', amountOut: '3' });
-    expect(await exchange('ben', offer.quote)).toMatchObject({ amountOut: '3', fromBalance: '0', toBalance: '3' });
+    expect(await exchange('ben', offer.quote, bolt)).toMatchObject({ amountOut: '3', fromBalance: '0', toBalance: '3' });
     const [row] = await hub.hub.dataSource.query(`SELECT issuer_partner_id, consumer_partner_id, amount::text FROM lot_consumption WHERE kind = 'exchange'`);
     expect(row).toEqual({ issuer_partner_id: 'ACME', consumer_partner_id: 'BOLT', amount: '7' });
   });
@@ -109,10 +112,11 @@ describe('exchange', () => {
     await member('dee');
     await acme.client.issuePoints({ member: 'dee', amount: '30', asset: 'ACME.STARS' });
     const offer = await quote('dee', 'ACME.STARS', 'CP', '30');
-    expect(offer.amountOut).toBe('10');
+    // 30 STARS are worth 9.99999999999 CP: 9 CP, which need 28 STARS; 2 stay unconverted.
+    expect(offer).toMatchObject({ amountRequested: '30', amountIn: '28', amountOut: '9' });
     await hub.graphql('mutation { setExchangeRate(partnerId: "ACME", cpPerPoint: "0.5") { __typename } }', {}, await hub.operatorToken());
     expect((await quote('dee', 'ACME.STARS', 'CP', '30')).amountOut).toBe('15');
-    expect(await exchange('dee', offer.quote)).toMatchObject({ amountOut: '10', toBalance: '10' });
+    expect(await exchange('dee', offer.quote)).toMatchObject({ amountOut: '9', toBalance: '9' });
     await hub.graphql('mutation { setExchangeRate(partnerId: "ACME", cpPerPoint: "0.333333333333") { __typename } }', {}, await hub.operatorToken());
   });
 
@@ -123,7 +127,8 @@ describe('exchange', () => {
     const outcomes = await Promise.all(Array.from({ length: 10 }, () => exchange('eve', offer.quote)));
     expect(new Set(outcomes.map((outcome) => outcome.entryId)).size).toBe(1);
     expect(outcomes.filter((outcome) => !outcome.replayed)).toHaveLength(1);
-    expect(await balances('eve')).toEqual({ CP: '20', 'ACME.STARS': '0' });
+    // 60 STARS are worth 19.99… CP: 19 CP need only 58 STARS, so 2 stay unconverted.
+    expect(await balances('eve')).toEqual({ CP: '19', 'ACME.STARS': '2' });
   });
 
   it('refuses an expired, a tampered and another member\'s quote, and an exchange beyond the balance, writing nothing', async () => {

@@ -144,6 +144,31 @@ describe('races', () => {
     expect(await shop.client.captureRedemption({ hold: holdId, amount: '80' })).toMatchObject({ ok: true, data: { balance: '0' } });
   });
 
+  it('never lets an authorize and a redemption racing for the same points both win', async () => {
+    for (let round = 0; round < 8; round += 1) {
+      await member(`race-${round}`, 0);
+      await shop.client.issuePoints({ member: `race-${round}`, amount: '100' });
+      const [held, redeemed] = await Promise.all([
+        shop.client.authorizeRedemption({ member: `race-${round}`, amount: '100' }),
+        fuel.client.redeemPoints({ member: `race-${round}`, amount: '100' }),
+      ]);
+      expect([held.ok, redeemed.ok].filter(Boolean)).toHaveLength(1);
+      expect(BigInt((await spendable(`race-${round}`)).available)).toBeGreaterThanOrEqual(0n);
+    }
+  });
+
+  it('never holds more than there is when two authorizes race', async () => {
+    for (let round = 0; round < 8; round += 1) {
+      await member(`twin-${round}`, 0);
+      await shop.client.issuePoints({ member: `twin-${round}`, amount: '100' });
+      const outcomes = await Promise.all([
+        shop.client.authorizeRedemption({ member: `twin-${round}`, amount: '100' }),
+        fuel.client.authorizeRedemption({ member: `twin-${round}`, amount: '100' }),
+      ]);
+      expect(outcomes.filter((outcome) => outcome.ok)).toHaveLength(1);
+    }
+  });
+
   it('decides a capture racing its hold running out by the hub clock alone: captured or expired, never both', async () => {
     await member('kim', 30);
     const holdId = await authorize('kim', 30, 60);

@@ -6,11 +6,15 @@ import { ledgerSnapshot, snapshotDelta, type LedgerSnapshot } from './support/le
 /**
  * Property (issue #3, "Tests that must exist"): random sequences of issue / redeem / authorize /
  * capture / void / reverse / transfer / clock moves / expiry runs, at partners with different
- * contracts, for members linked across all partners, never create or destroy a point and keep
- * every invariant of DESIGN.md §7 items 1–3. A model kept here (lots with issuer, issue time and
- * expiry; holds; reversible entries) predicts every outcome, accepted or refused, the receipts'
- * numbers, and each member's balance, available points and open lots after every step; a refusal
- * must write nothing; every accepted step moves the member wallets by exactly what it says.
+ * contracts (lot lifetimes 1, 12, 24 months; transfers allowed or not; a 14-day return window),
+ * for members linked across all partners, never create or destroy a point and keep every
+ * invariant of DESIGN.md §7 items 1–3. A model kept here (lots with issuer, issue time, expiry and
+ * vesting; holds; reversible entries) predicts every outcome, accepted or refused, the receipts'
+ * numbers, and each member's balance, pending and available points and open lots after every
+ * step; a refusal (and a replay) writes nothing; every accepted step moves the member wallets by
+ * exactly what it says; at the end, wallets + breakage = issued − redeemed ∓ reversals.
+ * Reproduce a failure with FC_SEED (printed by fast-check); FC_RUNS sets the number of runs
+ * (the EXAMPLES count among them).
  */
 let hub: TestHub;
 let partners: TestPartner[];
@@ -112,6 +116,52 @@ const sequenceArb: fc.Arbitrary<Step[]> = fc
   )
   .map(([issues, hold, rest]) => [...issues, ...(hold ? [hold] : []), ...rest]);
 
+/** Paths random runs reach only rarely, always run first. */
+const EXAMPLES: Step[][] = [
+  // A refund after the points' lot expired gives them back to that lot: breakage in waiting, not
+  // spendable or holdable, swept by the next expiry run.
+  [
+    { kind: 'issue', partner: 0, member: 0, amount: 100 },
+    { kind: 'redeem', partner: 1, member: 0, amount: { abs: 100 } },
+    { kind: 'advance', long: true },
+    { kind: 'reverse', entry: 0, other: 0, amount: { abs: 100 } },
+    { kind: 'authorize', partner: 1, member: 0, amount: { abs: 100 }, longHold: true },
+    { kind: 'redeem', partner: 2, member: 0, amount: { abs: 1 } },
+    { kind: 'issue', partner: 1, member: 0, amount: 10 },
+    { kind: 'authorize', partner: 1, member: 0, amount: { rel: 0 }, longHold: true },
+    { kind: 'expire' },
+    { kind: 'capture', hold: 0, other: 0, amount: { rel: 0 } },
+    { kind: 'reverse', entry: 0, other: 0, amount: { rel: 0 } },
+  ],
+  // Lots going there and back keep issuer, issue time and expiry; FIFO ties by creation; refunds return to them.
+  [
+    { kind: 'issue', partner: 0, member: 0, amount: 100 },
+    { kind: 'issue', partner: 1, member: 0, amount: 50 },
+    { kind: 'transfer', partner: 2, member: 0, to: 1, amount: { abs: 60 } },
+    { kind: 'transfer', partner: 0, member: 1, to: 2, amount: { abs: 30 } },
+    { kind: 'redeem', partner: 1, member: 0, amount: { rel: 0 } },
+    { kind: 'reverse', entry: 0, other: 0, amount: { abs: 45 } },
+    { kind: 'transfer', partner: 1, member: 0, to: 1, amount: { abs: 1 } },
+    { kind: 'advance', long: true },
+    { kind: 'transfer', partner: 0, member: 1, to: 1, amount: { abs: 1 } },
+    { kind: 'expire' },
+  ],
+  // Pending points: in the balance, not spendable, refunded straight out of their lot, vested by time.
+  [
+    { kind: 'issue', partner: 2, member: 0, amount: 100 },
+    { kind: 'issue', partner: 0, member: 0, amount: 50 },
+    { kind: 'authorize', partner: 1, member: 0, amount: { rel: 1 }, longHold: false },
+    { kind: 'authorize', partner: 1, member: 0, amount: { rel: 0 }, longHold: false },
+    { kind: 'reverse', entry: 1, other: 0, amount: { abs: 40 } },
+    { kind: 'transfer', partner: 2, member: 0, to: 1, amount: { abs: 1 } },
+    { kind: 'advance', long: false },
+    { kind: 'capture', hold: 0, other: 0, amount: { abs: 1 } },
+    { kind: 'advance', long: true },
+    { kind: 'expire' },
+    { kind: 'redeem', partner: 0, member: 0, amount: { rel: 0 } },
+  ],
+];
+
 function resolveAmount(spec: AmountSpec, limit: number): number {
   return 'abs' in spec ? spec.abs : Math.max(1, limit + spec.rel);
 }
@@ -183,9 +233,20 @@ class Model {
     return this.lots.filter((lot) => lot.member === member && lot.remaining > 0).sort(fifo);
   }
 
-  /** Open lots that may be spent at `now` (vested), of `issuers` (default all), in spending order. */
-  spendableLots(member: number, now: number, issuers?: readonly number[]): ModelLot[] {
-    return this.openLots(member).filter((lot) => (lot.vestsAt === null || lot.vestsAt <= now) && (!issuers || issuers.includes(lot.issuer)));
+  /**
+   * Open lots that may be spent at `now`, of `issuers` (default all), in spending order: vested,
+   * and not past their expiry (a lot past it is breakage in waiting until the expiry job sweeps it).
+   * `outliving`: only lots that are still unexpired then (what a hold lasting until then may count on).
+   */
+  spendableLots(member: number, now: number, issuers?: readonly number[], outliving = now): ModelLot[] {
+    return this.openLots(member).filter(
+      (lot) => (lot.vestsAt === null || lot.vestsAt <= now) && lot.expiresAt > outliving && (!issuers || issuers.includes(lot.issuer)),
+    );
+  }
+
+  /** Points past their lot's expiry that the expiry job has not swept yet. */
+  expiredUnswept(member: number, now: number): number {
+    return this.openLots(member).filter((lot) => lot.expiresAt <= now).reduce((sum, lot) => sum + lot.remaining, 0);
   }
 
   pending(member: number, now: number): number {
@@ -200,9 +261,18 @@ class Model {
     return this.holds.filter((h) => h.member === member && h.status === 'pending' && h.expiresAt > now).reduce((sum, h) => sum + h.amount, 0);
   }
 
-  /** What cannot be spent now: points on hold and points not yet vested. */
+  /** What cannot be spent now: points on hold, points not yet vested, points past their expiry. */
   reserved(member: number, now: number): number {
-    return this.held(member, now) + this.pending(member, now);
+    return this.held(member, now) + this.pending(member, now) + this.expiredUnswept(member, now);
+  }
+
+  /**
+   * What a new hold until `until` may take: spendable points whose lots outlive it, less every
+   * other active hold (conservative), so that expiry never takes held points.
+   */
+  holdable(member: number, now: number, until: number): number {
+    const outliving = this.spendableLots(member, now, undefined, until).reduce((sum, lot) => sum + lot.remaining, 0);
+    return Math.min(this.spendable(member, now), outliving - this.held(member, now));
   }
 
   spendable(member: number, now: number): number {
@@ -320,234 +390,235 @@ async function runSequence(steps: Step[], trace: string[]): Promise<void> {
     let described = '';
 
     try {
-    switch (step.kind) {
-      case 'issue': {
-        const { partner: p, member: m, amount } = step;
-        described = `issue ${amount} at ${CONTRACTS[p]!.id} to m${m}`;
-        const sent = await send(p, 'issue', { member: refs[m]!, amount: String(amount) });
-        outcome = sent.outcome;
-        if (!sent.outcome.ok) throw new Error(`issue refused: ${verdict(sent.outcome)}`);
-        expect(sent.outcome.data.balance).toBe(String(model.balance(m) + amount));
-        const at = Date.parse(sent.outcome.data.recordedAt);
-        const { lotLifetimeMonths, pendingDays } = CONTRACTS[p]!;
-        const vestsAt = pendingDays > 0 ? at + pendingDays * DAY_MS : null;
-        // The SDK does not select vestsAt; the signed receipt carries it.
-        expect((sent.outcome.receipt as { vestsAt?: string }).vestsAt ?? null).toBe(vestsAt === null ? null : new Date(vestsAt).toISOString());
-        const lot = model.newLot({ member: m, issuer: p, issuedAt: at, expiresAt: addMonths(at, lotLifetimeMonths), vestsAt, remaining: amount });
-        model.entries.push({ id: sent.outcome.data.entryId, type: 'issue', partner: p, member: m, amount, reversed: 0, lot });
-        model.totals.issued += amount;
-        walletDelta = amount;
-        last = { partner: p, op: 'issue', jws: sent.jws, id: sent.outcome.data.entryId };
-        break;
-      }
-      case 'redeem': {
-        const { partner: p, member: m } = step;
-        const spendable = model.spendable(m, now);
-        const amount = resolveAmount(step.amount, spendable);
-        described = `redeem ${amount} at ${CONTRACTS[p]!.id} from m${m} (spendable ${spendable})`;
-        const sent = await send(p, 'redeem', { member: refs[m]!, amount: String(amount) });
-        outcome = sent.outcome;
-        if (amount > spendable) {
-          expect(verdict(sent.outcome)).toBe('InsufficientBalance');
+      switch (step.kind) {
+        case 'issue': {
+          const { partner: p, member: m, amount } = step;
+          described = `issue ${amount} at ${CONTRACTS[p]!.id} to m${m}`;
+          const sent = await send(p, 'issue', { member: refs[m]!, amount: String(amount) });
+          outcome = sent.outcome;
+          if (!sent.outcome.ok) throw new Error(`issue refused: ${verdict(sent.outcome)}`);
+          expect(sent.outcome.data.balance).toBe(String(model.balance(m) + amount));
+          const at = Date.parse(sent.outcome.data.recordedAt);
+          const { lotLifetimeMonths, pendingDays } = CONTRACTS[p]!;
+          const vestsAt = pendingDays > 0 ? at + pendingDays * DAY_MS : null;
+          // The SDK does not select vestsAt; the signed receipt carries it.
+          expect((sent.outcome.receipt as { vestsAt?: string }).vestsAt ?? null).toBe(vestsAt === null ? null : new Date(vestsAt).toISOString());
+          const lot = model.newLot({ member: m, issuer: p, issuedAt: at, expiresAt: addMonths(at, lotLifetimeMonths), vestsAt, remaining: amount });
+          model.entries.push({ id: sent.outcome.data.entryId, type: 'issue', partner: p, member: m, amount, reversed: 0, lot });
+          model.totals.issued += amount;
+          walletDelta = amount;
+          last = { partner: p, op: 'issue', jws: sent.jws, id: sent.outcome.data.entryId };
           break;
         }
-        if (!sent.outcome.ok) throw new Error(`expected redeem accepted, got ${verdict(sent.outcome)}`);
-        const takes = model.take(m, amount, now);
-        expect(sent.outcome.data.balance).toBe(String(model.balance(m)));
-        expect(consumedOf(sent.outcome.data.consumed)).toEqual(byIssuer(takes));
-        model.entries.push({ id: sent.outcome.data.entryId, type: 'redeem', partner: p, member: m, amount, reversed: 0, consumed: new Map(takes.map((t) => [t.lot, t.amount])) });
-        model.totals.redeemed += amount;
-        walletDelta = -amount;
-        last = { partner: p, op: 'redeem', jws: sent.jws, id: sent.outcome.data.entryId };
-        break;
-      }
-      case 'authorize': {
-        const { partner: p, member: m } = step;
-        const spendable = model.spendable(m, now);
-        const amount = resolveAmount(step.amount, spendable);
-        const holdSeconds = step.longHold ? LONG_HOLD_SECONDS : SHORT_HOLD_SECONDS;
-        described = `authorize ${amount} for ${holdSeconds}s at ${CONTRACTS[p]!.id} from m${m} (spendable ${spendable})`;
-        const sent = await send(p, 'authorize', { member: refs[m]!, amount: String(amount), holdSeconds });
-        outcome = sent.outcome;
-        if (amount > spendable) {
-          expect(verdict(sent.outcome)).toBe('InsufficientBalance');
+        case 'redeem': {
+          const { partner: p, member: m } = step;
+          const spendable = model.spendable(m, now);
+          const amount = resolveAmount(step.amount, spendable);
+          described = `redeem ${amount} at ${CONTRACTS[p]!.id} from m${m} (spendable ${spendable})`;
+          const sent = await send(p, 'redeem', { member: refs[m]!, amount: String(amount) });
+          outcome = sent.outcome;
+          if (amount > spendable) {
+            expect(verdict(sent.outcome)).toBe('InsufficientBalance');
+            break;
+          }
+          if (!sent.outcome.ok) throw new Error(`expected redeem accepted, got ${verdict(sent.outcome)}`);
+          const takes = model.take(m, amount, now);
+          expect(sent.outcome.data.balance).toBe(String(model.balance(m)));
+          expect(consumedOf(sent.outcome.data.consumed)).toEqual(byIssuer(takes));
+          model.entries.push({ id: sent.outcome.data.entryId, type: 'redeem', partner: p, member: m, amount, reversed: 0, consumed: new Map(takes.map((t) => [t.lot, t.amount])) });
+          model.totals.redeemed += amount;
+          walletDelta = -amount;
+          last = { partner: p, op: 'redeem', jws: sent.jws, id: sent.outcome.data.entryId };
           break;
         }
-        if (!sent.outcome.ok) throw new Error(`expected authorize accepted, got ${verdict(sent.outcome)}`);
-        const { holdId, expiresAt } = sent.outcome.data;
-        expect(sent.outcome.data).toMatchObject({ amount: String(amount), status: 'pending', available: String(spendable - amount) });
-        expect(Math.abs(Date.parse(expiresAt) - (now + holdSeconds * 1000))).toBeLessThan(10_000);
-        model.holds.push({ id: holdId, partner: p, member: m, amount, expiresAt: Date.parse(expiresAt), status: 'pending' });
-        last = { partner: p, op: 'authorize', jws: sent.jws, id: holdId };
-        break;
-      }
-      case 'capture':
-      case 'void': {
-        if (model.holds.length === 0) {
-          described = `${step.kind}: no hold yet, skipped`;
+        case 'authorize': {
+          const { partner: p, member: m } = step;
+          const spendable = model.spendable(m, now);
+          const holdSeconds = step.longHold ? LONG_HOLD_SECONDS : SHORT_HOLD_SECONDS;
+          const holdable = model.holdable(m, now, now + holdSeconds * 1000);
+          const amount = resolveAmount(step.amount, holdable);
+          described = `authorize ${amount} for ${holdSeconds}s at ${CONTRACTS[p]!.id} from m${m} (spendable ${spendable}, holdable ${holdable})`;
+          const sent = await send(p, 'authorize', { member: refs[m]!, amount: String(amount), holdSeconds });
+          outcome = sent.outcome;
+          if (amount > holdable) {
+            expect(verdict(sent.outcome)).toBe('InsufficientBalance');
+            break;
+          }
+          if (!sent.outcome.ok) throw new Error(`expected authorize accepted, got ${verdict(sent.outcome)}`);
+          const { holdId, expiresAt } = sent.outcome.data;
+          expect(sent.outcome.data).toMatchObject({ amount: String(amount), status: 'pending', available: String(spendable - amount) });
+          expect(Math.abs(Date.parse(expiresAt) - (now + holdSeconds * 1000))).toBeLessThan(10_000);
+          model.holds.push({ id: holdId, partner: p, member: m, amount, expiresAt: Date.parse(expiresAt), status: 'pending' });
+          last = { partner: p, op: 'authorize', jws: sent.jws, id: holdId };
           break;
         }
-        const candidates = [...model.holds].reverse().sort((a, b) => Number(b.status === 'pending') - Number(a.status === 'pending'));
-        const hold = candidates[step.hold % candidates.length]!;
-        const p = (hold.partner + step.other) % CONTRACTS.length;
-        const m = hold.member;
-        let predicted: string | null = null;
-        if (p !== hold.partner) predicted = 'HoldNotFound';
-        else if (hold.status !== 'pending') predicted = 'HoldClosed';
-        else if (hold.expiresAt <= now) predicted = 'HoldExpired';
-        const holdName = `hold#${model.holds.indexOf(hold)} (${hold.amount} of m${m} at ${CONTRACTS[hold.partner]!.id}, ${hold.status})`;
-        if (step.kind === 'void') {
-          described = `void ${holdName} by ${CONTRACTS[p]!.id}`;
-          const sent = await send(p, 'void', { hold: hold.id });
+        case 'capture':
+        case 'void': {
+          if (model.holds.length === 0) {
+            described = `${step.kind}: no hold yet, skipped`;
+            break;
+          }
+          const candidates = [...model.holds].reverse().sort((a, b) => Number(b.status === 'pending') - Number(a.status === 'pending'));
+          const hold = candidates[step.hold % candidates.length]!;
+          const p = (hold.partner + step.other) % CONTRACTS.length;
+          const m = hold.member;
+          let predicted: string | null = null;
+          if (p !== hold.partner) predicted = 'HoldNotFound';
+          else if (hold.status !== 'pending') predicted = 'HoldClosed';
+          else if (hold.expiresAt <= now) predicted = 'HoldExpired';
+          const holdName = `hold#${model.holds.indexOf(hold)} (${hold.amount} of m${m} at ${CONTRACTS[hold.partner]!.id}, ${hold.status})`;
+          if (step.kind === 'void') {
+            described = `void ${holdName} by ${CONTRACTS[p]!.id}`;
+            const sent = await send(p, 'void', { hold: hold.id });
+            outcome = sent.outcome;
+            if (predicted) {
+              expect(verdict(sent.outcome)).toBe(predicted);
+              break;
+            }
+            if (!sent.outcome.ok) throw new Error(`expected void accepted, got ${verdict(sent.outcome)}`);
+            hold.status = 'voided';
+            expect(sent.outcome.data).toMatchObject({ holdId: hold.id, status: 'voided', amount: String(hold.amount), available: String(model.spendable(m, now)) });
+            last = { partner: p, op: 'void', jws: sent.jws, id: hold.id };
+            break;
+          }
+          const amount = resolveAmount(step.amount, hold.amount);
+          // The other holds keep their points; this one's are the ones being spent.
+          const spendable = model.balance(m) - (model.reserved(m, now) - (predicted ? 0 : hold.amount));
+          if (!predicted && amount > hold.amount) predicted = 'AmountExceedsHold';
+          else if (!predicted && amount > spendable) predicted = 'InsufficientBalance';
+          described = `capture ${amount} of ${holdName} by ${CONTRACTS[p]!.id}`;
+          const sent = await send(p, 'capture', { hold: hold.id, amount: String(amount) });
           outcome = sent.outcome;
           if (predicted) {
             expect(verdict(sent.outcome)).toBe(predicted);
             break;
           }
-          if (!sent.outcome.ok) throw new Error(`expected void accepted, got ${verdict(sent.outcome)}`);
-          hold.status = 'voided';
-          expect(sent.outcome.data).toMatchObject({ holdId: hold.id, status: 'voided', amount: String(hold.amount), available: String(model.spendable(m, now)) });
-          last = { partner: p, op: 'void', jws: sent.jws, id: hold.id };
-          break;
-        }
-        const amount = resolveAmount(step.amount, hold.amount);
-        // The other holds keep their points; this one's are the ones being spent.
-        const spendable = model.balance(m) - (model.reserved(m, now) - (predicted ? 0 : hold.amount));
-        if (!predicted && amount > hold.amount) predicted = 'AmountExceedsHold';
-        else if (!predicted && amount > spendable) predicted = 'InsufficientBalance';
-        described = `capture ${amount} of ${holdName} by ${CONTRACTS[p]!.id}`;
-        const sent = await send(p, 'capture', { hold: hold.id, amount: String(amount) });
-        outcome = sent.outcome;
-        if (predicted) {
-          expect(verdict(sent.outcome)).toBe(predicted);
-          break;
-        }
-        if (!sent.outcome.ok) throw new Error(`expected capture accepted, got ${verdict(sent.outcome)}`);
-        hold.status = 'captured';
-        const takes = model.take(m, amount, now);
-        expect(sent.outcome.data.balance).toBe(String(model.balance(m)));
-        expect(consumedOf(sent.outcome.data.consumed)).toEqual(byIssuer(takes));
-        model.entries.push({ id: sent.outcome.data.entryId, type: 'redeem', partner: p, member: m, amount, reversed: 0, consumed: new Map(takes.map((t) => [t.lot, t.amount])) });
-        model.totals.redeemed += amount;
-        walletDelta = -amount;
-        last = { partner: p, op: 'capture', jws: sent.jws, id: sent.outcome.data.entryId };
-        break;
-      }
-      case 'reverse': {
-        if (model.entries.length === 0) {
-          described = 'reverse: no entry yet, skipped';
-          break;
-        }
-        const reversible = (e: ModelEntry): number => Number(e.type === 'issue' || e.type === 'redeem');
-        const candidates = [...model.entries].reverse().sort((a, b) => reversible(b) - reversible(a));
-        const entry = candidates[step.entry % candidates.length]!;
-        const p = (entry.partner + step.other) % CONTRACTS.length;
-        const m = entry.member;
-        const remaining = entry.amount - entry.reversed;
-        // Pending points come straight out of their lot; vested ones only if not needed by holds or the window.
-        const lotPending = entry.lot?.vestsAt != null && entry.lot.vestsAt > now;
-        const takeable = !entry.lot ? Infinity : lotPending ? entry.lot.remaining : Math.min(entry.lot.remaining, model.spendable(m, now));
-        const amount = resolveAmount(step.amount, Math.min(remaining, takeable));
-        let predicted: string | null = null;
-        if (p !== entry.partner || (entry.type !== 'issue' && entry.type !== 'redeem')) predicted = 'EntryNotFound';
-        else if (amount > remaining) predicted = 'ReversalExceedsRemaining';
-        else if (entry.type === 'issue' && amount > takeable) predicted = 'PointsAlreadySpent';
-        described = `reverse ${amount} of entry#${model.entries.indexOf(entry)} (${entry.type} ${entry.amount} of m${m} at ${CONTRACTS[entry.partner]!.id}, ${entry.reversed} reversed) by ${CONTRACTS[p]!.id}`;
-        const sent = await send(p, 'reverse', { entry: entry.id, amount: String(amount) });
-        outcome = sent.outcome;
-        if (predicted) {
-          expect(verdict(sent.outcome)).toBe(predicted);
-          break;
-        }
-        if (!sent.outcome.ok) throw new Error(`expected reverse accepted, got ${verdict(sent.outcome)}`);
-        entry.reversed += amount;
-        if (entry.type === 'issue') {
-          entry.lot!.remaining -= amount;
-          model.totals.issueReversed += amount;
+          if (!sent.outcome.ok) throw new Error(`expected capture accepted, got ${verdict(sent.outcome)}`);
+          hold.status = 'captured';
+          const takes = model.take(m, amount, now);
+          expect(sent.outcome.data.balance).toBe(String(model.balance(m)));
+          expect(consumedOf(sent.outcome.data.consumed)).toEqual(byIssuer(takes));
+          model.entries.push({ id: sent.outcome.data.entryId, type: 'redeem', partner: p, member: m, amount, reversed: 0, consumed: new Map(takes.map((t) => [t.lot, t.amount])) });
+          model.totals.redeemed += amount;
           walletDelta = -amount;
-        } else {
-          // Back to the lots it took them from, latest-expiring first.
-          const lots = [...entry.consumed!].filter(([, net]) => net > 0).sort(([a], [b]) => fifo(b, a));
-          let left = amount;
-          for (const [lot, net] of lots) {
-            if (left === 0) break;
-            const back = Math.min(net, left);
-            lot.remaining += back;
-            entry.consumed!.set(lot, net - back);
-            left -= back;
+          last = { partner: p, op: 'capture', jws: sent.jws, id: sent.outcome.data.entryId };
+          break;
+        }
+        case 'reverse': {
+          if (model.entries.length === 0) {
+            described = 'reverse: no entry yet, skipped';
+            break;
           }
-          expect(left).toBe(0);
-          model.totals.redemptionReversed += amount;
-          walletDelta = amount;
-        }
-        expect(sent.outcome.data).toMatchObject({ amount: String(amount), balance: String(model.balance(m)), reversesEntryId: entry.id });
-        model.entries.push({ id: sent.outcome.data.entryId, type: 'reversal', partner: p, member: m, amount, reversed: 0 });
-        last = { partner: p, op: 'reverse', jws: sent.jws, id: sent.outcome.data.entryId };
-        break;
-      }
-      case 'transfer': {
-        const { partner: p, member: from } = step;
-        const to = (from + step.to) % MEMBERS;
-        const movable = CONTRACTS.flatMap((c, i) => (c.transfersAllowed ? [i] : []));
-        const transferable = model.spendableLots(from, now, movable).reduce((sum, lot) => sum + lot.remaining, 0);
-        const spendable = model.spendable(from, now);
-        const available = Math.min(transferable, spendable);
-        const amount = resolveAmount(step.amount, available);
-        described = `transfer ${amount} from m${from} to m${to} by ${CONTRACTS[p]!.id} (transferable ${transferable}, spendable ${spendable})`;
-        const sent = await send(p, 'transfer', { member: refs[from]!, to: refs[to]!, amount: String(amount) });
-        outcome = sent.outcome;
-        if (!CONTRACTS[p]!.transfersAllowed) {
-          expect(verdict(sent.outcome)).toBe('TransferNotAllowed');
+          const reversible = (e: ModelEntry): number => Number(e.type === 'issue' || e.type === 'redeem');
+          const candidates = [...model.entries].reverse().sort((a, b) => reversible(b) - reversible(a));
+          const entry = candidates[step.entry % candidates.length]!;
+          const p = (entry.partner + step.other) % CONTRACTS.length;
+          const m = entry.member;
+          const remaining = entry.amount - entry.reversed;
+          // Pending points come straight out of their lot; vested ones only if not needed by holds or the window.
+          const lotPending = entry.lot?.vestsAt != null && entry.lot.vestsAt > now;
+          const takeable = !entry.lot ? Infinity : lotPending ? entry.lot.remaining : Math.min(entry.lot.remaining, model.spendable(m, now));
+          const amount = resolveAmount(step.amount, Math.min(remaining, takeable));
+          let predicted: string | null = null;
+          if (p !== entry.partner || (entry.type !== 'issue' && entry.type !== 'redeem')) predicted = 'EntryNotFound';
+          else if (amount > remaining) predicted = 'ReversalExceedsRemaining';
+          else if (entry.type === 'issue' && amount > takeable) predicted = 'PointsAlreadySpent';
+          described = `reverse ${amount} of entry#${model.entries.indexOf(entry)} (${entry.type} ${entry.amount} of m${m} at ${CONTRACTS[entry.partner]!.id}, ${entry.reversed} reversed) by ${CONTRACTS[p]!.id}`;
+          const sent = await send(p, 'reverse', { entry: entry.id, amount: String(amount) });
+          outcome = sent.outcome;
+          if (predicted) {
+            expect(verdict(sent.outcome)).toBe(predicted);
+            break;
+          }
+          if (!sent.outcome.ok) throw new Error(`expected reverse accepted, got ${verdict(sent.outcome)}`);
+          entry.reversed += amount;
+          if (entry.type === 'issue') {
+            entry.lot!.remaining -= amount;
+            model.totals.issueReversed += amount;
+            walletDelta = -amount;
+          } else {
+            // Back to the lots it took them from, latest-expiring first.
+            const lots = [...entry.consumed!].filter(([, net]) => net > 0).sort(([a], [b]) => fifo(b, a));
+            let left = amount;
+            for (const [lot, net] of lots) {
+              if (left === 0) break;
+              const back = Math.min(net, left);
+              lot.remaining += back;
+              entry.consumed!.set(lot, net - back);
+              left -= back;
+            }
+            expect(left).toBe(0);
+            model.totals.redemptionReversed += amount;
+            walletDelta = amount;
+          }
+          expect(sent.outcome.data).toMatchObject({ amount: String(amount), balance: String(model.balance(m)), reversesEntryId: entry.id });
+          model.entries.push({ id: sent.outcome.data.entryId, type: 'reversal', partner: p, member: m, amount, reversed: 0 });
+          last = { partner: p, op: 'reverse', jws: sent.jws, id: sent.outcome.data.entryId };
           break;
         }
-        if (amount > available) {
-          expect(verdict(sent.outcome)).toBe('InsufficientBalance');
+        case 'transfer': {
+          const { partner: p, member: from } = step;
+          const to = (from + step.to) % MEMBERS;
+          const movable = CONTRACTS.flatMap((c, i) => (c.transfersAllowed ? [i] : []));
+          const transferable = model.spendableLots(from, now, movable).reduce((sum, lot) => sum + lot.remaining, 0);
+          const spendable = model.spendable(from, now);
+          const available = Math.min(transferable, spendable);
+          const amount = resolveAmount(step.amount, available);
+          described = `transfer ${amount} from m${from} to m${to} by ${CONTRACTS[p]!.id} (transferable ${transferable}, spendable ${spendable})`;
+          const sent = await send(p, 'transfer', { member: refs[from]!, to: refs[to]!, amount: String(amount) });
+          outcome = sent.outcome;
+          if (!CONTRACTS[p]!.transfersAllowed) {
+            expect(verdict(sent.outcome)).toBe('TransferNotAllowed');
+            break;
+          }
+          if (amount > available) {
+            expect(verdict(sent.outcome)).toBe('InsufficientBalance');
+            break;
+          }
+          if (!sent.outcome.ok) throw new Error(`expected transfer accepted, got ${verdict(sent.outcome)}`);
+          const takes = model.take(from, amount, now, movable);
+          for (const take of takes) {
+            // Only vested points move, so the recipient's lots are spendable at once.
+            model.newLot({ member: to, issuer: take.lot.issuer, issuedAt: take.lot.issuedAt, expiresAt: take.lot.expiresAt, vestsAt: null, remaining: take.amount });
+          }
+          expect(sent.outcome.data).toMatchObject({ amount: String(amount), balance: String(model.balance(from)) });
+          expect(consumedOf(sent.outcome.data.moved)).toEqual(byIssuer(takes));
+          model.entries.push({ id: sent.outcome.data.entryId, type: 'transfer', partner: p, member: from, amount, reversed: 0 });
+          last = { partner: p, op: 'transfer', jws: sent.jws, id: sent.outcome.data.entryId };
           break;
         }
-        if (!sent.outcome.ok) throw new Error(`expected transfer accepted, got ${verdict(sent.outcome)}`);
-        const takes = model.take(from, amount, now, movable);
-        for (const take of takes) {
-          // Only vested points move, so the recipient's lots are spendable at once.
-          model.newLot({ member: to, issuer: take.lot.issuer, issuedAt: take.lot.issuedAt, expiresAt: take.lot.expiresAt, vestsAt: null, remaining: take.amount });
-        }
-        expect(sent.outcome.data).toMatchObject({ amount: String(amount), balance: String(model.balance(from)) });
-        expect(consumedOf(sent.outcome.data.moved)).toEqual(byIssuer(takes));
-        model.entries.push({ id: sent.outcome.data.entryId, type: 'transfer', partner: p, member: from, amount, reversed: 0 });
-        last = { partner: p, op: 'transfer', jws: sent.jws, id: sent.outcome.data.entryId };
-        break;
-      }
-      case 'advance': {
-        const ms = step.long ? LONG_ADVANCE_MS : SHORT_ADVANCE_MS;
-        described = `advance the clock ${step.long ? '40 days' : '10 minutes'}`;
-        hub.clock.advance(ms);
-        last = null; // its instruction has expired on the hub's clock
-        break;
-      }
-      case 'expire': {
-        const expiredNow = model.lots.filter((lot) => lot.remaining > 0 && lot.expiresAt <= now);
-        const points = expiredNow.reduce((sum, lot) => sum + lot.remaining, 0);
-        described = `run expiry (model: ${points} due)`;
-        const result = await runExpiry();
-        expect(result).toEqual({ ran: true, pointsExpired: String(points) });
-        for (const lot of expiredNow) lot.remaining = 0;
-        model.totals.expired += points;
-        walletDelta = -points;
-        break;
-      }
-      case 'replay': {
-        if (!last) {
-          described = 'replay: nothing to replay, skipped';
+        case 'advance': {
+          const ms = step.long ? LONG_ADVANCE_MS : SHORT_ADVANCE_MS;
+          described = `advance the clock ${step.long ? '40 days' : '10 minutes'}`;
+          hub.clock.advance(ms);
+          last = null; // its instruction has expired on the hub's clock
           break;
         }
-        described = `replay the last accepted ${last.op}`;
-        const again = await partners[last.partner]!.client.submitSigned(last.op, last.jws);
-        outcome = again;
-        if (!again.ok) throw new Error(`replay refused: ${verdict(again)}`);
-        const data = again.data as unknown as { replayed: boolean; entryId?: string; holdId?: string };
-        expect({ replayed: data.replayed, id: data.entryId ?? data.holdId }).toEqual({ replayed: true, id: last.id });
-        break;
+        case 'expire': {
+          const expiredNow = model.lots.filter((lot) => lot.remaining > 0 && lot.expiresAt <= now);
+          const points = expiredNow.reduce((sum, lot) => sum + lot.remaining, 0);
+          described = `run expiry (model: ${points} due)`;
+          const result = await runExpiry();
+          expect(result).toEqual({ ran: true, pointsExpired: String(points) });
+          for (const lot of expiredNow) lot.remaining = 0;
+          model.totals.expired += points;
+          walletDelta = -points;
+          break;
+        }
+        case 'replay': {
+          if (!last) {
+            described = 'replay: nothing to replay, skipped';
+            break;
+          }
+          described = `replay the last accepted ${last.op}`;
+          const again = await partners[last.partner]!.client.submitSigned(last.op, last.jws);
+          outcome = again;
+          if (!again.ok) throw new Error(`replay refused: ${verdict(again)}`);
+          const data = again.data as unknown as { replayed: boolean; entryId?: string; holdId?: string };
+          expect({ replayed: data.replayed, id: data.entryId ?? data.holdId }).toEqual({ replayed: true, id: last.id });
+          break;
+        }
       }
-    }
     } finally {
       trace.push(`${index}: ${described}${outcome ? ` → ${outcome.ok ? 'ok' : outcome.typename}` : ''}`);
     }
@@ -564,7 +635,9 @@ async function runSequence(steps: Step[], trace: string[]): Promise<void> {
     }
     const viewAt = hub.clock.now().getTime();
     for (let m = 0; m < MEMBERS; m += 1) {
-      expect({ member: m, ...(await memberView(refs[m]!)) }).toEqual({ member: m, ...modelView(model, m, viewAt) });
+      const view = await memberView(refs[m]!);
+      expect({ member: m, ...view }).toEqual({ member: m, ...modelView(model, m, viewAt) });
+      expect(BigInt(view.available)).toBeGreaterThanOrEqual(0n);
     }
   }
 
@@ -589,12 +662,11 @@ it('keeps every ledger invariant and every point through random lifecycles of is
       const trace: string[] = [];
       try {
         await runSequence(steps, trace);
-        if (process.env.FC_TRACE) require('fs').appendFileSync('/tmp/lc-trace.txt', trace.join('\n') + '\n');
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
         throw new Error(`${message}\n\nrun ${run}, steps as executed:\n${trace.join('\n')}`, { cause: error });
       }
     }),
-    { numRuns: Number(process.env.FC_RUNS ?? 12), seed, examples: process.env.FC_EXAMPLE ? [[JSON.parse(process.env.FC_EXAMPLE)]] : [] },
+    { numRuns: Number(process.env.FC_RUNS ?? 15), seed, examples: EXAMPLES.map((example) => [example]) },
   );
 });

@@ -93,6 +93,7 @@ describe('registerPartner', () => {
     ['a blank name', { name: '   ' }],
     ['a lot lifetime of 0 months', { contract: { lotLifetimeMonths: 0 } }],
     ['a lot lifetime of 121 months', { contract: { lotLifetimeMonths: 121 } }],
+    ['a return window as long as the lot lifetime', { contract: { lotLifetimeMonths: 1, pendingDays: 60 } }],
     ['a breakage share above 1', { contract: { breakageShare: '1.5' } }],
     ['a currency that is not ISO 4217', { contract: { currency: 'EURO' } }],
   ])('refuses %s as InvalidInput', async (_case, change) => {

@@ -19,8 +19,8 @@ export class MemberResolver {
   ) {}
 
   @FieldResolver(() => MemberTier, { description: 'The coalition tier now; partners use it for issue multipliers (applyTierMultiplier).' })
-  tier(@Root() member: Member) {
-    return this.tiers.tierOf(this.ledger.manager, member.id, this.clock.now());
+  tier(@Root() member: Member, @Ctx() context: RequestContext) {
+    return this.tiers.tierForViewer(context.viewer, this.ledger.manager, member.id, this.clock.now());
   }
 
   @Authorized('member')

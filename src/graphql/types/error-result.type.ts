@@ -46,6 +46,10 @@ export const HoldNotFound = errorType('HoldNotFound', 'The partner has no hold w
 export const TransferNotAllowed = errorType('TransferNotAllowed', "The partner's contract does not allow transfers between members.");
 export const UnknownAsset = errorType('UnknownAsset', 'Not CP, nor a partner unit with a rate in force (or not the partner\'s own unit).');
 export const InvalidQuote = errorType('InvalidQuote', 'Not a quote this hub signed for this member (tampered, truncated or from elsewhere).');
+export const ExchangeNotAllowed = errorType(
+  'ExchangeNotAllowed',
+  "A member token signed by a partner exchanges only into or out of that partner's own unit.",
+);
 export const QuoteExpired = errorType('QuoteExpired', 'The quote has expired; ask for a new one.');
 export const EntryNotFound = errorType('EntryNotFound', 'The partner has no issue or redemption with that id.');
 export const HoldExpired = errorType('HoldExpired', 'The hold expired; its points are spendable again. Authorize anew.');
@@ -123,6 +127,7 @@ const classByCode: Record<ErrorCode, ErrorClass> = {
   [ErrorCode.UNKNOWN_ASSET]: UnknownAsset,
   [ErrorCode.INVALID_QUOTE]: InvalidQuote,
   [ErrorCode.QUOTE_EXPIRED]: QuoteExpired,
+  [ErrorCode.EXCHANGE_NOT_ALLOWED]: ExchangeNotAllowed,
   [ErrorCode.PARTNER_ALREADY_EXISTS]: PartnerAlreadyExists,
   [ErrorCode.INVALID_PARTNER_KEY]: InvalidPartnerKey,
   [ErrorCode.INVALID_INPUT]: InvalidInput,

@@ -1,6 +1,15 @@
 import { createUnionType, Field, ID, ObjectType } from 'type-graphql';
 import { AmountScalar, DecimalScalar } from '../scalars';
-import { InsufficientBalance, InvalidAmount, InvalidQuote, QuoteExpired, UnknownAsset, UnknownMember } from './error-result.type';
+import {
+  ExchangeNotAllowed,
+  InsufficientBalance,
+  InvalidAmount,
+  InvalidQuote,
+  PartnerSuspended,
+  QuoteExpired,
+  UnknownAsset,
+  UnknownMember,
+} from './error-result.type';
 
 @ObjectType({ description: 'A hub-signed quote: execute it with exchangePoints before expiresAt; its rates apply even if rates change meanwhile.' })
 export class ExchangeQuote {
@@ -8,13 +17,15 @@ export class ExchangeQuote {
   @Field(() => ID) quoteId!: string;
   @Field() from!: string;
   @Field() to!: string;
-  @Field(() => AmountScalar, { description: 'What the member gives, in `from`.' }) amountIn!: string;
+  @Field(() => AmountScalar, { description: 'What the member asked to convert.' }) amountRequested!: string;
+  @Field(() => AmountScalar, { description: 'What is taken, in `from`: at most amountRequested (what the output does not need is not converted).' })
+  amountIn!: string;
   @Field(() => AmountScalar, { description: 'The whole CP in between.' }) cpAmount!: string;
   @Field(() => AmountScalar, { description: 'What the member gets, in `to`.' }) amountOut!: string;
   @Field(() => DecimalScalar, { description: 'CP per point of `from` (1 for CP).' }) rateFrom!: string;
   @Field(() => DecimalScalar, { description: 'CP per point of `to` (1 for CP).' }) rateTo!: string;
-  @Field({ description: 'How each leg rounds to whole units.' }) rounding!: string;
-  @Field({ description: 'amountIn × rateFrom − amountOut × rateTo, in CP, exact: what the hub books to its rounding account (negative: what it adds).' })
+  @Field({ description: 'How each leg rounds: what the member gets down, what it gives up (the rest is not converted).' }) rounding!: string;
+  @Field({ description: 'amountIn × rateFrom − amountOut × rateTo, in CP, exact and never negative: what the hub books to its rounding account.' })
   residualCp!: string;
   @Field() expiresAt!: Date;
 }
@@ -52,7 +63,7 @@ export class CombinedBalance {
   @Field(() => Date, { nullable: true, description: 'When the newest of the rates used took effect.' }) ratesAsOf!: Date | null;
 }
 
-export const quoteFailures = [UnknownAsset, InvalidAmount, UnknownMember] as const;
-export const exchangeFailures = [InvalidQuote, QuoteExpired, InsufficientBalance, UnknownMember] as const;
+export const quoteFailures = [UnknownAsset, InvalidAmount, UnknownMember, ExchangeNotAllowed, PartnerSuspended] as const;
+export const exchangeFailures = [InvalidQuote, QuoteExpired, InsufficientBalance, UnknownMember, InvalidAmount, PartnerSuspended] as const;
 export const QuoteResult = createUnionType({ name: 'QuoteResult', types: () => [ExchangeQuote, ...quoteFailures] as const });
 export const ExchangeResult = createUnionType({ name: 'ExchangeResult', types: () => [ExchangeReceipt, ...exchangeFailures] as const });

@@ -10,8 +10,10 @@ export class Member {
 @ObjectType({ description: 'The coalition tier: from CP earned through issues at every partner over a rolling window.' })
 export class MemberTier {
   @Field() name!: string;
-  @Field(() => AmountScalar) earnedInWindow!: bigint;
+  @Field(() => AmountScalar, { nullable: true, description: 'Null for partner tokens: what was earned at other partners is not theirs to see.' })
+  earnedInWindow!: bigint | null;
   @Field(() => Int) windowDays!: number;
   @Field(() => String, { nullable: true }) next!: string | null;
-  @Field(() => AmountScalar, { nullable: true, description: 'CP still to earn in the window for the next tier.' }) toNext!: bigint | null;
+  @Field(() => AmountScalar, { nullable: true, description: 'CP still to earn in the window for the next tier (null for partner tokens).' })
+  toNext!: bigint | null;
 }
