@@ -150,7 +150,7 @@ export async function runDemo(hub: Hub, config: Config, operator: DemoOperator):
   const quoted = await must(
     'quoteExchange',
     `query($from: String!, $to: String!, $amount: Amount!) { quoteExchange(from: $from, to: $to, amount: $amount) {
-      __typename ... on ExchangeQuote { quote amountIn cpAmount amountOut rateFrom rateTo rounding residualCp expiresAt } ... on ErrorResult { message } } }`,
+      __typename ... on ExchangeQuote { quote amountRequested amountIn cpAmount amountOut rateFrom rateTo rounding residualCp expiresAt } ... on ErrorResult { message } } }`,
     { from: stars, to: 'CP', amount: '30' },
     aliceToken,
   );
@@ -159,7 +159,7 @@ export async function runDemo(hub: Hub, config: Config, operator: DemoOperator):
   const seconds = Math.round((Date.parse(offer.expiresAt) - Date.now()) / 1000);
   const exactCp = new Exact(offer.amountIn).times(offer.rateFrom).toFixed();
   line(`   quote:    ${offer.amountIn} STARS × ${offer.rateFrom} = ${exactCp} CP → ${offer.amountOut} CP (${offer.rounding}); hub-signed, valid ${seconds} s`);
-  line(`             residual ${offer.residualCp} CP, booked to the hub's rounding account (negative: the hub adds it)`);
+  line(`             takes ${offer.amountIn} of the ${offer.amountRequested} STARS asked (the rest is not converted); residual ${offer.residualCp} CP, booked to the hub's rounding account`);
   const exchanged = await must(
     'exchangePoints',
     `mutation($quote: String!) { exchangePoints(quote: $quote) {
