@@ -65,6 +65,13 @@ export function allocateFifo(lots: readonly OpenLot[], amount: bigint): LotTake[
   return takes;
 }
 
+/** What each issuer's lots gave, in order of first appearance, as receipts show it. */
+export function totalsByIssuer(takes: readonly LotTake[]): Array<{ issuerPartnerId: string; amount: string }> {
+  const totals = new Map<string, bigint>();
+  for (const take of takes) totals.set(take.issuerPartnerId, (totals.get(take.issuerPartnerId) ?? 0n) + take.amount);
+  return [...totals].map(([issuerPartnerId, amount]) => ({ issuerPartnerId, amount: amount.toString() }));
+}
+
 /** Adds whole months in UTC, clamping to the month's last day (31 Jan + 1 month = 28/29 Feb). */
 export function addMonths(date: Date, months: number): Date {
   const result = new Date(date.getTime());

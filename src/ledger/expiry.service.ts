@@ -4,7 +4,7 @@ import type { Clock } from '../common/clock';
 import { newId } from '../common/ids';
 import { withTransaction } from '../db/with-transaction';
 import type { ContractService } from '../partners/contract.service';
-import { CP, ensureAccount, HUB_OWNER, recordEntry } from './ledger.repository';
+import { CP, ensureAccount, HUB_OWNER, recordEntry, recordLotChanges } from './ledger.repository';
 
 export interface ExpiryRun {
   /** False when another process holds the expiry lock: that run does the work. */
@@ -111,12 +111,11 @@ export class ExpiryService {
         ],
         this.counterShards,
       );
-      await tx.query(
-        `WITH t AS (SELECT * FROM unnest($1::bigint[], $2::bigint[]) AS t(id, take)),
-         emptied AS (UPDATE lot SET remaining = remaining - t.take FROM t WHERE lot.id = t.id)
-         INSERT INTO lot_consumption (lot_id, entry_id, issuer_partner_id, consumer_partner_id, amount, kind)
-         SELECT id, $3, $4, NULL, take, 'expire' FROM t`,
-        [issuerLots.map((lot) => lot.id), issuerLots.map((lot) => lot.remaining), entryId, issuer],
+      await recordLotChanges(
+        tx,
+        entryId,
+        'expire',
+        issuerLots.map((lot) => ({ lotId: lot.id, issuerPartnerId: issuer, consumerPartnerId: null, amount: BigInt(lot.remaining) })),
       );
       points += total;
     }

@@ -256,12 +256,46 @@ export async function consumeLots(
     const last = rows[rows.length - 1]!;
     after = { expiresAt: last.expires_at, issuedAt: last.issued_at, id: last.id };
   }
-  await tx.query(
-    `WITH t AS (SELECT * FROM unnest($1::bigint[], $2::bigint[], $5::text[]) AS t(id, take, issuer)),
-     spent AS (UPDATE lot SET remaining = remaining - t.take FROM t WHERE lot.id = t.id)
-     INSERT INTO lot_consumption (lot_id, entry_id, issuer_partner_id, consumer_partner_id, amount, kind)
-     SELECT id, $3, issuer, $4, take, $6 FROM t`,
-    [takes.map((t) => t.lotId), takes.map((t) => t.amount.toString()), entryId, consumerPartnerId, takes.map((t) => t.issuerPartnerId), options.kind ?? 'redeem'],
+  await recordLotChanges(
+    tx,
+    entryId,
+    options.kind ?? 'redeem',
+    takes.map((take) => ({ lotId: take.lotId, issuerPartnerId: take.issuerPartnerId, consumerPartnerId, amount: take.amount })),
   );
   return takes;
+}
+
+export interface LotChange {
+  lotId: string;
+  issuerPartnerId: string;
+  /** Where the points went; null for expiry (the hub's breakage). */
+  consumerPartnerId: string | null;
+  /** Taken from the lot; negative gives back (a reversed redemption). */
+  amount: bigint;
+}
+
+/**
+ * Moves lots and records why, in one statement: every change to a lot's remainder has its
+ * consumption record, so that consumption always explains the lot (ledgerIntegrity checks it).
+ */
+export async function recordLotChanges(
+  tx: EntityManager,
+  entryId: string,
+  kind: 'redeem' | 'expire' | 'reversal' | 'transfer' | 'exchange',
+  changes: readonly LotChange[],
+): Promise<void> {
+  await tx.query(
+    `WITH t AS (SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[]) AS t(id, amount, issuer, consumer)),
+     moved AS (UPDATE lot SET remaining = remaining - t.amount FROM t WHERE lot.id = t.id)
+     INSERT INTO lot_consumption (lot_id, entry_id, issuer_partner_id, consumer_partner_id, amount, kind)
+     SELECT id, $5, issuer, consumer, amount, $6 FROM t`,
+    [
+      changes.map((change) => change.lotId),
+      changes.map((change) => change.amount.toString()),
+      changes.map((change) => change.issuerPartnerId),
+      changes.map((change) => change.consumerPartnerId),
+      entryId,
+      kind,
+    ],
+  );
 }

@@ -1,7 +1,7 @@
 import type { EntityManager } from 'typeorm';
 import { assert } from '../common/assert';
 import { DomainError, ErrorCode, fail } from '../common/errors';
-import { addMonths } from './apply-entry';
+import { addMonths, totalsByIssuer } from './apply-entry';
 import { CP, consumeLots, createLot, findMovementTargets, recordEntry, type MovementTargets } from './ledger.repository';
 import type { MovementClaims } from '../instructions/instruction-claims';
 import { limits } from '../config/limits';
@@ -117,9 +117,7 @@ export async function debitWallet(
     { accountId: targets.counter.id, asset: CP, amount, floored: false },
   ], context.counterShards);
   const takes = await consumeLots(tx, targets.wallet.id, amount, context.entryId, context.partnerId, { at: context.now });
-  const byIssuer = new Map<string, bigint>();
-  for (const take of takes) byIssuer.set(take.issuerPartnerId, (byIssuer.get(take.issuerPartnerId) ?? 0n) + take.amount);
-  const consumed = [...byIssuer].map(([issuerPartnerId, total]) => ({ issuerPartnerId, amount: total.toString() }));
+  const consumed = totalsByIssuer(takes);
   const postings = [
     { account: `member:${targets.memberId}:CP:wallet`, amount: (-amount).toString() },
     { account: `partner:${context.partnerId}:CP:redemption`, amount: amount.toString() },

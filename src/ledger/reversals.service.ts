@@ -2,7 +2,7 @@ import type { EntityManager } from 'typeorm';
 import { assert } from '../common/assert';
 import { DomainError, ErrorCode, fail } from '../common/errors';
 import type { ReverseClaims } from '../instructions/instruction-claims';
-import { CP, findMovementTargets, recordEntry } from './ledger.repository';
+import { CP, findMovementTargets, recordEntry, recordLotChanges, type LotChange } from './ledger.repository';
 import type { MovementContext, MovementResult } from './points.service';
 
 /**
@@ -52,7 +52,7 @@ export async function reverseEntry(tx: EntityManager, context: MovementContext, 
     });
   }
 
-  let lotChanges: Array<{ lotId: string; issuer: string; consumer: string; amount: bigint }>;
+  let lotChanges: LotChange[];
   if (issue) {
     const [lot]: Array<{ id: string; remaining: string; pending: boolean }> = await tx.query(
       'SELECT id, remaining, coalesce(vests_at > $2, false) AS pending FROM lot WHERE entry_id = $1 FOR UPDATE',
@@ -65,7 +65,7 @@ export async function reverseEntry(tx: EntityManager, context: MovementContext, 
         available: (takeable < 0n ? 0n : takeable).toString(),
       });
     }
-    lotChanges = [{ lotId: lot!.id, issuer: context.partnerId, consumer: context.partnerId, amount: claims.amount }];
+    lotChanges = [{ lotId: lot!.id, issuerPartnerId: context.partnerId, consumerPartnerId: context.partnerId, amount: claims.amount }];
   } else {
     // What this redemption still holds of each lot, net of earlier reversals; give back latest-expiring first.
     const consumed: Array<{ lot_id: string; issuer_partner_id: string; net: string }> = await tx.query(
@@ -82,7 +82,7 @@ export async function reverseEntry(tx: EntityManager, context: MovementContext, 
     for (const row of consumed) {
       if (left === 0n) break;
       const back = BigInt(row.net) < left ? BigInt(row.net) : left;
-      lotChanges.push({ lotId: row.lot_id, issuer: row.issuer_partner_id, consumer: context.partnerId, amount: -back });
+      lotChanges.push({ lotId: row.lot_id, issuerPartnerId: row.issuer_partner_id, consumerPartnerId: context.partnerId, amount: -back });
       left -= back;
     }
     assert(left === 0n, `redemption ${original.id} holds less of its lots than it has left to reverse`);
@@ -110,13 +110,7 @@ export async function reverseEntry(tx: EntityManager, context: MovementContext, 
     ],
     context.counterShards,
   );
-  await tx.query(
-    `WITH t AS (SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[]) AS t(id, amount, issuer, consumer)),
-     moved AS (UPDATE lot SET remaining = remaining - t.amount FROM t WHERE lot.id = t.id)
-     INSERT INTO lot_consumption (lot_id, entry_id, issuer_partner_id, consumer_partner_id, amount, kind)
-     SELECT id, $5, issuer, consumer, amount, 'reversal' FROM t`,
-    [lotChanges.map((c) => c.lotId), lotChanges.map((c) => c.amount.toString()), lotChanges.map((c) => c.issuer), lotChanges.map((c) => c.consumer), context.entryId],
-  );
+  await recordLotChanges(tx, context.entryId, 'reversal', lotChanges);
   const counterKind = issue ? 'issuance' : 'redemption';
   return {
     entryId: context.entryId,

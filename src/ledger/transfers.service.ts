@@ -2,6 +2,7 @@ import type { EntityManager } from 'typeorm';
 import { DomainError, ErrorCode, fail } from '../common/errors';
 import type { TransferClaims } from '../instructions/instruction-claims';
 import type { ContractService } from '../partners/contract.service';
+import { totalsByIssuer } from './apply-entry';
 import { CP, consumeLots, recordEntry } from './ledger.repository';
 import { insufficientBalance, type MovementContext } from './points.service';
 
@@ -95,8 +96,6 @@ export async function transferPoints(
      FROM unnest($3::bigint[], $4::bigint[]) AS t(id, take) JOIN lot l ON l.id = t.id`,
     [to.wallet_id, context.entryId, takes.map((take) => take.lotId), takes.map((take) => take.amount.toString())],
   );
-  const byIssuer = new Map<string, bigint>();
-  for (const take of takes) byIssuer.set(take.issuerPartnerId, (byIssuer.get(take.issuerPartnerId) ?? 0n) + take.amount);
   return {
     entryId: context.entryId,
     memberId: from.member_id,
@@ -109,6 +108,6 @@ export async function transferPoints(
       { account: `member:${to.member_id}:CP:wallet`, amount: claims.amount.toString() },
     ],
     rates: { contractId: policy.id },
-    moved: [...byIssuer].map(([issuerPartnerId, total]) => ({ issuerPartnerId, amount: total.toString() })),
+    moved: totalsByIssuer(takes),
   };
 }
