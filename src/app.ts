@@ -33,11 +33,26 @@ import { PartnerService } from './partners/partner.service';
 import { TierService } from './members/tiers';
 import { ContractService } from './partners/contract.service';
 import { PartnerContractResolver, PartnerUnitResolver } from './graphql/resolvers/contract.resolver';
+import { SettlementPeriodResolver, StatementResolver } from './graphql/resolvers/settlement.resolver';
+import { PeriodCalendar } from './settlement/calendar';
+import { FinanceQueryService } from './settlement/finance-query.service';
+import { ReconciliationService } from './settlement/reconciliation.service';
+import { SettlementService } from './settlement/settlement.service';
+import { StatementService } from './settlement/statement.service';
 
 export interface Hub {
   url: string;
   dataSource: DataSource;
-  services: { partners: PartnerService; contracts: ContractService; instructions: InstructionService; integrity: IntegrityService; expiry: ExpiryService };
+  services: {
+    partners: PartnerService;
+    contracts: ContractService;
+    instructions: InstructionService;
+    integrity: IntegrityService;
+    expiry: ExpiryService;
+    settlement: SettlementService;
+    statements: StatementService;
+    reconciliation: ReconciliationService;
+  };
   hubKeys: HubKeys;
   logger: Logger;
   close(): Promise<void>;
@@ -68,6 +83,11 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
     const exchange = new ExchangeService(dataSource, contracts, hubKeys, clock, config.counterShards, config.quoteLifetimeSeconds);
     const combined = new CombinedBalanceService(dataSource, contracts, clock);
     const auth = new AuthService(config, partners, clock);
+    const statements = new StatementService(dataSource, hubKeys, clock, config.hubId);
+    const settlement = new SettlementService(dataSource, clock, new PeriodCalendar(config.settlementPeriod, config.settlementTimeZone), config.defaultCurrency, statements);
+    await settlement.alignSchedule();
+    const finance = new FinanceQueryService(dataSource);
+    const reconciliation = new ReconciliationService(dataSource, finance, statements);
     const schema = await buildHubSchema([
       new InstructionResolver(instructions, ledger),
       new MemberResolver(new MemberQueryService(dataSource), ledger, tiers, clock),
@@ -77,6 +97,8 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
       new PartnerContractResolver(contracts),
       new PartnerUnitResolver(),
       new ExchangeResolver(exchange, combined),
+      new SettlementPeriodResolver(settlement, finance, reconciliation),
+      new StatementResolver(finance, statements),
     ]);
     const metrics = new HubMetrics();
     const armor = new ApolloArmor({
@@ -117,15 +139,17 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
     });
     await new Promise<void>((done) => server.listen(config.port, config.host, done));
     const stopExpiry = expiry.schedule(config.expiryIntervalSeconds, logger);
+    const stopSettlement = settlement.schedule(config.settlementIntervalSeconds, logger);
     const { port } = server.address() as AddressInfo;
     return {
       url: `http://${config.host}:${port}`,
       dataSource,
-      services: { partners, contracts, instructions, integrity, expiry },
+      services: { partners, contracts, instructions, integrity, expiry, settlement, statements, reconciliation },
       hubKeys,
       logger,
       async close() {
         stopExpiry();
+        stopSettlement();
         await new Promise<void>((done) => server.close(() => done()));
         server.closeAllConnections();
         await apollo.stop();

@@ -57,3 +57,16 @@ export {
   type FailureOutcome,
   type FetchedReceipt,
 } from './client';
+export {
+  STATEMENT_TYP,
+  StatementDigest,
+  statementDigest,
+  verifyStatement,
+  type StatementHeader,
+  type StatementLine,
+  type StatementTotals,
+  type StatementKindTotal,
+  type StatementDocument,
+  type StatementClaims,
+  type VerifyStatementOptions,
+} from './statements';

@@ -34,6 +34,11 @@ const environmentSchema = z.object({
   METRICS_TOKEN: z.string().min(16).optional(),
   /** Balance rows per partner/hub counter-account: more rows, less contention for a busy partner. */
   LEDGER_COUNTER_SHARDS: z.coerce.number().int().min(1).max(64).default(8),
+  /** Settlement periods: one calendar hour, day, week or month in SETTLEMENT_TIME_ZONE, closed by the scheduled job at its end. */
+  SETTLEMENT_PERIOD: z.enum(['hour', 'day', 'week', 'month']).default('day'),
+  SETTLEMENT_TIME_ZONE: z.string().min(1).default('UTC'),
+  /** How often the server checks whether the open period is due to close; 0 turns the schedule off. */
+  SETTLEMENT_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(86_400).default(60),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -55,6 +60,9 @@ export interface Config {
   quoteLifetimeSeconds: number;
   tiers: TierRule[];
   tierWindowDays: number;
+  settlementPeriod: 'hour' | 'day' | 'week' | 'month';
+  settlementTimeZone: string;
+  settlementIntervalSeconds: number;
 }
 
 function parseJson(name: string, text: string | undefined): unknown {
@@ -107,5 +115,8 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     quoteLifetimeSeconds: env.QUOTE_LIFETIME_SECONDS,
     tiers: parseTiers(env.TIERS),
     tierWindowDays: env.TIER_WINDOW_DAYS,
+    settlementPeriod: env.SETTLEMENT_PERIOD,
+    settlementTimeZone: env.SETTLEMENT_TIME_ZONE,
+    settlementIntervalSeconds: env.SETTLEMENT_INTERVAL_SECONDS,
   };
 }

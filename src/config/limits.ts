@@ -22,4 +22,8 @@ export const limits = {
   partnerKeysMax: 10,
   /** Retries of a database transaction that failed with a serialization error or deadlock. */
   transactionRetriesMax: 5,
+  /** Statements up to this many lines come whole through GraphQL (Statement.document); larger ones stream from the CLI. */
+  statementDocumentLinesMax: 10_000,
+  /** Lines one dispute may name. */
+  disputeLinesMax: 1000,
 } as const;

@@ -176,6 +176,11 @@ export class ExchangeService {
     ];
     const fromOwner = owners.get(terms.from) ?? null;
     const toOwner = owners.get(terms.to) ?? null;
+    // The prices settlement uses (DESIGN.md §4): the CP created for X at X's issue price, the CP retired at Y at Y's redeem price.
+    const [fromContract, toContract] = await this.contracts.inForce(tx, [fromOwner ?? '', toOwner ?? ''], now);
+    const prices: Record<string, string> = {};
+    if (fromContract) Object.assign(prices, { issuePrice: fromContract.issuePrice, currency: fromContract.currency });
+    if (toContract) Object.assign(prices, { redeemPrice: toContract.redeemPrice, currency: toContract.currency });
     if (fromOwner) {
       // X's points retire into X's pool, and CP is created for X.
       postings.push({ accountId: (await this.account(tx, fromOwner, terms.from, 'native_pool')).id, asset: terms.from, amount: conversion.amountIn, floored: false });
@@ -208,6 +213,7 @@ export class ExchangeService {
           rateTo: terms.rateTo,
           residualCp: terms.residualCp,
           askedVia: partnerId,
+          ...prices,
         },
       },
       postings,

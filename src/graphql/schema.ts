@@ -9,6 +9,7 @@ import { MemberResolver } from './resolvers/member.resolver';
 import { PartnerResolver } from './resolvers/partner.resolver';
 import { PartnerContractResolver, PartnerUnitResolver } from './resolvers/contract.resolver';
 import { ExchangeResolver } from './resolvers/exchange.resolver';
+import { SettlementPeriodResolver, StatementResolver } from './resolvers/settlement.resolver';
 
 export const resolverClasses = [
   InstructionResolver,
@@ -19,6 +20,8 @@ export const resolverClasses = [
   PartnerContractResolver,
   PartnerUnitResolver,
   ExchangeResolver,
+  SettlementPeriodResolver,
+  StatementResolver,
 ] as const;
 
 const authChecker: AuthChecker<RequestContext, Role> = ({ context }, roles) => {

@@ -3,7 +3,7 @@ import { bigintColumn } from '../common/bigint';
 
 export type OwnerKind = 'member' | 'partner' | 'hub';
 export type AccountKind = 'wallet' | 'issuance' | 'redemption' | 'native_pool' | 'exchange' | 'breakage' | 'fees' | 'rounding';
-export type EntryType = 'issue' | 'redeem' | 'expire' | 'reversal' | 'transfer' | 'exchange';
+export type EntryType = 'issue' | 'redeem' | 'expire' | 'reversal' | 'transfer' | 'exchange' | 'adjustment';
 
 @Entity({ name: 'account' })
 export class AccountEntity {
@@ -38,6 +38,8 @@ export class JournalEntryEntity {
   @Column('text', { name: 'request_hash', nullable: true }) requestHash!: string | null;
   @Column('uuid', { name: 'reverses_entry_id', nullable: true }) reversesEntryId!: string | null;
   @Column('uuid', { name: 'counter_member_id', nullable: true }) counterMemberId!: string | null;
+  @Column('bigint', { name: 'period_id' }) periodId!: string;
+  @Column('uuid', { name: 'dispute_id', nullable: true }) disputeId!: string | null;
 }
 
 @Entity({ name: 'posting' })

@@ -62,6 +62,8 @@ export class TestHub {
       LOG_LEVEL: 'silent',
       // Tests run expiry themselves (runExpiry), at the times they choose.
       EXPIRY_INTERVAL_SECONDS: '0',
+      // …and close settlement periods themselves.
+      SETTLEMENT_INTERVAL_SECONDS: '0',
       ...options.env,
     });
     const clock = new TestClock();

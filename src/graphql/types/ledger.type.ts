@@ -10,6 +10,7 @@ export enum EntryTypeEnum {
   reversal = 'reversal',
   transfer = 'transfer',
   exchange = 'exchange',
+  adjustment = 'adjustment',
 }
 registerEnumType(EntryTypeEnum, { name: 'EntryType', description: 'What a journal entry did.' });
 

@@ -1,0 +1,160 @@
+import { ArgsType, Field, Float, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { AmountScalar } from '../scalars';
+import { connectionOf } from './connection.type';
+
+export enum PeriodStatusEnum {
+  open = 'open',
+  closing = 'closing',
+  closed = 'closed',
+}
+registerEnumType(PeriodStatusEnum, {
+  name: 'SettlementPeriodStatus',
+  description: 'open: takes entries. closing: cut off, figures being computed. closed: figures stored, never changes.',
+});
+
+export enum StatementStatusEnum {
+  issued = 'issued',
+  acknowledged = 'acknowledged',
+  disputed = 'disputed',
+  resolved = 'resolved',
+}
+registerEnumType(StatementStatusEnum, { name: 'StatementStatus', description: 'issued → acknowledged | disputed → resolved.' });
+
+export enum StatementFormatEnum {
+  JSON = 'JSON',
+  CSV = 'CSV',
+}
+registerEnumType(StatementFormatEnum, { name: 'StatementFormat' });
+
+@ObjectType({ description: 'A settlement period. Entries belong to the period open when they were recorded.' })
+export class SettlementPeriod {
+  @Field(() => ID) id!: string;
+  @Field() startsAt!: Date;
+  @Field({ description: 'When the scheduled job closes it (finance may close it earlier).' }) endsAt!: Date;
+  @Field(() => PeriodStatusEnum) status!: PeriodStatusEnum;
+  @Field(() => Date, { nullable: true, description: 'When it stopped taking entries.' }) cutoffAt!: Date | null;
+  @Field(() => Date, { nullable: true }) closedAt!: Date | null;
+  @Field(() => String, { nullable: true }) closedBy!: string | null;
+}
+
+@ObjectType({ description: 'One kind of line in a position: how many lines, the CP they are about and their money.' })
+export class PositionFigure {
+  @Field(() => Int) lines!: number;
+  @Field(() => AmountScalar) points!: bigint;
+  @Field(() => AmountScalar, { description: 'Minor units; positive: the partner owes the hub.' }) moneyMinor!: bigint;
+}
+
+@ObjectType({ description: "A partner's position in a closed period, at the prices stored on each entry (DESIGN.md §6)." })
+export class PartnerPosition {
+  @Field(() => ID) partnerId!: string;
+  @Field(() => PositionFigure, { description: 'CP issued at the partner.' }) issued!: PositionFigure;
+  @Field(() => PositionFigure, { description: "The partner's points exchanged into CP." }) exchangedIn!: PositionFigure;
+  @Field(() => PositionFigure, { description: 'CP redeemed at the partner.' }) redeemed!: PositionFigure;
+  @Field(() => PositionFigure, { description: "CP exchanged out into the partner's points." }) exchangedOut!: PositionFigure;
+  @Field(() => PositionFigure, { description: 'Refunds of issues (money: the funded value taken back).' }) issueReversals!: PositionFigure;
+  @Field(() => PositionFigure, { description: 'Refunds of redemptions.' }) redeemReversals!: PositionFigure;
+  @Field(() => PositionFigure, { description: "The partner's expired points; money: its breakage share." }) breakage!: PositionFigure;
+  @Field(() => PositionFigure, { description: 'Dispute adjustments.' }) adjustments!: PositionFigure;
+  @Field(() => AmountScalar, { description: 'Net position in minor units: positive, the partner owes the hub; negative, the hub owes it.' })
+  netMinor!: bigint;
+}
+
+@ObjectType({ description: "Issuer's points consumed (redeemed or exchanged out) at consumer, net of refunds." })
+export class SettlementObligation {
+  @Field(() => ID) issuer!: string;
+  @Field(() => ID) consumer!: string;
+  @Field(() => AmountScalar) points!: bigint;
+  @Field(() => AmountScalar, { description: "Their funded value: what the issuer paid in for them, in minor units." }) fundedMinor!: bigint;
+}
+
+@ObjectType({ description: 'Pay this much (minor units): the result of multilateral netting. HUB is the hub.' })
+export class SettlementInstruction {
+  @Field(() => Int) position!: number;
+  @Field() payer!: string;
+  @Field() payee!: string;
+  @Field(() => AmountScalar) amountMinor!: bigint;
+}
+
+@ObjectType({ description: 'The pair view: what A owes Q and Q owes A in funded value, and the net of the two.' })
+export class BilateralPosition {
+  @Field(() => ID) partyA!: string;
+  @Field(() => ID) partyB!: string;
+  @Field(() => AmountScalar) aToBMinor!: bigint;
+  @Field(() => AmountScalar) bToAMinor!: bigint;
+  @Field(() => AmountScalar, { description: 'Positive: A owes B.' }) netMinor!: bigint;
+}
+
+@ObjectType({ description: "The hub's side of a closed period and the netting figures." })
+export class SettlementSummary {
+  @Field() currency!: string;
+  @Field(() => AmountScalar) entries!: bigint;
+  @Field(() => AmountScalar, { description: 'Funded value of points consumed less what the hub paid for them.' }) spreadMinor!: bigint;
+  @Field(() => AmountScalar, { description: 'Funded value of expired points less issuers’ breakage shares.' }) breakageKeptMinor!: bigint;
+  @Field(() => AmountScalar) adjustmentsMinor!: bigint;
+  @Field(() => AmountScalar, { description: 'Spread + breakage kept + adjustments.' }) revenueMinor!: bigint;
+  @Field(() => AmountScalar) fundedCreatedMinor!: bigint;
+  @Field(() => AmountScalar) fundedReleasedMinor!: bigint;
+  @Field(() => AmountScalar, { description: 'Change in funded liability: money held for points still outstanding.' }) liabilityChangeMinor!: bigint;
+  @Field(() => AmountScalar, { description: 'What would move with every line paid separately.' }) grossMinor!: bigint;
+  @Field(() => AmountScalar, { description: 'What moves after netting.' }) netMinor!: bigint;
+  @Field(() => Float, { description: '1 − net / gross (0 when nothing moves).' }) nettingEfficiency!: number;
+}
+
+@ObjectType({ description: 'A line of a statement: one money figure tied to one journal entry.' })
+export class StatementLineType {
+  @Field(() => AmountScalar) line!: string;
+  @Field(() => ID) entry!: string;
+  @Field(() => AmountScalar) seq!: string;
+  @Field() recordedAt!: string;
+  @Field() kind!: string;
+  @Field(() => AmountScalar) points!: string;
+  @Field(() => String, { nullable: true }) price!: string | null;
+  @Field(() => AmountScalar) moneyMinor!: string;
+  @Field(() => String, { nullable: true }) orderRef!: string | null;
+  @Field(() => String, { nullable: true }) reference!: string | null;
+}
+
+@ObjectType({ description: "A partner's statement for a closed period, signed by the hub over the digest of its canonical form." })
+export class Statement {
+  @Field(() => ID) id!: string;
+  @Field(() => ID) periodId!: string;
+  @Field(() => ID) partnerId!: string;
+  @Field() currency!: string;
+  @Field(() => AmountScalar) lineCount!: bigint;
+  @Field(() => AmountScalar) netMinor!: bigint;
+  @Field({ description: 'SHA-256 (hex) of the canonical statement (see the partner SDK: statementDigest).' }) digest!: string;
+  @Field({ description: 'The hub-signed JWS (typ coalition-statement+jwt) over the digest.' }) jws!: string;
+  @Field() issuedAt!: Date;
+  @Field(() => StatementStatusEnum) status!: StatementStatusEnum;
+  @Field(() => String, { nullable: true, description: "The partner's JWS acknowledging the digest." }) acknowledgementJws!: string | null;
+  @Field(() => Date, { nullable: true }) acknowledgedAt!: Date | null;
+}
+
+export const SettlementPeriodConnection = connectionOf(SettlementPeriod, 'SettlementPeriod');
+export const PartnerPositionConnection = connectionOf(PartnerPosition, 'PartnerPosition');
+export const SettlementObligationConnection = connectionOf(SettlementObligation, 'SettlementObligation');
+export const SettlementInstructionConnection = connectionOf(SettlementInstruction, 'SettlementInstruction');
+export const StatementConnection = connectionOf(Statement, 'Statement');
+export const StatementLineConnection = connectionOf(StatementLineType, 'StatementLine');
+
+@ObjectType({ description: 'One check of the reconciliation and whether it held.' })
+export class ReconciliationCheck {
+  @Field() name!: string;
+  @Field() ok!: boolean;
+  @Field({ description: 'The figures compared.' }) detail!: string;
+}
+
+@ObjectType({ description: 'The reconciliation of a closed period (DESIGN.md §6): each check, and every difference found.' })
+export class Reconciliation {
+  @Field(() => ID) periodId!: string;
+  @Field() ok!: boolean;
+  @Field(() => [ReconciliationCheck]) checks!: ReconciliationCheck[];
+  @Field(() => [String], { description: 'Empty when everything agrees.' }) differences!: string[];
+}
+
+@ArgsType()
+export class StatementFilterArgs {
+  @Field(() => ID, { nullable: true }) periodId?: string | null;
+  @Field(() => ID, { nullable: true }) partnerId?: string | null;
+  @Field(() => StatementStatusEnum, { nullable: true }) status?: StatementStatusEnum | null;
+}

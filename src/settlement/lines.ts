@@ -1,0 +1,187 @@
+/**
+ * The money of a settlement period, computed from the ledger alone (DESIGN.md §6), in SQL so
+ * that a period of millions of entries streams. Every money figure is a *line* tied to one
+ * journal entry; totals, positions, statements and the reconciliation are sums of lines.
+ *
+ * Signs: `money_minor` is what the line adds to what the partner owes the hub (negative: the
+ * hub owes the partner). `points` is the CP the line is about, always ≥ 0.
+ *
+ * | kind            | from                                         | money (minor units, half-even)                  |
+ * |-----------------|----------------------------------------------|-------------------------------------------------|
+ * | issue           | CP created at P (issuance account)           | + points × P's issue price on the entry          |
+ * | exchange_in     | P's points exchanged into CP                 | + points × P's issue price on the entry          |
+ * | redeem          | CP retired at Q (redemption account)         | − points × Q's redeem price on the entry         |
+ * | exchange_out    | CP exchanged out into Q's points             | − points × Q's redeem price on the entry         |
+ * | issue_reversal  | a refund of an issue                         | − the funded value of the points taken back      |
+ * | redeem_reversal | a refund of a redemption                     | + the cumulative rounding of the redeem line back |
+ * | breakage        | P's lots expired                             | − funded value × P's breakage share              |
+ * | adjustment      | finance resolving a dispute                  | ± the adjustment                                |
+ *
+ * The *funded value* of points leaving a lot is what its issuer paid in for them, exactly: the
+ * lot's value is its issue line (points × price, rounded once); each time points leave the lot
+ * (or its transferred parts), the value leaving is round(cumulative × price) − round(previous
+ * cumulative × price), so the pieces always add up to the issue line, never a cent more or less.
+ * Reversed redemptions round the same way against their original line.
+ */
+
+/** The contract price in force for a partner at a time: the fallback for entries recorded before prices were stored on exchanges. */
+const contractPrice = (column: 'issue_price' | 'redeem_price', partner: string, at: string) =>
+  `(SELECT k.${column} FROM partner_contract k WHERE k.partner_id = ${partner} AND k.valid_from <= ${at} ORDER BY k.valid_from DESC LIMIT 1)`;
+
+/**
+ * CTEs over period `$1`: `funded` (each lot consumption of the period's entries with the funded
+ * value leaving), `counter` (the period's postings on partners' CP issuance and redemption
+ * accounts) and `created` (lots the period's entries funded).
+ */
+const PERIOD_CTES = `
+  period_consumption AS (
+    SELECT c.id, c.lot_id FROM lot_consumption c JOIN journal_entry e ON e.id = c.entry_id
+    WHERE e.period_id = $1 AND c.kind <> 'transfer'
+  ),
+  up (lot_id, cur, parent) AS (
+    SELECT l.id, l.id, l.from_lot_id FROM lot l WHERE l.id IN (SELECT lot_id FROM period_consumption)
+    UNION ALL
+    SELECT up.lot_id, l.id, l.from_lot_id FROM up JOIN lot l ON l.id = up.parent
+  ),
+  roots AS (SELECT DISTINCT cur AS root_id FROM up WHERE parent IS NULL),
+  family (lot_id, root_id) AS (
+    SELECT root_id, root_id FROM roots
+    UNION ALL
+    SELECT l.id, f.root_id FROM family f JOIN lot l ON l.from_lot_id = f.lot_id
+  ),
+  root_price AS (
+    SELECT r.id AS root_id,
+           coalesce((e.rates->>'issuePrice')::numeric, ${contractPrice('issue_price', 'r.issuer_partner_id', 'e.recorded_at')}, 0) AS price
+    FROM lot r JOIN journal_entry e ON e.id = r.entry_id
+    WHERE r.id IN (SELECT root_id FROM roots)
+  ),
+  running AS (
+    SELECT c.id, c.entry_id, c.issuer_partner_id, c.consumer_partner_id, c.amount, f.root_id,
+           sum(c.amount) OVER (PARTITION BY f.root_id ORDER BY c.id) AS cum_after
+    FROM lot_consumption c JOIN family f ON f.lot_id = c.lot_id
+    WHERE c.kind <> 'transfer'
+  ),
+  funded AS (
+    SELECT r.id, r.entry_id, e.type, r.issuer_partner_id, r.consumer_partner_id, r.amount,
+           (round_half_even(r.cum_after * p.price) - round_half_even((r.cum_after - r.amount) * p.price))::bigint AS funded_minor
+    FROM running r JOIN root_price p USING (root_id) JOIN journal_entry e ON e.id = r.entry_id
+    WHERE r.id IN (SELECT id FROM period_consumption)
+  ),
+  counter AS (
+    SELECT e.seq, e.id AS entry_id, e.type, e.recorded_at, e.order_ref, e.rates, e.reverses_entry_id,
+           a.owner_id AS partner_id, a.kind AS account_kind, p.amount
+    FROM journal_entry e
+    JOIN posting p ON p.entry_id = e.id
+    JOIN account a ON a.id = p.account_id AND a.owner_kind = 'partner' AND a.asset = 'CP' AND a.kind IN ('issuance', 'redemption')
+    WHERE e.period_id = $1
+  ),
+  created AS (
+    SELECT l.issuer_partner_id,
+           round_half_even(l.amount * coalesce((e.rates->>'issuePrice')::numeric, ${contractPrice('issue_price', 'l.issuer_partner_id', 'e.recorded_at')}, 0))::bigint AS funded_minor
+    FROM lot l JOIN journal_entry e ON e.id = l.entry_id
+    WHERE e.period_id = $1 AND l.from_lot_id IS NULL
+  )`;
+
+/** Redeem reversals need every earlier reversal of the same redemption (any period) for their cumulative rounding. */
+const REDEEM_REVERSALS = `
+  redeem_reversal AS (
+    SELECT r.id AS entry_id, r.seq, -p.amount AS points,
+           sum(-p.amount) OVER (PARTITION BY r.reverses_entry_id ORDER BY r.seq) AS cum_after,
+           (r.rates->>'redeemPrice')::numeric AS price
+    FROM journal_entry r
+    JOIN posting p ON p.entry_id = r.id
+    JOIN account a ON a.id = p.account_id AND a.owner_kind = 'partner' AND a.asset = 'CP' AND a.kind = 'redemption'
+    WHERE r.type = 'reversal' AND r.reverses_entry_id IN (SELECT reverses_entry_id FROM counter WHERE type = 'reversal' AND account_kind = 'redemption')
+  )`;
+
+/**
+ * Every line of period `$1` (of partner `$2` when `$2` is not null), in ledger order:
+ * partner_id, seq, entry_id, recorded_at, kind, points, price, money_minor, order_ref, reference.
+ */
+export const PERIOD_LINES_SQL = `
+WITH RECURSIVE ${PERIOD_CTES}, ${REDEEM_REVERSALS},
+lines AS (
+  SELECT c.partner_id, c.seq, c.entry_id, c.recorded_at, c.order_ref, c.reverses_entry_id::text AS reference,
+         CASE WHEN c.type = 'issue' THEN 'issue' WHEN c.type = 'exchange' THEN 'exchange_in' ELSE 'issue_reversal' END AS kind,
+         abs(c.amount) AS points,
+         CASE WHEN c.type = 'issue' THEN (c.rates->>'issuePrice')::numeric
+              WHEN c.type = 'exchange' THEN coalesce((c.rates->>'issuePrice')::numeric, ${contractPrice('issue_price', 'c.partner_id', 'c.recorded_at')}, 0)
+              ELSE (c.rates->>'issuePrice')::numeric END AS price,
+         CASE WHEN c.type IN ('issue', 'exchange') THEN
+                round_half_even(-c.amount * coalesce((c.rates->>'issuePrice')::numeric, ${contractPrice('issue_price', 'c.partner_id', 'c.recorded_at')}, 0))::bigint
+              ELSE -(SELECT coalesce(sum(f.funded_minor), 0) FROM funded f WHERE f.entry_id = c.entry_id)::bigint END AS money_minor
+  FROM counter c WHERE c.account_kind = 'issuance' AND c.type IN ('issue', 'exchange', 'reversal')
+  UNION ALL
+  SELECT c.partner_id, c.seq, c.entry_id, c.recorded_at, c.order_ref, c.reverses_entry_id::text,
+         CASE WHEN c.type = 'redeem' THEN 'redeem' WHEN c.type = 'exchange' THEN 'exchange_out' ELSE 'redeem_reversal' END,
+         abs(c.amount),
+         CASE WHEN c.type = 'exchange' THEN coalesce((c.rates->>'redeemPrice')::numeric, ${contractPrice('redeem_price', 'c.partner_id', 'c.recorded_at')}, 0)
+              ELSE (c.rates->>'redeemPrice')::numeric END,
+         CASE WHEN c.type IN ('redeem', 'exchange') THEN
+                -round_half_even(c.amount * coalesce((c.rates->>'redeemPrice')::numeric, ${contractPrice('redeem_price', 'c.partner_id', 'c.recorded_at')}, 0))::bigint
+              ELSE (SELECT (round_half_even(rr.cum_after * rr.price) - round_half_even((rr.cum_after - rr.points) * rr.price))::bigint
+                    FROM redeem_reversal rr WHERE rr.entry_id = c.entry_id) END
+  FROM counter c WHERE c.account_kind = 'redemption' AND c.type IN ('redeem', 'exchange', 'reversal')
+  UNION ALL
+  SELECT e.partner_id, e.seq, e.id, e.recorded_at, NULL, NULL, 'breakage',
+         (SELECT sum(f.amount) FROM funded f WHERE f.entry_id = e.id),
+         coalesce((e.rates->>'breakageShare')::numeric, 0),
+         -round_half_even((SELECT sum(f.funded_minor) FROM funded f WHERE f.entry_id = e.id) * coalesce((e.rates->>'breakageShare')::numeric, 0))::bigint
+  FROM journal_entry e WHERE e.period_id = $1 AND e.type = 'expire'
+  UNION ALL
+  SELECT a.owner_id, e.seq, e.id, e.recorded_at, NULL, e.dispute_id::text, 'adjustment', 0, NULL, p.amount
+  FROM journal_entry e
+  JOIN posting p ON p.entry_id = e.id
+  JOIN account a ON a.id = p.account_id AND a.owner_kind = 'partner' AND a.kind = 'settlement'
+  WHERE e.period_id = $1 AND e.type = 'adjustment'
+)
+SELECT partner_id, seq::text, entry_id, recorded_at, kind, points::text, price::text, money_minor::text, order_ref, reference
+FROM lines WHERE $2::text IS NULL OR partner_id = $2
+ORDER BY partner_id, seq, kind`;
+
+/** Totals per partner and kind over PERIOD_LINES_SQL. */
+export const PERIOD_TOTALS_SQL = `
+SELECT partner_id, kind, count(*)::int AS lines, sum(points::bigint)::text AS points, sum(money_minor::bigint)::text AS money_minor
+FROM (${PERIOD_LINES_SQL}) l GROUP BY partner_id, kind ORDER BY partner_id, kind`;
+
+/** A → Q: issuer A's points consumed at Q, net of reversed redemptions, with their funded value. */
+export const PERIOD_OBLIGATIONS_SQL = `
+WITH RECURSIVE ${PERIOD_CTES}
+SELECT issuer_partner_id, consumer_partner_id, sum(amount)::text AS points, sum(funded_minor)::text AS funded_minor
+FROM funded
+WHERE type IN ('redeem', 'exchange') OR (type = 'reversal' AND amount < 0)
+GROUP BY issuer_partner_id, consumer_partner_id
+HAVING sum(amount) <> 0 OR sum(funded_minor) <> 0
+ORDER BY issuer_partner_id, consumer_partner_id`;
+
+/**
+ * The hub's side of period `$1`: funded value of points created and of points leaving, split by
+ * why they left (consumed at a partner, expired, taken back by an issuer's refund).
+ */
+export const PERIOD_FUNDING_SQL = `
+WITH RECURSIVE ${PERIOD_CTES}
+SELECT
+  (SELECT coalesce(sum(funded_minor), 0) FROM created)::text AS created_minor,
+  (SELECT coalesce(sum(funded_minor), 0) FROM funded WHERE type IN ('redeem', 'exchange') OR (type = 'reversal' AND amount < 0))::text AS consumed_minor,
+  (SELECT coalesce(sum(funded_minor), 0) FROM funded WHERE type = 'expire')::text AS expired_minor,
+  (SELECT coalesce(sum(funded_minor), 0) FROM funded WHERE type = 'reversal' AND amount > 0)::text AS refunded_minor`;
+
+export type LineKind = 'issue' | 'exchange_in' | 'redeem' | 'exchange_out' | 'issue_reversal' | 'redeem_reversal' | 'breakage' | 'adjustment';
+
+export const LINE_KINDS: readonly LineKind[] = ['issue', 'exchange_in', 'redeem', 'exchange_out', 'issue_reversal', 'redeem_reversal', 'breakage', 'adjustment'];
+
+/** Lines whose money the hub pays out for points consumed (what the spread is measured against). */
+export const CONSUMPTION_KINDS: ReadonlySet<LineKind> = new Set(['redeem', 'exchange_out', 'redeem_reversal']);
+
+export interface LineRow {
+  partner_id: string;
+  seq: string;
+  entry_id: string;
+  recorded_at: Date;
+  kind: LineKind;
+  points: string;
+  price: string | null;
+  money_minor: string;
+  order_ref: string | null;
+  reference: string | null;
+}

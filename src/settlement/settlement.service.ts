@@ -1,0 +1,286 @@
+import type { Logger } from 'pino';
+import type { DataSource, EntityManager } from 'typeorm';
+import type { Clock } from '../common/clock';
+import { ErrorCode, fail, type DomainError } from '../common/errors';
+import { withTransaction } from '../db/with-transaction';
+import type { PeriodCalendar } from './calendar';
+import { PERIOD_FUNDING_SQL, PERIOD_OBLIGATIONS_SQL, PERIOD_TOTALS_SQL } from './lines';
+import { settle, type Instruction } from './netting';
+import type { StatementService } from './statement.service';
+
+/** Two-int advisory keys (apart from the one-bigint keys of the other jobs). The stamp trigger takes CUTOFF shared. */
+const CUTOFF_LOCK = [7301, 5] as const;
+const COMPUTE_LOCK = [7301, 6] as const;
+/** The hub as a netting participant. */
+export const HUB_PARTICIPANT = 'HUB';
+
+export type PeriodStatus = 'open' | 'closing' | 'closed';
+
+export interface PeriodRow {
+  id: string;
+  startsAt: Date;
+  endsAt: Date;
+  status: PeriodStatus;
+  cutoffAt: Date | null;
+  closedAt: Date | null;
+  closedBy: string | null;
+}
+
+export const PERIOD_COLUMNS = 'id::text, starts_at, ends_at, status, cutoff_at, closed_at, closed_by';
+
+export function toPeriod(row: Record<string, any>): PeriodRow {
+  return {
+    id: row.id,
+    startsAt: row.starts_at,
+    endsAt: row.ends_at,
+    status: row.status,
+    cutoffAt: row.cutoff_at,
+    closedAt: row.closed_at,
+    closedBy: row.closed_by,
+  };
+}
+
+/**
+ * Settlement periods (DESIGN.md §6, issue #4 item 1). There is always exactly one open period;
+ * every journal entry is stamped with it. Closing is two steps, each one transaction:
+ *
+ * 1. **Cut-off** — under the exclusive advisory lock every writer holds shared, so it waits
+ *    for entries already on their way and then stops the period taking more: the period turns
+ *    `closing` and the next one opens. It holds writers back for milliseconds only.
+ * 2. **Compute** — totals, obligations, netting instructions and signed statements, written
+ *    once; the period turns `closed` and never changes again (a trigger refuses it).
+ *
+ * Both steps are idempotent: closing a closed period returns it as it is, and a close cut off
+ * by a crash is finished by the next close or the scheduled job. Two instances closing at once
+ * serialise on the locks and produce one result.
+ */
+export class SettlementService {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly clock: Clock,
+    private readonly calendar: PeriodCalendar,
+    private readonly currency: string,
+    private readonly statements: StatementService,
+  ) {}
+
+  /** The open period's scheduled end follows the configured calendar (it may have changed since the period opened). */
+  async alignSchedule(): Promise<void> {
+    await withTransaction(this.dataSource, async (tx) => {
+      const [open] = await tx.query(`SELECT ${PERIOD_COLUMNS} FROM settlement_period WHERE status = 'open' FOR UPDATE`);
+      const period = toPeriod(open);
+      const end = this.calendar.nextBoundary(period.startsAt);
+      if (end.getTime() !== period.endsAt.getTime()) await tx.query('UPDATE settlement_period SET ends_at = $2 WHERE id = $1', [period.id, end]);
+    });
+  }
+
+  async openPeriod(): Promise<PeriodRow> {
+    const [row] = await this.dataSource.query(`SELECT ${PERIOD_COLUMNS} FROM settlement_period WHERE status = 'open'`);
+    return toPeriod(row);
+  }
+
+  /** Closes `periodId` (by `closedBy`, a finance or operator subject, or `scheduler`). */
+  async close(periodId: string, closedBy: string): Promise<PeriodRow | DomainError> {
+    const cut = await this.cutOff(periodId, closedBy);
+    if ('code' in cut) return cut;
+    return this.compute(periodId);
+  }
+
+  /**
+   * The scheduled job: finishes any close a crash interrupted, then closes the open period if
+   * its end has passed. Returns the periods it closed.
+   */
+  async closeDue(): Promise<PeriodRow[]> {
+    const closed: PeriodRow[] = [];
+    const unfinished: Array<{ id: string }> = await this.dataSource.query(`SELECT id::text FROM settlement_period WHERE status = 'closing' ORDER BY id`);
+    for (const { id } of unfinished) {
+      const period = await this.compute(id);
+      if (!('code' in period)) closed.push(period);
+    }
+    const open = await this.openPeriod();
+    if (open.endsAt.getTime() <= this.clock.now().getTime()) {
+      const period = await this.close(open.id, 'scheduler');
+      if (!('code' in period)) closed.push(period);
+    }
+    return closed;
+  }
+
+  schedule(intervalSeconds: number, logger: Logger): () => void {
+    if (intervalSeconds <= 0) return () => undefined;
+    const timer = setInterval(() => {
+      this.closeDue().then(
+        (periods) => periods.forEach((period) => logger.info({ period: period.id }, 'settlement period closed')),
+        (error: unknown) => logger.error({ err: error }, 'settlement close failed'),
+      );
+    }, intervalSeconds * 1000);
+    timer.unref();
+    return () => clearInterval(timer);
+  }
+
+  private async cutOff(periodId: string, closedBy: string): Promise<PeriodRow | DomainError> {
+    return withTransaction(this.dataSource, async (tx) => {
+      await tx.query('SELECT pg_advisory_xact_lock($1, $2)', [...CUTOFF_LOCK]);
+      const [row] = await tx.query(`SELECT ${PERIOD_COLUMNS} FROM settlement_period WHERE id = $1 FOR UPDATE`, [periodId]);
+      if (!row) return fail(ErrorCode.NOT_FOUND, `there is no settlement period ${periodId}`);
+      const period = toPeriod(row);
+      if (period.status !== 'open') return period;
+      const now = this.clock.now();
+      await tx.query(`UPDATE settlement_period SET status = 'closing', cutoff_at = $2, closed_by = $3 WHERE id = $1`, [periodId, now, closedBy]);
+      await tx.query('INSERT INTO settlement_period (starts_at, ends_at) VALUES ($1, $2)', [now, this.calendar.nextBoundary(now)]);
+      return { ...period, status: 'closing' as const, cutoffAt: now, closedBy };
+    });
+  }
+
+  private async compute(periodId: string): Promise<PeriodRow | DomainError> {
+    return withTransaction(this.dataSource, async (tx) => {
+      await tx.query('SELECT pg_advisory_xact_lock($1, $2)', [...COMPUTE_LOCK]);
+      const [row] = await tx.query(`SELECT ${PERIOD_COLUMNS} FROM settlement_period WHERE id = $1 FOR UPDATE`, [periodId]);
+      if (!row) return fail(ErrorCode.NOT_FOUND, `there is no settlement period ${periodId}`);
+      const period = toPeriod(row);
+      if (period.status === 'closed') return period;
+      if (period.status === 'open') return fail(ErrorCode.INVALID_INPUT, `settlement period ${periodId} is still open`);
+      const figures = await computeFigures(tx, periodId);
+      await this.store(tx, periodId, figures);
+      await this.statements.issueAll(tx, period, this.currency);
+      const closedAt = this.clock.now();
+      await tx.query(`UPDATE settlement_period SET status = 'closed', closed_at = $2 WHERE id = $1`, [periodId, closedAt]);
+      return { ...period, status: 'closed' as const, closedAt };
+    });
+  }
+
+  private async store(tx: EntityManager, periodId: string, figures: PeriodFigures): Promise<void> {
+    for (const total of figures.totals) {
+      await tx.query(
+        'INSERT INTO settlement_total (period_id, partner_id, kind, points, money_minor, lines) VALUES ($1, $2, $3, $4, $5, $6)',
+        [periodId, total.partnerId, total.kind, total.points.toString(), total.moneyMinor.toString(), total.lines],
+      );
+    }
+    for (const obligation of figures.obligations) {
+      await tx.query(
+        'INSERT INTO settlement_obligation (period_id, issuer_partner_id, consumer_partner_id, points, funded_minor) VALUES ($1, $2, $3, $4, $5)',
+        [periodId, obligation.issuer, obligation.consumer, obligation.points.toString(), obligation.fundedMinor.toString()],
+      );
+    }
+    for (const [position, instruction] of figures.instructions.entries()) {
+      await tx.query(
+        'INSERT INTO settlement_instruction (period_id, position, payer, payee, amount_minor) VALUES ($1, $2, $3, $4, $5)',
+        [periodId, position + 1, instruction.payer, instruction.payee, instruction.amountMinor.toString()],
+      );
+    }
+    const hub = figures.hub;
+    await tx.query(
+      `INSERT INTO settlement_summary (period_id, currency, entries, spread_minor, breakage_kept_minor, adjustments_minor,
+         funded_created_minor, funded_released_minor, gross_minor, net_minor) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+      [
+        periodId,
+        this.currency,
+        figures.entries.toString(),
+        hub.spreadMinor.toString(),
+        hub.breakageKeptMinor.toString(),
+        hub.adjustmentsMinor.toString(),
+        hub.fundedCreatedMinor.toString(),
+        hub.fundedReleasedMinor.toString(),
+        figures.grossMinor.toString(),
+        figures.netMinor.toString(),
+      ],
+    );
+  }
+}
+
+export interface KindTotal {
+  partnerId: string;
+  kind: string;
+  points: bigint;
+  moneyMinor: bigint;
+  lines: number;
+}
+
+export interface Obligation {
+  issuer: string;
+  consumer: string;
+  points: bigint;
+  fundedMinor: bigint;
+}
+
+export interface HubFigures {
+  /** Funded value of points consumed at partners less what the hub paid those partners for them. */
+  spreadMinor: bigint;
+  /** Funded value of expired points less the issuers' breakage shares. */
+  breakageKeptMinor: bigint;
+  /** What dispute adjustments moved to the hub (negative: from it). */
+  adjustmentsMinor: bigint;
+  fundedCreatedMinor: bigint;
+  fundedReleasedMinor: bigint;
+}
+
+export interface PeriodFigures {
+  entries: bigint;
+  totals: KindTotal[];
+  obligations: Obligation[];
+  /** Per partner: what it owes the hub (negative: is owed). */
+  positions: Map<string, bigint>;
+  instructions: Instruction[];
+  hub: HubFigures;
+  grossMinor: bigint;
+  netMinor: bigint;
+}
+
+const sum = (values: Iterable<bigint>): bigint => [...values].reduce((total, value) => total + value, 0n);
+
+/**
+ * Everything a close stores, recomputed from the ledger: the same function serves the close and
+ * the reconciliation (which compares it with what was stored).
+ */
+export async function computeFigures(manager: EntityManager | DataSource, periodId: string): Promise<PeriodFigures> {
+  const totalRows: Array<{ partner_id: string; kind: string; lines: number; points: string; money_minor: string }> = await manager.query(
+    PERIOD_TOTALS_SQL,
+    [periodId, null],
+  );
+  const totals = totalRows.map((row) => ({
+    partnerId: row.partner_id,
+    kind: row.kind,
+    lines: row.lines,
+    points: BigInt(row.points),
+    moneyMinor: BigInt(row.money_minor),
+  }));
+  const obligationRows: Array<{ issuer_partner_id: string; consumer_partner_id: string; points: string; funded_minor: string }> = await manager.query(
+    PERIOD_OBLIGATIONS_SQL,
+    [periodId],
+  );
+  const [funding]: Array<{ created_minor: string; consumed_minor: string; expired_minor: string; refunded_minor: string }> = await manager.query(
+    PERIOD_FUNDING_SQL,
+    [periodId],
+  );
+  const [{ entries }] = await manager.query('SELECT count(*)::text AS entries FROM journal_entry WHERE period_id = $1', [periodId]);
+
+  const positions = new Map<string, bigint>();
+  for (const total of totals) positions.set(total.partnerId, (positions.get(total.partnerId) ?? 0n) + total.moneyMinor);
+  const byKind = (kinds: string[]) => sum(totals.filter((total) => kinds.includes(total.kind)).map((total) => total.moneyMinor));
+  const hub: HubFigures = {
+    // Redeem, exchange-out and redeem-reversal lines are negative: what the hub pays.
+    spreadMinor: BigInt(funding!.consumed_minor) + byKind(['redeem', 'exchange_out', 'redeem_reversal']),
+    breakageKeptMinor: BigInt(funding!.expired_minor) + byKind(['breakage']),
+    adjustmentsMinor: byKind(['adjustment']),
+    fundedCreatedMinor: BigInt(funding!.created_minor),
+    fundedReleasedMinor: BigInt(funding!.consumed_minor) + BigInt(funding!.expired_minor) + BigInt(funding!.refunded_minor),
+  };
+  const participants = new Map([...positions].filter(([, value]) => value !== 0n));
+  const hubPosition = -sum(participants.values());
+  if (hubPosition !== 0n) participants.set(HUB_PARTICIPANT, hubPosition);
+  const instructions = settle(participants);
+  return {
+    entries: BigInt(entries),
+    totals,
+    obligations: obligationRows.map((row) => ({
+      issuer: row.issuer_partner_id,
+      consumer: row.consumer_partner_id,
+      points: BigInt(row.points),
+      fundedMinor: BigInt(row.funded_minor),
+    })),
+    positions,
+    instructions,
+    hub,
+    // Without netting every partner would pay each kind of line it owes and be paid each it is owed.
+    grossMinor: sum(totals.map((total) => (total.moneyMinor < 0n ? -total.moneyMinor : total.moneyMinor))),
+    netMinor: sum(instructions.map((instruction) => instruction.amountMinor)),
+  };
+}

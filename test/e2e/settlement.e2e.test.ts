@@ -1,0 +1,206 @@
+import { hashEmail, verifyStatement, type StatementDocument } from '@coalition-hub/partner-sdk';
+import { HUB_ID, TestHub, type TestPartner } from '../helpers/test-hub';
+
+/**
+ * Settlement (issue #4): the worked example of DESIGN.md §6, asserted exactly — positions,
+ * obligations, hub revenue, liability change and instructions — then the period's statements,
+ * signed by the hub and checked with the partner SDK, and its reconciliation.
+ */
+let hub: TestHub;
+let alfa: TestPartner;
+let bravo: TestPartner;
+let charlie: TestPartner;
+
+const RESULT = '__typename ... on ErrorResult { errorCode message }';
+const FIGURE = 'lines points moneyMinor';
+const PERIOD_FIELDS = `id status startsAt endsAt cutoffAt closedAt closedBy
+  summary { currency entries spreadMinor breakageKeptMinor adjustmentsMinor revenueMinor fundedCreatedMinor fundedReleasedMinor liabilityChangeMinor grossMinor netMinor nettingEfficiency }
+  positions(first: 5) { edges { node { partnerId netMinor issued { ${FIGURE} } exchangedIn { ${FIGURE} } redeemed { ${FIGURE} } exchangedOut { ${FIGURE} }
+    issueReversals { ${FIGURE} } redeemReversals { ${FIGURE} } breakage { ${FIGURE} } adjustments { ${FIGURE} } } } }
+  obligations(first: 10) { edges { node { issuer consumer points fundedMinor } } }
+  instructions(first: 10) { edges { node { position payer payee amountMinor } } }`;
+const CLOSE = `mutation($id: ID!) { result: closeSettlementPeriod(id: $id) { ${RESULT} ... on SettlementPeriod { ${PERIOD_FIELDS} } } }`;
+const CURRENT = '{ currentSettlementPeriod { id status startsAt endsAt } }';
+const STATEMENTS = `query($period: ID) { statements(periodId: $period, first: 10) { edges { node {
+  id periodId partnerId currency lineCount netMinor digest jws status document(format: JSON) } } } }`;
+
+async function asFinance(query: string, variables: Record<string, unknown> = {}) {
+  const response = await hub.graphql(query, variables, await hub.operatorToken('finance'));
+  if (response.errors) throw new Error(JSON.stringify(response.errors));
+  return response.data!;
+}
+
+async function setPrices(partner: TestPartner, issuePrice: string, redeemPrice: string): Promise<void> {
+  const set = await hub.graphql(
+    `mutation($id: ID!, $input: ContractInput!) { setPartnerContract(partnerId: $id, input: $input) { __typename } }`,
+    { id: partner.id, input: { issuePrice, redeemPrice } },
+    await hub.operatorToken(),
+  );
+  expect(set.data?.setPartnerContract.__typename).toBe('PartnerContract');
+}
+
+async function ok<T extends { ok: boolean }>(outcome: Promise<T>): Promise<T> {
+  const result = await outcome;
+  if (!result.ok) throw new Error(JSON.stringify(result));
+  return result;
+}
+
+async function enrollEverywhere(ref: string): Promise<void> {
+  for (const partner of [alfa, bravo, charlie]) await ok(partner.client.enrollMember({ member: ref, emailHash: hashEmail(`${ref}@example.com`) }));
+}
+
+const byPartner = (period: any) => Object.fromEntries(period.positions.edges.map((edge: any) => [edge.node.partnerId, edge.node]));
+
+beforeAll(async () => {
+  hub = await TestHub.start();
+  alfa = await hub.registerPartner('ALFA');
+  bravo = await hub.registerPartner('BRAVO', 'ES256');
+  charlie = await hub.registerPartner('CHARLIE');
+  // Prices per CP in euro cents (DESIGN.md §6): A issues at 1.0, redeems at 0.8; B 1.2 / 0.9; C 1.0 / 1.0.
+  await setPrices(alfa, '1.0', '0.8');
+  await setPrices(bravo, '1.2', '0.9');
+  await setPrices(charlie, '1.0', '1.0');
+});
+
+afterAll(() => hub.stop());
+
+describe('the worked example of DESIGN.md §6', () => {
+  let period: any;
+
+  beforeAll(async () => {
+    await enrollEverywhere('m1');
+    await enrollEverywhere('m2');
+    const { id } = (await asFinance(CURRENT)).currentSettlementPeriod;
+    await ok(alfa.client.issuePoints({ member: 'm1', amount: '1000' })); // (1)
+    hub.clock.advance(1000); // lots are consumed first-expiring-first-out, ties by issue time
+    await ok(bravo.client.issuePoints({ member: 'm1', amount: '500' })); // (2)
+    await ok(charlie.client.redeemPoints({ member: 'm1', amount: '1200' })); // (3)
+    await ok(charlie.client.issuePoints({ member: 'm2', amount: '300' })); // (4)
+    await ok(alfa.client.redeemPoints({ member: 'm2', amount: '300' })); // (5)
+    const closed = (await asFinance(CLOSE, { id })).result;
+    expect(closed.__typename).toBe('SettlementPeriod');
+    period = closed;
+  });
+
+  it('closes the period and opens the next', async () => {
+    expect(period.status).toBe('closed');
+    expect(period.closedBy).toBe('finance:test-operator');
+    const next = (await asFinance(CURRENT)).currentSettlementPeriod;
+    expect(next.id).not.toBe(period.id);
+    expect(next.status).toBe('open');
+    expect(new Date(next.startsAt).getTime()).toBe(new Date(period.cutoffAt).getTime());
+  });
+
+  it('gives each partner its net position: A 760, B 600, C −900', () => {
+    const positions = byPartner(period);
+    expect(positions.ALFA).toMatchObject({
+      netMinor: '760',
+      issued: { lines: 1, points: '1000', moneyMinor: '1000' },
+      redeemed: { lines: 1, points: '300', moneyMinor: '-240' },
+    });
+    expect(positions.BRAVO).toMatchObject({ netMinor: '600', issued: { lines: 1, points: '500', moneyMinor: '600' }, redeemed: { lines: 0 } });
+    expect(positions.CHARLIE).toMatchObject({
+      netMinor: '-900',
+      issued: { lines: 1, points: '300', moneyMinor: '300' },
+      redeemed: { lines: 1, points: '1200', moneyMinor: '-1200' },
+    });
+  });
+
+  it('records the obligations A→C 1,000, B→C 200, C→A 300', () => {
+    expect(period.obligations.edges.map((edge: any) => edge.node)).toEqual([
+      { issuer: 'ALFA', consumer: 'CHARLIE', points: '1000', fundedMinor: '1000' },
+      { issuer: 'BRAVO', consumer: 'CHARLIE', points: '200', fundedMinor: '240' },
+      { issuer: 'CHARLIE', consumer: 'ALFA', points: '300', fundedMinor: '300' },
+    ]);
+  });
+
+  it('realises 100 of spread and funds 360 of liability: 760 + 600 − 900 = 460 = 100 + 360', () => {
+    expect(period.summary).toMatchObject({
+      currency: 'EUR',
+      entries: '5',
+      spreadMinor: '100',
+      breakageKeptMinor: '0',
+      revenueMinor: '100',
+      fundedCreatedMinor: '1900',
+      fundedReleasedMinor: '1540',
+      liabilityChangeMinor: '360',
+    });
+  });
+
+  it('nets into at most participants − 1 instructions that settle every position', () => {
+    const instructions = period.instructions.edges.map((edge: any) => edge.node);
+    expect(instructions).toEqual([
+      { position: 1, payer: 'ALFA', payee: 'CHARLIE', amountMinor: '760' },
+      { position: 2, payer: 'BRAVO', payee: 'HUB', amountMinor: '460' },
+      { position: 3, payer: 'BRAVO', payee: 'CHARLIE', amountMinor: '140' },
+    ]);
+    // Gross: every line paid separately (1000 + 240 + 600 + 300 + 1200); net: what the instructions move.
+    expect(period.summary).toMatchObject({ grossMinor: '3340', netMinor: '1360' });
+    expect(period.summary.nettingEfficiency).toBeCloseTo(1 - 1360 / 3340, 6);
+  });
+
+  it('reconciles: the identity holds, statements sum to their lines, the period recomputes identically', async () => {
+    const { reconciliation } = await asFinance(`query($id: ID!) { reconciliation(periodId: $id) { periodId ok differences checks { name ok detail } } }`, {
+      id: period.id,
+    });
+    expect(reconciliation.differences).toEqual([]);
+    expect(reconciliation.ok).toBe(true);
+    expect(reconciliation.checks.map((check: any) => check.name)).toEqual([
+      'net positions = revenue + liability change',
+      'recomputes identically',
+      'instructions settle every position',
+      'statement ALFA',
+      'statement BRAVO',
+      'statement CHARLIE',
+    ]);
+  });
+
+  it('closing again changes nothing and returns the same figures', async () => {
+    const again = (await asFinance(CLOSE, { id: period.id })).result;
+    expect(again).toEqual(period);
+  });
+
+  it('signs each statement; the SDK verifies it against the JWKS, and a tampered one fails', async () => {
+    const { statements } = await asFinance(STATEMENTS, { period: period.id });
+    const jwks = await (await fetch(`${hub.url}/.well-known/jwks.json`)).json();
+    expect(statements.edges.map((edge: any) => [edge.node.partnerId, edge.node.netMinor, edge.node.lineCount])).toEqual([
+      ['CHARLIE', '-900', '2'],
+      ['BRAVO', '600', '1'],
+      ['ALFA', '760', '2'],
+    ]);
+    for (const { node } of statements.edges) {
+      const document: StatementDocument = JSON.parse(node.document);
+      const claims = await verifyStatement(document, node.jws, { jwks, hubId: HUB_ID, partnerId: node.partnerId });
+      expect(claims).toMatchObject({ digest: node.digest, netMinor: node.netMinor, period: period.id });
+      const tampered = structuredClone(document);
+      tampered.lines[0]!.moneyMinor = String(BigInt(tampered.lines[0]!.moneyMinor) + 1n);
+      await expect(verifyStatement(tampered, node.jws, { jwks, hubId: HUB_ID, partnerId: node.partnerId })).rejects.toThrow(/digest/);
+      await expect(verifyStatement(document, node.jws, { jwks, hubId: HUB_ID, partnerId: 'SOMEONE_ELSE' })).rejects.toThrow();
+    }
+    const charlieDoc: StatementDocument = JSON.parse(statements.edges[0].node.document);
+    expect(charlieDoc.lines.map((line) => [line.line, line.kind, line.points, line.price, line.moneyMinor])).toEqual([
+      ['1', 'redeem', '1200', '1', '-1200'],
+      ['2', 'issue', '300', '1', '300'],
+    ]);
+  });
+
+  it('lets a partner read its own statements and no one else’s', async () => {
+    const token = await alfa.client.accessToken();
+    const own = await hub.graphql('{ statements(first: 10) { edges { node { partnerId netMinor } } } }', {}, token);
+    expect(own.data?.statements.edges.map((edge: any) => edge.node.partnerId)).toEqual(['ALFA']);
+    const others = await hub.graphql('{ statements(partnerId: "BRAVO", first: 10) { edges { node { id } } } }', {}, token);
+    expect(others.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    const { statements } = await asFinance(STATEMENTS, { period: period.id });
+    const bravoId = statements.edges.find((edge: any) => edge.node.partnerId === 'BRAVO').node.id;
+    const byId = await hub.graphql('query($id: ID!) { statement(id: $id) { id } }', { id: bravoId }, token);
+    expect(byId.data?.statement).toBeNull();
+    const period2 = await hub.graphql(CURRENT, {}, token);
+    expect(period2.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+  });
+
+  it('never changes a closed period, even from SQL', async () => {
+    await expect(hub.hub.dataSource.query(`UPDATE settlement_period SET closed_by = 'x' WHERE id = $1`, [period.id])).rejects.toThrow(/never changes/);
+    await expect(hub.hub.dataSource.query('DELETE FROM settlement_period WHERE id = $1', [period.id])).rejects.toThrow(/never changes/);
+    await expect(hub.hub.dataSource.query(`UPDATE statement SET net_minor = 0 WHERE period_id = $1`, [period.id])).rejects.toThrow(/never changes/);
+  });
+});
