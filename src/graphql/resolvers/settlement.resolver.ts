@@ -112,7 +112,7 @@ export class SettlementPeriodResolver {
       ...summary,
       revenueMinor,
       liabilityChangeMinor: summary.fundedCreatedMinor - summary.fundedReleasedMinor,
-      nettingEfficiency: summary.grossMinor === 0n ? 0 : 1 - Number((summary.netMinor * 1_000_000n) / summary.grossMinor) / 1_000_000,
+      nettingEfficiency: summary.grossMinor === 0n ? 0 : 1 - Number((summary.netMinor * 10n ** 12n) / summary.grossMinor) / 1e12,
     };
   }
 
