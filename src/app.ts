@@ -39,6 +39,7 @@ import { FinanceQueryService } from './settlement/finance-query.service';
 import { ReconciliationService } from './settlement/reconciliation.service';
 import { SettlementService } from './settlement/settlement.service';
 import { StatementService } from './settlement/statement.service';
+import { DisputeService } from './settlement/disputes.service';
 
 export interface Hub {
   url: string;
@@ -98,7 +99,7 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
       new PartnerUnitResolver(),
       new ExchangeResolver(exchange, combined),
       new SettlementPeriodResolver(settlement, finance, reconciliation),
-      new StatementResolver(finance, statements),
+      new StatementResolver(finance, statements, new DisputeService(dataSource, clock, config.counterShards)),
     ]);
     const metrics = new HubMetrics();
     const armor = new ApolloArmor({

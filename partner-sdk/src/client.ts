@@ -21,6 +21,8 @@ import {
   type FieldsByOp,
   type PointsFields,
   type ReverseFields,
+  type AcknowledgeFields,
+  type DisputeFields,
   type TransferFields,
   type VoidFields,
 } from './fields';
@@ -131,6 +133,16 @@ export class PartnerClient {
   /** Moves points between two of this partner's members (gift, family pooling), when the contracts allow it. */
   transferPoints(fields: TransferFields, opts?: SubmitOptions): Promise<Outcome<'transfer'>> {
     return this.submit('transfer', fields, opts);
+  }
+
+  /** Acknowledges a settlement statement by signing its digest (check the document first: verifyStatement). */
+  acknowledgeStatement(fields: AcknowledgeFields, opts?: SubmitOptions): Promise<Outcome<'acknowledge'>> {
+    return this.submit('acknowledge', fields, opts);
+  }
+
+  /** Disputes lines of a settlement statement, with a reason; finance answers with an adjustment. */
+  disputeStatement(fields: DisputeFields, opts?: SubmitOptions): Promise<Outcome<'dispute'>> {
+    return this.submit('dispute', fields, opts);
   }
 
   /** A refund: reverses (part of) an earlier issue or redemption of this partner, by its entryId. */
@@ -276,6 +288,8 @@ const SIGNED_FIELDS: Record<Op, readonly string[]> = {
   void: HOLD_FIELDS,
   reverse: [...MOVEMENT_FIELDS, 'reversesEntryId'],
   transfer: ['jti', 'memberId', 'entryId', 'amount', 'balance', 'recordedAt', 'toMemberId', 'moved'],
+  acknowledge: ['jti', 'statementId', 'digest', 'status'],
+  dispute: ['jti', 'disputeId', 'statementId', 'digest', 'lines', 'status'],
 };
 
 function checkDataAgainstReceipt(data: Record<string, unknown>, receipt: ReceiptClaims): void {

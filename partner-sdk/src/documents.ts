@@ -65,6 +65,20 @@ export const MUTATIONS: Record<Op, string> = {
     ${ERROR_RESULT}
   }
 }`,
+  acknowledge: `mutation AcknowledgeStatement($instruction: String!) {
+  result: acknowledgeStatement(instruction: $instruction) {
+    __typename
+    ... on AcknowledgementReceipt { jti statementId digest status receipt replayed }
+    ${ERROR_RESULT}
+  }
+}`,
+  dispute: `mutation DisputeStatement($instruction: String!) {
+  result: disputeStatement(instruction: $instruction) {
+    __typename
+    ... on DisputeReceipt { jti disputeId statementId digest lines status receipt replayed }
+    ${ERROR_RESULT}
+  }
+}`,
   void: `mutation VoidRedemption($instruction: String!) {
   result: voidRedemption(instruction: $instruction) {
     __typename
@@ -84,6 +98,8 @@ export const SUCCESS_TYPENAME = {
   void: 'HoldReceipt',
   reverse: 'ReversalReceipt',
   transfer: 'TransferReceipt',
+  acknowledge: 'AcknowledgementReceipt',
+  dispute: 'DisputeReceipt',
 } as const satisfies Record<Op, string>;
 
 export const INSTRUCTION_RECEIPT_QUERY = `query InstructionReceipt($jti: String!) {
@@ -153,6 +169,31 @@ export interface ReceiptDataByOp {
   void: HoldReceiptData;
   reverse: ReversalReceiptData;
   transfer: TransferReceiptData;
+  acknowledge: AcknowledgementReceiptData;
+  dispute: DisputeReceiptData;
+}
+
+/** A settlement statement acknowledged: the hub keeps your signed instruction as your acknowledgement. */
+export interface AcknowledgementReceiptData {
+  __typename: 'AcknowledgementReceipt';
+  jti: string;
+  statementId: string;
+  digest: string;
+  status: string;
+  receipt: string;
+  replayed: boolean;
+}
+
+export interface DisputeReceiptData {
+  __typename: 'DisputeReceipt';
+  jti: string;
+  disputeId: string;
+  statementId: string;
+  digest: string;
+  lines: string[];
+  status: string;
+  receipt: string;
+  replayed: boolean;
 }
 
 export interface TransferReceiptData extends Omit<IssueReceiptData, '__typename'> {

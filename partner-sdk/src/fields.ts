@@ -4,6 +4,8 @@
  * Bad values throw TypeError.
  */
 import {
+  DISPUTE_LINES_MAX,
+  DISPUTE_REASON_LENGTH_MAX,
   HOLD_SECONDS_MAX,
   HOLD_SECONDS_MIN,
   OCCURRED_AT_PATTERN,
@@ -79,6 +81,22 @@ export interface TransferFields {
   orderRef?: string;
 }
 
+/** Acknowledge a settlement statement: you sign its digest, as the hub did (non-repudiation both ways). */
+export interface AcknowledgeFields {
+  statement: string;
+  /** The statement's digest, as you computed it (statementDigest) from the document you checked. */
+  digest: string;
+}
+
+/** Dispute lines of a settlement statement; finance resolves it with an adjustment in the next period. */
+export interface DisputeFields {
+  statement: string;
+  digest: string;
+  /** Line numbers (1-based, as in the statement). */
+  lines: ReadonlyArray<string | number | bigint>;
+  reason: string;
+}
+
 export interface FieldsByOp {
   enroll: EnrollFields;
   issue: PointsFields;
@@ -88,6 +106,8 @@ export interface FieldsByOp {
   void: VoidFields;
   reverse: ReverseFields;
   transfer: TransferFields;
+  acknowledge: AcknowledgeFields;
+  dispute: DisputeFields;
 }
 
 /** The op fields as they appear in the signed claims. */
@@ -136,6 +156,19 @@ export interface TransferClaimsFields {
   orderRef?: string;
 }
 
+export interface AcknowledgeClaimsFields {
+  statement: string;
+  digest: string;
+}
+
+export interface DisputeClaimsFields {
+  statement: string;
+  digest: string;
+  /** Distinct line numbers in ascending order, as decimal strings. */
+  lines: string[];
+  reason: string;
+}
+
 export interface ClaimsFieldsByOp {
   enroll: EnrollClaimsFields;
   issue: PointsClaimsFields;
@@ -145,6 +178,8 @@ export interface ClaimsFieldsByOp {
   void: VoidClaimsFields;
   reverse: ReverseClaimsFields;
   transfer: TransferClaimsFields;
+  acknowledge: AcknowledgeClaimsFields;
+  dispute: DisputeClaimsFields;
 }
 
 const ALLOWED: Record<Op, readonly string[]> = {
@@ -156,6 +191,8 @@ const ALLOWED: Record<Op, readonly string[]> = {
   void: ['hold'],
   reverse: ['entry', 'amount', 'orderRef'],
   transfer: ['member', 'to', 'amount', 'orderRef'],
+  acknowledge: ['statement', 'digest'],
+  dispute: ['statement', 'digest', 'lines', 'reason'],
 };
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
@@ -220,6 +257,7 @@ export function claimsFields(op: Op, fields: FieldsByOp[Op]): ClaimsFieldsByOp[O
   for (const name of Object.keys(raw)) {
     if (!ALLOWED[op].includes(name)) throw new TypeError(`unknown field "${name}" for op ${op}`);
   }
+  if (op === 'acknowledge' || op === 'dispute') return statementFields(op, raw);
   if (op === 'reverse') {
     if (typeof raw.entry !== 'string' || !UUID_PATTERN.test(raw.entry)) throw new TypeError('entry must be the entryId of an issue or redemption receipt');
     const out: ReverseClaimsFields = { entry: raw.entry, amount: normaliseAmount(raw.amount as Amount) };
@@ -265,4 +303,24 @@ export function claimsFields(op: Op, fields: FieldsByOp[Op]): ClaimsFieldsByOp[O
     if (raw.applyTierMultiplier) out.applyTierMultiplier = true;
   }
   return out;
+}
+
+function statementFields(op: 'acknowledge' | 'dispute', raw: Record<string, unknown>): AcknowledgeClaimsFields | DisputeClaimsFields {
+  if (typeof raw.statement !== 'string' || !UUID_PATTERN.test(raw.statement)) throw new TypeError('statement must be a statement id (a UUID)');
+  if (typeof raw.digest !== 'string' || !SHA256_HEX.test(raw.digest)) throw new TypeError('digest must be the statement digest (lowercase hex SHA-256)');
+  if (op === 'acknowledge') return { statement: raw.statement, digest: raw.digest };
+  if (!Array.isArray(raw.lines) || raw.lines.length === 0 || raw.lines.length > DISPUTE_LINES_MAX) {
+    throw new TypeError(`lines must name 1 to ${DISPUTE_LINES_MAX} statement lines`);
+  }
+  const numbers = new Set<bigint>();
+  for (const line of raw.lines) {
+    const text = typeof line === 'number' && Number.isSafeInteger(line) ? String(line) : typeof line === 'bigint' ? line.toString() : line;
+    if (typeof text !== 'string' || !/^[1-9][0-9]{0,17}$/.test(text)) throw new TypeError('each line is a 1-based line number');
+    numbers.add(BigInt(text));
+  }
+  if (typeof raw.reason !== 'string' || raw.reason.trim().length === 0 || raw.reason.length > DISPUTE_REASON_LENGTH_MAX) {
+    throw new TypeError(`reason must be 1 to ${DISPUTE_REASON_LENGTH_MAX} characters`);
+  }
+  const lines = [...numbers].sort((a, b) => (a < b ? -1 : 1)).map(String);
+  return { statement: raw.statement, digest: raw.digest, lines, reason: raw.reason };
 }

@@ -14,6 +14,8 @@ export {
   type VoidFields,
   type ReverseFields,
   type TransferFields,
+  type AcknowledgeFields,
+  type DisputeFields,
 } from './fields';
 export {
   signInstruction,
@@ -31,6 +33,7 @@ export {
   type EnrollReceiptClaims,
   type PointsReceiptClaims,
   type HoldReceiptClaims,
+  type StatementReceiptClaims,
   type VerifyReceiptOptions,
 } from './receipts';
 export {
@@ -43,6 +46,8 @@ export {
   type HoldReceiptData,
   type ReversalReceiptData,
   type TransferReceiptData,
+  type AcknowledgementReceiptData,
+  type DisputeReceiptData,
   type ConsumedLot,
   type ReceiptDataByOp,
   type InstructionReceiptData,

@@ -25,11 +25,13 @@ export const ACCESS_TOKEN_LIFETIME_SECONDS_MAX = 3600;
 /** Tolerated clock difference between a partner and the hub. */
 export const CLOCK_SKEW_SECONDS_MAX = 60;
 
-export const OPS = ['enroll', 'issue', 'redeem', 'authorize', 'capture', 'void', 'reverse', 'transfer'] as const;
+export const OPS = ['enroll', 'issue', 'redeem', 'authorize', 'capture', 'void', 'reverse', 'transfer', 'acknowledge', 'dispute'] as const;
 export type Op = (typeof OPS)[number];
 
 /** Ops whose receipt names a ledger entry (and the member's balance after it). */
 export const ENTRY_OPS = ['issue', 'redeem', 'capture', 'reverse', 'transfer'] as const;
+/** Ops about a settlement statement (no member, no entry). */
+export const STATEMENT_OPS = ['acknowledge', 'dispute'] as const;
 /** Ops whose receipt names a hold (two-phase redemption). */
 export const HOLD_OPS = ['authorize', 'void'] as const;
 
@@ -37,6 +39,10 @@ export const HOLD_OPS = ['authorize', 'void'] as const;
 export const HOLD_SECONDS_DEFAULT = 900;
 export const HOLD_SECONDS_MIN = 60;
 export const HOLD_SECONDS_MAX = 7 * 24 * 3600;
+
+/** Settlement statements: the lines one dispute may name, and the length of its reason. */
+export const DISPUTE_LINES_MAX = 1000;
+export const DISPUTE_REASON_LENGTH_MAX = 2000;
 
 /** Hub ids for holds, entries and members are UUIDs. */
 export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;

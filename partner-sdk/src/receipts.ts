@@ -13,7 +13,7 @@ import {
   type JWTPayload,
 } from 'jose';
 import { HubRequestError, ReceiptVerificationError } from './errors';
-import { CLOCK_SKEW_SECONDS_MAX, ENTRY_OPS, HOLD_OPS, HUB_JWKS_PATH, OPS, PARTNER_ALGORITHMS, RECEIPT_TYP, type Op } from './protocol';
+import { CLOCK_SKEW_SECONDS_MAX, ENTRY_OPS, HOLD_OPS, HUB_JWKS_PATH, OPS, PARTNER_ALGORITHMS, RECEIPT_TYP, STATEMENT_OPS, type Op } from './protocol';
 
 /** A key resolver, as returned by jose's createRemoteJWKSet or createLocalJWKSet. */
 export type JwksGetter = (protectedHeader?: JWSHeaderParameters, token?: FlattenedJWSInput) => Promise<CryptoKey>;
@@ -68,7 +68,19 @@ export type ReceiptClaims<O extends Op = Op> = {
   void: HoldReceiptClaims<'void'>;
   reverse: PointsReceiptClaims<'reverse'>;
   transfer: PointsReceiptClaims<'transfer'>;
+  acknowledge: StatementReceiptClaims<'acknowledge'>;
+  dispute: StatementReceiptClaims<'dispute'>;
 }[O];
+
+export interface StatementReceiptClaims<O extends 'acknowledge' | 'dispute' = 'acknowledge' | 'dispute'> extends ReceiptClaimsBase {
+  op: O;
+  statementId: string;
+  digest: string;
+  status: string;
+  /** Dispute only. */
+  disputeId?: string;
+  lines?: string[];
+}
 
 export interface VerifyReceiptOptions<O extends Op = Op> {
   hubId: string;
@@ -123,6 +135,12 @@ function checkReceiptClaims<O extends Op>(payload: JWTPayload, options: VerifyRe
   if (typeof payload.requestHash !== 'string') throw fail('requestHash', 'receipt has no requestHash');
   if (options.expectedRequestHash !== undefined && payload.requestHash !== options.expectedRequestHash) {
     throw fail('requestHash', 'receipt is for a different request than the one signed');
+  }
+  if ((STATEMENT_OPS as readonly string[]).includes(op)) {
+    // Statement instructions concern no member: they name the statement and the digest signed.
+    if (typeof payload.statementId !== 'string' || payload.statementId.length === 0) throw fail('statementId', 'receipt has no statementId');
+    if (typeof payload.digest !== 'string' || !/^[0-9a-f]{64}$/.test(payload.digest)) throw fail('digest', 'receipt has no statement digest');
+    return payload as ReceiptClaims<O>;
   }
   if (typeof payload.memberId !== 'string' || payload.memberId.length === 0) throw fail('memberId', 'receipt has no memberId');
   if ((HOLD_OPS as readonly string[]).includes(op)) {

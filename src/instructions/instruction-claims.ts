@@ -2,6 +2,8 @@ import { z } from 'zod';
 import type { JWTPayload } from 'jose';
 import {
   CLOCK_SKEW_SECONDS_MAX,
+  DISPUTE_LINES_MAX,
+  DISPUTE_REASON_LENGTH_MAX,
   HOLD_SECONDS_DEFAULT,
   HOLD_SECONDS_MAX,
   HOLD_SECONDS_MIN,
@@ -77,6 +79,19 @@ const reverseSchema = z.strictObject({
   amount: z.unknown(),
   orderRef: reference.optional(),
 });
+const statement = z.string().regex(UUID_PATTERN, 'the id of a settlement statement');
+const acknowledgeSchema = z.strictObject({ ...base, op: z.literal('acknowledge'), statement, digest: hexHash });
+const disputeSchema = z.strictObject({
+  ...base,
+  op: z.literal('dispute'),
+  statement,
+  digest: hexHash,
+  lines: z
+    .array(z.string().regex(/^[1-9][0-9]{0,17}$/, 'a 1-based line number as a string'))
+    .min(1)
+    .max(DISPUTE_LINES_MAX),
+  reason: z.string().min(1).max(DISPUTE_REASON_LENGTH_MAX),
+});
 
 const schemas = {
   enroll: enrollSchema,
@@ -87,6 +102,8 @@ const schemas = {
   void: voidSchema,
   reverse: reverseSchema,
   transfer: transferSchema,
+  acknowledge: acknowledgeSchema,
+  dispute: disputeSchema,
 } as const;
 
 export interface EnrollClaims {
@@ -150,7 +167,33 @@ export interface TransferClaims {
   orderRef: string | null;
 }
 
-export type InstructionClaims = EnrollClaims | MovementClaims | AuthorizeClaims | CaptureClaims | VoidClaims | ReverseClaims | TransferClaims;
+export interface AcknowledgeClaims {
+  op: 'acknowledge';
+  jti: string;
+  statement: string;
+  digest: string;
+}
+
+export interface DisputeClaims {
+  op: 'dispute';
+  jti: string;
+  statement: string;
+  digest: string;
+  /** Distinct, ascending. */
+  lines: bigint[];
+  reason: string;
+}
+
+export type InstructionClaims =
+  | EnrollClaims
+  | MovementClaims
+  | AuthorizeClaims
+  | CaptureClaims
+  | VoidClaims
+  | ReverseClaims
+  | TransferClaims
+  | AcknowledgeClaims
+  | DisputeClaims;
 
 function amountOf(value: unknown): bigint | DomainError {
   const amount = parsePositiveAmount(value, limits.amountMax);
@@ -174,6 +217,13 @@ export function parseInstructionClaims(op: Op, claims: JWTPayload, now: Date): I
     return { op: 'enroll', jti: data.jti, member: data.member, emailHash: data.emailHash ?? null, phoneHash: data.phoneHash ?? null };
   }
   if (data.op === 'void') return { op: 'void', jti: data.jti, hold: data.hold };
+  if (data.op === 'acknowledge') return { op: 'acknowledge', jti: data.jti, statement: data.statement, digest: data.digest };
+  if (data.op === 'dispute') {
+    const lines = [...new Set(data.lines.map((line) => BigInt(line)))].sort((a, b) => (a < b ? -1 : 1));
+    if (lines.length !== data.lines.length) return fail(ErrorCode.INVALID_INSTRUCTION, 'claim lines: a line is named twice', { claim: 'lines' });
+    if (data.reason.trim() === '') return fail(ErrorCode.INVALID_INSTRUCTION, 'claim reason: say why', { claim: 'reason' });
+    return { op: 'dispute', jti: data.jti, statement: data.statement, digest: data.digest, lines, reason: data.reason };
+  }
   const amount = amountOf(data.amount);
   if (isDomainError(amount)) return amount;
   if (data.op === 'capture') return { op: 'capture', jti: data.jti, hold: data.hold, amount, orderRef: data.orderRef ?? null };

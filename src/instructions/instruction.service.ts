@@ -17,8 +17,9 @@ import type { PartnerService } from '../partners/partner.service';
 import type { HubKeys } from './hub-keys';
 import { parseInstructionClaims, type InstructionClaims } from './instruction-claims';
 import { verifySigned } from './verify-signed';
+import { acknowledgeStatement, disputeStatement, type StatementActionResult } from '../settlement/disputes.service';
 
-export type AcceptedData = (Enrolled | MovementResult | HoldResult) & Record<string, unknown>;
+export type AcceptedData = (Enrolled | MovementResult | HoldResult | StatementActionResult) & Record<string, unknown>;
 
 /** What a partner gets back for an accepted instruction, the first time and on every replay. */
 export interface Accepted {
@@ -107,6 +108,10 @@ export class InstructionService {
         return reverseEntry(tx, context, claims) as Promise<AcceptedData | DomainError>;
       case 'transfer':
         return transferPoints(tx, context, this.contracts, claims) as Promise<AcceptedData | DomainError>;
+      case 'acknowledge':
+        return acknowledgeStatement(tx, context, claims) as Promise<AcceptedData | DomainError>;
+      case 'dispute':
+        return disputeStatement(tx, context, claims) as Promise<AcceptedData | DomainError>;
     }
   }
 

@@ -29,6 +29,8 @@ export interface NewEntry {
   reversesEntryId?: string | null;
   /** The other member of a transfer (the recipient). */
   counterMemberId?: string | null;
+  /** The dispute an adjustment resolves. */
+  disputeId?: string | null;
 }
 
 /** Finds or creates an account (INSERT … ON CONFLICT, never read-then-insert). */
@@ -160,15 +162,15 @@ export async function recordEntry(
   // The entry and its postings in one statement (one round trip).
   await tx.query(
     `WITH entry AS (
-       INSERT INTO journal_entry (id, type, partner_id, jti, member_id, order_ref, occurred_at, recorded_at, rates, request_hash, reverses_entry_id, counter_member_id)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $14, $15) RETURNING id
+       INSERT INTO journal_entry (id, type, partner_id, jti, member_id, order_ref, occurred_at, recorded_at, rates, request_hash, reverses_entry_id, counter_member_id, dispute_id)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $14, $15, $16) RETURNING id
      )
      INSERT INTO posting (entry_id, account_id, asset, amount)
      SELECT entry.id, p.account_id, p.asset, p.amount
      FROM entry, unnest($11::bigint[], $12::text[], $13::bigint[]) AS p(account_id, asset, amount)`,
     [entry.id, entry.type, entry.partnerId, entry.jti, entry.memberId, entry.orderRef, entry.occurredAt, entry.recordedAt,
       JSON.stringify(entry.rates ?? {}), entry.requestHash,
-      postings.map((p) => p.accountId), postings.map((p) => p.asset), postings.map((p) => p.amount.toString()), entry.reversesEntryId ?? null, entry.counterMemberId ?? null],
+      postings.map((p) => p.accountId), postings.map((p) => p.asset), postings.map((p) => p.amount.toString()), entry.reversesEntryId ?? null, entry.counterMemberId ?? null, entry.disputeId ?? null],
   );
   const flooredIds = new Set(postings.filter((p) => p.floored).map((p) => p.accountId));
   const balances = new Map<string, bigint>();

@@ -1,4 +1,5 @@
 import { hashEmail, verifyStatement, type StatementDocument } from '@coalition-hub/partner-sdk';
+import { decodeJwt, type JWK } from 'jose';
 import { HUB_ID, TestHub, type TestPartner } from '../helpers/test-hub';
 
 /**
@@ -162,7 +163,7 @@ describe('the worked example of DESIGN.md §6', () => {
 
   it('signs each statement; the SDK verifies it against the JWKS, and a tampered one fails', async () => {
     const { statements } = await asFinance(STATEMENTS, { period: period.id });
-    const jwks = await (await fetch(`${hub.url}/.well-known/jwks.json`)).json();
+    const jwks = (await (await fetch(`${hub.url}/.well-known/jwks.json`)).json()) as { keys: JWK[] };
     expect(statements.edges.map((edge: any) => [edge.node.partnerId, edge.node.netMinor, edge.node.lineCount])).toEqual([
       ['CHARLIE', '-900', '2'],
       ['BRAVO', '600', '1'],
@@ -202,5 +203,108 @@ describe('the worked example of DESIGN.md §6', () => {
     await expect(hub.hub.dataSource.query(`UPDATE settlement_period SET closed_by = 'x' WHERE id = $1`, [period.id])).rejects.toThrow(/never changes/);
     await expect(hub.hub.dataSource.query('DELETE FROM settlement_period WHERE id = $1', [period.id])).rejects.toThrow(/never changes/);
     await expect(hub.hub.dataSource.query(`UPDATE statement SET net_minor = 0 WHERE period_id = $1`, [period.id])).rejects.toThrow(/never changes/);
+  });
+});
+
+describe('acknowledging and disputing statements (issue #4 item 6)', () => {
+  const STATEMENT_OF = `query($period: ID, $partner: ID) { statements(periodId: $period, partnerId: $partner, first: 1) { edges { node {
+    id digest status lineCount acknowledgementJws acknowledgedAt document(format: JSON) } } } }`;
+  let periodId: string;
+
+  async function statementOf(partnerId: string) {
+    return (await asFinance(STATEMENT_OF, { period: periodId, partner: partnerId })).statements.edges[0].node;
+  }
+
+  beforeAll(async () => {
+    const { settlementPeriods } = await asFinance('{ settlementPeriods(status: closed, first: 1) { edges { node { id } } } }');
+    periodId = settlementPeriods.edges[0].node.id;
+  });
+
+  it('a partner acknowledges its statement by signing the digest it checked; the hub keeps that signature', async () => {
+    const statement = await statementOf('ALFA');
+    const jwks = (await (await fetch(`${hub.url}/.well-known/jwks.json`)).json()) as { keys: JWK[] };
+    await verifyStatement(JSON.parse(statement.document), (await asFinance(`query($id: ID!) { statement(id: $id) { jws } }`, { id: statement.id })).statement.jws, {
+      jwks,
+      hubId: HUB_ID,
+      partnerId: 'ALFA',
+    });
+    const outcome = await alfa.client.acknowledgeStatement({ statement: statement.id, digest: statement.digest }, { jti: 'ack-1' });
+    expect(outcome).toMatchObject({ ok: true, data: { statementId: statement.id, digest: statement.digest, status: 'acknowledged', replayed: false } });
+    const after = await statementOf('ALFA');
+    expect(after.status).toBe('acknowledged');
+    const stored = decodeJwt(after.acknowledgementJws);
+    expect(stored).toMatchObject({ iss: 'ALFA', op: 'acknowledge', statement: statement.id, digest: statement.digest, jti: 'ack-1' });
+    // The same jti again: the original receipt. A new one: the statement is no longer open to it.
+    expect(await alfa.client.acknowledgeStatement({ statement: statement.id, digest: statement.digest }, { jti: 'ack-1' })).toMatchObject({
+      ok: true,
+      data: { replayed: true },
+    });
+    expect(await alfa.client.acknowledgeStatement({ statement: statement.id, digest: statement.digest })).toMatchObject({
+      ok: false,
+      errorCode: 'STATEMENT_STATUS_CONFLICT',
+    });
+  });
+
+  it('refuses a digest that is not the statement’s, and another partner’s statement, changing nothing', async () => {
+    const statement = await statementOf('BRAVO');
+    expect(await bravo.client.acknowledgeStatement({ statement: statement.id, digest: '0'.repeat(64) })).toMatchObject({
+      ok: false,
+      errorCode: 'STATEMENT_DIGEST_MISMATCH',
+    });
+    expect(await charlie.client.acknowledgeStatement({ statement: statement.id, digest: statement.digest })).toMatchObject({
+      ok: false,
+      errorCode: 'STATEMENT_NOT_FOUND',
+    });
+    expect(await charlie.client.disputeStatement({ statement: statement.id, digest: statement.digest, lines: [1], reason: 'not mine' })).toMatchObject({
+      ok: false,
+      errorCode: 'STATEMENT_NOT_FOUND',
+    });
+    expect((await statementOf('BRAVO')).status).toBe('issued');
+  });
+
+  it('a partner disputes lines; finance resolves with an adjustment that lands in the open period and settles there', async () => {
+    const statement = await statementOf('BRAVO');
+    expect(await bravo.client.disputeStatement({ statement: statement.id, digest: statement.digest, lines: [2], reason: 'no such line' })).toMatchObject({
+      ok: false,
+      errorCode: 'INVALID_INSTRUCTION',
+    });
+    const disputed = await bravo.client.disputeStatement({ statement: statement.id, digest: statement.digest, lines: ['1'], reason: 'price should be 1.1' });
+    expect(disputed).toMatchObject({ ok: true, data: { statementId: statement.id, lines: ['1'], status: 'disputed' } });
+    const disputeId = disputed.ok ? (disputed.data as { disputeId: string }).disputeId : '';
+    expect((await statementOf('BRAVO')).status).toBe('disputed');
+    expect(await bravo.client.acknowledgeStatement({ statement: statement.id, digest: statement.digest })).toMatchObject({
+      ok: false,
+      errorCode: 'STATEMENT_STATUS_CONFLICT',
+    });
+
+    const RESOLVE = `mutation($id: ID!, $adj: Amount!, $note: String!) { resolveDispute(disputeId: $id, adjustmentMinor: $adj, note: $note) {
+      __typename ... on ErrorResult { errorCode } ... on StatementDispute { id status resolvedBy resolutionNote adjustmentEntryId lines } } }`;
+    const asPartner = await hub.graphql(RESOLVE, { id: disputeId, adj: '-50', note: 'agreed' }, await bravo.client.accessToken());
+    expect(asPartner.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    const resolved = (await asFinance(RESOLVE, { id: disputeId, adj: '-50', note: 'agreed: 500 CP at 1.1' })).resolveDispute;
+    expect(resolved).toMatchObject({ __typename: 'StatementDispute', status: 'resolved', resolvedBy: 'finance:test-operator', lines: ['1'] });
+    expect((await asFinance(RESOLVE, { id: disputeId, adj: '-50', note: 'again' })).resolveDispute).toEqual({
+      __typename: 'DisputeAlreadyResolved',
+      errorCode: 'DISPUTE_ALREADY_RESOLVED',
+    });
+    expect((await asFinance(RESOLVE, { id: '00000000-0000-4000-8000-000000000000', adj: '1', note: 'x' })).resolveDispute.errorCode).toBe('DISPUTE_NOT_FOUND');
+    expect((await statementOf('BRAVO')).status).toBe('resolved');
+    const own = await hub.graphql('{ disputes(first: 5) { edges { node { id status adjustmentEntryId } } } }', {}, await bravo.client.accessToken());
+    expect(own.data?.disputes.edges.map((edge: any) => edge.node)).toEqual([{ id: disputeId, status: 'resolved', adjustmentEntryId: resolved.adjustmentEntryId }]);
+    const others = await hub.graphql('{ disputes(first: 5) { edges { node { id } } } }', {}, await charlie.client.accessToken());
+    expect(others.data?.disputes.edges).toEqual([]);
+
+    // The adjustment is in the open period: closing it puts it on BRAVO's next statement, referencing the dispute.
+    const { id: openId } = (await asFinance(CURRENT)).currentSettlementPeriod;
+    const [entry] = await hub.hub.dataSource.query('SELECT period_id::text, type, dispute_id FROM journal_entry WHERE id = $1', [resolved.adjustmentEntryId]);
+    expect(entry).toEqual({ period_id: openId, type: 'adjustment', dispute_id: disputeId });
+    const next = (await asFinance(CLOSE, { id: openId })).result;
+    expect(byPartner(next).BRAVO).toMatchObject({ netMinor: '-50', adjustments: { lines: 1, points: '0', moneyMinor: '-50' } });
+    expect(next.summary).toMatchObject({ adjustmentsMinor: '-50', revenueMinor: '-50' });
+    expect(next.instructions.edges.map((edge: any) => edge.node)).toEqual([{ position: 1, payer: 'HUB', payee: 'BRAVO', amountMinor: '50' }]);
+    const line = JSON.parse((await asFinance(STATEMENT_OF, { period: openId, partner: 'BRAVO' })).statements.edges[0].node.document).lines[0];
+    expect(line).toMatchObject({ kind: 'adjustment', moneyMinor: '-50', reference: disputeId });
+    const { reconciliation } = await asFinance(`query($id: ID!) { reconciliation(periodId: $id) { ok differences } }`, { id: openId });
+    expect(reconciliation).toEqual({ ok: true, differences: [] });
   });
 });

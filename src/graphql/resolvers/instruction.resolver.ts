@@ -6,7 +6,7 @@ import { isDomainError } from '../../common/errors';
 import { partnerIdOf } from '../viewer-scope';
 import type { RequestContext } from '../context';
 import { present } from '../present';
-import { EnrollReceipt, Hold, HoldReceipt, InstructionReceipt, IssueReceipt, RedeemReceipt, ReversalReceipt, TransferReceipt } from '../types/receipt.type';
+import { AcknowledgementReceipt, DisputeReceipt, EnrollReceipt, Hold, HoldReceipt, InstructionReceipt, IssueReceipt, RedeemReceipt, ReversalReceipt, TransferReceipt } from '../types/receipt.type';
 import {
   authorizeFailures,
   AuthorizeResult,
@@ -24,6 +24,10 @@ import {
   ReverseResult,
   transferFailures,
   TransferResult,
+  acknowledgeFailures,
+  AcknowledgeResult,
+  disputeFailures,
+  DisputeResult,
 } from '../types/results.type';
 
 const INSTRUCTION_HELP = 'A compact JWS signed by the partner (header typ coalition-tx+jwt). It authenticates itself: no bearer token is needed.';
@@ -74,6 +78,16 @@ export class InstructionResolver {
   })
   async transferPoints(@Arg('instruction', { description: INSTRUCTION_HELP }) instruction: string): Promise<typeof TransferResult> {
     return present(flatten(await this.instructions.submit('transfer', instruction)), TransferReceipt, transferFailures);
+  }
+
+  @Mutation(() => AcknowledgeResult, { description: 'Acknowledge a settlement statement (op "acknowledge"): the partner signs its digest.' })
+  async acknowledgeStatement(@Arg('instruction', { description: INSTRUCTION_HELP }) instruction: string): Promise<typeof AcknowledgeResult> {
+    return present(flatten(await this.instructions.submit('acknowledge', instruction)), AcknowledgementReceipt, acknowledgeFailures);
+  }
+
+  @Mutation(() => DisputeResult, { description: 'Dispute lines of a settlement statement (op "dispute"), with a reason.' })
+  async disputeStatement(@Arg('instruction', { description: INSTRUCTION_HELP }) instruction: string): Promise<typeof DisputeResult> {
+    return present(flatten(await this.instructions.submit('dispute', instruction)), DisputeReceipt, disputeFailures);
   }
 
   @Mutation(() => ReverseResult, {

@@ -27,7 +27,13 @@ import {
   StatementFilterArgs,
   StatementFormatEnum,
   StatementLineConnection,
+  StatementDispute,
+  StatementDisputeConnection,
+  DisputeStatusEnum,
 } from '../types/settlement.type';
+import { ResolveDisputeResult, resolveFailures } from '../types/results.type';
+import { AmountScalar } from '../scalars';
+import type { DisputeService } from '../../settlement/disputes.service';
 
 const closeFailures = [NotFound, InvalidInput] as const;
 export const CloseSettlementPeriodResult = createUnionType({
@@ -138,7 +144,37 @@ export class StatementResolver {
   constructor(
     private readonly finance: FinanceQueryService,
     private readonly statementService: StatementService,
+    private readonly disputeService: DisputeService,
   ) {}
+
+  @Authorized('operator', 'finance', 'partner')
+  @Query(() => StatementDisputeConnection, { description: 'Disputes, newest first. A partner sees its own only.' })
+  disputes(
+    @Args() page: PageArgs,
+    @Ctx() context: RequestContext,
+    @Arg('statementId', () => ID, { nullable: true }) statementId?: string | null,
+    @Arg('status', () => DisputeStatusEnum, { nullable: true }) status?: DisputeStatusEnum | null,
+  ) {
+    return this.disputeService.disputes(context.viewer, { statementId, status }, page);
+  }
+
+  @Authorized('finance', 'operator')
+  @Mutation(() => ResolveDisputeResult, {
+    description: 'Resolves a dispute with an adjustment entry in the open period (positive: the partner owes the hub more; 0: no money moves).',
+  })
+  async resolveDispute(
+    @Arg('disputeId', () => ID) disputeId: string,
+    @Arg('adjustmentMinor', () => AmountScalar) adjustmentMinor: bigint,
+    @Arg('note') note: string,
+    @Ctx() context: RequestContext,
+  ): Promise<typeof ResolveDisputeResult> {
+    return present(await this.disputeService.resolve(disputeId, adjustmentMinor, note, subjectOf(context.viewer)), StatementDispute, resolveFailures);
+  }
+
+  @FieldResolver(() => StatementDisputeConnection)
+  statementDisputes(@Root() statement: Statement, @Args() page: PageArgs, @Ctx() context: RequestContext) {
+    return this.disputeService.disputes(context.viewer, { statementId: statement.id }, page);
+  }
 
   @Authorized('operator', 'finance', 'partner')
   @Query(() => StatementConnection, { description: 'Statements, newest period first. A partner sees its own only.' })

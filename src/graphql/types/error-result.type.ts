@@ -97,6 +97,21 @@ export class InsufficientBalance extends ErrorResult {
 }
 
 /** The one place where domain error codes become GraphQL types; `Record` makes it exhaustive. */
+export const StatementNotFound = errorType('StatementNotFound', 'The partner has no statement with that id.');
+export const StatementDigestMismatch = errorType(
+  'StatementDigestMismatch',
+  'The digest signed is not the statement’s: recompute it from the document (statementDigest) and check it (verifyStatement).',
+);
+export const StatementStatusConflict = errorType('StatementStatusConflict', 'The statement is no longer open to that (e.g. acknowledged already).');
+export const DisputeNotFound = errorType('DisputeNotFound', 'There is no dispute with that id.');
+export const DisputeAlreadyResolved = errorType('DisputeAlreadyResolved', 'The dispute was resolved already; its adjustment stands.');
+
+@ObjectType({ implements: ErrorResult, description: "The issue's money would take the partner past its funding: its prepaid balance, or its post-paid net debit cap." })
+export class FundingLimitExceeded extends ErrorResult {
+  @Field(() => AmountScalar, { description: 'What the partner may still commit, in minor units.' }) headroomMinor!: string;
+  @Field(() => AmountScalar, { description: 'What this issue needed, in minor units.' }) requiredMinor!: string;
+}
+
 const classByCode: Record<ErrorCode, ErrorClass> = {
   [ErrorCode.MALFORMED_INSTRUCTION]: MalformedInstruction,
   [ErrorCode.UNSIGNED_INSTRUCTION]: UnsignedInstruction,
@@ -132,6 +147,12 @@ const classByCode: Record<ErrorCode, ErrorClass> = {
   [ErrorCode.INVALID_PARTNER_KEY]: InvalidPartnerKey,
   [ErrorCode.INVALID_INPUT]: InvalidInput,
   [ErrorCode.NOT_FOUND]: NotFound,
+  [ErrorCode.STATEMENT_NOT_FOUND]: StatementNotFound,
+  [ErrorCode.STATEMENT_DIGEST_MISMATCH]: StatementDigestMismatch,
+  [ErrorCode.STATEMENT_STATUS_CONFLICT]: StatementStatusConflict,
+  [ErrorCode.DISPUTE_NOT_FOUND]: DisputeNotFound,
+  [ErrorCode.DISPUTE_ALREADY_RESOLVED]: DisputeAlreadyResolved,
+  [ErrorCode.FUNDING_LIMIT_EXCEEDED]: FundingLimitExceeded,
 };
 
 /** Every refusal that verifying a signed instruction can produce, shared by all instruction results. */

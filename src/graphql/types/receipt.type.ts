@@ -95,3 +95,25 @@ export class Hold {
   @Field() expiresAt!: Date;
   @Field(() => Date, { nullable: true }) closedAt!: Date | null;
 }
+
+@ObjectType({ description: 'A settlement statement acknowledged: the hub keeps the signed instruction as the acknowledgement.' })
+export class AcknowledgementReceipt {
+  @Field() jti!: string;
+  @Field({ description: 'The hub-signed receipt (compact JWS).' }) receipt!: string;
+  @Field() replayed!: boolean;
+  @Field(() => ID) statementId!: string;
+  @Field() digest!: string;
+  @Field() status!: string;
+}
+
+@ObjectType({ description: 'Lines of a settlement statement disputed; finance resolves it with an adjustment in the open period.' })
+export class DisputeReceipt {
+  @Field() jti!: string;
+  @Field({ description: 'The hub-signed receipt (compact JWS).' }) receipt!: string;
+  @Field() replayed!: boolean;
+  @Field(() => ID) disputeId!: string;
+  @Field(() => ID) statementId!: string;
+  @Field() digest!: string;
+  @Field(() => [AmountScalar]) lines!: string[];
+  @Field() status!: string;
+}

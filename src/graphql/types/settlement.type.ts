@@ -158,3 +158,28 @@ export class StatementFilterArgs {
   @Field(() => ID, { nullable: true }) partnerId?: string | null;
   @Field(() => StatementStatusEnum, { nullable: true }) status?: StatementStatusEnum | null;
 }
+
+export enum DisputeStatusEnum {
+  open = 'open',
+  resolved = 'resolved',
+}
+registerEnumType(DisputeStatusEnum, { name: 'DisputeStatus' });
+
+@ObjectType({ description: 'Lines of a statement a partner disputed, and how finance resolved it.' })
+export class StatementDispute {
+  @Field(() => ID) id!: string;
+  @Field(() => ID) statementId!: string;
+  @Field(() => ID) partnerId!: string;
+  @Field({ description: 'The jti of the partner’s signed dispute instruction.' }) jti!: string;
+  @Field(() => [AmountScalar]) lines!: string[];
+  @Field() reason!: string;
+  @Field() openedAt!: Date;
+  @Field(() => DisputeStatusEnum) status!: DisputeStatusEnum;
+  @Field(() => Date, { nullable: true }) resolvedAt!: Date | null;
+  @Field(() => String, { nullable: true }) resolvedBy!: string | null;
+  @Field(() => String, { nullable: true }) resolutionNote!: string | null;
+  @Field(() => ID, { nullable: true, description: 'The adjustment entry (in the period open at the time), if money moved.' })
+  adjustmentEntryId!: string | null;
+}
+
+export const StatementDisputeConnection = connectionOf(StatementDispute, 'StatementDispute');

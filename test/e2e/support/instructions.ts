@@ -17,6 +17,8 @@ const MUTATION_FIELD: Record<Op, string> = {
   void: 'voidRedemption',
   reverse: 'reversePoints',
   transfer: 'transferPoints',
+  acknowledge: 'acknowledgeStatement',
+  dispute: 'disputeStatement',
 };
 
 const REDEEM_FIELDS = `... on RedeemReceipt { jti entryId memberId amount balance receipt replayed recordedAt consumed { issuerPartnerId amount } }
@@ -47,6 +49,8 @@ const SUCCESS_FIELDS: Record<Op, string> = {
             ... on PointsAlreadySpent { available }`,
   transfer: `... on TransferReceipt { jti entryId memberId toMemberId amount balance receipt replayed recordedAt moved { issuerPartnerId amount } }
              ... on InsufficientBalance { available requested }`,
+  acknowledge: '... on AcknowledgementReceipt { jti statementId digest status receipt replayed }',
+  dispute: '... on DisputeReceipt { jti disputeId statementId digest lines status receipt replayed }',
 };
 
 export function mutationFor(op: Op): string {

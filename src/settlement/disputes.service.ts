@@ -1,0 +1,205 @@
+import type { DataSource, EntityManager } from 'typeorm';
+import type { Viewer } from '../auth/viewer';
+import { forbidden } from '../auth/auth-errors';
+import type { Clock } from '../common/clock';
+import { ErrorCode, fail, type DomainError } from '../common/errors';
+import { newId } from '../common/ids';
+import { limits } from '../config/limits';
+import { withTransaction } from '../db/with-transaction';
+import type { AcknowledgeClaims, DisputeClaims } from '../instructions/instruction-claims';
+import { readCursor, type Page } from '../ledger/ledger-query.service';
+import { ensureAccount, recordEntry } from '../ledger/ledger.repository';
+import { toConnection, type Connection } from './finance-query.service';
+import { STATEMENT_COLUMNS, toStatement, type StatementRow } from './statement.service';
+
+const HUB_OWNER = 'hub';
+
+export interface StatementActionResult {
+  statementId: string;
+  digest: string;
+  status: StatementRow['status'];
+  /** Statement instructions concern no member. */
+  memberId: null;
+  disputeId?: string;
+  lines?: string[];
+}
+
+export interface DisputeRow {
+  id: string;
+  statementId: string;
+  partnerId: string;
+  jti: string;
+  lines: string[];
+  reason: string;
+  openedAt: Date;
+  status: 'open' | 'resolved';
+  resolvedAt: Date | null;
+  resolvedBy: string | null;
+  resolutionNote: string | null;
+  adjustmentEntryId: string | null;
+}
+
+const DISPUTE_COLUMNS = `id, statement_id, partner_id, jti, line_numbers::text[] AS lines, reason, opened_at, status, resolved_at, resolved_by,
+  resolution_note, adjustment_entry_id`;
+
+function toDispute(row: Record<string, any>): DisputeRow {
+  return {
+    id: row.id,
+    statementId: row.statement_id,
+    partnerId: row.partner_id,
+    jti: row.jti,
+    lines: row.lines,
+    reason: row.reason,
+    openedAt: row.opened_at,
+    status: row.status,
+    resolvedAt: row.resolved_at,
+    resolvedBy: row.resolved_by,
+    resolutionNote: row.resolution_note,
+    adjustmentEntryId: row.adjustment_entry_id,
+  };
+}
+
+interface StatementContext {
+  partnerId: string;
+  now: Date;
+}
+
+/** The partner's own statement, locked; or why the instruction cannot act on it. */
+async function lockStatement(tx: EntityManager, partnerId: string, claims: { statement: string; digest: string }): Promise<StatementRow | DomainError> {
+  const [row] = await tx.query(`SELECT ${STATEMENT_COLUMNS} FROM statement WHERE id = $1 AND partner_id = $2 FOR UPDATE`, [claims.statement, partnerId]);
+  if (!row) return fail(ErrorCode.STATEMENT_NOT_FOUND, `partner ${partnerId} has no statement ${claims.statement}`);
+  const statement = toStatement(row);
+  if (statement.digest !== claims.digest) {
+    return fail(ErrorCode.STATEMENT_DIGEST_MISMATCH, `statement ${statement.id} has digest ${statement.digest}; the instruction signed ${claims.digest}`);
+  }
+  return statement;
+}
+
+/**
+ * Issue #4 item 6: the partner acknowledges with its own JWS over the statement's digest. The
+ * signed instruction is kept on the statement: the hub can prove what the partner accepted, as
+ * the partner can prove what the hub signed.
+ */
+export async function acknowledgeStatement(tx: EntityManager, context: StatementContext, claims: AcknowledgeClaims): Promise<StatementActionResult | DomainError> {
+  const statement = await lockStatement(tx, context.partnerId, claims);
+  if ('code' in statement) return statement;
+  if (statement.status !== 'issued') {
+    return fail(ErrorCode.STATEMENT_STATUS_CONFLICT, `statement ${statement.id} is ${statement.status}; only an issued statement is acknowledged`);
+  }
+  await tx.query(
+    `UPDATE statement SET status = 'acknowledged', acknowledged_at = $3,
+       acknowledgement_jws = (SELECT request_jws FROM instruction WHERE partner_id = $2 AND jti = $4)
+     WHERE id = $1`,
+    [statement.id, context.partnerId, context.now, claims.jti],
+  );
+  return { statementId: statement.id, digest: statement.digest, status: 'acknowledged', memberId: null };
+}
+
+/** Disputes named lines of an issued (or already disputed, or resolved) statement. */
+export async function disputeStatement(tx: EntityManager, context: StatementContext, claims: DisputeClaims): Promise<StatementActionResult | DomainError> {
+  const statement = await lockStatement(tx, context.partnerId, claims);
+  if ('code' in statement) return statement;
+  if (statement.status === 'acknowledged') {
+    return fail(ErrorCode.STATEMENT_STATUS_CONFLICT, `statement ${statement.id} was acknowledged; it can no longer be disputed`);
+  }
+  const beyond = claims.lines.find((line) => line > statement.lineCount);
+  if (beyond !== undefined) {
+    return fail(ErrorCode.INVALID_INSTRUCTION, `claim lines: statement ${statement.id} has ${statement.lineCount} lines, not ${beyond}`, { claim: 'lines' });
+  }
+  const disputeId = newId();
+  const lines = claims.lines.map(String);
+  await tx.query(
+    `INSERT INTO statement_dispute (id, statement_id, partner_id, jti, line_numbers, reason, opened_at) VALUES ($1, $2, $3, $4, $5::bigint[], $6, $7)`,
+    [disputeId, statement.id, context.partnerId, claims.jti, lines, claims.reason, context.now],
+  );
+  await tx.query(`UPDATE statement SET status = 'disputed' WHERE id = $1`, [statement.id]);
+  return { statementId: statement.id, digest: statement.digest, status: 'disputed', memberId: null, disputeId, lines };
+}
+
+/**
+ * Finance resolves a dispute (issue #4 item 6) with an adjustment entry in the open period that
+ * references it: money in the settlement currency between the partner's and the hub's
+ * settlement accounts (positive: the partner owes the hub more). Zero closes it without money.
+ */
+export class DisputeService {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly clock: Clock,
+    private readonly counterShards: number,
+  ) {}
+
+  async resolve(disputeId: string, adjustmentMinor: bigint, note: string, resolvedBy: string): Promise<DisputeRow | DomainError> {
+    if (!/^[0-9a-f-]{36}$/.test(disputeId)) return fail(ErrorCode.DISPUTE_NOT_FOUND, `there is no dispute ${disputeId}`);
+    const bound = limits.amountMax;
+    if (adjustmentMinor > bound || adjustmentMinor < -bound) return fail(ErrorCode.INVALID_INPUT, `an adjustment is at most ${bound} minor units either way`);
+    if (note.trim() === '' || note.length > 2000) return fail(ErrorCode.INVALID_INPUT, 'say how it was resolved (1 to 2000 characters)');
+    return withTransaction(this.dataSource, async (tx) => {
+      const [row] = await tx.query(`SELECT ${DISPUTE_COLUMNS} FROM statement_dispute WHERE id = $1 FOR UPDATE`, [disputeId]);
+      if (!row) return fail(ErrorCode.DISPUTE_NOT_FOUND, `there is no dispute ${disputeId}`);
+      const dispute = toDispute(row);
+      if (dispute.status === 'resolved') return fail(ErrorCode.DISPUTE_ALREADY_RESOLVED, `dispute ${disputeId} was resolved at ${dispute.resolvedAt?.toISOString()}`);
+      const now = this.clock.now();
+      const entryId = adjustmentMinor === 0n ? null : await this.adjust(tx, dispute, adjustmentMinor, now);
+      await tx.query(
+        `UPDATE statement_dispute SET status = 'resolved', resolved_at = $2, resolved_by = $3, resolution_note = $4, adjustment_entry_id = $5 WHERE id = $1`,
+        [disputeId, now, resolvedBy, note, entryId],
+      );
+      await tx.query(
+        `UPDATE statement SET status = 'resolved' WHERE id = $1 AND status = 'disputed'
+           AND NOT EXISTS (SELECT 1 FROM statement_dispute WHERE statement_id = $1 AND status = 'open')`,
+        [dispute.statementId],
+      );
+      return { ...dispute, status: 'resolved' as const, resolvedAt: now, resolvedBy, resolutionNote: note, adjustmentEntryId: entryId };
+    });
+  }
+
+  private async adjust(tx: EntityManager, dispute: DisputeRow, amount: bigint, now: Date): Promise<string> {
+    const [{ currency }] = await tx.query('SELECT currency FROM statement WHERE id = $1', [dispute.statementId]);
+    const partnerAccount = await ensureAccount(tx, 'partner', dispute.partnerId, currency, 'settlement');
+    const hubAccount = await ensureAccount(tx, 'hub', HUB_OWNER, currency, 'settlement');
+    const entryId = newId();
+    await recordEntry(
+      tx,
+      {
+        id: entryId,
+        type: 'adjustment',
+        partnerId: dispute.partnerId,
+        jti: null,
+        memberId: null,
+        orderRef: null,
+        occurredAt: now,
+        recordedAt: now,
+        requestHash: null,
+        rates: { currency, statementId: dispute.statementId },
+        disputeId: dispute.id,
+      },
+      [
+        { accountId: partnerAccount.id, asset: currency, amount, floored: false },
+        { accountId: hubAccount.id, asset: currency, amount: -amount, floored: false },
+      ],
+      this.counterShards,
+    );
+    return entryId;
+  }
+
+  /** Disputes, newest first: finance sees all (optionally of one statement or status), a partner its own. */
+  async disputes(viewer: Viewer, filter: { statementId?: string | null; status?: 'open' | 'resolved' | null }, page: Page): Promise<Connection<DisputeRow>> {
+    let partnerId: string | null = null;
+    if (viewer.kind === 'partner') partnerId = viewer.partnerId;
+    else if (viewer.kind !== 'operator') throw forbidden('only finance, operators and partners read disputes');
+    const after = readCursor(page.after, /^[0-9][0-9 :.+-]{9,40}\|[0-9a-f-]{36}$/);
+    const [openedAt, id] = after ? after.split('|') : [null, null];
+    const rows: Array<Record<string, any>> = await this.dataSource.query(
+      `SELECT ${DISPUTE_COLUMNS}, opened_at::text || '|' || id AS sort_key FROM statement_dispute
+       WHERE ($1::text IS NULL OR partner_id = $1) AND ($2::uuid IS NULL OR statement_id = $2::uuid) AND ($3::text IS NULL OR status = $3)
+         AND ($4::timestamptz IS NULL OR (opened_at, id) < ($4::timestamptz, $5::uuid))
+       ORDER BY opened_at DESC, id DESC LIMIT $6`,
+      [partnerId, filter.statementId && /^[0-9a-f-]{36}$/.test(filter.statementId) ? filter.statementId : filter.statementId ? '00000000-0000-0000-0000-000000000000' : null, filter.status ?? null, openedAt ?? null, id ?? null, page.first + 1],
+    );
+    return toConnection(
+      rows.map((row) => ({ ...toDispute(row), sortKey: row.sort_key as string })),
+      page.first,
+      (row) => row.sortKey,
+    );
+  }
+}
