@@ -40,6 +40,8 @@ import { ReconciliationService } from './settlement/reconciliation.service';
 import { SettlementService } from './settlement/settlement.service';
 import { StatementService } from './settlement/statement.service';
 import { DisputeService } from './settlement/disputes.service';
+import { LiabilityService } from './settlement/liability.service';
+import { LiabilityResolver } from './graphql/resolvers/liability.resolver';
 
 export interface Hub {
   url: string;
@@ -99,6 +101,7 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
       new PartnerUnitResolver(),
       new ExchangeResolver(exchange, combined),
       new SettlementPeriodResolver(settlement, finance, reconciliation),
+      new LiabilityResolver(new LiabilityService(dataSource), clock, config.settlementTimeZone),
       new StatementResolver(finance, statements, new DisputeService(dataSource, clock, config.counterShards)),
     ]);
     const metrics = new HubMetrics();

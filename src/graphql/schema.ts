@@ -10,6 +10,7 @@ import { PartnerResolver } from './resolvers/partner.resolver';
 import { PartnerContractResolver, PartnerUnitResolver } from './resolvers/contract.resolver';
 import { ExchangeResolver } from './resolvers/exchange.resolver';
 import { SettlementPeriodResolver, StatementResolver } from './resolvers/settlement.resolver';
+import { LiabilityResolver } from './resolvers/liability.resolver';
 
 export const resolverClasses = [
   InstructionResolver,
@@ -22,6 +23,7 @@ export const resolverClasses = [
   ExchangeResolver,
   SettlementPeriodResolver,
   StatementResolver,
+  LiabilityResolver,
 ] as const;
 
 const authChecker: AuthChecker<RequestContext, Role> = ({ context }, roles) => {

@@ -1,4 +1,4 @@
-import { hashEmail, signInstruction, type Op } from '@coalition-hub/partner-sdk';
+import { hashEmail, signAccessToken, signInstruction, type Op } from '@coalition-hub/partner-sdk';
 import { HUB_ID, TestHub, type TestPartner } from '../helpers/test-hub';
 import { sendInstruction, type InstructionResult } from './support/instructions';
 
@@ -85,6 +85,8 @@ async function exchange(memberRef: string, from: string, to: string, amount: str
 }
 
 let period: any;
+let m1Id: string;
+let afterStepTwo: Date;
 
 beforeAll(async () => {
   hub = await TestHub.start();
@@ -101,14 +103,20 @@ beforeAll(async () => {
   await operator('mutation { setPartnerUnit(partnerId: "DELTA", code: "MILES") { __typename } }');
   await operator('mutation { setExchangeRate(partnerId: "DELTA", cpPerPoint: "2") { __typename } }');
   for (const ref of ['m1', 'm2']) {
-    for (const id of Object.keys(partners)) await send(id, 'enroll', { member: ref, emailHash: hashEmail(`${ref}@example.com`) });
+    for (const id of Object.keys(partners)) {
+      const enrolled = await send(id, 'enroll', { member: ref, emailHash: hashEmail(`${ref}@example.com`) });
+      if (ref === 'm1') m1Id = enrolled.memberId;
+    }
   }
   const { currentSettlementPeriod } = await operator('{ currentSettlementPeriod { id } }', {}, 'finance');
 
   const issue2 = await (async () => {
     await send('ALFA', 'issue', { member: 'm1', amount: '1000' }); // 1
     hub.clock.advance(1000);
-    return send('BRAVO', 'issue', { member: 'm1', amount: '500' }); // 2
+    const issued = await send('BRAVO', 'issue', { member: 'm1', amount: '500' }); // 2
+    afterStepTwo = hub.clock.now();
+    hub.clock.advance(1000);
+    return issued;
   })();
   await send('BRAVO', 'reverse', { entry: issue2.entryId, amount: '100' }); // 3
   const redemption = await send('CHARLIE', 'redeem', { member: 'm1', amount: '1100' }); // 4
@@ -214,4 +222,52 @@ it('nets five participants into four instructions', () => {
 it('reconciles with no difference', async () => {
   const { reconciliation } = await operator(`query($id: ID!) { reconciliation(periodId: $id) { ok differences } }`, { id: period.id }, 'finance');
   expect(reconciliation).toEqual({ ok: true, differences: [] });
+});
+
+describe('liability, breakage and balances as of a moment (issue #4 item 9)', () => {
+  it('values outstanding CP by issuer at what each issuer paid in: BRAVO’s 50 left at 1.2', async () => {
+    const { liabilityByIssuer } = await operator('{ liabilityByIssuer { issuerPartnerId points pendingPoints expiredUnsweptPoints fundedMinor } }', {}, 'finance');
+    expect(liabilityByIssuer).toEqual([{ issuerPartnerId: 'BRAVO', points: '50', pendingPoints: '0', expiredUnsweptPoints: '0', fundedMinor: '60' }]);
+    // The same figure the close computed as the period's liability change (the coalition started empty).
+    expect(liabilityByIssuer[0].fundedMinor).toBe(period.summary.liabilityChangeMinor);
+  });
+
+  it('buckets it by expiry month', async () => {
+    const [{ month }] = await hub.hub.dataSource.query(
+      `SELECT to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM') AS month FROM lot WHERE issuer_partner_id = 'BRAVO' AND remaining > 0`,
+    );
+    const { liabilityByExpiryMonth } = await operator(
+      '{ liabilityByExpiryMonth(first: 10) { edges { node { month issuerPartnerId points fundedMinor projectedBreakagePoints } } } }',
+      {},
+      'finance',
+    );
+    expect(liabilityByExpiryMonth.edges.map((edge: any) => edge.node)).toEqual([
+      { month, issuerPartnerId: 'BRAVO', points: '50', fundedMinor: '60', projectedBreakagePoints: '0' },
+    ]);
+  });
+
+  it('reports breakage so far: ALFA 200 expired of 1,200 gone, its share 100 paid', async () => {
+    const { breakageToDate } = await operator('{ breakageToDate { issuerPartnerId expiredPoints sharePaidMinor breakageRate } }', {}, 'finance');
+    expect(breakageToDate).toEqual([
+      { issuerPartnerId: 'ALFA', expiredPoints: '200', sharePaidMinor: '100', breakageRate: '0.166667' },
+      { issuerPartnerId: 'BRAVO', expiredPoints: '0', sharePaidMinor: '0', breakageRate: '0.000000' },
+      { issuerPartnerId: 'DELTA', expiredPoints: '0', sharePaidMinor: '0', breakageRate: '0.000000' },
+    ]);
+  });
+
+  it("recomputes a member's balances as they stood at any moment", async () => {
+    const AS_OF = 'query($at: DateTimeISO!, $member: ID) { balancesAsOf(at: $at, memberId: $member) { asset kind balance } }';
+    const then = (await operator(AS_OF, { at: afterStepTwo.toISOString(), member: m1Id }, 'finance')).balancesAsOf;
+    expect(then).toEqual([
+      { asset: 'CP', kind: 'wallet', balance: '1500' },
+      { asset: 'DELTA.MILES', kind: 'wallet', balance: '0' },
+    ]);
+    const now = (await operator(AS_OF, { at: hub.clock.now().toISOString(), member: m1Id }, 'finance')).balancesAsOf;
+    expect(now).toEqual([
+      { asset: 'CP', kind: 'wallet', balance: '50' },
+      { asset: 'DELTA.MILES', kind: 'wallet', balance: '150' },
+    ]);
+    const partner = await hub.graphql(AS_OF, { at: hub.clock.now().toISOString(), member: m1Id }, await signAccessToken({ issuer: 'ALFA', subject: 'ALFA', scope: 'partner', audience: HUB_ID, key: partners.ALFA!.key, now: hub.clock.now() }));
+    expect(partner.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+  });
 });

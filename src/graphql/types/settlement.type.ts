@@ -183,3 +183,41 @@ export class StatementDispute {
 }
 
 export const StatementDisputeConnection = connectionOf(StatementDispute, 'StatementDispute');
+
+@ObjectType({ description: "Outstanding CP of one issuer: what is owed if every point were redeemed, at the issuer's funded price." })
+export class IssuerLiability {
+  @Field(() => ID) issuerPartnerId!: string;
+  @Field(() => AmountScalar) points!: bigint;
+  @Field(() => AmountScalar, { description: 'Of which still inside a return window.' }) pendingPoints!: bigint;
+  @Field(() => AmountScalar, { description: 'Of which past expiry, taken by the next expiry run.' }) expiredUnsweptPoints!: bigint;
+  @Field(() => AmountScalar) fundedMinor!: bigint;
+}
+
+@ObjectType({ description: 'Outstanding CP of one issuer expiring in one month (in the settlement time zone).' })
+export class ExpiryBucket {
+  @Field({ description: 'YYYY-MM' }) month!: string;
+  @Field(() => ID) issuerPartnerId!: string;
+  @Field(() => AmountScalar) points!: bigint;
+  @Field(() => AmountScalar) fundedMinor!: bigint;
+  @Field(() => AmountScalar, { description: "Expected to expire unredeemed, at the issuer's breakage rate so far (rounded down)." })
+  projectedBreakagePoints!: bigint;
+}
+export const ExpiryBucketConnection = connectionOf(ExpiryBucket, 'ExpiryBucket');
+
+@ObjectType({ description: 'Breakage of one issuer so far.' })
+export class BreakageToDate {
+  @Field(() => ID) issuerPartnerId!: string;
+  @Field(() => AmountScalar) expiredPoints!: bigint;
+  @Field(() => AmountScalar, { description: "The issuer's breakage share paid in closed periods, minor units." }) sharePaidMinor!: bigint;
+  @Field({ description: 'expired / (expired + consumed at partners), 6 decimal places.' }) breakageRate!: string;
+}
+
+@ObjectType({ description: 'An account balance as it stood at a moment, recomputed from postings.' })
+export class AccountBalanceAsOf {
+  @Field(() => ID) accountId!: string;
+  @Field() ownerKind!: string;
+  @Field() ownerId!: string;
+  @Field() asset!: string;
+  @Field() kind!: string;
+  @Field(() => AmountScalar) balance!: bigint;
+}
