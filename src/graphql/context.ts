@@ -1,7 +1,7 @@
 import DataLoader from 'dataloader';
 import type { Viewer } from '../auth/viewer';
 import type { AccountEntity } from '../ledger/ledger.entity';
-import type { LedgerQueryService, PostingRow } from '../ledger/ledger-query.service';
+import type { LedgerQueryService, LotScope, PostingRow } from '../ledger/ledger-query.service';
 import type { PartnerKeyEntity } from '../partners/partner-key.entity';
 import type { PartnerQueryService } from '../partners/partner-query.service';
 import type { ContractRow, ContractService, RateRow, UnitRow } from '../partners/contract.service';
@@ -14,7 +14,9 @@ export function createLoaders(ledger: LedgerQueryService, partners: PartnerQuery
     currentRate: new DataLoader<string, RateRow | null>((assets) => contracts.currentRates(assets)),
     walletBalance: new DataLoader<string, bigint>((memberIds) => ledger.walletBalances(memberIds)),
     spendable: new DataLoader<string, bigint>((memberIds) => ledger.spendableBalances(memberIds)),
-    pending: new DataLoader<string, bigint>((memberIds) => ledger.pendingBalances(memberIds)),
+    pending: new DataLoader<LotScope, bigint, string>((scopes) => ledger.pendingBalances(scopes), {
+      cacheKeyFn: (scope) => `${scope.memberId}|${scope.issuerPartnerId ?? ''}`,
+    }),
     postingsByEntry: new DataLoader<string, PostingRow[]>((entryIds) => ledger.postingsByEntry(entryIds)),
     account: new DataLoader<string, AccountEntity>((ids) => ledger.accounts(ids)),
     partnerKeys: new DataLoader<string, PartnerKeyEntity[]>((partnerIds) => partners.keysByPartner(partnerIds)),

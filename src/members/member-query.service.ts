@@ -58,7 +58,10 @@ export class MemberQueryService {
     return { memberId };
   }
 
-  /** And lots: a partner sees the lots it issued, not when and how much another partner issued. */
+  /**
+   * And lots (pending points too, which are lots in a return window): a partner sees the lots it
+   * issued, not when and how much another partner issued.
+   */
   lotScope(viewer: Viewer, memberId: string): LotScope {
     return viewer.kind === 'partner' ? { memberId, issuerPartnerId: viewer.partnerId } : { memberId };
   }

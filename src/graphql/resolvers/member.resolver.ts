@@ -46,9 +46,11 @@ export class MemberResolver {
     return context.loaders.walletBalance.load(member.id);
   }
 
-  @FieldResolver(() => AmountScalar, { description: 'CP issued inside a return window, not spendable until they vest (included in balance).' })
+  @FieldResolver(() => AmountScalar, {
+    description: 'CP issued inside a return window, not spendable until they vest (included in balance). A partner sees only the pending points it issued.',
+  })
   pending(@Root() member: Member, @Ctx() context: RequestContext): Promise<bigint> {
-    return context.loaders.pending.load(member.id);
+    return context.loaders.pending.load(this.members.lotScope(context.viewer, member.id));
   }
 
   @FieldResolver(() => AmountScalar, { description: 'What the member can spend now: balance less points on hold and points still pending.' })
