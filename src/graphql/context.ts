@@ -1,13 +1,23 @@
 import DataLoader from 'dataloader';
 import type { Viewer } from '../auth/viewer';
+import type { Clock } from '../common/clock';
+import type { MemberTier, TierService } from '../members/tiers';
 import type { AccountEntity } from '../ledger/ledger.entity';
 import type { LedgerQueryService, LotScope, PostingRow } from '../ledger/ledger-query.service';
 import type { PartnerKeyEntity } from '../partners/partner-key.entity';
 import type { PartnerQueryService } from '../partners/partner-query.service';
 import type { ContractRow, ContractService, RateRow, UnitRow } from '../partners/contract.service';
 
+export interface LoaderSources {
+  ledger: LedgerQueryService;
+  partners: PartnerQueryService;
+  contracts: ContractService;
+  tiers: TierService;
+  clock: Clock;
+}
+
 /** Per-request batching: every field a list can fan out to goes through one of these. */
-export function createLoaders(ledger: LedgerQueryService, partners: PartnerQueryService, contracts: ContractService) {
+export function createLoaders({ ledger, partners, contracts, tiers, clock }: LoaderSources) {
   return {
     currentContract: new DataLoader<string, ContractRow | null>((partnerIds) => contracts.currentContracts(partnerIds)),
     unit: new DataLoader<string, UnitRow | null>((partnerIds) => contracts.units(partnerIds)),
@@ -19,6 +29,7 @@ export function createLoaders(ledger: LedgerQueryService, partners: PartnerQuery
     }),
     postingsByEntry: new DataLoader<string, PostingRow[]>((entryIds) => ledger.postingsByEntry(entryIds)),
     account: new DataLoader<string, AccountEntity>((ids) => ledger.accounts(ids)),
+    tier: new DataLoader<string, MemberTier>((memberIds) => tiers.tiersOf(ledger.manager, memberIds, clock.now())),
     partnerKeys: new DataLoader<string, PartnerKeyEntity[]>((partnerIds) => partners.keysByPartner(partnerIds)),
   };
 }
