@@ -6,7 +6,8 @@ import type { AccountEntity } from '../ledger/ledger.entity';
 import type { LedgerQueryService, LotScope, PostingRow } from '../ledger/ledger-query.service';
 import type { PartnerKeyEntity } from '../partners/partner-key.entity';
 import type { PartnerQueryService } from '../partners/partner-query.service';
-import type { ContractRow, ContractService, RateRow, UnitRow } from '../partners/contract.service';
+import type { Connection } from '../ledger/ledger-query.service';
+import type { ContractPageRow, ContractRow, ContractService, HistoryRequest, RateRow, UnitRow } from '../partners/contract.service';
 
 export interface LoaderSources {
   ledger: LedgerQueryService;
@@ -20,6 +21,9 @@ export interface LoaderSources {
 export function createLoaders({ ledger, partners, contracts, tiers, clock }: LoaderSources) {
   return {
     currentContract: new DataLoader<string, ContractRow | null>((partnerIds) => contracts.currentContracts(partnerIds)),
+    contractHistory: new DataLoader<HistoryRequest, Connection<ContractPageRow>, string>((requests) => contracts.historyPages(requests), {
+      cacheKeyFn: ({ partnerId, page }) => `${partnerId}|${page.first}|${page.after ?? ''}`,
+    }),
     unit: new DataLoader<string, UnitRow | null>((partnerIds) => contracts.units(partnerIds)),
     currentRate: new DataLoader<string, RateRow | null>((assets) => contracts.currentRates(assets)),
     walletBalance: new DataLoader<string, bigint>((memberIds) => ledger.walletBalances(memberIds)),
