@@ -3,10 +3,9 @@ import type { Viewer } from '../auth/viewer';
 import type { Clock } from '../common/clock';
 import type { MemberTier, TierService } from '../members/tiers';
 import type { AccountEntity } from '../ledger/ledger.entity';
-import type { LedgerQueryService, LotScope, PostingRow } from '../ledger/ledger-query.service';
+import type { Connection, LedgerQueryService, LotScope, PostingRow } from '../ledger/ledger-query.service';
 import type { PartnerKeyEntity } from '../partners/partner-key.entity';
 import type { PartnerQueryService } from '../partners/partner-query.service';
-import type { Connection } from '../ledger/ledger-query.service';
 import type { ContractPageRow, ContractRow, ContractService, HistoryRequest, RateRow, UnitRow } from '../partners/contract.service';
 
 export interface LoaderSources {
