@@ -93,7 +93,7 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
     const reconciliation = new ReconciliationService(dataSource, finance, statements);
     const schema = await buildHubSchema([
       new InstructionResolver(instructions, ledger),
-      new MemberResolver(new MemberQueryService(dataSource), ledger, tiers, clock),
+      new MemberResolver(new MemberQueryService(dataSource), ledger, tiers),
       new JournalEntryResolver(ledger, integrity, expiry),
       new PostingResolver(),
       new PartnerResolver(partners, partnerQueries),
@@ -137,7 +137,7 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
       jwks: () => hubKeys.jwks(),
       createContext: async (authorization, telemetry) => ({
         viewer: await auth.authenticate(authorization),
-        loaders: createLoaders(ledger, partnerQueries, contracts),
+        loaders: createLoaders({ ledger, partners: partnerQueries, contracts, tiers, clock }),
         telemetry,
       }),
     });

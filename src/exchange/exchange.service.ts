@@ -27,7 +27,8 @@ import { convert, CP_RATE, type Conversion, type Rate } from './convert';
  * - CP → Y (exchange out): CP retire at Y (Y.redemption), lots consumed and attributed as a
  *   redemption at Y would be; Y's points come out of Y's pool.
  * - X → Y: both in one entry, through whole CP (a lot of X made and consumed at Y at once).
- * Rounding: half-even per leg; the exact residual is booked to the hub's rounding account.
+ * Rounding: what the member receives rounds down on every leg and only what that needs is taken
+ * (see convert.ts); the exact residual is booked in rounding_booking.
  */
 export interface QuoteTerms {
   quoteId: string;
@@ -59,6 +60,27 @@ export interface ExchangeResult {
   toBalance: string;
   recordedAt: string;
   replayed: boolean;
+}
+
+/** The member's wallets on both sides, and whose units they are (null: CP). */
+interface ExchangeSides {
+  fromWallet: AccountRef;
+  toWallet: AccountRef;
+  fromOwner: string | null;
+  toOwner: string | null;
+}
+
+/** The quoted amounts, as the exchange maths hands them around. */
+function conversionOf(terms: QuoteTerms): Conversion {
+  return {
+    from: terms.from,
+    to: terms.to,
+    amountRequested: BigInt(terms.amountRequested),
+    amountIn: BigInt(terms.amountIn),
+    cpAmount: BigInt(terms.cpAmount),
+    amountOut: BigInt(terms.amountOut),
+    residualCp: terms.residualCp,
+  };
 }
 
 interface AssetInfo {
@@ -148,49 +170,19 @@ export class ExchangeService {
   }
 
   private async apply(tx: EntityManager, partnerId: string, memberId: string, terms: QuoteTerms, now: Date): Promise<ExchangeResult | DomainError> {
-    const conversion: Conversion = {
-      from: terms.from,
-      to: terms.to,
-      amountRequested: BigInt(terms.amountRequested),
-      amountIn: BigInt(terms.amountIn),
-      cpAmount: BigInt(terms.cpAmount),
-      amountOut: BigInt(terms.amountOut),
-      residualCp: terms.residualCp,
-    };
+    const conversion = conversionOf(terms);
     const owners = await this.owners(tx, [terms.from, terms.to]);
-    const fromWallet = await ensureAccount(tx, 'member', memberId, terms.from, 'wallet');
-    const toWallet = await ensureAccount(tx, 'member', memberId, terms.to, 'wallet');
-    // Both wallets locked in account order, like every entry; the source's balance (less holds, for CP) must cover it.
-    const locked: Array<{ account_id: string; balance: string }> = await tx.query(
-      'SELECT account_id, balance FROM account_balance WHERE account_id = ANY($1::bigint[]) AND shard = 0 ORDER BY account_id FOR UPDATE',
-      [[fromWallet.id, toWallet.id]],
-    );
-    const [{ reserved }] = await tx.query('SELECT wallet_reserved($1, $2)::text AS reserved', [fromWallet.id, now]);
-    const spendable = BigInt(locked.find((row) => row.account_id === fromWallet.id)!.balance) - BigInt(reserved);
+    const sides: ExchangeSides = {
+      fromWallet: await ensureAccount(tx, 'member', memberId, terms.from, 'wallet'),
+      toWallet: await ensureAccount(tx, 'member', memberId, terms.to, 'wallet'),
+      fromOwner: owners.get(terms.from) ?? null,
+      toOwner: owners.get(terms.to) ?? null,
+    };
+    const spendable = await this.lockAndReadSpendable(tx, sides, now);
     if (spendable < conversion.amountIn) return insufficientBalance(spendable, conversion.amountIn);
 
     const entryId = newId();
-    const postings: Array<Posting & { floored: boolean }> = [
-      { accountId: fromWallet.id, asset: terms.from, amount: -conversion.amountIn, floored: true },
-      { accountId: toWallet.id, asset: terms.to, amount: conversion.amountOut, floored: true },
-    ];
-    const fromOwner = owners.get(terms.from) ?? null;
-    const toOwner = owners.get(terms.to) ?? null;
-    // The prices settlement uses (DESIGN.md §4): the CP created for X at X's issue price, the CP retired at Y at Y's redeem price.
-    const [fromContract, toContract] = await this.contracts.inForce(tx, [fromOwner ?? '', toOwner ?? ''], now);
-    const prices: Record<string, string> = {};
-    if (fromContract) Object.assign(prices, { issuePrice: fromContract.issuePrice, currency: fromContract.currency });
-    if (toContract) Object.assign(prices, { redeemPrice: toContract.redeemPrice, currency: toContract.currency });
-    if (fromOwner) {
-      // X's points retire into X's pool, and CP is created for X.
-      postings.push({ accountId: (await this.account(tx, fromOwner, terms.from, 'native_pool')).id, asset: terms.from, amount: conversion.amountIn, floored: false });
-      postings.push({ accountId: (await this.account(tx, fromOwner, CP, 'issuance')).id, asset: CP, amount: -conversion.cpAmount, floored: false });
-    }
-    if (toOwner) {
-      // CP retire at Y, and Y's points come out of Y's pool.
-      postings.push({ accountId: (await this.account(tx, toOwner, CP, 'redemption')).id, asset: CP, amount: conversion.cpAmount, floored: false });
-      postings.push({ accountId: (await this.account(tx, toOwner, terms.to, 'native_pool')).id, asset: terms.to, amount: -conversion.amountOut, floored: false });
-    }
+    const prices = await this.settlementPrices(tx, sides, now);
     const balances = await recordEntry(
       tx,
       {
@@ -198,28 +190,19 @@ export class ExchangeService {
         type: 'exchange',
         // The entry belongs to the program the points leave (or, for CP → Y, the one they join);
         // the partner whose member token asked is kept in the rates.
-        partnerId: fromOwner ?? toOwner ?? partnerId,
+        partnerId: sides.fromOwner ?? sides.toOwner ?? partnerId,
         jti: null,
         memberId,
         orderRef: null,
         occurredAt: now,
         recordedAt: now,
         requestHash: null,
-        rates: {
-          quoteId: terms.quoteId,
-          from: terms.from,
-          to: terms.to,
-          rateFrom: terms.rateFrom,
-          rateTo: terms.rateTo,
-          residualCp: terms.residualCp,
-          askedVia: partnerId,
-          ...prices,
-        },
+        rates: { quoteId: terms.quoteId, from: terms.from, to: terms.to, rateFrom: terms.rateFrom, rateTo: terms.rateTo, residualCp: terms.residualCp, askedVia: partnerId, ...prices },
       },
-      postings,
+      await this.postings(tx, sides, conversion),
       this.counterShards,
     );
-    await this.moveLots(tx, { memberId, fromOwner, toOwner, conversion, entryId, now, fromWallet });
+    await this.moveLots(tx, { memberId, fromOwner: sides.fromOwner, toOwner: sides.toOwner, conversion, entryId, now, fromWallet: sides.fromWallet });
     await tx.query('INSERT INTO rounding_booking (entry_id, residual_cp) VALUES ($1, $2)', [entryId, terms.residualCp]);
     return {
       quoteId: terms.quoteId,
@@ -231,11 +214,48 @@ export class ExchangeService {
       amountOut: terms.amountOut,
       cpAmount: terms.cpAmount,
       residualCp: terms.residualCp,
-      fromBalance: balances.get(fromWallet.id)!.toString(),
-      toBalance: balances.get(toWallet.id)!.toString(),
+      fromBalance: balances.get(sides.fromWallet.id)!.toString(),
+      toBalance: balances.get(sides.toWallet.id)!.toString(),
       recordedAt: now.toISOString(),
       replayed: false,
     };
+  }
+
+  /** The prices settlement uses (DESIGN.md §4): the CP created for X at X's issue price, the CP retired at Y at Y's redeem price. */
+  private async settlementPrices(tx: EntityManager, sides: ExchangeSides, now: Date): Promise<Record<string, string>> {
+    const [fromContract, toContract] = await this.contracts.inForce(tx, [sides.fromOwner ?? '', sides.toOwner ?? ''], now);
+    const prices: Record<string, string> = {};
+    if (sides.fromOwner && fromContract) Object.assign(prices, { issuePrice: fromContract.issuePrice, currency: fromContract.currency });
+    if (sides.toOwner && toContract) Object.assign(prices, { redeemPrice: toContract.redeemPrice, currency: toContract.currency });
+    return prices;
+  }
+
+  /** Both wallets locked in account order, like every entry; then what the source can spend (less holds, pending and expired points, for CP). */
+  private async lockAndReadSpendable(tx: EntityManager, sides: ExchangeSides, now: Date): Promise<bigint> {
+    const locked: Array<{ account_id: string; balance: string }> = await tx.query(
+      'SELECT account_id, balance FROM account_balance WHERE account_id = ANY($1::bigint[]) AND shard = 0 ORDER BY account_id FOR UPDATE',
+      [[sides.fromWallet.id, sides.toWallet.id]],
+    );
+    const [{ reserved }] = await tx.query('SELECT wallet_reserved($1, $2)::text AS reserved', [sides.fromWallet.id, now]);
+    return BigInt(locked.find((row) => row.account_id === sides.fromWallet.id)!.balance) - BigInt(reserved);
+  }
+
+  /** The member's two wallets move; X's points retire and CP is created for X; CP retire at Y and Y's points come out of its pool. */
+  private async postings(tx: EntityManager, sides: ExchangeSides, conversion: Conversion): Promise<Array<Posting & { floored: boolean }>> {
+    const { from, to } = conversion;
+    const postings: Array<Posting & { floored: boolean }> = [
+      { accountId: sides.fromWallet.id, asset: from, amount: -conversion.amountIn, floored: true },
+      { accountId: sides.toWallet.id, asset: to, amount: conversion.amountOut, floored: true },
+    ];
+    if (sides.fromOwner) {
+      postings.push({ accountId: (await this.account(tx, sides.fromOwner, from, 'native_pool')).id, asset: from, amount: conversion.amountIn, floored: false });
+      postings.push({ accountId: (await this.account(tx, sides.fromOwner, CP, 'issuance')).id, asset: CP, amount: -conversion.cpAmount, floored: false });
+    }
+    if (sides.toOwner) {
+      postings.push({ accountId: (await this.account(tx, sides.toOwner, CP, 'redemption')).id, asset: CP, amount: conversion.cpAmount, floored: false });
+      postings.push({ accountId: (await this.account(tx, sides.toOwner, to, 'native_pool')).id, asset: to, amount: -conversion.amountOut, floored: false });
+    }
+    return postings;
   }
 
   /** CP lots follow the CP: created for the issuer on the way in, consumed at the partner on the way out. */

@@ -60,5 +60,7 @@ export async function moveNativePoints(tx: EntityManager, context: MovementConte
       { account: `member:${memberId}:${claims.asset}:wallet`, amount: (sign * claims.amount).toString() },
       { account: `partner:${context.partnerId}:${claims.asset}:native_pool`, amount: (-sign * claims.amount).toString() },
     ],
+    // A redemption receipt always says whose lots it consumed: unit points have none.
+    ...(issue ? {} : { consumed: [] }),
   };
 }

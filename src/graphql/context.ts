@@ -1,22 +1,38 @@
 import DataLoader from 'dataloader';
 import type { Viewer } from '../auth/viewer';
+import type { Clock } from '../common/clock';
+import type { MemberTier, TierService } from '../members/tiers';
 import type { AccountEntity } from '../ledger/ledger.entity';
-import type { LedgerQueryService, PostingRow } from '../ledger/ledger-query.service';
+import type { Connection, LedgerQueryService, LotScope, PostingRow } from '../ledger/ledger-query.service';
 import type { PartnerKeyEntity } from '../partners/partner-key.entity';
 import type { PartnerQueryService } from '../partners/partner-query.service';
-import type { ContractRow, ContractService, RateRow, UnitRow } from '../partners/contract.service';
+import type { ContractPageRow, ContractRow, ContractService, HistoryRequest, RateRow, UnitRow } from '../partners/contract.service';
+
+export interface LoaderSources {
+  ledger: LedgerQueryService;
+  partners: PartnerQueryService;
+  contracts: ContractService;
+  tiers: TierService;
+  clock: Clock;
+}
 
 /** Per-request batching: every field a list can fan out to goes through one of these. */
-export function createLoaders(ledger: LedgerQueryService, partners: PartnerQueryService, contracts: ContractService) {
+export function createLoaders({ ledger, partners, contracts, tiers, clock }: LoaderSources) {
   return {
     currentContract: new DataLoader<string, ContractRow | null>((partnerIds) => contracts.currentContracts(partnerIds)),
+    contractHistory: new DataLoader<HistoryRequest, Connection<ContractPageRow>, string>((requests) => contracts.historyPages(requests), {
+      cacheKeyFn: ({ partnerId, page }) => `${partnerId}|${page.first}|${page.after ?? ''}`,
+    }),
     unit: new DataLoader<string, UnitRow | null>((partnerIds) => contracts.units(partnerIds)),
     currentRate: new DataLoader<string, RateRow | null>((assets) => contracts.currentRates(assets)),
     walletBalance: new DataLoader<string, bigint>((memberIds) => ledger.walletBalances(memberIds)),
     spendable: new DataLoader<string, bigint>((memberIds) => ledger.spendableBalances(memberIds)),
-    pending: new DataLoader<string, bigint>((memberIds) => ledger.pendingBalances(memberIds)),
+    pending: new DataLoader<LotScope, bigint, string>((scopes) => ledger.pendingBalances(scopes), {
+      cacheKeyFn: (scope) => `${scope.memberId}|${scope.issuerPartnerId ?? ''}`,
+    }),
     postingsByEntry: new DataLoader<string, PostingRow[]>((entryIds) => ledger.postingsByEntry(entryIds)),
     account: new DataLoader<string, AccountEntity>((ids) => ledger.accounts(ids)),
+    tier: new DataLoader<string, MemberTier>((memberIds) => tiers.tiersOf(ledger.manager, memberIds, clock.now())),
     partnerKeys: new DataLoader<string, PartnerKeyEntity[]>((partnerIds) => partners.keysByPartner(partnerIds)),
   };
 }

@@ -126,16 +126,22 @@ export class LedgerQueryService {
     return memberIds.map((id) => byMember.get(id) ?? 0n);
   }
 
-  /** CP issued inside a return window and not yet spendable, per member. */
-  async pendingBalances(memberIds: readonly string[]): Promise<bigint[]> {
-    const rows: Array<{ owner_id: string; pending: string }> = await this.dataSource.query(
-      `SELECT a.owner_id, coalesce(sum(l.remaining), 0)::text AS pending FROM account a
-       JOIN lot l ON l.account_id = a.id AND l.vests_at > $3 AND l.remaining > 0
-       WHERE a.owner_kind = 'member' AND a.owner_id = ANY($1::text[]) AND a.asset = $2 AND a.kind = 'wallet' GROUP BY a.owner_id`,
-      [memberIds, CP, this.clock.now()],
+  /**
+   * CP issued inside a return window and not yet spendable, per member; of one issuer only where
+   * the scope names one (a partner sees the pending points it issued, not other partners' sales).
+   */
+  async pendingBalances(scopes: readonly LotScope[]): Promise<bigint[]> {
+    const rows: Array<{ ordinal: string; pending: string }> = await this.dataSource.query(
+      `SELECT k.ordinal, coalesce(sum(l.remaining), 0)::text AS pending
+       FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS k(member_id, issuer_partner_id, ordinal)
+       JOIN account a ON a.owner_kind = 'member' AND a.owner_id = k.member_id AND a.asset = $3 AND a.kind = 'wallet'
+       JOIN lot l ON l.account_id = a.id AND l.vests_at > $4 AND l.remaining > 0
+         AND (k.issuer_partner_id IS NULL OR l.issuer_partner_id = k.issuer_partner_id)
+       GROUP BY k.ordinal`,
+      [scopes.map((scope) => scope.memberId), scopes.map((scope) => scope.issuerPartnerId ?? null), CP, this.clock.now()],
     );
-    const byMember = new Map(rows.map((row) => [row.owner_id, BigInt(row.pending)]));
-    return memberIds.map((id) => byMember.get(id) ?? 0n);
+    const byOrdinal = new Map(rows.map((row) => [Number(row.ordinal), BigInt(row.pending)]));
+    return scopes.map((_, index) => byOrdinal.get(index + 1) ?? 0n);
   }
 
   /** One of the partner's holds; another partner's is null, like one that does not exist. */

@@ -1,8 +1,8 @@
 import type { EntityManager } from 'typeorm';
 import { assert } from '../common/assert';
-import { DomainError, ErrorCode, fail } from '../common/errors';
+import { DomainError, ErrorCode, fail, isDomainError } from '../common/errors';
 import type { ReverseClaims } from '../instructions/instruction-claims';
-import { CP, findMovementTargets, recordEntry, recordLotChanges, type LotChange } from './ledger.repository';
+import { CP, findMovementTargets, recordEntry, recordLotChanges, type LotChange, type MovementTargets } from './ledger.repository';
 import type { MovementContext, MovementResult } from './points.service';
 
 /**
@@ -25,69 +25,115 @@ interface OriginalEntry {
 }
 
 export async function reverseEntry(tx: EntityManager, context: MovementContext, claims: ReverseClaims): Promise<ReversalResult | DomainError> {
-  const [original]: OriginalEntry[] = await tx.query(
-    `SELECT id, type, member_id, rates FROM journal_entry WHERE id = $1 AND partner_id = $2 AND type IN ('issue', 'redeem')`,
-    [claims.entry, context.partnerId],
-  );
+  const original = await findReversibleOrNull(tx, context.partnerId, claims.entry);
   if (!original) return fail(ErrorCode.ENTRY_NOT_FOUND, `partner ${context.partnerId} has no issue or redemption ${claims.entry}`);
   const issue = original.type === 'issue';
   // The wallet lock serialises every reversal of this entry with every other debit of the wallet.
   const targets = await findMovementTargets(tx, context.partnerId, { id: original.member_id }, issue ? 'issuance' : 'redemption', true, context.now);
   if (!targets) return fail(ErrorCode.UNKNOWN_MEMBER, `the member of entry ${original.id} is no longer enrolled at ${context.partnerId}`);
 
-  const [{ moved, reversed }] = await tx.query(
-    `SELECT (SELECT abs(amount) FROM posting WHERE entry_id = $1 AND account_id = $2)::text AS moved,
-            (SELECT coalesce(sum(abs(p.amount)), 0) FROM journal_entry r JOIN posting p ON p.entry_id = r.id AND p.account_id = $2
-             WHERE r.reverses_entry_id = $1)::text AS reversed`,
-    [original.id, targets.wallet.id],
-  );
-  if (moved === null) {
+  const remaining = await remainingToReverseOrNull(tx, original.id, targets.wallet.id);
+  if (remaining === null) {
     // Not a CP entry: points of a partner's own unit are refunded in that partner's program.
     return fail(ErrorCode.ENTRY_NOT_FOUND, `entry ${original.id} did not move CP; only CP issues and redemptions are reversed here`);
   }
-  const remaining = BigInt(moved) - BigInt(reversed);
   if (claims.amount > remaining) {
     return fail(ErrorCode.REVERSAL_EXCEEDS_REMAINING, `entry ${original.id} has ${remaining} CP left to reverse; ${claims.amount} were asked`, {
       remaining: remaining.toString(),
     });
   }
+  const lotChanges = issue
+    ? await takeBackFromIssueLot(tx, context, original.id, targets, claims.amount)
+    : await giveBackToConsumedLots(tx, context.partnerId, original.id, claims.amount);
+  if (isDomainError(lotChanges)) return lotChanges;
+  return recordReversal(tx, context, claims, original, targets, lotChanges);
+}
 
-  let lotChanges: LotChange[];
-  if (issue) {
-    const [lot]: Array<{ id: string; remaining: string; pending: boolean }> = await tx.query(
-      'SELECT id, remaining, coalesce(vests_at > $2, false) AS pending FROM lot WHERE entry_id = $1 FOR UPDATE',
-      [original.id, context.now],
-    );
-    // Pending points (inside the return window) come straight out of their lot: spendable points are not touched.
-    const takeable = lot!.pending ? BigInt(lot!.remaining) : [BigInt(lot!.remaining), targets.balance - targets.reserved].reduce((a, b) => (a < b ? a : b));
-    if (claims.amount > takeable) {
-      return fail(ErrorCode.POINTS_ALREADY_SPENT, `only ${takeable} CP of that issue are still in the wallet and not on hold`, {
-        available: (takeable < 0n ? 0n : takeable).toString(),
-      });
-    }
-    lotChanges = [{ lotId: lot!.id, issuerPartnerId: context.partnerId, consumerPartnerId: context.partnerId, amount: claims.amount }];
-  } else {
-    // What this redemption still holds of each lot, net of earlier reversals; give back latest-expiring first.
-    const consumed: Array<{ lot_id: string; issuer_partner_id: string; net: string }> = await tx.query(
-      `SELECT c.lot_id, c.issuer_partner_id, sum(c.amount)::text AS net
-       FROM lot_consumption c JOIN lot l ON l.id = c.lot_id
-       WHERE c.entry_id = $1 OR c.entry_id IN (SELECT id FROM journal_entry WHERE reverses_entry_id = $1)
-       GROUP BY c.lot_id, c.issuer_partner_id, l.expires_at, l.issued_at
-       HAVING sum(c.amount) > 0
-       ORDER BY l.expires_at DESC, l.issued_at DESC, c.lot_id DESC`,
-      [original.id],
-    );
-    lotChanges = [];
-    let left = claims.amount;
-    for (const row of consumed) {
-      if (left === 0n) break;
-      const back = BigInt(row.net) < left ? BigInt(row.net) : left;
-      lotChanges.push({ lotId: row.lot_id, issuerPartnerId: row.issuer_partner_id, consumerPartnerId: context.partnerId, amount: -back });
-      left -= back;
-    }
-    assert(left === 0n, `redemption ${original.id} holds less of its lots than it has left to reverse`);
+/** One of the partner's issues or redemptions; another partner's (or another type) is not found, like one that does not exist. */
+async function findReversibleOrNull(tx: EntityManager, partnerId: string, entryId: string): Promise<OriginalEntry | null> {
+  const [original]: OriginalEntry[] = await tx.query(
+    `SELECT id, type, member_id, rates FROM journal_entry WHERE id = $1 AND partner_id = $2 AND type IN ('issue', 'redeem')`,
+    [entryId, partnerId],
+  );
+  return original ?? null;
+}
+
+/** What the entry moved through the member's CP wallet less what reversals took back already; null if it did not touch that wallet. */
+async function remainingToReverseOrNull(tx: EntityManager, originalId: string, walletId: string): Promise<bigint | null> {
+  const [{ moved, reversed }] = await tx.query(
+    `SELECT (SELECT abs(amount) FROM posting WHERE entry_id = $1 AND account_id = $2)::text AS moved,
+            (SELECT coalesce(sum(abs(p.amount)), 0) FROM journal_entry r JOIN posting p ON p.entry_id = r.id AND p.account_id = $2
+             WHERE r.reverses_entry_id = $1)::text AS reversed`,
+    [originalId, walletId],
+  );
+  return moved === null ? null : BigInt(moved) - BigInt(reversed);
+}
+
+/**
+ * A refunded issue takes its points back out of the lot it made. Pending points (inside the
+ * return window) come straight out of their lot; spendable points only as far as they are not
+ * spent or on hold.
+ */
+async function takeBackFromIssueLot(
+  tx: EntityManager,
+  context: MovementContext,
+  originalId: string,
+  targets: MovementTargets,
+  amount: bigint,
+): Promise<LotChange[] | DomainError> {
+  const [lot]: Array<{ id: string; remaining: string; pending: boolean }> = await tx.query(
+    'SELECT id, remaining, coalesce(vests_at > $2, false) AS pending FROM lot WHERE entry_id = $1 FOR UPDATE',
+    [originalId, context.now],
+  );
+  assert(lot !== undefined, `issue ${originalId} has no lot`);
+  const inLot = BigInt(lot.remaining);
+  const spendable = targets.balance - targets.reserved;
+  const takeable = lot.pending || inLot < spendable ? inLot : spendable;
+  if (amount > takeable) {
+    return fail(ErrorCode.POINTS_ALREADY_SPENT, `only ${takeable} CP of that issue are still in the wallet and not on hold`, {
+      available: (takeable < 0n ? 0n : takeable).toString(),
+    });
   }
+  return [{ lotId: lot.id, issuerPartnerId: context.partnerId, consumerPartnerId: context.partnerId, amount }];
+}
 
+/**
+ * A refunded redemption gives its points back to the lots it consumed, net of earlier
+ * reversals, latest-expiring first, as negative consumptions (which also undo the issuer→partner
+ * obligation).
+ */
+async function giveBackToConsumedLots(tx: EntityManager, partnerId: string, originalId: string, amount: bigint): Promise<LotChange[]> {
+  const consumed: Array<{ lot_id: string; issuer_partner_id: string; net: string }> = await tx.query(
+    `SELECT c.lot_id, c.issuer_partner_id, sum(c.amount)::text AS net
+     FROM lot_consumption c JOIN lot l ON l.id = c.lot_id
+     WHERE c.entry_id = $1 OR c.entry_id IN (SELECT id FROM journal_entry WHERE reverses_entry_id = $1)
+     GROUP BY c.lot_id, c.issuer_partner_id, l.expires_at, l.issued_at
+     HAVING sum(c.amount) > 0
+     ORDER BY l.expires_at DESC, l.issued_at DESC, c.lot_id DESC`,
+    [originalId],
+  );
+  const changes: LotChange[] = [];
+  let left = amount;
+  for (const row of consumed) {
+    if (left === 0n) break;
+    const back = BigInt(row.net) < left ? BigInt(row.net) : left;
+    changes.push({ lotId: row.lot_id, issuerPartnerId: row.issuer_partner_id, consumerPartnerId: partnerId, amount: -back });
+    left -= back;
+  }
+  assert(left === 0n, `redemption ${originalId} holds less of its lots than it has left to reverse`);
+  return changes;
+}
+
+/** The reversal entry, mirroring the original at its prices, and its lot changes. */
+async function recordReversal(
+  tx: EntityManager,
+  context: MovementContext,
+  claims: ReverseClaims,
+  original: OriginalEntry,
+  targets: MovementTargets,
+  lotChanges: LotChange[],
+): Promise<ReversalResult> {
+  const issue = original.type === 'issue';
   const sign = issue ? -1n : 1n;
   const balances = await recordEntry(
     tx,

@@ -1,8 +1,8 @@
 import type { EntityManager } from 'typeorm';
-import { DomainError, ErrorCode, fail } from '../common/errors';
+import { DomainError, ErrorCode, fail, isDomainError } from '../common/errors';
 import type { TransferClaims } from '../instructions/instruction-claims';
 import type { ContractService } from '../partners/contract.service';
-import { totalsByIssuer } from './apply-entry';
+import { totalsByIssuer, type LotTake } from './apply-entry';
 import { CP, consumeLots, recordEntry } from './ledger.repository';
 import { insufficientBalance, type MovementContext } from './points.service';
 
@@ -26,6 +26,11 @@ export interface TransferResult {
   moved: Array<{ issuerPartnerId: string; amount: string }>;
 }
 
+interface TransferWallets {
+  from: { memberId: string; walletId: string };
+  to: { memberId: string; walletId: string };
+}
+
 export async function transferPoints(
   tx: EntityManager,
   context: MovementContext,
@@ -34,37 +39,13 @@ export async function transferPoints(
 ): Promise<TransferResult | DomainError> {
   const [policy] = await contracts.inForce(tx, [context.partnerId], context.now);
   if (!policy?.transfersAllowed) return fail(ErrorCode.TRANSFER_NOT_ALLOWED, `partner ${context.partnerId}'s contract does not allow transfers`);
+  const wallets = await findWallets(tx, context.partnerId, claims);
+  if (isDomainError(wallets)) return wallets;
 
-  const members: Array<{ member_ref: string; member_id: string; wallet_id: string }> = await tx.query(
-    `SELECT l.member_ref, l.member_id, w.id AS wallet_id FROM member_link l
-     JOIN account w ON w.owner_kind = 'member' AND w.owner_id = l.member_id::text AND w.asset = 'CP' AND w.kind = 'wallet'
-     WHERE l.partner_id = $1 AND l.member_ref = ANY($2::text[])`,
-    [context.partnerId, [claims.member, claims.to]],
-  );
-  const from = members.find((row) => row.member_ref === claims.member);
-  const to = members.find((row) => row.member_ref === claims.to);
-  if (!from || !to) return fail(ErrorCode.UNKNOWN_MEMBER, `no member ${!from ? claims.member : claims.to} is enrolled at ${context.partnerId}`);
-
-  const locked: Array<{ account_id: string; balance: string }> = await tx.query(
-    'SELECT account_id, balance FROM account_balance WHERE account_id = ANY($1::bigint[]) AND shard = 0 ORDER BY account_id FOR UPDATE',
-    [[from.wallet_id, to.wallet_id]],
-  );
-  const [{ reserved }] = await tx.query('SELECT wallet_reserved($1, $2)::text AS reserved', [from.wallet_id, context.now]);
-  const spendable = BigInt(locked.find((row) => row.account_id === from.wallet_id)!.balance) - BigInt(reserved);
-
-  // Whose points may move: issuers whose contracts allow transfers.
-  const issuers: Array<{ issuer_partner_id: string }> = await tx.query(
-    'SELECT DISTINCT issuer_partner_id FROM lot WHERE account_id = $1 AND remaining > 0',
-    [from.wallet_id],
-  );
-  const issuerContracts = await contracts.inForce(tx, issuers.map((row) => row.issuer_partner_id), context.now);
-  const movable = issuers.map((row) => row.issuer_partner_id).filter((_, index) => issuerContracts[index]?.transfersAllowed);
-  const [{ transferable }] = await tx.query(
-    `SELECT coalesce(sum(remaining), 0)::text AS transferable FROM lot
-     WHERE account_id = $1 AND remaining > 0 AND issuer_partner_id = ANY($2::text[]) AND (vests_at IS NULL OR vests_at <= $3) AND expires_at > $3`,
-    [from.wallet_id, movable, context.now],
-  );
-  const available = BigInt(transferable) < spendable ? BigInt(transferable) : spendable;
+  const spendable = await lockAndReadSpendable(tx, wallets, context.now);
+  const movable = await movableIssuers(tx, contracts, wallets.from.walletId, context.now);
+  const transferable = await transferableAmount(tx, wallets.from.walletId, movable, context.now);
+  const available = transferable < spendable ? transferable : spendable;
   if (available < claims.amount) return insufficientBalance(available, claims.amount);
 
   const balances = await recordEntry(
@@ -74,40 +55,92 @@ export async function transferPoints(
       type: 'transfer',
       partnerId: context.partnerId,
       jti: claims.jti,
-      memberId: from.member_id,
+      memberId: wallets.from.memberId,
       orderRef: claims.orderRef,
       occurredAt: context.now,
       recordedAt: context.now,
       requestHash: context.requestHash,
       rates: { contractId: policy.id },
-      counterMemberId: to.member_id,
+      counterMemberId: wallets.to.memberId,
     },
     [
-      { accountId: from.wallet_id, asset: CP, amount: -claims.amount, floored: true },
-      { accountId: to.wallet_id, asset: CP, amount: claims.amount, floored: true },
+      { accountId: wallets.from.walletId, asset: CP, amount: -claims.amount, floored: true },
+      { accountId: wallets.to.walletId, asset: CP, amount: claims.amount, floored: true },
     ],
     context.counterShards,
   );
-  const takes = await consumeLots(tx, from.wallet_id, claims.amount, context.entryId, context.partnerId, { issuers: movable, kind: 'transfer', at: context.now });
-  // The recipient's lots: same issuer, same issue time and expiry, made by this entry.
-  await tx.query(
-    `INSERT INTO lot (account_id, issuer_partner_id, entry_id, amount, remaining, issued_at, expires_at, from_lot_id)
-     SELECT $1, l.issuer_partner_id, $2, t.take, t.take, l.issued_at, l.expires_at, l.id
-     FROM unnest($3::bigint[], $4::bigint[]) AS t(id, take) JOIN lot l ON l.id = t.id`,
-    [to.wallet_id, context.entryId, takes.map((take) => take.lotId), takes.map((take) => take.amount.toString())],
-  );
+  const takes = await consumeLots(tx, wallets.from.walletId, claims.amount, context.entryId, context.partnerId, { issuers: movable, kind: 'transfer', at: context.now });
+  await copyLotsToRecipient(tx, wallets.to.walletId, context.entryId, takes);
   return {
     entryId: context.entryId,
-    memberId: from.member_id,
-    toMemberId: to.member_id,
+    memberId: wallets.from.memberId,
+    toMemberId: wallets.to.memberId,
     amount: claims.amount.toString(),
-    balance: balances.get(from.wallet_id)!.toString(),
+    balance: balances.get(wallets.from.walletId)!.toString(),
     recordedAt: context.now.toISOString(),
     postings: [
-      { account: `member:${from.member_id}:CP:wallet`, amount: (-claims.amount).toString() },
-      { account: `member:${to.member_id}:CP:wallet`, amount: claims.amount.toString() },
+      { account: `member:${wallets.from.memberId}:CP:wallet`, amount: (-claims.amount).toString() },
+      { account: `member:${wallets.to.memberId}:CP:wallet`, amount: claims.amount.toString() },
     ],
     rates: { contractId: policy.id },
     moved: totalsByIssuer(takes),
   };
+}
+
+/** Both members' CP wallets, by the partner's references; both must be enrolled at the partner. */
+async function findWallets(tx: EntityManager, partnerId: string, claims: TransferClaims): Promise<TransferWallets | DomainError> {
+  const members: Array<{ member_ref: string; member_id: string; wallet_id: string }> = await tx.query(
+    `SELECT l.member_ref, l.member_id, w.id AS wallet_id FROM member_link l
+     JOIN account w ON w.owner_kind = 'member' AND w.owner_id = l.member_id::text AND w.asset = 'CP' AND w.kind = 'wallet'
+     WHERE l.partner_id = $1 AND l.member_ref = ANY($2::text[])`,
+    [partnerId, [claims.member, claims.to]],
+  );
+  const from = members.find((row) => row.member_ref === claims.member);
+  const to = members.find((row) => row.member_ref === claims.to);
+  if (!from || !to) return fail(ErrorCode.UNKNOWN_MEMBER, `no member ${!from ? claims.member : claims.to} is enrolled at ${partnerId}`);
+  return { from: { memberId: from.member_id, walletId: from.wallet_id }, to: { memberId: to.member_id, walletId: to.wallet_id } };
+}
+
+/**
+ * Locks both wallets in account order (as every entry locks, so a transfer racing a redemption
+ * cannot deadlock), then reads what the sender can spend: its balance less holds, pending and
+ * expired points.
+ */
+async function lockAndReadSpendable(tx: EntityManager, wallets: TransferWallets, at: Date): Promise<bigint> {
+  const locked: Array<{ account_id: string; balance: string }> = await tx.query(
+    'SELECT account_id, balance FROM account_balance WHERE account_id = ANY($1::bigint[]) AND shard = 0 ORDER BY account_id FOR UPDATE',
+    [[wallets.from.walletId, wallets.to.walletId]],
+  );
+  const [{ reserved }] = await tx.query('SELECT wallet_reserved($1, $2)::text AS reserved', [wallets.from.walletId, at]);
+  return BigInt(locked.find((row) => row.account_id === wallets.from.walletId)!.balance) - BigInt(reserved);
+}
+
+/** Whose points in the wallet may move: issuers whose contracts allow transfers. */
+async function movableIssuers(tx: EntityManager, contracts: ContractService, walletId: string, at: Date): Promise<string[]> {
+  const issuers: Array<{ issuer_partner_id: string }> = await tx.query(
+    'SELECT DISTINCT issuer_partner_id FROM lot WHERE account_id = $1 AND remaining > 0',
+    [walletId],
+  );
+  const issuerContracts = await contracts.inForce(tx, issuers.map((row) => row.issuer_partner_id), at);
+  return issuers.map((row) => row.issuer_partner_id).filter((_, index) => issuerContracts[index]?.transfersAllowed);
+}
+
+/** Points of those issuers that are vested and not expired. */
+async function transferableAmount(tx: EntityManager, walletId: string, issuers: readonly string[], at: Date): Promise<bigint> {
+  const [{ transferable }] = await tx.query(
+    `SELECT coalesce(sum(remaining), 0)::text AS transferable FROM lot
+     WHERE account_id = $1 AND remaining > 0 AND issuer_partner_id = ANY($2::text[]) AND (vests_at IS NULL OR vests_at <= $3) AND expires_at > $3`,
+    [walletId, issuers, at],
+  );
+  return BigInt(transferable);
+}
+
+/** The recipient's lots: same issuer, same issue time and expiry as the lots taken, made by this entry. */
+async function copyLotsToRecipient(tx: EntityManager, walletId: string, entryId: string, takes: readonly LotTake[]): Promise<void> {
+  await tx.query(
+    `INSERT INTO lot (account_id, issuer_partner_id, entry_id, amount, remaining, issued_at, expires_at, from_lot_id)
+     SELECT $1, l.issuer_partner_id, $2, t.take, t.take, l.issued_at, l.expires_at, l.id
+     FROM unnest($3::bigint[], $4::bigint[]) AS t(id, take) JOIN lot l ON l.id = t.id`,
+    [walletId, entryId, takes.map((take) => take.lotId), takes.map((take) => take.amount.toString())],
+  );
 }

@@ -1,7 +1,8 @@
 import type { DataSource } from 'typeorm';
 import { forbidden } from '../auth/auth-errors';
 import type { Viewer } from '../auth/viewer';
-import type { EntryFilter, LotScope } from '../ledger/ledger-query.service';
+import { UUID_PATTERN } from '@coalition-hub/partner-sdk';
+import { readCursor, toConnection, type Connection, type EntryFilter, type LotScope, type Page } from '../ledger/ledger-query.service';
 import { MemberEntity } from './member.entity';
 
 /**
@@ -15,6 +16,16 @@ export class MemberQueryService {
   async findMeOrNull(viewer: Viewer): Promise<MemberEntity | null> {
     if (viewer.kind !== 'member') throw forbidden('me is for member tokens');
     return this.findByRef(viewer.partnerId, viewer.memberRef);
+  }
+
+  /** Members in hub id order: every member for staff, those enrolled with it for a partner. */
+  async list(viewer: Viewer, page: Page): Promise<Connection<MemberEntity>> {
+    if (viewer.kind !== 'operator' && viewer.kind !== 'partner') throw forbidden('only operators, finance and partners list members');
+    const after = readCursor(page.after, UUID_PATTERN);
+    const query = this.dataSource.getRepository(MemberEntity).createQueryBuilder('m').orderBy('m.id', 'ASC').limit(page.first + 1);
+    if (viewer.kind === 'partner') query.innerJoin('member_link', 'l', 'l.member_id = m.id AND l.partner_id = :partnerId', { partnerId: viewer.partnerId });
+    if (after !== null) query.where('m.id > :after', { after });
+    return toConnection(await query.getMany(), page.first, (member) => member.id);
   }
 
   async findForViewer(viewer: Viewer, memberId: string): Promise<MemberEntity | null> {
@@ -58,7 +69,10 @@ export class MemberQueryService {
     return { memberId };
   }
 
-  /** And lots: a partner sees the lots it issued, not when and how much another partner issued. */
+  /**
+   * And lots (pending points too, which are lots in a return window): a partner sees the lots it
+   * issued, not when and how much another partner issued.
+   */
   lotScope(viewer: Viewer, memberId: string): LotScope {
     return viewer.kind === 'partner' ? { memberId, issuerPartnerId: viewer.partnerId } : { memberId };
   }

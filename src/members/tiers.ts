@@ -21,6 +21,9 @@ export interface MemberTier {
   toNext: bigint | null;
 }
 
+/** A tier as a viewer may see it: without the amounts for a partner. */
+export type VisibleTier = Omit<MemberTier, 'earnedInWindow' | 'toNext'> & { earnedInWindow: bigint | null; toNext: bigint | null };
+
 /** "Base:0,Silver:1000,Gold:5000" → rules ordered by threshold; the first must start at 0. */
 export function parseTiers(text: string): TierRule[] {
   const rules = text.split(',').map((part) => {
@@ -57,27 +60,40 @@ export class TierService {
 
   /** CP a member earned through issues in the window ending at `at`, net of refunds of issues. */
   async earned(manager: Pick<EntityManager, 'query'>, memberId: string, at: Date): Promise<bigint> {
+    const [earned] = await this.earnedByMember(manager, [memberId], at);
+    return earned!;
+  }
+
+  /** The same for many members at once, in one query (a page of members asks for all its tiers together). */
+  async earnedByMember(manager: Pick<EntityManager, 'query'>, memberIds: readonly string[], at: Date): Promise<bigint[]> {
     const since = new Date(at.getTime() - this.windowDays * 86_400_000);
-    const [{ earned }] = await manager.query(
+    const rows: Array<{ member_id: string; earned: string }> = await manager.query(
       // A multiplied issue counts its base amount: a multiplier must not feed the tier that earns it.
-      `SELECT coalesce(sum(CASE WHEN e.type = 'issue' AND e.rates ? 'baseAmount' THEN (e.rates->>'baseAmount')::bigint ELSE p.amount END), 0)::text AS earned
+      `SELECT e.member_id::text AS member_id,
+              sum(CASE WHEN e.type = 'issue' AND e.rates ? 'baseAmount' THEN (e.rates->>'baseAmount')::bigint ELSE p.amount END)::text AS earned
        FROM journal_entry e
        JOIN posting p ON p.entry_id = e.id
-       JOIN account a ON a.id = p.account_id AND a.owner_kind = 'member' AND a.owner_id = $1::text AND a.asset = 'CP' AND a.kind = 'wallet'
-       WHERE e.member_id = $1::uuid AND e.recorded_at > $2 AND e.recorded_at <= $3
-         AND (e.type = 'issue' OR (e.type = 'reversal' AND EXISTS (SELECT 1 FROM journal_entry o WHERE o.id = e.reverses_entry_id AND o.type = 'issue')))`,
-      [memberId, since, at],
+       JOIN account a ON a.id = p.account_id AND a.owner_kind = 'member' AND a.owner_id = e.member_id::text AND a.asset = 'CP' AND a.kind = 'wallet'
+       WHERE e.member_id = ANY($1::uuid[]) AND e.recorded_at > $2 AND e.recorded_at <= $3
+         AND (e.type = 'issue' OR (e.type = 'reversal' AND EXISTS (SELECT 1 FROM journal_entry o WHERE o.id = e.reverses_entry_id AND o.type = 'issue')))
+       GROUP BY e.member_id`,
+      [memberIds, since, at],
     );
-    return BigInt(earned);
+    const byMember = new Map(rows.map((row) => [row.member_id, BigInt(row.earned)]));
+    return memberIds.map((id) => byMember.get(id) ?? 0n);
   }
 
   async tierOf(manager: Pick<EntityManager, 'query'>, memberId: string, at: Date): Promise<MemberTier> {
     return tierFor(this.rules, await this.earned(manager, memberId, at), this.windowDays);
   }
 
+  async tiersOf(manager: Pick<EntityManager, 'query'>, memberIds: readonly string[], at: Date): Promise<MemberTier[]> {
+    const earned = await this.earnedByMember(manager, memberIds, at);
+    return earned.map((amount) => tierFor(this.rules, amount, this.windowDays));
+  }
+
   /** A partner sees the tier's name; what was earned (at other partners too) is for the member and staff. */
-  async tierForViewer(viewer: Viewer, manager: Pick<EntityManager, 'query'>, memberId: string, at: Date) {
-    const tier = await this.tierOf(manager, memberId, at);
+  forViewer(viewer: Viewer, tier: MemberTier): VisibleTier {
     return viewer.kind === 'partner' ? { ...tier, earnedInWindow: null, toNext: null } : tier;
   }
 }

@@ -27,6 +27,17 @@ export interface RateRow {
   createdAt: Date;
 }
 
+export type ContractPageRow = ContractRow & { sortKey: string };
+
+/** One page of one partner's contract history. */
+export interface HistoryRequest {
+  partnerId: string;
+  page: Page;
+}
+
+/** valid_from|id, the timestamp as PostgreSQL prints it (microseconds kept). */
+const HISTORY_CURSOR = /^[0-9][0-9 :.+-]{9,40}\|[0-9]{1,19}$/;
+
 /** How far ahead a contract or rate may be dated; none may be dated in the past (history is kept, not rewritten). */
 const FUTURE_DAYS_MAX = 366;
 const BACKDATE_TOLERANCE_MS = 60_000;
@@ -110,16 +121,45 @@ export class ContractService {
     return this.inForce(this.dataSource, partnerIds, this.clock.now());
   }
 
-  /** Every version, newest validFrom first (future-dated ones included). */
-  async history(partnerId: string, page: Page): Promise<Connection<ContractRow & { sortKey: string }>> {
-    const [validFrom, id] = readCursor(page.after, /^[0-9][0-9 :.+-]{9,40}\|[0-9]{1,19}$/)?.split('|') ?? [null, null];
+  /**
+   * Pages of contract history, newest validFrom first (future-dated ones included), for many
+   * partners at once in one query (a list of partners asks for all of them together); each
+   * request has its own partner, page size and cursor. A cursor from elsewhere is that request's
+   * error (BAD_USER_INPUT), not the batch's.
+   */
+  async historyPages(requests: readonly HistoryRequest[]): Promise<Array<Connection<ContractPageRow> | Error>> {
+    const cursors = requests.map((request) => {
+      try {
+        return readCursor(request.page.after, HISTORY_CURSOR)?.split('|') ?? [null, null];
+      } catch (error) {
+        return error as Error;
+      }
+    });
+    const valid = requests.flatMap((request, index) => {
+      const cursor = cursors[index]!;
+      return cursor instanceof Error ? [] : [{ index, partnerId: request.partnerId, validFrom: cursor[0], id: cursor[1], limit: request.page.first + 1 }];
+    });
     const rows: Array<Record<string, any>> = await this.dataSource.query(
-      `SELECT ${CONTRACT_COLUMNS}, valid_from::text || '|' || id AS sort_key FROM partner_contract
-       WHERE partner_id = $1 AND ($2::timestamptz IS NULL OR (valid_from, id) < ($2::timestamptz, $3::bigint))
-       ORDER BY valid_from DESC, id DESC LIMIT $4`,
-      [partnerId, validFrom, id, page.first + 1],
+      `SELECT k.request, c.* FROM unnest($1::int[], $2::text[], $3::timestamptz[], $4::bigint[], $5::int[]) AS k(request, partner_id, after_valid_from, after_id, page_limit)
+       CROSS JOIN LATERAL (
+         SELECT ${CONTRACT_COLUMNS}, valid_from::text || '|' || id AS sort_key FROM partner_contract
+         WHERE partner_id = k.partner_id AND (k.after_valid_from IS NULL OR (valid_from, id) < (k.after_valid_from, k.after_id))
+         ORDER BY valid_from DESC, id DESC LIMIT k.page_limit
+       ) c
+       ORDER BY k.request, c.valid_from DESC, c.id DESC`,
+      [valid.map((v) => v.index), valid.map((v) => v.partnerId), valid.map((v) => v.validFrom), valid.map((v) => v.id), valid.map((v) => v.limit)],
     );
-    return toConnection(rows.map((row) => ({ ...toContract(row), sortKey: String(row.sort_key) })), page.first, (contract) => contract.sortKey);
+    const byRequest = new Map<number, ContractPageRow[]>();
+    for (const row of rows) {
+      const list = byRequest.get(row.request) ?? [];
+      list.push({ ...toContract(row), sortKey: String(row.sort_key) });
+      byRequest.set(row.request, list);
+    }
+    return requests.map((request, index) => {
+      const cursor = cursors[index]!;
+      if (cursor instanceof Error) return cursor;
+      return toConnection(byRequest.get(index) ?? [], request.page.first, (contract) => contract.sortKey);
+    });
   }
 
   /** Gives a partner its own program unit (once: an asset's name never changes). */

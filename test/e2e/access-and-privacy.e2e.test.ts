@@ -118,6 +118,30 @@ describe('a partner sees only its own members, entries and receipts', () => {
     expect(own.data?.partner).toEqual({ id: 'ACME', status: 'active', keys: [{ kid: acme.key.kid }] });
   });
 
+  it('lists only the members enrolled with it in members (a page at a time); staff list all; member tokens may not', async () => {
+    const MEMBERS = 'query($after: String) { members(first: 1, after: $after) { edges { node { id } } pageInfo { hasNextPage endCursor } } }';
+    const listAll = async (token: string) => {
+      const ids: string[] = [];
+      let after: string | null = null;
+      for (let page = 0; page < 10; page += 1) {
+        const response: GraphqlResponse = await hub.graphql(MEMBERS, { after }, token);
+        expect(response.errors).toBeUndefined();
+        ids.push(...response.data?.members.edges.map((edge: any) => edge.node.id));
+        if (!response.data?.members.pageInfo.hasNextPage) return ids;
+        after = response.data.members.pageInfo.endCursor;
+      }
+      throw new Error('more pages than members');
+    };
+    const both = [samId, boltOnlyId].sort();
+    expect(await listAll(await partnerToken(acme))).toEqual([samId]);
+    expect(await listAll(await partnerToken(bolt))).toEqual(both);
+    expect(await listAll(await partnerToken(cafe))).toEqual([]);
+    const staff = await listAll(await hub.operatorToken('finance'));
+    expect(staff).toEqual(expect.arrayContaining(both));
+    expect(staff).toEqual([...new Set(staff)].sort()); // in id order, none twice
+    forbiddenOnly(await hub.graphql(MEMBERS, {}, await acme.client.memberToken('acme-sam')));
+  });
+
   it('sees only its own entries in the history of a member both partners share; staff see all', async () => {
     const atAcme = await hub.graphql(HISTORY, { id: samId }, await partnerToken(acme));
     const atBolt = await hub.graphql(HISTORY, { id: samId }, await partnerToken(bolt));

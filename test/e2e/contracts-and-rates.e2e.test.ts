@@ -3,6 +3,7 @@ import { generatePartnerKey, signAccessToken, signInstruction, type PointsFields
 import { HUB_ID, TestHub, type GraphqlResponse, type TestPartner } from '../helpers/test-hub';
 import { errorCodes } from './support/http';
 import { expectNothingWritten } from './support/ledger-snapshot';
+import { queriesDuring } from './support/query-log';
 
 /**
  * Partner contracts, program units and exchange rates (issue #3 item 1): exact decimals,
@@ -538,5 +539,84 @@ describe('history order and unit names', () => {
     await hub.graphql('mutation { setPartnerUnit(partnerId: "ORDR", code: "MILES") { __typename } }', {}, await hub.operatorToken());
     await expect(hub.hub.dataSource.query(`UPDATE partner_unit SET code = 'KM', asset = 'ORDR.KM' WHERE partner_id = 'ORDR'`)).rejects.toThrow(/append-only/);
     await expect(hub.hub.dataSource.query(`DELETE FROM partner_unit WHERE partner_id = 'ORDR'`)).rejects.toThrow(/append-only/);
+  });
+});
+
+describe('contract history in the list of partners', () => {
+  const HISTORY_PAGE = 'contracts(first: 2) { edges { node { id redeemPrice } } pageInfo { hasNextPage endCursor } }';
+  const LIST = `query($first: Int!) { partners(first: $first) { edges { node { id ${HISTORY_PAGE} } } } }`;
+  /** The statement that reads contract history: one per batch of partners. */
+  const isHistoryQuery = (sql: string) => sql.includes('FROM partner_contract') && sql.includes('LATERAL');
+
+  it("reads every listed partner's contract history with one query, each partner's own, a page each", async () => {
+    const token = await hub.operatorToken();
+    // Partners with one, two and three versions.
+    for (const [id, prices] of [['HIST1', []], ['HIST2', ['0.6']], ['HIST3', ['0.4', '0.3']]] as const) {
+      await hub.registerPartner(id);
+      for (const [index, price] of prices.entries()) {
+        const from = new Date(hub.clock.now().getTime() + (index + 1) * DAY_MS).toISOString();
+        const set = await hub.graphql(
+          'mutation($id: ID!, $price: Decimal!, $from: DateTimeISO) { setPartnerContract(partnerId: $id, input: { redeemPrice: $price }, validFrom: $from) { __typename } }',
+          { id, price, from },
+          token,
+        );
+        expect(set.data?.setPartnerContract.__typename).toBe('PartnerContract');
+      }
+    }
+    const small = await queriesDuring(hub, () => hub.graphql(LIST, { first: 2 }, token));
+    const large = await queriesDuring(hub, () => hub.graphql(LIST, { first: 100 }, token));
+    expect(large.result.errors).toBeUndefined();
+    const listed = large.result.data?.partners.edges.map((edge: any) => edge.node);
+    expect(listed.length).toBeGreaterThan(5);
+    expect(small.result.data?.partners.edges).toHaveLength(2);
+
+    // Each partner's page is what reading that partner alone gives.
+    for (const partner of listed) {
+      const alone = await hub.graphql(`{ partner(id: "${partner.id}") { ${HISTORY_PAGE} } }`, {}, token);
+      expect({ id: partner.id, contracts: partner.contracts }).toEqual({ id: partner.id, contracts: alone.data?.partner.contracts });
+    }
+    const byId = Object.fromEntries(listed.map((partner: any) => [partner.id, partner.contracts]));
+    expect(byId.HIST1.edges.map((edge: any) => edge.node.redeemPrice)).toEqual(['1']);
+    expect(byId.HIST2.edges.map((edge: any) => edge.node.redeemPrice)).toEqual(['0.6', '1']);
+    expect(byId.HIST3.edges.map((edge: any) => edge.node.redeemPrice)).toEqual(['0.3', '0.4']);
+    expect(byId.HIST3.pageInfo.hasNextPage).toBe(true);
+
+    expect(large.queries.filter(isHistoryQuery)).toHaveLength(1);
+    expect(small.queries.filter(isHistoryQuery)).toHaveLength(1);
+    expect(large.queries).toHaveLength(small.queries.length);
+  });
+
+  it('pages each partner on its own cursor, and refuses only the field with a foreign cursor', async () => {
+    const token = await hub.operatorToken();
+    const first = await hub.graphql(`{ partner(id: "HIST3") { ${HISTORY_PAGE} } }`, {}, token);
+    const after = first.data?.partner.contracts.pageInfo.endCursor;
+    const both = await hub.graphql(
+      `query($after: String) {
+        h3: partner(id: "HIST3") { contracts(first: 2, after: $after) { edges { node { redeemPrice } } pageInfo { hasNextPage } } }
+        bad: partner(id: "HIST3") { contracts(after: "bm90LWEtY3Vyc29y") { edges { node { id } } } }
+        h2: partner(id: "HIST2") { contracts(first: 1) { edges { node { redeemPrice } } } } }`,
+      { after },
+      token,
+    );
+    expect(both.data?.h3.contracts).toEqual({ edges: [{ node: { redeemPrice: '1' } }], pageInfo: { hasNextPage: false } });
+    expect(both.data?.bad).toBeNull();
+    expect(both.data?.h2.contracts.edges).toEqual([{ node: { redeemPrice: '0.6' } }]);
+    expect(both.errors?.map((error) => [error.path, error.extensions?.code])).toEqual([[['bad', 'contracts'], 'BAD_USER_INPUT']]);
+
+    // One batch holding all three requests answers each on its own (what the loader relies on).
+    const pages = await hub.hub.services.contracts.historyPages([
+      { partnerId: 'HIST3', page: { first: 2, after } },
+      { partnerId: 'HIST3', page: { first: 1, after: 'bm90LWEtY3Vyc29y' } },
+      { partnerId: 'HIST2', page: { first: 1, after: null } },
+      { partnerId: 'NOBODY', page: { first: 1, after: null } },
+    ]);
+    const shape = (page: (typeof pages)[number]) =>
+      page instanceof Error ? page.message : { prices: page.edges.map((edge) => edge.node.redeemPrice), hasNextPage: page.pageInfo.hasNextPage };
+    expect(pages.map(shape)).toEqual([
+      { prices: ['1'], hasNextPage: false },
+      'after is not a cursor from this list',
+      { prices: ['0.6'], hasNextPage: true },
+      { prices: [], hasNextPage: false },
+    ]);
   });
 });

@@ -66,6 +66,16 @@ describe("a partner's own unit at the hub", () => {
     expect(over).toMatchObject({ ok: false, typename: 'InsufficientBalance' });
     expect(await balances('ann')).toEqual({ CP: '0', 'ACME.STARS': '10' });
   });
+
+  it('is redeemed with a receipt that consumed no lots', async () => {
+    await member('abe');
+    await acme.client.issuePoints({ member: 'abe', amount: '10', asset: 'ACME.STARS' });
+    const redeemed = await acme.client.redeemPoints({ member: 'abe', amount: '4', asset: 'ACME.STARS' });
+    expect(redeemed).toMatchObject({ ok: true, data: { amount: '4', balance: '6', asset: 'ACME.STARS', consumed: [] } });
+    if (!redeemed.ok) throw new Error('redeem refused');
+    expect(redeemed.receipt).toMatchObject({ asset: 'ACME.STARS', consumed: [] });
+    expect(await balances('abe')).toEqual({ CP: '0', 'ACME.STARS': '6' });
+  });
 });
 
 describe('exchange', () => {

@@ -5,14 +5,19 @@ import { ledgerSnapshot, snapshotDelta, type LedgerSnapshot } from './support/le
 
 /**
  * Property (issue #3, "Tests that must exist"): random sequences of issue / redeem / authorize /
- * capture / void / reverse / transfer / clock moves / expiry runs, at partners with different
- * contracts (lot lifetimes 1, 12, 24 months; transfers allowed or not; a 14-day return window),
- * for members linked across all partners, never create or destroy a point and keep every
- * invariant of DESIGN.md §7 items 1–3. A model kept here (lots with issuer, issue time, expiry and
- * vesting; holds; reversible entries) predicts every outcome, accepted or refused, the receipts'
- * numbers, and each member's balance, pending and available points and open lots after every
- * step; a refusal (and a replay) writes nothing; every accepted step moves the member wallets by
- * exactly what it says; at the end, wallets + breakage = issued − redeemed ∓ reversals.
+ * capture / void / reverse / transfer / exchange / clock moves / expiry runs, at partners with
+ * different contracts (lot lifetimes 1, 12, 24 months; transfers allowed or not; a 14-day return
+ * window) and program units at awkward rates (SHORT.STARS at 0.333333333333 CP, MID.MILES at
+ * 2.333333333333 CP, i.e. 7/3), for members linked across all partners, never create or destroy a
+ * point and keep every invariant of DESIGN.md §7 items 1–3. A model kept here (lots with issuer,
+ * issue time, expiry and vesting; holds; reversible entries; unit balances; the exchange maths,
+ * in exact integers) predicts every outcome, accepted or refused, the receipts' and quotes'
+ * numbers, and each member's balance, pending and available points, open lots and unit balances
+ * after every step; a refusal (and a replay) writes nothing; every accepted step moves the member
+ * wallets by exactly what it says. At the end of each run: CP wallets + breakage = issued −
+ * redeemed ∓ reversals + CP made by exchanges in − CP spent on exchanges out; each unit's wallets
+ * = issued − redeemed + exchanged into it − exchanged out of it; every partner account moved by
+ * exactly its share; and in every exchange entry value in = value out + the booked residual ≥ 0.
  * Reproduce a failure with FC_SEED (printed by fast-check); FC_RUNS sets the number of runs
  * (the EXAMPLES count among them).
  */
@@ -38,6 +43,16 @@ const CONTRACTS = [
 ] as const;
 const MEMBERS = 3;
 
+/** Program units (a partner issues and redeems only its own), their rates in CP per point, exact. */
+const UNITS = [
+  { partner: 0, asset: 'SHORT.STARS', code: 'STARS', rate: '0.333333333333' },
+  { partner: 2, asset: 'MID.MILES', code: 'MILES', rate: '2.333333333333' },
+] as const;
+/** What an exchange step converts between: CP and the units. */
+const ASSETS = ['CP', ...UNITS.map((unit) => unit.asset)] as const;
+/** Quotes are valid for 60 s (the default QUOTE_LIFETIME_SECONDS). */
+const QUOTE_EXPIRED_MS = 61_000;
+
 beforeAll(async () => {
   hub = await TestHub.start();
   partners = [];
@@ -53,6 +68,14 @@ beforeAll(async () => {
     );
     if (set.data?.setPartnerContract?.__typename !== 'PartnerContract') throw new Error(JSON.stringify(set));
   }
+  for (const unit of UNITS) {
+    const partnerId = CONTRACTS[unit.partner]!.id;
+    const madeUnit = await hub.graphql(`mutation { setPartnerUnit(partnerId: "${partnerId}", code: "${unit.code}") { __typename } }`, {}, await hub.operatorToken());
+    const setRate = await hub.graphql(`mutation { setExchangeRate(partnerId: "${partnerId}", cpPerPoint: "${unit.rate}") { __typename } }`, {}, await hub.operatorToken());
+    if (madeUnit.data?.setPartnerUnit?.__typename !== 'PartnerUnit' || setRate.data?.setExchangeRate?.__typename !== 'ExchangeRate') {
+      throw new Error(JSON.stringify({ madeUnit, setRate }));
+    }
+  }
 });
 
 afterAll(() => hub.stop());
@@ -60,8 +83,11 @@ afterAll(() => hub.stop());
 // ---------------------------------------------------------------------------------------------
 // Steps
 
-/** An amount either absolute or relative to the step's limit (what the model says is allowed): limit − 1, limit, limit + 1. */
-type AmountSpec = { abs: number } | { rel: -1 | 0 | 1 };
+/**
+ * An amount either absolute or relative to the step's limit (what the model says is allowed):
+ * limit − 1, limit, limit + 1, or a share of it (percent, at least 1).
+ */
+type AmountSpec = { abs: number } | { rel: -1 | 0 | 1 } | { share: number };
 
 type Step =
   | { kind: 'issue'; partner: number; member: number; amount: number }
@@ -75,6 +101,19 @@ type Step =
   | { kind: 'void'; hold: number; other: number }
   | { kind: 'reverse'; entry: number; other: number; amount: AmountSpec }
   | { kind: 'transfer'; partner: number; member: number; to: number; amount: AmountSpec }
+  /**
+   * unit: index into UNITS, or UNITS.length for the unit the member holds most of; other: 0 = the
+   * unit's own partner, 1/2 = another (which may not).
+   */
+  | { kind: 'unitIssue'; unit: number; other: number; member: number; amount: number }
+  | { kind: 'unitRedeem'; unit: number; other: number; member: number; amount: AmountSpec }
+  /**
+   * A member's exchange: from = index into ASSETS, or ASSETS.length for the asset the member can
+   * spend most of; to = from + toOffset (0: the same asset); other: 0 = the member token is
+   * signed by the partner whose unit is involved, 1/2 = another; late: executed after the quote
+   * expired.
+   */
+  | { kind: 'exchange'; member: number; from: number; toOffset: number; other: number; amount: AmountSpec; late: boolean }
   | { kind: 'advance'; long: boolean }
   | { kind: 'expire' }
   /** Sends the last accepted instruction again: the original receipt, nothing written. */
@@ -94,6 +133,25 @@ const issueArb = fc.record({ kind: fc.constant('issue' as const), partner: partn
 
 const authorizeArb = fc.record({ kind: fc.constant('authorize' as const), partner: partnerArb, member: memberArb, amount: amountArb, longHold: fc.boolean() });
 
+const unitArb = fc.integer({ min: 0, max: UNITS.length - 1 });
+/** Unit balances are often small: spend part of them more often than an absolute amount. */
+const partAmountArb: fc.Arbitrary<AmountSpec> = fc.oneof(
+  { weight: 2, arbitrary: amountArb },
+  { weight: 3, arbitrary: fc.integer({ min: 1, max: 100 }).map((share) => ({ share })) },
+);
+const unitIssueArb = fc.record({ kind: fc.constant('unitIssue' as const), unit: unitArb, other: otherArb, member: memberArb, amount: fc.integer({ min: 1, max: 600 }) });
+/** Often what the member holds most of: most members hold little of most assets. */
+const heldUnitArb = fc.oneof({ weight: 1, arbitrary: unitArb }, { weight: 1, arbitrary: fc.constant(UNITS.length) });
+const exchangeArb = fc.record({
+  kind: fc.constant('exchange' as const),
+  member: memberArb,
+  from: fc.oneof({ weight: 2, arbitrary: fc.integer({ min: 0, max: ASSETS.length - 1 }) }, { weight: 3, arbitrary: fc.constant(ASSETS.length) }),
+  toOffset: fc.oneof({ weight: 9, arbitrary: fc.integer({ min: 1, max: ASSETS.length - 1 }) }, { weight: 1, arbitrary: fc.constant(0) }),
+  other: otherArb,
+  amount: partAmountArb,
+  late: fc.oneof({ weight: 9, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
+});
+
 const stepArb: fc.Arbitrary<Step> = fc.oneof(
   { weight: 3, arbitrary: issueArb },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('redeem' as const), partner: partnerArb, member: memberArb, amount: amountArb }) },
@@ -102,19 +160,26 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('void' as const), hold: indexArb, other: otherArb }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('reverse' as const), entry: indexArb, other: otherArb, amount: amountArb }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('transfer' as const), partner: partnerArb, member: memberArb, to: fc.integer({ min: 1, max: MEMBERS - 1 }), amount: amountArb }) },
+  { weight: 3, arbitrary: unitIssueArb },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('unitRedeem' as const), unit: heldUnitArb, other: otherArb, member: memberArb, amount: partAmountArb }) },
+  { weight: 4, arbitrary: exchangeArb },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('advance' as const), long: fc.boolean() }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('expire' as const) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('replay' as const) }) },
 );
 
-/** A few issues and maybe a hold first (so that later steps have points, holds and entries to work on), then anything. */
+/**
+ * A few issues of CP, maybe some of a unit, and maybe a hold first (so that later steps have
+ * points, holds and entries to work on), then anything.
+ */
 const sequenceArb: fc.Arbitrary<Step[]> = fc
   .tuple(
     fc.array(issueArb, { minLength: 1, maxLength: 3 }),
+    fc.array(unitIssueArb.map((step) => ({ ...step, other: 0 })), { maxLength: 2 }),
     fc.option(authorizeArb, { nil: undefined }),
-    fc.array(stepArb, { minLength: 4, maxLength: 21, size: 'max' }),
+    fc.array(stepArb, { minLength: 4, maxLength: 26, size: 'max' }),
   )
-  .map(([issues, hold, rest]) => [...issues, ...(hold ? [hold] : []), ...rest]);
+  .map(([issues, unitIssues, hold, rest]) => [...issues, ...unitIssues, ...(hold ? [hold] : []), ...rest]);
 
 /** Paths random runs reach only rarely, always run first. */
 const EXAMPLES: Step[][] = [
@@ -160,10 +225,56 @@ const EXAMPLES: Step[][] = [
     { kind: 'expire' },
     { kind: 'redeem', partner: 0, member: 0, amount: { rel: 0 } },
   ],
+  // Exchanges at the awkward rates: STARS → CP makes a SHORT lot, spent first and expiring with
+  // SHORT's month; CP → MILES spends lots first-expiring-first-out at MID, past holds and pending
+  // points; STARS → MILES goes through whole CP; asking for one more than the balance may still
+  // fit, since what rounding does not need is not taken; exchanges are not refunds' business; a
+  // late quote is refused; an executed quote replays its receipt, even after it expired.
+  [
+    { kind: 'unitIssue', unit: 0, other: 0, member: 0, amount: 100 },
+    { kind: 'exchange', member: 0, from: 1, toOffset: 2, other: 0, amount: { share: 50 }, late: false },
+    { kind: 'issue', partner: 2, member: 0, amount: 50 },
+    { kind: 'issue', partner: 1, member: 0, amount: 40 },
+    { kind: 'authorize', partner: 1, member: 0, amount: { abs: 30 }, longHold: true },
+    { kind: 'exchange', member: 0, from: 0, toOffset: 2, other: 0, amount: { rel: 1 }, late: false },
+    { kind: 'exchange', member: 0, from: 0, toOffset: 2, other: 0, amount: { rel: 0 }, late: false },
+    { kind: 'reverse', entry: 2, other: 0, amount: { abs: 1 } },
+    { kind: 'reverse', entry: 4, other: 0, amount: { abs: 1 } },
+    { kind: 'exchange', member: 0, from: 1, toOffset: 2, other: 0, amount: { rel: 0 }, late: false },
+    { kind: 'unitIssue', unit: 0, other: 0, member: 1, amount: 31 },
+    { kind: 'exchange', member: 1, from: 1, toOffset: 1, other: 0, amount: { rel: 1 }, late: false },
+    { kind: 'exchange', member: 1, from: 1, toOffset: 1, other: 0, amount: { rel: 0 }, late: false },
+    { kind: 'exchange', member: 1, from: 2, toOffset: 2, other: 0, amount: { abs: 1 }, late: true },
+    { kind: 'advance', long: true },
+    { kind: 'replay' },
+    { kind: 'expire' },
+    { kind: 'unitRedeem', unit: 1, other: 1, member: 1, amount: { rel: 0 } },
+    { kind: 'unitRedeem', unit: 1, other: 0, member: 1, amount: { rel: 0 } },
+  ],
+  // Refusals: the same asset both ways, a token of a partner whose unit is not involved, less
+  // than one point's worth, more than the balance; and a transfer of exchanged CP.
+  [
+    { kind: 'unitIssue', unit: 1, other: 1, member: 0, amount: 5 },
+    { kind: 'unitIssue', unit: 1, other: 0, member: 0, amount: 5 },
+    { kind: 'exchange', member: 0, from: 2, toOffset: 0, other: 0, amount: { abs: 5 }, late: false },
+    { kind: 'exchange', member: 0, from: 2, toOffset: 1, other: 1, amount: { abs: 5 }, late: false },
+    { kind: 'exchange', member: 0, from: 0, toOffset: 2, other: 0, amount: { abs: 2 }, late: false },
+    { kind: 'exchange', member: 0, from: 2, toOffset: 1, other: 0, amount: { rel: 1 }, late: false },
+    { kind: 'exchange', member: 0, from: 2, toOffset: 1, other: 0, amount: { rel: 0 }, late: false },
+    { kind: 'transfer', partner: 0, member: 0, to: 1, amount: { rel: 0 } },
+    { kind: 'exchange', member: 1, from: 0, toOffset: 1, other: 0, amount: { rel: 0 }, late: false },
+  ],
 ];
 
+/** The index of the largest amount (the first of equals). */
+function heldMost(amounts: readonly number[]): number {
+  return amounts.reduce((best, amount, index) => (amount > amounts[best]! ? index : best), 0);
+}
+
 function resolveAmount(spec: AmountSpec, limit: number): number {
-  return 'abs' in spec ? spec.abs : Math.max(1, limit + spec.rel);
+  if ('abs' in spec) return spec.abs;
+  if ('share' in spec) return Math.max(1, Math.floor((limit * spec.share) / 100));
+  return Math.max(1, limit + spec.rel);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -192,7 +303,8 @@ interface ModelHold {
 
 interface ModelEntry {
   id: string;
-  type: 'issue' | 'redeem' | 'reversal' | 'transfer';
+  /** unit: a partner's issue or redemption of its own unit, which refunds do not reverse. */
+  type: 'issue' | 'redeem' | 'reversal' | 'transfer' | 'unit' | 'exchange';
   partner: number;
   member: number;
   amount: number;
@@ -220,7 +332,18 @@ class Model {
   lots: ModelLot[] = [];
   holds: ModelHold[] = [];
   entries: ModelEntry[] = [];
-  totals = { issued: 0, redeemed: 0, issueReversed: 0, redemptionReversed: 0, expired: 0 };
+  /** CP through each partner's issuance (issued, issueReversed, exchangedIn) and redemption (the rest) accounts. */
+  partnerTotals = CONTRACTS.map(() => ({ issued: 0, redeemed: 0, issueReversed: 0, redemptionReversed: 0, exchangedIn: 0, exchangedOut: 0 }));
+  /** Points of each unit through its partner's pool, into (+) and out of (−) member wallets. */
+  unitTotals = UNITS.map(() => ({ issued: 0, redeemed: 0, exchangedInto: 0, exchangedOutOf: 0 }));
+  /** CP exchanges put into member wallets (X → CP) and took out of them (CP → Y). */
+  walletExchanges = { cpIn: 0, cpOut: 0 };
+  expired = 0;
+  /** Σ residuals booked by exchanges, in 10⁻¹² CP. */
+  residualPico = 0n;
+  exchangeEntries: string[] = [];
+  /** Unit balances: [member][unit]. */
+  units: number[][] = Array.from({ length: MEMBERS }, () => UNITS.map(() => 0));
   private seq = 0;
 
   newLot(lot: Omit<ModelLot, 'seq'>): ModelLot {
@@ -279,6 +402,11 @@ class Model {
     return this.balance(member) - this.reserved(member, now);
   }
 
+  /** What the member can spend now of each of ASSETS: CP, then each unit. */
+  spendableAssets(member: number, now: number): number[] {
+    return [this.spendable(member, now), ...this.units[member]!];
+  }
+
   /** Takes `amount` first-expiring-first-out from the member's vested lots (of `issuers`, default all). */
   take(member: number, amount: number, now: number, issuers?: readonly number[]): Array<{ lot: ModelLot; amount: number }> {
     const takes: Array<{ lot: ModelLot; amount: number }> = [];
@@ -306,6 +434,63 @@ function consumedOf(list: Array<{ issuerPartnerId: string; amount: string }>): R
 }
 
 // ---------------------------------------------------------------------------------------------
+// Exchange maths of the model: exact, in integers of 10⁻¹² CP (pico-CP), written apart from
+// src/exchange/convert.ts so that it checks it rather than repeats it.
+
+const PICO = 10n ** 12n;
+
+/** "2.333333333333" → 2333333333333n pico; at most 12 decimals. */
+function toPico(decimal: string): bigint {
+  const [whole, fraction = ''] = decimal.split('.');
+  if (fraction.length > 12) throw new Error(`more than 12 decimals: ${decimal}`);
+  return BigInt(whole!) * PICO + BigInt(fraction.padEnd(12, '0'));
+}
+
+/** 2333333333330n → "2.33333333333": the shortest exact decimal, as the hub prints residuals. */
+function fromPico(pico: bigint): string {
+  const whole = pico / PICO;
+  const fraction = (pico % PICO).toString().padStart(12, '0').replace(/0+$/, '');
+  return fraction ? `${whole}.${fraction}` : `${whole}`;
+}
+
+const ceilDiv = (a: bigint, b: bigint): bigint => (a + b - 1n) / b;
+
+/** The unit an asset is (index into UNITS), or null for CP. */
+function unitOf(asset: string): number | null {
+  const index = UNITS.findIndex((unit) => unit.asset === asset);
+  return index < 0 ? null : index;
+}
+
+function ratePico(asset: string): bigint {
+  const unit = unitOf(asset);
+  return unit === null ? PICO : toPico(UNITS[unit]!.rate);
+}
+
+interface ModelConversion {
+  amountIn: number;
+  cpAmount: number;
+  amountOut: number;
+  residualPico: bigint;
+}
+
+/**
+ * DESIGN.md §2 and §4 with the member's side rounded down: what `requested` of `from` is worth in
+ * whole CP (down), then in whole `to` (down); then back, the whole CP those need (up) and the
+ * `from` those CP need (up), which is all that is taken. Residual = value in − value out.
+ */
+function convertModel(from: string, to: string, requested: number): ModelConversion {
+  const rateFrom = ratePico(from);
+  const rateTo = ratePico(to);
+  const cpWorth = (BigInt(requested) * rateFrom) / PICO;
+  const amountOut = (cpWorth * PICO) / rateTo;
+  const cpAmount = ceilDiv(amountOut * rateTo, PICO);
+  const amountIn = from === 'CP' ? cpAmount : ceilDiv(cpAmount * PICO, rateFrom);
+  const residualPico = amountIn * rateFrom - amountOut * rateTo;
+  if (amountIn > BigInt(requested) || residualPico < 0n) throw new Error(`model: conversion of ${requested} ${from} → ${to} takes too much or mints`);
+  return { amountIn: Number(amountIn), cpAmount: Number(cpAmount), amountOut: Number(amountOut), residualPico };
+}
+
+// ---------------------------------------------------------------------------------------------
 // Hub plumbing
 
 /** Signs on the hub's clock (the tests move it) and sends through the SDK, which verifies the receipt. */
@@ -327,17 +512,63 @@ async function breakage(): Promise<bigint> {
   return BigInt(row.total);
 }
 
+const QUOTE = `query($from: String!, $to: String!, $amount: Amount!) { quoteExchange(from: $from, to: $to, amount: $amount) {
+  __typename ... on ExchangeQuote { quote amountRequested amountIn cpAmount amountOut rateFrom rateTo rounding residualCp } } }`;
+const EXCHANGE = `mutation($quote: String!) { exchangePoints(quote: $quote) {
+  __typename ... on ExchangeReceipt { entryId from to amountIn amountOut cpAmount residualCp fromBalance toBalance recordedAt replayed } } }`;
+
+/** A member's own act, with a member token signed by `via` on the hub's clock. */
+async function asMember(via: number, ref: string, query: string, variables: Record<string, unknown>): Promise<any> {
+  const response = await hub.graphql(query, variables, await hub.memberToken(partners[via]!, ref));
+  if (response.errors) throw new Error(JSON.stringify(response.errors));
+  return response.data;
+}
+
+/** Σ balances of every partner account (issuance, redemption, native pools), by owner:kind:asset. */
+async function partnerAccounts(): Promise<Map<string, bigint>> {
+  const rows: Array<{ account: string; balance: string }> = await hub.hub.dataSource.query(
+    `SELECT a.owner_id || ':' || a.kind || ':' || a.asset AS account, coalesce(sum(b.balance), 0)::text AS balance
+     FROM account a LEFT JOIN account_balance b ON b.account_id = a.id WHERE a.owner_kind = 'partner' GROUP BY 1`,
+  );
+  return new Map(rows.map((row) => [row.account, BigInt(row.balance)]));
+}
+
+/**
+ * The exchange entries as the ledger holds them, apart from the model: what left and reached the
+ * member's wallets, the rates the entry stored and the residual booked for it.
+ */
+async function exchangeEntries(entryIds: string[]): Promise<Array<{ amountIn: bigint; amountOut: bigint; rateFrom: string; rateTo: string; residual: string }>> {
+  const rows: Array<Record<string, string>> = await hub.hub.dataSource.query(
+    `SELECT e.rates->>'rateFrom' AS rate_from, e.rates->>'rateTo' AS rate_to, r.residual_cp::text AS residual,
+            (SELECT -sum(p.amount) FROM posting p JOIN account a ON a.id = p.account_id
+             WHERE p.entry_id = e.id AND a.owner_kind = 'member' AND a.asset = e.rates->>'from')::text AS amount_in,
+            (SELECT sum(p.amount) FROM posting p JOIN account a ON a.id = p.account_id
+             WHERE p.entry_id = e.id AND a.owner_kind = 'member' AND a.asset = e.rates->>'to')::text AS amount_out
+     FROM journal_entry e JOIN rounding_booking r ON r.entry_id = e.id WHERE e.id = ANY($1::uuid[]) AND e.type = 'exchange'`,
+    [entryIds],
+  );
+  return rows.map((row) => ({ amountIn: BigInt(row.amount_in!), amountOut: BigInt(row.amount_out!), rateFrom: row.rate_from!, rateTo: row.rate_to!, residual: row.residual! }));
+}
+
 async function runExpiry(): Promise<{ ran: boolean; pointsExpired: string }> {
   const result = await hub.graphql('mutation { runExpiry { ran pointsExpired } }', {}, await hub.operatorToken());
   if (!result.data?.runExpiry) throw new Error(JSON.stringify(result));
   return result.data.runExpiry;
 }
 
-const ME = '{ me { balance pending available lots(first: 100) { edges { node { issuerPartnerId remaining issuedAt expiresAt vestsAt } } } } }';
+const ME = `{ me { balance pending available lots(first: 100) { edges { node { issuerPartnerId remaining issuedAt expiresAt vestsAt } } }
+  combinedBalance { assets { asset amount } } } }`;
 
 async function memberView(ref: string) {
   const me = (await hub.graphql(ME, {}, await hub.memberToken(partners[0]!, ref))).data?.me;
-  return { balance: me.balance, pending: me.pending, available: me.available, lots: me.lots.edges.map((edge: any) => edge.node) };
+  const units = me.combinedBalance.assets.filter((row: any) => row.asset !== 'CP' && row.amount !== '0');
+  return {
+    balance: me.balance,
+    pending: me.pending,
+    available: me.available,
+    units: Object.fromEntries(units.map((row: any) => [row.asset, row.amount])),
+    lots: me.lots.edges.map((edge: any) => edge.node),
+  };
 }
 
 function modelView(model: Model, member: number, now: number) {
@@ -345,6 +576,7 @@ function modelView(model: Model, member: number, now: number) {
     balance: String(model.balance(member)),
     pending: String(model.pending(member, now)),
     available: String(model.spendable(member, now)),
+    units: Object.fromEntries(UNITS.flatMap((unit, u) => (model.units[member]![u]! > 0 ? [[unit.asset, String(model.units[member]![u])]] : []))),
     lots: model.openLots(member).map((lot) => ({
       issuerPartnerId: CONTRACTS[lot.issuer]!.id,
       remaining: String(lot.remaining),
@@ -358,12 +590,8 @@ function modelView(model: Model, member: number, now: number) {
 // ---------------------------------------------------------------------------------------------
 // One run
 
-interface Accepted {
-  partner: number;
-  op: Op;
-  jws: string;
-  id: string;
-}
+/** The last accepted instruction (its JWS) or exchange (its quote, with the member and the partner that signed its token). */
+type Accepted = { partner: number; op: Op; jws: string; id: string } | { partner: number; op: 'exchange'; quote: string; member: number; receipt: Record<string, unknown> };
 
 async function runSequence(steps: Step[], trace: string[]): Promise<void> {
   run += 1;
@@ -371,6 +599,7 @@ async function runSequence(steps: Step[], trace: string[]): Promise<void> {
   hub.clock.advance(FLUSH_MS);
   expect((await runExpiry()).ran).toBe(true);
   const breakageBefore = await breakage();
+  const accountsBefore = await partnerAccounts();
   const refs = Array.from({ length: MEMBERS }, (_, m) => `lc${run}-m${m}`);
   for (const ref of refs) {
     for (const [p] of partners.entries()) {
@@ -384,9 +613,10 @@ async function runSequence(steps: Step[], trace: string[]): Promise<void> {
   for (const [index, step] of steps.entries()) {
     const before: LedgerSnapshot = await ledgerSnapshot(hub);
     const now = hub.clock.now().getTime();
-    /** What the accepted step moves into (+) or out of (−) member wallets, all members together. */
+    /** What the accepted step moves into (+) or out of (−) member wallets, all members together: CP, and all units together. */
     let walletDelta = 0;
-    let outcome: Outcome | null = null;
+    let unitWalletDelta = 0;
+    let outcome: { ok: boolean; typename: string } | null = null;
     let described = '';
 
     try {
@@ -405,7 +635,7 @@ async function runSequence(steps: Step[], trace: string[]): Promise<void> {
           expect((sent.outcome.receipt as { vestsAt?: string }).vestsAt ?? null).toBe(vestsAt === null ? null : new Date(vestsAt).toISOString());
           const lot = model.newLot({ member: m, issuer: p, issuedAt: at, expiresAt: addMonths(at, lotLifetimeMonths), vestsAt, remaining: amount });
           model.entries.push({ id: sent.outcome.data.entryId, type: 'issue', partner: p, member: m, amount, reversed: 0, lot });
-          model.totals.issued += amount;
+          model.partnerTotals[p]!.issued += amount;
           walletDelta = amount;
           last = { partner: p, op: 'issue', jws: sent.jws, id: sent.outcome.data.entryId };
           break;
@@ -426,7 +656,7 @@ async function runSequence(steps: Step[], trace: string[]): Promise<void> {
           expect(sent.outcome.data.balance).toBe(String(model.balance(m)));
           expect(consumedOf(sent.outcome.data.consumed)).toEqual(byIssuer(takes));
           model.entries.push({ id: sent.outcome.data.entryId, type: 'redeem', partner: p, member: m, amount, reversed: 0, consumed: new Map(takes.map((t) => [t.lot, t.amount])) });
-          model.totals.redeemed += amount;
+          model.partnerTotals[p]!.redeemed += amount;
           walletDelta = -amount;
           last = { partner: p, op: 'redeem', jws: sent.jws, id: sent.outcome.data.entryId };
           break;
@@ -499,7 +729,7 @@ async function runSequence(steps: Step[], trace: string[]): Promise<void> {
           expect(sent.outcome.data.balance).toBe(String(model.balance(m)));
           expect(consumedOf(sent.outcome.data.consumed)).toEqual(byIssuer(takes));
           model.entries.push({ id: sent.outcome.data.entryId, type: 'redeem', partner: p, member: m, amount, reversed: 0, consumed: new Map(takes.map((t) => [t.lot, t.amount])) });
-          model.totals.redeemed += amount;
+          model.partnerTotals[p]!.redeemed += amount;
           walletDelta = -amount;
           last = { partner: p, op: 'capture', jws: sent.jws, id: sent.outcome.data.entryId };
           break;
@@ -534,7 +764,7 @@ async function runSequence(steps: Step[], trace: string[]): Promise<void> {
           entry.reversed += amount;
           if (entry.type === 'issue') {
             entry.lot!.remaining -= amount;
-            model.totals.issueReversed += amount;
+            model.partnerTotals[p]!.issueReversed += amount;
             walletDelta = -amount;
           } else {
             // Back to the lots it took them from, latest-expiring first.
@@ -548,7 +778,7 @@ async function runSequence(steps: Step[], trace: string[]): Promise<void> {
               left -= back;
             }
             expect(left).toBe(0);
-            model.totals.redemptionReversed += amount;
+            model.partnerTotals[p]!.redemptionReversed += amount;
             walletDelta = amount;
           }
           expect(sent.outcome.data).toMatchObject({ amount: String(amount), balance: String(model.balance(m)), reversesEntryId: entry.id });
@@ -587,11 +817,145 @@ async function runSequence(steps: Step[], trace: string[]): Promise<void> {
           last = { partner: p, op: 'transfer', jws: sent.jws, id: sent.outcome.data.entryId };
           break;
         }
+        case 'unitIssue':
+        case 'unitRedeem': {
+          const { member: m } = step;
+          const u = step.unit < UNITS.length ? step.unit : heldMost(model.units[m]!);
+          const unit = UNITS[u]!;
+          const p = (unit.partner + step.other) % CONTRACTS.length;
+          const issue = step.kind === 'unitIssue';
+          const balance = model.units[m]![u]!;
+          const amount = issue ? step.amount : resolveAmount(step.amount, balance);
+          described = `${issue ? 'issue' : 'redeem'} ${amount} ${unit.asset} at ${CONTRACTS[p]!.id} ${issue ? 'to' : 'from'} m${m} (balance ${balance})`;
+          const sent = await send(p, issue ? 'issue' : 'redeem', { member: refs[m]!, amount: String(amount), asset: unit.asset });
+          outcome = sent.outcome;
+          // A partner issues and redeems CP and its own unit only.
+          if (p !== unit.partner) {
+            expect(verdict(sent.outcome)).toBe('UnknownAsset');
+            break;
+          }
+          if (!issue && amount > balance) {
+            expect(verdict(sent.outcome)).toBe('InsufficientBalance');
+            break;
+          }
+          if (!sent.outcome.ok) throw new Error(`expected ${described} accepted, got ${verdict(sent.outcome)}`);
+          model.units[m]![u] = balance + (issue ? amount : -amount);
+          expect(sent.outcome.data).toMatchObject({ amount: String(amount), balance: String(model.units[m]![u]), asset: unit.asset });
+          if (issue) model.unitTotals[u]!.issued += amount;
+          else model.unitTotals[u]!.redeemed += amount;
+          unitWalletDelta = issue ? amount : -amount;
+          model.entries.push({ id: sent.outcome.data.entryId, type: 'unit', partner: p, member: m, amount, reversed: 0 });
+          last = { partner: p, op: issue ? 'issue' : 'redeem', jws: sent.jws, id: sent.outcome.data.entryId };
+          break;
+        }
+        case 'exchange': {
+          const { member: m } = step;
+          const fromIndex = step.from < ASSETS.length ? step.from : heldMost(model.spendableAssets(m, now));
+          const from = ASSETS[fromIndex]!;
+          const to = ASSETS[(fromIndex + step.toOffset) % ASSETS.length]!;
+          const [fromUnit, toUnit] = [unitOf(from), unitOf(to)];
+          const owners: number[] = [fromUnit, toUnit].flatMap((u) => (u === null ? [] : [UNITS[u]!.partner]));
+          const via = ((owners[owners.length - 1] ?? 0) + step.other) % CONTRACTS.length;
+          const spendable = fromUnit === null ? model.spendable(m, now) : model.units[m]![fromUnit]!;
+          const requested = resolveAmount(step.amount, spendable);
+          described = `exchange ${requested} ${from} → ${to} for m${m}, token of ${CONTRACTS[via]!.id}${step.late ? ', after the quote expired' : ''} (spendable ${spendable})`;
+          let refusal: string | null = null;
+          const conversion = from === to ? null : convertModel(from, to, requested);
+          if (!conversion) refusal = 'UnknownAsset';
+          // A member token signed by one partner moves value only into or out of that partner's unit.
+          else if (!owners.includes(via)) refusal = 'ExchangeNotAllowed';
+          else if (conversion.amountOut <= 0) refusal = 'InvalidAmount';
+          const quoted = (await asMember(via, refs[m]!, QUOTE, { from, to, amount: String(requested) })).quoteExchange;
+          if (refusal || !conversion) {
+            outcome = { ok: false, typename: quoted.__typename };
+            expect(quoted.__typename).toBe(refusal);
+            break;
+          }
+          expect(quoted).toEqual({
+            __typename: 'ExchangeQuote',
+            quote: expect.any(String),
+            amountRequested: String(requested),
+            amountIn: String(conversion.amountIn),
+            cpAmount: String(conversion.cpAmount),
+            amountOut: String(conversion.amountOut),
+            rateFrom: fromUnit === null ? '1' : UNITS[fromUnit]!.rate,
+            rateTo: toUnit === null ? '1' : UNITS[toUnit]!.rate,
+            rounding: 'down',
+            residualCp: fromPico(conversion.residualPico),
+          });
+          if (step.late) {
+            hub.clock.advance(QUOTE_EXPIRED_MS);
+            if (last && last.op !== 'exchange') last = null; // a minute closer to its instruction's expiry: not replayed
+            refusal = 'QuoteExpired';
+          } else if (conversion.amountIn > spendable) {
+            refusal = 'InsufficientBalance';
+          }
+          const executed = (await asMember(via, refs[m]!, EXCHANGE, { quote: quoted.quote })).exchangePoints;
+          outcome = { ok: executed.__typename === 'ExchangeReceipt', typename: executed.__typename };
+          if (refusal) {
+            expect(executed.__typename).toBe(refusal);
+            break;
+          }
+          if (executed.__typename !== 'ExchangeReceipt') throw new Error(`expected exchange accepted, got ${JSON.stringify(executed)}`);
+          const at = Date.parse(executed.recordedAt);
+          let takes: Array<{ lot: ModelLot; amount: number }> = [];
+          if (fromUnit === null) {
+            takes = model.take(m, conversion.cpAmount, now);
+            model.walletExchanges.cpOut += conversion.cpAmount;
+            walletDelta = -conversion.cpAmount;
+          } else {
+            model.units[m]![fromUnit]! -= conversion.amountIn;
+            model.unitTotals[fromUnit]!.exchangedOutOf += conversion.amountIn;
+            model.partnerTotals[UNITS[fromUnit]!.partner]!.exchangedIn += conversion.cpAmount;
+            unitWalletDelta -= conversion.amountIn;
+          }
+          if (toUnit === null) {
+            // X → CP: a lot of issuer X, as an issue at X would make, but spendable at once.
+            const issuer = UNITS[fromUnit!]!.partner;
+            model.newLot({ member: m, issuer, issuedAt: at, expiresAt: addMonths(at, CONTRACTS[issuer]!.lotLifetimeMonths), vestsAt: null, remaining: conversion.cpAmount });
+            model.walletExchanges.cpIn += conversion.cpAmount;
+            walletDelta = conversion.cpAmount;
+          } else {
+            model.units[m]![toUnit]! += conversion.amountOut;
+            model.unitTotals[toUnit]!.exchangedInto += conversion.amountOut;
+            model.partnerTotals[UNITS[toUnit]!.partner]!.exchangedOut += conversion.cpAmount;
+            unitWalletDelta += conversion.amountOut;
+          }
+          model.residualPico += conversion.residualPico;
+          const balanceOf = (unit: number | null) => String(unit === null ? model.balance(m) : model.units[m]![unit]);
+          expect(executed).toMatchObject({
+            from,
+            to,
+            amountIn: String(conversion.amountIn),
+            amountOut: String(conversion.amountOut),
+            cpAmount: String(conversion.cpAmount),
+            residualCp: fromPico(conversion.residualPico),
+            fromBalance: balanceOf(fromUnit),
+            toBalance: balanceOf(toUnit),
+            replayed: false,
+          });
+          // The CP an exchange out spends are consumed at Y like a redemption's (X → Y: X's CP, made and spent at once).
+          const consumed: Array<{ issuer: string; consumer: string; amount: string }> = await hub.hub.dataSource.query(
+            `SELECT issuer_partner_id AS issuer, consumer_partner_id AS consumer, sum(amount)::text AS amount FROM lot_consumption
+             WHERE entry_id = $1 AND kind = 'exchange' GROUP BY 1, 2 ORDER BY 1`,
+            [executed.entryId],
+          );
+          const expectedConsumed =
+            toUnit === null ? {} : fromUnit === null ? byIssuer(takes) : { [CONTRACTS[UNITS[fromUnit]!.partner]!.id]: String(conversion.cpAmount) };
+          expect(Object.fromEntries(consumed.map((row) => [row.issuer, row.amount]))).toEqual(expectedConsumed);
+          expect(new Set(consumed.map((row) => row.consumer))).toEqual(new Set(toUnit === null ? [] : [CONTRACTS[UNITS[toUnit]!.partner]!.id]));
+          const owner = owners[0]!;
+          model.entries.push({ id: executed.entryId, type: 'exchange', partner: owner, member: m, amount: conversion.amountIn, reversed: 0 });
+          model.exchangeEntries.push(executed.entryId);
+          last = { partner: via, op: 'exchange', quote: quoted.quote, member: m, receipt: executed };
+          break;
+        }
         case 'advance': {
           const ms = step.long ? LONG_ADVANCE_MS : SHORT_ADVANCE_MS;
           described = `advance the clock ${step.long ? '40 days' : '10 minutes'}`;
           hub.clock.advance(ms);
-          last = null; // its instruction has expired on the hub's clock
+          // An instruction has expired on the hub's clock; an executed quote still gives its receipt.
+          if (last && last.op !== 'exchange') last = null;
           break;
         }
         case 'expire': {
@@ -601,7 +965,7 @@ async function runSequence(steps: Step[], trace: string[]): Promise<void> {
           const result = await runExpiry();
           expect(result).toEqual({ ran: true, pointsExpired: String(points) });
           for (const lot of expiredNow) lot.remaining = 0;
-          model.totals.expired += points;
+          model.expired += points;
           walletDelta = -points;
           break;
         }
@@ -611,6 +975,12 @@ async function runSequence(steps: Step[], trace: string[]): Promise<void> {
             break;
           }
           described = `replay the last accepted ${last.op}`;
+          if (last.op === 'exchange') {
+            const again = (await asMember(last.partner, refs[last.member]!, EXCHANGE, { quote: last.quote })).exchangePoints;
+            outcome = { ok: again.__typename === 'ExchangeReceipt', typename: again.__typename };
+            expect(again).toEqual({ ...last.receipt, replayed: true });
+            break;
+          }
           const again = await partners[last.partner]!.client.submitSigned(last.op, last.jws);
           outcome = again;
           if (!again.ok) throw new Error(`replay refused: ${verdict(again)}`);
@@ -630,6 +1000,7 @@ async function runSequence(steps: Step[], trace: string[]): Promise<void> {
     } else {
       const delta = snapshotDelta(before, after);
       expect(delta.walletBalanceSum ?? '0').toBe(String(walletDelta));
+      expect(delta.unitWalletBalanceSum ?? '0').toBe(String(unitWalletDelta));
       expect(after.allBalanceSum).toBe('0');
       expect(after.lotRemainingSum).toBe(after.walletBalanceSum);
     }
@@ -641,21 +1012,62 @@ async function runSequence(steps: Step[], trace: string[]): Promise<void> {
     }
   }
 
-  // Conservation: what is in the run's wallets plus what expired during the run is exactly what
-  // was issued, less what was redeemed and reversed out of issues, plus what refunds gave back.
+  // Conservation of CP: what is in the run's wallets plus what expired during the run is exactly
+  // what was issued, less what was redeemed and reversed out of issues, plus what refunds gave
+  // back, plus what exchanges in made, less what exchanges out spent.
   let wallets = 0n;
-  for (const ref of refs) wallets += BigInt((await memberView(ref)).balance);
+  const unitWallets = UNITS.map(() => 0n);
+  for (const ref of refs) {
+    const view = await memberView(ref);
+    wallets += BigInt(view.balance);
+    for (const [u, unit] of UNITS.entries()) unitWallets[u]! += BigInt(view.units[unit.asset] ?? '0');
+  }
   const breakageAdded = (await breakage()) - breakageBefore;
-  const { issued, redeemed, issueReversed, redemptionReversed, expired } = model.totals;
-  expect({ wallets, breakageAdded }).toEqual({
-    wallets: BigInt(issued - redeemed - issueReversed + redemptionReversed - expired),
-    breakageAdded: BigInt(expired),
-  });
-  expect(wallets + breakageAdded).toBe(BigInt(issued - redeemed - issueReversed + redemptionReversed));
+  const total = (key: keyof Model['partnerTotals'][number]) => model.partnerTotals.reduce((sum, totals) => sum + totals[key], 0);
+  const { cpIn, cpOut } = model.walletExchanges;
+  const cpMoved = total('issued') - total('redeemed') - total('issueReversed') + total('redemptionReversed') + cpIn - cpOut;
+  expect({ wallets, breakageAdded }).toEqual({ wallets: BigInt(cpMoved - model.expired), breakageAdded: BigInt(model.expired) });
+  expect(wallets + breakageAdded).toBe(BigInt(cpMoved));
+
+  // Conservation of each unit: its wallets hold what was issued, less what was redeemed, plus what
+  // exchanges brought into it, less what exchanges took out of it.
+  const unitMoved = model.unitTotals.map((t) => t.issued - t.redeemed + t.exchangedInto - t.exchangedOutOf);
+  expect(unitWallets).toEqual(unitMoved.map(BigInt));
+
+  // Every partner account moved by exactly its share: issuance by what was created for the
+  // partner (issues less their refunds, CP made from its unit), redemption by what was retired at
+  // it (redemptions less their refunds, CP turned into its unit), its pool by its unit's moves.
+  const accountsAfter = await partnerAccounts();
+  const moved = new Map<string, bigint>();
+  for (const [account, balance] of accountsAfter) {
+    const change = balance - (accountsBefore.get(account) ?? 0n);
+    if (change !== 0n) moved.set(account, change);
+  }
+  const expectedMoves = new Map<string, bigint>();
+  const expectMove = (account: string, change: number) => change !== 0 && expectedMoves.set(account, BigInt(change));
+  for (const [p, t] of model.partnerTotals.entries()) {
+    expectMove(`${CONTRACTS[p]!.id}:issuance:CP`, -(t.issued - t.issueReversed + t.exchangedIn));
+    expectMove(`${CONTRACTS[p]!.id}:redemption:CP`, t.redeemed - t.redemptionReversed + t.exchangedOut);
+  }
+  for (const [u, unit] of UNITS.entries()) expectMove(`${CONTRACTS[unit.partner]!.id}:native_pool:${unit.asset}`, -unitMoved[u]!);
+  expect(moved).toEqual(expectedMoves);
+
+  // Every exchange gave out no more value than it took: in × rateFrom = out × rateTo + the booked
+  // residual, exactly, with a residual ≥ 0, read from the ledger's own postings and stored rates.
+  const exchanges = await exchangeEntries(model.exchangeEntries);
+  expect(exchanges).toHaveLength(model.exchangeEntries.length);
+  let bookedPico = 0n;
+  for (const entry of exchanges) {
+    const residualPico = toPico(entry.residual.replace(/0+$/, '').replace(/\.$/, ''));
+    expect(residualPico).toBeGreaterThanOrEqual(0n);
+    expect(entry.amountIn * toPico(entry.rateFrom)).toBe(entry.amountOut * toPico(entry.rateTo) + residualPico);
+    bookedPico += residualPico;
+  }
+  expect(fromPico(bookedPico)).toBe(fromPico(model.residualPico));
   expect(await hub.integrity()).toEqual({ ok: true, differences: [] });
 }
 
-it('keeps every ledger invariant and every point through random lifecycles of issue, hold, capture, void, refund, transfer and expiry', async () => {
+it('keeps every ledger invariant and every point through random lifecycles of issue, hold, capture, void, refund, transfer, exchange and expiry', async () => {
   const seed = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);
   await fc.assert(
     fc.asyncProperty(sequenceArb, async (steps) => {

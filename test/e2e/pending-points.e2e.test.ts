@@ -6,6 +6,7 @@ import { expectNothingWritten } from './support/ledger-snapshot';
 let hub: TestHub;
 let shop: TestPartner;
 let cafe: TestPartner;
+let deli: TestPartner;
 const DAY_MS = 86_400_000;
 
 async function me(ref: string) {
@@ -16,13 +17,50 @@ beforeAll(async () => {
   hub = await TestHub.start();
   shop = await hub.registerPartner('SHOP');
   cafe = await hub.registerPartner('CAFE', 'ES256');
-  const set = await hub.graphql('mutation { setPartnerContract(partnerId: "SHOP", input: { pendingDays: 14, transfersAllowed: true }) { __typename } }', {}, await hub.operatorToken());
-  expect(set.data?.setPartnerContract.__typename).toBe('PartnerContract');
+  deli = await hub.registerPartner('DELI');
+  for (const [partnerId, input] of [['SHOP', '{ pendingDays: 14, transfersAllowed: true }'], ['DELI', '{ pendingDays: 7 }']]) {
+    const set = await hub.graphql(`mutation { setPartnerContract(partnerId: "${partnerId}", input: ${input}) { __typename } }`, {}, await hub.operatorToken());
+    expect(set.data?.setPartnerContract.__typename).toBe('PartnerContract');
+  }
   for (const partner of [shop, cafe]) await partner.client.enrollMember({ member: 'ann', emailHash: hashEmail('ann@example.com') });
   await shop.client.enrollMember({ member: 'amy', emailHash: hashEmail('amy@example.com') });
 });
 
 afterAll(() => hub.stop());
+
+describe('who sees which pending points', () => {
+  const PENDING_BY_REF = 'query($ref: String!) { memberByRef(ref: $ref) { balance pending available } }';
+  const PENDING_BY_ID = 'query($id: ID!) { member(id: $id) { balance pending available } }';
+
+  it('shows a partner only the pending points it issued itself, and the member, operator and finance all of them', async () => {
+    let memberId = '';
+    for (const partner of [shop, cafe, deli]) {
+      const enrolled = await partner.client.enrollMember({ member: 'bea', emailHash: hashEmail('bea@example.com') });
+      if (!enrolled.ok) throw new Error(JSON.stringify(enrolled));
+      memberId = enrolled.data.memberId;
+    }
+    await shop.client.issuePoints({ member: 'bea', amount: '30' }); // pending for 14 days
+    await deli.client.issuePoints({ member: 'bea', amount: '12' }); // pending for 7 days
+    await cafe.client.issuePoints({ member: 'bea', amount: '5' }); // spendable at once
+
+    const all = { balance: '47', pending: '42', available: '5' };
+    expect(await me('bea')).toMatchObject(all);
+    for (const scope of ['operator', 'finance'] as const) {
+      const staff = await hub.graphql(PENDING_BY_ID, { id: memberId }, await hub.operatorToken(scope));
+      expect(staff.data?.member).toEqual(all);
+    }
+    const seenBy = async (partner: TestPartner) => (await hub.graphql(PENDING_BY_REF, { ref: 'bea' }, await partner.client.accessToken())).data?.memberByRef.pending;
+    expect({ SHOP: await seenBy(shop), DELI: await seenBy(deli), CAFE: await seenBy(cafe) }).toEqual({ SHOP: '30', DELI: '12', CAFE: '0' });
+
+    // One request, two members: each keeps its own scope (the loader batches without mixing them up).
+    const both = await hub.graphql(
+      `query($a: ID!) { bea: memberByRef(ref: "bea") { pending } ann: memberByRef(ref: "ann") { pending } byId: member(id: $a) { pending } }`,
+      { a: memberId },
+      await shop.client.accessToken(),
+    );
+    expect(both.data).toEqual({ bea: { pending: '30' }, ann: { pending: '0' }, byId: { pending: '30' } });
+  });
+});
 
 describe('pending points', () => {
   let issueEntry: string;

@@ -2,6 +2,7 @@ import { hashEmail, signInstruction } from '@coalition-hub/partner-sdk';
 import { HUB_ID, TestHub, type TestPartner } from '../helpers/test-hub';
 import { expectNothingWritten } from './support/ledger-snapshot';
 import { instructionClaims, sendInstruction, signRaw } from './support/instructions';
+import { queriesDuring } from './support/query-log';
 
 /**
  * Coalition tiers (issue #3 item 9): earned across all partners over a rolling window
@@ -79,5 +80,43 @@ describe('tiers', () => {
   it('refuses applyTierMultiplier on a redemption, as an invalid instruction that writes nothing', async () => {
     const jws = await signRaw(instructionClaims('ACME', 'redeem', { member: 'ann', amount: '1', applyTierMultiplier: true }), acme.key);
     expect(await expectNothingWritten(hub, () => sendInstruction(hub, 'redeem', jws))).toMatchObject({ __typename: 'InvalidInstruction', claim: 'applyTierMultiplier' });
+  });
+});
+
+describe('tiers of many members', () => {
+  const PAGE = 'query($first: Int!) { members(first: $first) { edges { node { id tier { name earnedInWindow } } } } }';
+  /** The statement that sums what members earned: one per batch of members. */
+  const isTierQuery = (sql: string) => sql.includes("e.rates ? 'baseAmount'");
+
+  it('reads the tiers of a whole page of members with one query, whatever the page size', async () => {
+    const earned: Record<string, string> = {};
+    for (const [index, amount] of [0, 999, 1000, 4999, 5000, 20].entries()) {
+      const ref = `page-${index}`;
+      const enrolled = await bolt.client.enrollMember({ member: ref });
+      if (!enrolled.ok) throw new Error(JSON.stringify(enrolled));
+      if (amount > 0) await bolt.client.issuePoints({ member: ref, amount: String(amount) });
+      earned[enrolled.data.memberId] = String(amount);
+    }
+    const token = await hub.operatorToken();
+    const small = await queriesDuring(hub, () => hub.graphql(PAGE, { first: 2 }, token));
+    const large = await queriesDuring(hub, () => hub.graphql(PAGE, { first: 100 }, token));
+    const nodes = large.result.data?.members.edges.map((edge: any) => edge.node);
+    expect(small.result.data?.members.edges).toHaveLength(2);
+    expect(nodes).toHaveLength(7); // ann and the six above
+
+    // Every tier is the member's own, in the right order.
+    const expected = (id: string) => {
+      const amount = BigInt(earned[id] ?? '0');
+      return { name: amount >= 5000n ? 'Gold' : amount >= 1000n ? 'Silver' : 'Base', earnedInWindow: earned[id] ?? '0' };
+    };
+    for (const node of nodes.filter((n: any) => n.id in earned)) expect(node.tier).toEqual(expected(node.id));
+    expect(large.queries.filter(isTierQuery)).toHaveLength(1);
+    expect(small.queries.filter(isTierQuery)).toHaveLength(1);
+    expect(large.queries).toHaveLength(small.queries.length);
+  });
+
+  it('hides what was earned from a partner listing its members, as for one member', async () => {
+    const page = await hub.graphql(PAGE, { first: 100 }, await acme.client.accessToken());
+    expect(page.data?.members.edges.map((edge: any) => edge.node.tier)).toEqual([{ name: 'Silver', earnedInWindow: null }]); // ann only
   });
 });

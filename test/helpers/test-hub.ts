@@ -29,7 +29,7 @@ export class TestClock implements Clock {
 export interface GraphqlResponse<T = Record<string, any>> {
   status: number;
   data?: T;
-  errors?: Array<{ message: string; extensions?: Record<string, unknown> }>;
+  errors?: Array<{ message: string; path?: Array<string | number>; extensions?: Record<string, unknown> }>;
 }
 
 export interface TestPartner {

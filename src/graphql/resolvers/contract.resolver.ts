@@ -19,8 +19,8 @@ export class PartnerContractResolver {
   }
 
   @FieldResolver(() => PartnerContractConnection, { description: 'Every contract version, newest first (future-dated ones included).' })
-  contracts(@Root() partner: Partner, @Args() page: PageArgs) {
-    return this.contractService.history(partner.id, page);
+  contracts(@Root() partner: Partner, @Args() page: PageArgs, @Ctx() context: RequestContext) {
+    return context.loaders.contractHistory.load({ partnerId: partner.id, page: { first: page.first, after: page.after ?? null } });
   }
 
   @FieldResolver(() => PartnerUnit, { nullable: true, description: "The partner's own program currency, if it has one." })

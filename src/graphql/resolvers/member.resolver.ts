@@ -5,40 +5,44 @@ import type { RequestContext } from '../context';
 import { AmountScalar } from '../scalars';
 import { PageArgs } from '../types/connection.type';
 import { JournalEntryConnection, LotConnection } from '../types/ledger.type';
-import { Member, MemberTier } from '../types/member.type';
-import type { TierService } from '../../members/tiers';
-import type { Clock } from '../../common/clock';
+import { Member, MemberConnection, MemberTier } from '../types/member.type';
+import type { TierService, VisibleTier } from '../../members/tiers';
 
 @Resolver(() => Member)
 export class MemberResolver {
   constructor(
-    private readonly members: MemberQueryService,
+    private readonly memberQueries: MemberQueryService,
     private readonly ledger: LedgerQueryService,
     private readonly tiers: TierService,
-    private readonly clock: Clock,
   ) {}
 
   @FieldResolver(() => MemberTier, { description: 'The coalition tier now; partners use it for issue multipliers (applyTierMultiplier).' })
-  tier(@Root() member: Member, @Ctx() context: RequestContext) {
-    return this.tiers.tierForViewer(context.viewer, this.ledger.manager, member.id, this.clock.now());
+  async tier(@Root() member: Member, @Ctx() context: RequestContext): Promise<VisibleTier> {
+    return this.tiers.forViewer(context.viewer, await context.loaders.tier.load(member.id));
   }
 
   @Authorized('member')
   @Query(() => Member, { nullable: true, description: 'The member behind a member token (signed by a partner); null if not enrolled there.' })
   me(@Ctx() context: RequestContext): Promise<Member | null> {
-    return this.members.findMeOrNull(context.viewer);
+    return this.memberQueries.findMeOrNull(context.viewer);
   }
 
   @Authorized('operator', 'finance', 'partner')
   @Query(() => Member, { nullable: true, description: 'A member by hub id. Partners see only members enrolled with them.' })
   member(@Arg('id', () => ID) id: string, @Ctx() context: RequestContext): Promise<Member | null> {
-    return this.members.findForViewer(context.viewer, id);
+    return this.memberQueries.findForViewer(context.viewer, id);
+  }
+
+  @Authorized('operator', 'finance', 'partner')
+  @Query(() => MemberConnection, { description: 'Members in hub id order: every member for operators and finance, those enrolled with it for a partner.' })
+  members(@Args() page: PageArgs, @Ctx() context: RequestContext) {
+    return this.memberQueries.list(context.viewer, page);
   }
 
   @Authorized('partner')
   @Query(() => Member, { nullable: true, description: "A member by the calling partner's own reference." })
   memberByRef(@Arg('ref') ref: string, @Ctx() context: RequestContext): Promise<Member | null> {
-    return this.members.findByRefForPartner(context.viewer, ref);
+    return this.memberQueries.findByRefForPartner(context.viewer, ref);
   }
 
   @FieldResolver(() => AmountScalar, { description: 'CP in the wallet, earned at every partner (points on hold or still pending included; see available).' })
@@ -46,9 +50,11 @@ export class MemberResolver {
     return context.loaders.walletBalance.load(member.id);
   }
 
-  @FieldResolver(() => AmountScalar, { description: 'CP issued inside a return window, not spendable until they vest (included in balance).' })
+  @FieldResolver(() => AmountScalar, {
+    description: 'CP issued inside a return window, not spendable until they vest (included in balance). A partner sees only the pending points it issued.',
+  })
   pending(@Root() member: Member, @Ctx() context: RequestContext): Promise<bigint> {
-    return context.loaders.pending.load(member.id);
+    return context.loaders.pending.load(this.memberQueries.lotScope(context.viewer, member.id));
   }
 
   @FieldResolver(() => AmountScalar, { description: 'What the member can spend now: balance less points on hold and points still pending.' })
@@ -58,11 +64,11 @@ export class MemberResolver {
 
   @FieldResolver(() => LotConnection, { description: 'CP lots, soonest to expire first (the order in which they are spent). A partner sees only lots it issued.' })
   lots(@Root() member: Member, @Args() page: PageArgs, @Ctx() context: RequestContext, @Arg('includeSpent', { defaultValue: false }) includeSpent: boolean) {
-    return this.ledger.memberLots(this.members.lotScope(context.viewer, member.id), includeSpent, page);
+    return this.ledger.memberLots(this.memberQueries.lotScope(context.viewer, member.id), includeSpent, page);
   }
 
   @FieldResolver(() => JournalEntryConnection, { description: "Journal entries of this member, newest first. A partner sees only its own." })
   history(@Root() member: Member, @Args() page: PageArgs, @Ctx() context: RequestContext) {
-    return this.ledger.entries(this.members.historyScope(context.viewer, member.id), page);
+    return this.ledger.entries(this.memberQueries.historyScope(context.viewer, member.id), page);
   }
 }

@@ -1,11 +1,14 @@
 import { Field, ID, Int, ObjectType } from 'type-graphql';
 import { AmountScalar } from '../scalars';
+import { connectionOf } from './connection.type';
 
 @ObjectType({ description: 'A coalition member: one person, one combined CP balance, linked to partners by their own references.' })
 export class Member {
   @Field(() => ID) id!: string;
   @Field() createdAt!: Date;
 }
+
+export const MemberConnection = connectionOf(Member, 'Member');
 
 @ObjectType({ description: 'The coalition tier: from CP earned through issues at every partner over a rolling window.' })
 export class MemberTier {

@@ -15,8 +15,13 @@ export interface LedgerSnapshot {
   accounts: number;
   partners: number;
   partnerKeys: number;
+  holds: number;
+  exchanges: number;
+  roundingBookings: number;
   /** Σ stored balances of member wallets (CP). */
   walletBalanceSum: string;
+  /** Σ stored balances of member wallets in partner units (all units together: a change detector, not an amount). */
+  unitWalletBalanceSum: string;
   /** Σ stored balances of every account: zero while the ledger balances. */
   allBalanceSum: string;
   /** Σ lot.remaining: equals walletBalanceSum while lots explain wallets. */
@@ -36,8 +41,13 @@ export async function ledgerSnapshot(hub: TestHub): Promise<LedgerSnapshot> {
       (SELECT count(*) FROM account)::int AS "accounts",
       (SELECT count(*) FROM partner)::int AS "partners",
       (SELECT count(*) FROM partner_key)::int AS "partnerKeys",
+      (SELECT count(*) FROM hold)::int AS "holds",
+      (SELECT count(*) FROM exchange)::int AS "exchanges",
+      (SELECT count(*) FROM rounding_booking)::int AS "roundingBookings",
       (SELECT coalesce(sum(b.balance), 0)::text FROM account_balance b JOIN account a ON a.id = b.account_id
-        WHERE a.owner_kind = 'member' AND a.kind = 'wallet') AS "walletBalanceSum",
+        WHERE a.owner_kind = 'member' AND a.kind = 'wallet' AND a.asset = 'CP') AS "walletBalanceSum",
+      (SELECT coalesce(sum(b.balance), 0)::text FROM account_balance b JOIN account a ON a.id = b.account_id
+        WHERE a.owner_kind = 'member' AND a.kind = 'wallet' AND a.asset <> 'CP') AS "unitWalletBalanceSum",
       (SELECT coalesce(sum(balance), 0)::text FROM account_balance) AS "allBalanceSum",
       (SELECT coalesce(sum(remaining), 0)::text FROM lot) AS "lotRemainingSum"
   `);
