@@ -6,7 +6,9 @@ import {
   PartnerClient,
   signAccessToken,
   signInstruction,
+  verifyStatement,
   type Outcome,
+  type StatementDocument,
   type PartnerAlgorithm,
 } from '@coalition-hub/partner-sdk';
 import type { Hub } from '../app';
@@ -214,6 +216,53 @@ export async function runDemo(hub: Hub, config: Config, operator: DemoOperator):
   line(`   ledgerIntegrity: ${report?.ok ? 'OK' : 'DIFFERENCES FOUND'} (${report?.entriesChecked} entries, ${report?.accountsChecked} accounts, ${report?.lotsChecked} lots)`);
   for (const difference of report?.differences ?? []) line(`     ${difference.check}: ${difference.subject} expected ${difference.expected}, found ${difference.actual}`);
 
+  await settleTheDay(hub, config, operator, cafe, must);
+
   line('\nTry it yourself — an operator token valid for one hour:');
   line(`   curl -s ${hub.url}/graphql -H 'content-type: application/json' \\\n     -H 'authorization: Bearer ${operatorToken}' \\\n     -d '{"query":"{ partners { edges { node { id name status } } } }"}'`);
+}
+
+type Must = (what: string, query: string, variables: Record<string, unknown>, token: string) => Promise<any>;
+
+/** Step 16: finance closes the period; CAFE checks its signed statement and acknowledges it. */
+async function settleTheDay(hub: Hub, config: Config, operator: DemoOperator, cafe: PartnerClient, must: Must): Promise<void> {
+  const financeToken = await signAccessToken({ issuer: config.operatorIssuer, subject: 'demo-finance', scope: 'finance', audience: config.hubId, key: operator.key, lifetimeSeconds: 3600 });
+  step(16, 'Finance closes the settlement period: net positions, then who pays whom after multilateral netting:');
+  const { currentSettlementPeriod } = await must('current period', '{ currentSettlementPeriod { id } }', {}, financeToken);
+  const closed = (
+    await must(
+      'close',
+      `mutation($id: ID!) { closeSettlementPeriod(id: $id) { __typename ... on SettlementPeriod { id status
+        summary { currency revenueMinor spreadMinor breakageKeptMinor liabilityChangeMinor grossMinor netMinor nettingEfficiency }
+        positions(first: 10) { edges { node { partnerId netMinor } } }
+        instructions(first: 10) { edges { node { payer payee amountMinor } } } } } }`,
+      { id: currentSettlementPeriod.id },
+      financeToken,
+    )
+  ).closeSettlementPeriod;
+  const currency = closed.summary.currency;
+  for (const { node } of closed.positions.edges) {
+    const owes = BigInt(node.netMinor) >= 0n;
+    line(`   ${String(node.partnerId).padEnd(10)} ${owes ? 'owes the hub' : 'is owed    '} ${String(node.netMinor.replace('-', '')).padStart(8)} ${currency} (minor units)`);
+  }
+  line(`   hub: revenue ${closed.summary.revenueMinor} (spread ${closed.summary.spreadMinor}, breakage ${closed.summary.breakageKeptMinor}) + funded liability ${closed.summary.liabilityChangeMinor} for points still out`);
+  for (const { node } of closed.instructions.edges) line(`   pay: ${String(node.payer).padEnd(10)} → ${String(node.payee).padEnd(10)} ${node.amountMinor} ${currency}`);
+  line(`   gross ${closed.summary.grossMinor}, net ${closed.summary.netMinor}: netting saves ${(closed.summary.nettingEfficiency * 100).toFixed(1)}%`);
+  const { reconciliation } = await must('reconcile', 'query($id: ID!) { reconciliation(periodId: $id) { ok differences } }', { id: closed.id }, financeToken);
+  line(`   reconciliation: ${reconciliation.ok ? 'OK (positions = revenue + liability change; statements = their lines; recomputes identically)' : reconciliation.differences.join('; ')}`);
+
+  step(17, 'CAFE downloads its hub-signed statement, verifies it with the SDK, and acknowledges it with its own signature:');
+  const { statements } = await must(
+    'statements',
+    'query($period: ID) { statements(periodId: $period, first: 1) { edges { node { id digest jws lineCount netMinor document(format: JSON) } } } }',
+    { period: closed.id },
+    await cafe.accessToken(),
+  );
+  const statement = statements.edges[0].node;
+  const jwks = (await (await fetch(`${hub.url}/.well-known/jwks.json`)).json()) as { keys: [] };
+  const document = JSON.parse(statement.document) as StatementDocument;
+  await verifyStatement(document, statement.jws, { jwks, hubId: config.hubId, partnerId: cafe.partnerId });
+  line(`   statement ${short(statement.id)}: ${statement.lineCount} lines, net ${statement.netMinor} ${currency}, signature and digest ${statement.digest.slice(0, 12)}… verified`);
+  for (const entry of document.lines) line(`     ${entry.line}. ${entry.kind.padEnd(16)} ${entry.points.padStart(6)} CP × ${String(entry.price).padEnd(5)} = ${entry.moneyMinor.padStart(7)}`);
+  line(`   CAFE acknowledges: ${describe(await cafe.acknowledgeStatement({ statement: statement.id, digest: statement.digest }))}`);
 }
