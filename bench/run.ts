@@ -2,11 +2,13 @@ import { parseArgs } from 'node:util';
 import { startBenchDatabase } from './harness';
 import { hotPartner } from './hot-partner';
 import { memberReads } from './member-reads';
+import { statementStream } from './statement-stream';
 
 /**
  * npm run bench -- hot-partner [--requests 4000] [--connections 32] [--members 200]
  * npm run bench -- member-reads [--requests 4000] [--connections 32]
- * npm run bench -- all
+ * npm run bench -- statement [--entries 1000000] [--small 100000]
+ * npm run bench -- all   (hot-partner and member-reads; statement runs on its own: it loads a million entries)
  */
 async function main(): Promise<void> {
   const { positionals, values } = parseArgs({
@@ -15,15 +17,18 @@ async function main(): Promise<void> {
       requests: { type: 'string', default: '4000' },
       connections: { type: 'string', default: '32' },
       members: { type: 'string', default: '200' },
+      entries: { type: 'string', default: '1000000' },
+      small: { type: 'string', default: '100000' },
     },
   });
   const name = positionals[0] ?? 'all';
   const options = { requests: Number(values.requests), connections: Number(values.connections), members: Number(values.members) };
-  if (!['hot-partner', 'member-reads', 'all'].includes(name)) throw new Error(`unknown benchmark ${name}: hot-partner, member-reads or all`);
+  if (!['hot-partner', 'member-reads', 'statement', 'all'].includes(name)) throw new Error(`unknown benchmark ${name}: hot-partner, member-reads, statement or all`);
   const database = await startBenchDatabase();
   try {
     if (name === 'hot-partner' || name === 'all') await hotPartner(database, options);
     if (name === 'member-reads' || name === 'all') await memberReads(database, options);
+    if (name === 'statement') await statementStream(database, { entries: Number(values.entries), small: Number(values.small) });
   } finally {
     await database.stop();
   }

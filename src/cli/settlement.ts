@@ -155,6 +155,9 @@ program
     }),
   );
 
+// For the benchmark (npm run bench -- statement): this process's peak memory, on standard error.
+if (process.env.REPORT_PEAK_RSS) process.on('exit', () => console.error(`peak-rss-kib ${process.resourceUsage().maxRSS}`));
+
 program.parseAsync().catch((error: unknown) => {
   console.error(error instanceof Error ? error.message : error);
   process.exit(1);
