@@ -41,6 +41,8 @@ import { SettlementService } from './settlement/settlement.service';
 import { StatementService } from './settlement/statement.service';
 import { DisputeService } from './settlement/disputes.service';
 import { LiabilityService } from './settlement/liability.service';
+import { FundingService } from './settlement/funding.service';
+import { FundingResolver } from './graphql/resolvers/funding.resolver';
 import { LiabilityResolver } from './graphql/resolvers/liability.resolver';
 
 export interface Hub {
@@ -90,6 +92,7 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
     const settlement = new SettlementService(dataSource, clock, new PeriodCalendar(config.settlementPeriod, config.settlementTimeZone), config.defaultCurrency, statements);
     await settlement.alignSchedule();
     const finance = new FinanceQueryService(dataSource);
+    const funding = new FundingService(dataSource, contracts, clock, config.counterShards);
     const reconciliation = new ReconciliationService(dataSource, finance, statements);
     const schema = await buildHubSchema([
       new InstructionResolver(instructions, ledger),
@@ -101,6 +104,7 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
       new PartnerUnitResolver(),
       new ExchangeResolver(exchange, combined),
       new SettlementPeriodResolver(settlement, finance, reconciliation),
+      new FundingResolver(funding),
       new LiabilityResolver(new LiabilityService(dataSource), clock, config.settlementTimeZone),
       new StatementResolver(finance, statements, new DisputeService(dataSource, clock, config.counterShards)),
     ]);
@@ -137,7 +141,7 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
       jwks: () => hubKeys.jwks(),
       createContext: async (authorization, telemetry) => ({
         viewer: await auth.authenticate(authorization),
-        loaders: createLoaders({ ledger, partners: partnerQueries, contracts, tiers, clock }),
+        loaders: createLoaders({ ledger, partners: partnerQueries, contracts, tiers, clock, funding }),
         telemetry,
       }),
     });

@@ -1,3 +1,4 @@
+import { drawFunding } from '../settlement/funding.service';
 import { errors as joseErrors } from 'jose';
 import type { DataSource, EntityManager } from 'typeorm';
 import { QUOTE_TYP } from '@coalition-hub/partner-sdk';
@@ -182,7 +183,8 @@ export class ExchangeService {
     if (spendable < conversion.amountIn) return insufficientBalance(spendable, conversion.amountIn);
 
     const entryId = newId();
-    const prices = await this.settlementPrices(tx, sides, now);
+    const { prices, funding } = await this.settlementPrices(tx, sides, now, conversion.cpAmount);
+    if (isDomainError(funding)) return funding;
     const balances = await recordEntry(
       tx,
       {
@@ -199,7 +201,7 @@ export class ExchangeService {
         requestHash: null,
         rates: { quoteId: terms.quoteId, from: terms.from, to: terms.to, rateFrom: terms.rateFrom, rateTo: terms.rateTo, residualCp: terms.residualCp, askedVia: partnerId, ...prices },
       },
-      await this.postings(tx, sides, conversion),
+      [...(await this.postings(tx, sides, conversion)), ...funding],
       this.counterShards,
     );
     await this.moveLots(tx, { memberId, fromOwner: sides.fromOwner, toOwner: sides.toOwner, conversion, entryId, now, fromWallet: sides.fromWallet });
@@ -222,12 +224,14 @@ export class ExchangeService {
   }
 
   /** The prices settlement uses (DESIGN.md §4): the CP created for X at X's issue price, the CP retired at Y at Y's redeem price. */
-  private async settlementPrices(tx: EntityManager, sides: ExchangeSides, now: Date): Promise<Record<string, string>> {
+  private async settlementPrices(tx: EntityManager, sides: ExchangeSides, now: Date, cpCreated: bigint) {
     const [fromContract, toContract] = await this.contracts.inForce(tx, [sides.fromOwner ?? '', sides.toOwner ?? ''], now);
     const prices: Record<string, string> = {};
     if (sides.fromOwner && fromContract) Object.assign(prices, { issuePrice: fromContract.issuePrice, currency: fromContract.currency });
     if (sides.toOwner && toContract) Object.assign(prices, { redeemPrice: toContract.redeemPrice, currency: toContract.currency });
-    return prices;
+    // CP created for X is paid for like an issue: a prepaid or capped X draws on its funding (issue #4 item 8).
+    const funding = sides.fromOwner && fromContract ? await drawFunding(tx, sides.fromOwner, fromContract, cpCreated) : [];
+    return { prices, funding };
   }
 
   /** Both wallets locked in account order, like every entry; then what the source can spend (less holds, pending and expired points, for CP). */

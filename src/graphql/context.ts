@@ -1,5 +1,6 @@
 import DataLoader from 'dataloader';
 import type { Viewer } from '../auth/viewer';
+import type { FundingService, FundingStatus } from '../settlement/funding.service';
 import type { Clock } from '../common/clock';
 import type { MemberTier, TierService } from '../members/tiers';
 import type { AccountEntity } from '../ledger/ledger.entity';
@@ -14,11 +15,13 @@ export interface LoaderSources {
   contracts: ContractService;
   tiers: TierService;
   clock: Clock;
+  funding: FundingService;
 }
 
 /** Per-request batching: every field a list can fan out to goes through one of these. */
-export function createLoaders({ ledger, partners, contracts, tiers, clock }: LoaderSources) {
+export function createLoaders({ ledger, partners, contracts, tiers, clock, funding }: LoaderSources) {
   return {
+    funding: new DataLoader<string, FundingStatus | null>((partnerIds) => funding.status(partnerIds)),
     currentContract: new DataLoader<string, ContractRow | null>((partnerIds) => contracts.currentContracts(partnerIds)),
     contractHistory: new DataLoader<HistoryRequest, Connection<ContractPageRow>, string>((requests) => contracts.historyPages(requests), {
       cacheKeyFn: ({ partnerId, page }) => `${partnerId}|${page.first}|${page.after ?? ''}`,

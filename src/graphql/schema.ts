@@ -11,6 +11,7 @@ import { PartnerContractResolver, PartnerUnitResolver } from './resolvers/contra
 import { ExchangeResolver } from './resolvers/exchange.resolver';
 import { SettlementPeriodResolver, StatementResolver } from './resolvers/settlement.resolver';
 import { LiabilityResolver } from './resolvers/liability.resolver';
+import { FundingResolver } from './resolvers/funding.resolver';
 
 export const resolverClasses = [
   InstructionResolver,
@@ -24,6 +25,7 @@ export const resolverClasses = [
   SettlementPeriodResolver,
   StatementResolver,
   LiabilityResolver,
+  FundingResolver,
 ] as const;
 
 const authChecker: AuthChecker<RequestContext, Role> = ({ context }, roles) => {

@@ -41,7 +41,8 @@ export async function ensureAccount(
   asset: string,
   kind: AccountKind,
 ): Promise<AccountRef> {
-  const floored = kind === 'wallet';
+  // Single-row accounts, locked by whoever debits them: wallets and a partner's funding accounts.
+  const floored = kind === 'wallet' || kind === 'prefunding' || kind === 'exposure';
   const inserted: Array<{ id: string }> = await tx.query(
     `INSERT INTO account (owner_kind, owner_id, asset, kind) VALUES ($1, $2, $3, $4)
      ON CONFLICT (owner_kind, owner_id, asset, kind) DO NOTHING RETURNING id`,
@@ -49,7 +50,7 @@ export async function ensureAccount(
   );
   if (inserted[0]) {
     if (floored) {
-      await tx.query(`INSERT INTO account_balance (account_id, kind, shard, balance) VALUES ($1, 'wallet', 0, 0)`, [inserted[0].id]);
+      await tx.query(`INSERT INTO account_balance (account_id, kind, shard, balance) VALUES ($1, $2, 0, 0)`, [inserted[0].id, kind]);
     }
     return { id: inserted[0].id, floored };
   }
@@ -78,6 +79,8 @@ export interface MovementTargets {
     lotLifetimeMonths: number;
     pendingDays: number;
     tierMultipliers: Record<string, string>;
+    fundingMode: 'postpaid' | 'prepaid';
+    netDebitCapMinor: string | null;
   };
 }
 
@@ -115,6 +118,7 @@ export async function findMovementTargets(
   const rows: Array<Record<string, any>> = await tx.query(
     `SELECT l.member_id, w.id AS wallet_id, c.id AS counter_id, b.balance,
             k.id AS contract_id, k.currency, k.issue_price::text, k.redeem_price::text, k.lot_lifetime_months, k.pending_days, k.tier_multipliers,
+            k.funding_mode, k.net_debit_cap_minor::text,
             wallet_reserved(w.id, $4) AS reserved
      FROM partner p
      JOIN member_link l ON l.partner_id = p.id AND ${memberClause}
@@ -122,7 +126,7 @@ export async function findMovementTargets(
      JOIN account_balance b ON b.account_id = w.id AND b.shard = 0
      JOIN account c ON c.owner_kind = 'partner' AND c.owner_id = p.id AND c.asset = 'CP' AND c.kind = $3
      JOIN LATERAL (
-       SELECT id, currency, issue_price, redeem_price, lot_lifetime_months, pending_days, tier_multipliers FROM partner_contract
+       SELECT id, currency, issue_price, redeem_price, lot_lifetime_months, pending_days, tier_multipliers, funding_mode, net_debit_cap_minor FROM partner_contract
        WHERE partner_id = p.id AND valid_from <= $4 ORDER BY valid_from DESC LIMIT 1
      ) k ON true
      WHERE p.id = $1`,
@@ -144,6 +148,8 @@ export async function findMovementTargets(
       lotLifetimeMonths: Number(row.lot_lifetime_months),
       pendingDays: Number(row.pending_days),
       tierMultipliers: row.tier_multipliers as Record<string, string>,
+      fundingMode: row.funding_mode,
+      netDebitCapMinor: row.net_debit_cap_minor ?? null,
     },
   };
 }

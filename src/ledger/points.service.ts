@@ -1,6 +1,7 @@
+import { drawFunding } from '../settlement/funding.service';
 import type { EntityManager } from 'typeorm';
 import { assert } from '../common/assert';
-import { DomainError, ErrorCode, fail } from '../common/errors';
+import { DomainError, ErrorCode, fail, isDomainError } from '../common/errors';
 import { addMonths, totalsByIssuer } from './apply-entry';
 import { CP, consumeLots, createLot, findMovementTargets, recordEntry, type MovementTargets } from './ledger.repository';
 import type { MovementClaims } from '../instructions/instruction-claims';
@@ -65,9 +66,13 @@ export async function issuePoints(tx: EntityManager, context: MovementContext, c
     Object.assign(rates, { tier: tier.name, tierMultiplier: multiplier, baseAmount: claims.amount.toString() });
     if (amount > limits.amountMax) return fail(ErrorCode.INVALID_AMOUNT, `with the ${tier.name} multiplier the amount exceeds ${limits.amountMax}`, { amount: amount.toString() });
   }
+  // A prepaid or capped partner pays for the points as it issues them (issue #4 item 8).
+  const funding = await drawFunding(tx, context.partnerId, targets.contract, amount);
+  if (isDomainError(funding)) return funding;
   const balances = await recordEntry(tx, entryOf('issue', context, targets.memberId, claims, rates), [
     { accountId: targets.counter.id, asset: CP, amount: -amount, floored: false },
     { accountId: targets.wallet.id, asset: CP, amount, floored: true },
+    ...funding,
   ], context.counterShards);
   // A partner with a return window issues pending points: in the balance, spendable once vested.
   const vestsAt = targets.contract.pendingDays > 0 ? new Date(context.now.getTime() + targets.contract.pendingDays * DAY_MS) : null;

@@ -14,6 +14,8 @@ export class PartnerContractEntity {
   @Column('text', { name: 'reversal_policy' }) reversalPolicy!: 'refuse' | 'debt';
   @Column('integer', { name: 'pending_days' }) pendingDays!: number;
   @Column('jsonb', { name: 'tier_multipliers' }) tierMultipliers!: Record<string, string>;
+  @Column('text', { name: 'funding_mode' }) fundingMode!: 'postpaid' | 'prepaid';
+  @Column('bigint', { name: 'net_debit_cap_minor', nullable: true }) netDebitCapMinor!: string | null;
   @Column('timestamptz', { name: 'created_at' }) createdAt!: Date;
 }
 

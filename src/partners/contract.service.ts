@@ -43,7 +43,7 @@ const FUTURE_DAYS_MAX = 366;
 const BACKDATE_TOLERANCE_MS = 60_000;
 
 const CONTRACT_COLUMNS = `id, partner_id, valid_from, currency, issue_price::text, redeem_price::text, breakage_share::text,
-  lot_lifetime_months, transfers_allowed, reversal_policy, pending_days, tier_multipliers, created_at`;
+  lot_lifetime_months, transfers_allowed, reversal_policy, pending_days, tier_multipliers, funding_mode, net_debit_cap_minor::text, created_at`;
 
 function toContract(row: Record<string, any>): ContractRow {
   return {
@@ -59,6 +59,8 @@ function toContract(row: Record<string, any>): ContractRow {
     reversalPolicy: row.reversal_policy,
     pendingDays: row.pending_days,
     tierMultipliers: row.tier_multipliers,
+    fundingMode: row.funding_mode,
+    netDebitCapMinor: row.net_debit_cap_minor ?? null,
     createdAt: row.created_at,
   };
 }
@@ -235,10 +237,10 @@ export class ContractService {
   private async insert(tx: EntityManager, partnerId: string, validFrom: Date, terms: ContractTerms): Promise<ContractRow | DomainError> {
     const rows: Array<Record<string, any>> = await tx.query(
       `INSERT INTO partner_contract (partner_id, valid_from, currency, issue_price, redeem_price, breakage_share,
-         lot_lifetime_months, transfers_allowed, reversal_policy, pending_days, tier_multipliers)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (partner_id, valid_from) DO NOTHING RETURNING ${CONTRACT_COLUMNS}`,
+         lot_lifetime_months, transfers_allowed, reversal_policy, pending_days, tier_multipliers, funding_mode, net_debit_cap_minor)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (partner_id, valid_from) DO NOTHING RETURNING ${CONTRACT_COLUMNS}`,
       [partnerId, validFrom, terms.currency, terms.issuePrice, terms.redeemPrice, terms.breakageShare, terms.lotLifetimeMonths,
-        terms.transfersAllowed, terms.reversalPolicy, terms.pendingDays, JSON.stringify(terms.tierMultipliers)],
+        terms.transfersAllowed, terms.reversalPolicy, terms.pendingDays, JSON.stringify(terms.tierMultipliers), terms.fundingMode, terms.netDebitCapMinor],
     );
     if (!rows[0]) return fail(ErrorCode.INVALID_INPUT, `a contract from ${validFrom.toISOString()} exists already`);
     return toContract(rows[0]);

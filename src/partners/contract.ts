@@ -1,3 +1,4 @@
+import { limits } from '../config/limits';
 import { parseDecimal, decimalText } from '../common/decimal';
 import { DomainError, ErrorCode, fail } from '../common/errors';
 
@@ -13,9 +14,15 @@ export interface ContractTerms {
   pendingDays: number;
   /** Issue multiplier per tier, exact decimals, e.g. { Silver: "1.5" }; a tier not named multiplies by 1. */
   tierMultipliers: Record<string, string>;
+  /** postpaid: the partner settles its net position after each period; prepaid: issues draw on money paid in advance. */
+  fundingMode: 'postpaid' | 'prepaid';
+  /** Post-paid only: the most the partner's unsettled issue money may reach (minor units); null: no cap. */
+  netDebitCapMinor: string | null;
 }
 
-export type ContractInput = { [Name in keyof ContractTerms]?: ContractTerms[Name] | null };
+export type ContractInput = { [Name in Exclude<keyof ContractTerms, 'netDebitCapMinor'>]?: ContractTerms[Name] | null } & {
+  netDebitCapMinor?: string | bigint | null;
+};
 
 export function defaultTerms(currency: string): ContractTerms {
   return {
@@ -28,6 +35,8 @@ export function defaultTerms(currency: string): ContractTerms {
     reversalPolicy: 'refuse',
     pendingDays: 0,
     tierMultipliers: {},
+    fundingMode: 'postpaid',
+    netDebitCapMinor: null,
   };
 }
 
@@ -59,6 +68,16 @@ export function resolveTerms(base: ContractTerms, input: ContractInput, tierName
     multipliers[tier] = decimalText(multiplier);
   }
   terms.tierMultipliers = multipliers;
+  if (terms.fundingMode !== 'postpaid' && terms.fundingMode !== 'prepaid') return fail(ErrorCode.INVALID_INPUT, 'fundingMode is postpaid or prepaid');
+  // A prepaid partner's limit is its prepaid balance: a cap carried over from post-paid terms no longer applies.
+  if (terms.fundingMode === 'prepaid') {
+    if (input.netDebitCapMinor !== undefined && input.netDebitCapMinor !== null) return fail(ErrorCode.INVALID_INPUT, 'a net debit cap is for post-paid contracts');
+    terms.netDebitCapMinor = null;
+  } else if (terms.netDebitCapMinor !== null) {
+    const cap = String(terms.netDebitCapMinor);
+    if (!/^[0-9]{1,13}$/.test(cap) || BigInt(cap) > limits.amountMax) return fail(ErrorCode.INVALID_INPUT, `netDebitCapMinor is a whole number of minor units from 0 to ${limits.amountMax}`);
+    terms.netDebitCapMinor = BigInt(cap).toString();
+  }
   if (terms.reversalPolicy !== 'refuse') return fail(ErrorCode.INVALID_INPUT, "reversalPolicy 'debt' is not supported yet; refunds of spent points are refused");
   return terms;
 }

@@ -37,6 +37,7 @@ export interface SummaryRow {
   fundedReleasedMinor: bigint;
   grossMinor: bigint;
   netMinor: bigint;
+  prefundedMinor: bigint;
 }
 
 export interface StatementFilter {
@@ -80,7 +81,7 @@ export class FinanceQueryService {
   async summary(periodId: string): Promise<SummaryRow | null> {
     const [row] = await this.dataSource.query(
       `SELECT currency, entries::text, spread_minor::text, breakage_kept_minor::text, adjustments_minor::text,
-              funded_created_minor::text, funded_released_minor::text, gross_minor::text, net_minor::text
+              funded_created_minor::text, funded_released_minor::text, gross_minor::text, net_minor::text, prefunded_minor::text
        FROM settlement_summary WHERE period_id = $1`,
       [periodId],
     );
@@ -95,6 +96,7 @@ export class FinanceQueryService {
       fundedReleasedMinor: BigInt(row.funded_released_minor),
       grossMinor: BigInt(row.gross_minor),
       netMinor: BigInt(row.net_minor),
+      prefundedMinor: BigInt(row.prefunded_minor),
     };
   }
 

@@ -16,6 +16,7 @@
  * | redeem_reversal | a refund of a redemption                     | + the cumulative rounding of the redeem line back |
  * | breakage        | P's lots expired                             | − funded value × P's breakage share              |
  * | adjustment      | finance resolving a dispute                  | ± the adjustment                                |
+ * | prefunded       | a prepaid partner's issue, paid in advance   | − the issue money drawn from its prepaid balance |
  *
  * The *funded value* of points leaving a lot is what its issuer paid in for them, exactly: the
  * lot's value is its issue line (points × price, rounded once); each time points leave the lot
@@ -134,6 +135,12 @@ lines AS (
   JOIN posting p ON p.entry_id = e.id
   JOIN account a ON a.id = p.account_id AND a.owner_kind = 'partner' AND a.kind = 'settlement'
   WHERE e.period_id = $1 AND e.type = 'adjustment'
+  UNION ALL
+  SELECT a.owner_id, e.seq, e.id, e.recorded_at, e.order_ref, NULL, 'prefunded', 0, NULL, p.amount
+  FROM journal_entry e
+  JOIN posting p ON p.entry_id = e.id
+  JOIN account a ON a.id = p.account_id AND a.owner_kind = 'partner' AND a.kind = 'prefunding'
+  WHERE e.period_id = $1 AND e.type IN ('issue', 'exchange')
 )
 SELECT partner_id, seq::text, entry_id, recorded_at, kind, points::text, price::text, money_minor::text, order_ref, reference
 FROM lines WHERE $2::text IS NULL OR partner_id = $2
@@ -166,9 +173,9 @@ SELECT
   (SELECT coalesce(sum(funded_minor), 0) FROM funded WHERE type = 'expire')::text AS expired_minor,
   (SELECT coalesce(sum(funded_minor), 0) FROM funded WHERE type = 'reversal' AND amount > 0)::text AS refunded_minor`;
 
-export type LineKind = 'issue' | 'exchange_in' | 'redeem' | 'exchange_out' | 'issue_reversal' | 'redeem_reversal' | 'breakage' | 'adjustment';
+export type LineKind = 'issue' | 'exchange_in' | 'redeem' | 'exchange_out' | 'issue_reversal' | 'redeem_reversal' | 'breakage' | 'adjustment' | 'prefunded';
 
-export const LINE_KINDS: readonly LineKind[] = ['issue', 'exchange_in', 'redeem', 'exchange_out', 'issue_reversal', 'redeem_reversal', 'breakage', 'adjustment'];
+export const LINE_KINDS: readonly LineKind[] = ['issue', 'exchange_in', 'redeem', 'exchange_out', 'issue_reversal', 'redeem_reversal', 'breakage', 'adjustment', 'prefunded'];
 
 /** Lines whose money the hub pays out for points consumed (what the spread is measured against). */
 export const CONSUMPTION_KINDS: ReadonlySet<LineKind> = new Set(['redeem', 'exchange_out', 'redeem_reversal']);

@@ -136,16 +136,21 @@ export class ReconciliationService {
   }
 }
 
-/** DESIGN.md §6: Σ net positions = revenue (spread + breakage kept + adjustments) + change in funded liability. */
+/**
+ * DESIGN.md §6: Σ net positions = revenue (spread + breakage kept + adjustments) + change in
+ * funded liability. Prepaid partners paid their issues in advance: that money is added to the
+ * positions' side (it backs the liability without being settled again).
+ */
 function identity(figures: PeriodFigures): Check {
   const nets = sum(figures.positions.values());
-  const { spreadMinor, breakageKeptMinor, adjustmentsMinor, fundedCreatedMinor, fundedReleasedMinor } = figures.hub;
+  const { spreadMinor, breakageKeptMinor, adjustmentsMinor, fundedCreatedMinor, fundedReleasedMinor, prefundedMinor } = figures.hub;
   const revenue = spreadMinor + breakageKeptMinor + adjustmentsMinor;
   const liability = fundedCreatedMinor - fundedReleasedMinor;
+  const prefunded = prefundedMinor === 0n ? '' : ` + ${prefundedMinor} prefunded`;
   return {
     name: 'net positions = revenue + liability change',
-    ok: nets === revenue + liability,
-    detail: `${nets} = (${spreadMinor} spread + ${breakageKeptMinor} breakage kept + ${adjustmentsMinor} adjustments) + (${fundedCreatedMinor} funded − ${fundedReleasedMinor} released) = ${revenue + liability}`,
+    ok: nets + prefundedMinor === revenue + liability,
+    detail: `${nets}${prefunded} = (${spreadMinor} spread + ${breakageKeptMinor} breakage kept + ${adjustmentsMinor} adjustments) + (${fundedCreatedMinor} funded − ${fundedReleasedMinor} released) = ${revenue + liability}`,
   };
 }
 

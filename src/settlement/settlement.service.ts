@@ -169,7 +169,7 @@ export class SettlementService {
     const hub = figures.hub;
     await tx.query(
       `INSERT INTO settlement_summary (period_id, currency, entries, spread_minor, breakage_kept_minor, adjustments_minor,
-         funded_created_minor, funded_released_minor, gross_minor, net_minor) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+         funded_created_minor, funded_released_minor, gross_minor, net_minor, prefunded_minor) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
       [
         periodId,
         this.currency,
@@ -181,6 +181,7 @@ export class SettlementService {
         hub.fundedReleasedMinor.toString(),
         figures.grossMinor.toString(),
         figures.netMinor.toString(),
+        hub.prefundedMinor.toString(),
       ],
     );
   }
@@ -210,6 +211,8 @@ export interface HubFigures {
   adjustmentsMinor: bigint;
   fundedCreatedMinor: bigint;
   fundedReleasedMinor: bigint;
+  /** Issue money prepaid partners paid in advance (drawn from their prepaid balances): not settled again. */
+  prefundedMinor: bigint;
 }
 
 export interface PeriodFigures {
@@ -262,6 +265,7 @@ export async function computeFigures(manager: EntityManager | DataSource, period
     adjustmentsMinor: byKind(['adjustment']),
     fundedCreatedMinor: BigInt(funding!.created_minor),
     fundedReleasedMinor: BigInt(funding!.consumed_minor) + BigInt(funding!.expired_minor) + BigInt(funding!.refunded_minor),
+    prefundedMinor: -byKind(['prefunded']),
   };
   const participants = new Map([...positions].filter(([, value]) => value !== 0n));
   const hubPosition = -sum(participants.values());

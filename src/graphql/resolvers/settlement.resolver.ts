@@ -50,6 +50,7 @@ const FIGURE_KINDS = {
   redeemReversals: 'redeem_reversal',
   breakage: 'breakage',
   adjustments: 'adjustment',
+  prefunded: 'prefunded',
 } as const;
 
 function toPosition(row: PositionRow): PartnerPosition {

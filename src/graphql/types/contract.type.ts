@@ -1,6 +1,6 @@
 import { GraphQLJSONObject } from 'graphql-scalars';
 import { Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
-import { DecimalScalar } from '../scalars';
+import { AmountScalar, DecimalScalar } from '../scalars';
 import { connectionOf } from './connection.type';
 
 export enum ReversalPolicy {
@@ -11,6 +11,12 @@ registerEnumType(ReversalPolicy, {
   name: 'ReversalPolicy',
   description: 'What a refund does when the points were already spent: refuse it, or leave the member a recoverable debt.',
 });
+
+export enum FundingMode {
+  postpaid = 'postpaid',
+  prepaid = 'prepaid',
+}
+registerEnumType(FundingMode, { name: 'FundingMode', description: 'How a partner pays for the points it issues.' });
 
 @ObjectType({ description: "A version of a partner's contract, in force from validFrom until the next version. Never changed once made." })
 export class PartnerContract {
@@ -26,6 +32,10 @@ export class PartnerContract {
   @Field(() => Int, { description: 'Return window during which issued points stay pending.' }) pendingDays!: number;
   @Field(() => GraphQLJSONObject, { description: 'Issue multiplier per coalition tier, e.g. {"Silver": "1.5"}; tiers not named: 1.' })
   tierMultipliers!: Record<string, string>;
+  @Field(() => FundingMode, { description: 'postpaid: settles after each period; prepaid: issues draw on money paid in advance.' })
+  fundingMode!: FundingMode;
+  @Field(() => AmountScalar, { nullable: true, description: "Post-paid only: the most the partner's unsettled issue money may reach, minor units." })
+  netDebitCapMinor!: string | null;
   @Field() createdAt!: Date;
 }
 
@@ -43,6 +53,8 @@ export class ContractInput {
   @Field(() => Int, { nullable: true }) pendingDays?: number | null;
   @Field(() => GraphQLJSONObject, { nullable: true, description: 'Tier name → multiplier (a decimal string from 1 to 10).' })
   tierMultipliers?: Record<string, string> | null;
+  @Field(() => FundingMode, { nullable: true }) fundingMode?: FundingMode | null;
+  @Field(() => AmountScalar, { nullable: true, description: 'Post-paid cap in minor units (≥ 0).' }) netDebitCapMinor?: bigint | null;
 }
 
 @ObjectType({ description: 'How many CP one point of a partner unit is worth, from validFrom on.' })

@@ -11,6 +11,7 @@ export enum EntryTypeEnum {
   transfer = 'transfer',
   exchange = 'exchange',
   adjustment = 'adjustment',
+  funding = 'funding',
 }
 registerEnumType(EntryTypeEnum, { name: 'EntryType', description: 'What a journal entry did.' });
 

@@ -55,6 +55,8 @@ export class PartnerPosition {
   @Field(() => PositionFigure, { description: 'Refunds of redemptions.' }) redeemReversals!: PositionFigure;
   @Field(() => PositionFigure, { description: "The partner's expired points; money: its breakage share." }) breakage!: PositionFigure;
   @Field(() => PositionFigure, { description: 'Dispute adjustments.' }) adjustments!: PositionFigure;
+  @Field(() => PositionFigure, { description: 'Prepaid partners: issue money already paid from the prepaid balance (not settled again).' })
+  prefunded!: PositionFigure;
   @Field(() => AmountScalar, { description: 'Net position in minor units: positive, the partner owes the hub; negative, the hub owes it.' })
   netMinor!: bigint;
 }
@@ -95,6 +97,8 @@ export class SettlementSummary {
   @Field(() => AmountScalar) fundedCreatedMinor!: bigint;
   @Field(() => AmountScalar) fundedReleasedMinor!: bigint;
   @Field(() => AmountScalar, { description: 'Change in funded liability: money held for points still outstanding.' }) liabilityChangeMinor!: bigint;
+  @Field(() => AmountScalar, { description: "Issue money prepaid partners paid in advance: Σ net positions + this = revenue + liability change." })
+  prefundedMinor!: bigint;
   @Field(() => AmountScalar, { description: 'What would move with every line paid separately.' }) grossMinor!: bigint;
   @Field(() => AmountScalar, { description: 'What moves after netting.' }) netMinor!: bigint;
   @Field(() => Float, { description: '1 − net / gross (0 when nothing moves).' }) nettingEfficiency!: number;

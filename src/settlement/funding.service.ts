@@ -1,0 +1,158 @@
+import type { DataSource, EntityManager } from 'typeorm';
+import type { Clock } from '../common/clock';
+import { Exact } from '../common/decimal';
+import { ErrorCode, fail, type DomainError } from '../common/errors';
+import { newId } from '../common/ids';
+import { limits } from '../config/limits';
+import { withTransaction } from '../db/with-transaction';
+import type { Posting } from '../ledger/apply-entry';
+import { ensureAccount, recordEntry } from '../ledger/ledger.repository';
+import type { ContractService } from '../partners/contract.service';
+
+const HUB_OWNER = 'hub';
+
+/** The contract terms funding needs. */
+export interface FundingTerms {
+  currency: string;
+  issuePrice: string;
+  fundingMode: 'postpaid' | 'prepaid';
+  netDebitCapMinor: string | null;
+}
+
+/** What CP created for a partner cost it: points × issue price, half to even — exactly the settlement line (lines.ts). */
+export function issueMoney(points: bigint, issuePrice: string): bigint {
+  return BigInt(new Exact(points.toString()).times(issuePrice).toDecimalPlaces(0, Exact.ROUND_HALF_EVEN).toFixed(0));
+}
+
+const limited = (terms: FundingTerms) => terms.fundingMode === 'prepaid' || terms.netDebitCapMinor !== null;
+
+/**
+ * Issue #4 item 8, inside the issuing transaction: the postings that draw the issue's money on a
+ * limited partner's funding account (prepaid balance, or post-paid exposure under a cap), after
+ * locking that account's single row — so concurrent issues of one limited partner are decided
+ * one after the other and can never overdraw it together. A partner without limits (post-paid,
+ * no cap: the default) takes no lock and gets no postings.
+ */
+export async function drawFunding(
+  tx: EntityManager,
+  partnerId: string,
+  terms: FundingTerms,
+  points: bigint,
+): Promise<Array<Posting & { floored: boolean }> | DomainError> {
+  if (!limited(terms)) return [];
+  const money = issueMoney(points, terms.issuePrice);
+  const prepaid = terms.fundingMode === 'prepaid';
+  const account = await ensureAccount(tx, 'partner', partnerId, terms.currency, prepaid ? 'prefunding' : 'exposure');
+  const [row] = await tx.query('SELECT balance::text FROM account_balance WHERE account_id = $1 AND shard = 0 FOR UPDATE', [account.id]);
+  const balance = BigInt(row.balance);
+  const floor = prepaid ? 0n : -BigInt(terms.netDebitCapMinor!);
+  const headroom = balance - floor;
+  if (money > headroom) {
+    const what = prepaid ? `its prepaid balance is ${balance}` : `its unsettled issue money is ${-balance} of a ${terms.netDebitCapMinor} cap`;
+    return fail(ErrorCode.FUNDING_LIMIT_EXCEEDED, `${partnerId} cannot issue ${points} CP for ${money} ${terms.currency} minor: ${what}`, {
+      headroomMinor: (headroom < 0n ? 0n : headroom).toString(),
+      requiredMinor: money.toString(),
+    });
+  }
+  if (money === 0n) return [];
+  const hub = await ensureAccount(tx, 'hub', HUB_OWNER, terms.currency, 'funding');
+  return [
+    { accountId: account.id, asset: terms.currency, amount: -money, floored: true },
+    { accountId: hub.id, asset: terms.currency, amount: money, floored: false },
+  ];
+}
+
+export interface FundingStatus {
+  partnerId: string;
+  fundingMode: 'postpaid' | 'prepaid';
+  currency: string;
+  /** Prepaid: money paid in and not yet drawn. */
+  prepaidBalanceMinor: bigint;
+  /** Post-paid: issue money drawn and not yet paid. */
+  unsettledMinor: bigint;
+  netDebitCapMinor: bigint | null;
+  /** What the partner may still issue for; null: no limit. */
+  headroomMinor: bigint | null;
+}
+
+export interface FundingRecorded {
+  entryId: string;
+  partnerId: string;
+  amountMinor: bigint;
+  status: FundingStatus;
+}
+
+/** Finance's side: money received from a partner (a prepaid top-up, or a post-paid payment), and each partner's standing. */
+export class FundingService {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly contracts: ContractService,
+    private readonly clock: Clock,
+    private readonly counterShards: number,
+  ) {}
+
+  /** Records `amountMinor` received from the partner: prepaid, it tops the balance up; post-paid, it pays unsettled issue money. */
+  async record(partnerId: string, amountMinor: bigint, reference: string, recordedBy: string): Promise<FundingRecorded | DomainError> {
+    if (amountMinor <= 0n || amountMinor > limits.amountMax) return fail(ErrorCode.INVALID_INPUT, `amountMinor is a whole number from 1 to ${limits.amountMax}`);
+    if (reference.trim() === '' || reference.length > limits.referenceLengthMax) return fail(ErrorCode.INVALID_INPUT, 'reference names the payment (1 to 128 characters)');
+    const now = this.clock.now();
+    const [terms] = await this.contracts.inForce(this.dataSource, [partnerId], now);
+    if (!terms) return fail(ErrorCode.NOT_FOUND, `there is no partner ${partnerId}`);
+    const entryId = await withTransaction(this.dataSource, async (tx) => {
+      const prepaid = terms.fundingMode === 'prepaid';
+      const account = await ensureAccount(tx, 'partner', partnerId, terms.currency, prepaid ? 'prefunding' : 'exposure');
+      const hub = await ensureAccount(tx, 'hub', HUB_OWNER, terms.currency, 'funding');
+      await tx.query('SELECT 1 FROM account_balance WHERE account_id = $1 AND shard = 0 FOR UPDATE', [account.id]);
+      const id = newId();
+      await recordEntry(
+        tx,
+        {
+          id,
+          type: 'funding',
+          partnerId,
+          jti: null,
+          memberId: null,
+          orderRef: reference,
+          occurredAt: now,
+          recordedAt: now,
+          requestHash: null,
+          rates: { currency: terms.currency, fundingMode: terms.fundingMode, recordedBy },
+        },
+        [
+          { accountId: account.id, asset: terms.currency, amount: amountMinor, floored: true },
+          { accountId: hub.id, asset: terms.currency, amount: -amountMinor, floored: false },
+        ],
+        this.counterShards,
+      );
+      return id;
+    });
+    return { entryId, partnerId, amountMinor, status: (await this.status([partnerId]))[0]! };
+  }
+
+  async status(partnerIds: readonly string[]): Promise<Array<FundingStatus | null>> {
+    const contracts = await this.contracts.inForce(this.dataSource, partnerIds, this.clock.now());
+    const rows: Array<{ owner_id: string; kind: string; asset: string; balance: string }> = await this.dataSource.query(
+      `SELECT a.owner_id, a.kind, a.asset, b.balance::text FROM account a JOIN account_balance b ON b.account_id = a.id AND b.shard = 0
+       WHERE a.owner_kind = 'partner' AND a.owner_id = ANY($1::text[]) AND a.kind IN ('prefunding', 'exposure')`,
+      [partnerIds],
+    );
+    return partnerIds.map((partnerId, index) => {
+      const terms = contracts[index];
+      if (!terms) return null;
+      const balanceOf = (kind: string) => BigInt(rows.find((row) => row.owner_id === partnerId && row.kind === kind && row.asset === terms.currency)?.balance ?? '0');
+      const prepaid = balanceOf('prefunding');
+      const unsettled = -balanceOf('exposure');
+      const cap = terms.netDebitCapMinor === null ? null : BigInt(terms.netDebitCapMinor);
+      const headroom = terms.fundingMode === 'prepaid' ? prepaid : cap === null ? null : cap - unsettled;
+      return {
+        partnerId,
+        fundingMode: terms.fundingMode,
+        currency: terms.currency,
+        prepaidBalanceMinor: prepaid,
+        unsettledMinor: unsettled,
+        netDebitCapMinor: cap,
+        headroomMinor: headroom === null ? null : headroom < 0n ? 0n : headroom,
+      };
+    });
+  }
+}
