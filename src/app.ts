@@ -19,6 +19,7 @@ import { buildHubSchema } from './graphql/schema';
 import { HubMetrics } from './http/metrics';
 import { createHttpServer } from './http/server';
 import { outcomePlugin } from './graphql/outcome-plugin';
+import { costPlugin } from './graphql/cost-plugin';
 import { HubKeys } from './instructions/hub-keys';
 import { InstructionService } from './instructions/instruction.service';
 import { IntegrityService } from './ledger/integrity.service';
@@ -124,7 +125,7 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
       // authenticates by bearer header or by a signed instruction only, which a cross-site page cannot send.
       csrfPrevention: false,
       ...armor,
-      plugins: [...armor.plugins, ApolloServerPluginLandingPageDisabled(), outcomePlugin(metrics)],
+      plugins: [...armor.plugins, costPlugin(limits.queryCostMax), ApolloServerPluginLandingPageDisabled(), outcomePlugin(metrics)],
       formatError: (formatted, error) => {
         if (formatted.extensions?.code !== 'INTERNAL_SERVER_ERROR') return formatted;
         logger.error({ err: error }, 'internal error');

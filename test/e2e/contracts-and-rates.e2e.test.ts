@@ -564,8 +564,12 @@ describe('contract history in the list of partners', () => {
       }
     }
     const small = await queriesDuring(hub, () => hub.graphql(LIST, { first: 2 }, token));
-    const large = await queriesDuring(hub, () => hub.graphql(LIST, { first: 100 }, token));
+    const large = await queriesDuring(hub, () => hub.graphql(LIST, { first: 25 }, token));
     expect(large.result.errors).toBeUndefined();
+    // A page size passed as a variable counts towards the query cost like one written in the query.
+    const tooLarge = await hub.graphql(LIST, { first: 100 }, token);
+    expect(tooLarge.status).toBe(400);
+    expect(tooLarge.errors?.[0]?.message).toMatch(/cost .* exceeds/);
     const listed = large.result.data?.partners.edges.map((edge: any) => edge.node);
     expect(listed.length).toBeGreaterThan(5);
     expect(small.result.data?.partners.edges).toHaveLength(2);
