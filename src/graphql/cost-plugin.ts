@@ -17,6 +17,15 @@ import type { RequestContext } from './context';
 const OBJECT_COST = 2;
 const SCALAR_COST = 1;
 const DEPTH_FACTOR = 1.5;
+/**
+ * Fields that recompute a settlement period from the ledger cost what that work costs, not 1:
+ * at most a handful per request.
+ */
+const FIELD_COSTS: Record<string, number> = {
+  'Statement.document': 300,
+  'Statement.lines': 150,
+  'Query.reconciliation': 2000,
+};
 
 /**
  * The query cost limit, with page sizes as the server will really use them. graphql-armor's cost
@@ -63,6 +72,7 @@ class CostWalk {
         const name = selection.name.value;
         if (name.startsWith('__')) continue;
         const field = isObjectType(parent) || isInterfaceType(parent) ? parent.getFields()[name] : undefined;
+        cost += FIELD_COSTS[`${parent.name}.${name}`] ?? 0;
         if (!field || !selection.selectionSet) {
           cost += SCALAR_COST;
           continue;

@@ -84,13 +84,13 @@ export class ContractService {
 
   /** The first contract of a new partner, in the registration's transaction. */
   async insertInitial(tx: EntityManager, partnerId: string, input: ContractInput): Promise<ContractRow | DomainError> {
-    const terms = resolveTerms(defaultTerms(this.defaultCurrency), input, this.tierNames);
+    const terms = this.resolve(defaultTerms(this.defaultCurrency), input);
     if (isDomainError(terms)) return terms;
     return this.insert(tx, partnerId, this.clock.now(), terms);
   }
 
   validateInitial(input: ContractInput): DomainError | null {
-    const terms = resolveTerms(defaultTerms(this.defaultCurrency), input, this.tierNames);
+    const terms = this.resolve(defaultTerms(this.defaultCurrency), input);
     return isDomainError(terms) ? terms : null;
   }
 
@@ -102,7 +102,7 @@ export class ContractService {
       const partner: unknown[] = await tx.query('SELECT id FROM partner WHERE id = $1 FOR NO KEY UPDATE', [partnerId]);
       if (partner.length === 0) return fail(ErrorCode.NOT_FOUND, `no partner ${partnerId}`);
       const [base] = await this.inForce(tx, [partnerId], from);
-      const terms = resolveTerms(base ?? defaultTerms(this.defaultCurrency), input, this.tierNames);
+      const terms = this.resolve(base ?? defaultTerms(this.defaultCurrency), input);
       if (isDomainError(terms)) return terms;
       return this.insert(tx, partnerId, from, terms);
     });
@@ -232,6 +232,16 @@ export class ContractService {
     if (from.getTime() < now.getTime() - BACKDATE_TOLERANCE_MS) return fail(ErrorCode.INVALID_INPUT, 'validFrom may not lie in the past: history is kept, not rewritten');
     if (from.getTime() > now.getTime() + FUTURE_DAYS_MAX * 86_400_000) return fail(ErrorCode.INVALID_INPUT, `validFrom is at most ${FUTURE_DAYS_MAX} days ahead`);
     return from.getTime() < now.getTime() ? now : from;
+  }
+
+  /** The terms asked for, in the coalition's one settlement currency: positions, netting and statements are in it. */
+  private resolve(base: ContractTerms, input: ContractInput): ContractTerms | DomainError {
+    const terms = resolveTerms(base, input, this.tierNames);
+    if (isDomainError(terms)) return terms;
+    if (terms.currency !== this.defaultCurrency) {
+      return fail(ErrorCode.INVALID_INPUT, `this coalition settles in ${this.defaultCurrency} (DEFAULT_CURRENCY); a contract in ${terms.currency} cannot be netted with the others`);
+    }
+    return terms;
   }
 
   private async insert(tx: EntityManager, partnerId: string, validFrom: Date, terms: ContractTerms): Promise<ContractRow | DomainError> {

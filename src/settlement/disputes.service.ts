@@ -1,6 +1,7 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import type { Viewer } from '../auth/viewer';
-import { forbidden } from '../auth/auth-errors';
+import { UUID_PATTERN } from '@coalition-hub/partner-sdk';
+import { badInput, forbidden } from '../auth/auth-errors';
 import type { Clock } from '../common/clock';
 import { ErrorCode, fail, type DomainError } from '../common/errors';
 import { newId } from '../common/ids';
@@ -13,6 +14,16 @@ import { toConnection, type Connection } from './finance-query.service';
 import { STATEMENT_COLUMNS, toStatement, type StatementRow } from './statement.service';
 
 const HUB_OWNER = 'hub';
+
+/** opened_at as PostgreSQL prints it, then the dispute id. */
+const DISPUTE_CURSOR = /^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?[+-][0-9]{2}(:[0-9]{2})?\|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** A timestamp that names a real moment (the shape alone lets 2024-13-45 through). */
+function realTimestamp(text: string): boolean {
+  const iso = `${text.slice(0, 10)}T${text.slice(11, 19)}Z`;
+  const parsed = new Date(iso);
+  return !Number.isNaN(parsed.getTime()) && parsed.toISOString().slice(0, 19) === iso.slice(0, 19);
+}
 
 export interface StatementActionResult {
   statementId: string;
@@ -129,7 +140,7 @@ export class DisputeService {
   ) {}
 
   async resolve(disputeId: string, adjustmentMinor: bigint, note: string, resolvedBy: string): Promise<DisputeRow | DomainError> {
-    if (!/^[0-9a-f-]{36}$/.test(disputeId)) return fail(ErrorCode.DISPUTE_NOT_FOUND, `there is no dispute ${disputeId}`);
+    if (!UUID_PATTERN.test(disputeId)) return fail(ErrorCode.DISPUTE_NOT_FOUND, `there is no dispute ${disputeId}`);
     const bound = limits.amountMax;
     if (adjustmentMinor > bound || adjustmentMinor < -bound) return fail(ErrorCode.INVALID_INPUT, `an adjustment is at most ${bound} minor units either way`);
     if (note.trim() === '' || note.length > 2000) return fail(ErrorCode.INVALID_INPUT, 'say how it was resolved (1 to 2000 characters)');
@@ -187,14 +198,16 @@ export class DisputeService {
     let partnerId: string | null = null;
     if (viewer.kind === 'partner') partnerId = viewer.partnerId;
     else if (viewer.kind !== 'operator') throw forbidden('only finance, operators and partners read disputes');
-    const after = readCursor(page.after, /^[0-9][0-9 :.+-]{9,40}\|[0-9a-f-]{36}$/);
+    const after = readCursor(page.after, DISPUTE_CURSOR);
     const [openedAt, id] = after ? after.split('|') : [null, null];
+    if (openedAt && !realTimestamp(openedAt)) throw badInput('after is not a cursor from this list');
+    if (filter.statementId && !UUID_PATTERN.test(filter.statementId)) return toConnection([], page.first, () => '');
     const rows: Array<Record<string, any>> = await this.dataSource.query(
       `SELECT ${DISPUTE_COLUMNS}, opened_at::text || '|' || id AS sort_key FROM statement_dispute
        WHERE ($1::text IS NULL OR partner_id = $1) AND ($2::uuid IS NULL OR statement_id = $2::uuid) AND ($3::text IS NULL OR status = $3)
          AND ($4::timestamptz IS NULL OR (opened_at, id) < ($4::timestamptz, $5::uuid))
        ORDER BY opened_at DESC, id DESC LIMIT $6`,
-      [partnerId, filter.statementId && /^[0-9a-f-]{36}$/.test(filter.statementId) ? filter.statementId : filter.statementId ? '00000000-0000-0000-0000-000000000000' : null, filter.status ?? null, openedAt ?? null, id ?? null, page.first + 1],
+      [partnerId, filter.statementId ?? null, filter.status ?? null, openedAt ?? null, id ?? null, page.first + 1],
     );
     return toConnection(
       rows.map((row) => ({ ...toDispute(row), sortKey: row.sort_key as string })),

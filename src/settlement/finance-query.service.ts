@@ -1,3 +1,4 @@
+import { UUID_PATTERN } from '@coalition-hub/partner-sdk';
 import type { DataSource } from 'typeorm';
 import type { Viewer } from '../auth/viewer';
 import { forbidden } from '../auth/auth-errors';
@@ -146,7 +147,7 @@ export class FinanceQueryService {
     const after = readCursor(page.after, NUMBER_CURSOR);
     const rows: Array<Record<string, string>> = await this.dataSource.query(
       `SELECT position, payer, payee, amount_minor::text FROM settlement_instruction
-       WHERE period_id = $1 AND ($2::int IS NULL OR position > $2::int) ORDER BY position LIMIT $3`,
+       WHERE period_id = $1 AND ($2::bigint IS NULL OR position > $2::bigint) ORDER BY position LIMIT $3`,
       [periodId, after, page.first + 1],
     );
     const instructions = rows.map((row) => ({ position: Number(row.position), payer: row.payer!, payee: row.payee!, amountMinor: BigInt(row.amount_minor!) }));
@@ -158,6 +159,7 @@ export class FinanceQueryService {
     const partnerId = this.scopePartner(viewer, filter.partnerId);
     const after = readCursor(page.after, STATEMENT_CURSOR);
     const [period, partner] = after ? after.split('|') : [null, null];
+    if (filter.periodId && !NUMBER_CURSOR.test(filter.periodId)) return toConnection([], page.first, () => '');
     const rows: Array<Record<string, any>> = await this.dataSource.query(
       `SELECT ${STATEMENT_COLUMNS} FROM statement
        WHERE ($1::text IS NULL OR partner_id = $1) AND ($2::bigint IS NULL OR period_id = $2::bigint) AND ($3::text IS NULL OR status = $3)
@@ -169,7 +171,7 @@ export class FinanceQueryService {
   }
 
   async statement(viewer: Viewer, id: string): Promise<StatementRow | null> {
-    if (!/^[0-9a-f-]{36}$/.test(id)) return null;
+    if (!UUID_PATTERN.test(id)) return null;
     const [row] = await this.dataSource.query(`SELECT ${STATEMENT_COLUMNS} FROM statement WHERE id = $1`, [id]);
     if (!row) return null;
     const statement = toStatement(row);

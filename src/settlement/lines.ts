@@ -93,7 +93,9 @@ const REDEEM_REVERSALS = `
     JOIN posting p ON p.entry_id = r.id
     JOIN account a ON a.id = p.account_id AND a.owner_kind = 'partner' AND a.asset = 'CP' AND a.kind = 'redemption'
     WHERE r.type = 'reversal' AND r.reverses_entry_id IN (SELECT reverses_entry_id FROM counter WHERE type = 'reversal' AND account_kind = 'redemption')
-  )`;
+  ),
+  -- Per entry, joined below (a correlated subquery on a CTE would scan it once per line).
+  funded_by_entry AS (SELECT entry_id, sum(amount) AS points, sum(funded_minor) AS funded_minor FROM funded GROUP BY entry_id)`;
 
 /**
  * Every line of period `$1` (of partner `$2` when `$2` is not null), in ledger order:
@@ -110,8 +112,9 @@ lines AS (
               ELSE (c.rates->>'issuePrice')::numeric END AS price,
          CASE WHEN c.type IN ('issue', 'exchange') THEN
                 round_half_even(-c.amount * coalesce((c.rates->>'issuePrice')::numeric, ${contractPrice('issue_price', 'c.partner_id', 'c.recorded_at')}, 0))::bigint
-              ELSE -(SELECT coalesce(sum(f.funded_minor), 0) FROM funded f WHERE f.entry_id = c.entry_id)::bigint END AS money_minor
-  FROM counter c WHERE c.account_kind = 'issuance' AND c.type IN ('issue', 'exchange', 'reversal')
+              ELSE -coalesce(fe.funded_minor, 0)::bigint END AS money_minor
+  FROM counter c LEFT JOIN funded_by_entry fe ON fe.entry_id = c.entry_id
+  WHERE c.account_kind = 'issuance' AND c.type IN ('issue', 'exchange', 'reversal')
   UNION ALL
   SELECT c.partner_id, c.seq, c.entry_id, c.recorded_at, c.order_ref, c.reverses_entry_id::text,
          CASE WHEN c.type = 'redeem' THEN 'redeem' WHEN c.type = 'exchange' THEN 'exchange_out' ELSE 'redeem_reversal' END,
@@ -120,15 +123,16 @@ lines AS (
               ELSE (c.rates->>'redeemPrice')::numeric END,
          CASE WHEN c.type IN ('redeem', 'exchange') THEN
                 -round_half_even(c.amount * coalesce((c.rates->>'redeemPrice')::numeric, ${contractPrice('redeem_price', 'c.partner_id', 'c.recorded_at')}, 0))::bigint
-              ELSE (SELECT (round_half_even(rr.cum_after * rr.price) - round_half_even((rr.cum_after - rr.points) * rr.price))::bigint
-                    FROM redeem_reversal rr WHERE rr.entry_id = c.entry_id) END
-  FROM counter c WHERE c.account_kind = 'redemption' AND c.type IN ('redeem', 'exchange', 'reversal')
+              ELSE (round_half_even(rr.cum_after * rr.price) - round_half_even((rr.cum_after - rr.points) * rr.price))::bigint END
+  FROM counter c LEFT JOIN redeem_reversal rr ON rr.entry_id = c.entry_id
+  WHERE c.account_kind = 'redemption' AND c.type IN ('redeem', 'exchange', 'reversal')
   UNION ALL
   SELECT e.partner_id, e.seq, e.id, e.recorded_at, NULL, NULL, 'breakage',
-         (SELECT sum(f.amount) FROM funded f WHERE f.entry_id = e.id),
+         fe.points,
          coalesce((e.rates->>'breakageShare')::numeric, 0),
-         -round_half_even((SELECT sum(f.funded_minor) FROM funded f WHERE f.entry_id = e.id) * coalesce((e.rates->>'breakageShare')::numeric, 0))::bigint
-  FROM journal_entry e WHERE e.period_id = $1 AND e.type = 'expire'
+         -round_half_even(fe.funded_minor * coalesce((e.rates->>'breakageShare')::numeric, 0))::bigint
+  FROM journal_entry e JOIN funded_by_entry fe ON fe.entry_id = e.id
+  WHERE e.period_id = $1 AND e.type = 'expire'
   UNION ALL
   SELECT a.owner_id, e.seq, e.id, e.recorded_at, NULL, e.dispute_id::text, 'adjustment', 0, NULL, p.amount
   FROM journal_entry e
@@ -144,7 +148,28 @@ lines AS (
 )
 SELECT partner_id, seq::text, entry_id, recorded_at, kind, points::text, price::text, money_minor::text, order_ref, reference
 FROM lines WHERE $2::text IS NULL OR partner_id = $2
-ORDER BY partner_id, seq, kind`;
+ORDER BY lines.partner_id, lines.seq, lines.kind`;
+
+/**
+ * A close computes the period's lines once into a temporary table (dropped at commit) and takes
+ * totals and every statement from it, instead of one pass over the period per partner.
+ */
+export const MATERIALISE_LINES_SQL = [
+  `CREATE TEMP TABLE period_lines (partner_id text, seq text, entry_id uuid, recorded_at timestamptz, kind text, points text, price text,
+     money_minor text, order_ref text, reference text) ON COMMIT DROP`,
+  `INSERT INTO period_lines SELECT * FROM (${PERIOD_LINES_SQL}) l`,
+  'CREATE INDEX ON period_lines (partner_id, (seq::bigint), kind)',
+  'ANALYZE period_lines',
+];
+
+export const MATERIALISED_TOTALS_SQL = `
+SELECT partner_id, kind, count(*)::int AS lines, sum(points::bigint)::text AS points, sum(money_minor::bigint)::text AS money_minor
+FROM period_lines GROUP BY partner_id, kind ORDER BY partner_id, kind`;
+
+/** One partner's lines from the close's temporary table, in the same order as PERIOD_LINES_SQL ($1, the period, is already in the table). */
+export const MATERIALISED_PARTNER_LINES_SQL = `
+SELECT partner_id, seq, entry_id, recorded_at, kind, points, price, money_minor, order_ref, reference
+FROM period_lines WHERE $1::bigint IS NOT NULL AND partner_id = $2 ORDER BY seq::bigint, kind`;
 
 /** Totals per partner and kind over PERIOD_LINES_SQL. */
 export const PERIOD_TOTALS_SQL = `

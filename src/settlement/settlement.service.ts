@@ -4,7 +4,7 @@ import type { Clock } from '../common/clock';
 import { ErrorCode, fail, type DomainError } from '../common/errors';
 import { withTransaction } from '../db/with-transaction';
 import type { PeriodCalendar } from './calendar';
-import { PERIOD_FUNDING_SQL, PERIOD_OBLIGATIONS_SQL, PERIOD_TOTALS_SQL } from './lines';
+import { MATERIALISE_LINES_SQL, MATERIALISED_TOTALS_SQL, PERIOD_FUNDING_SQL, PERIOD_OBLIGATIONS_SQL, PERIOD_TOTALS_SQL } from './lines';
 import { settle, type Instruction } from './netting';
 import type { StatementService } from './statement.service';
 
@@ -138,7 +138,8 @@ export class SettlementService {
       const period = toPeriod(row);
       if (period.status === 'closed') return period;
       if (period.status === 'open') return fail(ErrorCode.INVALID_INPUT, `settlement period ${periodId} is still open`);
-      const figures = await computeFigures(tx, periodId);
+      for (const [index, sql] of MATERIALISE_LINES_SQL.entries()) await tx.query(sql, index === 1 ? [periodId, null] : []);
+      const figures = await computeFigures(tx, periodId, MATERIALISED_TOTALS_SQL);
       await this.store(tx, periodId, figures);
       await this.statements.issueAll(tx, period, this.currency);
       const closedAt = this.clock.now();
@@ -233,11 +234,10 @@ const sum = (values: Iterable<bigint>): bigint => [...values].reduce((total, val
  * Everything a close stores, recomputed from the ledger: the same function serves the close and
  * the reconciliation (which compares it with what was stored).
  */
-export async function computeFigures(manager: EntityManager | DataSource, periodId: string): Promise<PeriodFigures> {
-  const totalRows: Array<{ partner_id: string; kind: string; lines: number; points: string; money_minor: string }> = await manager.query(
-    PERIOD_TOTALS_SQL,
-    [periodId, null],
-  );
+export async function computeFigures(manager: EntityManager | DataSource, periodId: string, totalsFrom?: string): Promise<PeriodFigures> {
+  const totalRows: Array<{ partner_id: string; kind: string; lines: number; points: string; money_minor: string }> = totalsFrom
+    ? await manager.query(totalsFrom)
+    : await manager.query(PERIOD_TOTALS_SQL, [periodId, null]);
   const totals = totalRows.map((row) => ({
     partnerId: row.partner_id,
     kind: row.kind,

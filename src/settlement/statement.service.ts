@@ -10,7 +10,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { newId } from '../common/ids';
 import type { Clock } from '../common/clock';
 import type { HubKeys } from '../instructions/hub-keys';
-import { PERIOD_LINES_SQL, type LineRow } from './lines';
+import { MATERIALISED_PARTNER_LINES_SQL, PERIOD_LINES_SQL, type LineRow } from './lines';
 import type { PeriodRow } from './settlement.service';
 
 /** Lines fetched per round trip when a statement streams. */
@@ -124,7 +124,7 @@ export class StatementService {
       await streamLines(tx, period.id, partnerId, (line) => {
         digest.line(line);
         totals.add(line);
-      });
+      }, MATERIALISED_PARTNER_LINES_SQL);
       const summed = totals.totals();
       const hex = digest.totals(summed).digest();
       const jws = await this.hubKeys.sign(STATEMENT_TYP, partnerId, {
@@ -200,9 +200,10 @@ export async function streamLines(
   periodId: string,
   partnerId: string,
   onLine: (line: StatementLine) => void | Promise<void>,
+  source: string = PERIOD_LINES_SQL,
 ): Promise<void> {
   const cursor = `statement_lines_${Math.random().toString(36).slice(2, 10)}`;
-  await tx.query(`DECLARE ${cursor} NO SCROLL CURSOR FOR ${PERIOD_LINES_SQL}`, [periodId, partnerId]);
+  await tx.query(`DECLARE ${cursor} NO SCROLL CURSOR FOR ${source}`, [periodId, partnerId]);
   let number = 0n;
   for (;;) {
     const rows: LineRow[] = await tx.query(`FETCH ${FETCH_SIZE} FROM ${cursor}`);

@@ -223,6 +223,7 @@ describe('setPartnerContract', () => {
     ['a lot lifetime of 121 months', { lotLifetimeMonths: 121 }],
     ['a breakage share above 1', { breakageShare: '1.5' }],
     ['a currency that is not ISO 4217', { currency: 'eur' }],
+    ['a currency the coalition does not settle in (one settlement currency)', { currency: 'USD' }],
     ['a return window of 366 days', { pendingDays: 366 }],
   ])('refuses %s as InvalidInput and writes nothing', async (_case, input) => {
     const result = await expectNoneWritten(() => asOperator(SET_CONTRACT, { id: 'SETT', input }));

@@ -22,7 +22,7 @@ const PERIOD_FIELDS = `id status startsAt endsAt cutoffAt closedAt closedBy
   instructions(first: 10) { edges { node { position payer payee amountMinor } } }`;
 const CLOSE = `mutation($id: ID!) { result: closeSettlementPeriod(id: $id) { ${RESULT} ... on SettlementPeriod { ${PERIOD_FIELDS} } } }`;
 const CURRENT = '{ currentSettlementPeriod { id status startsAt endsAt } }';
-const STATEMENTS = `query($period: ID) { statements(periodId: $period, first: 10) { edges { node {
+const STATEMENTS = `query($period: ID) { statements(periodId: $period, first: 3) { edges { node {
   id periodId partnerId currency lineCount netMinor digest jws status document(format: JSON) } } } }`;
 
 async function asFinance(query: string, variables: Record<string, unknown> = {}) {
@@ -307,4 +307,41 @@ describe('acknowledging and disputing statements (issue #4 item 6)', () => {
     const { reconciliation } = await asFinance(`query($id: ID!) { reconciliation(periodId: $id) { ok differences } }`, { id: openId });
     expect(reconciliation).toEqual({ ok: true, differences: [] });
   });
+});
+
+describe('malformed ids and cursors', () => {
+  it('get a typed answer or BAD_USER_INPUT, never an internal error', async () => {
+    const finance = await hub.operatorToken('finance');
+    const partner = await alfa.client.accessToken();
+    const dashes = '-'.repeat(36);
+    const cursor = (key: string) => Buffer.from(`v1:${key}`).toString('base64url');
+    const cases: Array<[string, Record<string, unknown>, string]> = [
+      ['query($id: ID!) { statement(id: $id) { id } }', { id: dashes }, partner],
+      ['query($id: ID!) { disputes(statementId: $id, first: 1) { edges { cursor } } }', { id: dashes }, partner],
+      ['query($a: String) { disputes(first: 1, after: $a) { edges { cursor } } }', { a: cursor(`2024-13-45 99:00:00+00|${'0'.repeat(8)}-0000-4000-8000-${'0'.repeat(12)}`) }, partner],
+      ['query($p: ID) { statements(periodId: $p, first: 1) { edges { cursor } } }', { p: 'abc' }, partner],
+      ['query($id: ID!) { settlementPeriod(id: $id) { id } }', { id: '1e99' }, finance],
+      ['query($id: ID!) { reconciliation(periodId: $id) { ok } }', { id: "1'; drop table statement" }, finance],
+      ['query($a: String) { settlementPeriods(first: 1, after: $a) { edges { node { instructions(first: 1, after: $a) { edges { cursor } } } } } }', { a: cursor('99999999999') }, finance],
+      ['mutation($id: ID!) { resolveDispute(disputeId: $id, adjustmentMinor: "1", note: "x") { __typename } }', { id: dashes }, finance],
+      ['query($m: ID) { balancesAsOf(at: "2026-01-01T00:00:00Z", memberId: $m) { balance } }', { m: dashes }, finance],
+    ];
+    for (const [query, variables, token] of cases) {
+      const response = await hub.graphql(query, variables, token);
+      const codes = (response.errors ?? []).map((error) => error.extensions?.code);
+      expect({ query, codes }).toEqual({ query, codes: codes.filter((code) => code !== 'INTERNAL_SERVER_ERROR') });
+    }
+  });
+});
+
+it('prices the fields that recompute a period: a page of 100 whole statements is refused before anything runs', async () => {
+  const response = await hub.graphql('{ statements(first: 100) { edges { node { document } } } }', {}, await alfa.client.accessToken());
+  expect(response.status).toBe(400);
+  expect(response.errors?.[0]?.message).toMatch(/cost .* exceeds/);
+  const aliased = await hub.graphql(
+    `{ ${Array.from({ length: 5 }, (_, index) => `r${index}: reconciliation(periodId: "1") { ok }`).join(' ')} }`,
+    {},
+    await hub.operatorToken('finance'),
+  );
+  expect(aliased.status).toBe(400);
 });

@@ -1,3 +1,4 @@
+import { UUID_PATTERN } from '@coalition-hub/partner-sdk';
 import { Arg, Args, Authorized, ID, Query, Resolver } from 'type-graphql';
 import { badInput } from '../../auth/auth-errors';
 import type { Clock } from '../../common/clock';
@@ -41,7 +42,7 @@ export class LiabilityResolver {
   ) {
     if ((memberId ? 1 : 0) + (accountId ? 1 : 0) !== 1) throw badInput('name exactly one of memberId and accountId');
     if (accountId && !/^[0-9]{1,18}$/.test(accountId)) throw badInput('accountId is a number');
-    if (memberId && !/^[0-9a-f-]{36}$/.test(memberId)) return [];
+    if (memberId && !UUID_PATTERN.test(memberId)) return [];
     return this.liability.balancesAsOf({ memberId, accountId }, at);
   }
 }
