@@ -66,8 +66,9 @@ export async function issuePoints(tx: EntityManager, context: MovementContext, c
     Object.assign(rates, { tier: tier.name, tierMultiplier: multiplier, baseAmount: claims.amount.toString() });
     if (amount > limits.amountMax) return fail(ErrorCode.INVALID_AMOUNT, `with the ${tier.name} multiplier the amount exceeds ${limits.amountMax}`, { amount: amount.toString() });
   }
-  // A prepaid or capped partner pays for the points as it issues them (issue #4 item 8).
-  const funding = await drawFunding(tx, context.partnerId, targets.contract, amount);
+  // A prepaid or capped partner pays for the points as it issues them (issue #4 item 8). Its
+  // funding row is locked after the member's wallet, as an exchange into CP does: one lock order.
+  const funding = await drawFunding(tx, context.partnerId, targets.contract, amount, targets.wallet.id);
   if (isDomainError(funding)) return funding;
   const balances = await recordEntry(tx, entryOf('issue', context, targets.memberId, claims, rates), [
     { accountId: targets.counter.id, asset: CP, amount: -amount, floored: false },

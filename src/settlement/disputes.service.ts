@@ -145,6 +145,9 @@ export class DisputeService {
     if (adjustmentMinor > bound || adjustmentMinor < -bound) return fail(ErrorCode.INVALID_INPUT, `an adjustment is at most ${bound} minor units either way`);
     if (note.trim() === '' || note.length > 2000) return fail(ErrorCode.INVALID_INPUT, 'say how it was resolved (1 to 2000 characters)');
     return withTransaction(this.dataSource, async (tx) => {
+      // The statement first (as a new dispute of it locks it), then the dispute: concurrent resolutions of
+      // one statement's disputes, and a new dispute racing a resolution, are decided one after the other.
+      await tx.query('SELECT 1 FROM statement WHERE id = (SELECT statement_id FROM statement_dispute WHERE id = $1) FOR UPDATE', [disputeId]);
       const [row] = await tx.query(`SELECT ${DISPUTE_COLUMNS} FROM statement_dispute WHERE id = $1 FOR UPDATE`, [disputeId]);
       if (!row) return fail(ErrorCode.DISPUTE_NOT_FOUND, `there is no dispute ${disputeId}`);
       const dispute = toDispute(row);

@@ -38,8 +38,11 @@ export async function drawFunding(
   partnerId: string,
   terms: FundingTerms,
   points: bigint,
+  /** A wallet the entry credits and has not locked yet: locked first, so every path locks wallet, then funding. */
+  walletToLockFirst?: string,
 ): Promise<Array<Posting & { floored: boolean }> | DomainError> {
   if (!limited(terms)) return [];
+  if (walletToLockFirst) await tx.query('SELECT 1 FROM account_balance WHERE account_id = $1 AND shard = 0 FOR UPDATE', [walletToLockFirst]);
   const money = issueMoney(points, terms.issuePrice);
   const prepaid = terms.fundingMode === 'prepaid';
   const account = await ensureAccount(tx, 'partner', partnerId, terms.currency, prepaid ? 'prefunding' : 'exposure');

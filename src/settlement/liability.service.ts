@@ -9,7 +9,7 @@ export interface IssuerLiability {
   pendingPoints: bigint;
   /** Points past their expiry that the next expiry run takes. */
   expiredUnsweptPoints: bigint;
-  /** What the issuer paid in for them (funded value, half-even per lot). */
+  /** What the issuer paid in for them: each lot's issue line less what has left it (settlement's cumulative rounding). */
   fundedMinor: bigint;
 }
 
@@ -41,7 +41,12 @@ export interface AccountBalanceAsOf {
   balance: bigint;
 }
 
-/** The funded price of each open lot: its root lot's entry price (issue or exchange in), or the contract in force then. */
+/**
+ * Open lots by root lot (the issue or exchange that funded them; transfers make child lots), and
+ * each root's outstanding funded value the way settlement counts it: its issue line less what
+ * has left it, round(amount × price) − round(consumed × price) — so outstanding liability is
+ * exactly the sum of the periods' liability changes.
+ */
 const OPEN_LOTS = `
   WITH RECURSIVE chain (lot_id, cur, parent) AS (
     SELECT l.id, l.id, l.from_lot_id FROM lot l WHERE l.remaining > 0
@@ -49,15 +54,23 @@ const OPEN_LOTS = `
     SELECT c.lot_id, l.id, l.from_lot_id FROM chain c JOIN lot l ON l.id = c.parent
   ),
   open_lots AS (
-    SELECT l.id, l.issuer_partner_id, l.remaining, l.expires_at, l.vests_at,
-           coalesce((e.rates->>'issuePrice')::numeric,
-             (SELECT k.issue_price FROM partner_contract k WHERE k.partner_id = r.issuer_partner_id AND k.valid_from <= e.recorded_at
-              ORDER BY k.valid_from DESC LIMIT 1), 0) AS price
-    FROM chain c
-    JOIN lot l ON l.id = c.lot_id
-    JOIN lot r ON r.id = c.cur
+    SELECT l.id, c.cur AS root_id, l.issuer_partner_id, l.remaining, l.expires_at, l.vests_at
+    FROM chain c JOIN lot l ON l.id = c.lot_id WHERE c.parent IS NULL
+  ),
+  root_value AS (
+    SELECT root_id, round_half_even(r.amount * p.price) - round_half_even((r.amount - sum(o.remaining)) * p.price) AS funded
+    FROM open_lots o
+    JOIN lot r ON r.id = o.root_id
     JOIN journal_entry e ON e.id = r.entry_id
-    WHERE c.parent IS NULL
+    CROSS JOIN LATERAL (SELECT coalesce((e.rates->>'issuePrice')::numeric,
+      (SELECT k.issue_price FROM partner_contract k WHERE k.partner_id = r.issuer_partner_id AND k.valid_from <= e.recorded_at
+       ORDER BY k.valid_from DESC LIMIT 1), 0) AS price) p
+    GROUP BY root_id, r.amount, p.price
+  ),
+  -- A root's lots share its issuer and expiry (transfers keep both): its value goes to its first open lot.
+  valued_lots AS (
+    SELECT o.*, CASE WHEN o.id = min(o.id) OVER (PARTITION BY o.root_id) THEN v.funded ELSE 0 END AS funded
+    FROM open_lots o JOIN root_value v USING (root_id)
   )`;
 
 /**
@@ -74,8 +87,8 @@ export class LiabilityService {
        SELECT issuer_partner_id, sum(remaining)::text AS points,
               coalesce(sum(remaining) FILTER (WHERE vests_at > $1), 0)::text AS pending,
               coalesce(sum(remaining) FILTER (WHERE expires_at <= $1), 0)::text AS expired,
-              sum(round_half_even(remaining * price))::text AS funded
-       FROM open_lots GROUP BY issuer_partner_id ORDER BY issuer_partner_id`,
+              sum(funded)::text AS funded
+       FROM valued_lots GROUP BY issuer_partner_id ORDER BY issuer_partner_id`,
       [at],
     );
     return rows.map((row) => ({
@@ -94,8 +107,8 @@ export class LiabilityService {
       `${OPEN_LOTS},
        buckets AS (
          SELECT to_char(expires_at AT TIME ZONE $1, 'YYYY-MM') AS month, issuer_partner_id,
-                sum(remaining) AS points, sum(round_half_even(remaining * price)) AS funded
-         FROM open_lots GROUP BY 1, 2
+                sum(remaining) AS points, sum(funded) AS funded
+         FROM valued_lots GROUP BY 1, 2
        ),
        rates AS (${BREAKAGE_RATE_SQL})
        SELECT b.month, b.issuer_partner_id, b.points::text, b.funded::text AS funded,
