@@ -90,7 +90,7 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
     const combined = new CombinedBalanceService(dataSource, contracts, clock);
     const auth = new AuthService(config, partners, clock);
     const statements = new StatementService(dataSource, hubKeys, clock, config.hubId);
-    const settlement = new SettlementService(dataSource, clock, new PeriodCalendar(config.settlementPeriod, config.settlementTimeZone), config.defaultCurrency, statements);
+    const settlement = new SettlementService(dataSource, clock, new PeriodCalendar(config.settlementPeriod, config.settlementTimeZone), config.defaultCurrency, statements, config.counterShards);
     await settlement.alignSchedule();
     const finance = new FinanceQueryService(dataSource);
     const funding = new FundingService(dataSource, contracts, clock, config.counterShards);

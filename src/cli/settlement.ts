@@ -47,7 +47,7 @@ async function withTools<T>(work: (tools: Tools) => Promise<T>): Promise<T> {
     const hubKeys = await HubKeys.load(dataSource, config.hubId, systemClock, config.hubSigningJwk);
     const statements = new StatementService(dataSource, hubKeys, systemClock, config.hubId);
     const calendar = new PeriodCalendar(config.settlementPeriod, config.settlementTimeZone);
-    const settlement = new SettlementService(dataSource, systemClock, calendar, config.defaultCurrency, statements);
+    const settlement = new SettlementService(dataSource, systemClock, calendar, config.defaultCurrency, statements, config.counterShards);
     const finance = new FinanceQueryService(dataSource);
     const reconciliation = new ReconciliationService(dataSource, finance, statements);
     return await work({ dataSource, settlement, statements, finance, reconciliation });

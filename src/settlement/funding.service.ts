@@ -159,3 +159,53 @@ export class FundingService {
     });
   }
 }
+
+/**
+ * At a close (inside its transaction): a capped post-paid partner's exposure held the issue money
+ * of the period as it was drawn; once the period is closed its unsettled amount is its net
+ * position instead (redemptions at it, refunds and breakage shares counted; nothing if the hub
+ * owes it). The difference is released by a `funding` entry, in the period now open. The partner's
+ * payment of what it owes frees the rest (recordPartnerFunding).
+ */
+export async function releaseClosedExposure(
+  tx: EntityManager,
+  periodId: string,
+  positions: ReadonlyMap<string, bigint>,
+  now: Date,
+  counterShards: number,
+): Promise<void> {
+  const drawn: Array<{ partner_id: string; account_id: string; asset: string; drawn: string }> = await tx.query(
+    `SELECT a.owner_id AS partner_id, a.id::text AS account_id, a.asset, (-sum(p.amount))::text AS drawn
+     FROM journal_entry e JOIN posting p ON p.entry_id = e.id JOIN account a ON a.id = p.account_id AND a.kind = 'exposure'
+     WHERE e.period_id = $1 AND e.type IN ('issue', 'exchange')
+     GROUP BY a.owner_id, a.id, a.asset ORDER BY a.id`,
+    [periodId],
+  );
+  for (const row of drawn) {
+    const net = positions.get(row.partner_id) ?? 0n;
+    const release = BigInt(row.drawn) - (net > 0n ? net : 0n);
+    if (release === 0n) continue;
+    await tx.query('SELECT 1 FROM account_balance WHERE account_id = $1 AND shard = 0 FOR UPDATE', [row.account_id]);
+    const hub = await ensureAccount(tx, 'hub', HUB_OWNER, row.asset, 'funding');
+    await recordEntry(
+      tx,
+      {
+        id: newId(),
+        type: 'funding',
+        partnerId: row.partner_id,
+        jti: null,
+        memberId: null,
+        orderRef: `period ${periodId} closed`,
+        occurredAt: now,
+        recordedAt: now,
+        requestHash: null,
+        rates: { currency: row.asset, reason: 'closed-period exposure is its net position', periodId },
+      },
+      [
+        { accountId: row.account_id, asset: row.asset, amount: release, floored: true },
+        { accountId: hub.id, asset: row.asset, amount: -release, floored: false },
+      ],
+      counterShards,
+    );
+  }
+}

@@ -7,6 +7,7 @@ import type { PeriodCalendar } from './calendar';
 import { MATERIALISE_LINES_SQL, MATERIALISED_TOTALS_SQL, PERIOD_FUNDING_SQL, PERIOD_OBLIGATIONS_SQL, PERIOD_TOTALS_SQL } from './lines';
 import { settle, type Instruction } from './netting';
 import type { StatementService } from './statement.service';
+import { releaseClosedExposure } from './funding.service';
 
 /** Two-int advisory keys (apart from the one-bigint keys of the other jobs). The stamp trigger takes CUTOFF shared. */
 const CUTOFF_LOCK = [7301, 5] as const;
@@ -61,6 +62,7 @@ export class SettlementService {
     private readonly calendar: PeriodCalendar,
     private readonly currency: string,
     private readonly statements: StatementService,
+    private readonly counterShards: number,
   ) {}
 
   /** The open period's scheduled end follows the configured calendar (it may have changed since the period opened). */
@@ -143,6 +145,7 @@ export class SettlementService {
       await this.store(tx, periodId, figures);
       await this.statements.issueAll(tx, period, this.currency);
       const closedAt = this.clock.now();
+      await releaseClosedExposure(tx, periodId, figures.positions, closedAt, this.counterShards);
       await tx.query(`UPDATE settlement_period SET status = 'closed', closed_at = $2 WHERE id = $1`, [periodId, closedAt]);
       return { ...period, status: 'closed' as const, closedAt };
     });

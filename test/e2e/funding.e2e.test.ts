@@ -113,6 +113,8 @@ describe('post-paid with a net debit cap', () => {
 
 describe('funding and settlement', () => {
   it("settles a prepaid partner's issues once: its position nets the prefunded money out, and the period reconciles", async () => {
+    // Ann spends 40 at CAPPED: its net position for the period will be 80 issued − 40 redeemed.
+    expect(await capped.client.redeemPoints({ member: 'ann', amount: '40' })).toMatchObject({ ok: true });
     const { currentSettlementPeriod } = await finance('{ currentSettlementPeriod { id } }');
     const closed = (
       await finance(
@@ -123,7 +125,9 @@ describe('funding and settlement', () => {
     ).closeSettlementPeriod;
     const positions = Object.fromEntries(closed.positions.edges.map((edge: any) => [edge.node.partnerId, edge.node]));
     expect(positions.PREPAID).toEqual({ partnerId: 'PREPAID', netMinor: '0', issued: { points: '80', moneyMinor: '100' }, prefunded: { lines: 10, moneyMinor: '-100' } });
-    expect(positions.CAPPED).toMatchObject({ netMinor: '80', prefunded: { lines: 0, moneyMinor: '0' } });
+    expect(positions.CAPPED).toMatchObject({ netMinor: '40', prefunded: { lines: 0, moneyMinor: '0' } });
+    // Once closed, CAPPED's unsettled amount is that net position, less the 30 it paid: 10 of its 50 cap.
+    expect(await funding('CAPPED')).toMatchObject({ unsettledMinor: '10', headroomMinor: '40' });
     expect(closed.summary.prefundedMinor).toBe('100');
     const { reconciliation } = await finance('query($id: ID!) { reconciliation(periodId: $id) { ok differences } }', { id: currentSettlementPeriod.id });
     expect(reconciliation).toEqual({ ok: true, differences: [] });
