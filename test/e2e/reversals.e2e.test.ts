@@ -145,3 +145,31 @@ describe('what can be reversed', () => {
     expect((await hub.integrity()).ok).toBe(true);
   });
 });
+
+describe('refunding points whose lot has expired since (policy)', () => {
+  it('gives them back to their lot with its original expiry: not spendable, and the next expiry run takes them as breakage', async () => {
+    const short = await hub.registerPartner('SHORTLIFE');
+    await hub.graphql('mutation { setPartnerContract(partnerId: "SHORTLIFE", input: { lotLifetimeMonths: 1 }) { __typename } }', {}, await hub.operatorToken());
+    const send = async (op: 'enroll' | 'issue' | 'redeem' | 'reverse', fields: Record<string, unknown>) => {
+      const signed = await signInstruction({ partnerId: short.id, hubId: HUB_ID, key: short.key, op, now: hub.clock.now(), fields: fields as never });
+      const response = await hub.graphql(
+        `mutation($i: String!) { r: ${{ enroll: 'enrollMember', issue: 'issuePoints', redeem: 'redeemPoints', reverse: 'reversePoints' }[op]}(instruction: $i) {
+          __typename ${op === 'enroll' ? '' : '... on MovementReceipt { entryId balance }'} ... on ErrorResult { errorCode } } }`,
+        { i: signed.jws },
+      );
+      return response.data?.r;
+    };
+    expect(await send('enroll', { member: 'zed' })).toEqual({ __typename: 'EnrollReceipt' });
+    expect(await send('issue', { member: 'zed', amount: '100' })).toMatchObject({ __typename: 'IssueReceipt', balance: '100' });
+    const redemption = await send('redeem', { member: 'zed', amount: '60' });
+    hub.clock.advance(40 * 86_400_000);
+    const run = 'mutation { runExpiry { pointsExpired } }';
+    expect((await hub.graphql(run, {}, await hub.operatorToken())).data?.runExpiry.pointsExpired).toBe('40');
+    // Points don't get younger by being spent and refunded: they return to the expired lot.
+    expect(await send('reverse', { entry: redemption.entryId, amount: '60' })).toMatchObject({ __typename: 'ReversalReceipt', balance: '60' });
+    const me = await hub.graphql('{ me { balance available } }', {}, await hub.memberToken(short, 'zed'));
+    expect(me.data?.me).toEqual({ balance: '60', available: '0' });
+    expect(await send('redeem', { member: 'zed', amount: '1' })).toMatchObject({ errorCode: 'INSUFFICIENT_BALANCE' });
+    expect((await hub.graphql(run, {}, await hub.operatorToken())).data?.runExpiry.pointsExpired).toBe('60');
+  });
+});
