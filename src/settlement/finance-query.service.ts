@@ -143,6 +143,26 @@ export class FinanceQueryService {
     return toConnection(obligations, page.first, (row) => `${row.issuer}|${row.consumer}`);
   }
 
+  /** The pair view of the obligation matrix: for each pair of partners, what each owes the other (funded value) and the net. */
+  async bilateral(periodId: string, page: Page): Promise<Connection<{ partyA: string; partyB: string; aToBMinor: bigint; bToAMinor: bigint; netMinor: bigint }>> {
+    const after = readCursor(page.after, PAIR_CURSOR);
+    const rows: Array<Record<string, string>> = await this.dataSource.query(
+      `SELECT least(issuer_partner_id, consumer_partner_id) AS a, greatest(issuer_partner_id, consumer_partner_id) AS b,
+              coalesce(sum(funded_minor) FILTER (WHERE issuer_partner_id < consumer_partner_id), 0)::text AS a_to_b,
+              coalesce(sum(funded_minor) FILTER (WHERE issuer_partner_id > consumer_partner_id), 0)::text AS b_to_a
+       FROM settlement_obligation WHERE period_id = $1 AND issuer_partner_id <> consumer_partner_id
+       GROUP BY 1, 2 HAVING ($2::text IS NULL OR (least(issuer_partner_id, consumer_partner_id), greatest(issuer_partner_id, consumer_partner_id)) > ($2, $3))
+       ORDER BY 1, 2 LIMIT $4`,
+      [periodId, after?.split('|')[0] ?? null, after?.split('|')[1] ?? null, page.first + 1],
+    );
+    const pairs = rows.map((row) => {
+      const aToB = BigInt(row.a_to_b!);
+      const bToA = BigInt(row.b_to_a!);
+      return { partyA: row.a!, partyB: row.b!, aToBMinor: aToB, bToAMinor: bToA, netMinor: aToB - bToA };
+    });
+    return toConnection(pairs, page.first, (pair) => `${pair.partyA}|${pair.partyB}`);
+  }
+
   async instructions(periodId: string, page: Page): Promise<Connection<{ position: number; payer: string; payee: string; amountMinor: bigint }>> {
     const after = readCursor(page.after, NUMBER_CURSOR);
     const rows: Array<Record<string, string>> = await this.dataSource.query(

@@ -97,3 +97,26 @@ it('is for finance and operators only', async () => {
   expect(anonymous.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
   expect(await currentPeriod()).toBe(id);
 });
+
+describe('the scheduled close', () => {
+  it('closes the open period once its end has passed, once, and finishes a close a crash cut short', async () => {
+    const settlement = hub.hub.services.settlement;
+    const open = await settlement.openPeriod();
+    expect(await settlement.closeDue()).toEqual([]);
+    hub.clock.advance(open.endsAt.getTime() - hub.clock.now().getTime() + 1000);
+    const closed = await settlement.closeDue();
+    expect(closed.map((period) => [period.id, period.status, period.closedBy])).toEqual([[open.id, 'closed', 'scheduler']]);
+    expect(await settlement.closeDue()).toEqual([]);
+
+    // A crash between the cut-off and the figures leaves a period `closing`: the next run finishes it.
+    const next = await settlement.openPeriod();
+    await hub.hub.dataSource.transaction(async (tx) => {
+      await tx.query(`UPDATE settlement_period SET status = 'closing', cutoff_at = $2, closed_by = 'crashed' WHERE id = $1`, [next.id, hub.clock.now()]);
+      await tx.query('INSERT INTO settlement_period (starts_at, ends_at) VALUES ($1, $2)', [hub.clock.now(), new Date(hub.clock.now().getTime() + 86_400_000)]);
+    });
+    const finished = await settlement.closeDue();
+    expect(finished.map((period) => [period.id, period.status])).toEqual([[next.id, 'closed']]);
+    const { reconciliation } = await finance('query($id: ID!) { reconciliation(periodId: $id) { ok } }', { id: next.id });
+    expect(reconciliation.ok).toBe(true);
+  });
+});

@@ -115,6 +115,17 @@ describe('the worked example of DESIGN.md §6', () => {
     ]);
   });
 
+  it('shows the bilateral view: each pair, what each owes the other in funded value, and the net', async () => {
+    const { settlementPeriod } = await asFinance(
+      'query($id: ID!) { settlementPeriod(id: $id) { bilateral(first: 10) { edges { node { partyA partyB aToBMinor bToAMinor netMinor } } } } }',
+      { id: period.id },
+    );
+    expect(settlementPeriod.bilateral.edges.map((edge: any) => edge.node)).toEqual([
+      { partyA: 'ALFA', partyB: 'CHARLIE', aToBMinor: '1000', bToAMinor: '300', netMinor: '700' },
+      { partyA: 'BRAVO', partyB: 'CHARLIE', aToBMinor: '240', bToAMinor: '0', netMinor: '240' },
+    ]);
+  });
+
   it('realises 100 of spread and funds 360 of liability: 760 + 600 − 900 = 460 = 100 + 360', () => {
     expect(period.summary).toMatchObject({
       currency: 'EUR',

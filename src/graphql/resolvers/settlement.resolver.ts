@@ -18,6 +18,7 @@ import {
   PeriodStatusEnum,
   Reconciliation,
   SettlementInstructionConnection,
+  BilateralPositionConnection,
   SettlementObligationConnection,
   SettlementPeriod,
   SettlementPeriodConnection,
@@ -132,6 +133,11 @@ export class SettlementPeriodResolver {
   @FieldResolver(() => SettlementObligationConnection, { description: 'The A → Q matrix, one pair per edge.' })
   obligations(@Root() period: SettlementPeriod, @Args() page: PageArgs) {
     return this.finance.obligations(period.id, page);
+  }
+
+  @FieldResolver(() => BilateralPositionConnection, { description: 'The bilateral view: each pair of partners, what each owes the other in funded value, and the net.' })
+  bilateral(@Root() period: SettlementPeriod, @Args() page: PageArgs) {
+    return this.finance.bilateral(period.id, page);
   }
 
   @FieldResolver(() => SettlementInstructionConnection, { description: 'Who pays whom after multilateral netting (at most participants − 1).' })

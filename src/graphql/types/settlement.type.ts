@@ -138,6 +138,7 @@ export const SettlementPeriodConnection = connectionOf(SettlementPeriod, 'Settle
 export const PartnerPositionConnection = connectionOf(PartnerPosition, 'PartnerPosition');
 export const SettlementObligationConnection = connectionOf(SettlementObligation, 'SettlementObligation');
 export const SettlementInstructionConnection = connectionOf(SettlementInstruction, 'SettlementInstruction');
+export const BilateralPositionConnection = connectionOf(BilateralPosition, 'BilateralPosition');
 export const StatementConnection = connectionOf(Statement, 'Statement');
 export const StatementLineConnection = connectionOf(StatementLineType, 'StatementLine');
 
