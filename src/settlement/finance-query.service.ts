@@ -4,7 +4,7 @@ import type { Viewer } from '../auth/viewer';
 import { forbidden } from '../auth/auth-errors';
 import { encodeCursor } from '../common/ids';
 import { readCursor, type Page } from '../ledger/ledger-query.service';
-import { PERIOD_LINES_SQL, type LineRow } from './lines';
+import type { LineRow } from './lines';
 import { PERIOD_COLUMNS, toPeriod, type PeriodRow, type PeriodStatus } from './settlement.service';
 import { STATEMENT_COLUMNS, toLine, toStatement, type StatementRow } from './statement.service';
 import type { StatementLine } from '@coalition-hub/partner-sdk';
@@ -202,15 +202,14 @@ export class FinanceQueryService {
 
   /** A page of a statement's lines, numbered from 1 (the same numbers as the export and the signed digest). */
   async lines(statement: StatementRow, page: Page): Promise<Connection<StatementLine>> {
-    const offset = BigInt(readCursor(page.after, NUMBER_CURSOR) ?? '0');
-    const rows: LineRow[] = await this.dataSource.query(`SELECT * FROM (${PERIOD_LINES_SQL}) l OFFSET $3 LIMIT $4`, [
-      statement.periodId,
-      statement.partnerId,
-      offset.toString(),
-      page.first + 1,
-    ]);
+    const after = readCursor(page.after, NUMBER_CURSOR) ?? '0';
+    const rows: Array<LineRow & { line_no: string }> = await this.dataSource.query(
+      `SELECT line_no::text, partner_id, seq::text, entry_id, recorded_at, kind, points::text, price, money_minor::text, order_ref, reference
+       FROM settlement_line WHERE period_id = $1 AND partner_id = $2 AND line_no > $3::bigint ORDER BY line_no LIMIT $4`,
+      [statement.periodId, statement.partnerId, after, page.first + 1],
+    );
     return toConnection(
-      rows.map((row, index) => toLine(row, offset + BigInt(index) + 1n)),
+      rows.map((row) => toLine(row, BigInt(row.line_no))),
       page.first,
       (line) => line.line,
     );

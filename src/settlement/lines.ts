@@ -151,25 +151,23 @@ FROM lines WHERE $2::text IS NULL OR partner_id = $2
 ORDER BY lines.partner_id, lines.seq, lines.kind`;
 
 /**
- * A close computes the period's lines once into a temporary table (dropped at commit) and takes
- * totals and every statement from it, instead of one pass over the period per partner.
+ * A close computes the period's lines once and stores them, numbered per partner in ledger order
+ * (issue #4 item 5); totals and statements are read from them.
  */
-export const MATERIALISE_LINES_SQL = [
-  `CREATE TEMP TABLE period_lines (partner_id text, seq text, entry_id uuid, recorded_at timestamptz, kind text, points text, price text,
-     money_minor text, order_ref text, reference text) ON COMMIT DROP`,
-  `INSERT INTO period_lines SELECT * FROM (${PERIOD_LINES_SQL}) l`,
-  'CREATE INDEX ON period_lines (partner_id, (seq::bigint), kind)',
-  'ANALYZE period_lines',
-];
+export const STORE_LINES_SQL = `
+INSERT INTO settlement_line (period_id, partner_id, line_no, seq, entry_id, recorded_at, kind, points, price, money_minor, order_ref, reference)
+SELECT $1, partner_id, row_number() OVER (PARTITION BY partner_id ORDER BY seq::bigint, kind), seq::bigint, entry_id, recorded_at, kind,
+       points::bigint, price, money_minor::bigint, order_ref, reference
+FROM (${PERIOD_LINES_SQL}) l`;
 
-export const MATERIALISED_TOTALS_SQL = `
-SELECT partner_id, kind, count(*)::int AS lines, sum(points::bigint)::text AS points, sum(money_minor::bigint)::text AS money_minor
-FROM period_lines GROUP BY partner_id, kind ORDER BY partner_id, kind`;
+export const STORED_TOTALS_SQL = `
+SELECT partner_id, kind, count(*)::int AS lines, sum(points)::text AS points, sum(money_minor)::text AS money_minor
+FROM settlement_line WHERE period_id = $1 GROUP BY partner_id, kind ORDER BY partner_id, kind`;
 
-/** One partner's lines from the close's temporary table, in the same order as PERIOD_LINES_SQL ($1, the period, is already in the table). */
-export const MATERIALISED_PARTNER_LINES_SQL = `
-SELECT partner_id, seq, entry_id, recorded_at, kind, points, price, money_minor, order_ref, reference
-FROM period_lines WHERE $1::bigint IS NOT NULL AND partner_id = $2 ORDER BY seq::bigint, kind`;
+/** One partner's stored lines, in order, shaped as PERIOD_LINES_SQL's rows. */
+export const STORED_PARTNER_LINES_SQL = `
+SELECT partner_id, seq::text, entry_id, recorded_at, kind, points::text, price, money_minor::text, order_ref, reference
+FROM settlement_line WHERE period_id = $1 AND partner_id = $2 ORDER BY line_no`;
 
 /** Totals per partner and kind over PERIOD_LINES_SQL. */
 export const PERIOD_TOTALS_SQL = `

@@ -114,7 +114,7 @@ export class ReconciliationService {
           digest.totals(summed);
           totalsNet = summed.netMinor;
         },
-      });
+      }, { recompute: true });
       const stored = totals.find((row) => row.partner_id === statement.partnerId);
       const problems: string[] = [];
       if (lineSum !== statement.netMinor || totalsNet !== statement.netMinor.toString()) problems.push(`lines sum to ${lineSum}, statement says ${statement.netMinor}`);

@@ -4,7 +4,7 @@ import type { Clock } from '../common/clock';
 import { ErrorCode, fail, type DomainError } from '../common/errors';
 import { withTransaction } from '../db/with-transaction';
 import type { PeriodCalendar } from './calendar';
-import { MATERIALISE_LINES_SQL, MATERIALISED_TOTALS_SQL, PERIOD_FUNDING_SQL, PERIOD_OBLIGATIONS_SQL, PERIOD_TOTALS_SQL } from './lines';
+import { PERIOD_FUNDING_SQL, PERIOD_OBLIGATIONS_SQL, PERIOD_TOTALS_SQL, STORE_LINES_SQL, STORED_TOTALS_SQL } from './lines';
 import { settle, type Instruction } from './netting';
 import type { StatementService } from './statement.service';
 import { releaseClosedExposure } from './funding.service';
@@ -140,8 +140,8 @@ export class SettlementService {
       const period = toPeriod(row);
       if (period.status === 'closed') return period;
       if (period.status === 'open') return fail(ErrorCode.INVALID_INPUT, `settlement period ${periodId} is still open`);
-      for (const [index, sql] of MATERIALISE_LINES_SQL.entries()) await tx.query(sql, index === 1 ? [periodId, null] : []);
-      const figures = await computeFigures(tx, periodId, MATERIALISED_TOTALS_SQL);
+      await tx.query(STORE_LINES_SQL, [periodId, null]);
+      const figures = await computeFigures(tx, periodId, STORED_TOTALS_SQL);
       await this.store(tx, periodId, figures);
       await this.statements.issueAll(tx, period, this.currency);
       const closedAt = this.clock.now();
@@ -239,7 +239,7 @@ const sum = (values: Iterable<bigint>): bigint => [...values].reduce((total, val
  */
 export async function computeFigures(manager: EntityManager | DataSource, periodId: string, totalsFrom?: string): Promise<PeriodFigures> {
   const totalRows: Array<{ partner_id: string; kind: string; lines: number; points: string; money_minor: string }> = totalsFrom
-    ? await manager.query(totalsFrom)
+    ? await manager.query(totalsFrom, [periodId])
     : await manager.query(PERIOD_TOTALS_SQL, [periodId, null]);
   const totals = totalRows.map((row) => ({
     partnerId: row.partner_id,

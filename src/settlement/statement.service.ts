@@ -10,7 +10,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { newId } from '../common/ids';
 import type { Clock } from '../common/clock';
 import type { HubKeys } from '../instructions/hub-keys';
-import { MATERIALISED_PARTNER_LINES_SQL, PERIOD_LINES_SQL, type LineRow } from './lines';
+import { PERIOD_LINES_SQL, STORED_PARTNER_LINES_SQL, type LineRow } from './lines';
 import type { PeriodRow } from './settlement.service';
 
 /** Lines fetched per round trip when a statement streams. */
@@ -124,7 +124,7 @@ export class StatementService {
       await streamLines(tx, period.id, partnerId, (line) => {
         digest.line(line);
         totals.add(line);
-      }, MATERIALISED_PARTNER_LINES_SQL);
+      }, STORED_PARTNER_LINES_SQL);
       const summed = totals.totals();
       const hex = digest.totals(summed).digest();
       const jws = await this.hubKeys.sign(STATEMENT_TYP, partnerId, {
@@ -144,10 +144,14 @@ export class StatementService {
     }
   }
 
-  /** The statement's header, each line in order, then its totals, recomputed from the ledger. */
+  /**
+   * The statement's header, each line in order, then its totals: as the close stored them, or
+   * (`recompute`, for the reconciliation) recomputed from the ledger.
+   */
   async stream(
     statement: StatementRow,
     sink: { header(header: StatementHeader): void | Promise<void>; line(line: StatementLine): void | Promise<void>; totals(totals: StatementTotals): void | Promise<void> },
+    options: { recompute?: boolean } = {},
   ): Promise<void> {
     const runner = this.dataSource.createQueryRunner();
     await runner.connect();
@@ -166,10 +170,16 @@ export class StatementService {
         currency: statement.currency,
       });
       const totals = new TotalsBuilder();
-      await streamLines(runner.manager, statement.periodId, statement.partnerId, async (line) => {
-        totals.add(line);
-        await sink.line(line);
-      });
+      await streamLines(
+        runner.manager,
+        statement.periodId,
+        statement.partnerId,
+        async (line) => {
+          totals.add(line);
+          await sink.line(line);
+        },
+        options.recompute ? PERIOD_LINES_SQL : STORED_PARTNER_LINES_SQL,
+      );
       await sink.totals(totals.totals());
       await runner.commitTransaction();
     } catch (error) {

@@ -190,6 +190,12 @@ describe('the worked example of DESIGN.md §6', () => {
       await expect(verifyStatement(document, node.jws, { jwks, hubId: HUB_ID, partnerId: 'SOMEONE_ELSE' })).rejects.toThrow();
     }
     const charlieDoc: StatementDocument = JSON.parse(statements.edges[0].node.document);
+    // The same lines, a page at a time.
+    const LINES = 'query($id: ID!, $after: String) { statement(id: $id) { lines(first: 1, after: $after) { edges { node { line kind moneyMinor } } pageInfo { hasNextPage endCursor } } } }';
+    const first = (await asFinance(LINES, { id: statements.edges[0].node.id })).statement.lines;
+    const second = (await asFinance(LINES, { id: statements.edges[0].node.id, after: first.pageInfo.endCursor })).statement.lines;
+    expect([...first.edges, ...second.edges].map((edge: any) => edge.node)).toEqual(charlieDoc.lines.map(({ line, kind, moneyMinor }) => ({ line, kind, moneyMinor })));
+    expect([first.pageInfo.hasNextPage, second.pageInfo.hasNextPage]).toEqual([true, false]);
     expect(charlieDoc.lines.map((line) => [line.line, line.kind, line.points, line.price, line.moneyMinor])).toEqual([
       ['1', 'redeem', '1200', '1', '-1200'],
       ['2', 'issue', '300', '1', '300'],
@@ -214,6 +220,10 @@ describe('the worked example of DESIGN.md §6', () => {
     await expect(hub.hub.dataSource.query(`UPDATE settlement_period SET closed_by = 'x' WHERE id = $1`, [period.id])).rejects.toThrow(/never changes/);
     await expect(hub.hub.dataSource.query('DELETE FROM settlement_period WHERE id = $1', [period.id])).rejects.toThrow(/never changes/);
     await expect(hub.hub.dataSource.query(`UPDATE statement SET net_minor = 0 WHERE period_id = $1`, [period.id])).rejects.toThrow(/never changes/);
+    for (const table of ['settlement_line', 'settlement_total', 'settlement_obligation', 'settlement_instruction', 'settlement_summary']) {
+      await expect(hub.hub.dataSource.query(`DELETE FROM ${table} WHERE period_id = $1`, [period.id])).rejects.toThrow();
+    }
+    await expect(hub.hub.dataSource.query('UPDATE settlement_line SET money_minor = 0 WHERE period_id = $1', [period.id])).rejects.toThrow();
   });
 });
 
