@@ -8,7 +8,7 @@ import type { BenchDatabase } from './harness';
 
 /**
  * Issue #4 item 5: "large periods stream; memory stays flat". Loads a period of N issue entries
- * at one partner straight into the ledger (bulk SQL, with the real triggers and constraints),
+ * (and N/4 redemptions of whole lots, so funded values are computed too) at one partner straight into the ledger (bulk SQL, with the real triggers and constraints),
  * then runs the settlement CLI — close (totals, netting, the signed statement of N lines) and a
  * full CSV and JSON export of that statement — as separate processes, and reports each one's
  * peak memory and time. Done for a small and a large N: flat memory means the ratio of peak
@@ -34,7 +34,12 @@ async function seed(url: string, entries: number): Promise<void> {
     await client.query('INSERT INTO member (id) VALUES ($1)', [memberId]);
     const [{ id: wallet }] = (await client.query(`INSERT INTO account (owner_kind, owner_id, asset, kind) VALUES ('member', $1, 'CP', 'wallet') RETURNING id`, [memberId])).rows;
     const [{ id: issuance }] = (await client.query(`INSERT INTO account (owner_kind, owner_id, asset, kind) VALUES ('partner', 'BENCH', 'CP', 'issuance') RETURNING id`)).rows;
-    await client.query(`INSERT INTO account_balance (account_id, kind, shard, balance) VALUES ($1, 'wallet', 0, 0), ($2, 'issuance', 0, 0)`, [wallet, issuance]);
+    const [{ id: redemption }] = (await client.query(`INSERT INTO account (owner_kind, owner_id, asset, kind) VALUES ('partner', 'BENCH', 'CP', 'redemption') RETURNING id`)).rows;
+    await client.query(`INSERT INTO account_balance (account_id, kind, shard, balance) VALUES ($1, 'wallet', 0, 0), ($2, 'issuance', 0, 0), ($3, 'redemption', 0, 0)`, [
+      wallet,
+      issuance,
+      redemption,
+    ]);
     for (let from = 1; from <= entries; from += BATCH) {
       const to = Math.min(from + BATCH - 1, entries);
       await client.query('BEGIN');
@@ -63,6 +68,36 @@ async function seed(url: string, entries: number): Promise<void> {
         `UPDATE account_balance SET balance = balance + CASE WHEN account_id = $1 THEN 1 ELSE -1 END * s.total
          FROM (SELECT sum(1 + g % 97) AS total FROM generate_series($2::int, $3::int) g) s WHERE account_id IN ($1, $4)`,
         [wallet, from, to, issuance],
+      );
+      // Every fourth issue's lot is redeemed whole: redeem lines, and lot consumption for the funded values.
+      await client.query(
+        `INSERT INTO instruction (partner_id, jti, op, kid, request_hash, request_jws, received_at)
+         SELECT 'BENCH', 'r-' || g, 'redeem', 'bench', 'rh' || g, 'bench', now() FROM generate_series($1::int, $2::int) g WHERE g % 4 = 0`,
+        [from, to],
+      );
+      await client.query(
+        `WITH src AS (
+           SELECT g, l.id AS lot_id, l.amount FROM generate_series($1::int, $2::int) g
+           JOIN journal_entry j ON j.partner_id = 'BENCH' AND j.jti = 'b-' || g JOIN lot l ON l.entry_id = j.id WHERE g % 4 = 0
+         ), e AS (
+           INSERT INTO journal_entry (id, type, partner_id, jti, member_id, occurred_at, recorded_at, rates, request_hash)
+           SELECT gen_random_uuid(), 'redeem', 'BENCH', 'r-' || g, $3::uuid, now(), now(), '{"redeemPrice": "0.8", "currency": "EUR"}'::jsonb, 'rh' || g
+           FROM src RETURNING id, jti
+         ), p AS (
+           INSERT INTO posting (entry_id, account_id, asset, amount)
+           SELECT e.id, x.account_id, 'CP', x.sign * src.amount
+           FROM e JOIN src ON e.jti = 'r-' || src.g CROSS JOIN (VALUES ($4::bigint, -1), ($5::bigint, 1)) AS x(account_id, sign)
+         ), c AS (
+           INSERT INTO lot_consumption (lot_id, entry_id, issuer_partner_id, consumer_partner_id, amount, kind)
+           SELECT src.lot_id, e.id, 'BENCH', 'BENCH', src.amount, 'redeem' FROM e JOIN src ON e.jti = 'r-' || src.g
+         )
+         UPDATE lot SET remaining = 0 FROM src WHERE lot.id = src.lot_id`,
+        [from, to, memberId, wallet, redemption],
+      );
+      await client.query(
+        `UPDATE account_balance SET balance = balance + CASE WHEN account_id = $1 THEN -1 ELSE 1 END * s.total
+         FROM (SELECT coalesce(sum(1 + g % 97), 0) AS total FROM generate_series($2::int, $3::int) g WHERE g % 4 = 0) s WHERE account_id IN ($1, $4)`,
+        [wallet, from, to, redemption],
       );
       await client.query('COMMIT');
     }
