@@ -1,6 +1,7 @@
 import type { DataSource } from 'typeorm';
 import { readCursor, type Page } from '../ledger/ledger-query.service';
 import { toConnection, type Connection } from './finance-query.service';
+import { PERIOD_QUERY_SETTINGS } from './lines';
 
 export interface IssuerLiability {
   issuerPartnerId: string;
@@ -81,8 +82,16 @@ const OPEN_LOTS = `
 export class LiabilityService {
   constructor(private readonly dataSource: DataSource) {}
 
+  /** Whole-ledger reads, with the settings of a period computation (see PERIOD_QUERY_SETTINGS). */
+  private periodQuery(sql: string, params: unknown[] = []): Promise<any[]> {
+    return this.dataSource.transaction('REPEATABLE READ', async (tx) => {
+      for (const setting of PERIOD_QUERY_SETTINGS) await tx.query(setting);
+      return tx.query(sql, params);
+    });
+  }
+
   async byIssuer(at: Date): Promise<IssuerLiability[]> {
-    const rows: Array<Record<string, string>> = await this.dataSource.query(
+    const rows: Array<Record<string, string>> = await this.periodQuery(
       `${OPEN_LOTS}
        SELECT issuer_partner_id, sum(remaining)::text AS points,
               coalesce(sum(remaining) FILTER (WHERE vests_at > $1), 0)::text AS pending,
@@ -103,7 +112,7 @@ export class LiabilityService {
   async byExpiryMonth(timeZone: string, page: Page): Promise<Connection<ExpiryBucket>> {
     const after = readCursor(page.after, /^[0-9]{4}-[0-9]{2}\|[A-Z][A-Z0-9_]{1,31}$/);
     const [month, issuer] = after ? after.split('|') : [null, null];
-    const rows: Array<Record<string, string>> = await this.dataSource.query(
+    const rows: Array<Record<string, string>> = await this.periodQuery(
       `${OPEN_LOTS},
        buckets AS (
          SELECT to_char(expires_at AT TIME ZONE $1, 'YYYY-MM') AS month, issuer_partner_id,
@@ -129,7 +138,7 @@ export class LiabilityService {
   }
 
   async breakageToDate(): Promise<BreakageToDate[]> {
-    const rows: Array<Record<string, string>> = await this.dataSource.query(
+    const rows: Array<Record<string, string>> = await this.periodQuery(
       `WITH rates AS (${BREAKAGE_RATE_SQL})
        SELECT r.issuer_partner_id, r.expired::text, r.rate::text,
               coalesce((SELECT -sum(t.money_minor) FROM settlement_total t WHERE t.partner_id = r.issuer_partner_id AND t.kind = 'breakage'), 0)::text AS share_paid

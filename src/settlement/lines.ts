@@ -25,6 +25,13 @@
  * Reversed redemptions round the same way against their original line.
  */
 
+/**
+ * Settings for a transaction that computes over a whole period: longer than a request may take,
+ * and hash joins only — the period's CTEs carry no statistics, and a nested loop over one of them
+ * turns a seconds-long close into minutes (measured: 2.6 s against 241 s at 125,000 lines).
+ */
+export const PERIOD_QUERY_SETTINGS = [`SET LOCAL statement_timeout = '30min'`, 'SET LOCAL enable_nestloop = off'];
+
 /** The contract price in force for a partner at a time: the fallback for entries recorded before prices were stored on exchanges. */
 const contractPrice = (column: 'issue_price' | 'redeem_price', partner: string, at: string) =>
   `(SELECT k.${column} FROM partner_contract k WHERE k.partner_id = ${partner} AND k.valid_from <= ${at} ORDER BY k.valid_from DESC LIMIT 1)`;

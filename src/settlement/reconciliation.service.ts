@@ -1,3 +1,4 @@
+import { PERIOD_QUERY_SETTINGS } from './lines';
 import type { DataSource } from 'typeorm';
 import type { StatementService } from './statement.service';
 import { computeFigures, type PeriodFigures } from './settlement.service';
@@ -41,7 +42,10 @@ export class ReconciliationService {
     if (period.status !== 'closed') {
       return { periodId, ok: false, checks: [], differences: [`period ${periodId} is ${period.status}: only a closed period reconciles`] };
     }
-    const figures = await computeFigures(this.dataSource, periodId);
+    const figures = await this.dataSource.transaction('REPEATABLE READ', async (tx) => {
+      for (const setting of PERIOD_QUERY_SETTINGS) await tx.query(setting);
+      return computeFigures(tx, periodId);
+    });
     const checks = [identity(figures), await this.storedMatches(periodId, figures), settles(figures), ...(await this.statementChecks(periodId))];
     const differences = checks.filter((check) => !check.ok).map((check) => `${check.name}: ${check.detail}`);
     return { periodId, ok: differences.length === 0, checks, differences };

@@ -4,7 +4,7 @@ import type { Clock } from '../common/clock';
 import { ErrorCode, fail, type DomainError } from '../common/errors';
 import { withTransaction } from '../db/with-transaction';
 import type { PeriodCalendar } from './calendar';
-import { PERIOD_FUNDING_SQL, PERIOD_OBLIGATIONS_SQL, PERIOD_TOTALS_SQL, STORE_LINES_SQL, STORED_TOTALS_SQL } from './lines';
+import { PERIOD_QUERY_SETTINGS, PERIOD_FUNDING_SQL, PERIOD_OBLIGATIONS_SQL, PERIOD_TOTALS_SQL, STORE_LINES_SQL, STORED_TOTALS_SQL } from './lines';
 import { settle, type Instruction } from './netting';
 import type { StatementService } from './statement.service';
 import { releaseClosedExposure } from './funding.service';
@@ -135,6 +135,7 @@ export class SettlementService {
   private async compute(periodId: string): Promise<PeriodRow | DomainError> {
     return withTransaction(this.dataSource, async (tx) => {
       await tx.query('SELECT pg_advisory_xact_lock($1, $2)', [...COMPUTE_LOCK]);
+      for (const setting of PERIOD_QUERY_SETTINGS) await tx.query(setting);
       const [row] = await tx.query(`SELECT ${PERIOD_COLUMNS} FROM settlement_period WHERE id = $1 FOR UPDATE`, [periodId]);
       if (!row) return fail(ErrorCode.NOT_FOUND, `there is no settlement period ${periodId}`);
       const period = toPeriod(row);

@@ -10,7 +10,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { newId } from '../common/ids';
 import type { Clock } from '../common/clock';
 import type { HubKeys } from '../instructions/hub-keys';
-import { PERIOD_LINES_SQL, STORED_PARTNER_LINES_SQL, type LineRow } from './lines';
+import { PERIOD_LINES_SQL, PERIOD_QUERY_SETTINGS, STORED_PARTNER_LINES_SQL, type LineRow } from './lines';
 import type { PeriodRow } from './settlement.service';
 
 /** Lines fetched per round trip when a statement streams. */
@@ -158,6 +158,7 @@ export class StatementService {
     try {
       // REPEATABLE READ: one snapshot for the whole read (the period's lines never change anyway).
       await runner.startTransaction('REPEATABLE READ');
+      for (const setting of PERIOD_QUERY_SETTINGS) await runner.query(setting);
       const [periodRow] = await runner.manager.query('SELECT id::text, starts_at, cutoff_at FROM settlement_period WHERE id = $1', [statement.periodId]);
       await sink.header({
         format: 'coalition-statement/1',
