@@ -38,7 +38,8 @@ async function withTools<T>(work: (tools: Tools) => Promise<T>): Promise<T> {
     } catch (error) {
       throw new Error(`cannot open the embedded database in ${config.dataDir} (is the hub running on it? stop it, or set DATABASE_URL): ${String(error)}`);
     }
-    url = await ensureDatabase(embedded.serverUrl, 'coalition');
+    // `--demo`: the database `npm start` plays the demo in (made anew at each start).
+    url = await ensureDatabase(embedded.serverUrl, program.opts().demo ? 'coalition_demo' : 'coalition');
   }
   const dataSource = createDataSource(url, 3);
   await dataSource.initialize();
@@ -76,7 +77,9 @@ async function printPeriod(tools: Tools, periodId: string): Promise<void> {
   console.log(`  gross ${summary.grossMinor}, net ${summary.netMinor}${summary.grossMinor > 0n ? `, netting saves ${((1 - Number(summary.netMinor) / Number(summary.grossMinor)) * 100).toFixed(1)}%` : ''}`);
 }
 
-const program = new Command('settlement').description('Settlement periods, statements and reconciliation (issue #4).');
+const program = new Command('settlement')
+  .description('Settlement periods, statements and reconciliation (issue #4).')
+  .option('--demo', "on the embedded database: the demo's (npm start) instead of the server's (npm run serve)");
 
 program
   .command('periods')
