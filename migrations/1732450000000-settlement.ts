@@ -170,11 +170,44 @@ export class Settlement1732450000000 implements MigrationInterface {
       CREATE INDEX statement_dispute_statement ON statement_dispute (statement_id);
       ALTER TABLE journal_entry ADD COLUMN dispute_id uuid REFERENCES statement_dispute (id);
       ALTER TABLE journal_entry ADD CONSTRAINT journal_entry_adjustment_check CHECK ((type = 'adjustment') = (dispute_id IS NOT NULL));
+
+      -- A close stores its statement lines, numbered per partner: statements read and page without
+      -- recomputing the period, and a closed period's lines, like its figures, never change.
+      CREATE TABLE settlement_line (
+        period_id bigint NOT NULL REFERENCES settlement_period (id),
+        partner_id text NOT NULL REFERENCES partner (id),
+        line_no bigint NOT NULL CHECK (line_no > 0),
+        seq bigint NOT NULL,
+        entry_id uuid NOT NULL REFERENCES journal_entry (id),
+        recorded_at timestamptz NOT NULL,
+        kind text NOT NULL,
+        points bigint NOT NULL,
+        price text,
+        money_minor bigint NOT NULL,
+        order_ref text,
+        reference text,
+        PRIMARY KEY (period_id, partner_id, line_no)
+      );
+      CREATE TRIGGER settlement_line_append_only BEFORE UPDATE OR DELETE ON settlement_line
+        FOR EACH ROW EXECUTE FUNCTION ledger_refuse_change();
+      CREATE TRIGGER settlement_total_append_only BEFORE UPDATE OR DELETE ON settlement_total
+        FOR EACH ROW EXECUTE FUNCTION ledger_refuse_change();
+      CREATE TRIGGER settlement_obligation_append_only BEFORE UPDATE OR DELETE ON settlement_obligation
+        FOR EACH ROW EXECUTE FUNCTION ledger_refuse_change();
+      CREATE TRIGGER settlement_instruction_append_only BEFORE UPDATE OR DELETE ON settlement_instruction
+        FOR EACH ROW EXECUTE FUNCTION ledger_refuse_change();
+      CREATE TRIGGER settlement_summary_append_only BEFORE UPDATE OR DELETE ON settlement_summary
+        FOR EACH ROW EXECUTE FUNCTION ledger_refuse_change();
     `);
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(`
+      DROP TRIGGER settlement_summary_append_only ON settlement_summary;
+      DROP TRIGGER settlement_instruction_append_only ON settlement_instruction;
+      DROP TRIGGER settlement_obligation_append_only ON settlement_obligation;
+      DROP TRIGGER settlement_total_append_only ON settlement_total;
+      DROP TABLE settlement_line;
       ALTER TABLE journal_entry DROP CONSTRAINT journal_entry_adjustment_check;
       ALTER TABLE journal_entry DROP COLUMN dispute_id;
       DROP TABLE statement_dispute;
