@@ -152,7 +152,17 @@ program
       const statement = await tools.finance.statement(finance, statementId);
       if (!statement) throw new Error(`there is no statement ${statementId}`);
       const out: WriteStream | NodeJS.WriteStream = options.out ? createWriteStream(options.out) : process.stdout;
-      const write = (chunk: string) => (out.write(chunk) ? undefined : new Promise<void>((resolve) => out.once('drain', () => resolve())));
+      // A reader that stops early (`| head`) closes the pipe: stop writing, still close the database cleanly.
+      let closed = false;
+      out.on('error', (error: NodeJS.ErrnoException) => {
+        if (error.code !== 'EPIPE') throw error;
+        closed = true;
+      });
+      const write = (chunk: string) =>
+        closed || out.write(chunk) ? undefined : new Promise<void>((resolve) => {
+          out.once('drain', () => resolve());
+          out.once('error', () => resolve());
+        });
       await renderStatement(tools.statements, statement, options.format.toUpperCase() as StatementFormat, write);
       if (options.out) await new Promise<void>((resolve, reject) => (out as WriteStream).end((error?: Error | null) => (error ? reject(error) : resolve())));
     }),
