@@ -3,17 +3,15 @@ import type { Viewer } from '../auth/viewer';
 import { UUID_PATTERN } from '@coalition-hub/partner-sdk';
 import { badInput, forbidden } from '../auth/auth-errors';
 import type { Clock } from '../common/clock';
-import { ErrorCode, fail, type DomainError } from '../common/errors';
+import { ErrorCode, fail, isDomainError, type DomainError } from '../common/errors';
 import { newId } from '../common/ids';
 import { limits } from '../config/limits';
 import { withTransaction } from '../db/with-transaction';
 import type { AcknowledgeClaims, DisputeClaims } from '../instructions/instruction-claims';
-import { readCursor, type Page } from '../ledger/ledger-query.service';
-import { ensureAccount, recordEntry } from '../ledger/ledger.repository';
-import { toConnection, type Connection } from './finance-query.service';
+import { readCursor, toConnection, type Connection, type Page } from '../ledger/ledger-query.service';
+import { ensureAccount, HUB_OWNER, recordEntry } from '../ledger/ledger.repository';
 import { STATEMENT_COLUMNS, toStatement, type StatementRow } from './statement.service';
 
-const HUB_OWNER = 'hub';
 
 /** opened_at as PostgreSQL prints it, then the dispute id. */
 const DISPUTE_CURSOR = /^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?[+-][0-9]{2}(:[0-9]{2})?\|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -93,7 +91,7 @@ async function lockStatement(tx: EntityManager, partnerId: string, claims: { sta
  */
 export async function acknowledgeStatement(tx: EntityManager, context: StatementContext, claims: AcknowledgeClaims): Promise<StatementActionResult | DomainError> {
   const statement = await lockStatement(tx, context.partnerId, claims);
-  if ('code' in statement) return statement;
+  if (isDomainError(statement)) return statement;
   if (statement.status !== 'issued') {
     return fail(ErrorCode.STATEMENT_STATUS_CONFLICT, `statement ${statement.id} is ${statement.status}; only an issued statement is acknowledged`);
   }
@@ -109,7 +107,7 @@ export async function acknowledgeStatement(tx: EntityManager, context: Statement
 /** Disputes named lines of an issued (or already disputed, or resolved) statement. */
 export async function disputeStatement(tx: EntityManager, context: StatementContext, claims: DisputeClaims): Promise<StatementActionResult | DomainError> {
   const statement = await lockStatement(tx, context.partnerId, claims);
-  if ('code' in statement) return statement;
+  if (isDomainError(statement)) return statement;
   if (statement.status === 'acknowledged') {
     return fail(ErrorCode.STATEMENT_STATUS_CONFLICT, `statement ${statement.id} was acknowledged; it can no longer be disputed`);
   }

@@ -2,24 +2,11 @@ import { UUID_PATTERN } from '@coalition-hub/partner-sdk';
 import type { DataSource } from 'typeorm';
 import type { Viewer } from '../auth/viewer';
 import { forbidden } from '../auth/auth-errors';
-import { encodeCursor } from '../common/ids';
-import { readCursor, type Page } from '../ledger/ledger-query.service';
+import { readCursor, toConnection, type Connection, type Page } from '../ledger/ledger-query.service';
 import type { LineRow } from './lines';
 import { PERIOD_COLUMNS, toPeriod, type PeriodRow, type PeriodStatus } from './settlement.service';
 import { STATEMENT_COLUMNS, toLine, toStatement, type StatementRow } from './statement.service';
 import type { StatementLine } from '@coalition-hub/partner-sdk';
-
-export interface Connection<T> {
-  edges: Array<{ cursor: string; node: T }>;
-  pageInfo: { hasNextPage: boolean; endCursor: string | null };
-}
-
-/** A page of rows fetched one past the page size, keyed by `key`. */
-export function toConnection<T>(rows: T[], first: number, key: (row: T) => string | bigint): Connection<T> {
-  const page = rows.slice(0, first);
-  const edges = page.map((node) => ({ cursor: encodeCursor(key(node)), node }));
-  return { edges, pageInfo: { hasNextPage: rows.length > first, endCursor: edges.at(-1)?.cursor ?? null } };
-}
 
 export interface PositionRow {
   periodId: string;

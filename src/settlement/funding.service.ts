@@ -6,10 +6,8 @@ import { newId } from '../common/ids';
 import { limits } from '../config/limits';
 import { withTransaction } from '../db/with-transaction';
 import type { Posting } from '../ledger/apply-entry';
-import { ensureAccount, recordEntry } from '../ledger/ledger.repository';
+import { ensureAccount, HUB_OWNER, recordEntry } from '../ledger/ledger.repository';
 import type { ContractService } from '../partners/contract.service';
-
-const HUB_OWNER = 'hub';
 
 /** The contract terms funding needs. */
 export interface FundingTerms {

@@ -1,6 +1,5 @@
 import type { DataSource } from 'typeorm';
-import { readCursor, type Page } from '../ledger/ledger-query.service';
-import { toConnection, type Connection } from './finance-query.service';
+import { readCursor, toConnection, type Connection, type Page } from '../ledger/ledger-query.service';
 import { PERIOD_QUERY_SETTINGS } from './lines';
 
 export interface IssuerLiability {

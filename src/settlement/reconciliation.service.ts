@@ -1,3 +1,4 @@
+import { sumBigints } from '../common/bigint';
 import { PERIOD_QUERY_SETTINGS } from './lines';
 import type { DataSource } from 'typeorm';
 import type { StatementService } from './statement.service';
@@ -18,8 +19,6 @@ export interface ReconciliationReport {
   checks: Check[];
   differences: string[];
 }
-
-const sum = (values: Iterable<bigint>): bigint => [...values].reduce((total, value) => total + value, 0n);
 
 /**
  * Reconciliation of a closed period (issue #4 item 7), from the ledger and what the close stored:
@@ -146,7 +145,7 @@ export class ReconciliationService {
  * positions' side (it backs the liability without being settled again).
  */
 function identity(figures: PeriodFigures): Check {
-  const nets = sum(figures.positions.values());
+  const nets = sumBigints(figures.positions.values());
   const { spreadMinor, breakageKeptMinor, adjustmentsMinor, fundedCreatedMinor, fundedReleasedMinor, prefundedMinor } = figures.hub;
   const revenue = spreadMinor + breakageKeptMinor + adjustmentsMinor;
   const liability = fundedCreatedMinor - fundedReleasedMinor;
@@ -160,7 +159,7 @@ function identity(figures: PeriodFigures): Check {
 
 function settles(figures: PeriodFigures): Check {
   const left = new Map(figures.positions);
-  left.set('HUB', -sum(figures.positions.values()));
+  left.set('HUB', -sumBigints(figures.positions.values()));
   // Participants with something to settle, the hub included.
   const participants = [...left.values()].filter((value) => value !== 0n).length;
   for (const { payer, payee, amountMinor } of figures.instructions) {

@@ -1,7 +1,8 @@
+import { sumBigints } from '../common/bigint';
 import type { Logger } from 'pino';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { Clock } from '../common/clock';
-import { ErrorCode, fail, type DomainError } from '../common/errors';
+import { ErrorCode, fail, isDomainError, type DomainError } from '../common/errors';
 import { withTransaction } from '../db/with-transaction';
 import type { PeriodCalendar } from './calendar';
 import { PERIOD_QUERY_SETTINGS, PERIOD_FUNDING_SQL, PERIOD_OBLIGATIONS_SQL, PERIOD_TOTALS_SQL, STORE_LINES_SQL, STORED_TOTALS_SQL } from './lines';
@@ -83,7 +84,7 @@ export class SettlementService {
   /** Closes `periodId` (by `closedBy`, a finance or operator subject, or `scheduler`). */
   async close(periodId: string, closedBy: string): Promise<PeriodRow | DomainError> {
     const cut = await this.cutOff(periodId, closedBy);
-    if ('code' in cut) return cut;
+    if (isDomainError(cut)) return cut;
     return this.compute(periodId);
   }
 
@@ -96,12 +97,12 @@ export class SettlementService {
     const unfinished: Array<{ id: string }> = await this.dataSource.query(`SELECT id::text FROM settlement_period WHERE status = 'closing' ORDER BY id`);
     for (const { id } of unfinished) {
       const period = await this.compute(id);
-      if (!('code' in period)) closed.push(period);
+      if (!isDomainError(period)) closed.push(period);
     }
     const open = await this.openPeriod();
     if (open.endsAt.getTime() <= this.clock.now().getTime()) {
       const period = await this.close(open.id, 'scheduler');
-      if (!('code' in period)) closed.push(period);
+      if (!isDomainError(period)) closed.push(period);
     }
     return closed;
   }
@@ -232,8 +233,6 @@ export interface PeriodFigures {
   netMinor: bigint;
 }
 
-const sum = (values: Iterable<bigint>): bigint => [...values].reduce((total, value) => total + value, 0n);
-
 /**
  * Everything a close stores, recomputed from the ledger: the same function serves the close and
  * the reconciliation (which compares it with what was stored).
@@ -261,7 +260,7 @@ export async function computeFigures(manager: EntityManager | DataSource, period
 
   const positions = new Map<string, bigint>();
   for (const total of totals) positions.set(total.partnerId, (positions.get(total.partnerId) ?? 0n) + total.moneyMinor);
-  const byKind = (kinds: string[]) => sum(totals.filter((total) => kinds.includes(total.kind)).map((total) => total.moneyMinor));
+  const byKind = (kinds: string[]) => sumBigints(totals.filter((total) => kinds.includes(total.kind)).map((total) => total.moneyMinor));
   const hub: HubFigures = {
     // Redeem, exchange-out and redeem-reversal lines are negative: what the hub pays.
     spreadMinor: BigInt(funding!.consumed_minor) + byKind(['redeem', 'exchange_out', 'redeem_reversal']),
@@ -272,7 +271,7 @@ export async function computeFigures(manager: EntityManager | DataSource, period
     prefundedMinor: -byKind(['prefunded']),
   };
   const participants = new Map([...positions].filter(([, value]) => value !== 0n));
-  const hubPosition = -sum(participants.values());
+  const hubPosition = -sumBigints(participants.values());
   if (hubPosition !== 0n) participants.set(HUB_PARTICIPANT, hubPosition);
   const instructions = settle(participants);
   return {
@@ -288,7 +287,7 @@ export async function computeFigures(manager: EntityManager | DataSource, period
     instructions,
     hub,
     // Without netting every partner would pay each kind of line it owes and be paid each it is owed.
-    grossMinor: sum(totals.map((total) => (total.moneyMinor < 0n ? -total.moneyMinor : total.moneyMinor))),
-    netMinor: sum(instructions.map((instruction) => instruction.amountMinor)),
+    grossMinor: sumBigints(totals.map((total) => (total.moneyMinor < 0n ? -total.moneyMinor : total.moneyMinor))),
+    netMinor: sumBigints(instructions.map((instruction) => instruction.amountMinor)),
   };
 }
