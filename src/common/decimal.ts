@@ -16,3 +16,8 @@ export function parseDecimal(text: unknown): Exact | null {
 
 /** The canonical text of a stored decimal: no trailing zeros ("1.200000000000" → "1.2"). */
 export const decimalText = (value: Exact | string): string => new Exact(value).toFixed();
+
+/** amount × factor, rounded half to even to a whole number: points × a multiplier, or points × a price in minor units. */
+export function productHalfEven(amount: bigint, factor: string): bigint {
+  return BigInt(new Exact(amount.toString()).times(factor).toDecimalPlaces(0, Decimal.ROUND_HALF_EVEN).toFixed(0));
+}

@@ -1,6 +1,5 @@
 import type { EntityManager } from 'typeorm';
-import Decimal from 'decimal.js';
-import { Exact } from '../common/decimal';
+import { productHalfEven } from '../common/decimal';
 import type { Viewer } from '../auth/viewer';
 
 /**
@@ -49,7 +48,7 @@ export function tierFor(rules: readonly TierRule[], earned: bigint, windowDays: 
 
 /** Pure: base × multiplier, rounded half-even to whole CP. */
 export function applyMultiplier(base: bigint, multiplier: string): bigint {
-  return BigInt(new Exact(base.toString()).mul(multiplier).toDecimalPlaces(0, Decimal.ROUND_HALF_EVEN).toFixed(0));
+  return productHalfEven(base, multiplier);
 }
 
 export class TierService {

@@ -1,6 +1,6 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import type { Clock } from '../common/clock';
-import { Exact } from '../common/decimal';
+import { productHalfEven } from '../common/decimal';
 import { ErrorCode, fail, type DomainError } from '../common/errors';
 import { newId } from '../common/ids';
 import { limits } from '../config/limits';
@@ -19,7 +19,7 @@ export interface FundingTerms {
 
 /** What CP created for a partner cost it: points × issue price, half to even — exactly the settlement line (lines.ts). */
 export function issueMoney(points: bigint, issuePrice: string): bigint {
-  return BigInt(new Exact(points.toString()).times(issuePrice).toDecimalPlaces(0, Exact.ROUND_HALF_EVEN).toFixed(0));
+  return productHalfEven(points, issuePrice);
 }
 
 const limited = (terms: FundingTerms) => terms.fundingMode === 'prepaid' || terms.netDebitCapMinor !== null;
@@ -100,32 +100,16 @@ export class FundingService {
     const [terms] = await this.contracts.inForce(this.dataSource, [partnerId], now);
     if (!terms) return fail(ErrorCode.NOT_FOUND, `there is no partner ${partnerId}`);
     const entryId = await withTransaction(this.dataSource, async (tx) => {
-      const prepaid = terms.fundingMode === 'prepaid';
-      const account = await ensureAccount(tx, 'partner', partnerId, terms.currency, prepaid ? 'prefunding' : 'exposure');
-      const hub = await ensureAccount(tx, 'hub', HUB_OWNER, terms.currency, 'funding');
-      await tx.query('SELECT 1 FROM account_balance WHERE account_id = $1 AND shard = 0 FOR UPDATE', [account.id]);
-      const id = newId();
-      await recordEntry(
-        tx,
-        {
-          id,
-          type: 'funding',
-          partnerId,
-          jti: null,
-          memberId: null,
-          orderRef: reference,
-          occurredAt: now,
-          recordedAt: now,
-          requestHash: null,
-          rates: { currency: terms.currency, fundingMode: terms.fundingMode, recordedBy },
-        },
-        [
-          { accountId: account.id, asset: terms.currency, amount: amountMinor, floored: true },
-          { accountId: hub.id, asset: terms.currency, amount: -amountMinor, floored: false },
-        ],
-        this.counterShards,
-      );
-      return id;
+      const account = await ensureAccount(tx, 'partner', partnerId, terms.currency, terms.fundingMode === 'prepaid' ? 'prefunding' : 'exposure');
+      return recordFundingEntry(tx, this.counterShards, {
+        partnerId,
+        accountId: account.id,
+        asset: terms.currency,
+        amount: amountMinor,
+        orderRef: reference,
+        now,
+        rates: { currency: terms.currency, fundingMode: terms.fundingMode, recordedBy },
+      });
     });
     return { entryId, partnerId, amountMinor, status: (await this.status([partnerId]))[0]! };
   }
@@ -183,27 +167,48 @@ export async function releaseClosedExposure(
     const net = positions.get(row.partner_id) ?? 0n;
     const release = BigInt(row.drawn) - (net > 0n ? net : 0n);
     if (release === 0n) continue;
-    await tx.query('SELECT 1 FROM account_balance WHERE account_id = $1 AND shard = 0 FOR UPDATE', [row.account_id]);
-    const hub = await ensureAccount(tx, 'hub', HUB_OWNER, row.asset, 'funding');
-    await recordEntry(
-      tx,
-      {
-        id: newId(),
-        type: 'funding',
-        partnerId: row.partner_id,
-        jti: null,
-        memberId: null,
-        orderRef: `period ${periodId} closed`,
-        occurredAt: now,
-        recordedAt: now,
-        requestHash: null,
-        rates: { currency: row.asset, reason: 'closed-period exposure is its net position', periodId },
-      },
-      [
-        { accountId: row.account_id, asset: row.asset, amount: release, floored: true },
-        { accountId: hub.id, asset: row.asset, amount: -release, floored: false },
-      ],
-      counterShards,
-    );
+    await recordFundingEntry(tx, counterShards, {
+      partnerId: row.partner_id,
+      accountId: row.account_id,
+      asset: row.asset,
+      amount: release,
+      orderRef: `period ${periodId} closed`,
+      now,
+      rates: { currency: row.asset, reason: 'closed-period exposure is its net position', periodId },
+    });
   }
+}
+
+/**
+ * A `funding` entry: `amount` into the partner's funding account (prefunding or exposure; its
+ * single row is locked by the update), out of the hub's. Money received, or exposure released.
+ */
+async function recordFundingEntry(
+  tx: EntityManager,
+  counterShards: number,
+  funding: { partnerId: string; accountId: string; asset: string; amount: bigint; orderRef: string; now: Date; rates: Record<string, string> },
+): Promise<string> {
+  const hub = await ensureAccount(tx, 'hub', HUB_OWNER, funding.asset, 'funding');
+  const id = newId();
+  await recordEntry(
+    tx,
+    {
+      id,
+      type: 'funding',
+      partnerId: funding.partnerId,
+      jti: null,
+      memberId: null,
+      orderRef: funding.orderRef,
+      occurredAt: funding.now,
+      recordedAt: funding.now,
+      requestHash: null,
+      rates: funding.rates,
+    },
+    [
+      { accountId: funding.accountId, asset: funding.asset, amount: funding.amount, floored: true },
+      { accountId: hub.id, asset: funding.asset, amount: -funding.amount, floored: false },
+    ],
+    counterShards,
+  );
+  return id;
 }

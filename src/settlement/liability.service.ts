@@ -1,6 +1,6 @@
 import type { DataSource } from 'typeorm';
 import { readCursor, toConnection, type Connection, type Page } from '../ledger/ledger-query.service';
-import { PERIOD_QUERY_SETTINGS } from './lines';
+import { contractPrice, PERIOD_QUERY_SETTINGS } from './lines';
 
 export interface IssuerLiability {
   issuerPartnerId: string;
@@ -62,9 +62,7 @@ const OPEN_LOTS = `
     FROM open_lots o
     JOIN lot r ON r.id = o.root_id
     JOIN journal_entry e ON e.id = r.entry_id
-    CROSS JOIN LATERAL (SELECT coalesce((e.rates->>'issuePrice')::numeric,
-      (SELECT k.issue_price FROM partner_contract k WHERE k.partner_id = r.issuer_partner_id AND k.valid_from <= e.recorded_at
-       ORDER BY k.valid_from DESC LIMIT 1), 0) AS price) p
+    CROSS JOIN LATERAL (SELECT coalesce((e.rates->>'issuePrice')::numeric, ${contractPrice('issue_price', 'r.issuer_partner_id', 'e.recorded_at')}, 0) AS price) p
     GROUP BY root_id, r.amount, p.price
   ),
   -- A root's lots share its issuer and expiry (transfers keep both): its value goes to its first open lot.

@@ -33,7 +33,7 @@
 export const PERIOD_QUERY_SETTINGS = [`SET LOCAL statement_timeout = '30min'`, 'SET LOCAL enable_nestloop = off'];
 
 /** The contract price in force for a partner at a time: the fallback for entries recorded before prices were stored on exchanges. */
-const contractPrice = (column: 'issue_price' | 'redeem_price', partner: string, at: string) =>
+export const contractPrice = (column: 'issue_price' | 'redeem_price', partner: string, at: string) =>
   `(SELECT k.${column} FROM partner_contract k WHERE k.partner_id = ${partner} AND k.valid_from <= ${at} ORDER BY k.valid_from DESC LIMIT 1)`;
 
 /**

@@ -11,7 +11,7 @@ import { newId } from '../common/ids';
 import type { Clock } from '../common/clock';
 import type { HubKeys } from '../instructions/hub-keys';
 import { PERIOD_LINES_SQL, PERIOD_QUERY_SETTINGS, STORED_PARTNER_LINES_SQL, type LineRow } from './lines';
-import type { PeriodRow } from './settlement.service';
+import { PERIOD_COLUMNS, toPeriod, type PeriodRow } from './settlement.service';
 
 /** Lines fetched per round trip when a statement streams. */
 const FETCH_SIZE = 2000;
@@ -159,17 +159,8 @@ export class StatementService {
       // REPEATABLE READ: one snapshot for the whole read (the period's lines never change anyway).
       await runner.startTransaction('REPEATABLE READ');
       for (const setting of PERIOD_QUERY_SETTINGS) await runner.query(setting);
-      const [periodRow] = await runner.manager.query('SELECT id::text, starts_at, cutoff_at FROM settlement_period WHERE id = $1', [statement.periodId]);
-      await sink.header({
-        format: 'coalition-statement/1',
-        statementId: statement.id,
-        hub: this.hubId,
-        partner: statement.partnerId,
-        period: statement.periodId,
-        periodStart: new Date(periodRow.starts_at).toISOString(),
-        cutoff: new Date(periodRow.cutoff_at).toISOString(),
-        currency: statement.currency,
-      });
+      const [periodRow] = await runner.manager.query(`SELECT ${PERIOD_COLUMNS} FROM settlement_period WHERE id = $1`, [statement.periodId]);
+      await sink.header(statementHeader(this.hubId, statement.id, toPeriod(periodRow), statement.partnerId, statement.currency));
       const totals = new TotalsBuilder();
       await streamLines(
         runner.manager,
