@@ -17,13 +17,7 @@ const FUNDING = 'query($id: ID!) { partner(id: $id) { funding { fundingMode curr
 const RECORD = `mutation($id: ID!, $amount: Amount!, $ref: String!) { recordPartnerFunding(partnerId: $id, amountMinor: $amount, reference: $ref) {
   __typename ... on ErrorResult { errorCode message } ... on FundingRecorded { amountMinor status { prepaidBalanceMinor unsettledMinor headroomMinor } } } }`;
 
-async function finance(query: string, variables: Record<string, unknown> = {}) {
-  const response = await hub.graphql(query, variables, await hub.operatorToken('finance'));
-  if (response.errors) throw new Error(JSON.stringify(response.errors));
-  return response.data!;
-}
-
-const funding = async (id: string) => (await finance(FUNDING, { id })).partner.funding;
+const funding = async (id: string) => (await hub.asStaff(FUNDING, { id })).partner.funding;
 
 beforeAll(async () => {
   hub = await TestHub.start();
@@ -68,7 +62,7 @@ describe('prepaid', () => {
   });
 
   it('a top-up lets it issue; twenty racing issues of 10 minor each against 100 minor: exactly ten win', async () => {
-    expect((await finance(RECORD, { id: 'PREPAID', amount: '100', ref: 'wire 2026-11-23 #1' })).recordPartnerFunding).toEqual({
+    expect((await hub.asStaff(RECORD, { id: 'PREPAID', amount: '100', ref: 'wire 2026-11-23 #1' })).recordPartnerFunding).toEqual({
       __typename: 'FundingRecorded',
       amountMinor: '100',
       status: { prepaidBalanceMinor: '100', unsettledMinor: '0', headroomMinor: '100' },
@@ -95,7 +89,7 @@ describe('post-paid with a net debit cap', () => {
     expect(await capped.client.issuePoints({ member: 'ann', amount: '30' })).toMatchObject({ ok: false, errorCode: 'FUNDING_LIMIT_EXCEEDED' });
     expect(await funding('CAPPED')).toMatchObject({ fundingMode: 'postpaid', unsettledMinor: '30', netDebitCapMinor: '50', headroomMinor: '20' });
     expect(await capped.client.issuePoints({ member: 'ann', amount: '20' })).toMatchObject({ ok: true });
-    expect((await finance(RECORD, { id: 'CAPPED', amount: '30', ref: 'settlement payment' })).recordPartnerFunding.status).toEqual({
+    expect((await hub.asStaff(RECORD, { id: 'CAPPED', amount: '30', ref: 'settlement payment' })).recordPartnerFunding.status).toEqual({
       prepaidBalanceMinor: '0',
       unsettledMinor: '20',
       headroomMinor: '30',
@@ -115,9 +109,9 @@ describe('funding and settlement', () => {
   it("settles a prepaid partner's issues once: its position nets the prefunded money out, and the period reconciles", async () => {
     // Ann spends 40 at CAPPED: its net position for the period will be 80 issued − 40 redeemed.
     expect(await capped.client.redeemPoints({ member: 'ann', amount: '40' })).toMatchObject({ ok: true });
-    const { currentSettlementPeriod } = await finance('{ currentSettlementPeriod { id } }');
+    const { currentSettlementPeriod } = await hub.asStaff('{ currentSettlementPeriod { id } }');
     const closed = (
-      await finance(
+      await hub.asStaff(
         `mutation($id: ID!) { closeSettlementPeriod(id: $id) { ... on SettlementPeriod { summary { prefundedMinor revenueMinor liabilityChangeMinor }
           positions(first: 5) { edges { node { partnerId netMinor issued { points moneyMinor } prefunded { lines moneyMinor } } } } } } }`,
         { id: currentSettlementPeriod.id },
@@ -129,7 +123,7 @@ describe('funding and settlement', () => {
     // Once closed, CAPPED's unsettled amount is that net position, less the 30 it paid: 10 of its 50 cap.
     expect(await funding('CAPPED')).toMatchObject({ unsettledMinor: '10', headroomMinor: '40' });
     expect(closed.summary.prefundedMinor).toBe('100');
-    const { reconciliation } = await finance('query($id: ID!) { reconciliation(periodId: $id) { ok differences } }', { id: currentSettlementPeriod.id });
+    const { reconciliation } = await hub.asStaff('query($id: ID!) { reconciliation(periodId: $id) { ok differences } }', { id: currentSettlementPeriod.id });
     expect(reconciliation).toEqual({ ok: true, differences: [] });
   });
 
@@ -139,8 +133,8 @@ describe('funding and settlement', () => {
     expect(record.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
     const own = await hub.graphql(FUNDING, { id: 'PREPAID' }, token);
     expect(own.data?.partner.funding).toMatchObject({ fundingMode: 'prepaid', prepaidBalanceMinor: '0' });
-    expect((await finance(RECORD, { id: 'PREPAID', amount: '0', ref: 'x' })).recordPartnerFunding.errorCode).toBe('INVALID_INPUT');
-    expect((await finance(RECORD, { id: 'NOBODY', amount: '5', ref: 'x' })).recordPartnerFunding.errorCode).toBe('NOT_FOUND');
+    expect((await hub.asStaff(RECORD, { id: 'PREPAID', amount: '0', ref: 'x' })).recordPartnerFunding.errorCode).toBe('INVALID_INPUT');
+    expect((await hub.asStaff(RECORD, { id: 'NOBODY', amount: '5', ref: 'x' })).recordPartnerFunding.errorCode).toBe('NOT_FOUND');
   });
 });
 

@@ -13,13 +13,7 @@ let acme: TestPartner;
 const CLOSE = `mutation($id: ID!) { result: closeSettlementPeriod(id: $id) { __typename ... on SettlementPeriod { id status cutoffAt closedAt
   summary { entries netMinor } instructions(first: 10) { edges { node { payer payee amountMinor } } } } } }`;
 
-async function finance(query: string, variables: Record<string, unknown> = {}) {
-  const response = await hub.graphql(query, variables, await hub.operatorToken('finance'));
-  if (response.errors) throw new Error(JSON.stringify(response.errors));
-  return response.data!;
-}
-
-const currentPeriod = async (): Promise<string> => (await finance('{ currentSettlementPeriod { id } }')).currentSettlementPeriod.id;
+const currentPeriod = async (): Promise<string> => (await hub.asStaff('{ currentSettlementPeriod { id } }')).currentSettlementPeriod.id;
 
 async function periodsOf(): Promise<Array<{ status: string; count: number }>> {
   return hub.hub.dataSource.query(`SELECT status, count(*)::int AS count FROM settlement_period GROUP BY status ORDER BY status`);
@@ -37,7 +31,7 @@ it('two closes of one period at once: one cut-off, one new open period, the same
   await acme.client.issuePoints({ member: 'ann', amount: '70' });
   const id = await currentPeriod();
   const before = await periodsOf();
-  const [first, second] = await Promise.all([finance(CLOSE, { id }), finance(CLOSE, { id })]);
+  const [first, second] = await Promise.all([hub.asStaff(CLOSE, { id }), hub.asStaff(CLOSE, { id })]);
   expect(first.result.status).toBe('closed');
   expect(second.result).toEqual(first.result);
   const after = await periodsOf();
@@ -52,7 +46,7 @@ it('entries racing a close each land in exactly one period, and the closed perio
   const issues = Array.from({ length: 40 }, (_, index) => acme.client.issuePoints({ member: index % 2 ? 'ann' : 'bob', amount: '5' }));
   // The close starts while the issues are in flight.
   await new Promise((resolve) => setTimeout(resolve, 15));
-  const close = finance(CLOSE, { id });
+  const close = hub.asStaff(CLOSE, { id });
   const outcomes = await Promise.all(issues);
   expect(outcomes.every((outcome) => outcome.ok)).toBe(true);
   const closed = (await close).result;
@@ -74,17 +68,17 @@ it('entries racing a close each land in exactly one period, and the closed perio
     [id],
   );
   expect(late.count).toBe(0);
-  const { reconciliation } = await finance('query($id: ID!) { reconciliation(periodId: $id) { ok differences } }', { id });
+  const { reconciliation } = await hub.asStaff('query($id: ID!) { reconciliation(periodId: $id) { ok differences } }', { id });
   expect(reconciliation).toEqual({ ok: true, differences: [] });
   // The next period takes the rest, and closes cleanly too.
-  const rest = (await finance(CLOSE, { id: next })).result;
+  const rest = (await hub.asStaff(CLOSE, { id: next })).result;
   expect(BigInt(rest.summary.entries) + BigInt(inClosed)).toBe(40n);
 });
 
 it('refuses to close a period that does not exist, and reports nothing for it', async () => {
-  expect((await finance(CLOSE, { id: '999999' })).result.__typename).toBe('NotFound');
-  expect((await finance(CLOSE, { id: 'not-a-number' })).result.__typename).toBe('NotFound');
-  expect((await finance('{ reconciliation(periodId: "999999") { ok } }')).reconciliation).toBeNull();
+  expect((await hub.asStaff(CLOSE, { id: '999999' })).result.__typename).toBe('NotFound');
+  expect((await hub.asStaff(CLOSE, { id: 'not-a-number' })).result.__typename).toBe('NotFound');
+  expect((await hub.asStaff('{ reconciliation(periodId: "999999") { ok } }')).reconciliation).toBeNull();
 });
 
 it('is for finance and operators only', async () => {
@@ -116,7 +110,7 @@ describe('the scheduled close', () => {
     });
     const finished = await settlement.closeDue();
     expect(finished.map((period) => [period.id, period.status])).toEqual([[next.id, 'closed']]);
-    const { reconciliation } = await finance('query($id: ID!) { reconciliation(periodId: $id) { ok } }', { id: next.id });
+    const { reconciliation } = await hub.asStaff('query($id: ID!) { reconciliation(periodId: $id) { ok } }', { id: next.id });
     expect(reconciliation.ok).toBe(true);
   });
 });

@@ -35,12 +35,6 @@ const step: fc.Arbitrary<Step> = fc.oneof(
   { weight: 1, arbitrary: fc.constant({ kind: 'age' as const }) },
 );
 
-async function finance(query: string, variables: Record<string, unknown> = {}) {
-  const response = await hub.graphql(query, variables, await hub.operatorToken('finance'));
-  if (response.errors) throw new Error(JSON.stringify(response.errors));
-  return response.data!;
-}
-
 async function send(partner: TestPartner, op: Op, fields: Record<string, unknown>) {
   const signed = await signInstruction({ partnerId: partner.id, hubId: HUB_ID, key: partner.key, op, now: hub.clock.now(), fields: fields as never });
   return sendInstruction(hub, op, signed.jws);
@@ -94,12 +88,12 @@ it('every random period reconciles and nets into instructions that settle it exa
           await hub.graphql('mutation { runExpiry { ran } }', {}, await hub.operatorToken());
         }
       }
-      const { currentSettlementPeriod } = await finance('{ currentSettlementPeriod { id } }');
-      await finance('mutation($id: ID!) { closeSettlementPeriod(id: $id) { __typename } }', { id: currentSettlementPeriod.id });
-      const { reconciliation } = await finance('query($id: ID!) { reconciliation(periodId: $id) { ok differences } }', { id: currentSettlementPeriod.id });
+      const { currentSettlementPeriod } = await hub.asStaff('{ currentSettlementPeriod { id } }');
+      await hub.asStaff('mutation($id: ID!) { closeSettlementPeriod(id: $id) { __typename } }', { id: currentSettlementPeriod.id });
+      const { reconciliation } = await hub.asStaff('query($id: ID!) { reconciliation(periodId: $id) { ok differences } }', { id: currentSettlementPeriod.id });
       expect(reconciliation).toEqual({ ok: true, differences: [] });
 
-      const period = (await finance(PERIOD, { id: currentSettlementPeriod.id })).settlementPeriod;
+      const period = (await hub.asStaff(PERIOD, { id: currentSettlementPeriod.id })).settlementPeriod;
       const left = new Map<string, bigint>(period.positions.edges.map((edge: any) => [edge.node.partnerId, BigInt(edge.node.netMinor)]));
       left.set('HUB', -[...left.values()].reduce((a, b) => a + b, 0n));
       const participants = [...left.values()].filter((value) => value !== 0n).length;
@@ -119,10 +113,10 @@ it('every random period reconciles and nets into instructions that settle it exa
   );
   // Every period's liability change, added up, is the liability still outstanding (lots past expiry included until swept).
   await hub.graphql('mutation { runExpiry { ran } }', {}, await hub.operatorToken());
-  const { currentSettlementPeriod } = await finance('{ currentSettlementPeriod { id } }');
-  await finance('mutation($id: ID!) { closeSettlementPeriod(id: $id) { __typename } }', { id: currentSettlementPeriod.id });
-  liabilityChanges += BigInt((await finance(PERIOD, { id: currentSettlementPeriod.id })).settlementPeriod.summary.liabilityChangeMinor);
-  const { liabilityByIssuer } = await finance('{ liabilityByIssuer { fundedMinor } }');
+  const { currentSettlementPeriod } = await hub.asStaff('{ currentSettlementPeriod { id } }');
+  await hub.asStaff('mutation($id: ID!) { closeSettlementPeriod(id: $id) { __typename } }', { id: currentSettlementPeriod.id });
+  liabilityChanges += BigInt((await hub.asStaff(PERIOD, { id: currentSettlementPeriod.id })).settlementPeriod.summary.liabilityChangeMinor);
+  const { liabilityByIssuer } = await hub.asStaff('{ liabilityByIssuer { fundedMinor } }');
   const outstanding = liabilityByIssuer.reduce((sum: bigint, row: any) => sum + BigInt(row.fundedMinor), 0n);
   // Both count a lot as its issue line less what left it, rounded cumulatively: they agree exactly.
   expect(outstanding).toBe(liabilityChanges);

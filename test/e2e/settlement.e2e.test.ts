@@ -25,12 +25,6 @@ const CURRENT = '{ currentSettlementPeriod { id status startsAt endsAt } }';
 const STATEMENTS = `query($period: ID) { statements(periodId: $period, first: 3) { edges { node {
   id periodId partnerId currency lineCount netMinor digest jws status document(format: JSON) } } } }`;
 
-async function asFinance(query: string, variables: Record<string, unknown> = {}) {
-  const response = await hub.graphql(query, variables, await hub.operatorToken('finance'));
-  if (response.errors) throw new Error(JSON.stringify(response.errors));
-  return response.data!;
-}
-
 async function setPrices(partner: TestPartner, issuePrice: string, redeemPrice: string): Promise<void> {
   const set = await hub.graphql(
     `mutation($id: ID!, $input: ContractInput!) { setPartnerContract(partnerId: $id, input: $input) { __typename } }`,
@@ -71,14 +65,14 @@ describe('the worked example of DESIGN.md §6', () => {
   beforeAll(async () => {
     await enrollEverywhere('m1');
     await enrollEverywhere('m2');
-    const { id } = (await asFinance(CURRENT)).currentSettlementPeriod;
+    const { id } = (await hub.asStaff(CURRENT)).currentSettlementPeriod;
     await ok(alfa.client.issuePoints({ member: 'm1', amount: '1000' })); // (1)
     hub.clock.advance(1000); // lots are consumed first-expiring-first-out, ties by issue time
     await ok(bravo.client.issuePoints({ member: 'm1', amount: '500' })); // (2)
     await ok(charlie.client.redeemPoints({ member: 'm1', amount: '1200' })); // (3)
     await ok(charlie.client.issuePoints({ member: 'm2', amount: '300' })); // (4)
     await ok(alfa.client.redeemPoints({ member: 'm2', amount: '300' })); // (5)
-    const closed = (await asFinance(CLOSE, { id })).result;
+    const closed = (await hub.asStaff(CLOSE, { id })).result;
     expect(closed.__typename).toBe('SettlementPeriod');
     period = closed;
   });
@@ -86,7 +80,7 @@ describe('the worked example of DESIGN.md §6', () => {
   it('closes the period and opens the next', async () => {
     expect(period.status).toBe('closed');
     expect(period.closedBy).toBe('finance:test-operator');
-    const next = (await asFinance(CURRENT)).currentSettlementPeriod;
+    const next = (await hub.asStaff(CURRENT)).currentSettlementPeriod;
     expect(next.id).not.toBe(period.id);
     expect(next.status).toBe('open');
     expect(new Date(next.startsAt).getTime()).toBe(new Date(period.cutoffAt).getTime());
@@ -116,7 +110,7 @@ describe('the worked example of DESIGN.md §6', () => {
   });
 
   it('shows the bilateral view: each pair, what each owes the other in funded value, and the net', async () => {
-    const { settlementPeriod } = await asFinance(
+    const { settlementPeriod } = await hub.asStaff(
       'query($id: ID!) { settlementPeriod(id: $id) { bilateral(first: 10) { edges { node { partyA partyB aToBMinor bToAMinor netMinor } } } } }',
       { id: period.id },
     );
@@ -152,7 +146,7 @@ describe('the worked example of DESIGN.md §6', () => {
   });
 
   it('reconciles: the identity holds, statements sum to their lines, the period recomputes identically', async () => {
-    const { reconciliation } = await asFinance(`query($id: ID!) { reconciliation(periodId: $id) { periodId ok differences checks { name ok detail } } }`, {
+    const { reconciliation } = await hub.asStaff(`query($id: ID!) { reconciliation(periodId: $id) { periodId ok differences checks { name ok detail } } }`, {
       id: period.id,
     });
     expect(reconciliation.differences).toEqual([]);
@@ -168,12 +162,12 @@ describe('the worked example of DESIGN.md §6', () => {
   });
 
   it('closing again changes nothing and returns the same figures', async () => {
-    const again = (await asFinance(CLOSE, { id: period.id })).result;
+    const again = (await hub.asStaff(CLOSE, { id: period.id })).result;
     expect(again).toEqual(period);
   });
 
   it('signs each statement; the SDK verifies it against the JWKS, and a tampered one fails', async () => {
-    const { statements } = await asFinance(STATEMENTS, { period: period.id });
+    const { statements } = await hub.asStaff(STATEMENTS, { period: period.id });
     const jwks = (await (await fetch(`${hub.url}/.well-known/jwks.json`)).json()) as { keys: JWK[] };
     expect(statements.edges.map((edge: any) => [edge.node.partnerId, edge.node.netMinor, edge.node.lineCount])).toEqual([
       ['CHARLIE', '-900', '2'],
@@ -192,8 +186,8 @@ describe('the worked example of DESIGN.md §6', () => {
     const charlieDoc: StatementDocument = JSON.parse(statements.edges[0].node.document);
     // The same lines, a page at a time.
     const LINES = 'query($id: ID!, $after: String) { statement(id: $id) { lines(first: 1, after: $after) { edges { node { line kind moneyMinor } } pageInfo { hasNextPage endCursor } } } }';
-    const first = (await asFinance(LINES, { id: statements.edges[0].node.id })).statement.lines;
-    const second = (await asFinance(LINES, { id: statements.edges[0].node.id, after: first.pageInfo.endCursor })).statement.lines;
+    const first = (await hub.asStaff(LINES, { id: statements.edges[0].node.id })).statement.lines;
+    const second = (await hub.asStaff(LINES, { id: statements.edges[0].node.id, after: first.pageInfo.endCursor })).statement.lines;
     expect([...first.edges, ...second.edges].map((edge: any) => edge.node)).toEqual(charlieDoc.lines.map(({ line, kind, moneyMinor }) => ({ line, kind, moneyMinor })));
     expect([first.pageInfo.hasNextPage, second.pageInfo.hasNextPage]).toEqual([true, false]);
     expect(charlieDoc.lines.map((line) => [line.line, line.kind, line.points, line.price, line.moneyMinor])).toEqual([
@@ -208,7 +202,7 @@ describe('the worked example of DESIGN.md §6', () => {
     expect(own.data?.statements.edges.map((edge: any) => edge.node.partnerId)).toEqual(['ALFA']);
     const others = await hub.graphql('{ statements(partnerId: "BRAVO", first: 10) { edges { node { id } } } }', {}, token);
     expect(others.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
-    const { statements } = await asFinance(STATEMENTS, { period: period.id });
+    const { statements } = await hub.asStaff(STATEMENTS, { period: period.id });
     const bravoId = statements.edges.find((edge: any) => edge.node.partnerId === 'BRAVO').node.id;
     const byId = await hub.graphql('query($id: ID!) { statement(id: $id) { id } }', { id: bravoId }, token);
     expect(byId.data?.statement).toBeNull();
@@ -233,18 +227,18 @@ describe('acknowledging and disputing statements (issue #4 item 6)', () => {
   let periodId: string;
 
   async function statementOf(partnerId: string) {
-    return (await asFinance(STATEMENT_OF, { period: periodId, partner: partnerId })).statements.edges[0].node;
+    return (await hub.asStaff(STATEMENT_OF, { period: periodId, partner: partnerId })).statements.edges[0].node;
   }
 
   beforeAll(async () => {
-    const { settlementPeriods } = await asFinance('{ settlementPeriods(status: closed, first: 1) { edges { node { id } } } }');
+    const { settlementPeriods } = await hub.asStaff('{ settlementPeriods(status: closed, first: 1) { edges { node { id } } } }');
     periodId = settlementPeriods.edges[0].node.id;
   });
 
   it('a partner acknowledges its statement by signing the digest it checked; the hub keeps that signature', async () => {
     const statement = await statementOf('ALFA');
     const jwks = (await (await fetch(`${hub.url}/.well-known/jwks.json`)).json()) as { keys: JWK[] };
-    await verifyStatement(JSON.parse(statement.document), (await asFinance(`query($id: ID!) { statement(id: $id) { jws } }`, { id: statement.id })).statement.jws, {
+    await verifyStatement(JSON.parse(statement.document), (await hub.asStaff(`query($id: ID!) { statement(id: $id) { jws } }`, { id: statement.id })).statement.jws, {
       jwks,
       hubId: HUB_ID,
       partnerId: 'ALFA',
@@ -302,13 +296,13 @@ describe('acknowledging and disputing statements (issue #4 item 6)', () => {
       __typename ... on ErrorResult { errorCode } ... on StatementDispute { id status resolvedBy resolutionNote adjustmentEntryId lines } } }`;
     const asPartner = await hub.graphql(RESOLVE, { id: disputeId, adj: '-50', note: 'agreed' }, await bravo.client.accessToken());
     expect(asPartner.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
-    const resolved = (await asFinance(RESOLVE, { id: disputeId, adj: '-50', note: 'agreed: 500 CP at 1.1' })).resolveDispute;
+    const resolved = (await hub.asStaff(RESOLVE, { id: disputeId, adj: '-50', note: 'agreed: 500 CP at 1.1' })).resolveDispute;
     expect(resolved).toMatchObject({ __typename: 'StatementDispute', status: 'resolved', resolvedBy: 'finance:test-operator', lines: ['1'] });
-    expect((await asFinance(RESOLVE, { id: disputeId, adj: '-50', note: 'again' })).resolveDispute).toEqual({
+    expect((await hub.asStaff(RESOLVE, { id: disputeId, adj: '-50', note: 'again' })).resolveDispute).toEqual({
       __typename: 'DisputeAlreadyResolved',
       errorCode: 'DISPUTE_ALREADY_RESOLVED',
     });
-    expect((await asFinance(RESOLVE, { id: '00000000-0000-4000-8000-000000000000', adj: '1', note: 'x' })).resolveDispute.errorCode).toBe('DISPUTE_NOT_FOUND');
+    expect((await hub.asStaff(RESOLVE, { id: '00000000-0000-4000-8000-000000000000', adj: '1', note: 'x' })).resolveDispute.errorCode).toBe('DISPUTE_NOT_FOUND');
     expect((await statementOf('BRAVO')).status).toBe('resolved');
     const own = await hub.graphql('{ disputes(first: 5) { edges { node { id status adjustmentEntryId } } } }', {}, await bravo.client.accessToken());
     expect(own.data?.disputes.edges.map((edge: any) => edge.node)).toEqual([{ id: disputeId, status: 'resolved', adjustmentEntryId: resolved.adjustmentEntryId }]);
@@ -316,16 +310,16 @@ describe('acknowledging and disputing statements (issue #4 item 6)', () => {
     expect(others.data?.disputes.edges).toEqual([]);
 
     // The adjustment is in the open period: closing it puts it on BRAVO's next statement, referencing the dispute.
-    const { id: openId } = (await asFinance(CURRENT)).currentSettlementPeriod;
+    const { id: openId } = (await hub.asStaff(CURRENT)).currentSettlementPeriod;
     const [entry] = await hub.hub.dataSource.query('SELECT period_id::text, type, dispute_id FROM journal_entry WHERE id = $1', [resolved.adjustmentEntryId]);
     expect(entry).toEqual({ period_id: openId, type: 'adjustment', dispute_id: disputeId });
-    const next = (await asFinance(CLOSE, { id: openId })).result;
+    const next = (await hub.asStaff(CLOSE, { id: openId })).result;
     expect(byPartner(next).BRAVO).toMatchObject({ netMinor: '-50', adjustments: { lines: 1, points: '0', moneyMinor: '-50' } });
     expect(next.summary).toMatchObject({ adjustmentsMinor: '-50', revenueMinor: '-50' });
     expect(next.instructions.edges.map((edge: any) => edge.node)).toEqual([{ position: 1, payer: 'HUB', payee: 'BRAVO', amountMinor: '50' }]);
-    const line = JSON.parse((await asFinance(STATEMENT_OF, { period: openId, partner: 'BRAVO' })).statements.edges[0].node.document).lines[0];
+    const line = JSON.parse((await hub.asStaff(STATEMENT_OF, { period: openId, partner: 'BRAVO' })).statements.edges[0].node.document).lines[0];
     expect(line).toMatchObject({ kind: 'adjustment', moneyMinor: '-50', reference: disputeId });
-    const { reconciliation } = await asFinance(`query($id: ID!) { reconciliation(periodId: $id) { ok differences } }`, { id: openId });
+    const { reconciliation } = await hub.asStaff(`query($id: ID!) { reconciliation(periodId: $id) { ok differences } }`, { id: openId });
     expect(reconciliation).toEqual({ ok: true, differences: [] });
   });
 });

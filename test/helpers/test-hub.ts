@@ -80,6 +80,13 @@ export class TestHub {
     return signAccessToken({ issuer: OPERATOR_ISSUER, subject: 'test-operator', scope, audience: HUB_ID, key: this.operatorKey, now: this.clock.now() });
   }
 
+  /** A query or mutation with a finance (or operator) token that must succeed: GraphQL errors throw. */
+  async asStaff<T = Record<string, any>>(query: string, variables: Record<string, unknown> = {}, scope: 'operator' | 'finance' = 'finance'): Promise<T> {
+    const response = await this.graphql<T>(query, variables, await this.operatorToken(scope));
+    if (response.errors) throw new Error(JSON.stringify(response.errors));
+    return response.data!;
+  }
+
   /** A member token signed by `partner` on the hub's clock. */
   memberToken(partner: TestPartner, memberRef: string): Promise<string> {
     return signAccessToken({ issuer: partner.id, subject: memberRef, scope: 'member', audience: HUB_ID, key: partner.key, now: this.clock.now() });
