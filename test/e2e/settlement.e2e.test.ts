@@ -1,5 +1,6 @@
 import { hashEmail, verifyStatement, type StatementDocument } from '@coalition-hub/partner-sdk';
 import { decodeJwt, type JWK } from 'jose';
+import { expectNothingWritten } from './support/ledger-snapshot';
 import { HUB_ID, TestHub, type TestPartner } from '../helpers/test-hub';
 
 /**
@@ -298,11 +299,13 @@ describe('acknowledging and disputing statements (issue #4 item 6)', () => {
     expect(asPartner.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
     const resolved = (await hub.asStaff(RESOLVE, { id: disputeId, adj: '-50', note: 'agreed: 500 CP at 1.1' })).resolveDispute;
     expect(resolved).toMatchObject({ __typename: 'StatementDispute', status: 'resolved', resolvedBy: 'finance:test-operator', lines: ['1'] });
-    expect((await hub.asStaff(RESOLVE, { id: disputeId, adj: '-50', note: 'again' })).resolveDispute).toEqual({
+    const again = await expectNothingWritten(hub, () => hub.asStaff(RESOLVE, { id: disputeId, adj: '-50', note: 'again' }));
+    expect(again.resolveDispute).toEqual({
       __typename: 'DisputeAlreadyResolved',
       errorCode: 'DISPUTE_ALREADY_RESOLVED',
     });
-    expect((await hub.asStaff(RESOLVE, { id: '00000000-0000-4000-8000-000000000000', adj: '1', note: 'x' })).resolveDispute.errorCode).toBe('DISPUTE_NOT_FOUND');
+    const unknown = await expectNothingWritten(hub, () => hub.asStaff(RESOLVE, { id: '00000000-0000-4000-8000-000000000000', adj: '1', note: 'x' }));
+    expect(unknown.resolveDispute.errorCode).toBe('DISPUTE_NOT_FOUND');
     expect((await statementOf('BRAVO')).status).toBe('resolved');
     const own = await hub.graphql('{ disputes(first: 5) { edges { node { id status adjustmentEntryId } } } }', {}, await bravo.client.accessToken());
     expect(own.data?.disputes.edges.map((edge: any) => edge.node)).toEqual([{ id: disputeId, status: 'resolved', adjustmentEntryId: resolved.adjustmentEntryId }]);
