@@ -1,55 +1,8 @@
 import 'reflect-metadata';
-import { startHub, type Hub } from './app';
-import { loadConfig, type Config } from './config/config';
-import { dropDatabase, ensureDatabase, startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded';
-import { prepareDemoOperator, runDemo } from './demo/demo';
+import { runHub } from './run-hub';
 
-/**
- * `node dist/src/main.js` serves the hub; `--demo` first loads a demo coalition and plays a
- * short scenario through the partner SDK. Without DATABASE_URL both run on an embedded
- * PostgreSQL in DATA_DIR (default .data/), which is stopped cleanly on exit.
- */
-async function main(): Promise<void> {
-  const demo = process.argv.includes('--demo');
-  // The demo's own output is the show: request logs stay quiet unless LOG_LEVEL asks otherwise.
-  let config: Config = loadConfig(demo ? { LOG_LEVEL: 'warn', ...process.env } : process.env);
-  const operator = demo ? await prepareDemoOperator(config) : undefined;
-  if (operator) config = operator.config;
-
-  let embedded: EmbeddedDatabase | undefined;
-  let databaseUrl = config.databaseUrl;
-  if (!databaseUrl) {
-    embedded = await startEmbeddedPostgres({ dataDir: config.dataDir });
-    // The demo starts from an empty coalition every time; the plain server keeps its data.
-    if (demo) await dropDatabase(embedded.serverUrl, 'coalition_demo');
-    databaseUrl = await ensureDatabase(embedded.serverUrl, demo ? 'coalition_demo' : 'coalition');
-  }
-
-  let hub: Hub | undefined;
-  const shutdown = async (signal: string) => {
-    hub?.logger.info({ signal }, 'shutting down');
-    await hub?.close().catch(() => undefined);
-    await embedded?.stop().catch(() => undefined);
-    process.exit(0);
-  };
-  process.once('SIGINT', () => void shutdown('SIGINT'));
-  process.once('SIGTERM', () => void shutdown('SIGTERM'));
-
-  try {
-    hub = await startHub(config, databaseUrl);
-  } catch (error) {
-    await embedded?.stop().catch(() => undefined);
-    throw error;
-  }
-  if (config.operatorJwks.keys.length === 0) {
-    hub.logger.warn('no OPERATOR_JWKS configured: nobody can register partners (see README, "Configuration")');
-  }
-  if (operator) await runDemo(hub, config, operator);
-  hub.logger.info({ graphql: `${hub.url}/graphql`, database: embedded ? 'embedded' : 'external' }, 'coalition hub ready');
-  console.log(`\nGraphQL endpoint: ${hub.url}/graphql   (health: ${hub.url}/healthz, keys: ${hub.url}/.well-known/jwks.json)\nPress Ctrl+C to stop.`);
-}
-
-main().catch((error: unknown) => {
+/** `node dist/src/main.js [--demo]`: serves the hub (see run-hub.ts). */
+runHub({ demo: process.argv.includes('--demo') }).catch((error: unknown) => {
   console.error(error instanceof Error ? error.message : error);
   process.exit(1);
 });
