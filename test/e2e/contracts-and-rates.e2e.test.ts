@@ -393,10 +393,8 @@ describe('the signed receipt', () => {
 // ---- 7 ---------------------------------------------------------------------------------------
 
 describe('program units and exchange rates', () => {
-  let bolt: TestPartner;
-
   beforeAll(async () => {
-    bolt = await hub.registerPartner('BOLT', 'ES256');
+    await hub.registerPartner('BOLT', 'ES256');
   });
 
   it('refuses a rate for a partner that has no unit yet as NotFound, and writes nothing', async () => {

@@ -7,7 +7,6 @@ import { createDataSource, migrate } from '../../src/db/data-source';
 import { databaseUrl } from './database';
 
 declare global {
-  // eslint-disable-next-line no-var
   var __coalitionEmbedded: EmbeddedDatabase | undefined;
 }
 
