@@ -3,7 +3,7 @@ import { signInstruction } from '@coalition-hub/partner-sdk';
 import { HUB_ID, inParallel, startBenchHub, type BenchDatabase } from './harness';
 
 /**
- * DESIGN.md §3 "hot accounts": every issue at a partner touches that partner's issuance account.
+ * Hot accounts (docs/ledger.md, "Balances and sharded counters"): every issue at a partner touches that partner's issuance account.
  * One busy partner issues to many members as fast as the hub takes it, once with the
  * counter-account on a single balance row and once sharded; throughput and latency are compared.
  */

@@ -7,7 +7,7 @@ import { ensureDatabase } from '../src/db/embedded';
 import type { BenchDatabase } from './harness';
 
 /**
- * Issue #4 item 5: "large periods stream; memory stays flat". Loads a period of N issue entries
+ * Large periods stream and memory stays flat: this loads a period of N issue entries
  * (and N/4 redemptions of whole lots, so funded values are computed too) at one partner straight into the ledger (bulk SQL, with the real triggers and constraints),
  * then runs the settlement CLI — close (totals, netting, the signed statement of N lines) and a
  * full CSV and JSON export of that statement — as separate processes, and reports each one's

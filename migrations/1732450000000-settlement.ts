@@ -1,7 +1,7 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
- * Settlement (DESIGN.md §6, issue #4). Every journal entry belongs to exactly one settlement
+ * Settlement (docs/settlement.md). Every journal entry belongs to exactly one settlement
  * period: the one open when it was recorded. A trigger stamps it under a shared advisory lock;
  * closing a period takes that lock exclusively, so the cut-off waits for every entry already on
  * its way and no entry can land in a period after its cut-off. What a close computes (totals per
@@ -12,7 +12,7 @@ export class Settlement1732450000000 implements MigrationInterface {
 
   async up(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(`
-      -- Money rounding of settlement: half to even, to the minor unit (DESIGN.md §2).
+      -- Money rounding of settlement: half to even, to the minor unit (docs/settlement.md).
       CREATE FUNCTION round_half_even(x numeric) RETURNS numeric LANGUAGE sql IMMUTABLE STRICT AS $fn$
         SELECT CASE WHEN abs(x - trunc(x)) = 0.5 THEN 2 * round(x / 2) ELSE round(x) END
       $fn$;

@@ -1,7 +1,7 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
- * Partner funding and limits (issue #4 item 8). A contract is post-paid (the default: the
+ * Partner funding and limits (docs/settlement.md). A contract is post-paid (the default: the
  * partner settles its net position after each period), optionally with a net debit cap, or
  * prepaid. Money for limits lives in single-row partner accounts in the settlement currency,
  * locked by the issuing transaction like a member wallet:

@@ -3,7 +3,7 @@ import canonicalize from 'canonicalize';
 import { createLocalJWKSet, jwtVerify, type JWK, type JWTPayload } from 'jose';
 
 /**
- * Settlement statements (DESIGN.md §6): the hub signs, per partner and period, a JWS whose
+ * Settlement statements (docs/settlement.md in the hub's repository): the hub signs, per partner and period, a JWS whose
  * `digest` claim is the SHA-256 (hex) of the statement's canonical form: the RFC 8785 JSON of
  * the header, of every line in order and of the totals, each followed by a newline. The digest
  * is computed incrementally, so a statement of a million lines never has to be held at once.

@@ -78,7 +78,7 @@ async function printPeriod(tools: Tools, periodId: string): Promise<void> {
 }
 
 const program = new Command('settlement')
-  .description('Settlement periods, statements and reconciliation (issue #4).')
+  .description('Settlement periods, statements and reconciliation.')
   .option('--demo', "on the embedded database: the demo's (npm start) instead of the server's (npm run serve)");
 
 program

@@ -78,7 +78,7 @@ export async function runDemo(hub: Hub, config: Config, operator: DemoOperator):
   step(1, 'The operator registers three partners, each with its own key and contract (prices in minor units per CP):');
   const partners: Record<string, PartnerClient> = {};
   const keys: Record<string, PartnerKey> = {};
-  // The worked example of DESIGN.md §6: what each partner pays per CP it issues, and is paid per CP redeemed with it.
+  // Worked example 1 of docs/settlement.md: what each partner pays per CP it issues, and is paid per CP redeemed with it.
   const plan: Array<[string, string, PartnerAlgorithm, { issuePrice: string; redeemPrice: string }]> = [
     ['ACME', 'Acme Groceries', 'EdDSA', { issuePrice: '1.0', redeemPrice: '0.8' }],
     ['BOLT', 'Bolt Fuel', 'ES256', { issuePrice: '1.2', redeemPrice: '0.9' }],

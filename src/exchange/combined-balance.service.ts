@@ -14,7 +14,7 @@ export interface CombinedBalanceRow {
 
 const DAY_MS = 86_400_000;
 
-/** One balance across CP and partner units, valued at the rates in force (issue #3 item 4). */
+/** One balance across CP and partner units, valued at the rates in force. */
 export class CombinedBalanceService {
   constructor(
     private readonly dataSource: DataSource,

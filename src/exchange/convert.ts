@@ -4,12 +4,12 @@ import { Exact } from '../common/decimal';
 import { CP } from '../ledger/ledger.repository';
 
 /**
- * Exchange maths (DESIGN.md §2, §4), pure: whole units in, whole units out, exact decimals in
+ * Exchange maths (docs/ledger.md, "Rules"), pure: whole units in, whole units out, exact decimals in
  * between. Every leg rounds what the member receives *down* and takes only what that needs
  * (rounded up); the rest of the requested amount is simply not converted. So
  * value in = value out + residual with a residual that is never negative: the hub books it to
  * its rounding account, and no sequence of exchanges can make a point. (Half-even on each leg,
- * DESIGN's default elsewhere, would let a member round in its favour twice and mint CP by
+ * the default elsewhere, would let a member round in its favour twice and mint CP by
  * exchanging back and forth.)
  */
 export interface Rate {

@@ -20,7 +20,7 @@ import type { ContractService } from '../partners/contract.service';
 import { convert, CP_RATE, type Conversion, type Rate } from './convert';
 
 /**
- * Exchange between partner programs and CP (issue #3 items 2–3). A member asks for a quote (the
+ * Exchange between partner programs and CP (docs/ledger.md). A member asks for a quote (the
  * rates in force now, the amounts both ways, the rounding, a hub-signed JWS valid for a short
  * time) and executes it: the quoted rates apply even if rates change meanwhile, once per quote.
  * - X → CP (exchange in): X's points retire into X's pool; CP is created for X (X.issuance), with
@@ -223,13 +223,13 @@ export class ExchangeService {
     };
   }
 
-  /** The prices settlement uses (DESIGN.md §4): the CP created for X at X's issue price, the CP retired at Y at Y's redeem price. */
+  /** The prices settlement uses (docs/settlement.md, "Lines and positions"): the CP created for X at X's issue price, the CP retired at Y at Y's redeem price. */
   private async settlementPrices(tx: EntityManager, sides: ExchangeSides, now: Date, cpCreated: bigint) {
     const [fromContract, toContract] = await this.contracts.inForce(tx, [sides.fromOwner ?? '', sides.toOwner ?? ''], now);
     const prices: Record<string, string> = {};
     if (sides.fromOwner && fromContract) Object.assign(prices, { issuePrice: fromContract.issuePrice, currency: fromContract.currency });
     if (sides.toOwner && toContract) Object.assign(prices, { redeemPrice: toContract.redeemPrice, currency: toContract.currency });
-    // CP created for X is paid for like an issue: a prepaid or capped X draws on its funding (issue #4 item 8).
+    // CP created for X is paid for like an issue: a prepaid or capped X draws on its funding (docs/settlement.md).
     const funding = sides.fromOwner && fromContract ? await drawFunding(tx, sides.fromOwner, fromContract, cpCreated) : [];
     return { prices, funding };
   }

@@ -6,7 +6,7 @@ import { insufficientBalance, unknownMember, type MovementContext, type Movement
 import { findMemberIdByRef } from '../members/member.service';
 
 /**
- * A partner's own program points held at the hub (DESIGN.md §2): a partner issues and redeems
+ * A partner's own program points held at the hub (docs/ledger.md, "Assets"): a partner issues and redeems
  * only its own unit (e.g. ACME.STARS), between its native pool and the member's wallet in that
  * unit. They carry no lots (lots are CP's) and no contract prices; members exchange them for CP.
  */

@@ -9,7 +9,7 @@ export interface Posting {
   amount: bigint;
 }
 
-/** Per asset, an entry's postings sum to zero (DESIGN.md §3). */
+/** Per asset, an entry's postings sum to zero (docs/ledger.md, "Rules"). */
 export function unbalancedAssets(postings: readonly Posting[]): Map<string, bigint> {
   const totals = new Map<string, bigint>();
   for (const posting of postings) totals.set(posting.asset, (totals.get(posting.asset) ?? 0n) + posting.amount);

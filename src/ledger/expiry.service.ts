@@ -21,7 +21,7 @@ const EXPIRY_LOCK = 7_301_003;
 const WALLET_BATCH = 200;
 
 /**
- * Expires lots past their `expires_at` into the hub's breakage account (DESIGN.md §4): per
+ * Expires lots past their `expires_at` into the hub's breakage account (docs/ledger.md, "Rules"): per
  * wallet and per issuer one `expire` entry, wallet −remaining, hub.breakage +remaining, each lot
  * emptied with a consumption record that names no partner. Idempotent (an emptied lot is never
  * taken again) and safe to start from two processes at once (an advisory lock; the wallet row

@@ -7,7 +7,7 @@ import { findMovementTargets } from './ledger.repository';
 import { debitWallet, insufficientBalance, unknownMember, type MovementContext, type MovementResult } from './points.service';
 
 /**
- * Two-phase redemption (issue #3 item 5): authorize holds points (they stay in the wallet but are
+ * Two-phase redemption (docs/ledger.md, "Holds"): authorize holds points (they stay in the wallet but are
  * not spendable), capture redeems up to the held amount once, void releases the hold; an expired
  * hold releases itself (it no longer counts as held and can no longer be captured).
  */

@@ -21,7 +21,7 @@ export interface IntegrityReport {
 const DIFFERENCES_MAX = 100;
 
 /**
- * The invariants of DESIGN.md §7 items 1–2, recomputed from postings in one repeatable-read
+ * Invariants 1 and 2 of docs/ledger.md, recomputed from postings in one repeatable-read
  * snapshot: each entry balances per asset; the ledger balances per asset; stored balances equal
  * the sum of postings; no wallet is below zero; open lots sum to the wallet balance; and every
  * lot's consumption explains what it has lost.

@@ -15,7 +15,7 @@ export interface MovementResult {
   amount: string;
   balance: string;
   recordedAt: string;
-  /** The entry's postings and the contract prices it used, as signed in the receipt (DESIGN.md §5). */
+  /** The entry's postings and the contract prices it used, as signed in the receipt (docs/protocol.md, "Receipts"). */
   postings: Array<{ account: string; amount: string }>;
   rates: Record<string, string>;
   /** Set for a partner's own unit; absent means CP. */
@@ -66,7 +66,7 @@ export async function issuePoints(tx: EntityManager, context: MovementContext, c
     Object.assign(rates, { tier: tier.name, tierMultiplier: multiplier, baseAmount: claims.amount.toString() });
     if (amount > limits.amountMax) return fail(ErrorCode.INVALID_AMOUNT, `with the ${tier.name} multiplier the amount exceeds ${limits.amountMax}`, { amount: amount.toString() });
   }
-  // A prepaid or capped partner pays for the points as it issues them (issue #4 item 8). Its
+  // A prepaid or capped partner pays for the points as it issues them (docs/settlement.md, "Funding limits"). Its
   // funding row is locked after the member's wallet, as an exchange into CP does: one lock order.
   const funding = await drawFunding(tx, context.partnerId, targets.contract, amount, targets.wallet.id);
   if (isDomainError(funding)) return funding;

@@ -6,7 +6,7 @@ import { CP, findMovementTargets, recordEntry, recordLotChanges, type LotChange,
 import type { MovementContext, MovementResult } from './points.service';
 
 /**
- * Reversals (issue #3 item 6): a refund is a new entry linked to the issue or redemption it
+ * Reversals (docs/ledger.md, "Rules"): a refund is a new entry linked to the issue or redemption it
  * reverses, mirroring it at the original's prices, for at most what is left to reverse.
  * - A reversed issue takes the points back out of the lot that issue made; points already spent
  *   (or on hold) cannot be taken back: PointsAlreadySpent.

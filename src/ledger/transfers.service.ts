@@ -7,7 +7,7 @@ import { CP, consumeLots, recordEntry } from './ledger.repository';
 import { insufficientBalance, type MovementContext } from './points.service';
 
 /**
- * Transfers between members (issue #3 item 7): a gift or family pooling between two members of
+ * Transfers between members (docs/ledger.md, "Rules"): a gift or family pooling between two members of
  * the requesting partner, when that partner's contract allows transfers. Only points whose
  * issuer's contract allows transfers move; they move lot by lot, first-expiring-first-out, and
  * keep their issuer and expiry in the recipient's wallet. Both wallets are locked in account

@@ -3,7 +3,7 @@ import { productHalfEven } from '../common/decimal';
 import type { Viewer } from '../auth/viewer';
 
 /**
- * Coalition-wide member tiers (issue #3 item 9): from CP earned through issues at every partner
+ * Coalition-wide member tiers (docs/ledger.md, "Tiers"): from CP earned through issues at every partner
  * (less refunds of those issues) over a rolling window, against thresholds from config.
  */
 export interface TierRule {

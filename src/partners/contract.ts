@@ -2,7 +2,7 @@ import { limits } from '../config/limits';
 import { parseDecimal, decimalText } from '../common/decimal';
 import { DomainError, ErrorCode, fail } from '../common/errors';
 
-/** A partner's terms from `validFrom` on (DESIGN.md §2, §4, §6). Decimals are canonical strings. */
+/** A partner's terms from `validFrom` on (docs/ledger.md, docs/settlement.md). Decimals are canonical strings. */
 export interface ContractTerms {
   currency: string;
   issuePrice: string;

@@ -85,7 +85,7 @@ async function lockStatement(tx: EntityManager, partnerId: string, claims: { sta
 }
 
 /**
- * Issue #4 item 6: the partner acknowledges with its own JWS over the statement's digest. The
+ * Acknowledgement (docs/settlement.md, "Statements"): the partner acknowledges with its own JWS over the statement's digest. The
  * signed instruction is kept on the statement: the hub can prove what the partner accepted, as
  * the partner can prove what the hub signed.
  */
@@ -126,7 +126,7 @@ export async function disputeStatement(tx: EntityManager, context: StatementCont
 }
 
 /**
- * Finance resolves a dispute (issue #4 item 6) with an adjustment entry in the open period that
+ * Finance resolves a dispute (docs/settlement.md, "Statements") with an adjustment entry in the open period that
  * references it: money in the settlement currency between the partner's and the hub's
  * settlement accounts (positive: the partner owes the hub more). Zero closes it without money.
  */

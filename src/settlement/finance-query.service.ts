@@ -42,7 +42,7 @@ const STATEMENT_CURSOR = /^[0-9]{1,18}\|[A-Z][A-Z0-9_]{1,31}$/;
 const isFinance = (viewer: Viewer) => viewer.kind === 'operator';
 
 /**
- * The finance read model (issue #4 item 10): periods, positions, obligations, instructions and
+ * The finance read model (docs/settlement.md): periods, positions, obligations, instructions and
  * statements as a close stored them. Finance and operators read everything; a partner reads its
  * own statements and nothing else.
  */

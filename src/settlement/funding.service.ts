@@ -25,7 +25,7 @@ export function issueMoney(points: bigint, issuePrice: string): bigint {
 const limited = (terms: FundingTerms) => terms.fundingMode === 'prepaid' || terms.netDebitCapMinor !== null;
 
 /**
- * Issue #4 item 8, inside the issuing transaction: the postings that draw the issue's money on a
+ * Funding limits (docs/settlement.md), inside the issuing transaction: the postings that draw the issue's money on a
  * limited partner's funding account (prepaid balance, or post-paid exposure under a cap), after
  * locking that account's single row — so concurrent issues of one limited partner are decided
  * one after the other and can never overdraw it together. A partner without limits (post-paid,

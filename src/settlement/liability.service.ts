@@ -72,7 +72,7 @@ const OPEN_LOTS = `
   )`;
 
 /**
- * Issue #4 item 9: the liability for outstanding CP — by issuer and by expiry month, valued at
+ * Liability reports (docs/settlement.md): the liability for outstanding CP — by issuer and by expiry month, valued at
  * what each issuer paid in for them — breakage so far and projected, and point-in-time balances
  * for audits and disputes.
  */

@@ -1,5 +1,5 @@
 /**
- * The money of a settlement period, computed from the ledger alone (DESIGN.md §6), in SQL so
+ * The money of a settlement period, computed from the ledger alone (docs/settlement.md), in SQL so
  * that a period of millions of entries streams. Every money figure is a *line* tied to one
  * journal entry; totals, positions, statements and the reconciliation are sums of lines.
  *
@@ -159,7 +159,7 @@ ORDER BY lines.partner_id, lines.seq, lines.kind`;
 
 /**
  * A close computes the period's lines once and stores them, numbered per partner in ledger order
- * (issue #4 item 5); totals and statements are read from them.
+ * (statements page by line number); totals and statements are read from them.
  */
 export const STORE_LINES_SQL = `
 INSERT INTO settlement_line (period_id, partner_id, line_no, seq, entry_id, recorded_at, kind, points, price, money_minor, order_ref, reference)

@@ -1,7 +1,7 @@
 import { assert } from '../common/assert';
 
 /**
- * Multilateral netting (DESIGN.md §6), pure. Each participant's net position in minor units —
+ * Multilateral netting (docs/settlement.md, "Netting"), pure. Each participant's net position in minor units —
  * positive: it owes; negative: it is owed — sums to zero over all participants, the hub included
  * (it keeps its revenue and holds the float for points not yet redeemed). The instructions settle
  * every position to exactly zero with at most (participants − 1) transfers: the largest debtor

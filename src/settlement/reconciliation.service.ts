@@ -21,8 +21,8 @@ export interface ReconciliationReport {
 }
 
 /**
- * Reconciliation of a closed period (issue #4 item 7), from the ledger and what the close stored:
- * 1. the identity of DESIGN.md §6 — Σ partners' net positions = hub revenue (spread, breakage
+ * Reconciliation of a closed period (docs/settlement.md), from the ledger and what the close stored:
+ * 1. the reconciliation identity — Σ partners' net positions = hub revenue (spread, breakage
  *    kept, adjustments) + change in funded liability;
  * 2. every statement's total equals the sum of its lines, and its lines hash to the signed digest;
  * 3. the period recomputes from the ledger exactly as stored (totals, obligations, instructions);
@@ -140,7 +140,7 @@ export class ReconciliationService {
 }
 
 /**
- * DESIGN.md §6: Σ net positions = revenue (spread + breakage kept + adjustments) + change in
+ * The identity of docs/settlement.md: Σ net positions = revenue (spread + breakage kept + adjustments) + change in
  * funded liability. Prepaid partners paid their issues in advance: that money is added to the
  * positions' side (it backs the liability without being settled again).
  */

@@ -43,7 +43,7 @@ export function toPeriod(row: Record<string, any>): PeriodRow {
 }
 
 /**
- * Settlement periods (DESIGN.md §6, issue #4 item 1). There is always exactly one open period;
+ * Settlement periods (docs/settlement.md, "Periods and the close"). There is always exactly one open period;
  * every journal entry is stamped with it. Closing is two steps, each one transaction:
  *
  * 1. **Cut-off** — under the exclusive advisory lock every writer holds shared, so it waits

@@ -99,8 +99,8 @@ export class TotalsBuilder {
 }
 
 /**
- * Statements (issue #4 item 5): one per partner with lines in a closed period, signed by the hub
- * over the digest of its canonical form. Lines are never stored twice: they are the ledger's,
+ * Statements (docs/settlement.md, "Statements"): one per partner with lines in a closed period, signed by the hub
+ * over the digest of its canonical form. Lines are the ones the close stored (settlement_line),
  * read back in order through a cursor, so a statement of any size streams in flat memory.
  */
 export class StatementService {

@@ -6,7 +6,7 @@ import { errorCodes, graphqlWithAuthorization } from './support/http';
 import { unsignedJws } from './support/instructions';
 
 /**
- * Who may read what (DESIGN.md §1): a partner never sees another partner's members, entries or
+ * Who may read what (docs/protocol.md, "Access tokens"): a partner never sees another partner's members, entries or
  * receipts; a member sees only itself; every bad bearer token is UNAUTHENTICATED with a reason.
  * And Relay pagination of a partner's own entries.
  */

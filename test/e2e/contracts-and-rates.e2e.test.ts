@@ -6,7 +6,7 @@ import { expectNothingWritten } from './support/ledger-snapshot';
 import { queriesDuring } from './support/query-log';
 
 /**
- * Partner contracts, program units and exchange rates (issue #3 item 1): exact decimals,
+ * Partner contracts, program units and exchange rates: exact decimals,
  * effective-dated with history, set only by the operator, append-only in the database, and
  * every journal entry (and its signed receipt) keeps the prices it used, whatever changes later.
  */

@@ -5,7 +5,7 @@ import { Client } from 'pg';
 import { databaseUrl, dropTestDatabase, testServerUrl } from '../helpers/database';
 
 /**
- * DESIGN.md §7, invariant 4: an acknowledged (receipted) transaction is never lost, even if the
+ * Invariant 4 of docs/ledger.md: an acknowledged (receipted) transaction is never lost, even if the
  * process is killed right after; an unacknowledged one is either fully applied or not at all.
  * The hub runs as a real process (the built dist/), is killed with SIGKILL in the middle of a
  * burst of issues, and is started again on the same database.

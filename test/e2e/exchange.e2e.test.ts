@@ -3,7 +3,7 @@ import { TestHub, type TestPartner } from '../helpers/test-hub';
 import { expectNothingWritten } from './support/ledger-snapshot';
 
 /**
- * Exchange between partner programs and CP, quotes and the combined balance (issue #3 items 2–4),
+ * Exchange between partner programs and CP, quotes and the combined balance,
  * with awkward rates: ACME.STARS at 0.333333333333 CP, BOLT.MILES at 2.333333333333 CP (7/3).
  */
 let hub: TestHub;

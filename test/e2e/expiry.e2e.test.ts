@@ -2,7 +2,7 @@ import { hashEmail, signInstruction } from '@coalition-hub/partner-sdk';
 import { HUB_ID, TestHub, type TestPartner } from '../helpers/test-hub';
 
 /**
- * Expiry (issue #3 item 8): lots past expires_at go to the hub's breakage account, exactly,
+ * Expiry: lots past expires_at go to the hub's breakage account, exactly,
  * once, per issuer, even when runs overlap or race redemptions.
  */
 let hub: TestHub;

@@ -3,7 +3,7 @@ import { HUB_ID, TestHub, type TestPartner } from '../helpers/test-hub';
 import { expectNothingWritten } from './support/ledger-snapshot';
 
 /**
- * Partner funding and limits (issue #4 item 8): a prepaid partner issues only against money paid
+ * Partner funding and limits: a prepaid partner issues only against money paid
  * in advance; a post-paid partner with a net debit cap only up to the cap of unsettled issue
  * money. Both are enforced in the issuing transaction, under a lock on the partner's funding
  * row: racing issues can never overdraw it together. Prepaid issues are not settled twice.

@@ -2,7 +2,7 @@ import { hashEmail, signAccessToken, signInstruction } from '@coalition-hub/part
 import { HUB_ID, TestHub, type TestPartner } from '../helpers/test-hub';
 import { expectNothingWritten } from './support/ledger-snapshot';
 
-/** Two-phase redemption (issue #3 item 5): authorize → capture (≤ held, once) or void; holds expire by themselves. */
+/** Two-phase redemption: authorize → capture (≤ held, once) or void; holds expire by themselves. */
 let hub: TestHub;
 let shop: TestPartner;
 let fuel: TestPartner;

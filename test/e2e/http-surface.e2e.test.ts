@@ -4,7 +4,7 @@ import { expectNothingWritten } from './support/ledger-snapshot';
 import { mutationFor, sendInstruction } from './support/instructions';
 
 /**
- * The HTTP surface (DESIGN.md §8): /healthz, the JWKS, GraphQL over GET and POST, and the
+ * The HTTP surface: /healthz, the JWKS, GraphQL over GET and POST, and the
  * request protections (body size, depth, aliases, batching). Refused writes are proven to have
  * written nothing, and the instruction they carried is then accepted as new over POST.
  */

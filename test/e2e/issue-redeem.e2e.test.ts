@@ -32,7 +32,7 @@ describe('issue → redeem → balance', () => {
 
     const redeemed = await cafe.client.redeemPoints({ member: 'c-alice', amount: '1200' });
     if (!redeemed.ok) throw new Error(JSON.stringify(redeemed));
-    // The signed receipt names the entry's postings (DESIGN.md §5), and they balance.
+    // The signed receipt names the entry's postings (docs/protocol.md, "Receipts"), and they balance.
     const signedPostings = (redeemed.receipt as unknown as { postings: Array<{ account: string; amount: string }> }).postings;
     expect(signedPostings).toEqual([
       { account: `member:${atCafe.data.memberId}:CP:wallet`, amount: '-1200' },

@@ -5,7 +5,7 @@ import { TestHub, type TestPartner } from '../helpers/test-hub';
 /**
  * Property: any sequence of issues and redemptions, at any partners for any members, leaves the
  * hub agreeing with a simple model — balances, first-expiring-first-out attribution of every
- * redeemed point to its issuer — and every invariant of DESIGN.md §7 items 1–3 holding.
+ * redeemed point to its issuer — and invariants 1–3 of docs/ledger.md holding.
  */
 let hub: TestHub;
 let partners: TestPartner[];

@@ -4,12 +4,12 @@ import { HUB_ID, TestHub, type TestPartner } from '../helpers/test-hub';
 import { ledgerSnapshot, snapshotDelta, type LedgerSnapshot } from './support/ledger-snapshot';
 
 /**
- * Property (issue #3, "Tests that must exist"): random sequences of issue / redeem / authorize /
+ * Property: random sequences of issue / redeem / authorize /
  * capture / void / reverse / transfer / exchange / clock moves / expiry runs, at partners with
  * different contracts (lot lifetimes 1, 12, 24 months; transfers allowed or not; a 14-day return
  * window) and program units at awkward rates (SHORT.STARS at 0.333333333333 CP, MID.MILES at
  * 2.333333333333 CP, i.e. 7/3), for members linked across all partners, never create or destroy a
- * point and keep every invariant of DESIGN.md §7 items 1–3. A model kept here (lots with issuer,
+ * point and keep invariants 1–3 of docs/ledger.md. A model kept here (lots with issuer,
  * issue time, expiry and vesting; holds; reversible entries; unit balances; the exchange maths,
  * in exact integers) predicts every outcome, accepted or refused, the receipts' and quotes'
  * numbers, and each member's balance, pending and available points, open lots and unit balances
@@ -474,7 +474,7 @@ interface ModelConversion {
 }
 
 /**
- * DESIGN.md §2 and §4 with the member's side rounded down: what `requested` of `from` is worth in
+ * The exchange maths of docs/ledger.md, the member's side rounded down: what `requested` of `from` is worth in
  * whole CP (down), then in whole `to` (down); then back, the whole CP those need (up) and the
  * `from` those CP need (up), which is all that is taken. Residual = value in − value out.
  */

@@ -5,7 +5,7 @@ import { expectNothingWritten, ledgerSnapshot, snapshotDelta } from './support/l
 import { sendInstruction } from './support/instructions';
 
 /**
- * Operator administration of partners (DESIGN.md §1): registration and its validation,
+ * Operator administration of partners: registration and its validation,
  * who may do it, suspension (a partner's signed requests stop, its members' points do not), and
  * key rotation (a new kid verifies alongside the old until the old is revoked).
  */

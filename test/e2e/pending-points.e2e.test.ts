@@ -2,7 +2,7 @@ import { hashEmail, signInstruction } from '@coalition-hub/partner-sdk';
 import { HUB_ID, TestHub, type TestPartner } from '../helpers/test-hub';
 import { expectNothingWritten } from './support/ledger-snapshot';
 
-/** Pending points (issue #3 item 10): a return window during which issued points show but cannot be spent. */
+/** Pending points: a return window during which issued points show but cannot be spent. */
 let hub: TestHub;
 let shop: TestPartner;
 let cafe: TestPartner;

@@ -2,7 +2,7 @@ import { hashEmail, signInstruction } from '@coalition-hub/partner-sdk';
 import { HUB_ID, TestHub, type TestPartner } from '../helpers/test-hub';
 import { expectNothingWritten } from './support/ledger-snapshot';
 
-/** Refunds (issue #3 item 6): reversals linked to the original, never more than is left, lots restored exactly. */
+/** Refunds: reversals linked to the original, never more than is left, lots restored exactly. */
 let hub: TestHub;
 let acme: TestPartner;
 let bolt: TestPartner;

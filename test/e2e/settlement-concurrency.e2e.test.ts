@@ -2,7 +2,7 @@ import { hashEmail } from '@coalition-hub/partner-sdk';
 import { TestHub, type TestPartner } from '../helpers/test-hub';
 
 /**
- * Issue #4, concurrency: two closes of the same period at once give one close and one next
+ * Settlement under concurrency: two closes of the same period at once give one close and one next
  * period; entries racing a close land each in exactly one period, whole, and the closed period
  * reconciles (it recomputes from the ledger exactly as the close stored it: no entry slipped in
  * after the cut-off).

@@ -3,7 +3,7 @@ import { HUB_ID, TestHub, type TestPartner } from '../helpers/test-hub';
 import { sendInstruction, type InstructionResult } from './support/instructions';
 
 /**
- * Issue #4, "Tests that must exist": a second worked example, with four partners, an exchange
+ * Worked example 2 of docs/settlement.md: a second worked example, with four partners, an exchange
  * each way, refunds of an issue and of a redemption, and an expiry with a breakage share, worked
  * out by hand below and asserted exactly.
  *
@@ -220,7 +220,7 @@ it('reconciles with no difference', async () => {
   expect(reconciliation).toEqual({ ok: true, differences: [] });
 });
 
-describe('liability, breakage and balances as of a moment (issue #4 item 9)', () => {
+describe('liability, breakage and balances as of a moment', () => {
   it('values outstanding CP by issuer at what each issuer paid in: BRAVO’s 50 left at 1.2', async () => {
     const { liabilityByIssuer } = await operator('{ liabilityByIssuer { issuerPartnerId points pendingPoints expiredUnsweptPoints fundedMinor } }', {}, 'finance');
     expect(liabilityByIssuer).toEqual([{ issuerPartnerId: 'BRAVO', points: '50', pendingPoints: '0', expiredUnsweptPoints: '0', fundedMinor: '60' }]);

@@ -4,9 +4,9 @@ import { HUB_ID, TestHub, type TestPartner } from '../helpers/test-hub';
 import { sendInstruction } from './support/instructions';
 
 /**
- * Issue #4, property-based: random ledgers — issues, redemptions, refunds of both, exchanges into
+ * Settlement, property-based: random ledgers — issues, redemptions, refunds of both, exchanges into
  * and out of a partner unit, expiry — at partners with awkward prices, closed into a period each
- * run. For every period: the reconciliation holds (DESIGN.md §6 identity, statements = their
+ * run. For every period: the reconciliation holds (the identity of docs/settlement.md, statements = their
  * lines, recomputes identically); the instructions move money only between participants, settle
  * every net position to exactly zero, and number at most participants − 1; netting never moves
  * more than gross. Across all periods, the funded liability changes add up to the liability

@@ -4,7 +4,7 @@ import { expectNothingWritten } from './support/ledger-snapshot';
 import { HUB_ID, TestHub, type TestPartner } from '../helpers/test-hub';
 
 /**
- * Settlement (issue #4): the worked example of DESIGN.md §6, asserted exactly — positions,
+ * Settlement: worked example 1 of docs/settlement.md, asserted exactly — positions,
  * obligations, hub revenue, liability change and instructions — then the period's statements,
  * signed by the hub and checked with the partner SDK, and its reconciliation.
  */
@@ -52,7 +52,7 @@ beforeAll(async () => {
   alfa = await hub.registerPartner('ALFA');
   bravo = await hub.registerPartner('BRAVO', 'ES256');
   charlie = await hub.registerPartner('CHARLIE');
-  // Prices per CP in euro cents (DESIGN.md §6): A issues at 1.0, redeems at 0.8; B 1.2 / 0.9; C 1.0 / 1.0.
+  // Prices per CP in euro cents (docs/settlement.md, worked example 1): A issues at 1.0, redeems at 0.8; B 1.2 / 0.9; C 1.0 / 1.0.
   await setPrices(alfa, '1.0', '0.8');
   await setPrices(bravo, '1.2', '0.9');
   await setPrices(charlie, '1.0', '1.0');
@@ -60,7 +60,7 @@ beforeAll(async () => {
 
 afterAll(() => hub.stop());
 
-describe('the worked example of DESIGN.md §6', () => {
+describe('the three-partner worked example (A owes 760, B 600; C is owed 900)', () => {
   let period: any;
 
   beforeAll(async () => {
@@ -222,7 +222,7 @@ describe('the worked example of DESIGN.md §6', () => {
   });
 });
 
-describe('acknowledging and disputing statements (issue #4 item 6)', () => {
+describe('acknowledging and disputing statements', () => {
   const STATEMENT_OF = `query($period: ID, $partner: ID) { statements(periodId: $period, partnerId: $partner, first: 1) { edges { node {
     id digest status lineCount acknowledgementJws acknowledgedAt document(format: JSON) } } } }`;
   let periodId: string;

@@ -15,7 +15,7 @@ import { expectNothingWritten, ledgerSnapshot, snapshotDelta } from './support/l
 import { instructionClaims, sendInstruction, signRaw, tamperPayload, unsignedJws } from './support/instructions';
 
 /**
- * DESIGN.md §5 through HTTP with real JWS: idempotency by jti, and every way a signed
+ * The protocol of docs/protocol.md through HTTP with real JWS: idempotency by jti, and every way a signed
  * instruction can be refused. Every refusal is checked twice: the typed result, and a ledger
  * snapshot that proves nothing was written.
  */

@@ -5,7 +5,7 @@ import { instructionClaims, sendInstruction, signRaw } from './support/instructi
 import { queriesDuring } from './support/query-log';
 
 /**
- * Coalition tiers (issue #3 item 9): earned across all partners over a rolling window
+ * Coalition tiers: earned across all partners over a rolling window
  * (test config: Base 0, Silver 1000, Gold 5000, 365 days); a partner may apply its multiplier.
  */
 let hub: TestHub;

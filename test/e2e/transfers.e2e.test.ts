@@ -3,7 +3,7 @@ import { TestHub, type TestPartner } from '../helpers/test-hub';
 import { expectNothingWritten } from './support/ledger-snapshot';
 import { instructionClaims, sendInstruction, signRaw } from './support/instructions';
 
-/** Transfers between members (issue #3 item 7): when contracts allow, lots move with their issuer and expiry. */
+/** Transfers between members: when contracts allow, lots move with their issuer and expiry. */
 let hub: TestHub;
 let acme: TestPartner;
 let bolt: TestPartner;

@@ -121,7 +121,7 @@ export class TestHub {
     return new PartnerClient({ baseUrl: this.url, hubId: HUB_ID, partnerId, key });
   }
 
-  /** The invariants of DESIGN.md §7 items 1–2, as finance would run them. */
+  /** Invariants 1 and 2 of docs/ledger.md, as finance would run them. */
   async integrity(): Promise<{ ok: boolean; differences: unknown[] }> {
     const result = await this.graphql(
       '{ ledgerIntegrity { ok differences { check subject expected actual } } }',

@@ -1,5 +1,5 @@
 /**
- * The pure ledger rules (DESIGN.md §3, §7.1): entries balance per asset, lots are consumed
+ * The pure ledger rules (docs/ledger.md, "Rules" and invariant 1): entries balance per asset, lots are consumed
  * first-expiring-first-out, expiry dates add whole months. Property-based where a rule holds
  * for every input.
  */

@@ -11,7 +11,7 @@ const positionsAfter = (start: ReadonlyMap<string, bigint>, instructions: readon
 };
 
 describe('netting', () => {
-  it('settles the DESIGN.md §6 worked example (A owes 760, B 600; C is owed 900, the hub 460) in at most three transfers', () => {
+  it('settles the three-partner worked example (A owes 760, B 600; C is owed 900, the hub 460) in at most three transfers', () => {
     const positions = new Map([['A', 760n], ['B', 600n], ['C', -900n], ['HUB', -460n]]);
     const instructions = settle(positions);
     expect(instructions.length).toBeLessThanOrEqual(3);

@@ -1,6 +1,6 @@
 import { PeriodCalendar } from '../../src/settlement/calendar';
 
-/** Where settlement periods end (issue #4 item 1: configurable length, in a configurable time zone). */
+/** Where settlement periods end (configurable length, in a configurable time zone). */
 describe('PeriodCalendar.nextBoundary', () => {
   const next = (unit: 'hour' | 'day' | 'week' | 'month', zone: string, at: string) => new PeriodCalendar(unit, zone).nextBoundary(new Date(at)).toISOString();
 

@@ -8,7 +8,7 @@ import { FundingMode } from '../types/contract.type';
 import { InvalidInput, NotFound } from '../types/error-result.type';
 import { Partner } from '../types/partner.type';
 
-@ObjectType({ description: "A partner's funding standing (issue #4 item 8): what it paid in advance or owes unsettled, and what it may still issue for." })
+@ObjectType({ description: "A partner's funding standing: what it paid in advance or owes unsettled, and what it may still issue for." })
 export class PartnerFunding {
   @Field(() => FundingMode) fundingMode!: FundingMode;
   @Field() currency!: string;

@@ -6,7 +6,7 @@ import type { LiabilityService } from '../../settlement/liability.service';
 import { PageArgs } from '../types/connection.type';
 import { AccountBalanceAsOf, BreakageToDate, ExpiryBucketConnection, IssuerLiability } from '../types/settlement.type';
 
-/** Issue #4 item 9, for finance and operators: liability, breakage and point-in-time balances. */
+/** For finance and operators: liability, breakage and point-in-time balances. */
 @Resolver()
 export class LiabilityResolver {
   constructor(

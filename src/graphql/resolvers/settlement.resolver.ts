@@ -69,7 +69,7 @@ function toPosition(row: PositionRow): PartnerPosition {
   return position;
 }
 
-/** Settlement for finance (issue #4): periods, close, positions, netting, statements, reconciliation. */
+/** Settlement for finance: periods, close, positions, netting, statements, reconciliation. */
 @Resolver(() => SettlementPeriod)
 export class SettlementPeriodResolver {
   constructor(
@@ -106,7 +106,7 @@ export class SettlementPeriodResolver {
   }
 
   @Authorized('operator', 'finance')
-  @Query(() => Reconciliation, { nullable: true, description: 'Checks a closed period against the ledger and DESIGN.md §6; lists every difference.' })
+  @Query(() => Reconciliation, { nullable: true, description: 'Checks a closed period against the ledger and the reconciliation identity; lists every difference.' })
   reconciliation(@Arg('periodId', () => ID) periodId: string) {
     return this.reconciler.reconcile(periodId);
   }

@@ -75,7 +75,7 @@ export class IntegrityDifference {
   @Field() actual!: string;
 }
 
-@ObjectType({ description: 'The ledger invariants (DESIGN.md §7 items 1–2) recomputed from postings in one snapshot.' })
+@ObjectType({ description: 'The ledger invariants (1 and 2 in docs/ledger.md) recomputed from postings in one snapshot.' })
 export class LedgerIntegrityReport {
   @Field() ok!: boolean;
   @Field() checkedAt!: Date;

@@ -44,7 +44,7 @@ export class PositionFigure {
   @Field(() => AmountScalar, { description: 'Minor units; positive: the partner owes the hub.' }) moneyMinor!: bigint;
 }
 
-@ObjectType({ description: "A partner's position in a closed period, at the prices stored on each entry (DESIGN.md §6)." })
+@ObjectType({ description: "A partner's position in a closed period, at the prices stored on each entry." })
 export class PartnerPosition {
   @Field(() => ID) partnerId!: string;
   @Field(() => PositionFigure, { description: 'CP issued at the partner.' }) issued!: PositionFigure;
@@ -149,7 +149,7 @@ export class ReconciliationCheck {
   @Field({ description: 'The figures compared.' }) detail!: string;
 }
 
-@ObjectType({ description: 'The reconciliation of a closed period (DESIGN.md §6): each check, and every difference found.' })
+@ObjectType({ description: 'The reconciliation of a closed period: each check, and every difference found.' })
 export class Reconciliation {
   @Field(() => ID) periodId!: string;
   @Field() ok!: boolean;
