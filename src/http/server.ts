@@ -6,6 +6,7 @@ import type { DataSource } from 'typeorm';
 import { limits } from '../config/limits';
 import type { RequestContext } from '../graphql/context';
 import type { HubMetrics } from './metrics';
+import { assignRequestId, withRequestId } from './request-id';
 
 export interface HttpDependencies {
   apollo: ApolloServer<RequestContext>;
@@ -89,7 +90,8 @@ async function handleGraphql(
 }
 
 export function createHttpServer(deps: HttpDependencies): Server {
-  return createServer((request, response) => {
+  // Everything the request does, logging included, runs with its request id (request-id.ts).
+  return createServer((request, response) => withRequestId(assignRequestId(request, response), () => {
     const started = process.hrtime.bigint();
     const url = new URL(request.url ?? '/', 'http://hub.local');
     let operation: string | undefined;
@@ -141,5 +143,5 @@ export function createHttpServer(deps: HttpDependencies): Server {
           durationMs: Math.round(seconds * 1e6) / 1e3,
         }, 'request');
       });
-  });
+  }));
 }
