@@ -20,6 +20,7 @@ import { PartnerResolver } from './graphql/resolvers/partner.resolver';
 import { buildHubSchema } from './graphql/schema';
 import { HubMetrics } from './http/metrics';
 import { currentRequestId, requestAwareLogger } from './http/request-id';
+import { RateLimits } from './common/rate-limits';
 import { createHttpServer } from './http/server';
 import { outcomePlugin } from './graphql/outcome-plugin';
 import { costPlugin } from './graphql/cost-plugin';
@@ -89,7 +90,16 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
     const metrics = new HubMetrics();
     const pool = (dataSource.driver as PostgresDriver).master as Pool;
     metrics.observePool(() => pool);
-    const instructions = new InstructionService(dataSource, partners, hubKeys, clock, config.counterShards, contracts, tiers);
+    const rateLimits = new RateLimits(pool, config.rateLimits);
+    const partnerRateLimit = async (partnerId: string) => {
+      const retryAfterSeconds = await rateLimits.partner(partnerId);
+      if (retryAfterSeconds !== undefined) {
+        metrics.limited('partner');
+        logger.warn({ scope: 'partner', partnerId, retryAfterSeconds }, 'rate limited');
+      }
+      return retryAfterSeconds;
+    };
+    const instructions = new InstructionService(dataSource, partners, hubKeys, clock, config.counterShards, contracts, tiers, partnerRateLimit);
     const ledger = new LedgerQueryService(dataSource, clock);
     const integrity = new IntegrityService(dataSource, clock);
     const expiry = new ExpiryService(dataSource, contracts, clock, config.counterShards);
@@ -145,6 +155,7 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
       logger,
       metrics,
       metricsToken: config.metricsToken,
+      rateLimits,
       jwks: () => hubKeys.jwks(),
       createContext: async (authorization, telemetry) => ({
         viewer: await auth.authenticate(authorization),

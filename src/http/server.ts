@@ -6,6 +6,8 @@ import type { DataSource } from 'typeorm';
 import { limits } from '../config/limits';
 import type { RequestContext } from '../graphql/context';
 import type { HubMetrics } from './metrics';
+import type { RateLimits } from '../common/rate-limits';
+import { refuseOverAddressLimit } from './rate-limit';
 import { assignRequestId, withRequestId } from './request-id';
 
 export interface HttpDependencies {
@@ -16,6 +18,7 @@ export interface HttpDependencies {
   jwks: () => unknown;
   dataSource: DataSource;
   logger: Logger;
+  rateLimits?: RateLimits;
 }
 
 class BodyTooLarge extends Error {}
@@ -99,6 +102,7 @@ export function createHttpServer(deps: HttpDependencies): Server {
     const route = async () => {
       if (url.pathname === '/graphql') {
         if (request.method !== 'GET' && request.method !== 'POST') return sendJson(response, 405, { error: 'use GET or POST' }, { allow: 'GET, POST' });
+        if (await refuseOverAddressLimit(request, response, deps.rateLimits, deps.metrics, deps.logger)) return;
         operation = await handleGraphql(request, response, url, deps, telemetry);
         return;
       }
