@@ -1,7 +1,9 @@
 import { Writable } from 'node:stream';
 import { exportJWK, generateKeyPair } from 'jose';
 import pino from 'pino';
-import { PartnerClient, signInstruction } from '@coalition-hub/partner-sdk';
+import { Pool } from 'pg';
+import { generatePartnerKey, PartnerClient, signInstruction } from '@coalition-hub/partner-sdk';
+import { RateLimits } from '../../src/common/rate-limits';
 import { startHub, type Hub } from '../../src/app';
 import { loadConfig } from '../../src/config/config';
 import { databaseUrl, testServerUrl } from '../helpers/database';
@@ -86,6 +88,30 @@ describe('per-partner rate limit', () => {
     const metrics = await (await fetch(`${hub.url}/metrics`)).text();
     expect(metrics).toMatch(/^coalition_rate_limited_total\{scope="partner"\} 2$/m);
     expect(metrics).toMatch(/^coalition_instructions_total\{op="issue",outcome="RateLimited"\} 2$/m);
+  });
+
+  it("does not let forgeries spend a partner's budget", async () => {
+    await nextWindow();
+    const forger = new PartnerClient({ baseUrl: hub.url, hubId: HUB_ID, partnerId: 'ACME', key: await generatePartnerKey('EdDSA', acme.key.kid) });
+    for (let i = 0; i < 3; i += 1) expect((await forger.issuePoints({ member: 'm1', amount: '1' })).typename).toBe('InvalidSignature');
+    expect((await acme.client.issuePoints({ member: 'm1', amount: '1' })).typename).toBe('IssueReceipt');
+    expect((await acme.client.issuePoints({ member: 'm1', amount: '1' })).typename).toBe('IssueReceipt');
+  });
+});
+
+describe('when the database cannot be reached', () => {
+  it('counts in memory instead, per instance, rather than failing the request', async () => {
+    const unreachable = new Pool({ connectionString: 'postgres://nobody@127.0.0.1:1/none', connectionTimeoutMillis: 2000 });
+    try {
+      const limits = new RateLimits(unreachable, { partner: { perSecond: 2, burst: 0 }, address: { perSecond: 0, burst: 0 } });
+      expect(await limits.partner('ACME')).toBeUndefined();
+      expect(await limits.partner('ACME')).toBeUndefined();
+      expect(await limits.partner('ACME')).toBeGreaterThanOrEqual(1);
+      // A limit that is off never asks anyone.
+      expect(await limits.address('127.0.0.1')).toBeUndefined();
+    } finally {
+      await unreachable.end();
+    }
   });
 });
 
