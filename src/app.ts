@@ -4,7 +4,9 @@ import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
 import pino, { type Logger } from 'pino';
+import type { Pool } from 'pg';
 import type { DataSource } from 'typeorm';
+import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import { AuthService } from './auth/auth.service';
 import { systemClock, type Clock } from './common/clock';
 import type { Config } from './config/config';
@@ -17,6 +19,8 @@ import { MemberResolver } from './graphql/resolvers/member.resolver';
 import { PartnerResolver } from './graphql/resolvers/partner.resolver';
 import { buildHubSchema } from './graphql/schema';
 import { HubMetrics } from './http/metrics';
+import { currentRequestId, requestAwareLogger } from './http/request-id';
+import { RateLimits } from './common/rate-limits';
 import { createHttpServer } from './http/server';
 import { outcomePlugin } from './graphql/outcome-plugin';
 import { costPlugin } from './graphql/cost-plugin';
@@ -72,7 +76,8 @@ export interface HubOptions {
 /** The composition root: database → services → schema → HTTP server. */
 export async function startHub(config: Config, databaseUrl: string, options: HubOptions = {}): Promise<Hub> {
   const clock = options.clock ?? systemClock;
-  const logger = options.logger ?? pino({ level: config.logLevel, base: { service: 'coalition-hub' } });
+  // Every line written while a request runs carries its reqId, whichever logger was given.
+  const logger = requestAwareLogger(options.logger ?? pino({ level: config.logLevel, base: { service: 'coalition-hub' } }));
   const dataSource = createDataSource(databaseUrl);
   await dataSource.initialize();
   try {
@@ -82,7 +87,19 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
     const contracts = new ContractService(dataSource, clock, config.defaultCurrency, config.tiers.map((tier) => tier.name));
     const partners = new PartnerService(dataSource, contracts);
     const partnerQueries = new PartnerQueryService(dataSource);
-    const instructions = new InstructionService(dataSource, partners, hubKeys, clock, config.counterShards, contracts, tiers);
+    const metrics = new HubMetrics();
+    const pool = (dataSource.driver as PostgresDriver).master as Pool;
+    metrics.observePool(() => pool);
+    const rateLimits = new RateLimits(pool, config.rateLimits);
+    const partnerRateLimit = async (partnerId: string) => {
+      const retryAfterSeconds = await rateLimits.partner(partnerId);
+      if (retryAfterSeconds !== undefined) {
+        metrics.limited('partner');
+        logger.warn({ scope: 'partner', partnerId, retryAfterSeconds }, 'rate limited');
+      }
+      return retryAfterSeconds;
+    };
+    const instructions = new InstructionService(dataSource, partners, hubKeys, clock, config.counterShards, contracts, tiers, partnerRateLimit);
     const ledger = new LedgerQueryService(dataSource, clock);
     const integrity = new IntegrityService(dataSource, clock);
     const expiry = new ExpiryService(dataSource, contracts, clock, config.counterShards);
@@ -109,7 +126,6 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
       new LiabilityResolver(new LiabilityService(dataSource), clock, config.settlementTimeZone),
       new StatementResolver(finance, statements, new DisputeService(dataSource, clock, config.counterShards)),
     ]);
-    const metrics = new HubMetrics();
     const armor = new ApolloArmor({
       maxDepth: { n: limits.queryDepthMax },
       costLimit: { maxCost: limits.queryCostMax },
@@ -139,16 +155,19 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
       logger,
       metrics,
       metricsToken: config.metricsToken,
+      rateLimits,
       jwks: () => hubKeys.jwks(),
       createContext: async (authorization, telemetry) => ({
         viewer: await auth.authenticate(authorization),
         loaders: createLoaders({ ledger, partners: partnerQueries, contracts, tiers, clock, funding }),
         telemetry,
+        requestId: currentRequestId() ?? 'none',
+        logger,
       }),
     });
     await new Promise<void>((done) => server.listen(config.port, config.host, done));
-    const stopExpiry = expiry.schedule(config.expiryIntervalSeconds, logger);
-    const stopSettlement = settlement.schedule(config.settlementIntervalSeconds, logger);
+    const stopExpiry = expiry.schedule(config.expiryIntervalSeconds, logger, metrics);
+    const stopSettlement = settlement.schedule(config.settlementIntervalSeconds, logger, metrics);
     const { port } = server.address() as AddressInfo;
     return {
       url: `http://${config.host}:${port}`,

@@ -51,5 +51,6 @@ export async function runHub(options: RunHubOptions): Promise<void> {
   }
   if (operator) await runDemo(hub, config, operator);
   hub.logger.info({ graphql: `${hub.url}/graphql`, database: embedded ? 'embedded' : 'external' }, 'coalition hub ready');
-  console.log(`\nGraphQL endpoint: ${hub.url}/graphql   (health: ${hub.url}/healthz, keys: ${hub.url}/.well-known/jwks.json)\nPress Ctrl+C to stop.`);
+  // For the person at the terminal, on stderr: stdout carries only JSON log lines.
+  console.error(`\nGraphQL endpoint: ${hub.url}/graphql   (health: ${hub.url}/healthz, keys: ${hub.url}/.well-known/jwks.json)\nPress Ctrl+C to stop.`);
 }

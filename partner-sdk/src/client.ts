@@ -70,6 +70,8 @@ export interface FailureOutcome {
   errorCode: string;
   message: string;
   jti: string;
+  /** With RATE_LIMITED: seconds to wait before sending the same instruction again. */
+  retryAfterSeconds?: number;
 }
 
 export type Outcome<O extends Op = Op> = SuccessOutcome<O> | FailureOutcome;
@@ -242,7 +244,8 @@ export class PartnerClient {
         return { ok: true, typename: data.__typename, data, receipt, jti };
       }
       if (typeof result.errorCode === 'string' && typeof result.message === 'string') {
-        return { ok: false, typename: String(typename), errorCode: result.errorCode, message: result.message, jti };
+        const wait = typeof result.retryAfterSeconds === 'number' ? { retryAfterSeconds: result.retryAfterSeconds } : {};
+        return { ok: false, typename: String(typename), errorCode: result.errorCode, message: result.message, jti, ...wait };
       }
       throw new HubRequestError('BAD_RESPONSE', `unexpected ${op} result type ${String(typename)}`);
     } catch (error) {

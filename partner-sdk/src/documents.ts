@@ -5,7 +5,8 @@
  */
 import type { Op } from './protocol';
 
-const ERROR_RESULT = '... on ErrorResult { errorCode message }';
+// Every signed mutation's result may be RateLimited: the wait comes with it.
+const ERROR_RESULT = '... on ErrorResult { errorCode message } ... on RateLimited { retryAfterSeconds }';
 const REDEEM_RECEIPT = `... on RedeemReceipt {
       jti entryId memberId asset amount balance receipt replayed recordedAt
       consumed { issuerPartnerId amount }

@@ -44,6 +44,7 @@ export enum ErrorCode {
   DISPUTE_NOT_FOUND = 'DISPUTE_NOT_FOUND',
   DISPUTE_ALREADY_RESOLVED = 'DISPUTE_ALREADY_RESOLVED',
   FUNDING_LIMIT_EXCEEDED = 'FUNDING_LIMIT_EXCEEDED',
+  RATE_LIMITED = 'RATE_LIMITED',
 }
 
 export class DomainError {
@@ -51,11 +52,11 @@ export class DomainError {
     readonly code: ErrorCode,
     readonly message: string,
     /** Machine-readable details for the typed result (e.g. available and requested amounts). */
-    readonly details: Record<string, string | null> = {},
+    readonly details: Record<string, string | number | null> = {},
   ) {}
 }
 
 export const isDomainError = (value: unknown): value is DomainError => value instanceof DomainError;
 
-export const fail = (code: ErrorCode, message: string, details?: Record<string, string | null>): DomainError =>
+export const fail = (code: ErrorCode, message: string, details?: Record<string, string | number | null>): DomainError =>
   new DomainError(code, message, details);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseTiers, type TierRule } from '../members/tiers';
+import type { RateLimitSettings } from '../common/rate-limits';
 
 /**
  * The hub's configuration, from the environment, validated once at start-up.
@@ -39,6 +40,12 @@ const environmentSchema = z.object({
   SETTLEMENT_TIME_ZONE: z.string().min(1).default('UTC'),
   /** How often the server checks whether the open period is due to close; 0 turns the schedule off. */
   SETTLEMENT_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(86_400).default(60),
+  /** Signed instructions a partner may send per second (0 = no limit), and how many more a spike may add per 10 s. */
+  RATE_LIMIT_PARTNER_PER_SECOND: z.coerce.number().int().min(0).max(1_000_000).default(500),
+  RATE_LIMIT_PARTNER_BURST: z.coerce.number().int().min(0).max(1_000_000).default(1000),
+  /** GraphQL requests one client address may send per second (0 = no limit), and the extra allowed in a spike per 10 s. */
+  RATE_LIMIT_IP_PER_SECOND: z.coerce.number().int().min(0).max(1_000_000).default(1000),
+  RATE_LIMIT_IP_BURST: z.coerce.number().int().min(0).max(1_000_000).default(2000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -63,6 +70,7 @@ export interface Config {
   settlementPeriod: 'hour' | 'day' | 'week' | 'month';
   settlementTimeZone: string;
   settlementIntervalSeconds: number;
+  rateLimits: RateLimitSettings;
 }
 
 function parseJson(name: string, text: string | undefined): unknown {
@@ -118,5 +126,9 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     settlementPeriod: env.SETTLEMENT_PERIOD,
     settlementTimeZone: env.SETTLEMENT_TIME_ZONE,
     settlementIntervalSeconds: env.SETTLEMENT_INTERVAL_SECONDS,
+    rateLimits: {
+      partner: { perSecond: env.RATE_LIMIT_PARTNER_PER_SECOND, burst: env.RATE_LIMIT_PARTNER_BURST },
+      address: { perSecond: env.RATE_LIMIT_IP_PER_SECOND, burst: env.RATE_LIMIT_IP_BURST },
+    },
   };
 }

@@ -35,7 +35,8 @@ export async function prepareDemoOperator(config: Config): Promise<DemoOperator>
   };
 }
 
-const line = (text = '') => console.log(text);
+// The story is for the person watching, on stderr: stdout carries only JSON log lines (docs/observability.md).
+const line = (text = '') => console.error(text);
 const step = (n: number, text: string) => line(`\n${n}. ${text}`);
 
 const short = (id: unknown) => String(id).slice(0, 8);

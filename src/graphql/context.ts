@@ -1,4 +1,5 @@
 import DataLoader from 'dataloader';
+import type { Logger } from 'pino';
 import type { Viewer } from '../auth/viewer';
 import type { FundingService, FundingStatus } from '../settlement/funding.service';
 import type { Clock } from '../common/clock';
@@ -47,4 +48,8 @@ export interface RequestContext {
   loaders: Loaders;
   /** Filled in while the request runs, read by the HTTP layer for its log line. */
   telemetry: { outcome?: string };
+  /** The HTTP request's id (x-request-id), also on every log line written while it runs. */
+  requestId: string;
+  /** The hub's logger; its lines carry the request id. */
+  logger: Logger;
 }

@@ -1,11 +1,20 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { JobObserver, JobOutcome } from '../common/jobs';
+
+/** What the pool metrics read: node-postgres's Pool counters. */
+export interface PoolCounts {
+  totalCount: number;
+  idleCount: number;
+  waitingCount: number;
+}
 
 /**
- * Prometheus metrics at /metrics: requests by route and status, their durations, and every
- * instruction by operation and outcome (the GraphQL result type, e.g. IssueReceipt or
- * InsufficientBalance), so a fraud wave of InvalidSignature shows on a dashboard.
+ * Prometheus metrics at /metrics: requests by route and status, their durations, every signed
+ * instruction by op and outcome (the GraphQL result type, e.g. IssueReceipt or
+ * InsufficientBalance, so a fraud wave of InvalidSignature shows on a dashboard), scheduled jobs,
+ * the database pool and rate-limit refusals. docs/observability.md lists them all.
  */
-export class HubMetrics {
+export class HubMetrics implements JobObserver {
   readonly registry = new Registry();
   private readonly requests = new Counter({
     name: 'coalition_http_requests_total',
@@ -22,13 +31,42 @@ export class HubMetrics {
   });
   private readonly instructions = new Counter({
     name: 'coalition_instructions_total',
-    help: 'Partner-signed instructions by operation and outcome (result type).',
-    labelNames: ['operation', 'outcome'] as const,
+    help: 'Partner-signed instructions by op (enroll, issue, void, …; unknown when the request was refused before its operation could be read) and outcome (result type, or error:CODE).',
+    labelNames: ['op', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  private readonly jobRuns = new Counter({
+    name: 'coalition_job_runs_total',
+    help: 'Scheduled job runs by job and outcome (ok, skipped: another instance held the job, failed).',
+    labelNames: ['job', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  private readonly jobDurations = new Histogram({
+    name: 'coalition_job_duration_seconds',
+    help: 'Scheduled job run durations by job.',
+    labelNames: ['job'] as const,
+    buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300],
+    registers: [this.registry],
+  });
+  private readonly jobItems = new Counter({
+    name: 'coalition_job_items_total',
+    help: 'Items a scheduled job processed: lots expired, settlement periods closed.',
+    labelNames: ['job'] as const,
+    registers: [this.registry],
+  });
+  private readonly rateLimited = new Counter({
+    name: 'coalition_rate_limited_total',
+    help: 'Requests refused by a rate limit, by scope (address: HTTP 429 before authentication; partner: a RateLimited result).',
+    labelNames: ['scope'] as const,
     registers: [this.registry],
   });
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'coalition_' });
+    for (const job of ['expiry', 'settlement_close']) {
+      this.jobItems.inc({ job }, 0);
+      this.jobRuns.inc({ job, outcome: 'ok' }, 0);
+    }
   }
 
   request(route: string, status: number, seconds: number): void {
@@ -36,8 +74,35 @@ export class HubMetrics {
     this.durations.observe({ route }, seconds);
   }
 
-  instruction(operation: string, outcome: string): void {
-    this.instructions.inc({ operation, outcome });
+  instruction(op: string, outcome: string): void {
+    this.instructions.inc({ op, outcome });
+  }
+
+  job(job: string, outcome: JobOutcome, seconds: number, items: number): void {
+    this.jobRuns.inc({ job, outcome });
+    this.jobDurations.observe({ job }, seconds);
+    if (items > 0) this.jobItems.inc({ job }, items);
+  }
+
+  limited(scope: 'address' | 'partner'): void {
+    this.rateLimited.inc({ scope });
+  }
+
+  /** Open, idle and waiting counts of the database pool, read at each scrape. */
+  observePool(pool: () => PoolCounts | undefined): void {
+    const gauge = (name: string, help: string, read: (counts: PoolCounts) => number) =>
+      new Gauge({
+        name,
+        help,
+        registers: [this.registry],
+        collect() {
+          const counts = pool();
+          if (counts) this.set(read(counts));
+        },
+      });
+    gauge('coalition_db_pool_connections', 'Open connections in the database pool (idle and in use).', (counts) => counts.totalCount);
+    gauge('coalition_db_pool_idle_connections', 'Open connections in the database pool that are idle.', (counts) => counts.idleCount);
+    gauge('coalition_db_pool_waiting_clients', 'Queries waiting for a connection from the database pool.', (counts) => counts.waitingCount);
   }
 
   async render(): Promise<{ contentType: string; body: string }> {

@@ -6,6 +6,9 @@ import type { DataSource } from 'typeorm';
 import { limits } from '../config/limits';
 import type { RequestContext } from '../graphql/context';
 import type { HubMetrics } from './metrics';
+import type { RateLimits } from '../common/rate-limits';
+import { refuseOverAddressLimit } from './rate-limit';
+import { assignRequestId, withRequestId } from './request-id';
 
 export interface HttpDependencies {
   apollo: ApolloServer<RequestContext>;
@@ -15,6 +18,7 @@ export interface HttpDependencies {
   jwks: () => unknown;
   dataSource: DataSource;
   logger: Logger;
+  rateLimits?: RateLimits;
 }
 
 class BodyTooLarge extends Error {}
@@ -89,7 +93,8 @@ async function handleGraphql(
 }
 
 export function createHttpServer(deps: HttpDependencies): Server {
-  return createServer((request, response) => {
+  // Everything the request does, logging included, runs with its request id (request-id.ts).
+  return createServer((request, response) => withRequestId(assignRequestId(request, response), () => {
     const started = process.hrtime.bigint();
     const url = new URL(request.url ?? '/', 'http://hub.local');
     let operation: string | undefined;
@@ -97,6 +102,7 @@ export function createHttpServer(deps: HttpDependencies): Server {
     const route = async () => {
       if (url.pathname === '/graphql') {
         if (request.method !== 'GET' && request.method !== 'POST') return sendJson(response, 405, { error: 'use GET or POST' }, { allow: 'GET, POST' });
+        if (await refuseOverAddressLimit(request, response, deps.rateLimits, deps.metrics, deps.logger)) return;
         operation = await handleGraphql(request, response, url, deps, telemetry);
         return;
       }
@@ -141,5 +147,5 @@ export function createHttpServer(deps: HttpDependencies): Server {
           durationMs: Math.round(seconds * 1e6) / 1e3,
         }, 'request');
       });
-  });
+  }));
 }

@@ -44,6 +44,8 @@ export class InstructionService {
     private readonly counterShards: number,
     private readonly contracts: ContractService,
     private readonly tiers: TierService,
+    /** Seconds a partner must wait before its next instruction, or undefined when it may go on. */
+    private readonly partnerRateLimit: (partnerId: string) => Promise<number | undefined> = async () => undefined,
   ) {}
 
   async submit(op: Op, jws: unknown): Promise<Accepted | DomainError> {
@@ -55,6 +57,11 @@ export class InstructionService {
       clock: this.clock,
     });
     if (isDomainError(verified)) return verified;
+    // Counted once the partner is proven, so that nobody can spend another partner's budget.
+    const retryAfterSeconds = await this.partnerRateLimit(verified.signer.id);
+    if (retryAfterSeconds !== undefined) {
+      return fail(ErrorCode.RATE_LIMITED, `partner ${verified.signer.id} is over its rate limit; send again in ${retryAfterSeconds} s`, { retryAfterSeconds });
+    }
     const now = this.clock.now();
     const claims = parseInstructionClaims(op, verified.claims, now);
     if (isDomainError(claims)) return claims;

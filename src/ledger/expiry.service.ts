@@ -2,6 +2,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import type { Logger } from 'pino';
 import type { Clock } from '../common/clock';
 import { newId } from '../common/ids';
+import { observeJob, type JobObserver } from '../common/jobs';
 import { withTransaction } from '../db/with-transaction';
 import type { ContractService } from '../partners/contract.service';
 import { CP, ensureAccount, HUB_OWNER, recordEntry, recordLotChanges } from './ledger.repository';
@@ -123,10 +124,10 @@ export class ExpiryService {
   }
 
   /** Runs every `intervalSeconds` in the server; returns a stop function. Errors are logged, never thrown. */
-  schedule(intervalSeconds: number, logger: Logger): () => void {
+  schedule(intervalSeconds: number, logger: Logger, jobs?: JobObserver): () => void {
     if (intervalSeconds <= 0) return () => undefined;
     const timer = setInterval(() => {
-      this.run().then(
+      observeJob(jobs, 'expiry', () => this.run(), (run) => ({ outcome: run.ran ? 'ok' : 'skipped', items: run.lotsExpired })).then(
         (run) => run.ran && run.lotsExpired > 0 && logger.info({ ...run, pointsExpired: run.pointsExpired.toString() }, 'expiry run'),
         (error: unknown) => logger.error({ err: error }, 'expiry run failed'),
       );

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { Clock } from '../common/clock';
 import { ErrorCode, fail, isDomainError, type DomainError } from '../common/errors';
+import { observeJob, type JobObserver } from '../common/jobs';
 import { withTransaction } from '../db/with-transaction';
 import type { PeriodCalendar } from './calendar';
 import { PERIOD_QUERY_SETTINGS, PERIOD_FUNDING_SQL, PERIOD_OBLIGATIONS_SQL, PERIOD_TOTALS_SQL, STORE_LINES_SQL, STORED_TOTALS_SQL } from './lines';
@@ -107,10 +108,10 @@ export class SettlementService {
     return closed;
   }
 
-  schedule(intervalSeconds: number, logger: Logger): () => void {
+  schedule(intervalSeconds: number, logger: Logger, jobs?: JobObserver): () => void {
     if (intervalSeconds <= 0) return () => undefined;
     const timer = setInterval(() => {
-      this.closeDue().then(
+      observeJob(jobs, 'settlement_close', () => this.closeDue(), (periods) => ({ outcome: 'ok', items: periods.length })).then(
         (periods) => periods.forEach((period) => logger.info({ period: period.id }, 'settlement period closed')),
         (error: unknown) => logger.error({ err: error }, 'settlement close failed'),
       );

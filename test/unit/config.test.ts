@@ -143,3 +143,22 @@ describe('loadConfig refuses, naming the variable', () => {
     expect(() => loadConfig({ PORT: 'abc', LOG_LEVEL: 'loud' })).toThrow(/PORT.*LOG_LEVEL|LOG_LEVEL.*PORT/);
   });
 });
+
+describe('rate limits', () => {
+  it('are on by default, above what the benchmarks send, and each can be turned off with 0', () => {
+    expect(loadConfig({}).rateLimits).toEqual({ partner: { perSecond: 500, burst: 1000 }, address: { perSecond: 1000, burst: 2000 } });
+    expect(loadConfig({ RATE_LIMIT_PARTNER_PER_SECOND: '0', RATE_LIMIT_IP_PER_SECOND: '0', RATE_LIMIT_IP_BURST: '0' }).rateLimits).toEqual({
+      partner: { perSecond: 0, burst: 1000 },
+      address: { perSecond: 0, burst: 0 },
+    });
+  });
+
+  it.each([
+    ['RATE_LIMIT_PARTNER_PER_SECOND', '-1'],
+    ['RATE_LIMIT_PARTNER_BURST', '1.5'],
+    ['RATE_LIMIT_IP_PER_SECOND', 'lots'],
+    ['RATE_LIMIT_IP_BURST', '-5'],
+  ])('refuses %s=%p', (name, value) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`invalid configuration: .*${name}`));
+  });
+});

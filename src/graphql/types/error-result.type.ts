@@ -1,4 +1,4 @@
-import { Field, InterfaceType, ObjectType, registerEnumType } from 'type-graphql';
+import { Field, Int, InterfaceType, ObjectType, registerEnumType } from 'type-graphql';
 import { assert } from '../../common/assert';
 import { DomainError, ErrorCode } from '../../common/errors';
 import { AmountScalar } from '../scalars';
@@ -112,6 +112,14 @@ export class FundingLimitExceeded extends ErrorResult {
   @Field(() => AmountScalar, { description: 'What this issue needed, in minor units.' }) requiredMinor!: string;
 }
 
+@ObjectType({
+  implements: ErrorResult,
+  description: 'The partner sent more signed instructions than its rate limit allows. Nothing was written: send the same instruction again after retryAfterSeconds.',
+})
+export class RateLimited extends ErrorResult {
+  @Field(() => Int, { description: 'Seconds to wait before sending again.' }) retryAfterSeconds!: number;
+}
+
 const classByCode: Record<ErrorCode, ErrorClass> = {
   [ErrorCode.MALFORMED_INSTRUCTION]: MalformedInstruction,
   [ErrorCode.UNSIGNED_INSTRUCTION]: UnsignedInstruction,
@@ -153,6 +161,7 @@ const classByCode: Record<ErrorCode, ErrorClass> = {
   [ErrorCode.DISPUTE_NOT_FOUND]: DisputeNotFound,
   [ErrorCode.DISPUTE_ALREADY_RESOLVED]: DisputeAlreadyResolved,
   [ErrorCode.FUNDING_LIMIT_EXCEEDED]: FundingLimitExceeded,
+  [ErrorCode.RATE_LIMITED]: RateLimited,
 };
 
 /** Every refusal that verifying a signed instruction can produce, shared by all instruction results. */
@@ -170,6 +179,7 @@ export const instructionRejections = [
   PartnerSuspended,
   InvalidInstruction,
   IdempotencyConflict,
+  RateLimited,
 ] as const;
 
 /** Turns a DomainError into its typed result, asserting that the union it goes into can hold it. */
