@@ -126,7 +126,7 @@ describe('a partner sees only its own members, entries and receipts', () => {
       for (let page = 0; page < 10; page += 1) {
         const response: GraphqlResponse = await hub.graphql(MEMBERS, { after }, token);
         expect(response.errors).toBeUndefined();
-        ids.push(...response.data.members.edges.map((edge: any) => edge.node.id));
+        ids.push(...(response.data?.members.edges ?? []).map((edge: any) => edge.node.id));
         if (!response.data?.members.pageInfo.hasNextPage) return ids;
         after = response.data.members.pageInfo.endCursor;
       }
