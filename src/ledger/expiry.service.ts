@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../common/clock';
 import { newId } from '../common/ids';
 import { withTransaction } from '../db/with-transaction';
+import { PeriodicJob } from '../common/periodic-job';
 import type { ContractService } from '../partners/contract.service';
 import { CP, ensureAccount, HUB_OWNER, recordEntry, recordLotChanges } from './ledger.repository';
 
@@ -122,16 +123,20 @@ export class ExpiryService {
     return { lots: lots.length, points, entries: issuers.length };
   }
 
-  /** Runs every `intervalSeconds` in the server; returns a stop function. Errors are logged, never thrown. */
-  schedule(intervalSeconds: number, logger: Logger): () => void {
-    if (intervalSeconds <= 0) return () => undefined;
-    const timer = setInterval(() => {
-      this.run().then(
-        (run) => run.ran && run.lotsExpired > 0 && logger.info({ ...run, pointsExpired: run.pointsExpired.toString() }, 'expiry run'),
-        (error: unknown) => logger.error({ err: error }, 'expiry run failed'),
-      );
-    }, intervalSeconds * 1000);
-    timer.unref();
-    return () => clearInterval(timer);
+  /**
+   * Runs every `intervalSeconds` in the server, never two at once in this process (a run already
+   * skips when another process holds the lock). Errors are logged, never thrown.
+   */
+  schedule(intervalSeconds: number, logger: Logger): PeriodicJob<ExpiryRun> {
+    const job = new PeriodicJob(
+      intervalSeconds * 1000,
+      async () => {
+        const run = await this.run();
+        if (run.ran && run.lotsExpired > 0) logger.info({ ...run, pointsExpired: run.pointsExpired.toString() }, 'expiry run');
+        return run;
+      },
+      (error) => logger.error({ err: error }, 'expiry run failed'),
+    );
+    return job.start();
   }
 }
