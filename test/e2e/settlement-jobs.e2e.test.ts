@@ -121,3 +121,15 @@ describe('the scheduled close', () => {
     expect(await hub.hub.dataSource.query(`SELECT count(*)::int AS n FROM settlement_period WHERE status = 'open'`)).toEqual([{ n: 1 }]);
   });
 });
+
+describe('the expiry schedule', () => {
+  it('never runs twice at once in one process: a tick asked for during a run does not start', async () => {
+    const { logger, lines } = capturingLogger();
+    const job = hub.hub.services.expiry.schedule(0, logger);
+    const [first, second] = await Promise.all([job.tick(), job.tick()]);
+    expect(first?.ran).toBe(true);
+    expect(second).toBeUndefined();
+    await job.stop();
+    expect(lines.filter((line) => line.level >= 50)).toEqual([]);
+  });
+});
