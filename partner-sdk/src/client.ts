@@ -272,10 +272,19 @@ export class PartnerClient {
    * POSTs any GraphQL document to the hub; throws HubRequestError on `errors` or HTTP failure.
    * Timeout and retries as configured (send only reads or idempotent documents through it).
    */
-  async graphql<T>(query: string, variables: Record<string, unknown> = {}, options: { token?: string } = {}): Promise<T> {
+  graphql<T>(query: string, variables: Record<string, unknown> = {}, options: { token?: string } = {}): Promise<T> {
+    return this.withRetries(() => this.postOnce<T>(query, variables, options.token));
+  }
+
+  private postOnce<T>(query: string, variables: Record<string, unknown>, token?: string): Promise<T> {
+    return postGraphQL<T>(this.fetch, { url: this.baseUrl + GRAPHQL_PATH, query, variables, token, timeoutMs: this.timeoutMs });
+  }
+
+  /** Runs `work` again while it throws a retryable HubRequestError and attempts remain (see RetryOptions). */
+  private async withRetries<T>(work: () => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt += 1) {
       try {
-        return await postGraphQL<T>(this.fetch, { url: this.baseUrl + GRAPHQL_PATH, query, variables, token: options.token, timeoutMs: this.timeoutMs });
+        return await work();
       } catch (error) {
         if (!(error instanceof HubRequestError) || !error.retryable || attempt >= this.retry.attempts) throw error;
         const delayMs = this.retryDelay(attempt, error);
@@ -295,7 +304,14 @@ export class PartnerClient {
 
   private async send<O extends Op>(op: O, jws: string, jti: string, expectedRequestHash: string): Promise<Outcome<O>> {
     try {
-      const { result } = await this.graphql<MutationResponse>(MUTATIONS[op], { instruction: jws });
+      const { result } = await this.withRetries(async () => {
+        const response = await this.postOnce<MutationResponse>(MUTATIONS[op], { instruction: jws });
+        // The hub could not reach its database and wrote nothing: as retryable as an HTTP 503.
+        if (response.result?.errorCode === 'SERVICE_UNAVAILABLE') {
+          throw new HubRequestError('SERVICE_UNAVAILABLE', String(response.result.message ?? 'the hub is unavailable'));
+        }
+        return response;
+      });
       if (typeof result !== 'object' || result === null) {
         throw new HubRequestError('BAD_RESPONSE', `${op} returned no result`);
       }

@@ -88,6 +88,15 @@ describe('opt-in retries', () => {
     expect(new Set(flaky.instructions).size).toBe(1);
   });
 
+  it('treats a typed ServiceUnavailable result like a 503: nothing was written, so the same instruction is resent', async () => {
+    const typed = () => jsonResponse({ data: { result: { __typename: 'ServiceUnavailable', errorCode: 'SERVICE_UNAVAILABLE', message: 'try again' } } });
+    const retried = flakyHub([typed]);
+    expect((await client(retried.fetch, { retry: { attempts: 2, baseDelayMs: 1 } }).issuePoints({ member: 'cust-42', amount: '10' })).ok).toBe(true);
+    expect(new Set(retried.instructions).size).toBe(1);
+    const once = flakyHub([typed]);
+    await expect(client(once.fetch).issuePoints({ member: 'cust-42', amount: '10' })).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE', retryable: true });
+  });
+
   it('honours Retry-After, capped at retryAfterMaxMs', async () => {
     const delays: number[] = [];
     const flaky = flakyHub([status(429, { 'retry-after': '3600' }), unavailable('0')]);
