@@ -22,26 +22,18 @@ export interface StatementBenchOptions {
 const BATCH = 50_000;
 const PRICE = '1.25';
 
-async function seed(url: string, entries: number): Promise<void> {
+/**
+ * Seeds the open period with `entries` issues (and a quarter as many whole-lot redemptions) at
+ * partner BENCH, numbered from `first`; a later call (first > 1) adds to the same partner and member.
+ */
+export async function seed(url: string, entries: number, first = 1): Promise<void> {
   const client = new Client({ connectionString: url });
   await client.connect();
   try {
-    const memberId = randomUUID();
-    await client.query(`INSERT INTO partner (id, name) VALUES ('BENCH', 'Bench Ltd')`);
-    await client.query(
-      `INSERT INTO partner_contract (partner_id, valid_from, currency, issue_price, redeem_price) VALUES ('BENCH', now() - interval '1 day', 'EUR', ${PRICE}, 1)`,
-    );
-    await client.query('INSERT INTO member (id) VALUES ($1)', [memberId]);
-    const [{ id: wallet }] = (await client.query(`INSERT INTO account (owner_kind, owner_id, asset, kind) VALUES ('member', $1, 'CP', 'wallet') RETURNING id`, [memberId])).rows;
-    const [{ id: issuance }] = (await client.query(`INSERT INTO account (owner_kind, owner_id, asset, kind) VALUES ('partner', 'BENCH', 'CP', 'issuance') RETURNING id`)).rows;
-    const [{ id: redemption }] = (await client.query(`INSERT INTO account (owner_kind, owner_id, asset, kind) VALUES ('partner', 'BENCH', 'CP', 'redemption') RETURNING id`)).rows;
-    await client.query(`INSERT INTO account_balance (account_id, kind, shard, balance) VALUES ($1, 'wallet', 0, 0), ($2, 'issuance', 0, 0), ($3, 'redemption', 0, 0)`, [
-      wallet,
-      issuance,
-      redemption,
-    ]);
-    for (let from = 1; from <= entries; from += BATCH) {
-      const to = Math.min(from + BATCH - 1, entries);
+    const { memberId, wallet, issuance, redemption } = first === 1 ? await seedPartner(client) : await findPartner(client);
+    const last = first + entries - 1;
+    for (let from = first; from <= last; from += BATCH) {
+      const to = Math.min(from + BATCH - 1, last);
       await client.query('BEGIN');
       // Amounts 1..97 CP: at 1.25 a CP, a quarter of them round half-even.
       await client.query(
@@ -106,6 +98,37 @@ async function seed(url: string, entries: number): Promise<void> {
   } finally {
     await client.end();
   }
+}
+
+interface BenchAccounts {
+  memberId: string;
+  wallet: string;
+  issuance: string;
+  redemption: string;
+}
+
+async function seedPartner(client: Client): Promise<BenchAccounts> {
+  const memberId = randomUUID();
+  await client.query(`INSERT INTO partner (id, name) VALUES ('BENCH', 'Bench Ltd')`);
+  await client.query(
+    `INSERT INTO partner_contract (partner_id, valid_from, currency, issue_price, redeem_price) VALUES ('BENCH', now() - interval '1 day', 'EUR', ${PRICE}, 1)`,
+  );
+  await client.query('INSERT INTO member (id) VALUES ($1)', [memberId]);
+  const [{ id: wallet }] = (await client.query(`INSERT INTO account (owner_kind, owner_id, asset, kind) VALUES ('member', $1, 'CP', 'wallet') RETURNING id`, [memberId])).rows;
+  const [{ id: issuance }] = (await client.query(`INSERT INTO account (owner_kind, owner_id, asset, kind) VALUES ('partner', 'BENCH', 'CP', 'issuance') RETURNING id`)).rows;
+  const [{ id: redemption }] = (await client.query(`INSERT INTO account (owner_kind, owner_id, asset, kind) VALUES ('partner', 'BENCH', 'CP', 'redemption') RETURNING id`)).rows;
+  await client.query(`INSERT INTO account_balance (account_id, kind, shard, balance) VALUES ($1, 'wallet', 0, 0), ($2, 'issuance', 0, 0), ($3, 'redemption', 0, 0)`, [
+    wallet,
+    issuance,
+    redemption,
+  ]);
+  return { memberId, wallet, issuance, redemption };
+}
+
+async function findPartner(client: Client): Promise<BenchAccounts> {
+  const { rows } = await client.query(`SELECT owner_id, id, kind FROM account WHERE (owner_kind = 'partner' AND owner_id = 'BENCH') OR kind = 'wallet'`);
+  const of = (kind: string) => rows.find((row) => row.kind === kind);
+  return { memberId: of('wallet').owner_id, wallet: of('wallet').id, issuance: of('issuance').id, redemption: of('redemption').id };
 }
 
 interface Run {

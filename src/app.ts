@@ -166,8 +166,8 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
       }),
     });
     await new Promise<void>((done) => server.listen(config.port, config.host, done));
-    const stopExpiry = expiry.schedule(config.expiryIntervalSeconds, logger, metrics);
-    const stopSettlement = settlement.schedule(config.settlementIntervalSeconds, logger, metrics);
+    const expiryJob = expiry.schedule(config.expiryIntervalSeconds, logger, metrics);
+    const settlementJob = settlement.schedule(config.settlementIntervalSeconds, logger, metrics);
     const { port } = server.address() as AddressInfo;
     return {
       url: `http://${config.host}:${port}`,
@@ -176,8 +176,8 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
       hubKeys,
       logger,
       async close() {
-        stopExpiry();
-        stopSettlement();
+        // Resolve once a run in progress has finished: the pool closes after it.
+        await Promise.all([expiryJob.stop(), settlementJob.stop()]);
         await new Promise<void>((done) => server.close(() => done()));
         server.closeAllConnections();
         await apollo.stop();

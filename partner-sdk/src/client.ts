@@ -12,6 +12,7 @@ import {
   type MutationResponse,
   type ReceiptDataByOp,
 } from './documents';
+import type { ErrorCode } from './error-codes';
 import { HubRequestError, ReceiptVerificationError, withJti } from './errors';
 import {
   checkReference,
@@ -45,7 +46,35 @@ export interface PartnerClientOptions {
   fetch?: FetchLike;
   /** The hub's receipt-signing keys; default: fetched and cached from the hub. Pass a local set to pin keys. */
   jwks?: JwksGetter;
+  /** Each request (connection, answer and body) is aborted after this long: HubRequestError TIMEOUT. Default 10,000 ms. */
+  timeoutMs?: number;
+  /** Opt-in retries of requests that may succeed when sent again (see RetryOptions). Default: none. */
+  retry?: RetryOptions;
 }
+
+/**
+ * Retries with exponential backoff and full jitter: before attempt n+1 the client waits a random
+ * time between 0 and min(maxDelayMs, baseDelayMs × 2^(n−1)), or the hub's Retry-After (capped at
+ * retryAfterMaxMs) if that is longer. Only what `HubRequestError.retryable` says may succeed when
+ * sent again is retried: no connection, a timeout, HTTP 429/502/503/504 and SERVICE_UNAVAILABLE.
+ * A refusal (UNAUTHENTICATED, FORBIDDEN, ...) and a typed result (`ok: false`) are never retried.
+ * An instruction is resent exactly as signed (same JWS, same jti): the hub executes a jti once,
+ * so a retry after a lost answer returns the original receipt instead of executing twice.
+ */
+export interface RetryOptions {
+  /** Attempts in all, the first included: 1 means no retry. */
+  attempts: number;
+  /** Default 200 ms. */
+  baseDelayMs?: number;
+  /** Default 5,000 ms. */
+  maxDelayMs?: number;
+  /** A longer Retry-After is cut to this. Default 30,000 ms. */
+  retryAfterMaxMs?: number;
+  /** Called before each wait, e.g. to log it. */
+  onRetry?: (info: { attempt: number; delayMs: number; error: HubRequestError }) => void;
+}
+
+export const DEFAULT_TIMEOUT_MS = 10_000;
 
 export interface SubmitOptions {
   /** Idempotency key. Reusing it returns the original receipt instead of executing twice. */
@@ -63,11 +92,14 @@ export interface SuccessOutcome<O extends Op = Op> {
   jti: string;
 }
 
-/** The hub declined the instruction (e.g. insufficient balance); `errorCode` is the schema's ErrorCode. */
+/**
+ * The hub declined the instruction (e.g. insufficient balance) and wrote nothing. `errorCode` is
+ * one of the schema's ErrorCode values (a hub newer than this SDK may answer a code it adds).
+ */
 export interface FailureOutcome {
   ok: false;
   typename: string;
-  errorCode: string;
+  errorCode: ErrorCode;
   message: string;
   jti: string;
   /** With RATE_LIMITED: seconds to wait before sending the same instruction again. */
@@ -90,6 +122,8 @@ export class PartnerClient {
   private readonly key: SigningKey;
   private readonly fetch: FetchLike;
   private readonly jwks: JwksGetter;
+  private readonly timeoutMs: number;
+  private readonly retry: Required<Omit<RetryOptions, 'onRetry'>> & Pick<RetryOptions, 'onRetry'>;
 
   constructor(options: PartnerClientOptions) {
     this.baseUrl = trimSlash(new URL(options.baseUrl).href);
@@ -97,6 +131,18 @@ export class PartnerClient {
     this.partnerId = checkReference('partnerId', options.partnerId);
     checkKey(options.key);
     this.key = options.key;
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    if (!(Number.isInteger(this.timeoutMs) && this.timeoutMs > 0)) throw new RangeError('timeoutMs must be a positive whole number of milliseconds');
+    this.retry = {
+      attempts: options.retry?.attempts ?? 1,
+      baseDelayMs: options.retry?.baseDelayMs ?? 200,
+      maxDelayMs: options.retry?.maxDelayMs ?? 5000,
+      retryAfterMaxMs: options.retry?.retryAfterMaxMs ?? 30_000,
+      onRetry: options.retry?.onRetry,
+    };
+    if (!(Number.isInteger(this.retry.attempts) && this.retry.attempts >= 1 && this.retry.attempts <= 20)) {
+      throw new RangeError('retry.attempts must be a whole number from 1 to 20');
+    }
     // Resolved per call, so that a fetch installed after construction (polyfill, test double) is used.
     this.fetch = options.fetch ?? ((url, init) => fetch(url, init));
     this.jwks =
@@ -224,14 +270,50 @@ export class PartnerClient {
     });
   }
 
-  /** POSTs any GraphQL document to the hub; throws HubRequestError on `errors` or HTTP failure. */
+  /**
+   * POSTs any GraphQL document to the hub; throws HubRequestError on `errors` or HTTP failure.
+   * Timeout and retries as configured (send only reads or idempotent documents through it).
+   */
   graphql<T>(query: string, variables: Record<string, unknown> = {}, options: { token?: string } = {}): Promise<T> {
-    return postGraphQL<T>(this.fetch, { url: this.baseUrl + GRAPHQL_PATH, query, variables, token: options.token });
+    return this.withRetries(() => this.postOnce<T>(query, variables, options.token));
+  }
+
+  private postOnce<T>(query: string, variables: Record<string, unknown>, token?: string): Promise<T> {
+    return postGraphQL<T>(this.fetch, { url: this.baseUrl + GRAPHQL_PATH, query, variables, token, timeoutMs: this.timeoutMs });
+  }
+
+  /** Runs `work` again while it throws a retryable HubRequestError and attempts remain (see RetryOptions). */
+  private async withRetries<T>(work: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await work();
+      } catch (error) {
+        if (!(error instanceof HubRequestError) || !error.retryable || attempt >= this.retry.attempts) throw error;
+        const delayMs = this.retryDelay(attempt, error);
+        this.retry.onRetry?.({ attempt, delayMs, error });
+        await new Promise((resolve) => setTimeout(resolve, delayMs));
+      }
+    }
+  }
+
+  /** Full jitter over an exponential ceiling; the hub's Retry-After (capped) when longer. */
+  private retryDelay(attempt: number, error: HubRequestError): number {
+    const ceiling = Math.min(this.retry.maxDelayMs, this.retry.baseDelayMs * 2 ** (attempt - 1));
+    const jittered = Math.floor(Math.random() * ceiling);
+    const retryAfter = error.retryAfterMs === undefined ? 0 : Math.min(error.retryAfterMs, this.retry.retryAfterMaxMs);
+    return Math.max(jittered, retryAfter);
   }
 
   private async send<O extends Op>(op: O, jws: string, jti: string, expectedRequestHash: string): Promise<Outcome<O>> {
     try {
-      const { result } = await this.graphql<MutationResponse>(MUTATIONS[op], { instruction: jws });
+      const { result } = await this.withRetries(async () => {
+        const response = await this.postOnce<MutationResponse>(MUTATIONS[op], { instruction: jws });
+        // The hub could not reach its database and wrote nothing: as retryable as an HTTP 503.
+        if (response.result?.errorCode === 'SERVICE_UNAVAILABLE') {
+          throw new HubRequestError('SERVICE_UNAVAILABLE', String(response.result.message ?? 'the hub is unavailable'));
+        }
+        return response;
+      });
       if (typeof result !== 'object' || result === null) {
         throw new HubRequestError('BAD_RESPONSE', `${op} returned no result`);
       }
@@ -245,7 +327,7 @@ export class PartnerClient {
       }
       if (typeof result.errorCode === 'string' && typeof result.message === 'string') {
         const wait = typeof result.retryAfterSeconds === 'number' ? { retryAfterSeconds: result.retryAfterSeconds } : {};
-        return { ok: false, typename: String(typename), errorCode: result.errorCode, message: result.message, jti, ...wait };
+        return { ok: false, typename: String(typename), errorCode: result.errorCode as ErrorCode, message: result.message, jti, ...wait };
       }
       throw new HubRequestError('BAD_RESPONSE', `unexpected ${op} result type ${String(typename)}`);
     } catch (error) {

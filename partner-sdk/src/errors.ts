@@ -30,28 +30,44 @@ export interface GraphQLErrorEntry {
 
 /**
  * `code` is the first GraphQL error's `extensions.code` (UNAUTHENTICATED, FORBIDDEN,
- * BAD_USER_INPUT, ...) or one of the SDK's own: NETWORK_ERROR (fetch failed), HTTP_ERROR
- * (non-2xx without a GraphQL body), BAD_RESPONSE (not a GraphQL response, or not the shape
- * asked for), JWKS_UNAVAILABLE (the hub's keys could not be fetched), GRAPHQL_ERROR (an
- * error without a code).
+ * BAD_USER_INPUT, SERVICE_UNAVAILABLE, ...) or one of the SDK's own: NETWORK_ERROR (fetch
+ * failed), TIMEOUT (no answer within the client's timeout), HTTP_ERROR (non-2xx without a
+ * GraphQL body), BAD_RESPONSE (not a GraphQL response, or not the shape asked for),
+ * JWKS_UNAVAILABLE (the hub's keys could not be fetched), GRAPHQL_ERROR (an error without a code).
  */
 export class HubRequestError extends PartnerSdkError {
   readonly code: string;
   /** HTTP status, when a response arrived at all. */
   readonly status: number | undefined;
   readonly errors: readonly GraphQLErrorEntry[];
+  /** The hub's Retry-After, in milliseconds, when it sent one (429, 503). */
+  readonly retryAfterMs: number | undefined;
 
   constructor(
     code: string,
     message: string,
-    options?: { status?: number; errors?: readonly GraphQLErrorEntry[]; cause?: unknown; jti?: string },
+    options?: { status?: number; errors?: readonly GraphQLErrorEntry[]; cause?: unknown; jti?: string; retryAfterMs?: number },
   ) {
     super(message, options);
     this.code = code;
     this.status = options?.status;
     this.errors = options?.errors ?? [];
+    this.retryAfterMs = options?.retryAfterMs;
+  }
+
+  /**
+   * Whether sending the same request again may succeed: the hub could not be reached or did not
+   * answer in time, was overloaded or unavailable (HTTP 429, 502, 503, 504, SERVICE_UNAVAILABLE).
+   * Never for a refusal (UNAUTHENTICATED, FORBIDDEN, BAD_USER_INPUT...), and a typed result such
+   * as INSUFFICIENT_BALANCE is an outcome, not an error.
+   */
+  get retryable(): boolean {
+    if (this.code === 'NETWORK_ERROR' || this.code === 'TIMEOUT' || this.code === 'SERVICE_UNAVAILABLE') return true;
+    return this.status !== undefined && RETRYABLE_STATUSES.has(this.status);
   }
 }
+
+const RETRYABLE_STATUSES = new Set([429, 502, 503, 504]);
 
 /**
  * Why a receipt was rejected. `claim` means a claim or header did not have the pinned value

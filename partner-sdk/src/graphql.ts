@@ -13,6 +13,8 @@ export interface GraphQLRequest {
   variables: Record<string, unknown>;
   /** Bearer access token, for reads. Mutations authenticate through their signed instruction. */
   token?: string;
+  /** Abort the request (connection, answer and body) after this many milliseconds: HubRequestError TIMEOUT. */
+  timeoutMs?: number;
 }
 
 /**
@@ -28,29 +30,36 @@ export async function postGraphQL<T>(fetchImpl: FetchLike, request: GraphQLReque
   if (request.token !== undefined) headers.authorization = `Bearer ${request.token}`;
   let status: number;
   let text: string;
+  let retryAfterMs: number | undefined;
+  const signal = request.timeoutMs === undefined ? undefined : AbortSignal.timeout(request.timeoutMs);
   try {
     const response = await fetchImpl(request.url, {
       method: 'POST',
       headers,
       body: JSON.stringify({ query: request.query, variables: request.variables }),
+      ...(signal ? { signal } : {}),
     });
     status = response.status;
+    retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
     text = await response.text();
   } catch (cause) {
+    if (signal?.aborted) {
+      throw new HubRequestError('TIMEOUT', `the hub did not answer within ${request.timeoutMs} ms`, { cause });
+    }
     throw new HubRequestError('NETWORK_ERROR', `could not reach the hub: ${describe(cause)}`, { cause });
   }
   const body = parseJson(text);
   const ok = status >= 200 && status < 300;
   if (!isGraphQLBody(body)) {
-    if (!ok) throw new HubRequestError('HTTP_ERROR', `hub answered HTTP ${status}`, { status });
+    if (!ok) throw new HubRequestError('HTTP_ERROR', `hub answered HTTP ${status}`, { status, retryAfterMs });
     throw new HubRequestError('BAD_RESPONSE', 'hub answer is not a GraphQL response', { status });
   }
   if (Array.isArray(body.errors) && body.errors.length > 0) {
     const errors = body.errors.map(toErrorEntry);
     const code = errors.find((e) => typeof e.extensions?.code === 'string')?.extensions?.code ?? 'GRAPHQL_ERROR';
-    throw new HubRequestError(code, errors.map((e) => e.message).join('; '), { status, errors });
+    throw new HubRequestError(code, errors.map((e) => e.message).join('; '), { status, errors, retryAfterMs });
   }
-  if (!ok) throw new HubRequestError('HTTP_ERROR', `hub answered HTTP ${status}`, { status });
+  if (!ok) throw new HubRequestError('HTTP_ERROR', `hub answered HTTP ${status}`, { status, retryAfterMs });
   if (typeof body.data !== 'object' || body.data === null) {
     throw new HubRequestError('BAD_RESPONSE', 'GraphQL response has no data', { status });
   }
@@ -64,6 +73,15 @@ interface GraphQLBody {
 
 function isGraphQLBody(body: unknown): body is GraphQLBody {
   return typeof body === 'object' && body !== null && !Array.isArray(body) && ('data' in body || 'errors' in body);
+}
+
+/** Retry-After (RFC 9110): delay-seconds or an HTTP date; undefined when absent or unreadable. */
+export function parseRetryAfter(value: string | null, now: number = Date.now()): number | undefined {
+  if (value === null) return undefined;
+  const trimmed = value.trim();
+  if (/^[0-9]+$/.test(trimmed)) return Number(trimmed) * 1000;
+  const date = Date.parse(trimmed);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
 function parseJson(text: string): unknown {

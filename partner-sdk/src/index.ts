@@ -1,5 +1,6 @@
 export * from './protocol';
 export * from './errors';
+export { ERROR_CODES, isErrorCode, type ErrorCode } from './error-codes';
 export { generatePartnerKey, exportPrivateJwk, importPartnerKey, type PartnerKey, type SigningKey } from './keys';
 export {
   normaliseAmount,
@@ -55,7 +56,9 @@ export {
 export type { FetchLike } from './graphql';
 export {
   PartnerClient,
+  DEFAULT_TIMEOUT_MS,
   type PartnerClientOptions,
+  type RetryOptions,
   type SubmitOptions,
   type Outcome,
   type SuccessOutcome,

@@ -14,7 +14,7 @@ import {
 } from '../src';
 
 export const HUB_ID = 'coalition-hub';
-export const PARTNER_ID = 'acme-coffee';
+export const PARTNER_ID = 'ACME_COFFEE';
 export const BASE_URL = 'https://hub.test';
 
 export interface HubKey {

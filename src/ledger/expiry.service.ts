@@ -4,6 +4,7 @@ import type { Clock } from '../common/clock';
 import { newId } from '../common/ids';
 import { observeJob, type JobObserver } from '../common/jobs';
 import { withTransaction } from '../db/with-transaction';
+import { PeriodicJob } from '../common/periodic-job';
 import type { ContractService } from '../partners/contract.service';
 import { CP, ensureAccount, HUB_OWNER, recordEntry, recordLotChanges } from './ledger.repository';
 
@@ -123,16 +124,20 @@ export class ExpiryService {
     return { lots: lots.length, points, entries: issuers.length };
   }
 
-  /** Runs every `intervalSeconds` in the server; returns a stop function. Errors are logged, never thrown. */
-  schedule(intervalSeconds: number, logger: Logger, jobs?: JobObserver): () => void {
-    if (intervalSeconds <= 0) return () => undefined;
-    const timer = setInterval(() => {
-      observeJob(jobs, 'expiry', () => this.run(), (run) => ({ outcome: run.ran ? 'ok' : 'skipped', items: run.lotsExpired })).then(
-        (run) => run.ran && run.lotsExpired > 0 && logger.info({ ...run, pointsExpired: run.pointsExpired.toString() }, 'expiry run'),
-        (error: unknown) => logger.error({ err: error }, 'expiry run failed'),
-      );
-    }, intervalSeconds * 1000);
-    timer.unref();
-    return () => clearInterval(timer);
+  /**
+   * Runs every `intervalSeconds` in the server, never two at once in this process (a run already
+   * skips when another process holds the lock), each run reported to `jobs`. Errors are logged, never thrown.
+   */
+  schedule(intervalSeconds: number, logger: Logger, jobs?: JobObserver): PeriodicJob<ExpiryRun> {
+    const job = new PeriodicJob(
+      intervalSeconds * 1000,
+      async () => {
+        const run = await observeJob(jobs, 'expiry', () => this.run(), (result) => ({ outcome: result.ran ? 'ok' : 'skipped', items: result.lotsExpired }));
+        if (run.ran && run.lotsExpired > 0) logger.info({ ...run, pointsExpired: run.pointsExpired.toString() }, 'expiry run');
+        return run;
+      },
+      (error) => logger.error({ err: error }, 'expiry run failed'),
+    );
+    return job.start();
   }
 }

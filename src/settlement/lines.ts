@@ -29,8 +29,11 @@
  * Settings for a transaction that computes over a whole period: longer than a request may take,
  * and hash joins only — the period's CTEs carry no statistics, and a nested loop over one of them
  * turns a seconds-long close into minutes (measured: 2.6 s against 241 s at 125,000 lines).
+ * Without nested loops the planner's cost estimates rise past `jit_above_cost` even for an empty
+ * period, and compiling the plans then takes seconds that the queries themselves never need, so
+ * JIT is off too (see docs/benchmarks.md, "Closing small periods").
  */
-export const PERIOD_QUERY_SETTINGS = [`SET LOCAL statement_timeout = '30min'`, 'SET LOCAL enable_nestloop = off'];
+export const PERIOD_QUERY_SETTINGS = [`SET LOCAL statement_timeout = '30min'`, 'SET LOCAL enable_nestloop = off', 'SET LOCAL jit = off'];
 
 /** The contract price in force for a partner at a time: the fallback for entries recorded before prices were stored on exchanges. */
 export const contractPrice = (column: 'issue_price' | 'redeem_price', partner: string, at: string) =>

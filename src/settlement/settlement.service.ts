@@ -10,6 +10,8 @@ import { PERIOD_QUERY_SETTINGS, PERIOD_FUNDING_SQL, PERIOD_OBLIGATIONS_SQL, PERI
 import { settle, type Instruction } from './netting';
 import type { StatementService } from './statement.service';
 import { releaseClosedExposure } from './funding.service';
+import { PeriodicJob } from '../common/periodic-job';
+import { assert } from '../common/assert';
 
 /** Two-int advisory keys (apart from the one-bigint keys of the other jobs). The stamp trigger takes CUTOFF shared. */
 const CUTOFF_LOCK = [7301, 5] as const;
@@ -18,6 +20,15 @@ const COMPUTE_LOCK = [7301, 6] as const;
 export const HUB_PARTICIPANT = 'HUB';
 
 export type PeriodStatus = 'open' | 'closing' | 'closed';
+
+/** What one scheduled run did: the periods it closed itself, and whether it stopped because another close holds the lock. */
+export interface ScheduledCloseRun {
+  closed: PeriodRow[];
+  skipped: boolean;
+}
+
+/** Another close (another run, another instance, or finance) is computing: a scheduled run does not wait for it. */
+const BUSY = Symbol('busy');
 
 export interface PeriodRow {
   id: string;
@@ -82,42 +93,61 @@ export class SettlementService {
     return toPeriod(row);
   }
 
-  /** Closes `periodId` (by `closedBy`, a finance or operator subject, or `scheduler`). */
+  /** Closes `periodId` (by `closedBy`, a finance or operator subject, or `scheduler`); waits for a close in progress. */
   async close(periodId: string, closedBy: string): Promise<PeriodRow | DomainError> {
     const cut = await this.cutOff(periodId, closedBy);
     if (isDomainError(cut)) return cut;
-    return this.compute(periodId);
+    const computed = await this.compute(periodId, 'wait');
+    assert(computed !== BUSY, 'a close that waits for the lock is never busy');
+    return isDomainError(computed) ? computed : computed.period;
+  }
+
+  /** The periods the scheduled job closed in one run (see runDue). */
+  async closeDue(): Promise<PeriodRow[]> {
+    return (await this.runDue()).closed;
   }
 
   /**
-   * The scheduled job: finishes any close a crash interrupted, then closes the open period if
-   * its end has passed. Returns the periods it closed.
+   * One scheduled run: finishes any close a crash interrupted, then closes the open period if
+   * its end has passed. It never waits for the compute lock: when another close holds it, the
+   * run stops (`skipped`) and a later one carries on, so runs cannot pile up on connections.
+   * `closed` holds only the periods this run turned `closed`, so each close is reported once.
    */
-  async closeDue(): Promise<PeriodRow[]> {
+  async runDue(): Promise<ScheduledCloseRun> {
     const closed: PeriodRow[] = [];
     const unfinished: Array<{ id: string }> = await this.dataSource.query(`SELECT id::text FROM settlement_period WHERE status = 'closing' ORDER BY id`);
     for (const { id } of unfinished) {
-      const period = await this.compute(id);
-      if (!isDomainError(period)) closed.push(period);
+      const computed = await this.compute(id, 'try');
+      if (computed === BUSY) return { closed, skipped: true };
+      if (!isDomainError(computed) && computed.closedNow) closed.push(computed.period);
     }
     const open = await this.openPeriod();
     if (open.endsAt.getTime() <= this.clock.now().getTime()) {
-      const period = await this.close(open.id, 'scheduler');
-      if (!isDomainError(period)) closed.push(period);
+      const cut = await this.cutOff(open.id, 'scheduler');
+      if (isDomainError(cut)) return { closed, skipped: false };
+      const computed = await this.compute(open.id, 'try');
+      if (computed === BUSY) return { closed, skipped: true };
+      if (!isDomainError(computed) && computed.closedNow) closed.push(computed.period);
     }
-    return closed;
+    return { closed, skipped: false };
   }
 
-  schedule(intervalSeconds: number, logger: Logger, jobs?: JobObserver): () => void {
-    if (intervalSeconds <= 0) return () => undefined;
-    const timer = setInterval(() => {
-      observeJob(jobs, 'settlement_close', () => this.closeDue(), (periods) => ({ outcome: 'ok', items: periods.length })).then(
-        (periods) => periods.forEach((period) => logger.info({ period: period.id }, 'settlement period closed')),
-        (error: unknown) => logger.error({ err: error }, 'settlement close failed'),
-      );
-    }, intervalSeconds * 1000);
-    timer.unref();
-    return () => clearInterval(timer);
+  /** Runs `runDue` every `intervalSeconds`, never two at once in this process; logs each close once; reports each run to `jobs`. */
+  schedule(intervalSeconds: number, logger: Logger, jobs?: JobObserver): PeriodicJob<ScheduledCloseRun> {
+    const job = new PeriodicJob(
+      intervalSeconds * 1000,
+      async () => {
+        const run = await observeJob(jobs, 'settlement_close', () => this.runDue(), (result) => ({
+          outcome: result.skipped ? 'skipped' : 'ok',
+          items: result.closed.length,
+        }));
+        for (const period of run.closed) logger.info({ period: period.id }, 'settlement period closed');
+        if (run.skipped) logger.debug('settlement close skipped: another close holds the lock');
+        return run;
+      },
+      (error) => logger.error({ err: error }, 'settlement close failed'),
+    );
+    return job.start();
   }
 
   private async cutOff(periodId: string, closedBy: string): Promise<PeriodRow | DomainError> {
@@ -134,14 +164,19 @@ export class SettlementService {
     });
   }
 
-  private async compute(periodId: string): Promise<PeriodRow | DomainError> {
+  /** `try`: when another close holds the compute lock, return BUSY at once (nothing written) instead of waiting. */
+  private async compute(periodId: string, lock: 'wait' | 'try'): Promise<{ period: PeriodRow; closedNow: boolean } | DomainError | typeof BUSY> {
     return withTransaction(this.dataSource, async (tx) => {
-      await tx.query('SELECT pg_advisory_xact_lock($1, $2)', [...COMPUTE_LOCK]);
+      if (lock === 'wait') await tx.query('SELECT pg_advisory_xact_lock($1, $2)', [...COMPUTE_LOCK]);
+      else {
+        const [{ locked }] = await tx.query('SELECT pg_try_advisory_xact_lock($1, $2) AS locked', [...COMPUTE_LOCK]);
+        if (!locked) return BUSY;
+      }
       for (const setting of PERIOD_QUERY_SETTINGS) await tx.query(setting);
       const [row] = await tx.query(`SELECT ${PERIOD_COLUMNS} FROM settlement_period WHERE id = $1 FOR UPDATE`, [periodId]);
       if (!row) return fail(ErrorCode.NOT_FOUND, `there is no settlement period ${periodId}`);
       const period = toPeriod(row);
-      if (period.status === 'closed') return period;
+      if (period.status === 'closed') return { period, closedNow: false };
       if (period.status === 'open') return fail(ErrorCode.INVALID_INPUT, `settlement period ${periodId} is still open`);
       await tx.query(STORE_LINES_SQL, [periodId, null]);
       const figures = await computeFigures(tx, periodId, STORED_TOTALS_SQL);
@@ -150,7 +185,7 @@ export class SettlementService {
       const closedAt = this.clock.now();
       await releaseClosedExposure(tx, periodId, figures.positions, closedAt, this.counterShards);
       await tx.query(`UPDATE settlement_period SET status = 'closed', closed_at = $2 WHERE id = $1`, [periodId, closedAt]);
-      return { ...period, status: 'closed' as const, closedAt };
+      return { period: { ...period, status: 'closed' as const, closedAt }, closedNow: true };
     });
   }
 

@@ -6,7 +6,7 @@ import { subjectOf } from '../../settlement/subject';
 import type { FinanceQueryService, PositionRow } from '../../settlement/finance-query.service';
 import type { ReconciliationService } from '../../settlement/reconciliation.service';
 import type { SettlementService } from '../../settlement/settlement.service';
-import { renderStatement } from '../../settlement/export';
+import { renderStatement, statementFileName } from '../../settlement/export';
 import type { StatementRow, StatementService } from '../../settlement/statement.service';
 import type { RequestContext } from '../context';
 import { present } from '../present';
@@ -210,5 +210,10 @@ export class StatementResolver {
     const chunks: string[] = [];
     await renderStatement(this.statementService, statement as StatementRow, format, (chunk) => void chunks.push(chunk));
     return chunks.join('');
+  }
+
+  @FieldResolver(() => String, { description: 'A file name for the exported document that names the partner, period, currency and statement (a CSV holds no metadata above its header).' })
+  fileName(@Root() statement: Statement, @Arg('format', () => StatementFormatEnum, { defaultValue: StatementFormatEnum.JSON }) format: StatementFormatEnum) {
+    return statementFileName(statement as StatementRow, format);
   }
 }
