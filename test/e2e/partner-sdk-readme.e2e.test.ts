@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import * as fsPromises from 'node:fs/promises';
 import { transformSync } from '@swc/core';
 import * as sdk from '@coalition-hub/partner-sdk';
 import { PARTNER_ID_PATTERN } from '../../src/partners/partner-id';
@@ -41,7 +42,7 @@ async function run(code: string): Promise<string[]> {
   });
   const output: string[] = [];
   const console = { log: (...values: unknown[]) => void output.push(values.map(String).join(' ')) };
-  const modules: Record<string, unknown> = { '@coalition-hub/partner-sdk': sdk, 'node:fs/promises': require('node:fs/promises') };
+  const modules: Record<string, unknown> = { '@coalition-hub/partner-sdk': sdk, 'node:fs/promises': fsPromises };
   const __require = (name: string) => {
     if (!(name in modules)) throw new Error(`the README imports ${name}`);
     return modules[name];
