@@ -140,7 +140,7 @@ interface Run {
 function cli(url: string, args: string[]): Promise<Run> {
   const started = process.hrtime.bigint();
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [resolve(__dirname, '../src/cli/settlement.js'), ...args], {
+    const child = spawn(process.execPath, [resolve(__dirname, '../src/cli/main.js'), 'settlement', ...args], {
       env: { ...process.env, DATABASE_URL: url, REPORT_PEAK_RSS: '1', LOG_LEVEL: 'warn' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -7,6 +7,8 @@ import { prepareDemoOperator, runDemo } from './demo/demo';
 export interface RunHubOptions {
   /** Load the demo coalition and play its scenario through the partner SDK before serving. */
   demo: boolean;
+  /** Start the demo's data over (`serve --demo --reset`); today the demo starts over at every run anyway. */
+  reset?: boolean;
 }
 
 /**

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { DataSource } from 'typeorm';
+import { DataSource, MigrationExecutor } from 'typeorm';
 import { migrations } from '../../migrations';
 import { PartnerEntity } from '../partners/partner.entity';
 import { PartnerKeyEntity } from '../partners/partner-key.entity';
@@ -61,13 +61,20 @@ export function createDataSource(url: string, poolSize = 20): DataSource {
   });
 }
 
-/** Runs pending migrations, serialised across instances by an advisory lock. */
-export async function migrate(dataSource: DataSource): Promise<void> {
+/**
+ * Runs pending migrations, serialised across instances by an advisory lock, and returns the
+ * names of those it applied. The lock and the migrations share one connection, so a pool of
+ * one is enough (with the lock on a connection of its own, the migrations waited for a second
+ * connection that a pool of one never frees).
+ */
+export async function migrate(dataSource: DataSource): Promise<string[]> {
   const runner = dataSource.createQueryRunner();
   await runner.connect();
   try {
     await runner.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
-    await dataSource.runMigrations({ transaction: 'all' });
+    const executor = new MigrationExecutor(dataSource, runner);
+    executor.transaction = 'all';
+    return (await executor.executePendingMigrations()).map((migration) => migration.name);
   } finally {
     await runner.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => undefined);
     await runner.release();

@@ -1,0 +1,42 @@
+import type { DataSource } from 'typeorm';
+import type { Config } from '../config/config';
+import { CliError } from './program';
+
+export interface DatabaseChoice {
+  /** On the embedded database: the demo's (`serve --demo`) instead of the server's. */
+  demo?: boolean;
+  /** Connections in the pool (the default fits one command doing one thing at a time). */
+  poolSize?: number;
+}
+
+/**
+ * Runs `work` on DATABASE_URL, or without it on the embedded PostgreSQL in DATA_DIR (started for
+ * the command and stopped cleanly after it: it cannot be opened while a hub is serving from it).
+ * Closes everything it opened, whatever `work` does.
+ */
+export async function withDatabase<T>(config: Config, choice: DatabaseChoice, work: (dataSource: DataSource) => Promise<T>): Promise<T> {
+  const { createDataSource } = await import('../db/data-source.js');
+  const { ensureDatabase, startEmbeddedPostgres } = await import('../db/embedded.js');
+  let embedded: { stop(): Promise<void> } | undefined;
+  let url = config.databaseUrl;
+  try {
+    if (!url) {
+      const server = await startEmbeddedPostgres({ dataDir: config.dataDir }).catch((error: unknown) => {
+        throw new CliError(
+          `cannot open the embedded database in ${config.dataDir} (is a hub serving from it? stop it, or set DATABASE_URL): ${error instanceof Error ? error.message : String(error)}`,
+        );
+      });
+      embedded = server;
+      url = await ensureDatabase(server.serverUrl, choice.demo ? 'coalition_demo' : 'coalition');
+    }
+    const dataSource = createDataSource(url, choice.poolSize ?? 2);
+    await dataSource.initialize();
+    try {
+      return await work(dataSource);
+    } finally {
+      await dataSource.destroy();
+    }
+  } finally {
+    await embedded?.stop();
+  }
+}
