@@ -14,7 +14,8 @@ export const limits = {
   pageSizeDefault: 20,
   /** GraphQL request protection. */
   queryDepthMax: 8,
-  queryCostMax: 5000,
+  /** See src/graphql/cost-plugin.ts: ~1 per object, pages multiply; a default page of 20 statement documents fits. */
+  queryCostMax: 1000,
   queryAliasesMax: 15,
   queryTokensMax: 2000,
   requestBodyBytesMax: 64 * 1024,

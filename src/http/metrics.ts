@@ -27,6 +27,12 @@ export class HubMetrics {
     registers: [this.registry],
   });
 
+  private readonly databaseUnavailableRequests = new Counter({
+    name: 'coalition_database_unavailable_total',
+    help: 'Requests answered 503 SERVICE_UNAVAILABLE because the database could not be reached.',
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'coalition_' });
   }
@@ -38,6 +44,10 @@ export class HubMetrics {
 
   instruction(operation: string, outcome: string): void {
     this.instructions.inc({ operation, outcome });
+  }
+
+  databaseUnavailable(): void {
+    this.databaseUnavailableRequests.inc();
   }
 
   async render(): Promise<{ contentType: string; body: string }> {
