@@ -19,6 +19,8 @@ export const limits = {
   queryAliasesMax: 15,
   queryTokensMax: 2000,
   requestBodyBytesMax: 64 * 1024,
+  /** A larger body is still read and discarded up to this size, so that its sender sees the 413; beyond, the connection is cut. */
+  requestBodyDrainBytesMax: 16 * 1024 * 1024,
   /** Keys a partner may hold at once (rotation needs two). */
   partnerKeysMax: 10,
   /** Retries of a database transaction that failed with a serialization error or deadlock. */
