@@ -17,12 +17,16 @@ const UNAVAILABLE_SQLSTATE = /^(08[0-9A-Z]{3}|57P0[123]|53300)$/;
 /** What pg and pg-pool say when a connection dies or none can be had in time. */
 const UNAVAILABLE_MESSAGE = /Connection terminated|timeout exceeded when trying to connect|encountered a connection error and is not queryable|Client was closed and is not queryable|Connection ended unexpectedly/i;
 
-/** The error itself and what it wraps (GraphQL originalError, TypeORM driverError, cause, AggregateError members). */
+/**
+ * The error itself and what it wraps: GraphQL's originalError (and thrownValue, for a value graphql
+ * did not recognise as an Error, e.g. one from another realm), TypeORM's driverError, cause, and
+ * AggregateError members.
+ */
 function* chain(error: unknown, depth = 0): Generator<Record<string, unknown>> {
   if (depth > 6 || error === null || typeof error !== 'object') return;
   const record = error as Record<string, unknown>;
   yield record;
-  for (const inner of [record.originalError, record.driverError, record.cause]) yield* chain(inner, depth + 1);
+  for (const inner of [record.originalError, record.thrownValue, record.driverError, record.cause]) yield* chain(inner, depth + 1);
   if (Array.isArray(record.errors)) for (const inner of record.errors) yield* chain(inner, depth + 1);
 }
 
