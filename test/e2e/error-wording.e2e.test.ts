@@ -127,3 +127,13 @@ describe('the query cost limit', () => {
     expect(response.errors?.[0]?.message).not.toMatch(/Syntax Error/);
   });
 });
+
+describe('the other query limits', () => {
+  it('read as limits, not as syntax errors', async () => {
+    const deep = await hub.graphql('{ __type(name: "Query") { fields { type { ofType { ofType { ofType { ofType { ofType { ofType { name } } } } } } } } } }');
+    expect(deep.errors?.[0]?.message).toBe('Query depth limit of 8 exceeded, found 10.');
+    const aliases = await hub.graphql(`{ ${Array.from({ length: 16 }, (_, index) => `a${index}: partner(id: "ACME") { id }`).join(' ')} }`);
+    expect(aliases.errors?.[0]?.message).toBe('Aliases limit of 15 exceeded, found 16.');
+    for (const response of [deep, aliases]) expect({ status: response.status, code: response.errors?.[0]?.extensions?.code }).toEqual({ status: 400, code: 'GRAPHQL_VALIDATION_FAILED' });
+  });
+});
