@@ -24,6 +24,10 @@ import { RateLimits } from './common/rate-limits';
 import { createHttpServer } from './http/server';
 import { outcomePlugin } from './graphql/outcome-plugin';
 import { costPlugin } from './graphql/cost-plugin';
+import { availabilityPlugin, formatHubError, orUnavailable } from './graphql/errors-plugin';
+import { inputGuardPlugin } from './graphql/input-guard';
+import { supportedOperationRule } from './graphql/validation-rules';
+import { DatabaseOutage } from './db/availability';
 import { HubKeys } from './instructions/hub-keys';
 import { InstructionService } from './instructions/instruction.service';
 import { IntegrityService } from './ledger/integrity.service';
@@ -126,11 +130,16 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
       new LiabilityResolver(new LiabilityService(dataSource), clock, config.settlementTimeZone),
       new StatementResolver(finance, statements, new DisputeService(dataSource, clock, config.counterShards)),
     ]);
+    const outage = new DatabaseOutage(logger, () => metrics.databaseUnavailable());
+    outage.watch(dataSource);
+    // Depth, aliases and directives from graphql-armor (validation rules). Its cost limit and token
+    // limit stay off: costPlugin is the one cost limit (it sees page sizes from variables and
+    // defaults), and Apollo's parseOptions.maxTokens limits tokens while parsing, once.
     const armor = new ApolloArmor({
       maxDepth: { n: limits.queryDepthMax },
-      costLimit: { maxCost: limits.queryCostMax },
+      costLimit: { enabled: false },
       maxAliases: { n: limits.queryAliasesMax },
-      maxTokens: { n: limits.queryTokensMax },
+      maxTokens: { enabled: false },
       maxDirectives: { n: 10 },
       blockFieldSuggestion: { enabled: !config.introspection },
     }).protect();
@@ -141,12 +150,17 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
       // authenticates by bearer header or by a signed instruction only, which a cross-site page cannot send.
       csrfPrevention: false,
       ...armor,
-      plugins: [...armor.plugins, costPlugin(limits.queryCostMax), ApolloServerPluginLandingPageDisabled(), outcomePlugin(metrics)],
-      formatError: (formatted, error) => {
-        if (formatted.extensions?.code !== 'INTERNAL_SERVER_ERROR') return formatted;
-        logger.error({ err: error }, 'internal error');
-        return { message: 'internal error', extensions: { code: 'INTERNAL_SERVER_ERROR' } };
-      },
+      parseOptions: { maxTokens: limits.queryTokensMax },
+      validationRules: [...armor.validationRules, supportedOperationRule],
+      plugins: [
+        ...armor.plugins,
+        inputGuardPlugin(),
+        costPlugin(limits.queryCostMax),
+        availabilityPlugin(outage),
+        ApolloServerPluginLandingPageDisabled(),
+        outcomePlugin(metrics),
+      ],
+      formatError: formatHubError(logger),
     });
     await apollo.start();
     const server = createHttpServer({
@@ -158,7 +172,7 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
       rateLimits,
       jwks: () => hubKeys.jwks(),
       createContext: async (authorization, telemetry) => ({
-        viewer: await auth.authenticate(authorization),
+        viewer: await orUnavailable(() => auth.authenticate(authorization), outage),
         loaders: createLoaders({ ledger, partners: partnerQueries, contracts, tiers, clock, funding }),
         telemetry,
         requestId: currentRequestId() ?? 'none',

@@ -1,5 +1,5 @@
 import { decodeJwt } from 'jose';
-import { ACCESS_TOKEN_LIFETIME_SECONDS_MAX, ACCESS_TOKEN_TYP } from '@coalition-hub/partner-sdk';
+import { ACCESS_TOKEN_LIFETIME_SECONDS_MAX, ACCESS_TOKEN_TYP, REFERENCE_PATTERN } from '@coalition-hub/partner-sdk';
 import type { Clock } from '../common/clock';
 import { ErrorCode, isDomainError } from '../common/errors';
 import type { Config } from '../config/config';
@@ -15,6 +15,10 @@ const TOKEN_REASONS: Partial<Record<ErrorCode, string>> = {
   [ErrorCode.INSTRUCTION_EXPIRED]: 'TOKEN_EXPIRED',
   [ErrorCode.INSTRUCTION_NOT_YET_VALID]: 'TOKEN_NOT_YET_VALID',
 };
+
+/** Who an operator or finance token names (recorded with what they do): no control characters. */
+// eslint-disable-next-line no-control-regex -- refusing control characters is the point of this pattern
+const STAFF_SUBJECT = /^[^\u0000-\u001f\u007f]{1,128}$/;
 
 /**
  * Bearer tokens for reads. Operators and finance present a JWT signed by an operator key from
@@ -58,6 +62,10 @@ export class AuthService {
     if (isDomainError(verified)) throw unauthenticated(`bearer token refused: ${verified.message}`, TOKEN_REASONS[verified.code] ?? verified.code);
     const { scope, sub } = verified.claims as { scope?: unknown; sub?: unknown };
     if (typeof sub !== 'string' || sub.length === 0) throw unauthenticated('the token has no subject', 'MALFORMED_TOKEN');
+    // The subject is stored and compared in queries: it must be what such a subject can be.
+    if (!(operator ? STAFF_SUBJECT : REFERENCE_PATTERN).test(sub)) {
+      throw unauthenticated(`the token subject is not ${operator ? 'a staff name (1 to 128 characters, no control characters)' : 'a member reference (1 to 128 printable ASCII characters)'}`, 'MALFORMED_TOKEN');
+    }
     if (operator) {
       if (scope === 'operator' || scope === 'finance') return { kind: 'operator', role: scope, subject: sub };
     } else if (scope === 'partner' && sub === verified.signer.id) {

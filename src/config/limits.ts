@@ -14,10 +14,13 @@ export const limits = {
   pageSizeDefault: 20,
   /** GraphQL request protection. */
   queryDepthMax: 8,
-  queryCostMax: 5000,
+  /** See src/graphql/cost-plugin.ts: ~1 per object, pages multiply; a default page of 20 statement documents fits. */
+  queryCostMax: 1000,
   queryAliasesMax: 15,
   queryTokensMax: 2000,
   requestBodyBytesMax: 64 * 1024,
+  /** A larger body is still read and discarded up to this size, so that its sender sees the 413; beyond, the connection is cut. */
+  requestBodyDrainBytesMax: 16 * 1024 * 1024,
   /** Keys a partner may hold at once (rotation needs two). */
   partnerKeysMax: 10,
   /** Retries of a database transaction that failed with a serialization error or deadlock. */

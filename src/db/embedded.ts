@@ -19,6 +19,8 @@ export interface EmbeddedOptions {
   /** Skip fsync: for throw-away test clusters only. */
   fast?: boolean;
   persistent?: boolean;
+  /** Default: any free port. Given, a stopped cluster can be started again where its clients look for it. */
+  port?: number;
 }
 
 /** A password made once per data directory (mode 0600) when its cluster is made, never a shared default. */
@@ -48,7 +50,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   mkdirSync(options.dataDir, { recursive: true });
   // As root the server runs as `postgres`, which must be able to reach the data directory.
   chmodSync(options.dataDir, 0o755);
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const fresh = !existsSync(resolve(databaseDir, 'PG_VERSION'));
   const password = passwordFor(options.dataDir, fresh);
   const postgresFlags = ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=200'];

@@ -180,7 +180,7 @@ export class ExchangeService {
       toOwner: owners.get(terms.to) ?? null,
     };
     const spendable = await this.lockAndReadSpendable(tx, sides, now);
-    if (spendable < conversion.amountIn) return insufficientBalance(spendable, conversion.amountIn);
+    if (spendable < conversion.amountIn) return insufficientBalance(spendable, conversion.amountIn, terms.from);
 
     const entryId = newId();
     const { prices, funding } = await this.settlementPrices(tx, sides, now, conversion.cpAmount);

@@ -25,7 +25,7 @@ export async function moveNativePoints(tx: EntityManager, context: MovementConte
   const issue = claims.op === 'issue';
   if (!issue) {
     const [{ balance }] = await tx.query('SELECT balance FROM account_balance WHERE account_id = $1 AND shard = 0 FOR UPDATE', [wallet.id]);
-    if (BigInt(balance) < claims.amount) return insufficientBalance(BigInt(balance), claims.amount);
+    if (BigInt(balance) < claims.amount) return insufficientBalance(BigInt(balance), claims.amount, claims.asset);
   }
   const sign = issue ? 1n : -1n;
   const balances = await recordEntry(

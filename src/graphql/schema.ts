@@ -28,10 +28,13 @@ export const resolverClasses = [
   FundingResolver,
 ] as const;
 
-const authChecker: AuthChecker<RequestContext, Role> = ({ context }, roles) => {
+const authChecker: AuthChecker<RequestContext, Role> = ({ context, info }, roles) => {
   const role = roleOf(context.viewer);
-  if (role === null) throw unauthenticated('this field needs a bearer token', 'NO_TOKEN');
-  if (!roles.includes(role)) throw forbidden(`a ${role} token may not read this field`);
+  const mutation = info.parentType.name === 'Mutation';
+  if (role === null) throw unauthenticated(mutation ? `${info.fieldName} needs a bearer token` : 'this field needs a bearer token', 'NO_TOKEN');
+  if (!roles.includes(role)) {
+    throw forbidden(mutation ? `a ${role} token may not perform ${info.fieldName}` : `a ${role} token may not read ${info.parentType.name}.${info.fieldName}`);
+  }
   return true;
 };
 

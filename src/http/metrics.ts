@@ -61,6 +61,12 @@ export class HubMetrics implements JobObserver {
     registers: [this.registry],
   });
 
+  private readonly databaseUnavailableRequests = new Counter({
+    name: 'coalition_database_unavailable_total',
+    help: 'Requests answered 503 SERVICE_UNAVAILABLE because the database could not be reached.',
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'coalition_' });
     for (const job of ['expiry', 'settlement_close']) {
@@ -103,6 +109,10 @@ export class HubMetrics implements JobObserver {
     gauge('coalition_db_pool_connections', 'Open connections in the database pool (idle and in use).', (counts) => counts.totalCount);
     gauge('coalition_db_pool_idle_connections', 'Open connections in the database pool that are idle.', (counts) => counts.idleCount);
     gauge('coalition_db_pool_waiting_clients', 'Queries waiting for a connection from the database pool.', (counts) => counts.waitingCount);
+  }
+
+  databaseUnavailable(): void {
+    this.databaseUnavailableRequests.inc();
   }
 
   async render(): Promise<{ contentType: string; body: string }> {

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
 import { limits } from '../config/limits';
 import type { RequestContext } from '../graphql/context';
+import { BodyTooLarge, readBody, sendBodyTooLarge } from './body';
 import type { HubMetrics } from './metrics';
 import type { RateLimits } from '../common/rate-limits';
 import { refuseOverAddressLimit } from './rate-limit';
@@ -21,31 +22,11 @@ export interface HttpDependencies {
   rateLimits?: RateLimits;
 }
 
-class BodyTooLarge extends Error {}
-
 /** Compares secrets in constant time. */
 function sameSecret(given: string, expected: string): boolean {
   const a = Buffer.from(given);
   const b = Buffer.from(expected);
   return a.length === b.length && timingSafeEqual(a, b);
-}
-
-function readBody(request: IncomingMessage): Promise<string> {
-  return new Promise((done, fail) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    request.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limits.requestBodyBytesMax) {
-        request.pause();
-        fail(new BodyTooLarge());
-        return;
-      }
-      chunks.push(chunk);
-    });
-    request.on('end', () => done(Buffer.concat(chunks).toString('utf8')));
-    request.on('error', fail);
-  });
 }
 
 function sendJson(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -67,7 +48,7 @@ async function handleGraphql(
   }
   let body: unknown = undefined;
   if (request.method === 'POST') {
-    const text = await readBody(request);
+    const text = await readBody(request, { bytesMax: limits.requestBodyBytesMax, drainBytesMax: limits.requestBodyDrainBytesMax });
     const isJson = (headers.get('content-type') ?? '').includes('json');
     try {
       body = isJson ? JSON.parse(text) : text;
@@ -125,10 +106,7 @@ export function createHttpServer(deps: HttpDependencies): Server {
     };
     route()
       .catch((error: unknown) => {
-        if (error instanceof BodyTooLarge) {
-          sendJson(response, 413, { errors: [{ message: `the body exceeds ${limits.requestBodyBytesMax} bytes`, extensions: { code: 'PAYLOAD_TOO_LARGE' } }] }, { connection: 'close' });
-          return;
-        }
+        if (error instanceof BodyTooLarge) return sendBodyTooLarge(request, response, error);
         deps.logger.error({ err: error }, 'request failed');
         if (!response.headersSent) sendJson(response, 500, { error: 'internal error' });
         else response.end();

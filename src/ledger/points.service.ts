@@ -46,10 +46,12 @@ const DAY_MS = 86_400_000;
 export const unknownMember = (context: MovementContext, memberRef: string): DomainError =>
   fail(ErrorCode.UNKNOWN_MEMBER, `no member ${memberRef} is enrolled at ${context.partnerId}`);
 
-export const insufficientBalance = (available: bigint, requested: bigint): DomainError =>
-  fail(ErrorCode.INSUFFICIENT_BALANCE, `the member can spend ${available} CP, ${requested} were asked`, {
+/** `asset`: what the refused amounts are in, CP or a partner unit's code (an exchange from a unit, a native redeem). */
+export const insufficientBalance = (available: bigint, requested: bigint, asset = 'CP'): DomainError =>
+  fail(ErrorCode.INSUFFICIENT_BALANCE, `the member can spend ${available} ${asset}, ${requested} were asked`, {
     available: available.toString(),
     requested: requested.toString(),
+    asset,
   });
 
 /** Issue (earn): P.issuance −n, member wallet +n, and a lot of issuer P that expires per P's contract. */

@@ -30,6 +30,8 @@ export class PartnerService {
 
   /** The partner and its keys as a signer, for JWS verification. One query, no cache: revocation is immediate. */
   async findSigner(partnerId: string): Promise<Signer | null> {
+    // An `iss` no partner can have names none: it never reaches the query.
+    if (!PARTNER_ID_PATTERN.test(partnerId)) return null;
     const rows: Array<{ id: string; status: string; kid: string | null; alg: string; key_status: 'active' | 'revoked'; public_jwk: Record<string, unknown> }> =
       await this.dataSource.query(
         `SELECT p.id, p.status, k.kid, k.alg, k.status AS key_status, k.public_jwk

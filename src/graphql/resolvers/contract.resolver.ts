@@ -7,6 +7,7 @@ import { ContractInput, ExchangeRate, PartnerContract, PartnerContractConnection
 import { Partner } from '../types/partner.type';
 import { ContractResult, ExchangeRateResult, settingFailures, UnitResult } from '../types/results.type';
 import { DecimalScalar } from '../scalars';
+import { partnerIdArg } from '../identifier-args';
 
 /** Contracts, program units and exchange rates: set by the operator, read with the partner. */
 @Resolver(() => Partner)
@@ -31,7 +32,7 @@ export class PartnerContractResolver {
   @Authorized('operator')
   @Mutation(() => ContractResult, { description: 'A new contract version from validFrom (default now, never in the past); unnamed terms carry over.' })
   async setPartnerContract(
-    @Arg('partnerId', () => ID) partnerId: string,
+    @Arg('partnerId', () => ID, partnerIdArg) partnerId: string,
     @Arg('input', () => ContractInput) input: ContractInput,
     @Arg('validFrom', () => Date, { nullable: true }) validFrom?: Date | null,
   ): Promise<typeof ContractResult> {
@@ -40,14 +41,14 @@ export class PartnerContractResolver {
 
   @Authorized('operator')
   @Mutation(() => UnitResult, { description: 'Give a partner its own program unit, e.g. STARS → asset ACME.STARS. Once: the name never changes.' })
-  async setPartnerUnit(@Arg('partnerId', () => ID) partnerId: string, @Arg('code') code: string): Promise<typeof UnitResult> {
+  async setPartnerUnit(@Arg('partnerId', () => ID, partnerIdArg) partnerId: string, @Arg('code') code: string): Promise<typeof UnitResult> {
     return present(await this.contractService.setUnit(partnerId, code), PartnerUnit, settingFailures);
   }
 
   @Authorized('operator')
   @Mutation(() => ExchangeRateResult, { description: "A new rate for the partner's unit (CP per point) from validFrom (default now, never in the past)." })
   async setExchangeRate(
-    @Arg('partnerId', () => ID) partnerId: string,
+    @Arg('partnerId', () => ID, partnerIdArg) partnerId: string,
     @Arg('cpPerPoint', () => DecimalScalar) cpPerPoint: string,
     @Arg('validFrom', () => Date, { nullable: true }) validFrom?: Date | null,
   ): Promise<typeof ExchangeRateResult> {

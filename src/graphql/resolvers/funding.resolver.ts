@@ -7,6 +7,7 @@ import { AmountScalar } from '../scalars';
 import { FundingMode } from '../types/contract.type';
 import { InvalidInput, NotFound } from '../types/error-result.type';
 import { Partner } from '../types/partner.type';
+import { partnerIdArg } from '../identifier-args';
 
 @ObjectType({ description: "A partner's funding standing: what it paid in advance or owes unsettled, and what it may still issue for." })
 export class PartnerFunding {
@@ -44,7 +45,7 @@ export class FundingResolver {
     description: 'Records money received from a partner: a prepaid top-up, or a post-paid payment that frees its cap. reference names the payment.',
   })
   async recordPartnerFunding(
-    @Arg('partnerId', () => ID) partnerId: string,
+    @Arg('partnerId', () => ID, partnerIdArg) partnerId: string,
     @Arg('amountMinor', () => AmountScalar) amountMinor: bigint,
     @Arg('reference') reference: string,
     @Ctx() context: RequestContext,

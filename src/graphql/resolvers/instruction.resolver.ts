@@ -29,6 +29,7 @@ import {
   disputeFailures,
   DisputeResult,
 } from '../types/results.type';
+import { referenceArg } from '../identifier-args';
 
 const INSTRUCTION_HELP = 'A compact JWS signed by the partner (header typ coalition-tx+jwt). It authenticates itself: no bearer token is needed.';
 
@@ -105,7 +106,7 @@ export class InstructionResolver {
 
   @Authorized('partner')
   @Query(() => InstructionReceipt, { nullable: true, description: "The receipt of one of the calling partner's earlier instructions; null if the hub never accepted that jti." })
-  async instructionReceipt(@Arg('jti') jti: string, @Ctx() context: RequestContext): Promise<InstructionReceipt | null> {
+  async instructionReceipt(@Arg('jti', referenceArg) jti: string, @Ctx() context: RequestContext): Promise<InstructionReceipt | null> {
     return this.instructions.findReceiptOrNull(partnerIdOf(context.viewer), jti);
   }
 }

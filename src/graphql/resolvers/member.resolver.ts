@@ -7,6 +7,7 @@ import { PageArgs } from '../types/connection.type';
 import { JournalEntryConnection, LotConnection } from '../types/ledger.type';
 import { Member, MemberConnection, MemberTier } from '../types/member.type';
 import type { TierService, VisibleTier } from '../../members/tiers';
+import { referenceArg } from '../identifier-args';
 
 @Resolver(() => Member)
 export class MemberResolver {
@@ -41,7 +42,7 @@ export class MemberResolver {
 
   @Authorized('partner')
   @Query(() => Member, { nullable: true, description: "A member by the calling partner's own reference." })
-  memberByRef(@Arg('ref') ref: string, @Ctx() context: RequestContext): Promise<Member | null> {
+  memberByRef(@Arg('ref', referenceArg) ref: string, @Ctx() context: RequestContext): Promise<Member | null> {
     return this.memberQueries.findByRefForPartner(context.viewer, ref);
   }
 

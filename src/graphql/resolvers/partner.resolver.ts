@@ -7,6 +7,7 @@ import { present } from '../present';
 import { PageArgs } from '../types/connection.type';
 import { Partner, PartnerConnection, PartnerKey, RegisterPartnerInput } from '../types/partner.type';
 import { partnerFailures, PartnerResult } from '../types/results.type';
+import { partnerIdArg, referenceArg } from '../identifier-args';
 
 @Resolver(() => Partner)
 export class PartnerResolver {
@@ -23,7 +24,7 @@ export class PartnerResolver {
 
   @Authorized('operator', 'finance', 'partner')
   @Query(() => Partner, { nullable: true, description: 'A partner may read only itself.' })
-  partner(@Arg('id', () => ID) id: string, @Ctx() context: RequestContext) {
+  partner(@Arg('id', () => ID, partnerIdArg) id: string, @Ctx() context: RequestContext) {
     return this.partnerQueries.findForViewer(context.viewer, id);
   }
 
@@ -40,25 +41,25 @@ export class PartnerResolver {
 
   @Authorized('operator')
   @Mutation(() => PartnerResult, { description: 'Add a key (rotation): register the new kid, move signing to it, then revoke the old one.' })
-  async addPartnerKey(@Arg('partnerId', () => ID) partnerId: string, @Arg('publicJwk', () => GraphQLJSONObject) publicJwk: Record<string, unknown>): Promise<typeof PartnerResult> {
+  async addPartnerKey(@Arg('partnerId', () => ID, partnerIdArg) partnerId: string, @Arg('publicJwk', () => GraphQLJSONObject) publicJwk: Record<string, unknown>): Promise<typeof PartnerResult> {
     return present(await this.partnerService.addKey(partnerId, publicJwk), Partner, partnerFailures);
   }
 
   @Authorized('operator')
   @Mutation(() => PartnerResult, { description: 'Revoke a key at once: instructions and tokens signed with it are refused from the next request.' })
-  async revokePartnerKey(@Arg('partnerId', () => ID) partnerId: string, @Arg('kid') kid: string): Promise<typeof PartnerResult> {
+  async revokePartnerKey(@Arg('partnerId', () => ID, partnerIdArg) partnerId: string, @Arg('kid', referenceArg) kid: string): Promise<typeof PartnerResult> {
     return present(await this.partnerService.revokeKey(partnerId, kid), Partner, partnerFailures);
   }
 
   @Authorized('operator')
   @Mutation(() => PartnerResult, { description: "Suspend a partner: its signed requests are refused; members' balances are untouched." })
-  async suspendPartner(@Arg('partnerId', () => ID) partnerId: string): Promise<typeof PartnerResult> {
+  async suspendPartner(@Arg('partnerId', () => ID, partnerIdArg) partnerId: string): Promise<typeof PartnerResult> {
     return present(await this.partnerService.setStatus(partnerId, 'suspended'), Partner, partnerFailures);
   }
 
   @Authorized('operator')
   @Mutation(() => PartnerResult)
-  async resumePartner(@Arg('partnerId', () => ID) partnerId: string): Promise<typeof PartnerResult> {
+  async resumePartner(@Arg('partnerId', () => ID, partnerIdArg) partnerId: string): Promise<typeof PartnerResult> {
     return present(await this.partnerService.setStatus(partnerId, 'active'), Partner, partnerFailures);
   }
 }

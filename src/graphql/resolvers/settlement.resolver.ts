@@ -35,6 +35,7 @@ import {
 import { ResolveDisputeResult, resolveFailures } from '../types/results.type';
 import { AmountScalar } from '../scalars';
 import type { DisputeService } from '../../settlement/disputes.service';
+import { partnerIdArg, partnerIdFilterArgs } from '../identifier-args';
 
 const closeFailures = [NotFound, InvalidInput] as const;
 export const CloseSettlementPeriodResult = createUnionType({
@@ -125,7 +126,7 @@ export class SettlementPeriodResolver {
   }
 
   @FieldResolver(() => PartnerPositionConnection, { description: 'Per partner, by partner id.' })
-  async positions(@Root() period: SettlementPeriod, @Args() page: PageArgs, @Arg('partnerId', () => ID, { nullable: true }) partnerId?: string | null) {
+  async positions(@Root() period: SettlementPeriod, @Args() page: PageArgs, @Arg('partnerId', () => ID, { nullable: true, ...partnerIdArg }) partnerId?: string | null) {
     const connection = await this.finance.positions(period.id, page, partnerId);
     return { ...connection, edges: connection.edges.map((edge) => ({ cursor: edge.cursor, node: toPosition(edge.node) })) };
   }
@@ -185,7 +186,7 @@ export class StatementResolver {
 
   @Authorized('operator', 'finance', 'partner')
   @Query(() => StatementConnection, { description: 'Statements, newest period first. A partner sees its own only.' })
-  statements(@Args() filter: StatementFilterArgs, @Args() page: PageArgs, @Ctx() context: RequestContext) {
+  statements(@Args(partnerIdFilterArgs) filter: StatementFilterArgs, @Args() page: PageArgs, @Ctx() context: RequestContext) {
     return this.finance.statements(context.viewer, filter, page);
   }
 

@@ -94,6 +94,7 @@ export class IdempotencyConflict extends ErrorResult {
 export class InsufficientBalance extends ErrorResult {
   @Field(() => AmountScalar) available!: string;
   @Field(() => AmountScalar) requested!: string;
+  @Field({ description: 'What available and requested count: CP, or the code of a partner unit.' }) asset!: string;
 }
 
 /** The one place where domain error codes become GraphQL types; `Record` makes it exhaustive. */
