@@ -77,7 +77,7 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
   await dataSource.initialize();
   try {
     await migrate(dataSource);
-    const hubKeys = await HubKeys.load(dataSource, config.hubId, clock, config.hubSigningJwk);
+    const hubKeys = await HubKeys.load(dataSource, config.hubId, clock, config.hubSigningJwk, { refreshSeconds: config.hubKeyRefreshSeconds });
     const tiers = new TierService(config.tiers, config.tierWindowDays);
     const contracts = new ContractService(dataSource, clock, config.defaultCurrency, config.tiers.map((tier) => tier.name));
     const partners = new PartnerService(dataSource, contracts);

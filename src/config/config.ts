@@ -22,6 +22,8 @@ const environmentSchema = z.object({
   OPERATOR_JWKS: z.string().optional(),
   /** The hub's private signing key as a JWK (JSON). Without it a key is generated once and kept in the database. */
   HUB_SIGNING_JWK: z.string().optional(),
+  /** How long an instance signs with the active hub key it read before reading it again (after `hub-key rotate`). */
+  HUB_KEY_REFRESH_SECONDS: z.coerce.number().int().min(1).max(3600).default(5),
   INTROSPECTION: z.enum(['true', 'false']).default('true'),
   /** Coalition tiers by CP earned in the window: Name:threshold, the lowest at 0. */
   TIERS: z.string().default('Base:0,Silver:1000,Gold:5000'),
@@ -52,6 +54,7 @@ export interface Config {
   operatorIssuer: string;
   operatorJwks: { keys: Record<string, unknown>[] };
   hubSigningJwk: Record<string, unknown> | undefined;
+  hubKeyRefreshSeconds: number;
   introspection: boolean;
   logLevel: string;
   counterShards: number;
@@ -107,6 +110,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     operatorIssuer: env.OPERATOR_ISSUER,
     operatorJwks,
     hubSigningJwk,
+    hubKeyRefreshSeconds: env.HUB_KEY_REFRESH_SECONDS,
     introspection: env.INTROSPECTION === 'true',
     logLevel: env.LOG_LEVEL,
     counterShards: env.LEDGER_COUNTER_SHARDS,
