@@ -9,7 +9,7 @@ import { AuthService } from './auth/auth.service';
 import { systemClock, type Clock } from './common/clock';
 import type { Config } from './config/config';
 import { limits } from './config/limits';
-import { createDataSource, migrate } from './db/data-source';
+import { openHubDataSource } from './db/app-role';
 import { createLoaders, type RequestContext } from './graphql/context';
 import { InstructionResolver } from './graphql/resolvers/instruction.resolver';
 import { JournalEntryResolver, PostingResolver } from './graphql/resolvers/ledger.resolver';
@@ -73,10 +73,9 @@ export interface HubOptions {
 export async function startHub(config: Config, databaseUrl: string, options: HubOptions = {}): Promise<Hub> {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? pino({ level: config.logLevel, base: { service: 'coalition-hub' } });
-  const dataSource = createDataSource(databaseUrl);
-  await dataSource.initialize();
+  // Migrations run as the owner of `databaseUrl`; the hub itself runs as the least-privileged app role.
+  const dataSource = await openHubDataSource(databaseUrl, config.appDatabaseUrl);
   try {
-    await migrate(dataSource);
     const hubKeys = await HubKeys.load(dataSource, config.hubId, clock, config.hubSigningJwk, { refreshSeconds: config.hubKeyRefreshSeconds });
     const tiers = new TierService(config.tiers, config.tierWindowDays);
     const contracts = new ContractService(dataSource, clock, config.defaultCurrency, config.tiers.map((tier) => tier.name));
@@ -159,6 +158,7 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
       async close() {
         stopExpiry();
         stopSettlement();
+        hubKeys.close();
         await new Promise<void>((done) => server.close(() => done()));
         server.closeAllConnections();
         await apollo.stop();

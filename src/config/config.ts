@@ -11,6 +11,8 @@ const environmentSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
   HOST: z.string().default('127.0.0.1'),
   DATABASE_URL: z.string().url().optional(),
+  /** The running hub's connection (role coalition_hub_app); default: derived from DATABASE_URL. DATABASE_URL migrates. */
+  APP_DATABASE_URL: z.string().url().optional(),
   /** Where the embedded PostgreSQL keeps its data when DATABASE_URL is not set. */
   DATA_DIR: z.string().default('.data'),
   HUB_ID: z.string().min(1).max(128).default('coalition-hub'),
@@ -48,6 +50,7 @@ export interface Config {
   port: number;
   host: string;
   databaseUrl: string | undefined;
+  appDatabaseUrl: string | undefined;
   dataDir: string;
   hubId: string;
   defaultCurrency: string;
@@ -104,6 +107,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     port: env.PORT,
     host: env.HOST,
     databaseUrl: env.DATABASE_URL,
+    appDatabaseUrl: env.APP_DATABASE_URL,
     dataDir: env.DATA_DIR,
     hubId: env.HUB_ID,
     defaultCurrency: env.DEFAULT_CURRENCY,

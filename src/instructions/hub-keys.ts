@@ -70,14 +70,13 @@ async function generateHubKey(tx: EntityManager, alg: HubKeyAlgorithm): Promise<
  * keeps verifying. Keys live in the database (see the hub-key-rotation migration): a key from
  * HUB_SIGNING_JWK is recorded there (public half only) and becomes active the first time it is
  * seen; without one, a key is generated once. `hub-key rotate` makes a new key active in the
- * database; each instance re-reads the active key at most HUB_KEY_REFRESH_SECONDS after its last
- * read, and the JWKS is read from the database on every request, so a receipt signed by any
+ * database; each instance reads the active key again every HUB_KEY_REFRESH_SECONDS (in the
+ * background), and the JWKS is read from the database on every request, so a receipt signed by any
  * instance right after a rotation verifies against the JWKS served by every other instance.
  */
 export class HubKeys {
   private active: ActiveKey | undefined;
-  private readAtMs = 0;
-  private reading: Promise<ActiveKey> | undefined;
+  private timer: NodeJS.Timeout | undefined;
 
   private constructor(
     readonly hubId: string,
@@ -116,7 +115,7 @@ export class HubKeys {
       return made!;
     });
     keys.active = await keys.importActive(first);
-    keys.readAtMs = Date.now();
+    keys.startRefreshing();
     return keys;
   }
 
@@ -127,21 +126,23 @@ export class HubKeys {
     throw new Error(`the active hub key ${row.kid} came from another instance's HUB_SIGNING_JWK, which this instance was not given: configure the same key, or run hub-key rotate`);
   }
 
-  /** The active key, read again from the database once the last read is older than the refresh interval. */
-  private async signingKey(): Promise<ActiveKey> {
-    if (this.active && Date.now() - this.readAtMs < this.refreshMs) return this.active;
-    this.reading ??= (async () => {
-      try {
-        const [row]: ActiveRow[] = await this.dataSource.query(ACTIVE_KEY_SQL);
-        if (!row) throw new Error('no hub key is active');
-        this.active = await this.importActive(row);
-        this.readAtMs = Date.now();
-        return this.active;
-      } finally {
-        this.reading = undefined;
-      }
-    })();
-    return this.reading;
+  /**
+   * Reads the active key again every refresh interval, in the background: signing happens inside
+   * database transactions and must never wait for a pool connection of its own.
+   */
+  private startRefreshing(): void {
+    this.timer = setInterval(() => void this.refresh().catch(() => undefined), this.refreshMs);
+    this.timer.unref();
+  }
+
+  private async refresh(): Promise<void> {
+    const [row]: ActiveRow[] = await this.dataSource.query(ACTIVE_KEY_SQL);
+    if (row) this.active = await this.importActive(row);
+  }
+
+  /** Stops the background refresh (the hub is closing). */
+  close(): void {
+    clearInterval(this.timer);
   }
 
   /** Public keys not retired, newest first; read from the database so that every instance publishes every key. */
@@ -151,7 +152,7 @@ export class HubKeys {
   }
 
   async sign(typ: string, audience: string, claims: Record<string, unknown>, subject?: string): Promise<string> {
-    const key = await this.signingKey();
+    const key = this.active!;
     const jwt = new SignJWT(claims)
       .setProtectedHeader({ alg: key.alg, kid: key.kid, typ })
       .setIssuer(this.hubId)

@@ -91,7 +91,7 @@ describe('hub-key rotate, with hubs running and across a restart', () => {
     // Both instances publish the new key at once (the JWKS is read from the database)…
     for (const url of [hub.url, second.url]) expect((await servedJwks(url)).keys.map((key) => key.kid)).toEqual([newKid, oldKid]);
     // …and sign with it once their refresh interval has passed, without a restart.
-    await new Promise((done) => setTimeout(done, 1200));
+    await new Promise((done) => setTimeout(done, 1500));
     const onSecond = await issueReceipt(secondClient, 'after-rotation-second');
     expect(kidOf(onSecond)).toBe(newKid);
     await expect(verifyWith(hub.url, onSecond)).resolves.toMatchObject({ op: 'issue' });

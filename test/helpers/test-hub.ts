@@ -1,4 +1,5 @@
 import { exportJWK, generateKeyPair, type CryptoKey } from 'jose';
+import { Client } from 'pg';
 import pino, { type Logger } from 'pino';
 import {
   generatePartnerKey,
@@ -77,6 +78,20 @@ export class TestHub {
   /** The database's URL as its owner (what the CLI and migrations use). */
   get databaseUrl(): string {
     return this.started.databaseUrl;
+  }
+
+  /**
+   * Plain SQL as the database's owner (what a psql session of the operator could do), around the
+   * hub, which itself runs as a role with far fewer rights.
+   */
+  async ownerQuery<T = Record<string, any>>(text: string, params: unknown[] = []): Promise<T[]> {
+    const client = new Client({ connectionString: this.started.databaseUrl });
+    await client.connect();
+    try {
+      return (await client.query(text, params)).rows as T[];
+    } finally {
+      await client.end();
+    }
   }
 
   /** Stops the hub and starts it again on the same database, with `env` changed; a new port. */
