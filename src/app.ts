@@ -45,6 +45,7 @@ import { LiabilityService } from './settlement/liability.service';
 import { FundingService } from './settlement/funding.service';
 import { FundingResolver } from './graphql/resolvers/funding.resolver';
 import { LiabilityResolver } from './graphql/resolvers/liability.resolver';
+import { HubKeyResolver } from './graphql/resolvers/hub-key.resolver';
 
 export interface Hub {
   url: string;
@@ -107,6 +108,7 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
       new FundingResolver(funding),
       new LiabilityResolver(new LiabilityService(dataSource), clock, config.settlementTimeZone),
       new StatementResolver(finance, statements, new DisputeService(dataSource, clock, config.counterShards)),
+      new HubKeyResolver(hubKeys),
     ]);
     const metrics = new HubMetrics();
     const armor = new ApolloArmor({

@@ -12,6 +12,14 @@ const HUB_KEY_LOCK = 7_301_002;
 /** How long an instance signs with the active key it read before it reads it again. */
 export const HUB_KEY_REFRESH_SECONDS_DEFAULT = 5;
 
+/**
+ * A rotated key is published at once and signs only this much later, so that verifiers holding
+ * a cached JWKS fetch it before any receipt needs it: jose's remote key sets wait 30 s before
+ * fetching again for an unknown kid (the partner SDK waits 1 s).
+ */
+export const ROTATION_ACTIVATION_SECONDS_DEFAULT = 30;
+export const ROTATION_ACTIVATION_SECONDS_MAX = 86_400;
+
 export type HubKeyAlgorithm = 'EdDSA' | 'ES256';
 
 /** One recorded hub key, as the operator CLI lists it. */
@@ -23,6 +31,8 @@ export interface HubKeyRecord {
   activatedAt: Date;
   retiredAt: Date | null;
   active: boolean;
+  /** Published, and active once activatedAt has passed (a rotation in progress). */
+  pending: boolean;
 }
 
 interface ActiveKey {
@@ -38,7 +48,8 @@ interface ActiveRow {
 }
 
 /** The newest activated key that is not retired: every instance signs with this one. */
-const ACTIVE_KEY_SQL = 'SELECT kid, alg, private_jwk FROM hub_signing_key WHERE retired_at IS NULL ORDER BY activated_at DESC, kid DESC LIMIT 1';
+const ACTIVE_KEY_SQL =
+  'SELECT kid, alg, private_jwk FROM hub_signing_key WHERE retired_at IS NULL AND activated_at <= clock_timestamp() ORDER BY activated_at DESC, kid DESC LIMIT 1';
 const PUBLISHED_KEYS_SQL = 'SELECT public_jwk FROM hub_signing_key WHERE retired_at IS NULL ORDER BY activated_at DESC, kid DESC';
 
 const algorithmOf = (jwk: JWK): string => jwk.alg ?? (jwk.kty === 'OKP' ? 'EdDSA' : 'ES256');
@@ -50,7 +61,7 @@ function publicPart(jwk: JWK, kid: string, alg: string): JWK {
   return pub;
 }
 
-async function generateHubKey(tx: EntityManager, alg: HubKeyAlgorithm): Promise<string> {
+async function generateHubKey(tx: EntityManager, alg: HubKeyAlgorithm, activateInSeconds = 0): Promise<string> {
   const { privateKey, publicKey } = alg === 'EdDSA' ? await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true }) : await generateKeyPair('ES256', { extractable: true });
   const kid = `hub-${newId().slice(0, 8)}`;
   const privateJwk = { ...(await exportJWK(privateKey)), kid, alg };
@@ -58,8 +69,8 @@ async function generateHubKey(tx: EntityManager, alg: HubKeyAlgorithm): Promise<
   // clock_timestamp(): later than any key activated before, even within one transaction.
   await tx.query(
     `INSERT INTO hub_signing_key (kid, alg, private_jwk, public_jwk, origin, created_at, activated_at)
-     VALUES ($1, $2, $3, $4, 'generated', clock_timestamp(), clock_timestamp())`,
-    [kid, alg, JSON.stringify(privateJwk), JSON.stringify(publicJwk)],
+     VALUES ($1, $2, $3, $4, 'generated', clock_timestamp(), clock_timestamp() + make_interval(secs => $5))`,
+    [kid, alg, JSON.stringify(privateJwk), JSON.stringify(publicJwk), activateInSeconds],
   );
   return kid;
 }
@@ -70,9 +81,10 @@ async function generateHubKey(tx: EntityManager, alg: HubKeyAlgorithm): Promise<
  * keeps verifying. Keys live in the database (see the hub-key-rotation migration): a key from
  * HUB_SIGNING_JWK is recorded there (public half only) and becomes active the first time it is
  * seen; without one, a key is generated once. `hub-key rotate` makes a new key active in the
- * database; each instance reads the active key again every HUB_KEY_REFRESH_SECONDS (in the
- * background), and the JWKS is read from the database on every request, so a receipt signed by any
- * instance right after a rotation verifies against the JWKS served by every other instance.
+ * database, published at once and active after a delay (default 30 s); each instance reads the
+ * active key again every HUB_KEY_REFRESH_SECONDS (in the background), and the JWKS is read from the
+ * database on every request, so a receipt signed by any instance after a rotation verifies
+ * against the JWKS served by every other instance, and against a verifier's cached JWKS.
  */
 export class HubKeys {
   private active: ActiveKey | undefined;
@@ -140,6 +152,20 @@ export class HubKeys {
     if (row) this.active = await this.importActive(row);
   }
 
+  /** Every recorded key, newest first. */
+  list(): Promise<HubKeyRecord[]> {
+    return listHubKeys(this.dataSource);
+  }
+
+  /** `hub-key rotate` through this instance; like every instance, it signs with the new key once that is active. */
+  async rotate(alg: HubKeyAlgorithm = 'EdDSA', activateInSeconds = ROTATION_ACTIVATION_SECONDS_DEFAULT): Promise<HubKeyRecord> {
+    const kid = await rotateHubKey(this.dataSource, alg, activateInSeconds);
+    await this.refresh();
+    const rotated = (await this.list()).find((key) => key.kid === kid);
+    if (!rotated) throw new Error(`hub key ${kid} vanished`);
+    return rotated;
+  }
+
   /** Stops the background refresh (the hub is closing). */
   close(): void {
     clearInterval(this.timer);
@@ -203,8 +229,10 @@ async function recordConfiguredKey(dataSource: DataSource, kid: string, alg: str
 
 /** Every recorded key, newest first. */
 export async function listHubKeys(dataSource: DataSource): Promise<HubKeyRecord[]> {
-  const rows: Array<{ kid: string; alg: HubKeyAlgorithm; origin: 'generated' | 'configured'; created_at: Date; activated_at: Date; retired_at: Date | null }> =
-    await dataSource.query('SELECT kid, alg, origin, created_at, activated_at, retired_at FROM hub_signing_key ORDER BY activated_at DESC, kid DESC');
+  const rows: Array<{ kid: string; alg: HubKeyAlgorithm; origin: 'generated' | 'configured'; created_at: Date; activated_at: Date; retired_at: Date | null; pending: boolean }> =
+    await dataSource.query(
+      'SELECT kid, alg, origin, created_at, activated_at, retired_at, activated_at > clock_timestamp() AS pending FROM hub_signing_key ORDER BY activated_at DESC, kid DESC',
+    );
   const [active]: Array<{ kid: string }> = await dataSource.query(ACTIVE_KEY_SQL);
   return rows.map((row) => ({
     kid: row.kid,
@@ -214,14 +242,21 @@ export async function listHubKeys(dataSource: DataSource): Promise<HubKeyRecord[
     activatedAt: row.activated_at,
     retiredAt: row.retired_at,
     active: row.kid === active?.kid,
+    pending: row.pending && row.retired_at === null,
   }));
 }
 
-/** Generates a key and makes it the active one; the previous keys stay published. Returns the new kid. */
-export function rotateHubKey(dataSource: DataSource, alg: HubKeyAlgorithm = 'EdDSA'): Promise<string> {
+/**
+ * Generates a key, published at once and active after `activateInSeconds`; the previous keys
+ * stay published. Returns the new kid.
+ */
+export function rotateHubKey(dataSource: DataSource, alg: HubKeyAlgorithm = 'EdDSA', activateInSeconds = ROTATION_ACTIVATION_SECONDS_DEFAULT): Promise<string> {
+  if (!Number.isInteger(activateInSeconds) || activateInSeconds < 0 || activateInSeconds > ROTATION_ACTIVATION_SECONDS_MAX) {
+    throw new RangeError(`activation delay must be a whole number of seconds from 0 to ${ROTATION_ACTIVATION_SECONDS_MAX}`);
+  }
   return withTransaction(dataSource, async (tx) => {
     await tx.query('SELECT pg_advisory_xact_lock($1)', [HUB_KEY_LOCK]);
-    return generateHubKey(tx, alg);
+    return generateHubKey(tx, alg, activateInSeconds);
   });
 }
 

@@ -82,16 +82,19 @@ describe('hub-key rotate, with hubs running and across a restart', () => {
     );
     const secondClient = new PartnerClient({ baseUrl: second.url, hubId: HUB_ID, partnerId: 'ACME', key: acme.key });
 
-    const rotated = await hubKeyCli(hub.databaseUrl, 'rotate');
+    // Published at once, signing one second later (the default waits 30 s for cached key sets).
+    const rotated = await hubKeyCli(hub.databaseUrl, 'rotate', '--activate-in', '1');
     expect(rotated).toMatchObject({ code: 0, stderr: '' });
-    const newKid = /hub key (\S+) is now active/.exec(rotated.stdout)?.[1];
+    const newKid = /hub key (\S+) is published/.exec(rotated.stdout)?.[1];
     expect(newKid).toBeDefined();
     expect(newKid).not.toBe(oldKid);
 
     // Both instances publish the new key at once (the JWKS is read from the database)…
     for (const url of [hub.url, second.url]) expect((await servedJwks(url)).keys.map((key) => key.kid)).toEqual([newKid, oldKid]);
-    // …and sign with it once their refresh interval has passed, without a restart.
-    await new Promise((done) => setTimeout(done, 1500));
+    // …while still signing with the old key until the new one is active…
+    expect(kidOf(await issueReceipt(secondClient, 'pending-rotation'))).toBe(oldKid);
+    // …and with the new one once it is and their refresh interval has passed, without a restart.
+    await new Promise((done) => setTimeout(done, 2500));
     const onSecond = await issueReceipt(secondClient, 'after-rotation-second');
     expect(kidOf(onSecond)).toBe(newKid);
     await expect(verifyWith(hub.url, onSecond)).resolves.toMatchObject({ op: 'issue' });
@@ -124,6 +127,7 @@ describe('hub-key rotate, with hubs running and across a restart', () => {
     expect((await hubKeyCli(hub.databaseUrl, 'list', '--json')).stdout).toBe(listed.stdout); // help changed nothing
     expect((await hubKeyCli(hub.databaseUrl, 'retire')).code).toBe(2);
     expect((await hubKeyCli(hub.databaseUrl, 'rotate', '--alg', 'HS256')).code).toBe(2);
+    expect((await hubKeyCli(hub.databaseUrl, 'rotate', '--activate-in', 'soon')).code).toBe(2);
     expect((await hubKeyCli(hub.databaseUrl, 'unknown-command')).code).toBe(2);
 
     const refused = await hubKeyCli(hub.databaseUrl, 'retire', active.kid);
@@ -142,6 +146,49 @@ describe('hub-key rotate, with hubs running and across a restart', () => {
       `SELECT receipt_jws FROM instruction WHERE partner_id = 'ACME' AND op = 'issue' ORDER BY received_at LIMIT 1`,
     );
     await expect(verifyWith(hub.url, row!.receipt_jws)).rejects.toBeInstanceOf(ReceiptVerificationError);
+  });
+});
+
+describe('rotateHubKey (GraphQL, for an operator)', () => {
+  const ROTATE = 'mutation { rotateHubKey { kid alg origin active pending retiredAt } }';
+
+  it('rotates on a running hub: published at once, signing after the activation delay; old receipts still verify', async () => {
+    const hub = await TestHub.start();
+    try {
+      const acme = await hub.registerPartner('ACME');
+      if (!(await acme.client.enrollMember({ member: 'alice' })).ok) throw new Error('fixture set-up failed');
+      const before = await issueReceipt(acme.client, 'before');
+
+      const refused = await hub.graphql(ROTATE, {}, await acme.client.accessToken());
+      expect(refused.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+      expect((await hub.graphql(ROTATE, {}, await hub.operatorToken('finance'))).errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+
+      const bad = await hub.graphql('mutation { rotateHubKey(activateInSeconds: -1) { kid } }', {}, await hub.operatorToken());
+      expect(bad.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+
+      const { rotateHubKey } = await hub.asStaff(ROTATE, {}, 'operator');
+      expect(rotateHubKey).toMatchObject({ alg: 'EdDSA', origin: 'generated', active: false, pending: true, retiredAt: null });
+      expect((await servedJwks(hub.url)).keys.map((key) => key.kid)).toContain(rotateHubKey.kid);
+      // Published at once, signing only after the activation delay (default 30 s).
+      expect(kidOf(await issueReceipt(acme.client, 'pending'))).toBe(kidOf(before));
+
+      const { rotateHubKey: now } = await hub.asStaff('mutation { rotateHubKey(activateInSeconds: 0) { kid active pending } }', {}, 'operator');
+      expect(now).toMatchObject({ active: true, pending: false });
+      // With no delay, a verifier that fetched the key set a moment ago fetches it again first (the SDK: after 1 s).
+      await new Promise((done) => setTimeout(done, 1100));
+      const after = await issueReceipt(acme.client, 'after');
+      expect(kidOf(after)).toBe(now.kid);
+      for (const receipt of [before, after]) await expect(verifyWith(hub.url, receipt)).resolves.toMatchObject({ op: 'issue' });
+
+      const { hubKeys } = await hub.asStaff('{ hubKeys { kid active pending } }', {}, 'operator');
+      expect(hubKeys).toEqual([
+        { kid: rotateHubKey.kid, active: false, pending: true },
+        { kid: now.kid, active: true, pending: false },
+        { kid: kidOf(before), active: false, pending: false },
+      ]);
+    } finally {
+      await hub.stop();
+    }
   });
 });
 

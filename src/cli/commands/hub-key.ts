@@ -1,10 +1,10 @@
 import 'reflect-metadata';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import type { DataSource } from 'typeorm';
 import { loadConfig } from '../../config/config';
 import { createDataSource, migrate } from '../../db/data-source';
 import { ensureDatabase, startEmbeddedPostgres, type EmbeddedDatabase } from '../../db/embedded';
-import { listHubKeys, retireHubKey, rotateHubKey, type HubKeyAlgorithm } from '../../instructions/hub-keys';
+import { listHubKeys, retireHubKey, rotateHubKey, ROTATION_ACTIVATION_SECONDS_DEFAULT, ROTATION_ACTIVATION_SECONDS_MAX, type HubKeyAlgorithm } from '../../instructions/hub-keys';
 
 /** Exit codes that scripts can rely on. */
 const EXIT_FAILURE = 1;
@@ -76,7 +76,7 @@ export function hubKeyCommand(): Command {
                 console.log(JSON.stringify({ ...key, published: key.retiredAt === null }));
                 continue;
               }
-              const state = key.active ? 'active' : key.retiredAt ? `retired ${key.retiredAt.toISOString()}` : 'published';
+              const state = key.active ? 'active' : key.retiredAt ? `retired ${key.retiredAt.toISOString()}` : key.pending ? 'published, pending' : 'published';
               console.log(`${key.kid.padEnd(24)} ${key.alg.padEnd(6)} ${key.origin.padEnd(10)} activated ${key.activatedAt.toISOString()}  ${state}`);
             }
           }),
@@ -86,13 +86,22 @@ export function hubKeyCommand(): Command {
 
   command.addCommand(
     conventions(new Command('rotate'))
-      .description('generate a key and make it the active one; the old keys stay published until retired')
+      .description('generate a key, published at once and the active one after a delay; the old keys stay published until retired')
       .addOption(new Option('--alg <alg>', 'signature algorithm').choices(['EdDSA', 'ES256']).default('EdDSA'))
+      .addOption(
+        new Option('--activate-in <seconds>', 'sign with it only after this delay, so that verifiers with a cached JWKS fetch it first')
+          .default(ROTATION_ACTIVATION_SECONDS_DEFAULT)
+          .argParser((text: string) => {
+            const seconds = Number(text);
+            if (!/^[0-9]+$/.test(text) || seconds > ROTATION_ACTIVATION_SECONDS_MAX) throw new InvalidArgumentError(`a whole number of seconds from 0 to ${ROTATION_ACTIVATION_SECONDS_MAX}`);
+            return seconds;
+          }),
+      )
       .action(
-        action(async (options: { alg: HubKeyAlgorithm }) =>
+        action(async (options: { alg: HubKeyAlgorithm; activateIn: number }) =>
           withDatabase(async (dataSource) => {
-            const kid = await rotateHubKey(dataSource, options.alg);
-            console.log(`hub key ${kid} is now active (running hubs sign with it within HUB_KEY_REFRESH_SECONDS)`);
+            const kid = await rotateHubKey(dataSource, options.alg, options.activateIn);
+            console.log(`hub key ${kid} is published and becomes active in ${options.activateIn} s (running hubs sign with it within HUB_KEY_REFRESH_SECONDS after that)`);
           }),
         ),
       ),
