@@ -131,6 +131,20 @@ describe('the role the hub runs as', () => {
   });
 });
 
+describe('tables of later migrations', () => {
+  it('get ordinary reads and writes for the role by default privileges, still no TRUNCATE', async () => {
+    // What a later migration does, as the owner.
+    await hub.ownerQuery('CREATE TABLE later_migration_table (id bigserial PRIMARY KEY, hits integer NOT NULL)');
+    await db.query('INSERT INTO later_migration_table (hits) VALUES (1)');
+    await db.query('UPDATE later_migration_table SET hits = hits + 1');
+    expect(await db.query('SELECT hits FROM later_migration_table')).toEqual([{ hits: 2 }]);
+    await db.query('DELETE FROM later_migration_table');
+    await expectNoPrivilege('TRUNCATE later_migration_table');
+    await expectNoPrivilege('ALTER TABLE later_migration_table ADD COLUMN sneaky text');
+    await hub.ownerQuery('DROP TABLE later_migration_table');
+  });
+});
+
 describe('the ledger through the least-privileged role', () => {
   async function balance(partner: TestPartner, member: string): Promise<string> {
     const result = await hub.graphql('query($ref: String!) { memberByRef(ref: $ref) { balance } }', { ref: member }, await partner.client.accessToken());
