@@ -192,6 +192,21 @@ describe('rotateHubKey (GraphQL, for an operator)', () => {
   });
 });
 
+describe('the JWKS during a database outage', () => {
+  it('is served as last read, so that what was signed keeps verifying', async () => {
+    const hub = await TestHub.start();
+    try {
+      const published = await servedJwks(hub.url);
+      expect(published.keys).toHaveLength(1);
+      await hub.hub.dataSource.destroy(); // every query of the hub now fails
+      expect(await servedJwks(hub.url)).toEqual(published);
+      await hub.hub.dataSource.initialize();
+    } finally {
+      await hub.stop();
+    }
+  });
+});
+
 describe('HUB_SIGNING_JWK switched from key A to key B', () => {
   async function configuredKey(kid: string): Promise<string> {
     const { privateKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
