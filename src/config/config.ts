@@ -24,7 +24,7 @@ const environmentSchema = z.object({
   OPERATOR_JWKS: z.string().optional(),
   /** The hub's private signing key as a JWK (JSON). Without it a key is generated once and kept in the database. */
   HUB_SIGNING_JWK: z.string().optional(),
-  /** How long an instance signs with the active hub key it read before reading it again (after `hub-key rotate`). */
+  /** How often a running hub reads its active signing key again, so that `hub-key rotate` needs no restart. */
   HUB_KEY_REFRESH_SECONDS: z.coerce.number().int().min(1).max(3600).default(5),
   INTROSPECTION: z.enum(['true', 'false']).default('true'),
   /** Coalition tiers by CP earned in the window: Name:threshold, the lowest at 0. */
