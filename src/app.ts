@@ -11,7 +11,7 @@ import { AuthService } from './auth/auth.service';
 import { systemClock, type Clock } from './common/clock';
 import type { Config } from './config/config';
 import { limits } from './config/limits';
-import { createDataSource, migrate } from './db/data-source';
+import { openHubDataSource } from './db/app-role';
 import { createLoaders, type RequestContext } from './graphql/context';
 import { InstructionResolver } from './graphql/resolvers/instruction.resolver';
 import { JournalEntryResolver, PostingResolver } from './graphql/resolvers/ledger.resolver';
@@ -53,6 +53,7 @@ import { LiabilityService } from './settlement/liability.service';
 import { FundingService } from './settlement/funding.service';
 import { FundingResolver } from './graphql/resolvers/funding.resolver';
 import { LiabilityResolver } from './graphql/resolvers/liability.resolver';
+import { HubKeyResolver } from './graphql/resolvers/hub-key.resolver';
 
 export interface Hub {
   url: string;
@@ -82,11 +83,10 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
   const clock = options.clock ?? systemClock;
   // Every line written while a request runs carries its reqId, whichever logger was given.
   const logger = requestAwareLogger(options.logger ?? pino({ level: config.logLevel, base: { service: 'coalition-hub' } }));
-  const dataSource = createDataSource(databaseUrl);
-  await dataSource.initialize();
+  // Migrations run as the owner of `databaseUrl`; the hub itself runs as the least-privileged app role.
+  const dataSource = await openHubDataSource(databaseUrl, config.appDatabaseUrl);
   try {
-    await migrate(dataSource);
-    const hubKeys = await HubKeys.load(dataSource, config.hubId, clock, config.hubSigningJwk);
+    const hubKeys = await HubKeys.load(dataSource, config.hubId, clock, config.hubSigningJwk, { refreshSeconds: config.hubKeyRefreshSeconds });
     const tiers = new TierService(config.tiers, config.tierWindowDays);
     const contracts = new ContractService(dataSource, clock, config.defaultCurrency, config.tiers.map((tier) => tier.name));
     const partners = new PartnerService(dataSource, contracts);
@@ -129,6 +129,7 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
       new FundingResolver(funding),
       new LiabilityResolver(new LiabilityService(dataSource), clock, config.settlementTimeZone),
       new StatementResolver(finance, statements, new DisputeService(dataSource, clock, config.counterShards)),
+      new HubKeyResolver(hubKeys),
     ]);
     const outage = new DatabaseOutage(logger, () => metrics.databaseUnavailable());
     outage.watch(dataSource);
@@ -192,6 +193,7 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
       async close() {
         // Resolve once a run in progress has finished: the pool closes after it.
         await Promise.all([expiryJob.stop(), settlementJob.stop()]);
+        hubKeys.close();
         await new Promise<void>((done) => server.close(() => done()));
         server.closeAllConnections();
         await apollo.stop();

@@ -197,6 +197,7 @@ function asReceiptError(error: unknown): Error {
 }
 
 const jwksByUrl = new Map<string, JwksGetter>();
+const JWKS_REFETCH_COOLDOWN_MS = 1000;
 
 /**
  * The hub's public keys, fetched from `${baseUrl}/.well-known/jwks.json` and cached by jose
@@ -207,7 +208,9 @@ export function hubJwks(baseUrl: string): JwksGetter {
   const url = new URL(trimSlash(baseUrl) + HUB_JWKS_PATH).href;
   let jwks = jwksByUrl.get(url);
   if (!jwks) {
-    jwks = createRemoteJWKSet(new URL(url));
+    // A receipt naming a kid not in the cached set is fetched again after at most a second (jose
+    // waits 30 s by default): right after the hub rotates its key, new receipts must verify.
+    jwks = createRemoteJWKSet(new URL(url), { cooldownDuration: JWKS_REFETCH_COOLDOWN_MS });
     jwksByUrl.set(url, jwks);
   }
   return jwks;

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import 'reflect-metadata';
 import { expireCommand } from './commands/expire';
+import { hubKeyCommand } from './commands/hub-key';
 import { migrateCommand } from './commands/migrate';
 import { operatorCommand } from './commands/operator';
 import { schemaCommand } from './commands/schema';
@@ -18,6 +19,7 @@ const program = createProgram([
   migrateCommand,
   operatorCommand,
   expireCommand,
+  hubKeyCommand,
   settlementCommand,
   schemaCommand,
 ]);

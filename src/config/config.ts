@@ -12,6 +12,8 @@ const environmentSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
   HOST: z.string().default('127.0.0.1'),
   DATABASE_URL: z.string().url().optional(),
+  /** The running hub's connection (role coalition_hub_app); default: derived from DATABASE_URL. DATABASE_URL migrates. */
+  APP_DATABASE_URL: z.string().url().optional(),
   /** Where the embedded PostgreSQL keeps its data when DATABASE_URL is not set. */
   DATA_DIR: z.string().default('.data'),
   HUB_ID: z.string().min(1).max(128).default('coalition-hub'),
@@ -23,6 +25,8 @@ const environmentSchema = z.object({
   OPERATOR_JWKS: z.string().optional(),
   /** The hub's private signing key as a JWK (JSON). Without it a key is generated once and kept in the database. */
   HUB_SIGNING_JWK: z.string().optional(),
+  /** How often a running hub reads its active signing key again, so that `hub-key rotate` needs no restart. */
+  HUB_KEY_REFRESH_SECONDS: z.coerce.number().int().min(1).max(3600).default(5),
   INTROSPECTION: z.enum(['true', 'false']).default('true'),
   /** Coalition tiers by CP earned in the window: Name:threshold, the lowest at 0. */
   TIERS: z.string().default('Base:0,Silver:1000,Gold:5000'),
@@ -53,12 +57,14 @@ export interface Config {
   port: number;
   host: string;
   databaseUrl: string | undefined;
+  appDatabaseUrl: string | undefined;
   dataDir: string;
   hubId: string;
   defaultCurrency: string;
   operatorIssuer: string;
   operatorJwks: { keys: Record<string, unknown>[] };
   hubSigningJwk: Record<string, unknown> | undefined;
+  hubKeyRefreshSeconds: number;
   introspection: boolean;
   logLevel: string;
   counterShards: number;
@@ -109,12 +115,14 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     port: env.PORT,
     host: env.HOST,
     databaseUrl: env.DATABASE_URL,
+    appDatabaseUrl: env.APP_DATABASE_URL,
     dataDir: env.DATA_DIR,
     hubId: env.HUB_ID,
     defaultCurrency: env.DEFAULT_CURRENCY,
     operatorIssuer: env.OPERATOR_ISSUER,
     operatorJwks,
     hubSigningJwk,
+    hubKeyRefreshSeconds: env.HUB_KEY_REFRESH_SECONDS,
     introspection: env.INTROSPECTION === 'true',
     logLevel: env.LOG_LEVEL,
     counterShards: env.LEDGER_COUNTER_SHARDS,

@@ -12,6 +12,7 @@ import { ExchangeResolver } from './resolvers/exchange.resolver';
 import { SettlementPeriodResolver, StatementResolver } from './resolvers/settlement.resolver';
 import { LiabilityResolver } from './resolvers/liability.resolver';
 import { FundingResolver } from './resolvers/funding.resolver';
+import { HubKeyResolver } from './resolvers/hub-key.resolver';
 
 export const resolverClasses = [
   InstructionResolver,
@@ -26,6 +27,7 @@ export const resolverClasses = [
   StatementResolver,
   LiabilityResolver,
   FundingResolver,
+  HubKeyResolver,
 ] as const;
 
 const authChecker: AuthChecker<RequestContext, Role> = ({ context, info }, roles) => {

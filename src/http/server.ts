@@ -16,7 +16,7 @@ export interface HttpDependencies {
   createContext: (authorization: string | undefined, telemetry: RequestContext['telemetry']) => Promise<RequestContext>;
   metrics: HubMetrics;
   metricsToken: string | undefined;
-  jwks: () => unknown;
+  jwks: () => Promise<unknown>;
   dataSource: DataSource;
   logger: Logger;
   rateLimits?: RateLimits;
@@ -101,7 +101,7 @@ export function createHttpServer(deps: HttpDependencies): Server {
         response.end(body);
         return;
       }
-      if (url.pathname === '/.well-known/jwks.json') return sendJson(response, 200, deps.jwks(), { 'cache-control': 'public, max-age=300' });
+      if (url.pathname === '/.well-known/jwks.json') return sendJson(response, 200, await deps.jwks(), { 'cache-control': 'public, max-age=300' });
       return sendJson(response, 404, { error: 'not found' });
     };
     route()

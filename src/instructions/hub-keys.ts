@@ -1,79 +1,204 @@
 import { createLocalJWKSet, exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
-import type { DataSource } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import { RECEIPT_TYP } from '@coalition-hub/partner-sdk';
 import type { Clock } from '../common/clock';
 import { newId } from '../common/ids';
+import { queryRows } from '../db/sql';
 import { withTransaction } from '../db/with-transaction';
 
-/** Serialises the first start of several instances, so that exactly one hub key is made. */
+/** Serialises key changes across instances (first start, configured keys, rotation, retirement). */
 const HUB_KEY_LOCK = 7_301_002;
 
+/** How long an instance signs with the active key it read before it reads it again. */
+export const HUB_KEY_REFRESH_SECONDS_DEFAULT = 5;
+
 /**
- * The hub's signing key: receipts (and later statements) are signed with it, and its public
- * half is served at /.well-known/jwks.json. From HUB_SIGNING_JWK when set; otherwise made once
- * and kept in the database so that every instance signs with the same key.
+ * A rotated key is published at once and signs only this much later, so that verifiers holding
+ * a cached JWKS fetch it before any receipt needs it: jose's remote key sets wait 30 s before
+ * fetching again for an unknown kid (the partner SDK waits 1 s).
+ */
+export const ROTATION_ACTIVATION_SECONDS_DEFAULT = 30;
+export const ROTATION_ACTIVATION_SECONDS_MAX = 86_400;
+
+export type HubKeyAlgorithm = 'EdDSA' | 'ES256';
+
+/** One recorded hub key, as the operator CLI lists it. */
+export interface HubKeyRecord {
+  kid: string;
+  alg: HubKeyAlgorithm;
+  origin: 'generated' | 'configured';
+  createdAt: Date;
+  activatedAt: Date;
+  retiredAt: Date | null;
+  active: boolean;
+  /** Published, and active once activatedAt has passed (a rotation in progress). */
+  pending: boolean;
+}
+
+interface ActiveKey {
+  kid: string;
+  alg: string;
+  privateKey: CryptoKey | Uint8Array;
+}
+
+interface ActiveRow {
+  kid: string;
+  alg: string;
+  private_jwk: JWK | null;
+}
+
+/** The newest activated key that is not retired: every instance signs with this one. */
+const ACTIVE_KEY_SQL =
+  'SELECT kid, alg, private_jwk FROM hub_signing_key WHERE retired_at IS NULL AND activated_at <= clock_timestamp() ORDER BY activated_at DESC, kid DESC LIMIT 1';
+const PUBLISHED_KEYS_SQL = 'SELECT public_jwk FROM hub_signing_key WHERE retired_at IS NULL ORDER BY activated_at DESC, kid DESC';
+
+const algorithmOf = (jwk: JWK): string => jwk.alg ?? (jwk.kty === 'OKP' ? 'EdDSA' : 'ES256');
+
+/** Only the public parameters of an OKP or EC key, with what a verifier needs to pick it. */
+function publicPart(jwk: JWK, kid: string, alg: string): JWK {
+  const pub: JWK = { kty: jwk.kty, crv: jwk.crv, x: jwk.x, kid, alg, use: 'sig' };
+  if (jwk.y !== undefined) pub.y = jwk.y;
+  return pub;
+}
+
+async function generateHubKey(tx: EntityManager, alg: HubKeyAlgorithm, activateInSeconds = 0): Promise<string> {
+  const { privateKey, publicKey } = alg === 'EdDSA' ? await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true }) : await generateKeyPair('ES256', { extractable: true });
+  const kid = `hub-${newId().slice(0, 8)}`;
+  const privateJwk = { ...(await exportJWK(privateKey)), kid, alg };
+  const publicJwk = publicPart(await exportJWK(publicKey), kid, alg);
+  // clock_timestamp(): later than any key activated before, even within one transaction.
+  await tx.query(
+    `INSERT INTO hub_signing_key (kid, alg, private_jwk, public_jwk, origin, created_at, activated_at)
+     VALUES ($1, $2, $3, $4, 'generated', clock_timestamp(), clock_timestamp() + make_interval(secs => $5))`,
+    [kid, alg, JSON.stringify(privateJwk), JSON.stringify(publicJwk), activateInSeconds],
+  );
+  return kid;
+}
+
+/**
+ * The hub's signing keys: receipts and statements are signed with the active key, and every key
+ * not retired is published at /.well-known/jwks.json, so that what was signed before a rotation
+ * keeps verifying. Keys live in the database (see the hub-key-rotation migration): a key from
+ * HUB_SIGNING_JWK is recorded there (public half only) and becomes active the first time it is
+ * seen; without one, a key is generated once. `hub-key rotate` makes a new key active in the
+ * database, published at once and active after a delay (default 30 s); each instance reads the
+ * active key again every HUB_KEY_REFRESH_SECONDS (in the background), and the JWKS is read from the
+ * database on every request, so a receipt signed by any instance after a rotation verifies
+ * against the JWKS served by every other instance, and against a verifier's cached JWKS.
  */
 export class HubKeys {
+  private active: ActiveKey | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private published: { keys: JWK[] } | undefined;
+
   private constructor(
     readonly hubId: string,
-    private readonly kid: string,
-    private readonly alg: string,
-    private readonly privateKey: CryptoKey | Uint8Array,
-    private readonly publicJwks: JWK[],
+    private readonly dataSource: DataSource,
     private readonly clock: Clock,
+    private readonly configured: ActiveKey | undefined,
+    private readonly refreshMs: number,
   ) {}
 
-  static async load(dataSource: DataSource, hubId: string, clock: Clock, configured?: Record<string, unknown>): Promise<HubKeys> {
+  static async load(
+    dataSource: DataSource,
+    hubId: string,
+    clock: Clock,
+    configured?: Record<string, unknown>,
+    options: { refreshSeconds?: number } = {},
+  ): Promise<HubKeys> {
+    let configuredKey: ActiveKey | undefined;
     if (configured) {
       const jwk = configured as JWK;
-      const alg = jwk.alg ?? (jwk.kty === 'OKP' ? 'EdDSA' : 'ES256');
-      const { d: _private, ...publicJwk } = jwk;
-      // Keys the hub signed with before (kept in the database) stay published: old receipts must verify.
-      const earlier: Array<{ public_jwk: JWK }> = await dataSource.query('SELECT public_jwk FROM hub_signing_key WHERE kid <> $1 ORDER BY created_at DESC', [
-        String(jwk.kid),
-      ]);
-      const published = [{ ...publicJwk, alg, use: 'sig' }, ...earlier.map((row) => row.public_jwk)];
-      return new HubKeys(hubId, String(jwk.kid), alg, await importJWK(jwk, alg), published, clock);
+      const kid = String(jwk.kid);
+      const alg = algorithmOf(jwk);
+      configuredKey = { kid, alg, privateKey: await importJWK(jwk, alg) };
+      await recordConfiguredKey(dataSource, kid, alg, publicPart(jwk, kid, alg));
     }
-    const stored = await withTransaction(dataSource, async (tx) => {
+    const keys = new HubKeys(hubId, dataSource, clock, configuredKey, (options.refreshSeconds ?? HUB_KEY_REFRESH_SECONDS_DEFAULT) * 1000);
+    const first = await withTransaction(dataSource, async (tx) => {
+      const [row]: ActiveRow[] = await tx.query(ACTIVE_KEY_SQL);
+      if (row && (row.private_jwk || row.kid === configuredKey?.kid)) return row;
+      // No key yet, or (HUB_SIGNING_JWK removed) only configured keys: make one, once.
       await tx.query('SELECT pg_advisory_xact_lock($1)', [HUB_KEY_LOCK]);
-      let rows: Array<{ kid: string; alg: string; private_jwk: JWK; public_jwk: JWK }> = await tx.query(
-        'SELECT kid, alg, private_jwk, public_jwk FROM hub_signing_key ORDER BY created_at DESC',
-      );
-      if (rows.length === 0) {
-        const { privateKey, publicKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
-        const kid = `hub-${newId().slice(0, 8)}`;
-        const privateJwk = { ...(await exportJWK(privateKey)), kid, alg: 'EdDSA' };
-        const publicJwk = { ...(await exportJWK(publicKey)), kid, alg: 'EdDSA', use: 'sig' };
-        await tx.query('INSERT INTO hub_signing_key (kid, alg, private_jwk, public_jwk) VALUES ($1, $2, $3, $4)', [
-          kid, 'EdDSA', JSON.stringify(privateJwk), JSON.stringify(publicJwk),
-        ]);
-        rows = [{ kid, alg: 'EdDSA', private_jwk: privateJwk, public_jwk: publicJwk }];
-      }
-      return rows;
+      const [again]: ActiveRow[] = await tx.query(ACTIVE_KEY_SQL);
+      if (again && (again.private_jwk || again.kid === configuredKey?.kid)) return again;
+      if (again && configuredKey) return again; // another instance's configured key: importActive says what to do
+      await generateHubKey(tx, 'EdDSA');
+      const [made]: ActiveRow[] = await tx.query(ACTIVE_KEY_SQL);
+      return made!;
     });
-    const current = stored[0]!;
-    return new HubKeys(hubId, current.kid, current.alg, await importJWK(current.private_jwk, current.alg), stored.map((row) => row.public_jwk), clock);
+    keys.active = await keys.importActive(first);
+    await keys.jwks();
+    keys.startRefreshing();
+    return keys;
   }
 
-  /** Public keys, newest first; old keys stay so that old receipts keep verifying. */
-  jwks(): { keys: JWK[] } {
-    return { keys: this.publicJwks };
+  private async importActive(row: ActiveRow): Promise<ActiveKey> {
+    if (this.active?.kid === row.kid) return this.active;
+    if (row.private_jwk) return { kid: row.kid, alg: row.alg, privateKey: await importJWK(row.private_jwk, row.alg) };
+    if (this.configured?.kid === row.kid) return this.configured;
+    throw new Error(`the active hub key ${row.kid} came from another instance's HUB_SIGNING_JWK, which this instance was not given: configure the same key, or run hub-key rotate`);
+  }
+
+  /**
+   * Reads the active key again every refresh interval, in the background: signing happens inside
+   * database transactions and must never wait for a pool connection of its own.
+   */
+  private startRefreshing(): void {
+    this.timer = setInterval(() => void this.refresh().catch(() => undefined), this.refreshMs);
+    this.timer.unref();
+  }
+
+  private async refresh(): Promise<void> {
+    const [row]: ActiveRow[] = await this.dataSource.query(ACTIVE_KEY_SQL);
+    if (row) this.active = await this.importActive(row);
+  }
+
+  /** Every recorded key, newest first. */
+  list(): Promise<HubKeyRecord[]> {
+    return listHubKeys(this.dataSource);
+  }
+
+  /** `hub-key rotate` through this instance; like every instance, it signs with the new key once that is active. */
+  async rotate(alg: HubKeyAlgorithm = 'EdDSA', activateInSeconds = ROTATION_ACTIVATION_SECONDS_DEFAULT): Promise<HubKeyRecord> {
+    const kid = await rotateHubKey(this.dataSource, alg, activateInSeconds);
+    await this.refresh();
+    const rotated = (await this.list()).find((key) => key.kid === kid);
+    if (!rotated) throw new Error(`hub key ${kid} vanished`);
+    return rotated;
+  }
+
+  /** Stops the background refresh (the hub is closing). */
+  close(): void {
+    clearInterval(this.timer);
+  }
+
+  /** Public keys not retired, newest first; read from the database so that every instance publishes every key. */
+  async jwks(): Promise<{ keys: JWK[] }> {
+    try {
+      const rows: Array<{ public_jwk: JWK }> = await this.dataSource.query(PUBLISHED_KEYS_SQL);
+      this.published = { keys: rows.map((row) => row.public_jwk) };
+    } catch (error) {
+      // The database is unreachable: what was published last still verifies what was signed.
+      if (!this.published) throw error;
+    }
+    return this.published;
   }
 
   async sign(typ: string, audience: string, claims: Record<string, unknown>, subject?: string): Promise<string> {
+    const key = this.active!;
     const jwt = new SignJWT(claims)
-      .setProtectedHeader({ alg: this.alg, kid: this.kid, typ })
+      .setProtectedHeader({ alg: key.alg, kid: key.kid, typ })
       .setIssuer(this.hubId)
       .setAudience(audience)
       .setIssuedAt(Math.floor(this.clock.now().getTime() / 1000));
     if (subject) jwt.setSubject(subject);
-    return jwt.sign(this.privateKey);
+    return jwt.sign(key.privateKey);
   }
 
-  /** Verifies a JWS the hub signed itself (an exchange quote), at the hub's time. */
+  /** Verifies a JWS the hub signed itself (an exchange quote), at the hub's time, against the published keys. */
   async verify(jws: string, typ: string, at?: Date): Promise<JWTPayload> {
-    const { payload } = await jwtVerify(jws, createLocalJWKSet({ keys: this.publicJwks }), {
+    const { payload } = await jwtVerify(jws, createLocalJWKSet(await this.jwks()), {
       typ,
       issuer: this.hubId,
       algorithms: ['EdDSA', 'ES256'],
@@ -85,4 +210,76 @@ export class HubKeys {
   signReceipt(partnerId: string, claims: Record<string, unknown>): Promise<string> {
     return this.sign(RECEIPT_TYP, partnerId, claims);
   }
+}
+
+/**
+ * Records a key from HUB_SIGNING_JWK (public half only). A kid seen for the first time becomes
+ * the active key; a kid already recorded keeps its place (a rotation since then stands), and a
+ * kid recorded for another key is refused rather than published twice.
+ */
+async function recordConfiguredKey(dataSource: DataSource, kid: string, alg: string, publicJwk: JWK): Promise<void> {
+  await withTransaction(dataSource, async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock($1)', [HUB_KEY_LOCK]);
+    const [known]: Array<{ public_jwk: JWK }> = await tx.query('SELECT public_jwk FROM hub_signing_key WHERE kid = $1', [kid]);
+    if (known) {
+      if (known.public_jwk.x !== publicJwk.x || known.public_jwk.y !== publicJwk.y || known.public_jwk.crv !== publicJwk.crv) {
+        throw new Error(`HUB_SIGNING_JWK: kid ${kid} is already recorded for another key; give a new key a new kid`);
+      }
+      return;
+    }
+    await tx.query(
+      `INSERT INTO hub_signing_key (kid, alg, private_jwk, public_jwk, origin, created_at, activated_at)
+       VALUES ($1, $2, NULL, $3, 'configured', clock_timestamp(), clock_timestamp())`,
+      [kid, alg, JSON.stringify(publicJwk)],
+    );
+  });
+}
+
+/** Every recorded key, newest first. */
+export async function listHubKeys(dataSource: DataSource): Promise<HubKeyRecord[]> {
+  const rows: Array<{ kid: string; alg: HubKeyAlgorithm; origin: 'generated' | 'configured'; created_at: Date; activated_at: Date; retired_at: Date | null; pending: boolean }> =
+    await dataSource.query(
+      'SELECT kid, alg, origin, created_at, activated_at, retired_at, activated_at > clock_timestamp() AS pending FROM hub_signing_key ORDER BY activated_at DESC, kid DESC',
+    );
+  const [active]: Array<{ kid: string }> = await dataSource.query(ACTIVE_KEY_SQL);
+  return rows.map((row) => ({
+    kid: row.kid,
+    alg: row.alg,
+    origin: row.origin,
+    createdAt: row.created_at,
+    activatedAt: row.activated_at,
+    retiredAt: row.retired_at,
+    active: row.kid === active?.kid,
+    pending: row.pending && row.retired_at === null,
+  }));
+}
+
+/**
+ * Generates a key, published at once and active after `activateInSeconds`; the previous keys
+ * stay published. Returns the new kid.
+ */
+export function rotateHubKey(dataSource: DataSource, alg: HubKeyAlgorithm = 'EdDSA', activateInSeconds = ROTATION_ACTIVATION_SECONDS_DEFAULT): Promise<string> {
+  if (!Number.isInteger(activateInSeconds) || activateInSeconds < 0 || activateInSeconds > ROTATION_ACTIVATION_SECONDS_MAX) {
+    throw new RangeError(`activation delay must be a whole number of seconds from 0 to ${ROTATION_ACTIVATION_SECONDS_MAX}`);
+  }
+  return withTransaction(dataSource, async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock($1)', [HUB_KEY_LOCK]);
+    return generateHubKey(tx, alg, activateInSeconds);
+  });
+}
+
+export type RetireOutcome = { outcome: 'retired' | 'already-retired'; retiredAt: Date } | { outcome: 'unknown' } | { outcome: 'active' };
+
+/** Takes a key out of the JWKS for good. The active key cannot be retired: rotate first. */
+export function retireHubKey(dataSource: DataSource, kid: string): Promise<RetireOutcome> {
+  return withTransaction(dataSource, async (tx): Promise<RetireOutcome> => {
+    await tx.query('SELECT pg_advisory_xact_lock($1)', [HUB_KEY_LOCK]);
+    const [row]: Array<{ retired_at: Date | null }> = await tx.query('SELECT retired_at FROM hub_signing_key WHERE kid = $1', [kid]);
+    if (!row) return { outcome: 'unknown' };
+    if (row.retired_at) return { outcome: 'already-retired', retiredAt: row.retired_at };
+    const [active]: Array<{ kid: string }> = await tx.query(ACTIVE_KEY_SQL);
+    if (active?.kid === kid) return { outcome: 'active' };
+    const [retired] = await queryRows<{ retired_at: Date }>(tx, 'UPDATE hub_signing_key SET retired_at = clock_timestamp() WHERE kid = $1 RETURNING retired_at', [kid]);
+    return { outcome: 'retired', retiredAt: retired!.retired_at };
+  });
 }

@@ -20,7 +20,13 @@ export class InstructionEntity {
 export class HubSigningKeyEntity {
   @PrimaryColumn('text') kid!: string;
   @Column('text') alg!: 'EdDSA' | 'ES256';
-  @Column('jsonb', { name: 'private_jwk' }) privateJwk!: Record<string, unknown>;
+  /** Generated keys only: a key from HUB_SIGNING_JWK never leaves the configuration. */
+  @Column('jsonb', { name: 'private_jwk', nullable: true }) privateJwk!: Record<string, unknown> | null;
   @Column('jsonb', { name: 'public_jwk' }) publicJwk!: Record<string, unknown>;
+  @Column('text') origin!: 'generated' | 'configured';
   @Column('timestamptz', { name: 'created_at' }) createdAt!: Date;
+  /** The active key is the newest activated one not retired. */
+  @Column('timestamptz', { name: 'activated_at' }) activatedAt!: Date;
+  /** Retired keys leave the JWKS; until then every key stays published. */
+  @Column('timestamptz', { name: 'retired_at', nullable: true }) retiredAt!: Date | null;
 }

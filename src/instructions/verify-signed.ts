@@ -4,12 +4,13 @@ import { CLOCK_SKEW_SECONDS_MAX, PARTNER_ALGORITHMS, type PartnerAlgorithm } fro
 import type { Clock } from '../common/clock';
 import { DomainError, ErrorCode, fail } from '../common/errors';
 import { limits } from '../config/limits';
+import { decodeSegmentText, strictJsonProblem } from './strict-json';
 
 /**
  * Verifies a compact JWS signed by a registered key: partner instructions and partner/member
  * access tokens go through here, operator tokens too (with the operator key set). Every way it
  * can be refused has its own error code, checked in a fixed order:
- * shape → unsigned → algorithm → typ → signer and key → signature → time and audience → signer status.
+ * shape (one meaning: no duplicate member names, see strict-json.ts) → unsigned → algorithm → typ → signer and key → signature → time and audience → signer status.
  */
 export interface SignerKey {
   kid: string;
@@ -72,10 +73,27 @@ function mapJoseError(error: unknown): DomainError {
   return fail(ErrorCode.MALFORMED_INSTRUCTION, 'the token is not a valid JWS/JWT');
 }
 
+/**
+ * Refuses a header or payload that is not exactly one JSON text of plain UTF-8 with unique member
+ * names, before anything else reads it: what was signed must have one meaning for every reader.
+ */
+function ambiguousSegment(jws: string): string | null {
+  const [header, payload] = jws.split('.');
+  for (const [name, segment] of [['header', header], ['payload', payload]] as const) {
+    const text = decodeSegmentText(segment ?? '');
+    if (typeof text !== 'string') return `the ${name} is ${text.problem}`;
+    const problem = strictJsonProblem(text);
+    if (problem !== null) return `the ${name} is not strict JSON: ${problem}`;
+  }
+  return null;
+}
+
 export async function verifySigned(jws: unknown, lookup: SignerLookup, options: VerifyOptions): Promise<Verified | DomainError> {
   if (typeof jws !== 'string' || jws.length > limits.instructionBytesMax || !COMPACT_JWS.test(jws)) {
     return fail(ErrorCode.MALFORMED_INSTRUCTION, `expected a compact JWS of at most ${limits.instructionBytesMax} bytes`);
   }
+  const ambiguous = ambiguousSegment(jws);
+  if (ambiguous) return fail(ErrorCode.MALFORMED_INSTRUCTION, ambiguous);
   let header: ReturnType<typeof decodeProtectedHeader>;
   let unverified: JWTPayload;
   try {

@@ -1,7 +1,6 @@
 import type { EntityManager } from 'typeorm';
 import { assert } from '../common/assert';
 import { decimalText } from '../common/decimal';
-import { queryRows } from '../db/sql';
 import { allocateFifo, assertBalanced, netByAccount, type LotTake, type OpenLot, type Posting } from './apply-entry';
 import type { AccountKind, EntryType, OwnerKind } from './ledger.entity';
 
@@ -50,7 +49,8 @@ export async function ensureAccount(
   );
   if (inserted[0]) {
     if (floored) {
-      await tx.query(`INSERT INTO account_balance (account_id, kind, shard, balance) VALUES ($1, $2, 0, 0)`, [inserted[0].id, kind]);
+      // The balance starts at its default, zero: only postings move it (the posting trigger).
+      await tx.query(`INSERT INTO account_balance (account_id, kind, shard) VALUES ($1, $2, 0)`, [inserted[0].id, kind]);
     }
     return { id: inserted[0].id, floored };
   }
@@ -155,8 +155,10 @@ export async function findMovementTargets(
 }
 
 /**
- * Records one journal entry with its postings and moves the balances, all in the caller's
- * transaction. Returns the new balance of every floored account it touched.
+ * Records one journal entry with its postings, in the caller's transaction. The database moves
+ * the balances from the postings (trigger posting_moves_balances: the hub's role cannot write a
+ * balance itself); counter-accounts spread over `counterShards` rows. Returns the new balance of
+ * every floored account the entry moved.
  */
 export async function recordEntry(
   tx: EntityManager,
@@ -165,41 +167,32 @@ export async function recordEntry(
   counterShards: number,
 ): Promise<Map<string, bigint>> {
   assertBalanced(postings);
-  // The entry and its postings in one statement (one round trip).
+  // The entry and its postings in one statement (one round trip); the shard count rides along
+  // for the balance trigger, which runs at the end of this statement.
   await tx.query(
-    `WITH entry AS (
+    `WITH settings AS (SELECT set_config('coalition.counter_shards', $17::text, true)),
+     entry AS (
        INSERT INTO journal_entry (id, type, partner_id, jti, member_id, order_ref, occurred_at, recorded_at, rates, request_hash, reverses_entry_id, counter_member_id, dispute_id)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $14, $15, $16) RETURNING id
      )
      INSERT INTO posting (entry_id, account_id, asset, amount)
      SELECT entry.id, p.account_id, p.asset, p.amount
-     FROM entry, unnest($11::bigint[], $12::text[], $13::bigint[]) AS p(account_id, asset, amount)`,
+     FROM entry, settings, unnest($11::bigint[], $12::text[], $13::bigint[]) AS p(account_id, asset, amount)`,
     [entry.id, entry.type, entry.partnerId, entry.jti, entry.memberId, entry.orderRef, entry.occurredAt, entry.recordedAt,
       JSON.stringify(entry.rates ?? {}), entry.requestHash,
-      postings.map((p) => p.accountId), postings.map((p) => p.asset), postings.map((p) => p.amount.toString()), entry.reversesEntryId ?? null, entry.counterMemberId ?? null, entry.disputeId ?? null],
+      postings.map((p) => p.accountId), postings.map((p) => p.asset), postings.map((p) => p.amount.toString()), entry.reversesEntryId ?? null, entry.counterMemberId ?? null, entry.disputeId ?? null,
+      String(counterShards)],
   );
   const flooredIds = new Set(postings.filter((p) => p.floored).map((p) => p.accountId));
+  const moved = [...netByAccount(postings)].filter(([accountId, delta]) => delta !== 0n && flooredIds.has(accountId)).map(([accountId]) => accountId);
   const balances = new Map<string, bigint>();
-  for (const [accountId, delta] of netByAccount(postings)) {
-    if (delta === 0n) continue;
-    if (flooredIds.has(accountId)) {
-      const rows = await queryRows<{ balance: string }>(
-        tx,
-        'UPDATE account_balance SET balance = balance + $2 WHERE account_id = $1 AND shard = 0 RETURNING balance',
-        [accountId, delta.toString()],
-      );
-      assert(rows[0], `floored account ${accountId} has no balance row`);
-      balances.set(accountId, BigInt(rows[0].balance));
-    } else {
-      // Counter-accounts spread their balance over `counterShards` rows (see the migration).
-      const shard = Math.floor(Math.random() * counterShards);
-      await tx.query(
-        `INSERT INTO account_balance (account_id, kind, shard, balance) SELECT id, kind, $2, $3 FROM account WHERE id = $1
-         ON CONFLICT (account_id, shard) DO UPDATE SET balance = account_balance.balance + EXCLUDED.balance`,
-        [accountId, shard, delta.toString()],
-      );
-    }
-  }
+  if (moved.length === 0) return balances;
+  const rows: Array<{ account_id: string; balance: string }> = await tx.query(
+    'SELECT account_id, balance FROM account_balance WHERE account_id = ANY($1::bigint[]) AND shard = 0',
+    [moved],
+  );
+  for (const row of rows) balances.set(String(row.account_id), BigInt(row.balance));
+  for (const accountId of moved) assert(balances.has(accountId), `floored account ${accountId} has no balance row`);
   return balances;
 }
 

@@ -509,7 +509,7 @@ describe('append-only in the database', () => {
     // Rows to refuse must exist, or a row trigger would never fire.
     expect(before[0].contracts.length).toBeGreaterThan(0);
     expect(before[0].rates.length).toBeGreaterThan(0);
-    await expect(hub.hub.dataSource.query(sql)).rejects.toThrow(/append-only/);
+    await expect(hub.ownerQuery(sql)).rejects.toThrow(/append-only/);
     const after = await hub.hub.dataSource.query(
       `SELECT (SELECT json_agg(c ORDER BY id) FROM partner_contract c) AS contracts, (SELECT json_agg(r ORDER BY id) FROM exchange_rate r) AS rates`,
     );
@@ -536,8 +536,8 @@ describe('history order and unit names', () => {
 
   it('refuses to rename or delete a unit in the database (its balances are kept under the name)', async () => {
     await hub.graphql('mutation { setPartnerUnit(partnerId: "ORDR", code: "MILES") { __typename } }', {}, await hub.operatorToken());
-    await expect(hub.hub.dataSource.query(`UPDATE partner_unit SET code = 'KM', asset = 'ORDR.KM' WHERE partner_id = 'ORDR'`)).rejects.toThrow(/append-only/);
-    await expect(hub.hub.dataSource.query(`DELETE FROM partner_unit WHERE partner_id = 'ORDR'`)).rejects.toThrow(/append-only/);
+    await expect(hub.ownerQuery(`UPDATE partner_unit SET code = 'KM', asset = 'ORDR.KM' WHERE partner_id = 'ORDR'`)).rejects.toThrow(/append-only/);
+    await expect(hub.ownerQuery(`DELETE FROM partner_unit WHERE partner_id = 'ORDR'`)).rejects.toThrow(/append-only/);
   });
 });
 

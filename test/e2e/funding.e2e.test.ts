@@ -74,9 +74,9 @@ describe('prepaid', () => {
     expect(await funding('PREPAID')).toMatchObject({ prepaidBalanceMinor: '0', headroomMinor: '0' });
   });
 
-  it('the database itself refuses a prepaid balance below zero', async () => {
+  it('the database itself refuses a prepaid balance below zero (even to its owner)', async () => {
     await expect(
-      hub.hub.dataSource.query(
+      hub.ownerQuery(
         `UPDATE account_balance SET balance = -1 WHERE account_id = (SELECT id FROM account WHERE owner_id = 'PREPAID' AND kind = 'prefunding')`,
       ),
     ).rejects.toThrow(/account_balance_check/);

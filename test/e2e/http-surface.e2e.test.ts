@@ -71,7 +71,7 @@ describe('health and keys', () => {
     expect(response.headers.get('content-type')).toContain('application/json');
     const keys: Array<Record<string, unknown>> = response.body.keys;
     expect(keys.length).toBeGreaterThanOrEqual(1);
-    expect(keys).toEqual(hub.hub.hubKeys.jwks().keys);
+    expect(keys).toEqual((await hub.hub.hubKeys.jwks()).keys);
     for (const key of keys) {
       expect(key).toMatchObject({ kid: expect.any(String), alg: 'EdDSA', kty: 'OKP', crv: 'Ed25519', use: 'sig' });
       for (const privateMember of ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k']) expect(key).not.toHaveProperty(privateMember);

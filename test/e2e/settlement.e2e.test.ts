@@ -211,14 +211,14 @@ describe('the three-partner worked example (A owes 760, B 600; C is owed 900)', 
     expect(period2.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
   });
 
-  it('never changes a closed period, even from SQL', async () => {
-    await expect(hub.hub.dataSource.query(`UPDATE settlement_period SET closed_by = 'x' WHERE id = $1`, [period.id])).rejects.toThrow(/never changes/);
-    await expect(hub.hub.dataSource.query('DELETE FROM settlement_period WHERE id = $1', [period.id])).rejects.toThrow(/never changes/);
-    await expect(hub.hub.dataSource.query(`UPDATE statement SET net_minor = 0 WHERE period_id = $1`, [period.id])).rejects.toThrow(/never changes/);
+  it('never changes a closed period, even from SQL (as the owner: its triggers)', async () => {
+    await expect(hub.ownerQuery(`UPDATE settlement_period SET closed_by = 'x' WHERE id = $1`, [period.id])).rejects.toThrow(/never changes/);
+    await expect(hub.ownerQuery('DELETE FROM settlement_period WHERE id = $1', [period.id])).rejects.toThrow(/never changes/);
+    await expect(hub.ownerQuery(`UPDATE statement SET net_minor = 0 WHERE period_id = $1`, [period.id])).rejects.toThrow(/never changes/);
     for (const table of ['settlement_line', 'settlement_total', 'settlement_obligation', 'settlement_instruction', 'settlement_summary']) {
-      await expect(hub.hub.dataSource.query(`DELETE FROM ${table} WHERE period_id = $1`, [period.id])).rejects.toThrow();
+      await expect(hub.ownerQuery(`DELETE FROM ${table} WHERE period_id = $1`, [period.id])).rejects.toThrow();
     }
-    await expect(hub.hub.dataSource.query('UPDATE settlement_line SET money_minor = 0 WHERE period_id = $1', [period.id])).rejects.toThrow();
+    await expect(hub.ownerQuery('UPDATE settlement_line SET money_minor = 0 WHERE period_id = $1', [period.id])).rejects.toThrow();
   });
 });
 

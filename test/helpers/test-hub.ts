@@ -1,4 +1,5 @@
 import { exportJWK, generateKeyPair, type CryptoKey } from 'jose';
+import { Client } from 'pg';
 import pino, { type Logger } from 'pino';
 import {
   generatePartnerKey,
@@ -44,17 +45,19 @@ export interface TestPartner {
  */
 export class TestHub {
   private constructor(
-    readonly hub: Hub,
+    public hub: Hub,
     readonly databaseName: string,
     private readonly operatorKey: { kid: string; alg: 'EdDSA'; privateKey: CryptoKey },
     readonly clock: TestClock,
+    /** The environment the hub was started with, and its database (as the migrating owner). */
+    private readonly started: { env: Record<string, string>; databaseUrl: string; logger: Logger },
   ) {}
 
   static async start(options: { logger?: Logger; env?: Record<string, string> } = {}): Promise<TestHub> {
     const database = await createTestDatabase();
     const { privateKey, publicKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
     const kid = 'operator-test';
-    const config = loadConfig({
+    const env: Record<string, string> = {
       PORT: '0',
       HUB_ID,
       OPERATOR_ISSUER,
@@ -65,11 +68,43 @@ export class TestHub {
       // …and close settlement periods themselves.
       SETTLEMENT_INTERVAL_SECONDS: '0',
       ...options.env,
-    });
+    };
     const clock = new TestClock();
-    const hub = await startHub(config, database.url, { clock, logger: options.logger ?? pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }) });
-    return new TestHub(hub, database.name, { kid, alg: 'EdDSA', privateKey }, clock);
+    const logger = options.logger ?? pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+    const hub = await startHub(loadConfig(env), database.url, { clock, logger });
+    return new TestHub(hub, database.name, { kid, alg: 'EdDSA', privateKey }, clock, { env, databaseUrl: database.url, logger });
   }
+
+  /** The database's URL as its owner (what the CLI and migrations use). */
+  get databaseUrl(): string {
+    return this.started.databaseUrl;
+  }
+
+  /**
+   * Plain SQL as the database's owner (what a psql session of the operator could do), around the
+   * hub, which itself runs as a role with far fewer rights.
+   */
+  async ownerQuery<T = Record<string, any>>(text: string, params: unknown[] = []): Promise<T[]> {
+    const client = new Client({ connectionString: this.started.databaseUrl });
+    await client.connect();
+    try {
+      return (await client.query(text, params)).rows as T[];
+    } finally {
+      await client.end();
+    }
+  }
+
+  /** Stops the hub and starts it again on the same database, with `env` changed; a new port. */
+  async restart(env: Record<string, string> = {}): Promise<void> {
+    if (!this.closed) await this.hub.close();
+    this.closed = true;
+    this.started.env = { ...this.started.env, ...env };
+    this.hub = await startHub(loadConfig(this.started.env), this.started.databaseUrl, { clock: this.clock, logger: this.started.logger });
+    this.closed = false;
+  }
+
+  /** True while a restart that failed left no hub running. */
+  private closed = false;
 
   get url(): string {
     return this.hub.url;
