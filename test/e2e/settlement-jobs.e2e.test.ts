@@ -45,12 +45,12 @@ async function makeOpenPeriodDue(): Promise<string> {
 
 it('a close computes its period with JIT off (whatever the server default)', async () => {
   // A probe in the close's own transaction: when the close writes its summary, record the session's jit setting.
-  await hub.hub.dataSource.query(`CREATE TABLE jit_probe (jit text NOT NULL)`);
-  await hub.hub.dataSource.query(
+  await hub.ownerQuery(`CREATE TABLE jit_probe (jit text NOT NULL)`);
+  await hub.ownerQuery(
     `CREATE FUNCTION jit_probe_record() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER AS
      $$ BEGIN INSERT INTO jit_probe VALUES (current_setting('jit')); RETURN NEW; END $$`,
   );
-  await hub.hub.dataSource.query(`CREATE TRIGGER jit_probe AFTER INSERT ON settlement_summary FOR EACH ROW EXECUTE FUNCTION jit_probe_record()`);
+  await hub.ownerQuery(`CREATE TRIGGER jit_probe AFTER INSERT ON settlement_summary FOR EACH ROW EXECUTE FUNCTION jit_probe_record()`);
   try {
     const [{ jit: serverDefault }] = await hub.hub.dataSource.query(`SELECT current_setting('jit') AS jit`);
     expect(serverDefault).toBe('on');
@@ -58,9 +58,9 @@ it('a close computes its period with JIT off (whatever the server default)', asy
     const id = (await hub.hub.services.settlement.openPeriod()).id;
     const closed = await hub.hub.services.settlement.close(id, 'test');
     expect(closed).toMatchObject({ id, status: 'closed' });
-    expect(await hub.hub.dataSource.query('SELECT jit FROM jit_probe')).toEqual([{ jit: 'off' }]);
+    expect(await hub.ownerQuery('SELECT jit FROM jit_probe')).toEqual([{ jit: 'off' }]);
   } finally {
-    await hub.hub.dataSource.query('DROP TRIGGER jit_probe ON settlement_summary; DROP FUNCTION jit_probe_record(); DROP TABLE jit_probe');
+    await hub.ownerQuery('DROP TRIGGER jit_probe ON settlement_summary; DROP FUNCTION jit_probe_record(); DROP TABLE jit_probe');
   }
 });
 
