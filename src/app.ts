@@ -18,6 +18,8 @@ import { PartnerResolver } from './graphql/resolvers/partner.resolver';
 import { buildHubSchema } from './graphql/schema';
 import { HubMetrics } from './http/metrics';
 import { createHttpServer } from './http/server';
+import { HttpDrain } from './http/drain';
+import { Probes } from './http/probes';
 import { outcomePlugin } from './graphql/outcome-plugin';
 import { costPlugin } from './graphql/cost-plugin';
 import { HubKeys } from './instructions/hub-keys';
@@ -61,6 +63,11 @@ export interface Hub {
   };
   hubKeys: HubKeys;
   logger: Logger;
+  probes: Probes;
+  /**
+   * Stops gracefully: readiness fails, no new connection is accepted, requests in flight and a
+   * scheduled job in progress finish (each within SHUTDOWN_GRACE_SECONDS), then the pool closes.
+   */
   close(): Promise<void>;
 }
 
@@ -124,6 +131,8 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
       // Plain GET queries (GraphQL-over-HTTP). Apollo's CSRF check guards cookie sessions; this hub
       // authenticates by bearer header or by a signed instruction only, which a cross-site page cannot send.
       csrfPrevention: false,
+      // The hub stops itself (close() below): Apollo's own handler would re-send the signal and kill requests in flight.
+      stopOnTerminationSignals: false,
       ...armor,
       plugins: [...armor.plugins, costPlugin(limits.queryCostMax), ApolloServerPluginLandingPageDisabled(), outcomePlugin(metrics)],
       formatError: (formatted, error) => {
@@ -133,9 +142,11 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
       },
     });
     await apollo.start();
+    const probes = new Probes(dataSource);
     const server = createHttpServer({
       apollo,
       dataSource,
+      probes,
       logger,
       metrics,
       metricsToken: config.metricsToken,
@@ -146,6 +157,7 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
         telemetry,
       }),
     });
+    const drain = new HttpDrain(server);
     await new Promise<void>((done) => server.listen(config.port, config.host, done));
     const stopExpiry = expiry.schedule(config.expiryIntervalSeconds, logger);
     const stopSettlement = settlement.schedule(config.settlementIntervalSeconds, logger);
@@ -156,11 +168,17 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
       services: { partners, contracts, instructions, integrity, expiry, settlement, statements, reconciliation },
       hubKeys,
       logger,
+      probes,
       async close() {
-        stopExpiry();
-        stopSettlement();
-        await new Promise<void>((done) => server.close(() => done()));
-        server.closeAllConnections();
+        probes.startDraining();
+        const graceMs = config.shutdownGraceSeconds * 1000;
+        const jobs = Promise.all([stopExpiry(), stopSettlement()]);
+        const { cut } = await drain.drain(graceMs);
+        if (cut > 0) logger.warn({ cut, graceSeconds: config.shutdownGraceSeconds }, 'requests still running at the end of the grace period were cut');
+        let timer: NodeJS.Timeout | undefined;
+        const jobsDone = await Promise.race([jobs.then(() => true), new Promise<boolean>((done) => (timer = setTimeout(done, graceMs, false)))]);
+        clearTimeout(timer);
+        if (!jobsDone) logger.warn('a scheduled job was still running at the end of the grace period: its transaction is rolled back');
         await apollo.stop();
         await dataSource.destroy();
       },

@@ -39,6 +39,8 @@ const environmentSchema = z.object({
   SETTLEMENT_TIME_ZONE: z.string().min(1).default('UTC'),
   /** How often the server checks whether the open period is due to close; 0 turns the schedule off. */
   SETTLEMENT_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(86_400).default(60),
+  /** On SIGTERM/SIGINT, how long requests in flight and scheduled jobs may take to finish before they are cut. */
+  SHUTDOWN_GRACE_SECONDS: z.coerce.number().int().min(0).max(3600).default(20),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -63,6 +65,7 @@ export interface Config {
   settlementPeriod: 'hour' | 'day' | 'week' | 'month';
   settlementTimeZone: string;
   settlementIntervalSeconds: number;
+  shutdownGraceSeconds: number;
 }
 
 function parseJson(name: string, text: string | undefined): unknown {
@@ -118,5 +121,6 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     settlementPeriod: env.SETTLEMENT_PERIOD,
     settlementTimeZone: env.SETTLEMENT_TIME_ZONE,
     settlementIntervalSeconds: env.SETTLEMENT_INTERVAL_SECONDS,
+    shutdownGraceSeconds: env.SHUTDOWN_GRACE_SECONDS,
   };
 }

@@ -2,6 +2,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import type { Logger } from 'pino';
 import type { Clock } from '../common/clock';
 import { newId } from '../common/ids';
+import { runPeriodically } from '../common/periodic';
 import { withTransaction } from '../db/with-transaction';
 import type { ContractService } from '../partners/contract.service';
 import { CP, ensureAccount, HUB_OWNER, recordEntry, recordLotChanges } from './ledger.repository';
@@ -123,15 +124,13 @@ export class ExpiryService {
   }
 
   /** Runs every `intervalSeconds` in the server; returns a stop function. Errors are logged, never thrown. */
-  schedule(intervalSeconds: number, logger: Logger): () => void {
-    if (intervalSeconds <= 0) return () => undefined;
-    const timer = setInterval(() => {
+  /** The scheduled job; the returned stop() waits for a run in progress. */
+  schedule(intervalSeconds: number, logger: Logger): () => Promise<void> {
+    return runPeriodically(intervalSeconds, () =>
       this.run().then(
-        (run) => run.ran && run.lotsExpired > 0 && logger.info({ ...run, pointsExpired: run.pointsExpired.toString() }, 'expiry run'),
+        (run) => void (run.ran && run.lotsExpired > 0 && logger.info({ ...run, pointsExpired: run.pointsExpired.toString() }, 'expiry run')),
         (error: unknown) => logger.error({ err: error }, 'expiry run failed'),
-      );
-    }, intervalSeconds * 1000);
-    timer.unref();
-    return () => clearInterval(timer);
+      ),
+    );
   }
 }

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { Clock } from '../common/clock';
 import { ErrorCode, fail, isDomainError, type DomainError } from '../common/errors';
+import { runPeriodically } from '../common/periodic';
 import { withTransaction } from '../db/with-transaction';
 import type { PeriodCalendar } from './calendar';
 import { PERIOD_QUERY_SETTINGS, PERIOD_FUNDING_SQL, PERIOD_OBLIGATIONS_SQL, PERIOD_TOTALS_SQL, STORE_LINES_SQL, STORED_TOTALS_SQL } from './lines';
@@ -107,16 +108,14 @@ export class SettlementService {
     return closed;
   }
 
-  schedule(intervalSeconds: number, logger: Logger): () => void {
-    if (intervalSeconds <= 0) return () => undefined;
-    const timer = setInterval(() => {
+  /** The scheduled job; the returned stop() waits for a close in progress. */
+  schedule(intervalSeconds: number, logger: Logger): () => Promise<void> {
+    return runPeriodically(intervalSeconds, () =>
       this.closeDue().then(
         (periods) => periods.forEach((period) => logger.info({ period: period.id }, 'settlement period closed')),
         (error: unknown) => logger.error({ err: error }, 'settlement close failed'),
-      );
-    }, intervalSeconds * 1000);
-    timer.unref();
-    return () => clearInterval(timer);
+      ),
+    );
   }
 
   private async cutOff(periodId: string, closedBy: string): Promise<PeriodRow | DomainError> {

@@ -1,0 +1,42 @@
+import type { Server } from 'node:http';
+
+/**
+ * Lets a server finish what it is doing before it stops: once draining, it accepts no new
+ * connection, answers the requests in flight with `connection: close`, closes each keep-alive
+ * connection as soon as it is idle, and after the grace period cuts whatever is left.
+ */
+export class HttpDrain {
+  private inFlight = 0;
+  private draining = false;
+
+  constructor(private readonly server: Server) {
+    // Before the application's own listener, so the header is set before anything is written.
+    server.prependListener('request', (_request, response) => {
+      this.inFlight += 1;
+      if (this.draining) response.setHeader('connection', 'close');
+      response.once('close', () => {
+        this.inFlight -= 1;
+        if (this.draining) this.server.closeIdleConnections();
+      });
+    });
+  }
+
+  get requestsInFlight(): number {
+    return this.inFlight;
+  }
+
+  /** Resolves when every connection is closed; `cut` counts the requests still running at the deadline. */
+  async drain(graceMs: number): Promise<{ cut: number }> {
+    this.draining = true;
+    const closed = new Promise<void>((done) => this.server.close(() => done()));
+    this.server.closeIdleConnections();
+    let timer: NodeJS.Timeout | undefined;
+    const inTime = await Promise.race([closed.then(() => true), new Promise<boolean>((done) => (timer = setTimeout(done, graceMs, false)))]);
+    clearTimeout(timer);
+    if (inTime) return { cut: 0 };
+    const cut = this.inFlight;
+    this.server.closeAllConnections();
+    await closed;
+    return { cut };
+  }
+}
