@@ -100,7 +100,8 @@ function postgresAccount(): { uid: number; gid: number } {
 
 /** Whether `account` can reach `path` (search permission on every directory on the way, ACLs included). */
 function reachable(path: string, account: { uid: number; gid: number }, test: '-x' | '-r' = '-x'): boolean {
-  const result = spawnSync('test', [test, path], { uid: account.uid, gid: account.gid, stdio: 'ignore' });
+  // An absolute path, from / : the child inherits this process's working directory, which it may not be able to enter.
+  const result = spawnSync('test', [test, resolve(path)], { uid: account.uid, gid: account.gid, stdio: 'ignore', cwd: '/' });
   return result.status === 0;
 }
 
