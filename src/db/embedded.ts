@@ -140,8 +140,16 @@ function reachableBinaries(binaries: Binaries, account: { uid: number; gid: numb
     cpSync(native, staging, { recursive: true, verbatimSymlinks: true });
     chmodSync(staging, 0o755);
     writeFileSync(join(staging, '.complete'), `${binaries.version}\n`);
-    rmSync(target, { recursive: true, force: true });
-    renameSync(staging, target);
+    try {
+      renameSync(staging, target);
+    } catch {
+      // Another process finished its copy first: use that one. Otherwise a half-made copy is in the way.
+      if (existsSync(complete)) rmSync(staging, { recursive: true, force: true });
+      else {
+        rmSync(target, { recursive: true, force: true });
+        renameSync(staging, target);
+      }
+    }
     notice(`the postgres user cannot reach node_modules here: the embedded PostgreSQL binaries were copied to ${target}`);
   }
   const copied = { initdb: join(target, 'bin', 'initdb'), postgres: join(target, 'bin', 'postgres'), version: binaries.version };
