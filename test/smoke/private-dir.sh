@@ -6,7 +6,7 @@
 # Usage: test/smoke/private-dir.sh     (run by .ci/run; about 2 minutes)
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
-parent=$(mktemp -d)
+parent=$(mktemp -d "${TMPDIR:-/tmp}/coalition-smoke.XXXXXX")
 chmod 700 "$parent"
 npm_pid=""
 hub_pid=""
