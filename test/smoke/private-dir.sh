@@ -11,8 +11,15 @@ chmod 700 "$parent"
 npm_pid=""
 hub_pid=""
 
+# The hub's node process (npm → sh → node) of this checkout: the process an orchestrator signals.
+find_hub() {
+  pgrep -f "^[^ ]*node dist/src/main.js --demo" | while read -r pid; do
+    if [ "$(readlink "/proc/$pid/cwd")" = "$parent/hub" ]; then echo "$pid"; fi
+  done | head -n 1 || true
+}
+
 cleanup() {
-  for pid in $hub_pid $npm_pid; do
+  for pid in $(find_hub) $npm_pid; do
     if kill -0 "$pid" 2>/dev/null; then
       kill -TERM "$pid" 2>/dev/null || true
       sleep 5
@@ -53,9 +60,7 @@ for _ in $(seq 1 240); do
 done
 [ -n "$ready" ] || fail "/readyz did not answer 200 within 4 minutes"
 echo "   /readyz answers 200"
-# The hub itself (npm → sh → node): the process an orchestrator signals; npm then exits with its code.
-hub_pid=$(pgrep -f "^[^ ]*node dist/src/main.js --demo" | while read -r pid; do
-  if [ "$(readlink "/proc/$pid/cwd")" = "$parent/hub" ]; then echo "$pid"; fi; done | head -n 1 || true)
+hub_pid=$(find_hub)
 [ -n "$hub_pid" ] || fail "cannot find the hub's node process"
 if grep -qE '^\s+at |EACCES' "$parent/start.log"; then fail "npm start printed a stack trace or EACCES"; fi
 
