@@ -180,7 +180,10 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
         clearTimeout(timer);
         if (!jobsDone) logger.warn('a scheduled job was still running at the end of the grace period: its transaction is rolled back');
         await apollo.stop();
-        await dataSource.destroy();
+        // A request cut at the deadline may still hold a connection in a query; the pool does not wait for it long.
+        const poolClosed = await Promise.race([dataSource.destroy().then(() => true), new Promise<boolean>((done) => (timer = setTimeout(done, 5000, false)))]);
+        clearTimeout(timer);
+        if (!poolClosed) logger.warn('the database pool did not close within 5 s: its connections end with the process');
       },
     };
   } catch (error) {

@@ -23,11 +23,11 @@ interface Answer {
 }
 
 /** A POST on its own keep-alive connection; `written` resolves once the whole request is on the wire. */
-function post(url: string, body: string, agent: Agent): { written: Promise<void>; answer: Promise<Answer> } {
+function post(url: string, body: string, agent: Agent, headers: Record<string, string> = {}): { written: Promise<void>; answer: Promise<Answer> } {
   let wrote!: () => void;
   const written = new Promise<void>((done) => (wrote = done));
   const answer = new Promise<Answer>((done, fail) => {
-    const request = httpRequest(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (response) => {
+    const request = httpRequest(url, { method: 'POST', agent, headers: { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (response) => {
       const chunks: Buffer[] = [];
       response.on('data', (chunk: Buffer) => chunks.push(chunk));
       response.on('end', () => {
@@ -132,4 +132,89 @@ it('finishes the 50 signed instructions in flight at SIGTERM, answers each compl
   const { rows } = await locker.query('SELECT jti FROM journal_entry WHERE partner_id = $1 AND jti = ANY($2)', ['ACME', receipted]);
   expect(rows.map((row) => row.jti).sort()).toEqual([...receipted].sort());
   expect(hub.output).not.toMatch(/57P01|terminating connection due to administrator command/);
+});
+
+/** A hub process on the test database with its own operator key; returns an operator token for it. */
+async function startHubProcess(env: Record<string, string>): Promise<{ url: string; token: string }> {
+  const operator = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
+  const key = { kid: 'operator-shutdown', alg: 'EdDSA' as const, privateKey: operator.privateKey };
+  await hub?.kill();
+  hub = HubProcess.start([], {
+    DATABASE_URL: database.url,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    HUB_ID,
+    OPERATOR_ISSUER: ISSUER,
+    OPERATOR_JWKS: JSON.stringify({ keys: [{ ...(await exportJWK(operator.publicKey)), kid: key.kid, alg: 'EdDSA' }] }),
+    LOG_LEVEL: 'info',
+    ...env,
+  });
+  const url = await hub.url();
+  return { url, token: await signAccessToken({ issuer: ISSUER, subject: 'test', scope: 'operator', audience: HUB_ID, key }) };
+}
+
+/** Holds every read of the partner table until `release()`: a request that reads it stays in flight. */
+async function holdPartnerTable(): Promise<{ waiting: () => Promise<void>; release: () => Promise<void> }> {
+  const client = new Client({ connectionString: database.url });
+  await client.connect();
+  await client.query('BEGIN');
+  await client.query('LOCK TABLE partner IN ACCESS EXCLUSIVE MODE');
+  return {
+    async waiting() {
+      const deadline = Date.now() + 20_000;
+      while ((await client.query(`SELECT count(*)::int AS n FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'partner' AND NOT l.granted`)).rows[0].n === 0) {
+        if (Date.now() > deadline) throw new Error('no request reached the database');
+        await new Promise((done) => setTimeout(done, 20));
+      }
+    },
+    async release() {
+      await client.query('COMMIT').catch(() => undefined);
+      await client.end();
+    },
+  };
+}
+
+it('cuts a request still running after SHUTDOWN_GRACE_SECONDS and exits 0 without waiting for it', async () => {
+  const { url, token } = await startHubProcess({ SHUTDOWN_GRACE_SECONDS: '1' });
+  const authorization = `Bearer ${token}`;
+  const lock = await holdPartnerTable();
+  try {
+    const agent = new Agent({ keepAlive: true });
+    const stuck = post(`${url}/graphql`, JSON.stringify({ query: '{ partners { edges { node { id } } } }' }), agent, { authorization });
+    stuck.answer.catch(() => undefined);
+    await stuck.written;
+    await lock.waiting();
+    const signalled = Date.now();
+    hub!.signal('SIGTERM');
+    expect(await hub!.exitCode(15_000)).toBe(0);
+    // 1 s of grace, then at most a few seconds for the pool: never the 30 s statement timeout.
+    expect(Date.now() - signalled).toBeLessThan(8000);
+    await expect(stuck.answer).rejects.toThrow(/socket hang up|ECONNRESET/);
+    expect(hub!.output).toContain('requests still running at the end of the grace period were cut');
+    agent.destroy();
+  } finally {
+    await lock.release();
+  }
+});
+
+it('exits at once, with code 1, on a second signal during the drain', async () => {
+  const { url, token } = await startHubProcess({ SHUTDOWN_GRACE_SECONDS: '60' });
+  const authorization = `Bearer ${token}`;
+  const lock = await holdPartnerTable();
+  try {
+    const agent = new Agent({ keepAlive: true });
+    const stuck = post(`${url}/graphql`, JSON.stringify({ query: '{ partners { edges { node { id } } } }' }), agent, { authorization });
+    stuck.answer.catch(() => undefined);
+    await stuck.written;
+    await lock.waiting();
+    hub!.signal('SIGTERM');
+    await new Promise((done) => setTimeout(done, 500));
+    expect(hub!.running).toBe(true);
+    hub!.signal('SIGINT');
+    expect(await hub!.exitCode(5000)).toBe(1);
+    expect(hub!.output).toContain('SIGINT again: exiting now');
+    agent.destroy();
+  } finally {
+    await lock.release();
+  }
 });
