@@ -1,6 +1,6 @@
 import { spawn, spawnSync, execFileSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, cpSync, existsSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, cpSync, createWriteStream, existsSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { arch, platform, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -19,7 +19,7 @@ import { Client } from 'pg';
 export interface EmbeddedDatabase {
   /** Connection string of the server's maintenance database (`postgres`). */
   serverUrl: string;
-  /** Where the cluster's files are (DATA_DIR/pg, or a reachable place when root works in a private directory). */
+  /** Where the cluster's files are (DATA_DIR/pg, or a reachable place when root works in a private directory); its log is DATA_DIR/postgres.log. */
   clusterDir: string;
   /** Smart shutdown (waits for clients to leave), escalating to fast then immediate if it takes too long. */
   stop(): Promise<void>;
@@ -220,11 +220,17 @@ async function initialise(binaries: Binaries, clusterDir: string, password: stri
 }
 
 /** Starts the server and resolves once it accepts connections; rejects with its last words if it exits first. */
-function startServer(binaries: Binaries, clusterDir: string, port: number, flags: string[], account: { uid: number; gid: number } | undefined, locale: string): Promise<ChildProcess> {
+function startServer(binaries: Binaries, clusterDir: string, port: number, flags: string[], account: { uid: number; gid: number } | undefined, locale: string, logFile: string): Promise<ChildProcess> {
   return new Promise((done, fail) => {
-    const child = spawn(binaries.postgres, ['-D', clusterDir, '-p', String(port), ...flags], { ...account, env: { ...process.env, LC_MESSAGES: locale }, stdio: ['ignore', 'ignore', 'pipe'] });
+    // Its own process group: Ctrl+C in a terminal signals the whole foreground group, and the
+    // database must not fast-stop under the hub's clients while the hub drains; the hub stops it.
+    const child = spawn(binaries.postgres, ['-D', clusterDir, '-p', String(port), ...flags], { ...account, env: { ...process.env, LC_MESSAGES: locale }, stdio: ['ignore', 'ignore', 'pipe'], detached: true });
     let output = '';
     let ready = false;
+    // The server's own log, kept for whoever wants to know what the database did (and when it was asked to stop).
+    const log = createWriteStream(logFile, { flags: 'a', mode: 0o600 });
+    log.on('error', () => undefined);
+    child.stderr!.pipe(log);
     child.stderr!.on('data', (chunk: Buffer) => {
       if (ready) return;
       output += chunk.toString('utf8');
@@ -275,7 +281,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   const port = await freePort();
   const flags = ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=200'];
   if (options.fast) flags.push('-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off');
-  const child = await startServer(binaries, clusterDir, port, flags, account, locale);
+  const child = await startServer(binaries, clusterDir, port, flags, account, locale, resolve(options.dataDir, 'postgres.log'));
   // If this process ends without stop() (a crash, process.exit), the server still shuts down (fast).
   const onExit = () => child.kill('SIGINT');
   process.once('exit', onExit);

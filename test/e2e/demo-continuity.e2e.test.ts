@@ -39,12 +39,13 @@ async function demoRun(...args: string[]): Promise<{ url: string; output: string
   return { url: await hub.url(), output: hub.output };
 }
 
-async function stopRun(): Promise<string> {
-  hub!.signal('SIGTERM');
+async function stopRun(how: 'SIGTERM' | 'Ctrl+C' = 'SIGTERM'): Promise<string> {
+  if (how === 'Ctrl+C') hub!.signalGroup('SIGINT');
+  else hub!.signal('SIGTERM');
   expect(await hub!.exitCode()).toBe(0);
   const output = hub!.output;
   hub = undefined;
-  expect(output).not.toMatch(/57P01|terminating connection due to administrator command|Error:/);
+  expect(output).not.toMatch(/57P01|terminating connection due to administrator command|Error:|shutdown:/);
   return output;
 }
 
@@ -80,7 +81,12 @@ it('keeps the demo data and operator key between runs, does not replay the scena
   expect(second.output).not.toContain('1. The operator registers three partners');
   expect(JSON.parse(readFileSync(keyFile(), 'utf8'))).toEqual(key);
   expect(await coalition(second.url, token)).toEqual({ partners: ['ACME', 'BOLT', 'CAFE'], entries, ok: true });
-  await stopRun();
+  // Ctrl+C reaches the whole foreground group; the database still stops only after the hub, and gently.
+  const logBefore = readFileSync(join(dataDir, 'postgres.log'), 'utf8').length;
+  await stopRun('Ctrl+C');
+  const shutdownLog = readFileSync(join(dataDir, 'postgres.log'), 'utf8').slice(logBefore);
+  expect(shutdownLog).toContain('received smart shutdown request');
+  expect(shutdownLog).not.toMatch(/fast shutdown|immediate shutdown/);
 
   // --reset: a new key (the old token is refused) and a fresh coalition, played again.
   const third = await demoRun('--reset');

@@ -22,11 +22,12 @@ export class HubProcess {
 
   /** `env` replaces DATABASE_URL, PORT etc.; a key set to undefined is removed from the inherited environment. */
   static start(args: string[], env: Record<string, string | undefined>, cwd = resolve(__dirname, '..', '..')): HubProcess {
+    // Its own process group, as a shell gives a foreground job: signalGroup() then acts like Ctrl+C.
     if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npm run build\` first`);
     // As a user runs it: jest's NODE_ENV=test would, for one, switch Apollo's signal handlers off.
     const merged: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: undefined, ...env };
     for (const [name, value] of Object.entries(env)) if (value === undefined) delete merged[name];
-    return new HubProcess(spawn(process.execPath, [MAIN, ...args], { cwd, env: merged, stdio: ['ignore', 'pipe', 'pipe'] }));
+    return new HubProcess(spawn(process.execPath, [MAIN, ...args], { cwd, env: merged, stdio: ['ignore', 'pipe', 'pipe'], detached: true }));
   }
 
   /** Resolves with the hub's base URL once it serves (the "Press Ctrl+C" banner or the ready log line). */
@@ -47,6 +48,11 @@ export class HubProcess {
 
   signal(name: NodeJS.Signals): void {
     this.child.kill(name);
+  }
+
+  /** To the whole process group, as a terminal sends Ctrl+C (SIGINT) to the foreground job. */
+  signalGroup(name: NodeJS.Signals): void {
+    process.kill(-this.child.pid!, name);
   }
 
   /** The exit code, or an error if the process does not exit within `timeoutMs`. */
