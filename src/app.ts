@@ -7,6 +7,7 @@ import pino, { type Logger } from 'pino';
 import type { DataSource } from 'typeorm';
 import { AuthService } from './auth/auth.service';
 import { systemClock, type Clock } from './common/clock';
+import { settlesWithin } from './common/deadline';
 import type { Config } from './config/config';
 import { limits } from './config/limits';
 import { createDataSource, migrate } from './db/data-source';
@@ -175,15 +176,10 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
         const jobs = Promise.all([stopExpiry(), stopSettlement()]);
         const { cut } = await drain.drain(graceMs);
         if (cut > 0) logger.warn({ cut, graceSeconds: config.shutdownGraceSeconds }, 'requests still running at the end of the grace period were cut');
-        let timer: NodeJS.Timeout | undefined;
-        const jobsDone = await Promise.race([jobs.then(() => true), new Promise<boolean>((done) => (timer = setTimeout(done, graceMs, false)))]);
-        clearTimeout(timer);
-        if (!jobsDone) logger.warn('a scheduled job was still running at the end of the grace period: its transaction is rolled back');
+        if (!(await settlesWithin(jobs, graceMs))) logger.warn('a scheduled job was still running at the end of the grace period: its transaction is rolled back');
         await apollo.stop();
         // A request cut at the deadline may still hold a connection in a query; the pool does not wait for it long.
-        const poolClosed = await Promise.race([dataSource.destroy().then(() => true), new Promise<boolean>((done) => (timer = setTimeout(done, 5000, false)))]);
-        clearTimeout(timer);
-        if (!poolClosed) logger.warn('the database pool did not close within 5 s: its connections end with the process');
+        if (!(await settlesWithin(dataSource.destroy(), 5000))) logger.warn('the database pool did not close within 5 s: its connections end with the process');
       },
     };
   } catch (error) {

@@ -5,6 +5,7 @@ import { createServer } from 'node:net';
 import { arch, platform, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { Client } from 'pg';
+import { settlesWithin } from '../common/deadline';
 
 /**
  * A real PostgreSQL run from npm alone, for a machine with only Node: the hub's default
@@ -257,11 +258,10 @@ function startServer(binaries: Binaries, clusterDir: string, port: number, flags
 async function stopServer(child: ChildProcess, smartMs = 5000, fastMs = 10_000): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((done) => child.once('exit', () => done()));
-  const within = (ms: number) => Promise.race([exited.then(() => true), new Promise<boolean>((done) => setTimeout(done, ms, false).unref())]);
   child.kill('SIGTERM');
-  if (await within(smartMs)) return;
+  if (await settlesWithin(exited, smartMs)) return;
   child.kill('SIGINT');
-  if (await within(fastMs)) return;
+  if (await settlesWithin(exited, fastMs)) return;
   child.kill('SIGQUIT');
   await exited;
 }

@@ -1,4 +1,5 @@
 import type { Server, ServerResponse } from 'node:http';
+import { settlesWithin } from '../common/deadline';
 
 /**
  * Lets a server finish what it is doing before it stops: once draining, it accepts no new
@@ -32,10 +33,7 @@ export class HttpDrain {
     for (const response of this.inFlight) if (!response.headersSent) response.setHeader('connection', 'close');
     const closed = new Promise<void>((done) => this.server.close(() => done()));
     this.server.closeIdleConnections();
-    let timer: NodeJS.Timeout | undefined;
-    const inTime = await Promise.race([closed.then(() => true), new Promise<boolean>((done) => (timer = setTimeout(done, graceMs, false)))]);
-    clearTimeout(timer);
-    if (inTime) return { cut: 0 };
+    if (await settlesWithin(closed, graceMs)) return { cut: 0 };
     const cut = this.inFlight.size;
     this.server.closeAllConnections();
     await closed;
