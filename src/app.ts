@@ -9,6 +9,7 @@ import type { DataSource } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import { AuthService } from './auth/auth.service';
 import { systemClock, type Clock } from './common/clock';
+import { settlesWithin } from './common/deadline';
 import type { Config } from './config/config';
 import { limits } from './config/limits';
 import { openHubDataSource } from './db/app-role';
@@ -22,6 +23,8 @@ import { HubMetrics } from './http/metrics';
 import { currentRequestId, requestAwareLogger } from './http/request-id';
 import { RateLimits } from './common/rate-limits';
 import { createHttpServer } from './http/server';
+import { HttpDrain } from './http/drain';
+import { Probes } from './http/probes';
 import { outcomePlugin } from './graphql/outcome-plugin';
 import { costPlugin } from './graphql/cost-plugin';
 import { availabilityPlugin, formatHubError, orUnavailable } from './graphql/errors-plugin';
@@ -70,6 +73,11 @@ export interface Hub {
   };
   hubKeys: HubKeys;
   logger: Logger;
+  probes: Probes;
+  /**
+   * Stops gracefully: readiness fails, no new connection is accepted, requests in flight and a
+   * scheduled job in progress finish (each within SHUTDOWN_GRACE_SECONDS), then the pool closes.
+   */
   close(): Promise<void>;
 }
 
@@ -150,6 +158,8 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
       // Plain GET queries (GraphQL-over-HTTP). Apollo's CSRF check guards cookie sessions; this hub
       // authenticates by bearer header or by a signed instruction only, which a cross-site page cannot send.
       csrfPrevention: false,
+      // The hub stops itself (close() below): Apollo's own handler would re-send the signal and kill requests in flight.
+      stopOnTerminationSignals: false,
       ...armor,
       parseOptions: { maxTokens: limits.queryTokensMax },
       validationRules: [...armor.validationRules, supportedOperationRule],
@@ -164,9 +174,11 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
       formatError: formatHubError(logger),
     });
     await apollo.start();
+    const probes = new Probes(dataSource);
     const server = createHttpServer({
       apollo,
       dataSource,
+      probes,
       logger,
       metrics,
       metricsToken: config.metricsToken,
@@ -180,6 +192,7 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
         logger,
       }),
     });
+    const drain = new HttpDrain(server);
     await new Promise<void>((done) => server.listen(config.port, config.host, done));
     const expiryJob = expiry.schedule(config.expiryIntervalSeconds, logger, metrics);
     const settlementJob = settlement.schedule(config.settlementIntervalSeconds, logger, metrics);
@@ -190,14 +203,19 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
       services: { partners, contracts, instructions, integrity, expiry, settlement, statements, reconciliation },
       hubKeys,
       logger,
+      probes,
       async close() {
-        // Resolve once a run in progress has finished: the pool closes after it.
-        await Promise.all([expiryJob.stop(), settlementJob.stop()]);
+        probes.startDraining();
+        const graceMs = config.shutdownGraceSeconds * 1000;
+        // PeriodicJob.stop() resolves once a run in progress has finished: the pool closes after it.
+        const jobs = Promise.all([expiryJob.stop(), settlementJob.stop()]);
+        const { cut } = await drain.drain(graceMs);
+        if (cut > 0) logger.warn({ cut, graceSeconds: config.shutdownGraceSeconds }, 'requests still running at the end of the grace period were cut');
+        if (!(await settlesWithin(jobs, graceMs))) logger.warn('a scheduled job was still running at the end of the grace period: its transaction is rolled back');
         hubKeys.close();
-        await new Promise<void>((done) => server.close(() => done()));
-        server.closeAllConnections();
         await apollo.stop();
-        await dataSource.destroy();
+        // A request cut at the deadline may still hold a connection in a query; the pool does not wait for it long.
+        if (!(await settlesWithin(dataSource.destroy(), 5000))) logger.warn('the database pool did not close within 5 s: its connections end with the process');
       },
     };
   } catch (error) {

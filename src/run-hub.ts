@@ -2,57 +2,84 @@ import 'reflect-metadata';
 import { startHub, type Hub } from './app';
 import { loadConfig, type Config } from './config/config';
 import { dropDatabase, ensureDatabase, startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded';
-import { prepareDemoOperator, runDemo } from './demo/demo';
+import { prepareDemoOperator, removeDemoOperatorKey, runDemo } from './demo/demo';
 
 export interface RunHubOptions {
   /** Load the demo coalition and play its scenario through the partner SDK before serving. */
   demo: boolean;
-  /** Start the demo's data over (`serve --demo --reset`); today the demo starts over at every run anyway. */
+  /** With `demo`: start over (drop the demo's database and forget its operator key). */
   reset?: boolean;
 }
 
+/** What the user asked for cannot be done; said in one line (exit code 2 for a CLI). */
+export class UsageError extends Error {}
+
 /**
- * Serves the hub until a signal stops it; with `demo`, first loads a demo coalition and plays a
- * short scenario through the partner SDK. Without DATABASE_URL both run on an embedded
- * PostgreSQL in DATA_DIR (default .data/), which is stopped cleanly on exit.
+ * Serves the hub until SIGTERM or SIGINT stops it gracefully (see Hub.close; a second signal
+ * exits at once); with `demo`, first loads a demo coalition and plays a short scenario through
+ * the partner SDK, or, on a later run, finds it kept. Without DATABASE_URL both run on an
+ * embedded PostgreSQL in DATA_DIR (default .data/), stopped cleanly after the hub.
  */
 export async function runHub(options: RunHubOptions): Promise<void> {
-  const { demo } = options;
+  const { demo, reset = false } = options;
   // The demo's own output is the show: request logs stay quiet unless LOG_LEVEL asks otherwise.
   let config: Config = loadConfig(demo ? { LOG_LEVEL: 'warn', ...process.env } : process.env);
-  const operator = demo ? await prepareDemoOperator(config) : undefined;
-  if (operator) config = operator.config;
+  if (reset && !demo) throw new UsageError('--reset starts the demo over: use it with --demo (npm start -- --reset)');
+  if (reset && config.databaseUrl) throw new UsageError('--reset drops the embedded demo database; with DATABASE_URL set, empty that database yourself');
 
   let embedded: EmbeddedDatabase | undefined;
-  let databaseUrl = config.databaseUrl;
-  if (!databaseUrl) {
-    embedded = await startEmbeddedPostgres({ dataDir: config.dataDir });
-    // The demo starts from an empty coalition every time; the plain server keeps its data.
-    if (demo) await dropDatabase(embedded.serverUrl, 'coalition_demo');
-    databaseUrl = await ensureDatabase(embedded.serverUrl, demo ? 'coalition_demo' : 'coalition');
-  }
-
   let hub: Hub | undefined;
-  const shutdown = async (signal: string) => {
+  let stopping = false;
+  // Startup (database, migrations, the demo) finishes before a stop begins, so nothing is cut half-way.
+  let started: Promise<unknown> = Promise.resolve();
+  const stop = async (signal: NodeJS.Signals) => {
+    if (stopping) {
+      console.error(`${signal} again: exiting now`);
+      process.exit(1);
+    }
+    stopping = true;
     hub?.logger.info({ signal }, 'shutting down');
-    await hub?.close().catch(() => undefined);
+    let exitCode = 0;
+    try {
+      await started.catch(() => undefined);
+      await hub?.close();
+    } catch (error) {
+      console.error(`shutdown: ${error instanceof Error ? error.message : String(error)}`);
+      exitCode = 1;
+    }
     await embedded?.stop().catch(() => undefined);
-    process.exit(0);
+    hub?.logger.info('stopped');
+    process.exit(exitCode);
   };
-  process.once('SIGINT', () => void shutdown('SIGINT'));
-  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', (signal) => void stop(signal));
+  process.on('SIGTERM', (signal) => void stop(signal));
 
-  try {
+  const startup = async () => {
+    if (reset) removeDemoOperatorKey(config);
+    const operator = demo ? await prepareDemoOperator(config) : undefined;
+    if (operator) config = operator.config;
+    let databaseUrl = config.databaseUrl;
+    if (!databaseUrl) {
+      embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, notice: (text) => console.error(text) });
+      if (reset) await dropDatabase(embedded.serverUrl, 'coalition_demo');
+      databaseUrl = await ensureDatabase(embedded.serverUrl, demo ? 'coalition_demo' : 'coalition');
+    }
     hub = await startHub(config, databaseUrl);
+    if (config.operatorJwks.keys.length === 0) {
+      hub.logger.warn('no OPERATOR_JWKS configured: nobody can register partners (see README, "Configuration")');
+    }
+    if (operator) await runDemo(hub, config, operator);
+    hub.logger.info({ graphql: `${hub.url}/graphql`, database: embedded ? 'embedded' : 'external' }, 'coalition hub ready');
+    // For the person at the terminal, on stderr: stdout carries only JSON log lines.
+    console.error(`\nGraphQL endpoint: ${hub.url}/graphql   (probes: ${hub.url}/livez, ${hub.url}/readyz; keys: ${hub.url}/.well-known/jwks.json)\nPress Ctrl+C to stop.`);
+  };
+  started = startup();
+  try {
+    await started;
   } catch (error) {
+    if (stopping) return;
+    await hub?.close().catch(() => undefined);
     await embedded?.stop().catch(() => undefined);
     throw error;
   }
-  if (config.operatorJwks.keys.length === 0) {
-    hub.logger.warn('no OPERATOR_JWKS configured: nobody can register partners (see README, "Configuration")');
-  }
-  if (operator) await runDemo(hub, config, operator);
-  hub.logger.info({ graphql: `${hub.url}/graphql`, database: embedded ? 'embedded' : 'external' }, 'coalition hub ready');
-  // For the person at the terminal, on stderr: stdout carries only JSON log lines.
-  console.error(`\nGraphQL endpoint: ${hub.url}/graphql   (health: ${hub.url}/healthz, keys: ${hub.url}/.well-known/jwks.json)\nPress Ctrl+C to stop.`);
 }

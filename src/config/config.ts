@@ -50,6 +50,8 @@ const environmentSchema = z.object({
   /** GraphQL requests one client address may send per second (0 = no limit), and the extra allowed in a spike per 10 s. */
   RATE_LIMIT_IP_PER_SECOND: z.coerce.number().int().min(0).max(1_000_000).default(1000),
   RATE_LIMIT_IP_BURST: z.coerce.number().int().min(0).max(1_000_000).default(2000),
+  /** On SIGTERM/SIGINT, how long requests in flight and scheduled jobs may take to finish before they are cut. */
+  SHUTDOWN_GRACE_SECONDS: z.coerce.number().int().min(0).max(3600).default(20),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -77,6 +79,7 @@ export interface Config {
   settlementTimeZone: string;
   settlementIntervalSeconds: number;
   rateLimits: RateLimitSettings;
+  shutdownGraceSeconds: number;
 }
 
 function parseJson(name: string, text: string | undefined): unknown {
@@ -138,5 +141,6 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       partner: { perSecond: env.RATE_LIMIT_PARTNER_PER_SECOND, burst: env.RATE_LIMIT_PARTNER_BURST },
       address: { perSecond: env.RATE_LIMIT_IP_PER_SECOND, burst: env.RATE_LIMIT_IP_BURST },
     },
+    shutdownGraceSeconds: env.SHUTDOWN_GRACE_SECONDS,
   };
 }

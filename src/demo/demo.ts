@@ -1,4 +1,6 @@
-import { exportJWK, generateKeyPair, type CryptoKey } from 'jose';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
 import {
   generatePartnerKey,
   hashEmail,
@@ -22,16 +24,42 @@ import type { Config } from '../config/config';
 export interface DemoOperator {
   config: Config;
   key: { kid: string; alg: 'EdDSA'; privateKey: CryptoKey };
+  /** The private key's file, in the format `operator new` writes, so `operator token <file>` mints tokens from it. */
+  keyFile: string;
 }
 
-/** A throw-away operator key for this run, added to the configured ones. */
+/** The demo operator's private key lives next to the demo's data, so the demo keeps one operator between runs. */
+export function demoOperatorKeyFile(config: Config): string {
+  return join(config.dataDir, 'demo-operator-key.json');
+}
+
+/** Forgets the demo operator's key (`--reset`): the next run makes a new one. */
+export function removeDemoOperatorKey(config: Config): void {
+  rmSync(demoOperatorKeyFile(config), { force: true });
+}
+
+/** The demo operator's key, made on the first run (mode 0600) and read back after; its public half is added to the configured operator keys. */
 export async function prepareDemoOperator(config: Config): Promise<DemoOperator> {
-  const { privateKey, publicKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
-  const kid = `demo-operator-${Date.now().toString(36)}`;
-  const jwk = { ...(await exportJWK(publicKey)), kid, alg: 'EdDSA' };
+  const keyFile = demoOperatorKeyFile(config);
+  if (!existsSync(keyFile)) {
+    const { privateKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
+    mkdirSync(config.dataDir, { recursive: true });
+    const kid = `demo-operator-${new Date().toISOString().slice(0, 10)}`;
+    writeFileSync(keyFile, JSON.stringify({ ...(await exportJWK(privateKey)), kid, alg: 'EdDSA' }), { mode: 0o600 });
+  }
+  let jwk: JWK & { kid: string };
+  let privateKey: CryptoKey;
+  try {
+    jwk = JSON.parse(readFileSync(keyFile, 'utf8')) as JWK & { kid: string };
+    privateKey = (await importJWK(jwk, 'EdDSA')) as CryptoKey;
+  } catch (error) {
+    throw new Error(`${keyFile} is not a private Ed25519 JWK (${error instanceof Error ? error.message : String(error)}): remove it, or start over with \`npm start -- --reset\``);
+  }
+  const publicJwk = { kty: jwk.kty, crv: jwk.crv, x: jwk.x, kid: jwk.kid, alg: 'EdDSA' };
   return {
-    config: { ...config, operatorJwks: { keys: [...config.operatorJwks.keys, jwk] } },
-    key: { kid, alg: 'EdDSA', privateKey },
+    config: { ...config, operatorJwks: { keys: [...config.operatorJwks.keys, publicJwk] } },
+    key: { kid: jwk.kid, alg: 'EdDSA', privateKey },
+    keyFile,
   };
 }
 
@@ -71,10 +99,32 @@ export async function runDemo(hub: Hub, config: Config, operator: DemoOperator):
     if (result.errors !== undefined || result.data == null) throw new Error(`demo: ${what} failed: ${JSON.stringify(result)}`);
     return result.data;
   };
-  // Partner ids must be new in this database; a reused external database gets a run suffix.
-  const existing = await hub.dataSource.query('SELECT count(*)::int AS n FROM partner');
-  const suffix = existing[0].n > 0 ? `_${Date.now().toString(36).toUpperCase().slice(-4)}` : '';
+  const [{ n: loaded }] = await hub.dataSource.query(`SELECT count(*)::int AS n FROM partner WHERE id IN ('ACME', 'BOLT', 'CAFE')`);
+  if (loaded > 0) {
+    await showKeptDemo(hub, operatorToken, graphql);
+  } else {
+    await playScenario(hub, config, operator, graphql, must, operatorToken);
+  }
+  line(`\nTry it yourself — an operator token, valid for one hour (mint another with \`npm run operator -- token ${operator.keyFile}\`, add --finance for a finance token):`);
+  line(`   curl -s ${hub.url}/graphql -H 'content-type: application/json' \\\n     -H 'authorization: Bearer ${operatorToken}' \\\n     -d '{"query":"{ partners { edges { node { id name status } } } }"}'`);
+  line('The demo keeps its data and operator key between runs; `npm start -- --reset` starts over.');
+}
 
+type Graphql = (query: string, variables: Record<string, unknown>, token: string) => Promise<{ data?: any; errors?: unknown[] }>;
+
+/** A later run: the demo coalition from an earlier run is still there; it is described, not played again. */
+async function showKeptDemo(hub: Hub, operatorToken: string, graphql: Graphql): Promise<void> {
+  const [counts] = await hub.dataSource.query(
+    `SELECT (SELECT count(*) FROM partner)::int AS partners, (SELECT count(*) FROM member)::int AS members, (SELECT count(*) FROM journal_entry)::int AS entries`,
+  );
+  line('\n=== Coalition Hub demo ===');
+  line(`The demo coalition from an earlier run is still here (${counts.partners} partners, ${counts.members} members, ${counts.entries} journal entries): the scenario is not played again.`);
+  const integrity = await graphql('{ ledgerIntegrity { ok entriesChecked } }', {}, operatorToken);
+  const report = integrity.data?.ledgerIntegrity;
+  line(`ledgerIntegrity: ${report?.ok ? 'OK' : 'DIFFERENCES FOUND'} (${report?.entriesChecked} entries)`);
+}
+
+async function playScenario(hub: Hub, config: Config, operator: DemoOperator, graphql: Graphql, must: Must, operatorToken: string): Promise<void> {
   line('\n=== Coalition Hub demo ===');
   step(1, 'The operator registers three partners, each with its own key and contract (prices in minor units per CP):');
   const partners: Record<string, PartnerClient> = {};
@@ -86,7 +136,7 @@ export async function runDemo(hub: Hub, config: Config, operator: DemoOperator):
     ['CAFE', 'Cafe Corner', 'EdDSA', { issuePrice: '1.0', redeemPrice: '1.0' }],
   ];
   for (const [code, name, alg, contract] of plan) {
-    const id = `${code}${suffix}`;
+    const id = code;
     const key = await generatePartnerKey(alg);
     const result = await graphql(
       `mutation($input: RegisterPartnerInput!) { registerPartner(input: $input) {
@@ -218,9 +268,6 @@ export async function runDemo(hub: Hub, config: Config, operator: DemoOperator):
   for (const difference of report?.differences ?? []) line(`     ${difference.check}: ${difference.subject} expected ${difference.expected}, found ${difference.actual}`);
 
   await settleTheDay(hub, config, operator, cafe, must);
-
-  line('\nTry it yourself — an operator token valid for one hour:');
-  line(`   curl -s ${hub.url}/graphql -H 'content-type: application/json' \\\n     -H 'authorization: Bearer ${operatorToken}' \\\n     -d '{"query":"{ partners { edges { node { id name status } } } }"}'`);
 }
 
 type Must = (what: string, query: string, variables: Record<string, unknown>, token: string) => Promise<any>;

@@ -10,6 +10,7 @@ import type { HubMetrics } from './metrics';
 import type { RateLimits } from '../common/rate-limits';
 import { refuseOverAddressLimit } from './rate-limit';
 import { assignRequestId, withRequestId } from './request-id';
+import { PROBE_PATHS, type Probes } from './probes';
 
 export interface HttpDependencies {
   apollo: ApolloServer<RequestContext>;
@@ -18,6 +19,7 @@ export interface HttpDependencies {
   metricsToken: string | undefined;
   jwks: () => Promise<unknown>;
   dataSource: DataSource;
+  probes: Probes;
   logger: Logger;
   rateLimits?: RateLimits;
 }
@@ -88,10 +90,7 @@ export function createHttpServer(deps: HttpDependencies): Server {
         return;
       }
       if (request.method !== 'GET') return sendJson(response, 405, { error: 'use GET' }, { allow: 'GET' });
-      if (url.pathname === '/healthz') {
-        const database = await deps.dataSource.query('SELECT 1').then(() => 'ok', () => 'unavailable');
-        return sendJson(response, database === 'ok' ? 200 : 503, { status: database === 'ok' ? 'ok' : 'degraded', database });
-      }
+      if (await deps.probes.handle(url.pathname, response)) return;
       if (url.pathname === '/metrics') {
         if (deps.metricsToken !== undefined && !sameSecret(request.headers.authorization ?? '', `Bearer ${deps.metricsToken}`)) {
           return sendJson(response, 401, { error: 'metrics need Authorization: Bearer <METRICS_TOKEN>' }, { 'www-authenticate': 'Bearer' });
@@ -114,7 +113,7 @@ export function createHttpServer(deps: HttpDependencies): Server {
       .finally(() => {
         // One line per request: what, how it ended, how long. Never tokens or bodies.
         const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-        const route = ['/graphql', '/healthz', '/metrics', '/.well-known/jwks.json'].includes(url.pathname) ? url.pathname : 'other';
+        const route = ['/graphql', ...PROBE_PATHS, '/metrics', '/.well-known/jwks.json'].includes(url.pathname) ? url.pathname : 'other';
         deps.metrics.request(route, response.statusCode, seconds);
         deps.logger.info({
           method: request.method,

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { keepRunning } from '../program';
+import { CliError, EXIT_USAGE, keepRunning } from '../program';
 
 /** `coalition-hub serve [--demo] [--reset]`: the hub until SIGTERM/SIGINT (see run-hub.ts). */
 export function serveCommand(): Command {
@@ -8,8 +8,11 @@ export function serveCommand(): Command {
     .option('--demo', 'load a demo coalition and play a short scenario through the partner SDK first (what `npm start` runs)')
     .option('--reset', "start the demo's data over")
     .action(async (options: { demo?: boolean; reset?: boolean }) => {
-      const { runHub } = await import('../../run-hub.js');
+      const { runHub, UsageError } = await import('../../run-hub.js');
       keepRunning();
-      await runHub({ demo: options.demo === true, reset: options.reset === true });
+      await runHub({ demo: options.demo === true, reset: options.reset === true }).catch((error: unknown) => {
+        // A request that cannot be done as asked (e.g. --reset without --demo) is a usage error: exit 2.
+        throw error instanceof UsageError ? new CliError(error.message, EXIT_USAGE) : error;
+      });
     });
 }

@@ -1,0 +1,87 @@
+import type { ServerResponse } from 'node:http';
+import type { DataSource } from 'typeorm';
+
+/**
+ * Liveness and readiness, for an orchestrator or a load balancer:
+ *   /livez   200 while the process runs and serves HTTP (restart it if this fails);
+ *   /readyz  200 when the hub should get traffic: the database answers, every migration it
+ *            knows is applied, and it is not shutting down; otherwise 503 naming what failed;
+ *   /healthz the same as /readyz (kept for existing monitors).
+ */
+export const PROBE_PATHS = ['/livez', '/readyz', '/healthz'] as const;
+
+export interface Check {
+  ok: boolean;
+  message?: string;
+}
+
+export interface ReadinessReport {
+  status: 'ok' | 'unavailable';
+  /** The names of the checks that failed, in the order below. */
+  failed: string[];
+  checks: { database: Check; migrations: Check; draining: Check };
+}
+
+/** A check that takes longer than this counts as failed: a probe must answer even when the pool is stuck. */
+const CHECK_TIMEOUT_MS = 2000;
+
+function withTimeout<T>(work: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, fail) => {
+    timer = setTimeout(() => fail(new Error(`${what} did not answer within ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+
+export class Probes {
+  private draining = false;
+
+  constructor(private readonly dataSource: DataSource) {}
+
+  /** From now on readiness fails with `draining`: the hub is shutting down. */
+  startDraining(): void {
+    this.draining = true;
+  }
+
+  get isDraining(): boolean {
+    return this.draining;
+  }
+
+  async readiness(): Promise<ReadinessReport> {
+    const draining: Check = this.draining ? { ok: false, message: 'the hub is shutting down' } : { ok: true };
+    let database: Check = { ok: true };
+    let migrations: Check;
+    try {
+      await withTimeout(this.dataSource.query('SELECT 1'), 'the database');
+      migrations = await withTimeout(this.pendingMigrations(), 'the migrations table');
+    } catch (error) {
+      database = { ok: false, message: error instanceof Error ? error.message : String(error) };
+      migrations = { ok: false, message: 'unknown: the database is unreachable' };
+    }
+    const checks = { database, migrations, draining };
+    const failed = Object.entries(checks).filter(([, check]) => !check.ok).map(([name]) => name);
+    return { status: failed.length === 0 ? 'ok' : 'unavailable', failed, checks };
+  }
+
+  /** Answers a probe path; false when `path` is not one. */
+  async handle(path: string, response: ServerResponse): Promise<boolean> {
+    if (!(PROBE_PATHS as readonly string[]).includes(path)) return false;
+    const { status, body } = path === '/livez' ? { status: 200, body: { status: 'ok' } } : await this.readinessAnswer();
+    response.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+    response.end(JSON.stringify(body));
+    return true;
+  }
+
+  private async readinessAnswer(): Promise<{ status: number; body: ReadinessReport }> {
+    const report = await this.readiness();
+    return { status: report.status === 'ok' ? 200 : 503, body: report };
+  }
+
+  private async pendingMigrations(): Promise<Check> {
+    const known = this.dataSource.migrations.map((migration) => migration.name ?? migration.constructor.name);
+    const rows: Array<{ name: string }> = await this.dataSource.query('SELECT name FROM migrations');
+    const applied = new Set(rows.map((row) => row.name));
+    const pending = known.filter((name) => !applied.has(name));
+    return pending.length === 0 ? { ok: true } : { ok: false, message: `${pending.length} pending: ${pending.join(', ')}` };
+  }
+}
