@@ -52,7 +52,12 @@ export interface BenchHubOptions {
 
 export async function newOperatorKey(): Promise<SigningKey & { publicJwk: Record<string, unknown> }> {
   const { privateKey, publicKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
-  return { kid: 'bench-operator', alg: 'EdDSA', privateKey, publicJwk: { ...(await exportJWK(publicKey)), kid: 'bench-operator', alg: 'EdDSA' } };
+  return {
+    kid: 'bench-operator',
+    alg: 'EdDSA',
+    privateKey,
+    publicJwk: { ...(await exportJWK(publicKey)), kid: 'bench-operator', alg: 'EdDSA' },
+  };
 }
 
 export async function startBenchHub(database: BenchDatabase, name: string, options: BenchHubOptions = {}): Promise<BenchHub> {
@@ -76,12 +81,22 @@ export async function startBenchHub(database: BenchDatabase, name: string, optio
   const url = `http://127.0.0.1:${port}`;
   for (let attempt = 0; ; attempt += 1) {
     if (child.exitCode !== null) throw new Error(`hub exited with ${child.exitCode}`);
-    const healthy = await fetch(`${url}/healthz`).then((response) => response.ok, () => false);
+    const healthy = await fetch(`${url}/healthz`).then(
+      (response) => response.ok,
+      () => false,
+    );
     if (healthy) break;
     if (attempt > 200) throw new Error('hub did not become healthy');
     await new Promise((done) => setTimeout(done, 100));
   }
-  const operatorToken = await signAccessToken({ issuer: OPERATOR_ISSUER, subject: 'bench', scope: 'operator', audience: HUB_ID, key: operatorKey, lifetimeSeconds: 3600 });
+  const operatorToken = await signAccessToken({
+    issuer: OPERATOR_ISSUER,
+    subject: 'bench',
+    scope: 'operator',
+    audience: HUB_ID,
+    key: operatorKey,
+    lifetimeSeconds: 3600,
+  });
   const graphql = async (query: string, variables: Record<string, unknown>, token: string) => {
     const response = await fetch(`${url}/graphql`, {
       method: 'POST',

@@ -26,7 +26,9 @@ interface RunResult {
 }
 
 async function runOnce(database: BenchDatabase, shards: number, options: HotPartnerOptions): Promise<RunResult> {
-  const hub = await startBenchHub(database, `bench_hot_partner_${shards}_${Date.now().toString(36)}`, { env: { LEDGER_COUNTER_SHARDS: String(shards) } });
+  const hub = await startBenchHub(database, `bench_hot_partner_${shards}_${Date.now().toString(36)}`, {
+    env: { LEDGER_COUNTER_SHARDS: String(shards) },
+  });
   try {
     const { key, client } = await hub.registerPartner('BUSY');
     const members = Array.from({ length: options.members }, (_, i) => `m${i}`);
@@ -37,7 +39,14 @@ async function runOnce(database: BenchDatabase, shards: number, options: HotPart
     // Signed ahead of time, so the load generator measures the hub and not its own signing.
     const bodies: string[] = [];
     for (let i = 0; i < options.requests; i += 1) {
-      const signed = await signInstruction({ partnerId: 'BUSY', hubId: HUB_ID, key, op: 'issue', lifetimeSeconds: 300, fields: { member: members[i % members.length]!, amount: '10' } });
+      const signed = await signInstruction({
+        partnerId: 'BUSY',
+        hubId: HUB_ID,
+        key,
+        op: 'issue',
+        lifetimeSeconds: 300,
+        fields: { member: members[i % members.length]!, amount: '10' },
+      });
       bodies.push(JSON.stringify({ query: ISSUE, variables: { i: signed.jws } }));
     }
     let next = 0;
@@ -86,5 +95,7 @@ export async function hotPartner(database: BenchDatabase, options: HotPartnerOpt
     );
   }
   const [single, sharded] = results as [RunResult, RunResult];
-  console.log(`  ratio sharded/single: throughput ×${(sharded.throughput / single.throughput).toFixed(2)}, p99 latency ×${(sharded.p99 / single.p99).toFixed(2)}`);
+  console.log(
+    `  ratio sharded/single: throughput ×${(sharded.throughput / single.throughput).toFixed(2)}, p99 latency ×${(sharded.p99 / single.p99).toFixed(2)}`,
+  );
 }

@@ -12,7 +12,10 @@ export async function memberReads(database: BenchDatabase, options: { requests: 
       for (let n = 0; n < 5; n += 1) await client.issuePoints({ member, amount: String(100 + n) });
     });
     const tokens = await Promise.all(members.map((member) => client.memberToken(member, 3600)));
-    const query = JSON.stringify({ query: '{ me { balance lots(first: 10) { edges { node { remaining expiresAt } } } history(first: 10) { edges { node { type postings { amount } } } } } }' });
+    const query = JSON.stringify({
+      query:
+        '{ me { balance lots(first: 10) { edges { node { remaining expiresAt } } } history(first: 10) { edges { node { type postings { amount } } } } } }',
+    });
     let next = 0;
     let failures = 0;
     const result = await autocannon({
@@ -23,7 +26,10 @@ export async function memberReads(database: BenchDatabase, options: { requests: 
         {
           method: 'POST',
           body: query,
-          setupRequest: (request) => ({ ...request, headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens[next++ % tokens.length]}` } }),
+          setupRequest: (request) => ({
+            ...request,
+            headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens[next++ % tokens.length]}` },
+          }),
           onResponse: (status, body) => {
             if (status !== 200 || !body.includes('"balance"')) failures += 1;
           },

@@ -28,13 +28,19 @@ async function main(): Promise<void> {
   });
   const name = positionals[0] ?? 'all';
   const options = { requests: Number(values.requests), connections: Number(values.connections), members: Number(values.members) };
-  if (!['hot-partner', 'member-reads', 'statement', 'close', 'all'].includes(name)) throw new Error(`unknown benchmark ${name}: hot-partner, member-reads, statement, close or all`);
+  if (!['hot-partner', 'member-reads', 'statement', 'close', 'all'].includes(name))
+    throw new Error(`unknown benchmark ${name}: hot-partner, member-reads, statement, close or all`);
   const database = await startBenchDatabase();
   try {
     if (name === 'hot-partner' || name === 'all') await hotPartner(database, options);
     if (name === 'member-reads' || name === 'all') await memberReads(database, options);
     if (name === 'statement') await statementStream(database, { entries: Number(values.entries), small: Number(values.small) });
-    if (name === 'close') await settlementClose(database, { history: Number(values.history), entries: Number(values['small-period']), repeat: Number(values.repeat) });
+    if (name === 'close')
+      await settlementClose(database, {
+        history: Number(values.history),
+        entries: Number(values['small-period']),
+        repeat: Number(values.repeat),
+      });
   } finally {
     await database.stop();
   }

@@ -45,8 +45,15 @@ async function jitCost(url: string, periodId: string): Promise<{ jitMs: number; 
     let jitMs = 0;
     let executionMs = 0;
     for (const sql of [PERIOD_LINES_SQL, PERIOD_OBLIGATIONS_SQL, PERIOD_FUNDING_SQL]) {
-      const explain = sql.replace(/\$1/g, `'${periodId}'`).replace(/\$2::text/g, 'NULL::text').replace(/\$2/g, 'NULL::text');
-      const [{ 'QUERY PLAN': [plan] }] = (await client.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${explain}`)).rows;
+      const explain = sql
+        .replace(/\$1/g, `'${periodId}'`)
+        .replace(/\$2::text/g, 'NULL::text')
+        .replace(/\$2/g, 'NULL::text');
+      const [
+        {
+          'QUERY PLAN': [plan],
+        },
+      ] = (await client.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${explain}`)).rows;
       jitMs += plan.JIT?.Timing?.Total ?? 0;
       executionMs += plan['Execution Time'];
     }
@@ -91,7 +98,9 @@ async function measure(serverUrl: string, options: CloseBenchOptions): Promise<{
 }
 
 export async function settlementClose(database: BenchDatabase, options: CloseBenchOptions): Promise<void> {
-  console.log(`\n# settlement close of an empty period and of ${options.entries} entries, after a period of ${options.history} entries (best of ${options.repeat})`);
+  console.log(
+    `\n# settlement close of an empty period and of ${options.entries} entries, after a period of ${options.history} entries (best of ${options.repeat})`,
+  );
   const runs = [];
   for (let run = 0; run < options.repeat; run += 1) runs.push(await measure(database.serverUrl, options));
   for (const which of ['empty', 'small'] as const) {

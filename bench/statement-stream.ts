@@ -114,19 +114,30 @@ async function seedPartner(client: Client): Promise<BenchAccounts> {
     `INSERT INTO partner_contract (partner_id, valid_from, currency, issue_price, redeem_price) VALUES ('BENCH', now() - interval '1 day', 'EUR', ${PRICE}, 1)`,
   );
   await client.query('INSERT INTO member (id) VALUES ($1)', [memberId]);
-  const [{ id: wallet }] = (await client.query(`INSERT INTO account (owner_kind, owner_id, asset, kind) VALUES ('member', $1, 'CP', 'wallet') RETURNING id`, [memberId])).rows;
-  const [{ id: issuance }] = (await client.query(`INSERT INTO account (owner_kind, owner_id, asset, kind) VALUES ('partner', 'BENCH', 'CP', 'issuance') RETURNING id`)).rows;
-  const [{ id: redemption }] = (await client.query(`INSERT INTO account (owner_kind, owner_id, asset, kind) VALUES ('partner', 'BENCH', 'CP', 'redemption') RETURNING id`)).rows;
-  await client.query(`INSERT INTO account_balance (account_id, kind, shard, balance) VALUES ($1, 'wallet', 0, 0), ($2, 'issuance', 0, 0), ($3, 'redemption', 0, 0)`, [
-    wallet,
-    issuance,
-    redemption,
-  ]);
+  const [{ id: wallet }] = (
+    await client.query(`INSERT INTO account (owner_kind, owner_id, asset, kind) VALUES ('member', $1, 'CP', 'wallet') RETURNING id`, [
+      memberId,
+    ])
+  ).rows;
+  const [{ id: issuance }] = (
+    await client.query(`INSERT INTO account (owner_kind, owner_id, asset, kind) VALUES ('partner', 'BENCH', 'CP', 'issuance') RETURNING id`)
+  ).rows;
+  const [{ id: redemption }] = (
+    await client.query(
+      `INSERT INTO account (owner_kind, owner_id, asset, kind) VALUES ('partner', 'BENCH', 'CP', 'redemption') RETURNING id`,
+    )
+  ).rows;
+  await client.query(
+    `INSERT INTO account_balance (account_id, kind, shard, balance) VALUES ($1, 'wallet', 0, 0), ($2, 'issuance', 0, 0), ($3, 'redemption', 0, 0)`,
+    [wallet, issuance, redemption],
+  );
   return { memberId, wallet, issuance, redemption };
 }
 
 async function findPartner(client: Client): Promise<BenchAccounts> {
-  const { rows } = await client.query(`SELECT owner_id, id, kind FROM account WHERE (owner_kind = 'partner' AND owner_id = 'BENCH') OR kind = 'wallet'`);
+  const { rows } = await client.query(
+    `SELECT owner_id, id, kind FROM account WHERE (owner_kind = 'partner' AND owner_id = 'BENCH') OR kind = 'wallet'`,
+  );
   const of = (kind: string) => rows.find((row) => row.kind === kind);
   return { memberId: of('wallet').owner_id, wallet: of('wallet').id, issuance: of('issuance').id, redemption: of('redemption').id };
 }
@@ -169,7 +180,9 @@ async function measure(serverUrl: string, entries: number) {
   const close = await cli(url, ['close', '1']);
   const client = new Client({ connectionString: url });
   await client.connect();
-  const [{ id, line_count: lines, net_minor: net }] = (await client.query(`SELECT id, line_count, net_minor FROM statement WHERE partner_id = 'BENCH'`)).rows;
+  const [{ id, line_count: lines, net_minor: net }] = (
+    await client.query(`SELECT id, line_count, net_minor FROM statement WHERE partner_id = 'BENCH'`)
+  ).rows;
   await client.end();
   const csv = await cli(url, ['statement', id, '-f', 'csv', '-o', '/dev/null']);
   const json = await cli(url, ['statement', id, '-f', 'json', '-o', '/dev/null']);

@@ -15,4 +15,20 @@ import { LeastPrivilege1732470001000 } from './1732470001000-least-privilege';
 import { RateLimits1732480000000 } from './1732480000000-rate-limits';
 
 /** Every migration in order. Never edit one that has landed: add a new one. */
-export const migrations = [LedgerFoundation1732350000000, ContractsAndRates1732360000000, Expiry1732370000000, Holds1732380000000, Reversals1732390000000, Transfers1732400000000, Exchange1732410000000, PendingPoints1732420000000, Tiers1732430000000, Spendable1732440000000, Settlement1732450000000, Funding1732460000000, HubKeyRotation1732470000000, LeastPrivilege1732470001000, RateLimits1732480000000];
+export const migrations = [
+  LedgerFoundation1732350000000,
+  ContractsAndRates1732360000000,
+  Expiry1732370000000,
+  Holds1732380000000,
+  Reversals1732390000000,
+  Transfers1732400000000,
+  Exchange1732410000000,
+  PendingPoints1732420000000,
+  Tiers1732430000000,
+  Spendable1732440000000,
+  Settlement1732450000000,
+  Funding1732460000000,
+  HubKeyRotation1732470000000,
+  LeastPrivilege1732470001000,
+  RateLimits1732480000000,
+];

@@ -94,9 +94,16 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
   // Migrations run as the owner of `databaseUrl`; the hub itself runs as the least-privileged app role.
   const dataSource = await openHubDataSource(databaseUrl, config.appDatabaseUrl);
   try {
-    const hubKeys = await HubKeys.load(dataSource, config.hubId, clock, config.hubSigningJwk, { refreshSeconds: config.hubKeyRefreshSeconds });
+    const hubKeys = await HubKeys.load(dataSource, config.hubId, clock, config.hubSigningJwk, {
+      refreshSeconds: config.hubKeyRefreshSeconds,
+    });
     const tiers = new TierService(config.tiers, config.tierWindowDays);
-    const contracts = new ContractService(dataSource, clock, config.defaultCurrency, config.tiers.map((tier) => tier.name));
+    const contracts = new ContractService(
+      dataSource,
+      clock,
+      config.defaultCurrency,
+      config.tiers.map((tier) => tier.name),
+    );
     const partners = new PartnerService(dataSource, contracts);
     const partnerQueries = new PartnerQueryService(dataSource);
     const metrics = new HubMetrics();
@@ -111,7 +118,16 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
       }
       return retryAfterSeconds;
     };
-    const instructions = new InstructionService(dataSource, partners, hubKeys, clock, config.counterShards, contracts, tiers, partnerRateLimit);
+    const instructions = new InstructionService(
+      dataSource,
+      partners,
+      hubKeys,
+      clock,
+      config.counterShards,
+      contracts,
+      tiers,
+      partnerRateLimit,
+    );
     const ledger = new LedgerQueryService(dataSource, clock);
     const integrity = new IntegrityService(dataSource, clock);
     const expiry = new ExpiryService(dataSource, contracts, clock, config.counterShards);
@@ -119,7 +135,14 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
     const combined = new CombinedBalanceService(dataSource, contracts, clock);
     const auth = new AuthService(config, partners, clock);
     const statements = new StatementService(dataSource, hubKeys, clock, config.hubId);
-    const settlement = new SettlementService(dataSource, clock, new PeriodCalendar(config.settlementPeriod, config.settlementTimeZone), config.defaultCurrency, statements, config.counterShards);
+    const settlement = new SettlementService(
+      dataSource,
+      clock,
+      new PeriodCalendar(config.settlementPeriod, config.settlementTimeZone),
+      config.defaultCurrency,
+      statements,
+      config.counterShards,
+    );
     await settlement.alignSchedule();
     const finance = new FinanceQueryService(dataSource);
     const funding = new FundingService(dataSource, contracts, clock, config.counterShards);
@@ -210,12 +233,15 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
         // PeriodicJob.stop() resolves once a run in progress has finished: the pool closes after it.
         const jobs = Promise.all([expiryJob.stop(), settlementJob.stop()]);
         const { cut } = await drain.drain(graceMs);
-        if (cut > 0) logger.warn({ cut, graceSeconds: config.shutdownGraceSeconds }, 'requests still running at the end of the grace period were cut');
-        if (!(await settlesWithin(jobs, graceMs))) logger.warn('a scheduled job was still running at the end of the grace period: its transaction is rolled back');
+        if (cut > 0)
+          logger.warn({ cut, graceSeconds: config.shutdownGraceSeconds }, 'requests still running at the end of the grace period were cut');
+        if (!(await settlesWithin(jobs, graceMs)))
+          logger.warn('a scheduled job was still running at the end of the grace period: its transaction is rolled back');
         hubKeys.close();
         await apollo.stop();
         // A request cut at the deadline may still hold a connection in a query; the pool does not wait for it long.
-        if (!(await settlesWithin(dataSource.destroy(), 5000))) logger.warn('the database pool did not close within 5 s: its connections end with the process');
+        if (!(await settlesWithin(dataSource.destroy(), 5000)))
+          logger.warn('the database pool did not close within 5 s: its connections end with the process');
       },
     };
   } catch (error) {

@@ -25,7 +25,8 @@ export async function runHub(options: RunHubOptions): Promise<void> {
   // The demo's own output is the show: request logs stay quiet unless LOG_LEVEL asks otherwise.
   let config: Config = loadConfig(demo ? { LOG_LEVEL: 'warn', ...process.env } : process.env);
   if (reset && !demo) throw new UsageError('--reset starts the demo over: use it with --demo (npm start -- --reset)');
-  if (reset && config.databaseUrl) throw new UsageError('--reset drops the embedded demo database; with DATABASE_URL set, empty that database yourself');
+  if (reset && config.databaseUrl)
+    throw new UsageError('--reset drops the embedded demo database; with DATABASE_URL set, empty that database yourself');
 
   let embedded: EmbeddedDatabase | undefined;
   let hub: Hub | undefined;
@@ -71,7 +72,9 @@ export async function runHub(options: RunHubOptions): Promise<void> {
     if (operator) await runDemo(hub, config, operator);
     hub.logger.info({ graphql: `${hub.url}/graphql`, database: embedded ? 'embedded' : 'external' }, 'coalition hub ready');
     // For the person at the terminal, on stderr: stdout carries only JSON log lines.
-    console.error(`\nGraphQL endpoint: ${hub.url}/graphql   (probes: ${hub.url}/livez, ${hub.url}/readyz; keys: ${hub.url}/.well-known/jwks.json)\nPress Ctrl+C to stop.`);
+    console.error(
+      `\nGraphQL endpoint: ${hub.url}/graphql   (probes: ${hub.url}/livez, ${hub.url}/readyz; keys: ${hub.url}/.well-known/jwks.json)\nPress Ctrl+C to stop.`,
+    );
   };
   started = startup();
   try {

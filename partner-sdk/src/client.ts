@@ -132,7 +132,8 @@ export class PartnerClient {
     checkKey(options.key);
     this.key = options.key;
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    if (!(Number.isInteger(this.timeoutMs) && this.timeoutMs > 0)) throw new RangeError('timeoutMs must be a positive whole number of milliseconds');
+    if (!(Number.isInteger(this.timeoutMs) && this.timeoutMs > 0))
+      throw new RangeError('timeoutMs must be a positive whole number of milliseconds');
     this.retry = {
       attempts: options.retry?.attempts ?? 1,
       baseDelayMs: options.retry?.baseDelayMs ?? 200,
@@ -147,9 +148,7 @@ export class PartnerClient {
     this.fetch = options.fetch ?? ((url, init) => fetch(url, init));
     this.jwks =
       options.jwks ??
-      (options.fetch
-        ? createRemoteJWKSet(new URL(this.baseUrl + HUB_JWKS_PATH), { [customFetch]: options.fetch })
-        : hubJwks(this.baseUrl));
+      (options.fetch ? createRemoteJWKSet(new URL(this.baseUrl + HUB_JWKS_PATH), { [customFetch]: options.fetch }) : hubJwks(this.baseUrl));
   }
 
   enrollMember(fields: EnrollFields, opts?: SubmitOptions): Promise<Outcome<'enroll'>> {
@@ -230,11 +229,7 @@ export class PartnerClient {
     checkReference('jti', jti);
     try {
       const token = await this.accessToken();
-      const { instructionReceipt: data } = await this.graphql<InstructionReceiptResponse>(
-        INSTRUCTION_RECEIPT_QUERY,
-        { jti },
-        { token },
-      );
+      const { instructionReceipt: data } = await this.graphql<InstructionReceiptResponse>(INSTRUCTION_RECEIPT_QUERY, { jti }, { token });
       if (data === null) return null;
       if (typeof data !== 'object' || typeof data.receipt !== 'string') {
         throw new HubRequestError('BAD_RESPONSE', 'instructionReceipt has no receipt');
@@ -383,7 +378,10 @@ function checkDataAgainstReceipt(data: Record<string, unknown>, receipt: Receipt
     const returned = data[field];
     if (returned === undefined) continue;
     const signed = (receipt as Record<string, unknown>)[field];
-    const same = typeof returned === 'object' && returned !== null ? JSON.stringify(returned) === JSON.stringify(signed) : String(returned) === String(signed);
+    const same =
+      typeof returned === 'object' && returned !== null
+        ? JSON.stringify(returned) === JSON.stringify(signed)
+        : String(returned) === String(signed);
     if (!same) throw new ReceiptVerificationError('claim', `returned ${field} differs from the signed receipt`, { claim: field });
   }
 }

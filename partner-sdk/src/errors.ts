@@ -73,13 +73,7 @@ const RETRYABLE_STATUSES = new Set([429, 502, 503, 504]);
  * Why a receipt was rejected. `claim` means a claim or header did not have the pinned value
  * (see `ReceiptVerificationError.claim` for which one).
  */
-export type ReceiptFailureReason =
-  | 'malformed'
-  | 'algorithm'
-  | 'unknown-key'
-  | 'signature'
-  | 'expired'
-  | 'claim';
+export type ReceiptFailureReason = 'malformed' | 'algorithm' | 'unknown-key' | 'signature' | 'expired' | 'claim';
 
 export class ReceiptVerificationError extends PartnerSdkError {
   readonly reason: ReceiptFailureReason;

@@ -227,7 +227,8 @@ function checkHash(name: string, value: unknown): string {
 }
 
 function checkHoldId(value: unknown): string {
-  if (typeof value !== 'string' || !UUID_PATTERN.test(value)) throw new TypeError('hold must be the holdId of an authorize receipt (a UUID)');
+  if (typeof value !== 'string' || !UUID_PATTERN.test(value))
+    throw new TypeError('hold must be the holdId of an authorize receipt (a UUID)');
   return value;
 }
 
@@ -259,7 +260,8 @@ export function claimsFields(op: Op, fields: FieldsByOp[Op]): ClaimsFieldsByOp[O
   }
   if (op === 'acknowledge' || op === 'dispute') return statementFields(op, raw);
   if (op === 'reverse') {
-    if (typeof raw.entry !== 'string' || !UUID_PATTERN.test(raw.entry)) throw new TypeError('entry must be the entryId of an issue or redemption receipt');
+    if (typeof raw.entry !== 'string' || !UUID_PATTERN.test(raw.entry))
+      throw new TypeError('entry must be the entryId of an issue or redemption receipt');
     const out: ReverseClaimsFields = { entry: raw.entry, amount: normaliseAmount(raw.amount as Amount) };
     if (raw.orderRef !== undefined) out.orderRef = checkReference('orderRef', raw.orderRef);
     return out;
@@ -295,7 +297,8 @@ export function claimsFields(op: Op, fields: FieldsByOp[Op]): ClaimsFieldsByOp[O
   if (raw.orderRef !== undefined) out.orderRef = checkReference('orderRef', raw.orderRef);
   if (raw.occurredAt !== undefined) out.occurredAt = checkOccurredAt(raw.occurredAt);
   if (raw.asset !== undefined) {
-    if (typeof raw.asset !== 'string' || !/^[A-Z][A-Z0-9_]{0,31}(\.[A-Z][A-Z0-9_]{0,31})?$/.test(raw.asset)) throw new TypeError('asset is CP or a unit such as ACME.STARS');
+    if (typeof raw.asset !== 'string' || !/^[A-Z][A-Z0-9_]{0,31}(\.[A-Z][A-Z0-9_]{0,31})?$/.test(raw.asset))
+      throw new TypeError('asset is CP or a unit such as ACME.STARS');
     if (raw.asset !== 'CP') out.asset = raw.asset;
   }
   if (raw.applyTierMultiplier !== undefined) {
@@ -306,8 +309,10 @@ export function claimsFields(op: Op, fields: FieldsByOp[Op]): ClaimsFieldsByOp[O
 }
 
 function statementFields(op: 'acknowledge' | 'dispute', raw: Record<string, unknown>): AcknowledgeClaimsFields | DisputeClaimsFields {
-  if (typeof raw.statement !== 'string' || !UUID_PATTERN.test(raw.statement)) throw new TypeError('statement must be a statement id (a UUID)');
-  if (typeof raw.digest !== 'string' || !SHA256_HEX.test(raw.digest)) throw new TypeError('digest must be the statement digest (lowercase hex SHA-256)');
+  if (typeof raw.statement !== 'string' || !UUID_PATTERN.test(raw.statement))
+    throw new TypeError('statement must be a statement id (a UUID)');
+  if (typeof raw.digest !== 'string' || !SHA256_HEX.test(raw.digest))
+    throw new TypeError('digest must be the statement digest (lowercase hex SHA-256)');
   if (op === 'acknowledge') return { statement: raw.statement, digest: raw.digest };
   if (!Array.isArray(raw.lines) || raw.lines.length === 0 || raw.lines.length > DISPUTE_LINES_MAX) {
     throw new TypeError(`lines must name 1 to ${DISPUTE_LINES_MAX} statement lines`);

@@ -62,10 +62,7 @@ export async function signInstruction<O extends Op>(input: SignInstructionInput<
   checkReference('hubId', hubId);
   checkKey(key);
   const jti = checkReference('jti', input.jti ?? randomUUID());
-  const lifetime = checkLifetime(
-    input.lifetimeSeconds ?? INSTRUCTION_LIFETIME_SECONDS_DEFAULT,
-    INSTRUCTION_LIFETIME_SECONDS_MAX,
-  );
+  const lifetime = checkLifetime(input.lifetimeSeconds ?? INSTRUCTION_LIFETIME_SECONDS_DEFAULT, INSTRUCTION_LIFETIME_SECONDS_MAX);
   const iat = epochSeconds(input.now);
   const fields: object = claimsFields(op, input.fields);
   // Built as a plain record first: it is what gets hashed and signed; the type is asserted after.
@@ -78,8 +75,6 @@ export async function signInstruction<O extends Op>(input: SignInstructionInput<
     op,
     ...fields,
   };
-  const jws = await new SignJWT(payload)
-    .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: INSTRUCTION_TYP })
-    .sign(key.privateKey);
+  const jws = await new SignJWT(payload).setProtectedHeader({ alg: key.alg, kid: key.kid, typ: INSTRUCTION_TYP }).sign(key.privateKey);
   return { jws, jti, claims: payload as unknown as InstructionClaims<O>, requestHash: requestHash(payload) };
 }

@@ -13,7 +13,17 @@ import {
   type JWTPayload,
 } from 'jose';
 import { HubRequestError, ReceiptVerificationError } from './errors';
-import { CLOCK_SKEW_SECONDS_MAX, ENTRY_OPS, HOLD_OPS, HUB_JWKS_PATH, OPS, PARTNER_ALGORITHMS, RECEIPT_TYP, STATEMENT_OPS, type Op } from './protocol';
+import {
+  CLOCK_SKEW_SECONDS_MAX,
+  ENTRY_OPS,
+  HOLD_OPS,
+  HUB_JWKS_PATH,
+  OPS,
+  PARTNER_ALGORITHMS,
+  RECEIPT_TYP,
+  STATEMENT_OPS,
+  type Op,
+} from './protocol';
 
 /** A key resolver, as returned by jose's createRemoteJWKSet or createLocalJWKSet. */
 export type JwksGetter = (protectedHeader?: JWSHeaderParameters, token?: FlattenedJWSInput) => Promise<CryptoKey>;
@@ -104,10 +114,7 @@ const SIGNED_DIGITS = /^-?[0-9]+$/;
  * receipt for this hub, partner and (when given) instruction; HubRequestError if the hub's keys
  * could not be fetched (which says nothing about the receipt).
  */
-export async function verifyReceipt<O extends Op = Op>(
-  receiptJws: string,
-  options: VerifyReceiptOptions<O>,
-): Promise<ReceiptClaims<O>> {
+export async function verifyReceipt<O extends Op = Op>(receiptJws: string, options: VerifyReceiptOptions<O>): Promise<ReceiptClaims<O>> {
   if (typeof receiptJws !== 'string') throw new ReceiptVerificationError('malformed', 'receipt must be a compact JWS string');
   let payload: JWTPayload;
   try {
@@ -138,8 +145,10 @@ function checkReceiptClaims<O extends Op>(payload: JWTPayload, options: VerifyRe
   }
   if ((STATEMENT_OPS as readonly string[]).includes(op)) {
     // Statement instructions concern no member: they name the statement and the digest signed.
-    if (typeof payload.statementId !== 'string' || payload.statementId.length === 0) throw fail('statementId', 'receipt has no statementId');
-    if (typeof payload.digest !== 'string' || !/^[0-9a-f]{64}$/.test(payload.digest)) throw fail('digest', 'receipt has no statement digest');
+    if (typeof payload.statementId !== 'string' || payload.statementId.length === 0)
+      throw fail('statementId', 'receipt has no statementId');
+    if (typeof payload.digest !== 'string' || !/^[0-9a-f]{64}$/.test(payload.digest))
+      throw fail('digest', 'receipt has no statement digest');
     return payload as ReceiptClaims<O>;
   }
   if (typeof payload.memberId !== 'string' || payload.memberId.length === 0) throw fail('memberId', 'receipt has no memberId');

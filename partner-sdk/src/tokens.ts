@@ -5,13 +5,7 @@
 import { SignJWT } from 'jose';
 import { checkReference } from './fields';
 import type { SigningKey } from './keys';
-import {
-  ACCESS_TOKEN_LIFETIME_SECONDS_DEFAULT,
-  ACCESS_TOKEN_LIFETIME_SECONDS_MAX,
-  ACCESS_TOKEN_TYP,
-  SCOPES,
-  type Scope,
-} from './protocol';
+import { ACCESS_TOKEN_LIFETIME_SECONDS_DEFAULT, ACCESS_TOKEN_LIFETIME_SECONDS_MAX, ACCESS_TOKEN_TYP, SCOPES, type Scope } from './protocol';
 import { checkKey, checkLifetime, epochSeconds } from './signing';
 
 export interface AccessTokenInput {
@@ -47,13 +41,8 @@ export async function signAccessToken(input: AccessTokenInput): Promise<string> 
   // A partner token speaks for the partner itself; any other subject would be a member token in disguise.
   if (scope === 'partner' && subject !== issuer) throw new TypeError('a partner token must have subject = issuer');
   checkKey(key);
-  const lifetime = checkLifetime(
-    input.lifetimeSeconds ?? ACCESS_TOKEN_LIFETIME_SECONDS_DEFAULT,
-    ACCESS_TOKEN_LIFETIME_SECONDS_MAX,
-  );
+  const lifetime = checkLifetime(input.lifetimeSeconds ?? ACCESS_TOKEN_LIFETIME_SECONDS_DEFAULT, ACCESS_TOKEN_LIFETIME_SECONDS_MAX);
   const iat = epochSeconds(input.now);
   const claims: AccessTokenClaims = { iss: issuer, sub: subject, aud: audience, iat, exp: iat + lifetime, scope };
-  return new SignJWT({ ...claims })
-    .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: ACCESS_TOKEN_TYP })
-    .sign(key.privateKey);
+  return new SignJWT({ ...claims }).setProtectedHeader({ alg: key.alg, kid: key.kid, typ: ACCESS_TOKEN_TYP }).sign(key.privateKey);
 }

@@ -74,7 +74,12 @@ describe('PartnerClient writes', () => {
   it('enrolls a member and returns the verified enroll receipt', async () => {
     const { client, calls } = withLedger();
     const outcome = await client.enrollMember({ member: 'cust-42' });
-    expect(outcome).toMatchObject({ ok: true, typename: 'EnrollReceipt', data: { memberRef: 'cust-42', linkedExisting: false }, receipt: { op: 'enroll' } });
+    expect(outcome).toMatchObject({
+      ok: true,
+      typename: 'EnrollReceipt',
+      data: { memberRef: 'cust-42', linkedExisting: false },
+      receipt: { op: 'enroll' },
+    });
     expect(calls[0]?.query).toContain('enrollMember(instruction: $instruction)');
   });
 
@@ -117,7 +122,14 @@ describe('PartnerClient writes', () => {
   it('uses pinned hub keys when given, without fetching the JWKS', async () => {
     const ledger = fakeLedger(hub, partnerKey);
     const fake = fakeFetch(hub, ledger.respond);
-    const client = new PartnerClient({ baseUrl: BASE_URL, hubId: HUB_ID, partnerId: PARTNER_ID, key: partnerKey, fetch: fake.fetch, jwks: hub.jwks });
+    const client = new PartnerClient({
+      baseUrl: BASE_URL,
+      hubId: HUB_ID,
+      partnerId: PARTNER_ID,
+      key: partnerKey,
+      fetch: fake.fetch,
+      jwks: hub.jwks,
+    });
     expect((await client.issuePoints({ member: 'cust-42', amount: '1' })).ok).toBe(true);
     expect(fake.jwksFetches()).toBe(0);
   });
@@ -125,7 +137,11 @@ describe('PartnerClient writes', () => {
 
 describe('PartnerClient never returns an unproven success', () => {
   /** A hub answering every issue with a success whose receipt claims are built by `receiptClaims`. */
-  function issueWith(receiptClaims: (jws: string) => Record<string, unknown>, signer?: HubKey, dataOverrides: Record<string, unknown> = {}) {
+  function issueWith(
+    receiptClaims: (jws: string) => Record<string, unknown>,
+    signer?: HubKey,
+    dataOverrides: Record<string, unknown> = {},
+  ) {
     const { client } = clientFor(async ({ variables }) => {
       const jws = String(variables.instruction);
       const receipt = await signReceipt(signer ?? hub, receiptClaims(jws));
@@ -133,8 +149,16 @@ describe('PartnerClient never returns an unproven success', () => {
       return {
         data: {
           result: {
-            __typename: 'IssueReceipt', jti, entryId: 'ent_01', memberId: 'mbr_01', amount: '150', balance: '1150',
-            receipt, replayed: false, recordedAt: '2025-03-01T10:00:00Z', ...dataOverrides,
+            __typename: 'IssueReceipt',
+            jti,
+            entryId: 'ent_01',
+            memberId: 'mbr_01',
+            amount: '150',
+            balance: '1150',
+            receipt,
+            replayed: false,
+            recordedAt: '2025-03-01T10:00:00Z',
+            ...dataOverrides,
           },
         },
       };
@@ -187,13 +211,19 @@ describe('PartnerClient request errors', () => {
   });
 
   it('throws HubRequestError for a GraphQL error on a 4xx answer, keeping the status', async () => {
-    const { client } = clientFor(() => new Response(JSON.stringify({ errors: [{ message: 'bad', extensions: { code: 'BAD_USER_INPUT' } }] }), { status: 400 }));
+    const { client } = clientFor(
+      () => new Response(JSON.stringify({ errors: [{ message: 'bad', extensions: { code: 'BAD_USER_INPUT' } }] }), { status: 400 }),
+    );
     await expect(client.enrollMember({ member: 'c' })).rejects.toMatchObject({ code: 'BAD_USER_INPUT', status: 400 });
   });
 
   it('throws HubRequestError HTTP_ERROR for a non-2xx answer without a GraphQL body', async () => {
     const { client } = clientFor(() => new Response('<html>Bad Gateway</html>', { status: 502 }));
-    await expect(client.issuePoints({ member: 'c', amount: '1' })).rejects.toMatchObject({ constructor: HubRequestError, code: 'HTTP_ERROR', status: 502 });
+    await expect(client.issuePoints({ member: 'c', amount: '1' })).rejects.toMatchObject({
+      constructor: HubRequestError,
+      code: 'HTTP_ERROR',
+      status: 502,
+    });
   });
 
   it('throws HubRequestError NETWORK_ERROR, naming the jti to retry with, when the hub cannot be reached', async () => {
@@ -216,7 +246,13 @@ describe('PartnerClient request errors', () => {
 describe('PartnerClient retries', () => {
   it('resending the same signed instruction returns the original receipt, verified', async () => {
     const { client } = withLedger();
-    const signed = await signInstruction({ partnerId: PARTNER_ID, hubId: HUB_ID, key: partnerKey, op: 'issue', fields: { member: 'c', amount: '150' } });
+    const signed = await signInstruction({
+      partnerId: PARTNER_ID,
+      hubId: HUB_ID,
+      key: partnerKey,
+      op: 'issue',
+      fields: { member: 'c', amount: '150' },
+    });
     const first = await client.submitSigned('issue', signed.jws);
     const again = await client.submitSigned('issue', signed.jws);
     expect(first.ok && again.ok).toBe(true);
@@ -236,9 +272,27 @@ describe('PartnerClient retries', () => {
 
   it('refuses to send an instruction that is not this partner’s, not for this hub, or for another op', async () => {
     const { client, calls } = withLedger();
-    const other = await signInstruction({ partnerId: 'other', hubId: HUB_ID, key: partnerKey, op: 'issue', fields: { member: 'c', amount: '1' } });
-    const elsewhere = await signInstruction({ partnerId: PARTNER_ID, hubId: 'other-hub', key: partnerKey, op: 'issue', fields: { member: 'c', amount: '1' } });
-    const issue = await signInstruction({ partnerId: PARTNER_ID, hubId: HUB_ID, key: partnerKey, op: 'issue', fields: { member: 'c', amount: '1' } });
+    const other = await signInstruction({
+      partnerId: 'other',
+      hubId: HUB_ID,
+      key: partnerKey,
+      op: 'issue',
+      fields: { member: 'c', amount: '1' },
+    });
+    const elsewhere = await signInstruction({
+      partnerId: PARTNER_ID,
+      hubId: 'other-hub',
+      key: partnerKey,
+      op: 'issue',
+      fields: { member: 'c', amount: '1' },
+    });
+    const issue = await signInstruction({
+      partnerId: PARTNER_ID,
+      hubId: HUB_ID,
+      key: partnerKey,
+      op: 'issue',
+      fields: { member: 'c', amount: '1' },
+    });
     await expect(client.submitSigned('issue', other.jws)).rejects.toThrow(TypeError);
     await expect(client.submitSigned('issue', elsewhere.jws)).rejects.toThrow(TypeError);
     await expect(client.submitSigned('redeem', issue.jws)).rejects.toThrow(TypeError);
@@ -253,7 +307,13 @@ describe('PartnerClient reads', () => {
     const { client, calls } = clientFor(async (call) => {
       if (call.query.includes('instructionReceipt')) {
         const stored = ledger.receipts.get(String(call.variables.jti));
-        return { data: { instructionReceipt: stored ? { jti: stored.jti, op: 'issue', entryId: stored.entryId, receipt: stored.receipt, receivedAt: '2025-03-01T10:00:00Z' } : null } };
+        return {
+          data: {
+            instructionReceipt: stored
+              ? { jti: stored.jti, op: 'issue', entryId: stored.entryId, receipt: stored.receipt, receivedAt: '2025-03-01T10:00:00Z' }
+              : null,
+          },
+        };
       }
       return ledger.respond(call);
     });
@@ -274,14 +334,20 @@ describe('PartnerClient reads', () => {
 
   it('fetchReceipt rejects a receipt that is not for the requested jti', async () => {
     const receipt = await signReceipt(hub, issueReceiptClaims({ jti: 'order-2' }));
-    const { client } = clientFor(() => ({ data: { instructionReceipt: { jti: 'order-1', op: 'issue', entryId: 'e', receipt, receivedAt: 'x' } } }));
+    const { client } = clientFor(() => ({
+      data: { instructionReceipt: { jti: 'order-1', op: 'issue', entryId: 'e', receipt, receivedAt: 'x' } },
+    }));
     await expect(client.fetchReceipt('order-1')).rejects.toMatchObject({ constructor: ReceiptVerificationError, claim: 'jti' });
   });
 
   it('memberToken vouches for a member: iss = partner, sub = member reference, scope member', async () => {
     const { client } = clientFor(() => ({ data: {} }));
     const token = await client.memberToken('cust-42', 120);
-    const { payload } = await jwtVerify(token, createLocalJWKSet({ keys: [partnerKey.publicJwk] }), { typ: ACCESS_TOKEN_TYP, audience: HUB_ID, issuer: PARTNER_ID });
+    const { payload } = await jwtVerify(token, createLocalJWKSet({ keys: [partnerKey.publicJwk] }), {
+      typ: ACCESS_TOKEN_TYP,
+      audience: HUB_ID,
+      issuer: PARTNER_ID,
+    });
     expect(payload).toMatchObject({ sub: 'cust-42', scope: 'member' });
     expect(Number(payload.exp) - Number(payload.iat)).toBe(120);
   });
@@ -289,7 +355,11 @@ describe('PartnerClient reads', () => {
   it('graphql() posts any document with the given bearer token and returns data', async () => {
     const { client, calls } = clientFor(() => ({ data: { member: { balance: '1150' } } }));
     const token = await client.accessToken(60);
-    const data = await client.graphql<{ member: { balance: string } }>('query($ref: String!) { member(ref: $ref) { balance } }', { ref: 'c' }, { token });
+    const data = await client.graphql<{ member: { balance: string } }>(
+      'query($ref: String!) { member(ref: $ref) { balance } }',
+      { ref: 'c' },
+      { token },
+    );
     expect(data.member.balance).toBe('1150');
     expect(calls[0]?.headers.authorization).toBe(`Bearer ${token}`);
     expect(calls[0]?.variables).toEqual({ ref: 'c' });

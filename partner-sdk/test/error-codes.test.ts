@@ -10,11 +10,18 @@ describe('ErrorCode', () => {
   it('lists exactly the error codes of the hub schema (a code the hub adds fails here until the SDK has it)', () => {
     const type = schema.getType('ErrorCode');
     if (!isEnumType(type)) throw new Error('the schema has no enum ErrorCode');
-    expect([...ERROR_CODES].sort()).toEqual(type.getValues().map((value) => value.name).sort());
+    expect([...ERROR_CODES].sort()).toEqual(
+      type
+        .getValues()
+        .map((value) => value.name)
+        .sort(),
+    );
   });
 
   it('is the type of errorCode in every ErrorResult of the schema', () => {
-    const results = Object.values(schema.getTypeMap()).filter((type) => isObjectType(type) && type.getInterfaces().some((i) => i.name === 'ErrorResult'));
+    const results = Object.values(schema.getTypeMap()).filter(
+      (type) => isObjectType(type) && type.getInterfaces().some((i) => i.name === 'ErrorResult'),
+    );
     expect(results.length).toBeGreaterThan(10);
     for (const type of results) {
       if (!isObjectType(type)) continue;
@@ -29,7 +36,13 @@ describe('ErrorCode', () => {
   });
 
   it('makes a misspelt code a compile error (checked by tsc: npm run typecheck)', () => {
-    const outcome = { ok: false, typename: 'InsufficientBalance', errorCode: 'INSUFFICIENT_BALANCE', message: '', jti: 'j' } satisfies FailureOutcome;
+    const outcome = {
+      ok: false,
+      typename: 'InsufficientBalance',
+      errorCode: 'INSUFFICIENT_BALANCE',
+      message: '',
+      jti: 'j',
+    } satisfies FailureOutcome;
     const known: ErrorCode = outcome.errorCode;
     // @ts-expect-error a misspelt code is not an ErrorCode
     const misspelt: ErrorCode = 'INSUFICIENT_BALANCE';

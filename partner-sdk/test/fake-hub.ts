@@ -3,15 +3,7 @@
  * `fetch` that serves the JWKS and answers GraphQL the way the protocol says the hub does.
  */
 import { createLocalJWKSet, exportJWK, generateKeyPair, jwtVerify, SignJWT, type CryptoKey, type JWK } from 'jose';
-import {
-  INSTRUCTION_TYP,
-  PARTNER_ALGORITHMS,
-  RECEIPT_TYP,
-  requestHash,
-  type FetchLike,
-  type JwksGetter,
-  type PartnerKey,
-} from '../src';
+import { INSTRUCTION_TYP, PARTNER_ALGORITHMS, RECEIPT_TYP, requestHash, type FetchLike, type JwksGetter, type PartnerKey } from '../src';
 
 export const HUB_ID = 'coalition-hub';
 export const PARTNER_ID = 'ACME_COFFEE';
@@ -30,14 +22,8 @@ export async function createHubKey(kid = 'hub-2025-01'): Promise<HubKey> {
   return { kid, privateKey, publicJwk, jwks: createLocalJWKSet({ keys: [publicJwk] }) };
 }
 
-export function signReceipt(
-  hub: HubKey,
-  claims: Record<string, unknown>,
-  header: Record<string, unknown> = {},
-): Promise<string> {
-  return new SignJWT(claims)
-    .setProtectedHeader({ alg: 'EdDSA', kid: hub.kid, typ: RECEIPT_TYP, ...header })
-    .sign(hub.privateKey);
+export function signReceipt(hub: HubKey, claims: Record<string, unknown>, header: Record<string, unknown> = {}): Promise<string> {
+  return new SignJWT(claims).setProtectedHeader({ alg: 'EdDSA', kid: hub.kid, typ: RECEIPT_TYP, ...header }).sign(hub.privateKey);
 }
 
 /** Claims of a valid issue receipt; override any of them per test. */
@@ -111,7 +97,14 @@ export function fakeLedger(hub: HubKey, partnerKey: PartnerKey) {
     if (previous) return { data: { result: { ...previous, replayed: true } } };
     const op = String(payload.op);
     const common = { jti, memberId: 'mbr_01' };
-    const claims: Record<string, unknown> = { iss: HUB_ID, aud: PARTNER_ID, iat: payload.iat, op, requestHash: requestHash(payload), ...common };
+    const claims: Record<string, unknown> = {
+      iss: HUB_ID,
+      aud: PARTNER_ID,
+      iat: payload.iat,
+      op,
+      requestHash: requestHash(payload),
+      ...common,
+    };
     let result: Record<string, unknown>;
     if (op === 'enroll') {
       const enrolled = { memberRef: payload.member, linkedExisting: false };
@@ -120,7 +113,9 @@ export function fakeLedger(hub: HubKey, partnerKey: PartnerKey) {
     } else {
       const amount = BigInt(String(payload.amount));
       if (op === 'redeem' && amount > balance) {
-        return { data: { result: { __typename: 'InsufficientBalance', errorCode: 'INSUFFICIENT_BALANCE', message: `balance is ${balance}` } } };
+        return {
+          data: { result: { __typename: 'InsufficientBalance', errorCode: 'INSUFFICIENT_BALANCE', message: `balance is ${balance}` } },
+        };
       }
       balance = op === 'issue' ? balance + amount : balance - amount;
       entries += 1;

@@ -22,7 +22,10 @@ beforeAll(async () => {
   key = await generatePartnerKey('EdDSA', 'acme-1');
 });
 
-function issue(fields: Partial<PointsFields> & Record<string, unknown>, extra: { jti?: string; now?: Date; lifetimeSeconds?: number } = {}) {
+function issue(
+  fields: Partial<PointsFields> & Record<string, unknown>,
+  extra: { jti?: string; now?: Date; lifetimeSeconds?: number } = {},
+) {
   return signInstruction({
     partnerId: PARTNER_ID,
     hubId: HUB_ID,
@@ -105,7 +108,13 @@ describe('signInstruction', () => {
   });
 
   it('signs a redeem instruction like an issue instruction', async () => {
-    const signed = await signInstruction({ partnerId: PARTNER_ID, hubId: HUB_ID, key, op: 'redeem', fields: { member: 'cust-42', amount: '30' } });
+    const signed = await signInstruction({
+      partnerId: PARTNER_ID,
+      hubId: HUB_ID,
+      key,
+      op: 'redeem',
+      fields: { member: 'cust-42', amount: '30' },
+    });
     expect(signed.claims).toMatchObject({ op: 'redeem', member: 'cust-42', amount: '30' });
   });
 

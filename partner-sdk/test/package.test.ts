@@ -21,14 +21,21 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 it('npm pack builds dist/ (prepack) and ships it with the types and the README, without sources or tests', () => {
   const copy = join(work, 'partner-sdk');
   mkdirSync(copy);
-  for (const entry of ['package.json', 'tsconfig.json', 'README.md', 'src']) cpSync(join(root, entry), join(copy, entry), { recursive: true });
+  for (const entry of ['package.json', 'tsconfig.json', 'README.md', 'src'])
+    cpSync(join(root, entry), join(copy, entry), { recursive: true });
   // Dependencies and the compiler, as `npm install` would have put them in a fresh clone.
   symlinkSync(resolve(root, '../node_modules'), join(work, 'node_modules'), 'dir');
   if (existsSync(join(root, 'node_modules'))) symlinkSync(join(root, 'node_modules'), join(copy, 'node_modules'), 'dir');
-  const output = execFileSync('npm', ['pack', '--json', '--pack-destination', work], { cwd: copy, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const output = execFileSync('npm', ['pack', '--json', '--pack-destination', work], {
+    cwd: copy,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const [packed] = JSON.parse(output.slice(output.indexOf('['))) as Array<{ filename: string; files: Array<{ path: string }> }>;
   const files = packed!.files.map((file) => file.path);
-  expect(files).toEqual(expect.arrayContaining(['package.json', 'README.md', 'dist/index.js', 'dist/index.d.ts', 'dist/client.js', 'dist/error-codes.d.ts']));
+  expect(files).toEqual(
+    expect.arrayContaining(['package.json', 'README.md', 'dist/index.js', 'dist/index.d.ts', 'dist/client.js', 'dist/error-codes.d.ts']),
+  );
   expect(files.filter((file) => !file.startsWith('dist/') && !['package.json', 'README.md'].includes(file))).toEqual([]);
 
   execFileSync('tar', ['-xzf', join(work, packed!.filename), '-C', work]);
@@ -36,7 +43,10 @@ it('npm pack builds dist/ (prepack) and ships it with the types and the README, 
   if (existsSync(join(root, 'node_modules'))) symlinkSync(join(root, 'node_modules'), join(work, 'package', 'node_modules'), 'dir');
   const loaded = execFileSync(
     process.execPath,
-    ['-e', `const sdk = require(${JSON.stringify(join(work, 'package', 'dist', 'index.js'))}); console.log(JSON.stringify({ client: typeof sdk.PartnerClient, codes: sdk.ERROR_CODES.length, timeout: sdk.DEFAULT_TIMEOUT_MS }))`],
+    [
+      '-e',
+      `const sdk = require(${JSON.stringify(join(work, 'package', 'dist', 'index.js'))}); console.log(JSON.stringify({ client: typeof sdk.PartnerClient, codes: sdk.ERROR_CODES.length, timeout: sdk.DEFAULT_TIMEOUT_MS }))`,
+    ],
     { encoding: 'utf8' },
   );
   expect(JSON.parse(loaded)).toEqual({ client: 'function', codes: expect.any(Number), timeout: 10_000 });

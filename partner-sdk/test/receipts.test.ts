@@ -33,7 +33,10 @@ describe('verifyReceipt', () => {
   });
 
   it('accepts an enroll receipt, which has no ledger entry', async () => {
-    const claims = await verifyReceipt(await signReceipt(hub, issueReceiptClaims({ op: 'enroll', entryId: undefined, amount: undefined, balance: undefined })), pins());
+    const claims = await verifyReceipt(
+      await signReceipt(hub, issueReceiptClaims({ op: 'enroll', entryId: undefined, amount: undefined, balance: undefined })),
+      pins(),
+    );
     expect(claims.op).toBe('enroll');
   });
 
@@ -43,7 +46,10 @@ describe('verifyReceipt', () => {
   });
 
   it('rejects a receipt addressed to another partner (aud)', async () => {
-    expect(await rejection(signReceipt(hub, issueReceiptClaims({ aud: 'other-partner' })))).toMatchObject({ reason: 'claim', claim: 'aud' });
+    expect(await rejection(signReceipt(hub, issueReceiptClaims({ aud: 'other-partner' })))).toMatchObject({
+      reason: 'claim',
+      claim: 'aud',
+    });
   });
 
   it('rejects a receipt issued by someone other than the hub (iss)', async () => {

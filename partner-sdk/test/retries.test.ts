@@ -1,4 +1,12 @@
-import { generatePartnerKey, HubRequestError, PartnerClient, DEFAULT_TIMEOUT_MS, type FetchLike, type PartnerKey, type RetryOptions } from '../src';
+import {
+  generatePartnerKey,
+  HubRequestError,
+  PartnerClient,
+  DEFAULT_TIMEOUT_MS,
+  type FetchLike,
+  type PartnerKey,
+  type RetryOptions,
+} from '../src';
 import { BASE_URL, createHubKey, fakeLedger, HUB_ID, jsonResponse, PARTNER_ID, type HubKey } from './fake-hub';
 
 let hub: HubKey;
@@ -37,8 +45,12 @@ const unavailable = (retryAfter?: string) => () =>
     status: 503,
     headers: { 'content-type': 'application/json', ...(retryAfter === undefined ? {} : { 'retry-after': retryAfter }) },
   });
-const status = (code: number, headers: Record<string, string> = {}) => () => new Response('busy', { status: code, headers });
-const refused = (code: string) => () => jsonResponse({ errors: [{ message: 'no', extensions: { code } }] }, code === 'UNAUTHENTICATED' ? 401 : 200);
+const status =
+  (code: number, headers: Record<string, string> = {}) =>
+  () =>
+    new Response('busy', { status: code, headers });
+const refused = (code: string) => () =>
+  jsonResponse({ errors: [{ message: 'no', extensions: { code } }] }, code === 'UNAUTHENTICATED' ? 401 : 200);
 const networkDown = () => {
   throw new TypeError('fetch failed');
 };
@@ -48,7 +60,9 @@ describe('request timeout', () => {
     const hanging: FetchLike = (_url, init) =>
       new Promise((_resolve, reject) => init.signal?.addEventListener('abort', () => reject(init.signal?.reason)));
     const started = Date.now();
-    const error = await client(hanging, { timeoutMs: 50 }).issuePoints({ member: 'cust-42', amount: '10' }, { jti: 'order-1' }).catch((e: unknown) => e);
+    const error = await client(hanging, { timeoutMs: 50 })
+      .issuePoints({ member: 'cust-42', amount: '10' }, { jti: 'order-1' })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(HubRequestError);
     expect(error).toMatchObject({ code: 'TIMEOUT', jti: 'order-1', retryable: true });
     expect(Date.now() - started).toBeLessThan(5000);
@@ -70,10 +84,9 @@ describe('opt-in retries', () => {
   it('resends the same signed instruction (same JWS, same jti) after 503 SERVICE_UNAVAILABLE, a network error and a 504, and returns its verified receipt', async () => {
     const flaky = flakyHub([unavailable('0'), networkDown, status(504)]);
     const retries: number[] = [];
-    const outcome = await client(flaky.fetch, { retry: { attempts: 4, baseDelayMs: 1, onRetry: ({ attempt }) => retries.push(attempt) } }).issuePoints(
-      { member: 'cust-42', amount: '10' },
-      { jti: 'order-2' },
-    );
+    const outcome = await client(flaky.fetch, {
+      retry: { attempts: 4, baseDelayMs: 1, onRetry: ({ attempt }) => retries.push(attempt) },
+    }).issuePoints({ member: 'cust-42', amount: '10' }, { jti: 'order-2' });
     expect(outcome.ok).toBe(true);
     expect(outcome.jti).toBe('order-2');
     expect(retries).toEqual([1, 2, 3]);
@@ -82,25 +95,37 @@ describe('opt-in retries', () => {
   });
 
   it('retries a SERVICE_UNAVAILABLE GraphQL error even on HTTP 200, and HTTP 429 and 502', async () => {
-    const flaky = flakyHub([() => jsonResponse({ errors: [{ message: 'down', extensions: { code: 'SERVICE_UNAVAILABLE' } }] }), status(429), status(502)]);
+    const flaky = flakyHub([
+      () => jsonResponse({ errors: [{ message: 'down', extensions: { code: 'SERVICE_UNAVAILABLE' } }] }),
+      status(429),
+      status(502),
+    ]);
     const outcome = await client(flaky.fetch, { retry: { attempts: 4, baseDelayMs: 1 } }).issuePoints({ member: 'cust-42', amount: '10' });
     expect(outcome.ok).toBe(true);
     expect(new Set(flaky.instructions).size).toBe(1);
   });
 
   it('treats a typed ServiceUnavailable result like a 503: nothing was written, so the same instruction is resent', async () => {
-    const typed = () => jsonResponse({ data: { result: { __typename: 'ServiceUnavailable', errorCode: 'SERVICE_UNAVAILABLE', message: 'try again' } } });
+    const typed = () =>
+      jsonResponse({ data: { result: { __typename: 'ServiceUnavailable', errorCode: 'SERVICE_UNAVAILABLE', message: 'try again' } } });
     const retried = flakyHub([typed]);
-    expect((await client(retried.fetch, { retry: { attempts: 2, baseDelayMs: 1 } }).issuePoints({ member: 'cust-42', amount: '10' })).ok).toBe(true);
+    expect(
+      (await client(retried.fetch, { retry: { attempts: 2, baseDelayMs: 1 } }).issuePoints({ member: 'cust-42', amount: '10' })).ok,
+    ).toBe(true);
     expect(new Set(retried.instructions).size).toBe(1);
     const once = flakyHub([typed]);
-    await expect(client(once.fetch).issuePoints({ member: 'cust-42', amount: '10' })).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE', retryable: true });
+    await expect(client(once.fetch).issuePoints({ member: 'cust-42', amount: '10' })).rejects.toMatchObject({
+      code: 'SERVICE_UNAVAILABLE',
+      retryable: true,
+    });
   });
 
   it('honours Retry-After, capped at retryAfterMaxMs', async () => {
     const delays: number[] = [];
     const flaky = flakyHub([status(429, { 'retry-after': '3600' }), unavailable('0')]);
-    await client(flaky.fetch, { retry: { attempts: 3, baseDelayMs: 1, retryAfterMaxMs: 30, onRetry: ({ delayMs }) => delays.push(delayMs) } }).issuePoints({
+    await client(flaky.fetch, {
+      retry: { attempts: 3, baseDelayMs: 1, retryAfterMaxMs: 30, onRetry: ({ delayMs }) => delays.push(delayMs) },
+    }).issuePoints({
       member: 'cust-42',
       amount: '10',
     });
@@ -111,7 +136,9 @@ describe('opt-in retries', () => {
   it('waits a random time under an exponential ceiling (full jitter), never above maxDelayMs', async () => {
     const delays: number[] = [];
     const flaky = flakyHub(Array.from({ length: 7 }, () => status(503)));
-    await client(flaky.fetch, { retry: { attempts: 8, baseDelayMs: 4, maxDelayMs: 20, onRetry: ({ delayMs }) => delays.push(delayMs) } }).issuePoints({
+    await client(flaky.fetch, {
+      retry: { attempts: 8, baseDelayMs: 4, maxDelayMs: 20, onRetry: ({ delayMs }) => delays.push(delayMs) },
+    }).issuePoints({
       member: 'cust-42',
       amount: '10',
     });
@@ -139,20 +166,27 @@ describe('opt-in retries', () => {
     ['HTTP 400', status(400)],
   ])('never retries a refusal or an error sending again cannot fix: %s', async (_name, failure) => {
     const flaky = flakyHub([failure]);
-    await expect(client(flaky.fetch, { retry: { attempts: 5, baseDelayMs: 1 } }).issuePoints({ member: 'cust-42', amount: '10' })).rejects.toBeInstanceOf(HubRequestError);
+    await expect(
+      client(flaky.fetch, { retry: { attempts: 5, baseDelayMs: 1 } }).issuePoints({ member: 'cust-42', amount: '10' }),
+    ).rejects.toBeInstanceOf(HubRequestError);
     expect(flaky.instructions).toHaveLength(1);
   });
 
   it('never retries a typed refusal: it is an outcome, and nothing was written', async () => {
     const flaky = flakyHub([]);
-    const outcome = await client(flaky.fetch, { retry: { attempts: 5, baseDelayMs: 1 } }).redeemPoints({ member: 'cust-42', amount: '999999' });
+    const outcome = await client(flaky.fetch, { retry: { attempts: 5, baseDelayMs: 1 } }).redeemPoints({
+      member: 'cust-42',
+      amount: '999999',
+    });
     expect(outcome).toMatchObject({ ok: false, errorCode: 'INSUFFICIENT_BALANCE' });
     expect(flaky.instructions).toHaveLength(1);
   });
 
   it('is off unless asked for: one attempt', async () => {
     const flaky = flakyHub([unavailable('0')]);
-    await expect(client(flaky.fetch).issuePoints({ member: 'cust-42', amount: '10' })).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE' });
+    await expect(client(flaky.fetch).issuePoints({ member: 'cust-42', amount: '10' })).rejects.toMatchObject({
+      code: 'SERVICE_UNAVAILABLE',
+    });
     expect(flaky.instructions).toHaveLength(1);
   });
 });

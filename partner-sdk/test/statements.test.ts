@@ -14,8 +14,30 @@ const document: StatementDocument = {
     currency: 'EUR',
   },
   lines: [
-    { line: '1', entry: 'e1', seq: '10', recordedAt: '2026-11-22T10:00:00.000Z', kind: 'issue', points: '100', price: '1.25', moneyMinor: '125', orderRef: 'o-1', reference: null },
-    { line: '2', entry: 'e2', seq: '11', recordedAt: '2026-11-22T11:00:00.000Z', kind: 'redeem', points: '40', price: '0.8', moneyMinor: '-32', orderRef: null, reference: null },
+    {
+      line: '1',
+      entry: 'e1',
+      seq: '10',
+      recordedAt: '2026-11-22T10:00:00.000Z',
+      kind: 'issue',
+      points: '100',
+      price: '1.25',
+      moneyMinor: '125',
+      orderRef: 'o-1',
+      reference: null,
+    },
+    {
+      line: '2',
+      entry: 'e2',
+      seq: '11',
+      recordedAt: '2026-11-22T11:00:00.000Z',
+      kind: 'redeem',
+      points: '40',
+      price: '0.8',
+      moneyMinor: '-32',
+      orderRef: null,
+      reference: null,
+    },
   ],
   totals: {
     lines: '2',
@@ -27,7 +49,12 @@ const document: StatementDocument = {
 async function signedBy(claims: Record<string, unknown>) {
   const { privateKey, publicKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
   const jwks = { keys: [{ ...(await exportJWK(publicKey)), kid: 'hub-key', alg: 'EdDSA' }] };
-  const jws = await new SignJWT(claims).setProtectedHeader({ alg: 'EdDSA', kid: 'hub-key', typ: STATEMENT_TYP }).setIssuer('hub-1').setAudience('ACME').setIssuedAt().sign(privateKey);
+  const jws = await new SignJWT(claims)
+    .setProtectedHeader({ alg: 'EdDSA', kid: 'hub-key', typ: STATEMENT_TYP })
+    .setIssuer('hub-1')
+    .setAudience('ACME')
+    .setIssuedAt()
+    .sign(privateKey);
   return { jws, jwks };
 }
 
@@ -67,7 +94,9 @@ describe('statement digests', () => {
     await expect(verifyStatement(document, jws, { jwks, hubId: 'another-hub', partnerId: 'ACME' })).rejects.toThrow();
     const dropped = { ...document, lines: document.lines.slice(0, 1) };
     const { jws: jwsDropped, jwks: jwksDropped } = await signedBy({ ...claimsFor(dropped), lines: '2' });
-    await expect(verifyStatement(dropped, jwsDropped, { jwks: jwksDropped, hubId: 'hub-1', partnerId: 'ACME' })).rejects.toThrow(/line count/);
+    await expect(verifyStatement(dropped, jwsDropped, { jwks: jwksDropped, hubId: 'hub-1', partnerId: 'ACME' })).rejects.toThrow(
+      /line count/,
+    );
   });
 });
 
@@ -76,7 +105,12 @@ describe('acknowledge and dispute fields', () => {
   const digest = statementDigest(document);
 
   it('normalise dispute lines (distinct, ascending, strings) and keep the reason', () => {
-    expect(claimsFields('dispute', { statement, digest, lines: [3, '1', 3n], reason: 'wrong price' })).toEqual({ statement, digest, lines: ['1', '3'], reason: 'wrong price' });
+    expect(claimsFields('dispute', { statement, digest, lines: [3, '1', 3n], reason: 'wrong price' })).toEqual({
+      statement,
+      digest,
+      lines: ['1', '3'],
+      reason: 'wrong price',
+    });
     expect(claimsFields('acknowledge', { statement, digest })).toEqual({ statement, digest });
   });
 

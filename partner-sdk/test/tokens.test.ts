@@ -25,20 +25,42 @@ async function verify(token: string, key: PartnerKey) {
 
 describe('signAccessToken', () => {
   it('signs a partner token: iss = sub = partnerId, scope partner, 300 s by default', async () => {
-    const token = await signAccessToken({ issuer: PARTNER_ID, subject: PARTNER_ID, scope: 'partner', audience: HUB_ID, key: partnerKey, now: NOW });
+    const token = await signAccessToken({
+      issuer: PARTNER_ID,
+      subject: PARTNER_ID,
+      scope: 'partner',
+      audience: HUB_ID,
+      key: partnerKey,
+      now: NOW,
+    });
     expect(decodeProtectedHeader(token)).toEqual({ alg: 'EdDSA', kid: partnerKey.kid, typ: ACCESS_TOKEN_TYP });
     const { payload } = await verify(token, partnerKey);
     expect(payload).toEqual({ iss: PARTNER_ID, sub: PARTNER_ID, aud: HUB_ID, iat: IAT, exp: IAT + 300, scope: 'partner' });
   });
 
   it('signs a member token with the partner key: sub is the partner’s member reference', async () => {
-    const token = await signAccessToken({ issuer: PARTNER_ID, subject: 'cust-42', scope: 'member', audience: HUB_ID, key: partnerKey, lifetimeSeconds: 60, now: NOW });
+    const token = await signAccessToken({
+      issuer: PARTNER_ID,
+      subject: 'cust-42',
+      scope: 'member',
+      audience: HUB_ID,
+      key: partnerKey,
+      lifetimeSeconds: 60,
+      now: NOW,
+    });
     const { payload } = await verify(token, partnerKey);
     expect(payload).toMatchObject({ iss: PARTNER_ID, sub: 'cust-42', scope: 'member', exp: IAT + 60 });
   });
 
   it.each<Scope>(['operator', 'finance'])('signs an %s token with an operator key and issuer', async (scope) => {
-    const token = await signAccessToken({ issuer: 'coalition-operator', subject: 'jane@ops', scope, audience: HUB_ID, key: operatorKey, now: NOW });
+    const token = await signAccessToken({
+      issuer: 'coalition-operator',
+      subject: 'jane@ops',
+      scope,
+      audience: HUB_ID,
+      key: operatorKey,
+      now: NOW,
+    });
     expect(decodeProtectedHeader(token)).toMatchObject({ alg: 'ES256', kid: 'operator-1' });
     const { payload } = await verify(token, operatorKey);
     expect(payload).toMatchObject({ iss: 'coalition-operator', sub: 'jane@ops', scope });

@@ -59,12 +59,16 @@ export class AuthService {
       requiredClaims: ['iss', 'aud', 'iat', 'exp', 'sub'],
       clock: this.clock,
     });
-    if (isDomainError(verified)) throw unauthenticated(`bearer token refused: ${verified.message}`, TOKEN_REASONS[verified.code] ?? verified.code);
+    if (isDomainError(verified))
+      throw unauthenticated(`bearer token refused: ${verified.message}`, TOKEN_REASONS[verified.code] ?? verified.code);
     const { scope, sub } = verified.claims as { scope?: unknown; sub?: unknown };
     if (typeof sub !== 'string' || sub.length === 0) throw unauthenticated('the token has no subject', 'MALFORMED_TOKEN');
     // The subject is stored and compared in queries: it must be what such a subject can be.
     if (!(operator ? STAFF_SUBJECT : REFERENCE_PATTERN).test(sub)) {
-      throw unauthenticated(`the token subject is not ${operator ? 'a staff name (1 to 128 characters, no control characters)' : 'a member reference (1 to 128 printable ASCII characters)'}`, 'MALFORMED_TOKEN');
+      throw unauthenticated(
+        `the token subject is not ${operator ? 'a staff name (1 to 128 characters, no control characters)' : 'a member reference (1 to 128 printable ASCII characters)'}`,
+        'MALFORMED_TOKEN',
+      );
     }
     if (operator) {
       if (scope === 'operator' || scope === 'finance') return { kind: 'operator', role: scope, subject: sub };

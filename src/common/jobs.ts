@@ -15,7 +15,12 @@ export interface JobReport {
 }
 
 /** Runs one job pass and reports it; the pass's own result or error passes through unchanged. */
-export async function observeJob<T>(observer: JobObserver | undefined, job: string, work: () => Promise<T>, report: (result: T) => JobReport): Promise<T> {
+export async function observeJob<T>(
+  observer: JobObserver | undefined,
+  job: string,
+  work: () => Promise<T>,
+  report: (result: T) => JobReport,
+): Promise<T> {
   const started = process.hrtime.bigint();
   const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
   try {

@@ -69,7 +69,10 @@ export class RateLimits {
   private readonly partnerLimit: Limiter | undefined;
   private readonly addressLimit: Limiter | undefined;
 
-  constructor(pool: CounterPool, readonly settings: RateLimitSettings) {
+  constructor(
+    pool: CounterPool,
+    readonly settings: RateLimitSettings,
+  ) {
     this.partnerLimit = limiter(pool, 'partner', settings.partner);
     this.addressLimit = limiter(pool, 'address', settings.address);
   }

@@ -18,7 +18,10 @@ const environmentSchema = z.object({
   DATA_DIR: z.string().default('.data'),
   HUB_ID: z.string().min(1).max(128).default('coalition-hub'),
   /** Settlement currency of new contracts (ISO 4217). */
-  DEFAULT_CURRENCY: z.string().regex(/^[A-Z]{3}$/).default('EUR'),
+  DEFAULT_CURRENCY: z
+    .string()
+    .regex(/^[A-Z]{3}$/)
+    .default('EUR'),
   /** Issuer of operator and finance tokens. */
   OPERATOR_ISSUER: z.string().min(1).default('coalition-operator'),
   /** Public JWKS (JSON) whose keys sign operator and finance tokens. */
@@ -111,7 +114,10 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
   const operatorJwks = parseShape('OPERATOR_JWKS', z.object({ keys: z.array(jwkSchema) }).default({ keys: [] }), env.OPERATOR_JWKS);
   const hubSigningJwk = parseShape(
     'HUB_SIGNING_JWK',
-    jwkSchema.extend({ d: z.string().min(1, 'the hub signs with it: give the private JWK (with "d")') }).passthrough().optional(),
+    jwkSchema
+      .extend({ d: z.string().min(1, 'the hub signs with it: give the private JWK (with "d")') })
+      .passthrough()
+      .optional(),
     env.HUB_SIGNING_JWK,
   );
   return {

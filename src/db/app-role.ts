@@ -78,7 +78,10 @@ export async function appDatabaseUrl(ownerUrl: string, explicit: string | undefi
     await owner.end();
   }
   const second = await canLogIn(url);
-  if (second !== true) throw second instanceof Error ? second : new Error(`the hub's role ${APP_ROLE} cannot log in: set APP_DATABASE_URL (see docs/security.md)`);
+  if (second !== true)
+    throw second instanceof Error
+      ? second
+      : new Error(`the hub's role ${APP_ROLE} cannot log in: set APP_DATABASE_URL (see docs/security.md)`);
   return url;
 }
 

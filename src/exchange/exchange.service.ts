@@ -112,10 +112,15 @@ export class ExchangeService {
     const now = this.clock.now();
     const assets = await this.assetInfo([from, to], now);
     if (isDomainError(assets)) return assets;
-    const allowed = await this.checkCounterparties(this.dataSource.manager, (viewer as Extract<Viewer, { kind: 'member' }>).partnerId, assets);
+    const allowed = await this.checkCounterparties(
+      this.dataSource.manager,
+      (viewer as Extract<Viewer, { kind: 'member' }>).partnerId,
+      assets,
+    );
     if (allowed) return allowed;
     const conversion = convert(from, to, amount, assets[0]!.rate, assets[1]!.rate);
-    if (conversion.amountOut <= 0n) return fail(ErrorCode.INVALID_AMOUNT, `${amount} ${from} is worth less than one ${to}`, { amount: amount.toString() });
+    if (conversion.amountOut <= 0n)
+      return fail(ErrorCode.INVALID_AMOUNT, `${amount} ${from} is worth less than one ${to}`, { amount: amount.toString() });
     const terms: QuoteTerms = {
       quoteId: newId(),
       from,
@@ -130,7 +135,12 @@ export class ExchangeService {
       rounding: 'down',
       expiresAt: new Date(now.getTime() + this.quoteSeconds * 1000).toISOString(),
     };
-    const quote = await this.hubKeys.sign(QUOTE_TYP, memberId, { ...terms, jti: terms.quoteId, exp: Math.floor(Date.parse(terms.expiresAt) / 1000) }, memberId);
+    const quote = await this.hubKeys.sign(
+      QUOTE_TYP,
+      memberId,
+      { ...terms, jti: terms.quoteId, exp: Math.floor(Date.parse(terms.expiresAt) / 1000) },
+      memberId,
+    );
     return { ...terms, quote };
   }
 
@@ -144,7 +154,8 @@ export class ExchangeService {
       return await this.executeQuote(partnerId, memberId, terms, quoteJws);
     } catch (error) {
       // A balance beyond PostgreSQL's bigint is the amount's fault, not a crash.
-      if (pgCode(error) === '22003') return fail(ErrorCode.INVALID_AMOUNT, 'the resulting balance would exceed the ledger limit', { amount: terms.amountOut });
+      if (pgCode(error) === '22003')
+        return fail(ErrorCode.INVALID_AMOUNT, 'the resulting balance would exceed the ledger limit', { amount: terms.amountOut });
       throw error;
     }
   }
@@ -165,12 +176,22 @@ export class ExchangeService {
       if (suspended) return suspended;
       const result = await this.apply(tx, partnerId, memberId, terms, now);
       if (isDomainError(result)) return result;
-      await tx.query('UPDATE exchange SET entry_id = $2, result = $3 WHERE quote_id = $1', [terms.quoteId, result.entryId, JSON.stringify(result)]);
+      await tx.query('UPDATE exchange SET entry_id = $2, result = $3 WHERE quote_id = $1', [
+        terms.quoteId,
+        result.entryId,
+        JSON.stringify(result),
+      ]);
       return result;
     });
   }
 
-  private async apply(tx: EntityManager, partnerId: string, memberId: string, terms: QuoteTerms, now: Date): Promise<ExchangeResult | DomainError> {
+  private async apply(
+    tx: EntityManager,
+    partnerId: string,
+    memberId: string,
+    terms: QuoteTerms,
+    now: Date,
+  ): Promise<ExchangeResult | DomainError> {
     const conversion = conversionOf(terms);
     const owners = await this.owners(tx, [terms.from, terms.to]);
     const sides: ExchangeSides = {
@@ -199,12 +220,29 @@ export class ExchangeService {
         occurredAt: now,
         recordedAt: now,
         requestHash: null,
-        rates: { quoteId: terms.quoteId, from: terms.from, to: terms.to, rateFrom: terms.rateFrom, rateTo: terms.rateTo, residualCp: terms.residualCp, askedVia: partnerId, ...prices },
+        rates: {
+          quoteId: terms.quoteId,
+          from: terms.from,
+          to: terms.to,
+          rateFrom: terms.rateFrom,
+          rateTo: terms.rateTo,
+          residualCp: terms.residualCp,
+          askedVia: partnerId,
+          ...prices,
+        },
       },
       [...(await this.postings(tx, sides, conversion)), ...funding],
       this.counterShards,
     );
-    await this.moveLots(tx, { memberId, fromOwner: sides.fromOwner, toOwner: sides.toOwner, conversion, entryId, now, fromWallet: sides.fromWallet });
+    await this.moveLots(tx, {
+      memberId,
+      fromOwner: sides.fromOwner,
+      toOwner: sides.toOwner,
+      conversion,
+      entryId,
+      now,
+      fromWallet: sides.fromWallet,
+    });
     await tx.query('INSERT INTO rounding_booking (entry_id, residual_cp) VALUES ($1, $2)', [entryId, terms.residualCp]);
     return {
       quoteId: terms.quoteId,
@@ -252,12 +290,32 @@ export class ExchangeService {
       { accountId: sides.toWallet.id, asset: to, amount: conversion.amountOut, floored: true },
     ];
     if (sides.fromOwner) {
-      postings.push({ accountId: (await this.account(tx, sides.fromOwner, from, 'native_pool')).id, asset: from, amount: conversion.amountIn, floored: false });
-      postings.push({ accountId: (await this.account(tx, sides.fromOwner, CP, 'issuance')).id, asset: CP, amount: -conversion.cpAmount, floored: false });
+      postings.push({
+        accountId: (await this.account(tx, sides.fromOwner, from, 'native_pool')).id,
+        asset: from,
+        amount: conversion.amountIn,
+        floored: false,
+      });
+      postings.push({
+        accountId: (await this.account(tx, sides.fromOwner, CP, 'issuance')).id,
+        asset: CP,
+        amount: -conversion.cpAmount,
+        floored: false,
+      });
     }
     if (sides.toOwner) {
-      postings.push({ accountId: (await this.account(tx, sides.toOwner, CP, 'redemption')).id, asset: CP, amount: conversion.cpAmount, floored: false });
-      postings.push({ accountId: (await this.account(tx, sides.toOwner, to, 'native_pool')).id, asset: to, amount: -conversion.amountOut, floored: false });
+      postings.push({
+        accountId: (await this.account(tx, sides.toOwner, CP, 'redemption')).id,
+        asset: CP,
+        amount: conversion.cpAmount,
+        floored: false,
+      });
+      postings.push({
+        accountId: (await this.account(tx, sides.toOwner, to, 'native_pool')).id,
+        asset: to,
+        amount: -conversion.amountOut,
+        floored: false,
+      });
     }
     return postings;
   }
@@ -265,7 +323,15 @@ export class ExchangeService {
   /** CP lots follow the CP: created for the issuer on the way in, consumed at the partner on the way out. */
   private async moveLots(
     tx: EntityManager,
-    move: { memberId: string; fromOwner: string | null; toOwner: string | null; conversion: Conversion; entryId: string; now: Date; fromWallet: AccountRef },
+    move: {
+      memberId: string;
+      fromOwner: string | null;
+      toOwner: string | null;
+      conversion: Conversion;
+      entryId: string;
+      now: Date;
+      fromWallet: AccountRef;
+    },
   ): Promise<void> {
     const { fromOwner, toOwner, conversion, entryId, now } = move;
     if (fromOwner) {
@@ -276,7 +342,15 @@ export class ExchangeService {
         `INSERT INTO lot (account_id, issuer_partner_id, entry_id, amount, remaining, issued_at, expires_at)
          VALUES ((SELECT id FROM account WHERE owner_kind = 'member' AND owner_id = $1 AND asset = 'CP' AND kind = 'wallet'), $2, $3, $4, $5, $6, $7)
          RETURNING id`,
-        [move.memberId, fromOwner, entryId, conversion.cpAmount.toString(), remaining.toString(), now, addMonths(now, contract?.lotLifetimeMonths ?? 24)],
+        [
+          move.memberId,
+          fromOwner,
+          entryId,
+          conversion.cpAmount.toString(),
+          remaining.toString(),
+          now,
+          addMonths(now, contract?.lotLifetimeMonths ?? 24),
+        ],
       );
       if (toOwner) {
         // X → Y: the CP exist only inside this entry; their lot is spent at Y at once (the X→Y obligation).
@@ -290,7 +364,12 @@ export class ExchangeService {
     }
   }
 
-  private async account(tx: EntityManager, partnerId: string, asset: string, kind: 'native_pool' | 'issuance' | 'redemption'): Promise<AccountRef> {
+  private async account(
+    tx: EntityManager,
+    partnerId: string,
+    asset: string,
+    kind: 'native_pool' | 'issuance' | 'redemption',
+  ): Promise<AccountRef> {
     return ensureAccount(tx, 'partner', partnerId, asset, kind);
   }
 
@@ -312,7 +391,8 @@ export class ExchangeService {
         continue;
       }
       const rate = rates[index];
-      if (!owners.has(asset) || !rate) return fail(ErrorCode.UNKNOWN_ASSET, `${asset} is not a partner unit with an exchange rate in force`);
+      if (!owners.has(asset) || !rate)
+        return fail(ErrorCode.UNKNOWN_ASSET, `${asset} is not a partner unit with an exchange rate in force`);
       infos.push({ asset, partnerId: owners.get(asset)!, rate: { cpPerPoint: new Exact(rate.cpPerPoint) }, rateText: rate.cpPerPoint });
     }
     return infos;
@@ -335,7 +415,8 @@ export class ExchangeService {
     try {
       claims = (await this.hubKeys.verify(jws, QUOTE_TYP)) as unknown as typeof claims;
     } catch (error) {
-      if (!(error instanceof joseErrors.JWTExpired)) return fail(ErrorCode.INVALID_QUOTE, 'not a quote signed by this hub (tampered, truncated or from elsewhere)');
+      if (!(error instanceof joseErrors.JWTExpired))
+        return fail(ErrorCode.INVALID_QUOTE, 'not a quote signed by this hub (tampered, truncated or from elsewhere)');
       // The signature is checked as of the quote's own issue time: only its age is at fault.
       const issuedAt = new Date(Number((error.payload as { iat?: number }).iat ?? 0) * 1000);
       claims = (await this.hubKeys.verify(jws, QUOTE_TYP, issuedAt)) as unknown as typeof claims;
@@ -343,10 +424,10 @@ export class ExchangeService {
     }
     if (claims.sub !== memberId) return fail(ErrorCode.INVALID_QUOTE, 'this quote was made for another member');
     if (expired) {
-      const done: unknown[] = await this.dataSource.query('SELECT 1 FROM exchange WHERE quote_id = $1 AND member_id = $2 AND result IS NOT NULL', [
-        claims.quoteId,
-        memberId,
-      ]);
+      const done: unknown[] = await this.dataSource.query(
+        'SELECT 1 FROM exchange WHERE quote_id = $1 AND member_id = $2 AND result IS NOT NULL',
+        [claims.quoteId, memberId],
+      );
       if (done.length === 0) return fail(ErrorCode.QUOTE_EXPIRED, 'the quote has expired: ask for a new one');
     }
     return claims;
@@ -356,16 +437,25 @@ export class ExchangeService {
    * A member token is signed by one partner: it may move value into or out of that partner's own
    * unit (and CP), not between two other partners' programs. Counterparties must be active.
    */
-  private async checkCounterparties(manager: Pick<EntityManager, 'query'>, viaPartner: string, assets: AssetInfo[]): Promise<DomainError | null> {
+  private async checkCounterparties(
+    manager: Pick<EntityManager, 'query'>,
+    viaPartner: string,
+    assets: AssetInfo[],
+  ): Promise<DomainError | null> {
     const owners = assets.map((asset) => asset.partnerId).filter((owner): owner is string => owner !== null);
     if (!owners.includes(viaPartner)) {
-      return fail(ErrorCode.EXCHANGE_NOT_ALLOWED, `a member token signed by ${viaPartner} exchanges only into or out of ${viaPartner}'s own unit`);
+      return fail(
+        ErrorCode.EXCHANGE_NOT_ALLOWED,
+        `a member token signed by ${viaPartner} exchanges only into or out of ${viaPartner}'s own unit`,
+      );
     }
     return this.suspendedAmong(manager, owners);
   }
 
   private async suspendedAmong(manager: Pick<EntityManager, 'query'>, partnerIds: string[]): Promise<DomainError | null> {
-    const rows: Array<{ id: string }> = await manager.query(`SELECT id FROM partner WHERE id = ANY($1::text[]) AND status = 'suspended'`, [partnerIds]);
+    const rows: Array<{ id: string }> = await manager.query(`SELECT id FROM partner WHERE id = ANY($1::text[]) AND status = 'suspended'`, [
+      partnerIds,
+    ]);
     return rows[0] ? fail(ErrorCode.PARTNER_SUSPENDED, `partner ${rows[0].id} is suspended; its program cannot be exchanged now`) : null;
   }
 }

@@ -12,10 +12,16 @@ import { findMemberIdByRef } from '../members/member.service';
  */
 async function checkOwnUnit(tx: EntityManager, partnerId: string, asset: string): Promise<DomainError | null> {
   const [unit] = await tx.query('SELECT asset FROM partner_unit WHERE partner_id = $1', [partnerId]);
-  return unit?.asset === asset ? null : fail(ErrorCode.UNKNOWN_ASSET, `partner ${partnerId} issues and redeems CP and only its own unit, not ${asset}`);
+  return unit?.asset === asset
+    ? null
+    : fail(ErrorCode.UNKNOWN_ASSET, `partner ${partnerId} issues and redeems CP and only its own unit, not ${asset}`);
 }
 
-export async function moveNativePoints(tx: EntityManager, context: MovementContext, claims: MovementClaims): Promise<MovementResult | DomainError> {
+export async function moveNativePoints(
+  tx: EntityManager,
+  context: MovementContext,
+  claims: MovementClaims,
+): Promise<MovementResult | DomainError> {
   const notOwn = await checkOwnUnit(tx, context.partnerId, claims.asset);
   if (notOwn) return notOwn;
   const memberId = await findMemberIdByRef(tx, context.partnerId, claims.member);

@@ -36,18 +36,31 @@ const FIELD_COSTS: Record<string, number> = {
 
 /** The one refusal of an over-expensive query, whatever the query: clients can match on it. */
 export function queryCostError(cost: number, maxCost: number): GraphQLError {
-  return new GraphQLError(`Query cost ${Math.ceil(cost)} exceeds the limit of ${maxCost} (page sizes included); ask for fewer or smaller pages`, {
-    extensions: { code: 'GRAPHQL_VALIDATION_FAILED', reason: 'QUERY_COST', cost: Math.ceil(cost), limit: maxCost, http: { status: 400 } },
-  });
+  return new GraphQLError(
+    `Query cost ${Math.ceil(cost)} exceeds the limit of ${maxCost} (page sizes included); ask for fewer or smaller pages`,
+    {
+      extensions: { code: 'GRAPHQL_VALIDATION_FAILED', reason: 'QUERY_COST', cost: Math.ceil(cost), limit: maxCost, http: { status: 400 } },
+    },
+  );
 }
 
 /** The cost of an operation as the server will run it (see the model above). */
-export function operationCost(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode, variables: Record<string, unknown>): number {
+export function operationCost(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+  variables: Record<string, unknown>,
+): number {
   const fragments = new Map<string, FragmentDefinitionNode>();
   for (const definition of document.definitions) {
     if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
   }
-  const root = operation.operation === 'mutation' ? schema.getMutationType() : operation.operation === 'subscription' ? schema.getSubscriptionType() : schema.getQueryType();
+  const root =
+    operation.operation === 'mutation'
+      ? schema.getMutationType()
+      : operation.operation === 'subscription'
+        ? schema.getSubscriptionType()
+        : schema.getQueryType();
   if (!root) return 0;
   return new CostWalk(schema, fragments, variables).selectionSet(operation.selectionSet, root, new Set());
 }

@@ -48,13 +48,19 @@ export function formatHubError(logger: Logger): NonNullable<ApolloServerOptions<
     const code = formatted.extensions?.code;
     if (code === 'GRAPHQL_PARSE_FAILED') {
       const tokens = TOKEN_LIMIT.exec(formatted.message);
-      if (tokens) return { ...formatted, message: `Query size exceeds the limit of ${tokens[1]} tokens; send a smaller query`, extensions: { ...formatted.extensions, reason: 'QUERY_TOKENS' } };
+      if (tokens)
+        return {
+          ...formatted,
+          message: `Query size exceeds the limit of ${tokens[1]} tokens; send a smaller query`,
+          extensions: { ...formatted.extensions, reason: 'QUERY_TOKENS' },
+        };
       return formatted;
     }
     // graphql-armor words its depth and alias limits as syntax errors; they are limits.
     if (code === 'GRAPHQL_VALIDATION_FAILED') return { ...formatted, message: formatted.message.replace(/^Syntax Error: /, '') };
     if (code !== 'INTERNAL_SERVER_ERROR') return formatted;
-    if (isDatabaseUnavailable(error)) return { ...formatted, message: SERVICE_UNAVAILABLE_MESSAGE, extensions: { ...unavailableExtensions } };
+    if (isDatabaseUnavailable(error))
+      return { ...formatted, message: SERVICE_UNAVAILABLE_MESSAGE, extensions: { ...unavailableExtensions } };
     const status = statusOf(error);
     if (status !== undefined && status >= 400 && status < 500) return { ...formatted, extensions: { code: 'BAD_REQUEST' } };
     logger.error({ err: error }, 'internal error');

@@ -14,9 +14,17 @@ interface IdentifierRule {
   shape: string;
 }
 
-const PARTNER_ID: IdentifierRule = { what: 'a partner id', pattern: PARTNER_ID_PATTERN, shape: '2 to 32 of A-Z, 0-9 and _, starting with a letter' };
+const PARTNER_ID: IdentifierRule = {
+  what: 'a partner id',
+  pattern: PARTNER_ID_PATTERN,
+  shape: '2 to 32 of A-Z, 0-9 and _, starting with a letter',
+};
 /** A partner's own references (member ref, jti, key id): what the partner SDK accepts for them. */
-const REFERENCE: IdentifierRule = { what: 'a reference', pattern: REFERENCE_PATTERN, shape: '1 to 128 printable ASCII characters without spaces' };
+const REFERENCE: IdentifierRule = {
+  what: 'a reference',
+  pattern: REFERENCE_PATTERN,
+  shape: '1 to 128 printable ASCII characters without spaces',
+};
 
 function check(rule: IdentifierRule, value: unknown, name?: string): void {
   if (value === null || value === undefined) return;

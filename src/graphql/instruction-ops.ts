@@ -19,7 +19,6 @@ export const INSTRUCTION_MUTATIONS = {
 } as const satisfies Record<string, Op>;
 
 /** The op label of a signed mutation field; `unknown` for one this list misses. */
-export const instructionOpOf = (fieldName: string): string =>
-  (INSTRUCTION_MUTATIONS as Record<string, string>)[fieldName] ?? 'unknown';
+export const instructionOpOf = (fieldName: string): string => (INSTRUCTION_MUTATIONS as Record<string, string>)[fieldName] ?? 'unknown';
 
 export const isInstructionMutation = (fieldName: string): boolean => Object.hasOwn(INSTRUCTION_MUTATIONS, fieldName);

@@ -13,7 +13,11 @@ const takesInstruction = (mutation: GraphQLObjectType, fieldName: string): boole
  * validation or cost refusal): read from the parsed document when there is one, else from the
  * text; `unknown` when it carried an instruction but no signed mutation can be read from it.
  */
-export function requestedOps(document: DocumentNode | undefined, query: string | undefined, variables: Record<string, unknown> | undefined): string[] {
+export function requestedOps(
+  document: DocumentNode | undefined,
+  query: string | undefined,
+  variables: Record<string, unknown> | undefined,
+): string[] {
   if (document) {
     const ops: string[] = [];
     for (const definition of document.definitions) {
@@ -30,7 +34,9 @@ export function requestedOps(document: DocumentNode | undefined, query: string |
   const text = typeof query === 'string' ? query : '';
   const named = Object.keys(INSTRUCTION_MUTATIONS).filter((field) => new RegExp(`\\b${field}\\b`).test(text));
   if (named.length) return named.map(instructionOpOf);
-  return /\binstruction\b/.test(text) || (variables !== undefined && typeof variables === 'object' && 'instruction' in variables) ? ['unknown'] : [];
+  return /\binstruction\b/.test(text) || (variables !== undefined && typeof variables === 'object' && 'instruction' in variables)
+    ? ['unknown']
+    : [];
 }
 
 /**

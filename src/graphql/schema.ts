@@ -33,9 +33,14 @@ export const resolverClasses = [
 const authChecker: AuthChecker<RequestContext, Role> = ({ context, info }, roles) => {
   const role = roleOf(context.viewer);
   const mutation = info.parentType.name === 'Mutation';
-  if (role === null) throw unauthenticated(mutation ? `${info.fieldName} needs a bearer token` : 'this field needs a bearer token', 'NO_TOKEN');
+  if (role === null)
+    throw unauthenticated(mutation ? `${info.fieldName} needs a bearer token` : 'this field needs a bearer token', 'NO_TOKEN');
   if (!roles.includes(role)) {
-    throw forbidden(mutation ? `a ${role} token may not perform ${info.fieldName}` : `a ${role} token may not read ${info.parentType.name}.${info.fieldName}`);
+    throw forbidden(
+      mutation
+        ? `a ${role} token may not perform ${info.fieldName}`
+        : `a ${role} token may not read ${info.parentType.name}.${info.fieldName}`,
+    );
   }
   return true;
 };

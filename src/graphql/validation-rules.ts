@@ -9,7 +9,12 @@ export function supportedOperationRule(context: ValidationContext): ASTVisitor {
   return {
     OperationDefinition(node) {
       const schema = context.getSchema();
-      const root = node.operation === 'query' ? schema.getQueryType() : node.operation === 'mutation' ? schema.getMutationType() : schema.getSubscriptionType();
+      const root =
+        node.operation === 'query'
+          ? schema.getQueryType()
+          : node.operation === 'mutation'
+            ? schema.getMutationType()
+            : schema.getSubscriptionType();
       if (!root) {
         context.reportError(new GraphQLError(`this hub has no ${node.operation} operations: send a query or a mutation`, { nodes: node }));
       }

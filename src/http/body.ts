@@ -43,14 +43,18 @@ export function readBody(request: IncomingMessage, limits: BodyLimits): Promise<
       }
     };
     request.on('data', onData);
-    request.on('end', () => (size > limits.bytesMax ? fail(new BodyTooLarge(limits.bytesMax, true)) : done(Buffer.concat(chunks).toString('utf8'))));
+    request.on('end', () =>
+      size > limits.bytesMax ? fail(new BodyTooLarge(limits.bytesMax, true)) : done(Buffer.concat(chunks).toString('utf8')),
+    );
     request.on('error', fail);
   });
 }
 
 /** The 413: over a connection that stays usable when the body was drained, else cut once it is sent. */
 export function sendBodyTooLarge(request: IncomingMessage, response: ServerResponse, error: BodyTooLarge): void {
-  const body = JSON.stringify({ errors: [{ message: error.message, extensions: { code: 'PAYLOAD_TOO_LARGE', limitBytes: error.limitBytes } }] });
+  const body = JSON.stringify({
+    errors: [{ message: error.message, extensions: { code: 'PAYLOAD_TOO_LARGE', limitBytes: error.limitBytes } }],
+  });
   response.writeHead(413, { 'content-type': 'application/json; charset=utf-8', ...(error.drained ? {} : { connection: 'close' }) });
   response.end(body);
   if (!error.drained) response.once('finish', () => request.destroy());

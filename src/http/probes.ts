@@ -59,7 +59,9 @@ export class Probes {
       migrations = { ok: false, message: 'unknown: the database is unreachable' };
     }
     const checks = { database, migrations, draining };
-    const failed = Object.entries(checks).filter(([, check]) => !check.ok).map(([name]) => name);
+    const failed = Object.entries(checks)
+      .filter(([, check]) => !check.ok)
+      .map(([name]) => name);
     return { status: failed.length === 0 ? 'ok' : 'unavailable', failed, checks };
   }
 

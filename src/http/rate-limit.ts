@@ -10,7 +10,13 @@ import type { HubMetrics } from './metrics';
  * belongs at the proxy (RATE_LIMIT_IP_PER_SECOND=0 here). Probes, metrics and the JWKS are never limited.
  * Returns true when it answered the request.
  */
-export async function refuseOverAddressLimit(request: IncomingMessage, response: ServerResponse, limits: RateLimits | undefined, metrics: HubMetrics, logger: Logger): Promise<boolean> {
+export async function refuseOverAddressLimit(
+  request: IncomingMessage,
+  response: ServerResponse,
+  limits: RateLimits | undefined,
+  metrics: HubMetrics,
+  logger: Logger,
+): Promise<boolean> {
   if (!limits) return false;
   const address = request.socket.remoteAddress ?? 'unknown';
   const retryAfterSeconds = await limits.address(address);
@@ -20,7 +26,12 @@ export async function refuseOverAddressLimit(request: IncomingMessage, response:
   response.writeHead(429, { 'content-type': 'application/json; charset=utf-8', 'retry-after': String(retryAfterSeconds) });
   response.end(
     JSON.stringify({
-      errors: [{ message: `too many requests from this address; retry after ${retryAfterSeconds} s`, extensions: { code: 'RATE_LIMITED', retryAfterSeconds } }],
+      errors: [
+        {
+          message: `too many requests from this address; retry after ${retryAfterSeconds} s`,
+          extensions: { code: 'RATE_LIMITED', retryAfterSeconds },
+        },
+      ],
     }),
   );
   return true;

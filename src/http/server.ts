@@ -59,7 +59,8 @@ async function handleGraphql(
       return undefined;
     }
   }
-  const operationName = typeof body === 'object' && body !== null ? (body as { operationName?: unknown }).operationName : url.searchParams.get('operationName');
+  const operationName =
+    typeof body === 'object' && body !== null ? (body as { operationName?: unknown }).operationName : url.searchParams.get('operationName');
   const result = await deps.apollo.executeHTTPGraphQLRequest({
     httpGraphQLRequest: { method: request.method ?? 'GET', headers, search: url.search, body },
     context: () => deps.createContext(request.headers.authorization, telemetry),
@@ -77,52 +78,64 @@ async function handleGraphql(
 
 export function createHttpServer(deps: HttpDependencies): Server {
   // Everything the request does, logging included, runs with its request id (request-id.ts).
-  return createServer((request, response) => withRequestId(assignRequestId(request, response), () => {
-    const started = process.hrtime.bigint();
-    const url = new URL(request.url ?? '/', 'http://hub.local');
-    let operation: string | undefined;
-    const telemetry: RequestContext['telemetry'] = {};
-    const route = async () => {
-      if (url.pathname === '/graphql') {
-        if (request.method !== 'GET' && request.method !== 'POST') return sendJson(response, 405, { error: 'use GET or POST' }, { allow: 'GET, POST' });
-        if (await refuseOverAddressLimit(request, response, deps.rateLimits, deps.metrics, deps.logger)) return;
-        operation = await handleGraphql(request, response, url, deps, telemetry);
-        return;
-      }
-      if (request.method !== 'GET') return sendJson(response, 405, { error: 'use GET' }, { allow: 'GET' });
-      if (await deps.probes.handle(url.pathname, response)) return;
-      if (url.pathname === '/metrics') {
-        if (deps.metricsToken !== undefined && !sameSecret(request.headers.authorization ?? '', `Bearer ${deps.metricsToken}`)) {
-          return sendJson(response, 401, { error: 'metrics need Authorization: Bearer <METRICS_TOKEN>' }, { 'www-authenticate': 'Bearer' });
+  return createServer((request, response) =>
+    withRequestId(assignRequestId(request, response), () => {
+      const started = process.hrtime.bigint();
+      const url = new URL(request.url ?? '/', 'http://hub.local');
+      let operation: string | undefined;
+      const telemetry: RequestContext['telemetry'] = {};
+      const route = async () => {
+        if (url.pathname === '/graphql') {
+          if (request.method !== 'GET' && request.method !== 'POST')
+            return sendJson(response, 405, { error: 'use GET or POST' }, { allow: 'GET, POST' });
+          if (await refuseOverAddressLimit(request, response, deps.rateLimits, deps.metrics, deps.logger)) return;
+          operation = await handleGraphql(request, response, url, deps, telemetry);
+          return;
         }
-        const { contentType, body } = await deps.metrics.render();
-        response.writeHead(200, { 'content-type': contentType });
-        response.end(body);
-        return;
-      }
-      if (url.pathname === '/.well-known/jwks.json') return sendJson(response, 200, await deps.jwks(), { 'cache-control': 'public, max-age=300' });
-      return sendJson(response, 404, { error: 'not found' });
-    };
-    route()
-      .catch((error: unknown) => {
-        if (error instanceof BodyTooLarge) return sendBodyTooLarge(request, response, error);
-        deps.logger.error({ err: error }, 'request failed');
-        if (!response.headersSent) sendJson(response, 500, { error: 'internal error' });
-        else response.end();
-      })
-      .finally(() => {
-        // One line per request: what, how it ended, how long. Never tokens or bodies.
-        const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-        const route = ['/graphql', ...PROBE_PATHS, '/metrics', '/.well-known/jwks.json'].includes(url.pathname) ? url.pathname : 'other';
-        deps.metrics.request(route, response.statusCode, seconds);
-        deps.logger.info({
-          method: request.method,
-          path: url.pathname,
-          operation,
-          outcome: telemetry.outcome,
-          status: response.statusCode,
-          durationMs: Math.round(seconds * 1e6) / 1e3,
-        }, 'request');
-      });
-  }));
+        if (request.method !== 'GET') return sendJson(response, 405, { error: 'use GET' }, { allow: 'GET' });
+        if (await deps.probes.handle(url.pathname, response)) return;
+        if (url.pathname === '/metrics') {
+          if (deps.metricsToken !== undefined && !sameSecret(request.headers.authorization ?? '', `Bearer ${deps.metricsToken}`)) {
+            return sendJson(
+              response,
+              401,
+              { error: 'metrics need Authorization: Bearer <METRICS_TOKEN>' },
+              { 'www-authenticate': 'Bearer' },
+            );
+          }
+          const { contentType, body } = await deps.metrics.render();
+          response.writeHead(200, { 'content-type': contentType });
+          response.end(body);
+          return;
+        }
+        if (url.pathname === '/.well-known/jwks.json')
+          return sendJson(response, 200, await deps.jwks(), { 'cache-control': 'public, max-age=300' });
+        return sendJson(response, 404, { error: 'not found' });
+      };
+      route()
+        .catch((error: unknown) => {
+          if (error instanceof BodyTooLarge) return sendBodyTooLarge(request, response, error);
+          deps.logger.error({ err: error }, 'request failed');
+          if (!response.headersSent) sendJson(response, 500, { error: 'internal error' });
+          else response.end();
+        })
+        .finally(() => {
+          // One line per request: what, how it ended, how long. Never tokens or bodies.
+          const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+          const route = ['/graphql', ...PROBE_PATHS, '/metrics', '/.well-known/jwks.json'].includes(url.pathname) ? url.pathname : 'other';
+          deps.metrics.request(route, response.statusCode, seconds);
+          deps.logger.info(
+            {
+              method: request.method,
+              path: url.pathname,
+              operation,
+              outcome: telemetry.outcome,
+              status: response.statusCode,
+              durationMs: Math.round(seconds * 1e6) / 1e3,
+            },
+            'request',
+          );
+        });
+    }),
+  );
 }

@@ -1,4 +1,14 @@
-import { createLocalJWKSet, exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
+import {
+  createLocalJWKSet,
+  exportJWK,
+  generateKeyPair,
+  importJWK,
+  jwtVerify,
+  SignJWT,
+  type CryptoKey,
+  type JWK,
+  type JWTPayload,
+} from 'jose';
 import type { DataSource, EntityManager } from 'typeorm';
 import { RECEIPT_TYP } from '@coalition-hub/partner-sdk';
 import type { Clock } from '../common/clock';
@@ -62,7 +72,10 @@ function publicPart(jwk: JWK, kid: string, alg: string): JWK {
 }
 
 async function generateHubKey(tx: EntityManager, alg: HubKeyAlgorithm, activateInSeconds = 0): Promise<string> {
-  const { privateKey, publicKey } = alg === 'EdDSA' ? await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true }) : await generateKeyPair('ES256', { extractable: true });
+  const { privateKey, publicKey } =
+    alg === 'EdDSA'
+      ? await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true })
+      : await generateKeyPair('ES256', { extractable: true });
   const kid = `hub-${newId().slice(0, 8)}`;
   const privateJwk = { ...(await exportJWK(privateKey)), kid, alg };
   const publicJwk = publicPart(await exportJWK(publicKey), kid, alg);
@@ -137,7 +150,9 @@ export class HubKeys {
     if (this.active?.kid === row.kid) return this.active;
     if (row.private_jwk) return { kid: row.kid, alg: row.alg, privateKey: await importJWK(row.private_jwk, row.alg) };
     if (this.configured?.kid === row.kid) return this.configured;
-    throw new Error(`the active hub key ${row.kid} came from another instance's HUB_SIGNING_JWK, which this instance was not given: configure the same key, or run hub-key rotate`);
+    throw new Error(
+      `the active hub key ${row.kid} came from another instance's HUB_SIGNING_JWK, which this instance was not given: configure the same key, or run hub-key rotate`,
+    );
   }
 
   /**
@@ -237,10 +252,17 @@ async function recordConfiguredKey(dataSource: DataSource, kid: string, alg: str
 
 /** Every recorded key, newest first. */
 export async function listHubKeys(dataSource: DataSource): Promise<HubKeyRecord[]> {
-  const rows: Array<{ kid: string; alg: HubKeyAlgorithm; origin: 'generated' | 'configured'; created_at: Date; activated_at: Date; retired_at: Date | null; pending: boolean }> =
-    await dataSource.query(
-      'SELECT kid, alg, origin, created_at, activated_at, retired_at, activated_at > clock_timestamp() AS pending FROM hub_signing_key ORDER BY activated_at DESC, kid DESC',
-    );
+  const rows: Array<{
+    kid: string;
+    alg: HubKeyAlgorithm;
+    origin: 'generated' | 'configured';
+    created_at: Date;
+    activated_at: Date;
+    retired_at: Date | null;
+    pending: boolean;
+  }> = await dataSource.query(
+    'SELECT kid, alg, origin, created_at, activated_at, retired_at, activated_at > clock_timestamp() AS pending FROM hub_signing_key ORDER BY activated_at DESC, kid DESC',
+  );
   const [active]: Array<{ kid: string }> = await dataSource.query(ACTIVE_KEY_SQL);
   return rows.map((row) => ({
     kid: row.kid,
@@ -258,7 +280,11 @@ export async function listHubKeys(dataSource: DataSource): Promise<HubKeyRecord[
  * Generates a key, published at once and active after `activateInSeconds`; the previous keys
  * stay published. Returns the new kid.
  */
-export function rotateHubKey(dataSource: DataSource, alg: HubKeyAlgorithm = 'EdDSA', activateInSeconds = ROTATION_ACTIVATION_SECONDS_DEFAULT): Promise<string> {
+export function rotateHubKey(
+  dataSource: DataSource,
+  alg: HubKeyAlgorithm = 'EdDSA',
+  activateInSeconds = ROTATION_ACTIVATION_SECONDS_DEFAULT,
+): Promise<string> {
   if (!Number.isInteger(activateInSeconds) || activateInSeconds < 0 || activateInSeconds > ROTATION_ACTIVATION_SECONDS_MAX) {
     throw new RangeError(`activation delay must be a whole number of seconds from 0 to ${ROTATION_ACTIVATION_SECONDS_MAX}`);
   }
@@ -279,7 +305,11 @@ export function retireHubKey(dataSource: DataSource, kid: string): Promise<Retir
     if (row.retired_at) return { outcome: 'already-retired', retiredAt: row.retired_at };
     const [active]: Array<{ kid: string }> = await tx.query(ACTIVE_KEY_SQL);
     if (active?.kid === kid) return { outcome: 'active' };
-    const [retired] = await queryRows<{ retired_at: Date }>(tx, 'UPDATE hub_signing_key SET retired_at = clock_timestamp() WHERE kid = $1 RETURNING retired_at', [kid]);
+    const [retired] = await queryRows<{ retired_at: Date }>(
+      tx,
+      'UPDATE hub_signing_key SET retired_at = clock_timestamp() WHERE kid = $1 RETURNING retired_at',
+      [kid],
+    );
     return { outcome: 'retired', retiredAt: retired!.retired_at };
   });
 }

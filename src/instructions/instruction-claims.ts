@@ -71,7 +71,14 @@ const authorizeSchema = z.strictObject({
 
 const captureSchema = z.strictObject({ ...base, op: z.literal('capture'), hold, amount: z.unknown(), orderRef: reference.optional() });
 const voidSchema = z.strictObject({ ...base, op: z.literal('void'), hold });
-const transferSchema = z.strictObject({ ...base, op: z.literal('transfer'), member: reference, to: reference, amount: z.unknown(), orderRef: reference.optional() });
+const transferSchema = z.strictObject({
+  ...base,
+  op: z.literal('transfer'),
+  member: reference,
+  to: reference,
+  amount: z.unknown(),
+  orderRef: reference.optional(),
+});
 const reverseSchema = z.strictObject({
   ...base,
   op: z.literal('reverse'),
@@ -198,13 +205,18 @@ export type InstructionClaims =
 function amountOf(value: unknown): bigint | DomainError {
   const amount = parsePositiveAmount(value, limits.amountMax);
   if (amount !== null) return amount;
-  return fail(ErrorCode.INVALID_AMOUNT, `amount must be a string of decimal digits for a whole number of CP from 1 to ${limits.amountMax}`, {
-    amount: typeof value === 'string' ? value.slice(0, 40) : JSON.stringify(value ?? null).slice(0, 40),
-  });
+  return fail(
+    ErrorCode.INVALID_AMOUNT,
+    `amount must be a string of decimal digits for a whole number of CP from 1 to ${limits.amountMax}`,
+    {
+      amount: typeof value === 'string' ? value.slice(0, 40) : JSON.stringify(value ?? null).slice(0, 40),
+    },
+  );
 }
 
 export function parseInstructionClaims(op: Op, claims: JWTPayload, now: Date): InstructionClaims | DomainError {
-  if (claims.op !== op) return fail(ErrorCode.INVALID_INSTRUCTION, `this mutation takes op "${op}", the instruction says ${JSON.stringify(claims.op)}`);
+  if (claims.op !== op)
+    return fail(ErrorCode.INVALID_INSTRUCTION, `this mutation takes op "${op}", the instruction says ${JSON.stringify(claims.op)}`);
   const parsed = schemas[op].safeParse(claims);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -220,7 +232,8 @@ export function parseInstructionClaims(op: Op, claims: JWTPayload, now: Date): I
   if (data.op === 'acknowledge') return { op: 'acknowledge', jti: data.jti, statement: data.statement, digest: data.digest };
   if (data.op === 'dispute') {
     const lines = [...new Set(data.lines.map((line) => BigInt(line)))].sort((a, b) => (a < b ? -1 : 1));
-    if (lines.length !== data.lines.length) return fail(ErrorCode.INVALID_INSTRUCTION, 'claim lines: a line is named twice', { claim: 'lines' });
+    if (lines.length !== data.lines.length)
+      return fail(ErrorCode.INVALID_INSTRUCTION, 'claim lines: a line is named twice', { claim: 'lines' });
     if (data.reason.trim() === '') return fail(ErrorCode.INVALID_INSTRUCTION, 'claim reason: say why', { claim: 'reason' });
     return { op: 'dispute', jti: data.jti, statement: data.statement, digest: data.digest, lines, reason: data.reason };
   }
@@ -233,7 +246,14 @@ export function parseInstructionClaims(op: Op, claims: JWTPayload, now: Date): I
   }
   if (data.op === 'reverse') return { op: 'reverse', jti: data.jti, entry: data.entry, amount, orderRef: data.orderRef ?? null };
   if (data.op === 'authorize') {
-    return { op: 'authorize', jti: data.jti, member: data.member, amount, orderRef: data.orderRef ?? null, holdSeconds: data.holdSeconds ?? HOLD_SECONDS_DEFAULT };
+    return {
+      op: 'authorize',
+      jti: data.jti,
+      member: data.member,
+      amount,
+      orderRef: data.orderRef ?? null,
+      holdSeconds: data.holdSeconds ?? HOLD_SECONDS_DEFAULT,
+    };
   }
   const occurredAt = data.occurredAt ? new Date(data.occurredAt) : now;
   if (occurredAt.getTime() > now.getTime() + CLOCK_SKEW_SECONDS_MAX * 1000) {

@@ -60,7 +60,9 @@ export class InstructionService {
     // Counted once the partner is proven, so that nobody can spend another partner's budget.
     const retryAfterSeconds = await this.partnerRateLimit(verified.signer.id);
     if (retryAfterSeconds !== undefined) {
-      return fail(ErrorCode.RATE_LIMITED, `partner ${verified.signer.id} is over its rate limit; send again in ${retryAfterSeconds} s`, { retryAfterSeconds });
+      return fail(ErrorCode.RATE_LIMITED, `partner ${verified.signer.id} is over its rate limit; send again in ${retryAfterSeconds} s`, {
+        retryAfterSeconds,
+      });
     }
     const now = this.clock.now();
     const claims = parseInstructionClaims(op, verified.claims, now);
@@ -91,12 +93,19 @@ export class InstructionService {
     try {
       return await withTransaction(this.dataSource, work);
     } catch (error) {
-      if (pgCode(error) === '22003') return fail(ErrorCode.INVALID_AMOUNT, 'the resulting balance would exceed the ledger limit', { amount: null });
+      if (pgCode(error) === '22003')
+        return fail(ErrorCode.INVALID_AMOUNT, 'the resulting balance would exceed the ledger limit', { amount: null });
       throw error;
     }
   }
 
-  private apply(tx: EntityManager, partnerId: string, hash: string, claims: InstructionClaims, now: Date): Promise<AcceptedData | DomainError> {
+  private apply(
+    tx: EntityManager,
+    partnerId: string,
+    hash: string,
+    claims: InstructionClaims,
+    now: Date,
+  ): Promise<AcceptedData | DomainError> {
     const context = { partnerId, requestHash: hash, entryId: newId(), now, counterShards: this.counterShards, tiers: this.tiers };
     switch (claims.op) {
       case 'enroll':
@@ -104,7 +113,9 @@ export class InstructionService {
       case 'issue':
       case 'redeem':
         if (claims.asset !== CP) return moveNativePoints(tx, context, claims) as Promise<AcceptedData | DomainError>;
-        return (claims.op === 'issue' ? issuePoints(tx, context, claims) : redeemPoints(tx, context, claims)) as Promise<AcceptedData | DomainError>;
+        return (claims.op === 'issue' ? issuePoints(tx, context, claims) : redeemPoints(tx, context, claims)) as Promise<
+          AcceptedData | DomainError
+        >;
       case 'authorize':
         return authorizeRedemption(tx, context, claims) as Promise<AcceptedData | DomainError>;
       case 'capture':
@@ -137,10 +148,11 @@ export class InstructionService {
 
   /** The receipt of an earlier instruction, for a partner that lost the response. */
   async findReceiptOrNull(partnerId: string, jti: string) {
-    const rows: Array<{ jti: string; op: string; entry_id: string | null; receipt_jws: string; received_at: Date }> = await this.dataSource.query(
-      'SELECT jti, op, entry_id, receipt_jws, received_at FROM instruction WHERE partner_id = $1 AND jti = $2',
-      [partnerId, jti],
-    );
+    const rows: Array<{ jti: string; op: string; entry_id: string | null; receipt_jws: string; received_at: Date }> =
+      await this.dataSource.query(
+        'SELECT jti, op, entry_id, receipt_jws, received_at FROM instruction WHERE partner_id = $1 AND jti = $2',
+        [partnerId, jti],
+      );
     const row = rows[0];
     return row ? { jti: row.jti, op: row.op, entryId: row.entry_id, receipt: row.receipt_jws, receivedAt: row.received_at } : null;
   }

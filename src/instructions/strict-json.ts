@@ -54,7 +54,11 @@ export function parseStrictSegment(segment: string): unknown | StrictJsonProblem
 }
 
 export const isStrictJsonProblem = (value: unknown): value is StrictJsonProblem =>
-  typeof value === 'object' && value !== null && !Array.isArray(value) && Object.keys(value).length === 1 && typeof (value as StrictJsonProblem).problem === 'string';
+  typeof value === 'object' &&
+  value !== null &&
+  !Array.isArray(value) &&
+  Object.keys(value).length === 1 &&
+  typeof (value as StrictJsonProblem).problem === 'string';
 
 class StrictJsonError extends Error {}
 

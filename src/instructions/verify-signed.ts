@@ -48,7 +48,9 @@ const importedKeys = new Map<string, Promise<CryptoKey | Uint8Array>>();
 const IMPORTED_KEYS_MAX = 1000;
 
 function importKey(key: SignerKey): Promise<CryptoKey | Uint8Array> {
-  const cacheKey = createHash('sha256').update(`${key.alg}:${JSON.stringify(key.publicJwk)}`).digest('hex');
+  const cacheKey = createHash('sha256')
+    .update(`${key.alg}:${JSON.stringify(key.publicJwk)}`)
+    .digest('hex');
   let imported = importedKeys.get(cacheKey);
   if (!imported) {
     if (importedKeys.size >= IMPORTED_KEYS_MAX) importedKeys.clear();
@@ -62,12 +64,15 @@ export const isPartnerAlgorithm = (alg: unknown): alg is PartnerAlgorithm =>
   typeof alg === 'string' && (PARTNER_ALGORITHMS as readonly string[]).includes(alg);
 
 function mapJoseError(error: unknown): DomainError {
-  if (error instanceof errors.JWSSignatureVerificationFailed) return fail(ErrorCode.INVALID_SIGNATURE, 'the signature does not match the payload and key');
+  if (error instanceof errors.JWSSignatureVerificationFailed)
+    return fail(ErrorCode.INVALID_SIGNATURE, 'the signature does not match the payload and key');
   if (error instanceof errors.JWTExpired) return fail(ErrorCode.INSTRUCTION_EXPIRED, 'the token has expired (exp is in the past)');
   if (error instanceof errors.JWTClaimValidationFailed) {
     if (error.claim === 'aud') return fail(ErrorCode.WRONG_AUDIENCE, 'the token is addressed to another audience');
-    if (error.claim === 'nbf' && error.reason === 'check_failed') return fail(ErrorCode.INSTRUCTION_NOT_YET_VALID, 'the token is not valid yet (nbf)');
-    if (error.claim === 'iat' && error.reason === 'check_failed') return fail(ErrorCode.INSTRUCTION_NOT_YET_VALID, 'the token was issued in the future (iat)');
+    if (error.claim === 'nbf' && error.reason === 'check_failed')
+      return fail(ErrorCode.INSTRUCTION_NOT_YET_VALID, 'the token is not valid yet (nbf)');
+    if (error.claim === 'iat' && error.reason === 'check_failed')
+      return fail(ErrorCode.INSTRUCTION_NOT_YET_VALID, 'the token was issued in the future (iat)');
     return fail(ErrorCode.MALFORMED_INSTRUCTION, `claim ${error.claim}: ${error.message}`);
   }
   return fail(ErrorCode.MALFORMED_INSTRUCTION, 'the token is not a valid JWS/JWT');
@@ -79,7 +84,10 @@ function mapJoseError(error: unknown): DomainError {
  */
 function ambiguousSegment(jws: string): string | null {
   const [header, payload] = jws.split('.');
-  for (const [name, segment] of [['header', header], ['payload', payload]] as const) {
+  for (const [name, segment] of [
+    ['header', header],
+    ['payload', payload],
+  ] as const) {
     const text = decodeSegmentText(segment ?? '');
     if (typeof text !== 'string') return `the ${name} is ${text.problem}`;
     const problem = strictJsonProblem(text);
@@ -102,7 +110,8 @@ export async function verifySigned(jws: unknown, lookup: SignerLookup, options: 
   } catch {
     return fail(ErrorCode.MALFORMED_INSTRUCTION, 'the header or payload is not base64url JSON');
   }
-  if (header.alg !== undefined && typeof header.alg !== 'string') return fail(ErrorCode.MALFORMED_INSTRUCTION, 'header alg must be a string');
+  if (header.alg !== undefined && typeof header.alg !== 'string')
+    return fail(ErrorCode.MALFORMED_INSTRUCTION, 'header alg must be a string');
   if (header.alg === undefined || header.alg.toLowerCase() === 'none' || jws.endsWith('.')) {
     return fail(ErrorCode.UNSIGNED_INSTRUCTION, 'the token carries no signature');
   }
@@ -110,7 +119,8 @@ export async function verifySigned(jws: unknown, lookup: SignerLookup, options: 
     return fail(ErrorCode.ALGORITHM_NOT_ALLOWED, `algorithm ${header.alg} is not allowed; use one of ${PARTNER_ALGORITHMS.join(', ')}`);
   }
   if (header.typ !== options.typ) return fail(ErrorCode.MALFORMED_INSTRUCTION, `header typ must be ${options.typ}`);
-  if (typeof unverified.iss !== 'string' || unverified.iss.length === 0) return fail(ErrorCode.MALFORMED_INSTRUCTION, 'claim iss is missing');
+  if (typeof unverified.iss !== 'string' || unverified.iss.length === 0)
+    return fail(ErrorCode.MALFORMED_INSTRUCTION, 'claim iss is missing');
 
   const signer = await lookup(unverified.iss);
   if (!signer) return fail(ErrorCode.UNKNOWN_PARTNER, `no partner ${unverified.iss} is registered`);
@@ -135,8 +145,10 @@ export async function verifySigned(jws: unknown, lookup: SignerLookup, options: 
     return mapJoseError(error);
   }
   const nowSeconds = Math.floor(options.clock.now().getTime() / 1000);
-  if (typeof claims.iat !== 'number' || typeof claims.exp !== 'number') return fail(ErrorCode.MALFORMED_INSTRUCTION, 'claims iat and exp are required');
-  if (claims.iat > nowSeconds + CLOCK_SKEW_SECONDS_MAX) return fail(ErrorCode.INSTRUCTION_NOT_YET_VALID, 'the token was issued in the future (iat)');
+  if (typeof claims.iat !== 'number' || typeof claims.exp !== 'number')
+    return fail(ErrorCode.MALFORMED_INSTRUCTION, 'claims iat and exp are required');
+  if (claims.iat > nowSeconds + CLOCK_SKEW_SECONDS_MAX)
+    return fail(ErrorCode.INSTRUCTION_NOT_YET_VALID, 'the token was issued in the future (iat)');
   if (claims.exp - claims.iat > options.lifetimeSecondsMax) {
     return fail(ErrorCode.MALFORMED_INSTRUCTION, `exp may be at most ${options.lifetimeSecondsMax} s after iat`);
   }

@@ -19,7 +19,10 @@ export function unbalancedAssets(postings: readonly Posting[]): Map<string, bigi
 
 export function assertBalanced(postings: readonly Posting[]): void {
   assert(postings.length >= 2, 'an entry needs at least two postings');
-  assert(postings.every((posting) => posting.amount !== 0n), 'a posting never moves zero');
+  assert(
+    postings.every((posting) => posting.amount !== 0n),
+    'a posting never moves zero',
+  );
   const unbalanced = unbalancedAssets(postings);
   assert(unbalanced.size === 0, `entry does not balance: ${[...unbalanced].map(([a, t]) => `${a} ${t}`).join(', ')}`);
 }

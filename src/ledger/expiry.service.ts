@@ -132,7 +132,12 @@ export class ExpiryService {
     const job = new PeriodicJob(
       intervalSeconds * 1000,
       async () => {
-        const run = await observeJob(jobs, 'expiry', () => this.run(), (result) => ({ outcome: result.ran ? 'ok' : 'skipped', items: result.lotsExpired }));
+        const run = await observeJob(
+          jobs,
+          'expiry',
+          () => this.run(),
+          (result) => ({ outcome: result.ran ? 'ok' : 'skipped', items: result.lotsExpired }),
+        );
         if (run.ran && run.lotsExpired > 0) logger.info({ ...run, pointsExpired: run.pointsExpired.toString() }, 'expiry run');
         return run;
       },

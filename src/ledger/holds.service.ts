@@ -31,7 +31,11 @@ interface HoldRow {
   order_ref: string | null;
 }
 
-export async function authorizeRedemption(tx: EntityManager, context: MovementContext, claims: AuthorizeClaims): Promise<HoldResult | DomainError> {
+export async function authorizeRedemption(
+  tx: EntityManager,
+  context: MovementContext,
+  claims: AuthorizeClaims,
+): Promise<HoldResult | DomainError> {
   const targets = await findMovementTargets(tx, context.partnerId, { ref: claims.member }, 'redemption', true, context.now);
   if (!targets) return unknownMember(context, claims.member);
   const holdId = newId();
@@ -51,7 +55,17 @@ export async function authorizeRedemption(tx: EntityManager, context: MovementCo
   await tx.query(
     `INSERT INTO hold (id, partner_id, jti, member_id, wallet_id, amount, order_ref, created_at, expires_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-    [holdId, context.partnerId, claims.jti, targets.memberId, targets.wallet.id, claims.amount.toString(), claims.orderRef, context.now, expiresAt],
+    [
+      holdId,
+      context.partnerId,
+      claims.jti,
+      targets.memberId,
+      targets.wallet.id,
+      claims.amount.toString(),
+      claims.orderRef,
+      context.now,
+      expiresAt,
+    ],
   );
   return {
     holdId,
@@ -68,15 +82,20 @@ export async function authorizeRedemption(tx: EntityManager, context: MovementCo
  * debit) and the hold read again under it. Another partner's hold is "not found": ids do not leak.
  */
 async function lockPendingHold(tx: EntityManager, partnerId: string, holdId: string, now: Date): Promise<HoldRow | DomainError> {
-  const found: Array<{ wallet_id: string }> = await tx.query('SELECT wallet_id FROM hold WHERE id = $1 AND partner_id = $2', [holdId, partnerId]);
+  const found: Array<{ wallet_id: string }> = await tx.query('SELECT wallet_id FROM hold WHERE id = $1 AND partner_id = $2', [
+    holdId,
+    partnerId,
+  ]);
   if (!found[0]) return fail(ErrorCode.HOLD_NOT_FOUND, `partner ${partnerId} has no hold ${holdId}`);
   await tx.query('SELECT balance FROM account_balance WHERE account_id = $1 AND shard = 0 FOR UPDATE', [found[0].wallet_id]);
   const [hold]: HoldRow[] = await tx.query(
     'SELECT id, member_id, wallet_id, amount, status, expires_at, order_ref FROM hold WHERE id = $1 FOR UPDATE',
     [holdId],
   );
-  if (hold!.status !== 'pending') return fail(ErrorCode.HOLD_CLOSED, `hold ${holdId} was ${hold!.status} already`, { status: hold!.status });
-  if (hold!.expires_at.getTime() <= now.getTime()) return fail(ErrorCode.HOLD_EXPIRED, `hold ${holdId} expired at ${hold!.expires_at.toISOString()}`);
+  if (hold!.status !== 'pending')
+    return fail(ErrorCode.HOLD_CLOSED, `hold ${holdId} was ${hold!.status} already`, { status: hold!.status });
+  if (hold!.expires_at.getTime() <= now.getTime())
+    return fail(ErrorCode.HOLD_EXPIRED, `hold ${holdId} expired at ${hold!.expires_at.toISOString()}`);
   return hold!;
 }
 

@@ -37,26 +37,44 @@ export class IntegrityService {
       // A whole-ledger scan may take longer than an ordinary request is allowed.
       await tx.query(`SET LOCAL statement_timeout = '10min'`);
       const checks: Array<[string, string]> = [
-        ['entry_balances', `SELECT entry_id::text AS subject, '0' AS expected, sum(amount)::text AS actual
-           FROM posting GROUP BY entry_id, asset HAVING sum(amount) <> 0`],
-        ['ledger_balances', `SELECT asset AS subject, '0' AS expected, sum(amount)::text AS actual
-           FROM posting GROUP BY asset HAVING sum(amount) <> 0`],
-        ['stored_balance_equals_postings', `SELECT a.id::text AS subject, coalesce(p.total, 0)::text AS expected, coalesce(b.total, 0)::text AS actual
+        [
+          'entry_balances',
+          `SELECT entry_id::text AS subject, '0' AS expected, sum(amount)::text AS actual
+           FROM posting GROUP BY entry_id, asset HAVING sum(amount) <> 0`,
+        ],
+        [
+          'ledger_balances',
+          `SELECT asset AS subject, '0' AS expected, sum(amount)::text AS actual
+           FROM posting GROUP BY asset HAVING sum(amount) <> 0`,
+        ],
+        [
+          'stored_balance_equals_postings',
+          `SELECT a.id::text AS subject, coalesce(p.total, 0)::text AS expected, coalesce(b.total, 0)::text AS actual
            FROM account a
            LEFT JOIN (SELECT account_id, sum(amount) AS total FROM posting GROUP BY account_id) p ON p.account_id = a.id
            LEFT JOIN (SELECT account_id, sum(balance) AS total FROM account_balance GROUP BY account_id) b ON b.account_id = a.id
-           WHERE coalesce(p.total, 0) <> coalesce(b.total, 0)`],
-        ['wallet_not_negative', `SELECT a.id::text AS subject, '>= 0' AS expected, sum(b.balance)::text AS actual
+           WHERE coalesce(p.total, 0) <> coalesce(b.total, 0)`,
+        ],
+        [
+          'wallet_not_negative',
+          `SELECT a.id::text AS subject, '>= 0' AS expected, sum(b.balance)::text AS actual
            FROM account a JOIN account_balance b ON b.account_id = a.id
-           WHERE a.kind = 'wallet' GROUP BY a.id HAVING sum(b.balance) < 0`],
-        ['lots_equal_wallet', `SELECT a.id::text AS subject, coalesce(b.total, 0)::text AS expected, coalesce(l.total, 0)::text AS actual
+           WHERE a.kind = 'wallet' GROUP BY a.id HAVING sum(b.balance) < 0`,
+        ],
+        [
+          'lots_equal_wallet',
+          `SELECT a.id::text AS subject, coalesce(b.total, 0)::text AS expected, coalesce(l.total, 0)::text AS actual
            FROM account a
            LEFT JOIN (SELECT account_id, sum(balance) AS total FROM account_balance GROUP BY account_id) b ON b.account_id = a.id
            LEFT JOIN (SELECT account_id, sum(remaining) AS total FROM lot GROUP BY account_id) l ON l.account_id = a.id
-           WHERE a.kind = 'wallet' AND a.asset = 'CP' AND coalesce(b.total, 0) <> coalesce(l.total, 0)`],
-        ['lot_consumption_explains_lot', `SELECT l.id::text AS subject, (l.amount - l.remaining)::text AS expected, coalesce(c.total, 0)::text AS actual
+           WHERE a.kind = 'wallet' AND a.asset = 'CP' AND coalesce(b.total, 0) <> coalesce(l.total, 0)`,
+        ],
+        [
+          'lot_consumption_explains_lot',
+          `SELECT l.id::text AS subject, (l.amount - l.remaining)::text AS expected, coalesce(c.total, 0)::text AS actual
            FROM lot l LEFT JOIN (SELECT lot_id, sum(amount) AS total FROM lot_consumption GROUP BY lot_id) c ON c.lot_id = l.id
-           WHERE l.amount - l.remaining <> coalesce(c.total, 0)`],
+           WHERE l.amount - l.remaining <> coalesce(c.total, 0)`,
+        ],
       ];
       const differences: IntegrityDifference[] = [];
       for (const [check, sql] of checks) {

@@ -271,7 +271,14 @@ export class LedgerQueryService {
     return ids.map((id) => {
       const row = byId.get(id);
       if (!row) return new Error(`no account ${id}`);
-      return { id, ownerKind: row.owner_kind, ownerId: row.owner_id, asset: row.asset, kind: row.kind, createdAt: row.created_at } as unknown as AccountEntity;
+      return {
+        id,
+        ownerKind: row.owner_kind,
+        ownerId: row.owner_id,
+        asset: row.asset,
+        kind: row.kind,
+        createdAt: row.created_at,
+      } as unknown as AccountEntity;
     });
   }
 }

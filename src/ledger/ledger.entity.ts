@@ -2,7 +2,19 @@ import { Column, Entity, PrimaryColumn, PrimaryGeneratedColumn } from 'typeorm';
 import { bigintColumn } from '../common/bigint';
 
 export type OwnerKind = 'member' | 'partner' | 'hub';
-export type AccountKind = 'wallet' | 'issuance' | 'redemption' | 'native_pool' | 'exchange' | 'breakage' | 'fees' | 'rounding' | 'settlement' | 'prefunding' | 'exposure' | 'funding';
+export type AccountKind =
+  | 'wallet'
+  | 'issuance'
+  | 'redemption'
+  | 'native_pool'
+  | 'exchange'
+  | 'breakage'
+  | 'fees'
+  | 'rounding'
+  | 'settlement'
+  | 'prefunding'
+  | 'exposure'
+  | 'funding';
 export type EntryType = 'issue' | 'redeem' | 'expire' | 'reversal' | 'transfer' | 'exchange' | 'adjustment' | 'funding';
 
 @Entity({ name: 'account' })

@@ -178,13 +178,30 @@ export async function recordEntry(
      INSERT INTO posting (entry_id, account_id, asset, amount)
      SELECT entry.id, p.account_id, p.asset, p.amount
      FROM entry, settings, unnest($11::bigint[], $12::text[], $13::bigint[]) AS p(account_id, asset, amount)`,
-    [entry.id, entry.type, entry.partnerId, entry.jti, entry.memberId, entry.orderRef, entry.occurredAt, entry.recordedAt,
-      JSON.stringify(entry.rates ?? {}), entry.requestHash,
-      postings.map((p) => p.accountId), postings.map((p) => p.asset), postings.map((p) => p.amount.toString()), entry.reversesEntryId ?? null, entry.counterMemberId ?? null, entry.disputeId ?? null,
-      String(counterShards)],
+    [
+      entry.id,
+      entry.type,
+      entry.partnerId,
+      entry.jti,
+      entry.memberId,
+      entry.orderRef,
+      entry.occurredAt,
+      entry.recordedAt,
+      JSON.stringify(entry.rates ?? {}),
+      entry.requestHash,
+      postings.map((p) => p.accountId),
+      postings.map((p) => p.asset),
+      postings.map((p) => p.amount.toString()),
+      entry.reversesEntryId ?? null,
+      entry.counterMemberId ?? null,
+      entry.disputeId ?? null,
+      String(counterShards),
+    ],
   );
   const flooredIds = new Set(postings.filter((p) => p.floored).map((p) => p.accountId));
-  const moved = [...netByAccount(postings)].filter(([accountId, delta]) => delta !== 0n && flooredIds.has(accountId)).map(([accountId]) => accountId);
+  const moved = [...netByAccount(postings)]
+    .filter(([accountId, delta]) => delta !== 0n && flooredIds.has(accountId))
+    .map(([accountId]) => accountId);
   const balances = new Map<string, bigint>();
   if (moved.length === 0) return balances;
   const rows: Array<{ account_id: string; balance: string }> = await tx.query(

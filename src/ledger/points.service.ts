@@ -55,10 +55,18 @@ export const insufficientBalance = (available: bigint, requested: bigint, asset 
   });
 
 /** Issue (earn): P.issuance −n, member wallet +n, and a lot of issuer P that expires per P's contract. */
-export async function issuePoints(tx: EntityManager, context: MovementContext, claims: MovementClaims): Promise<MovementResult | DomainError> {
+export async function issuePoints(
+  tx: EntityManager,
+  context: MovementContext,
+  claims: MovementClaims,
+): Promise<MovementResult | DomainError> {
   const targets = await findMovementTargets(tx, context.partnerId, { ref: claims.member }, 'issuance', false, context.now);
   if (!targets) return unknownMember(context, claims.member);
-  const rates: Record<string, string> = { contractId: targets.contract.id, currency: targets.contract.currency, issuePrice: targets.contract.issuePrice };
+  const rates: Record<string, string> = {
+    contractId: targets.contract.id,
+    currency: targets.contract.currency,
+    issuePrice: targets.contract.issuePrice,
+  };
   // The partner may ask for its tier multiplier: the member's tier now, the contract's multiplier for it.
   let amount = claims.amount;
   if (claims.applyTierMultiplier) {
@@ -66,17 +74,25 @@ export async function issuePoints(tx: EntityManager, context: MovementContext, c
     const multiplier = targets.contract.tierMultipliers[tier.name] ?? '1';
     amount = applyMultiplier(claims.amount, multiplier);
     Object.assign(rates, { tier: tier.name, tierMultiplier: multiplier, baseAmount: claims.amount.toString() });
-    if (amount > limits.amountMax) return fail(ErrorCode.INVALID_AMOUNT, `with the ${tier.name} multiplier the amount exceeds ${limits.amountMax}`, { amount: amount.toString() });
+    if (amount > limits.amountMax)
+      return fail(ErrorCode.INVALID_AMOUNT, `with the ${tier.name} multiplier the amount exceeds ${limits.amountMax}`, {
+        amount: amount.toString(),
+      });
   }
   // A prepaid or capped partner pays for the points as it issues them (docs/settlement.md, "Funding limits"). Its
   // funding row is locked after the member's wallet, as an exchange into CP does: one lock order.
   const funding = await drawFunding(tx, context.partnerId, targets.contract, amount, targets.wallet.id);
   if (isDomainError(funding)) return funding;
-  const balances = await recordEntry(tx, entryOf('issue', context, targets.memberId, claims, rates), [
-    { accountId: targets.counter.id, asset: CP, amount: -amount, floored: false },
-    { accountId: targets.wallet.id, asset: CP, amount, floored: true },
-    ...funding,
-  ], context.counterShards);
+  const balances = await recordEntry(
+    tx,
+    entryOf('issue', context, targets.memberId, claims, rates),
+    [
+      { accountId: targets.counter.id, asset: CP, amount: -amount, floored: false },
+      { accountId: targets.wallet.id, asset: CP, amount, floored: true },
+      ...funding,
+    ],
+    context.counterShards,
+  );
   // A partner with a return window issues pending points: in the balance, spendable once vested.
   const vestsAt = targets.contract.pendingDays > 0 ? new Date(context.now.getTime() + targets.contract.pendingDays * DAY_MS) : null;
   await createLot(tx, {
@@ -100,7 +116,11 @@ export async function issuePoints(tx: EntityManager, context: MovementContext, c
  * so two redemptions racing for the last points are decided one after the other: exactly one
  * wins. Points on hold for a pending authorization are not spendable.
  */
-export async function redeemPoints(tx: EntityManager, context: MovementContext, claims: MovementClaims): Promise<MovementResult | DomainError> {
+export async function redeemPoints(
+  tx: EntityManager,
+  context: MovementContext,
+  claims: MovementClaims,
+): Promise<MovementResult | DomainError> {
   const targets = await findMovementTargets(tx, context.partnerId, { ref: claims.member }, 'redemption', true, context.now);
   if (!targets) return unknownMember(context, claims.member);
   const spendable = targets.balance - targets.reserved;
@@ -120,10 +140,15 @@ export async function debitWallet(
   source: EntrySource,
 ): Promise<MovementResult> {
   const rates = { contractId: targets.contract.id, currency: targets.contract.currency, redeemPrice: targets.contract.redeemPrice };
-  const balances = await recordEntry(tx, entryOf('redeem', context, targets.memberId, source, rates), [
-    { accountId: targets.wallet.id, asset: CP, amount: -amount, floored: true },
-    { accountId: targets.counter.id, asset: CP, amount, floored: false },
-  ], context.counterShards);
+  const balances = await recordEntry(
+    tx,
+    entryOf('redeem', context, targets.memberId, source, rates),
+    [
+      { accountId: targets.wallet.id, asset: CP, amount: -amount, floored: true },
+      { accountId: targets.counter.id, asset: CP, amount, floored: false },
+    ],
+    context.counterShards,
+  );
   const takes = await consumeLots(tx, targets.wallet.id, amount, context.entryId, context.partnerId, { at: context.now });
   const consumed = totalsByIssuer(takes);
   const postings = [

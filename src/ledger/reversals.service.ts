@@ -24,12 +24,23 @@ interface OriginalEntry {
   rates: Record<string, string>;
 }
 
-export async function reverseEntry(tx: EntityManager, context: MovementContext, claims: ReverseClaims): Promise<ReversalResult | DomainError> {
+export async function reverseEntry(
+  tx: EntityManager,
+  context: MovementContext,
+  claims: ReverseClaims,
+): Promise<ReversalResult | DomainError> {
   const original = await findReversibleOrNull(tx, context.partnerId, claims.entry);
   if (!original) return fail(ErrorCode.ENTRY_NOT_FOUND, `partner ${context.partnerId} has no issue or redemption ${claims.entry}`);
   const issue = original.type === 'issue';
   // The wallet lock serialises every reversal of this entry with every other debit of the wallet.
-  const targets = await findMovementTargets(tx, context.partnerId, { id: original.member_id }, issue ? 'issuance' : 'redemption', true, context.now);
+  const targets = await findMovementTargets(
+    tx,
+    context.partnerId,
+    { id: original.member_id },
+    issue ? 'issuance' : 'redemption',
+    true,
+    context.now,
+  );
   if (!targets) return fail(ErrorCode.UNKNOWN_MEMBER, `the member of entry ${original.id} is no longer enrolled at ${context.partnerId}`);
 
   const remaining = await remainingToReverseOrNull(tx, original.id, targets.wallet.id);
@@ -38,9 +49,13 @@ export async function reverseEntry(tx: EntityManager, context: MovementContext, 
     return fail(ErrorCode.ENTRY_NOT_FOUND, `entry ${original.id} did not move CP; only CP issues and redemptions are reversed here`);
   }
   if (claims.amount > remaining) {
-    return fail(ErrorCode.REVERSAL_EXCEEDS_REMAINING, `entry ${original.id} has ${remaining} CP left to reverse; ${claims.amount} were asked`, {
-      remaining: remaining.toString(),
-    });
+    return fail(
+      ErrorCode.REVERSAL_EXCEEDS_REMAINING,
+      `entry ${original.id} has ${remaining} CP left to reverse; ${claims.amount} were asked`,
+      {
+        remaining: remaining.toString(),
+      },
+    );
   }
   const lotChanges = issue
     ? await takeBackFromIssueLot(tx, context, original.id, targets, claims.amount)

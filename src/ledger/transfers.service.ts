@@ -38,7 +38,8 @@ export async function transferPoints(
   claims: TransferClaims,
 ): Promise<TransferResult | DomainError> {
   const [policy] = await contracts.inForce(tx, [context.partnerId], context.now);
-  if (!policy?.transfersAllowed) return fail(ErrorCode.TRANSFER_NOT_ALLOWED, `partner ${context.partnerId}'s contract does not allow transfers`);
+  if (!policy?.transfersAllowed)
+    return fail(ErrorCode.TRANSFER_NOT_ALLOWED, `partner ${context.partnerId}'s contract does not allow transfers`);
   const wallets = await findWallets(tx, context.partnerId, claims);
   if (isDomainError(wallets)) return wallets;
 
@@ -69,7 +70,11 @@ export async function transferPoints(
     ],
     context.counterShards,
   );
-  const takes = await consumeLots(tx, wallets.from.walletId, claims.amount, context.entryId, context.partnerId, { issuers: movable, kind: 'transfer', at: context.now });
+  const takes = await consumeLots(tx, wallets.from.walletId, claims.amount, context.entryId, context.partnerId, {
+    issuers: movable,
+    kind: 'transfer',
+    at: context.now,
+  });
   await copyLotsToRecipient(tx, wallets.to.walletId, context.entryId, takes);
   return {
     entryId: context.entryId,
@@ -121,7 +126,11 @@ async function movableIssuers(tx: EntityManager, contracts: ContractService, wal
     'SELECT DISTINCT issuer_partner_id FROM lot WHERE account_id = $1 AND remaining > 0',
     [walletId],
   );
-  const issuerContracts = await contracts.inForce(tx, issuers.map((row) => row.issuer_partner_id), at);
+  const issuerContracts = await contracts.inForce(
+    tx,
+    issuers.map((row) => row.issuer_partner_id),
+    at,
+  );
   return issuers.map((row) => row.issuer_partner_id).filter((_, index) => issuerContracts[index]?.transfersAllowed);
 }
 

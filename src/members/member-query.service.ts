@@ -22,8 +22,13 @@ export class MemberQueryService {
   async list(viewer: Viewer, page: Page): Promise<Connection<MemberEntity>> {
     if (viewer.kind !== 'operator' && viewer.kind !== 'partner') throw forbidden('only operators, finance and partners list members');
     const after = readCursor(page.after, UUID_PATTERN);
-    const query = this.dataSource.getRepository(MemberEntity).createQueryBuilder('m').orderBy('m.id', 'ASC').limit(page.first + 1);
-    if (viewer.kind === 'partner') query.innerJoin('member_link', 'l', 'l.member_id = m.id AND l.partner_id = :partnerId', { partnerId: viewer.partnerId });
+    const query = this.dataSource
+      .getRepository(MemberEntity)
+      .createQueryBuilder('m')
+      .orderBy('m.id', 'ASC')
+      .limit(page.first + 1);
+    if (viewer.kind === 'partner')
+      query.innerJoin('member_link', 'l', 'l.member_id = m.id AND l.partner_id = :partnerId', { partnerId: viewer.partnerId });
     if (after !== null) query.where('m.id > :after', { after });
     return toConnection(await query.getMany(), page.first, (member) => member.id);
   }

@@ -12,10 +12,10 @@ export interface Enrolled {
 }
 
 export async function findMemberIdByRef(tx: EntityManager, partnerId: string, memberRef: string): Promise<string | null> {
-  const rows: Array<{ member_id: string }> = await tx.query(
-    'SELECT member_id FROM member_link WHERE partner_id = $1 AND member_ref = $2',
-    [partnerId, memberRef],
-  );
+  const rows: Array<{ member_id: string }> = await tx.query('SELECT member_id FROM member_link WHERE partner_id = $1 AND member_ref = $2', [
+    partnerId,
+    memberRef,
+  ]);
   return rows[0]?.member_id ?? null;
 }
 

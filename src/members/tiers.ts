@@ -43,7 +43,13 @@ export function tierFor(rules: readonly TierRule[], earned: bigint, windowDays: 
   let index = 0;
   for (const [i, rule] of rules.entries()) if (earned >= rule.threshold) index = i;
   const next = rules[index + 1];
-  return { name: rules[index]!.name, earnedInWindow: earned, windowDays, next: next?.name ?? null, toNext: next ? next.threshold - earned : null };
+  return {
+    name: rules[index]!.name,
+    earnedInWindow: earned,
+    windowDays,
+    next: next?.name ?? null,
+    toNext: next ? next.threshold - earned : null,
+  };
 }
 
 /** Pure: base × multiplier, rounded half-even to whole CP. */

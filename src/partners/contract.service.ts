@@ -139,7 +139,9 @@ export class ContractService {
     });
     const valid = requests.flatMap((request, index) => {
       const cursor = cursors[index]!;
-      return cursor instanceof Error ? [] : [{ index, partnerId: request.partnerId, validFrom: cursor[0], id: cursor[1], limit: request.page.first + 1 }];
+      return cursor instanceof Error
+        ? []
+        : [{ index, partnerId: request.partnerId, validFrom: cursor[0], id: cursor[1], limit: request.page.first + 1 }];
     });
     const rows: Array<Record<string, any>> = await this.dataSource.query(
       `SELECT k.request, c.* FROM unnest($1::int[], $2::text[], $3::timestamptz[], $4::bigint[], $5::int[]) AS k(request, partner_id, after_valid_from, after_id, page_limit)
@@ -149,7 +151,13 @@ export class ContractService {
          ORDER BY valid_from DESC, id DESC LIMIT k.page_limit
        ) c
        ORDER BY k.request, c.valid_from DESC, c.id DESC`,
-      [valid.map((v) => v.index), valid.map((v) => v.partnerId), valid.map((v) => v.validFrom), valid.map((v) => v.id), valid.map((v) => v.limit)],
+      [
+        valid.map((v) => v.index),
+        valid.map((v) => v.partnerId),
+        valid.map((v) => v.validFrom),
+        valid.map((v) => v.id),
+        valid.map((v) => v.limit),
+      ],
     );
     const byRequest = new Map<number, ContractPageRow[]>();
     for (const row of rows) {
@@ -166,7 +174,8 @@ export class ContractService {
 
   /** Gives a partner its own program unit (once: an asset's name never changes). */
   async setUnit(partnerId: string, code: string): Promise<UnitRow | DomainError> {
-    if (!/^[A-Z][A-Z0-9_]{0,31}$/.test(code)) return fail(ErrorCode.INVALID_INPUT, 'a unit code is 1 to 32 of A-Z, 0-9 and _, starting with a letter');
+    if (!/^[A-Z][A-Z0-9_]{0,31}$/.test(code))
+      return fail(ErrorCode.INVALID_INPUT, 'a unit code is 1 to 32 of A-Z, 0-9 and _, starting with a letter');
     return withTransaction(this.dataSource, async (tx) => {
       const partner: unknown[] = await tx.query('SELECT id FROM partner WHERE id = $1', [partnerId]);
       if (partner.length === 0) return fail(ErrorCode.NOT_FOUND, `no partner ${partnerId}`);
@@ -182,7 +191,8 @@ export class ContractService {
   /** A new exchange rate for the partner's unit from `validFrom` (default now). */
   async setRate(partnerId: string, cpPerPoint: string, validFrom?: Date | null): Promise<RateRow | DomainError> {
     const rate = parseDecimal(cpPerPoint);
-    if (rate === null || rate.isZero()) return fail(ErrorCode.INVALID_INPUT, 'cpPerPoint is a positive decimal string, e.g. "0.333333333333"');
+    if (rate === null || rate.isZero())
+      return fail(ErrorCode.INVALID_INPUT, 'cpPerPoint is a positive decimal string, e.g. "0.333333333333"');
     const from = this.checkValidFrom(validFrom);
     if (isDomainError(from)) return from;
     return withTransaction(this.dataSource, async (tx) => {
@@ -229,8 +239,10 @@ export class ContractService {
   private checkValidFrom(validFrom: Date | null | undefined): Date | DomainError {
     const now = this.clock.now();
     const from = validFrom ?? now;
-    if (from.getTime() < now.getTime() - BACKDATE_TOLERANCE_MS) return fail(ErrorCode.INVALID_INPUT, 'validFrom may not lie in the past: history is kept, not rewritten');
-    if (from.getTime() > now.getTime() + FUTURE_DAYS_MAX * 86_400_000) return fail(ErrorCode.INVALID_INPUT, `validFrom is at most ${FUTURE_DAYS_MAX} days ahead`);
+    if (from.getTime() < now.getTime() - BACKDATE_TOLERANCE_MS)
+      return fail(ErrorCode.INVALID_INPUT, 'validFrom may not lie in the past: history is kept, not rewritten');
+    if (from.getTime() > now.getTime() + FUTURE_DAYS_MAX * 86_400_000)
+      return fail(ErrorCode.INVALID_INPUT, `validFrom is at most ${FUTURE_DAYS_MAX} days ahead`);
     return from.getTime() < now.getTime() ? now : from;
   }
 
@@ -239,7 +251,10 @@ export class ContractService {
     const terms = resolveTerms(base, input, this.tierNames);
     if (isDomainError(terms)) return terms;
     if (terms.currency !== this.defaultCurrency) {
-      return fail(ErrorCode.INVALID_INPUT, `this coalition settles in ${this.defaultCurrency} (DEFAULT_CURRENCY); a contract in ${terms.currency} cannot be netted with the others`);
+      return fail(
+        ErrorCode.INVALID_INPUT,
+        `this coalition settles in ${this.defaultCurrency} (DEFAULT_CURRENCY); a contract in ${terms.currency} cannot be netted with the others`,
+      );
     }
     return terms;
   }
@@ -249,8 +264,21 @@ export class ContractService {
       `INSERT INTO partner_contract (partner_id, valid_from, currency, issue_price, redeem_price, breakage_share,
          lot_lifetime_months, transfers_allowed, reversal_policy, pending_days, tier_multipliers, funding_mode, net_debit_cap_minor)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (partner_id, valid_from) DO NOTHING RETURNING ${CONTRACT_COLUMNS}`,
-      [partnerId, validFrom, terms.currency, terms.issuePrice, terms.redeemPrice, terms.breakageShare, terms.lotLifetimeMonths,
-        terms.transfersAllowed, terms.reversalPolicy, terms.pendingDays, JSON.stringify(terms.tierMultipliers), terms.fundingMode, terms.netDebitCapMinor],
+      [
+        partnerId,
+        validFrom,
+        terms.currency,
+        terms.issuePrice,
+        terms.redeemPrice,
+        terms.breakageShare,
+        terms.lotLifetimeMonths,
+        terms.transfersAllowed,
+        terms.reversalPolicy,
+        terms.pendingDays,
+        JSON.stringify(terms.tierMultipliers),
+        terms.fundingMode,
+        terms.netDebitCapMinor,
+      ],
     );
     if (!rows[0]) return fail(ErrorCode.INVALID_INPUT, `a contract from ${validFrom.toISOString()} exists already`);
     return toContract(rows[0]);

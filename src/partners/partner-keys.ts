@@ -39,16 +39,19 @@ function isWeakEd25519(x: unknown): boolean {
  * public members. A JWK with private material is refused: it must never reach the hub.
  */
 export async function validatePublicJwk(input: unknown): Promise<ValidPublicKey | DomainError> {
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) return fail(ErrorCode.INVALID_PARTNER_KEY, 'a key must be a JWK object');
+  if (typeof input !== 'object' || input === null || Array.isArray(input))
+    return fail(ErrorCode.INVALID_PARTNER_KEY, 'a key must be a JWK object');
   const jwk = input as Record<string, unknown>;
-  if ('d' in jwk || 'p' in jwk || 'k' in jwk) return fail(ErrorCode.INVALID_PARTNER_KEY, 'the JWK holds private or symmetric key material; send the public key only');
+  if ('d' in jwk || 'p' in jwk || 'k' in jwk)
+    return fail(ErrorCode.INVALID_PARTNER_KEY, 'the JWK holds private or symmetric key material; send the public key only');
   if (typeof jwk.kid !== 'string' || !KID.test(jwk.kid) || jwk.kid.length > limits.referenceLengthMax) {
     return fail(ErrorCode.INVALID_PARTNER_KEY, 'the JWK needs a kid of 1 to 128 printable characters');
   }
   let alg: PartnerAlgorithm;
   let publicJwk: Record<string, unknown>;
   if (jwk.kty === 'OKP' && jwk.crv === 'Ed25519') {
-    if (isWeakEd25519(jwk.x)) return fail(ErrorCode.INVALID_PARTNER_KEY, 'the Ed25519 key is a point of small order, which cannot prove who signed');
+    if (isWeakEd25519(jwk.x))
+      return fail(ErrorCode.INVALID_PARTNER_KEY, 'the Ed25519 key is a point of small order, which cannot prove who signed');
     alg = 'EdDSA';
     publicJwk = { kty: 'OKP', crv: 'Ed25519', x: jwk.x };
   } else if (jwk.kty === 'EC' && jwk.crv === 'P-256') {
@@ -57,8 +60,10 @@ export async function validatePublicJwk(input: unknown): Promise<ValidPublicKey 
   } else {
     return fail(ErrorCode.INVALID_PARTNER_KEY, 'only Ed25519 (EdDSA) and P-256 (ES256) keys are accepted');
   }
-  if (jwk.use !== undefined && jwk.use !== 'sig') return fail(ErrorCode.INVALID_PARTNER_KEY, `a signing key has use "sig", not ${JSON.stringify(jwk.use)}`);
-  if (jwk.alg !== undefined && jwk.alg !== alg) return fail(ErrorCode.INVALID_PARTNER_KEY, `a ${String(jwk.crv)} key is used with ${alg}, not ${String(jwk.alg)}`);
+  if (jwk.use !== undefined && jwk.use !== 'sig')
+    return fail(ErrorCode.INVALID_PARTNER_KEY, `a signing key has use "sig", not ${JSON.stringify(jwk.use)}`);
+  if (jwk.alg !== undefined && jwk.alg !== alg)
+    return fail(ErrorCode.INVALID_PARTNER_KEY, `a ${String(jwk.crv)} key is used with ${alg}, not ${String(jwk.alg)}`);
   try {
     await importJWK(publicJwk, alg);
   } catch {

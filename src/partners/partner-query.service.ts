@@ -12,7 +12,11 @@ export class PartnerQueryService {
   async list(viewer: Viewer, page: Page): Promise<Connection<PartnerEntity>> {
     if (viewer.kind !== 'operator') throw forbidden('only operators and finance list partners');
     const after = readCursor(page.after, PARTNER_ID_PATTERN);
-    const query = this.dataSource.getRepository(PartnerEntity).createQueryBuilder('p').orderBy('p.id', 'ASC').limit(page.first + 1);
+    const query = this.dataSource
+      .getRepository(PartnerEntity)
+      .createQueryBuilder('p')
+      .orderBy('p.id', 'ASC')
+      .limit(page.first + 1);
     if (after !== null) query.where('p.id > :after', { after });
     return toConnection(await query.getMany(), page.first, (partner) => partner.id);
   }

@@ -20,7 +20,6 @@ export interface RegisterPartnerInput {
   contract?: ContractInput | null;
 }
 
-
 /** Registration, keys and status of partners: operator actions, and key look-up for verification. */
 export class PartnerService {
   constructor(
@@ -32,12 +31,18 @@ export class PartnerService {
   async findSigner(partnerId: string): Promise<Signer | null> {
     // An `iss` no partner can have names none: it never reaches the query.
     if (!PARTNER_ID_PATTERN.test(partnerId)) return null;
-    const rows: Array<{ id: string; status: string; kid: string | null; alg: string; key_status: 'active' | 'revoked'; public_jwk: Record<string, unknown> }> =
-      await this.dataSource.query(
-        `SELECT p.id, p.status, k.kid, k.alg, k.status AS key_status, k.public_jwk
+    const rows: Array<{
+      id: string;
+      status: string;
+      kid: string | null;
+      alg: string;
+      key_status: 'active' | 'revoked';
+      public_jwk: Record<string, unknown>;
+    }> = await this.dataSource.query(
+      `SELECT p.id, p.status, k.kid, k.alg, k.status AS key_status, k.public_jwk
          FROM partner p LEFT JOIN partner_key k ON k.partner_id = p.id WHERE p.id = $1`,
-        [partnerId],
-      );
+      [partnerId],
+    );
     const first = rows[0];
     if (!first) return null;
     const keys = new Map<string, SignerKey>();
@@ -48,7 +53,8 @@ export class PartnerService {
   }
 
   async register(input: RegisterPartnerInput): Promise<PartnerEntity | DomainError> {
-    if (!PARTNER_ID_PATTERN.test(input.id)) return fail(ErrorCode.INVALID_INPUT, 'a partner id is 2 to 32 of A-Z, 0-9 and _, starting with a letter');
+    if (!PARTNER_ID_PATTERN.test(input.id))
+      return fail(ErrorCode.INVALID_INPUT, 'a partner id is 2 to 32 of A-Z, 0-9 and _, starting with a letter');
     const name = input.name.trim();
     if (name.length === 0 || name.length > 200) return fail(ErrorCode.INVALID_INPUT, 'a partner name is 1 to 200 characters');
     const badContract = this.contracts.validateInitial(input.contract ?? {});
@@ -71,7 +77,10 @@ export class PartnerService {
       if (inserted.length === 0) return fail(ErrorCode.PARTNER_ALREADY_EXISTS, `partner ${input.id} already exists`);
       for (const key of keys) {
         await tx.query('INSERT INTO partner_key (partner_id, kid, alg, public_jwk) VALUES ($1, $2, $3, $4)', [
-          input.id, key.kid, key.alg, JSON.stringify(key.publicJwk),
+          input.id,
+          key.kid,
+          key.alg,
+          JSON.stringify(key.publicJwk),
         ]);
       }
       await ensureAccount(tx, 'partner', input.id, CP, 'issuance');
@@ -88,8 +97,12 @@ export class PartnerService {
     return withTransaction(this.dataSource, async (tx) => {
       const partner = await this.lockOrNull(tx, partnerId);
       if (!partner) return fail(ErrorCode.NOT_FOUND, `no partner ${partnerId}`);
-      const [{ count }] = await tx.query('SELECT count(*)::int AS count FROM partner_key WHERE partner_id = $1 AND status = $2', [partnerId, 'active']);
-      if (count >= limits.partnerKeysMax) return fail(ErrorCode.INVALID_PARTNER_KEY, `a partner holds at most ${limits.partnerKeysMax} active keys`);
+      const [{ count }] = await tx.query('SELECT count(*)::int AS count FROM partner_key WHERE partner_id = $1 AND status = $2', [
+        partnerId,
+        'active',
+      ]);
+      if (count >= limits.partnerKeysMax)
+        return fail(ErrorCode.INVALID_PARTNER_KEY, `a partner holds at most ${limits.partnerKeysMax} active keys`);
       const inserted: unknown[] = await tx.query(
         `INSERT INTO partner_key (partner_id, kid, alg, public_jwk) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING kid`,
         [partnerId, key.kid, key.alg, JSON.stringify(key.publicJwk)],
@@ -123,7 +136,12 @@ export class PartnerService {
   }
 
   private async lockOrNull(tx: EntityManager, partnerId: string): Promise<PartnerEntity | null> {
-    return tx.getRepository(PartnerEntity).createQueryBuilder('p').setLock('pessimistic_write').where('p.id = :partnerId', { partnerId }).getOne();
+    return tx
+      .getRepository(PartnerEntity)
+      .createQueryBuilder('p')
+      .setLock('pessimistic_write')
+      .where('p.id = :partnerId', { partnerId })
+      .getOne();
   }
 
   private async findOrThrow(tx: EntityManager, partnerId: string): Promise<PartnerEntity> {

@@ -13,12 +13,16 @@ export class PeriodCalendar {
     readonly unit: PeriodUnit,
     readonly timeZone: string,
   ) {
-    if (!DateTime.now().setZone(timeZone).isValid) throw new Error(`invalid configuration: SETTLEMENT_TIME_ZONE ${timeZone} is not an IANA time zone`);
+    if (!DateTime.now().setZone(timeZone).isValid)
+      throw new Error(`invalid configuration: SETTLEMENT_TIME_ZONE ${timeZone} is not an IANA time zone`);
   }
 
   /** The first boundary strictly after `at`. */
   nextBoundary(at: Date): Date {
     const local = DateTime.fromJSDate(at, { zone: this.timeZone });
-    return local.startOf(this.unit).plus({ [`${this.unit}s`]: 1 }).toJSDate();
+    return local
+      .startOf(this.unit)
+      .plus({ [`${this.unit}s`]: 1 })
+      .toJSDate();
   }
 }

@@ -12,9 +12,9 @@ import { readCursor, toConnection, type Connection, type Page } from '../ledger/
 import { ensureAccount, HUB_OWNER, recordEntry } from '../ledger/ledger.repository';
 import { STATEMENT_COLUMNS, toStatement, type StatementRow } from './statement.service';
 
-
 /** opened_at as PostgreSQL prints it, then the dispute id. */
-const DISPUTE_CURSOR = /^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?[+-][0-9]{2}(:[0-9]{2})?\|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const DISPUTE_CURSOR =
+  /^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?[+-][0-9]{2}(:[0-9]{2})?\|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** A timestamp that names a real moment (the shape alone lets 2024-13-45 through). */
 function realTimestamp(text: string): boolean {
@@ -74,12 +74,22 @@ interface StatementContext {
 }
 
 /** The partner's own statement, locked; or why the instruction cannot act on it. */
-async function lockStatement(tx: EntityManager, partnerId: string, claims: { statement: string; digest: string }): Promise<StatementRow | DomainError> {
-  const [row] = await tx.query(`SELECT ${STATEMENT_COLUMNS} FROM statement WHERE id = $1 AND partner_id = $2 FOR UPDATE`, [claims.statement, partnerId]);
+async function lockStatement(
+  tx: EntityManager,
+  partnerId: string,
+  claims: { statement: string; digest: string },
+): Promise<StatementRow | DomainError> {
+  const [row] = await tx.query(`SELECT ${STATEMENT_COLUMNS} FROM statement WHERE id = $1 AND partner_id = $2 FOR UPDATE`, [
+    claims.statement,
+    partnerId,
+  ]);
   if (!row) return fail(ErrorCode.STATEMENT_NOT_FOUND, `partner ${partnerId} has no statement ${claims.statement}`);
   const statement = toStatement(row);
   if (statement.digest !== claims.digest) {
-    return fail(ErrorCode.STATEMENT_DIGEST_MISMATCH, `statement ${statement.id} has digest ${statement.digest}; the instruction signed ${claims.digest}`);
+    return fail(
+      ErrorCode.STATEMENT_DIGEST_MISMATCH,
+      `statement ${statement.id} has digest ${statement.digest}; the instruction signed ${claims.digest}`,
+    );
   }
   return statement;
 }
@@ -89,11 +99,18 @@ async function lockStatement(tx: EntityManager, partnerId: string, claims: { sta
  * signed instruction is kept on the statement: the hub can prove what the partner accepted, as
  * the partner can prove what the hub signed.
  */
-export async function acknowledgeStatement(tx: EntityManager, context: StatementContext, claims: AcknowledgeClaims): Promise<StatementActionResult | DomainError> {
+export async function acknowledgeStatement(
+  tx: EntityManager,
+  context: StatementContext,
+  claims: AcknowledgeClaims,
+): Promise<StatementActionResult | DomainError> {
   const statement = await lockStatement(tx, context.partnerId, claims);
   if (isDomainError(statement)) return statement;
   if (statement.status !== 'issued') {
-    return fail(ErrorCode.STATEMENT_STATUS_CONFLICT, `statement ${statement.id} is ${statement.status}; only an issued statement is acknowledged`);
+    return fail(
+      ErrorCode.STATEMENT_STATUS_CONFLICT,
+      `statement ${statement.id} is ${statement.status}; only an issued statement is acknowledged`,
+    );
   }
   await tx.query(
     `UPDATE statement SET status = 'acknowledged', acknowledged_at = $3,
@@ -105,7 +122,11 @@ export async function acknowledgeStatement(tx: EntityManager, context: Statement
 }
 
 /** Disputes named lines of an issued (or already disputed, or resolved) statement. */
-export async function disputeStatement(tx: EntityManager, context: StatementContext, claims: DisputeClaims): Promise<StatementActionResult | DomainError> {
+export async function disputeStatement(
+  tx: EntityManager,
+  context: StatementContext,
+  claims: DisputeClaims,
+): Promise<StatementActionResult | DomainError> {
   const statement = await lockStatement(tx, context.partnerId, claims);
   if (isDomainError(statement)) return statement;
   if (statement.status === 'acknowledged') {
@@ -113,7 +134,9 @@ export async function disputeStatement(tx: EntityManager, context: StatementCont
   }
   const beyond = claims.lines.find((line) => line > statement.lineCount);
   if (beyond !== undefined) {
-    return fail(ErrorCode.INVALID_INSTRUCTION, `claim lines: statement ${statement.id} has ${statement.lineCount} lines, not ${beyond}`, { claim: 'lines' });
+    return fail(ErrorCode.INVALID_INSTRUCTION, `claim lines: statement ${statement.id} has ${statement.lineCount} lines, not ${beyond}`, {
+      claim: 'lines',
+    });
   }
   const disputeId = newId();
   const lines = claims.lines.map(String);
@@ -140,16 +163,20 @@ export class DisputeService {
   async resolve(disputeId: string, adjustmentMinor: bigint, note: string, resolvedBy: string): Promise<DisputeRow | DomainError> {
     if (!UUID_PATTERN.test(disputeId)) return fail(ErrorCode.DISPUTE_NOT_FOUND, `there is no dispute ${disputeId}`);
     const bound = limits.amountMax;
-    if (adjustmentMinor > bound || adjustmentMinor < -bound) return fail(ErrorCode.INVALID_INPUT, `an adjustment is at most ${bound} minor units either way`);
+    if (adjustmentMinor > bound || adjustmentMinor < -bound)
+      return fail(ErrorCode.INVALID_INPUT, `an adjustment is at most ${bound} minor units either way`);
     if (note.trim() === '' || note.length > 2000) return fail(ErrorCode.INVALID_INPUT, 'say how it was resolved (1 to 2000 characters)');
     return withTransaction(this.dataSource, async (tx) => {
       // The statement first (as a new dispute of it locks it), then the dispute: concurrent resolutions of
       // one statement's disputes, and a new dispute racing a resolution, are decided one after the other.
-      await tx.query('SELECT 1 FROM statement WHERE id = (SELECT statement_id FROM statement_dispute WHERE id = $1) FOR UPDATE', [disputeId]);
+      await tx.query('SELECT 1 FROM statement WHERE id = (SELECT statement_id FROM statement_dispute WHERE id = $1) FOR UPDATE', [
+        disputeId,
+      ]);
       const [row] = await tx.query(`SELECT ${DISPUTE_COLUMNS} FROM statement_dispute WHERE id = $1 FOR UPDATE`, [disputeId]);
       if (!row) return fail(ErrorCode.DISPUTE_NOT_FOUND, `there is no dispute ${disputeId}`);
       const dispute = toDispute(row);
-      if (dispute.status === 'resolved') return fail(ErrorCode.DISPUTE_ALREADY_RESOLVED, `dispute ${disputeId} was resolved at ${dispute.resolvedAt?.toISOString()}`);
+      if (dispute.status === 'resolved')
+        return fail(ErrorCode.DISPUTE_ALREADY_RESOLVED, `dispute ${disputeId} was resolved at ${dispute.resolvedAt?.toISOString()}`);
       const now = this.clock.now();
       const entryId = adjustmentMinor === 0n ? null : await this.adjust(tx, dispute, adjustmentMinor, now);
       await tx.query(
@@ -195,7 +222,11 @@ export class DisputeService {
   }
 
   /** Disputes, newest first: finance sees all (optionally of one statement or status), a partner its own. */
-  async disputes(viewer: Viewer, filter: { statementId?: string | null; status?: 'open' | 'resolved' | null }, page: Page): Promise<Connection<DisputeRow>> {
+  async disputes(
+    viewer: Viewer,
+    filter: { statementId?: string | null; status?: 'open' | 'resolved' | null },
+    page: Page,
+  ): Promise<Connection<DisputeRow>> {
     let partnerId: string | null = null;
     if (viewer.kind === 'partner') partnerId = viewer.partnerId;
     else if (viewer.kind !== 'operator') throw forbidden('only finance, operators and partners read disputes');

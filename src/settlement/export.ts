@@ -48,7 +48,19 @@ export function minorToMajor(minor: bigint, exponent: number): string {
 
 /** The CSV's columns, in order; the major-unit amount column is named after the currency. */
 export function csvColumns(currency: string): string[] {
-  return ['line', 'entry', 'seq', 'recorded_at', 'kind', 'points', 'price_minor_per_point', 'amount_minor', `amount_${currency}`, 'order_ref', 'reference'];
+  return [
+    'line',
+    'entry',
+    'seq',
+    'recorded_at',
+    'kind',
+    'points',
+    'price_minor_per_point',
+    'amount_minor',
+    `amount_${currency}`,
+    'order_ref',
+    'reference',
+  ];
 }
 
 /** One statement line as a CSV row (columns of csvColumns). */
@@ -69,18 +81,46 @@ export function lineRow(line: StatementLine, exponent: number): string {
 }
 
 /** A trailing row: `label` in the line column, what it sums in the amount columns, a note in the reference column. */
-function summaryRow(label: string, kind: string | null, points: string | null, minor: string | null, exponent: number, note: string): string {
+function summaryRow(
+  label: string,
+  kind: string | null,
+  points: string | null,
+  minor: string | null,
+  exponent: number,
+  note: string,
+): string {
   const major = minor === null ? null : minorToMajor(BigInt(minor), exponent);
-  return csvRow([text(label), text(null), number(null), text(null), text(kind), number(points), number(null), number(minor), number(major), text(null), text(note)]);
+  return csvRow([
+    text(label),
+    text(null),
+    number(null),
+    text(null),
+    text(kind),
+    number(points),
+    number(null),
+    number(minor),
+    number(major),
+    text(null),
+    text(note),
+  ]);
 }
 
 function totalRows(totals: StatementTotals, digest: string, exponent: number): string {
-  const kinds = Object.entries(totals.byKind).map(([kind, total]) => summaryRow('total', kind, total.points, total.moneyMinor, exponent, `${total.lines} lines`));
-  return [...kinds, summaryRow('net', null, null, totals.netMinor, exponent, `${totals.lines} lines`), summaryRow('sha256', null, null, null, exponent, digest)].join('');
+  const kinds = Object.entries(totals.byKind).map(([kind, total]) =>
+    summaryRow('total', kind, total.points, total.moneyMinor, exponent, `${total.lines} lines`),
+  );
+  return [
+    ...kinds,
+    summaryRow('net', null, null, totals.netMinor, exponent, `${totals.lines} lines`),
+    summaryRow('sha256', null, null, null, exponent, digest),
+  ].join('');
 }
 
 /** A file name that carries the statement's identity, since a CSV has no room for it above the header. */
-export function statementFileName(statement: Pick<StatementRow, 'id' | 'partnerId' | 'periodId' | 'currency'>, format: StatementFormat): string {
+export function statementFileName(
+  statement: Pick<StatementRow, 'id' | 'partnerId' | 'periodId' | 'currency'>,
+  format: StatementFormat,
+): string {
   const safe = (part: string) => part.replace(/[^A-Za-z0-9_-]/g, '_');
   return `coalition-statement_${safe(statement.partnerId)}_period-${safe(statement.periodId)}_${safe(statement.currency)}_${safe(statement.id)}.${format.toLowerCase()}`;
 }
@@ -111,7 +151,12 @@ export async function renderStatement(
   }
   const exponent = currencyExponent(statement.currency);
   await statements.stream(statement, {
-    header: () => write(csvColumns(statement.currency).map((column) => csvCell(text(column))).join(',') + '\r\n'),
+    header: () =>
+      write(
+        csvColumns(statement.currency)
+          .map((column) => csvCell(text(column)))
+          .join(',') + '\r\n',
+      ),
     line: (line) => write(lineRow(line, exponent)),
     totals: (totals) => write(totalRows(totals, statement.digest, exponent)),
   });

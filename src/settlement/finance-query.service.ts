@@ -98,11 +98,12 @@ export class FinanceQueryService {
       [periodId, after, partnerId ?? null, page.first + 1],
     );
     const ids = partners.map((row) => row.partner_id);
-    const totals: Array<{ partner_id: string; kind: string; points: string; money_minor: string; lines: number }> = await this.dataSource.query(
-      `SELECT partner_id, kind, points::text, money_minor::text, lines FROM settlement_total
+    const totals: Array<{ partner_id: string; kind: string; points: string; money_minor: string; lines: number }> =
+      await this.dataSource.query(
+        `SELECT partner_id, kind, points::text, money_minor::text, lines FROM settlement_total
        WHERE period_id = $1 AND partner_id = ANY($2::text[]) ORDER BY partner_id, kind`,
-      [periodId, ids],
-    );
+        [periodId, ids],
+      );
     const positions = ids.map((id) => {
       const kinds = totals
         .filter((row) => row.partner_id === id)
@@ -112,7 +113,10 @@ export class FinanceQueryService {
     return toConnection(positions, page.first, (position) => position.partnerId);
   }
 
-  async obligations(periodId: string, page: Page): Promise<Connection<{ issuer: string; consumer: string; points: bigint; fundedMinor: bigint }>> {
+  async obligations(
+    periodId: string,
+    page: Page,
+  ): Promise<Connection<{ issuer: string; consumer: string; points: bigint; fundedMinor: bigint }>> {
     const after = readCursor(page.after, PAIR_CURSOR);
     const [issuer, consumer] = after ? after.split('|') : [null, null];
     const rows: Array<Record<string, string>> = await this.dataSource.query(
@@ -131,7 +135,10 @@ export class FinanceQueryService {
   }
 
   /** The pair view of the obligation matrix: for each pair of partners, what each owes the other (funded value) and the net. */
-  async bilateral(periodId: string, page: Page): Promise<Connection<{ partyA: string; partyB: string; aToBMinor: bigint; bToAMinor: bigint; netMinor: bigint }>> {
+  async bilateral(
+    periodId: string,
+    page: Page,
+  ): Promise<Connection<{ partyA: string; partyB: string; aToBMinor: bigint; bToAMinor: bigint; netMinor: bigint }>> {
     const after = readCursor(page.after, PAIR_CURSOR);
     const rows: Array<Record<string, string>> = await this.dataSource.query(
       `SELECT least(issuer_partner_id, consumer_partner_id) AS a, greatest(issuer_partner_id, consumer_partner_id) AS b,
@@ -150,14 +157,22 @@ export class FinanceQueryService {
     return toConnection(pairs, page.first, (pair) => `${pair.partyA}|${pair.partyB}`);
   }
 
-  async instructions(periodId: string, page: Page): Promise<Connection<{ position: number; payer: string; payee: string; amountMinor: bigint }>> {
+  async instructions(
+    periodId: string,
+    page: Page,
+  ): Promise<Connection<{ position: number; payer: string; payee: string; amountMinor: bigint }>> {
     const after = readCursor(page.after, NUMBER_CURSOR);
     const rows: Array<Record<string, string>> = await this.dataSource.query(
       `SELECT position, payer, payee, amount_minor::text FROM settlement_instruction
        WHERE period_id = $1 AND ($2::bigint IS NULL OR position > $2::bigint) ORDER BY position LIMIT $3`,
       [periodId, after, page.first + 1],
     );
-    const instructions = rows.map((row) => ({ position: Number(row.position), payer: row.payer!, payee: row.payee!, amountMinor: BigInt(row.amount_minor!) }));
+    const instructions = rows.map((row) => ({
+      position: Number(row.position),
+      payer: row.payer!,
+      payee: row.payee!,
+      amountMinor: BigInt(row.amount_minor!),
+    }));
     return toConnection(instructions, page.first, (row) => String(row.position));
   }
 

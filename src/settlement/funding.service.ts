@@ -40,7 +40,8 @@ export async function drawFunding(
   walletToLockFirst?: string,
 ): Promise<Array<Posting & { floored: boolean }> | DomainError> {
   if (!limited(terms)) return [];
-  if (walletToLockFirst) await tx.query('SELECT 1 FROM account_balance WHERE account_id = $1 AND shard = 0 FOR UPDATE', [walletToLockFirst]);
+  if (walletToLockFirst)
+    await tx.query('SELECT 1 FROM account_balance WHERE account_id = $1 AND shard = 0 FOR UPDATE', [walletToLockFirst]);
   const money = issueMoney(points, terms.issuePrice);
   const prepaid = terms.fundingMode === 'prepaid';
   const account = await ensureAccount(tx, 'partner', partnerId, terms.currency, prepaid ? 'prefunding' : 'exposure');
@@ -49,7 +50,9 @@ export async function drawFunding(
   const floor = prepaid ? 0n : -BigInt(terms.netDebitCapMinor!);
   const headroom = balance - floor;
   if (money > headroom) {
-    const what = prepaid ? `its prepaid balance is ${balance}` : `its unsettled issue money is ${-balance} of a ${terms.netDebitCapMinor} cap`;
+    const what = prepaid
+      ? `its prepaid balance is ${balance}`
+      : `its unsettled issue money is ${-balance} of a ${terms.netDebitCapMinor} cap`;
     return fail(ErrorCode.FUNDING_LIMIT_EXCEEDED, `${partnerId} cannot issue ${points} CP for ${money} ${terms.currency} minor: ${what}`, {
       headroomMinor: (headroom < 0n ? 0n : headroom).toString(),
       requiredMinor: money.toString(),
@@ -94,13 +97,21 @@ export class FundingService {
 
   /** Records `amountMinor` received from the partner: prepaid, it tops the balance up; post-paid, it pays unsettled issue money. */
   async record(partnerId: string, amountMinor: bigint, reference: string, recordedBy: string): Promise<FundingRecorded | DomainError> {
-    if (amountMinor <= 0n || amountMinor > limits.amountMax) return fail(ErrorCode.INVALID_INPUT, `amountMinor is a whole number from 1 to ${limits.amountMax}`);
-    if (reference.trim() === '' || reference.length > limits.referenceLengthMax) return fail(ErrorCode.INVALID_INPUT, 'reference names the payment (1 to 128 characters)');
+    if (amountMinor <= 0n || amountMinor > limits.amountMax)
+      return fail(ErrorCode.INVALID_INPUT, `amountMinor is a whole number from 1 to ${limits.amountMax}`);
+    if (reference.trim() === '' || reference.length > limits.referenceLengthMax)
+      return fail(ErrorCode.INVALID_INPUT, 'reference names the payment (1 to 128 characters)');
     const now = this.clock.now();
     const [terms] = await this.contracts.inForce(this.dataSource, [partnerId], now);
     if (!terms) return fail(ErrorCode.NOT_FOUND, `there is no partner ${partnerId}`);
     const entryId = await withTransaction(this.dataSource, async (tx) => {
-      const account = await ensureAccount(tx, 'partner', partnerId, terms.currency, terms.fundingMode === 'prepaid' ? 'prefunding' : 'exposure');
+      const account = await ensureAccount(
+        tx,
+        'partner',
+        partnerId,
+        terms.currency,
+        terms.fundingMode === 'prepaid' ? 'prefunding' : 'exposure',
+      );
       return recordFundingEntry(tx, this.counterShards, {
         partnerId,
         accountId: account.id,
@@ -124,7 +135,8 @@ export class FundingService {
     return partnerIds.map((partnerId, index) => {
       const terms = contracts[index];
       if (!terms) return null;
-      const balanceOf = (kind: string) => BigInt(rows.find((row) => row.owner_id === partnerId && row.kind === kind && row.asset === terms.currency)?.balance ?? '0');
+      const balanceOf = (kind: string) =>
+        BigInt(rows.find((row) => row.owner_id === partnerId && row.kind === kind && row.asset === terms.currency)?.balance ?? '0');
       const prepaid = balanceOf('prefunding');
       const unsettled = -balanceOf('exposure');
       const cap = terms.netDebitCapMinor === null ? null : BigInt(terms.netDebitCapMinor);
@@ -186,7 +198,15 @@ export async function releaseClosedExposure(
 async function recordFundingEntry(
   tx: EntityManager,
   counterShards: number,
-  funding: { partnerId: string; accountId: string; asset: string; amount: bigint; orderRef: string; now: Date; rates: Record<string, string> },
+  funding: {
+    partnerId: string;
+    accountId: string;
+    asset: string;
+    amount: bigint;
+    orderRef: string;
+    now: Date;
+    rates: Record<string, string>;
+  },
 ): Promise<string> {
   const hub = await ensureAccount(tx, 'hub', HUB_OWNER, funding.asset, 'funding');
   const id = newId();

@@ -206,9 +206,20 @@ SELECT
   (SELECT coalesce(sum(funded_minor), 0) FROM funded WHERE type = 'expire')::text AS expired_minor,
   (SELECT coalesce(sum(funded_minor), 0) FROM funded WHERE type = 'reversal' AND amount > 0)::text AS refunded_minor`;
 
-export type LineKind = 'issue' | 'exchange_in' | 'redeem' | 'exchange_out' | 'issue_reversal' | 'redeem_reversal' | 'breakage' | 'adjustment' | 'prefunded';
+export type LineKind =
+  'issue' | 'exchange_in' | 'redeem' | 'exchange_out' | 'issue_reversal' | 'redeem_reversal' | 'breakage' | 'adjustment' | 'prefunded';
 
-export const LINE_KINDS: readonly LineKind[] = ['issue', 'exchange_in', 'redeem', 'exchange_out', 'issue_reversal', 'redeem_reversal', 'breakage', 'adjustment', 'prefunded'];
+export const LINE_KINDS: readonly LineKind[] = [
+  'issue',
+  'exchange_in',
+  'redeem',
+  'exchange_out',
+  'issue_reversal',
+  'redeem_reversal',
+  'breakage',
+  'adjustment',
+  'prefunded',
+];
 
 /** Lines whose money the hub pays out for points consumed (what the spread is measured against). */
 export const CONSUMPTION_KINDS: ReadonlySet<LineKind> = new Set(['redeem', 'exchange_out', 'redeem_reversal']);

@@ -27,7 +27,8 @@ export function settle(positions: ReadonlyMap<string, bigint>): Instruction[] {
   const debtors = [...positions].filter(([, value]) => value > 0n).map(([who, value]) => ({ who, left: value }));
   const creditors = [...positions].filter(([, value]) => value < 0n).map(([who, value]) => ({ who, left: -value }));
   // Deterministic: largest first, ties by name, so that re-running a close gives the same instructions.
-  const order = (a: { who: string; left: bigint }, b: { who: string; left: bigint }) => (a.left > b.left ? -1 : a.left < b.left ? 1 : a.who < b.who ? -1 : a.who > b.who ? 1 : 0);
+  const order = (a: { who: string; left: bigint }, b: { who: string; left: bigint }) =>
+    a.left > b.left ? -1 : a.left < b.left ? 1 : a.who < b.who ? -1 : a.who > b.who ? 1 : 0;
   const instructions: Instruction[] = [];
   while (debtors.length > 0 && creditors.length > 0) {
     debtors.sort(order);

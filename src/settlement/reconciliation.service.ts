@@ -45,7 +45,12 @@ export class ReconciliationService {
       for (const setting of PERIOD_QUERY_SETTINGS) await tx.query(setting);
       return computeFigures(tx, periodId);
     });
-    const checks = [identity(figures), await this.storedMatches(periodId, figures), settles(figures), ...(await this.statementChecks(periodId))];
+    const checks = [
+      identity(figures),
+      await this.storedMatches(periodId, figures),
+      settles(figures),
+      ...(await this.statementChecks(periodId)),
+    ];
     const differences = checks.filter((check) => !check.ok).map((check) => `${check.name}: ${check.detail}`);
     return { periodId, ok: differences.length === 0, checks, differences };
   }
@@ -88,14 +93,18 @@ export class ReconciliationService {
     return {
       name: 'recomputes identically',
       ok: differing.length === 0,
-      detail: differing.length === 0 ? 'totals, obligations and instructions recompute from the ledger as stored' : `differs: ${differing.join(', ')}`,
+      detail:
+        differing.length === 0
+          ? 'totals, obligations and instructions recompute from the ledger as stored'
+          : `differs: ${differing.join(', ')}`,
     };
   }
 
   private async statementChecks(periodId: string): Promise<Check[]> {
-    const rows: Array<Record<string, any>> = await this.dataSource.query(`SELECT ${STATEMENT_COLUMNS} FROM statement WHERE period_id = $1 ORDER BY partner_id`, [
-      periodId,
-    ]);
+    const rows: Array<Record<string, any>> = await this.dataSource.query(
+      `SELECT ${STATEMENT_COLUMNS} FROM statement WHERE period_id = $1 ORDER BY partner_id`,
+      [periodId],
+    );
     const totals: Array<{ partner_id: string; net: string; lines: string }> = await this.dataSource.query(
       'SELECT partner_id, sum(money_minor)::text AS net, sum(lines)::text AS lines FROM settlement_total WHERE period_id = $1 GROUP BY partner_id',
       [periodId],
@@ -106,23 +115,29 @@ export class ReconciliationService {
       let lineSum = 0n;
       let lineCount = 0n;
       let totalsNet = '';
-      await this.statements.stream(statement, {
-        header: (header) => void digest.header(header),
-        line: (line) => {
-          digest.line(line);
-          lineSum += BigInt(line.moneyMinor);
-          lineCount += 1n;
+      await this.statements.stream(
+        statement,
+        {
+          header: (header) => void digest.header(header),
+          line: (line) => {
+            digest.line(line);
+            lineSum += BigInt(line.moneyMinor);
+            lineCount += 1n;
+          },
+          totals: (summed) => {
+            digest.totals(summed);
+            totalsNet = summed.netMinor;
+          },
         },
-        totals: (summed) => {
-          digest.totals(summed);
-          totalsNet = summed.netMinor;
-        },
-      }, { recompute: true });
+        { recompute: true },
+      );
       const stored = totals.find((row) => row.partner_id === statement.partnerId);
       const problems: string[] = [];
-      if (lineSum !== statement.netMinor || totalsNet !== statement.netMinor.toString()) problems.push(`lines sum to ${lineSum}, statement says ${statement.netMinor}`);
+      if (lineSum !== statement.netMinor || totalsNet !== statement.netMinor.toString())
+        problems.push(`lines sum to ${lineSum}, statement says ${statement.netMinor}`);
       if (lineCount !== statement.lineCount) problems.push(`${lineCount} lines, statement says ${statement.lineCount}`);
-      if (!stored || stored.net !== statement.netMinor.toString()) problems.push(`position net ${stored?.net ?? 'missing'} vs statement ${statement.netMinor}`);
+      if (!stored || stored.net !== statement.netMinor.toString())
+        problems.push(`position net ${stored?.net ?? 'missing'} vs statement ${statement.netMinor}`);
       const computed = digest.digest();
       if (computed !== statement.digest) problems.push(`lines hash to ${computed}, signed digest is ${statement.digest}`);
       checks.push({
@@ -133,7 +148,11 @@ export class ReconciliationService {
     }
     const withoutStatement = totals.filter((row) => !rows.some((statement) => statement.partner_id === row.partner_id));
     if (withoutStatement.length > 0) {
-      checks.push({ name: 'statements', ok: false, detail: `no statement for ${withoutStatement.map((row) => row.partner_id).join(', ')}` });
+      checks.push({
+        name: 'statements',
+        ok: false,
+        detail: `no statement for ${withoutStatement.map((row) => row.partner_id).join(', ')}`,
+      });
     }
     return checks;
   }
@@ -170,6 +189,9 @@ function settles(figures: PeriodFigures): Check {
   return {
     name: 'instructions settle every position',
     ok: open.length === 0 && figures.instructions.length <= Math.max(participants - 1, 0),
-    detail: open.length === 0 ? `${figures.instructions.length} instructions, net ${figures.netMinor} of gross ${figures.grossMinor}` : `left open: ${open.map(([who, value]) => `${who} ${value}`).join(', ')}`,
+    detail:
+      open.length === 0
+        ? `${figures.instructions.length} instructions, net ${figures.netMinor} of gross ${figures.grossMinor}`
+        : `left open: ${open.map(([who, value]) => `${who} ${value}`).join(', ')}`,
   };
 }

@@ -6,7 +6,14 @@ import { ErrorCode, fail, isDomainError, type DomainError } from '../common/erro
 import { observeJob, type JobObserver } from '../common/jobs';
 import { withTransaction } from '../db/with-transaction';
 import type { PeriodCalendar } from './calendar';
-import { PERIOD_QUERY_SETTINGS, PERIOD_FUNDING_SQL, PERIOD_OBLIGATIONS_SQL, PERIOD_TOTALS_SQL, STORE_LINES_SQL, STORED_TOTALS_SQL } from './lines';
+import {
+  PERIOD_QUERY_SETTINGS,
+  PERIOD_FUNDING_SQL,
+  PERIOD_OBLIGATIONS_SQL,
+  PERIOD_TOTALS_SQL,
+  STORE_LINES_SQL,
+  STORED_TOTALS_SQL,
+} from './lines';
 import { settle, type Instruction } from './netting';
 import type { StatementService } from './statement.service';
 import { releaseClosedExposure } from './funding.service';
@@ -84,7 +91,8 @@ export class SettlementService {
       const [open] = await tx.query(`SELECT ${PERIOD_COLUMNS} FROM settlement_period WHERE status = 'open' FOR UPDATE`);
       const period = toPeriod(open);
       const end = this.calendar.nextBoundary(period.startsAt);
-      if (end.getTime() !== period.endsAt.getTime()) await tx.query('UPDATE settlement_period SET ends_at = $2 WHERE id = $1', [period.id, end]);
+      if (end.getTime() !== period.endsAt.getTime())
+        await tx.query('UPDATE settlement_period SET ends_at = $2 WHERE id = $1', [period.id, end]);
     });
   }
 
@@ -115,7 +123,9 @@ export class SettlementService {
    */
   async runDue(): Promise<ScheduledCloseRun> {
     const closed: PeriodRow[] = [];
-    const unfinished: Array<{ id: string }> = await this.dataSource.query(`SELECT id::text FROM settlement_period WHERE status = 'closing' ORDER BY id`);
+    const unfinished: Array<{ id: string }> = await this.dataSource.query(
+      `SELECT id::text FROM settlement_period WHERE status = 'closing' ORDER BY id`,
+    );
     for (const { id } of unfinished) {
       const computed = await this.compute(id, 'try');
       if (computed === BUSY) return { closed, skipped: true };
@@ -137,10 +147,15 @@ export class SettlementService {
     const job = new PeriodicJob(
       intervalSeconds * 1000,
       async () => {
-        const run = await observeJob(jobs, 'settlement_close', () => this.runDue(), (result) => ({
-          outcome: result.skipped ? 'skipped' : 'ok',
-          items: result.closed.length,
-        }));
+        const run = await observeJob(
+          jobs,
+          'settlement_close',
+          () => this.runDue(),
+          (result) => ({
+            outcome: result.skipped ? 'skipped' : 'ok',
+            items: result.closed.length,
+          }),
+        );
         for (const period of run.closed) logger.info({ period: period.id }, 'settlement period closed');
         if (run.skipped) logger.debug('settlement close skipped: another close holds the lock');
         return run;
@@ -158,14 +173,21 @@ export class SettlementService {
       const period = toPeriod(row);
       if (period.status !== 'open') return period;
       const now = this.clock.now();
-      await tx.query(`UPDATE settlement_period SET status = 'closing', cutoff_at = $2, closed_by = $3 WHERE id = $1`, [periodId, now, closedBy]);
+      await tx.query(`UPDATE settlement_period SET status = 'closing', cutoff_at = $2, closed_by = $3 WHERE id = $1`, [
+        periodId,
+        now,
+        closedBy,
+      ]);
       await tx.query('INSERT INTO settlement_period (starts_at, ends_at) VALUES ($1, $2)', [now, this.calendar.nextBoundary(now)]);
       return { ...period, status: 'closing' as const, cutoffAt: now, closedBy };
     });
   }
 
   /** `try`: when another close holds the compute lock, return BUSY at once (nothing written) instead of waiting. */
-  private async compute(periodId: string, lock: 'wait' | 'try'): Promise<{ period: PeriodRow; closedNow: boolean } | DomainError | typeof BUSY> {
+  private async compute(
+    periodId: string,
+    lock: 'wait' | 'try',
+  ): Promise<{ period: PeriodRow; closedNow: boolean } | DomainError | typeof BUSY> {
     return withTransaction(this.dataSource, async (tx) => {
       if (lock === 'wait') await tx.query('SELECT pg_advisory_xact_lock($1, $2)', [...COMPUTE_LOCK]);
       else {
@@ -203,10 +225,13 @@ export class SettlementService {
       );
     }
     for (const [position, instruction] of figures.instructions.entries()) {
-      await tx.query(
-        'INSERT INTO settlement_instruction (period_id, position, payer, payee, amount_minor) VALUES ($1, $2, $3, $4, $5)',
-        [periodId, position + 1, instruction.payer, instruction.payee, instruction.amountMinor.toString()],
-      );
+      await tx.query('INSERT INTO settlement_instruction (period_id, position, payer, payee, amount_minor) VALUES ($1, $2, $3, $4, $5)', [
+        periodId,
+        position + 1,
+        instruction.payer,
+        instruction.payee,
+        instruction.amountMinor.toString(),
+      ]);
     }
     const hub = figures.hub;
     await tx.query(
@@ -284,14 +309,10 @@ export async function computeFigures(manager: EntityManager | DataSource, period
     points: BigInt(row.points),
     moneyMinor: BigInt(row.money_minor),
   }));
-  const obligationRows: Array<{ issuer_partner_id: string; consumer_partner_id: string; points: string; funded_minor: string }> = await manager.query(
-    PERIOD_OBLIGATIONS_SQL,
-    [periodId],
-  );
-  const [funding]: Array<{ created_minor: string; consumed_minor: string; expired_minor: string; refunded_minor: string }> = await manager.query(
-    PERIOD_FUNDING_SQL,
-    [periodId],
-  );
+  const obligationRows: Array<{ issuer_partner_id: string; consumer_partner_id: string; points: string; funded_minor: string }> =
+    await manager.query(PERIOD_OBLIGATIONS_SQL, [periodId]);
+  const [funding]: Array<{ created_minor: string; consumed_minor: string; expired_minor: string; refunded_minor: string }> =
+    await manager.query(PERIOD_FUNDING_SQL, [periodId]);
   const [{ entries }] = await manager.query('SELECT count(*)::text AS entries FROM journal_entry WHERE period_id = $1', [periodId]);
 
   const positions = new Map<string, bigint>();

@@ -121,10 +121,16 @@ export class StatementService {
       const header = statementHeader(this.hubId, newId(), period, partnerId, currency);
       const digest = new StatementDigest().header(header);
       const totals = new TotalsBuilder();
-      await streamLines(tx, period.id, partnerId, (line) => {
-        digest.line(line);
-        totals.add(line);
-      }, STORED_PARTNER_LINES_SQL);
+      await streamLines(
+        tx,
+        period.id,
+        partnerId,
+        (line) => {
+          digest.line(line);
+          totals.add(line);
+        },
+        STORED_PARTNER_LINES_SQL,
+      );
       const summed = totals.totals();
       const hex = digest.totals(summed).digest();
       const jws = await this.hubKeys.sign(STATEMENT_TYP, partnerId, {
@@ -150,7 +156,11 @@ export class StatementService {
    */
   async stream(
     statement: StatementRow,
-    sink: { header(header: StatementHeader): void | Promise<void>; line(line: StatementLine): void | Promise<void>; totals(totals: StatementTotals): void | Promise<void> },
+    sink: {
+      header(header: StatementHeader): void | Promise<void>;
+      line(line: StatementLine): void | Promise<void>;
+      totals(totals: StatementTotals): void | Promise<void>;
+    },
     options: { recompute?: boolean } = {},
   ): Promise<void> {
     const runner = this.dataSource.createQueryRunner();
@@ -183,7 +193,13 @@ export class StatementService {
   }
 }
 
-export function statementHeader(hubId: string, statementId: string, period: PeriodRow, partnerId: string, currency: string): StatementHeader {
+export function statementHeader(
+  hubId: string,
+  statementId: string,
+  period: PeriodRow,
+  partnerId: string,
+  currency: string,
+): StatementHeader {
   return {
     format: 'coalition-statement/1',
     statementId,

@@ -95,8 +95,22 @@ describe('a partner sees only its own members, entries and receipts', () => {
     const own = await hub.graphql(RECEIPT, { jti: acmeJti }, token);
     expect(own.data?.instructionReceipt).toMatchObject({ jti: acmeJti, op: 'issue', entryId: expect.any(String) });
     const jwks = hubJwks(hub.url);
-    const claims = await verifyReceipt(own.data?.instructionReceipt.receipt, { hubId: HUB_ID, partnerId: 'ACME', jwks, expectedJti: acmeJti, expectedOp: 'issue' });
-    expect(claims).toMatchObject({ iss: HUB_ID, aud: 'ACME', jti: acmeJti, op: 'issue', memberId: samId, amount: '100', entryId: own.data?.instructionReceipt.entryId });
+    const claims = await verifyReceipt(own.data?.instructionReceipt.receipt, {
+      hubId: HUB_ID,
+      partnerId: 'ACME',
+      jwks,
+      expectedJti: acmeJti,
+      expectedOp: 'issue',
+    });
+    expect(claims).toMatchObject({
+      iss: HUB_ID,
+      aud: 'ACME',
+      jti: acmeJti,
+      op: 'issue',
+      memberId: samId,
+      amount: '100',
+      entryId: own.data?.instructionReceipt.entryId,
+    });
     // The receipt is addressed to ACME: it proves nothing to anyone presenting it as BOLT's.
     await expect(verifyReceipt(own.data?.instructionReceipt.receipt, { hubId: HUB_ID, partnerId: 'BOLT', jwks })).rejects.toThrow();
   });
@@ -119,7 +133,8 @@ describe('a partner sees only its own members, entries and receipts', () => {
   });
 
   it('lists only the members enrolled with it in members (a page at a time); staff list all; member tokens may not', async () => {
-    const MEMBERS = 'query($after: String) { members(first: 1, after: $after) { edges { node { id } } pageInfo { hasNextPage endCursor } } }';
+    const MEMBERS =
+      'query($after: String) { members(first: 1, after: $after) { edges { node { id } } pageInfo { hasNextPage endCursor } } }';
     const listAll = async (token: string) => {
       const ids: string[] = [];
       let after: string | null = null;
@@ -160,13 +175,19 @@ describe('a partner sees only its own members, entries and receipts', () => {
     const atAcme = await hub.graphql(LOTS, { id: samId }, await partnerToken(acme));
     expect(new Set(issuersIn(atAcme))).toEqual(new Set(['ACME']));
     expect(new Set(issuersIn(await hub.graphql(LOTS, { id: samId }, await partnerToken(bolt))))).toEqual(new Set(['BOLT']));
-    expect(new Set(issuersIn(await hub.graphql(LOTS, { id: samId }, await hub.operatorToken('finance'))))).toEqual(new Set(['ACME', 'BOLT']));
+    expect(new Set(issuersIn(await hub.graphql(LOTS, { id: samId }, await hub.operatorToken('finance'))))).toEqual(
+      new Set(['ACME', 'BOLT']),
+    );
     const me = await hub.graphql('{ me { lots { edges { node { issuerPartnerId } } } } }', {}, await acme.client.memberToken('acme-sam'));
     expect(new Set(me.data?.me.lots.edges.map((edge: any) => edge.node.issuerPartnerId))).toEqual(new Set(['ACME', 'BOLT']));
   });
 
   it('lists only its own entries in partnerTransactions', async () => {
-    const response = await hub.graphql('{ partnerTransactions(first: 100) { edges { node { partnerId jti } } } }', {}, await partnerToken(acme));
+    const response = await hub.graphql(
+      '{ partnerTransactions(first: 100) { edges { node { partnerId jti } } } }',
+      {},
+      await partnerToken(acme),
+    );
     const nodes = response.data?.partnerTransactions.edges.map((edge: any) => edge.node);
     expect(nodes.length).toBeGreaterThan(0);
     expect(nodes.every((node: any) => node.partnerId === 'ACME')).toBe(true);
@@ -224,8 +245,16 @@ describe('bad bearer tokens are UNAUTHENTICATED with a reason', () => {
     ['"Bearer" without a token', async () => 'Bearer', 'MALFORMED_TOKEN'],
     ['a garbage token', async () => 'Bearer not-a-token', 'MALFORMED_TOKEN'],
     ['three garbage segments', async () => 'Bearer aaa.bbb.ccc', 'MALFORMED_TOKEN'],
-    ['an expired token', async () => `Bearer ${await acmeToken({ now: new Date(Date.now() - HOUR_MS), lifetimeSeconds: 300 })}`, 'TOKEN_EXPIRED'],
-    ['a token issued in the future', async () => `Bearer ${await acmeToken({ now: new Date(Date.now() + HOUR_MS) })}`, 'TOKEN_NOT_YET_VALID'],
+    [
+      'an expired token',
+      async () => `Bearer ${await acmeToken({ now: new Date(Date.now() - HOUR_MS), lifetimeSeconds: 300 })}`,
+      'TOKEN_EXPIRED',
+    ],
+    [
+      'a token issued in the future',
+      async () => `Bearer ${await acmeToken({ now: new Date(Date.now() + HOUR_MS) })}`,
+      'TOKEN_NOT_YET_VALID',
+    ],
     ['a token for another hub', async () => `Bearer ${await acmeToken({ audience: 'another-hub' })}`, 'WRONG_AUDIENCE'],
     [
       'a token signed by a key the partner never registered',
@@ -239,17 +268,20 @@ describe('bad bearer tokens are UNAUTHENTICATED with a reason', () => {
     ],
     [
       'a token from an issuer that is not registered',
-      async () => `Bearer ${await signAccessToken({ issuer: 'NOBODY', subject: 'NOBODY', scope: 'partner', audience: HUB_ID, key: await generatePartnerKey('EdDSA') })}`,
+      async () =>
+        `Bearer ${await signAccessToken({ issuer: 'NOBODY', subject: 'NOBODY', scope: 'partner', audience: HUB_ID, key: await generatePartnerKey('EdDSA') })}`,
       'UNKNOWN_PARTNER',
     ],
     [
       'a signed instruction (typ coalition-tx+jwt) used as a bearer token',
-      async () => `Bearer ${(await signInstruction({ partnerId: 'ACME', hubId: HUB_ID, key: acme.key, op: 'issue', fields: { member: 'acme-sam', amount: '1' } })).jws}`,
+      async () =>
+        `Bearer ${(await signInstruction({ partnerId: 'ACME', hubId: HUB_ID, key: acme.key, op: 'issue', fields: { member: 'acme-sam', amount: '1' } })).jws}`,
       'MALFORMED_TOKEN',
     ],
     [
       'an operator-issuer token signed by a partner key',
-      async () => `Bearer ${await signAccessToken({ issuer: OPERATOR_ISSUER, subject: 'mallory', scope: 'operator', audience: HUB_ID, key: acme.key })}`,
+      async () =>
+        `Bearer ${await signAccessToken({ issuer: OPERATOR_ISSUER, subject: 'mallory', scope: 'operator', audience: HUB_ID, key: acme.key })}`,
       'UNKNOWN_SIGNING_KEY',
     ],
     [
@@ -301,7 +333,11 @@ describe('bad bearer tokens are UNAUTHENTICATED with a reason', () => {
 describe('operator and finance tokens', () => {
   it('let finance and operators run ledgerIntegrity, and see it balanced', async () => {
     for (const scope of ['finance', 'operator'] as const) {
-      const response = await hub.graphql('{ ledgerIntegrity { ok entriesChecked differences { check } } }', {}, await hub.operatorToken(scope));
+      const response = await hub.graphql(
+        '{ ledgerIntegrity { ok entriesChecked differences { check } } }',
+        {},
+        await hub.operatorToken(scope),
+      );
       expect(response.errors).toBeUndefined();
       expect(response.data?.ledgerIntegrity).toMatchObject({ ok: true, differences: [] });
       expect(response.data?.ledgerIntegrity.entriesChecked).toBeGreaterThan(0);

@@ -62,7 +62,10 @@ describe('documents the hub cannot run', () => {
     expectClientError(response, 'BAD_REQUEST');
     expect(response.errors?.[0]?.message).toBe('provided sha does not match query');
     const right = createHash('sha256').update(query).digest('hex');
-    expect(await post({ query, extensions: { persistedQuery: { version: 1, sha256Hash: right } } })).toMatchObject({ status: 200, data: { __typename: 'Query' } });
+    expect(await post({ query, extensions: { persistedQuery: { version: 1, sha256Hash: right } } })).toMatchObject({
+      status: 200,
+      data: { __typename: 'Query' },
+    });
   });
 });
 
@@ -73,9 +76,24 @@ describe('a NUL byte (PostgreSQL text cannot hold one)', () => {
     ['partner', 'query($v: ID!) { partner(id: $v) { id } }', { v: NUL }, 'operator'],
     ['statements', 'query($v: ID) { statements(periodId: $v, first: 1) { edges { cursor } } }', { v: NUL }, 'finance'],
     ['statements by partner', 'query($v: ID) { statements(partnerId: $v, first: 1) { edges { cursor } } }', { v: NUL }, 'finance'],
-    ['registerPartner', 'mutation($v: String!) { registerPartner(input: { id: "NULCO", name: $v, publicJwks: [] }) { __typename } }', { v: NUL }, 'operator'],
-    ['registerPartner (JWK)', 'mutation($v: JSONObject!) { registerPartner(input: { id: "NULCO", name: "n", publicJwks: [$v] }) { __typename } }', { v: { kid: NUL } }, 'operator'],
-    ['recordPartnerFunding', 'mutation($v: String!) { recordPartnerFunding(partnerId: "ACME", amountMinor: "1", reference: $v) { __typename } }', { v: NUL }, 'finance'],
+    [
+      'registerPartner',
+      'mutation($v: String!) { registerPartner(input: { id: "NULCO", name: $v, publicJwks: [] }) { __typename } }',
+      { v: NUL },
+      'operator',
+    ],
+    [
+      'registerPartner (JWK)',
+      'mutation($v: JSONObject!) { registerPartner(input: { id: "NULCO", name: "n", publicJwks: [$v] }) { __typename } }',
+      { v: { kid: NUL } },
+      'operator',
+    ],
+    [
+      'recordPartnerFunding',
+      'mutation($v: String!) { recordPartnerFunding(partnerId: "ACME", amountMinor: "1", reference: $v) { __typename } }',
+      { v: NUL },
+      'finance',
+    ],
     ['revokePartnerKey', 'mutation($v: String!) { revokePartnerKey(partnerId: "ACME", kid: $v) { __typename } }', { v: NUL }, 'operator'],
     ['a literal', '{ memberByRef(ref: "a\\u0000b") { id } }', {}, 'partner'],
   ];
@@ -116,12 +134,23 @@ describe('identifiers that cannot name anything', () => {
   const NOT_REFERENCES = ['two words', 'x'.repeat(200), '', 'änn'];
   it.each([
     ['a partner id', 'query($v: ID!) { partner(id: $v) { id } }', NOT_PARTNER_IDS, 'not a partner id'],
-    ['a partner id in a filter', 'query($v: ID) { statements(partnerId: $v, first: 1) { edges { cursor } } }', NOT_PARTNER_IDS, 'partnerId is not a partner id'],
-    ['a partner id of a mutation', 'mutation($v: ID!) { suspendPartner(partnerId: $v) { __typename } }', NOT_PARTNER_IDS, 'not a partner id'],
+    [
+      'a partner id in a filter',
+      'query($v: ID) { statements(partnerId: $v, first: 1) { edges { cursor } } }',
+      NOT_PARTNER_IDS,
+      'partnerId is not a partner id',
+    ],
+    [
+      'a partner id of a mutation',
+      'mutation($v: ID!) { suspendPartner(partnerId: $v) { __typename } }',
+      NOT_PARTNER_IDS,
+      'not a partner id',
+    ],
     ['a member reference', 'query($v: String!) { memberByRef(ref: $v) { id } }', NOT_REFERENCES, 'not a reference'],
     ['a jti', 'query($v: String!) { instructionReceipt(jti: $v) { jti } }', NOT_REFERENCES, 'not a reference'],
   ])('%s (spaces, case, length, non-ASCII) is refused as BAD_USER_INPUT', async (_name, query, values, message) => {
-    const token = query.includes('memberByRef') || query.includes('instructionReceipt') ? await acme.client.accessToken() : await hub.operatorToken();
+    const token =
+      query.includes('memberByRef') || query.includes('instructionReceipt') ? await acme.client.accessToken() : await hub.operatorToken();
     for (const value of values) {
       const response = await post({ query, variables: { v: value } }, token);
       expect({ value, status: response.status, codes: errorCodes(response) }).toEqual({ value, status: 200, codes: ['BAD_USER_INPUT'] });
@@ -133,7 +162,9 @@ describe('identifiers that cannot name anything', () => {
     const token = await acme.client.accessToken();
     expect((await post({ query: '{ memberByRef(ref: "ann") { id } }' }, token)).data?.memberByRef.id).toEqual(expect.any(String));
     expect((await post({ query: '{ partner(id: "ACME") { id } }' }, token)).data).toEqual({ partner: { id: 'ACME' } });
-    expect(await sendInstruction(hub, 'issue', await signRaw(instructionClaims('ACME', 'issue', { member: 'ann', amount: '1' }), acme.key))).toMatchObject({
+    expect(
+      await sendInstruction(hub, 'issue', await signRaw(instructionClaims('ACME', 'issue', { member: 'ann', amount: '1' }), acme.key)),
+    ).toMatchObject({
       __typename: 'IssueReceipt',
     });
   });

@@ -91,7 +91,12 @@ describe('--help and --version', () => {
       expect({ command, code: help.code, stderr: help.stderr }).toEqual({ command, code: 0, stderr: '' });
       expect(help.stdout).toContain(`Usage: coalition-hub ${command.join(' ')}`.trimEnd());
       const shown = await runCli([...command, '--version'], { cwd, env: unreachable, timeoutMs: 20_000 });
-      expect({ command, code: shown.code, stdout: shown.stdout, stderr: shown.stderr }).toEqual({ command, code: 0, stdout: `${version}\n`, stderr: '' });
+      expect({ command, code: shown.code, stdout: shown.stdout, stderr: shown.stderr }).toEqual({
+        command,
+        code: 0,
+        stdout: `${version}\n`,
+        stderr: '',
+      });
     }
     // Without DATABASE_URL the database commands would open the embedded one in DATA_DIR.
     for (const command of [['serve', '--demo'], ['migrate'], ['expire'], ['settlement', 'close'], ['settlement', 'reconcile']]) {
@@ -110,7 +115,11 @@ describe('exit codes', () => {
     ['an unknown command', ['bogus'], /^error: unknown command 'bogus'/],
     ['an unknown option', ['expire', '--nope'], /^error: unknown option '--nope'/],
     ['a missing argument', ['settlement', 'reconcile'], /^error: missing required argument 'periodId'/],
-    ['a value outside the choices', ['settlement', 'statement', '1', '--format', 'xml'], /^error: option .*--format.* argument 'xml' is invalid/],
+    [
+      'a value outside the choices',
+      ['settlement', 'statement', '1', '--format', 'xml'],
+      /^error: option .*--format.* argument 'xml' is invalid/,
+    ],
     ['a bad option value', ['operator', 'token', '--lifetime', '99999'], /^error: --lifetime must be a whole number/],
   ])('exit 2 with one line on standard error for %s', async (_name, args, message) => {
     const run = await runCli(args, { env: { DATABASE_URL: 'postgres://postgres@127.0.0.1:1/nothing' }, timeoutMs: 20_000 });
@@ -156,7 +165,11 @@ describe('on DATABASE_URL', () => {
 
   it('migrate on an up-to-date database says nothing to migrate and exits 0', async () => {
     const run = await runCli(['migrate'], { env: { DATABASE_URL: url }, timeoutMs: 60_000 });
-    expect({ timedOut: run.timedOut, code: run.code, stdout: run.stdout }).toEqual({ timedOut: false, code: 0, stdout: 'nothing to migrate\n' });
+    expect({ timedOut: run.timedOut, code: run.code, stdout: run.stdout }).toEqual({
+      timedOut: false,
+      code: 0,
+      stdout: 'nothing to migrate\n',
+    });
   }, 90_000);
 
   it('settlement reconcile exits 0 on a period that reconciles and 1 on a difference or a period not closed', async () => {
@@ -237,14 +250,25 @@ describe('serve', () => {
     const port = await freePort();
     const child = spawn(process.execPath, [CLI_PATH, 'serve'], {
       cwd: REPO_ROOT,
-      env: { ...process.env, DATABASE_URL: database.url, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', EXPIRY_INTERVAL_SECONDS: '0', SETTLEMENT_INTERVAL_SECONDS: '0' },
+      env: {
+        ...process.env,
+        DATABASE_URL: database.url,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        LOG_LEVEL: 'warn',
+        EXPIRY_INTERVAL_SECONDS: '0',
+        SETTLEMENT_INTERVAL_SECONDS: '0',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
     try {
       let status = 0;
       for (let attempt = 0; attempt < 150 && status !== 200; attempt++) {
-        status = await fetch(`http://127.0.0.1:${port}/healthz`).then((response) => response.status, () => 0);
+        status = await fetch(`http://127.0.0.1:${port}/healthz`).then(
+          (response) => response.status,
+          () => 0,
+        );
         if (status !== 200) await new Promise((wait) => setTimeout(wait, 200));
       }
       expect(status).toBe(200);

@@ -5,8 +5,7 @@ let hub: TestHub;
 let acme: TestPartner;
 let cafe: TestPartner;
 
-const count = async (table: string): Promise<number> =>
-  (await hub.hub.dataSource.query(`SELECT count(*)::int AS n FROM ${table}`))[0].n;
+const count = async (table: string): Promise<number> => (await hub.hub.dataSource.query(`SELECT count(*)::int AS n FROM ${table}`))[0].n;
 
 /** One member known to both partners (linked by e-mail hash), under the same reference. */
 async function enrollEverywhere(ref: string): Promise<void> {
@@ -50,7 +49,9 @@ describe('concurrency', () => {
     await enrollEverywhere('random-racer');
     await acme.client.issuePoints({ member: 'random-racer', amount: '777' });
     const amounts = Array.from({ length: 50 }, (_, i) => 1 + ((i * 37) % 90));
-    const attempts = await Promise.all(amounts.map((amount) => cafe.client.redeemPoints({ member: 'random-racer', amount: String(amount) })));
+    const attempts = await Promise.all(
+      amounts.map((amount) => cafe.client.redeemPoints({ member: 'random-racer', amount: String(amount) })),
+    );
     const spent = attempts.reduce((sum, outcome, i) => (outcome.ok ? sum + BigInt(amounts[i]!) : sum), 0n);
     const token = await cafe.client.memberToken('random-racer');
     const balance = BigInt((await hub.graphql('{ me { balance } }', {}, token)).data?.me.balance);
@@ -64,7 +65,13 @@ describe('concurrency', () => {
     await enrollEverywhere('dup');
     await acme.client.issuePoints({ member: 'dup', amount: '100' });
     const entriesBefore = await count('journal_entry');
-    const signed = await signInstruction({ partnerId: 'CAFE', hubId: HUB_ID, key: cafe.key, op: 'redeem', fields: { member: 'dup', amount: '60' } });
+    const signed = await signInstruction({
+      partnerId: 'CAFE',
+      hubId: HUB_ID,
+      key: cafe.key,
+      op: 'redeem',
+      fields: { member: 'dup', amount: '60' },
+    });
     const outcomes = await Promise.all(Array.from({ length: 30 }, () => cafe.client.submitSigned('redeem', signed.jws)));
     expect(outcomes.every((outcome) => outcome.ok)).toBe(true);
     const entryIds = new Set(outcomes.map((outcome) => (outcome.ok ? outcome.data.entryId : null)));
@@ -80,7 +87,15 @@ describe('concurrency', () => {
     const jti = 'issue-race-1';
     const copies = await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
-        signInstruction({ partnerId: 'ACME', hubId: HUB_ID, key: acme.key, op: 'issue', jti, fields: { member: 'dup-issue', amount: '25' }, now: new Date(Date.now() - i * 1000) }),
+        signInstruction({
+          partnerId: 'ACME',
+          hubId: HUB_ID,
+          key: acme.key,
+          op: 'issue',
+          jti,
+          fields: { member: 'dup-issue', amount: '25' },
+          now: new Date(Date.now() - i * 1000),
+        }),
       ),
     );
     const outcomes = await Promise.all(copies.map((copy) => acme.client.submitSigned('issue', copy.jws)));
@@ -116,7 +131,9 @@ describe('concurrency', () => {
     await acme.client.issuePoints({ member: 'mixed', amount: '500' });
     const outcomes = await Promise.all(
       Array.from({ length: 40 }, (_, i) =>
-        i % 2 === 0 ? acme.client.issuePoints({ member: 'mixed', amount: '10' }) : cafe.client.redeemPoints({ member: 'mixed', amount: '10' }),
+        i % 2 === 0
+          ? acme.client.issuePoints({ member: 'mixed', amount: '10' })
+          : cafe.client.redeemPoints({ member: 'mixed', amount: '10' }),
       ),
     );
     expect(outcomes.every((outcome) => outcome.ok)).toBe(true);

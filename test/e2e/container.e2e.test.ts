@@ -55,7 +55,9 @@ describe('Dockerfile', () => {
     expect(installs.length).toBe(1);
     expect(installs[0]!.args).toMatch(/--omit=dev/);
     expect(runtime.some((instruction) => instruction.keyword === 'RUN' && /npm run build|\btsc\b/.test(instruction.args))).toBe(false);
-    expect(runtime.some((instruction) => instruction.keyword === 'COPY' && /--from=build\s+\S*\/dist\/?\s/.test(`${instruction.args} `))).toBe(true);
+    expect(
+      runtime.some((instruction) => instruction.keyword === 'COPY' && /--from=build\s+\S*\/dist\/?\s/.test(`${instruction.args} `)),
+    ).toBe(true);
   });
 
   it('runs as an unprivileged user, listens on every interface on port 4000', () => {
@@ -63,7 +65,11 @@ describe('Dockerfile', () => {
     expect(users.length).toBeGreaterThan(0);
     expect(users.at(-1)).not.toMatch(/^(root|0)(:|$)/);
     expect(instructionsOf('EXPOSE').map((instruction) => instruction.args)).toContain('4000');
-    expect(instructionsOf('ENV').map((instruction) => instruction.args).join(' ')).toMatch(/HOST=0\.0\.0\.0/);
+    expect(
+      instructionsOf('ENV')
+        .map((instruction) => instruction.args)
+        .join(' '),
+    ).toMatch(/HOST=0\.0\.0\.0/);
   });
 
   it('starts with an exec-form CMD naming the built CLI entry the tests run, which exists after the build', () => {
@@ -84,7 +90,9 @@ describe('Dockerfile', () => {
   });
 
   it('keeps secrets and build output out of the build context', () => {
-    const ignored = readFileSync(resolve(REPO_ROOT, '.dockerignore'), 'utf8').split('\n').map((line) => line.trim());
+    const ignored = readFileSync(resolve(REPO_ROOT, '.dockerignore'), 'utf8')
+      .split('\n')
+      .map((line) => line.trim());
     for (const entry of ['.git', '.env', 'node_modules', 'dist', '.data']) expect(ignored).toContain(entry);
   });
 
@@ -101,14 +109,25 @@ describe('Dockerfile', () => {
     expect(await probe()).toBe(1);
     const hub = spawn(process.execPath, args, {
       cwd: REPO_ROOT,
-      env: { ...process.env, DATABASE_URL: database.url, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn', EXPIRY_INTERVAL_SECONDS: '0', SETTLEMENT_INTERVAL_SECONDS: '0' },
+      env: {
+        ...process.env,
+        DATABASE_URL: database.url,
+        HOST: '127.0.0.1',
+        PORT: String(port),
+        LOG_LEVEL: 'warn',
+        EXPIRY_INTERVAL_SECONDS: '0',
+        SETTLEMENT_INTERVAL_SECONDS: '0',
+      },
       stdio: 'ignore',
     });
     const exited = new Promise<number | null>((done) => hub.once('exit', (code) => done(code)));
     try {
       let status = 0;
       for (let attempt = 0; attempt < 150 && status !== 200; attempt++) {
-        status = await fetch(`http://127.0.0.1:${port}/healthz`).then((response) => response.status, () => 0);
+        status = await fetch(`http://127.0.0.1:${port}/healthz`).then(
+          (response) => response.status,
+          () => 0,
+        );
         if (status !== 200) await new Promise((wait) => setTimeout(wait, 200));
       }
       expect(status).toBe(200);
@@ -149,11 +168,17 @@ describe('docker-compose.yml', () => {
     expect(services.migrate.depends_on).toEqual({ postgres: { condition: 'service_healthy' } });
     expect(services.migrate.restart).toBe('no');
     expect(services.hub.command).toBeUndefined();
-    expect(services.hub.depends_on).toEqual({ postgres: { condition: 'service_healthy' }, migrate: { condition: 'service_completed_successfully' } });
+    expect(services.hub.depends_on).toEqual({
+      postgres: { condition: 'service_healthy' },
+      migrate: { condition: 'service_completed_successfully' },
+    });
     expect(services.hub.restart).toBe('on-failure');
     expect(services.hub.ports).toEqual(['4000:4000']);
     expect(services.hub.environment.HOST).toBe('0.0.0.0');
-    for (const name of ['migrate', 'hub']) expect(services[name].environment.DATABASE_URL).toMatch(/^postgres:\/\/postgres:\$\{POSTGRES_PASSWORD[^}]*\}@postgres:5432\/coalition$/);
+    for (const name of ['migrate', 'hub'])
+      expect(services[name].environment.DATABASE_URL).toMatch(
+        /^postgres:\/\/postgres:\$\{POSTGRES_PASSWORD[^}]*\}@postgres:5432\/coalition$/,
+      );
   });
 
   it('passes the operator key and the other settings from an env file whose committed example the hub accepts', () => {

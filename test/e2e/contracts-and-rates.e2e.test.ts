@@ -114,7 +114,9 @@ async function entryRates(partner: TestPartner): Promise<Map<string, { type: str
 
 async function registerWithContract(id: string, contract: Record<string, unknown>): Promise<{ partner: TestPartner; result: any }> {
   const key = await generatePartnerKey('EdDSA');
-  const result = await asOperator(REGISTER, { input: { id, name: `${id} Ltd`, publicJwks: [key.publicJwk], canLinkMembers: true, contract } });
+  const result = await asOperator(REGISTER, {
+    input: { id, name: `${id} Ltd`, publicJwks: [key.publicJwk], canLinkMembers: true, contract },
+  });
   return { partner: { id, key, client: hub.clientFor(id, key) }, result };
 }
 
@@ -122,10 +124,17 @@ async function registerWithContract(id: string, contract: Record<string, unknown
 function addMonthsUtc(date: Date, months: number): Date {
   const target = new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + months, 1));
   const lastDay = new Date(Date.UTC(target.getUTCFullYear(), target.getUTCMonth() + 1, 0)).getUTCDate();
-  return new Date(Date.UTC(
-    target.getUTCFullYear(), target.getUTCMonth(), Math.min(date.getUTCDate(), lastDay),
-    date.getUTCHours(), date.getUTCMinutes(), date.getUTCSeconds(), date.getUTCMilliseconds(),
-  ));
+  return new Date(
+    Date.UTC(
+      target.getUTCFullYear(),
+      target.getUTCMonth(),
+      Math.min(date.getUTCDate(), lastDay),
+      date.getUTCHours(),
+      date.getUTCMinutes(),
+      date.getUTCSeconds(),
+      date.getUTCMilliseconds(),
+    ),
+  );
 }
 
 async function enrol(partner: TestPartner, member: string): Promise<string> {
@@ -137,7 +146,11 @@ async function enrol(partner: TestPartner, member: string): Promise<string> {
 beforeAll(async () => {
   hub = await TestHub.start();
   acme = await hub.registerPartner('ACME', 'EdDSA');
-  ({ partner: dune, result: duneRegistration } = await registerWithContract('DUNE', { issuePrice: '1.2', redeemPrice: '0.9', lotLifetimeMonths: 12 }));
+  ({ partner: dune, result: duneRegistration } = await registerWithContract('DUNE', {
+    issuePrice: '1.2',
+    redeemPrice: '0.9',
+    lotLifetimeMonths: 12,
+  }));
 });
 
 afterAll(() => hub.stop());
@@ -146,8 +159,16 @@ afterAll(() => hub.stop());
 
 describe('the contract a partner is registered with', () => {
   it('is the default contract unless given: EUR at par, no breakage share, 24-month lots, no transfers, reversals refused, nothing pending', async () => {
-    const data = await asOperator(`query { partner(id: "ACME") { createdAt contract { ${CONTRACT_FIELDS} } contracts { edges { node { id } } } } }`, {});
-    expect(data.partner.contract).toEqual({ ...DEFAULT_TERMS, id: expect.any(String), validFrom: expect.any(String), createdAt: expect.any(String) });
+    const data = await asOperator(
+      `query { partner(id: "ACME") { createdAt contract { ${CONTRACT_FIELDS} } contracts { edges { node { id } } } } }`,
+      {},
+    );
+    expect(data.partner.contract).toEqual({
+      ...DEFAULT_TERMS,
+      id: expect.any(String),
+      validFrom: expect.any(String),
+      createdAt: expect.any(String),
+    });
     expect(data.partner.contracts.edges).toEqual([{ node: { id: data.partner.contract.id } }]);
     // In force from registration, not from some later moment.
     expect(Math.abs(Date.parse(data.partner.contract.validFrom) - Date.parse(data.partner.createdAt))).toBeLessThan(5_000);
@@ -159,7 +180,12 @@ describe('the contract a partner is registered with', () => {
     const expected = { ...DEFAULT_TERMS, issuePrice: '1.2', redeemPrice: '0.9', lotLifetimeMonths: 12 };
     expect(result.contract).toMatchObject(expected);
     const read = await asOperator(PARTNER_CONTRACT, { id: 'DUNE' });
-    expect(read.partner.contract).toEqual({ ...expected, id: result.contract.id, validFrom: result.contract.validFrom, createdAt: result.contract.createdAt });
+    expect(read.partner.contract).toEqual({
+      ...expected,
+      id: result.contract.id,
+      validFrom: result.contract.validFrom,
+      createdAt: result.contract.createdAt,
+    });
   });
 });
 
@@ -201,7 +227,7 @@ describe('setPartnerContract', () => {
     expect(read.partner.contract).toEqual(secondContract);
   });
 
-  it("refuses reversalPolicy debt, which is not built yet, rather than accept a term it cannot honour", async () => {
+  it('refuses reversalPolicy debt, which is not built yet, rather than accept a term it cannot honour', async () => {
     const result = await expectNoneWritten(() => asOperator(SET_CONTRACT, { id: 'SETT', input: { reversalPolicy: 'debt' } }));
     expect(result).toMatchObject({ __typename: 'InvalidInput', message: expect.stringContaining('not supported') });
   });
@@ -258,7 +284,9 @@ describe('setPartnerContract', () => {
     ['a leading zero', '01.5'],
     ['an empty string', ''],
   ])('refuses a price with %s as BAD_USER_INPUT before anything runs, and writes nothing', async (_case, price) => {
-    const response = await expectNoneWritten(async () => hub.graphql(SET_CONTRACT, { id: 'SETT', input: { issuePrice: price } }, await hub.operatorToken()));
+    const response = await expectNoneWritten(async () =>
+      hub.graphql(SET_CONTRACT, { id: 'SETT', input: { issuePrice: price } }, await hub.operatorToken()),
+    );
     expect(response.status).toBe(400);
     expect(errorCodes(response)).toEqual(['BAD_USER_INPUT']);
     expect(response.errors?.[0]?.message).toMatch(/Decimal/);
@@ -266,7 +294,9 @@ describe('setPartnerContract', () => {
   });
 
   it('refuses a price written as a JSON number (a float) as BAD_USER_INPUT', async () => {
-    const response = await expectNoneWritten(async () => hub.graphql(SET_CONTRACT, { id: 'SETT', input: { issuePrice: 1.2 } }, await hub.operatorToken()));
+    const response = await expectNoneWritten(async () =>
+      hub.graphql(SET_CONTRACT, { id: 'SETT', input: { issuePrice: 1.2 } }, await hub.operatorToken()),
+    );
     expect(errorCodes(response)).toEqual(['BAD_USER_INPUT']);
   });
 
@@ -292,25 +322,48 @@ describe('effective dating across a boundary', () => {
     const original = (await asOperator(PARTNER_CONTRACT, { id: 'DATE' })).partner.contract;
     const validFrom = new Date(hub.clock.now().getTime() + HOUR_MS);
     const future = await asOperator(SET_CONTRACT, { id: 'DATE', input: { redeemPrice: '0.8' }, validFrom: validFrom.toISOString() });
-    expect(future).toMatchObject({ __typename: 'PartnerContract', redeemPrice: '0.8', issuePrice: '1', validFrom: validFrom.toISOString() });
+    expect(future).toMatchObject({
+      __typename: 'PartnerContract',
+      redeemPrice: '0.8',
+      issuePrice: '1',
+      validFrom: validFrom.toISOString(),
+    });
     expect(future.id).not.toBe(original.id);
 
     // Before the boundary: the future version is listed in the history, but the original is in force, and entries use its prices.
-    const listed = await asOperator(`query { partner(id: "DATE") { contract { id } contracts { edges { node { id redeemPrice } } } } }`, {});
+    const listed = await asOperator(
+      `query { partner(id: "DATE") { contract { id } contracts { edges { node { id redeemPrice } } } } }`,
+      {},
+    );
     expect(listed.partner.contract.id).toBe(original.id);
-    expect(listed.partner.contracts.edges.map((edge: any) => edge.node)).toEqual([{ id: future.id, redeemPrice: '0.8' }, { id: original.id, redeemPrice: '1' }]);
+    expect(listed.partner.contracts.edges.map((edge: any) => edge.node)).toEqual([
+      { id: future.id, redeemPrice: '0.8' },
+      { id: original.id, redeemPrice: '1' },
+    ]);
     const issuedBefore = await submitAtHubTime(date, 'issue', { member: 'date-1', amount: '100' });
     const redeemedBefore = await submitAtHubTime(date, 'redeem', { member: 'date-1', amount: '30' });
     const ratesBefore = await entryRates(date);
-    expect(ratesBefore.get(issuedBefore.data.entryId)).toEqual({ type: 'issue', rates: { contractId: original.id, currency: 'EUR', issuePrice: '1' } });
-    expect(ratesBefore.get(redeemedBefore.data.entryId)).toEqual({ type: 'redeem', rates: { contractId: original.id, currency: 'EUR', redeemPrice: '1' } });
+    expect(ratesBefore.get(issuedBefore.data.entryId)).toEqual({
+      type: 'issue',
+      rates: { contractId: original.id, currency: 'EUR', issuePrice: '1' },
+    });
+    expect(ratesBefore.get(redeemedBefore.data.entryId)).toEqual({
+      type: 'redeem',
+      rates: { contractId: original.id, currency: 'EUR', redeemPrice: '1' },
+    });
 
     await withHubClockAdvanced(2 * HOUR_MS, async () => {
       const issuedAfter = await submitAtHubTime(date, 'issue', { member: 'date-1', amount: '50' });
       const redeemedAfter = await submitAtHubTime(date, 'redeem', { member: 'date-1', amount: '20' });
       const ratesAfter = await entryRates(date);
-      expect(ratesAfter.get(issuedAfter.data.entryId)).toEqual({ type: 'issue', rates: { contractId: future.id, currency: 'EUR', issuePrice: '1' } });
-      expect(ratesAfter.get(redeemedAfter.data.entryId)).toEqual({ type: 'redeem', rates: { contractId: future.id, currency: 'EUR', redeemPrice: '0.8' } });
+      expect(ratesAfter.get(issuedAfter.data.entryId)).toEqual({
+        type: 'issue',
+        rates: { contractId: future.id, currency: 'EUR', issuePrice: '1' },
+      });
+      expect(ratesAfter.get(redeemedAfter.data.entryId)).toEqual({
+        type: 'redeem',
+        rates: { contractId: future.id, currency: 'EUR', redeemPrice: '0.8' },
+      });
       // The entries made before the boundary keep what they used.
       expect(ratesAfter.get(issuedBefore.data.entryId)).toEqual(ratesBefore.get(issuedBefore.data.entryId));
       expect(ratesAfter.get(redeemedBefore.data.entryId)).toEqual(ratesBefore.get(redeemedBefore.data.entryId));
@@ -330,10 +383,14 @@ describe('effective dating across a boundary', () => {
       expect(all.partner.contracts.pageInfo.hasNextPage).toBe(false);
 
       const page1 = await readAs(PARTNER_CONTRACTS, { id: 'DATE', first: 1 }, token);
-      expect(page1.partner.contracts.edges.map((edge: any) => edge.node)).toEqual([expect.objectContaining({ id: future.id, redeemPrice: '0.8' })]);
+      expect(page1.partner.contracts.edges.map((edge: any) => edge.node)).toEqual([
+        expect.objectContaining({ id: future.id, redeemPrice: '0.8' }),
+      ]);
       expect(page1.partner.contracts.pageInfo).toEqual({ hasNextPage: true, endCursor: expect.any(String) });
       const page2 = await readAs(PARTNER_CONTRACTS, { id: 'DATE', first: 1, after: page1.partner.contracts.pageInfo.endCursor }, token);
-      expect(page2.partner.contracts.edges.map((edge: any) => edge.node)).toEqual([expect.objectContaining({ id: original.id, redeemPrice: '1' })]);
+      expect(page2.partner.contracts.edges.map((edge: any) => edge.node)).toEqual([
+        expect.objectContaining({ id: original.id, redeemPrice: '1' }),
+      ]);
       expect(page2.partner.contracts.pageInfo.hasNextPage).toBe(false);
     });
   });
@@ -522,9 +579,14 @@ describe('history order and unit names', () => {
     const token = await hub.operatorToken();
     const inDays = (days: number) => new Date(hub.clock.now().getTime() + days * 86_400_000).toISOString();
     await hub.registerPartner('ORDR');
-    for (const [days, price] of [[10, '0.5'], [1, '0.7']] as const) {
+    for (const [days, price] of [
+      [10, '0.5'],
+      [1, '0.7'],
+    ] as const) {
       const set = await hub.graphql(
-        'mutation($from: DateTimeISO) { setPartnerContract(partnerId: "ORDR", input: { redeemPrice: "' + price + '" }, validFrom: $from) { __typename } }',
+        'mutation($from: DateTimeISO) { setPartnerContract(partnerId: "ORDR", input: { redeemPrice: "' +
+          price +
+          '" }, validFrom: $from) { __typename } }',
         { from: inDays(days) },
         token,
       );
@@ -536,7 +598,9 @@ describe('history order and unit names', () => {
 
   it('refuses to rename or delete a unit in the database (its balances are kept under the name)', async () => {
     await hub.graphql('mutation { setPartnerUnit(partnerId: "ORDR", code: "MILES") { __typename } }', {}, await hub.operatorToken());
-    await expect(hub.ownerQuery(`UPDATE partner_unit SET code = 'KM', asset = 'ORDR.KM' WHERE partner_id = 'ORDR'`)).rejects.toThrow(/append-only/);
+    await expect(hub.ownerQuery(`UPDATE partner_unit SET code = 'KM', asset = 'ORDR.KM' WHERE partner_id = 'ORDR'`)).rejects.toThrow(
+      /append-only/,
+    );
     await expect(hub.ownerQuery(`DELETE FROM partner_unit WHERE partner_id = 'ORDR'`)).rejects.toThrow(/append-only/);
   });
 });
@@ -550,7 +614,11 @@ describe('contract history in the list of partners', () => {
   it("reads every listed partner's contract history with one query, each partner's own, a page each", async () => {
     const token = await hub.operatorToken();
     // Partners with one, two and three versions.
-    for (const [id, prices] of [['HIST1', []], ['HIST2', ['0.6']], ['HIST3', ['0.4', '0.3']]] as const) {
+    for (const [id, prices] of [
+      ['HIST1', []],
+      ['HIST2', ['0.6']],
+      ['HIST3', ['0.4', '0.3']],
+    ] as const) {
       await hub.registerPartner(id);
       for (const [index, price] of prices.entries()) {
         const from = new Date(hub.clock.now().getTime() + (index + 1) * DAY_MS).toISOString();
@@ -614,7 +682,9 @@ describe('contract history in the list of partners', () => {
       { partnerId: 'NOBODY', page: { first: 1, after: null } },
     ]);
     const shape = (page: (typeof pages)[number]) =>
-      page instanceof Error ? page.message : { prices: page.edges.map((edge) => edge.node.redeemPrice), hasNextPage: page.pageInfo.hasNextPage };
+      page instanceof Error
+        ? page.message
+        : { prices: page.edges.map((edge) => edge.node.redeemPrice), hasNextPage: page.pageInfo.hasNextPage };
     expect(pages.map(shape)).toEqual([
       { prices: ['1'], hasNextPage: false },
       'after is not a cursor from this list',

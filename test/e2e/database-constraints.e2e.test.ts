@@ -22,7 +22,9 @@ beforeAll(async () => {
   entryId = issued.data.entryId;
   sql = new Client({ connectionString: databaseUrl(testServerUrl(), hub.databaseName) });
   await sql.connect();
-  const accounts = await sql.query(`SELECT id, kind FROM account WHERE kind IN ('wallet', 'issuance') AND (owner_id = 'ACME' OR owner_kind = 'member')`);
+  const accounts = await sql.query(
+    `SELECT id, kind FROM account WHERE kind IN ('wallet', 'issuance') AND (owner_id = 'ACME' OR owner_kind = 'member')`,
+  );
   walletId = accounts.rows.find((row) => row.kind === 'wallet').id;
   issuanceId = accounts.rows.find((row) => row.kind === 'issuance').id;
 });
@@ -78,7 +80,9 @@ describe('database constraints', () => {
   });
 
   it('refuses a wallet balance below zero', async () => {
-    const error = await inTransaction((client) => client.query('UPDATE account_balance SET balance = -1 WHERE account_id = $1', [walletId]));
+    const error = await inTransaction((client) =>
+      client.query('UPDATE account_balance SET balance = -1 WHERE account_id = $1', [walletId]),
+    );
     expect((error as { code?: string }).code).toBe('23514');
   });
 
@@ -96,14 +100,19 @@ describe('database constraints', () => {
   it('refuses a second instruction with the same partner and jti', async () => {
     const [{ jti }] = (await sql.query(`SELECT jti FROM journal_entry WHERE id = $1`, [entryId])).rows;
     const error = await inTransaction((client) =>
-      client.query(`INSERT INTO instruction (partner_id, jti, op, kid, request_hash, request_jws) VALUES ('ACME', $1, 'issue', 'k', 'h', 'x')`, [jti]),
+      client.query(
+        `INSERT INTO instruction (partner_id, jti, op, kid, request_hash, request_jws) VALUES ('ACME', $1, 'issue', 'k', 'h', 'x')`,
+        [jti],
+      ),
     );
     expect((error as { code?: string }).code).toBe('23505');
   });
 
   it('refuses a posting in an asset other than its account’s', async () => {
     const error = await inTransaction(async (client) => {
-      await client.query(`INSERT INTO instruction (partner_id, jti, op, kid, request_hash, request_jws) VALUES ('ACME', 'sql-2', 'issue', 'k', 'h', 'x')`);
+      await client.query(
+        `INSERT INTO instruction (partner_id, jti, op, kid, request_hash, request_jws) VALUES ('ACME', 'sql-2', 'issue', 'k', 'h', 'x')`,
+      );
       await client.query(
         `INSERT INTO journal_entry (id, type, partner_id, jti, occurred_at, request_hash)
          VALUES ('00000000-0000-4000-8000-000000000002', 'issue', 'ACME', 'sql-2', now(), 'h')`,

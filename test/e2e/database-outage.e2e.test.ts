@@ -63,7 +63,13 @@ beforeAll(async () => {
     SETTLEMENT_INTERVAL_SECONDS: '0',
   });
   hub = await startHub(config, url, { logger: pino({ level: 'info' }, captured) });
-  operatorToken = await signAccessToken({ issuer: OPERATOR_ISSUER, subject: 'ops', scope: 'operator', audience: HUB_ID, key: { kid: 'op', alg: 'EdDSA', privateKey: operator.privateKey } });
+  operatorToken = await signAccessToken({
+    issuer: OPERATOR_ISSUER,
+    subject: 'ops',
+    scope: 'operator',
+    audience: HUB_ID,
+    key: { kid: 'op', alg: 'EdDSA', privateKey: operator.privateKey },
+  });
   const key = await generatePartnerKey('EdDSA');
   partnerKey = key;
   const registered = await fetch(`${hub.url}/graphql`, {
@@ -86,7 +92,13 @@ afterAll(async () => {
 });
 
 it('answers 503 SERVICE_UNAVAILABLE while the database is down, logs the outage once, and recovers', async () => {
-  const signed = await signInstruction({ partnerId: 'ACME', hubId: HUB_ID, key: partnerKey, op: 'issue', fields: { member: 'ann', amount: '25' } });
+  const signed = await signInstruction({
+    partnerId: 'ACME',
+    hubId: HUB_ID,
+    key: partnerKey,
+    op: 'issue',
+    fields: { member: 'ann', amount: '25' },
+  });
   const partnerToken = await client.accessToken();
   await database.stop();
 
@@ -129,7 +141,10 @@ it('answers 503 SERVICE_UNAVAILABLE while the database is down, logs the outage 
   expect({ status: again.status, body: again.body }).toEqual({ status: 200, body: { data: { partner: { id: 'ACME' } } } });
   expect((await post('{ partnerTransactions { edges { cursor } } }', partnerToken)).status).toBe(200);
   // The same signed instruction, resent: accepted once, as new.
-  expect(await client.submitSigned('issue', signed.jws)).toMatchObject({ ok: true, data: { amount: '25', balance: '25', replayed: false } });
+  expect(await client.submitSigned('issue', signed.jws)).toMatchObject({
+    ok: true,
+    data: { amount: '25', balance: '25', replayed: false },
+  });
 
   const ended = linesSaying('database available again');
   expect(ended).toHaveLength(1);

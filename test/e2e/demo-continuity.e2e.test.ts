@@ -31,11 +31,25 @@ const keyFile = () => join(dataDir, 'demo-operator-key.json');
 async function tokenFromKeyFile(): Promise<string> {
   const jwk = JSON.parse(readFileSync(keyFile(), 'utf8')) as JWK & { kid: string };
   const privateKey = (await importJWK(jwk, 'EdDSA')) as CryptoKey;
-  return signAccessToken({ issuer: 'coalition-operator', subject: 'test', scope: 'operator', audience: 'coalition-hub', key: { kid: jwk.kid, alg: 'EdDSA', privateKey } });
+  return signAccessToken({
+    issuer: 'coalition-operator',
+    subject: 'test',
+    scope: 'operator',
+    audience: 'coalition-hub',
+    key: { kid: jwk.kid, alg: 'EdDSA', privateKey },
+  });
 }
 
 async function demoRun(...args: string[]): Promise<{ url: string; output: string }> {
-  hub = HubProcess.start(['--demo', ...args], { DATA_DIR: dataDir, DATABASE_URL: undefined, PORT: '0', HOST: '127.0.0.1', OPERATOR_JWKS: undefined, HUB_ID: undefined, OPERATOR_ISSUER: undefined });
+  hub = HubProcess.start(['--demo', ...args], {
+    DATA_DIR: dataDir,
+    DATABASE_URL: undefined,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    OPERATOR_JWKS: undefined,
+    HUB_ID: undefined,
+    OPERATOR_ISSUER: undefined,
+  });
   return { url: await hub.url(), output: hub.output };
 }
 
@@ -57,7 +71,11 @@ async function coalition(url: string, token: string): Promise<{ partners: string
   });
   const body = (await response.json()) as any;
   if (body.errors) return { errors: body.errors };
-  return { partners: body.data.partners.edges.map((edge: any) => edge.node.id).sort(), entries: body.data.ledgerIntegrity.entriesChecked, ok: body.data.ledgerIntegrity.ok };
+  return {
+    partners: body.data.partners.edges.map((edge: any) => edge.node.id).sort(),
+    entries: body.data.ledgerIntegrity.entriesChecked,
+    ok: body.data.ledgerIntegrity.ok,
+  };
 }
 
 it('keeps the demo data and operator key between runs, does not replay the scenario, and starts over with --reset', async () => {
@@ -65,7 +83,14 @@ it('keeps the demo data and operator key between runs, does not replay the scena
   const first = await demoRun();
   expect(first.output).toContain('1. The operator registers three partners');
   const key = JSON.parse(readFileSync(keyFile(), 'utf8'));
-  expect(key).toMatchObject({ kty: 'OKP', crv: 'Ed25519', alg: 'EdDSA', kid: expect.any(String), d: expect.any(String), x: expect.any(String) });
+  expect(key).toMatchObject({
+    kty: 'OKP',
+    crv: 'Ed25519',
+    alg: 'EdDSA',
+    kid: expect.any(String),
+    d: expect.any(String),
+    x: expect.any(String),
+  });
   expect(statSync(keyFile()).mode & 0o777).toBe(0o600);
   expect(first.output).toContain(`npm run operator -- token ${keyFile()}`);
   const token = await tokenFromKeyFile();
@@ -93,7 +118,9 @@ it('keeps the demo data and operator key between runs, does not replay the scena
   expect(third.output).toContain('1. The operator registers three partners');
   expect(existsSync(keyFile())).toBe(true);
   expect(JSON.parse(readFileSync(keyFile(), 'utf8')).d).not.toBe(key.d);
-  expect(await coalition(third.url, token)).toMatchObject({ errors: [expect.objectContaining({ extensions: expect.objectContaining({ code: 'UNAUTHENTICATED' }) })] });
+  expect(await coalition(third.url, token)).toMatchObject({
+    errors: [expect.objectContaining({ extensions: expect.objectContaining({ code: 'UNAUTHENTICATED' }) })],
+  });
   expect(await coalition(third.url, await tokenFromKeyFile())).toEqual({ partners: ['ACME', 'BOLT', 'CAFE'], entries, ok: true });
   await stopRun();
 });

@@ -33,11 +33,17 @@ function issueText(jti: string, extra = ''): string {
 
 /** Signs the payload bytes as given with jose's CompactSign (the header is jose's own, unique). */
 function signPayloadText(text: string): Promise<string> {
-  return new CompactSign(new TextEncoder().encode(text)).setProtectedHeader({ alg: 'EdDSA', kid: acme.key.kid, typ: INSTRUCTION_TYP }).sign(acme.key.privateKey);
+  return new CompactSign(new TextEncoder().encode(text))
+    .setProtectedHeader({ alg: 'EdDSA', kid: acme.key.kid, typ: INSTRUCTION_TYP })
+    .sign(acme.key.privateKey);
 }
 
 async function balance(): Promise<string> {
-  const result = await hub.graphql('query($ref: String!) { memberByRef(ref: $ref) { balance } }', { ref: 'alice' }, await acme.client.accessToken());
+  const result = await hub.graphql(
+    'query($ref: String!) { memberByRef(ref: $ref) { balance } }',
+    { ref: 'alice' },
+    await acme.client.accessToken(),
+  );
   return result.data?.memberByRef.balance;
 }
 

@@ -39,7 +39,7 @@ it('starts from a chmod 700 directory, keeps its data between starts, and says i
   const first = await startEmbeddedPostgres({ dataDir, fast: true, notice: (line) => notices.push(line) });
   clusterDir = first.clusterDir;
   try {
-    await query(first.serverUrl, 'CREATE TABLE kept (note text); INSERT INTO kept VALUES (\'still here\')');
+    await query(first.serverUrl, "CREATE TABLE kept (note text); INSERT INTO kept VALUES ('still here')");
     if (asRoot) {
       expect(first.clusterDir.startsWith(parent)).toBe(false);
       expect(readFileSync(join(dataDir, 'pg-location'), 'utf8').trim()).toBe(first.clusterDir);
@@ -49,7 +49,9 @@ it('starts from a chmod 700 directory, keeps its data between starts, and says i
     }
     const second = startEmbeddedPostgres({ dataDir, fast: true });
     await expect(second).rejects.toBeInstanceOf(EmbeddedDatabaseError);
-    await expect(second).rejects.toThrow(/^the embedded database in \S+ is already in use \(is a hub or CLI running on it\? stop it, or set DATABASE_URL\)$/);
+    await expect(second).rejects.toThrow(
+      /^the embedded database in \S+ is already in use \(is a hub or CLI running on it\? stop it, or set DATABASE_URL\)$/,
+    );
   } finally {
     await first.stop();
   }

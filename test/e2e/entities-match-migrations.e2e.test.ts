@@ -18,7 +18,10 @@ it('maps every table column by column onto the migrated database', async () => {
     for (const entity of dataSource.entityMetadatas) {
       const inEntity = entity.columns.map((column) => `${entity.tableName}.${column.databaseName} nullable=${column.isNullable}`);
       const tableInDatabase = [...inDatabase].filter((column) => column.startsWith(`${entity.tableName}.`));
-      expect({ table: entity.tableName, columns: [...inEntity].sort() }).toEqual({ table: entity.tableName, columns: tableInDatabase.sort() });
+      expect({ table: entity.tableName, columns: [...inEntity].sort() }).toEqual({
+        table: entity.tableName,
+        columns: tableInDatabase.sort(),
+      });
     }
   } finally {
     await dataSource.destroy();

@@ -19,7 +19,11 @@ beforeAll(async () => {
   acme = await hub.registerPartner('ACME');
   bolt = await hub.registerPartner('BOLT');
   await hub.graphql('mutation { setPartnerUnit(partnerId: "ACME", code: "STARS") { __typename } }', {}, await hub.operatorToken());
-  const rate = await hub.graphql('mutation { setExchangeRate(partnerId: "ACME", cpPerPoint: "0.5") { __typename } }', {}, await hub.operatorToken());
+  const rate = await hub.graphql(
+    'mutation { setExchangeRate(partnerId: "ACME", cpPerPoint: "0.5") { __typename } }',
+    {},
+    await hub.operatorToken(),
+  );
   expect(rate.data?.setExchangeRate.__typename).toBe('ExchangeRate');
   for (const partner of [acme, bolt]) {
     const enrolled = await partner.client.enrollMember({ member: 'ann', emailHash: hashEmail('ann@example.com') });
@@ -35,12 +39,17 @@ describe('a role refusal', () => {
     const response = await expectNothingWritten(hub, () =>
       hub.graphql('mutation { registerPartner(input: { id: "ZED", name: "Zed", publicJwks: [] }) { __typename } }', {}, token),
     );
-    expect(response.errors).toEqual([expect.objectContaining({ message: 'a finance token may not perform registerPartner', extensions: { code: 'FORBIDDEN' } })]);
+    expect(response.errors).toEqual([
+      expect.objectContaining({ message: 'a finance token may not perform registerPartner', extensions: { code: 'FORBIDDEN' } }),
+    ]);
   });
 
   it('on a query field names the field it may not read', async () => {
     const response = await hub.graphql('{ ledgerIntegrity { ok } }', {}, await acme.client.accessToken());
-    expect(response.errors?.[0]).toMatchObject({ message: 'a partner token may not read Query.ledgerIntegrity', extensions: { code: 'FORBIDDEN' } });
+    expect(response.errors?.[0]).toMatchObject({
+      message: 'a partner token may not read Query.ledgerIntegrity',
+      extensions: { code: 'FORBIDDEN' },
+    });
   });
 });
 
@@ -105,7 +114,11 @@ describe('the query cost limit', () => {
   it('refuses a page of 100 whole statements with one message, whether the size is written or a variable', async () => {
     const token = await hub.operatorToken('finance');
     const written = await hub.graphql('{ statements(first: 100) { edges { node { document(format: CSV) } } } }', {}, token);
-    const variable = await hub.graphql('query($n: Int!) { statements(first: $n) { edges { node { document(format: CSV) } } } }', { n: 100 }, token);
+    const variable = await hub.graphql(
+      'query($n: Int!) { statements(first: $n) { edges { node { document(format: CSV) } } } }',
+      { n: 100 },
+      token,
+    );
     for (const response of [written, variable]) {
       expect(response.status).toBe(400);
       expect(response.data).toBeUndefined();
@@ -130,10 +143,16 @@ describe('the query cost limit', () => {
 
 describe('the other query limits', () => {
   it('read as limits, not as syntax errors', async () => {
-    const deep = await hub.graphql('{ __type(name: "Query") { fields { type { ofType { ofType { ofType { ofType { ofType { ofType { name } } } } } } } } } }');
+    const deep = await hub.graphql(
+      '{ __type(name: "Query") { fields { type { ofType { ofType { ofType { ofType { ofType { ofType { name } } } } } } } } } }',
+    );
     expect(deep.errors?.[0]?.message).toBe('Query depth limit of 8 exceeded, found 10.');
     const aliases = await hub.graphql(`{ ${Array.from({ length: 16 }, (_, index) => `a${index}: partner(id: "ACME") { id }`).join(' ')} }`);
     expect(aliases.errors?.[0]?.message).toBe('Aliases limit of 15 exceeded, found 16.');
-    for (const response of [deep, aliases]) expect({ status: response.status, code: response.errors?.[0]?.extensions?.code }).toEqual({ status: 400, code: 'GRAPHQL_VALIDATION_FAILED' });
+    for (const response of [deep, aliases])
+      expect({ status: response.status, code: response.errors?.[0]?.extensions?.code }).toEqual({
+        status: 400,
+        code: 'GRAPHQL_VALIDATION_FAILED',
+      });
   });
 });

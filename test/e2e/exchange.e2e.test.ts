@@ -44,7 +44,10 @@ beforeAll(async () => {
   acme = await hub.registerPartner('ACME');
   bolt = await hub.registerPartner('BOLT', 'ES256');
   const token = await hub.operatorToken();
-  for (const [partner, code, rate] of [['ACME', 'STARS', '0.333333333333'], ['BOLT', 'MILES', '2.333333333333']]) {
+  for (const [partner, code, rate] of [
+    ['ACME', 'STARS', '0.333333333333'],
+    ['BOLT', 'MILES', '2.333333333333'],
+  ]) {
     await hub.graphql(`mutation { setPartnerUnit(partnerId: "${partner}", code: "${code}") { __typename } }`, {}, token);
     const set = await hub.graphql(`mutation { setExchangeRate(partnerId: "${partner}", cpPerPoint: "${rate}") { __typename } }`, {}, token);
     expect(set.data?.setExchangeRate.__typename).toBe('ExchangeRate');
@@ -81,11 +84,22 @@ describe("a partner's own unit at the hub", () => {
 describe('exchange', () => {
   it('turns 10 STARS at a third of a CP into 3 CP (rounded down), books the 0.333… CP residual, and makes an ACME lot', async () => {
     const offer = await quote('ann', 'ACME.STARS', 'CP', '10');
-    expect(offer).toMatchObject({ __typename: 'ExchangeQuote', amountIn: '10', cpAmount: '3', amountOut: '3', rateFrom: '0.333333333333', rateTo: '1', rounding: 'down', residualCp: '0.33333333333' });
+    expect(offer).toMatchObject({
+      __typename: 'ExchangeQuote',
+      amountIn: '10',
+      cpAmount: '3',
+      amountOut: '3',
+      rateFrom: '0.333333333333',
+      rateTo: '1',
+      rounding: 'down',
+      residualCp: '0.33333333333',
+    });
     const done = await exchange('ann', offer.quote);
     expect(done).toMatchObject({ __typename: 'ExchangeReceipt', amountOut: '3', fromBalance: '0', toBalance: '3', replayed: false });
     expect(await balances('ann')).toEqual({ CP: '3', 'ACME.STARS': '0' });
-    const [booked] = await hub.hub.dataSource.query('SELECT residual_cp::text AS residual FROM rounding_booking WHERE entry_id = $1', [done.entryId]);
+    const [booked] = await hub.hub.dataSource.query('SELECT residual_cp::text AS residual FROM rounding_booking WHERE entry_id = $1', [
+      done.entryId,
+    ]);
     expect(booked.residual).toBe('0.333333333330');
     const lots = await asMember('ann', '{ me { lots { edges { node { issuerPartnerId remaining } } } } }');
     expect(lots.data?.me.lots.edges.map((edge: any) => edge.node)).toEqual([{ issuerPartnerId: 'ACME', remaining: '3' }]);
@@ -94,7 +108,10 @@ describe('exchange', () => {
   it('shows exchanges in the member history as type exchange, with the rates used', async () => {
     const history = await asMember('ann', '{ me { history(first: 5) { edges { node { type rates } } } } }');
     expect(history.errors).toBeUndefined();
-    expect(history.data?.me.history.edges[0].node).toMatchObject({ type: 'exchange', rates: { from: 'ACME.STARS', to: 'CP', rateFrom: '0.333333333333' } });
+    expect(history.data?.me.history.edges[0].node).toMatchObject({
+      type: 'exchange',
+      rates: { from: 'ACME.STARS', to: 'CP', rateFrom: '0.333333333333' },
+    });
   });
 
   it('turns 7 CP into 3 MILES at 7/3, spending lots at BOLT like a redemption (the ACME→BOLT obligation)', async () => {
@@ -105,7 +122,9 @@ describe('exchange', () => {
     const offer = await quote('ben', 'CP', 'BOLT.MILES', '7', bolt);
     expect(offer).toMatchObject({ amountIn: '7', cpAmount: '7', amountOut: '3' });
     expect(await exchange('ben', offer.quote, bolt)).toMatchObject({ amountOut: '3', fromBalance: '0', toBalance: '3' });
-    const [row] = await hub.hub.dataSource.query(`SELECT issuer_partner_id, consumer_partner_id, amount::text FROM lot_consumption WHERE kind = 'exchange'`);
+    const [row] = await hub.hub.dataSource.query(
+      `SELECT issuer_partner_id, consumer_partner_id, amount::text FROM lot_consumption WHERE kind = 'exchange'`,
+    );
     expect(row).toEqual({ issuer_partner_id: 'ACME', consumer_partner_id: 'BOLT', amount: '7' });
   });
 
@@ -127,7 +146,11 @@ describe('exchange', () => {
     await hub.graphql('mutation { setExchangeRate(partnerId: "ACME", cpPerPoint: "0.5") { __typename } }', {}, await hub.operatorToken());
     expect((await quote('dee', 'ACME.STARS', 'CP', '30')).amountOut).toBe('15');
     expect(await exchange('dee', offer.quote)).toMatchObject({ amountOut: '9', toBalance: '9' });
-    await hub.graphql('mutation { setExchangeRate(partnerId: "ACME", cpPerPoint: "0.333333333333") { __typename } }', {}, await hub.operatorToken());
+    await hub.graphql(
+      'mutation { setExchangeRate(partnerId: "ACME", cpPerPoint: "0.333333333333") { __typename } }',
+      {},
+      await hub.operatorToken(),
+    );
   });
 
   it('executes a quote once, even when sent ten times at once', async () => {
@@ -141,7 +164,7 @@ describe('exchange', () => {
     expect(await balances('eve')).toEqual({ CP: '19', 'ACME.STARS': '2' });
   });
 
-  it('refuses an expired, a tampered and another member\'s quote, and an exchange beyond the balance, writing nothing', async () => {
+  it("refuses an expired, a tampered and another member's quote, and an exchange beyond the balance, writing nothing", async () => {
     await member('fay');
     await member('gus');
     await acme.client.issuePoints({ member: 'fay', amount: '9', asset: 'ACME.STARS' });
@@ -167,7 +190,7 @@ describe('exchange', () => {
     expect(await quote('fay', 'ACME.STARS', 'CP', '1')).toMatchObject({ __typename: 'InvalidAmount' });
   });
 
-  it('is the member\'s own act: partner tokens cannot quote or exchange, nor read the combined balance', async () => {
+  it("is the member's own act: partner tokens cannot quote or exchange, nor read the combined balance", async () => {
     const token = await acme.client.accessToken();
     const quoted = await hub.graphql(QUOTE, { from: 'CP', to: 'ACME.STARS', amount: '1' }, token);
     expect(quoted.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
@@ -182,7 +205,10 @@ describe('combined balance', () => {
     await acme.client.issuePoints({ member: 'hal', amount: '100' });
     await acme.client.issuePoints({ member: 'hal', amount: '3', asset: 'ACME.STARS' });
     await bolt.client.issuePoints({ member: 'hal', amount: '3', asset: 'BOLT.MILES' });
-    const me = await asMember('hal', '{ me { combinedBalance { totalCp expiringWithin30Days ratesAsOf assets { asset amount cpPerPoint cpValue } } } }');
+    const me = await asMember(
+      'hal',
+      '{ me { combinedBalance { totalCp expiringWithin30Days ratesAsOf assets { asset amount cpPerPoint cpValue } } } }',
+    );
     const combined = me.data?.me.combinedBalance;
     expect(combined.assets).toEqual([
       { asset: 'CP', amount: '100', cpPerPoint: '1', cpValue: '100' },

@@ -86,7 +86,14 @@ describe('expiry', () => {
     const now = hub.clock.now();
     for (const ref of ['ann', 'ben']) {
       for (let i = 0; i < 5; i += 1) {
-        const signed = await signInstruction({ partnerId: 'BOLT', hubId: HUB_ID, key: bolt.key, op: 'issue', now, fields: { member: ref, amount: '3' } });
+        const signed = await signInstruction({
+          partnerId: 'BOLT',
+          hubId: HUB_ID,
+          key: bolt.key,
+          op: 'issue',
+          now,
+          fields: { member: ref, amount: '3' },
+        });
         expect((await bolt.client.submitSigned('issue', signed.jws)).ok).toBe(true);
       }
     }
@@ -99,15 +106,27 @@ describe('expiry', () => {
   it('decides a redemption racing expiry exactly: points are spent or expired, never both', async () => {
     const now = hub.clock.now();
     for (let i = 0; i < 20; i += 1) {
-      const signed = await signInstruction({ partnerId: 'BOLT', hubId: HUB_ID, key: bolt.key, op: 'issue', now, fields: { member: 'cat', amount: '5' } });
+      const signed = await signInstruction({
+        partnerId: 'BOLT',
+        hubId: HUB_ID,
+        key: bolt.key,
+        op: 'issue',
+        now,
+        fields: { member: 'cat', amount: '5' },
+      });
       await bolt.client.submitSigned('issue', signed.jws);
     }
     hub.clock.advance(40 * DAY_MS);
     const later = hub.clock.now();
     const redemptions = Array.from({ length: 10 }, () =>
-      signInstruction({ partnerId: 'BOLT', hubId: HUB_ID, key: bolt.key, op: 'redeem', now: later, fields: { member: 'cat', amount: '5' } }).then((signed) =>
-        bolt.client.submitSigned('redeem', signed.jws),
-      ),
+      signInstruction({
+        partnerId: 'BOLT',
+        hubId: HUB_ID,
+        key: bolt.key,
+        op: 'redeem',
+        now: later,
+        fields: { member: 'cat', amount: '5' },
+      }).then((signed) => bolt.client.submitSigned('redeem', signed.jws)),
     );
     const [run, ...outcomes] = await Promise.all([hub.hub.services.expiry.run(), ...redemptions]);
     const spent = outcomes.filter((outcome) => outcome.ok).length * 5;

@@ -13,7 +13,8 @@ let pre: TestPartner;
 let capped: TestPartner;
 let free: TestPartner;
 
-const FUNDING = 'query($id: ID!) { partner(id: $id) { funding { fundingMode currency prepaidBalanceMinor unsettledMinor netDebitCapMinor headroomMinor } } }';
+const FUNDING =
+  'query($id: ID!) { partner(id: $id) { funding { fundingMode currency prepaidBalanceMinor unsettledMinor netDebitCapMinor headroomMinor } } }';
 const RECORD = `mutation($id: ID!, $amount: Amount!, $ref: String!) { recordPartnerFunding(partnerId: $id, amountMinor: $amount, reference: $ref) {
   __typename ... on ErrorResult { errorCode message } ... on FundingRecorded { amountMinor status { prepaidBalanceMinor unsettledMinor headroomMinor } } } }`;
 
@@ -70,7 +71,9 @@ describe('prepaid', () => {
     // 8 CP × 1.25 = 10 minor each.
     const outcomes = await Promise.all(Array.from({ length: 20 }, () => pre.client.issuePoints({ member: 'ann', amount: '8' })));
     expect(outcomes.filter((outcome) => outcome.ok)).toHaveLength(10);
-    expect(outcomes.filter((outcome) => !outcome.ok).every((outcome) => !outcome.ok && outcome.errorCode === 'FUNDING_LIMIT_EXCEEDED')).toBe(true);
+    expect(
+      outcomes.filter((outcome) => !outcome.ok).every((outcome) => !outcome.ok && outcome.errorCode === 'FUNDING_LIMIT_EXCEEDED'),
+    ).toBe(true);
     expect(await funding('PREPAID')).toMatchObject({ prepaidBalanceMinor: '0', headroomMinor: '0' });
   });
 
@@ -86,8 +89,16 @@ describe('prepaid', () => {
 describe('post-paid with a net debit cap', () => {
   it('issues up to the cap of unsettled issue money; a payment frees it again', async () => {
     expect(await capped.client.issuePoints({ member: 'ann', amount: '30' })).toMatchObject({ ok: true });
-    expect(await capped.client.issuePoints({ member: 'ann', amount: '30' })).toMatchObject({ ok: false, errorCode: 'FUNDING_LIMIT_EXCEEDED' });
-    expect(await funding('CAPPED')).toMatchObject({ fundingMode: 'postpaid', unsettledMinor: '30', netDebitCapMinor: '50', headroomMinor: '20' });
+    expect(await capped.client.issuePoints({ member: 'ann', amount: '30' })).toMatchObject({
+      ok: false,
+      errorCode: 'FUNDING_LIMIT_EXCEEDED',
+    });
+    expect(await funding('CAPPED')).toMatchObject({
+      fundingMode: 'postpaid',
+      unsettledMinor: '30',
+      netDebitCapMinor: '50',
+      headroomMinor: '20',
+    });
     expect(await capped.client.issuePoints({ member: 'ann', amount: '20' })).toMatchObject({ ok: true });
     expect((await hub.asStaff(RECORD, { id: 'CAPPED', amount: '30', ref: 'settlement payment' })).recordPartnerFunding.status).toEqual({
       prepaidBalanceMinor: '0',
@@ -100,7 +111,9 @@ describe('post-paid with a net debit cap', () => {
   it('a partner without limits takes no funding lock and has no funding accounts', async () => {
     expect(await free.client.issuePoints({ member: 'ann', amount: '1000000' })).toMatchObject({ ok: true });
     expect(await funding('FREE')).toMatchObject({ fundingMode: 'postpaid', netDebitCapMinor: null, headroomMinor: null });
-    const [{ count }] = await hub.hub.dataSource.query(`SELECT count(*)::int AS count FROM account WHERE owner_id = 'FREE' AND kind IN ('prefunding', 'exposure')`);
+    const [{ count }] = await hub.hub.dataSource.query(
+      `SELECT count(*)::int AS count FROM account WHERE owner_id = 'FREE' AND kind IN ('prefunding', 'exposure')`,
+    );
     expect(count).toBe(0);
   });
 });
@@ -118,12 +131,19 @@ describe('funding and settlement', () => {
       )
     ).closeSettlementPeriod;
     const positions = Object.fromEntries(closed.positions.edges.map((edge: any) => [edge.node.partnerId, edge.node]));
-    expect(positions.PREPAID).toEqual({ partnerId: 'PREPAID', netMinor: '0', issued: { points: '80', moneyMinor: '100' }, prefunded: { lines: 10, moneyMinor: '-100' } });
+    expect(positions.PREPAID).toEqual({
+      partnerId: 'PREPAID',
+      netMinor: '0',
+      issued: { points: '80', moneyMinor: '100' },
+      prefunded: { lines: 10, moneyMinor: '-100' },
+    });
     expect(positions.CAPPED).toMatchObject({ netMinor: '40', prefunded: { lines: 0, moneyMinor: '0' } });
     // Once closed, CAPPED's unsettled amount is that net position, less the 30 it paid: 10 of its 50 cap.
     expect(await funding('CAPPED')).toMatchObject({ unsettledMinor: '10', headroomMinor: '40' });
     expect(closed.summary.prefundedMinor).toBe('100');
-    const { reconciliation } = await hub.asStaff('query($id: ID!) { reconciliation(periodId: $id) { ok differences } }', { id: currentSettlementPeriod.id });
+    const { reconciliation } = await hub.asStaff('query($id: ID!) { reconciliation(periodId: $id) { ok differences } }', {
+      id: currentSettlementPeriod.id,
+    });
     expect(reconciliation).toEqual({ ok: true, differences: [] });
   });
 
@@ -139,5 +159,6 @@ describe('funding and settlement', () => {
 });
 
 async function signedIssue(partner: TestPartner, amount: string): Promise<string> {
-  return (await signInstruction({ partnerId: partner.id, hubId: HUB_ID, key: partner.key, op: 'issue', fields: { member: 'ann', amount } })).jws;
+  return (await signInstruction({ partnerId: partner.id, hubId: HUB_ID, key: partner.key, op: 'issue', fields: { member: 'ann', amount } }))
+    .jws;
 }

@@ -23,23 +23,32 @@ interface Answer {
 }
 
 /** A POST on its own keep-alive connection; `written` resolves once the whole request is on the wire. */
-function post(url: string, body: string, agent: Agent, headers: Record<string, string> = {}): { written: Promise<void>; answer: Promise<Answer> } {
+function post(
+  url: string,
+  body: string,
+  agent: Agent,
+  headers: Record<string, string> = {},
+): { written: Promise<void>; answer: Promise<Answer> } {
   let wrote!: () => void;
   const written = new Promise<void>((done) => (wrote = done));
   const answer = new Promise<Answer>((done, fail) => {
-    const request = httpRequest(url, { method: 'POST', agent, headers: { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        try {
-          done({ status: response.statusCode ?? 0, body: JSON.parse(text) });
-        } catch {
-          fail(new Error(`incomplete answer (${response.statusCode}): ${text.slice(0, 200)}`));
-        }
-      });
-      response.on('error', fail);
-    });
+    const request = httpRequest(
+      url,
+      { method: 'POST', agent, headers: { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          try {
+            done({ status: response.statusCode ?? 0, body: JSON.parse(text) });
+          } catch {
+            fail(new Error(`incomplete answer (${response.statusCode}): ${text.slice(0, 200)}`));
+          }
+        });
+        response.on('error', fail);
+      },
+    );
     request.on('error', fail);
     request.on('finish', () => wrote());
     request.end(body);
@@ -98,15 +107,26 @@ it('finishes the 50 signed instructions in flight at SIGTERM, answers each compl
 
   const agent = new Agent({ keepAlive: true, maxSockets: REQUESTS });
   const signed = await Promise.all(
-    Array.from({ length: REQUESTS }, (_, i) => signInstruction({ partnerId: 'ACME', hubId: HUB_ID, key, op: 'issue', fields: { member: 'alice', amount: '10', orderRef: `order-${i}` } })),
+    Array.from({ length: REQUESTS }, (_, i) =>
+      signInstruction({
+        partnerId: 'ACME',
+        hubId: HUB_ID,
+        key,
+        op: 'issue',
+        fields: { member: 'alice', amount: '10', orderRef: `order-${i}` },
+      }),
+    ),
   );
-  const query = 'mutation($instruction: String!) { issuePoints(instruction: $instruction) { __typename ... on IssueReceipt { jti entryId } ... on ErrorResult { errorCode } } }';
+  const query =
+    'mutation($instruction: String!) { issuePoints(instruction: $instruction) { __typename ... on IssueReceipt { jti entryId } ... on ErrorResult { errorCode } } }';
   const inFlight = signed.map(({ jws }) => post(`${url}/graphql`, JSON.stringify({ query, variables: { instruction: jws } }), agent));
   await Promise.all(inFlight.map((request) => request.written));
   // The server holds them: the first issues wait for the lock inside their transactions, the rest queue behind them.
   const deadline = Date.now() + 20_000;
   for (;;) {
-    const { rows } = await locker.query(`SELECT count(*)::int AS n FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'journal_entry' AND NOT l.granted`);
+    const { rows } = await locker.query(
+      `SELECT count(*)::int AS n FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'journal_entry' AND NOT l.granted`,
+    );
     if (rows[0].n >= 1) break;
     if (Date.now() > deadline) throw new Error('no issue reached the database');
     await new Promise((done) => setTimeout(done, 50));
@@ -125,7 +145,9 @@ it('finishes the 50 signed instructions in flight at SIGTERM, answers each compl
   expect(await hub.exitCode()).toBe(0);
 
   for (const answer of answers) expect(answer.status).toBe(200);
-  const receipted = answers.filter((answer) => answer.body.data?.issuePoints?.__typename === 'IssueReceipt').map((answer) => answer.body.data.issuePoints.jti as string);
+  const receipted = answers
+    .filter((answer) => answer.body.data?.issuePoints?.__typename === 'IssueReceipt')
+    .map((answer) => answer.body.data.issuePoints.jti as string);
   const refused = answers.filter((answer) => answer.body.data?.issuePoints?.__typename !== 'IssueReceipt');
   expect(refused.map((answer) => answer.body)).toEqual([]);
   expect(receipted).toHaveLength(REQUESTS);
@@ -162,7 +184,13 @@ async function holdPartnerTable(): Promise<{ waiting: () => Promise<void>; relea
   return {
     async waiting() {
       const deadline = Date.now() + 20_000;
-      while ((await client.query(`SELECT count(*)::int AS n FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'partner' AND NOT l.granted`)).rows[0].n === 0) {
+      while (
+        (
+          await client.query(
+            `SELECT count(*)::int AS n FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'partner' AND NOT l.granted`,
+          )
+        ).rows[0].n === 0
+      ) {
         if (Date.now() > deadline) throw new Error('no request reached the database');
         await new Promise((done) => setTimeout(done, 20));
       }

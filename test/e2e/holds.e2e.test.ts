@@ -53,8 +53,17 @@ describe('authorize', () => {
 
   it('is idempotent: the same signed authorize twice is one hold', async () => {
     await member('cid', 40);
-    const signed = await signInstruction({ partnerId: 'SHOP', hubId: HUB_ID, key: shop.key, op: 'authorize', fields: { member: 'cid', amount: '40' } });
-    const [first, second] = [await shop.client.submitSigned('authorize', signed.jws), await shop.client.submitSigned('authorize', signed.jws)];
+    const signed = await signInstruction({
+      partnerId: 'SHOP',
+      hubId: HUB_ID,
+      key: shop.key,
+      op: 'authorize',
+      fields: { member: 'cid', amount: '40' },
+    });
+    const [first, second] = [
+      await shop.client.submitSigned('authorize', signed.jws),
+      await shop.client.submitSigned('authorize', signed.jws),
+    ];
     expect(first.ok && second.ok && second.data.replayed && first.data.holdId === second.data.holdId).toBe(true);
     expect(await spendable('cid')).toEqual({ balance: '40', available: '0' });
   });
@@ -65,13 +74,20 @@ describe('capture and void', () => {
     await member('dee', 100);
     const holdId = await authorize('dee', 60);
     const captured = await shop.client.captureRedemption({ hold: holdId, amount: '45', orderRef: 'till-7' });
-    expect(captured).toMatchObject({ ok: true, data: { amount: '45', balance: '55', consumed: [{ issuerPartnerId: 'SHOP', amount: '45' }] } });
+    expect(captured).toMatchObject({
+      ok: true,
+      data: { amount: '45', balance: '55', consumed: [{ issuerPartnerId: 'SHOP', amount: '45' }] },
+    });
     expect(await spendable('dee')).toEqual({ balance: '55', available: '55' });
     const again = await expectNothingWritten(hub, () => shop.client.captureRedemption({ hold: holdId, amount: '10' }));
     expect(again).toMatchObject({ ok: false, typename: 'HoldClosed' });
     const voided = await expectNothingWritten(hub, () => shop.client.voidRedemption({ hold: holdId }));
     expect(voided).toMatchObject({ ok: false, typename: 'HoldClosed' });
-    const hold = await hub.graphql('query($id: ID!) { hold(id: $id) { status amount captured orderRef } }', { id: holdId }, await shop.client.accessToken());
+    const hold = await hub.graphql(
+      'query($id: ID!) { hold(id: $id) { status amount captured orderRef } }',
+      { id: holdId },
+      await shop.client.accessToken(),
+    );
     expect(hold.data?.hold).toEqual({ status: 'captured', amount: '60', captured: '45', orderRef: null });
   });
 
@@ -113,8 +129,18 @@ describe('expiry of holds', () => {
     hub.clock.advance(61_000);
     expect(await spendable('hal')).toEqual({ balance: '50', available: '50' });
     const now = hub.clock.now();
-    const capture = await signInstruction({ partnerId: 'SHOP', hubId: HUB_ID, key: shop.key, op: 'capture', now, fields: { hold: holdId, amount: '50' } });
-    expect(await expectNothingWritten(hub, () => shop.client.submitSigned('capture', capture.jws))).toMatchObject({ ok: false, typename: 'HoldExpired' });
+    const capture = await signInstruction({
+      partnerId: 'SHOP',
+      hubId: HUB_ID,
+      key: shop.key,
+      op: 'capture',
+      now,
+      fields: { hold: holdId, amount: '50' },
+    });
+    expect(await expectNothingWritten(hub, () => shop.client.submitSigned('capture', capture.jws))).toMatchObject({
+      ok: false,
+      typename: 'HoldExpired',
+    });
     const peek = await hub.graphql('query($id: ID!) { hold(id: $id) { status } }', { id: holdId }, await signPartnerToken());
     expect(peek.data?.hold).toEqual({ status: 'expired' });
   });
@@ -174,7 +200,14 @@ describe('races', () => {
     const holdId = await authorize('kim', 30, 60);
     hub.clock.advance(59_990);
     const now = hub.clock.now();
-    const capture = await signInstruction({ partnerId: 'SHOP', hubId: HUB_ID, key: shop.key, op: 'capture', now, fields: { hold: holdId, amount: '30' } });
+    const capture = await signInstruction({
+      partnerId: 'SHOP',
+      hubId: HUB_ID,
+      key: shop.key,
+      op: 'capture',
+      now,
+      fields: { hold: holdId, amount: '30' },
+    });
     const outcome = await shop.client.submitSigned('capture', capture.jws);
     const { balance, available } = await spendable('kim');
     if (outcome.ok) expect({ balance, available }).toEqual({ balance: '0', available: '0' });

@@ -173,8 +173,10 @@ describe('GraphQL over POST', () => {
 
 describe('query limits', () => {
   it('refuses a query deeper than 8 with a validation error and no data', async () => {
-    const deepIntrospection = '{ __type(name: "Query") { fields { type { ofType { ofType { ofType { ofType { ofType { ofType { name } } } } } } } } } }';
-    const deepFragments = '{ partnerTransactions { edges { node { postings { account { ... on Account { ... on Account { ... on Account { id } } } } } } } } }';
+    const deepIntrospection =
+      '{ __type(name: "Query") { fields { type { ofType { ofType { ofType { ofType { ofType { ofType { name } } } } } } } } } }';
+    const deepFragments =
+      '{ partnerTransactions { edges { node { postings { account { ... on Account { ... on Account { ... on Account { id } } } } } } } } }';
     for (const query of [deepIntrospection, deepFragments]) {
       const response = await postJson({ query });
       expect(response.status).toBe(400);
@@ -221,7 +223,9 @@ describe('query limits', () => {
 
 describe('introspection', () => {
   it('answers introspection queries while INTROSPECTION is enabled (the default)', async () => {
-    const response = await postJson({ query: '{ __schema { queryType { name } mutationType { name } } __type(name: "ErrorResult") { kind } }' });
+    const response = await postJson({
+      query: '{ __schema { queryType { name } mutationType { name } } __type(name: "ErrorResult") { kind } }',
+    });
     expect(response.status).toBe(200);
     expect(response.body.data).toEqual({
       __schema: { queryType: { name: 'Query' }, mutationType: { name: 'Mutation' } },

@@ -26,9 +26,14 @@ interface CliRun {
 function hubKeyCli(databaseUrl: string, ...args: string[]): Promise<CliRun> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`);
   return new Promise((done) => {
-    execFile(process.execPath, [CLI, 'hub-key', ...args], { env: { ...process.env, DATABASE_URL: databaseUrl, LOG_LEVEL: 'silent' } }, (error, stdout, stderr) => {
-      done({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [CLI, 'hub-key', ...args],
+      { env: { ...process.env, DATABASE_URL: databaseUrl, LOG_LEVEL: 'silent' } },
+      (error, stdout, stderr) => {
+        done({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -76,7 +81,14 @@ describe('hub-key rotate, with hubs running and across a restart', () => {
 
     // A second instance on the same database, as behind a load balancer.
     second = await startHub(
-      loadConfig({ PORT: '0', HUB_ID, LOG_LEVEL: 'silent', EXPIRY_INTERVAL_SECONDS: '0', SETTLEMENT_INTERVAL_SECONDS: '0', HUB_KEY_REFRESH_SECONDS: '1' }),
+      loadConfig({
+        PORT: '0',
+        HUB_ID,
+        LOG_LEVEL: 'silent',
+        EXPIRY_INTERVAL_SECONDS: '0',
+        SETTLEMENT_INTERVAL_SECONDS: '0',
+        HUB_KEY_REFRESH_SECONDS: '1',
+      }),
       hub.databaseUrl,
       { clock: hub.clock, logger: pino({ level: 'silent' }) },
     );
@@ -108,14 +120,19 @@ describe('hub-key rotate, with hubs running and across a restart', () => {
     for (const receipt of [before, onSecond, onFirst, afterRestart]) {
       await expect(verifyWith(hub.url, receipt)).resolves.toMatchObject({ op: 'issue', amount: '5' });
       // The SDK's own JWKS fetcher, as a partner would use it.
-      await expect(verifyReceipt(receipt, { hubId: HUB_ID, partnerId: 'ACME', jwks: hubJwks(hub.url) })).resolves.toMatchObject({ op: 'issue' });
+      await expect(verifyReceipt(receipt, { hubId: HUB_ID, partnerId: 'ACME', jwks: hubJwks(hub.url) })).resolves.toMatchObject({
+        op: 'issue',
+      });
     }
   });
 
   it('retires an old key (it leaves the JWKS), refuses the active key and unknown keys, and has usage exit codes', async () => {
     const listed = await hubKeyCli(hub.databaseUrl, 'list', '--json');
     expect(listed.code).toBe(0);
-    const keys = listed.stdout.trim().split('\n').map((line) => JSON.parse(line) as { kid: string; active: boolean; published: boolean; origin: string });
+    const keys = listed.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { kid: string; active: boolean; published: boolean; origin: string });
     expect(keys).toHaveLength(2);
     const [active, old] = keys as [(typeof keys)[0], (typeof keys)[0]];
     expect(active).toMatchObject({ active: true, published: true, origin: 'generated' });
@@ -172,7 +189,11 @@ describe('rotateHubKey (GraphQL, for an operator)', () => {
       // Published at once, signing only after the activation delay (default 30 s).
       expect(kidOf(await issueReceipt(acme.client, 'pending'))).toBe(kidOf(before));
 
-      const { rotateHubKey: now } = await hub.asStaff('mutation { rotateHubKey(activateInSeconds: 0) { kid active pending } }', {}, 'operator');
+      const { rotateHubKey: now } = await hub.asStaff(
+        'mutation { rotateHubKey(activateInSeconds: 0) { kid active pending } }',
+        {},
+        'operator',
+      );
       expect(now).toMatchObject({ active: true, pending: false });
       // With no delay, a verifier that fetched the key set a moment ago fetches it again first (the SDK: after 1 s).
       await new Promise((done) => setTimeout(done, 1100));
@@ -240,7 +261,9 @@ describe('HUB_SIGNING_JWK switched from key A to key B', () => {
       // Restarting with B again changes nothing; a kid reused for another key is refused.
       await hub.restart();
       expect(kidOf(await issueReceipt(hub.clientFor('ACME', acme.key), 'with-b-again'))).toBe('configured-b');
-      await expect(hub.restart({ HUB_SIGNING_JWK: await configuredKey('configured-a') })).rejects.toThrow('already recorded for another key');
+      await expect(hub.restart({ HUB_SIGNING_JWK: await configuredKey('configured-a') })).rejects.toThrow(
+        'already recorded for another key',
+      );
       await hub.restart({ HUB_SIGNING_JWK: await configuredKey('configured-c') });
     } finally {
       await hub.stop();

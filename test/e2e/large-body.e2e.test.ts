@@ -39,7 +39,14 @@ function upload(body: Buffer, agent?: Agent): Promise<{ status: number; headers:
   const url = new URL(`${hub.url}/graphql`);
   return new Promise((done, fail) => {
     const request = httpRequest(
-      { host: url.hostname, port: url.port, path: url.pathname, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': body.length } },
+      {
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname,
+        method: 'POST',
+        agent,
+        headers: { 'content-type': 'application/json', 'content-length': body.length },
+      },
       (response) => readAll(response).then((text) => done({ status: response.statusCode ?? 0, headers: response.headers, text }), fail),
     );
     request.on('error', fail);
@@ -64,7 +71,11 @@ describe('a 10 MB body', () => {
   });
 
   it('is answered 413 to fetch too', async () => {
-    const response = await fetch(`${hub.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: bigBody(TEN_MB) });
+    const response = await fetch(`${hub.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: bigBody(TEN_MB),
+    });
     expect(response.status).toBe(413);
     expect(((await response.json()) as any).errors[0].extensions.code).toBe('PAYLOAD_TOO_LARGE');
   });
@@ -86,8 +97,15 @@ describe('a body over the 16 MiB hard cap', () => {
     const url = new URL(`${hub.url}/graphql`);
     const answer = await new Promise<{ status: number; connection: string | undefined; text: string }>((done, fail) => {
       const request = httpRequest(
-        { host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { 'content-type': 'application/json', 'content-length': 20 * 1024 * 1024 } },
-        (response) => readAll(response).then((text) => done({ status: response.statusCode ?? 0, connection: response.headers.connection, text }), fail),
+        {
+          host: url.hostname,
+          port: url.port,
+          path: url.pathname,
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'content-length': 20 * 1024 * 1024 },
+        },
+        (response) =>
+          readAll(response).then((text) => done({ status: response.statusCode ?? 0, connection: response.headers.connection, text }), fail),
       );
       request.on('error', () => undefined);
       request.flushHeaders();
@@ -100,10 +118,19 @@ describe('a body over the 16 MiB hard cap', () => {
   it('sent without a length is cut off after the cap, and the hub still answers', async () => {
     const url = new URL(`${hub.url}/graphql`);
     const outcome = await new Promise<string>((done) => {
-      const request = httpRequest({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' } }, (response) => {
-        response.resume();
-        done(`status ${response.statusCode}`);
-      });
+      const request = httpRequest(
+        {
+          host: url.hostname,
+          port: url.port,
+          path: url.pathname,
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' },
+        },
+        (response) => {
+          response.resume();
+          done(`status ${response.statusCode}`);
+        },
+      );
       request.on('error', (error: NodeJS.ErrnoException) => done(`error ${error.code}`));
       const chunk = Buffer.alloc(1024 * 1024, 'x');
       let sent = 0;

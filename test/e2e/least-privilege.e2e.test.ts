@@ -82,7 +82,9 @@ describe('the role the hub runs as', () => {
   });
 
   it('may truncate no table', async () => {
-    const tables: Array<{ name: string }> = await db.query(`SELECT tablename AS name FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename`);
+    const tables: Array<{ name: string }> = await db.query(
+      `SELECT tablename AS name FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename`,
+    );
     expect(tables.map((table) => table.name)).toEqual(expect.arrayContaining(['journal_entry', 'posting', 'account_balance', 'statement']));
     for (const { name } of tables) await expectNoPrivilege(`TRUNCATE ${name}`);
   });
@@ -103,13 +105,18 @@ describe('the role the hub runs as', () => {
     'hub_signing_key',
     'migrations',
   ])('may neither update nor delete %s', async (table) => {
-    const [column] = await db.query(`SELECT column_name AS name FROM information_schema.columns WHERE table_name = $1 ORDER BY ordinal_position LIMIT 1`, [table]);
+    const [column] = await db.query(
+      `SELECT column_name AS name FROM information_schema.columns WHERE table_name = $1 ORDER BY ordinal_position LIMIT 1`,
+      [table],
+    );
     await expectNoPrivilege(`UPDATE ${table} SET ${column.name} = ${column.name}`);
     await expectNoPrivilege(`DELETE FROM ${table}`);
   });
 
   it('may delete nothing anywhere but the rate-limit counters (seconds-long windows the limiter clears)', async () => {
-    const tables: Array<{ name: string }> = await db.query(`SELECT tablename AS name FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'rate_limit'`);
+    const tables: Array<{ name: string }> = await db.query(
+      `SELECT tablename AS name FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'rate_limit'`,
+    );
     for (const { name } of tables) await expectNoPrivilege(`DELETE FROM ${name}`);
   });
 
@@ -122,7 +129,10 @@ describe('the role the hub runs as', () => {
   it('cannot write a stored balance: balances move only with postings', async () => {
     const [wallet] = await db.query(`SELECT a.id, a.kind FROM account a WHERE a.kind = 'wallet' LIMIT 1`);
     await expectNoPrivilege('UPDATE account_balance SET balance = balance + 1000 WHERE account_id = $1', [wallet.id]);
-    await expectNoPrivilege('INSERT INTO account_balance (account_id, kind, shard, balance) VALUES ($1, $2, 0, 1000)', [wallet.id, wallet.kind]);
+    await expectNoPrivilege('INSERT INTO account_balance (account_id, kind, shard, balance) VALUES ($1, $2, 0, 1000)', [
+      wallet.id,
+      wallet.kind,
+    ]);
     await expectNoPrivilege(
       `INSERT INTO account_balance (account_id, kind, shard) VALUES ($1, $2, 0) ON CONFLICT (account_id, shard) DO UPDATE SET balance = 1000`,
       [wallet.id, wallet.kind],
@@ -147,7 +157,11 @@ describe('tables of later migrations', () => {
 
 describe('the ledger through the least-privileged role', () => {
   async function balance(partner: TestPartner, member: string): Promise<string> {
-    const result = await hub.graphql('query($ref: String!) { memberByRef(ref: $ref) { balance } }', { ref: member }, await partner.client.accessToken());
+    const result = await hub.graphql(
+      'query($ref: String!) { memberByRef(ref: $ref) { balance } }',
+      { ref: member },
+      await partner.client.accessToken(),
+    );
     return result.data?.memberByRef.balance;
   }
 
@@ -173,7 +187,9 @@ describe('the ledger through the least-privileged role', () => {
       WHERE coalesce((SELECT sum(balance) FROM account_balance b WHERE b.account_id = a.id), 0)
          <> coalesce((SELECT sum(amount) FROM posting p WHERE p.account_id = a.id), 0)`);
     expect(mismatch.accounts).toBe(0);
-    const [shards] = await db.query(`SELECT max(shard)::int AS max FROM account_balance b JOIN account a ON a.id = b.account_id WHERE a.kind = 'issuance'`);
+    const [shards] = await db.query(
+      `SELECT max(shard)::int AS max FROM account_balance b JOIN account a ON a.id = b.account_id WHERE a.kind = 'issuance'`,
+    );
     expect(shards.max).toBeLessThan(SHARDS);
     expect((await hub.integrity()).ok).toBe(true);
   });

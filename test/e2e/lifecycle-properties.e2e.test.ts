@@ -62,7 +62,11 @@ beforeAll(async () => {
       `mutation($id: ID!, $input: ContractInput!) { setPartnerContract(partnerId: $id, input: $input) { __typename } }`,
       {
         id: contract.id,
-        input: { lotLifetimeMonths: contract.lotLifetimeMonths, transfersAllowed: contract.transfersAllowed, pendingDays: contract.pendingDays },
+        input: {
+          lotLifetimeMonths: contract.lotLifetimeMonths,
+          transfersAllowed: contract.transfersAllowed,
+          pendingDays: contract.pendingDays,
+        },
       },
       await hub.operatorToken(),
     );
@@ -70,8 +74,16 @@ beforeAll(async () => {
   }
   for (const unit of UNITS) {
     const partnerId = CONTRACTS[unit.partner]!.id;
-    const madeUnit = await hub.graphql(`mutation { setPartnerUnit(partnerId: "${partnerId}", code: "${unit.code}") { __typename } }`, {}, await hub.operatorToken());
-    const setRate = await hub.graphql(`mutation { setExchangeRate(partnerId: "${partnerId}", cpPerPoint: "${unit.rate}") { __typename } }`, {}, await hub.operatorToken());
+    const madeUnit = await hub.graphql(
+      `mutation { setPartnerUnit(partnerId: "${partnerId}", code: "${unit.code}") { __typename } }`,
+      {},
+      await hub.operatorToken(),
+    );
+    const setRate = await hub.graphql(
+      `mutation { setExchangeRate(partnerId: "${partnerId}", cpPerPoint: "${unit.rate}") { __typename } }`,
+      {},
+      await hub.operatorToken(),
+    );
     if (madeUnit.data?.setPartnerUnit?.__typename !== 'PartnerUnit' || setRate.data?.setExchangeRate?.__typename !== 'ExchangeRate') {
       throw new Error(JSON.stringify({ madeUnit, setRate }));
     }
@@ -129,9 +141,20 @@ const amountArb: fc.Arbitrary<AmountSpec> = fc.oneof(
 /** Mostly the first candidate (the newest pending hold, the newest reversible entry), sometimes any. */
 const indexArb = fc.oneof({ weight: 3, arbitrary: fc.constant(0) }, { weight: 2, arbitrary: fc.nat({ max: 50 }) });
 
-const issueArb = fc.record({ kind: fc.constant('issue' as const), partner: partnerArb, member: memberArb, amount: fc.integer({ min: 1, max: 600 }) });
+const issueArb = fc.record({
+  kind: fc.constant('issue' as const),
+  partner: partnerArb,
+  member: memberArb,
+  amount: fc.integer({ min: 1, max: 600 }),
+});
 
-const authorizeArb = fc.record({ kind: fc.constant('authorize' as const), partner: partnerArb, member: memberArb, amount: amountArb, longHold: fc.boolean() });
+const authorizeArb = fc.record({
+  kind: fc.constant('authorize' as const),
+  partner: partnerArb,
+  member: memberArb,
+  amount: amountArb,
+  longHold: fc.boolean(),
+});
 
 const unitArb = fc.integer({ min: 0, max: UNITS.length - 1 });
 /** Unit balances are often small: spend part of them more often than an absolute amount. */
@@ -139,13 +162,22 @@ const partAmountArb: fc.Arbitrary<AmountSpec> = fc.oneof(
   { weight: 2, arbitrary: amountArb },
   { weight: 3, arbitrary: fc.integer({ min: 1, max: 100 }).map((share) => ({ share })) },
 );
-const unitIssueArb = fc.record({ kind: fc.constant('unitIssue' as const), unit: unitArb, other: otherArb, member: memberArb, amount: fc.integer({ min: 1, max: 600 }) });
+const unitIssueArb = fc.record({
+  kind: fc.constant('unitIssue' as const),
+  unit: unitArb,
+  other: otherArb,
+  member: memberArb,
+  amount: fc.integer({ min: 1, max: 600 }),
+});
 /** Often what the member holds most of: most members hold little of most assets. */
 const heldUnitArb = fc.oneof({ weight: 1, arbitrary: unitArb }, { weight: 1, arbitrary: fc.constant(UNITS.length) });
 const exchangeArb = fc.record({
   kind: fc.constant('exchange' as const),
   member: memberArb,
-  from: fc.oneof({ weight: 2, arbitrary: fc.integer({ min: 0, max: ASSETS.length - 1 }) }, { weight: 3, arbitrary: fc.constant(ASSETS.length) }),
+  from: fc.oneof(
+    { weight: 2, arbitrary: fc.integer({ min: 0, max: ASSETS.length - 1 }) },
+    { weight: 3, arbitrary: fc.constant(ASSETS.length) },
+  ),
   toOffset: fc.oneof({ weight: 9, arbitrary: fc.integer({ min: 1, max: ASSETS.length - 1 }) }, { weight: 1, arbitrary: fc.constant(0) }),
   other: otherArb,
   amount: partAmountArb,
@@ -159,9 +191,27 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('capture' as const), hold: indexArb, other: otherArb, amount: amountArb }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('void' as const), hold: indexArb, other: otherArb }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('reverse' as const), entry: indexArb, other: otherArb, amount: amountArb }) },
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant('transfer' as const), partner: partnerArb, member: memberArb, to: fc.integer({ min: 1, max: MEMBERS - 1 }), amount: amountArb }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant('transfer' as const),
+      partner: partnerArb,
+      member: memberArb,
+      to: fc.integer({ min: 1, max: MEMBERS - 1 }),
+      amount: amountArb,
+    }),
+  },
   { weight: 3, arbitrary: unitIssueArb },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('unitRedeem' as const), unit: heldUnitArb, other: otherArb, member: memberArb, amount: partAmountArb }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('unitRedeem' as const),
+      unit: heldUnitArb,
+      other: otherArb,
+      member: memberArb,
+      amount: partAmountArb,
+    }),
+  },
   { weight: 4, arbitrary: exchangeArb },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('advance' as const), long: fc.boolean() }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('expire' as const) }) },
@@ -175,7 +225,10 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
 const sequenceArb: fc.Arbitrary<Step[]> = fc
   .tuple(
     fc.array(issueArb, { minLength: 1, maxLength: 3 }),
-    fc.array(unitIssueArb.map((step) => ({ ...step, other: 0 })), { maxLength: 2 }),
+    fc.array(
+      unitIssueArb.map((step) => ({ ...step, other: 0 })),
+      { maxLength: 2 },
+    ),
     fc.option(authorizeArb, { nil: undefined }),
     fc.array(stepArb, { minLength: 4, maxLength: 26, size: 'max' }),
   )
@@ -333,7 +386,14 @@ class Model {
   holds: ModelHold[] = [];
   entries: ModelEntry[] = [];
   /** CP through each partner's issuance (issued, issueReversed, exchangedIn) and redemption (the rest) accounts. */
-  partnerTotals = CONTRACTS.map(() => ({ issued: 0, redeemed: 0, issueReversed: 0, redemptionReversed: 0, exchangedIn: 0, exchangedOut: 0 }));
+  partnerTotals = CONTRACTS.map(() => ({
+    issued: 0,
+    redeemed: 0,
+    issueReversed: 0,
+    redemptionReversed: 0,
+    exchangedIn: 0,
+    exchangedOut: 0,
+  }));
   /** Points of each unit through its partner's pool, into (+) and out of (−) member wallets. */
   unitTotals = UNITS.map(() => ({ issued: 0, redeemed: 0, exchangedInto: 0, exchangedOutOf: 0 }));
   /** CP exchanges put into member wallets (X → CP) and took out of them (CP → Y). */
@@ -369,11 +429,15 @@ class Model {
 
   /** Points past their lot's expiry that the expiry job has not swept yet. */
   expiredUnswept(member: number, now: number): number {
-    return this.openLots(member).filter((lot) => lot.expiresAt <= now).reduce((sum, lot) => sum + lot.remaining, 0);
+    return this.openLots(member)
+      .filter((lot) => lot.expiresAt <= now)
+      .reduce((sum, lot) => sum + lot.remaining, 0);
   }
 
   pending(member: number, now: number): number {
-    return this.openLots(member).filter((lot) => lot.vestsAt !== null && lot.vestsAt > now).reduce((sum, lot) => sum + lot.remaining, 0);
+    return this.openLots(member)
+      .filter((lot) => lot.vestsAt !== null && lot.vestsAt > now)
+      .reduce((sum, lot) => sum + lot.remaining, 0);
   }
 
   balance(member: number): number {
@@ -381,7 +445,9 @@ class Model {
   }
 
   held(member: number, now: number): number {
-    return this.holds.filter((h) => h.member === member && h.status === 'pending' && h.expiresAt > now).reduce((sum, h) => sum + h.amount, 0);
+    return this.holds
+      .filter((h) => h.member === member && h.status === 'pending' && h.expiresAt > now)
+      .reduce((sum, h) => sum + h.amount, 0);
   }
 
   /** What cannot be spent now: points on hold, points not yet vested, points past their expiry. */
@@ -486,7 +552,8 @@ function convertModel(from: string, to: string, requested: number): ModelConvers
   const cpAmount = ceilDiv(amountOut * rateTo, PICO);
   const amountIn = from === 'CP' ? cpAmount : ceilDiv(cpAmount * PICO, rateFrom);
   const residualPico = amountIn * rateFrom - amountOut * rateTo;
-  if (amountIn > BigInt(requested) || residualPico < 0n) throw new Error(`model: conversion of ${requested} ${from} → ${to} takes too much or mints`);
+  if (amountIn > BigInt(requested) || residualPico < 0n)
+    throw new Error(`model: conversion of ${requested} ${from} → ${to} takes too much or mints`);
   return { amountIn: Number(amountIn), cpAmount: Number(cpAmount), amountOut: Number(amountOut), residualPico };
 }
 
@@ -537,7 +604,9 @@ async function partnerAccounts(): Promise<Map<string, bigint>> {
  * The exchange entries as the ledger holds them, apart from the model: what left and reached the
  * member's wallets, the rates the entry stored and the residual booked for it.
  */
-async function exchangeEntries(entryIds: string[]): Promise<Array<{ amountIn: bigint; amountOut: bigint; rateFrom: string; rateTo: string; residual: string }>> {
+async function exchangeEntries(
+  entryIds: string[],
+): Promise<Array<{ amountIn: bigint; amountOut: bigint; rateFrom: string; rateTo: string; residual: string }>> {
   const rows: Array<Record<string, string>> = await hub.hub.dataSource.query(
     `SELECT e.rates->>'rateFrom' AS rate_from, e.rates->>'rateTo' AS rate_to, r.residual_cp::text AS residual,
             (SELECT -sum(p.amount) FROM posting p JOIN account a ON a.id = p.account_id
@@ -547,7 +616,13 @@ async function exchangeEntries(entryIds: string[]): Promise<Array<{ amountIn: bi
      FROM journal_entry e JOIN rounding_booking r ON r.entry_id = e.id WHERE e.id = ANY($1::uuid[]) AND e.type = 'exchange'`,
     [entryIds],
   );
-  return rows.map((row) => ({ amountIn: BigInt(row.amount_in!), amountOut: BigInt(row.amount_out!), rateFrom: row.rate_from!, rateTo: row.rate_to!, residual: row.residual! }));
+  return rows.map((row) => ({
+    amountIn: BigInt(row.amount_in!),
+    amountOut: BigInt(row.amount_out!),
+    rateFrom: row.rate_from!,
+    rateTo: row.rate_to!,
+    residual: row.residual!,
+  }));
 }
 
 async function runExpiry(): Promise<{ ran: boolean; pointsExpired: string }> {
@@ -576,7 +651,9 @@ function modelView(model: Model, member: number, now: number) {
     balance: String(model.balance(member)),
     pending: String(model.pending(member, now)),
     available: String(model.spendable(member, now)),
-    units: Object.fromEntries(UNITS.flatMap((unit, u) => (model.units[member]![u]! > 0 ? [[unit.asset, String(model.units[member]![u])]] : []))),
+    units: Object.fromEntries(
+      UNITS.flatMap((unit, u) => (model.units[member]![u]! > 0 ? [[unit.asset, String(model.units[member]![u])]] : [])),
+    ),
     lots: model.openLots(member).map((lot) => ({
       issuerPartnerId: CONTRACTS[lot.issuer]!.id,
       remaining: String(lot.remaining),
@@ -591,7 +668,9 @@ function modelView(model: Model, member: number, now: number) {
 // One run
 
 /** The last accepted instruction (its JWS) or exchange (its quote, with the member and the partner that signed its token). */
-type Accepted = { partner: number; op: Op; jws: string; id: string } | { partner: number; op: 'exchange'; quote: string; member: number; receipt: Record<string, unknown> };
+type Accepted =
+  | { partner: number; op: Op; jws: string; id: string }
+  | { partner: number; op: 'exchange'; quote: string; member: number; receipt: Record<string, unknown> };
 
 async function runSequence(steps: Step[], trace: string[]): Promise<void> {
   run += 1;
@@ -632,8 +711,17 @@ async function runSequence(steps: Step[], trace: string[]): Promise<void> {
           const { lotLifetimeMonths, pendingDays } = CONTRACTS[p]!;
           const vestsAt = pendingDays > 0 ? at + pendingDays * DAY_MS : null;
           // The SDK does not select vestsAt; the signed receipt carries it.
-          expect((sent.outcome.receipt as { vestsAt?: string }).vestsAt ?? null).toBe(vestsAt === null ? null : new Date(vestsAt).toISOString());
-          const lot = model.newLot({ member: m, issuer: p, issuedAt: at, expiresAt: addMonths(at, lotLifetimeMonths), vestsAt, remaining: amount });
+          expect((sent.outcome.receipt as { vestsAt?: string }).vestsAt ?? null).toBe(
+            vestsAt === null ? null : new Date(vestsAt).toISOString(),
+          );
+          const lot = model.newLot({
+            member: m,
+            issuer: p,
+            issuedAt: at,
+            expiresAt: addMonths(at, lotLifetimeMonths),
+            vestsAt,
+            remaining: amount,
+          });
           model.entries.push({ id: sent.outcome.data.entryId, type: 'issue', partner: p, member: m, amount, reversed: 0, lot });
           model.partnerTotals[p]!.issued += amount;
           walletDelta = amount;
@@ -655,7 +743,15 @@ async function runSequence(steps: Step[], trace: string[]): Promise<void> {
           const takes = model.take(m, amount, now);
           expect(sent.outcome.data.balance).toBe(String(model.balance(m)));
           expect(consumedOf(sent.outcome.data.consumed)).toEqual(byIssuer(takes));
-          model.entries.push({ id: sent.outcome.data.entryId, type: 'redeem', partner: p, member: m, amount, reversed: 0, consumed: new Map(takes.map((t) => [t.lot, t.amount])) });
+          model.entries.push({
+            id: sent.outcome.data.entryId,
+            type: 'redeem',
+            partner: p,
+            member: m,
+            amount,
+            reversed: 0,
+            consumed: new Map(takes.map((t) => [t.lot, t.amount])),
+          });
           model.partnerTotals[p]!.redeemed += amount;
           walletDelta = -amount;
           last = { partner: p, op: 'redeem', jws: sent.jws, id: sent.outcome.data.entryId };
@@ -707,7 +803,12 @@ async function runSequence(steps: Step[], trace: string[]): Promise<void> {
             }
             if (!sent.outcome.ok) throw new Error(`expected void accepted, got ${verdict(sent.outcome)}`);
             hold.status = 'voided';
-            expect(sent.outcome.data).toMatchObject({ holdId: hold.id, status: 'voided', amount: String(hold.amount), available: String(model.spendable(m, now)) });
+            expect(sent.outcome.data).toMatchObject({
+              holdId: hold.id,
+              status: 'voided',
+              amount: String(hold.amount),
+              available: String(model.spendable(m, now)),
+            });
             last = { partner: p, op: 'void', jws: sent.jws, id: hold.id };
             break;
           }
@@ -728,7 +829,15 @@ async function runSequence(steps: Step[], trace: string[]): Promise<void> {
           const takes = model.take(m, amount, now);
           expect(sent.outcome.data.balance).toBe(String(model.balance(m)));
           expect(consumedOf(sent.outcome.data.consumed)).toEqual(byIssuer(takes));
-          model.entries.push({ id: sent.outcome.data.entryId, type: 'redeem', partner: p, member: m, amount, reversed: 0, consumed: new Map(takes.map((t) => [t.lot, t.amount])) });
+          model.entries.push({
+            id: sent.outcome.data.entryId,
+            type: 'redeem',
+            partner: p,
+            member: m,
+            amount,
+            reversed: 0,
+            consumed: new Map(takes.map((t) => [t.lot, t.amount])),
+          });
           model.partnerTotals[p]!.redeemed += amount;
           walletDelta = -amount;
           last = { partner: p, op: 'capture', jws: sent.jws, id: sent.outcome.data.entryId };
@@ -747,7 +856,11 @@ async function runSequence(steps: Step[], trace: string[]): Promise<void> {
           const remaining = entry.amount - entry.reversed;
           // Pending points come straight out of their lot; vested ones only if not needed by holds or the window.
           const lotPending = entry.lot?.vestsAt != null && entry.lot.vestsAt > now;
-          const takeable = !entry.lot ? Infinity : lotPending ? entry.lot.remaining : Math.min(entry.lot.remaining, model.spendable(m, now));
+          const takeable = !entry.lot
+            ? Infinity
+            : lotPending
+              ? entry.lot.remaining
+              : Math.min(entry.lot.remaining, model.spendable(m, now));
           const amount = resolveAmount(step.amount, Math.min(remaining, takeable));
           let predicted: string | null = null;
           if (p !== entry.partner || (entry.type !== 'issue' && entry.type !== 'redeem')) predicted = 'EntryNotFound';
@@ -809,7 +922,14 @@ async function runSequence(steps: Step[], trace: string[]): Promise<void> {
           const takes = model.take(from, amount, now, movable);
           for (const take of takes) {
             // Only vested points move, so the recipient's lots are spendable at once.
-            model.newLot({ member: to, issuer: take.lot.issuer, issuedAt: take.lot.issuedAt, expiresAt: take.lot.expiresAt, vestsAt: null, remaining: take.amount });
+            model.newLot({
+              member: to,
+              issuer: take.lot.issuer,
+              issuedAt: take.lot.issuedAt,
+              expiresAt: take.lot.expiresAt,
+              vestsAt: null,
+              remaining: take.amount,
+            });
           }
           expect(sent.outcome.data).toMatchObject({ amount: String(amount), balance: String(model.balance(from)) });
           expect(consumedOf(sent.outcome.data.moved)).toEqual(byIssuer(takes));
@@ -912,7 +1032,14 @@ async function runSequence(steps: Step[], trace: string[]): Promise<void> {
           if (toUnit === null) {
             // X → CP: a lot of issuer X, as an issue at X would make, but spendable at once.
             const issuer = UNITS[fromUnit!]!.partner;
-            model.newLot({ member: m, issuer, issuedAt: at, expiresAt: addMonths(at, CONTRACTS[issuer]!.lotLifetimeMonths), vestsAt: null, remaining: conversion.cpAmount });
+            model.newLot({
+              member: m,
+              issuer,
+              issuedAt: at,
+              expiresAt: addMonths(at, CONTRACTS[issuer]!.lotLifetimeMonths),
+              vestsAt: null,
+              remaining: conversion.cpAmount,
+            });
             model.walletExchanges.cpIn += conversion.cpAmount;
             walletDelta = conversion.cpAmount;
           } else {
@@ -941,11 +1068,24 @@ async function runSequence(steps: Step[], trace: string[]): Promise<void> {
             [executed.entryId],
           );
           const expectedConsumed =
-            toUnit === null ? {} : fromUnit === null ? byIssuer(takes) : { [CONTRACTS[UNITS[fromUnit]!.partner]!.id]: String(conversion.cpAmount) };
+            toUnit === null
+              ? {}
+              : fromUnit === null
+                ? byIssuer(takes)
+                : { [CONTRACTS[UNITS[fromUnit]!.partner]!.id]: String(conversion.cpAmount) };
           expect(Object.fromEntries(consumed.map((row) => [row.issuer, row.amount]))).toEqual(expectedConsumed);
-          expect(new Set(consumed.map((row) => row.consumer))).toEqual(new Set(toUnit === null ? [] : [CONTRACTS[UNITS[toUnit]!.partner]!.id]));
+          expect(new Set(consumed.map((row) => row.consumer))).toEqual(
+            new Set(toUnit === null ? [] : [CONTRACTS[UNITS[toUnit]!.partner]!.id]),
+          );
           const owner = owners[0]!;
-          model.entries.push({ id: executed.entryId, type: 'exchange', partner: owner, member: m, amount: conversion.amountIn, reversed: 0 });
+          model.entries.push({
+            id: executed.entryId,
+            type: 'exchange',
+            partner: owner,
+            member: m,
+            amount: conversion.amountIn,
+            reversed: 0,
+          });
           model.exchangeEntries.push(executed.entryId);
           last = { partner: via, op: 'exchange', quote: quoted.quote, member: m, receipt: executed };
           break;

@@ -24,12 +24,16 @@ afterAll(() => hub.stop());
 
 describe('member linking', () => {
   it('refuses an untrusted partner that sends the e-mail hash of an existing member, and nothing is written', async () => {
-    const outcome = await expectNothingWritten(hub, () => evil.client.enrollMember({ member: 'x', emailHash: hashEmail('victim@example.com') }));
+    const outcome = await expectNothingWritten(hub, () =>
+      evil.client.enrollMember({ member: 'x', emailHash: hashEmail('victim@example.com') }),
+    );
     expect(outcome).toMatchObject({ ok: false, typename: 'MemberLinkingNotAllowed' });
   });
 
   it('refuses it just the same for an e-mail nobody has, so the refusal reveals no membership', async () => {
-    const outcome = await expectNothingWritten(hub, () => evil.client.enrollMember({ member: 'y', emailHash: hashEmail('nobody@example.com') }));
+    const outcome = await expectNothingWritten(hub, () =>
+      evil.client.enrollMember({ member: 'y', emailHash: hashEmail('nobody@example.com') }),
+    );
     expect(outcome).toMatchObject({ ok: false, typename: 'MemberLinkingNotAllowed' });
   });
 

@@ -45,7 +45,11 @@ function sample(text: string, series: string): number {
 }
 
 async function postGraphql(body: unknown, headers: Record<string, string> = {}): Promise<Response> {
-  return fetch(`${hub.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  return fetch(`${hub.url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
 }
 
 describe('observability', () => {
@@ -59,7 +63,13 @@ describe('observability', () => {
     const outcomes = requestLines().map((line) => line.outcome);
     expect(outcomes).toEqual(expect.arrayContaining(['issuePoints:IssueReceipt', 'redeemPoints:InsufficientBalance', 'ok']));
     for (const line of requestLines()) {
-      expect(line).toMatchObject({ method: expect.any(String), path: expect.any(String), status: expect.any(Number), durationMs: expect.any(Number), reqId: expect.any(String) });
+      expect(line).toMatchObject({
+        method: expect.any(String),
+        path: expect.any(String),
+        status: expect.any(Number),
+        durationMs: expect.any(Number),
+        reqId: expect.any(String),
+      });
     }
     const everything = JSON.stringify(lines);
     expect(everything).not.toContain(token);
@@ -69,14 +79,22 @@ describe('observability', () => {
 
   it('counts instructions by op and outcome at /metrics, forgeries included', async () => {
     const before = await metricsText();
-    const forger = new PartnerClient({ baseUrl: hub.url, hubId: HUB_ID, partnerId: 'ACME', key: await generatePartnerKey('EdDSA', acme.key.kid) });
+    const forger = new PartnerClient({
+      baseUrl: hub.url,
+      hubId: HUB_ID,
+      partnerId: 'ACME',
+      key: await generatePartnerKey('EdDSA', acme.key.kid),
+    });
     await forger.issuePoints({ member: 'm1', amount: '5' });
     await forger.issuePoints({ member: 'm1', amount: '5' });
     const response = await fetch(`${hub.url}/metrics`);
     expect(response.headers.get('content-type')).toContain('text/plain');
     const text = await response.text();
     expect(sample(text, 'coalition_instructions_total{op="issue",outcome="IssueReceipt"}')).toBeGreaterThanOrEqual(1);
-    expect(sample(text, 'coalition_instructions_total{op="issue",outcome="InvalidSignature"}') - sample(before, 'coalition_instructions_total{op="issue",outcome="InvalidSignature"}')).toBe(2);
+    expect(
+      sample(text, 'coalition_instructions_total{op="issue",outcome="InvalidSignature"}') -
+        sample(before, 'coalition_instructions_total{op="issue",outcome="InvalidSignature"}'),
+    ).toBe(2);
     expect(text).toMatch(/coalition_http_requests_total\{route="\/graphql",status="200"\} \d+/);
     expect(text).toContain('coalition_http_request_duration_seconds_bucket');
   });
@@ -84,14 +102,20 @@ describe('observability', () => {
   it('counts every signed mutation and each of its refusals, voidRedemption included', async () => {
     const before = await metricsText();
     for (const field of Object.keys(INSTRUCTION_MUTATIONS)) {
-      const response = await postGraphql({ query: `mutation($i: String!) { ${field}(instruction: $i) { __typename } }`, variables: { i: 'not-a-jws' } });
-      expect(((await response.json()) as { data: Record<string, { __typename: string }> }).data[field]!.__typename).toBe('MalformedInstruction');
+      const response = await postGraphql({
+        query: `mutation($i: String!) { ${field}(instruction: $i) { __typename } }`,
+        variables: { i: 'not-a-jws' },
+      });
+      expect(((await response.json()) as { data: Record<string, { __typename: string }> }).data[field]!.__typename).toBe(
+        'MalformedInstruction',
+      );
     }
     const refusedVoid = await acme.client.voidRedemption({ hold: randomUUID() });
     expect(refusedVoid).toMatchObject({ ok: false, typename: 'HoldNotFound' });
     const after = await metricsText();
     const delta = (series: string) => sample(after, series) - sample(before, series);
-    for (const op of Object.values(INSTRUCTION_MUTATIONS)) expect({ op, counted: delta(`coalition_instructions_total{op="${op}",outcome="MalformedInstruction"}`) }).toEqual({ op, counted: 1 });
+    for (const op of Object.values(INSTRUCTION_MUTATIONS))
+      expect({ op, counted: delta(`coalition_instructions_total{op="${op}",outcome="MalformedInstruction"}`) }).toEqual({ op, counted: 1 });
     expect(delta('coalition_instructions_total{op="void",outcome="HoldNotFound"}')).toBe(1);
   });
 
@@ -100,14 +124,23 @@ describe('observability', () => {
     // Valid syntax, invalid document (the instruction argument is missing).
     expect((await postGraphql({ query: 'mutation { voidRedemption { __typename } }' })).status).toBe(400);
     // A signed instruction sent to a mutation the hub does not have.
-    expect((await postGraphql({ query: 'mutation($i: String!) { issuePoint(instruction: $i) { __typename } }', variables: { i: 'x' } })).status).toBe(400);
+    expect(
+      (await postGraphql({ query: 'mutation($i: String!) { issuePoint(instruction: $i) { __typename } }', variables: { i: 'x' } })).status,
+    ).toBe(400);
     // A refused query that carries no instruction is not counted as one.
     expect((await postGraphql({ query: '{ partner(id: 1, id: 2) { nope } }' })).status).toBe(400);
     const after = await metricsText();
     const counted = (text: string) =>
-      new Map(text.split('\n').filter((line) => line.startsWith('coalition_instructions_total{')).map((line) => [line.split(' ')[0]!, Number(line.split(' ')[1])] as const));
+      new Map(
+        text
+          .split('\n')
+          .filter((line) => line.startsWith('coalition_instructions_total{'))
+          .map((line) => [line.split(' ')[0]!, Number(line.split(' ')[1])] as const),
+      );
     const [was, now] = [counted(before), counted(after)];
-    const added = [...now].filter(([series, value]) => value !== (was.get(series) ?? 0)).map(([series, value]) => [series, value - (was.get(series) ?? 0)]);
+    const added = [...now]
+      .filter(([series, value]) => value !== (was.get(series) ?? 0))
+      .map(([series, value]) => [series, value - (was.get(series) ?? 0)]);
     expect(added).toEqual(
       expect.arrayContaining([
         ['coalition_instructions_total{op="void",outcome="error:GRAPHQL_VALIDATION_FAILED"}', 1],
@@ -151,7 +184,9 @@ describe('observability', () => {
 
 describe('job metrics', () => {
   it('counts scheduled expiry and settlement-close runs, their durations and the items they processed', async () => {
-    const jobs = await TestHub.start({ env: { EXPIRY_INTERVAL_SECONDS: '1', SETTLEMENT_INTERVAL_SECONDS: '1', SETTLEMENT_PERIOD: 'hour' } });
+    const jobs = await TestHub.start({
+      env: { EXPIRY_INTERVAL_SECONDS: '1', SETTLEMENT_INTERVAL_SECONDS: '1', SETTLEMENT_PERIOD: 'hour' },
+    });
     try {
       const partner = await jobs.registerPartner('JOBS');
       await partner.client.enrollMember({ member: 'j1' });
@@ -161,7 +196,11 @@ describe('job metrics', () => {
       let text = '';
       for (let attempt = 0; attempt < 100; attempt += 1) {
         text = await metricsText(jobs);
-        if (sample(text, 'coalition_job_items_total{job="expiry"}') >= 3 && sample(text, 'coalition_job_items_total{job="settlement_close"}') >= 1) break;
+        if (
+          sample(text, 'coalition_job_items_total{job="expiry"}') >= 3 &&
+          sample(text, 'coalition_job_items_total{job="settlement_close"}') >= 1
+        )
+          break;
         await new Promise((done) => setTimeout(done, 100));
       }
       expect(sample(text, 'coalition_job_items_total{job="expiry"}')).toBe(3);

@@ -60,8 +60,16 @@ describe('registerPartner', () => {
   it('registers a partner with its public key and its issuance and redemption accounts', async () => {
     const key = await generatePartnerKey('ES256', 'dune-1');
     const before = await ledgerSnapshot(hub);
-    const result = await asOperator(REGISTER, { input: { id: 'DUNE_2', name: 'Dune Ltd', publicJwks: [key.publicJwk], contract: { lotLifetimeMonths: 12 } } });
-    expect(result).toMatchObject({ __typename: 'Partner', id: 'DUNE_2', name: 'Dune Ltd', status: 'active', contract: { lotLifetimeMonths: 12 } });
+    const result = await asOperator(REGISTER, {
+      input: { id: 'DUNE_2', name: 'Dune Ltd', publicJwks: [key.publicJwk], contract: { lotLifetimeMonths: 12 } },
+    });
+    expect(result).toMatchObject({
+      __typename: 'Partner',
+      id: 'DUNE_2',
+      name: 'Dune Ltd',
+      status: 'active',
+      contract: { lotLifetimeMonths: 12 },
+    });
     expect(result.keys).toEqual([expect.objectContaining({ kid: 'dune-1', alg: 'ES256', status: 'active', revokedAt: null })]);
     expect(result.keys[0].publicJwk).not.toHaveProperty('d');
     expect(snapshotDelta(before, await ledgerSnapshot(hub))).toEqual({ partners: '1', partnerKeys: '1', accounts: '2' });
@@ -69,7 +77,9 @@ describe('registerPartner', () => {
 
   it('refuses an id that is already registered as PartnerAlreadyExists and keeps the original', async () => {
     const key = await generatePartnerKey('EdDSA');
-    const result = await expectNothingWritten(hub, () => asOperator(REGISTER, { input: { id: 'ACME', name: 'Impostor', publicJwks: [key.publicJwk] } }));
+    const result = await expectNothingWritten(hub, () =>
+      asOperator(REGISTER, { input: { id: 'ACME', name: 'Impostor', publicJwks: [key.publicJwk] } }),
+    );
     expect(result).toMatchObject({ __typename: 'PartnerAlreadyExists', errorCode: 'PARTNER_ALREADY_EXISTS' });
     const keys = await hub.graphql('{ partner(id: "ACME") { name keys { kid } } }', {}, await hub.operatorToken());
     expect(keys.data?.partner).toEqual({ name: 'ACME Ltd', keys: [{ kid: acme.key.kid }] });
@@ -85,7 +95,9 @@ describe('registerPartner', () => {
     ['a non-ASCII letter', 'ÄCME'],
   ])('refuses an id with %s as InvalidInput', async (_case, id) => {
     const key = await generatePartnerKey('EdDSA');
-    const result = await expectNothingWritten(hub, () => asOperator(REGISTER, { input: { id, name: 'Bad Id', publicJwks: [key.publicJwk] } }));
+    const result = await expectNothingWritten(hub, () =>
+      asOperator(REGISTER, { input: { id, name: 'Bad Id', publicJwks: [key.publicJwk] } }),
+    );
     expect(result).toMatchObject({ __typename: 'InvalidInput', errorCode: 'INVALID_INPUT' });
   });
 
@@ -106,7 +118,9 @@ describe('registerPartner', () => {
   it.each(['EdDSA', 'ES256'] as const)('refuses a private %s JWK as InvalidPartnerKey: private keys never reach the hub', async (alg) => {
     const key = await generatePartnerKey(alg);
     const privateJwk = await exportPrivateJwk(key);
-    const result = await expectNothingWritten(hub, () => asOperator(REGISTER, { input: { id: 'LEAKY', name: 'Leaky', publicJwks: [privateJwk] } }));
+    const result = await expectNothingWritten(hub, () =>
+      asOperator(REGISTER, { input: { id: 'LEAKY', name: 'Leaky', publicJwks: [privateJwk] } }),
+    );
     expect(result).toMatchObject({ __typename: 'InvalidPartnerKey', errorCode: 'INVALID_PARTNER_KEY' });
     expect(await partnerRow('LEAKY')).toBeNull();
   });
@@ -116,10 +130,16 @@ describe('registerPartner', () => {
     ['a symmetric key', async () => [{ kty: 'oct', kid: 'shared', k: 'c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0' }]],
     ['an RSA key', async () => [{ kty: 'RSA', kid: 'rsa-1', n: 'AQAB', e: 'AQAB' }]],
     // A small-order point "verifies" signatures nobody made: the partner could later deny what it signed.
-    ['an Ed25519 key of small order (all zero)', async () => [{ kty: 'OKP', crv: 'Ed25519', kid: 'zero', x: Buffer.alloc(32).toString('base64url') }]],
+    [
+      'an Ed25519 key of small order (all zero)',
+      async () => [{ kty: 'OKP', crv: 'Ed25519', kid: 'zero', x: Buffer.alloc(32).toString('base64url') }],
+    ],
     ['a key without kid', async () => [{ ...(await generatePartnerKey('EdDSA')).publicJwk, kid: undefined }]],
     ['an Ed25519 key labelled ES256', async () => [{ ...(await generatePartnerKey('EdDSA')).publicJwk, alg: 'ES256' }]],
-    ['two keys sharing a kid', async () => [(await generatePartnerKey('EdDSA', 'same')).publicJwk, (await generatePartnerKey('ES256', 'same')).publicJwk]],
+    [
+      'two keys sharing a kid',
+      async () => [(await generatePartnerKey('EdDSA', 'same')).publicJwk, (await generatePartnerKey('ES256', 'same')).publicJwk],
+    ],
   ])('refuses %s as InvalidPartnerKey', async (_case, jwks) => {
     const publicJwks = JSON.parse(JSON.stringify(await jwks()));
     const result = await expectNothingWritten(hub, () => asOperator(REGISTER, { input: { id: 'ODDKEY', name: 'Odd', publicJwks } }));
@@ -251,7 +271,9 @@ describe('key rotation', () => {
   });
 
   it('refuses the revoked kid from the very next request while the new kid keeps working', async () => {
-    const jwsBefore = (await signInstruction({ partnerId: 'ACME', hubId: HUB_ID, key: acme.key, op: 'issue', fields: { member: 'acme-pat', amount: '2' } })).jws;
+    const jwsBefore = (
+      await signInstruction({ partnerId: 'ACME', hubId: HUB_ID, key: acme.key, op: 'issue', fields: { member: 'acme-pat', amount: '2' } })
+    ).jws;
     const signedBefore = await acme.client.submitSigned('issue', jwsBefore);
     if (!signedBefore.ok) throw new Error(JSON.stringify(signedBefore));
 

@@ -44,7 +44,14 @@ const walletBalance = async (): Promise<string> =>
 it('a lost answer is retried with the same signed instruction: one entry, the original receipt', async () => {
   const before = BigInt(await walletBalance());
   const network = losingFetch(2);
-  const client = new PartnerClient({ baseUrl: hub.url, hubId: HUB_ID, partnerId: 'ACME', key: acme.key, fetch: network.fetch, retry: { attempts: 3, baseDelayMs: 5 } });
+  const client = new PartnerClient({
+    baseUrl: hub.url,
+    hubId: HUB_ID,
+    partnerId: 'ACME',
+    key: acme.key,
+    fetch: network.fetch,
+    retry: { attempts: 3, baseDelayMs: 5 },
+  });
   const outcome = await client.issuePoints({ member: 'ann', amount: '25', orderRef: 'ord-7' }, { jti: 'ord-7-points' });
   expect(outcome.ok).toBe(true);
   if (!outcome.ok) return;
@@ -53,7 +60,9 @@ it('a lost answer is retried with the same signed instruction: one entry, the or
   expect(network.sent).toHaveLength(3);
   expect(new Set(network.sent).size).toBe(1);
   expect(BigInt(await walletBalance())).toBe(before + 25n);
-  const [{ entries }] = await hub.hub.dataSource.query(`SELECT count(*)::int AS entries FROM journal_entry WHERE partner_id = 'ACME' AND jti = 'ord-7-points'`);
+  const [{ entries }] = await hub.hub.dataSource.query(
+    `SELECT count(*)::int AS entries FROM journal_entry WHERE partner_id = 'ACME' AND jti = 'ord-7-points'`,
+  );
   expect(entries).toBe(1);
 });
 

@@ -10,7 +10,13 @@ let deli: TestPartner;
 const DAY_MS = 86_400_000;
 
 async function me(ref: string) {
-  return (await hub.graphql('{ me { balance pending available lots { edges { node { issuerPartnerId remaining vestsAt } } } } }', {}, await hub.memberToken(shop, ref))).data?.me;
+  return (
+    await hub.graphql(
+      '{ me { balance pending available lots { edges { node { issuerPartnerId remaining vestsAt } } } } }',
+      {},
+      await hub.memberToken(shop, ref),
+    )
+  ).data?.me;
 }
 
 beforeAll(async () => {
@@ -18,8 +24,15 @@ beforeAll(async () => {
   shop = await hub.registerPartner('SHOP');
   cafe = await hub.registerPartner('CAFE', 'ES256');
   deli = await hub.registerPartner('DELI');
-  for (const [partnerId, input] of [['SHOP', '{ pendingDays: 14, transfersAllowed: true }'], ['DELI', '{ pendingDays: 7 }']]) {
-    const set = await hub.graphql(`mutation { setPartnerContract(partnerId: "${partnerId}", input: ${input}) { __typename } }`, {}, await hub.operatorToken());
+  for (const [partnerId, input] of [
+    ['SHOP', '{ pendingDays: 14, transfersAllowed: true }'],
+    ['DELI', '{ pendingDays: 7 }'],
+  ]) {
+    const set = await hub.graphql(
+      `mutation { setPartnerContract(partnerId: "${partnerId}", input: ${input}) { __typename } }`,
+      {},
+      await hub.operatorToken(),
+    );
     expect(set.data?.setPartnerContract.__typename).toBe('PartnerContract');
   }
   for (const partner of [shop, cafe]) await partner.client.enrollMember({ member: 'ann', emailHash: hashEmail('ann@example.com') });
@@ -49,7 +62,8 @@ describe('who sees which pending points', () => {
       const staff = await hub.graphql(PENDING_BY_ID, { id: memberId }, await hub.operatorToken(scope));
       expect(staff.data?.member).toEqual(all);
     }
-    const seenBy = async (partner: TestPartner) => (await hub.graphql(PENDING_BY_REF, { ref: 'bea' }, await partner.client.accessToken())).data?.memberByRef.pending;
+    const seenBy = async (partner: TestPartner) =>
+      (await hub.graphql(PENDING_BY_REF, { ref: 'bea' }, await partner.client.accessToken())).data?.memberByRef.pending;
     expect({ SHOP: await seenBy(shop), DELI: await seenBy(deli), CAFE: await seenBy(cafe) }).toEqual({ SHOP: '30', DELI: '12', CAFE: '0' });
 
     // One request, two members: each keeps its own scope (the loader batches without mixing them up).
@@ -77,11 +91,20 @@ describe('pending points', () => {
   });
 
   it('does not let pending points be redeemed, held, or given away', async () => {
-    expect(await expectNothingWritten(hub, () => cafe.client.redeemPoints({ member: 'ann', amount: '51' }))).toMatchObject({ typename: 'InsufficientBalance' });
-    expect(await expectNothingWritten(hub, () => cafe.client.authorizeRedemption({ member: 'ann', amount: '51' }))).toMatchObject({ typename: 'InsufficientBalance' });
-    expect(await expectNothingWritten(hub, () => shop.client.transferPoints({ member: 'ann', to: 'amy', amount: '1' }))).toMatchObject({ typename: 'InsufficientBalance' });
+    expect(await expectNothingWritten(hub, () => cafe.client.redeemPoints({ member: 'ann', amount: '51' }))).toMatchObject({
+      typename: 'InsufficientBalance',
+    });
+    expect(await expectNothingWritten(hub, () => cafe.client.authorizeRedemption({ member: 'ann', amount: '51' }))).toMatchObject({
+      typename: 'InsufficientBalance',
+    });
+    expect(await expectNothingWritten(hub, () => shop.client.transferPoints({ member: 'ann', to: 'amy', amount: '1' }))).toMatchObject({
+      typename: 'InsufficientBalance',
+    });
     // What is vested can be spent, and the pending lot is left alone.
-    expect(await cafe.client.redeemPoints({ member: 'ann', amount: '50' })).toMatchObject({ ok: true, data: { consumed: [{ issuerPartnerId: 'CAFE', amount: '50' }] } });
+    expect(await cafe.client.redeemPoints({ member: 'ann', amount: '50' })).toMatchObject({
+      ok: true,
+      data: { consumed: [{ issuerPartnerId: 'CAFE', amount: '50' }] },
+    });
   });
 
   it('cancels pending points on a refund inside the window without touching what is spendable', async () => {
@@ -93,7 +116,14 @@ describe('pending points', () => {
   it('vests by itself when the window ends: spendable, and spent like any lot', async () => {
     hub.clock.advance(14 * DAY_MS + 1000);
     expect(await me('ann')).toMatchObject({ balance: '80', pending: '0', available: '80' });
-    const redeem = await signInstruction({ partnerId: 'CAFE', hubId: HUB_ID, key: cafe.key, op: 'redeem', now: hub.clock.now(), fields: { member: 'ann', amount: '70' } });
+    const redeem = await signInstruction({
+      partnerId: 'CAFE',
+      hubId: HUB_ID,
+      key: cafe.key,
+      op: 'redeem',
+      now: hub.clock.now(),
+      fields: { member: 'ann', amount: '70' },
+    });
     expect(await cafe.client.submitSigned('redeem', redeem.jws)).toMatchObject({ ok: true, data: { balance: '10' } });
     expect((await hub.integrity()).ok).toBe(true);
   });

@@ -46,7 +46,10 @@ describe('a running hub', () => {
 
 describe('readiness fails, naming the check', () => {
   it('on a pending migration (503 "migrations", with its name), and recovers once it is applied', async () => {
-    const [last] = await onDatabase(databaseUrl(), async (client) => (await client.query('SELECT * FROM migrations ORDER BY id DESC LIMIT 1')).rows);
+    const [last] = await onDatabase(
+      databaseUrl(),
+      async (client) => (await client.query('SELECT * FROM migrations ORDER BY id DESC LIMIT 1')).rows,
+    );
     await onDatabase(databaseUrl(), (client) => client.query('DELETE FROM migrations WHERE id = $1', [last.id]));
     try {
       for (const path of ['/readyz', '/healthz']) {
@@ -58,7 +61,9 @@ describe('readiness fails, naming the check', () => {
       }
       expect((await probe('/livez')).status).toBe(200);
     } finally {
-      await onDatabase(databaseUrl(), (client) => client.query('INSERT INTO migrations (id, timestamp, name) VALUES ($1, $2, $3)', [last.id, last.timestamp, last.name]));
+      await onDatabase(databaseUrl(), (client) =>
+        client.query('INSERT INTO migrations (id, timestamp, name) VALUES ($1, $2, $3)', [last.id, last.timestamp, last.name]),
+      );
     }
     expect((await probe('/readyz')).status).toBe(200);
   });
@@ -94,7 +99,13 @@ describe('readiness fails, naming the check', () => {
       await locker.query('BEGIN');
       await locker.query('LOCK TABLE journal_entry IN EXCLUSIVE MODE');
       const issued = partner.client.issuePoints({ member: 'alice', amount: '5' });
-      while ((await locker.query(`SELECT count(*)::int AS n FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'journal_entry' AND NOT l.granted`)).rows[0].n === 0) {
+      while (
+        (
+          await locker.query(
+            `SELECT count(*)::int AS n FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'journal_entry' AND NOT l.granted`,
+          )
+        ).rows[0].n === 0
+      ) {
         await new Promise((done) => setTimeout(done, 20));
       }
       expect((await other.hub.probes.readiness()).failed).toEqual([]);

@@ -25,7 +25,8 @@ function capture(into: Array<Record<string, unknown>>): Writable {
   });
 }
 
-const ISSUE = 'mutation($i: String!) { issuePoints(instruction: $i) { __typename ... on ErrorResult { errorCode message } ... on RateLimited { retryAfterSeconds } } }';
+const ISSUE =
+  'mutation($i: String!) { issuePoints(instruction: $i) { __typename ... on ErrorResult { errorCode message } ... on RateLimited { retryAfterSeconds } } }';
 
 async function sendIssue(url: string, jws: string, headers: Record<string, string> = {}): Promise<Record<string, any>> {
   const response = await fetch(`${url}/graphql`, {
@@ -59,7 +60,8 @@ describe('per-partner rate limit', () => {
 
   it('answers a typed RateLimited result beyond the limit, writes nothing for it, and accepts the same instruction once the wait is over', async () => {
     await nextWindow();
-    const sign = (amount: string) => signInstruction({ partnerId: 'ACME', hubId: HUB_ID, key: acme.key, op: 'issue', fields: { member: 'm1', amount } });
+    const sign = (amount: string) =>
+      signInstruction({ partnerId: 'ACME', hubId: HUB_ID, key: acme.key, op: 'issue', fields: { member: 'm1', amount } });
     const [first, second, third] = await Promise.all([sign('10'), sign('20'), sign('40')]);
     expect((await sendIssue(hub.url, first.jws)).__typename).toBe('IssueReceipt');
     expect((await sendIssue(hub.url, second.jws)).__typename).toBe('IssueReceipt');
@@ -71,9 +73,14 @@ describe('per-partner rate limit', () => {
     expect(viaSdk).toMatchObject({ ok: false, typename: 'RateLimited', errorCode: 'RATE_LIMITED', retryAfterSeconds: expect.any(Number) });
 
     // Nothing of the refused ones was written: no jti claimed, no entry, the balance has the first two only.
-    const written = await hub.hub.dataSource.query('SELECT jti FROM instruction WHERE partner_id = $1 AND jti = ANY($2::text[])', ['ACME', [third.jti, viaSdk.jti]]);
+    const written = await hub.hub.dataSource.query('SELECT jti FROM instruction WHERE partner_id = $1 AND jti = ANY($2::text[])', [
+      'ACME',
+      [third.jti, viaSdk.jti],
+    ]);
     expect(written).toEqual([]);
-    expect(await hub.hub.dataSource.query('SELECT id FROM journal_entry WHERE jti = ANY($1::text[])', [[third.jti, viaSdk.jti]])).toEqual([]);
+    expect(await hub.hub.dataSource.query('SELECT id FROM journal_entry WHERE jti = ANY($1::text[])', [[third.jti, viaSdk.jti]])).toEqual(
+      [],
+    );
     expect(await balanceOf(hub, acme, 'm1')).toBe('30');
 
     // The refusal is logged, and every line of that request carries its request id.
@@ -92,7 +99,12 @@ describe('per-partner rate limit', () => {
 
   it("does not let forgeries spend a partner's budget", async () => {
     await nextWindow();
-    const forger = new PartnerClient({ baseUrl: hub.url, hubId: HUB_ID, partnerId: 'ACME', key: await generatePartnerKey('EdDSA', acme.key.kid) });
+    const forger = new PartnerClient({
+      baseUrl: hub.url,
+      hubId: HUB_ID,
+      partnerId: 'ACME',
+      key: await generatePartnerKey('EdDSA', acme.key.kid),
+    });
     for (let i = 0; i < 3; i += 1) expect((await forger.issuePoints({ member: 'm1', amount: '1' })).typename).toBe('InvalidSignature');
     expect((await acme.client.issuePoints({ member: 'm1', amount: '1' })).typename).toBe('IssueReceipt');
     expect((await acme.client.issuePoints({ member: 'm1', amount: '1' })).typename).toBe('IssueReceipt');
@@ -117,10 +129,17 @@ describe('when the database cannot be reached', () => {
 
 describe('per-address rate limit', () => {
   it('answers HTTP 429 with Retry-After before authentication, and never limits probes or metrics', async () => {
-    const hub = await TestHub.start({ env: { RATE_LIMIT_IP_PER_SECOND: '2', RATE_LIMIT_IP_BURST: '0', RATE_LIMIT_PARTNER_PER_SECOND: '0' } });
+    const hub = await TestHub.start({
+      env: { RATE_LIMIT_IP_PER_SECOND: '2', RATE_LIMIT_IP_BURST: '0', RATE_LIMIT_PARTNER_PER_SECOND: '0' },
+    });
     try {
       await nextWindow();
-      const ask = () => fetch(`${hub.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query":"{ __typename }"}' });
+      const ask = () =>
+        fetch(`${hub.url}/graphql`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: '{"query":"{ __typename }"}',
+        });
       expect((await ask()).status).toBe(200);
       expect((await ask()).status).toBe(200);
       const refused = await ask();
@@ -128,7 +147,9 @@ describe('per-address rate limit', () => {
       const retryAfter = Number(refused.headers.get('retry-after'));
       expect(Number.isInteger(retryAfter) && retryAfter >= 1).toBe(true);
       expect(await refused.json()).toEqual({
-        errors: [{ message: expect.stringContaining('too many requests'), extensions: { code: 'RATE_LIMITED', retryAfterSeconds: retryAfter } }],
+        errors: [
+          { message: expect.stringContaining('too many requests'), extensions: { code: 'RATE_LIMITED', retryAfterSeconds: retryAfter } },
+        ],
       });
       expect(refused.headers.get('x-request-id')).toEqual(expect.any(String));
       expect((await fetch(`${hub.url}/healthz`)).status).toBe(200);
@@ -163,7 +184,10 @@ describe('two hub processes on one database', () => {
         SETTLEMENT_INTERVAL_SECONDS: '0',
         ...limits,
       });
-      second = await startHub(config, databaseUrl(testServerUrl(), first.databaseName), { clock: first.clock, logger: pino({ level: 'silent' }) });
+      second = await startHub(config, databaseUrl(testServerUrl(), first.databaseName), {
+        clock: first.clock,
+        logger: pino({ level: 'silent' }),
+      });
       const viaSecond = new PartnerClient({ baseUrl: second.url, hubId: HUB_ID, partnerId: 'ACME', key: acme.key });
       await nextWindow();
       const outcomes = await Promise.all(

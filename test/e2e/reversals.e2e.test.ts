@@ -21,7 +21,11 @@ async function entryId(outcome: { ok: boolean; data?: unknown }): Promise<string
 }
 
 async function lotsOf(ref: string): Promise<Array<{ issuerPartnerId: string; amount: string; remaining: string }>> {
-  const me = await hub.graphql('{ me { lots(includeSpent: true) { edges { node { issuerPartnerId amount remaining } } } } }', {}, await hub.memberToken(acme, ref));
+  const me = await hub.graphql(
+    '{ me { lots(includeSpent: true) { edges { node { issuerPartnerId amount remaining } } } } }',
+    {},
+    await hub.memberToken(acme, ref),
+  );
   return me.data?.me.lots.edges.map((edge: any) => edge.node);
 }
 
@@ -96,8 +100,17 @@ describe('reversing an issue (a refunded purchase takes its points back)', () =>
       { issuerPartnerId: 'ACME', amount: '80', remaining: '50' },
       { issuerPartnerId: 'BOLT', amount: '20', remaining: '20' },
     ]);
-    const history = await hub.graphql('{ me { history(first: 1) { edges { node { type reversesEntryId rates orderRef } } } } }', {}, await hub.memberToken(acme, 'dee'));
-    expect(history.data?.me.history.edges[0].node).toMatchObject({ type: 'reversal', reversesEntryId: issue, orderRef: 'refund-1', rates: { issuePrice: '1' } });
+    const history = await hub.graphql(
+      '{ me { history(first: 1) { edges { node { type reversesEntryId rates orderRef } } } } }',
+      {},
+      await hub.memberToken(acme, 'dee'),
+    );
+    expect(history.data?.me.history.edges[0].node).toMatchObject({
+      type: 'reversal',
+      reversesEntryId: issue,
+      orderRef: 'refund-1',
+      rates: { issuePrice: '1' },
+    });
   });
 
   it('refuses to take back points already spent, says how many can be, and writes nothing', async () => {
@@ -122,15 +135,25 @@ describe('what can be reversed', () => {
   it("answers EntryNotFound for another partner's entry and for a reversal, and writes nothing", async () => {
     await member('gus');
     const issue = await entryId(await acme.client.issuePoints({ member: 'gus', amount: '10' }));
-    expect(await expectNothingWritten(hub, () => bolt.client.reversePoints({ entry: issue, amount: '1' }))).toMatchObject({ typename: 'EntryNotFound' });
+    expect(await expectNothingWritten(hub, () => bolt.client.reversePoints({ entry: issue, amount: '1' }))).toMatchObject({
+      typename: 'EntryNotFound',
+    });
     const reversal = await entryId(await acme.client.reversePoints({ entry: issue, amount: '1' }));
-    expect(await expectNothingWritten(hub, () => acme.client.reversePoints({ entry: reversal, amount: '1' }))).toMatchObject({ typename: 'EntryNotFound' });
+    expect(await expectNothingWritten(hub, () => acme.client.reversePoints({ entry: reversal, amount: '1' }))).toMatchObject({
+      typename: 'EntryNotFound',
+    });
   });
 
   it('is idempotent: the same signed reversal twice reverses once', async () => {
     await member('hal');
     const issue = await entryId(await acme.client.issuePoints({ member: 'hal', amount: '10' }));
-    const signed = await signInstruction({ partnerId: 'ACME', hubId: HUB_ID, key: acme.key, op: 'reverse', fields: { entry: issue, amount: '10' } });
+    const signed = await signInstruction({
+      partnerId: 'ACME',
+      hubId: HUB_ID,
+      key: acme.key,
+      op: 'reverse',
+      fields: { entry: issue, amount: '10' },
+    });
     const [first, second] = [await acme.client.submitSigned('reverse', signed.jws), await acme.client.submitSigned('reverse', signed.jws)];
     expect(first.ok && second.ok && second.data.replayed && first.data.entryId === second.data.entryId).toBe(true);
   });
@@ -141,7 +164,9 @@ describe('what can be reversed', () => {
     const redemption = await entryId(await cafe.client.redeemPoints({ member: 'ivy', amount: '100' }));
     const outcomes = await Promise.all(Array.from({ length: 10 }, () => cafe.client.reversePoints({ entry: redemption, amount: '20' })));
     expect(outcomes.filter((outcome) => outcome.ok)).toHaveLength(5);
-    expect(outcomes.filter((outcome) => !outcome.ok).every((outcome) => !outcome.ok && outcome.typename === 'ReversalExceedsRemaining')).toBe(true);
+    expect(
+      outcomes.filter((outcome) => !outcome.ok).every((outcome) => !outcome.ok && outcome.typename === 'ReversalExceedsRemaining'),
+    ).toBe(true);
     expect((await hub.integrity()).ok).toBe(true);
   });
 });
@@ -149,9 +174,20 @@ describe('what can be reversed', () => {
 describe('refunding points whose lot has expired since (policy)', () => {
   it('gives them back to their lot with its original expiry: not spendable, and the next expiry run takes them as breakage', async () => {
     const short = await hub.registerPartner('SHORTLIFE');
-    await hub.graphql('mutation { setPartnerContract(partnerId: "SHORTLIFE", input: { lotLifetimeMonths: 1 }) { __typename } }', {}, await hub.operatorToken());
+    await hub.graphql(
+      'mutation { setPartnerContract(partnerId: "SHORTLIFE", input: { lotLifetimeMonths: 1 }) { __typename } }',
+      {},
+      await hub.operatorToken(),
+    );
     const send = async (op: 'enroll' | 'issue' | 'redeem' | 'reverse', fields: Record<string, unknown>) => {
-      const signed = await signInstruction({ partnerId: short.id, hubId: HUB_ID, key: short.key, op, now: hub.clock.now(), fields: fields as never });
+      const signed = await signInstruction({
+        partnerId: short.id,
+        hubId: HUB_ID,
+        key: short.key,
+        op,
+        now: hub.clock.now(),
+        fields: fields as never,
+      });
       const response = await hub.graphql(
         `mutation($i: String!) { r: ${{ enroll: 'enrollMember', issue: 'issuePoints', redeem: 'redeemPoints', reverse: 'reversePoints' }[op]}(instruction: $i) {
           __typename ${op === 'enroll' ? '' : '... on MovementReceipt { entryId balance }'} ... on ErrorResult { errorCode } } }`,
@@ -166,7 +202,10 @@ describe('refunding points whose lot has expired since (policy)', () => {
     const run = 'mutation { runExpiry { pointsExpired } }';
     expect((await hub.graphql(run, {}, await hub.operatorToken())).data?.runExpiry.pointsExpired).toBe('40');
     // Points don't get younger by being spent and refunded: they return to the expired lot.
-    expect(await send('reverse', { entry: redemption.entryId, amount: '60' })).toMatchObject({ __typename: 'ReversalReceipt', balance: '60' });
+    expect(await send('reverse', { entry: redemption.entryId, amount: '60' })).toMatchObject({
+      __typename: 'ReversalReceipt',
+      balance: '60',
+    });
     const me = await hub.graphql('{ me { balance available } }', {}, await hub.memberToken(short, 'zed'));
     expect(me.data?.me).toEqual({ balance: '60', available: '0' });
     expect(await send('redeem', { member: 'zed', amount: '1' })).toMatchObject({ errorCode: 'INSUFFICIENT_BALANCE' });

@@ -105,8 +105,14 @@ describe('the scheduled close', () => {
     // A crash between the cut-off and the figures leaves a period `closing`: the next run finishes it.
     const next = await settlement.openPeriod();
     await hub.hub.dataSource.transaction(async (tx) => {
-      await tx.query(`UPDATE settlement_period SET status = 'closing', cutoff_at = $2, closed_by = 'crashed' WHERE id = $1`, [next.id, hub.clock.now()]);
-      await tx.query('INSERT INTO settlement_period (starts_at, ends_at) VALUES ($1, $2)', [hub.clock.now(), new Date(hub.clock.now().getTime() + 86_400_000)]);
+      await tx.query(`UPDATE settlement_period SET status = 'closing', cutoff_at = $2, closed_by = 'crashed' WHERE id = $1`, [
+        next.id,
+        hub.clock.now(),
+      ]);
+      await tx.query('INSERT INTO settlement_period (starts_at, ends_at) VALUES ($1, $2)', [
+        hub.clock.now(),
+        new Date(hub.clock.now().getTime() + 86_400_000),
+      ]);
     });
     const finished = await settlement.closeDue();
     expect(finished.map((period) => [period.id, period.status])).toEqual([[next.id, 'closed']]);

@@ -52,7 +52,8 @@ const PERIOD = `query($id: ID!) { settlementPeriod(id: $id) { id status
   obligations(first: 20) { edges { node { issuer consumer points fundedMinor } } }
   instructions(first: 20) { edges { node { payer payee amountMinor } } } } }`;
 
-const operator = (query: string, variables: Record<string, unknown> = {}, scope: 'operator' | 'finance' = 'operator') => hub.asStaff(query, variables, scope);
+const operator = (query: string, variables: Record<string, unknown> = {}, scope: 'operator' | 'finance' = 'operator') =>
+  hub.asStaff(query, variables, scope);
 
 /** Signed on the hub's clock (it moves 40 days in this test). */
 async function send(partnerId: string, op: Op, fields: Record<string, unknown>): Promise<InstructionResult> {
@@ -94,7 +95,10 @@ beforeAll(async () => {
   };
   for (const [id, input] of Object.entries(terms)) {
     partners[id] = await hub.registerPartner(id);
-    await operator(`mutation($id: ID!, $input: ContractInput!) { setPartnerContract(partnerId: $id, input: $input) { ${RESULT} } }`, { id, input });
+    await operator(`mutation($id: ID!, $input: ContractInput!) { setPartnerContract(partnerId: $id, input: $input) { ${RESULT} } }`, {
+      id,
+      input,
+    });
   }
   await operator('mutation { setPartnerUnit(partnerId: "DELTA", code: "MILES") { __typename } }');
   await operator('mutation { setExchangeRate(partnerId: "DELTA", cpPerPoint: "2") { __typename } }');
@@ -117,12 +121,23 @@ beforeAll(async () => {
   await send('BRAVO', 'reverse', { entry: issue2.entryId, amount: '100' }); // 3
   const redemption = await send('CHARLIE', 'redeem', { member: 'm1', amount: '1100' }); // 4
   await send('CHARLIE', 'reverse', { entry: redemption.entryId, amount: '50' }); // 5
-  expect(await exchange('m1', 'CP', 'DELTA.MILES', '300')).toMatchObject({ __typename: 'ExchangeReceipt', amountIn: '300', amountOut: '150' }); // 6
+  expect(await exchange('m1', 'CP', 'DELTA.MILES', '300')).toMatchObject({
+    __typename: 'ExchangeReceipt',
+    amountIn: '300',
+    amountOut: '150',
+  }); // 6
   await send('ALFA', 'issue', { member: 'm2', amount: '200' }); // 7
   hub.clock.advance(40 * 86_400_000);
-  expect((await operator('mutation { runExpiry { lotsExpired pointsExpired } }')).runExpiry).toEqual({ lotsExpired: 1, pointsExpired: '200' }); // 8
+  expect((await operator('mutation { runExpiry { lotsExpired pointsExpired } }')).runExpiry).toEqual({
+    lotsExpired: 1,
+    pointsExpired: '200',
+  }); // 8
   await send('DELTA', 'issue', { member: 'm2', amount: '100', asset: 'DELTA.MILES' }); // 9
-  expect(await exchange('m2', 'DELTA.MILES', 'CP', '100')).toMatchObject({ __typename: 'ExchangeReceipt', amountIn: '100', amountOut: '200' }); // 10
+  expect(await exchange('m2', 'DELTA.MILES', 'CP', '100')).toMatchObject({
+    __typename: 'ExchangeReceipt',
+    amountIn: '100',
+    amountOut: '200',
+  }); // 10
   await send('ALFA', 'redeem', { member: 'm2', amount: '200' }); // 11
 
   expect((await operator(CLOSE, { id: currentSettlementPeriod.id }, 'finance')).result).toMatchObject({ status: 'closed' });
@@ -216,14 +231,24 @@ it('nets five participants into four instructions', () => {
 });
 
 it('reconciles with no difference', async () => {
-  const { reconciliation } = await operator(`query($id: ID!) { reconciliation(periodId: $id) { ok differences } }`, { id: period.id }, 'finance');
+  const { reconciliation } = await operator(
+    `query($id: ID!) { reconciliation(periodId: $id) { ok differences } }`,
+    { id: period.id },
+    'finance',
+  );
   expect(reconciliation).toEqual({ ok: true, differences: [] });
 });
 
 describe('liability, breakage and balances as of a moment', () => {
   it('values outstanding CP by issuer at what each issuer paid in: BRAVO’s 50 left at 1.2', async () => {
-    const { liabilityByIssuer } = await operator('{ liabilityByIssuer { issuerPartnerId points pendingPoints expiredUnsweptPoints fundedMinor } }', {}, 'finance');
-    expect(liabilityByIssuer).toEqual([{ issuerPartnerId: 'BRAVO', points: '50', pendingPoints: '0', expiredUnsweptPoints: '0', fundedMinor: '60' }]);
+    const { liabilityByIssuer } = await operator(
+      '{ liabilityByIssuer { issuerPartnerId points pendingPoints expiredUnsweptPoints fundedMinor } }',
+      {},
+      'finance',
+    );
+    expect(liabilityByIssuer).toEqual([
+      { issuerPartnerId: 'BRAVO', points: '50', pendingPoints: '0', expiredUnsweptPoints: '0', fundedMinor: '60' },
+    ]);
     // The same figure the close computed as the period's liability change (the coalition started empty).
     expect(liabilityByIssuer[0].fundedMinor).toBe(period.summary.liabilityChangeMinor);
   });
@@ -243,7 +268,11 @@ describe('liability, breakage and balances as of a moment', () => {
   });
 
   it('reports breakage so far: ALFA 200 expired of 1,200 gone, its share 100 paid', async () => {
-    const { breakageToDate } = await operator('{ breakageToDate { issuerPartnerId expiredPoints sharePaidMinor breakageRate } }', {}, 'finance');
+    const { breakageToDate } = await operator(
+      '{ breakageToDate { issuerPartnerId expiredPoints sharePaidMinor breakageRate } }',
+      {},
+      'finance',
+    );
     expect(breakageToDate).toEqual([
       { issuerPartnerId: 'ALFA', expiredPoints: '200', sharePaidMinor: '100', breakageRate: '0.166667' },
       { issuerPartnerId: 'BRAVO', expiredPoints: '0', sharePaidMinor: '0', breakageRate: '0.000000' },
@@ -263,7 +292,18 @@ describe('liability, breakage and balances as of a moment', () => {
       { asset: 'CP', kind: 'wallet', balance: '50' },
       { asset: 'DELTA.MILES', kind: 'wallet', balance: '150' },
     ]);
-    const partner = await hub.graphql(AS_OF, { at: hub.clock.now().toISOString(), member: m1Id }, await signAccessToken({ issuer: 'ALFA', subject: 'ALFA', scope: 'partner', audience: HUB_ID, key: partners.ALFA!.key, now: hub.clock.now() }));
+    const partner = await hub.graphql(
+      AS_OF,
+      { at: hub.clock.now().toISOString(), member: m1Id },
+      await signAccessToken({
+        issuer: 'ALFA',
+        subject: 'ALFA',
+        scope: 'partner',
+        audience: HUB_ID,
+        key: partners.ALFA!.key,
+        now: hub.clock.now(),
+      }),
+    );
     expect(partner.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
   });
 });

@@ -79,7 +79,11 @@ describe('the scheduled close', () => {
       await holder.query('SELECT pg_advisory_lock($1, $2)', COMPUTE_LOCK);
       const skipped = () => lines.filter((line) => line.msg.startsWith('settlement close skipped')).length;
       // Ticks finish while the lock is still held: none of them waits for it.
-      await until(() => skipped() >= 5, 10_000, () => (waitingMax = Math.max(waitingMax, pool.waitingCount)));
+      await until(
+        () => skipped() >= 5,
+        10_000,
+        () => (waitingMax = Math.max(waitingMax, pool.waitingCount)),
+      );
       expect(waitingMax).toBe(0);
       expect(lines.filter((line) => line.msg === 'settlement period closed')).toEqual([]);
       // The first run cut the period off; the figures wait for the lock holder to finish.

@@ -28,22 +28,58 @@ type Step =
   | { kind: 'age' };
 
 const step: fc.Arbitrary<Step> = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ kind: fc.constant('issue' as const), partner: fc.nat(2), member: fc.nat(1), amount: fc.integer({ min: 1, max: 300 }) }) },
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant('redeem' as const), partner: fc.nat(2), member: fc.nat(1), amount: fc.integer({ min: 1, max: 300 }) }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      kind: fc.constant('issue' as const),
+      partner: fc.nat(2),
+      member: fc.nat(1),
+      amount: fc.integer({ min: 1, max: 300 }),
+    }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant('redeem' as const),
+      partner: fc.nat(2),
+      member: fc.nat(1),
+      amount: fc.integer({ min: 1, max: 300 }),
+    }),
+  },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('refund' as const), pick: fc.nat(20), amount: fc.integer({ min: 1, max: 200 }) }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('exchange' as const), member: fc.nat(1), direction: fc.constantFrom('in' as const, 'out' as const), amount: fc.integer({ min: 1, max: 60 }) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('exchange' as const),
+      member: fc.nat(1),
+      direction: fc.constantFrom('in' as const, 'out' as const),
+      amount: fc.integer({ min: 1, max: 60 }),
+    }),
+  },
   { weight: 1, arbitrary: fc.constant({ kind: 'age' as const }) },
 );
 
 async function send(partner: TestPartner, op: Op, fields: Record<string, unknown>) {
-  const signed = await signInstruction({ partnerId: partner.id, hubId: HUB_ID, key: partner.key, op, now: hub.clock.now(), fields: fields as never });
+  const signed = await signInstruction({
+    partnerId: partner.id,
+    hubId: HUB_ID,
+    key: partner.key,
+    op,
+    now: hub.clock.now(),
+    fields: fields as never,
+  });
   return sendInstruction(hub, op, signed.jws);
 }
 
 async function exchange(member: string, from: string, to: string, amount: number) {
   const token = await hub.memberToken(partners[1]!, member);
-  const quote = (await hub.graphql(`query($f: String!, $t: String!, $a: Amount!) { quoteExchange(from: $f, to: $t, amount: $a) { ... on ExchangeQuote { quote } } }`,
-    { f: from, t: to, a: String(amount) }, token)).data?.quoteExchange;
+  const quote = (
+    await hub.graphql(
+      `query($f: String!, $t: String!, $a: Amount!) { quoteExchange(from: $f, to: $t, amount: $a) { ... on ExchangeQuote { quote } } }`,
+      { f: from, t: to, a: String(amount) },
+      token,
+    )
+  ).data?.quoteExchange;
   if (!quote?.quote) return;
   await hub.graphql('mutation($q: String!) { exchangePoints(quote: $q) { __typename } }', { q: quote.quote }, token);
 }
@@ -53,11 +89,16 @@ beforeAll(async () => {
   const token = await hub.operatorToken();
   for (const { id, ...input } of PRICES) {
     partners.push(await hub.registerPartner(id));
-    await hub.graphql('mutation($id: ID!, $input: ContractInput!) { setPartnerContract(partnerId: $id, input: $input) { __typename } }', { id, input }, token);
+    await hub.graphql(
+      'mutation($id: ID!, $input: ContractInput!) { setPartnerContract(partnerId: $id, input: $input) { __typename } }',
+      { id, input },
+      token,
+    );
   }
   await hub.graphql('mutation { setPartnerUnit(partnerId: "P_TWO", code: "MILES") { __typename } }', {}, token);
   await hub.graphql('mutation { setExchangeRate(partnerId: "P_TWO", cpPerPoint: "2.333333333333") { __typename } }', {}, token);
-  for (const member of MEMBERS) for (const partner of partners) await send(partner, 'enroll', { member, emailHash: hashEmail(`${member}@example.com`) });
+  for (const member of MEMBERS)
+    for (const partner of partners) await send(partner, 'enroll', { member, emailHash: hashEmail(`${member}@example.com`) });
 });
 
 afterAll(() => hub.stop());
@@ -76,13 +117,16 @@ it('every random period reconciles and nets into instructions that settle it exa
           const partner = partners[s.partner]!;
           const result = await send(partner, s.kind, { member: MEMBERS[s.member], amount: String(s.amount) });
           if (result.entryId) entries.push({ partner, entryId: result.entryId });
-          if (s.kind === 'issue' && s.partner === 1) await send(partner, 'issue', { member: MEMBERS[s.member], amount: String(s.amount), asset: 'P_TWO.MILES' });
+          if (s.kind === 'issue' && s.partner === 1)
+            await send(partner, 'issue', { member: MEMBERS[s.member], amount: String(s.amount), asset: 'P_TWO.MILES' });
         } else if (s.kind === 'refund' && entries.length > 0) {
           const { partner, entryId } = entries[s.pick % entries.length]!;
           await send(partner, 'reverse', { entry: entryId, amount: String(s.amount) });
         } else if (s.kind === 'exchange') {
           const member = MEMBERS[s.member]!;
-          await (s.direction === 'in' ? exchange(member, 'P_TWO.MILES', 'CP', s.amount) : exchange(member, 'CP', 'P_TWO.MILES', s.amount * 3));
+          await (s.direction === 'in'
+            ? exchange(member, 'P_TWO.MILES', 'CP', s.amount)
+            : exchange(member, 'CP', 'P_TWO.MILES', s.amount * 3));
         } else if (s.kind === 'age') {
           hub.clock.advance(35 * 86_400_000);
           await hub.graphql('mutation { runExpiry { ran } }', {}, await hub.operatorToken());
@@ -90,7 +134,9 @@ it('every random period reconciles and nets into instructions that settle it exa
       }
       const { currentSettlementPeriod } = await hub.asStaff('{ currentSettlementPeriod { id } }');
       await hub.asStaff('mutation($id: ID!) { closeSettlementPeriod(id: $id) { __typename } }', { id: currentSettlementPeriod.id });
-      const { reconciliation } = await hub.asStaff('query($id: ID!) { reconciliation(periodId: $id) { ok differences } }', { id: currentSettlementPeriod.id });
+      const { reconciliation } = await hub.asStaff('query($id: ID!) { reconciliation(periodId: $id) { ok differences } }', {
+        id: currentSettlementPeriod.id,
+      });
       expect(reconciliation).toEqual({ ok: true, differences: [] });
 
       const period = (await hub.asStaff(PERIOD, { id: currentSettlementPeriod.id })).settlementPeriod;

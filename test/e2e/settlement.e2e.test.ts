@@ -42,7 +42,8 @@ async function ok<T extends { ok: boolean }>(outcome: Promise<T>): Promise<T> {
 }
 
 async function enrollEverywhere(ref: string): Promise<void> {
-  for (const partner of [alfa, bravo, charlie]) await ok(partner.client.enrollMember({ member: ref, emailHash: hashEmail(`${ref}@example.com`) }));
+  for (const partner of [alfa, bravo, charlie])
+    await ok(partner.client.enrollMember({ member: ref, emailHash: hashEmail(`${ref}@example.com`) }));
 }
 
 const byPartner = (period: any) => Object.fromEntries(period.positions.edges.map((edge: any) => [edge.node.partnerId, edge.node]));
@@ -94,7 +95,11 @@ describe('the three-partner worked example (A owes 760, B 600; C is owed 900)', 
       issued: { lines: 1, points: '1000', moneyMinor: '1000' },
       redeemed: { lines: 1, points: '300', moneyMinor: '-240' },
     });
-    expect(positions.BRAVO).toMatchObject({ netMinor: '600', issued: { lines: 1, points: '500', moneyMinor: '600' }, redeemed: { lines: 0 } });
+    expect(positions.BRAVO).toMatchObject({
+      netMinor: '600',
+      issued: { lines: 1, points: '500', moneyMinor: '600' },
+      redeemed: { lines: 0 },
+    });
     expect(positions.CHARLIE).toMatchObject({
       netMinor: '-900',
       issued: { lines: 1, points: '300', moneyMinor: '300' },
@@ -147,9 +152,12 @@ describe('the three-partner worked example (A owes 760, B 600; C is owed 900)', 
   });
 
   it('reconciles: the identity holds, statements sum to their lines, the period recomputes identically', async () => {
-    const { reconciliation } = await hub.asStaff(`query($id: ID!) { reconciliation(periodId: $id) { periodId ok differences checks { name ok detail } } }`, {
-      id: period.id,
-    });
+    const { reconciliation } = await hub.asStaff(
+      `query($id: ID!) { reconciliation(periodId: $id) { periodId ok differences checks { name ok detail } } }`,
+      {
+        id: period.id,
+      },
+    );
     expect(reconciliation.differences).toEqual([]);
     expect(reconciliation.ok).toBe(true);
     expect(reconciliation.checks.map((check: any) => check.name)).toEqual([
@@ -186,10 +194,13 @@ describe('the three-partner worked example (A owes 760, B 600; C is owed 900)', 
     }
     const charlieDoc: StatementDocument = JSON.parse(statements.edges[0].node.document);
     // The same lines, a page at a time.
-    const LINES = 'query($id: ID!, $after: String) { statement(id: $id) { lines(first: 1, after: $after) { edges { node { line kind moneyMinor } } pageInfo { hasNextPage endCursor } } } }';
+    const LINES =
+      'query($id: ID!, $after: String) { statement(id: $id) { lines(first: 1, after: $after) { edges { node { line kind moneyMinor } } pageInfo { hasNextPage endCursor } } } }';
     const first = (await hub.asStaff(LINES, { id: statements.edges[0].node.id })).statement.lines;
     const second = (await hub.asStaff(LINES, { id: statements.edges[0].node.id, after: first.pageInfo.endCursor })).statement.lines;
-    expect([...first.edges, ...second.edges].map((edge: any) => edge.node)).toEqual(charlieDoc.lines.map(({ line, kind, moneyMinor }) => ({ line, kind, moneyMinor })));
+    expect([...first.edges, ...second.edges].map((edge: any) => edge.node)).toEqual(
+      charlieDoc.lines.map(({ line, kind, moneyMinor }) => ({ line, kind, moneyMinor })),
+    );
     expect([first.pageInfo.hasNextPage, second.pageInfo.hasNextPage]).toEqual([true, false]);
     expect(charlieDoc.lines.map((line) => [line.line, line.kind, line.points, line.price, line.moneyMinor])).toEqual([
       ['1', 'redeem', '1200', '1', '-1200'],
@@ -212,7 +223,9 @@ describe('the three-partner worked example (A owes 760, B 600; C is owed 900)', 
   });
 
   it('never changes a closed period, even from SQL (as the owner: its triggers)', async () => {
-    await expect(hub.ownerQuery(`UPDATE settlement_period SET closed_by = 'x' WHERE id = $1`, [period.id])).rejects.toThrow(/never changes/);
+    await expect(hub.ownerQuery(`UPDATE settlement_period SET closed_by = 'x' WHERE id = $1`, [period.id])).rejects.toThrow(
+      /never changes/,
+    );
     await expect(hub.ownerQuery('DELETE FROM settlement_period WHERE id = $1', [period.id])).rejects.toThrow(/never changes/);
     await expect(hub.ownerQuery(`UPDATE statement SET net_minor = 0 WHERE period_id = $1`, [period.id])).rejects.toThrow(/never changes/);
     for (const table of ['settlement_line', 'settlement_total', 'settlement_obligation', 'settlement_instruction', 'settlement_summary']) {
@@ -239,13 +252,20 @@ describe('acknowledging and disputing statements', () => {
   it('a partner acknowledges its statement by signing the digest it checked; the hub keeps that signature', async () => {
     const statement = await statementOf('ALFA');
     const jwks = (await (await fetch(`${hub.url}/.well-known/jwks.json`)).json()) as { keys: JWK[] };
-    await verifyStatement(JSON.parse(statement.document), (await hub.asStaff(`query($id: ID!) { statement(id: $id) { jws } }`, { id: statement.id })).statement.jws, {
-      jwks,
-      hubId: HUB_ID,
-      partnerId: 'ALFA',
-    });
+    await verifyStatement(
+      JSON.parse(statement.document),
+      (await hub.asStaff(`query($id: ID!) { statement(id: $id) { jws } }`, { id: statement.id })).statement.jws,
+      {
+        jwks,
+        hubId: HUB_ID,
+        partnerId: 'ALFA',
+      },
+    );
     const outcome = await alfa.client.acknowledgeStatement({ statement: statement.id, digest: statement.digest }, { jti: 'ack-1' });
-    expect(outcome).toMatchObject({ ok: true, data: { statementId: statement.id, digest: statement.digest, status: 'acknowledged', replayed: false } });
+    expect(outcome).toMatchObject({
+      ok: true,
+      data: { statementId: statement.id, digest: statement.digest, status: 'acknowledged', replayed: false },
+    });
     const after = await statementOf('ALFA');
     expect(after.status).toBe('acknowledged');
     const stored = decodeJwt(after.acknowledgementJws);
@@ -271,7 +291,9 @@ describe('acknowledging and disputing statements', () => {
       ok: false,
       errorCode: 'STATEMENT_NOT_FOUND',
     });
-    expect(await charlie.client.disputeStatement({ statement: statement.id, digest: statement.digest, lines: [1], reason: 'not mine' })).toMatchObject({
+    expect(
+      await charlie.client.disputeStatement({ statement: statement.id, digest: statement.digest, lines: [1], reason: 'not mine' }),
+    ).toMatchObject({
       ok: false,
       errorCode: 'STATEMENT_NOT_FOUND',
     });
@@ -280,11 +302,18 @@ describe('acknowledging and disputing statements', () => {
 
   it('a partner disputes lines; finance resolves with an adjustment that lands in the open period and settles there', async () => {
     const statement = await statementOf('BRAVO');
-    expect(await bravo.client.disputeStatement({ statement: statement.id, digest: statement.digest, lines: [2], reason: 'no such line' })).toMatchObject({
+    expect(
+      await bravo.client.disputeStatement({ statement: statement.id, digest: statement.digest, lines: [2], reason: 'no such line' }),
+    ).toMatchObject({
       ok: false,
       errorCode: 'INVALID_INSTRUCTION',
     });
-    const disputed = await bravo.client.disputeStatement({ statement: statement.id, digest: statement.digest, lines: ['1'], reason: 'price should be 1.1' });
+    const disputed = await bravo.client.disputeStatement({
+      statement: statement.id,
+      digest: statement.digest,
+      lines: ['1'],
+      reason: 'price should be 1.1',
+    });
     expect(disputed).toMatchObject({ ok: true, data: { statementId: statement.id, lines: ['1'], status: 'disputed' } });
     const disputeId = disputed.ok ? (disputed.data as { disputeId: string }).disputeId : '';
     expect((await statementOf('BRAVO')).status).toBe('disputed');
@@ -298,29 +327,47 @@ describe('acknowledging and disputing statements', () => {
     const asPartner = await hub.graphql(RESOLVE, { id: disputeId, adj: '-50', note: 'agreed' }, await bravo.client.accessToken());
     expect(asPartner.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
     const resolved = (await hub.asStaff(RESOLVE, { id: disputeId, adj: '-50', note: 'agreed: 500 CP at 1.1' })).resolveDispute;
-    expect(resolved).toMatchObject({ __typename: 'StatementDispute', status: 'resolved', resolvedBy: 'finance:test-operator', lines: ['1'] });
+    expect(resolved).toMatchObject({
+      __typename: 'StatementDispute',
+      status: 'resolved',
+      resolvedBy: 'finance:test-operator',
+      lines: ['1'],
+    });
     const again = await expectNothingWritten(hub, () => hub.asStaff(RESOLVE, { id: disputeId, adj: '-50', note: 'again' }));
     expect(again.resolveDispute).toEqual({
       __typename: 'DisputeAlreadyResolved',
       errorCode: 'DISPUTE_ALREADY_RESOLVED',
     });
-    const unknown = await expectNothingWritten(hub, () => hub.asStaff(RESOLVE, { id: '00000000-0000-4000-8000-000000000000', adj: '1', note: 'x' }));
+    const unknown = await expectNothingWritten(hub, () =>
+      hub.asStaff(RESOLVE, { id: '00000000-0000-4000-8000-000000000000', adj: '1', note: 'x' }),
+    );
     expect(unknown.resolveDispute.errorCode).toBe('DISPUTE_NOT_FOUND');
     expect((await statementOf('BRAVO')).status).toBe('resolved');
-    const own = await hub.graphql('{ disputes(first: 5) { edges { node { id status adjustmentEntryId } } } }', {}, await bravo.client.accessToken());
-    expect(own.data?.disputes.edges.map((edge: any) => edge.node)).toEqual([{ id: disputeId, status: 'resolved', adjustmentEntryId: resolved.adjustmentEntryId }]);
+    const own = await hub.graphql(
+      '{ disputes(first: 5) { edges { node { id status adjustmentEntryId } } } }',
+      {},
+      await bravo.client.accessToken(),
+    );
+    expect(own.data?.disputes.edges.map((edge: any) => edge.node)).toEqual([
+      { id: disputeId, status: 'resolved', adjustmentEntryId: resolved.adjustmentEntryId },
+    ]);
     const others = await hub.graphql('{ disputes(first: 5) { edges { node { id } } } }', {}, await charlie.client.accessToken());
     expect(others.data?.disputes.edges).toEqual([]);
 
     // The adjustment is in the open period: closing it puts it on BRAVO's next statement, referencing the dispute.
     const { id: openId } = (await hub.asStaff(CURRENT)).currentSettlementPeriod;
-    const [entry] = await hub.hub.dataSource.query('SELECT period_id::text, type, dispute_id FROM journal_entry WHERE id = $1', [resolved.adjustmentEntryId]);
+    const [entry] = await hub.hub.dataSource.query('SELECT period_id::text, type, dispute_id FROM journal_entry WHERE id = $1', [
+      resolved.adjustmentEntryId,
+    ]);
     expect(entry).toEqual({ period_id: openId, type: 'adjustment', dispute_id: disputeId });
     const next = (await hub.asStaff(CLOSE, { id: openId })).result;
     expect(byPartner(next).BRAVO).toMatchObject({ netMinor: '-50', adjustments: { lines: 1, points: '0', moneyMinor: '-50' } });
     expect(next.summary).toMatchObject({ adjustmentsMinor: '-50', revenueMinor: '-50' });
-    expect(next.instructions.edges.map((edge: any) => edge.node)).toEqual([{ position: 1, payer: 'HUB', payee: 'BRAVO', amountMinor: '50' }]);
-    const line = JSON.parse((await hub.asStaff(STATEMENT_OF, { period: openId, partner: 'BRAVO' })).statements.edges[0].node.document).lines[0];
+    expect(next.instructions.edges.map((edge: any) => edge.node)).toEqual([
+      { position: 1, payer: 'HUB', payee: 'BRAVO', amountMinor: '50' },
+    ]);
+    const line = JSON.parse((await hub.asStaff(STATEMENT_OF, { period: openId, partner: 'BRAVO' })).statements.edges[0].node.document)
+      .lines[0];
     expect(line).toMatchObject({ kind: 'adjustment', moneyMinor: '-50', reference: disputeId });
     const { reconciliation } = await hub.asStaff(`query($id: ID!) { reconciliation(periodId: $id) { ok differences } }`, { id: openId });
     expect(reconciliation).toEqual({ ok: true, differences: [] });
@@ -336,11 +383,19 @@ describe('malformed ids and cursors', () => {
     const cases: Array<[string, Record<string, unknown>, string]> = [
       ['query($id: ID!) { statement(id: $id) { id } }', { id: dashes }, partner],
       ['query($id: ID!) { disputes(statementId: $id, first: 1) { edges { cursor } } }', { id: dashes }, partner],
-      ['query($a: String) { disputes(first: 1, after: $a) { edges { cursor } } }', { a: cursor(`2024-13-45 99:00:00+00|${'0'.repeat(8)}-0000-4000-8000-${'0'.repeat(12)}`) }, partner],
+      [
+        'query($a: String) { disputes(first: 1, after: $a) { edges { cursor } } }',
+        { a: cursor(`2024-13-45 99:00:00+00|${'0'.repeat(8)}-0000-4000-8000-${'0'.repeat(12)}`) },
+        partner,
+      ],
       ['query($p: ID) { statements(periodId: $p, first: 1) { edges { cursor } } }', { p: 'abc' }, partner],
       ['query($id: ID!) { settlementPeriod(id: $id) { id } }', { id: '1e99' }, finance],
       ['query($id: ID!) { reconciliation(periodId: $id) { ok } }', { id: "1'; drop table statement" }, finance],
-      ['query($a: String) { settlementPeriods(first: 1, after: $a) { edges { node { instructions(first: 1, after: $a) { edges { cursor } } } } } }', { a: cursor('99999999999') }, finance],
+      [
+        'query($a: String) { settlementPeriods(first: 1, after: $a) { edges { node { instructions(first: 1, after: $a) { edges { cursor } } } } } }',
+        { a: cursor('99999999999') },
+        finance,
+      ],
       ['mutation($id: ID!) { resolveDispute(disputeId: $id, adjustmentMinor: "1", note: "x") { __typename } }', { id: dashes }, finance],
       ['query($m: ID) { balancesAsOf(at: "2026-01-01T00:00:00Z", memberId: $m) { balance } }', { m: dashes }, finance],
     ];

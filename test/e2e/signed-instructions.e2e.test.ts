@@ -44,7 +44,11 @@ function signAcme<O extends Op>(op: O, fields: FieldsByOp[O], options: Partial<S
 }
 
 async function balanceOf(partner: TestPartner, memberRef: string): Promise<string> {
-  const result = await hub.graphql('query($ref: String!) { memberByRef(ref: $ref) { balance } }', { ref: memberRef }, await partner.client.accessToken());
+  const result = await hub.graphql(
+    'query($ref: String!) { memberByRef(ref: $ref) { balance } }',
+    { ref: memberRef },
+    await partner.client.accessToken(),
+  );
   return result.data?.memberByRef.balance;
 }
 
@@ -125,7 +129,11 @@ describe('replays and idempotency (one jti takes effect at most once)', () => {
     expect(results.filter((result) => result.replayed === false)).toHaveLength(1);
     expect(new Set(results.map((result) => result.entryId)).size).toBe(1);
     expect(new Set(results.map((result) => result.receipt)).size).toBe(1);
-    expect(snapshotDelta(before, await ledgerSnapshot(hub))).toMatchObject({ journalEntries: '1', instructions: '1', walletBalanceSum: '5' });
+    expect(snapshotDelta(before, await ledgerSnapshot(hub))).toMatchObject({
+      journalEntries: '1',
+      instructions: '1',
+      walletBalanceSum: '5',
+    });
   });
 });
 
@@ -181,7 +189,11 @@ describe('signature, algorithm, key and time checks', () => {
 
   it('refuses an ES256 signature under a kid registered for EdDSA as AlgorithmNotAllowed', async () => {
     const other = await generatePartnerKey('ES256');
-    const jws = await signRaw(instructionClaims('ACME', 'issue', fields), { alg: 'ES256', kid: acme.key.kid, privateKey: other.privateKey });
+    const jws = await signRaw(instructionClaims('ACME', 'issue', fields), {
+      alg: 'ES256',
+      kid: acme.key.kid,
+      privateKey: other.privateKey,
+    });
     const result = await expectNothingWritten(hub, () => sendInstruction(hub, 'issue', jws));
     expect(result).toMatchObject({ __typename: 'AlgorithmNotAllowed', errorCode: 'ALGORITHM_NOT_ALLOWED' });
   });

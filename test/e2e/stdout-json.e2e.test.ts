@@ -13,7 +13,14 @@ it('writes nothing but JSON lines to stdout while serving, each request logged w
   expect(existsSync(ENTRY)).toBe(true); // npm test builds the hub first
   const database = await createTestDatabase();
   const child = spawn(process.execPath, [ENTRY], {
-    env: { ...process.env, DATABASE_URL: database.url, PORT: '0', LOG_LEVEL: 'info', EXPIRY_INTERVAL_SECONDS: '0', SETTLEMENT_INTERVAL_SECONDS: '0' },
+    env: {
+      ...process.env,
+      DATABASE_URL: database.url,
+      PORT: '0',
+      LOG_LEVEL: 'info',
+      EXPIRY_INTERVAL_SECONDS: '0',
+      SETTLEMENT_INTERVAL_SECONDS: '0',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -30,7 +37,11 @@ it('writes nothing but JSON lines to stdout while serving, each request logged w
       if (!url) await new Promise((done) => setTimeout(done, 50));
     }
     if (!url) throw new Error(`the hub did not get ready: ${stderr}`);
-    await fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-request-id': 'stdout-check-1' }, body: '{"query":"{ __typename }"}' });
+    await fetch(`${url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-request-id': 'stdout-check-1' },
+      body: '{"query":"{ __typename }"}',
+    });
     await fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query":"{ nope }"}' });
     await fetch(`${url}/no-such-page`);
     await fetch(`${url}/healthz`);

@@ -14,7 +14,8 @@ let bolt: TestPartner;
 const DAY_MS = 86_400_000;
 
 async function tierOf(ref: string) {
-  return (await hub.graphql('{ me { tier { name earnedInWindow windowDays next toNext } } }', {}, await hub.memberToken(acme, ref))).data?.me.tier;
+  return (await hub.graphql('{ me { tier { name earnedInWindow windowDays next toNext } } }', {}, await hub.memberToken(acme, ref))).data
+    ?.me.tier;
 }
 
 beforeAll(async () => {
@@ -52,14 +53,24 @@ describe('tiers', () => {
     const history = await hub.graphql('{ me { history(first: 1) { edges { node { rates } } } } }', {}, await hub.memberToken(acme, 'ann'));
     expect(history.data?.me.history.edges[0].node.rates).toMatchObject({ tier: 'Silver', tierMultiplier: '1.5', baseAmount: '15' });
     // A partner without multipliers credits the base amount, and says so.
-    expect(await bolt.client.issuePoints({ member: 'ann', amount: '15', applyTierMultiplier: true })).toMatchObject({ ok: true, data: { amount: '15' } });
+    expect(await bolt.client.issuePoints({ member: 'ann', amount: '15', applyTierMultiplier: true })).toMatchObject({
+      ok: true,
+      data: { amount: '15' },
+    });
   });
 
   it('forgets earnings that leave the rolling window', async () => {
     hub.clock.advance(366 * DAY_MS);
     try {
       expect(await tierOf('ann')).toMatchObject({ name: 'Base', earnedInWindow: '0' });
-      const signed = await signInstruction({ partnerId: 'ACME', hubId: HUB_ID, key: acme.key, op: 'issue', now: hub.clock.now(), fields: { member: 'ann', amount: '10', applyTierMultiplier: true } });
+      const signed = await signInstruction({
+        partnerId: 'ACME',
+        hubId: HUB_ID,
+        key: acme.key,
+        op: 'issue',
+        now: hub.clock.now(),
+        fields: { member: 'ann', amount: '10', applyTierMultiplier: true },
+      });
       expect(await acme.client.submitSigned('issue', signed.jws)).toMatchObject({ ok: true, data: { amount: '10' } });
     } finally {
       hub.clock.advance(-366 * DAY_MS);
@@ -79,7 +90,10 @@ describe('tiers', () => {
 
   it('refuses applyTierMultiplier on a redemption, as an invalid instruction that writes nothing', async () => {
     const jws = await signRaw(instructionClaims('ACME', 'redeem', { member: 'ann', amount: '1', applyTierMultiplier: true }), acme.key);
-    expect(await expectNothingWritten(hub, () => sendInstruction(hub, 'redeem', jws))).toMatchObject({ __typename: 'InvalidInstruction', claim: 'applyTierMultiplier' });
+    expect(await expectNothingWritten(hub, () => sendInstruction(hub, 'redeem', jws))).toMatchObject({
+      __typename: 'InvalidInstruction',
+      claim: 'applyTierMultiplier',
+    });
   });
 });
 

@@ -16,12 +16,20 @@ async function member(ref: string): Promise<void> {
 }
 
 async function lotsOf(ref: string) {
-  const me = await hub.graphql('{ me { balance lots { edges { node { issuerPartnerId remaining issuedAt expiresAt } } } } }', {}, await hub.memberToken(acme, ref));
+  const me = await hub.graphql(
+    '{ me { balance lots { edges { node { issuerPartnerId remaining issuedAt expiresAt } } } } }',
+    {},
+    await hub.memberToken(acme, ref),
+  );
   return me.data?.me;
 }
 
 async function allowTransfers(partnerId: string): Promise<void> {
-  const set = await hub.graphql(`mutation { setPartnerContract(partnerId: "${partnerId}", input: { transfersAllowed: true }) { __typename } }`, {}, await hub.operatorToken());
+  const set = await hub.graphql(
+    `mutation { setPartnerContract(partnerId: "${partnerId}", input: { transfersAllowed: true }) { __typename } }`,
+    {},
+    await hub.operatorToken(),
+  );
   expect(set.data?.setPartnerContract.__typename).toBe('PartnerContract');
 }
 
@@ -42,7 +50,7 @@ describe('transfers', () => {
     expect(outcome).toMatchObject({ ok: false, typename: 'TransferNotAllowed' });
   });
 
-  it("moves only points whose issuer allows transfers, lot by lot, keeping issuer, issue time and expiry", async () => {
+  it('moves only points whose issuer allows transfers, lot by lot, keeping issuer, issue time and expiry', async () => {
     await allowTransfers('ACME');
     await bolt.client.issuePoints({ member: 'ann', amount: '50' }); // BOLT does not allow transfers
     const tooMuch = await expectNothingWritten(hub, () => acme.client.transferPoints({ member: 'ann', to: 'amy', amount: '101' }));
@@ -68,7 +76,10 @@ describe('transfers', () => {
     });
     await expect(acme.client.transferPoints({ member: 'ann', to: 'ann', amount: '1' })).rejects.toThrow(TypeError);
     const jws = await signRaw(instructionClaims('ACME', 'transfer', { member: 'ann', to: 'ann', amount: '1' }), acme.key);
-    expect(await expectNothingWritten(hub, () => sendInstruction(hub, 'transfer', jws))).toMatchObject({ __typename: 'InvalidInstruction', claim: 'to' });
+    expect(await expectNothingWritten(hub, () => sendInstruction(hub, 'transfer', jws))).toMatchObject({
+      __typename: 'InvalidInstruction',
+      claim: 'to',
+    });
   });
 
   it('cannot move points on hold', async () => {

@@ -22,7 +22,8 @@ export function assertCliBuilt(): void {
   const buildInfo = resolve(REPO_ROOT, 'dist/hub.tsbuildinfo');
   if (!existsSync(CLI_PATH) || !existsSync(buildInfo)) throw new Error(`${CLI_ENTRY} is not built: run \`npm run build\` (npm test does)`);
   const sources = Math.max(newestSourceMs(resolve(REPO_ROOT, 'src')), newestSourceMs(resolve(REPO_ROOT, 'migrations')));
-  if (sources > statSync(buildInfo).mtimeMs) throw new Error(`${CLI_ENTRY} is older than the sources: run \`npm run build\` (npm test does)`);
+  if (sources > statSync(buildInfo).mtimeMs)
+    throw new Error(`${CLI_ENTRY} is older than the sources: run \`npm run build\` (npm test does)`);
 }
 
 export interface CliRun {

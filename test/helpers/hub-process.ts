@@ -27,7 +27,9 @@ export class HubProcess {
     // As a user runs it: jest's NODE_ENV=test would, for one, switch Apollo's signal handlers off.
     const merged: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: undefined, ...env };
     for (const [name, value] of Object.entries(env)) if (value === undefined) delete merged[name];
-    return new HubProcess(spawn(process.execPath, [MAIN, ...args], { cwd, env: merged, stdio: ['ignore', 'pipe', 'pipe'], detached: true }));
+    return new HubProcess(
+      spawn(process.execPath, [MAIN, ...args], { cwd, env: merged, stdio: ['ignore', 'pipe', 'pipe'], detached: true }),
+    );
   }
 
   /** Resolves with the hub's base URL once it serves (the "Press Ctrl+C" banner or the ready log line). */
@@ -58,7 +60,9 @@ export class HubProcess {
   /** The exit code, or an error if the process does not exit within `timeoutMs`. */
   async exitCode(timeoutMs = 60_000): Promise<number | null> {
     let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<never>((_, fail) => (timer = setTimeout(() => fail(new Error(`the hub did not exit within ${timeoutMs} ms:\n${this.output}`)), timeoutMs)));
+    const late = new Promise<never>(
+      (_, fail) => (timer = setTimeout(() => fail(new Error(`the hub did not exit within ${timeoutMs} ms:\n${this.output}`)), timeoutMs)),
+    );
     try {
       return await Promise.race([this.exited, late]);
     } finally {
@@ -70,7 +74,10 @@ export class HubProcess {
   async kill(): Promise<void> {
     if (!this.running) return;
     this.child.kill('SIGTERM');
-    const stopped = await this.exitCode(20_000).then(() => true, () => false);
+    const stopped = await this.exitCode(20_000).then(
+      () => true,
+      () => false,
+    );
     if (!stopped) {
       this.child.kill('SIGKILL');
       await this.exited;

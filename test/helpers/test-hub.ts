@@ -1,13 +1,7 @@
 import { exportJWK, generateKeyPair, type CryptoKey } from 'jose';
 import { Client } from 'pg';
 import pino, { type Logger } from 'pino';
-import {
-  generatePartnerKey,
-  PartnerClient,
-  signAccessToken,
-  type PartnerAlgorithm,
-  type PartnerKey,
-} from '@coalition-hub/partner-sdk';
+import { generatePartnerKey, PartnerClient, signAccessToken, type PartnerAlgorithm, type PartnerKey } from '@coalition-hub/partner-sdk';
 import { startHub, type Hub } from '../../src/app';
 import type { Clock } from '../../src/common/clock';
 import { loadConfig } from '../../src/config/config';
@@ -112,11 +106,22 @@ export class TestHub {
 
   /** Signed on the hub's clock, so it stays valid after a test moves that clock. */
   operatorToken(scope: 'operator' | 'finance' = 'operator'): Promise<string> {
-    return signAccessToken({ issuer: OPERATOR_ISSUER, subject: 'test-operator', scope, audience: HUB_ID, key: this.operatorKey, now: this.clock.now() });
+    return signAccessToken({
+      issuer: OPERATOR_ISSUER,
+      subject: 'test-operator',
+      scope,
+      audience: HUB_ID,
+      key: this.operatorKey,
+      now: this.clock.now(),
+    });
   }
 
   /** A query or mutation with a finance (or operator) token that must succeed: GraphQL errors throw. */
-  async asStaff<T = Record<string, any>>(query: string, variables: Record<string, unknown> = {}, scope: 'operator' | 'finance' = 'finance'): Promise<T> {
+  async asStaff<T = Record<string, any>>(
+    query: string,
+    variables: Record<string, unknown> = {},
+    scope: 'operator' | 'finance' = 'finance',
+  ): Promise<T> {
     const response = await this.graphql<T>(query, variables, await this.operatorToken(scope));
     if (response.errors) throw new Error(JSON.stringify(response.errors));
     return response.data!;
@@ -124,10 +129,21 @@ export class TestHub {
 
   /** A member token signed by `partner` on the hub's clock. */
   memberToken(partner: TestPartner, memberRef: string): Promise<string> {
-    return signAccessToken({ issuer: partner.id, subject: memberRef, scope: 'member', audience: HUB_ID, key: partner.key, now: this.clock.now() });
+    return signAccessToken({
+      issuer: partner.id,
+      subject: memberRef,
+      scope: 'member',
+      audience: HUB_ID,
+      key: partner.key,
+      now: this.clock.now(),
+    });
   }
 
-  async graphql<T = Record<string, any>>(query: string, variables: Record<string, unknown> = {}, token?: string): Promise<GraphqlResponse<T>> {
+  async graphql<T = Record<string, any>>(
+    query: string,
+    variables: Record<string, unknown> = {},
+    token?: string,
+  ): Promise<GraphqlResponse<T>> {
     const response = await fetch(`${this.url}/graphql`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },

@@ -13,7 +13,9 @@ const IGNORED_DIRECTORIES = new Set(['.git', 'node_modules', 'dist', '.data', 'c
 /** Tracked files (git ls-files); without git, every file outside the ignored directories. */
 function repositoryFiles(): string[] {
   try {
-    return execFileSync('git', ['ls-files', '-z'], { cwd: ROOT, encoding: 'utf8' }).split('\0').filter((file) => file !== '' && existsSync(join(ROOT, file)));
+    return execFileSync('git', ['ls-files', '-z'], { cwd: ROOT, encoding: 'utf8' })
+      .split('\0')
+      .filter((file) => file !== '' && existsSync(join(ROOT, file)));
   } catch {
     const files: string[] = [];
     const walk = (directory: string) => {
@@ -36,9 +38,11 @@ const read = (file: string) => readFileSync(join(ROOT, file), 'utf8');
 function findings(pattern: RegExp, files: readonly string[] = textFiles): string[] {
   const found: string[] = [];
   for (const file of files) {
-    read(file).split('\n').forEach((line, index) => {
-      if (pattern.test(line)) found.push(`${file}:${index + 1}: ${line.trim()}`);
-    });
+    read(file)
+      .split('\n')
+      .forEach((line, index) => {
+        if (pattern.test(line)) found.push(`${file}:${index + 1}: ${line.trim()}`);
+      });
   }
   return found;
 }

@@ -113,7 +113,11 @@ describe('parsePositiveAmount', () => {
   });
 
   it('refuses every number above the maximum', () => {
-    fc.assert(fc.property(fc.bigInt({ min: MAX + 1n, max: 10n ** 19n - 1n }), (value) => expect(parsePositiveAmount(value.toString(), MAX)).toBeNull()));
+    fc.assert(
+      fc.property(fc.bigInt({ min: MAX + 1n, max: 10n ** 19n - 1n }), (value) =>
+        expect(parsePositiveAmount(value.toString(), MAX)).toBeNull(),
+      ),
+    );
   });
 
   it.each([

@@ -18,8 +18,12 @@ describe('derivedAppUrl: the running hub connects as the app role on the owner s
   });
 
   it('decodes a percent-encoded owner password before deriving', () => {
-    expect(derivedAppUrl('postgres://owner:p%40ss@127.0.0.1/a')).toBe(derivedAppUrl(`postgres://owner:${encodeURIComponent('p@ss')}@127.0.0.1/a`));
-    expect(new URL(derivedAppUrl('postgres://owner:p%40ss@127.0.0.1/a')).password).not.toBe(new URL(derivedAppUrl('postgres://owner:p%2540ss@127.0.0.1/a')).password);
+    expect(derivedAppUrl('postgres://owner:p%40ss@127.0.0.1/a')).toBe(
+      derivedAppUrl(`postgres://owner:${encodeURIComponent('p@ss')}@127.0.0.1/a`),
+    );
+    expect(new URL(derivedAppUrl('postgres://owner:p%40ss@127.0.0.1/a')).password).not.toBe(
+      new URL(derivedAppUrl('postgres://owner:p%2540ss@127.0.0.1/a')).password,
+    );
   });
 
   it('has no password when the owner URL has none (trust, peer or certificate authentication)', () => {

@@ -5,7 +5,15 @@
  */
 import fc from 'fast-check';
 import { AssertionError } from '../../src/common/assert';
-import { addMonths, allocateFifo, assertBalanced, netByAccount, unbalancedAssets, type OpenLot, type Posting } from '../../src/ledger/apply-entry';
+import {
+  addMonths,
+  allocateFifo,
+  assertBalanced,
+  netByAccount,
+  unbalancedAssets,
+  type OpenLot,
+  type Posting,
+} from '../../src/ledger/apply-entry';
 
 const ASSETS = ['CP', 'ACME.STARS', 'BOLT.MILES'] as const;
 
@@ -14,11 +22,18 @@ const positiveAmount = fc.bigInt({ min: 1n, max: 10n ** 15n });
 
 /** Lots in FIFO order, with unique ids and positive remainders. */
 const openLots = fc
-  .uniqueArray(fc.record({ id: accountId, issuerPartnerId: fc.constantFrom('ACME', 'BOLT', 'CAFE'), remaining: fc.bigInt({ min: 1n, max: 10n ** 9n }) }), {
-    minLength: 1,
-    maxLength: 20,
-    selector: (lot) => lot.id,
-  })
+  .uniqueArray(
+    fc.record({
+      id: accountId,
+      issuerPartnerId: fc.constantFrom('ACME', 'BOLT', 'CAFE'),
+      remaining: fc.bigInt({ min: 1n, max: 10n ** 9n }),
+    }),
+    {
+      minLength: 1,
+      maxLength: 20,
+      selector: (lot) => lot.id,
+    },
+  )
   .map((lots): OpenLot[] => lots);
 
 const totalOf = (lots: readonly OpenLot[]) => lots.reduce((sum, lot) => sum + lot.remaining, 0n);
@@ -28,7 +43,10 @@ const lotsAndCoveredAmount = openLots.chain((lots) => fc.tuple(fc.constant(lots)
 
 /** A balanced entry: a shuffled set of transfers, each a debit and a credit of the same asset and amount. */
 const balancedPostings = fc
-  .array(fc.record({ from: accountId, to: accountId, asset: fc.constantFrom(...ASSETS), amount: positiveAmount }), { minLength: 1, maxLength: 10 })
+  .array(fc.record({ from: accountId, to: accountId, asset: fc.constantFrom(...ASSETS), amount: positiveAmount }), {
+    minLength: 1,
+    maxLength: 10,
+  })
   .chain((transfers) =>
     fc.shuffledSubarray(
       transfers.flatMap((t): Posting[] => [
@@ -155,7 +173,12 @@ describe('assertBalanced', () => {
       { accountId: '1', asset: 'CP', amount: -100n },
       { accountId: '2', asset: 'ACME.STARS', amount: 100n },
     ];
-    expect(unbalancedAssets(postings)).toEqual(new Map([['CP', -100n], ['ACME.STARS', 100n]]));
+    expect(unbalancedAssets(postings)).toEqual(
+      new Map([
+        ['CP', -100n],
+        ['ACME.STARS', 100n],
+      ]),
+    );
     expectAssertion(() => assertBalanced(postings));
   });
 
@@ -189,7 +212,9 @@ describe('netByAccount', () => {
         expect(new Set(accounts).size).toBe(accounts.length);
         expect(new Set(accounts)).toEqual(new Set(postings.map((posting) => posting.accountId)));
         for (const [account, total] of net) {
-          expect(total).toBe(postings.filter((posting) => posting.accountId === account).reduce((sum, posting) => sum + posting.amount, 0n));
+          expect(total).toBe(
+            postings.filter((posting) => posting.accountId === account).reduce((sum, posting) => sum + posting.amount, 0n),
+          );
         }
       }),
     );

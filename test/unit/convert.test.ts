@@ -17,7 +17,15 @@ function expectConserved(c: ReturnType<typeof convert>, from: Rate, to: Rate): v
 describe('convert', () => {
   it('converts 10 points at a third of a CP each into 3 CP, keeping 0.333… CP as residual', () => {
     const c = convert('ACME.STARS', 'CP', 10n, THIRD, CP_RATE);
-    expect(c).toEqual({ from: 'ACME.STARS', to: 'CP', amountRequested: 10n, amountIn: 10n, cpAmount: 3n, amountOut: 3n, residualCp: '0.33333333333' });
+    expect(c).toEqual({
+      from: 'ACME.STARS',
+      to: 'CP',
+      amountRequested: 10n,
+      amountIn: 10n,
+      cpAmount: 3n,
+      amountOut: 3n,
+      residualCp: '0.33333333333',
+    });
   });
 
   it('converts 3 CP into ACME points at a third of a CP each: 9 points, the hub keeps a tiny fraction', () => {
@@ -26,14 +34,24 @@ describe('convert', () => {
   });
 
   it('converts at 7/3 (2.333333333333 CP per point), rounding what the member gets down', () => {
-    expect(convert('BOLT.MILES', 'CP', 3n, SEVEN_THIRDS, CP_RATE)).toMatchObject({ amountIn: 3n, cpAmount: 6n, amountOut: 6n, residualCp: '0.999999999999' });
+    expect(convert('BOLT.MILES', 'CP', 3n, SEVEN_THIRDS, CP_RATE)).toMatchObject({
+      amountIn: 3n,
+      cpAmount: 6n,
+      amountOut: 6n,
+      residualCp: '0.999999999999',
+    });
     const out = convert('CP', 'BOLT.MILES', 7n, CP_RATE, SEVEN_THIRDS);
     expect(out).toMatchObject({ amountIn: 7n, amountOut: 3n });
     expectConserved(out, CP_RATE, SEVEN_THIRDS);
   });
 
   it('leaves what is not needed unconverted: 5 points at 0.5 CP give 2 CP for 4 points, and the fifth stays', () => {
-    expect(convert('A.P', 'CP', 5n, rate('0.5'), CP_RATE)).toMatchObject({ amountRequested: 5n, amountIn: 4n, amountOut: 2n, residualCp: '0' });
+    expect(convert('A.P', 'CP', 5n, rate('0.5'), CP_RATE)).toMatchObject({
+      amountRequested: 5n,
+      amountIn: 4n,
+      amountOut: 2n,
+      residualCp: '0',
+    });
   });
 
   it('goes A → B through whole CP: value in = value out + residual', () => {
@@ -54,7 +72,11 @@ describe('convert', () => {
     fc.assert(
       fc.property(fc.bigInt({ min: 1n, max: 10n ** 12n }), rates, rates, (amount, aText, bText) => {
         const [a, b] = [rate(aText), rate(bText)];
-        for (const [from, to, rf, rt] of [['CP', 'X.A', CP_RATE, a], ['X.A', 'CP', a, CP_RATE], ['X.A', 'Y.B', a, b]] as const) {
+        for (const [from, to, rf, rt] of [
+          ['CP', 'X.A', CP_RATE, a],
+          ['X.A', 'CP', a, CP_RATE],
+          ['X.A', 'Y.B', a, b],
+        ] as const) {
           const c = convert(from, to, amount, rf, rt);
           expectConserved(c, rf, rt);
           expect(c.amountIn <= amount).toBe(true);

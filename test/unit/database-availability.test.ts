@@ -14,7 +14,10 @@ describe('isDatabaseUnavailable', () => {
     ['a connection failure (08006)', pgError('08006')],
     ['too many connections (53300)', pgError('53300')],
     ['a refused connection', Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' })],
-    ['a refused connection on every address', new AggregateError([Object.assign(new Error('refused'), { code: 'ECONNREFUSED' })], 'connect failed')],
+    [
+      'a refused connection on every address',
+      new AggregateError([Object.assign(new Error('refused'), { code: 'ECONNREFUSED' })], 'connect failed'),
+    ],
     ['a connection that died', new Error('Connection terminated unexpectedly')],
     ['a pool with no connection to give in time', new Error('timeout exceeded when trying to connect')],
     ['a TypeORM QueryFailedError around it', Object.assign(new Error('query failed'), { driverError: pgError('57P01') })],
@@ -38,10 +41,17 @@ describe('isDatabaseUnavailable', () => {
 describe('DatabaseOutage', () => {
   it('logs the first failure, counts every one, and logs the end once with duration and count', () => {
     const lines: Array<Record<string, unknown>> = [];
-    const logger = pino({ level: 'info' }, new Writable({ write: (chunk, _encoding, done) => (lines.push(JSON.parse(String(chunk))), done()) }));
+    const logger = pino(
+      { level: 'info' },
+      new Writable({ write: (chunk, _encoding, done) => (lines.push(JSON.parse(String(chunk))), done()) }),
+    );
     let now = 1_000;
     let counted = 0;
-    const outage = new DatabaseOutage(logger, () => (counted += 1), () => now);
+    const outage = new DatabaseOutage(
+      logger,
+      () => (counted += 1),
+      () => now,
+    );
     outage.recovered();
     expect(lines).toHaveLength(0);
     for (let failure = 0; failure < 50; failure += 1) outage.failed(pgError('57P01'));
@@ -50,7 +60,10 @@ describe('DatabaseOutage', () => {
     outage.recovered();
     outage.recovered();
     expect(counted).toBe(50);
-    expect(lines.map((line) => line.msg)).toEqual(['database unavailable: requests are answered 503 SERVICE_UNAVAILABLE until it is back', 'database available again']);
+    expect(lines.map((line) => line.msg)).toEqual([
+      'database unavailable: requests are answered 503 SERVICE_UNAVAILABLE until it is back',
+      'database available again',
+    ]);
     expect(lines[1]).toMatchObject({ outageMs: 4_500, failedRequests: 50 });
     outage.failed(pgError('08006'));
     expect(lines).toHaveLength(3);

@@ -16,7 +16,10 @@ const claimsFor = (op: Op, overrides: JWTPayload = {}): JWTPayload =>
     : issueClaims('ACME', { op, ...overrides });
 
 function expectRefused(result: ReturnType<typeof parseInstructionClaims>, code: ErrorCode): DomainError {
-  if (!isDomainError(result)) throw new Error(`expected ${code}, but the claims parsed as ${JSON.stringify(result, (_, v) => (typeof v === 'bigint' ? `${v}n` : v))}`);
+  if (!isDomainError(result))
+    throw new Error(
+      `expected ${code}, but the claims parsed as ${JSON.stringify(result, (_, v) => (typeof v === 'bigint' ? `${v}n` : v))}`,
+    );
   expect(result.code).toBe(code);
   return result;
 }
@@ -48,7 +51,16 @@ describe('parseInstructionClaims parses', () => {
     const parsed = expectParsed<MovementClaims>(
       parseInstructionClaims('redeem', claimsFor('redeem', { amount: '1200', asset: 'CP', occurredAt: '2025-03-01T10:59:30+01:00' }), NOW),
     );
-    expect(parsed).toEqual({ op: 'redeem', jti: 'jti-1', member: 'alice-1', asset: 'CP', amount: 1200n, applyTierMultiplier: false, orderRef: null, occurredAt: new Date('2025-03-01T09:59:30Z') });
+    expect(parsed).toEqual({
+      op: 'redeem',
+      jti: 'jti-1',
+      member: 'alice-1',
+      asset: 'CP',
+      amount: 1200n,
+      applyTierMultiplier: false,
+      orderRef: null,
+      occurredAt: new Date('2025-03-01T09:59:30Z'),
+    });
     expect(typeof parsed.amount).toBe('bigint');
   });
 
@@ -65,7 +77,13 @@ describe('parseInstructionClaims parses', () => {
   });
 
   it('a valid enroll instruction without hashes, as nulls', () => {
-    expect(parseInstructionClaims('enroll', claimsFor('enroll'), NOW)).toEqual({ op: 'enroll', jti: 'jti-1', member: 'alice-1', emailHash: null, phoneHash: null });
+    expect(parseInstructionClaims('enroll', claimsFor('enroll'), NOW)).toEqual({
+      op: 'enroll',
+      jti: 'jti-1',
+      member: 'alice-1',
+      emailHash: null,
+      phoneHash: null,
+    });
   });
 
   it('the largest amount, 10^12 CP ("1000000000000")', () => {
@@ -79,7 +97,9 @@ describe('parseInstructionClaims parses', () => {
   });
 
   it('an occurredAt within the 60 s clock skew ahead of now', () => {
-    const parsed = expectParsed<MovementClaims>(parseInstructionClaims('issue', claimsFor('issue', { occurredAt: '2025-03-01T10:00:59Z' }), NOW));
+    const parsed = expectParsed<MovementClaims>(
+      parseInstructionClaims('issue', claimsFor('issue', { occurredAt: '2025-03-01T10:00:59Z' }), NOW),
+    );
     expect(parsed.occurredAt).toEqual(new Date('2025-03-01T10:00:59Z'));
   });
 
@@ -121,7 +141,10 @@ describe('parseInstructionClaims refuses as INVALID_INSTRUCTION', () => {
   });
 
   it('an occurredAt more than the clock skew in the future, naming the claim', () => {
-    const refused = expectRefused(parseInstructionClaims('issue', claimsFor('issue', { occurredAt: '2025-03-01T10:05:00Z' }), NOW), ErrorCode.INVALID_INSTRUCTION);
+    const refused = expectRefused(
+      parseInstructionClaims('issue', claimsFor('issue', { occurredAt: '2025-03-01T10:05:00Z' }), NOW),
+      ErrorCode.INVALID_INSTRUCTION,
+    );
     expect(refused.details).toEqual({ claim: 'occurredAt' });
   });
 
@@ -204,7 +227,10 @@ describe('parseInstructionClaims refuses as INVALID_AMOUNT', () => {
   });
 
   it('reports the offending amount, truncated, in the details', () => {
-    const refused = expectRefused(parseInstructionClaims('issue', claimsFor('issue', { amount: '9'.repeat(100) }), NOW), ErrorCode.INVALID_AMOUNT);
+    const refused = expectRefused(
+      parseInstructionClaims('issue', claimsFor('issue', { amount: '9'.repeat(100) }), NOW),
+      ErrorCode.INVALID_AMOUNT,
+    );
     expect(refused.details.amount).toBe('9'.repeat(40));
     const numeric = expectRefused(parseInstructionClaims('issue', claimsFor('issue', { amount: 100 }), NOW), ErrorCode.INVALID_AMOUNT);
     expect(numeric.details.amount).toBe('100');
@@ -223,14 +249,22 @@ describe('the SDK and the hub agree on the protocol', () => {
   }
 
   it('parses what the SDK signs for each op', async () => {
-    expect(parseInstructionClaims('issue', await signedClaims('issue', { member: 'alice-1', amount: 150n, orderRef: 'o-1' }), NOW)).toMatchObject({ amount: 150n, orderRef: 'o-1' });
-    expect(parseInstructionClaims('redeem', await signedClaims('redeem', { member: 'alice-1', amount: '0150' }), NOW)).toMatchObject({ amount: 150n });
-    expect(parseInstructionClaims('enroll', await signedClaims('enroll', { member: 'alice-1', emailHash: hashEmail('a@b.c') }), NOW)).toMatchObject({ op: 'enroll' });
+    expect(
+      parseInstructionClaims('issue', await signedClaims('issue', { member: 'alice-1', amount: 150n, orderRef: 'o-1' }), NOW),
+    ).toMatchObject({ amount: 150n, orderRef: 'o-1' });
+    expect(parseInstructionClaims('redeem', await signedClaims('redeem', { member: 'alice-1', amount: '0150' }), NOW)).toMatchObject({
+      amount: 150n,
+    });
+    expect(
+      parseInstructionClaims('enroll', await signedClaims('enroll', { member: 'alice-1', emailHash: hashEmail('a@b.c') }), NOW),
+    ).toMatchObject({ op: 'enroll' });
   });
 
   it('parses an occurredAt the SDK signs from a Date', async () => {
     const occurredAt = new Date('2025-03-01T09:00:00.123Z');
-    const parsed = expectParsed<MovementClaims>(parseInstructionClaims('issue', await signedClaims('issue', { member: 'alice-1', amount: '1', occurredAt }), NOW));
+    const parsed = expectParsed<MovementClaims>(
+      parseInstructionClaims('issue', await signedClaims('issue', { member: 'alice-1', amount: '1', occurredAt }), NOW),
+    );
     expect(parsed.occurredAt).toEqual(occurredAt);
   });
 
@@ -246,4 +280,3 @@ describe('the SDK and the hub agree on the protocol', () => {
     expect(parseInstructionClaims('issue', claims, NOW)).toMatchObject({ code: ErrorCode.INVALID_INSTRUCTION });
   });
 });
-

@@ -12,7 +12,11 @@ function signedMutationsInSchema(): string[] {
   const document = parse(readFileSync(join(__dirname, '../../schema/schema.graphql'), 'utf8'));
   const names: string[] = [];
   for (const definition of document.definitions) {
-    if ((definition.kind !== Kind.OBJECT_TYPE_DEFINITION && definition.kind !== Kind.OBJECT_TYPE_EXTENSION) || definition.name.value !== 'Mutation') continue;
+    if (
+      (definition.kind !== Kind.OBJECT_TYPE_DEFINITION && definition.kind !== Kind.OBJECT_TYPE_EXTENSION) ||
+      definition.name.value !== 'Mutation'
+    )
+      continue;
     for (const field of definition.fields ?? []) {
       if (field.arguments?.some((argument) => argument.name.value === 'instruction')) names.push(field.name.value);
     }

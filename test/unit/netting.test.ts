@@ -12,7 +12,12 @@ const positionsAfter = (start: ReadonlyMap<string, bigint>, instructions: readon
 
 describe('netting', () => {
   it('settles the three-partner worked example (A owes 760, B 600; C is owed 900, the hub 460) in at most three transfers', () => {
-    const positions = new Map([['A', 760n], ['B', 600n], ['C', -900n], ['HUB', -460n]]);
+    const positions = new Map([
+      ['A', 760n],
+      ['B', 600n],
+      ['C', -900n],
+      ['HUB', -460n],
+    ]);
     const instructions = settle(positions);
     expect(instructions.length).toBeLessThanOrEqual(3);
     expect([...positionsAfter(positions, instructions).values()].every((value) => value === 0n)).toBe(true);
@@ -24,7 +29,14 @@ describe('netting', () => {
   });
 
   it('refuses positions that do not sum to zero (money would appear or vanish)', () => {
-    expect(() => settle(new Map([['A', 10n], ['B', -9n]]))).toThrow(/sum to zero/);
+    expect(() =>
+      settle(
+        new Map([
+          ['A', 10n],
+          ['B', -9n],
+        ]),
+      ),
+    ).toThrow(/sum to zero/);
   });
 
   it('reports gross and net: obligations in a circle net to nothing', () => {
@@ -50,7 +62,9 @@ describe('netting', () => {
         const participants = [...positions.values()].filter((value) => value !== 0n).length;
         expect([...positionsAfter(positions, result.instructions).values()].every((value) => value === 0n)).toBe(true);
         expect(result.instructions.length).toBeLessThanOrEqual(Math.max(0, participants - 1));
-        expect(result.instructions.every((instruction) => instruction.amountMinor > 0n && instruction.payer !== instruction.payee)).toBe(true);
+        expect(result.instructions.every((instruction) => instruction.amountMinor > 0n && instruction.payer !== instruction.payee)).toBe(
+          true,
+        );
         expect(result.netMinor <= result.grossMinor).toBe(true);
         expect(net(obligations)).toEqual(result);
       }),

@@ -4,7 +4,9 @@ import { requestedOps } from '../../src/graphql/outcome-plugin';
 
 describe('requestedOps', () => {
   it('reads the signed mutations of a parsed document, with unknown for a mutation it does not know that carries an instruction', () => {
-    const document = parse('mutation($i: String!, $j: String!) { a: voidRedemption(instruction: $i) { __typename } b: issuePoint(instruction: $j) { __typename } registerPartner(input: {}) { __typename } }');
+    const document = parse(
+      'mutation($i: String!, $j: String!) { a: voidRedemption(instruction: $i) { __typename } b: issuePoint(instruction: $j) { __typename } registerPartner(input: {}) { __typename } }',
+    );
     expect(requestedOps(document, undefined, undefined)).toEqual(['void', 'unknown']);
   });
 

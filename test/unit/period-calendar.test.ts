@@ -2,7 +2,8 @@ import { PeriodCalendar } from '../../src/settlement/calendar';
 
 /** Where settlement periods end (configurable length, in a configurable time zone). */
 describe('PeriodCalendar.nextBoundary', () => {
-  const next = (unit: 'hour' | 'day' | 'week' | 'month', zone: string, at: string) => new PeriodCalendar(unit, zone).nextBoundary(new Date(at)).toISOString();
+  const next = (unit: 'hour' | 'day' | 'week' | 'month', zone: string, at: string) =>
+    new PeriodCalendar(unit, zone).nextBoundary(new Date(at)).toISOString();
 
   it('ends a day at the next local midnight', () => {
     expect(next('day', 'UTC', '2026-11-23T10:00:00Z')).toBe('2026-11-24T00:00:00.000Z');

@@ -66,7 +66,11 @@ describe('PeriodicJob', () => {
 
   it('never ticks with an interval of 0, but tick() still runs once on demand', async () => {
     let calls = 0;
-    const job = new PeriodicJob(0, async () => (calls += 1), () => undefined).start();
+    const job = new PeriodicJob(
+      0,
+      async () => (calls += 1),
+      () => undefined,
+    ).start();
     await sleep(30);
     expect(calls).toBe(0);
     expect(await job.tick()).toBe(1);

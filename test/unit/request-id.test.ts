@@ -5,7 +5,8 @@ import pino from 'pino';
 import { requestAwareLogger, requestIdOf, withRequestId } from '../../src/http/request-id';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
-const withHeader = (value?: string | string[]) => ({ headers: value === undefined ? {} : { 'x-request-id': value } }) as unknown as IncomingMessage;
+const withHeader = (value?: string | string[]) =>
+  ({ headers: value === undefined ? {} : { 'x-request-id': value } }) as unknown as IncomingMessage;
 
 describe('requestIdOf', () => {
   it('honours a printable id of at most 128 characters', () => {

@@ -61,5 +61,7 @@ describe('money in major units', () => {
 });
 
 it('names a statement file from its partner, period, currency and id, with nothing a shell or file system minds', () => {
-  expect(statementFileName({ id: 'a/b c', partnerId: 'ACME', periodId: '12', currency: 'EUR' }, 'CSV')).toBe('coalition-statement_ACME_period-12_EUR_a_b_c.csv');
+  expect(statementFileName({ id: 'a/b c', partnerId: 'ACME', periodId: '12', currency: 'EUR' }, 'CSV')).toBe(
+    'coalition-statement_ACME_period-12_EUR_a_b_c.csv',
+  );
 });

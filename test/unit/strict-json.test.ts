@@ -54,7 +54,11 @@ describe('strictJsonProblem', () => {
   /** An object text with the member at `index` repeated after the others, its name written literally or escaped. */
   const withDuplicate = fc
     .tuple(
-      fc.uniqueArray(fc.tuple(fc.string({ minLength: 1, maxLength: 8, unit: 'binary' }), fc.jsonValue({ maxDepth: 2 })), { minLength: 1, maxLength: 6, selector: ([name]) => name }),
+      fc.uniqueArray(fc.tuple(fc.string({ minLength: 1, maxLength: 8, unit: 'binary' }), fc.jsonValue({ maxDepth: 2 })), {
+        minLength: 1,
+        maxLength: 6,
+        selector: ([name]) => name,
+      }),
       fc.nat(),
       fc.jsonValue({ maxDepth: 2 }),
       fc.boolean(),

@@ -60,7 +60,15 @@ describe('verifySigned accepts', () => {
     const verified = await expectVerified(verify(await signIssue(acme)));
     expect(verified.signer.id).toBe('ACME');
     expect(verified.kid).toBe(acme.key.kid);
-    expect(verified.claims).toMatchObject({ iss: 'ACME', aud: HUB_ID, jti: 'jti-1', op: 'issue', member: 'alice-1', amount: '100', iat: NOW_SECONDS });
+    expect(verified.claims).toMatchObject({
+      iss: 'ACME',
+      aud: HUB_ID,
+      jti: 'jti-1',
+      op: 'issue',
+      member: 'alice-1',
+      amount: '100',
+      iat: NOW_SECONDS,
+    });
   });
 
   it('a valid ES256 instruction, returning the signer, the kid and the claims', async () => {
@@ -171,10 +179,23 @@ describe('verifySigned refuses as MALFORMED_INSTRUCTION', () => {
   });
 
   it("a partner's access token presented as an instruction (typ confusion)", async () => {
-    const token = await signAccessToken({ issuer: 'ACME', subject: 'ACME', scope: 'partner', audience: HUB_ID, key: acme.key, now: secondsFromNow(0) });
+    const token = await signAccessToken({
+      issuer: 'ACME',
+      subject: 'ACME',
+      scope: 'partner',
+      audience: HUB_ID,
+      key: acme.key,
+      now: secondsFromNow(0),
+    });
     await expectRefused(verify(token), ErrorCode.MALFORMED_INSTRUCTION);
     // The same token verifies where access tokens are expected.
-    await expectVerified(verify(token, lookup(), instructionOptions({ typ: ACCESS_TOKEN_TYP, requiredClaims: ['iss', 'aud', 'iat', 'exp', 'sub'], lifetimeSecondsMax: 3600 })));
+    await expectVerified(
+      verify(
+        token,
+        lookup(),
+        instructionOptions({ typ: ACCESS_TOKEN_TYP, requiredClaims: ['iss', 'aud', 'iat', 'exp', 'sub'], lifetimeSecondsMax: 3600 }),
+      ),
+    );
   });
 
   it('an instruction without an iss claim', async () => {
@@ -301,7 +322,11 @@ describe('verifySigned refuses unknown signers and keys', () => {
   });
 
   it('refuses an instruction signed under an unknown kid as UNKNOWN_SIGNING_KEY', async () => {
-    const jws = await signRaw(issueClaims('ACME'), { alg: 'EdDSA', kid: 'acme-never-registered', typ: 'coalition-tx+jwt' }, acme.key.privateKey);
+    const jws = await signRaw(
+      issueClaims('ACME'),
+      { alg: 'EdDSA', kid: 'acme-never-registered', typ: 'coalition-tx+jwt' },
+      acme.key.privateKey,
+    );
     await expectRefused(verify(jws), ErrorCode.UNKNOWN_SIGNING_KEY);
   });
 
@@ -377,12 +402,20 @@ describe('verifySigned refuses as INVALID_SIGNATURE', () => {
 
 describe('verifySigned refuses on audience and time', () => {
   it('accepts an aud list that includes this hub', async () => {
-    const jws = await signRaw(issueClaims('ACME', { aud: ['partner-ledger', HUB_ID] }), { alg: 'EdDSA', kid: acme.key.kid, typ: 'coalition-tx+jwt' }, acme.key.privateKey);
+    const jws = await signRaw(
+      issueClaims('ACME', { aud: ['partner-ledger', HUB_ID] }),
+      { alg: 'EdDSA', kid: acme.key.kid, typ: 'coalition-tx+jwt' },
+      acme.key.privateKey,
+    );
     await expectVerified(verify(jws));
   });
 
   it('refuses an aud list without this hub as WRONG_AUDIENCE', async () => {
-    const jws = await signRaw(issueClaims('ACME', { aud: ['hub-a', 'hub-b'] }), { alg: 'EdDSA', kid: acme.key.kid, typ: 'coalition-tx+jwt' }, acme.key.privateKey);
+    const jws = await signRaw(
+      issueClaims('ACME', { aud: ['hub-a', 'hub-b'] }),
+      { alg: 'EdDSA', kid: acme.key.kid, typ: 'coalition-tx+jwt' },
+      acme.key.privateKey,
+    );
     await expectRefused(verify(jws), ErrorCode.WRONG_AUDIENCE);
   });
 
@@ -420,7 +453,11 @@ describe('verifySigned refuses on audience and time', () => {
   });
 
   it('accepts an instruction whose nbf lies within the skew (30 s ahead)', async () => {
-    const jws = await signRaw(issueClaims('ACME', { nbf: NOW_SECONDS + 30 }), { alg: 'EdDSA', kid: acme.key.kid, typ: 'coalition-tx+jwt' }, acme.key.privateKey);
+    const jws = await signRaw(
+      issueClaims('ACME', { nbf: NOW_SECONDS + 30 }),
+      { alg: 'EdDSA', kid: acme.key.kid, typ: 'coalition-tx+jwt' },
+      acme.key.privateKey,
+    );
     await expectVerified(verify(jws));
   });
 });

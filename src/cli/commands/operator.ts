@@ -48,7 +48,16 @@ export function operatorCommand(): Command {
       const key = { kid: jwk.kid, alg: 'EdDSA' as const, privateKey: (await importJWK(jwk, 'EdDSA')) as import('jose').CryptoKey };
       const config = loadConfig({ LOG_LEVEL: 'warn', ...process.env });
       const scope = options.finance ? 'finance' : 'operator';
-      console.log(await signAccessToken({ issuer: config.operatorIssuer, subject: process.env.USER ?? 'operator', scope, audience: config.hubId, key, lifetimeSeconds }));
+      console.log(
+        await signAccessToken({
+          issuer: config.operatorIssuer,
+          subject: process.env.USER ?? 'operator',
+          scope,
+          audience: config.hubId,
+          key,
+          lifetimeSeconds,
+        }),
+      );
     });
 
   return operator;

@@ -54,18 +54,26 @@ const minor = (value: bigint) => value.toString();
 async function printPeriod(tools: Tools, periodId: string): Promise<void> {
   const period = await tools.finance.period(periodId);
   if (!period) throw new CliError(`there is no settlement period ${periodId}`);
-  console.log(`period ${period.id}: ${period.status}, ${period.startsAt.toISOString()} .. ${period.cutoffAt?.toISOString() ?? `(open, ends ${period.endsAt.toISOString()})`}`);
+  console.log(
+    `period ${period.id}: ${period.status}, ${period.startsAt.toISOString()} .. ${period.cutoffAt?.toISOString() ?? `(open, ends ${period.endsAt.toISOString()})`}`,
+  );
   const summary = await tools.finance.summary(periodId);
   if (!summary) return;
   const page = { first: 100 };
   for (const { node } of (await tools.finance.positions(periodId, page)).edges) {
-    console.log(`  position ${node.partnerId.padEnd(16)} ${minor(node.netMinor).padStart(14)} ${summary.currency}  (${node.netMinor >= 0n ? 'owes the hub' : 'owed by the hub'})`);
+    console.log(
+      `  position ${node.partnerId.padEnd(16)} ${minor(node.netMinor).padStart(14)} ${summary.currency}  (${node.netMinor >= 0n ? 'owes the hub' : 'owed by the hub'})`,
+    );
   }
-  console.log(`  hub revenue ${summary.spreadMinor + summary.breakageKeptMinor + summary.adjustmentsMinor} (spread ${summary.spreadMinor}, breakage kept ${summary.breakageKeptMinor}, adjustments ${summary.adjustmentsMinor}); funded liability change ${summary.fundedCreatedMinor - summary.fundedReleasedMinor}`);
+  console.log(
+    `  hub revenue ${summary.spreadMinor + summary.breakageKeptMinor + summary.adjustmentsMinor} (spread ${summary.spreadMinor}, breakage kept ${summary.breakageKeptMinor}, adjustments ${summary.adjustmentsMinor}); funded liability change ${summary.fundedCreatedMinor - summary.fundedReleasedMinor}`,
+  );
   for (const { node } of (await tools.finance.instructions(periodId, page)).edges) {
     console.log(`  instruction ${node.position}: ${node.payer} pays ${node.payee} ${minor(node.amountMinor)} ${summary.currency}`);
   }
-  console.log(`  gross ${summary.grossMinor}, net ${summary.netMinor}${summary.grossMinor > 0n ? `, netting saves ${((1 - Number(summary.netMinor) / Number(summary.grossMinor)) * 100).toFixed(1)}%` : ''}`);
+  console.log(
+    `  gross ${summary.grossMinor}, net ${summary.netMinor}${summary.grossMinor > 0n ? `, netting saves ${((1 - Number(summary.netMinor) / Number(summary.grossMinor)) * 100).toFixed(1)}%` : ''}`,
+  );
 }
 
 function wholeNumber(value: string, name: string): number {
@@ -87,7 +95,9 @@ export function settlementCommand(): Command {
       const first = Math.min(wholeNumber(options.count, '--count') || 20, 100);
       await withTools(demo(), async (tools) => {
         for (const { node } of (await tools.finance.periods({}, { first })).edges) {
-          console.log(`${node.id.padStart(6)}  ${node.status.padEnd(8)} ${node.startsAt.toISOString()}  ${node.cutoffAt?.toISOString() ?? `ends ${node.endsAt.toISOString()}`}`);
+          console.log(
+            `${node.id.padStart(6)}  ${node.status.padEnd(8)} ${node.startsAt.toISOString()}  ${node.cutoffAt?.toISOString() ?? `ends ${node.endsAt.toISOString()}`}`,
+          );
         }
       });
     });
@@ -140,7 +150,9 @@ export function settlementCommand(): Command {
     .action(async (periodId: string) =>
       withTools(demo(), async (tools) => {
         for (const { node } of (await tools.finance.statements(FINANCE, { periodId }, { first: 100 })).edges) {
-          console.log(`${node.id}  ${node.partnerId.padEnd(16)} ${String(node.lineCount).padStart(8)} lines  net ${node.netMinor} ${node.currency}  ${node.status}`);
+          console.log(
+            `${node.id}  ${node.partnerId.padEnd(16)} ${String(node.lineCount).padStart(8)} lines  net ${node.netMinor} ${node.currency}  ${node.status}`,
+          );
         }
       }),
     );
@@ -178,7 +190,10 @@ export function settlementCommand(): Command {
         };
         try {
           await renderStatement(tools.statements, statement, options.format === 'csv' ? 'CSV' : 'JSON', write);
-          if (options.out) await new Promise<void>((resolve, reject) => (out as WriteStream).end((error?: Error | null) => (error ? reject(error) : resolve())));
+          if (options.out)
+            await new Promise<void>((resolve, reject) =>
+              (out as WriteStream).end((error?: Error | null) => (error ? reject(error) : resolve())),
+            );
         } finally {
           progress.done();
         }

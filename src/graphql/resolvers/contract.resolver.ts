@@ -30,7 +30,9 @@ export class PartnerContractResolver {
   }
 
   @Authorized('operator')
-  @Mutation(() => ContractResult, { description: 'A new contract version from validFrom (default now, never in the past); unnamed terms carry over.' })
+  @Mutation(() => ContractResult, {
+    description: 'A new contract version from validFrom (default now, never in the past); unnamed terms carry over.',
+  })
   async setPartnerContract(
     @Arg('partnerId', () => ID, partnerIdArg) partnerId: string,
     @Arg('input', () => ContractInput) input: ContractInput,
@@ -40,13 +42,17 @@ export class PartnerContractResolver {
   }
 
   @Authorized('operator')
-  @Mutation(() => UnitResult, { description: 'Give a partner its own program unit, e.g. STARS → asset ACME.STARS. Once: the name never changes.' })
+  @Mutation(() => UnitResult, {
+    description: 'Give a partner its own program unit, e.g. STARS → asset ACME.STARS. Once: the name never changes.',
+  })
   async setPartnerUnit(@Arg('partnerId', () => ID, partnerIdArg) partnerId: string, @Arg('code') code: string): Promise<typeof UnitResult> {
     return present(await this.contractService.setUnit(partnerId, code), PartnerUnit, settingFailures);
   }
 
   @Authorized('operator')
-  @Mutation(() => ExchangeRateResult, { description: "A new rate for the partner's unit (CP per point) from validFrom (default now, never in the past)." })
+  @Mutation(() => ExchangeRateResult, {
+    description: "A new rate for the partner's unit (CP per point) from validFrom (default now, never in the past).",
+  })
   async setExchangeRate(
     @Arg('partnerId', () => ID, partnerIdArg) partnerId: string,
     @Arg('cpPerPoint', () => DecimalScalar) cpPerPoint: string,

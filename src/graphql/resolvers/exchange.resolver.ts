@@ -4,7 +4,15 @@ import type { ExchangeService } from '../../exchange/exchange.service';
 import type { RequestContext } from '../context';
 import { present } from '../present';
 import { AmountScalar } from '../scalars';
-import { CombinedBalance, ExchangeQuote, ExchangeReceipt, exchangeFailures, ExchangeResult, quoteFailures, QuoteResult } from '../types/exchange.type';
+import {
+  CombinedBalance,
+  ExchangeQuote,
+  ExchangeReceipt,
+  exchangeFailures,
+  ExchangeResult,
+  quoteFailures,
+  QuoteResult,
+} from '../types/exchange.type';
 import { Member } from '../types/member.type';
 
 /** A member's own acts across programs: quote and execute exchanges, see one combined balance. */
@@ -16,7 +24,9 @@ export class ExchangeResolver {
   ) {}
 
   @Authorized('member')
-  @Query(() => QuoteResult, { description: 'Quote an exchange of `amount` of `from` (CP or a partner unit) into `to`, at the rates in force now.' })
+  @Query(() => QuoteResult, {
+    description: 'Quote an exchange of `amount` of `from` (CP or a partner unit) into `to`, at the rates in force now.',
+  })
   async quoteExchange(
     @Arg('from') from: string,
     @Arg('to') to: string,
@@ -32,7 +42,9 @@ export class ExchangeResolver {
     return present(await this.exchange.execute(context.viewer, quote), ExchangeReceipt, exchangeFailures);
   }
 
-  @FieldResolver(() => CombinedBalance, { description: 'Every asset the member holds, valued in CP at the rates in force. Not for partner tokens.' })
+  @FieldResolver(() => CombinedBalance, {
+    description: 'Every asset the member holds, valued in CP at the rates in force. Not for partner tokens.',
+  })
   combinedBalance(@Root() member: Member, @Ctx() context: RequestContext) {
     return this.combined.forViewer(context.viewer, member.id);
   }

@@ -16,7 +16,8 @@ export class PartnerFunding {
   @Field(() => AmountScalar, { description: 'Prepaid: money paid in and not yet drawn by issues.' }) prepaidBalanceMinor!: bigint;
   @Field(() => AmountScalar, { description: 'Post-paid: issue money drawn and not yet paid.' }) unsettledMinor!: bigint;
   @Field(() => AmountScalar, { nullable: true }) netDebitCapMinor!: bigint | null;
-  @Field(() => AmountScalar, { nullable: true, description: 'What the partner may still issue for, minor units; null: no limit.' }) headroomMinor!: bigint | null;
+  @Field(() => AmountScalar, { nullable: true, description: 'What the partner may still issue for, minor units; null: no limit.' })
+  headroomMinor!: bigint | null;
 }
 
 @ObjectType({ description: 'Money received from a partner, recorded as a funding entry.' })
@@ -42,7 +43,8 @@ export class FundingResolver {
 
   @Authorized('finance', 'operator')
   @Mutation(() => FundingResult, {
-    description: 'Records money received from a partner: a prepaid top-up, or a post-paid payment that frees its cap. reference names the payment.',
+    description:
+      'Records money received from a partner: a prepaid top-up, or a post-paid payment that frees its cap. reference names the payment.',
   })
   async recordPartnerFunding(
     @Arg('partnerId', () => ID, partnerIdArg) partnerId: string,
@@ -50,6 +52,10 @@ export class FundingResolver {
     @Arg('reference') reference: string,
     @Ctx() context: RequestContext,
   ): Promise<typeof FundingResult> {
-    return present(await this.fundingService.record(partnerId, amountMinor, reference, subjectOf(context.viewer)), FundingRecorded, fundingFailures);
+    return present(
+      await this.fundingService.record(partnerId, amountMinor, reference, subjectOf(context.viewer)),
+      FundingRecorded,
+      fundingFailures,
+    );
   }
 }

@@ -19,10 +19,14 @@ export class HubKeyResolver {
       'Generate a key, published at once and signing after activateInSeconds on every instance (within HUB_KEY_REFRESH_SECONDS), without a restart. Old keys stay published until retired (hub-key retire).',
   })
   rotateHubKey(
-    @Arg('activateInSeconds', () => Int, { defaultValue: ROTATION_ACTIVATION_SECONDS_DEFAULT, description: `0 to ${ROTATION_ACTIVATION_SECONDS_MAX}; lets cached JWKS catch up first` })
+    @Arg('activateInSeconds', () => Int, {
+      defaultValue: ROTATION_ACTIVATION_SECONDS_DEFAULT,
+      description: `0 to ${ROTATION_ACTIVATION_SECONDS_MAX}; lets cached JWKS catch up first`,
+    })
     activateInSeconds: number,
   ): Promise<HubKey> {
-    if (activateInSeconds < 0 || activateInSeconds > ROTATION_ACTIVATION_SECONDS_MAX) throw badInput(`activateInSeconds must be from 0 to ${ROTATION_ACTIVATION_SECONDS_MAX}`);
+    if (activateInSeconds < 0 || activateInSeconds > ROTATION_ACTIVATION_SECONDS_MAX)
+      throw badInput(`activateInSeconds must be from 0 to ${ROTATION_ACTIVATION_SECONDS_MAX}`);
     return this.keys.rotate('EdDSA', activateInSeconds);
   }
 }

@@ -6,7 +6,18 @@ import { isDomainError } from '../../common/errors';
 import { partnerIdOf } from '../viewer-scope';
 import type { RequestContext } from '../context';
 import { present } from '../present';
-import { AcknowledgementReceipt, DisputeReceipt, EnrollReceipt, Hold, HoldReceipt, InstructionReceipt, IssueReceipt, RedeemReceipt, ReversalReceipt, TransferReceipt } from '../types/receipt.type';
+import {
+  AcknowledgementReceipt,
+  DisputeReceipt,
+  EnrollReceipt,
+  Hold,
+  HoldReceipt,
+  InstructionReceipt,
+  IssueReceipt,
+  RedeemReceipt,
+  ReversalReceipt,
+  TransferReceipt,
+} from '../types/receipt.type';
 import {
   authorizeFailures,
   AuthorizeResult,
@@ -31,7 +42,8 @@ import {
 } from '../types/results.type';
 import { referenceArg } from '../identifier-args';
 
-const INSTRUCTION_HELP = 'A compact JWS signed by the partner (header typ coalition-tx+jwt). It authenticates itself: no bearer token is needed.';
+const INSTRUCTION_HELP =
+  'A compact JWS signed by the partner (header typ coalition-tx+jwt). It authenticates itself: no bearer token is needed.';
 
 /** Receipt fields as GraphQL sees them: the stored result plus jti, receipt and replay flag. */
 const flatten = (outcome: Accepted | DomainError) =>
@@ -44,7 +56,9 @@ export class InstructionResolver {
     private readonly ledger: LedgerQueryService,
   ) {}
 
-  @Mutation(() => EnrollResult, { description: 'Enroll a customer (op "enroll"), or link them to an existing member by verified e-mail/phone hash.' })
+  @Mutation(() => EnrollResult, {
+    description: 'Enroll a customer (op "enroll"), or link them to an existing member by verified e-mail/phone hash.',
+  })
   async enrollMember(@Arg('instruction', { description: INSTRUCTION_HELP }) instruction: string): Promise<typeof EnrollResult> {
     return present(flatten(await this.instructions.submit('enroll', instruction)), EnrollReceipt, enrollFailures);
   }
@@ -54,17 +68,24 @@ export class InstructionResolver {
     return present(flatten(await this.instructions.submit('issue', instruction)), IssueReceipt, issueFailures);
   }
 
-  @Mutation(() => RedeemResult, { description: 'Redeem (burn) CP of a member at the signing partner (op "redeem"); lots are spent first-expiring-first-out.' })
+  @Mutation(() => RedeemResult, {
+    description: 'Redeem (burn) CP of a member at the signing partner (op "redeem"); lots are spent first-expiring-first-out.',
+  })
   async redeemPoints(@Arg('instruction', { description: INSTRUCTION_HELP }) instruction: string): Promise<typeof RedeemResult> {
     return present(flatten(await this.instructions.submit('redeem', instruction)), RedeemReceipt, redeemFailures);
   }
 
-  @Mutation(() => AuthorizeResult, { description: 'Two-phase redemption, step 1 (op "authorize"): hold CP of a member for a basket; held points are not spendable elsewhere.' })
+  @Mutation(() => AuthorizeResult, {
+    description:
+      'Two-phase redemption, step 1 (op "authorize"): hold CP of a member for a basket; held points are not spendable elsewhere.',
+  })
   async authorizeRedemption(@Arg('instruction', { description: INSTRUCTION_HELP }) instruction: string): Promise<typeof AuthorizeResult> {
     return present(flatten(await this.instructions.submit('authorize', instruction)), HoldReceipt, authorizeFailures);
   }
 
-  @Mutation(() => CaptureResult, { description: 'Step 2 (op "capture"): redeem up to the held amount, once; the rest of the hold is released.' })
+  @Mutation(() => CaptureResult, {
+    description: 'Step 2 (op "capture"): redeem up to the held amount, once; the rest of the hold is released.',
+  })
   async captureRedemption(@Arg('instruction', { description: INSTRUCTION_HELP }) instruction: string): Promise<typeof CaptureResult> {
     return present(flatten(await this.instructions.submit('capture', instruction)), RedeemReceipt, captureFailures);
   }
@@ -75,14 +96,19 @@ export class InstructionResolver {
   }
 
   @Mutation(() => TransferResult, {
-    description: "A gift or family pooling (op \"transfer\") between two of the signing partner's members, when contracts allow it; lots keep issuer and expiry.",
+    description:
+      'A gift or family pooling (op "transfer") between two of the signing partner\'s members, when contracts allow it; lots keep issuer and expiry.',
   })
   async transferPoints(@Arg('instruction', { description: INSTRUCTION_HELP }) instruction: string): Promise<typeof TransferResult> {
     return present(flatten(await this.instructions.submit('transfer', instruction)), TransferReceipt, transferFailures);
   }
 
-  @Mutation(() => AcknowledgeResult, { description: 'Acknowledge a settlement statement (op "acknowledge"): the partner signs its digest.' })
-  async acknowledgeStatement(@Arg('instruction', { description: INSTRUCTION_HELP }) instruction: string): Promise<typeof AcknowledgeResult> {
+  @Mutation(() => AcknowledgeResult, {
+    description: 'Acknowledge a settlement statement (op "acknowledge"): the partner signs its digest.',
+  })
+  async acknowledgeStatement(
+    @Arg('instruction', { description: INSTRUCTION_HELP }) instruction: string,
+  ): Promise<typeof AcknowledgeResult> {
     return present(flatten(await this.instructions.submit('acknowledge', instruction)), AcknowledgementReceipt, acknowledgeFailures);
   }
 
@@ -105,7 +131,10 @@ export class InstructionResolver {
   }
 
   @Authorized('partner')
-  @Query(() => InstructionReceipt, { nullable: true, description: "The receipt of one of the calling partner's earlier instructions; null if the hub never accepted that jti." })
+  @Query(() => InstructionReceipt, {
+    nullable: true,
+    description: "The receipt of one of the calling partner's earlier instructions; null if the hub never accepted that jti.",
+  })
   async instructionReceipt(@Arg('jti', referenceArg) jti: string, @Ctx() context: RequestContext): Promise<InstructionReceipt | null> {
     return this.instructions.findReceiptOrNull(partnerIdOf(context.viewer), jti);
   }

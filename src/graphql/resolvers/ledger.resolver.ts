@@ -5,7 +5,15 @@ import type { LedgerQueryService } from '../../ledger/ledger-query.service';
 import type { RequestContext } from '../context';
 import { partnerIdOf } from '../viewer-scope';
 import { PageArgs } from '../types/connection.type';
-import { Account, EntryTypeEnum, ExpiryRun, JournalEntry, JournalEntryConnection, LedgerIntegrityReport, Posting } from '../types/ledger.type';
+import {
+  Account,
+  EntryTypeEnum,
+  ExpiryRun,
+  JournalEntry,
+  JournalEntryConnection,
+  LedgerIntegrityReport,
+  Posting,
+} from '../types/ledger.type';
 
 @Resolver(() => JournalEntry)
 export class JournalEntryResolver {
@@ -34,7 +42,9 @@ export class JournalEntryResolver {
   }
 
   @Authorized('operator')
-  @Mutation(() => ExpiryRun, { description: 'Runs the expiry job now (it also runs on a schedule): lots past their expiry go to breakage.' })
+  @Mutation(() => ExpiryRun, {
+    description: 'Runs the expiry job now (it also runs on a schedule): lots past their expiry go to breakage.',
+  })
   runExpiry(): Promise<ExpiryRun> {
     return this.expiry.run();
   }

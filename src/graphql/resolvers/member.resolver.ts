@@ -23,7 +23,10 @@ export class MemberResolver {
   }
 
   @Authorized('member')
-  @Query(() => Member, { nullable: true, description: 'The member behind a member token (signed by a partner); null if not enrolled there.' })
+  @Query(() => Member, {
+    nullable: true,
+    description: 'The member behind a member token (signed by a partner); null if not enrolled there.',
+  })
   me(@Ctx() context: RequestContext): Promise<Member | null> {
     return this.memberQueries.findMeOrNull(context.viewer);
   }
@@ -35,7 +38,9 @@ export class MemberResolver {
   }
 
   @Authorized('operator', 'finance', 'partner')
-  @Query(() => MemberConnection, { description: 'Members in hub id order: every member for operators and finance, those enrolled with it for a partner.' })
+  @Query(() => MemberConnection, {
+    description: 'Members in hub id order: every member for operators and finance, those enrolled with it for a partner.',
+  })
   members(@Args() page: PageArgs, @Ctx() context: RequestContext) {
     return this.memberQueries.list(context.viewer, page);
   }
@@ -46,29 +51,43 @@ export class MemberResolver {
     return this.memberQueries.findByRefForPartner(context.viewer, ref);
   }
 
-  @FieldResolver(() => AmountScalar, { description: 'CP in the wallet, earned at every partner (points on hold or still pending included; see available).' })
+  @FieldResolver(() => AmountScalar, {
+    description: 'CP in the wallet, earned at every partner (points on hold or still pending included; see available).',
+  })
   balance(@Root() member: Member, @Ctx() context: RequestContext): Promise<bigint> {
     return context.loaders.walletBalance.load(member.id);
   }
 
   @FieldResolver(() => AmountScalar, {
-    description: 'CP issued inside a return window, not spendable until they vest (included in balance). A partner sees only the pending points it issued.',
+    description:
+      'CP issued inside a return window, not spendable until they vest (included in balance). A partner sees only the pending points it issued.',
   })
   pending(@Root() member: Member, @Ctx() context: RequestContext): Promise<bigint> {
     return context.loaders.pending.load(this.memberQueries.lotScope(context.viewer, member.id));
   }
 
-  @FieldResolver(() => AmountScalar, { description: 'What the member can spend now: balance less points on hold and points still pending.' })
+  @FieldResolver(() => AmountScalar, {
+    description: 'What the member can spend now: balance less points on hold and points still pending.',
+  })
   available(@Root() member: Member, @Ctx() context: RequestContext): Promise<bigint> {
     return context.loaders.spendable.load(member.id);
   }
 
-  @FieldResolver(() => LotConnection, { description: 'CP lots, soonest to expire first (the order in which they are spent). A partner sees only lots it issued.' })
-  lots(@Root() member: Member, @Args() page: PageArgs, @Ctx() context: RequestContext, @Arg('includeSpent', { defaultValue: false }) includeSpent: boolean) {
+  @FieldResolver(() => LotConnection, {
+    description: 'CP lots, soonest to expire first (the order in which they are spent). A partner sees only lots it issued.',
+  })
+  lots(
+    @Root() member: Member,
+    @Args() page: PageArgs,
+    @Ctx() context: RequestContext,
+    @Arg('includeSpent', { defaultValue: false }) includeSpent: boolean,
+  ) {
     return this.ledger.memberLots(this.memberQueries.lotScope(context.viewer, member.id), includeSpent, page);
   }
 
-  @FieldResolver(() => JournalEntryConnection, { description: "Journal entries of this member, newest first. A partner sees only its own." })
+  @FieldResolver(() => JournalEntryConnection, {
+    description: 'Journal entries of this member, newest first. A partner sees only its own.',
+  })
   history(@Root() member: Member, @Args() page: PageArgs, @Ctx() context: RequestContext) {
     return this.ledger.entries(this.memberQueries.historyScope(context.viewer, member.id), page);
   }

@@ -40,14 +40,24 @@ export class PartnerResolver {
   }
 
   @Authorized('operator')
-  @Mutation(() => PartnerResult, { description: 'Add a key (rotation): register the new kid, move signing to it, then revoke the old one.' })
-  async addPartnerKey(@Arg('partnerId', () => ID, partnerIdArg) partnerId: string, @Arg('publicJwk', () => GraphQLJSONObject) publicJwk: Record<string, unknown>): Promise<typeof PartnerResult> {
+  @Mutation(() => PartnerResult, {
+    description: 'Add a key (rotation): register the new kid, move signing to it, then revoke the old one.',
+  })
+  async addPartnerKey(
+    @Arg('partnerId', () => ID, partnerIdArg) partnerId: string,
+    @Arg('publicJwk', () => GraphQLJSONObject) publicJwk: Record<string, unknown>,
+  ): Promise<typeof PartnerResult> {
     return present(await this.partnerService.addKey(partnerId, publicJwk), Partner, partnerFailures);
   }
 
   @Authorized('operator')
-  @Mutation(() => PartnerResult, { description: 'Revoke a key at once: instructions and tokens signed with it are refused from the next request.' })
-  async revokePartnerKey(@Arg('partnerId', () => ID, partnerIdArg) partnerId: string, @Arg('kid', referenceArg) kid: string): Promise<typeof PartnerResult> {
+  @Mutation(() => PartnerResult, {
+    description: 'Revoke a key at once: instructions and tokens signed with it are refused from the next request.',
+  })
+  async revokePartnerKey(
+    @Arg('partnerId', () => ID, partnerIdArg) partnerId: string,
+    @Arg('kid', referenceArg) kid: string,
+  ): Promise<typeof PartnerResult> {
     return present(await this.partnerService.revokeKey(partnerId, kid), Partner, partnerFailures);
   }
 

@@ -101,13 +101,20 @@ export class SettlementPeriodResolver {
   @Mutation(() => CloseSettlementPeriodResult, {
     description: 'Cuts the period off (later entries fall into the next one) and computes its figures and signed statements. Idempotent.',
   })
-  async closeSettlementPeriod(@Arg('id', () => ID) id: string, @Ctx() context: RequestContext): Promise<typeof CloseSettlementPeriodResult> {
-    if (!/^[0-9]{1,18}$/.test(id)) return present(fail(ErrorCode.NOT_FOUND, `there is no settlement period ${id}`), SettlementPeriod, closeFailures);
+  async closeSettlementPeriod(
+    @Arg('id', () => ID) id: string,
+    @Ctx() context: RequestContext,
+  ): Promise<typeof CloseSettlementPeriodResult> {
+    if (!/^[0-9]{1,18}$/.test(id))
+      return present(fail(ErrorCode.NOT_FOUND, `there is no settlement period ${id}`), SettlementPeriod, closeFailures);
     return present(await this.settlement.close(id, subjectOf(context.viewer)), SettlementPeriod, closeFailures);
   }
 
   @Authorized('operator', 'finance')
-  @Query(() => Reconciliation, { nullable: true, description: 'Checks a closed period against the ledger and the reconciliation identity; lists every difference.' })
+  @Query(() => Reconciliation, {
+    nullable: true,
+    description: 'Checks a closed period against the ledger and the reconciliation identity; lists every difference.',
+  })
   reconciliation(@Arg('periodId', () => ID) periodId: string) {
     return this.reconciler.reconcile(periodId);
   }
@@ -126,7 +133,11 @@ export class SettlementPeriodResolver {
   }
 
   @FieldResolver(() => PartnerPositionConnection, { description: 'Per partner, by partner id.' })
-  async positions(@Root() period: SettlementPeriod, @Args() page: PageArgs, @Arg('partnerId', () => ID, { nullable: true, ...partnerIdArg }) partnerId?: string | null) {
+  async positions(
+    @Root() period: SettlementPeriod,
+    @Args() page: PageArgs,
+    @Arg('partnerId', () => ID, { nullable: true, ...partnerIdArg }) partnerId?: string | null,
+  ) {
     const connection = await this.finance.positions(period.id, page, partnerId);
     return { ...connection, edges: connection.edges.map((edge) => ({ cursor: edge.cursor, node: toPosition(edge.node) })) };
   }
@@ -136,12 +147,16 @@ export class SettlementPeriodResolver {
     return this.finance.obligations(period.id, page);
   }
 
-  @FieldResolver(() => BilateralPositionConnection, { description: 'The bilateral view: each pair of partners, what each owes the other in funded value, and the net.' })
+  @FieldResolver(() => BilateralPositionConnection, {
+    description: 'The bilateral view: each pair of partners, what each owes the other in funded value, and the net.',
+  })
   bilateral(@Root() period: SettlementPeriod, @Args() page: PageArgs) {
     return this.finance.bilateral(period.id, page);
   }
 
-  @FieldResolver(() => SettlementInstructionConnection, { description: 'Who pays whom after multilateral netting (at most participants − 1).' })
+  @FieldResolver(() => SettlementInstructionConnection, {
+    description: 'Who pays whom after multilateral netting (at most participants − 1).',
+  })
   instructions(@Root() period: SettlementPeriod, @Args() page: PageArgs) {
     return this.finance.instructions(period.id, page);
   }
@@ -168,7 +183,8 @@ export class StatementResolver {
 
   @Authorized('finance', 'operator')
   @Mutation(() => ResolveDisputeResult, {
-    description: 'Resolves a dispute with an adjustment entry in the open period (positive: the partner owes the hub more; 0: no money moves).',
+    description:
+      'Resolves a dispute with an adjustment entry in the open period (positive: the partner owes the hub more; 0: no money moves).',
   })
   async resolveDispute(
     @Arg('disputeId', () => ID) disputeId: string,
@@ -176,7 +192,11 @@ export class StatementResolver {
     @Arg('note') note: string,
     @Ctx() context: RequestContext,
   ): Promise<typeof ResolveDisputeResult> {
-    return present(await this.disputeService.resolve(disputeId, adjustmentMinor, note, subjectOf(context.viewer)), StatementDispute, resolveFailures);
+    return present(
+      await this.disputeService.resolve(disputeId, adjustmentMinor, note, subjectOf(context.viewer)),
+      StatementDispute,
+      resolveFailures,
+    );
   }
 
   @FieldResolver(() => StatementDisputeConnection)
@@ -204,7 +224,10 @@ export class StatementResolver {
   @FieldResolver(() => String, {
     description: `The whole statement as JSON or CSV, for statements of up to ${limits.statementDocumentLinesMax} lines (larger ones: npm run settlement -- statement).`,
   })
-  async document(@Root() statement: Statement, @Arg('format', () => StatementFormatEnum, { defaultValue: StatementFormatEnum.JSON }) format: StatementFormatEnum) {
+  async document(
+    @Root() statement: Statement,
+    @Arg('format', () => StatementFormatEnum, { defaultValue: StatementFormatEnum.JSON }) format: StatementFormatEnum,
+  ) {
     if (statement.lineCount > BigInt(limits.statementDocumentLinesMax)) {
       throw badInput(`statement has ${statement.lineCount} lines; export it with npm run settlement -- statement ${statement.id}`);
     }
@@ -213,8 +236,14 @@ export class StatementResolver {
     return chunks.join('');
   }
 
-  @FieldResolver(() => String, { description: 'A file name for the exported document that names the partner, period, currency and statement (a CSV holds no metadata above its header).' })
-  fileName(@Root() statement: Statement, @Arg('format', () => StatementFormatEnum, { defaultValue: StatementFormatEnum.JSON }) format: StatementFormatEnum) {
+  @FieldResolver(() => String, {
+    description:
+      'A file name for the exported document that names the partner, period, currency and statement (a CSV holds no metadata above its header).',
+  })
+  fileName(
+    @Root() statement: Statement,
+    @Arg('format', () => StatementFormatEnum, { defaultValue: StatementFormatEnum.JSON }) format: StatementFormatEnum,
+  ) {
     return statementFileName(statement as StatementRow, format);
   }
 }

@@ -23,7 +23,8 @@ export class PartnerContract {
   @Field(() => ID) id!: string;
   @Field() validFrom!: Date;
   @Field({ description: 'Settlement currency (ISO 4217).' }) currency!: string;
-  @Field(() => DecimalScalar, { description: 'What the partner pays per CP it issues, in minor units of the currency.' }) issuePrice!: string;
+  @Field(() => DecimalScalar, { description: 'What the partner pays per CP it issues, in minor units of the currency.' })
+  issuePrice!: string;
   @Field(() => DecimalScalar, { description: 'What the partner is paid per CP redeemed with it, in minor units.' }) redeemPrice!: string;
   @Field(() => DecimalScalar, { description: "The issuer's share (0–1) of breakage on its expired points." }) breakageShare!: string;
   @Field(() => Int) lotLifetimeMonths!: number;
@@ -34,7 +35,10 @@ export class PartnerContract {
   tierMultipliers!: Record<string, string>;
   @Field(() => FundingMode, { description: 'postpaid: settles after each period; prepaid: issues draw on money paid in advance.' })
   fundingMode!: FundingMode;
-  @Field(() => AmountScalar, { nullable: true, description: "Post-paid only: the most the partner's unsettled issue money may reach, minor units." })
+  @Field(() => AmountScalar, {
+    nullable: true,
+    description: "Post-paid only: the most the partner's unsettled issue money may reach, minor units.",
+  })
   netDebitCapMinor!: string | null;
   @Field() createdAt!: Date;
 }

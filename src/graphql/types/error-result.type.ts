@@ -23,7 +23,10 @@ function errorType(name: string, description: string): ErrorClass {
 
 export const MalformedInstruction = errorType('MalformedInstruction', 'Not a compact JWS of the right type and shape.');
 export const UnsignedInstruction = errorType('UnsignedInstruction', 'The JWS has no signature (alg "none" or an empty signature).');
-export const AlgorithmNotAllowed = errorType('AlgorithmNotAllowed', 'The algorithm is not EdDSA or ES256, or not the one the key is registered for.');
+export const AlgorithmNotAllowed = errorType(
+  'AlgorithmNotAllowed',
+  'The algorithm is not EdDSA or ES256, or not the one the key is registered for.',
+);
 export const UnknownPartner = errorType('UnknownPartner', 'No partner with that iss is registered.');
 export const UnknownSigningKey = errorType('UnknownSigningKey', 'The partner has no key with that kid.');
 export const SigningKeyRevoked = errorType('SigningKeyRevoked', 'The key was revoked.');
@@ -44,8 +47,11 @@ export const InvalidInput = errorType('InvalidInput', 'An input value is out of 
 export const NotFound = errorType('NotFound', 'The thing named does not exist.');
 export const HoldNotFound = errorType('HoldNotFound', 'The partner has no hold with that id.');
 export const TransferNotAllowed = errorType('TransferNotAllowed', "The partner's contract does not allow transfers between members.");
-export const UnknownAsset = errorType('UnknownAsset', 'Not CP, nor a partner unit with a rate in force (or not the partner\'s own unit).');
-export const InvalidQuote = errorType('InvalidQuote', 'Not a quote this hub signed for this member (tampered, truncated or from elsewhere).');
+export const UnknownAsset = errorType('UnknownAsset', "Not CP, nor a partner unit with a rate in force (or not the partner's own unit).");
+export const InvalidQuote = errorType(
+  'InvalidQuote',
+  'Not a quote this hub signed for this member (tampered, truncated or from elsewhere).',
+);
 export const ExchangeNotAllowed = errorType(
   'ExchangeNotAllowed',
   "A member token signed by a partner exchanges only into or out of that partner's own unit.",
@@ -75,7 +81,10 @@ export class AmountExceedsHold extends ErrorResult {
   @Field(() => AmountScalar) requested!: string;
 }
 
-@ObjectType({ implements: ErrorResult, description: 'A claim is missing, unknown or of the wrong form, or op does not match the mutation.' })
+@ObjectType({
+  implements: ErrorResult,
+  description: 'A claim is missing, unknown or of the wrong form, or op does not match the mutation.',
+})
 export class InvalidInstruction extends ErrorResult {
   @Field(() => String, { nullable: true, description: 'The offending claim, when there is one.' }) claim!: string | null;
 }
@@ -103,11 +112,17 @@ export const StatementDigestMismatch = errorType(
   'StatementDigestMismatch',
   'The digest signed is not the statement’s: recompute it from the document (statementDigest) and check it (verifyStatement).',
 );
-export const StatementStatusConflict = errorType('StatementStatusConflict', 'The statement is no longer open to that (e.g. acknowledged already).');
+export const StatementStatusConflict = errorType(
+  'StatementStatusConflict',
+  'The statement is no longer open to that (e.g. acknowledged already).',
+);
 export const DisputeNotFound = errorType('DisputeNotFound', 'There is no dispute with that id.');
 export const DisputeAlreadyResolved = errorType('DisputeAlreadyResolved', 'The dispute was resolved already; its adjustment stands.');
 
-@ObjectType({ implements: ErrorResult, description: "The issue's money would take the partner past its funding: its prepaid balance, or its post-paid net debit cap." })
+@ObjectType({
+  implements: ErrorResult,
+  description: "The issue's money would take the partner past its funding: its prepaid balance, or its post-paid net debit cap.",
+})
 export class FundingLimitExceeded extends ErrorResult {
   @Field(() => AmountScalar, { description: 'What the partner may still commit, in minor units.' }) headroomMinor!: string;
   @Field(() => AmountScalar, { description: 'What this issue needed, in minor units.' }) requiredMinor!: string;
@@ -115,7 +130,8 @@ export class FundingLimitExceeded extends ErrorResult {
 
 @ObjectType({
   implements: ErrorResult,
-  description: 'The partner sent more signed instructions than its rate limit allows. Nothing was written: send the same instruction again after retryAfterSeconds.',
+  description:
+    'The partner sent more signed instructions than its rate limit allows. Nothing was written: send the same instruction again after retryAfterSeconds.',
 })
 export class RateLimited extends ErrorResult {
   @Field(() => Int, { description: 'Seconds to wait before sending again.' }) retryAfterSeconds!: number;

@@ -11,21 +11,28 @@ import {
   UnknownMember,
 } from './error-result.type';
 
-@ObjectType({ description: 'A hub-signed quote: execute it with exchangePoints before expiresAt; its rates apply even if rates change meanwhile.' })
+@ObjectType({
+  description: 'A hub-signed quote: execute it with exchangePoints before expiresAt; its rates apply even if rates change meanwhile.',
+})
 export class ExchangeQuote {
   @Field({ description: 'The signed quote (compact JWS) to pass to exchangePoints.' }) quote!: string;
   @Field(() => ID) quoteId!: string;
   @Field() from!: string;
   @Field() to!: string;
   @Field(() => AmountScalar, { description: 'What the member asked to convert.' }) amountRequested!: string;
-  @Field(() => AmountScalar, { description: 'What is taken, in `from`: at most amountRequested (what the output does not need is not converted).' })
+  @Field(() => AmountScalar, {
+    description: 'What is taken, in `from`: at most amountRequested (what the output does not need is not converted).',
+  })
   amountIn!: string;
   @Field(() => AmountScalar, { description: 'The whole CP in between.' }) cpAmount!: string;
   @Field(() => AmountScalar, { description: 'What the member gets, in `to`.' }) amountOut!: string;
   @Field(() => DecimalScalar, { description: 'CP per point of `from` (1 for CP).' }) rateFrom!: string;
   @Field(() => DecimalScalar, { description: 'CP per point of `to` (1 for CP).' }) rateTo!: string;
-  @Field({ description: 'How each leg rounds: what the member gets down, what it gives up (the rest is not converted).' }) rounding!: string;
-  @Field({ description: 'amountIn × rateFrom − amountOut × rateTo, in CP, exact and never negative: what the hub books to its rounding account.' })
+  @Field({ description: 'How each leg rounds: what the member gets down, what it gives up (the rest is not converted).' })
+  rounding!: string;
+  @Field({
+    description: 'amountIn × rateFrom − amountOut × rateTo, in CP, exact and never negative: what the hub books to its rounding account.',
+  })
   residualCp!: string;
   @Field() expiresAt!: Date;
 }
@@ -51,7 +58,8 @@ export class ExchangeReceipt {
 export class AssetBalance {
   @Field() asset!: string;
   @Field(() => AmountScalar) amount!: string;
-  @Field(() => DecimalScalar, { nullable: true, description: 'CP per point (1 for CP); null when no rate is in force.' }) cpPerPoint!: string | null;
+  @Field(() => DecimalScalar, { nullable: true, description: 'CP per point (1 for CP); null when no rate is in force.' }) cpPerPoint!:
+    string | null;
   @Field(() => String, { nullable: true, description: 'amount × cpPerPoint, exact.' }) cpValue!: string | null;
 }
 

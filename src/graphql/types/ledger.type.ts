@@ -38,11 +38,15 @@ export class JournalEntry {
   @Field() partnerId!: string;
   @Field(() => String, {
     nullable: true,
-    description: "The partner's idempotency key of the instruction that made this entry. Null for a member token looking at another partner's entry.",
+    description:
+      "The partner's idempotency key of the instruction that made this entry. Null for a member token looking at another partner's entry.",
   })
   jti!: string | null;
   @Field(() => ID, { nullable: true }) memberId!: string | null;
-  @Field(() => String, { nullable: true, description: "The partner's order reference. Null for a member token looking at another partner's entry." })
+  @Field(() => String, {
+    nullable: true,
+    description: "The partner's order reference. Null for a member token looking at another partner's entry.",
+  })
   orderRef!: string | null;
   @Field() occurredAt!: Date;
   @Field() recordedAt!: Date;
@@ -68,7 +72,10 @@ export const LotConnection = connectionOf(Lot, 'Lot');
 
 @ObjectType()
 export class IntegrityDifference {
-  @Field({ description: 'Which invariant: entry_balances, ledger_balances, stored_balance_equals_postings, wallet_not_negative, lots_equal_wallet, lot_consumption_explains_lot.' })
+  @Field({
+    description:
+      'Which invariant: entry_balances, ledger_balances, stored_balance_equals_postings, wallet_not_negative, lots_equal_wallet, lot_consumption_explains_lot.',
+  })
   check!: string;
   @Field() subject!: string;
   @Field() expected!: string;

@@ -13,7 +13,10 @@ export const MemberConnection = connectionOf(Member, 'Member');
 @ObjectType({ description: 'The coalition tier: from CP earned through issues at every partner over a rolling window.' })
 export class MemberTier {
   @Field() name!: string;
-  @Field(() => AmountScalar, { nullable: true, description: 'Null for partner tokens: what was earned at other partners is not theirs to see.' })
+  @Field(() => AmountScalar, {
+    nullable: true,
+    description: 'Null for partner tokens: what was earned at other partners is not theirs to see.',
+  })
   earnedInWindow!: bigint | null;
   @Field(() => Int) windowDays!: number;
   @Field(() => String, { nullable: true }) next!: string | null;

@@ -29,7 +29,10 @@ export class RegisterPartnerInput {
   @Field(() => ID, { description: '2–32 of A–Z, 0–9, _; starts with a letter. Used as `iss` in its instructions.' }) id!: string;
   @Field() name!: string;
   @Field(() => [GraphQLJSONObject], { description: 'Public JWKs (Ed25519 or P-256) with kid.' }) publicJwks!: Record<string, unknown>[];
-  @Field(() => ContractInput, { nullable: true, description: 'The first contract: par prices in DEFAULT_CURRENCY and 24-month lots unless given.' })
+  @Field(() => ContractInput, {
+    nullable: true,
+    description: 'The first contract: par prices in DEFAULT_CURRENCY and 24-month lots unless given.',
+  })
   contract?: ContractInput | null;
   @Field(() => Boolean, {
     nullable: true,

@@ -18,14 +18,17 @@ export abstract class AcceptedInstruction {
 @ObjectType({ implements: AcceptedInstruction })
 export class EnrollReceipt extends AcceptedInstruction {
   @Field() memberRef!: string;
-  @Field({ description: 'True when linked to a member another partner enrolled (same verified e-mail or phone hash).' }) linkedExisting!: boolean;
+  @Field({ description: 'True when linked to a member another partner enrolled (same verified e-mail or phone hash).' })
+  linkedExisting!: boolean;
 }
 
 @InterfaceType({ implements: AcceptedInstruction, description: 'What an issue or a redemption returns.' })
 export abstract class MovementReceipt extends AcceptedInstruction {
   @Field(() => ID) entryId!: string;
   @Field(() => AmountScalar) amount!: string;
-  @Field(() => AmountScalar, { description: "The member's balance of the entry's asset (CP, or the partner's unit) right after this entry." })
+  @Field(() => AmountScalar, {
+    description: "The member's balance of the entry's asset (CP, or the partner's unit) right after this entry.",
+  })
   balance!: string;
   @Field() recordedAt!: Date;
 }
@@ -80,7 +83,8 @@ export class HoldReceipt extends AcceptedInstruction {
   @Field(() => AmountScalar, { description: 'The amount held.' }) amount!: string;
   @Field(() => HoldStatus) status!: HoldStatus;
   @Field() expiresAt!: Date;
-  @Field(() => AmountScalar, { description: "The member's spendable balance right after: balance minus every active hold." }) available!: string;
+  @Field(() => AmountScalar, { description: "The member's spendable balance right after: balance minus every active hold." })
+  available!: string;
 }
 
 @ObjectType({ description: 'A hold as it stands now (a pending hold past its expiry reads as expired).' })

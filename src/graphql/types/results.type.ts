@@ -28,7 +28,16 @@ import {
 } from './error-result.type';
 import { ExchangeRate, PartnerContract, PartnerUnit } from './contract.type';
 import { Partner } from './partner.type';
-import { AcknowledgementReceipt, DisputeReceipt, EnrollReceipt, HoldReceipt, IssueReceipt, RedeemReceipt, ReversalReceipt, TransferReceipt } from './receipt.type';
+import {
+  AcknowledgementReceipt,
+  DisputeReceipt,
+  EnrollReceipt,
+  HoldReceipt,
+  IssueReceipt,
+  RedeemReceipt,
+  ReversalReceipt,
+  TransferReceipt,
+} from './receipt.type';
 import { StatementDispute } from './settlement.type';
 
 /** The failures each result can carry, listed once and used both for the union and for mapping. */
@@ -36,16 +45,38 @@ export const enrollFailures = [...instructionRejections, MemberLinkConflict, Mem
 export const issueFailures = [...instructionRejections, InvalidAmount, UnknownMember, UnknownAsset, FundingLimitExceeded] as const;
 export const redeemFailures = [...instructionRejections, InvalidAmount, UnknownMember, InsufficientBalance, UnknownAsset] as const;
 export const authorizeFailures = redeemFailures;
-export const captureFailures = [...instructionRejections, InvalidAmount, UnknownMember, InsufficientBalance, HoldNotFound, HoldClosed, HoldExpired, AmountExceedsHold] as const;
+export const captureFailures = [
+  ...instructionRejections,
+  InvalidAmount,
+  UnknownMember,
+  InsufficientBalance,
+  HoldNotFound,
+  HoldClosed,
+  HoldExpired,
+  AmountExceedsHold,
+] as const;
 export const voidFailures = [...instructionRejections, HoldNotFound, HoldClosed, HoldExpired] as const;
 export const transferFailures = [...instructionRejections, InvalidAmount, UnknownMember, InsufficientBalance, TransferNotAllowed] as const;
-export const reverseFailures = [...instructionRejections, InvalidAmount, UnknownMember, EntryNotFound, ReversalExceedsRemaining, PointsAlreadySpent] as const;
+export const reverseFailures = [
+  ...instructionRejections,
+  InvalidAmount,
+  UnknownMember,
+  EntryNotFound,
+  ReversalExceedsRemaining,
+  PointsAlreadySpent,
+] as const;
 export const acknowledgeFailures = [...instructionRejections, StatementNotFound, StatementDigestMismatch, StatementStatusConflict] as const;
 export const disputeFailures = acknowledgeFailures;
 export const resolveFailures = [DisputeNotFound, DisputeAlreadyResolved, InvalidInput] as const;
-export const AcknowledgeResult = createUnionType({ name: 'AcknowledgeResult', types: () => [AcknowledgementReceipt, ...acknowledgeFailures] as const });
+export const AcknowledgeResult = createUnionType({
+  name: 'AcknowledgeResult',
+  types: () => [AcknowledgementReceipt, ...acknowledgeFailures] as const,
+});
 export const DisputeResult = createUnionType({ name: 'DisputeResult', types: () => [DisputeReceipt, ...disputeFailures] as const });
-export const ResolveDisputeResult = createUnionType({ name: 'ResolveDisputeResult', types: () => [StatementDispute, ...resolveFailures] as const });
+export const ResolveDisputeResult = createUnionType({
+  name: 'ResolveDisputeResult',
+  types: () => [StatementDispute, ...resolveFailures] as const,
+});
 export const partnerFailures = [PartnerAlreadyExists, InvalidPartnerKey, InvalidInput, NotFound] as const;
 
 export const EnrollResult = createUnionType({ name: 'EnrollResult', types: () => [EnrollReceipt, ...enrollFailures] as const });

@@ -66,7 +66,7 @@ export class SettlementObligation {
   @Field(() => ID) issuer!: string;
   @Field(() => ID) consumer!: string;
   @Field(() => AmountScalar) points!: bigint;
-  @Field(() => AmountScalar, { description: "Their funded value: what the issuer paid in for them, in minor units." }) fundedMinor!: bigint;
+  @Field(() => AmountScalar, { description: 'Their funded value: what the issuer paid in for them, in minor units.' }) fundedMinor!: bigint;
 }
 
 @ObjectType({ description: 'Pay this much (minor units): the result of multilateral netting. HUB is the hub.' })
@@ -96,8 +96,11 @@ export class SettlementSummary {
   @Field(() => AmountScalar, { description: 'Spread + breakage kept + adjustments.' }) revenueMinor!: bigint;
   @Field(() => AmountScalar) fundedCreatedMinor!: bigint;
   @Field(() => AmountScalar) fundedReleasedMinor!: bigint;
-  @Field(() => AmountScalar, { description: 'Change in funded liability: money held for points still outstanding.' }) liabilityChangeMinor!: bigint;
-  @Field(() => AmountScalar, { description: "Issue money prepaid partners paid in advance: Σ net positions + this = revenue + liability change." })
+  @Field(() => AmountScalar, { description: 'Change in funded liability: money held for points still outstanding.' })
+  liabilityChangeMinor!: bigint;
+  @Field(() => AmountScalar, {
+    description: 'Issue money prepaid partners paid in advance: Σ net positions + this = revenue + liability change.',
+  })
   prefundedMinor!: bigint;
   @Field(() => AmountScalar, { description: 'What would move with every line paid separately.' }) grossMinor!: bigint;
   @Field(() => AmountScalar, { description: 'What moves after netting.' }) netMinor!: bigint;

@@ -40,7 +40,9 @@ async function run(command) {
 let queue = Promise.resolve();
 createInterface({ input: process.stdin })
   .on('line', (line) => {
-    queue = queue.then(() => run(JSON.parse(line)).then(answer, (error) => answer({ error: String(error && error.stack ? error.stack : error) })));
+    queue = queue.then(() =>
+      run(JSON.parse(line)).then(answer, (error) => answer({ error: String(error && error.stack ? error.stack : error) })),
+    );
   })
   .on('close', () => {
     queue.then(() => database?.stop()).finally(() => process.exit(0));

@@ -80,7 +80,12 @@ export interface ClaimsOptions {
 }
 
 /** Instruction claims as a partner would sign them, with any field (even an invalid one) allowed. */
-export function instructionClaims(partnerId: string, op: Op, fields: Record<string, unknown>, options: ClaimsOptions = {}): Record<string, unknown> {
+export function instructionClaims(
+  partnerId: string,
+  op: Op,
+  fields: Record<string, unknown>,
+  options: ClaimsOptions = {},
+): Record<string, unknown> {
   const iat = Math.floor((options.now ?? new Date()).getTime() / 1000);
   return {
     iss: partnerId,

@@ -102,11 +102,7 @@ export function issueClaims(issuer: string, overrides: JWTPayload = {}): JWTPayl
 }
 
 /** Signs arbitrary claims and header with any key: for instructions the SDK refuses to produce. */
-export function signRaw(
-  claims: JWTPayload,
-  header: JWTHeaderParameters,
-  privateKey: CryptoKey | Uint8Array,
-): Promise<string> {
+export function signRaw(claims: JWTPayload, header: JWTHeaderParameters, privateKey: CryptoKey | Uint8Array): Promise<string> {
   return new SignJWT(claims).setProtectedHeader(header).sign(privateKey);
 }
 
