@@ -4,9 +4,9 @@ import { join, resolve } from 'node:path';
 import { spawn } from 'node:child_process';
 import { Client } from 'pg';
 import { migrations } from '../../migrations';
-import { freePort } from '../../src/db/embedded';
 import { assertCliBuilt, CLI_PATH, REPO_ROOT, runCli, type CliRun } from '../helpers/cli';
 import { createTestDatabase, databaseUrl, dropTestDatabase, testServerUrl } from '../helpers/database';
+import { HubProcess } from '../helpers/hub-process';
 
 /**
  * The `coalition-hub` command line, run as the real built CLI in a child process: --help and
@@ -247,34 +247,20 @@ describe('serve', () => {
   it('serves the hub from the same CLI until SIGTERM', async () => {
     const database = await createTestDatabase();
     databases.push(database.name);
-    const port = await freePort();
-    const child = spawn(process.execPath, [CLI_PATH, 'serve'], {
-      cwd: REPO_ROOT,
-      env: {
-        ...process.env,
-        DATABASE_URL: database.url,
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        LOG_LEVEL: 'warn',
-        EXPIRY_INTERVAL_SECONDS: '0',
-        SETTLEMENT_INTERVAL_SECONDS: '0',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const hub = HubProcess.run([CLI_PATH, 'serve'], {
+      DATABASE_URL: database.url,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      EXPIRY_INTERVAL_SECONDS: '0',
+      SETTLEMENT_INTERVAL_SECONDS: '0',
     });
-    const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
     try {
-      let status = 0;
-      for (let attempt = 0; attempt < 150 && status !== 200; attempt++) {
-        status = await fetch(`http://127.0.0.1:${port}/healthz`).then(
-          (response) => response.status,
-          () => 0,
-        );
-        if (status !== 200) await new Promise((wait) => setTimeout(wait, 200));
-      }
-      expect(status).toBe(200);
+      const url = await hub.url();
+      expect((await fetch(`${url}/readyz`)).status).toBe(200);
     } finally {
-      child.kill('SIGTERM');
+      hub.signal('SIGTERM');
     }
-    expect(await exited).toBe(0);
+    expect(await hub.exitCode()).toBe(0);
   }, 90_000);
 });

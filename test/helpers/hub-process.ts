@@ -20,16 +20,19 @@ export class HubProcess {
     this.exited = new Promise((done) => child.once('exit', (code) => done(code)));
   }
 
-  /** `env` replaces DATABASE_URL, PORT etc.; a key set to undefined is removed from the inherited environment. */
+  /** `node dist/src/main.js …args`. `env` replaces DATABASE_URL, PORT etc.; a key set to undefined is removed from the inherited environment. */
   static start(args: string[], env: Record<string, string | undefined>, cwd = resolve(__dirname, '..', '..')): HubProcess {
-    // Its own process group, as a shell gives a foreground job: signalGroup() then acts like Ctrl+C.
     if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npm run build\` first`);
+    return HubProcess.run([MAIN, ...args], env, cwd);
+  }
+
+  /** `node …argv` (a script and its arguments, e.g. the CLI's `serve` or the image's CMD), as start() does. */
+  static run(argv: string[], env: Record<string, string | undefined>, cwd = resolve(__dirname, '..', '..')): HubProcess {
     // As a user runs it: jest's NODE_ENV=test would, for one, switch Apollo's signal handlers off.
     const merged: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: undefined, ...env };
     for (const [name, value] of Object.entries(env)) if (value === undefined) delete merged[name];
-    return new HubProcess(
-      spawn(process.execPath, [MAIN, ...args], { cwd, env: merged, stdio: ['ignore', 'pipe', 'pipe'], detached: true }),
-    );
+    // Its own process group, as a shell gives a foreground job: signalGroup() then acts like Ctrl+C.
+    return new HubProcess(spawn(process.execPath, argv, { cwd, env: merged, stdio: ['ignore', 'pipe', 'pipe'], detached: true }));
   }
 
   /** Resolves with the hub's base URL once it serves (the "Press Ctrl+C" banner or the ready log line). */
