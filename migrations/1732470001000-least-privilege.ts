@@ -37,6 +37,18 @@ export class LeastPrivilege1732470001000 implements MigrationInterface {
       END
       $do$;
 
+      -- No temporary tables either: in a session, pg_temp is searched before public, so a temporary
+      -- table named like one of ours would stand in for it in every trigger that reads it (the
+      -- balanced-entry check, the period stamp). The hub uses none. Database privileges do not
+      -- travel with a template copy, so the hub repeats this at each start (src/db/app-role.ts).
+      DO $do$
+      BEGIN
+        EXECUTE format('REVOKE TEMPORARY ON DATABASE %I FROM PUBLIC', current_database());
+      EXCEPTION WHEN insufficient_privilege THEN
+        RAISE NOTICE 'could not revoke TEMPORARY on this database from PUBLIC: check that coalition_hub_app cannot create temporary tables';
+      END
+      $do$;
+
       -- Servers before PostgreSQL 15 let every role create objects in public: not this one.
       DO $do$
       BEGIN
@@ -74,8 +86,10 @@ export class LeastPrivilege1732470001000 implements MigrationInterface {
       -- Every new posting moves its account's stored balance, in the same statement's transaction.
       -- Single-row accounts (wallets, prepaid funding, exposure) move their one row, in account
       -- order (the global lock order); counter-accounts a random shard of coalition.counter_shards.
+      -- pg_temp last and every table schema-qualified: a temporary table of the caller's named like
+      -- ours must never stand in for it inside a function running with the owner's rights.
       CREATE FUNCTION posting_apply_to_balances() RETURNS trigger LANGUAGE plpgsql
-        SECURITY DEFINER SET search_path = pg_catalog, public AS $fn$
+        SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $fn$
       DECLARE
         shards integer := least(greatest(coalesce(nullif(current_setting('coalition.counter_shards', true), '')::integer, 8), 1), 64);
         moved record;
@@ -83,20 +97,20 @@ export class LeastPrivilege1732470001000 implements MigrationInterface {
       BEGIN
         FOR moved IN
           SELECT p.account_id, a.kind, sum(p.amount) AS delta
-          FROM new_postings p JOIN account a ON a.id = p.account_id
+          FROM new_postings p JOIN public.account a ON a.id = p.account_id
           GROUP BY p.account_id, a.kind HAVING sum(p.amount) <> 0
           ORDER BY p.account_id
         LOOP
           IF moved.kind IN ('wallet', 'prefunding', 'exposure') THEN
-            UPDATE account_balance SET balance = balance + moved.delta WHERE account_id = moved.account_id AND shard = 0;
+            UPDATE public.account_balance SET balance = balance + moved.delta WHERE account_id = moved.account_id AND shard = 0;
             GET DIAGNOSTICS touched = ROW_COUNT;
             IF touched <> 1 THEN
               RAISE EXCEPTION 'account % has no balance row', moved.account_id USING ERRCODE = 'P0001';
             END IF;
           ELSE
-            INSERT INTO account_balance (account_id, kind, shard, balance)
+            INSERT INTO public.account_balance AS current (account_id, kind, shard, balance)
             VALUES (moved.account_id, moved.kind, floor(random() * shards)::smallint, moved.delta)
-            ON CONFLICT (account_id, shard) DO UPDATE SET balance = account_balance.balance + EXCLUDED.balance;
+            ON CONFLICT (account_id, shard) DO UPDATE SET balance = current.balance + EXCLUDED.balance;
           END IF;
         END LOOP;
         RETURN NULL;

@@ -86,6 +86,20 @@ export async function appDatabaseUrl(ownerUrl: string, explicit: string | undefi
 }
 
 /**
+ * Takes temporary tables from PUBLIC (and so from the app role) in this database, as the
+ * least-privilege migration does: a database cloned from a template starts with the default
+ * privileges again. Where the owner of the tables does not own the database this is not allowed;
+ * then the database's owner must do it once (docs/security.md).
+ */
+async function refuseTemporaryTables(owner: DataSource): Promise<void> {
+  await owner
+    .query(`DO $do$ BEGIN EXECUTE format('REVOKE TEMPORARY ON DATABASE %I FROM PUBLIC', current_database()); END $do$`)
+    .catch((error: unknown) => {
+      if (pgCode(error) !== '42501') throw error;
+    });
+}
+
+/**
  * Migrates as the owner (`ownerUrl`), then opens the hub's pool as the app role: the running hub
  * never holds the owner's rights.
  */
@@ -94,6 +108,7 @@ export async function openHubDataSource(ownerUrl: string, explicitAppUrl: string
   await owner.initialize();
   try {
     await migrate(owner);
+    await refuseTemporaryTables(owner);
   } finally {
     await owner.destroy();
   }

@@ -66,6 +66,13 @@ describe('the role the hub runs as', () => {
     expect(owned).toEqual({ relations: 0, functions: 0, schemas: 0, databases: 0 });
   });
 
+  it('cannot make a temporary table to stand in for a ledger table inside a trigger (pg_temp is searched first)', async () => {
+    await expectNoPrivilege('CREATE TEMPORARY TABLE account_balance (account_id uuid, kind text, shard smallint, balance bigint)');
+    await expectNoPrivilege('CREATE TEMPORARY TABLE posting (entry_id uuid)');
+    const [{ temp }] = await db.query(`SELECT has_database_privilege(current_user, current_database(), 'TEMPORARY') AS temp`);
+    expect(temp).toBe(false);
+  });
+
   it('cannot switch triggers off: session_replication_role, ALTER TABLE … DISABLE TRIGGER', async () => {
     await expectNoPrivilege('SET session_replication_role = replica');
     await expectNoPrivilege('ALTER TABLE posting DISABLE TRIGGER ALL');

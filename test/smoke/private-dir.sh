@@ -13,7 +13,8 @@ hub_pid=""
 
 # The hub's node process (npm → sh → node) of this checkout: the process an orchestrator signals.
 find_hub() {
-  pgrep -f "^[^ ]*node dist/src/main.js --demo" | while read -r pid; do
+  # npm start runs `node dist/src/cli/main.js serve --demo` (package.json).
+  pgrep -f "^[^ ]*node dist/src/cli/main.js serve --demo" | while read -r pid; do
     if [ "$(readlink "/proc/$pid/cwd")" = "$parent/hub" ]; then echo "$pid"; fi
   done | head -n 1 || true
 }
