@@ -117,7 +117,7 @@ export class HubKeys {
     hubId: string,
     clock: Clock,
     configured?: Record<string, unknown>,
-    options: { refreshSeconds?: number } = {},
+    options: { refreshSeconds?: number; replaceConfigured?: boolean } = {},
   ): Promise<HubKeys> {
     let configuredKey: ActiveKey | undefined;
     if (configured) {
@@ -136,6 +136,13 @@ export class HubKeys {
       const [again]: ActiveRow[] = await tx.query(ACTIVE_KEY_SQL);
       if (again && (again.private_jwk || again.kid === configuredKey?.kid)) return again;
       if (again && configuredKey) return again; // another instance's configured key: importActive says what to do
+      // A configured key this process was not given is replaced only by the hub itself (HUB_SIGNING_JWK
+      // removed); a tool (the settlement CLI) must not swap the coalition's key on its own.
+      if (again && options.replaceConfigured === false) {
+        throw new Error(
+          `the active hub key ${again.kid} came from HUB_SIGNING_JWK, which this process was not given: set the same HUB_SIGNING_JWK`,
+        );
+      }
       await generateHubKey(tx, 'EdDSA');
       const [made]: ActiveRow[] = await tx.query(ACTIVE_KEY_SQL);
       return made!;

@@ -1,3 +1,4 @@
+import { exportJWK, generateKeyPair } from 'jose';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -191,6 +192,18 @@ describe('on DATABASE_URL', () => {
     expect(tampered.stdout).toContain('FAIL recomputes identically: differs: totals');
     expect(tampered.stdout).toContain('period 1 does NOT reconcile');
   }, 120_000);
+
+  it('settlement never replaces a hub key that came from HUB_SIGNING_JWK when run without it', async () => {
+    const { privateKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
+    const configured = JSON.stringify({ ...(await exportJWK(privateKey)), kid: 'ops-hsm-1', alg: 'EdDSA' });
+    const given = await runCli(['settlement', 'periods'], { env: { DATABASE_URL: url, HUB_SIGNING_JWK: configured } });
+    expect(given.code).toBe(0);
+    const before = await sql(url, 'SELECT kid, private_jwk IS NULL AS public_only FROM hub_signing_key ORDER BY kid');
+    const without = await runCli(['settlement', 'periods'], { env: { DATABASE_URL: url, HUB_SIGNING_JWK: undefined } });
+    expect(without.code).toBe(1);
+    expect(without.stderr).toContain('ops-hsm-1 came from HUB_SIGNING_JWK');
+    expect(await sql(url, 'SELECT kid, private_jwk IS NULL AS public_only FROM hub_signing_key ORDER BY kid')).toEqual(before);
+  }, 60_000);
 });
 
 describe('on the embedded database in DATA_DIR (no DATABASE_URL)', () => {

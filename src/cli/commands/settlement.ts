@@ -39,7 +39,11 @@ async function withTools<T>(demo: boolean, work: (tools: Tools) => Promise<T>): 
   const config = loadConfig({ LOG_LEVEL: 'warn', ...process.env });
   return withDatabase(config, { demo, poolSize: 3 }, async (dataSource) => {
     await migrate(dataSource);
-    const hubKeys = await HubKeys.load(dataSource, config.hubId, systemClock, config.hubSigningJwk);
+    const hubKeys = await HubKeys.load(dataSource, config.hubId, systemClock, config.hubSigningJwk, { replaceConfigured: false }).catch(
+      (error: unknown) => {
+        throw new CliError(error instanceof Error ? error.message : String(error));
+      },
+    );
     const statements = new StatementService(dataSource, hubKeys, systemClock, config.hubId);
     const calendar = new PeriodCalendar(config.settlementPeriod, config.settlementTimeZone);
     const settlement = new SettlementService(dataSource, systemClock, calendar, config.defaultCurrency, statements, config.counterShards);
