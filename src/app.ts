@@ -229,13 +229,14 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
       probes,
       async close() {
         probes.startDraining();
-        const graceMs = config.shutdownGraceSeconds * 1000;
+        // One deadline for requests and jobs together, so a stop takes the grace period, not twice it.
+        const deadline = Date.now() + config.shutdownGraceSeconds * 1000;
         // PeriodicJob.stop() resolves once a run in progress has finished: the pool closes after it.
         const jobs = Promise.all([expiryJob.stop(), settlementJob.stop()]);
-        const { cut } = await drain.drain(graceMs);
+        const { cut } = await drain.drain(Math.max(0, deadline - Date.now()));
         if (cut > 0)
           logger.warn({ cut, graceSeconds: config.shutdownGraceSeconds }, 'requests still running at the end of the grace period were cut');
-        if (!(await settlesWithin(jobs, graceMs)))
+        if (!(await settlesWithin(jobs, Math.max(0, deadline - Date.now()))))
           logger.warn('a scheduled job was still running at the end of the grace period: its transaction is rolled back');
         hubKeys.close();
         await apollo.stop();
