@@ -40,3 +40,18 @@ export async function withDatabase<T>(config: Config, choice: DatabaseChoice, wo
     await embedded?.stop();
   }
 }
+
+/**
+ * Tools work on a database at this build's schema, and never migrate it as a side effect (a
+ * settlement report run from a newer checkout must not change production's schema): `migrate`
+ * does that, or the hub at its start.
+ */
+export async function requireMigrated(dataSource: DataSource): Promise<void> {
+  const { pendingMigrations } = await import('../db/data-source.js');
+  const pending = await pendingMigrations(dataSource);
+  if (pending.length > 0) {
+    throw new CliError(
+      `the database is ${pending.length} migration(s) behind this build: run \`coalition-hub migrate\` first (or start the hub, which migrates)`,
+    );
+  }
+}

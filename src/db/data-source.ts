@@ -80,3 +80,16 @@ export async function migrate(dataSource: DataSource): Promise<string[]> {
     await runner.release();
   }
 }
+
+/**
+ * The migrations this build knows that the database has not applied (all of them on a database
+ * never migrated). Reads only: unlike TypeORM's showMigrations it creates no migrations table.
+ */
+export async function pendingMigrations(dataSource: DataSource): Promise<string[]> {
+  const known = dataSource.migrations.map((migration) => migration.name ?? migration.constructor.name);
+  const [table]: Array<{ present: boolean }> = await dataSource.query(`SELECT to_regclass('migrations') IS NOT NULL AS present`);
+  if (!table?.present) return known;
+  const rows: Array<{ name: string }> = await dataSource.query('SELECT name FROM migrations');
+  const applied = new Set(rows.map((row) => row.name));
+  return known.filter((name) => !applied.has(name));
+}

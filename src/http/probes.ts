@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { DataSource } from 'typeorm';
+import { pendingMigrations } from '../db/data-source';
 
 /**
  * Liveness and readiness, for an orchestrator or a load balancer:
@@ -80,10 +81,7 @@ export class Probes {
   }
 
   private async pendingMigrations(): Promise<Check> {
-    const known = this.dataSource.migrations.map((migration) => migration.name ?? migration.constructor.name);
-    const rows: Array<{ name: string }> = await this.dataSource.query('SELECT name FROM migrations');
-    const applied = new Set(rows.map((row) => row.name));
-    const pending = known.filter((name) => !applied.has(name));
+    const pending = await pendingMigrations(this.dataSource);
     return pending.length === 0 ? { ok: true } : { ok: false, message: `${pending.length} pending: ${pending.join(', ')}` };
   }
 }

@@ -154,6 +154,16 @@ describe('exit codes', () => {
 describe('on DATABASE_URL', () => {
   let url: string;
 
+  it('settlement, expire and hub-key refuse a database behind this build and leave it as it was (only migrate migrates)', async () => {
+    const behind = await emptyDatabase();
+    for (const args of [['settlement', 'periods'], ['expire'], ['hub-key', 'list']]) {
+      const run = await runCli(args, { env: { DATABASE_URL: behind }, timeoutMs: 60_000 });
+      expect(run.code).toBe(1);
+      expectOneLineError(run, /^error: the database is \d+ migration\(s\) behind this build: run `coalition-hub migrate` first/);
+    }
+    expect(await sql(behind, `SELECT count(*)::int AS tables FROM pg_tables WHERE schemaname = 'public'`)).toEqual([{ tables: 0 }]);
+  }, 90_000);
+
   it('migrate applies every migration to a fresh empty database, with a pool of one, and exits 0', async () => {
     url = await emptyDatabase();
     const run = await runCli(['migrate'], { env: { DATABASE_URL: url }, timeoutMs: 60_000 });

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { withDatabase } from '../database';
+import { requireMigrated, withDatabase } from '../database';
 
 /** `coalition-hub expire`: one expiry run, safe beside running hubs (they share its lock). */
 export function expireCommand(): Command {
@@ -9,12 +9,11 @@ export function expireCommand(): Command {
     .action(async (options: { demo?: boolean }) => {
       const { systemClock } = await import('../../common/clock.js');
       const { loadConfig } = await import('../../config/config.js');
-      const { migrate } = await import('../../db/data-source.js');
       const { ExpiryService } = await import('../../ledger/expiry.service.js');
       const { ContractService } = await import('../../partners/contract.service.js');
       const config = loadConfig({ LOG_LEVEL: 'warn', ...process.env });
       const run = await withDatabase(config, { demo: options.demo }, async (dataSource) => {
-        await migrate(dataSource);
+        await requireMigrated(dataSource);
         const contracts = new ContractService(dataSource, systemClock, config.defaultCurrency);
         return new ExpiryService(dataSource, contracts, systemClock, config.counterShards).run();
       });

@@ -1,21 +1,20 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { DataSource } from 'typeorm';
 import { ROTATION_ACTIVATION_SECONDS_DEFAULT, ROTATION_ACTIVATION_SECONDS_MAX, type HubKeyAlgorithm } from '../../instructions/hub-keys';
-import { withDatabase } from '../database';
+import { requireMigrated, withDatabase } from '../database';
 import { CliError } from '../program';
 
 /**
  * Opens the hub's database as its owner (DATABASE_URL, or the embedded one in DATA_DIR, which
  * only one process can run at a time: with a hub running on it, rotate through that hub's
- * `rotateHubKey` mutation), migrated, and runs `work` with the key functions.
+ * `rotateHubKey` mutation), at this build's schema, and runs `work` with the key functions.
  */
 async function withKeys<T>(work: (dataSource: DataSource, keys: typeof import('../../instructions/hub-keys')) => Promise<T>): Promise<T> {
   const { loadConfig } = await import('../../config/config.js');
-  const { migrate } = await import('../../db/data-source.js');
   const keys = await import('../../instructions/hub-keys.js');
   const config = loadConfig({ LOG_LEVEL: 'warn', ...process.env });
   return withDatabase(config, {}, async (dataSource) => {
-    await migrate(dataSource);
+    await requireMigrated(dataSource);
     return work(dataSource, keys);
   });
 }

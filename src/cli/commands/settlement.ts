@@ -5,7 +5,7 @@ import type { FinanceQueryService } from '../../settlement/finance-query.service
 import type { ReconciliationService } from '../../settlement/reconciliation.service';
 import type { SettlementService } from '../../settlement/settlement.service';
 import type { StatementService } from '../../settlement/statement.service';
-import { withDatabase } from '../database';
+import { requireMigrated, withDatabase } from '../database';
 import { CliError, EXIT_FAILURE } from '../program';
 import { startProgress } from '../progress';
 
@@ -29,7 +29,6 @@ async function withTools<T>(demo: boolean, work: (tools: Tools) => Promise<T>): 
   if (process.env.REPORT_PEAK_RSS) process.on('exit', () => console.error(`peak-rss-kib ${process.resourceUsage().maxRSS}`));
   const { systemClock } = await import('../../common/clock.js');
   const { loadConfig } = await import('../../config/config.js');
-  const { migrate } = await import('../../db/data-source.js');
   const { HubKeys } = await import('../../instructions/hub-keys.js');
   const { PeriodCalendar } = await import('../../settlement/calendar.js');
   const { FinanceQueryService } = await import('../../settlement/finance-query.service.js');
@@ -38,7 +37,7 @@ async function withTools<T>(demo: boolean, work: (tools: Tools) => Promise<T>): 
   const { StatementService } = await import('../../settlement/statement.service.js');
   const config = loadConfig({ LOG_LEVEL: 'warn', ...process.env });
   return withDatabase(config, { demo, poolSize: 3 }, async (dataSource) => {
-    await migrate(dataSource);
+    await requireMigrated(dataSource);
     const hubKeys = await HubKeys.load(dataSource, config.hubId, systemClock, config.hubSigningJwk, { replaceConfigured: false }).catch(
       (error: unknown) => {
         throw new CliError(error instanceof Error ? error.message : String(error));
