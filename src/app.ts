@@ -96,6 +96,7 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
   try {
     const hubKeys = await HubKeys.load(dataSource, config.hubId, clock, config.hubSigningJwk, {
       refreshSeconds: config.hubKeyRefreshSeconds,
+      onRefreshError: (error) => logger.warn({ err: error }, 'hub key refresh failed: signing with the key read last'),
     });
     const tiers = new TierService(config.tiers, config.tierWindowDays);
     const contracts = new ContractService(

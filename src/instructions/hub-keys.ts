@@ -103,6 +103,7 @@ export class HubKeys {
   private active: ActiveKey | undefined;
   private timer: NodeJS.Timeout | undefined;
   private published: { keys: JWK[] } | undefined;
+  private reading: Promise<{ keys: JWK[] }> | undefined;
 
   private constructor(
     readonly hubId: string,
@@ -117,7 +118,7 @@ export class HubKeys {
     hubId: string,
     clock: Clock,
     configured?: Record<string, unknown>,
-    options: { refreshSeconds?: number; replaceConfigured?: boolean } = {},
+    options: { refreshSeconds?: number; replaceConfigured?: boolean; onRefreshError?: (error: unknown) => void } = {},
   ): Promise<HubKeys> {
     let configuredKey: ActiveKey | undefined;
     if (configured) {
@@ -149,7 +150,7 @@ export class HubKeys {
     });
     keys.active = await keys.importActive(first);
     await keys.jwks();
-    keys.startRefreshing();
+    keys.startRefreshing(options.onRefreshError ?? (() => undefined));
     return keys;
   }
 
@@ -166,8 +167,9 @@ export class HubKeys {
    * Reads the active key again every refresh interval, in the background: signing happens inside
    * database transactions and must never wait for a pool connection of its own.
    */
-  private startRefreshing(): void {
-    this.timer = setInterval(() => void this.refresh().catch(() => undefined), this.refreshMs);
+  private startRefreshing(onError: (error: unknown) => void): void {
+    // A failed refresh keeps the key it had (a rotation is picked up at the next success), and says so.
+    this.timer = setInterval(() => void this.refresh().catch(onError), this.refreshMs);
     this.timer.unref();
   }
 
@@ -195,8 +197,19 @@ export class HubKeys {
     clearInterval(this.timer);
   }
 
-  /** Public keys not retired, newest first; read from the database so that every instance publishes every key. */
-  async jwks(): Promise<{ keys: JWK[] }> {
+  /**
+   * Public keys not retired, newest first; read from the database so that every instance publishes
+   * every key. Requests that arrive while a read is under way share it: a flood of JWKS requests
+   * (the endpoint needs no authentication) holds at most one pool connection.
+   */
+  jwks(): Promise<{ keys: JWK[] }> {
+    this.reading ??= this.readPublished().finally(() => {
+      this.reading = undefined;
+    });
+    return this.reading;
+  }
+
+  private async readPublished(): Promise<{ keys: JWK[] }> {
     try {
       const rows: Array<{ public_jwk: JWK }> = await this.dataSource.query(PUBLISHED_KEYS_SQL);
       this.published = { keys: rows.map((row) => row.public_jwk) };

@@ -228,6 +228,24 @@ describe('the JWKS during a database outage', () => {
   });
 });
 
+describe('the JWKS under a flood of requests', () => {
+  it('holds at most one database read at a time: requests that arrive during a read share it', async () => {
+    const hub = await TestHub.start();
+    try {
+      const query = jest.spyOn(hub.hub.dataSource, 'query');
+      const answers = await Promise.all(Array.from({ length: 50 }, () => hub.hub.hubKeys.jwks()));
+      expect(new Set(answers.map((answer) => JSON.stringify(answer))).size).toBe(1);
+      const reads = query.mock.calls.filter(([sql]) => String(sql).includes('FROM hub_signing_key WHERE retired_at IS NULL'));
+      expect(reads).toHaveLength(1);
+      query.mockRestore();
+      // A read after that one has finished sees the database again.
+      await hub.hub.hubKeys.jwks();
+    } finally {
+      await hub.stop();
+    }
+  });
+});
+
 describe('HUB_SIGNING_JWK switched from key A to key B', () => {
   async function configuredKey(kid: string): Promise<string> {
     const { privateKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
