@@ -112,6 +112,11 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
   }
   const env = parsed.data;
   const operatorJwks = parseShape('OPERATOR_JWKS', z.object({ keys: z.array(jwkSchema) }).default({ keys: [] }), env.OPERATOR_JWKS);
+  // A token names its key by kid: two keys with one kid would make one of them refuse every token it signed.
+  const kids = operatorJwks.keys.map((key) => String(key.kid));
+  const repeated = kids.find((kid, index) => kids.indexOf(kid) !== index);
+  if (repeated !== undefined)
+    throw new Error(`invalid configuration: OPERATOR_JWKS has two keys with kid ${repeated}: give each key its own kid`);
   const hubSigningJwk = parseShape(
     'HUB_SIGNING_JWK',
     jwkSchema

@@ -122,6 +122,12 @@ describe('exit codes', () => {
       /^error: option .*--format.* argument 'xml' is invalid/,
     ],
     ['a bad option value', ['operator', 'token', '--lifetime', '99999'], /^error: --lifetime must be a whole number/],
+    [
+      'a period id that is not one',
+      ['settlement', 'reconcile', 'abc'],
+      /^error: command-argument value 'abc' is invalid .*a period id is a whole number/,
+    ],
+    ['a count out of range', ['settlement', 'periods', '-n', '500'], /^error: --count must be from 1 to 100, not 500/],
   ])('exit 2 with one line on standard error for %s', async (_name, args, message) => {
     const run = await runCli(args, { env: { DATABASE_URL: 'postgres://postgres@127.0.0.1:1/nothing' }, timeoutMs: 20_000 });
     expect(run.code).toBe(2);
@@ -149,6 +155,20 @@ describe('exit codes', () => {
     expect(drifted.code).toBe(1);
     expectOneLineError(drifted, /is out of date/);
   }, 120_000);
+});
+
+describe('operator', () => {
+  it('new names each key by its own thumbprint, so two keys made the same day never share a kid', async () => {
+    const dir = scratchDir();
+    const kids: string[] = [];
+    for (const name of ['one.json', 'two.json']) {
+      const run = await runCli(['operator', 'new', join(dir, name)]);
+      expect(run.code).toBe(0);
+      kids.push(String(JSON.parse(readFileSync(join(dir, name), 'utf8')).kid));
+    }
+    expect(kids[0]).toMatch(/^operator-[A-Za-z0-9_-]{16}$/);
+    expect(kids[1]).not.toBe(kids[0]);
+  });
 });
 
 describe('on DATABASE_URL', () => {
@@ -193,6 +213,8 @@ describe('on DATABASE_URL', () => {
     // Progress is drawn only on a terminal: piped, standard error stays clean.
     expect(close.stderr).toBe('');
     expect(close.stdout).toMatch(/^period 1: closed/);
+    // Money is shown in major units with its currency, never minor units labelled as the currency.
+    expect(close.stdout).toContain('gross 0.00 EUR, net 0.00 EUR');
     const clean = await runCli(['settlement', 'reconcile', '1'], { env });
     expect({ code: clean.code, stderr: clean.stderr }).toEqual({ code: 0, stderr: '' });
     expect(clean.stdout).toContain('period 1 reconciles');

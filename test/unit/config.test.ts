@@ -102,6 +102,13 @@ describe('loadConfig refuses, naming the variable', () => {
     expect(loadConfig({ PORT: '' }).port).toBe(4000);
   });
 
+  it('OPERATOR_JWKS with two keys under one kid (one of them would refuse every token it signed)', () => {
+    const key = (x: string) => ({ kty: 'OKP', crv: 'Ed25519', x, kid: 'operator-2026-11-26', alg: 'EdDSA' });
+    expect(() => loadConfig({ OPERATOR_JWKS: JSON.stringify({ keys: [key('a'), key('b')] }) })).toThrow(
+      'OPERATOR_JWKS has two keys with kid operator-2026-11-26',
+    );
+  });
+
   it('OPERATOR_JWKS that is not JSON', () => {
     expect(() => loadConfig({ OPERATOR_JWKS: '{"keys": [' })).toThrow('OPERATOR_JWKS is not valid JSON');
   });

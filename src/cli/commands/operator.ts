@@ -17,11 +17,12 @@ export function operatorCommand(): Command {
     .description('make an operator key pair: the private key goes to [file], the OPERATOR_JWKS line to standard output')
     .argument('[file]', 'where to write the private key (mode 0600)', DEFAULT_KEY_FILE)
     .action(async (fileArgument: string) => {
-      const { exportJWK, generateKeyPair } = await import('jose');
+      const { calculateJwkThumbprint, exportJWK, generateKeyPair } = await import('jose');
       const file = resolve(fileArgument);
       if (existsSync(file)) throw new CliError(`${file} exists; remove it or name another file`);
       const { privateKey, publicKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
-      const kid = `operator-${new Date().toISOString().slice(0, 10)}`;
+      // Named by its own thumbprint (RFC 7638): two keys never share a kid, so both can sit in OPERATOR_JWKS during a change of keys.
+      const kid = `operator-${(await calculateJwkThumbprint(await exportJWK(publicKey))).slice(0, 16)}`;
       mkdirSync(dirname(file), { recursive: true });
       writeFileSync(file, JSON.stringify({ ...(await exportJWK(privateKey)), kid, alg: 'EdDSA' }), { mode: 0o600 });
       console.error(`private key written to ${file} (keep it secret)`);

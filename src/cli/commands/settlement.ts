@@ -1,5 +1,5 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import type { DataSource } from 'typeorm';
 import type { FinanceQueryService } from '../../settlement/finance-query.service';
 import type { ReconciliationService } from '../../settlement/reconciliation.service';
@@ -8,6 +8,7 @@ import type { StatementService } from '../../settlement/statement.service';
 import { requireMigrated, withDatabase } from '../database';
 import { CliError, EXIT_FAILURE } from '../program';
 import { startProgress } from '../progress';
+import { currencyExponent, minorToMajor } from '../../settlement/export';
 
 /**
  * `coalition-hub settlement <command>`: finance's settlement tools, straight on the database
@@ -52,7 +53,8 @@ async function withTools<T>(demo: boolean, work: (tools: Tools) => Promise<T>): 
   });
 }
 
-const minor = (value: bigint) => value.toString();
+/** An amount in minor units, shown in major units with its currency (110, EUR → "1.10 EUR"): never cents labelled as euros. */
+const money = (value: bigint, currency: string) => `${minorToMajor(value, currencyExponent(currency))} ${currency}`;
 
 async function printPeriod(tools: Tools, periodId: string): Promise<void> {
   const period = await tools.finance.period(periodId);
@@ -65,18 +67,24 @@ async function printPeriod(tools: Tools, periodId: string): Promise<void> {
   const page = { first: 100 };
   for (const { node } of (await tools.finance.positions(periodId, page)).edges) {
     console.log(
-      `  position ${node.partnerId.padEnd(16)} ${minor(node.netMinor).padStart(14)} ${summary.currency}  (${node.netMinor >= 0n ? 'owes the hub' : 'owed by the hub'})`,
+      `  position ${node.partnerId.padEnd(16)} ${money(node.netMinor, summary.currency).padStart(18)}  (${node.netMinor >= 0n ? 'owes the hub' : 'owed by the hub'})`,
     );
   }
   console.log(
-    `  hub revenue ${summary.spreadMinor + summary.breakageKeptMinor + summary.adjustmentsMinor} (spread ${summary.spreadMinor}, breakage kept ${summary.breakageKeptMinor}, adjustments ${summary.adjustmentsMinor}); funded liability change ${summary.fundedCreatedMinor - summary.fundedReleasedMinor}`,
+    `  hub revenue ${money(summary.spreadMinor + summary.breakageKeptMinor + summary.adjustmentsMinor, summary.currency)} (spread ${money(summary.spreadMinor, summary.currency)}, breakage kept ${money(summary.breakageKeptMinor, summary.currency)}, adjustments ${money(summary.adjustmentsMinor, summary.currency)}); funded liability change ${money(summary.fundedCreatedMinor - summary.fundedReleasedMinor, summary.currency)}`,
   );
   for (const { node } of (await tools.finance.instructions(periodId, page)).edges) {
-    console.log(`  instruction ${node.position}: ${node.payer} pays ${node.payee} ${minor(node.amountMinor)} ${summary.currency}`);
+    console.log(`  instruction ${node.position}: ${node.payer} pays ${node.payee} ${money(node.amountMinor, summary.currency)}`);
   }
   console.log(
-    `  gross ${summary.grossMinor}, net ${summary.netMinor}${summary.grossMinor > 0n ? `, netting saves ${((1 - Number(summary.netMinor) / Number(summary.grossMinor)) * 100).toFixed(1)}%` : ''}`,
+    `  gross ${money(summary.grossMinor, summary.currency)}, net ${money(summary.netMinor, summary.currency)}${summary.grossMinor > 0n ? `, netting saves ${((1 - Number(summary.netMinor) / Number(summary.grossMinor)) * 100).toFixed(1)}%` : ''}`,
   );
+}
+
+/** A period id as given on the command line: a whole number, else a usage error (exit 2) before anything runs. */
+function periodIdArgument(value: string): string {
+  if (!/^[0-9]+$/.test(value)) throw new InvalidArgumentError('a period id is a whole number');
+  return value;
 }
 
 function wholeNumber(value: string, name: string): number {
@@ -95,7 +103,8 @@ export function settlementCommand(): Command {
     .description('the latest periods, newest first')
     .option('-n, --count <n>', 'how many (at most 100)', '20')
     .action(async (options: { count: string }) => {
-      const first = Math.min(wholeNumber(options.count, '--count') || 20, 100);
+      const first = wholeNumber(options.count, '--count');
+      if (first < 1 || first > 100) throw new CliError(`--count must be from 1 to 100, not ${first}`, 2);
       await withTools(demo(), async (tools) => {
         for (const { node } of (await tools.finance.periods({}, { first })).edges) {
           console.log(
@@ -108,7 +117,7 @@ export function settlementCommand(): Command {
   settlement
     .command('close')
     .description('close a period (default: the open one) and print its positions and instructions')
-    .argument('[periodId]')
+    .argument('[periodId]', 'a period id (default: the open one)', periodIdArgument)
     .action(async (periodId: string | undefined) => {
       const { isDomainError } = await import('../../common/errors.js');
       await withTools(demo(), async (tools) => {
@@ -127,13 +136,13 @@ export function settlementCommand(): Command {
   settlement
     .command('show')
     .description('positions, revenue and instructions of a period')
-    .argument('<periodId>')
+    .argument('<periodId>', 'a period id (a whole number)', periodIdArgument)
     .action(async (periodId: string) => withTools(demo(), (tools) => printPeriod(tools, periodId)));
 
   settlement
     .command('reconcile')
     .description('check a closed period against the ledger: exit code 1 on any difference (or when the period is not closed)')
-    .argument('<periodId>')
+    .argument('<periodId>', 'a period id (a whole number)', periodIdArgument)
     .action(async (periodId: string) =>
       withTools(demo(), async (tools) => {
         const progress = startProgress(`reconciling period ${periodId} against the ledger`);
@@ -149,12 +158,12 @@ export function settlementCommand(): Command {
   settlement
     .command('statements')
     .description("a closed period's statements")
-    .argument('<periodId>')
+    .argument('<periodId>', 'a period id (a whole number)', periodIdArgument)
     .action(async (periodId: string) =>
       withTools(demo(), async (tools) => {
         for (const { node } of (await tools.finance.statements(FINANCE, { periodId }, { first: 100 })).edges) {
           console.log(
-            `${node.id}  ${node.partnerId.padEnd(16)} ${String(node.lineCount).padStart(8)} lines  net ${node.netMinor} ${node.currency}  ${node.status}`,
+            `${node.id}  ${node.partnerId.padEnd(16)} ${String(node.lineCount).padStart(8)} lines  net ${money(node.netMinor, node.currency)}  ${node.status}`,
           );
         }
       }),
