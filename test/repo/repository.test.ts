@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve, sep } from 'node:path';
+import { buildSchema, type GraphQLEnumType } from 'graphql';
 
 /**
  * The repository stands on its own: its docs live in docs/, nothing it says points to notes kept
@@ -88,5 +89,12 @@ describe('the repository', () => {
       expect(licence.trim().endsWith('limitations under the License.')).toBe(true);
     }
     expect(read('NOTICE')).toContain('Copyright 2026 The Coalition Hub authors');
+  });
+
+  it('documents every typed result code of the schema in docs/errors.md, and no other', () => {
+    const schema = buildSchema(read('schema/schema.graphql'));
+    const codes = (schema.getType('ErrorCode') as GraphQLEnumType).getValues().map((value) => value.name);
+    const documented = [...read('docs/errors.md').matchAll(/^\| `([A-Z_]+)` \| `[A-Za-z]+` \|/gm)].map((match) => match[1]);
+    expect(documented).toEqual(codes);
   });
 });
