@@ -4,7 +4,7 @@
  * ways. No I/O: the hub key is an Ed25519 key made here, signing through the same
  * `signDetached` shape HubKeys offers (HubKeys itself is checked in test/e2e/webhook-hub-key).
  */
-import { createHmac, webcrypto } from 'node:crypto';
+import { createHmac, createPublicKey, timingSafeEqual, verify as cryptoVerify, webcrypto, type JsonWebKey } from 'node:crypto';
 import fc from 'fast-check';
 import { createLocalJWKSet, exportJWK, generateKeyPair, type JWK } from 'jose';
 import { Webhook, WebhookVerificationError as ReferenceVerificationError } from 'standardwebhooks';
@@ -308,6 +308,25 @@ function flipOneBit(header: string): string {
     })
     .join(' ');
 }
+
+describe('verifying by hand, as docs/webhooks.md describes, with Node crypto only', () => {
+  it('the JWKS key named by webhook-key-id verifies the v1a signature over id.timestamp.body; the secret verifies v1', async () => {
+    const body = JSON.stringify(envelope());
+    const headers = await signWebhook({ id: EVENT_ID, timestampSeconds: NOW_SECONDS, body, signer: hub.signer, secret });
+    const content = Buffer.from(`${headers['webhook-id']}.${headers['webhook-timestamp']}.${body}`);
+    const jwk = [hub.publicJwk, rotated.publicJwk].find((key) => key.kid === headers['webhook-key-id']);
+    const publicKey = createPublicKey({ key: jwk as JsonWebKey, format: 'jwk' });
+    const entries = headers['webhook-signature'].split(' ').map((entry) => entry.split(','));
+    const v1a = entries.filter(([version]) => version === 'v1a').map(([, signature]) => Buffer.from(signature!, 'base64'));
+    expect(v1a.some((signature) => cryptoVerify(null, content, publicKey, signature))).toBe(true);
+    const expected = createHmac('sha256', Buffer.from(secret.slice('whsec_'.length), 'base64'))
+      .update(content)
+      .digest();
+    const v1 = entries.filter(([version]) => version === 'v1').map(([, signature]) => Buffer.from(signature!, 'base64'));
+    expect(v1.some((signature) => signature.length === expected.length && timingSafeEqual(signature, expected))).toBe(true);
+    expect(cryptoVerify(null, Buffer.concat([content, Buffer.from(' ')]), publicKey, v1a[0]!)).toBe(false);
+  });
+});
 
 describe('interoperability with the standardwebhooks reference library (1.1.1, v1 HMAC only)', () => {
   it('the library verifies our v1 HMAC signature (it skips our v1a entry, which it does not implement)', async () => {
