@@ -92,3 +92,33 @@ export function withJti(error: unknown, jti: string): unknown {
   if (error instanceof PartnerSdkError && error.jti === undefined) error.jti = jti;
   return error;
 }
+
+/**
+ * Why a webhook delivery was rejected: a required header is absent, sent twice or not in its
+ * form; the timestamp is outside the tolerance; no signature of a kind the receiver checks;
+ * the `webhook-key-id` names no Ed25519 key of the hub; no signature verifies; or the signed
+ * body is not an event envelope.
+ */
+export type WebhookFailureReason =
+  | 'missing-header'
+  | 'duplicate-header'
+  | 'malformed-header'
+  | 'stale'
+  | 'future'
+  | 'no-signature'
+  | 'unknown-key'
+  | 'signature'
+  | 'envelope';
+
+/** A webhook delivery that does not prove it comes from the hub unchanged: answer 4xx and ignore it. */
+export class WebhookVerificationError extends PartnerSdkError {
+  readonly reason: WebhookFailureReason;
+  /** The header at fault, for the header reasons. */
+  readonly header: string | undefined;
+
+  constructor(reason: WebhookFailureReason, message: string, options?: { header?: string; cause?: unknown }) {
+    super(message, options);
+    this.reason = reason;
+    this.header = options?.header;
+  }
+}

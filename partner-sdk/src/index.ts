@@ -78,3 +78,21 @@ export {
   type StatementClaims,
   type VerifyStatementOptions,
 } from './statements';
+export {
+  EVENT_TYPES,
+  isEventType,
+  WEBHOOK_HEADERS,
+  WEBHOOK_SIGNATURE_HMAC,
+  WEBHOOK_SIGNATURE_ED25519,
+  WEBHOOK_SECRET_PREFIX,
+  WEBHOOK_SECRET_BYTES_MIN,
+  WEBHOOK_SECRET_BYTES_MAX,
+  WEBHOOK_TOLERANCE_SECONDS_DEFAULT,
+  WEBHOOK_ID_PATTERN,
+  WEBHOOK_TIMESTAMP_PATTERN,
+  webhookSignedContent,
+  decodeWebhookSecret,
+  type EventType,
+  type EventEnvelope,
+} from './events';
+export { verifyWebhook, type VerifyWebhookOptions, type WebhookHeaders } from './webhooks';

@@ -170,7 +170,7 @@ function checkReceiptClaims<O extends Op>(payload: JWTPayload, options: VerifyRe
  * Lets a failure to *fetch* keys surface as HubRequestError, so that a hub outage is not
  * reported as a forged receipt. A key that is simply absent stays a verification failure.
  */
-function reportUnavailableKeys(jwks: JwksGetter): JwksGetter {
+export function reportUnavailableKeys(jwks: JwksGetter): JwksGetter {
   return async (header, token) => {
     try {
       return await jwks(header, token);

@@ -9,6 +9,7 @@ import {
   type JWK,
   type JWTPayload,
 } from 'jose';
+import { webcrypto } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
 import { RECEIPT_TYP } from '@coalition-hub/partner-sdk';
 import type { Clock } from '../common/clock';
@@ -43,6 +44,12 @@ export interface HubKeyRecord {
   active: boolean;
   /** Published, and active once activatedAt has passed (a rotation in progress). */
   pending: boolean;
+}
+
+/** A signature made apart from what it signs, with the `kid` of the published key that verifies it. */
+export interface DetachedSignature {
+  kid: string;
+  signature: Uint8Array;
 }
 
 interface ActiveKey {
@@ -240,6 +247,20 @@ export class HubKeys {
       currentDate: at ?? this.clock.now(),
     });
     return payload;
+  }
+
+  /**
+   * Signs bytes with the active key and says which key it was; the private key never leaves
+   * HubKeys. Webhooks (docs/webhooks.md) use this for their `v1a` Ed25519 signature, so it
+   * refuses when the active key is not an Ed25519 one.
+   */
+  async signDetached(bytes: Uint8Array): Promise<DetachedSignature> {
+    const key = this.active!;
+    if (key.alg !== 'EdDSA' || key.privateKey instanceof Uint8Array || key.privateKey.algorithm.name !== 'Ed25519') {
+      throw new Error(`the active hub key ${key.kid} is ${key.alg}, not Ed25519: rotate to an EdDSA key to sign webhooks`);
+    }
+    const signature = new Uint8Array(await webcrypto.subtle.sign('Ed25519', key.privateKey as webcrypto.CryptoKey, bytes));
+    return { kid: key.kid, signature };
   }
 
   signReceipt(partnerId: string, claims: Record<string, unknown>): Promise<string> {
