@@ -1,10 +1,10 @@
 import { UUID_PATTERN } from '@coalition-hub/partner-sdk';
 import type { DataSource } from 'typeorm';
-import type { Viewer } from '../auth/viewer';
-import { forbidden } from '../auth/auth-errors';
+import type { Viewer } from '../common/viewer';
+import { forbidden } from '../common/auth-errors';
 import { readCursor, toConnection, type Connection, type Page } from '../ledger/ledger-query.service';
 import type { LineRow } from './lines';
-import { PERIOD_COLUMNS, toPeriod, type PeriodRow, type PeriodStatus } from './settlement.service';
+import { PERIOD_COLUMNS, toPeriod, type PeriodRow, type PeriodStatus } from './period';
 import { STATEMENT_COLUMNS, toLine, toStatement, type StatementRow } from './statement.service';
 import type { StatementLine } from '@coalition-hub/partner-sdk';
 

@@ -19,14 +19,13 @@ import type { StatementService } from './statement.service';
 import { releaseClosedExposure } from './funding.service';
 import { PeriodicJob } from '../common/periodic-job';
 import { assert } from '../common/assert';
+import { PERIOD_COLUMNS, toPeriod, type PeriodRow } from './period';
 
 /** Two-int advisory keys (apart from the one-bigint keys of the other jobs). The stamp trigger takes CUTOFF shared. */
 const CUTOFF_LOCK = [7301, 5] as const;
 const COMPUTE_LOCK = [7301, 6] as const;
 /** The hub as a netting participant. */
 export const HUB_PARTICIPANT = 'HUB';
-
-export type PeriodStatus = 'open' | 'closing' | 'closed';
 
 /** What one scheduled run did: the periods it closed itself, and whether it stopped because another close holds the lock. */
 export interface ScheduledCloseRun {
@@ -36,30 +35,6 @@ export interface ScheduledCloseRun {
 
 /** Another close (another run, another instance, or finance) is computing: a scheduled run does not wait for it. */
 const BUSY = Symbol('busy');
-
-export interface PeriodRow {
-  id: string;
-  startsAt: Date;
-  endsAt: Date;
-  status: PeriodStatus;
-  cutoffAt: Date | null;
-  closedAt: Date | null;
-  closedBy: string | null;
-}
-
-export const PERIOD_COLUMNS = 'id::text, starts_at, ends_at, status, cutoff_at, closed_at, closed_by';
-
-export function toPeriod(row: Record<string, any>): PeriodRow {
-  return {
-    id: row.id,
-    startsAt: row.starts_at,
-    endsAt: row.ends_at,
-    status: row.status,
-    cutoffAt: row.cutoff_at,
-    closedAt: row.closed_at,
-    closedBy: row.closed_by,
-  };
-}
 
 /**
  * Settlement periods (docs/settlement.md, "Periods and the close"). There is always exactly one open period;

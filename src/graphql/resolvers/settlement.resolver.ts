@@ -1,5 +1,5 @@
 import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root, createUnionType } from 'type-graphql';
-import { badInput } from '../../auth/auth-errors';
+import { badInput } from '../../common/auth-errors';
 import { ErrorCode, fail } from '../../common/errors';
 import { limits } from '../../config/limits';
 import { subjectOf } from '../../settlement/subject';
