@@ -14,7 +14,7 @@ import {
   STORE_LINES_SQL,
   STORED_TOTALS_SQL,
 } from './lines';
-import { settle, type Instruction } from './netting';
+import { settle, type SettlementTransfer } from './netting';
 import type { StatementService } from './statement.service';
 import { releaseClosedExposure } from './funding.service';
 import { PeriodicJob } from '../common/periodic-job';
@@ -43,7 +43,7 @@ const BUSY = Symbol('busy');
  * 1. **Cut-off** — under the exclusive advisory lock every writer holds shared, so it waits
  *    for entries already on their way and then stops the period taking more: the period turns
  *    `closing` and the next one opens. It holds writers back for milliseconds only.
- * 2. **Compute** — totals, obligations, netting instructions and signed statements, written
+ * 2. **Compute** — totals, obligations, netting transfers and signed statements, written
  *    once; the period turns `closed` and never changes again (a trigger refuses it).
  *
  * Both steps are idempotent: closing a closed period returns it as it is, and a close cut off
@@ -199,13 +199,13 @@ export class SettlementService {
         [periodId, obligation.issuer, obligation.consumer, obligation.points.toString(), obligation.fundedMinor.toString()],
       );
     }
-    for (const [position, instruction] of figures.instructions.entries()) {
-      await tx.query('INSERT INTO settlement_instruction (period_id, position, payer, payee, amount_minor) VALUES ($1, $2, $3, $4, $5)', [
+    for (const [position, transfer] of figures.transfers.entries()) {
+      await tx.query('INSERT INTO settlement_transfer (period_id, position, payer, payee, amount_minor) VALUES ($1, $2, $3, $4, $5)', [
         periodId,
         position + 1,
-        instruction.payer,
-        instruction.payee,
-        instruction.amountMinor.toString(),
+        transfer.payer,
+        transfer.payee,
+        transfer.amountMinor.toString(),
       ]);
     }
     const hub = figures.hub;
@@ -263,7 +263,7 @@ export interface PeriodFigures {
   obligations: Obligation[];
   /** Per partner: what it owes the hub (negative: is owed). */
   positions: Map<string, bigint>;
-  instructions: Instruction[];
+  transfers: SettlementTransfer[];
   hub: HubFigures;
   grossMinor: bigint;
   netMinor: bigint;
@@ -305,7 +305,7 @@ export async function computeFigures(manager: EntityManager | DataSource, period
   const participants = new Map([...positions].filter(([, value]) => value !== 0n));
   const hubPosition = -sumBigints(participants.values());
   if (hubPosition !== 0n) participants.set(HUB_PARTICIPANT, hubPosition);
-  const instructions = settle(participants);
+  const transfers = settle(participants);
   return {
     entries: BigInt(entries),
     totals,
@@ -316,10 +316,10 @@ export async function computeFigures(manager: EntityManager | DataSource, period
       fundedMinor: BigInt(row.funded_minor),
     })),
     positions,
-    instructions,
+    transfers,
     hub,
     // Without netting every partner would pay each kind of line it owes and be paid each it is owed.
     grossMinor: sumBigints(totals.map((total) => (total.moneyMinor < 0n ? -total.moneyMinor : total.moneyMinor))),
-    netMinor: sumBigints(instructions.map((instruction) => instruction.amountMinor)),
+    netMinor: sumBigints(transfers.map((transfer) => transfer.amountMinor)),
   };
 }

@@ -71,8 +71,8 @@ async function printPeriod(tools: Tools, periodId: string): Promise<void> {
   console.log(
     `  hub revenue ${summary.spreadMinor + summary.breakageKeptMinor + summary.adjustmentsMinor} (spread ${summary.spreadMinor}, breakage kept ${summary.breakageKeptMinor}, adjustments ${summary.adjustmentsMinor}); funded liability change ${summary.fundedCreatedMinor - summary.fundedReleasedMinor}`,
   );
-  for (const { node } of (await tools.finance.instructions(periodId, page)).edges) {
-    console.log(`  instruction ${node.position}: ${node.payer} pays ${node.payee} ${minor(node.amountMinor)} ${summary.currency}`);
+  for (const { node } of (await tools.finance.transfers(periodId, page)).edges) {
+    console.log(`  transfer ${node.position}: ${node.payer} pays ${node.payee} ${minor(node.amountMinor)} ${summary.currency}`);
   }
   console.log(
     `  gross ${summary.grossMinor}, net ${summary.netMinor}${summary.grossMinor > 0n ? `, netting saves ${((1 - Number(summary.netMinor) / Number(summary.grossMinor)) * 100).toFixed(1)}%` : ''}`,
@@ -107,7 +107,7 @@ export function settlementCommand(): Command {
 
   settlement
     .command('close')
-    .description('close a period (default: the open one) and print its positions and instructions')
+    .description('close a period (default: the open one) and print its positions and transfers')
     .argument('[periodId]')
     .action(async (periodId: string | undefined) => {
       const { isDomainError } = await import('../../common/errors.js');
@@ -126,7 +126,7 @@ export function settlementCommand(): Command {
 
   settlement
     .command('show')
-    .description('positions, revenue and instructions of a period')
+    .description('positions, revenue and transfers of a period')
     .argument('<periodId>')
     .action(async (periodId: string) => withTools(demo(), (tools) => printPeriod(tools, periodId)));
 
