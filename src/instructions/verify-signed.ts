@@ -7,8 +7,6 @@ import { limits } from '../config/limits';
 import type { Signer, SignerKey, SignerLookup } from '../common/signer';
 import { decodeSegmentText, strictJsonProblem } from './strict-json';
 
-export type { Signer, SignerKey, SignerLookup };
-
 /**
  * Verifies a compact JWS signed by a registered key: partner instructions and partner/member
  * access tokens go through here, operator tokens too (with the operator key set). Every way it
