@@ -57,6 +57,14 @@ module.exports = {
     },
     ...layerRules,
     {
+      name: 'graphql-libraries-at-the-top',
+      comment:
+        'Only http/, graphql/ and the composition root use GraphQL libraries; below them the one exception is common/auth-errors.ts (the auth/role refusals, the only GraphQL errors)',
+      severity: 'error',
+      from: { path: '^src/', pathNot: [ROOT, under(['http', 'graphql']), '^src/common/auth-errors\\.ts$'] },
+      to: { path: '^(node_modules/)?(graphql|type-graphql|graphql-scalars|@apollo/[^/]+|@escape\\.tech/graphql-armor)(/|$)' },
+    },
+    {
       name: 'layered-folders-only',
       comment: 'A new folder under src/ must be placed in a layer in .dependency-cruiser.cjs',
       severity: 'error',
@@ -66,7 +74,7 @@ module.exports = {
   ],
   options: {
     doNotFollow: { path: 'node_modules' },
-    exclude: { path: '^(dist|node_modules)/' },
+    exclude: { path: '^dist/' },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
     enhancedResolveOptions: {

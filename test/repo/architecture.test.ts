@@ -81,6 +81,11 @@ describe('layering (npm run arch)', () => {
       expect(cruise(tree).map((v) => v.rule.name)).toEqual(['base-not-upward']);
     });
 
+    it('refuses a GraphQL library below graphql/', () => {
+      write('src/ledger/post.ts', "import { GraphQLError } from 'graphql';\nexport const post = () => new GraphQLError('no');\n");
+      expect(cruise(tree).map((v) => v.rule.name)).toEqual(['graphql-libraries-at-the-top']);
+    });
+
     it('refuses a circle between two files of one folder', () => {
       write('src/settlement/a.ts', "import { b } from './b';\nexport const a = () => b;\n");
       write('src/settlement/b.ts', "import { a } from './a';\nexport const b = () => a;\n");
