@@ -6,7 +6,7 @@
  *   http → graphql → operations (operations/, instructions/, auth/)
  *        → domain (partners, members, exchange, settlement, hub-keys) → ledger → db → config, common
  *
- * Domain folders may import each other (never in a circle). `npm run arch` checks this; the
+ * Inside the domain: exchange → settlement → (partners, members, hub-keys). `npm run arch` checks this; the
  * violations the ledger-kernel work still has to remove are listed in
  * .dependency-cruiser-known-violations.json and are ignored (`--ignore-known`), so any NEW
  * back edge or circle fails.
@@ -24,6 +24,9 @@ const LAYERS = [
   { name: 'base', folders: ['config', 'common'] },
 ];
 
+/** Inside the domain layer, top to bottom: folders there may import the ones below, never above (so never each other). */
+const DOMAIN_ORDER = [['exchange'], ['settlement'], ['partners', 'members', 'hub-keys']];
+
 const under = (folders) => `^src/(${folders.join('|')})/`;
 
 /** One rule per layer: it may not import a layer above it (nor the composition root). */
@@ -35,6 +38,17 @@ const layerRules = LAYERS.slice(1).map((layer, index) => {
     severity: 'error',
     from: { path: under(layer.folders) },
     to: { path: [under(above), ROOT] },
+  };
+});
+
+const domainRules = DOMAIN_ORDER.slice(1).map((folders, index) => {
+  const above = DOMAIN_ORDER.slice(0, index + 1).flat();
+  return {
+    name: `domain-${folders.join('-')}-not-upward`,
+    comment: `inside the domain layer, ${folders.join(', ')} must not import ${above.join(', ')}`,
+    severity: 'error',
+    from: { path: under(folders) },
+    to: { path: under(above) },
   };
 });
 
@@ -56,6 +70,7 @@ module.exports = {
       to: { path: ROOT },
     },
     ...layerRules,
+    ...domainRules,
     {
       name: 'graphql-libraries-at-the-top',
       comment:

@@ -81,6 +81,12 @@ describe('layering (npm run arch)', () => {
       expect(cruise(tree).map((v) => v.rule.name)).toEqual(['base-not-upward']);
     });
 
+    it('refuses an import from partners up to settlement inside the domain layer', () => {
+      write('src/settlement/funding.ts', 'export const drawn = 1n;\n');
+      write('src/partners/contract.ts', "import { drawn } from '../settlement/funding';\nexport const contract = () => drawn;\n");
+      expect(cruise(tree).map((v) => v.rule.name)).toEqual(['domain-partners-members-hub-keys-not-upward']);
+    });
+
     it('refuses a GraphQL library below graphql/', () => {
       write('src/ledger/post.ts', "import { GraphQLError } from 'graphql';\nexport const post = () => new GraphQLError('no');\n");
       expect(cruise(tree).map((v) => v.rule.name)).toEqual(['graphql-libraries-at-the-top']);
