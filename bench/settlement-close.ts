@@ -4,7 +4,7 @@ import { systemClock } from '../src/common/clock';
 import { isDomainError } from '../src/common/errors';
 import { createDataSource, migrate } from '../src/db/data-source';
 import { ensureDatabase } from '../src/db/embedded';
-import { HubKeys } from '../src/instructions/hub-keys';
+import { HubKeys } from '../src/hub-keys/hub-keys';
 import { PeriodCalendar } from '../src/settlement/calendar';
 import { PERIOD_FUNDING_SQL, PERIOD_LINES_SQL, PERIOD_OBLIGATIONS_SQL } from '../src/settlement/lines';
 import { SettlementService } from '../src/settlement/settlement.service';

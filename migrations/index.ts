@@ -13,6 +13,7 @@ import { Funding1732460000000 } from './1732460000000-funding';
 import { HubKeyRotation1732470000000 } from './1732470000000-hub-key-rotation';
 import { LeastPrivilege1732470001000 } from './1732470001000-least-privilege';
 import { RateLimits1732480000000 } from './1732480000000-rate-limits';
+import { SettlementTransfers1732490000000 } from './1732490000000-settlement-transfers';
 
 /** Every migration in order. Never edit one that has landed: add a new one. */
 export const migrations = [
@@ -31,4 +32,5 @@ export const migrations = [
   HubKeyRotation1732470000000,
   LeastPrivilege1732470001000,
   RateLimits1732480000000,
+  SettlementTransfers1732490000000,
 ];

@@ -19,7 +19,7 @@ import { JournalEntryResolver, PostingResolver } from './graphql/resolvers/ledge
 import { MemberResolver } from './graphql/resolvers/member.resolver';
 import { PartnerResolver } from './graphql/resolvers/partner.resolver';
 import { buildHubSchema } from './graphql/schema';
-import { HubMetrics } from './http/metrics';
+import { HubMetrics } from './common/metrics';
 import { currentRequestId, requestAwareLogger } from './http/request-id';
 import { RateLimits } from './common/rate-limits';
 import { createHttpServer } from './http/server';
@@ -31,7 +31,7 @@ import { availabilityPlugin, formatHubError, orUnavailable } from './graphql/err
 import { inputGuardPlugin } from './graphql/input-guard';
 import { supportedOperationRule } from './graphql/validation-rules';
 import { DatabaseOutage } from './db/availability';
-import { HubKeys } from './instructions/hub-keys';
+import { HubKeys } from './hub-keys/hub-keys';
 import { InstructionService } from './instructions/instruction.service';
 import { IntegrityService } from './ledger/integrity.service';
 import { ExpiryService } from './ledger/expiry.service';

@@ -4,9 +4,10 @@ import type { Clock } from '../common/clock';
 import { ErrorCode, isDomainError } from '../common/errors';
 import type { Config } from '../config/config';
 import type { PartnerService } from '../partners/partner.service';
-import { isPartnerAlgorithm, verifySigned, type Signer, type SignerKey } from '../instructions/verify-signed';
-import { unauthenticated } from './auth-errors';
-import type { Viewer } from './viewer';
+import type { Signer, SignerKey } from '../common/signer';
+import { isPartnerAlgorithm, verifySigned } from '../instructions/verify-signed';
+import { unauthenticated } from '../common/auth-errors';
+import type { Viewer } from '../common/viewer';
 
 /** Verification speaks of instructions; a refused bearer token gets the same reason in token words. */
 const TOKEN_REASONS: Partial<Record<ErrorCode, string>> = {

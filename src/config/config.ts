@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseTiers, type TierRule } from '../members/tiers';
+import { parseTiers, type TierRule } from './tiers';
 import type { RateLimitSettings } from '../common/rate-limits';
 
 /**

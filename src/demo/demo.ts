@@ -391,7 +391,7 @@ async function settleTheDay(hub: Hub, config: Config, operator: DemoOperator, ca
       `mutation($id: ID!) { closeSettlementPeriod(id: $id) { __typename ... on SettlementPeriod { id status
         summary { currency revenueMinor spreadMinor breakageKeptMinor liabilityChangeMinor grossMinor netMinor nettingEfficiency }
         positions(first: 10) { edges { node { partnerId netMinor } } }
-        instructions(first: 10) { edges { node { payer payee amountMinor } } } } } }`,
+        transfers(first: 10) { edges { node { payer payee amountMinor } } } } } }`,
       { id: currentSettlementPeriod.id },
       financeToken,
     )
@@ -406,7 +406,7 @@ async function settleTheDay(hub: Hub, config: Config, operator: DemoOperator, ca
   line(
     `   hub: revenue ${closed.summary.revenueMinor} (spread ${closed.summary.spreadMinor}, breakage ${closed.summary.breakageKeptMinor}) + funded liability ${closed.summary.liabilityChangeMinor} for points still out`,
   );
-  for (const { node } of closed.instructions.edges)
+  for (const { node } of closed.transfers.edges)
     line(`   pay: ${String(node.payer).padEnd(10)} → ${String(node.payee).padEnd(10)} ${node.amountMinor} ${currency}`);
   line(
     `   gross ${closed.summary.grossMinor}, net ${closed.summary.netMinor}: netting saves ${(closed.summary.nettingEfficiency * 100).toFixed(1)}%`,

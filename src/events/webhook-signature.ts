@@ -14,7 +14,7 @@ import {
   WEBHOOK_SIGNATURE_ED25519,
   WEBHOOK_SIGNATURE_HMAC,
 } from '@coalition-hub/partner-sdk';
-import type { DetachedSignature } from '../instructions/hub-keys';
+import type { DetachedSignature } from '../hub-keys/hub-keys';
 
 /** What signs `v1a`: HubKeys, which keeps its private key to itself. */
 export interface DetachedSigner {

@@ -1,6 +1,6 @@
 import type { DataSource } from 'typeorm';
-import { forbidden } from '../auth/auth-errors';
-import type { Viewer } from '../auth/viewer';
+import { forbidden } from '../common/auth-errors';
+import type { Viewer } from '../common/viewer';
 import type { Clock } from '../common/clock';
 import { Exact } from '../common/decimal';
 import type { ContractService } from '../partners/contract.service';

@@ -1,6 +1,6 @@
 import type { EntityManager } from 'typeorm';
 import { DomainError, ErrorCode, fail } from '../common/errors';
-import type { MovementClaims } from '../instructions/instruction-claims';
+import type { MovementClaims } from '../common/claims';
 import { ensureAccount, recordEntry } from '../ledger/ledger.repository';
 import { insufficientBalance, unknownMember, type MovementContext, type MovementResult } from '../ledger/points.service';
 import { findMemberIdByRef } from '../members/member.service';

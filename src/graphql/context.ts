@@ -1,6 +1,6 @@
 import DataLoader from 'dataloader';
 import type { Logger } from 'pino';
-import type { Viewer } from '../auth/viewer';
+import type { Viewer } from '../common/viewer';
 import type { FundingService, FundingStatus } from '../settlement/funding.service';
 import type { Clock } from '../common/clock';
 import type { MemberTier, TierService } from '../members/tiers';

@@ -1,6 +1,6 @@
 import { REFERENCE_PATTERN } from '@coalition-hub/partner-sdk';
 import type { ValidatorFn } from 'type-graphql';
-import { badInput } from '../auth/auth-errors';
+import { badInput } from '../common/auth-errors';
 import { PARTNER_ID_PATTERN } from '../partners/partner-id';
 
 /**

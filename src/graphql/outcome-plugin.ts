@@ -1,6 +1,6 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import { Kind, type DocumentNode, type GraphQLObjectType } from 'graphql';
-import type { HubMetrics } from '../http/metrics';
+import type { HubMetrics } from '../common/metrics';
 import type { RequestContext } from './context';
 import { INSTRUCTION_MUTATIONS, instructionOpOf, isInstructionMutation } from './instruction-ops';
 

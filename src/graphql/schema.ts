@@ -1,7 +1,7 @@
 import { GraphQLError, type GraphQLSchema } from 'graphql';
 import { buildSchema, type AuthChecker } from 'type-graphql';
-import { roleOf, type Role } from '../auth/viewer';
-import { forbidden, unauthenticated } from '../auth/auth-errors';
+import { roleOf, type Role } from '../common/viewer';
+import { forbidden, unauthenticated } from '../common/auth-errors';
 import type { RequestContext } from './context';
 import { InstructionResolver } from './resolvers/instruction.resolver';
 import { JournalEntryResolver, PostingResolver } from './resolvers/ledger.resolver';

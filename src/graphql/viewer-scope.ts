@@ -1,5 +1,5 @@
 import { assert } from '../common/assert';
-import type { Viewer } from '../auth/viewer';
+import type { Viewer } from '../common/viewer';
 
 /** The partner behind a partner token; callers are guarded by @Authorized('partner'). */
 export function partnerIdOf(viewer: Viewer): string {

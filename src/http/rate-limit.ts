@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { RateLimits } from '../common/rate-limits';
-import type { HubMetrics } from './metrics';
+import type { HubMetrics } from '../common/metrics';
 
 /**
  * The per-address limit, applied to GraphQL requests before anything else (before the body is

@@ -6,7 +6,7 @@ import type { DataSource } from 'typeorm';
 import { limits } from '../config/limits';
 import type { RequestContext } from '../graphql/context';
 import { BodyTooLarge, readBody, sendBodyTooLarge } from './body';
-import type { HubMetrics } from './metrics';
+import type { HubMetrics } from '../common/metrics';
 import type { RateLimits } from '../common/rate-limits';
 import { refuseOverAddressLimit } from './rate-limit';
 import { assignRequestId, withRequestId } from './request-id';

@@ -14,8 +14,9 @@ import type { ContractService } from '../partners/contract.service';
 import type { TierService } from '../members/tiers';
 import { enrollMember, type Enrolled } from '../members/member.service';
 import type { PartnerService } from '../partners/partner.service';
-import type { HubKeys } from './hub-keys';
-import { parseInstructionClaims, type InstructionClaims } from './instruction-claims';
+import type { HubKeys } from '../hub-keys/hub-keys';
+import type { InstructionClaims } from '../common/claims';
+import { parseInstructionClaims } from './instruction-claims';
 import { verifySigned } from './verify-signed';
 import { acknowledgeStatement, disputeStatement, type StatementActionResult } from '../settlement/disputes.service';
 

@@ -4,6 +4,7 @@ import { CLOCK_SKEW_SECONDS_MAX, PARTNER_ALGORITHMS, type PartnerAlgorithm } fro
 import type { Clock } from '../common/clock';
 import { DomainError, ErrorCode, fail } from '../common/errors';
 import { limits } from '../config/limits';
+import type { Signer, SignerKey, SignerLookup } from '../common/signer';
 import { decodeSegmentText, strictJsonProblem } from './strict-json';
 
 /**
@@ -12,21 +13,6 @@ import { decodeSegmentText, strictJsonProblem } from './strict-json';
  * can be refused has its own error code, checked in a fixed order:
  * shape (one meaning: no duplicate member names, see strict-json.ts) → unsigned → algorithm → typ → signer and key → signature → time and audience → signer status.
  */
-export interface SignerKey {
-  kid: string;
-  alg: string;
-  status: 'active' | 'revoked';
-  publicJwk: Record<string, unknown>;
-}
-
-export interface Signer {
-  id: string;
-  suspended: boolean;
-  keys: ReadonlyMap<string, SignerKey>;
-}
-
-export type SignerLookup = (issuer: string) => Promise<Signer | null>;
-
 export interface VerifyOptions {
   typ: string;
   audience: string;

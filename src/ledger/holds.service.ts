@@ -2,7 +2,7 @@ import type { EntityManager } from 'typeorm';
 import { DomainError, ErrorCode, fail } from '../common/errors';
 import { newId } from '../common/ids';
 import { queryRows } from '../db/sql';
-import type { AuthorizeClaims, CaptureClaims, VoidClaims } from '../instructions/instruction-claims';
+import type { AuthorizeClaims, CaptureClaims, VoidClaims } from '../common/claims';
 import { findMovementTargets } from './ledger.repository';
 import { debitWallet, insufficientBalance, unknownMember, type MovementContext, type MovementResult } from './points.service';
 

@@ -1,6 +1,6 @@
 import type { DataSource } from 'typeorm';
 import { UUID_PATTERN } from '@coalition-hub/partner-sdk';
-import { badInput } from '../auth/auth-errors';
+import { badInput } from '../common/auth-errors';
 import type { Clock } from '../common/clock';
 import { decodeCursor, encodeCursor } from '../common/ids';
 import type { AccountEntity, EntryType } from './ledger.entity';

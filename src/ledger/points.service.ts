@@ -4,7 +4,7 @@ import { assert } from '../common/assert';
 import { DomainError, ErrorCode, fail, isDomainError } from '../common/errors';
 import { addMonths, totalsByIssuer } from './apply-entry';
 import { CP, consumeLots, createLot, findMovementTargets, recordEntry, type MovementTargets } from './ledger.repository';
-import type { MovementClaims } from '../instructions/instruction-claims';
+import type { MovementClaims } from '../common/claims';
 import { limits } from '../config/limits';
 import { applyMultiplier, type TierService } from '../members/tiers';
 

@@ -1,7 +1,7 @@
 import type { EntityManager } from 'typeorm';
 import { assert } from '../common/assert';
 import { DomainError, ErrorCode, fail, isDomainError } from '../common/errors';
-import type { ReverseClaims } from '../instructions/instruction-claims';
+import type { ReverseClaims } from '../common/claims';
 import { CP, findMovementTargets, recordEntry, recordLotChanges, type LotChange, type MovementTargets } from './ledger.repository';
 import type { MovementContext, MovementResult } from './points.service';
 

@@ -1,6 +1,6 @@
 import type { EntityManager } from 'typeorm';
 import { DomainError, ErrorCode, fail, isDomainError } from '../common/errors';
-import type { TransferClaims } from '../instructions/instruction-claims';
+import type { TransferClaims } from '../common/claims';
 import type { ContractService } from '../partners/contract.service';
 import { totalsByIssuer, type LotTake } from './apply-entry';
 import { CP, consumeLots, recordEntry } from './ledger.repository';

@@ -1,6 +1,6 @@
 import type { DataSource } from 'typeorm';
-import { forbidden } from '../auth/auth-errors';
-import type { Viewer } from '../auth/viewer';
+import { forbidden } from '../common/auth-errors';
+import type { Viewer } from '../common/viewer';
 import { UUID_PATTERN } from '@coalition-hub/partner-sdk';
 import { readCursor, toConnection, type Connection, type EntryFilter, type LotScope, type Page } from '../ledger/ledger-query.service';
 import { MemberEntity } from './member.entity';

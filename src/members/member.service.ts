@@ -2,7 +2,7 @@ import type { EntityManager } from 'typeorm';
 import { DomainError, ErrorCode, fail } from '../common/errors';
 import { newId } from '../common/ids';
 import { CP, ensureAccount } from '../ledger/ledger.repository';
-import type { EnrollClaims } from '../instructions/instruction-claims';
+import type { EnrollClaims } from '../common/claims';
 
 export interface Enrolled {
   memberId: string;

@@ -1,17 +1,12 @@
 import type { EntityManager } from 'typeorm';
 import { productHalfEven } from '../common/decimal';
-import type { Viewer } from '../auth/viewer';
+import type { Viewer } from '../common/viewer';
+import type { TierRule } from '../config/tiers';
 
 /**
  * Coalition-wide member tiers (docs/ledger.md, "Tiers"): from CP earned through issues at every partner
  * (less refunds of those issues) over a rolling window, against thresholds from config.
  */
-export interface TierRule {
-  name: string;
-  /** CP earned in the window from which the tier applies. */
-  threshold: bigint;
-}
-
 export interface MemberTier {
   name: string;
   earnedInWindow: bigint;
@@ -22,21 +17,6 @@ export interface MemberTier {
 
 /** A tier as a viewer may see it: without the amounts for a partner. */
 export type VisibleTier = Omit<MemberTier, 'earnedInWindow' | 'toNext'> & { earnedInWindow: bigint | null; toNext: bigint | null };
-
-/** "Base:0,Silver:1000,Gold:5000" → rules ordered by threshold; the first must start at 0. */
-export function parseTiers(text: string): TierRule[] {
-  const rules = text.split(',').map((part) => {
-    const [name, threshold] = part.split(':').map((piece) => piece.trim());
-    if (!name || !/^[A-Z][A-Za-z0-9]{0,31}$/.test(name) || !threshold || !/^[0-9]{1,15}$/.test(threshold)) {
-      throw new Error(`TIERS: "${part}" is not Name:threshold (e.g. Silver:1000)`);
-    }
-    return { name, threshold: BigInt(threshold) };
-  });
-  rules.sort((a, b) => (a.threshold < b.threshold ? -1 : a.threshold > b.threshold ? 1 : 0));
-  if (rules[0]?.threshold !== 0n) throw new Error('TIERS: the lowest tier starts at 0');
-  if (new Set(rules.map((rule) => rule.name)).size !== rules.length) throw new Error('TIERS: tier names repeat');
-  return rules;
-}
 
 /** Pure: the tier for an amount earned. */
 export function tierFor(rules: readonly TierRule[], earned: bigint, windowDays: number): MemberTier {

@@ -1,6 +1,6 @@
 import type { DataSource } from 'typeorm';
-import { forbidden } from '../auth/auth-errors';
-import type { Viewer } from '../auth/viewer';
+import { forbidden } from '../common/auth-errors';
+import type { Viewer } from '../common/viewer';
 import { readCursor, toConnection, type Connection, type Page } from '../ledger/ledger-query.service';
 import { PARTNER_ID_PATTERN } from './partner-id';
 import { PartnerEntity } from './partner.entity';

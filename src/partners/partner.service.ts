@@ -4,7 +4,7 @@ import { limits } from '../config/limits';
 import { queryRows } from '../db/sql';
 import { withTransaction } from '../db/with-transaction';
 import { CP, ensureAccount } from '../ledger/ledger.repository';
-import type { Signer, SignerKey } from '../instructions/verify-signed';
+import type { Signer, SignerKey } from '../common/signer';
 import type { ContractInput } from './contract';
 import type { ContractService } from './contract.service';
 import { PARTNER_ID_PATTERN } from './partner-id';

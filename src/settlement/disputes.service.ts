@@ -1,13 +1,13 @@
 import type { DataSource, EntityManager } from 'typeorm';
-import type { Viewer } from '../auth/viewer';
+import type { Viewer } from '../common/viewer';
 import { UUID_PATTERN } from '@coalition-hub/partner-sdk';
-import { badInput, forbidden } from '../auth/auth-errors';
+import { badInput, forbidden } from '../common/auth-errors';
 import type { Clock } from '../common/clock';
 import { ErrorCode, fail, isDomainError, type DomainError } from '../common/errors';
 import { newId } from '../common/ids';
 import { limits } from '../config/limits';
 import { withTransaction } from '../db/with-transaction';
-import type { AcknowledgeClaims, DisputeClaims } from '../instructions/instruction-claims';
+import type { AcknowledgeClaims, DisputeClaims } from '../common/claims';
 import { readCursor, toConnection, type Connection, type Page } from '../ledger/ledger-query.service';
 import { ensureAccount, HUB_OWNER, recordEntry } from '../ledger/ledger.repository';
 import { STATEMENT_COLUMNS, toStatement, type StatementRow } from './statement.service';

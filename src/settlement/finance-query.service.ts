@@ -1,10 +1,10 @@
 import { UUID_PATTERN } from '@coalition-hub/partner-sdk';
 import type { DataSource } from 'typeorm';
-import type { Viewer } from '../auth/viewer';
-import { forbidden } from '../auth/auth-errors';
+import type { Viewer } from '../common/viewer';
+import { forbidden } from '../common/auth-errors';
 import { readCursor, toConnection, type Connection, type Page } from '../ledger/ledger-query.service';
 import type { LineRow } from './lines';
-import { PERIOD_COLUMNS, toPeriod, type PeriodRow, type PeriodStatus } from './settlement.service';
+import { PERIOD_COLUMNS, toPeriod, type PeriodRow, type PeriodStatus } from './period';
 import { STATEMENT_COLUMNS, toLine, toStatement, type StatementRow } from './statement.service';
 import type { StatementLine } from '@coalition-hub/partner-sdk';
 
@@ -42,7 +42,7 @@ const STATEMENT_CURSOR = /^[0-9]{1,18}\|[A-Z][A-Z0-9_]{1,31}$/;
 const isFinance = (viewer: Viewer) => viewer.kind === 'operator';
 
 /**
- * The finance read model (docs/settlement.md): periods, positions, obligations, instructions and
+ * The finance read model (docs/settlement.md): periods, positions, obligations, transfers and
  * statements as a close stored them. Finance and operators read everything; a partner reads its
  * own statements and nothing else.
  */
@@ -157,23 +157,23 @@ export class FinanceQueryService {
     return toConnection(pairs, page.first, (pair) => `${pair.partyA}|${pair.partyB}`);
   }
 
-  async instructions(
+  async transfers(
     periodId: string,
     page: Page,
   ): Promise<Connection<{ position: number; payer: string; payee: string; amountMinor: bigint }>> {
     const after = readCursor(page.after, NUMBER_CURSOR);
     const rows: Array<Record<string, string>> = await this.dataSource.query(
-      `SELECT position, payer, payee, amount_minor::text FROM settlement_instruction
+      `SELECT position, payer, payee, amount_minor::text FROM settlement_transfer
        WHERE period_id = $1 AND ($2::bigint IS NULL OR position > $2::bigint) ORDER BY position LIMIT $3`,
       [periodId, after, page.first + 1],
     );
-    const instructions = rows.map((row) => ({
+    const transfers = rows.map((row) => ({
       position: Number(row.position),
       payer: row.payer!,
       payee: row.payee!,
       amountMinor: BigInt(row.amount_minor!),
     }));
-    return toConnection(instructions, page.first, (row) => String(row.position));
+    return toConnection(transfers, page.first, (row) => String(row.position));
   }
 
   /** Statements, newest period first; a partner sees only its own. */

@@ -25,8 +25,8 @@ export interface ReconciliationReport {
  * 1. the reconciliation identity — Σ partners' net positions = hub revenue (spread, breakage
  *    kept, adjustments) + change in funded liability;
  * 2. every statement's total equals the sum of its lines, and its lines hash to the signed digest;
- * 3. the period recomputes from the ledger exactly as stored (totals, obligations, instructions);
- * 4. the netting instructions settle every position to zero.
+ * 3. the period recomputes from the ledger exactly as stored (totals, obligations, transfers);
+ * 4. the netting transfers settle every position to zero.
  */
 export class ReconciliationService {
   constructor(
@@ -66,8 +66,8 @@ export class ReconciliationService {
          WHERE period_id = $1 ORDER BY issuer_partner_id, consumer_partner_id`,
         [periodId],
       ),
-      instructions: await this.dataSource.query(
-        'SELECT payer, payee, amount_minor::text FROM settlement_instruction WHERE period_id = $1 ORDER BY position',
+      transfers: await this.dataSource.query(
+        'SELECT payer, payee, amount_minor::text FROM settlement_transfer WHERE period_id = $1 ORDER BY position',
         [periodId],
       ),
     };
@@ -85,9 +85,9 @@ export class ReconciliationService {
         points: row.points.toString(),
         funded_minor: row.fundedMinor.toString(),
       })),
-      instructions: figures.instructions.map((row) => ({ payer: row.payer, payee: row.payee, amount_minor: row.amountMinor.toString() })),
+      transfers: figures.transfers.map((row) => ({ payer: row.payer, payee: row.payee, amount_minor: row.amountMinor.toString() })),
     };
-    const differing = (['totals', 'obligations', 'instructions'] as const).filter(
+    const differing = (['totals', 'obligations', 'transfers'] as const).filter(
       (part) => JSON.stringify(stored[part]) !== JSON.stringify(recomputed[part]),
     );
     return {
@@ -95,7 +95,7 @@ export class ReconciliationService {
       ok: differing.length === 0,
       detail:
         differing.length === 0
-          ? 'totals, obligations and instructions recompute from the ledger as stored'
+          ? 'totals, obligations and transfers recompute from the ledger as stored'
           : `differs: ${differing.join(', ')}`,
     };
   }
@@ -181,17 +181,17 @@ function settles(figures: PeriodFigures): Check {
   left.set('HUB', -sumBigints(figures.positions.values()));
   // Participants with something to settle, the hub included.
   const participants = [...left.values()].filter((value) => value !== 0n).length;
-  for (const { payer, payee, amountMinor } of figures.instructions) {
+  for (const { payer, payee, amountMinor } of figures.transfers) {
     left.set(payer, (left.get(payer) ?? 0n) - amountMinor);
     left.set(payee, (left.get(payee) ?? 0n) + amountMinor);
   }
   const open = [...left].filter(([, value]) => value !== 0n);
   return {
-    name: 'instructions settle every position',
-    ok: open.length === 0 && figures.instructions.length <= Math.max(participants - 1, 0),
+    name: 'transfers settle every position',
+    ok: open.length === 0 && figures.transfers.length <= Math.max(participants - 1, 0),
     detail:
       open.length === 0
-        ? `${figures.instructions.length} instructions, net ${figures.netMinor} of gross ${figures.grossMinor}`
+        ? `${figures.transfers.length} transfers, net ${figures.netMinor} of gross ${figures.grossMinor}`
         : `left open: ${open.map(([who, value]) => `${who} ${value}`).join(', ')}`,
   };
 }

@@ -14,19 +14,18 @@ import {
   STORE_LINES_SQL,
   STORED_TOTALS_SQL,
 } from './lines';
-import { settle, type Instruction } from './netting';
+import { settle, type SettlementTransfer } from './netting';
 import type { StatementService } from './statement.service';
 import { releaseClosedExposure } from './funding.service';
 import { PeriodicJob } from '../common/periodic-job';
 import { assert } from '../common/assert';
+import { PERIOD_COLUMNS, toPeriod, type PeriodRow } from './period';
 
 /** Two-int advisory keys (apart from the one-bigint keys of the other jobs). The stamp trigger takes CUTOFF shared. */
 const CUTOFF_LOCK = [7301, 5] as const;
 const COMPUTE_LOCK = [7301, 6] as const;
 /** The hub as a netting participant. */
 export const HUB_PARTICIPANT = 'HUB';
-
-export type PeriodStatus = 'open' | 'closing' | 'closed';
 
 /** What one scheduled run did: the periods it closed itself, and whether it stopped because another close holds the lock. */
 export interface ScheduledCloseRun {
@@ -37,30 +36,6 @@ export interface ScheduledCloseRun {
 /** Another close (another run, another instance, or finance) is computing: a scheduled run does not wait for it. */
 const BUSY = Symbol('busy');
 
-export interface PeriodRow {
-  id: string;
-  startsAt: Date;
-  endsAt: Date;
-  status: PeriodStatus;
-  cutoffAt: Date | null;
-  closedAt: Date | null;
-  closedBy: string | null;
-}
-
-export const PERIOD_COLUMNS = 'id::text, starts_at, ends_at, status, cutoff_at, closed_at, closed_by';
-
-export function toPeriod(row: Record<string, any>): PeriodRow {
-  return {
-    id: row.id,
-    startsAt: row.starts_at,
-    endsAt: row.ends_at,
-    status: row.status,
-    cutoffAt: row.cutoff_at,
-    closedAt: row.closed_at,
-    closedBy: row.closed_by,
-  };
-}
-
 /**
  * Settlement periods (docs/settlement.md, "Periods and the close"). There is always exactly one open period;
  * every journal entry is stamped with it. Closing is two steps, each one transaction:
@@ -68,7 +43,7 @@ export function toPeriod(row: Record<string, any>): PeriodRow {
  * 1. **Cut-off** — under the exclusive advisory lock every writer holds shared, so it waits
  *    for entries already on their way and then stops the period taking more: the period turns
  *    `closing` and the next one opens. It holds writers back for milliseconds only.
- * 2. **Compute** — totals, obligations, netting instructions and signed statements, written
+ * 2. **Compute** — totals, obligations, netting transfers and signed statements, written
  *    once; the period turns `closed` and never changes again (a trigger refuses it).
  *
  * Both steps are idempotent: closing a closed period returns it as it is, and a close cut off
@@ -224,13 +199,13 @@ export class SettlementService {
         [periodId, obligation.issuer, obligation.consumer, obligation.points.toString(), obligation.fundedMinor.toString()],
       );
     }
-    for (const [position, instruction] of figures.instructions.entries()) {
-      await tx.query('INSERT INTO settlement_instruction (period_id, position, payer, payee, amount_minor) VALUES ($1, $2, $3, $4, $5)', [
+    for (const [position, transfer] of figures.transfers.entries()) {
+      await tx.query('INSERT INTO settlement_transfer (period_id, position, payer, payee, amount_minor) VALUES ($1, $2, $3, $4, $5)', [
         periodId,
         position + 1,
-        instruction.payer,
-        instruction.payee,
-        instruction.amountMinor.toString(),
+        transfer.payer,
+        transfer.payee,
+        transfer.amountMinor.toString(),
       ]);
     }
     const hub = figures.hub;
@@ -288,7 +263,7 @@ export interface PeriodFigures {
   obligations: Obligation[];
   /** Per partner: what it owes the hub (negative: is owed). */
   positions: Map<string, bigint>;
-  instructions: Instruction[];
+  transfers: SettlementTransfer[];
   hub: HubFigures;
   grossMinor: bigint;
   netMinor: bigint;
@@ -330,7 +305,7 @@ export async function computeFigures(manager: EntityManager | DataSource, period
   const participants = new Map([...positions].filter(([, value]) => value !== 0n));
   const hubPosition = -sumBigints(participants.values());
   if (hubPosition !== 0n) participants.set(HUB_PARTICIPANT, hubPosition);
-  const instructions = settle(participants);
+  const transfers = settle(participants);
   return {
     entries: BigInt(entries),
     totals,
@@ -341,10 +316,10 @@ export async function computeFigures(manager: EntityManager | DataSource, period
       fundedMinor: BigInt(row.funded_minor),
     })),
     positions,
-    instructions,
+    transfers,
     hub,
     // Without netting every partner would pay each kind of line it owes and be paid each it is owed.
     grossMinor: sumBigints(totals.map((total) => (total.moneyMinor < 0n ? -total.moneyMinor : total.moneyMinor))),
-    netMinor: sumBigints(instructions.map((instruction) => instruction.amountMinor)),
+    netMinor: sumBigints(transfers.map((transfer) => transfer.amountMinor)),
   };
 }

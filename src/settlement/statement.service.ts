@@ -9,9 +9,9 @@ import {
 import type { DataSource, EntityManager } from 'typeorm';
 import { newId } from '../common/ids';
 import type { Clock } from '../common/clock';
-import type { HubKeys } from '../instructions/hub-keys';
+import type { HubKeys } from '../hub-keys/hub-keys';
 import { PERIOD_LINES_SQL, PERIOD_QUERY_SETTINGS, STORED_PARTNER_LINES_SQL, type LineRow } from './lines';
-import { PERIOD_COLUMNS, toPeriod, type PeriodRow } from './settlement.service';
+import { PERIOD_COLUMNS, toPeriod, type PeriodRow } from './period';
 
 /** Lines fetched per round trip when a statement streams. */
 const FETCH_SIZE = 2000;

@@ -1,4 +1,4 @@
-import type { Viewer } from '../auth/viewer';
+import type { Viewer } from '../common/viewer';
 
 /** Who did it, for the record (closed_by, resolved_by): `finance:alice`, `operator:ops-1`, `partner:ACME`. */
 export function subjectOf(viewer: Viewer): string {

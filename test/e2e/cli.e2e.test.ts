@@ -218,6 +218,9 @@ describe('on DATABASE_URL', () => {
     const clean = await runCli(['settlement', 'reconcile', '1'], { env });
     expect({ code: clean.code, stderr: clean.stderr }).toEqual({ code: 0, stderr: '' });
     expect(clean.stdout).toContain('period 1 reconciles');
+    // The payments after netting are transfers (an instruction is only a partner's signed JWS).
+    expect(clean.stdout).toMatch(/transfers settle every position/);
+    expect(clean.stdout).not.toMatch(/instruction/i);
     await sql(url, TAMPER);
     const tampered = await runCli(['settlement', 'reconcile', '1'], { env });
     expect(tampered.code).toBe(1);

@@ -107,7 +107,7 @@ describe('the role the hub runs as', () => {
     'settlement_line',
     'settlement_total',
     'settlement_obligation',
-    'settlement_instruction',
+    'settlement_transfer',
     'settlement_summary',
     'hub_signing_key',
     'migrations',

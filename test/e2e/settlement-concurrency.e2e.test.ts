@@ -11,7 +11,7 @@ let hub: TestHub;
 let acme: TestPartner;
 
 const CLOSE = `mutation($id: ID!) { result: closeSettlementPeriod(id: $id) { __typename ... on SettlementPeriod { id status cutoffAt closedAt
-  summary { entries netMinor } instructions(first: 10) { edges { node { payer payee amountMinor } } } } } }`;
+  summary { entries netMinor } transfers(first: 10) { edges { node { payer payee amountMinor } } } } } }`;
 
 const currentPeriod = async (): Promise<string> => (await hub.asStaff('{ currentSettlementPeriod { id } }')).currentSettlementPeriod.id;
 

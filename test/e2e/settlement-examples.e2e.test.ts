@@ -50,7 +50,7 @@ const PERIOD = `query($id: ID!) { settlementPeriod(id: $id) { id status
   positions(first: 5) { edges { node { partnerId netMinor issued { ${FIGURE} } exchangedIn { ${FIGURE} } redeemed { ${FIGURE} } exchangedOut { ${FIGURE} }
     issueReversals { ${FIGURE} } redeemReversals { ${FIGURE} } breakage { ${FIGURE} } } } }
   obligations(first: 20) { edges { node { issuer consumer points fundedMinor } } }
-  instructions(first: 20) { edges { node { payer payee amountMinor } } } } }`;
+  transfers(first: 20) { edges { node { payer payee amountMinor } } } } }`;
 
 const operator = (query: string, variables: Record<string, unknown> = {}, scope: 'operator' | 'finance' = 'operator') =>
   hub.asStaff(query, variables, scope);
@@ -221,8 +221,8 @@ it('splits the hub side into revenue and liability change: 335 = 275 + 60', () =
   });
 });
 
-it('nets five participants into four instructions', () => {
-  expect(period.instructions.edges.map((edge: any) => edge.node)).toEqual([
+it('nets five participants into four transfers', () => {
+  expect(period.transfers.edges.map((edge: any) => edge.node)).toEqual([
     { payer: 'ALFA', payee: 'CHARLIE', amountMinor: '940' },
     { payer: 'BRAVO', payee: 'HUB', amountMinor: '335' },
     { payer: 'BRAVO', payee: 'CHARLIE', amountMinor: '110' },

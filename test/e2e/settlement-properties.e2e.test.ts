@@ -7,7 +7,7 @@ import { sendInstruction } from './support/instructions';
  * Settlement, property-based: random ledgers — issues, redemptions, refunds of both, exchanges into
  * and out of a partner unit, expiry — at partners with awkward prices, closed into a period each
  * run. For every period: the reconciliation holds (the identity of docs/settlement.md, statements = their
- * lines, recomputes identically); the instructions move money only between participants, settle
+ * lines, recomputes identically); the transfers move money only between participants, settle
  * every net position to exactly zero, and number at most participants − 1; netting never moves
  * more than gross. Across all periods, the funded liability changes add up to the liability
  * still outstanding. FC_SEED / FC_RUNS reproduce or extend.
@@ -104,9 +104,9 @@ beforeAll(async () => {
 afterAll(() => hub.stop());
 
 const PERIOD = `query($id: ID!) { settlementPeriod(id: $id) { summary { grossMinor netMinor liabilityChangeMinor }
-  positions(first: 10) { edges { node { partnerId netMinor } } } instructions(first: 10) { edges { node { payer payee amountMinor } } } } }`;
+  positions(first: 10) { edges { node { partnerId netMinor } } } transfers(first: 10) { edges { node { payer payee amountMinor } } } } }`;
 
-it('every random period reconciles and nets into instructions that settle it exactly', async () => {
+it('every random period reconciles and nets into transfers that settle it exactly', async () => {
   let liabilityChanges = 0n;
   await fc.assert(
     fc.asyncProperty(fc.array(step, { minLength: 3, maxLength: 18 }), async (steps) => {
@@ -143,15 +143,15 @@ it('every random period reconciles and nets into instructions that settle it exa
       const left = new Map<string, bigint>(period.positions.edges.map((edge: any) => [edge.node.partnerId, BigInt(edge.node.netMinor)]));
       left.set('HUB', -[...left.values()].reduce((a, b) => a + b, 0n));
       const participants = [...left.values()].filter((value) => value !== 0n).length;
-      const instructions = period.instructions.edges.map((edge: any) => edge.node);
-      for (const { payer, payee, amountMinor } of instructions) {
+      const transfers = period.transfers.edges.map((edge: any) => edge.node);
+      for (const { payer, payee, amountMinor } of transfers) {
         expect(BigInt(amountMinor) > 0n).toBe(true);
         expect(left.has(payer) && left.has(payee)).toBe(true);
         left.set(payer, left.get(payer)! - BigInt(amountMinor));
         left.set(payee, left.get(payee)! + BigInt(amountMinor));
       }
       expect([...left.values()].every((value) => value === 0n)).toBe(true);
-      expect(instructions.length).toBeLessThanOrEqual(Math.max(participants - 1, 0));
+      expect(transfers.length).toBeLessThanOrEqual(Math.max(participants - 1, 0));
       expect(BigInt(period.summary.netMinor) <= BigInt(period.summary.grossMinor)).toBe(true);
       liabilityChanges += BigInt(period.summary.liabilityChangeMinor);
     }),

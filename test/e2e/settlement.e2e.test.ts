@@ -5,7 +5,7 @@ import { HUB_ID, TestHub, type TestPartner } from '../helpers/test-hub';
 
 /**
  * Settlement: worked example 1 of docs/settlement.md, asserted exactly — positions,
- * obligations, hub revenue, liability change and instructions — then the period's statements,
+ * obligations, hub revenue, liability change and transfers — then the period's statements,
  * signed by the hub and checked with the partner SDK, and its reconciliation.
  */
 let hub: TestHub;
@@ -20,7 +20,7 @@ const PERIOD_FIELDS = `id status startsAt endsAt cutoffAt closedAt closedBy
   positions(first: 5) { edges { node { partnerId netMinor issued { ${FIGURE} } exchangedIn { ${FIGURE} } redeemed { ${FIGURE} } exchangedOut { ${FIGURE} }
     issueReversals { ${FIGURE} } redeemReversals { ${FIGURE} } breakage { ${FIGURE} } adjustments { ${FIGURE} } } } }
   obligations(first: 10) { edges { node { issuer consumer points fundedMinor } } }
-  instructions(first: 10) { edges { node { position payer payee amountMinor } } }`;
+  transfers(first: 10) { edges { node { position payer payee amountMinor } } }`;
 const CLOSE = `mutation($id: ID!) { result: closeSettlementPeriod(id: $id) { ${RESULT} ... on SettlementPeriod { ${PERIOD_FIELDS} } } }`;
 const CURRENT = '{ currentSettlementPeriod { id status startsAt endsAt } }';
 const STATEMENTS = `query($period: ID) { statements(periodId: $period, first: 3) { edges { node {
@@ -139,14 +139,14 @@ describe('the three-partner worked example (A owes 760, B 600; C is owed 900)', 
     });
   });
 
-  it('nets into at most participants − 1 instructions that settle every position', () => {
-    const instructions = period.instructions.edges.map((edge: any) => edge.node);
-    expect(instructions).toEqual([
+  it('nets into at most participants − 1 transfers that settle every position', () => {
+    const transfers = period.transfers.edges.map((edge: any) => edge.node);
+    expect(transfers).toEqual([
       { position: 1, payer: 'ALFA', payee: 'CHARLIE', amountMinor: '760' },
       { position: 2, payer: 'BRAVO', payee: 'HUB', amountMinor: '460' },
       { position: 3, payer: 'BRAVO', payee: 'CHARLIE', amountMinor: '140' },
     ]);
-    // Gross: every line paid separately (1000 + 240 + 600 + 300 + 1200); net: what the instructions move.
+    // Gross: every line paid separately (1000 + 240 + 600 + 300 + 1200); net: what the transfers move.
     expect(period.summary).toMatchObject({ grossMinor: '3340', netMinor: '1360' });
     expect(period.summary.nettingEfficiency).toBeCloseTo(1 - 1360 / 3340, 6);
   });
@@ -163,7 +163,7 @@ describe('the three-partner worked example (A owes 760, B 600; C is owed 900)', 
     expect(reconciliation.checks.map((check: any) => check.name)).toEqual([
       'net positions = revenue + liability change',
       'recomputes identically',
-      'instructions settle every position',
+      'transfers settle every position',
       'statement ALFA',
       'statement BRAVO',
       'statement CHARLIE',
@@ -228,7 +228,7 @@ describe('the three-partner worked example (A owes 760, B 600; C is owed 900)', 
     );
     await expect(hub.ownerQuery('DELETE FROM settlement_period WHERE id = $1', [period.id])).rejects.toThrow(/never changes/);
     await expect(hub.ownerQuery(`UPDATE statement SET net_minor = 0 WHERE period_id = $1`, [period.id])).rejects.toThrow(/never changes/);
-    for (const table of ['settlement_line', 'settlement_total', 'settlement_obligation', 'settlement_instruction', 'settlement_summary']) {
+    for (const table of ['settlement_line', 'settlement_total', 'settlement_obligation', 'settlement_transfer', 'settlement_summary']) {
       await expect(hub.ownerQuery(`DELETE FROM ${table} WHERE period_id = $1`, [period.id])).rejects.toThrow();
     }
     await expect(hub.ownerQuery('UPDATE settlement_line SET money_minor = 0 WHERE period_id = $1', [period.id])).rejects.toThrow();
@@ -363,9 +363,7 @@ describe('acknowledging and disputing statements', () => {
     const next = (await hub.asStaff(CLOSE, { id: openId })).result;
     expect(byPartner(next).BRAVO).toMatchObject({ netMinor: '-50', adjustments: { lines: 1, points: '0', moneyMinor: '-50' } });
     expect(next.summary).toMatchObject({ adjustmentsMinor: '-50', revenueMinor: '-50' });
-    expect(next.instructions.edges.map((edge: any) => edge.node)).toEqual([
-      { position: 1, payer: 'HUB', payee: 'BRAVO', amountMinor: '50' },
-    ]);
+    expect(next.transfers.edges.map((edge: any) => edge.node)).toEqual([{ position: 1, payer: 'HUB', payee: 'BRAVO', amountMinor: '50' }]);
     const line = JSON.parse((await hub.asStaff(STATEMENT_OF, { period: openId, partner: 'BRAVO' })).statements.edges[0].node.document)
       .lines[0];
     expect(line).toMatchObject({ kind: 'adjustment', moneyMinor: '-50', reference: disputeId });
@@ -392,7 +390,7 @@ describe('malformed ids and cursors', () => {
       ['query($id: ID!) { settlementPeriod(id: $id) { id } }', { id: '1e99' }, finance],
       ['query($id: ID!) { reconciliation(periodId: $id) { ok } }', { id: "1'; drop table statement" }, finance],
       [
-        'query($a: String) { settlementPeriods(first: 1, after: $a) { edges { node { instructions(first: 1, after: $a) { edges { cursor } } } } } }',
+        'query($a: String) { settlementPeriods(first: 1, after: $a) { edges { node { transfers(first: 1, after: $a) { edges { cursor } } } } } }',
         { a: cursor('99999999999') },
         finance,
       ],

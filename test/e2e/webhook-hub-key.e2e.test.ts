@@ -4,7 +4,7 @@ import { verifyWebhook, WebhookVerificationError, type JwksGetter } from '@coali
 import { systemClock } from '../../src/common/clock';
 import { createDataSource } from '../../src/db/data-source';
 import { newWebhookSecret, signWebhook } from '../../src/events/webhook-signature';
-import { HubKeys } from '../../src/instructions/hub-keys';
+import { HubKeys } from '../../src/hub-keys/hub-keys';
 import { createTestDatabase, dropTestDatabase } from '../helpers/database';
 
 /**

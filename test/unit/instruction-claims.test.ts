@@ -7,7 +7,8 @@ import { decodeJwt } from 'jose';
 import { generatePartnerKey, hashEmail, hashPhone, signInstruction, type Op, type PartnerKey } from '@coalition-hub/partner-sdk';
 import { DomainError, ErrorCode, isDomainError } from '../../src/common/errors';
 import { limits } from '../../src/config/limits';
-import { parseInstructionClaims, type MovementClaims } from '../../src/instructions/instruction-claims';
+import type { MovementClaims } from '../../src/common/claims';
+import { parseInstructionClaims } from '../../src/instructions/instruction-claims';
 import { HUB_ID, issueClaims, NOW, NOW_SECONDS } from './helpers/signed-instructions';
 
 const claimsFor = (op: Op, overrides: JWTPayload = {}): JWTPayload =>

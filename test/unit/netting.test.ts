@@ -1,9 +1,9 @@
 import fc from 'fast-check';
-import { net, settle, type Instruction } from '../../src/settlement/netting';
+import { net, settle, type SettlementTransfer } from '../../src/settlement/netting';
 
-const positionsAfter = (start: ReadonlyMap<string, bigint>, instructions: readonly Instruction[]) => {
+const positionsAfter = (start: ReadonlyMap<string, bigint>, transfers: readonly SettlementTransfer[]) => {
   const left = new Map(start);
-  for (const { payer, payee, amountMinor } of instructions) {
+  for (const { payer, payee, amountMinor } of transfers) {
     left.set(payer, (left.get(payer) ?? 0n) - amountMinor);
     left.set(payee, (left.get(payee) ?? 0n) + amountMinor);
   }
@@ -18,10 +18,10 @@ describe('netting', () => {
       ['C', -900n],
       ['HUB', -460n],
     ]);
-    const instructions = settle(positions);
-    expect(instructions.length).toBeLessThanOrEqual(3);
-    expect([...positionsAfter(positions, instructions).values()].every((value) => value === 0n)).toBe(true);
-    expect(instructions).toEqual([
+    const transfers = settle(positions);
+    expect(transfers.length).toBeLessThanOrEqual(3);
+    expect([...positionsAfter(positions, transfers).values()].every((value) => value === 0n)).toBe(true);
+    expect(transfers).toEqual([
       { payer: 'A', payee: 'C', amountMinor: 760n },
       { payer: 'B', payee: 'HUB', amountMinor: 460n },
       { payer: 'B', payee: 'C', amountMinor: 140n },
@@ -45,7 +45,7 @@ describe('netting', () => {
       { payer: 'B', payee: 'C', amountMinor: 100n },
       { payer: 'C', payee: 'A', amountMinor: 100n },
     ]);
-    expect(result).toEqual({ instructions: [], grossMinor: 300n, netMinor: 0n });
+    expect(result).toEqual({ transfers: [], grossMinor: 300n, netMinor: 0n });
   });
 
   it('conserves money, settles every position to zero, in at most n − 1 transfers, deterministically (property)', () => {
@@ -60,11 +60,9 @@ describe('netting', () => {
           positions.set(payee, (positions.get(payee) ?? 0n) - amountMinor);
         }
         const participants = [...positions.values()].filter((value) => value !== 0n).length;
-        expect([...positionsAfter(positions, result.instructions).values()].every((value) => value === 0n)).toBe(true);
-        expect(result.instructions.length).toBeLessThanOrEqual(Math.max(0, participants - 1));
-        expect(result.instructions.every((instruction) => instruction.amountMinor > 0n && instruction.payer !== instruction.payee)).toBe(
-          true,
-        );
+        expect([...positionsAfter(positions, result.transfers).values()].every((value) => value === 0n)).toBe(true);
+        expect(result.transfers.length).toBeLessThanOrEqual(Math.max(0, participants - 1));
+        expect(result.transfers.every((transfer) => transfer.amountMinor > 0n && transfer.payer !== transfer.payee)).toBe(true);
         expect(result.netMinor <= result.grossMinor).toBe(true);
         expect(net(obligations)).toEqual(result);
       }),

@@ -1,4 +1,5 @@
-import { applyMultiplier, parseTiers, tierFor } from '../../src/members/tiers';
+import { parseTiers } from '../../src/config/tiers';
+import { applyMultiplier, tierFor } from '../../src/members/tiers';
 
 describe('tiers', () => {
   const rules = parseTiers('Gold:5000, Base:0, Silver:1000');

@@ -1,6 +1,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { DataSource } from 'typeorm';
-import { ROTATION_ACTIVATION_SECONDS_DEFAULT, ROTATION_ACTIVATION_SECONDS_MAX, type HubKeyAlgorithm } from '../../instructions/hub-keys';
+import { ROTATION_ACTIVATION_SECONDS_DEFAULT, ROTATION_ACTIVATION_SECONDS_MAX, type HubKeyAlgorithm } from '../../hub-keys/hub-keys';
 import { requireMigrated, withDatabase } from '../database';
 import { CliError } from '../program';
 
@@ -9,9 +9,9 @@ import { CliError } from '../program';
  * only one process can run at a time: with a hub running on it, rotate through that hub's
  * `rotateHubKey` mutation), at this build's schema, and runs `work` with the key functions.
  */
-async function withKeys<T>(work: (dataSource: DataSource, keys: typeof import('../../instructions/hub-keys')) => Promise<T>): Promise<T> {
+async function withKeys<T>(work: (dataSource: DataSource, keys: typeof import('../../hub-keys/hub-keys')) => Promise<T>): Promise<T> {
   const { loadConfig } = await import('../../config/config.js');
-  const keys = await import('../../instructions/hub-keys.js');
+  const keys = await import('../../hub-keys/hub-keys.js');
   const config = loadConfig({ LOG_LEVEL: 'warn', ...process.env });
   return withDatabase(config, {}, async (dataSource) => {
     await requireMigrated(dataSource);

@@ -30,7 +30,7 @@ async function withTools<T>(demo: boolean, work: (tools: Tools) => Promise<T>): 
   if (process.env.REPORT_PEAK_RSS) process.on('exit', () => console.error(`peak-rss-kib ${process.resourceUsage().maxRSS}`));
   const { systemClock } = await import('../../common/clock.js');
   const { loadConfig } = await import('../../config/config.js');
-  const { HubKeys } = await import('../../instructions/hub-keys.js');
+  const { HubKeys } = await import('../../hub-keys/hub-keys.js');
   const { PeriodCalendar } = await import('../../settlement/calendar.js');
   const { FinanceQueryService } = await import('../../settlement/finance-query.service.js');
   const { ReconciliationService } = await import('../../settlement/reconciliation.service.js');
@@ -73,8 +73,8 @@ async function printPeriod(tools: Tools, periodId: string): Promise<void> {
   console.log(
     `  hub revenue ${money(summary.spreadMinor + summary.breakageKeptMinor + summary.adjustmentsMinor, summary.currency)} (spread ${money(summary.spreadMinor, summary.currency)}, breakage kept ${money(summary.breakageKeptMinor, summary.currency)}, adjustments ${money(summary.adjustmentsMinor, summary.currency)}); funded liability change ${money(summary.fundedCreatedMinor - summary.fundedReleasedMinor, summary.currency)}`,
   );
-  for (const { node } of (await tools.finance.instructions(periodId, page)).edges) {
-    console.log(`  instruction ${node.position}: ${node.payer} pays ${node.payee} ${money(node.amountMinor, summary.currency)}`);
+  for (const { node } of (await tools.finance.transfers(periodId, page)).edges) {
+    console.log(`  transfer ${node.position}: ${node.payer} pays ${node.payee} ${money(node.amountMinor, summary.currency)}`);
   }
   console.log(
     `  gross ${money(summary.grossMinor, summary.currency)}, net ${money(summary.netMinor, summary.currency)}${summary.grossMinor > 0n ? `, netting saves ${((1 - Number(summary.netMinor) / Number(summary.grossMinor)) * 100).toFixed(1)}%` : ''}`,
@@ -116,7 +116,7 @@ export function settlementCommand(): Command {
 
   settlement
     .command('close')
-    .description('close a period (default: the open one) and print its positions and instructions')
+    .description('close a period (default: the open one) and print its positions and transfers')
     .argument('[periodId]', 'a period id (default: the open one)', periodIdArgument)
     .action(async (periodId: string | undefined) => {
       const { isDomainError } = await import('../../common/errors.js');
@@ -135,7 +135,7 @@ export function settlementCommand(): Command {
 
   settlement
     .command('show')
-    .description('positions, revenue and instructions of a period')
+    .description('positions, revenue and transfers of a period')
     .argument('<periodId>', 'a period id (a whole number)', periodIdArgument)
     .action(async (periodId: string) => withTools(demo(), (tools) => printPeriod(tools, periodId)));
 

@@ -1,6 +1,6 @@
 import { Arg, Authorized, Int, Mutation, Query, Resolver } from 'type-graphql';
-import { ROTATION_ACTIVATION_SECONDS_DEFAULT, ROTATION_ACTIVATION_SECONDS_MAX, type HubKeys } from '../../instructions/hub-keys';
-import { badInput } from '../../auth/auth-errors';
+import { ROTATION_ACTIVATION_SECONDS_DEFAULT, ROTATION_ACTIVATION_SECONDS_MAX, type HubKeys } from '../../hub-keys/hub-keys';
+import { badInput } from '../../common/auth-errors';
 import { HubKey } from '../types/hub-key.type';
 
 @Resolver(() => HubKey)

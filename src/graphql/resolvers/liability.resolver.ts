@@ -1,6 +1,6 @@
 import { UUID_PATTERN } from '@coalition-hub/partner-sdk';
 import { Arg, Args, Authorized, ID, Query, Resolver } from 'type-graphql';
-import { badInput } from '../../auth/auth-errors';
+import { badInput } from '../../common/auth-errors';
 import type { Clock } from '../../common/clock';
 import type { LiabilityService } from '../../settlement/liability.service';
 import { PageArgs } from '../types/connection.type';

@@ -1,5 +1,5 @@
 import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root, createUnionType } from 'type-graphql';
-import { badInput } from '../../auth/auth-errors';
+import { badInput } from '../../common/auth-errors';
 import { ErrorCode, fail } from '../../common/errors';
 import { limits } from '../../config/limits';
 import { subjectOf } from '../../settlement/subject';
@@ -17,7 +17,7 @@ import {
   PartnerPositionConnection,
   PeriodStatusEnum,
   Reconciliation,
-  SettlementInstructionConnection,
+  SettlementTransferConnection,
   BilateralPositionConnection,
   SettlementObligationConnection,
   SettlementPeriod,
@@ -154,11 +154,11 @@ export class SettlementPeriodResolver {
     return this.finance.bilateral(period.id, page);
   }
 
-  @FieldResolver(() => SettlementInstructionConnection, {
+  @FieldResolver(() => SettlementTransferConnection, {
     description: 'Who pays whom after multilateral netting (at most participants − 1).',
   })
-  instructions(@Root() period: SettlementPeriod, @Args() page: PageArgs) {
-    return this.finance.instructions(period.id, page);
+  transfers(@Root() period: SettlementPeriod, @Args() page: PageArgs) {
+    return this.finance.transfers(period.id, page);
   }
 }
 

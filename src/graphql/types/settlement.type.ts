@@ -69,8 +69,8 @@ export class SettlementObligation {
   @Field(() => AmountScalar, { description: 'Their funded value: what the issuer paid in for them, in minor units.' }) fundedMinor!: bigint;
 }
 
-@ObjectType({ description: 'Pay this much (minor units): the result of multilateral netting. HUB is the hub.' })
-export class SettlementInstruction {
+@ObjectType({ description: 'Pay this much (minor units): a transfer after multilateral netting. HUB is the hub.' })
+export class SettlementTransfer {
   @Field(() => Int) position!: number;
   @Field() payer!: string;
   @Field() payee!: string;
@@ -140,7 +140,7 @@ export class Statement {
 export const SettlementPeriodConnection = connectionOf(SettlementPeriod, 'SettlementPeriod');
 export const PartnerPositionConnection = connectionOf(PartnerPosition, 'PartnerPosition');
 export const SettlementObligationConnection = connectionOf(SettlementObligation, 'SettlementObligation');
-export const SettlementInstructionConnection = connectionOf(SettlementInstruction, 'SettlementInstruction');
+export const SettlementTransferConnection = connectionOf(SettlementTransfer, 'SettlementTransfer');
 export const BilateralPositionConnection = connectionOf(BilateralPosition, 'BilateralPosition');
 export const StatementConnection = connectionOf(Statement, 'Statement');
 export const StatementLineConnection = connectionOf(StatementLineType, 'StatementLine');

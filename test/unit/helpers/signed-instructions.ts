@@ -14,7 +14,8 @@ import {
   type PointsFields,
 } from '@coalition-hub/partner-sdk';
 import type { Clock } from '../../../src/common/clock';
-import type { Signer, SignerKey, SignerLookup, VerifyOptions } from '../../../src/instructions/verify-signed';
+import type { Signer, SignerKey, SignerLookup } from '../../../src/common/signer';
+import type { VerifyOptions } from '../../../src/instructions/verify-signed';
 
 export const HUB_ID = 'coalition-hub-test';
 export const NOW = new Date('2025-03-01T10:00:00.000Z');

@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { JobObserver, JobOutcome } from '../common/jobs';
+import type { JobObserver, JobOutcome } from './jobs';
 
 /** What the pool metrics read: node-postgres's Pool counters. */
 export interface PoolCounts {

@@ -1,0 +1,93 @@
+/**
+ * What a partner's signed instruction says, once parsed and checked (src/instructions/instruction-claims.ts
+ * parses them): the input of every operation. Plain types at the bottom layer so that the services that
+ * carry out an operation need not import the instruction pipeline above them (docs/architecture.md, "Layers").
+ */
+export interface EnrollClaims {
+  op: 'enroll';
+  jti: string;
+  member: string;
+  emailHash: string | null;
+  phoneHash: string | null;
+}
+
+export interface MovementClaims {
+  op: 'issue' | 'redeem';
+  jti: string;
+  member: string;
+  /** CP, or the signing partner's own unit. */
+  asset: string;
+  amount: bigint;
+  /** Issue: credit amount × the partner's multiplier for the member's tier. */
+  applyTierMultiplier: boolean;
+  orderRef: string | null;
+  occurredAt: Date;
+}
+
+export interface AuthorizeClaims {
+  op: 'authorize';
+  jti: string;
+  member: string;
+  amount: bigint;
+  orderRef: string | null;
+  holdSeconds: number;
+}
+
+export interface CaptureClaims {
+  op: 'capture';
+  jti: string;
+  hold: string;
+  amount: bigint;
+  orderRef: string | null;
+}
+
+export interface VoidClaims {
+  op: 'void';
+  jti: string;
+  hold: string;
+}
+
+export interface ReverseClaims {
+  op: 'reverse';
+  jti: string;
+  entry: string;
+  amount: bigint;
+  orderRef: string | null;
+}
+
+export interface TransferClaims {
+  op: 'transfer';
+  jti: string;
+  member: string;
+  to: string;
+  amount: bigint;
+  orderRef: string | null;
+}
+
+export interface AcknowledgeClaims {
+  op: 'acknowledge';
+  jti: string;
+  statement: string;
+  digest: string;
+}
+
+export interface DisputeClaims {
+  op: 'dispute';
+  jti: string;
+  statement: string;
+  digest: string;
+  /** Distinct, ascending. */
+  lines: bigint[];
+  reason: string;
+}
+
+export type InstructionClaims =
+  | EnrollClaims
+  | MovementClaims
+  | AuthorizeClaims
+  | CaptureClaims
+  | VoidClaims
+  | ReverseClaims
+  | TransferClaims
+  | AcknowledgeClaims
+  | DisputeClaims;

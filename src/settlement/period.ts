@@ -1,0 +1,26 @@
+/** A settlement period as read from `settlement_period` (docs/settlement.md, "Periods and the close"). */
+export type PeriodStatus = 'open' | 'closing' | 'closed';
+
+export interface PeriodRow {
+  id: string;
+  startsAt: Date;
+  endsAt: Date;
+  status: PeriodStatus;
+  cutoffAt: Date | null;
+  closedAt: Date | null;
+  closedBy: string | null;
+}
+
+export const PERIOD_COLUMNS = 'id::text, starts_at, ends_at, status, cutoff_at, closed_at, closed_by';
+
+export function toPeriod(row: Record<string, any>): PeriodRow {
+  return {
+    id: row.id,
+    startsAt: row.starts_at,
+    endsAt: row.ends_at,
+    status: row.status,
+    cutoffAt: row.cutoff_at,
+    closedAt: row.closed_at,
+    closedBy: row.closed_by,
+  };
+}
