@@ -6,6 +6,7 @@ import type { DataSource } from 'typeorm';
 import { limits } from '../config/limits';
 import type { RequestContext } from '../graphql/context';
 import { BodyTooLarge, readBody, sendBodyTooLarge } from './body';
+import { ROTATION_ACTIVATION_SECONDS_DEFAULT } from '../hub-keys/hub-keys';
 import type { HubMetrics } from '../common/metrics';
 import type { RateLimits } from '../common/rate-limits';
 import { refuseOverAddressLimit } from './rate-limit';
@@ -109,7 +110,8 @@ export function createHttpServer(deps: HttpDependencies): Server {
           return;
         }
         if (url.pathname === '/.well-known/jwks.json')
-          return sendJson(response, 200, await deps.jwks(), { 'cache-control': 'public, max-age=300' });
+          // Cached no longer than a rotated key waits before it signs, so a cached key set has fetched it by then.
+          return sendJson(response, 200, await deps.jwks(), { 'cache-control': `public, max-age=${ROTATION_ACTIVATION_SECONDS_DEFAULT}` });
         return sendJson(response, 404, { error: 'not found' });
       };
       route()

@@ -42,6 +42,8 @@ const kidOf = (jws: string): string => String(decodeProtectedHeader(jws).kid);
 async function servedJwks(url: string): Promise<{ keys: JWK[] }> {
   const response = await fetch(`${url}/.well-known/jwks.json`);
   expect(response.status).toBe(200);
+  // Cached no longer than a rotated key waits before signing (the default activation delay).
+  expect(response.headers.get('cache-control')).toBe('public, max-age=30');
   return (await response.json()) as { keys: JWK[] };
 }
 
