@@ -56,8 +56,9 @@ export interface PartnerClientOptions {
  * Retries with exponential backoff and full jitter: before attempt n+1 the client waits a random
  * time between 0 and min(maxDelayMs, baseDelayMs × 2^(n−1)), or the hub's Retry-After (capped at
  * retryAfterMaxMs) if that is longer. Only what `HubRequestError.retryable` says may succeed when
- * sent again is retried: no connection, a timeout, HTTP 429/502/503/504 and SERVICE_UNAVAILABLE.
- * A refusal (UNAUTHENTICATED, FORBIDDEN, ...) and a typed result (`ok: false`) are never retried.
+ * sent again is retried: no connection, a timeout, HTTP 429/502/503/504, SERVICE_UNAVAILABLE and a
+ * typed RateLimited result (after its retryAfterSeconds). A refusal (UNAUTHENTICATED, FORBIDDEN, ...)
+ * and every other typed result (`ok: false`) are never retried.
  * An instruction is resent exactly as signed (same JWS, same jti): the hub executes a jti once,
  * so a retry after a lost answer returns the original receipt instead of executing twice.
  */
@@ -301,11 +302,22 @@ export class PartnerClient {
 
   private async send<O extends Op>(op: O, jws: string, jti: string, expectedRequestHash: string): Promise<Outcome<O>> {
     try {
+      let attempt = 0;
       const { result } = await this.withRetries(async () => {
+        attempt += 1;
         const response = await this.postOnce<MutationResponse>(MUTATIONS[op], { instruction: jws });
         // The hub could not reach its database and wrote nothing: as retryable as an HTTP 503.
         if (response.result?.errorCode === 'SERVICE_UNAVAILABLE') {
           throw new HubRequestError('SERVICE_UNAVAILABLE', String(response.result.message ?? 'the hub is unavailable'));
+        }
+        // A typed RateLimited wrote nothing either: with attempts left, wait as the hub says and resend
+        // the same JWS; on the last attempt it is the outcome (ok: false, retryAfterSeconds).
+        if (response.result?.errorCode === 'RATE_LIMITED' && attempt < this.retry.attempts) {
+          const seconds = Number(response.result.retryAfterSeconds);
+          throw new HubRequestError('RATE_LIMITED', String(response.result.message ?? 'rate limited'), {
+            status: 429,
+            retryAfterMs: Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : undefined,
+          });
         }
         return response;
       });

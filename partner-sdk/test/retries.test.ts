@@ -120,6 +120,28 @@ describe('opt-in retries', () => {
     });
   });
 
+  it('waits out a typed RateLimited result and resends the same instruction; without attempts left it is the outcome', async () => {
+    const limited = () =>
+      jsonResponse({
+        data: { result: { __typename: 'RateLimited', errorCode: 'RATE_LIMITED', message: 'too many', retryAfterSeconds: 1 } },
+      });
+    const delays: number[] = [];
+    const retried = flakyHub([limited]);
+    const outcome = await client(retried.fetch, {
+      retry: { attempts: 2, baseDelayMs: 1, retryAfterMaxMs: 20, onRetry: ({ delayMs }) => delays.push(delayMs) },
+    }).issuePoints({ member: 'cust-42', amount: '10' });
+    expect(outcome.ok).toBe(true);
+    expect(delays).toEqual([20]); // retryAfterSeconds (1 s), capped at retryAfterMaxMs
+    expect(retried.instructions).toHaveLength(2);
+    expect(new Set(retried.instructions).size).toBe(1);
+    const once = flakyHub([limited]);
+    expect(await client(once.fetch).issuePoints({ member: 'cust-42', amount: '10' })).toMatchObject({
+      ok: false,
+      errorCode: 'RATE_LIMITED',
+      retryAfterSeconds: 1,
+    });
+  });
+
   it('honours Retry-After, capped at retryAfterMaxMs', async () => {
     const delays: number[] = [];
     const flaky = flakyHub([status(429, { 'retry-after': '3600' }), unavailable('0')]);
