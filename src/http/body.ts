@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { sendJson } from './respond';
 
 /**
  * Request bodies with a limit that clients can see. When a body is over the limit, the rest of
@@ -52,10 +53,11 @@ export function readBody(request: IncomingMessage, limits: BodyLimits): Promise<
 
 /** The 413: over a connection that stays usable when the body was drained, else cut once it is sent. */
 export function sendBodyTooLarge(request: IncomingMessage, response: ServerResponse, error: BodyTooLarge): void {
-  const body = JSON.stringify({
-    errors: [{ message: error.message, extensions: { code: 'PAYLOAD_TOO_LARGE', limitBytes: error.limitBytes } }],
-  });
-  response.writeHead(413, { 'content-type': 'application/json; charset=utf-8', ...(error.drained ? {} : { connection: 'close' }) });
-  response.end(body);
+  sendJson(
+    response,
+    413,
+    { errors: [{ message: error.message, extensions: { code: 'PAYLOAD_TOO_LARGE', limitBytes: error.limitBytes } }] },
+    error.drained ? {} : { connection: 'close' },
+  );
   if (!error.drained) response.once('finish', () => request.destroy());
 }

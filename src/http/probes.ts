@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import { sendJson } from './respond';
 import type { DataSource } from 'typeorm';
 import { pendingMigrations } from '../db/data-source';
 
@@ -70,8 +71,7 @@ export class Probes {
   async handle(path: string, response: ServerResponse): Promise<boolean> {
     if (!(PROBE_PATHS as readonly string[]).includes(path)) return false;
     const { status, body } = path === '/livez' ? { status: 200, body: { status: 'ok' } } : await this.readinessAnswer();
-    response.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
-    response.end(JSON.stringify(body));
+    sendJson(response, status, body, { 'cache-control': 'no-store' });
     return true;
   }
 

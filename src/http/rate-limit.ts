@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { sendJson } from './respond';
 import type { Logger } from 'pino';
 import type { RateLimits } from '../common/rate-limits';
 import type { HubMetrics } from '../common/metrics';
@@ -23,16 +24,18 @@ export async function refuseOverAddressLimit(
   if (retryAfterSeconds === undefined) return false;
   metrics.limited('address');
   logger.warn({ scope: 'address', address, retryAfterSeconds }, 'rate limited');
-  response.writeHead(429, { 'content-type': 'application/json; charset=utf-8', 'retry-after': String(retryAfterSeconds) });
-  response.end(
-    JSON.stringify({
+  sendJson(
+    response,
+    429,
+    {
       errors: [
         {
           message: `too many requests from this address; retry after ${retryAfterSeconds} s`,
           extensions: { code: 'RATE_LIMITED', retryAfterSeconds },
         },
       ],
-    }),
+    },
+    { 'retry-after': String(retryAfterSeconds) },
   );
   return true;
 }

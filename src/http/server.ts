@@ -8,6 +8,7 @@ import type { RequestContext } from '../graphql/context';
 import { BodyTooLarge, readBody, sendBodyTooLarge } from './body';
 import { ROTATION_ACTIVATION_SECONDS_DEFAULT } from '../hub-keys/hub-keys';
 import type { HubMetrics } from '../common/metrics';
+import { sendJson } from './respond';
 import type { RateLimits } from '../common/rate-limits';
 import { refuseOverAddressLimit } from './rate-limit';
 import { assignRequestId, withRequestId } from './request-id';
@@ -30,11 +31,6 @@ function sameSecret(given: string, expected: string): boolean {
   const a = Buffer.from(given);
   const b = Buffer.from(expected);
   return a.length === b.length && timingSafeEqual(a, b);
-}
-
-function sendJson(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  response.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
-  response.end(JSON.stringify(body));
 }
 
 /** Runs one GraphQL request through Apollo (GraphQL-over-HTTP: POST JSON, GET for queries). */
