@@ -7,6 +7,11 @@ export interface DatabaseChoice {
   demo?: boolean;
   /** Connections in the pool (the default fits one command doing one thing at a time). */
   poolSize?: number;
+  /**
+   * Only `migrate` opens a database whose schema is behind this build; every other tool refuses it
+   * (see requireMigrated).
+   */
+  migrating?: boolean;
 }
 
 /**
@@ -32,6 +37,7 @@ export async function withDatabase<T>(config: Config, choice: DatabaseChoice, wo
     const dataSource = createDataSource(url, choice.poolSize ?? 2);
     await dataSource.initialize();
     try {
+      if (!choice.migrating) await requireMigrated(dataSource);
       return await work(dataSource);
     } finally {
       await dataSource.destroy();
@@ -46,7 +52,7 @@ export async function withDatabase<T>(config: Config, choice: DatabaseChoice, wo
  * settlement report run from a newer checkout must not change production's schema): `migrate`
  * does that, or the hub at its start.
  */
-export async function requireMigrated(dataSource: DataSource): Promise<void> {
+async function requireMigrated(dataSource: DataSource): Promise<void> {
   const { pendingMigrations } = await import('../db/data-source.js');
   const pending = await pendingMigrations(dataSource);
   if (pending.length > 0) {

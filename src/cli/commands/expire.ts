@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { requireMigrated, withDatabase } from '../database';
+import { withDatabase } from '../database';
 
 /** `coalition-hub expire`: one expiry run, safe beside running hubs (they share its lock). */
 export function expireCommand(): Command {
@@ -13,7 +13,6 @@ export function expireCommand(): Command {
       const { ContractService } = await import('../../partners/contract.service.js');
       const config = loadConfig({ LOG_LEVEL: 'warn', ...process.env });
       const run = await withDatabase(config, { demo: options.demo }, async (dataSource) => {
-        await requireMigrated(dataSource);
         const contracts = new ContractService(dataSource, systemClock, config.defaultCurrency);
         return new ExpiryService(dataSource, contracts, systemClock, config.counterShards).run();
       });

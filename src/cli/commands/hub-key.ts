@@ -1,7 +1,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { DataSource } from 'typeorm';
 import { ROTATION_ACTIVATION_SECONDS_DEFAULT, ROTATION_ACTIVATION_SECONDS_MAX, type HubKeyAlgorithm } from '../../hub-keys/hub-keys';
-import { requireMigrated, withDatabase } from '../database';
+import { withDatabase } from '../database';
 import { CliError } from '../program';
 
 /**
@@ -13,10 +13,7 @@ async function withKeys<T>(work: (dataSource: DataSource, keys: typeof import('.
   const { loadConfig } = await import('../../config/config.js');
   const keys = await import('../../hub-keys/hub-keys.js');
   const config = loadConfig({ LOG_LEVEL: 'warn', ...process.env });
-  return withDatabase(config, {}, async (dataSource) => {
-    await requireMigrated(dataSource);
-    return work(dataSource, keys);
-  });
+  return withDatabase(config, {}, (dataSource) => work(dataSource, keys));
 }
 
 /**

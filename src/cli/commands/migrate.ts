@@ -13,7 +13,11 @@ export function migrateCommand(): Command {
     .action(async (options: { demo?: boolean }) => {
       const { loadConfig } = await import('../../config/config.js');
       const { migrate } = await import('../../db/data-source.js');
-      const applied = await withDatabase(loadConfig({ LOG_LEVEL: 'warn', ...process.env }), { demo: options.demo, poolSize: 1 }, migrate);
+      const applied = await withDatabase(
+        loadConfig({ LOG_LEVEL: 'warn', ...process.env }),
+        { demo: options.demo, poolSize: 1, migrating: true },
+        migrate,
+      );
       console.log(applied.length === 0 ? 'nothing to migrate' : `applied ${applied.length} migrations: ${applied.join(', ')}`);
     });
 }

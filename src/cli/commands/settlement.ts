@@ -5,7 +5,7 @@ import type { FinanceQueryService } from '../../settlement/finance-query.service
 import type { ReconciliationService } from '../../settlement/reconciliation.service';
 import type { SettlementService } from '../../settlement/settlement.service';
 import type { StatementService } from '../../settlement/statement.service';
-import { requireMigrated, withDatabase } from '../database';
+import { withDatabase } from '../database';
 import { CliError, EXIT_FAILURE } from '../program';
 import { startProgress } from '../progress';
 import { currencyExponent, minorToMajor } from '../../settlement/export';
@@ -38,7 +38,6 @@ async function withTools<T>(demo: boolean, work: (tools: Tools) => Promise<T>): 
   const { StatementService } = await import('../../settlement/statement.service.js');
   const config = loadConfig({ LOG_LEVEL: 'warn', ...process.env });
   return withDatabase(config, { demo, poolSize: 3 }, async (dataSource) => {
-    await requireMigrated(dataSource);
     const hubKeys = await HubKeys.load(dataSource, config.hubId, systemClock, config.hubSigningJwk, { replaceConfigured: false }).catch(
       (error: unknown) => {
         throw new CliError(error instanceof Error ? error.message : String(error));
