@@ -7,22 +7,21 @@ import pino from 'pino';
 import { generatePartnerKey, HubRequestError, PartnerClient, signAccessToken, signInstruction } from '@coalition-hub/partner-sdk';
 import { startHub, type Hub } from '../../src/app';
 import { loadConfig } from '../../src/config/config';
-import { ensureDatabase } from '../../src/db/embedded';
-import { PostgresProcess } from './support/postgres-process';
+import { ensureDatabase, startEmbeddedPostgres, type EmbeddedDatabase } from '../../src/db/embedded';
 
 /**
  * A database outage is the service's trouble, not a bug: while PostgreSQL is down, requests are
  * answered HTTP 503 with Retry-After and a retryable SERVICE_UNAVAILABLE (never HTTP 200 with
  * INTERNAL_SERVER_ERROR), the outage is logged once and counted, and when the database is back
  * the same requests (the same signed instruction) succeed. The hub runs on its own embedded
- * PostgreSQL (src/db/embedded.ts, in a child process) that the test stops and starts again.
+ * PostgreSQL (src/db/embedded.ts) that the test stops and starts again on the same port.
  */
 const HUB_ID = 'coalition-hub-outage-test';
 const OPERATOR_ISSUER = 'coalition-operator';
 
 let dataDir: string;
 let port: number;
-let database: PostgresProcess;
+let database: EmbeddedDatabase | undefined;
 let hub: Hub;
 let client: PartnerClient;
 let partnerKey: Awaited<ReturnType<typeof generatePartnerKey>>;
@@ -49,8 +48,8 @@ const linesSaying = (text: string) => logLines.filter((line) => line.msg.include
 
 beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'coalition-outage-'));
-  database = PostgresProcess.spawn(dataDir);
-  const serverUrl = await database.start();
+  database = await startEmbeddedPostgres({ dataDir, fast: true });
+  const { serverUrl } = database;
   port = Number(new URL(serverUrl).port);
   const url = await ensureDatabase(serverUrl, 'hub');
   const operator = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
@@ -87,7 +86,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await hub?.close();
-  await database?.close();
+  await database?.stop();
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
 
@@ -100,7 +99,8 @@ it('answers 503 SERVICE_UNAVAILABLE while the database is down, logs the outage 
     fields: { member: 'ann', amount: '25' },
   });
   const partnerToken = await client.accessToken();
-  await database.stop();
+  await database!.stop();
+  database = undefined;
 
   const answers = [];
   for (let round = 0; round < 5; round += 1) {
@@ -136,7 +136,7 @@ it('answers 503 SERVICE_UNAVAILABLE while the database is down, logs the outage 
   expect(linesSaying('request failed')).toHaveLength(0);
   expect(logLines.some((line) => JSON.stringify(line).includes('INTERNAL_SERVER_ERROR'))).toBe(false);
 
-  await database.start(port);
+  database = await startEmbeddedPostgres({ dataDir, fast: true, port });
   const again = await post('{ partner(id: "ACME") { id } }', operatorToken);
   expect({ status: again.status, body: again.body }).toEqual({ status: 200, body: { data: { partner: { id: 'ACME' } } } });
   expect((await post('{ partnerTransactions { edges { cursor } } }', partnerToken)).status).toBe(200);
