@@ -1,11 +1,9 @@
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { createLocalJWKSet, decodeProtectedHeader, exportJWK, generateKeyPair, type JWK } from 'jose';
 import pino from 'pino';
 import { hubJwks, PartnerClient, ReceiptVerificationError, verifyReceipt, type JwksGetter } from '@coalition-hub/partner-sdk';
 import { startHub, type Hub } from '../../src/app';
 import { loadConfig } from '../../src/config/config';
+import { assertCliBuilt, runCli, type CliRun } from '../helpers/cli';
 import { HUB_ID, TestHub, type TestPartner } from '../helpers/test-hub';
 
 /**
@@ -15,26 +13,10 @@ import { HUB_ID, TestHub, type TestPartner } from '../helpers/test-hub';
  * restart. The CLI runs as a child process, from the build (npm test builds first).
  */
 
-const CLI = resolve(__dirname, '../../dist/src/cli/main.js');
-
-interface CliRun {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
+/** The built CLI's `hub-key` command on `databaseUrl`, as a child process (helpers/cli.ts). */
 function hubKeyCli(databaseUrl: string, ...args: string[]): Promise<CliRun> {
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`);
-  return new Promise((done) => {
-    execFile(
-      process.execPath,
-      [CLI, 'hub-key', ...args],
-      { env: { ...process.env, DATABASE_URL: databaseUrl, LOG_LEVEL: 'silent' } },
-      (error, stdout, stderr) => {
-        done({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr });
-      },
-    );
-  });
+  assertCliBuilt();
+  return runCli(['hub-key', ...args], { env: { DATABASE_URL: databaseUrl, LOG_LEVEL: 'silent' }, timeoutMs: 60_000 });
 }
 
 const kidOf = (jws: string): string => String(decodeProtectedHeader(jws).kid);
