@@ -1,42 +1,23 @@
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { assertCliBuilt, CLI_PATH } from '../helpers/cli';
 import { createTestDatabase, dropTestDatabase } from '../helpers/database';
+import { HubProcess } from '../helpers/hub-process';
 
 /**
  * A real `serve` process writes only JSON lines to stdout (log shippers parse every line); what
  * is meant for a person at a terminal (the endpoint banner) goes to stderr.
  */
-const ENTRY = resolve(__dirname, '../../dist/src/main.js');
-
 it('writes nothing but JSON lines to stdout while serving, each request logged with its request id', async () => {
-  expect(existsSync(ENTRY)).toBe(true); // npm test builds the hub first
+  assertCliBuilt(); // npm test builds the hub first
   const database = await createTestDatabase();
-  const child = spawn(process.execPath, [ENTRY], {
-    env: {
-      ...process.env,
-      DATABASE_URL: database.url,
-      PORT: '0',
-      LOG_LEVEL: 'info',
-      EXPIRY_INTERVAL_SECONDS: '0',
-      SETTLEMENT_INTERVAL_SECONDS: '0',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const hub = HubProcess.run([CLI_PATH, 'serve'], {
+    DATABASE_URL: database.url,
+    PORT: '0',
+    LOG_LEVEL: 'info',
+    EXPIRY_INTERVAL_SECONDS: '0',
+    SETTLEMENT_INTERVAL_SECONDS: '0',
   });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-  const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
   try {
-    let url: string | undefined;
-    for (let attempt = 0; attempt < 300 && !url; attempt += 1) {
-      if (child.exitCode !== null) throw new Error(`hub exited with ${child.exitCode}: ${stderr}`);
-      const ready = stdout.split('\n').find((line) => line.includes('coalition hub ready'));
-      url = ready ? (JSON.parse(ready).graphql as string).replace(/\/graphql$/, '') : undefined;
-      if (!url) await new Promise((done) => setTimeout(done, 50));
-    }
-    if (!url) throw new Error(`the hub did not get ready: ${stderr}`);
+    const url = await hub.url();
     await fetch(`${url}/graphql`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-request-id': 'stdout-check-1' },
@@ -46,10 +27,11 @@ it('writes nothing but JSON lines to stdout while serving, each request logged w
     await fetch(`${url}/no-such-page`);
     await fetch(`${url}/healthz`);
   } finally {
-    child.kill('SIGTERM');
-    await exited;
+    hub.signal('SIGTERM');
+    await hub.exitCode();
     await dropTestDatabase(database.name);
   }
+  const { stdout, stderr } = hub;
   const lines = stdout.split('\n').filter((line) => line !== '');
   expect(lines.length).toBeGreaterThanOrEqual(5);
   const parsed = lines.map((line) => {

@@ -11,12 +11,21 @@ export const MAIN = resolve(__dirname, '..', '..', 'dist', 'src', 'main.js');
  * exit codes, data kept between runs.
  */
 export class HubProcess {
+  /** Standard output and error as they arrived, together; and each on its own. */
   output = '';
+  stdout = '';
+  stderr = '';
   private readonly exited: Promise<number | null>;
 
   private constructor(readonly child: ChildProcess) {
-    child.stdout!.on('data', (chunk: Buffer) => (this.output += chunk.toString('utf8')));
-    child.stderr!.on('data', (chunk: Buffer) => (this.output += chunk.toString('utf8')));
+    child.stdout!.on('data', (chunk: Buffer) => {
+      this.output += chunk.toString('utf8');
+      this.stdout += chunk.toString('utf8');
+    });
+    child.stderr!.on('data', (chunk: Buffer) => {
+      this.output += chunk.toString('utf8');
+      this.stderr += chunk.toString('utf8');
+    });
     this.exited = new Promise((done) => child.once('exit', (code) => done(code)));
   }
 
