@@ -3,8 +3,8 @@
  * The layers of the hub (docs/architecture.md, "Layers"). Dependencies point one way:
  *
  *   composition root (main.ts, run-hub.ts, app.ts, cli/, demo/)  may import anything
- *   http → graphql → operations (operations/, instructions/, auth/)
- *        → domain (partners, members, exchange, events, settlement, hub-keys) → ledger → db → config, common
+ *   http → graphql → operations (operations/, instructions/, auth/, jobs/)
+ *        → domain (partners, members, exchange, events, settlement, hub-keys) → ledger → outbox → db → config, common
  *
  * Inside the domain: (exchange, events) → settlement → (partners, members, hub-keys). `npm run arch` checks this; the
  * violations the ledger-kernel work still has to remove are listed in
@@ -17,9 +17,10 @@ const ROOT = '^src/(main|run-hub|app)\\.ts$|^src/(cli|demo)/';
 const LAYERS = [
   { name: 'http', folders: ['http'] },
   { name: 'graphql', folders: ['graphql'] },
-  { name: 'operations', folders: ['operations', 'instructions', 'auth'] },
+  { name: 'operations', folders: ['operations', 'instructions', 'auth', 'jobs'] },
   { name: 'domain', folders: ['partners', 'members', 'exchange', 'events', 'settlement', 'hub-keys'] },
   { name: 'ledger', folders: ['ledger'] },
+  { name: 'outbox', folders: ['outbox'] },
   { name: 'db', folders: ['db'] },
   { name: 'base', folders: ['config', 'common'] },
 ];

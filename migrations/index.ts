@@ -14,6 +14,7 @@ import { HubKeyRotation1732470000000 } from './1732470000000-hub-key-rotation';
 import { LeastPrivilege1732470001000 } from './1732470001000-least-privilege';
 import { RateLimits1732480000000 } from './1732480000000-rate-limits';
 import { SettlementTransfers1732490000000 } from './1732490000000-settlement-transfers';
+import { Events1732500000000 } from './1732500000000-events';
 
 /** Every migration in order. Never edit one that has landed: add a new one. */
 export const migrations = [
@@ -33,4 +34,5 @@ export const migrations = [
   LeastPrivilege1732470001000,
   RateLimits1732480000000,
   SettlementTransfers1732490000000,
+  Events1732500000000,
 ];

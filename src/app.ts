@@ -57,6 +57,7 @@ import { FundingService } from './settlement/funding.service';
 import { FundingResolver } from './graphql/resolvers/funding.resolver';
 import { LiabilityResolver } from './graphql/resolvers/liability.resolver';
 import { HubKeyResolver } from './graphql/resolvers/hub-key.resolver';
+import { JobQueue, type JobHandler } from './jobs/queue';
 
 export interface Hub {
   url: string;
@@ -218,6 +219,9 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
     });
     const drain = new HttpDrain(server);
     await new Promise<void>((done) => server.listen(config.port, config.host, done));
+    // Every task the job queue runs in this process, by name (docs/operations.md, "Jobs").
+    const tasks: Record<string, JobHandler> = {};
+    const queue = await JobQueue.start({ pool, tasks, logger });
     const expiryJob = expiry.schedule(config.expiryIntervalSeconds, logger, metrics);
     const settlementJob = settlement.schedule(config.settlementIntervalSeconds, logger, metrics);
     const { port } = server.address() as AddressInfo;
@@ -233,7 +237,7 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
         // One deadline for requests and jobs together, so a stop takes the grace period, not twice it.
         const deadline = Date.now() + config.shutdownGraceSeconds * 1000;
         // PeriodicJob.stop() resolves once a run in progress has finished: the pool closes after it.
-        const jobs = Promise.all([expiryJob.stop(), settlementJob.stop()]);
+        const jobs = Promise.all([expiryJob.stop(), settlementJob.stop(), queue.stop()]);
         const { cut } = await drain.drain(Math.max(0, deadline - Date.now()));
         if (cut > 0)
           logger.warn({ cut, graceSeconds: config.shutdownGraceSeconds }, 'requests still running at the end of the grace period were cut');

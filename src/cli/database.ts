@@ -19,7 +19,11 @@ export interface DatabaseChoice {
  * the command and stopped cleanly after it: it cannot be opened while a hub is serving from it).
  * Closes everything it opened, whatever `work` does.
  */
-export async function withDatabase<T>(config: Config, choice: DatabaseChoice, work: (dataSource: DataSource) => Promise<T>): Promise<T> {
+export async function withDatabase<T>(
+  config: Config,
+  choice: DatabaseChoice,
+  work: (dataSource: DataSource, url: string) => Promise<T>,
+): Promise<T> {
   const { createDataSource } = await import('../db/data-source.js');
   const { ensureDatabase, startEmbeddedPostgres } = await import('../db/embedded.js');
   let embedded: { stop(): Promise<void> } | undefined;
@@ -38,7 +42,7 @@ export async function withDatabase<T>(config: Config, choice: DatabaseChoice, wo
     await dataSource.initialize();
     try {
       if (!choice.migrating) await requireMigrated(dataSource);
-      return await work(dataSource);
+      return await work(dataSource, url);
     } finally {
       await dataSource.destroy();
     }

@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import { Client } from 'pg';
 import type { DataSource } from 'typeorm';
 import { createDataSource, migrate } from './data-source';
+import { migrateJobQueue } from './job-queue-schema';
 import { pgCode } from './with-transaction';
 
 /** The role the running hub connects as (made by the least-privilege migration). */
@@ -100,6 +101,16 @@ async function refuseTemporaryTables(owner: DataSource): Promise<void> {
 }
 
 /**
+ * The hub's migrations, then the job queue's schema (graphile-worker's own migrations), both as
+ * the owner. Returns the names of the hub's migrations it applied.
+ */
+export async function migrateAll(owner: DataSource, ownerUrl: string): Promise<string[]> {
+  const applied = await migrate(owner);
+  await migrateJobQueue(ownerUrl, APP_ROLE, (sql) => owner.query(sql));
+  return applied;
+}
+
+/**
  * Migrates as the owner (`ownerUrl`), then opens the hub's pool as the app role: the running hub
  * never holds the owner's rights.
  */
@@ -107,7 +118,7 @@ export async function openHubDataSource(ownerUrl: string, explicitAppUrl: string
   const owner = createDataSource(ownerUrl, 2);
   await owner.initialize();
   try {
-    await migrate(owner);
+    await migrateAll(owner, ownerUrl);
     await refuseTemporaryTables(owner);
   } finally {
     await owner.destroy();

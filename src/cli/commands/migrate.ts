@@ -12,11 +12,11 @@ export function migrateCommand(): Command {
     .option('--demo', "on the embedded database: the demo's database instead of the server's")
     .action(async (options: { demo?: boolean }) => {
       const { loadConfig } = await import('../../config/config.js');
-      const { migrate } = await import('../../db/data-source.js');
+      const { migrateAll } = await import('../../db/app-role.js');
       const applied = await withDatabase(
         loadConfig({ LOG_LEVEL: 'warn', ...process.env }),
         { demo: options.demo, poolSize: 1, migrating: true },
-        migrate,
+        (dataSource, url) => migrateAll(dataSource, url),
       );
       console.log(applied.length === 0 ? 'nothing to migrate' : `applied ${applied.length} migrations: ${applied.join(', ')}`);
     });

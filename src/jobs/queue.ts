@@ -1,0 +1,64 @@
+import { Logger as WorkerLogger, run, type Runner, type Task, type TaskSpec } from 'graphile-worker';
+import type { Pool } from 'pg';
+import type { Logger } from 'pino';
+import { JOB_QUEUE_SCHEMA } from '../db/job-queue-schema';
+
+/** A task's handler: its payload, and helpers to queue follow-up jobs (docs/operations.md, "Jobs"). */
+export type JobHandler = Task;
+
+export interface JobQueueOptions {
+  /** The hub's pool (its least-privileged role): jobs take their connections from it. */
+  pool: Pool;
+  /** Every task this process runs, by name. A job whose task is not listed here waits for a process that has it. */
+  tasks: Record<string, JobHandler>;
+  logger: Logger;
+  /** Jobs this process runs at once. */
+  concurrency?: number;
+  /** How often (ms) to look for due jobs when no notification arrives (LISTEN/NOTIFY wakes it sooner). */
+  pollIntervalMs?: number;
+}
+
+/**
+ * The hub's job queue: graphile-worker on the hub's own PostgreSQL. Jobs are rows, taken with
+ * `FOR UPDATE SKIP LOCKED`, so any number of hub processes on one database share them and each
+ * job runs once at a time; a job whose process dies is taken again after graphile-worker's lock
+ * timeout. The schema is installed by the owner at migration (src/db/job-queue-schema.ts).
+ */
+export class JobQueue {
+  private constructor(private readonly runner: Runner) {}
+
+  static async start(options: JobQueueOptions): Promise<JobQueue> {
+    const runner = await run({
+      pgPool: options.pool,
+      schema: JOB_QUEUE_SCHEMA,
+      taskList: options.tasks,
+      concurrency: options.concurrency ?? 2,
+      pollInterval: options.pollIntervalMs ?? 2000,
+      // The hub stops the queue itself when it shuts down (app.ts close()).
+      noHandleSignals: true,
+      logger: workerLogger(options.logger),
+    });
+    return new JobQueue(runner);
+  }
+
+  /** Queues a job (outside any transaction of the caller; inside one, insert with graphile_worker.add_job instead). */
+  async add(task: string, payload: Record<string, unknown>, spec?: TaskSpec): Promise<void> {
+    await this.runner.addJob(task, payload, spec);
+  }
+
+  /** Takes no new job and waits for the jobs running now to finish. */
+  async stop(): Promise<void> {
+    await this.runner.stop();
+  }
+}
+
+/** graphile-worker's log lines through the hub's logger (debug and info are its routine chatter). */
+function workerLogger(logger: Logger): WorkerLogger {
+  const jobs = logger.child({ component: 'job-queue' });
+  return new WorkerLogger((scope) => (level, message, meta) => {
+    const fields = { ...scope, ...meta };
+    if (level === 'error') jobs.error(fields, message);
+    else if (level === 'warning') jobs.warn(fields, message);
+    else jobs.debug(fields, message);
+  });
+}

@@ -1,0 +1,34 @@
+import type { EntityManager } from 'typeorm';
+import type { EventType } from '@coalition-hub/partner-sdk';
+import { newId } from '../common/ids';
+
+/** What an operation says happened; amounts in `data` are decimal strings, never numbers. */
+export interface NewEvent {
+  type: EventType;
+  /** The partner whose scope the event belongs to: only it (and operators) can read it. */
+  partnerId: string;
+  memberId: string | null;
+  occurredAt: Date;
+  data: Record<string, string | number | boolean | null | string[] | Record<string, unknown>>;
+  /** Version of the `data` shape of this type; 1 unless a type's data changes incompatibly. */
+  version?: number;
+}
+
+/**
+ * Writes one event into the outbox (docs/events.md). Call it with the transaction that makes the
+ * change: the event then commits or rolls back with it, so there is never a change without its
+ * event nor an event without its change. Returns the event's stable id.
+ */
+export async function recordEvent(tx: EntityManager, event: NewEvent): Promise<string> {
+  const id = newId();
+  await tx.query(`INSERT INTO event (id, type, version, occurred_at, partner_id, member_id, data) VALUES ($1, $2, $3, $4, $5, $6, $7)`, [
+    id,
+    event.type,
+    event.version ?? 1,
+    event.occurredAt,
+    event.partnerId,
+    event.memberId,
+    JSON.stringify(event.data),
+  ]);
+  return id;
+}
