@@ -1,4 +1,5 @@
 import { drawFunding } from '../settlement/funding.service';
+import { recordEvent, type NewEvent } from '../outbox/outbox';
 import { errors as joseErrors } from 'jose';
 import type { DataSource, EntityManager } from 'typeorm';
 import { QUOTE_TYP } from '@coalition-hub/partner-sdk';
@@ -176,6 +177,7 @@ export class ExchangeService {
       if (suspended) return suspended;
       const result = await this.apply(tx, partnerId, memberId, terms, now);
       if (isDomainError(result)) return result;
+      for (const scope of new Set(owners.values())) await recordEvent(tx, exchangeEvent(scope, result, now));
       await tx.query('UPDATE exchange SET entry_id = $2, result = $3 WHERE quote_id = $1', [
         terms.quoteId,
         result.entryId,
@@ -268,7 +270,7 @@ export class ExchangeService {
     if (sides.fromOwner && fromContract) Object.assign(prices, { issuePrice: fromContract.issuePrice, currency: fromContract.currency });
     if (sides.toOwner && toContract) Object.assign(prices, { redeemPrice: toContract.redeemPrice, currency: toContract.currency });
     // CP created for X is paid for like an issue: a prepaid or capped X draws on its funding (docs/settlement.md).
-    const funding = sides.fromOwner && fromContract ? await drawFunding(tx, sides.fromOwner, fromContract, cpCreated) : [];
+    const funding = sides.fromOwner && fromContract ? await drawFunding(tx, sides.fromOwner, fromContract, cpCreated, now) : [];
     return { prices, funding };
   }
 
@@ -458,4 +460,26 @@ export class ExchangeService {
     ]);
     return rows[0] ? fail(ErrorCode.PARTNER_SUSPENDED, `partner ${rows[0].id} is suspended; its program cannot be exchanged now`) : null;
   }
+}
+
+/** One `exchange.executed` for each partner whose unit the exchange moved (docs/events.md). */
+function exchangeEvent(partnerId: string, result: ExchangeResult, now: Date): NewEvent {
+  return {
+    type: 'exchange.executed',
+    partnerId,
+    memberId: result.memberId,
+    occurredAt: now,
+    data: {
+      entryId: result.entryId,
+      quoteId: result.quoteId,
+      from: result.from,
+      to: result.to,
+      amountIn: result.amountIn,
+      amountOut: result.amountOut,
+      cpAmount: result.cpAmount,
+      residualCp: result.residualCp,
+      fromBalance: result.fromBalance,
+      toBalance: result.toBalance,
+    },
+  };
 }

@@ -18,6 +18,8 @@ import type { HubKeys } from '../hub-keys/hub-keys';
 import type { InstructionClaims } from '../common/claims';
 import { parseInstructionClaims } from './instruction-claims';
 import { verifySigned } from './verify-signed';
+import { eventsOf } from './instruction-events';
+import { recordEvent } from '../outbox/outbox';
 import { acknowledgeStatement, disputeStatement, type StatementActionResult } from '../settlement/disputes.service';
 
 export type AcceptedData = (Enrolled | MovementResult | HoldResult | StatementActionResult) & Record<string, unknown>;
@@ -80,6 +82,7 @@ export class InstructionService {
       if (claimed.length === 0) return this.replay(tx, partnerId, claims.jti, hash);
       const data = await this.apply(tx, partnerId, hash, claims, now);
       if (isDomainError(data)) return data;
+      for (const event of eventsOf(claims, partnerId, data, now)) await recordEvent(tx, event);
       const receipt = await this.hubKeys.signReceipt(partnerId, { jti: claims.jti, op, requestHash: hash, ...data });
       await tx.query(
         `UPDATE instruction SET receipt_jws = $3, result = $4, entry_id = $5, member_id = $6 WHERE partner_id = $1 AND jti = $2`,
@@ -110,7 +113,7 @@ export class InstructionService {
     const context = { partnerId, requestHash: hash, entryId: newId(), now, counterShards: this.counterShards, tiers: this.tiers };
     switch (claims.op) {
       case 'enroll':
-        return enrollMember(tx, partnerId, claims) as Promise<AcceptedData | DomainError>;
+        return enrollMember(tx, partnerId, claims, now) as Promise<AcceptedData | DomainError>;
       case 'issue':
       case 'redeem':
         if (claims.asset !== CP) return moveNativePoints(tx, context, claims) as Promise<AcceptedData | DomainError>;

@@ -4,6 +4,7 @@ import type { Clock } from '../common/clock';
 import { newId } from '../common/ids';
 import { observeJob, type JobObserver } from '../common/jobs';
 import { withTransaction } from '../db/with-transaction';
+import { recordEvent } from '../outbox/outbox';
 import { PeriodicJob } from '../common/periodic-job';
 import type { ContractService } from '../partners/contract.service';
 import { CP, ensureAccount, HUB_OWNER, recordEntry, recordLotChanges } from './ledger.repository';
@@ -93,7 +94,7 @@ export class ExpiryService {
       const total = issuerLots.reduce((sum, lot) => sum + BigInt(lot.remaining), 0n);
       const contract = contracts[index];
       const entryId = newId();
-      await recordEntry(
+      const balances = await recordEntry(
         tx,
         {
           id: entryId,
@@ -119,6 +120,13 @@ export class ExpiryService {
         'expire',
         issuerLots.map((lot) => ({ lotId: lot.id, issuerPartnerId: issuer, consumerPartnerId: null, amount: BigInt(lot.remaining) })),
       );
+      await recordEvent(tx, {
+        type: 'points.expired',
+        partnerId: issuer,
+        memberId: wallet.member_id,
+        occurredAt: now,
+        data: { entryId, asset: CP, amount: total.toString(), balance: String(balances.get(walletId)), lots: String(issuerLots.length) },
+      });
       points += total;
     }
     return { lots: lots.length, points, entries: issuers.length };

@@ -81,7 +81,7 @@ export async function issuePoints(
   }
   // A prepaid or capped partner pays for the points as it issues them (docs/settlement.md, "Funding limits"). Its
   // funding row is locked after the member's wallet, as an exchange into CP does: one lock order.
-  const funding = await drawFunding(tx, context.partnerId, targets.contract, amount, targets.wallet.id);
+  const funding = await drawFunding(tx, context.partnerId, targets.contract, amount, context.now, targets.wallet.id);
   if (isDomainError(funding)) return funding;
   const balances = await recordEntry(
     tx,
@@ -104,6 +104,7 @@ export async function issuePoints(
     expiresAt: addMonths(context.now, targets.contract.lotLifetimeMonths),
     vestsAt,
   });
+  await context.tiers.recordChange(tx, targets.memberId, claims.amount, context.now);
   const issued = result(context, targets.memberId, amount, balances.get(targets.wallet.id), rates, [
     { account: `partner:${context.partnerId}:CP:issuance`, amount: (-amount).toString() },
     { account: `member:${targets.memberId}:CP:wallet`, amount: amount.toString() },

@@ -172,6 +172,7 @@ async function recordReversal(
     context.counterShards,
   );
   await recordLotChanges(tx, context.entryId, 'reversal', lotChanges);
+  if (issue) await context.tiers.recordChange(tx, targets.memberId, -claims.amount, context.now);
   const counterKind = issue ? 'issuance' : 'redemption';
   return {
     entryId: context.entryId,

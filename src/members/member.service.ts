@@ -3,6 +3,7 @@ import { DomainError, ErrorCode, fail } from '../common/errors';
 import { newId } from '../common/ids';
 import { CP, ensureAccount } from '../ledger/ledger.repository';
 import type { EnrollClaims } from '../common/claims';
+import { recordEvent } from '../outbox/outbox';
 
 export interface Enrolled {
   memberId: string;
@@ -23,7 +24,7 @@ export async function findMemberIdByRef(tx: EntityManager, partnerId: string, me
  * Enrolls a partner's customer, or links them to the coalition member who already has that
  * verified e-mail or phone hash. Same reference twice returns the same member.
  */
-export async function enrollMember(tx: EntityManager, partnerId: string, claims: EnrollClaims): Promise<Enrolled | DomainError> {
+export async function enrollMember(tx: EntityManager, partnerId: string, claims: EnrollClaims, now: Date): Promise<Enrolled | DomainError> {
   // Refused whenever hashes are sent, match or not, so that the refusal says nothing about who is a member.
   if (claims.emailHash || claims.phoneHash) {
     const [partner] = await tx.query('SELECT can_link_members FROM partner WHERE id = $1', [partnerId]);
@@ -71,5 +72,12 @@ export async function enrollMember(tx: EntityManager, partnerId: string, claims:
     await ensureAccount(tx, 'member', memberId, CP, 'wallet');
   }
   await tx.query('INSERT INTO member_link (partner_id, member_ref, member_id) VALUES ($1, $2, $3)', [partnerId, claims.member, memberId]);
+  await recordEvent(tx, {
+    type: linkedExisting ? 'member.linked' : 'member.enrolled',
+    partnerId,
+    memberId,
+    occurredAt: now,
+    data: { jti: claims.jti, memberRef: claims.member },
+  });
   return { memberId, memberRef: claims.member, linkedExisting };
 }

@@ -2,6 +2,7 @@ import type { EntityManager } from 'typeorm';
 import { productHalfEven } from '../common/decimal';
 import type { Viewer } from '../common/viewer';
 import type { TierRule } from '../config/tiers';
+import { recordEvent } from '../outbox/outbox';
 
 /**
  * Coalition-wide member tiers (docs/ledger.md, "Tiers"): from CP earned through issues at every partner
@@ -75,6 +76,30 @@ export class TierService {
   async tiersOf(manager: Pick<EntityManager, 'query'>, memberIds: readonly string[], at: Date): Promise<MemberTier[]> {
     const earned = await this.earnedByMember(manager, memberIds, at);
     return earned.map((amount) => tierFor(this.rules, amount, this.windowDays));
+  }
+
+  /**
+   * Inside the transaction of an entry that changed what the member earned by `delta` (an issue, or
+   * the reversal of one): a `tier.changed` event for every partner the member is enrolled at, when
+   * that entry moved the member across a threshold (docs/events.md).
+   */
+  async recordChange(tx: EntityManager, memberId: string, delta: bigint, now: Date): Promise<void> {
+    const after = await this.tierOf(tx, memberId, now);
+    const before = tierFor(this.rules, after.earnedInWindow - delta, this.windowDays);
+    if (before.name === after.name) return;
+    const links: Array<{ partner_id: string }> = await tx.query(
+      'SELECT partner_id FROM member_link WHERE member_id = $1 ORDER BY partner_id',
+      [memberId],
+    );
+    for (const { partner_id: partnerId } of links) {
+      await recordEvent(tx, {
+        type: 'tier.changed',
+        partnerId,
+        memberId,
+        occurredAt: now,
+        data: { previousTier: before.name, tier: after.name },
+      });
+    }
   }
 
   /** A partner sees the tier's name; what was earned (at other partners too) is for the member and staff. */

@@ -7,6 +7,8 @@ import { ErrorCode, fail, isDomainError, type DomainError } from '../common/erro
 import { newId } from '../common/ids';
 import { limits } from '../config/limits';
 import { withTransaction } from '../db/with-transaction';
+import { queryRows } from '../db/sql';
+import { recordEvent } from '../outbox/outbox';
 import type { AcknowledgeClaims, DisputeClaims } from '../common/claims';
 import { readCursor, toConnection, type Connection, type Page } from '../ledger/ledger-query.service';
 import { ensureAccount, HUB_OWNER, recordEntry } from '../ledger/ledger.repository';
@@ -183,11 +185,25 @@ export class DisputeService {
         `UPDATE statement_dispute SET status = 'resolved', resolved_at = $2, resolved_by = $3, resolution_note = $4, adjustment_entry_id = $5 WHERE id = $1`,
         [disputeId, now, resolvedBy, note, entryId],
       );
-      await tx.query(
+      const [statement] = await queryRows(
+        tx,
         `UPDATE statement SET status = 'resolved' WHERE id = $1 AND status = 'disputed'
-           AND NOT EXISTS (SELECT 1 FROM statement_dispute WHERE statement_id = $1 AND status = 'open')`,
+           AND NOT EXISTS (SELECT 1 FROM statement_dispute WHERE statement_id = $1 AND status = 'open') RETURNING status`,
         [dispute.statementId],
       );
+      await recordEvent(tx, {
+        type: 'statement.resolved',
+        partnerId: dispute.partnerId,
+        memberId: null,
+        occurredAt: now,
+        data: {
+          statementId: dispute.statementId,
+          disputeId,
+          adjustmentMinor: adjustmentMinor.toString(),
+          adjustmentEntryId: entryId,
+          statementStatus: statement ? 'resolved' : 'disputed',
+        },
+      });
       return { ...dispute, status: 'resolved' as const, resolvedAt: now, resolvedBy, resolutionNote: note, adjustmentEntryId: entryId };
     });
   }

@@ -5,6 +5,7 @@ import { ErrorCode, fail, type DomainError } from '../common/errors';
 import { newId } from '../common/ids';
 import { limits } from '../config/limits';
 import { withTransaction } from '../db/with-transaction';
+import { recordEvent } from '../outbox/outbox';
 import type { Posting } from '../ledger/apply-entry';
 import { ensureAccount, HUB_OWNER, recordEntry } from '../ledger/ledger.repository';
 import type { ContractService } from '../partners/contract.service';
@@ -36,6 +37,7 @@ export async function drawFunding(
   partnerId: string,
   terms: FundingTerms,
   points: bigint,
+  now: Date,
   /** A wallet the entry credits and has not locked yet: locked first, so every path locks wallet, then funding. */
   walletToLockFirst?: string,
 ): Promise<Array<Posting & { floored: boolean }> | DomainError> {
@@ -59,6 +61,22 @@ export async function drawFunding(
     });
   }
   if (money === 0n) return [];
+  // At the limit: the same draw again would be refused. The partner hears of it while it can still top up or settle.
+  if (headroom - money < money) {
+    await recordEvent(tx, {
+      type: 'funding.limit_reached',
+      partnerId,
+      memberId: null,
+      occurredAt: now,
+      data: {
+        currency: terms.currency,
+        fundingMode: terms.fundingMode,
+        drawnMinor: money.toString(),
+        headroomMinor: (headroom - money).toString(),
+        netDebitCapMinor: terms.netDebitCapMinor,
+      },
+    });
+  }
   const hub = await ensureAccount(tx, 'hub', HUB_OWNER, terms.currency, 'funding');
   return [
     { accountId: account.id, asset: terms.currency, amount: -money, floored: true },
@@ -230,5 +248,18 @@ async function recordFundingEntry(
     ],
     counterShards,
   );
+  await recordEvent(tx, {
+    type: 'funding.recorded',
+    partnerId: funding.partnerId,
+    memberId: null,
+    occurredAt: funding.now,
+    data: {
+      entryId: id,
+      currency: funding.asset,
+      amountMinor: funding.amount.toString(),
+      reference: funding.orderRef,
+      reason: funding.rates.periodId ? 'period-closed' : 'payment',
+    },
+  });
   return id;
 }

@@ -6,6 +6,7 @@ import {
   type StatementLine,
   type StatementTotals,
 } from '@coalition-hub/partner-sdk';
+import { recordEvent } from '../outbox/outbox';
 import type { DataSource, EntityManager } from 'typeorm';
 import { newId } from '../common/ids';
 import type { Clock } from '../common/clock';
@@ -147,6 +148,20 @@ export class StatementService {
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
         [header.statementId, period.id, partnerId, currency, summed.lines, summed.netMinor, hex, jws, this.clock.now()],
       );
+      await recordEvent(tx, {
+        type: 'statement.issued',
+        partnerId,
+        memberId: null,
+        occurredAt: this.clock.now(),
+        data: {
+          statementId: header.statementId,
+          periodId: period.id,
+          currency,
+          lineCount: String(summed.lines),
+          netMinor: String(summed.netMinor),
+          digest: hex,
+        },
+      });
     }
   }
 
