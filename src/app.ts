@@ -57,6 +57,8 @@ import { FundingService } from './settlement/funding.service';
 import { FundingResolver } from './graphql/resolvers/funding.resolver';
 import { LiabilityResolver } from './graphql/resolvers/liability.resolver';
 import { HubKeyResolver } from './graphql/resolvers/hub-key.resolver';
+import { EventResolver } from './graphql/resolvers/event.resolver';
+import { EventFeedService } from './events/event-feed.service';
 import { JobQueue, type JobHandler } from './jobs/queue';
 
 export interface Hub {
@@ -163,6 +165,7 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
       new LiabilityResolver(new LiabilityService(dataSource), clock, config.settlementTimeZone),
       new StatementResolver(finance, statements, new DisputeService(dataSource, clock, config.counterShards)),
       new HubKeyResolver(hubKeys),
+      new EventResolver(new EventFeedService(dataSource)),
     ]);
     const outage = new DatabaseOutage(logger, () => metrics.databaseUnavailable());
     outage.watch(dataSource);
