@@ -4,9 +4,11 @@
  */
 import { createRemoteJWKSet, customFetch, decodeJwt, decodeProtectedHeader } from 'jose';
 import {
+  EVENTS_QUERY,
   INSTRUCTION_RECEIPT_QUERY,
   MUTATIONS,
   SUCCESS_TYPENAME,
+  type EventsResponse,
   type InstructionReceiptData,
   type InstructionReceiptResponse,
   type MutationResponse,
@@ -28,6 +30,7 @@ import {
   type VoidFields,
 } from './fields';
 import { postGraphQL, type FetchLike } from './graphql';
+import { EVENT_TYPES, type EventEnvelope, type EventType } from './events';
 import { signInstruction } from './instructions';
 import type { SigningKey } from './keys';
 import { GRAPHQL_PATH, HUB_JWKS_PATH, INSTRUCTION_TYP, OPS, requestHash, type Op } from './protocol';
@@ -76,6 +79,26 @@ export interface RetryOptions {
 }
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
+
+export interface EventsOptions {
+  /** The `endCursor` of the previous page; absent: from the first event. */
+  after?: string | null;
+  /** Page size, 1 to 100; default 20. */
+  first?: number;
+  /** Only these types; all when absent. */
+  types?: readonly EventType[];
+}
+
+export interface EventPage {
+  events: EventEnvelope[];
+  /** Where the next page starts; null on an empty page (keep the previous cursor). */
+  endCursor: string | null;
+  hasNextPage: boolean;
+}
+
+/** The GraphQL enum spells `points.issued` as `POINTS_ISSUED`. */
+const eventTypeName = (type: EventType): string => type.toUpperCase().replace(/\./g, '_');
+const EVENT_TYPE_BY_NAME = new Map<string, EventType>(EVENT_TYPES.map((type) => [eventTypeName(type), type]));
 
 export interface SubmitOptions {
   /** Idempotency key. Reusing it returns the original receipt instead of executing twice. */
@@ -240,6 +263,25 @@ export class PartnerClient {
     } catch (error) {
       throw withJti(error, jti);
     }
+  }
+
+  /**
+   * A page of this partner's events, oldest first in commit order (docs/events.md). Pass the
+   * page's `endCursor` as `after` to get every later event exactly once; reading from the same
+   * cursor again returns the same events.
+   */
+  async events(options: EventsOptions = {}): Promise<EventPage> {
+    const token = await this.accessToken();
+    const { events } = await this.graphql<EventsResponse>(
+      EVENTS_QUERY,
+      { after: options.after ?? null, first: options.first ?? 20, types: options.types?.map(eventTypeName) ?? null },
+      { token },
+    );
+    return {
+      events: events.edges.map(({ node }) => ({ ...node, type: EVENT_TYPE_BY_NAME.get(node.type) ?? (node.type as EventType) })),
+      endCursor: events.pageInfo.endCursor,
+      hasNextPage: events.pageInfo.hasNextPage,
+    };
   }
 
   /** A partner-scope bearer token for GraphQL reads. */

@@ -234,3 +234,28 @@ export interface InstructionReceiptData {
 export interface InstructionReceiptResponse {
   instructionReceipt: InstructionReceiptData | null;
 }
+
+/** The event feed (docs/events.md, "The feed"): a page of the partner's events in commit order. */
+export const EVENTS_QUERY = `query Events($after: String, $first: Int!, $types: [EventType!]) {
+  events(after: $after, first: $first, types: $types) {
+    edges { node { id type version occurredAt partnerId memberId data } }
+    pageInfo { hasNextPage endCursor }
+  }
+}`;
+
+export interface EventsResponse {
+  events: {
+    edges: Array<{
+      node: {
+        id: string;
+        type: string;
+        version: number;
+        occurredAt: string;
+        partnerId: string;
+        memberId: string | null;
+        data: Record<string, unknown>;
+      };
+    }>;
+    pageInfo: { hasNextPage: boolean; endCursor: string | null };
+  };
+}

@@ -58,6 +58,8 @@ export {
   PartnerClient,
   DEFAULT_TIMEOUT_MS,
   type PartnerClientOptions,
+  type EventsOptions,
+  type EventPage,
   type RetryOptions,
   type SubmitOptions,
   type Outcome,

@@ -17,6 +17,17 @@ export interface FeedEvent {
   position: string;
 }
 
+interface EventRow {
+  id: string;
+  type: EventType;
+  version: number;
+  occurred_at: Date;
+  partner_id: string;
+  member_id: string | null;
+  data: Record<string, unknown>;
+  position: string;
+}
+
 /** tx_id (a 64-bit transaction id) and seq (a bigint identity). */
 const EVENT_CURSOR = /^[0-9]{1,20}:[0-9]{1,19}$/;
 
@@ -36,7 +47,7 @@ export class EventFeedService {
     else if (viewer.kind !== 'operator') throw forbidden('only partners, finance and operators read events');
     const after = readCursor(page.after, EVENT_CURSOR);
     const [txId, seq] = after ? after.split(':') : [null, null];
-    const rows: Array<Record<string, any>> = await this.dataSource.query(
+    const rows: EventRow[] = await this.dataSource.query(
       `SELECT id, type, version, occurred_at, partner_id, member_id, data, tx_id::text || ':' || seq::text AS position
        FROM event
        WHERE tx_id < pg_snapshot_xmin(pg_current_snapshot())

@@ -44,11 +44,11 @@ const sorted = (events: Expected[]) => [...events].sort((a, b) => key(a).localeC
 const key = (event: Expected) => `${event.type}|${event.partnerId}|${event.memberId}|${event.data.amount}`;
 
 async function expectEvents(action: () => Promise<Expected[] | (() => Expected[])>): Promise<void> {
-  let expected: Expected[] | (() => Expected[]) = [];
+  const answer: { expected?: Expected[] | (() => Expected[]) } = {};
   const written = await eventsOfAction(hub, async () => {
-    expected = await action();
+    answer.expected = await action();
   });
-  const wanted = typeof expected === 'function' ? expected() : expected;
+  const wanted = typeof answer.expected === 'function' ? answer.expected() : (answer.expected ?? []);
   expect(sorted(written.map(({ seq: _seq, ...event }) => event))).toEqual(sorted(wanted));
 }
 

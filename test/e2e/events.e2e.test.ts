@@ -67,3 +67,94 @@ describe('points.issued', () => {
     expect(replay).toEqual([]);
   });
 });
+
+const FEED = `query($after: String, $first: Int!, $types: [EventType!]) { events(after: $after, first: $first, types: $types) {
+  edges { cursor node { id type version occurredAt partnerId memberId data } } pageInfo { hasNextPage endCursor } } }`;
+
+/** Every event the token may read, page by page from `after`, with the cursor each page ended at. */
+async function readAll(token: string, options: { after?: string | null; first?: number; types?: string[] } = {}) {
+  const nodes: any[] = [];
+  let after = options.after ?? null;
+  for (;;) {
+    const page = await hub.graphql(FEED, { after, first: options.first ?? 3, types: options.types ?? null }, token);
+    if (page.errors) throw new Error(JSON.stringify(page.errors));
+    nodes.push(...page.data?.events.edges.map((edge: any) => edge.node));
+    if (page.data?.events.pageInfo.endCursor) after = page.data.events.pageInfo.endCursor;
+    if (!page.data?.events.pageInfo.hasNextPage) return { nodes, after };
+  }
+}
+
+/** The ids of the partner's events as the database orders them (all of them when no partner is named). */
+async function storedIds(partnerId?: string): Promise<string[]> {
+  const rows = await hub.ownerQuery<{ id: string }>('SELECT id FROM event WHERE $1::text IS NULL OR partner_id = $1 ORDER BY tx_id, seq', [
+    partnerId ?? null,
+  ]);
+  return rows.map((row) => row.id);
+}
+
+describe('the event feed', () => {
+  beforeAll(async () => {
+    await accepted(bolt.client.enrollMember({ member: 'bo' }));
+    await accepted(bolt.client.issuePoints({ member: 'bo', amount: '7' }));
+    await accepted(acme.client.redeemPoints({ member: 'ivy', amount: '3' }));
+  });
+
+  it('gives a partner its own events only, in commit order, page by page without gaps or repeats', async () => {
+    const acmeFeed = await readAll(await acme.client.accessToken());
+    expect(acmeFeed.nodes.map((node) => node.id)).toEqual(await storedIds('ACME'));
+    expect(new Set(acmeFeed.nodes.map((node) => node.partnerId))).toEqual(new Set(['ACME']));
+    const boltFeed = await readAll(await bolt.client.accessToken(), { first: 1 });
+    expect(boltFeed.nodes.map((node) => node.id)).toEqual(await storedIds('BOLT'));
+    expect(boltFeed.nodes.map((node) => node.type)).toEqual(['MEMBER_ENROLLED', 'POINTS_ISSUED']);
+    expect(boltFeed.nodes[1]).toMatchObject({ version: 1, partnerId: 'BOLT', data: { amount: '7', balance: '7', asset: 'CP' } });
+  });
+
+  it('gives finance and operators every partner’s events', async () => {
+    const all = await readAll(await hub.operatorToken('finance'), { first: 100 });
+    expect(all.nodes.map((node) => node.id)).toEqual(await storedIds());
+    expect(new Set(all.nodes.map((node) => node.partnerId))).toEqual(new Set(['ACME', 'BOLT']));
+  });
+
+  it('filters by type', async () => {
+    const redeemed = await readAll(await acme.client.accessToken(), { types: ['POINTS_REDEEMED'] });
+    expect(redeemed.nodes.map((node) => [node.type, node.data.amount])).toEqual([['POINTS_REDEEMED', '3']]);
+  });
+
+  it('replays from any cursor: the same cursor gives the same events, the last one only what came after', async () => {
+    const token = await acme.client.accessToken();
+    const first = await hub.graphql(FEED, { first: 2 }, token);
+    const cursor = first.data?.events.edges[1].cursor;
+    const once = await readAll(token, { after: cursor });
+    const twice = await readAll(token, { after: cursor });
+    expect(twice.nodes).toEqual(once.nodes);
+    expect(once.nodes.map((node) => node.id)).toEqual((await storedIds('ACME')).slice(2));
+    const nothingNew = await readAll(token, { after: once.after });
+    expect(nothingNew.nodes).toEqual([]);
+    await accepted(acme.client.issuePoints({ member: 'ivy', amount: '2' }));
+    const next = await readAll(token, { after: once.after });
+    expect(next.nodes.map((node) => [node.type, node.data.amount])).toEqual([['POINTS_ISSUED', '2']]);
+  });
+
+  it('refuses members, anonymous callers, cursors from elsewhere and pages over the limit', async () => {
+    const member = await hub.graphql(FEED, { first: 1 }, await hub.memberToken(acme, 'ivy'));
+    expect(member.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    const anonymous = await hub.graphql(FEED, { first: 1 });
+    expect(anonymous.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    const token = await acme.client.accessToken();
+    const foreign = await hub.graphql(FEED, { first: 1, after: Buffer.from('v1:12').toString('base64url') }, token);
+    expect(foreign.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    const tooMany = await hub.graphql(FEED, { first: 101 }, token);
+    expect(tooMany.errors?.[0]?.message).toBe('Argument Validation Error');
+    expect(tooMany.data?.events ?? null).toBeNull();
+  });
+
+  it('the SDK pulls the feed with the envelope’s type names, and goes on from its cursor', async () => {
+    const page = await acme.client.events({ types: ['points.issued'], first: 2 });
+    expect(page.events.map((event) => event.type)).toEqual(['points.issued', 'points.issued']);
+    expect(page.events[0]).toMatchObject({ partnerId: 'ACME', data: { amount: '120' } });
+    const rest = await acme.client.events({ after: page.endCursor, types: ['points.issued'], first: 100 });
+    expect(rest.hasNextPage).toBe(false);
+    const all = (await readAll(await acme.client.accessToken(), { types: ['POINTS_ISSUED'] })).nodes.map((node) => node.id);
+    expect([...page.events, ...rest.events].map((event) => event.id)).toEqual(all);
+  });
+});
