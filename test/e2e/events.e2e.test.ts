@@ -78,7 +78,7 @@ async function readAll(token: string, options: { after?: string | null; first?: 
   for (;;) {
     const page = await hub.graphql(FEED, { after, first: options.first ?? 3, types: options.types ?? null }, token);
     if (page.errors) throw new Error(JSON.stringify(page.errors));
-    nodes.push(...page.data?.events.edges.map((edge: any) => edge.node));
+    nodes.push(...(page.data?.events.edges ?? []).map((edge: any) => edge.node));
     if (page.data?.events.pageInfo.endCursor) after = page.data.events.pageInfo.endCursor;
     if (!page.data?.events.pageInfo.hasNextPage) return { nodes, after };
   }
