@@ -1,3 +1,4 @@
+import { Client } from 'pg';
 import { TestHub, type TestPartner } from '../helpers/test-hub';
 import { eventsOfAction } from './support/events';
 
@@ -156,5 +157,32 @@ describe('the event feed', () => {
     expect(rest.hasNextPage).toBe(false);
     const all = (await readAll(await acme.client.accessToken(), { types: ['POINTS_ISSUED'] })).nodes.map((node) => node.id);
     expect([...page.events, ...rest.events].map((event) => event.id)).toEqual(all);
+  });
+
+  it('does not show an event of a transaction still open, and does not skip it once that transaction commits', async () => {
+    const token = await acme.client.accessToken();
+    const { after: start } = await readAll(token);
+    const slow = new Client({ connectionString: hub.databaseUrl });
+    const quick = new Client({ connectionString: hub.databaseUrl });
+    await slow.connect();
+    await quick.connect();
+    const write = (client: Client, amount: string) =>
+      client.query(
+        `INSERT INTO event (id, type, occurred_at, partner_id, data) VALUES (gen_random_uuid(), 'points.issued', now(), 'ACME', $1)`,
+        [{ amount }],
+      );
+    try {
+      await slow.query('BEGIN');
+      await write(slow, '901');
+      await write(quick, '902'); // commits at once, after the slow transaction started writing
+      const during = await readAll(token, { after: start });
+      expect(during.nodes).toEqual([]);
+      await slow.query('COMMIT');
+      const after = await readAll(token, { after: during.after });
+      expect(after.nodes.map((node) => node.data.amount)).toEqual(['901', '902']);
+    } finally {
+      await slow.end();
+      await quick.end();
+    }
   });
 });

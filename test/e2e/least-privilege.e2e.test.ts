@@ -110,6 +110,7 @@ describe('the role the hub runs as', () => {
     'settlement_transfer',
     'settlement_summary',
     'hub_signing_key',
+    'event',
     'migrations',
   ])('may neither update nor delete %s', async (table) => {
     const [column] = await db.query(
