@@ -110,7 +110,6 @@ describe('the role the hub runs as', () => {
     'settlement_transfer',
     'settlement_summary',
     'hub_signing_key',
-    'event',
     'migrations',
   ])('may neither update nor delete %s', async (table) => {
     const [column] = await db.query(
@@ -126,6 +125,12 @@ describe('the role the hub runs as', () => {
       `SELECT tablename AS name FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'rate_limit'`,
     );
     for (const { name } of tables) await expectNoPrivilege(`DELETE FROM ${name}`);
+  });
+
+  it('may only add events: no update, no delete (the outbox is what was committed, as it was)', async () => {
+    await expectNoPrivilege("UPDATE event SET data = '{}'::jsonb");
+    await expectNoPrivilege('UPDATE event SET partner_id = partner_id, type = type');
+    await expectNoPrivilege('DELETE FROM event');
   });
 
   it('may change only the status of statements and open periods, never their figures', async () => {
