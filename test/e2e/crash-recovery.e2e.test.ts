@@ -19,7 +19,7 @@ afterAll(async () => {
   await dropTestDatabase(database);
 });
 
-it('keeps every receipted issue and applies no instruction halfway when the hub is killed mid-burst', async () => {
+it('keeps every receipted issue with its event and applies no instruction halfway when the hub is killed mid-burst', async () => {
   expect(existsSync(ENTRY)).toBe(true); // npm test builds the hub first
   const server = { serverUrl: testServerUrl(), stop: async () => undefined };
   const operatorKey = await newOperatorKey();
@@ -55,6 +55,13 @@ it('keeps every receipted issue and applies no instruction halfway when the hub 
     expect(entries).toEqual(expect.arrayContaining(receipted));
     const member = await hub.graphql('{ memberByRef(ref: "m1") { balance } }', {}, await client.accessToken());
     expect(member.data.memberByRef.balance).toBe(String(entries.length));
+    // The outbox commits with the change: every receipted issue has its points.issued event, and
+    // exactly the issues that committed have one each (none for what the kill cut short).
+    const events = (
+      await sql.query(`SELECT data->>'jti' AS jti FROM event WHERE partner_id = 'CRASH' AND type = 'points.issued'`)
+    ).rows.map((row) => row.jti as string);
+    expect(events).toEqual(expect.arrayContaining(receipted));
+    expect([...events].sort()).toEqual([...entries].sort());
   } finally {
     await sql.end();
   }
