@@ -20,6 +20,10 @@ import { ledgerSnapshot, snapshotDelta, type LedgerSnapshot } from './support/le
  * exactly its share; and in every exchange entry value in = value out + the booked residual ≥ 0.
  * Reproduce a failure with FC_SEED (printed by fast-check); FC_RUNS sets the number of runs
  * (the EXAMPLES count among them).
+ *
+ * The model also predicts each step's events (docs/events.md): their types, scopes and amounts,
+ * tier changes included (from what each member earned in the tier window); a refusal or a replay
+ * writes none.
  */
 let hub: TestHub;
 let partners: TestPartner[];
@@ -52,9 +56,18 @@ const UNITS = [
 const ASSETS = ['CP', ...UNITS.map((unit) => unit.asset)] as const;
 /** Quotes are valid for 60 s (the default QUOTE_LIFETIME_SECONDS). */
 const QUOTE_EXPIRED_MS = 61_000;
+/** Coalition tiers by CP earned through issues (less their refunds) over the window, pinned for the model. */
+const TIERS = [
+  { name: 'Base', threshold: 0 },
+  { name: 'Silver', threshold: 1000 },
+  { name: 'Gold', threshold: 5000 },
+] as const;
+const TIER_WINDOW_DAYS = 365;
 
 beforeAll(async () => {
-  hub = await TestHub.start();
+  hub = await TestHub.start({
+    env: { TIERS: TIERS.map((tier) => `${tier.name}:${tier.threshold}`).join(','), TIER_WINDOW_DAYS: String(TIER_WINDOW_DAYS) },
+  });
   partners = [];
   for (const contract of CONTRACTS) {
     partners.push(await hub.registerPartner(contract.id, contract.alg));
@@ -304,6 +317,14 @@ const EXAMPLES: Step[][] = [
     { kind: 'unitRedeem', unit: 1, other: 1, member: 1, amount: { rel: 0 } },
     { kind: 'unitRedeem', unit: 1, other: 0, member: 1, amount: { rel: 0 } },
   ],
+  // Tiers: two issues lift the member into Silver (tier.changed at every partner), a refund drops them back.
+  [
+    { kind: 'issue', partner: 0, member: 0, amount: 600 },
+    { kind: 'issue', partner: 1, member: 0, amount: 500 },
+    { kind: 'reverse', entry: 0, other: 0, amount: { abs: 200 } },
+    { kind: 'issue', partner: 2, member: 0, amount: 99 },
+    { kind: 'issue', partner: 2, member: 0, amount: 1 },
+  ],
   // Refusals: the same asset both ways, a token of a partner whose unit is not involved, less
   // than one point's worth, more than the balance; and a transfer of exchanged CP.
   [
@@ -404,7 +425,22 @@ class Model {
   exchangeEntries: string[] = [];
   /** Unit balances: [member][unit]. */
   units: number[][] = Array.from({ length: MEMBERS }, () => UNITS.map(() => 0));
+  /** What counts towards tiers: CP issues (+) and refunds of issues (−), when they were recorded. */
+  earnings: Array<{ member: number; at: number; amount: number }> = [];
   private seq = 0;
+
+  /**
+   * Records `amount` earned (or refunded) by the member at `at` and answers the tier change it
+   * makes, as `Before>After`, or null when the member stays in the same tier.
+   */
+  earn(member: number, at: number, amount: number): string | null {
+    this.earnings.push({ member, at, amount });
+    const since = at - TIER_WINDOW_DAYS * DAY_MS;
+    const earned = this.earnings.filter((e) => e.member === member && e.at > since && e.at <= at).reduce((sum, e) => sum + e.amount, 0);
+    const tierOf = (points: number) => [...TIERS].reverse().find((tier) => points >= tier.threshold)!.name;
+    const [before, after] = [tierOf(earned - amount), tierOf(earned)];
+    return before === after ? null : `${before}>${after}`;
+  }
 
   newLot(lot: Omit<ModelLot, 'seq'>): ModelLot {
     const made = { ...lot, seq: (this.seq += 1) };
@@ -625,6 +661,23 @@ async function exchangeEntries(
   }));
 }
 
+async function lastEventSeq(): Promise<number> {
+  const [row] = await hub.hub.dataSource.query('SELECT coalesce(max(seq), 0)::int AS seq FROM event');
+  return row.seq;
+}
+
+/** The events written after `seq`, as the model writes them: `type scope amount`. */
+async function eventsSince(seq: number): Promise<string[]> {
+  const rows: Array<{ type: string; partner_id: string; data: Record<string, string> }> = await hub.hub.dataSource.query(
+    'SELECT type, partner_id, data FROM event WHERE seq > $1 ORDER BY tx_id, seq',
+    [seq],
+  );
+  return rows.map(({ type, partner_id: partnerId, data }) => {
+    const amount = data.amount ?? data.amountIn ?? `${data.previousTier}>${data.tier}`;
+    return `${type} ${partnerId} ${amount}`;
+  });
+}
+
 async function runExpiry(): Promise<{ ran: boolean; pointsExpired: string }> {
   const result = await hub.graphql('mutation { runExpiry { ran pointsExpired } }', {}, await hub.operatorToken());
   if (!result.data?.runExpiry) throw new Error(JSON.stringify(result));
@@ -697,6 +750,15 @@ async function runSequence(steps: Step[], trace: string[]): Promise<void> {
     let unitWalletDelta = 0;
     let outcome: { ok: boolean; typename: string } | null = null;
     let described = '';
+    /** The events the model expects of this step: `type scope amount` (amountIn for an exchange, `Before>After` for a tier). */
+    const expectedEvents: string[] = [];
+    const expectEvent = (type: string, partner: number, amount: number | string) =>
+      expectedEvents.push(`${type} ${CONTRACTS[partner]!.id} ${amount}`);
+    /** A tier change reaches every partner the member is enrolled at: all of them. */
+    const expectTierChange = (change: string | null) => {
+      if (change) for (const [p] of CONTRACTS.entries()) expectEvent('tier.changed', p, change);
+    };
+    const eventsBefore = await lastEventSeq();
 
     try {
       switch (step.kind) {
@@ -724,6 +786,8 @@ async function runSequence(steps: Step[], trace: string[]): Promise<void> {
           });
           model.entries.push({ id: sent.outcome.data.entryId, type: 'issue', partner: p, member: m, amount, reversed: 0, lot });
           model.partnerTotals[p]!.issued += amount;
+          expectEvent('points.issued', p, amount);
+          expectTierChange(model.earn(m, at, amount));
           walletDelta = amount;
           last = { partner: p, op: 'issue', jws: sent.jws, id: sent.outcome.data.entryId };
           break;
@@ -754,6 +818,7 @@ async function runSequence(steps: Step[], trace: string[]): Promise<void> {
           });
           model.partnerTotals[p]!.redeemed += amount;
           walletDelta = -amount;
+          expectEvent('points.redeemed', p, amount);
           last = { partner: p, op: 'redeem', jws: sent.jws, id: sent.outcome.data.entryId };
           break;
         }
@@ -775,6 +840,7 @@ async function runSequence(steps: Step[], trace: string[]): Promise<void> {
           expect(sent.outcome.data).toMatchObject({ amount: String(amount), status: 'pending', available: String(spendable - amount) });
           expect(Math.abs(Date.parse(expiresAt) - (now + holdSeconds * 1000))).toBeLessThan(10_000);
           model.holds.push({ id: holdId, partner: p, member: m, amount, expiresAt: Date.parse(expiresAt), status: 'pending' });
+          expectEvent('hold.authorized', p, amount);
           last = { partner: p, op: 'authorize', jws: sent.jws, id: holdId };
           break;
         }
@@ -809,6 +875,7 @@ async function runSequence(steps: Step[], trace: string[]): Promise<void> {
               amount: String(hold.amount),
               available: String(model.spendable(m, now)),
             });
+            expectEvent('hold.voided', p, hold.amount);
             last = { partner: p, op: 'void', jws: sent.jws, id: hold.id };
             break;
           }
@@ -840,6 +907,8 @@ async function runSequence(steps: Step[], trace: string[]): Promise<void> {
           });
           model.partnerTotals[p]!.redeemed += amount;
           walletDelta = -amount;
+          expectEvent('hold.captured', p, amount);
+          expectEvent('points.redeemed', p, amount);
           last = { partner: p, op: 'capture', jws: sent.jws, id: sent.outcome.data.entryId };
           break;
         }
@@ -875,10 +944,12 @@ async function runSequence(steps: Step[], trace: string[]): Promise<void> {
           }
           if (!sent.outcome.ok) throw new Error(`expected reverse accepted, got ${verdict(sent.outcome)}`);
           entry.reversed += amount;
+          expectEvent('points.reversed', p, amount);
           if (entry.type === 'issue') {
             entry.lot!.remaining -= amount;
             model.partnerTotals[p]!.issueReversed += amount;
             walletDelta = -amount;
+            expectTierChange(model.earn(m, Date.parse(sent.outcome.data.recordedAt), -amount));
           } else {
             // Back to the lots it took them from, latest-expiring first.
             const lots = [...entry.consumed!].filter(([, net]) => net > 0).sort(([a], [b]) => fifo(b, a));
@@ -934,6 +1005,7 @@ async function runSequence(steps: Step[], trace: string[]): Promise<void> {
           expect(sent.outcome.data).toMatchObject({ amount: String(amount), balance: String(model.balance(from)) });
           expect(consumedOf(sent.outcome.data.moved)).toEqual(byIssuer(takes));
           model.entries.push({ id: sent.outcome.data.entryId, type: 'transfer', partner: p, member: from, amount, reversed: 0 });
+          expectEvent('points.transferred', p, amount);
           last = { partner: p, op: 'transfer', jws: sent.jws, id: sent.outcome.data.entryId };
           break;
         }
@@ -964,6 +1036,7 @@ async function runSequence(steps: Step[], trace: string[]): Promise<void> {
           if (issue) model.unitTotals[u]!.issued += amount;
           else model.unitTotals[u]!.redeemed += amount;
           unitWalletDelta = issue ? amount : -amount;
+          expectEvent(issue ? 'points.issued' : 'points.redeemed', p, amount);
           model.entries.push({ id: sent.outcome.data.entryId, type: 'unit', partner: p, member: m, amount, reversed: 0 });
           last = { partner: p, op: issue ? 'issue' : 'redeem', jws: sent.jws, id: sent.outcome.data.entryId };
           break;
@@ -1087,6 +1160,7 @@ async function runSequence(steps: Step[], trace: string[]): Promise<void> {
             reversed: 0,
           });
           model.exchangeEntries.push(executed.entryId);
+          for (const owner of new Set(owners)) expectEvent('exchange.executed', owner, conversion.amountIn);
           last = { partner: via, op: 'exchange', quote: quoted.quote, member: m, receipt: executed };
           break;
         }
@@ -1104,6 +1178,10 @@ async function runSequence(steps: Step[], trace: string[]): Promise<void> {
           described = `run expiry (model: ${points} due)`;
           const result = await runExpiry();
           expect(result).toEqual({ ran: true, pointsExpired: String(points) });
+          const byWallet = new Map<string, number>();
+          for (const lot of expiredNow)
+            byWallet.set(`${lot.member} ${lot.issuer}`, (byWallet.get(`${lot.member} ${lot.issuer}`) ?? 0) + lot.remaining);
+          for (const [key, expired] of byWallet) expectEvent('points.expired', Number(key.split(' ')[1]), expired);
           for (const lot of expiredNow) lot.remaining = 0;
           model.expired += points;
           walletDelta = -points;
@@ -1133,6 +1211,8 @@ async function runSequence(steps: Step[], trace: string[]): Promise<void> {
       trace.push(`${index}: ${described}${outcome ? ` → ${outcome.ok ? 'ok' : outcome.typename}` : ''}`);
     }
 
+    const written = await eventsSince(eventsBefore);
+    expect({ step: index, events: written.sort() }).toEqual({ step: index, events: expectedEvents.sort() });
     const after = await ledgerSnapshot(hub);
     if (outcome && (!outcome.ok || step.kind === 'replay')) {
       // A refusal (or a replay) writes nothing at all.
