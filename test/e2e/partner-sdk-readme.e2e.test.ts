@@ -95,6 +95,11 @@ it('steps 1-3 work as written: make a key, get registered by the operator, enrol
   expect(member).toEqual({ balance: '150' });
 });
 
+it('step 8 works as written: the partner pulls its events from the feed, page by page', async () => {
+  // After steps 1-3: the issue of 150 (the redemption of 300 was refused, so it has no event).
+  expect(await run(example('events'))).toEqual(['points.issued 150']);
+});
+
 it('says true things about canLinkMembers: without it an enroll with a hash is refused, without the hash it works', async () => {
   const other = await hub.registerPartner('BETA_BAKERY', 'EdDSA', { canLinkMembers: false });
   const refused = await other.client.enrollMember({ member: 'cust-7', emailHash: sdk.hashEmail('ada@example.com') });
