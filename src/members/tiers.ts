@@ -81,7 +81,8 @@ export class TierService {
   /**
    * Inside the transaction of an entry that changed what the member earned by `delta` (an issue, or
    * the reversal of one): a `tier.changed` event for every partner the member is enrolled at, when
-   * that entry moved the member across a threshold (docs/events.md).
+   * that entry moved the member across a threshold (docs/events.md). The entry has locked the
+   * member's wallet, so concurrent entries of the member are counted one after the other.
    */
   async recordChange(tx: EntityManager, memberId: string, delta: bigint, now: Date): Promise<void> {
     const after = await this.tierOf(tx, memberId, now);
