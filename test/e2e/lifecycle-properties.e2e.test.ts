@@ -1301,4 +1301,5 @@ it('keeps every ledger invariant and every point through random lifecycles of is
     }),
     { numRuns: Number(process.env.FC_RUNS ?? 15), seed, examples: EXAMPLES.map((example) => [example]) },
   );
-});
+  // Some 20 runs of up to 30 steps, each step checked against the model, the ledger and the event stream.
+}, 180_000);
