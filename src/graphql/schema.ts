@@ -13,6 +13,7 @@ import { SettlementPeriodResolver, StatementResolver } from './resolvers/settlem
 import { LiabilityResolver } from './resolvers/liability.resolver';
 import { FundingResolver } from './resolvers/funding.resolver';
 import { HubKeyResolver } from './resolvers/hub-key.resolver';
+import { WebhookDeliveryResolver, WebhookEndpointResolver } from './resolvers/webhook.resolver';
 
 export const resolverClasses = [
   InstructionResolver,
@@ -28,6 +29,8 @@ export const resolverClasses = [
   LiabilityResolver,
   FundingResolver,
   HubKeyResolver,
+  WebhookEndpointResolver,
+  WebhookDeliveryResolver,
 ] as const;
 
 const authChecker: AuthChecker<RequestContext, Role> = ({ context, info }, roles) => {
