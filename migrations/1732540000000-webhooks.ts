@@ -24,7 +24,10 @@ export class Webhooks1732540000000 implements MigrationInterface {
         disabled_reason text,
         secret text CHECK (secret IS NULL OR secret LIKE 'whsec\\_%'),
         created_at timestamptz NOT NULL DEFAULT now(),
-        updated_at timestamptz NOT NULL DEFAULT now()
+        updated_at timestamptz NOT NULL DEFAULT now(),
+        -- Deleting an endpoint hides it and stops its deliveries; the hub's role deletes no rows.
+        deleted_at timestamptz,
+        CHECK (deleted_at IS NULL OR NOT active)
       );
       CREATE INDEX webhook_endpoint_partner ON webhook_endpoint (partner_id, seq);
 
@@ -64,8 +67,9 @@ export class Webhooks1732540000000 implements MigrationInterface {
 
       DO $grant$ BEGIN
         IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'coalition_hub_app') THEN
-          -- The attempt log is append-only for the hub (rows go only with their endpoint);
-          -- the cursor is one row the hub moves, never adds or removes.
+          -- The hub deletes nothing: a deleted endpoint is marked so. The attempt log is
+          -- append-only; the cursor is one row the hub moves, never adds.
+          REVOKE DELETE ON TABLE webhook_endpoint, webhook_delivery FROM coalition_hub_app;
           REVOKE UPDATE, DELETE ON TABLE webhook_delivery_attempt FROM coalition_hub_app;
           REVOKE INSERT, DELETE ON TABLE webhook_dispatch_cursor FROM coalition_hub_app;
         END IF;

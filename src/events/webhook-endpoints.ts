@@ -168,19 +168,23 @@ export class WebhookEndpointService {
          -- Switching an endpoint on again clears why it was switched off.
          disabled_reason = CASE WHEN $5::boolean IS NULL THEN disabled_reason WHEN $5 THEN NULL ELSE 'deactivated by the partner' END,
          updated_at = now()
-       WHERE id = $1 AND ($2::text IS NULL OR partner_id = $2) RETURNING ${ENDPOINT_COLUMNS}`,
+       WHERE id = $1 AND ($2::text IS NULL OR partner_id = $2) AND deleted_at IS NULL RETURNING ${ENDPOINT_COLUMNS}`,
       [id, scopePartner(scope), url, types, change.active ?? null],
     );
     return row ? toEndpoint(row) : notFound();
   }
 
-  /** Removes the endpoint with its deliveries and their log; deliveries queued for it are dropped. */
+  /**
+   * Removes the endpoint: it is no longer shown nor sent to, and deliveries queued for it end as
+   * dead. The row stays (the hub's role deletes nothing), marked deleted.
+   */
   async remove(scope: WebhookScope, id: string): Promise<{ id: string } | DomainError> {
     if (!isUuid(id)) return notFound();
-    const rows = await this.changed(`DELETE FROM webhook_endpoint WHERE id = $1 AND ($2::text IS NULL OR partner_id = $2) RETURNING id`, [
-      id,
-      scopePartner(scope),
-    ]);
+    const rows = await this.changed(
+      `UPDATE webhook_endpoint SET deleted_at = now(), active = false, disabled_reason = 'deleted', updated_at = now()
+       WHERE id = $1 AND ($2::text IS NULL OR partner_id = $2) AND deleted_at IS NULL RETURNING id`,
+      [id, scopePartner(scope)],
+    );
     return rows.length > 0 ? { id } : notFound();
   }
 
@@ -188,13 +192,13 @@ export class WebhookEndpointService {
     if (!isUuid(id)) return notFound();
     const secret = newWebhookSecret();
     const [row] = await this.changed(
-      `UPDATE webhook_endpoint SET secret = $3, updated_at = now() WHERE id = $1 AND ($2::text IS NULL OR partner_id = $2) RETURNING ${ENDPOINT_COLUMNS}`,
+      `UPDATE webhook_endpoint SET secret = $3, updated_at = now() WHERE id = $1 AND ($2::text IS NULL OR partner_id = $2) AND deleted_at IS NULL RETURNING ${ENDPOINT_COLUMNS}`,
       [id, scopePartner(scope), secret],
     );
     return row ? { endpoint: toEndpoint(row), secret } : notFound();
   }
 
-  /** The rows an UPDATE or DELETE … RETURNING changed. */
+  /** The rows an UPDATE … RETURNING changed. */
   private changed(text: string, params: unknown[]): Promise<Array<Record<string, any>>> {
     return withTransaction(this.dataSource, (tx) => queryRows<Record<string, any>>(tx, text, params));
   }
@@ -202,7 +206,7 @@ export class WebhookEndpointService {
   async endpoint(scope: WebhookScope, id: string): Promise<WebhookEndpointRow | null> {
     if (!isUuid(id)) return null;
     const [row] = await this.dataSource.query(
-      `SELECT ${ENDPOINT_COLUMNS} FROM webhook_endpoint WHERE id = $1 AND ($2::text IS NULL OR partner_id = $2)`,
+      `SELECT ${ENDPOINT_COLUMNS} FROM webhook_endpoint WHERE id = $1 AND ($2::text IS NULL OR partner_id = $2) AND deleted_at IS NULL`,
       [id, scopePartner(scope)],
     );
     return row ? toEndpoint(row) : null;
@@ -218,6 +222,7 @@ export class WebhookEndpointService {
     const rows: Array<Record<string, any>> = await this.dataSource.query(
       `SELECT ${ENDPOINT_COLUMNS} FROM webhook_endpoint
        WHERE ($1::text IS NULL OR partner_id = $1) AND ($2::text IS NULL OR partner_id = $2) AND ($3::bigint IS NULL OR seq > $3)
+         AND deleted_at IS NULL
        ORDER BY seq LIMIT $4`,
       [scopePartner(scope), partnerId ?? null, after, page.first + 1],
     );
@@ -302,6 +307,7 @@ export class WebhookEndpointService {
         `UPDATE webhook_delivery d SET status = 'pending', next_attempt_at = now()
          FROM webhook_endpoint w, event e
          WHERE d.id = $1 AND w.id = d.endpoint_id AND e.id = d.event_id AND ($2::text IS NULL OR w.partner_id = $2)
+           AND w.deleted_at IS NULL
          RETURNING d.*, e.type AS event_type`,
         [deliveryId, scopePartner(scope)],
       );

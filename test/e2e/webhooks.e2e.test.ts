@@ -118,7 +118,15 @@ describe('delivery and signatures', () => {
     expect(deliveries[0].attempts).toEqual([
       { attemptedAt: expect.any(String), statusCode: 200, latencyMs: expect.any(Number), error: null },
     ]);
-    await asPartner(acme, `mutation($id: ID!) { deleteWebhookEndpoint(id: $id) { __typename } }`, { id });
+
+    // Deleted: no longer listed, nothing more sent to it.
+    const deleted = await asPartner(acme, `mutation($id: ID!) { deleteWebhookEndpoint(id: $id) { __typename } }`, { id });
+    expect(deleted.deleteWebhookEndpoint).toEqual({ __typename: 'WebhookEndpointDeleted' });
+    expect((await asPartner(acme, `query($id: ID!) { webhookEndpoint(id: $id) { id } }`, { id })).webhookEndpoint).toBeNull();
+    const before = inbox.received.length;
+    await issue(acme);
+    await new Promise((done) => setTimeout(done, 1000));
+    expect(inbox.received).toHaveLength(before);
   });
 
   it('does not hold up the instruction: the issue is answered while the receiver is still waiting to answer', async () => {

@@ -115,7 +115,7 @@ export class WebhookEndpointResolver {
 
   @Authorized('partner')
   @Mutation(() => DeleteWebhookEndpointResult, {
-    description: 'Removes the endpoint with its delivery log; queued deliveries to it are dropped.',
+    description: 'Removes the endpoint: it is no longer listed nor sent to; deliveries still queued for it are dropped.',
   })
   async deleteWebhookEndpoint(
     @Arg('id', () => ID) id: string,
