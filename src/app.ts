@@ -235,7 +235,7 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
       },
       [DELIVER_WEBHOOK_TASK]: async (payload) => webhookDelivery.deliver(String((payload as { deliveryId: string }).deliveryId)),
     };
-    const queue = await JobQueue.start({ pool, tasks, logger });
+    const queue = await JobQueue.start({ pool, tasks, logger, concurrency: config.jobConcurrency });
     // Each process wakes the dispatcher on its own timer; the job key keeps one such job queued for all of them.
     const dispatchWaker =
       config.webhooks.dispatchIntervalMs > 0

@@ -55,6 +55,8 @@ const environmentSchema = z.object({
   RATE_LIMIT_IP_BURST: z.coerce.number().int().min(0).max(1_000_000).default(2000),
   /** On SIGTERM/SIGINT, how long requests in flight and scheduled jobs may take to finish before they are cut. */
   SHUTDOWN_GRACE_SECONDS: z.coerce.number().int().min(0).max(3600).default(20),
+  /** Jobs one process runs at once (webhook deliveries wait for their receiver while they run). */
+  JOB_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(8),
   /** Lets webhook endpoints point at loopback, private and link-local addresses (tests, the demo); off in production: SSRF. */
   WEBHOOK_ALLOW_PRIVATE_URLS: z.enum(['true', 'false']).default('false'),
   /** How long one webhook attempt may take (connect, send, answer) before it counts as failed. */
@@ -92,6 +94,7 @@ export interface Config {
   rateLimits: RateLimitSettings;
   shutdownGraceSeconds: number;
   webhooks: WebhookSettings;
+  jobConcurrency: number;
 }
 
 export interface WebhookSettings {
@@ -183,6 +186,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       address: { perSecond: env.RATE_LIMIT_IP_PER_SECOND, burst: env.RATE_LIMIT_IP_BURST },
     },
     shutdownGraceSeconds: env.SHUTDOWN_GRACE_SECONDS,
+    jobConcurrency: env.JOB_CONCURRENCY,
     webhooks: {
       allowPrivateUrls: env.WEBHOOK_ALLOW_PRIVATE_URLS === 'true',
       timeoutMs: Math.round(env.WEBHOOK_TIMEOUT_SECONDS * 1000),
