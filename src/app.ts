@@ -60,6 +60,9 @@ import { HubKeyResolver } from './graphql/resolvers/hub-key.resolver';
 import { EventResolver } from './graphql/resolvers/event.resolver';
 import { EventFeedService } from './events/event-feed.service';
 import { JobQueue, type JobHandler } from './jobs/queue';
+import { WebhookEndpointService, DELIVER_WEBHOOK_TASK } from './events/webhook-endpoints';
+import { DISPATCH_BATCH, DISPATCH_WEBHOOKS_TASK, WebhookDeliveryService } from './events/webhook-delivery';
+import { WebhookDeliveryResolver, WebhookEndpointResolver } from './graphql/resolvers/webhook.resolver';
 
 export interface Hub {
   url: string;
@@ -151,6 +154,8 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
     const finance = new FinanceQueryService(dataSource);
     const funding = new FundingService(dataSource, contracts, clock, config.counterShards);
     const reconciliation = new ReconciliationService(dataSource, finance, statements);
+    const webhooks = new WebhookEndpointService(dataSource, config.webhooks.allowPrivateUrls);
+    const webhookDelivery = new WebhookDeliveryService(dataSource, hubKeys, config.webhooks, metrics);
     const schema = await buildHubSchema([
       new InstructionResolver(instructions, ledger),
       new MemberResolver(new MemberQueryService(dataSource), ledger, tiers),
@@ -166,6 +171,8 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
       new StatementResolver(finance, statements, new DisputeService(dataSource, clock, config.counterShards)),
       new HubKeyResolver(hubKeys),
       new EventResolver(new EventFeedService(dataSource)),
+      new WebhookEndpointResolver(webhooks),
+      new WebhookDeliveryResolver(),
     ]);
     const outage = new DatabaseOutage(logger, () => metrics.databaseUnavailable());
     outage.watch(dataSource);
@@ -214,7 +221,7 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
       jwks: () => hubKeys.jwks(),
       createContext: async (authorization, telemetry) => ({
         viewer: await orUnavailable(() => auth.authenticate(authorization), outage),
-        loaders: createLoaders({ ledger, partners: partnerQueries, contracts, tiers, clock, funding }),
+        loaders: createLoaders({ ledger, partners: partnerQueries, contracts, tiers, clock, funding, webhooks }),
         telemetry,
         requestId: currentRequestId() ?? 'none',
         logger,
@@ -223,8 +230,24 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
     const drain = new HttpDrain(server);
     await new Promise<void>((done) => server.listen(config.port, config.host, done));
     // Every task the job queue runs in this process, by name (docs/operations.md, "Jobs").
-    const tasks: Record<string, JobHandler> = {};
-    const queue = await JobQueue.start({ pool, tasks, logger });
+    const tasks: Record<string, JobHandler> = {
+      // Committed events → deliveries; a full batch means more are waiting: go on at once.
+      [DISPATCH_WEBHOOKS_TASK]: async (_payload, helpers) => {
+        if ((await webhookDelivery.dispatch()) === DISPATCH_BATCH)
+          await helpers.addJob(DISPATCH_WEBHOOKS_TASK, {}, { jobKey: DISPATCH_WEBHOOKS_TASK, jobKeyMode: 'replace' });
+      },
+      [DELIVER_WEBHOOK_TASK]: async (payload) => webhookDelivery.deliver(String((payload as { deliveryId: string }).deliveryId)),
+    };
+    const queue = await JobQueue.start({ pool, tasks, logger, concurrency: config.jobConcurrency });
+    // Each process wakes the dispatcher on its own timer; the job key keeps one such job queued for all of them.
+    const dispatchWaker =
+      config.webhooks.dispatchIntervalMs > 0
+        ? setInterval(() => {
+            queue
+              .add(DISPATCH_WEBHOOKS_TASK, {}, { jobKey: DISPATCH_WEBHOOKS_TASK, jobKeyMode: 'preserve_run_at' })
+              .catch((error: unknown) => logger.warn({ err: error }, 'could not wake the webhook dispatcher'));
+          }, config.webhooks.dispatchIntervalMs).unref()
+        : undefined;
     const expiryJob = expiry.schedule(config.expiryIntervalSeconds, logger, metrics);
     const settlementJob = settlement.schedule(config.settlementIntervalSeconds, logger, metrics);
     const { port } = server.address() as AddressInfo;
@@ -237,6 +260,7 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
       probes,
       async close() {
         probes.startDraining();
+        clearInterval(dispatchWaker);
         // One deadline for requests and jobs together, so a stop takes the grace period, not twice it.
         const deadline = Date.now() + config.shutdownGraceSeconds * 1000;
         // PeriodicJob.stop() resolves once a run in progress has finished: the pool closes after it.

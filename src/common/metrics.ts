@@ -61,6 +61,25 @@ export class HubMetrics implements JobObserver {
     registers: [this.registry],
   });
 
+  private readonly webhookAttempts = new Counter({
+    name: 'coalition_webhook_attempts_total',
+    help: 'Webhook delivery attempts by outcome: delivered (2xx), retry (failed, another attempt scheduled), dead (failed, none left), disabled (410: endpoint switched off).',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+  private readonly webhookLatency = new Histogram({
+    name: 'coalition_webhook_attempt_duration_seconds',
+    help: 'How long a webhook attempt took, from sending to the answer (or the failure).',
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+  private readonly webhookQueueLagSeconds = new Histogram({
+    name: 'coalition_webhook_queue_lag_seconds',
+    help: 'How late a webhook attempt started after it was due (queue backlog).',
+    buckets: [0.1, 0.5, 1, 2, 5, 10, 30, 60, 300, 900],
+    registers: [this.registry],
+  });
+
   private readonly databaseUnavailableRequests = new Counter({
     name: 'coalition_database_unavailable_total',
     help: 'Requests answered 503 SERVICE_UNAVAILABLE because the database could not be reached.',
@@ -109,6 +128,15 @@ export class HubMetrics implements JobObserver {
     gauge('coalition_db_pool_connections', 'Open connections in the database pool (idle and in use).', (counts) => counts.totalCount);
     gauge('coalition_db_pool_idle_connections', 'Open connections in the database pool that are idle.', (counts) => counts.idleCount);
     gauge('coalition_db_pool_waiting_clients', 'Queries waiting for a connection from the database pool.', (counts) => counts.waitingCount);
+  }
+
+  webhookAttempt(outcome: 'delivered' | 'retry' | 'dead' | 'disabled', seconds: number): void {
+    this.webhookAttempts.inc({ outcome });
+    this.webhookLatency.observe(seconds);
+  }
+
+  webhookQueueLag(seconds: number): void {
+    this.webhookQueueLagSeconds.observe(seconds);
   }
 
   databaseUnavailable(): void {

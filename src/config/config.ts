@@ -55,6 +55,16 @@ const environmentSchema = z.object({
   RATE_LIMIT_IP_BURST: z.coerce.number().int().min(0).max(1_000_000).default(2000),
   /** On SIGTERM/SIGINT, how long requests in flight and scheduled jobs may take to finish before they are cut. */
   SHUTDOWN_GRACE_SECONDS: z.coerce.number().int().min(0).max(3600).default(20),
+  /** Jobs one process runs at once (webhook deliveries wait for their receiver while they run). */
+  JOB_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(8),
+  /** Lets webhook endpoints point at loopback, private and link-local addresses (tests, the demo); off in production: SSRF. */
+  WEBHOOK_ALLOW_PRIVATE_URLS: z.enum(['true', 'false']).default('false'),
+  /** How long one webhook attempt may take (connect, send, answer) before it counts as failed. */
+  WEBHOOK_TIMEOUT_SECONDS: z.coerce.number().min(0.1).max(120).default(10),
+  /** Delays before each retry of a failed delivery, seconds, comma-separated; after the last, the delivery is dead. */
+  WEBHOOK_RETRY_SCHEDULE_SECONDS: z.string().default('5,30,120,600,1800,3600,7200,14400,28800,43200,43200,43200'),
+  /** How often each hub process wakes the webhook dispatcher (which turns committed events into deliveries); 0 turns it off. */
+  WEBHOOK_DISPATCH_INTERVAL_MS: z.coerce.number().int().min(0).max(600_000).default(1000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -83,6 +93,29 @@ export interface Config {
   settlementIntervalSeconds: number;
   rateLimits: RateLimitSettings;
   shutdownGraceSeconds: number;
+  webhooks: WebhookSettings;
+  jobConcurrency: number;
+}
+
+export interface WebhookSettings {
+  allowPrivateUrls: boolean;
+  timeoutMs: number;
+  /** Delay before retry n (n = 1, 2, …), ms; the delivery is dead once they are used up. */
+  retryScheduleMs: number[];
+  dispatchIntervalMs: number;
+}
+
+/** `5,30,120` → [5000, 30000, 120000]; an empty schedule means no retry. */
+function parseRetrySchedule(text: string): number[] {
+  const parts = text
+    .split(',')
+    .map((part) => part.trim())
+    .filter((part) => part !== '');
+  const delays = parts.map(Number);
+  if (delays.some((delay) => !Number.isFinite(delay) || delay < 0 || delay > 7 * 86_400)) {
+    throw new Error('invalid configuration: WEBHOOK_RETRY_SCHEDULE_SECONDS is a comma-separated list of seconds (0 to 604800)');
+  }
+  return delays.map((delay) => Math.round(delay * 1000));
 }
 
 function parseJson(name: string, text: string | undefined): unknown {
@@ -153,5 +186,12 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       address: { perSecond: env.RATE_LIMIT_IP_PER_SECOND, burst: env.RATE_LIMIT_IP_BURST },
     },
     shutdownGraceSeconds: env.SHUTDOWN_GRACE_SECONDS,
+    jobConcurrency: env.JOB_CONCURRENCY,
+    webhooks: {
+      allowPrivateUrls: env.WEBHOOK_ALLOW_PRIVATE_URLS === 'true',
+      timeoutMs: Math.round(env.WEBHOOK_TIMEOUT_SECONDS * 1000),
+      retryScheduleMs: parseRetrySchedule(env.WEBHOOK_RETRY_SCHEDULE_SECONDS),
+      dispatchIntervalMs: env.WEBHOOK_DISPATCH_INTERVAL_MS,
+    },
   };
 }

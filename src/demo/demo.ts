@@ -14,6 +14,7 @@ import {
   type PartnerAlgorithm,
 } from '@coalition-hub/partner-sdk';
 import type { Hub } from '../app';
+import { DemoWebhookReceiver } from './demo-webhooks';
 import { Exact } from '../common/decimal';
 import type { Config } from '../config/config';
 
@@ -223,6 +224,9 @@ async function playScenario(
     line(`   ${rate.setExchangeRate.asset.padEnd(16)} 1 point = ${rate.setExchangeRate.cpPerPoint} CP`);
   }
   const stars = `${acme.partnerId}.STARS`;
+  const receiver = await DemoWebhookReceiver.start(hub.url);
+  const endpointId = await receiver.register(hub.url, acme);
+  line(`   ACME registers a webhook endpoint ${receiver.url} for all its events (endpoint ${short(endpointId)}, with an HMAC secret too)`);
 
   step(3, 'Partners enroll their customers (same verified e-mail → one coalition member):');
   line(`   ACME enrolls alice-1:  ${describe(await acme.enrollMember({ member: 'alice-1', emailHash: aliceEmail }))}`);
@@ -369,6 +373,17 @@ async function playScenario(
     line(`     ${difference.check}: ${difference.subject} expected ${difference.expected}, found ${difference.actual}`);
 
   await settleTheDay(hub, config, operator, cafe, must);
+
+  step(18, "ACME's webhook receiver got the hub's events, each checked with the SDK's verifyWebhook:");
+  await receiver.waitFor(6, 15_000);
+  for (const delivery of receiver.deliveries.slice(0, 8)) {
+    if (delivery.event)
+      line(
+        `   ${delivery.event.type.padEnd(18)} webhook-id ${short(delivery.event.id)}  signatures ${delivery.signatures} verified  ${JSON.stringify(delivery.event.data).slice(0, 80)}`,
+      );
+    else line(`   webhook refused by the receiver: ${delivery.refused}`);
+  }
+  if (receiver.deliveries.length === 0) line('   (nothing arrived yet: deliveries are retried, see webhookEndpoints { deliveries })');
 }
 
 type Must = (what: string, query: string, variables: Record<string, unknown>, token: string) => Promise<any>;

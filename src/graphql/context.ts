@@ -8,6 +8,7 @@ import type { AccountEntity } from '../ledger/ledger.entity';
 import type { Connection, LedgerQueryService, LotScope, PostingRow } from '../ledger/ledger-query.service';
 import type { PartnerKeyEntity } from '../partners/partner-key.entity';
 import type { PartnerQueryService } from '../partners/partner-query.service';
+import type { DeliveriesRequest, DeliveryAttemptRow, WebhookDeliveryRow, WebhookEndpointService } from '../events/webhook-endpoints';
 import type { ContractPageRow, ContractRow, ContractService, HistoryRequest, RateRow, UnitRow } from '../partners/contract.service';
 
 export interface LoaderSources {
@@ -17,11 +18,19 @@ export interface LoaderSources {
   tiers: TierService;
   clock: Clock;
   funding: FundingService;
+  webhooks: WebhookEndpointService;
 }
 
 /** Per-request batching: every field a list can fan out to goes through one of these. */
-export function createLoaders({ ledger, partners, contracts, tiers, clock, funding }: LoaderSources) {
+export function createLoaders({ ledger, partners, contracts, tiers, clock, funding, webhooks }: LoaderSources) {
   return {
+    webhookDeliveries: new DataLoader<DeliveriesRequest, Connection<WebhookDeliveryRow>, string>(
+      (requests) => webhooks.deliveryPages(requests),
+      {
+        cacheKeyFn: ({ endpointId, status, page }) => `${endpointId}|${status ?? ''}|${page.first}|${page.after ?? ''}`,
+      },
+    ),
+    webhookAttempts: new DataLoader<string, DeliveryAttemptRow[]>((deliveryIds) => webhooks.attemptLogs(deliveryIds)),
     funding: new DataLoader<string, FundingStatus | null>((partnerIds) => funding.status(partnerIds)),
     currentContract: new DataLoader<string, ContractRow | null>((partnerIds) => contracts.currentContracts(partnerIds)),
     contractHistory: new DataLoader<HistoryRequest, Connection<ContractPageRow>, string>((requests) => contracts.historyPages(requests), {

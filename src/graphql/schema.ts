@@ -14,6 +14,7 @@ import { LiabilityResolver } from './resolvers/liability.resolver';
 import { FundingResolver } from './resolvers/funding.resolver';
 import { HubKeyResolver } from './resolvers/hub-key.resolver';
 import { EventResolver } from './resolvers/event.resolver';
+import { WebhookDeliveryResolver, WebhookEndpointResolver } from './resolvers/webhook.resolver';
 
 export const resolverClasses = [
   InstructionResolver,
@@ -30,6 +31,8 @@ export const resolverClasses = [
   FundingResolver,
   HubKeyResolver,
   EventResolver,
+  WebhookEndpointResolver,
+  WebhookDeliveryResolver,
 ] as const;
 
 const authChecker: AuthChecker<RequestContext, Role> = ({ context, info }, roles) => {

@@ -82,6 +82,10 @@ it('keeps the demo data and operator key between runs, does not replay the scena
   // First run: the scenario plays; the operator key is written in the format `operator new` writes, mode 0600.
   const first = await demoRun();
   expect(first.output).toContain('1. The operator registers three partners');
+  // ACME's webhook receiver got its events, signed by the hub's key and the endpoint's secret, and verified them with the SDK.
+  expect(first.output).toMatch(/ACME registers a webhook endpoint http:\/\/127\.0\.0\.1:\d+\//);
+  expect(first.output).toMatch(/points\.issued\s+webhook-id \S+\s+signatures v1a\+v1 verified/);
+  expect(first.output).not.toContain('webhook refused');
   const key = JSON.parse(readFileSync(keyFile(), 'utf8'));
   expect(key).toMatchObject({
     kty: 'OKP',

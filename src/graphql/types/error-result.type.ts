@@ -137,6 +137,20 @@ export class RateLimited extends ErrorResult {
   @Field(() => Int, { description: 'Seconds to wait before sending again.' }) retryAfterSeconds!: number;
 }
 
+@ObjectType({
+  implements: ErrorResult,
+  description:
+    'The webhook URL is refused: not http(s), carries a user name or password, or names a loopback, private or link-local address.',
+})
+export class InvalidWebhookUrl extends ErrorResult {
+  @Field({ description: 'Why, in a word: scheme, credentials, private-address, malformed.' }) reason!: string;
+}
+
+@ObjectType({ implements: ErrorResult, description: 'Not one of the event types the hub emits (EVENT_TYPES of the partner SDK).' })
+export class UnknownEventType extends ErrorResult {
+  @Field() eventType!: string;
+}
+
 const classByCode: Record<ErrorCode, ErrorClass> = {
   [ErrorCode.MALFORMED_INSTRUCTION]: MalformedInstruction,
   [ErrorCode.UNSIGNED_INSTRUCTION]: UnsignedInstruction,
@@ -179,6 +193,8 @@ const classByCode: Record<ErrorCode, ErrorClass> = {
   [ErrorCode.DISPUTE_ALREADY_RESOLVED]: DisputeAlreadyResolved,
   [ErrorCode.FUNDING_LIMIT_EXCEEDED]: FundingLimitExceeded,
   [ErrorCode.RATE_LIMITED]: RateLimited,
+  [ErrorCode.INVALID_WEBHOOK_URL]: InvalidWebhookUrl,
+  [ErrorCode.UNKNOWN_EVENT_TYPE]: UnknownEventType,
 };
 
 /** Every refusal that verifying a signed instruction can produce, shared by all instruction results. */
