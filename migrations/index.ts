@@ -15,6 +15,7 @@ import { LeastPrivilege1732470001000 } from './1732470001000-least-privilege';
 import { RateLimits1732480000000 } from './1732480000000-rate-limits';
 import { SettlementTransfers1732490000000 } from './1732490000000-settlement-transfers';
 import { Events1732500000000 } from './1732500000000-events';
+import { HoldExpiryAndVesting1732550000000 } from './1732550000000-hold-expiry-and-vesting';
 
 /** Every migration in order. Never edit one that has landed: add a new one. */
 export const migrations = [
@@ -35,4 +36,5 @@ export const migrations = [
   RateLimits1732480000000,
   SettlementTransfers1732490000000,
   Events1732500000000,
+  HoldExpiryAndVesting1732550000000,
 ];

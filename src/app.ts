@@ -57,7 +57,9 @@ import { FundingService } from './settlement/funding.service';
 import { FundingResolver } from './graphql/resolvers/funding.resolver';
 import { LiabilityResolver } from './graphql/resolvers/liability.resolver';
 import { HubKeyResolver } from './graphql/resolvers/hub-key.resolver';
-import { JobQueue, type JobHandler } from './jobs/queue';
+import { JobQueue } from './jobs/queue';
+import { ensureScheduled, recurringTasks } from './jobs/recurring';
+import { scheduledJobs, type ScheduledJobs } from './jobs/scheduled-jobs';
 
 export interface Hub {
   url: string;
@@ -72,6 +74,8 @@ export interface Hub {
     statements: StatementService;
     reconciliation: ReconciliationService;
   };
+  /** The recurring jobs (each run also callable directly, as tests and the CLI do). */
+  jobs: ScheduledJobs;
   hubKeys: HubKeys;
   logger: Logger;
   probes: Probes;
@@ -219,16 +223,32 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
     });
     const drain = new HttpDrain(server);
     await new Promise<void>((done) => server.listen(config.port, config.host, done));
+    const jobs = scheduledJobs({
+      dataSource,
+      clock,
+      expiry,
+      settlement,
+      intervals: {
+        expiry: config.expiryIntervalSeconds,
+        settlementClose: config.settlementIntervalSeconds,
+        holdExpiry: config.holdExpiryIntervalSeconds,
+        vesting: config.vestingIntervalSeconds,
+      },
+    });
+    const recurring = [jobs.expiry, jobs.settlementClose, jobs.holdExpiry, jobs.vesting];
     // Every task the job queue runs in this process, by name (docs/operations.md, "Jobs").
-    const tasks: Record<string, JobHandler> = {};
+    const tasks = { ...recurringTasks(recurring, logger, metrics) };
     const queue = await JobQueue.start({ pool, tasks, logger });
-    const expiryJob = expiry.schedule(config.expiryIntervalSeconds, logger, metrics);
-    const settlementJob = settlement.schedule(config.settlementIntervalSeconds, logger, metrics);
+    await ensureScheduled(queue, recurring).catch(async (error: unknown) => {
+      await queue.stop();
+      throw error;
+    });
     const { port } = server.address() as AddressInfo;
     return {
       url: `http://${config.host}:${port}`,
       dataSource,
       services: { partners, contracts, instructions, integrity, expiry, settlement, statements, reconciliation },
+      jobs,
       hubKeys,
       logger,
       probes,
@@ -236,12 +256,12 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
         probes.startDraining();
         // One deadline for requests and jobs together, so a stop takes the grace period, not twice it.
         const deadline = Date.now() + config.shutdownGraceSeconds * 1000;
-        // PeriodicJob.stop() resolves once a run in progress has finished: the pool closes after it.
-        const jobs = Promise.all([expiryJob.stop(), settlementJob.stop(), queue.stop()]);
+        // The queue takes no new job and resolves once the jobs running here have finished: the pool closes after it.
+        const running = queue.stop();
         const { cut } = await drain.drain(Math.max(0, deadline - Date.now()));
         if (cut > 0)
           logger.warn({ cut, graceSeconds: config.shutdownGraceSeconds }, 'requests still running at the end of the grace period were cut');
-        if (!(await settlesWithin(jobs, Math.max(0, deadline - Date.now()))))
+        if (!(await settlesWithin(running, Math.max(0, deadline - Date.now()))))
           logger.warn('a scheduled job was still running at the end of the grace period: its transaction is rolled back');
         hubKeys.close();
         await apollo.stop();
