@@ -74,7 +74,7 @@ export interface Hub {
     statements: StatementService;
     reconciliation: ReconciliationService;
   };
-  /** The recurring jobs (each run also callable directly, as tests and the CLI do). */
+  /** The recurring jobs on the queue (each run is callable directly too, as the tests do). */
   jobs: ScheduledJobs;
   hubKeys: HubKeys;
   logger: Logger;
