@@ -16,6 +16,7 @@ import { RateLimits1732480000000 } from './1732480000000-rate-limits';
 import { SettlementTransfers1732490000000 } from './1732490000000-settlement-transfers';
 import { Events1732500000000 } from './1732500000000-events';
 import { Webhooks1732540000000 } from './1732540000000-webhooks';
+import { HoldExpiryAndVesting1732550000000 } from './1732550000000-hold-expiry-and-vesting';
 
 /** Every migration in order. Never edit one that has landed: add a new one. */
 export const migrations = [
@@ -37,4 +38,5 @@ export const migrations = [
   SettlementTransfers1732490000000,
   Events1732500000000,
   Webhooks1732540000000,
+  HoldExpiryAndVesting1732550000000,
 ];

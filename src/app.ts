@@ -60,6 +60,8 @@ import { HubKeyResolver } from './graphql/resolvers/hub-key.resolver';
 import { EventResolver } from './graphql/resolvers/event.resolver';
 import { EventFeedService } from './events/event-feed.service';
 import { JobQueue, type JobHandler } from './jobs/queue';
+import { ensureScheduled, recurringTasks } from './jobs/recurring';
+import { scheduledJobs, type ScheduledJobs } from './jobs/scheduled-jobs';
 import { WebhookEndpointService, DELIVER_WEBHOOK_TASK } from './events/webhook-endpoints';
 import { DISPATCH_BATCH, DISPATCH_WEBHOOKS_TASK, WebhookDeliveryService } from './events/webhook-delivery';
 import { WebhookDeliveryResolver, WebhookEndpointResolver } from './graphql/resolvers/webhook.resolver';
@@ -77,6 +79,8 @@ export interface Hub {
     statements: StatementService;
     reconciliation: ReconciliationService;
   };
+  /** The recurring jobs on the queue (each run is callable directly too, as the tests do). */
+  jobs: ScheduledJobs;
   hubKeys: HubKeys;
   logger: Logger;
   probes: Probes;
@@ -229,8 +233,22 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
     });
     const drain = new HttpDrain(server);
     await new Promise<void>((done) => server.listen(config.port, config.host, done));
+    const jobs = scheduledJobs({
+      dataSource,
+      clock,
+      expiry,
+      settlement,
+      intervals: {
+        expiry: config.expiryIntervalSeconds,
+        settlementClose: config.settlementIntervalSeconds,
+        holdExpiry: config.holdExpiryIntervalSeconds,
+        vesting: config.vestingIntervalSeconds,
+      },
+    });
+    const recurring = [jobs.expiry, jobs.settlementClose, jobs.holdExpiry, jobs.vesting];
     // Every task the job queue runs in this process, by name (docs/operations.md, "Jobs").
     const tasks: Record<string, JobHandler> = {
+      ...recurringTasks(recurring, logger, metrics),
       // Committed events → deliveries; a full batch means more are waiting: go on at once.
       [DISPATCH_WEBHOOKS_TASK]: async (_payload, helpers) => {
         if ((await webhookDelivery.dispatch()) === DISPATCH_BATCH)
@@ -248,13 +266,17 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
               .catch((error: unknown) => logger.warn({ err: error }, 'could not wake the webhook dispatcher'));
           }, config.webhooks.dispatchIntervalMs).unref()
         : undefined;
-    const expiryJob = expiry.schedule(config.expiryIntervalSeconds, logger, metrics);
-    const settlementJob = settlement.schedule(config.settlementIntervalSeconds, logger, metrics);
+    await ensureScheduled(queue, recurring).catch(async (error: unknown) => {
+      clearInterval(dispatchWaker);
+      await queue.stop();
+      throw error;
+    });
     const { port } = server.address() as AddressInfo;
     return {
       url: `http://${config.host}:${port}`,
       dataSource,
       services: { partners, contracts, instructions, integrity, expiry, settlement, statements, reconciliation },
+      jobs,
       hubKeys,
       logger,
       probes,
@@ -263,12 +285,12 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
         clearInterval(dispatchWaker);
         // One deadline for requests and jobs together, so a stop takes the grace period, not twice it.
         const deadline = Date.now() + config.shutdownGraceSeconds * 1000;
-        // PeriodicJob.stop() resolves once a run in progress has finished: the pool closes after it.
-        const jobs = Promise.all([expiryJob.stop(), settlementJob.stop(), queue.stop()]);
+        // The queue takes no new job and resolves once the jobs running here have finished: the pool closes after it.
+        const running = queue.stop();
         const { cut } = await drain.drain(Math.max(0, deadline - Date.now()));
         if (cut > 0)
           logger.warn({ cut, graceSeconds: config.shutdownGraceSeconds }, 'requests still running at the end of the grace period were cut');
-        if (!(await settlesWithin(jobs, Math.max(0, deadline - Date.now()))))
+        if (!(await settlesWithin(running, Math.max(0, deadline - Date.now()))))
           logger.warn('a scheduled job was still running at the end of the grace period: its transaction is rolled back');
         hubKeys.close();
         await apollo.stop();

@@ -88,7 +88,7 @@ export class HubMetrics implements JobObserver {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'coalition_' });
-    for (const job of ['expiry', 'settlement_close']) {
+    for (const job of ['expiry', 'settlement_close', 'hold_expiry', 'vesting']) {
       this.jobItems.inc({ job }, 0);
       this.jobRuns.inc({ job, outcome: 'ok' }, 0);
     }

@@ -47,6 +47,10 @@ const environmentSchema = z.object({
   SETTLEMENT_TIME_ZONE: z.string().min(1).default('UTC'),
   /** How often the server checks whether the open period is due to close; 0 turns the schedule off. */
   SETTLEMENT_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(86_400).default(60),
+  /** How often the server closes pending holds past their expiry (hold.expired); 0 turns the job off (expired holds still hold nothing). */
+  HOLD_EXPIRY_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(86_400).default(60),
+  /** How often the server announces lots whose return window has passed (points.vested); 0 turns the job off (they vest all the same). */
+  VESTING_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(86_400).default(300),
   /** Signed instructions a partner may send per second (0 = no limit), and how many more a spike may add per 10 s. */
   RATE_LIMIT_PARTNER_PER_SECOND: z.coerce.number().int().min(0).max(1_000_000).default(500),
   RATE_LIMIT_PARTNER_BURST: z.coerce.number().int().min(0).max(1_000_000).default(1000),
@@ -91,6 +95,8 @@ export interface Config {
   settlementPeriod: 'hour' | 'day' | 'week' | 'month';
   settlementTimeZone: string;
   settlementIntervalSeconds: number;
+  holdExpiryIntervalSeconds: number;
+  vestingIntervalSeconds: number;
   rateLimits: RateLimitSettings;
   shutdownGraceSeconds: number;
   webhooks: WebhookSettings;
@@ -181,6 +187,8 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     settlementPeriod: env.SETTLEMENT_PERIOD,
     settlementTimeZone: env.SETTLEMENT_TIME_ZONE,
     settlementIntervalSeconds: env.SETTLEMENT_INTERVAL_SECONDS,
+    holdExpiryIntervalSeconds: env.HOLD_EXPIRY_INTERVAL_SECONDS,
+    vestingIntervalSeconds: env.VESTING_INTERVAL_SECONDS,
     rateLimits: {
       partner: { perSecond: env.RATE_LIMIT_PARTNER_PER_SECOND, burst: env.RATE_LIMIT_PARTNER_BURST },
       address: { perSecond: env.RATE_LIMIT_IP_PER_SECOND, burst: env.RATE_LIMIT_IP_BURST },

@@ -1,11 +1,8 @@
 import type { DataSource, EntityManager } from 'typeorm';
-import type { Logger } from 'pino';
 import type { Clock } from '../common/clock';
 import { newId } from '../common/ids';
-import { observeJob, type JobObserver } from '../common/jobs';
 import { withTransaction } from '../db/with-transaction';
 import { recordEvent } from '../outbox/outbox';
-import { PeriodicJob } from '../common/periodic-job';
 import type { ContractService } from '../partners/contract.service';
 import { CP, ensureAccount, HUB_OWNER, recordEntry, recordLotChanges } from './ledger.repository';
 
@@ -27,8 +24,10 @@ const WALLET_BATCH = 200;
  * Expires lots past their `expires_at` into the hub's breakage account (docs/ledger.md, "Rules"): per
  * wallet and per issuer one `expire` entry, wallet −remaining, hub.breakage +remaining, each lot
  * emptied with a consumption record that names no partner. Idempotent (an emptied lot is never
- * taken again) and safe to start from two processes at once (an advisory lock; the wallet row
- * lock would keep it exact even without).
+ * taken again) and safe to start from two processes at once: an advisory lock lets one run work
+ * and the other skip. The job queue runs the scheduled job once at a time already, but a run that
+ * outlasts its interval, `runExpiry` and `npm run expire` can still meet one, so the lock stays
+ * (the wallet row lock would keep the result exact even without it).
  */
 export class ExpiryService {
   constructor(
@@ -130,27 +129,5 @@ export class ExpiryService {
       points += total;
     }
     return { lots: lots.length, points, entries: issuers.length };
-  }
-
-  /**
-   * Runs every `intervalSeconds` in the server, never two at once in this process (a run already
-   * skips when another process holds the lock), each run reported to `jobs`. Errors are logged, never thrown.
-   */
-  schedule(intervalSeconds: number, logger: Logger, jobs?: JobObserver): PeriodicJob<ExpiryRun> {
-    const job = new PeriodicJob(
-      intervalSeconds * 1000,
-      async () => {
-        const run = await observeJob(
-          jobs,
-          'expiry',
-          () => this.run(),
-          (result) => ({ outcome: result.ran ? 'ok' : 'skipped', items: result.lotsExpired }),
-        );
-        if (run.ran && run.lotsExpired > 0) logger.info({ ...run, pointsExpired: run.pointsExpired.toString() }, 'expiry run');
-        return run;
-      },
-      (error) => logger.error({ err: error }, 'expiry run failed'),
-    );
-    return job.start();
   }
 }

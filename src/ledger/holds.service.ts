@@ -26,7 +26,7 @@ interface HoldRow {
   member_id: string;
   wallet_id: string;
   amount: string;
-  status: 'pending' | 'captured' | 'voided';
+  status: 'pending' | 'captured' | 'voided' | 'expired';
   expires_at: Date;
   order_ref: string | null;
 }
@@ -92,9 +92,10 @@ async function lockPendingHold(tx: EntityManager, partnerId: string, holdId: str
     'SELECT id, member_id, wallet_id, amount, status, expires_at, order_ref FROM hold WHERE id = $1 FOR UPDATE',
     [holdId],
   );
-  if (hold!.status !== 'pending')
+  // Expired is expired whether the hold-expiry job has closed the hold yet or not.
+  if (hold!.status !== 'pending' && hold!.status !== 'expired')
     return fail(ErrorCode.HOLD_CLOSED, `hold ${holdId} was ${hold!.status} already`, { status: hold!.status });
-  if (hold!.expires_at.getTime() <= now.getTime())
+  if (hold!.status === 'expired' || hold!.expires_at.getTime() <= now.getTime())
     return fail(ErrorCode.HOLD_EXPIRED, `hold ${holdId} expired at ${hold!.expires_at.toISOString()}`);
   return hold!;
 }

@@ -163,7 +163,8 @@ export class LedgerQueryService {
       orderRef: row.order_ref,
       createdAt: row.created_at,
       expiresAt: row.expires_at,
-      closedAt: row.closed_at,
+      // A hold past its time closed then, whether the hold-expiry job has marked it yet or not.
+      closedAt: expired ? row.expires_at : row.closed_at,
     };
   }
 

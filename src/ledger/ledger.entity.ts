@@ -75,6 +75,8 @@ export class LotEntity {
   @Column('timestamptz', { name: 'expires_at' }) expiresAt!: Date;
   @Column('bigint', { name: 'from_lot_id', nullable: true }) fromLotId!: string | null;
   @Column('timestamptz', { name: 'vests_at', nullable: true }) vestsAt!: Date | null;
+  /** When the vesting job announced the lot's vesting (points.vested); null until then. */
+  @Column('timestamptz', { name: 'vesting_announced_at', nullable: true }) vestingAnnouncedAt!: Date | null;
 }
 
 @Entity({ name: 'lot_consumption' })
@@ -88,7 +90,7 @@ export class LotConsumptionEntity {
   @Column('bigint', { transformer: bigintColumn }) amount!: bigint;
 }
 
-export type HoldStatus = 'pending' | 'captured' | 'voided';
+export type HoldStatus = 'pending' | 'captured' | 'voided' | 'expired';
 
 @Entity({ name: 'hold' })
 export class HoldEntity {

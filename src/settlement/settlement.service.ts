@@ -1,9 +1,7 @@
 import { sumBigints } from '../common/bigint';
-import type { Logger } from 'pino';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { Clock } from '../common/clock';
 import { ErrorCode, fail, isDomainError, type DomainError } from '../common/errors';
-import { observeJob, type JobObserver } from '../common/jobs';
 import { withTransaction } from '../db/with-transaction';
 import type { PeriodCalendar } from './calendar';
 import {
@@ -17,7 +15,6 @@ import {
 import { settle, type SettlementTransfer } from './netting';
 import type { StatementService } from './statement.service';
 import { releaseClosedExposure } from './funding.service';
-import { PeriodicJob } from '../common/periodic-job';
 import { assert } from '../common/assert';
 import { PERIOD_COLUMNS, toPeriod, type PeriodRow } from './period';
 
@@ -115,29 +112,6 @@ export class SettlementService {
       if (!isDomainError(computed) && computed.closedNow) closed.push(computed.period);
     }
     return { closed, skipped: false };
-  }
-
-  /** Runs `runDue` every `intervalSeconds`, never two at once in this process; logs each close once; reports each run to `jobs`. */
-  schedule(intervalSeconds: number, logger: Logger, jobs?: JobObserver): PeriodicJob<ScheduledCloseRun> {
-    const job = new PeriodicJob(
-      intervalSeconds * 1000,
-      async () => {
-        const run = await observeJob(
-          jobs,
-          'settlement_close',
-          () => this.runDue(),
-          (result) => ({
-            outcome: result.skipped ? 'skipped' : 'ok',
-            items: result.closed.length,
-          }),
-        );
-        for (const period of run.closed) logger.info({ period: period.id }, 'settlement period closed');
-        if (run.skipped) logger.debug('settlement close skipped: another close holds the lock');
-        return run;
-      },
-      (error) => logger.error({ err: error }, 'settlement close failed'),
-    );
-    return job.start();
   }
 
   private async cutOff(periodId: string, closedBy: string): Promise<PeriodRow | DomainError> {

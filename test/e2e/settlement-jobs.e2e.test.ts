@@ -5,8 +5,9 @@ import { TestHub, type TestPartner } from '../helpers/test-hub';
 
 /**
  * The settlement close as a job: whole-period queries run without JIT (its compile time dwarfs
- * a small period's queries), and scheduled runs never wait for a close in progress, never
- * overlap in one process, and report each close once however many runs race for it.
+ * a small period's queries), and scheduled runs never wait for a close in progress and report
+ * each close once however many runs race for it. (That the runs come from the job queue, one
+ * waiting instance across processes: scheduled-jobs.e2e.test.ts.)
  */
 let hub: TestHub;
 let acme: TestPartner;
@@ -26,15 +27,6 @@ function capturingLogger(): { logger: pino.Logger; lines: Array<{ msg: string; l
   const lines: Array<{ msg: string; level: number }> = [];
   const logger = pino({ level: 'debug' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
   return { logger, lines };
-}
-
-async function until(condition: () => boolean, timeoutMs: number, step: () => void = () => undefined): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    step();
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 async function makeOpenPeriodDue(): Promise<string> {
@@ -65,60 +57,53 @@ it('a close computes its period with JIT off (whatever the server default)', asy
 });
 
 describe('the scheduled close', () => {
-  it('skips, without waiting on a connection, while another close holds the lock, and never overlaps itself', async () => {
+  it('skips, without waiting on a connection, while another close holds the lock', async () => {
     await acme.client.issuePoints({ member: 'ann', amount: '20' });
     const id = await makeOpenPeriodDue();
     const holder = new Client({ connectionString: (hub.hub.dataSource.options as { url: string }).url });
     await holder.connect();
     const { logger, lines } = capturingLogger();
+    const job = hub.hub.jobs.settlementClose;
     const pool = (hub.hub.dataSource.driver as unknown as { master: { waitingCount: number } }).master;
-    const job = hub.hub.services.settlement.schedule(0.02, logger);
     let waitingMax = 0;
+    const sampler = setInterval(() => (waitingMax = Math.max(waitingMax, pool.waitingCount)), 2);
     try {
       // Another close (another instance, or finance) is computing for as long as this test likes.
       await holder.query('SELECT pg_advisory_lock($1, $2)', COMPUTE_LOCK);
-      const skipped = () => lines.filter((line) => line.msg.startsWith('settlement close skipped')).length;
-      // Ticks finish while the lock is still held: none of them waits for it.
-      await until(
-        () => skipped() >= 5,
-        10_000,
-        () => (waitingMax = Math.max(waitingMax, pool.waitingCount)),
-      );
+      // Runs finish while the lock is still held: none of them waits for it.
+      for (let i = 0; i < 5; i += 1) {
+        const run = await job.run();
+        job.log?.(run, logger);
+        expect(job.report(run)).toEqual({ outcome: 'skipped', items: 0 });
+      }
       expect(waitingMax).toBe(0);
+      expect(lines.filter((line) => line.msg.startsWith('settlement close skipped'))).toHaveLength(5);
       expect(lines.filter((line) => line.msg === 'settlement period closed')).toEqual([]);
       // The first run cut the period off; the figures wait for the lock holder to finish.
       const [period] = await hub.hub.dataSource.query('SELECT status FROM settlement_period WHERE id = $1', [id]);
       expect(period.status).toBe('closing');
     } finally {
-      await job.stop();
+      clearInterval(sampler);
       await holder.query('SELECT pg_advisory_unlock($1, $2)', COMPUTE_LOCK);
       await holder.end();
     }
-    expect(job.isRunning).toBe(false);
-    expect(lines.filter((line) => line.level >= 50)).toEqual([]);
     // Once the lock is free, the next run finishes the close, and says so once.
-    const after = hub.hub.services.settlement.schedule(0, logger);
-    const run = await after.tick();
-    expect(run?.closed.map((closed) => [closed.id, closed.status])).toEqual([[id, 'closed']]);
+    const run = await job.run();
+    job.log?.(run, logger);
+    expect(job.report(run)).toEqual({ outcome: 'ok', items: 1 });
+    expect(run.closed.map((closed) => [closed.id, closed.status])).toEqual([[id, 'closed']]);
     expect(lines.filter((line) => line.msg === 'settlement period closed')).toHaveLength(1);
-  });
-
-  it('a run asked for while one is in progress in the same process does not start', async () => {
-    await makeOpenPeriodDue();
-    const { logger } = capturingLogger();
-    const job = hub.hub.services.settlement.schedule(0, logger);
-    const [first, second] = await Promise.all([job.tick(), job.tick()]);
-    expect(first?.closed).toHaveLength(1);
-    expect(second).toBeUndefined();
+    expect(lines.filter((line) => line.level >= 50)).toEqual([]);
   });
 
   it('runs racing for one due period (as from several instances) close it once and log it once', async () => {
     await acme.client.issuePoints({ member: 'ann', amount: '30' });
     const id = await makeOpenPeriodDue();
     const { logger, lines } = capturingLogger();
-    const jobs = Array.from({ length: 6 }, () => hub.hub.services.settlement.schedule(0, logger));
-    const runs = await Promise.all(jobs.map((job) => job.tick()));
-    expect(runs.flatMap((run) => run?.closed.map((period) => period.id) ?? [])).toEqual([id]);
+    const job = hub.hub.jobs.settlementClose;
+    const runs = await Promise.all(Array.from({ length: 6 }, () => job.run()));
+    for (const run of runs) job.log?.(run, logger);
+    expect(runs.flatMap((run) => run.closed.map((period) => period.id))).toEqual([id]);
     expect(lines.filter((line) => line.msg === 'settlement period closed')).toEqual([expect.objectContaining({ period: id })]);
     const [period] = await hub.hub.dataSource.query('SELECT status FROM settlement_period WHERE id = $1', [id]);
     expect(period.status).toBe('closed');
@@ -126,14 +111,21 @@ describe('the scheduled close', () => {
   });
 });
 
-describe('the expiry schedule', () => {
-  it('never runs twice at once in one process: a tick asked for during a run does not start', async () => {
-    const { logger, lines } = capturingLogger();
-    const job = hub.hub.services.expiry.schedule(0, logger);
-    const [first, second] = await Promise.all([job.tick(), job.tick()]);
-    expect(first?.ran).toBe(true);
-    expect(second).toBeUndefined();
-    await job.stop();
-    expect(lines.filter((line) => line.level >= 50)).toEqual([]);
+describe('the expiry job', () => {
+  /** The expiry lock of src/ledger/expiry.service.ts (one-bigint advisory key). */
+  const EXPIRY_LOCK = 7_301_003;
+
+  it('skips, without waiting, while another run (another instance, or npm run expire) holds the expiry lock', async () => {
+    const job = hub.hub.jobs.expiry;
+    const holder = new Client({ connectionString: (hub.hub.dataSource.options as { url: string }).url });
+    await holder.connect();
+    try {
+      await holder.query('SELECT pg_advisory_lock($1)', [EXPIRY_LOCK]);
+      expect(job.report(await job.run())).toEqual({ outcome: 'skipped', items: 0 });
+    } finally {
+      await holder.query('SELECT pg_advisory_unlock($1)', [EXPIRY_LOCK]);
+      await holder.end();
+    }
+    expect(job.report(await job.run())).toEqual({ outcome: 'ok', items: 0 });
   });
 });

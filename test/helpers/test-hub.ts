@@ -61,6 +61,9 @@ export class TestHub {
       EXPIRY_INTERVAL_SECONDS: '0',
       // …and close settlement periods themselves.
       SETTLEMENT_INTERVAL_SECONDS: '0',
+      // …and the hold-expiry and vesting jobs (hub.jobs.holdExpiry.run(), hub.jobs.vesting.run()).
+      HOLD_EXPIRY_INTERVAL_SECONDS: '0',
+      VESTING_INTERVAL_SECONDS: '0',
       ...options.env,
     };
     const clock = new TestClock();
@@ -95,6 +98,17 @@ export class TestHub {
     this.started.env = { ...this.started.env, ...env };
     this.hub = await startHub(loadConfig(this.started.env), this.started.databaseUrl, { clock: this.clock, logger: this.started.logger });
     this.closed = false;
+  }
+
+  /**
+   * A second hub on the same database and clock (as a second process of one deployment would be),
+   * with `env` changed; the caller closes it (before stop()).
+   */
+  startAnother(env: Record<string, string> = {}): Promise<Hub> {
+    return startHub(loadConfig({ ...this.started.env, ...env }), this.started.databaseUrl, {
+      clock: this.clock,
+      logger: this.started.logger,
+    });
   }
 
   /** True while a restart that failed left no hub running. */

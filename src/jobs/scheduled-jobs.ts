@@ -1,0 +1,96 @@
+import type { DataSource, EntityManager } from 'typeorm';
+import type { Clock } from '../common/clock';
+import { withTransaction } from '../db/with-transaction';
+import type { ExpiryRun, ExpiryService } from '../ledger/expiry.service';
+import { announceVestedLots, expireDueHolds } from '../ledger/maturity';
+import type { ScheduledCloseRun, SettlementService } from '../settlement/settlement.service';
+import type { RecurringJob } from './recurring';
+
+/** Holds or lots taken per transaction. */
+const BATCH = 200;
+
+export interface MaturityRun {
+  /** Holds closed as expired, or lots announced as vested. */
+  items: number;
+}
+
+/** The hub's recurring jobs (docs/operations.md, "Jobs"), by name. */
+export interface ScheduledJobs {
+  expiry: RecurringJob<ExpiryRun>;
+  settlementClose: RecurringJob<ScheduledCloseRun>;
+  holdExpiry: RecurringJob<MaturityRun>;
+  vesting: RecurringJob<MaturityRun>;
+}
+
+export interface ScheduledJobsOptions {
+  dataSource: DataSource;
+  clock: Clock;
+  expiry: ExpiryService;
+  settlement: SettlementService;
+  intervals: { expiry: number; settlementClose: number; holdExpiry: number; vesting: number };
+}
+
+export function scheduledJobs(options: ScheduledJobsOptions): ScheduledJobs {
+  const { dataSource, clock, intervals } = options;
+  return {
+    // Its advisory lock stays: a run that outlasts the interval may meet the next one, which then skips.
+    expiry: {
+      task: 'expiry',
+      metric: 'expiry',
+      intervalSeconds: intervals.expiry,
+      run: () => options.expiry.run(),
+      report: (run) => ({ outcome: run.ran ? 'ok' : 'skipped', items: run.lotsExpired }),
+      log: (run, logger) => {
+        if (run.ran && run.lotsExpired > 0) logger.info({ ...run, pointsExpired: run.pointsExpired.toString() }, 'expiry run');
+      },
+    },
+    // Its locks stay too: finance closes a period by hand as well, and a run never waits for another close.
+    settlementClose: {
+      task: 'settlement-close',
+      metric: 'settlement_close',
+      intervalSeconds: intervals.settlementClose,
+      run: () => options.settlement.runDue(),
+      report: (run) => ({ outcome: run.skipped ? 'skipped' : 'ok', items: run.closed.length }),
+      log: (run, logger) => {
+        for (const period of run.closed) logger.info({ period: period.id }, 'settlement period closed');
+        if (run.skipped) logger.debug('settlement close skipped: another close holds the lock');
+      },
+    },
+    // Batches of rows taken with SKIP LOCKED: runs at once split the work, so no lock is needed.
+    holdExpiry: {
+      task: 'hold-expiry',
+      metric: 'hold_expiry',
+      intervalSeconds: intervals.holdExpiry,
+      run: () => inBatches(dataSource, clock, (tx, now) => expireDueHolds(tx, now, BATCH)),
+      report: (run) => ({ outcome: 'ok', items: run.items }),
+      log: (run, logger) => {
+        if (run.items > 0) logger.info({ holdsExpired: run.items }, 'hold expiry run');
+      },
+    },
+    vesting: {
+      task: 'vesting',
+      metric: 'vesting',
+      intervalSeconds: intervals.vesting,
+      run: () => inBatches(dataSource, clock, (tx, now) => announceVestedLots(tx, now, BATCH)),
+      report: (run) => ({ outcome: 'ok', items: run.items }),
+      log: (run, logger) => {
+        if (run.items > 0) logger.info({ lotsVested: run.items }, 'vesting run');
+      },
+    },
+  };
+}
+
+/** Batch after batch, each its own transaction, all at one `now`, until a batch comes back short. */
+async function inBatches(
+  dataSource: DataSource,
+  clock: Clock,
+  batch: (tx: EntityManager, now: Date) => Promise<unknown[]>,
+): Promise<MaturityRun> {
+  const now = clock.now();
+  let items = 0;
+  for (;;) {
+    const done = await withTransaction(dataSource, (tx) => batch(tx, now));
+    items += done.length;
+    if (done.length < BATCH) return { items };
+  }
+}
