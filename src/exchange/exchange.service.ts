@@ -14,8 +14,8 @@ import type { HubKeys } from '../hub-keys/hub-keys';
 import { addMonths } from '../ledger/apply-entry';
 import { consumeLots, CP, ensureAccount, recordEntry, type AccountRef } from '../ledger/ledger.repository';
 import type { Posting } from '../ledger/apply-entry';
-import { insufficientBalance } from '../ledger/points.service';
-import { findMemberIdByRef } from '../members/member.service';
+import { insufficientBalance } from '../operations/issue';
+import { findMemberIdByRef } from '../operations/enroll';
 import type { ContractService } from '../partners/contract.service';
 import { convert, CP_RATE, type Conversion, type Rate } from './convert';
 

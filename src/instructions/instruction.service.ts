@@ -4,21 +4,21 @@ import type { Clock } from '../common/clock';
 import { DomainError, ErrorCode, fail, isDomainError } from '../common/errors';
 import { newId } from '../common/ids';
 import { pgCode, withTransaction } from '../db/with-transaction';
-import { authorizeRedemption, captureRedemption, voidRedemption, type HoldResult } from '../ledger/holds.service';
-import { issuePoints, redeemPoints, type MovementResult } from '../ledger/points.service';
-import { reverseEntry } from '../ledger/reversals.service';
-import { moveNativePoints } from '../exchange/native-points.service';
+import { authorizeRedemption, captureRedemption, voidRedemption, type HoldResult } from '../operations/authorize';
+import { issuePoints, redeemPoints, type MovementResult } from '../operations/issue';
+import { reverseEntry } from '../operations/reverse';
+import { moveNativePoints } from '../operations/native-points';
 import { CP } from '../ledger/ledger.repository';
-import { transferPoints } from '../ledger/transfers.service';
+import { transferPoints } from '../operations/transfer';
 import type { ContractService } from '../partners/contract.service';
 import type { TierService } from '../members/tiers';
-import { enrollMember, type Enrolled } from '../members/member.service';
+import { enrollMember, type Enrolled } from '../operations/enroll';
 import type { PartnerService } from '../partners/partner.service';
 import type { HubKeys } from '../hub-keys/hub-keys';
 import type { InstructionClaims } from '../common/claims';
 import { parseInstructionClaims } from './instruction-claims';
 import { verifySigned } from './verify-signed';
-import { acknowledgeStatement, disputeStatement, type StatementActionResult } from '../settlement/disputes.service';
+import { acknowledgeStatement, disputeStatement, type StatementActionResult } from '../operations/dispute';
 
 export type AcceptedData = (Enrolled | MovementResult | HoldResult | StatementActionResult) & Record<string, unknown>;
 

@@ -2,8 +2,8 @@ import type { EntityManager } from 'typeorm';
 import { assert } from '../common/assert';
 import { DomainError, ErrorCode, fail, isDomainError } from '../common/errors';
 import type { ReverseClaims } from '../common/claims';
-import { CP, findMovementTargets, recordEntry, recordLotChanges, type LotChange, type MovementTargets } from './ledger.repository';
-import type { MovementContext, MovementResult } from './points.service';
+import { CP, findMovementTargets, recordEntry, recordLotChanges, type LotChange, type MovementTargets } from '../ledger/ledger.repository';
+import type { MovementContext, MovementResult } from './issue';
 
 /**
  * Reversals (docs/ledger.md, "Rules"): a refund is a new entry linked to the issue or redemption it

@@ -2,8 +2,8 @@ import type { EntityManager } from 'typeorm';
 import { DomainError, ErrorCode, fail } from '../common/errors';
 import type { MovementClaims } from '../common/claims';
 import { ensureAccount, recordEntry } from '../ledger/ledger.repository';
-import { insufficientBalance, unknownMember, type MovementContext, type MovementResult } from '../ledger/points.service';
-import { findMemberIdByRef } from '../members/member.service';
+import { insufficientBalance, unknownMember, type MovementContext, type MovementResult } from './issue';
+import { findMemberIdByRef } from './enroll';
 
 /**
  * A partner's own program points held at the hub (docs/ledger.md, "Assets"): a partner issues and redeems

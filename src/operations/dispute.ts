@@ -10,7 +10,7 @@ import { withTransaction } from '../db/with-transaction';
 import type { AcknowledgeClaims, DisputeClaims } from '../common/claims';
 import { readCursor, toConnection, type Connection, type Page } from '../ledger/ledger-query.service';
 import { ensureAccount, HUB_OWNER, recordEntry } from '../ledger/ledger.repository';
-import { STATEMENT_COLUMNS, toStatement, type StatementRow } from './statement.service';
+import { STATEMENT_COLUMNS, toStatement, type StatementRow } from '../settlement/statement.service';
 
 /** opened_at as PostgreSQL prints it, then the dispute id. */
 const DISPUTE_CURSOR =

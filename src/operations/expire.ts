@@ -6,7 +6,7 @@ import { observeJob, type JobObserver } from '../common/jobs';
 import { withTransaction } from '../db/with-transaction';
 import { PeriodicJob } from '../common/periodic-job';
 import type { ContractService } from '../partners/contract.service';
-import { CP, ensureAccount, HUB_OWNER, recordEntry, recordLotChanges } from './ledger.repository';
+import { CP, ensureAccount, HUB_OWNER, recordEntry, recordLotChanges } from '../ledger/ledger.repository';
 
 export interface ExpiryRun {
   /** False when another process holds the expiry lock: that run does the work. */

@@ -3,8 +3,8 @@ import { DomainError, ErrorCode, fail } from '../common/errors';
 import { newId } from '../common/ids';
 import { queryRows } from '../db/sql';
 import type { AuthorizeClaims, CaptureClaims, VoidClaims } from '../common/claims';
-import { findMovementTargets } from './ledger.repository';
-import { debitWallet, insufficientBalance, unknownMember, type MovementContext, type MovementResult } from './points.service';
+import { findMovementTargets } from '../ledger/ledger.repository';
+import { debitWallet, insufficientBalance, unknownMember, type MovementContext, type MovementResult } from './issue';
 
 /**
  * Two-phase redemption (docs/ledger.md, "Holds"): authorize holds points (they stay in the wallet but are

@@ -2,9 +2,9 @@ import type { EntityManager } from 'typeorm';
 import { DomainError, ErrorCode, fail, isDomainError } from '../common/errors';
 import type { TransferClaims } from '../common/claims';
 import type { ContractService } from '../partners/contract.service';
-import { totalsByIssuer, type LotTake } from './apply-entry';
-import { CP, consumeLots, recordEntry } from './ledger.repository';
-import { insufficientBalance, type MovementContext } from './points.service';
+import { totalsByIssuer, type LotTake } from '../ledger/apply-entry';
+import { CP, consumeLots, recordEntry } from '../ledger/ledger.repository';
+import { insufficientBalance, type MovementContext } from './issue';
 
 /**
  * Transfers between members (docs/ledger.md, "Rules"): a gift or family pooling between two members of
