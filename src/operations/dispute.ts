@@ -9,7 +9,9 @@ import { limits } from '../config/limits';
 import { withTransaction } from '../db/with-transaction';
 import type { AcknowledgeClaims, DisputeClaims } from '../common/claims';
 import { readCursor, toConnection, type Connection, type Page } from '../ledger/ledger-query.service';
-import { ensureAccount, HUB_OWNER, recordEntry } from '../ledger/ledger.repository';
+import { ensureAccount, HUB_OWNER } from '../ledger/ledger.repository';
+import { postEntry } from '../ledger/kernel';
+import { assert } from '../common/assert';
 import { STATEMENT_COLUMNS, toStatement, type StatementRow } from '../settlement/statement.service';
 
 /** opened_at as PostgreSQL prints it, then the dispute id. */
@@ -197,27 +199,26 @@ export class DisputeService {
     const partnerAccount = await ensureAccount(tx, 'partner', dispute.partnerId, currency, 'settlement');
     const hubAccount = await ensureAccount(tx, 'hub', HUB_OWNER, currency, 'settlement');
     const entryId = newId();
-    await recordEntry(
-      tx,
-      {
-        id: entryId,
-        type: 'adjustment',
-        partnerId: dispute.partnerId,
-        jti: null,
-        memberId: null,
-        orderRef: null,
-        occurredAt: now,
-        recordedAt: now,
-        requestHash: null,
-        rates: { currency, statementId: dispute.statementId },
-        disputeId: dispute.id,
-      },
-      [
+    const posted = await postEntry(tx, {
+      id: entryId,
+      type: 'adjustment',
+      partnerId: dispute.partnerId,
+      jti: null,
+      memberId: null,
+      orderRef: null,
+      occurredAt: now,
+      recordedAt: now,
+      requestHash: null,
+      rates: { currency, statementId: dispute.statementId },
+      disputeId: dispute.id,
+      postings: [
         { accountId: partnerAccount.id, asset: currency, amount, floored: false },
         { accountId: hubAccount.id, asset: currency, amount: -amount, floored: false },
       ],
-      this.counterShards,
-    );
+      counterShards: this.counterShards,
+    });
+    // Settlement accounts have no floor, so nothing can refuse an adjustment.
+    assert(!isDomainError(posted), `adjustment ${entryId} was refused`);
     return entryId;
   }
 

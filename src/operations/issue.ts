@@ -2,57 +2,15 @@ import { drawFunding } from '../settlement/funding.service';
 import type { EntityManager } from 'typeorm';
 import { assert } from '../common/assert';
 import { DomainError, ErrorCode, fail, isDomainError } from '../common/errors';
-import { addMonths, totalsByIssuer } from '../ledger/apply-entry';
-import { CP, consumeLots, createLot, findMovementTargets, recordEntry, type MovementTargets } from '../ledger/ledger.repository';
+import { addMonths } from '../ledger/apply-entry';
+import { CP, findMovementTargets } from '../ledger/ledger.repository';
+import { postEntry } from '../ledger/kernel';
 import type { MovementClaims } from '../common/claims';
 import { limits } from '../config/limits';
-import { applyMultiplier, type TierService } from '../members/tiers';
-
-/** What the hub tells the partner (and signs in the receipt) after an issue or a redemption. */
-export interface MovementResult {
-  entryId: string;
-  memberId: string;
-  amount: string;
-  balance: string;
-  recordedAt: string;
-  /** The entry's postings and the contract prices it used, as signed in the receipt (docs/protocol.md, "Receipts"). */
-  postings: Array<{ account: string; amount: string }>;
-  rates: Record<string, string>;
-  /** Set for a partner's own unit; absent means CP. */
-  asset?: string;
-  /** For pending points: when they become spendable. */
-  vestsAt?: string;
-  consumed?: Array<{ issuerPartnerId: string; amount: string }>;
-}
-
-export interface MovementContext {
-  partnerId: string;
-  requestHash: string;
-  entryId: string;
-  now: Date;
-  counterShards: number;
-  tiers: TierService;
-}
-
-/** What an entry records of the instruction that made it. */
-export interface EntrySource {
-  jti: string;
-  orderRef: string | null;
-  occurredAt: Date;
-}
+import { applyMultiplier } from '../members/tiers';
+import { unknownMember, type EntrySource, type MovementContext, type MovementResult } from './context';
 
 const DAY_MS = 86_400_000;
-
-export const unknownMember = (context: MovementContext, memberRef: string): DomainError =>
-  fail(ErrorCode.UNKNOWN_MEMBER, `no member ${memberRef} is enrolled at ${context.partnerId}`);
-
-/** `asset`: what the refused amounts are in, CP or a partner unit's code (an exchange from a unit, a native redeem). */
-export const insufficientBalance = (available: bigint, requested: bigint, asset = 'CP'): DomainError =>
-  fail(ErrorCode.INSUFFICIENT_BALANCE, `the member can spend ${available} ${asset}, ${requested} were asked`, {
-    available: available.toString(),
-    requested: requested.toString(),
-    asset,
-  });
 
 /** Issue (earn): P.issuance −n, member wallet +n, and a lot of issuer P that expires per P's contract. */
 export async function issuePoints(
@@ -83,82 +41,45 @@ export async function issuePoints(
   // funding row is locked after the member's wallet, as an exchange into CP does: one lock order.
   const funding = await drawFunding(tx, context.partnerId, targets.contract, amount, targets.wallet.id);
   if (isDomainError(funding)) return funding;
-  const balances = await recordEntry(
-    tx,
-    entryOf('issue', context, targets.memberId, claims, rates),
-    [
+  // A partner with a return window issues pending points: in the balance, spendable once vested.
+  const vestsAt = targets.contract.pendingDays > 0 ? new Date(context.now.getTime() + targets.contract.pendingDays * DAY_MS) : null;
+  const posted = await postEntry(tx, {
+    ...entryOf('issue', context, targets.memberId, claims, rates),
+    postings: [
       { accountId: targets.counter.id, asset: CP, amount: -amount, floored: false },
       { accountId: targets.wallet.id, asset: CP, amount, floored: true },
       ...funding,
     ],
-    context.counterShards,
-  );
-  // A partner with a return window issues pending points: in the balance, spendable once vested.
-  const vestsAt = targets.contract.pendingDays > 0 ? new Date(context.now.getTime() + targets.contract.pendingDays * DAY_MS) : null;
-  await createLot(tx, {
-    accountId: targets.wallet.id,
-    issuerPartnerId: context.partnerId,
-    entryId: context.entryId,
-    amount,
-    issuedAt: context.now,
-    expiresAt: addMonths(context.now, targets.contract.lotLifetimeMonths),
-    vestsAt,
+    lots: {
+      create: [
+        {
+          accountId: targets.wallet.id,
+          issuerPartnerId: context.partnerId,
+          amount,
+          issuedAt: context.now,
+          expiresAt: addMonths(context.now, targets.contract.lotLifetimeMonths),
+          vestsAt,
+        },
+      ],
+    },
+    counterShards: context.counterShards,
   });
-  const issued = result(context, targets.memberId, amount, balances.get(targets.wallet.id), rates, [
+  if (isDomainError(posted)) return posted;
+  const issued = movementResult(context, targets.memberId, amount, posted.balances.get(targets.wallet.id), rates, [
     { account: `partner:${context.partnerId}:CP:issuance`, amount: (-amount).toString() },
     { account: `member:${targets.memberId}:CP:wallet`, amount: amount.toString() },
   ]);
   return vestsAt ? { ...issued, vestsAt: vestsAt.toISOString() } : issued;
 }
 
-/**
- * Redeem (burn) at partner Q: member wallet −n, Q.redemption +n. The wallet row is locked first,
- * so two redemptions racing for the last points are decided one after the other: exactly one
- * wins. Points on hold for a pending authorization are not spendable.
- */
-export async function redeemPoints(
-  tx: EntityManager,
+/** The entry fields of an issue or a redemption. */
+export function entryOf(
+  type: 'issue' | 'redeem',
   context: MovementContext,
-  claims: MovementClaims,
-): Promise<MovementResult | DomainError> {
-  const targets = await findMovementTargets(tx, context.partnerId, { ref: claims.member }, 'redemption', true, context.now);
-  if (!targets) return unknownMember(context, claims.member);
-  const spendable = targets.balance - targets.reserved;
-  if (spendable < claims.amount) return insufficientBalance(spendable, claims.amount);
-  return debitWallet(tx, context, targets, claims.amount, claims);
-}
-
-/**
- * The redemption entry itself, for a redemption or a capture: the caller has locked the wallet
- * (found the targets `forDebit`) and checked the amount is spendable.
- */
-export async function debitWallet(
-  tx: EntityManager,
-  context: MovementContext,
-  targets: MovementTargets,
-  amount: bigint,
+  memberId: string,
   source: EntrySource,
-): Promise<MovementResult> {
-  const rates = { contractId: targets.contract.id, currency: targets.contract.currency, redeemPrice: targets.contract.redeemPrice };
-  const balances = await recordEntry(
-    tx,
-    entryOf('redeem', context, targets.memberId, source, rates),
-    [
-      { accountId: targets.wallet.id, asset: CP, amount: -amount, floored: true },
-      { accountId: targets.counter.id, asset: CP, amount, floored: false },
-    ],
-    context.counterShards,
-  );
-  const takes = await consumeLots(tx, targets.wallet.id, amount, context.entryId, context.partnerId, { at: context.now });
-  const consumed = totalsByIssuer(takes);
-  const postings = [
-    { account: `member:${targets.memberId}:CP:wallet`, amount: (-amount).toString() },
-    { account: `partner:${context.partnerId}:CP:redemption`, amount: amount.toString() },
-  ];
-  return { ...result(context, targets.memberId, amount, balances.get(targets.wallet.id), rates, postings), consumed };
-}
-
-function entryOf(type: 'issue' | 'redeem', context: MovementContext, memberId: string, source: EntrySource, rates: Record<string, string>) {
+  rates: Record<string, string>,
+) {
   return {
     rates,
     id: context.entryId,
@@ -173,7 +94,7 @@ function entryOf(type: 'issue' | 'redeem', context: MovementContext, memberId: s
   };
 }
 
-function result(
+export function movementResult(
   context: MovementContext,
   memberId: string,
   amount: bigint,
