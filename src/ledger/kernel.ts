@@ -4,7 +4,7 @@ import { DomainError, ErrorCode, fail } from '../common/errors';
 import { allocateFifo, assertBalanced, netByAccount, type LotTake, type OpenLot, type Posting } from './apply-entry';
 import { queryRows } from '../db/sql';
 import { CP, type NewEntry } from './ledger.repository';
-import type { AccountKind } from './ledger.entity';
+import type { AccountKind } from './types';
 
 /**
  * The ledger kernel's write API (docs/ledger.md, "The kernel"). Every statement that writes a
@@ -126,35 +126,52 @@ export function assertLotMovesMatchPostings(postings: readonly EntryPosting[], l
 
 interface SpendableRow {
   account_id: string;
+  kind: AccountKind;
   balance: string;
   reserved: string;
   in_lots: string;
 }
 
+const SPENDABLE_COLUMNS = `b.account_id, a.kind, b.balance::text, wallet_reserved(b.account_id, $2)::text AS reserved,
+  (SELECT coalesce(sum(remaining), 0) FROM lot WHERE lot.account_id = b.account_id AND remaining > 0)::text AS in_lots`;
+
 /**
  * Locks floored accounts' balance rows in the global order: wallets by ascending account id,
- * then funding rows. Rows this transaction holds already cost nothing.
+ * then funding rows. Rows this transaction holds already cost nothing. An operation locks what it
+ * debits with this (or `findMovementTargets`) before it reads what it decides on.
  */
-export async function lockFloored(tx: EntityManager, accountIds: readonly string[]): Promise<Map<string, AccountKind>> {
-  if (accountIds.length === 0) return new Map();
-  const rows: Array<{ account_id: string; kind: AccountKind }> = await tx.query(
-    `SELECT b.account_id, a.kind FROM account_balance b JOIN account a ON a.id = b.account_id
+export async function lockFloored(tx: EntityManager, accountIds: readonly string[]): Promise<void> {
+  if (accountIds.length === 0) return;
+  await tx.query(
+    `SELECT b.account_id FROM account_balance b JOIN account a ON a.id = b.account_id
      WHERE b.account_id = ANY($1::bigint[]) AND b.shard = 0 ORDER BY (a.kind <> 'wallet'), b.account_id FOR UPDATE OF b`,
     [[...accountIds]],
   );
-  return new Map(rows.map((row) => [String(row.account_id), row.kind]));
+}
+
+/**
+ * lockFloored, and what each account can spend, in one statement. The operation locked these
+ * rows before it decided, so this statement waits for nothing and reads every hold and lot
+ * committed before that lock.
+ */
+async function lockAndReadSpendable(tx: EntityManager, accountIds: readonly string[], at: Date): Promise<Map<string, SpendableRow>> {
+  if (accountIds.length === 0) return new Map();
+  const rows: SpendableRow[] = await tx.query(
+    `SELECT ${SPENDABLE_COLUMNS} FROM account_balance b JOIN account a ON a.id = b.account_id
+     WHERE b.account_id = ANY($1::bigint[]) AND b.shard = 0 ORDER BY (a.kind <> 'wallet'), b.account_id FOR UPDATE OF b`,
+    [[...accountIds], at],
+  );
+  return new Map(rows.map((row) => [String(row.account_id), row]));
 }
 
 /** Accounts whose balance is what their owner can spend: a debit never takes them below zero (a capped exposure may go negative). */
 const SPENDABLE_KINDS: ReadonlySet<AccountKind> = new Set(['wallet', 'prefunding']);
 
-/** Balance, reserved (holds, pending and expired lots) and CP in lots of floored accounts. */
+/** Balance, reserved (holds, pending and expired lots) and CP in lots of floored accounts, without locking. */
 async function readSpendable(tx: EntityManager, accountIds: readonly string[], at: Date): Promise<Map<string, SpendableRow>> {
   if (accountIds.length === 0) return new Map();
   const rows: SpendableRow[] = await tx.query(
-    `SELECT account_id, balance::text, wallet_reserved(account_id, $2)::text AS reserved,
-            (SELECT coalesce(sum(remaining), 0) FROM lot WHERE lot.account_id = b.account_id AND remaining > 0)::text AS in_lots
-     FROM account_balance b WHERE account_id = ANY($1::bigint[]) AND shard = 0`,
+    `SELECT ${SPENDABLE_COLUMNS} FROM account_balance b JOIN account a ON a.id = b.account_id WHERE b.account_id = ANY($1::bigint[]) AND b.shard = 0`,
     [[...accountIds], at],
   );
   return new Map(rows.map((row) => [String(row.account_id), row]));
@@ -178,8 +195,17 @@ export async function postEntry(tx: EntityManager, input: PostEntryInput): Promi
   const flooredIds = new Set(postings.filter((p) => p.floored).map((p) => p.accountId));
   const net = netByAccount(postings);
   const debited = net.filter(([accountId, delta]) => delta < 0n && flooredIds.has(accountId)).map(([accountId]) => accountId);
-  const kinds = await lockFloored(tx, debited);
-  const before = await readSpendable(tx, debited, at);
+  const before = await lockAndReadSpendable(tx, debited, at);
+  const refusal = (accountId: string): DomainError => {
+    const was = spendableOf(before.get(accountId));
+    const requested = -net.find(([id]) => id === accountId)![1];
+    return insufficientBalance(was < 0n ? 0n : was, requested, postings.find((p) => p.accountId === accountId)!.asset);
+  };
+  const guarded = debited.filter((id) => SPENDABLE_KINDS.has(before.get(id)!.kind));
+  // What the balance alone cannot cover is refused before anything is written.
+  for (const accountId of guarded) {
+    if (BigInt(before.get(accountId)!.balance) + net.find(([id]) => id === accountId)![1] < 0n) return refusal(accountId);
+  }
 
   await recordEntry(tx, input, postings, input.counterShards);
   const takes = lots ? await moveLots(tx, input.id, lots, at) : [];
@@ -202,14 +228,10 @@ export async function postEntry(tx: EntityManager, input: PostEntryInput): Promi
     const cpWallet = postings.some((p) => p.accountId === accountId && p.asset === CP);
     if (cpWallet) assert(row.in_lots === row.balance, `wallet ${accountId}: lots hold ${row.in_lots}, the balance is ${row.balance}`);
   }
-  for (const accountId of debited.filter((id) => SPENDABLE_KINDS.has(kinds.get(id)!))) {
+  // Held, pending and expired points are not spendable either: what was spendable may not fall below zero (or below where it was).
+  for (const accountId of guarded) {
     const was = spendableOf(before.get(accountId));
-    const floor = was < 0n ? was : 0n;
-    if (spendableOf(after.get(accountId)) < floor) {
-      const requested = -net.find(([id]) => id === accountId)![1];
-      const asset = postings.find((p) => p.accountId === accountId)!.asset;
-      return insufficientBalance(was < 0n ? 0n : was, requested, asset);
-    }
+    if (spendableOf(after.get(accountId)) < (was < 0n ? was : 0n)) return refusal(accountId);
   }
   return { entryId: input.id, balances, takes };
 }
@@ -233,8 +255,7 @@ export interface NewHold {
  */
 export async function placeHold(tx: EntityManager, hold: NewHold): Promise<bigint | DomainError> {
   assert(hold.amount > 0n, 'a hold is for a positive amount');
-  await lockFloored(tx, [hold.walletId]);
-  const was = spendableOf((await readSpendable(tx, [hold.walletId], hold.createdAt)).get(hold.walletId));
+  const was = spendableOf((await lockAndReadSpendable(tx, [hold.walletId], hold.createdAt)).get(hold.walletId));
   if (was < hold.amount) return insufficientBalance(was < 0n ? 0n : was, hold.amount);
   await tx.query(
     `INSERT INTO hold (id, partner_id, jti, member_id, wallet_id, amount, order_ref, created_at, expires_at)

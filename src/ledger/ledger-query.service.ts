@@ -3,7 +3,7 @@ import { UUID_PATTERN } from '@coalition-hub/partner-sdk';
 import { badInput } from '../common/auth-errors';
 import type { Clock } from '../common/clock';
 import { decodeCursor, encodeCursor } from '../common/ids';
-import type { AccountEntity, EntryType } from './ledger.entity';
+import type { Account, AccountKind, EntryType, OwnerKind } from './types';
 import { CP } from './ledger.repository';
 
 export interface Page {
@@ -262,11 +262,11 @@ export class LedgerQueryService {
     return entryIds.map((id) => byEntry.get(id) ?? []);
   }
 
-  async accounts(ids: readonly string[]): Promise<Array<AccountEntity | Error>> {
-    const rows: Array<Record<string, string>> = await this.dataSource.query(
-      'SELECT id, owner_kind, owner_id, asset, kind, created_at FROM account WHERE id = ANY($1::bigint[])',
-      [ids],
-    );
+  async accounts(ids: readonly string[]): Promise<Array<Account | Error>> {
+    const rows: Array<{ id: string; owner_kind: OwnerKind; owner_id: string; asset: string; kind: AccountKind; created_at: Date }> =
+      await this.dataSource.query('SELECT id, owner_kind, owner_id, asset, kind, created_at FROM account WHERE id = ANY($1::bigint[])', [
+        ids,
+      ]);
     const byId = new Map(rows.map((row) => [String(row.id), row]));
     return ids.map((id) => {
       const row = byId.get(id);
@@ -278,7 +278,7 @@ export class LedgerQueryService {
         asset: row.asset,
         kind: row.kind,
         createdAt: row.created_at,
-      } as unknown as AccountEntity;
+      };
     });
   }
 }

@@ -1,7 +1,7 @@
 import type { EntityManager } from 'typeorm';
 import { assert } from '../common/assert';
 import { decimalText } from '../common/decimal';
-import type { AccountKind, EntryType, OwnerKind } from './ledger.entity';
+import type { AccountKind, EntryType, OwnerKind } from './types';
 
 export const CP = 'CP';
 export const HUB_OWNER = 'hub';

@@ -3,7 +3,7 @@ import { forbidden } from '../common/auth-errors';
 import type { Viewer } from '../common/viewer';
 import { UUID_PATTERN } from '@coalition-hub/partner-sdk';
 import { readCursor, toConnection, type Connection, type EntryFilter, type LotScope, type Page } from '../ledger/ledger-query.service';
-import { MemberEntity } from './member.entity';
+import { MemberEntity } from '../db/entities';
 
 /** The member behind a partner's reference, or null when the reference is not enrolled there. */
 export async function findMemberIdByRef(tx: EntityManager, partnerId: string, memberRef: string): Promise<string | null> {
