@@ -102,6 +102,19 @@ export interface HoldRow {
   closedAt: Date | null;
 }
 
+/** A `hold` row as the readers select it. */
+interface HoldTableRow {
+  id: string;
+  member_id: string;
+  amount: string;
+  captured: string;
+  status: 'pending' | 'captured' | 'voided';
+  order_ref: string | null;
+  created_at: Date;
+  expires_at: Date;
+  closed_at: Date | null;
+}
+
 export class LedgerQueryService {
   constructor(
     private readonly dataSource: DataSource,
@@ -147,13 +160,13 @@ export class LedgerQueryService {
   /** One of the partner's holds; another partner's is null, like one that does not exist. */
   async holdOfPartnerOrNull(partnerId: string, holdId: string): Promise<HoldRow | null> {
     if (!UUID_PATTERN.test(holdId)) return null;
-    const rows: Array<Record<string, any>> = await this.dataSource.query(
+    const rows: HoldTableRow[] = await this.dataSource.query(
       `SELECT id, member_id, amount, captured, status, order_ref, created_at, expires_at, closed_at FROM hold WHERE id = $1 AND partner_id = $2`,
       [holdId, partnerId],
     );
     const row = rows[0];
     if (!row) return null;
-    const expired = row.status === 'pending' && (row.expires_at as Date).getTime() <= this.clock.now().getTime();
+    const expired = row.status === 'pending' && row.expires_at.getTime() <= this.clock.now().getTime();
     return {
       id: row.id,
       memberId: row.member_id,

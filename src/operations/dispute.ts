@@ -53,7 +53,23 @@ export interface DisputeRow {
 const DISPUTE_COLUMNS = `id, statement_id, partner_id, jti, line_numbers::text[] AS lines, reason, opened_at, status, resolved_at, resolved_by,
   resolution_note, adjustment_entry_id`;
 
-function toDispute(row: Record<string, any>): DisputeRow {
+/** A `statement_dispute` row as DISPUTE_COLUMNS selects it. */
+interface DisputeTableRow {
+  id: string;
+  statement_id: string;
+  partner_id: string;
+  jti: string;
+  lines: string[];
+  reason: string;
+  opened_at: Date;
+  status: 'open' | 'resolved';
+  resolved_at: Date | null;
+  resolved_by: string | null;
+  resolution_note: string | null;
+  adjustment_entry_id: string | null;
+}
+
+function toDispute(row: DisputeTableRow): DisputeRow {
   return {
     id: row.id,
     statementId: row.statement_id,
@@ -174,7 +190,9 @@ export class DisputeService {
       await tx.query('SELECT 1 FROM statement WHERE id = (SELECT statement_id FROM statement_dispute WHERE id = $1) FOR UPDATE', [
         disputeId,
       ]);
-      const [row] = await tx.query(`SELECT ${DISPUTE_COLUMNS} FROM statement_dispute WHERE id = $1 FOR UPDATE`, [disputeId]);
+      const [row]: DisputeTableRow[] = await tx.query(`SELECT ${DISPUTE_COLUMNS} FROM statement_dispute WHERE id = $1 FOR UPDATE`, [
+        disputeId,
+      ]);
       if (!row) return fail(ErrorCode.DISPUTE_NOT_FOUND, `there is no dispute ${disputeId}`);
       const dispute = toDispute(row);
       if (dispute.status === 'resolved')
@@ -235,7 +253,7 @@ export class DisputeService {
     const [openedAt, id] = after ? after.split('|') : [null, null];
     if (openedAt && !realTimestamp(openedAt)) throw badInput('after is not a cursor from this list');
     if (filter.statementId && !UUID_PATTERN.test(filter.statementId)) return toConnection([], page.first, () => '');
-    const rows: Array<Record<string, any>> = await this.dataSource.query(
+    const rows: Array<DisputeTableRow & { sort_key: string }> = await this.dataSource.query(
       `SELECT ${DISPUTE_COLUMNS}, opened_at::text || '|' || id AS sort_key FROM statement_dispute
        WHERE ($1::text IS NULL OR partner_id = $1) AND ($2::uuid IS NULL OR statement_id = $2::uuid) AND ($3::text IS NULL OR status = $3)
          AND ($4::timestamptz IS NULL OR (opened_at, id) < ($4::timestamptz, $5::uuid))
@@ -243,7 +261,7 @@ export class DisputeService {
       [partnerId, filter.statementId ?? null, filter.status ?? null, openedAt ?? null, id ?? null, page.first + 1],
     );
     return toConnection(
-      rows.map((row) => ({ ...toDispute(row), sortKey: row.sort_key as string })),
+      rows.map((row) => ({ ...toDispute(row), sortKey: row.sort_key })),
       page.first,
       (row) => row.sortKey,
     );
