@@ -7,12 +7,14 @@ import { ErrorCode, fail, isDomainError, type DomainError } from '../common/erro
 import { newId } from '../common/ids';
 import { limits } from '../config/limits';
 import { withTransaction } from '../db/with-transaction';
-import type { AcknowledgeClaims, DisputeClaims } from '../common/claims';
+import type { DisputeClaims } from '../common/claims';
 import { readCursor, toConnection, type Connection, type Page } from '../ledger/ledger-query.service';
 import { ensureAccount, HUB_OWNER } from '../ledger/ledger.repository';
 import { postEntry } from '../ledger/kernel';
 import { assert } from '../common/assert';
-import { STATEMENT_COLUMNS, toStatement, type StatementRow } from '../settlement/statement.service';
+import { lockStatement, type StatementActionResult, type StatementContext } from './acknowledge';
+
+export type { StatementActionResult } from './acknowledge';
 
 /** opened_at as PostgreSQL prints it, then the dispute id. */
 const DISPUTE_CURSOR =
@@ -23,16 +25,6 @@ function realTimestamp(text: string): boolean {
   const iso = `${text.slice(0, 10)}T${text.slice(11, 19)}Z`;
   const parsed = new Date(iso);
   return !Number.isNaN(parsed.getTime()) && parsed.toISOString().slice(0, 19) === iso.slice(0, 19);
-}
-
-export interface StatementActionResult {
-  statementId: string;
-  digest: string;
-  status: StatementRow['status'];
-  /** Statement instructions concern no member. */
-  memberId: null;
-  disputeId?: string;
-  lines?: string[];
 }
 
 export interface DisputeRow {
@@ -84,59 +76,6 @@ function toDispute(row: DisputeTableRow): DisputeRow {
     resolutionNote: row.resolution_note,
     adjustmentEntryId: row.adjustment_entry_id,
   };
-}
-
-interface StatementContext {
-  partnerId: string;
-  now: Date;
-}
-
-/** The partner's own statement, locked; or why the instruction cannot act on it. */
-async function lockStatement(
-  tx: EntityManager,
-  partnerId: string,
-  claims: { statement: string; digest: string },
-): Promise<StatementRow | DomainError> {
-  const [row] = await tx.query(`SELECT ${STATEMENT_COLUMNS} FROM statement WHERE id = $1 AND partner_id = $2 FOR UPDATE`, [
-    claims.statement,
-    partnerId,
-  ]);
-  if (!row) return fail(ErrorCode.STATEMENT_NOT_FOUND, `partner ${partnerId} has no statement ${claims.statement}`);
-  const statement = toStatement(row);
-  if (statement.digest !== claims.digest) {
-    return fail(
-      ErrorCode.STATEMENT_DIGEST_MISMATCH,
-      `statement ${statement.id} has digest ${statement.digest}; the instruction signed ${claims.digest}`,
-    );
-  }
-  return statement;
-}
-
-/**
- * Acknowledgement (docs/settlement.md, "Statements"): the partner acknowledges with its own JWS over the statement's digest. The
- * signed instruction is kept on the statement: the hub can prove what the partner accepted, as
- * the partner can prove what the hub signed.
- */
-export async function acknowledgeStatement(
-  tx: EntityManager,
-  context: StatementContext,
-  claims: AcknowledgeClaims,
-): Promise<StatementActionResult | DomainError> {
-  const statement = await lockStatement(tx, context.partnerId, claims);
-  if (isDomainError(statement)) return statement;
-  if (statement.status !== 'issued') {
-    return fail(
-      ErrorCode.STATEMENT_STATUS_CONFLICT,
-      `statement ${statement.id} is ${statement.status}; only an issued statement is acknowledged`,
-    );
-  }
-  await tx.query(
-    `UPDATE statement SET status = 'acknowledged', acknowledged_at = $3,
-       acknowledgement_jws = (SELECT request_jws FROM instruction WHERE partner_id = $2 AND jti = $4)
-     WHERE id = $1`,
-    [statement.id, context.partnerId, context.now, claims.jti],
-  );
-  return { statementId: statement.id, digest: statement.digest, status: 'acknowledged', memberId: null };
 }
 
 /** Disputes named lines of an issued (or already disputed, or resolved) statement. */
