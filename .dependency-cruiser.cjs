@@ -4,12 +4,11 @@
  *
  *   composition root (main.ts, run-hub.ts, app.ts, cli/, demo/)  may import anything
  *   http → graphql → operations (operations/, instructions/, auth/, jobs/)
- *        → domain (partners, members, exchange, events, settlement, hub-keys) → ledger → outbox → db → config, common
+ *        → domain (partners, members, exchange, events, settlement, hub-keys) → ledger (the kernel) → outbox → db → config, common
  *
- * Inside the domain: (exchange, events) → settlement → (partners, members, hub-keys). `npm run arch` checks this; the
- * violations the ledger-kernel work still has to remove are listed in
- * .dependency-cruiser-known-violations.json and are ignored (`--ignore-known`), so any NEW
- * back edge or circle fails.
+ * Inside the domain: (exchange, events) → settlement → (partners, members, hub-keys). The business operations
+ * (src/operations/) sit above the domain and write through the ledger kernel (src/ledger/), which imports
+ * nothing above it. `npm run arch` checks this with no baseline: any back edge or circle fails.
  */
 const ROOT = '^src/(main|run-hub|app)\\.ts$|^src/(cli|demo)/';
 

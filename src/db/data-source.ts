@@ -1,43 +1,10 @@
 import 'reflect-metadata';
 import { DataSource, MigrationExecutor } from 'typeorm';
 import { migrations } from '../../migrations';
-import { PartnerEntity } from '../partners/partner.entity';
-import { PartnerKeyEntity } from '../partners/partner-key.entity';
-import { MemberEntity, MemberLinkEntity } from '../members/member.entity';
-import {
-  AccountBalanceEntity,
-  AccountEntity,
-  ExchangeEntity,
-  HoldEntity,
-  JournalEntryEntity,
-  LotConsumptionEntity,
-  LotEntity,
-  PostingEntity,
-  RoundingBookingEntity,
-} from '../ledger/ledger.entity';
-import { HubSigningKeyEntity, InstructionEntity } from '../instructions/instruction.entity';
-import { ExchangeRateEntity, PartnerContractEntity, PartnerUnitEntity } from '../partners/contract.entity';
+import { MemberEntity, PartnerEntity, PartnerKeyEntity } from './entities';
 
-export const entities = [
-  PartnerEntity,
-  PartnerKeyEntity,
-  MemberEntity,
-  MemberLinkEntity,
-  AccountEntity,
-  AccountBalanceEntity,
-  JournalEntryEntity,
-  PostingEntity,
-  LotEntity,
-  LotConsumptionEntity,
-  HoldEntity,
-  ExchangeEntity,
-  RoundingBookingEntity,
-  InstructionEntity,
-  HubSigningKeyEntity,
-  PartnerContractEntity,
-  PartnerUnitEntity,
-  ExchangeRateEntity,
-];
+/** The tables read through TypeORM repositories; everything else is SQL. */
+export const entities = [PartnerEntity, PartnerKeyEntity, MemberEntity];
 
 /** Arbitrary but fixed: the advisory lock that lets exactly one instance migrate at a time. */
 const MIGRATION_LOCK = 7_301_001;

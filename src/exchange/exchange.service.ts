@@ -13,10 +13,9 @@ import { pgCode, withTransaction } from '../db/with-transaction';
 import { limits } from '../config/limits';
 import type { HubKeys } from '../hub-keys/hub-keys';
 import { addMonths } from '../ledger/apply-entry';
-import { consumeLots, CP, ensureAccount, recordEntry, type AccountRef } from '../ledger/ledger.repository';
-import type { Posting } from '../ledger/apply-entry';
-import { insufficientBalance } from '../ledger/points.service';
-import { findMemberIdByRef } from '../members/member.service';
+import { CP, ensureAccount, type AccountRef } from '../ledger/ledger.repository';
+import { insufficientBalance, lockFloored, postEntry, type EntryPosting, type LotMoves } from '../ledger/kernel';
+import { findMemberIdByRef } from '../members/member-query.service';
 import type { ContractService } from '../partners/contract.service';
 import { convert, CP_RATE, type Conversion, type Rate } from './convert';
 
@@ -208,43 +207,40 @@ export class ExchangeService {
     const entryId = newId();
     const { prices, funding } = await this.settlementPrices(tx, sides, now, conversion.cpAmount);
     if (isDomainError(funding)) return funding;
-    const balances = await recordEntry(
-      tx,
-      {
-        id: entryId,
-        type: 'exchange',
-        // The entry belongs to the program the points leave (or, for CP → Y, the one they join);
-        // the partner whose member token asked is kept in the rates.
-        partnerId: sides.fromOwner ?? sides.toOwner ?? partnerId,
-        jti: null,
-        memberId,
-        orderRef: null,
-        occurredAt: now,
-        recordedAt: now,
-        requestHash: null,
-        rates: {
-          quoteId: terms.quoteId,
-          from: terms.from,
-          to: terms.to,
-          rateFrom: terms.rateFrom,
-          rateTo: terms.rateTo,
-          residualCp: terms.residualCp,
-          askedVia: partnerId,
-          ...prices,
-        },
-      },
-      [...(await this.postings(tx, sides, conversion)), ...funding],
-      this.counterShards,
-    );
-    await this.moveLots(tx, {
+    const posted = await postEntry(tx, {
+      id: entryId,
+      type: 'exchange',
+      // The entry belongs to the program the points leave (or, for CP → Y, the one they join);
+      // the partner whose member token asked is kept in the rates.
+      partnerId: sides.fromOwner ?? sides.toOwner ?? partnerId,
+      jti: null,
       memberId,
-      fromOwner: sides.fromOwner,
-      toOwner: sides.toOwner,
-      conversion,
-      entryId,
-      now,
-      fromWallet: sides.fromWallet,
+      orderRef: null,
+      occurredAt: now,
+      recordedAt: now,
+      requestHash: null,
+      rates: {
+        quoteId: terms.quoteId,
+        from: terms.from,
+        to: terms.to,
+        rateFrom: terms.rateFrom,
+        rateTo: terms.rateTo,
+        residualCp: terms.residualCp,
+        askedVia: partnerId,
+        ...prices,
+      },
+      postings: [...(await this.postings(tx, sides, conversion)), ...funding],
+      lots: await this.lotMoves(tx, {
+        memberId,
+        fromOwner: sides.fromOwner,
+        toOwner: sides.toOwner,
+        conversion,
+        now,
+        fromWallet: sides.fromWallet,
+      }),
+      counterShards: this.counterShards,
     });
+    if (isDomainError(posted)) return posted;
     await tx.query('INSERT INTO rounding_booking (entry_id, residual_cp) VALUES ($1, $2)', [entryId, terms.residualCp]);
     return {
       quoteId: terms.quoteId,
@@ -256,8 +252,8 @@ export class ExchangeService {
       amountOut: terms.amountOut,
       cpAmount: terms.cpAmount,
       residualCp: terms.residualCp,
-      fromBalance: balances.get(sides.fromWallet.id)!.toString(),
-      toBalance: balances.get(sides.toWallet.id)!.toString(),
+      fromBalance: posted.balances.get(sides.fromWallet.id)!.toString(),
+      toBalance: posted.balances.get(sides.toWallet.id)!.toString(),
       recordedAt: now.toISOString(),
       replayed: false,
     };
@@ -276,18 +272,18 @@ export class ExchangeService {
 
   /** Both wallets locked in account order, like every entry; then what the source can spend (less holds, pending and expired points, for CP). */
   private async lockAndReadSpendable(tx: EntityManager, sides: ExchangeSides, now: Date): Promise<bigint> {
-    const locked: Array<{ account_id: string; balance: string }> = await tx.query(
-      'SELECT account_id, balance FROM account_balance WHERE account_id = ANY($1::bigint[]) AND shard = 0 ORDER BY account_id FOR UPDATE',
-      [[sides.fromWallet.id, sides.toWallet.id]],
+    await lockFloored(tx, [sides.fromWallet.id, sides.toWallet.id]);
+    const [row]: Array<{ spendable: string }> = await tx.query(
+      'SELECT (balance - wallet_reserved(account_id, $2))::text AS spendable FROM account_balance WHERE account_id = $1 AND shard = 0',
+      [sides.fromWallet.id, now],
     );
-    const [{ reserved }] = await tx.query('SELECT wallet_reserved($1, $2)::text AS reserved', [sides.fromWallet.id, now]);
-    return BigInt(locked.find((row) => row.account_id === sides.fromWallet.id)!.balance) - BigInt(reserved);
+    return BigInt(row!.spendable);
   }
 
   /** The member's two wallets move; X's points retire and CP is created for X; CP retire at Y and Y's points come out of its pool. */
-  private async postings(tx: EntityManager, sides: ExchangeSides, conversion: Conversion): Promise<Array<Posting & { floored: boolean }>> {
+  private async postings(tx: EntityManager, sides: ExchangeSides, conversion: Conversion): Promise<EntryPosting[]> {
     const { from, to } = conversion;
-    const postings: Array<Posting & { floored: boolean }> = [
+    const postings: EntryPosting[] = [
       { accountId: sides.fromWallet.id, asset: from, amount: -conversion.amountIn, floored: true },
       { accountId: sides.toWallet.id, asset: to, amount: conversion.amountOut, floored: true },
     ];
@@ -323,47 +319,32 @@ export class ExchangeService {
   }
 
   /** CP lots follow the CP: created for the issuer on the way in, consumed at the partner on the way out. */
-  private async moveLots(
+  private async lotMoves(
     tx: EntityManager,
-    move: {
-      memberId: string;
-      fromOwner: string | null;
-      toOwner: string | null;
-      conversion: Conversion;
-      entryId: string;
-      now: Date;
-      fromWallet: AccountRef;
-    },
-  ): Promise<void> {
-    const { fromOwner, toOwner, conversion, entryId, now } = move;
+    move: { memberId: string; fromOwner: string | null; toOwner: string | null; conversion: Conversion; now: Date; fromWallet: AccountRef },
+  ): Promise<LotMoves> {
+    const { fromOwner, toOwner, conversion, now } = move;
     if (fromOwner) {
       const [contract] = await this.contracts.inForce(tx, [fromOwner], now);
-      // X → CP: a lot in the member's CP wallet like an issue's. X → Y: the CP never rest there.
-      const remaining = toOwner ? 0n : conversion.cpAmount;
-      const [lot] = await tx.query(
-        `INSERT INTO lot (account_id, issuer_partner_id, entry_id, amount, remaining, issued_at, expires_at)
-         VALUES ((SELECT id FROM account WHERE owner_kind = 'member' AND owner_id = $1 AND asset = 'CP' AND kind = 'wallet'), $2, $3, $4, $5, $6, $7)
-         RETURNING id`,
-        [
-          move.memberId,
-          fromOwner,
-          entryId,
-          conversion.cpAmount.toString(),
-          remaining.toString(),
-          now,
-          addMonths(now, contract?.lotLifetimeMonths ?? 24),
+      const cpWallet = await ensureAccount(tx, 'member', move.memberId, CP, 'wallet');
+      // X → CP: a lot in the member's CP wallet like an issue's. X → Y: the CP never rest there; their lot is
+      // spent at Y at once (the X→Y obligation).
+      return {
+        create: [
+          {
+            accountId: cpWallet.id,
+            issuerPartnerId: fromOwner,
+            amount: conversion.cpAmount,
+            issuedAt: now,
+            expiresAt: addMonths(now, contract?.lotLifetimeMonths ?? 24),
+            ...(toOwner ? { spentAt: toOwner } : {}),
+          },
         ],
-      );
-      if (toOwner) {
-        // X → Y: the CP exist only inside this entry; their lot is spent at Y at once (the X→Y obligation).
-        await tx.query(
-          `INSERT INTO lot_consumption (lot_id, entry_id, issuer_partner_id, consumer_partner_id, amount, kind) VALUES ($1, $2, $3, $4, $5, 'exchange')`,
-          [lot.id, entryId, fromOwner, toOwner, conversion.cpAmount.toString()],
-        );
-      }
-    } else if (toOwner) {
-      await consumeLots(tx, move.fromWallet.id, conversion.cpAmount, entryId, toOwner, { kind: 'exchange', at: now });
+      };
     }
+    if (toOwner)
+      return { consume: { accountId: move.fromWallet.id, amount: conversion.cpAmount, consumerPartnerId: toOwner, reason: 'exchange' } };
+    return {};
   }
 
   private async account(

@@ -4,9 +4,9 @@ import type { Viewer } from '../common/viewer';
 import type { FundingService, FundingStatus } from '../settlement/funding.service';
 import type { Clock } from '../common/clock';
 import type { MemberTier, TierService } from '../members/tiers';
-import type { AccountEntity } from '../ledger/ledger.entity';
+import type { Account } from '../ledger/types';
 import type { Connection, LedgerQueryService, LotScope, PostingRow } from '../ledger/ledger-query.service';
-import type { PartnerKeyEntity } from '../partners/partner-key.entity';
+import type { PartnerKeyEntity } from '../db/entities';
 import type { PartnerQueryService } from '../partners/partner-query.service';
 import type { DeliveriesRequest, DeliveryAttemptRow, WebhookDeliveryRow, WebhookEndpointService } from '../events/webhook-endpoints';
 import type { ContractPageRow, ContractRow, ContractService, HistoryRequest, RateRow, UnitRow } from '../partners/contract.service';
@@ -44,7 +44,7 @@ export function createLoaders({ ledger, partners, contracts, tiers, clock, fundi
       cacheKeyFn: (scope) => `${scope.memberId}|${scope.issuerPartnerId ?? ''}`,
     }),
     postingsByEntry: new DataLoader<string, PostingRow[]>((entryIds) => ledger.postingsByEntry(entryIds)),
-    account: new DataLoader<string, AccountEntity>((ids) => ledger.accounts(ids)),
+    account: new DataLoader<string, Account>((ids) => ledger.accounts(ids)),
     tier: new DataLoader<string, MemberTier>((memberIds) => tiers.tiersOf(ledger.manager, memberIds, clock.now())),
     partnerKeys: new DataLoader<string, PartnerKeyEntity[]>((partnerIds) => partners.keysByPartner(partnerIds)),
   };

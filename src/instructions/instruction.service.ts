@@ -4,15 +4,8 @@ import type { Clock } from '../common/clock';
 import { DomainError, ErrorCode, fail, isDomainError } from '../common/errors';
 import { newId } from '../common/ids';
 import { pgCode, withTransaction } from '../db/with-transaction';
-import { authorizeRedemption, captureRedemption, voidRedemption, type HoldResult } from '../ledger/holds.service';
-import { issuePoints, redeemPoints, type MovementResult } from '../ledger/points.service';
-import { reverseEntry } from '../ledger/reversals.service';
-import { moveNativePoints } from '../exchange/native-points.service';
-import { CP } from '../ledger/ledger.repository';
-import { transferPoints } from '../ledger/transfers.service';
 import type { ContractService } from '../partners/contract.service';
 import type { TierService } from '../members/tiers';
-import { enrollMember, type Enrolled } from '../members/member.service';
 import type { PartnerService } from '../partners/partner.service';
 import type { HubKeys } from '../hub-keys/hub-keys';
 import type { InstructionClaims } from '../common/claims';
@@ -20,9 +13,9 @@ import { parseInstructionClaims } from './instruction-claims';
 import { verifySigned } from './verify-signed';
 import { eventsOf } from './instruction-events';
 import { recordEvent } from '../outbox/outbox';
-import { acknowledgeStatement, disputeStatement, type StatementActionResult } from '../settlement/disputes.service';
+import { applyOperation, type AcceptedData } from '../operations/registry';
 
-export type AcceptedData = (Enrolled | MovementResult | HoldResult | StatementActionResult) & Record<string, unknown>;
+export type { AcceptedData } from '../operations/registry';
 
 /** What a partner gets back for an accepted instruction, the first time and on every replay. */
 export interface Accepted {
@@ -110,31 +103,16 @@ export class InstructionService {
     claims: InstructionClaims,
     now: Date,
   ): Promise<AcceptedData | DomainError> {
-    const context = { partnerId, requestHash: hash, entryId: newId(), now, counterShards: this.counterShards, tiers: this.tiers };
-    switch (claims.op) {
-      case 'enroll':
-        return enrollMember(tx, partnerId, claims, now) as Promise<AcceptedData | DomainError>;
-      case 'issue':
-      case 'redeem':
-        if (claims.asset !== CP) return moveNativePoints(tx, context, claims) as Promise<AcceptedData | DomainError>;
-        return (claims.op === 'issue' ? issuePoints(tx, context, claims) : redeemPoints(tx, context, claims)) as Promise<
-          AcceptedData | DomainError
-        >;
-      case 'authorize':
-        return authorizeRedemption(tx, context, claims) as Promise<AcceptedData | DomainError>;
-      case 'capture':
-        return captureRedemption(tx, context, claims) as Promise<AcceptedData | DomainError>;
-      case 'void':
-        return voidRedemption(tx, context, claims) as Promise<AcceptedData | DomainError>;
-      case 'reverse':
-        return reverseEntry(tx, context, claims) as Promise<AcceptedData | DomainError>;
-      case 'transfer':
-        return transferPoints(tx, context, this.contracts, claims) as Promise<AcceptedData | DomainError>;
-      case 'acknowledge':
-        return acknowledgeStatement(tx, context, claims) as Promise<AcceptedData | DomainError>;
-      case 'dispute':
-        return disputeStatement(tx, context, claims) as Promise<AcceptedData | DomainError>;
-    }
+    const context = {
+      partnerId,
+      requestHash: hash,
+      entryId: newId(),
+      now,
+      counterShards: this.counterShards,
+      tiers: this.tiers,
+      contracts: this.contracts,
+    };
+    return applyOperation(tx, context, claims);
   }
 
   /** The same jti again: the original outcome if it asks for the same thing, a conflict otherwise. */

@@ -1,7 +1,7 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import type { Clock } from '../common/clock';
 import { withTransaction } from '../db/with-transaction';
-import type { ExpiryRun, ExpiryService } from '../ledger/expiry.service';
+import type { ExpiryRun, ExpiryService } from '../operations/expire';
 import { announceVestedLots, expireDueHolds } from '../ledger/maturity';
 import type { ScheduledCloseRun, SettlementService } from '../settlement/settlement.service';
 import type { RecurringJob } from './recurring';

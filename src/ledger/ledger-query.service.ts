@@ -3,7 +3,7 @@ import { UUID_PATTERN } from '@coalition-hub/partner-sdk';
 import { badInput } from '../common/auth-errors';
 import type { Clock } from '../common/clock';
 import { decodeCursor, encodeCursor } from '../common/ids';
-import type { AccountEntity, EntryType } from './ledger.entity';
+import type { Account, AccountKind, EntryType, OwnerKind } from './types';
 import { CP } from './ledger.repository';
 
 export interface Page {
@@ -102,6 +102,19 @@ export interface HoldRow {
   closedAt: Date | null;
 }
 
+/** A `hold` row as the readers select it. */
+interface HoldTableRow {
+  id: string;
+  member_id: string;
+  amount: string;
+  captured: string;
+  status: 'pending' | 'captured' | 'voided';
+  order_ref: string | null;
+  created_at: Date;
+  expires_at: Date;
+  closed_at: Date | null;
+}
+
 export class LedgerQueryService {
   constructor(
     private readonly dataSource: DataSource,
@@ -147,13 +160,13 @@ export class LedgerQueryService {
   /** One of the partner's holds; another partner's is null, like one that does not exist. */
   async holdOfPartnerOrNull(partnerId: string, holdId: string): Promise<HoldRow | null> {
     if (!UUID_PATTERN.test(holdId)) return null;
-    const rows: Array<Record<string, any>> = await this.dataSource.query(
+    const rows: HoldTableRow[] = await this.dataSource.query(
       `SELECT id, member_id, amount, captured, status, order_ref, created_at, expires_at, closed_at FROM hold WHERE id = $1 AND partner_id = $2`,
       [holdId, partnerId],
     );
     const row = rows[0];
     if (!row) return null;
-    const expired = row.status === 'pending' && (row.expires_at as Date).getTime() <= this.clock.now().getTime();
+    const expired = row.status === 'pending' && row.expires_at.getTime() <= this.clock.now().getTime();
     return {
       id: row.id,
       memberId: row.member_id,
@@ -263,11 +276,11 @@ export class LedgerQueryService {
     return entryIds.map((id) => byEntry.get(id) ?? []);
   }
 
-  async accounts(ids: readonly string[]): Promise<Array<AccountEntity | Error>> {
-    const rows: Array<Record<string, string>> = await this.dataSource.query(
-      'SELECT id, owner_kind, owner_id, asset, kind, created_at FROM account WHERE id = ANY($1::bigint[])',
-      [ids],
-    );
+  async accounts(ids: readonly string[]): Promise<Array<Account | Error>> {
+    const rows: Array<{ id: string; owner_kind: OwnerKind; owner_id: string; asset: string; kind: AccountKind; created_at: Date }> =
+      await this.dataSource.query('SELECT id, owner_kind, owner_id, asset, kind, created_at FROM account WHERE id = ANY($1::bigint[])', [
+        ids,
+      ]);
     const byId = new Map(rows.map((row) => [String(row.id), row]));
     return ids.map((id) => {
       const row = byId.get(id);
@@ -279,7 +292,7 @@ export class LedgerQueryService {
         asset: row.asset,
         kind: row.kind,
         createdAt: row.created_at,
-      } as unknown as AccountEntity;
+      };
     });
   }
 }

@@ -1,9 +1,18 @@
-import type { DataSource } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import { forbidden } from '../common/auth-errors';
 import type { Viewer } from '../common/viewer';
 import { UUID_PATTERN } from '@coalition-hub/partner-sdk';
 import { readCursor, toConnection, type Connection, type EntryFilter, type LotScope, type Page } from '../ledger/ledger-query.service';
-import { MemberEntity } from './member.entity';
+import { MemberEntity } from '../db/entities';
+
+/** The member behind a partner's reference, or null when the reference is not enrolled there. */
+export async function findMemberIdByRef(tx: EntityManager, partnerId: string, memberRef: string): Promise<string | null> {
+  const rows: Array<{ member_id: string }> = await tx.query('SELECT member_id FROM member_link WHERE partner_id = $1 AND member_ref = $2', [
+    partnerId,
+    memberRef,
+  ]);
+  return rows[0]?.member_id ?? null;
+}
 
 /**
  * Who may see which member: staff see everyone; a partner sees only members linked to it; a

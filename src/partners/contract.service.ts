@@ -45,7 +45,35 @@ const BACKDATE_TOLERANCE_MS = 60_000;
 const CONTRACT_COLUMNS = `id, partner_id, valid_from, currency, issue_price::text, redeem_price::text, breakage_share::text,
   lot_lifetime_months, transfers_allowed, reversal_policy, pending_days, tier_multipliers, funding_mode, net_debit_cap_minor::text, created_at`;
 
-function toContract(row: Record<string, any>): ContractRow {
+/** A `partner_contract` row as CONTRACT_COLUMNS selects it. */
+interface ContractTableRow {
+  id: string;
+  partner_id: string;
+  valid_from: Date;
+  currency: string;
+  issue_price: string;
+  redeem_price: string;
+  breakage_share: string;
+  lot_lifetime_months: number;
+  transfers_allowed: boolean;
+  reversal_policy: 'refuse' | 'debt';
+  pending_days: number;
+  tier_multipliers: Record<string, string>;
+  funding_mode: 'postpaid' | 'prepaid';
+  net_debit_cap_minor: string | null;
+  created_at: Date;
+}
+
+/** An `exchange_rate` row. */
+interface RateTableRow {
+  id: string;
+  asset: string;
+  cp_per_point: string;
+  valid_from: Date;
+  created_at: Date;
+}
+
+function toContract(row: ContractTableRow): ContractRow {
   return {
     id: String(row.id),
     partnerId: row.partner_id,
@@ -65,7 +93,7 @@ function toContract(row: Record<string, any>): ContractRow {
   };
 }
 
-const toRate = (row: Record<string, any>): RateRow => ({
+const toRate = (row: RateTableRow): RateRow => ({
   id: String(row.id),
   asset: row.asset,
   cpPerPoint: decimalText(row.cp_per_point),
@@ -110,12 +138,12 @@ export class ContractService {
 
   /** The contracts in force at `at`, one per partner id (null where none is). */
   async inForce(manager: EntityManager | DataSource, partnerIds: readonly string[], at: Date): Promise<Array<ContractRow | null>> {
-    const rows: Array<Record<string, any>> = await manager.query(
+    const rows: ContractTableRow[] = await manager.query(
       `SELECT DISTINCT ON (partner_id) ${CONTRACT_COLUMNS} FROM partner_contract
        WHERE partner_id = ANY($1::text[]) AND valid_from <= $2 ORDER BY partner_id, valid_from DESC`,
       [partnerIds, at],
     );
-    const byPartner = new Map(rows.map((row) => [row.partner_id as string, toContract(row)]));
+    const byPartner = new Map(rows.map((row) => [row.partner_id, toContract(row)]));
     return partnerIds.map((id) => byPartner.get(id) ?? null);
   }
 
@@ -143,7 +171,7 @@ export class ContractService {
         ? []
         : [{ index, partnerId: request.partnerId, validFrom: cursor[0], id: cursor[1], limit: request.page.first + 1 }];
     });
-    const rows: Array<Record<string, any>> = await this.dataSource.query(
+    const rows: Array<ContractTableRow & { request: number; sort_key: string }> = await this.dataSource.query(
       `SELECT k.request, c.* FROM unnest($1::int[], $2::text[], $3::timestamptz[], $4::bigint[], $5::int[]) AS k(request, partner_id, after_valid_from, after_id, page_limit)
        CROSS JOIN LATERAL (
          SELECT ${CONTRACT_COLUMNS}, valid_from::text || '|' || id AS sort_key FROM partner_contract
@@ -198,7 +226,7 @@ export class ContractService {
     return withTransaction(this.dataSource, async (tx) => {
       const units: Array<{ asset: string }> = await tx.query('SELECT asset FROM partner_unit WHERE partner_id = $1', [partnerId]);
       if (!units[0]) return fail(ErrorCode.NOT_FOUND, `partner ${partnerId} has no program unit; set one first`);
-      const rows: Array<Record<string, any>> = await tx.query(
+      const rows: RateTableRow[] = await tx.query(
         `INSERT INTO exchange_rate (asset, cp_per_point, valid_from) VALUES ($1, $2, $3) ON CONFLICT (asset, valid_from) DO NOTHING
          RETURNING id, asset, cp_per_point::text, valid_from, created_at`,
         [units[0].asset, decimalText(rate), from],
@@ -219,12 +247,12 @@ export class ContractService {
 
   /** The rates in force at `at` for these assets (null where none is yet). */
   async ratesInForce(manager: EntityManager | DataSource, assets: readonly string[], at: Date): Promise<Array<RateRow | null>> {
-    const rows: Array<Record<string, any>> = await manager.query(
+    const rows: RateTableRow[] = await manager.query(
       `SELECT DISTINCT ON (asset) id, asset, cp_per_point::text, valid_from, created_at FROM exchange_rate
        WHERE asset = ANY($1::text[]) AND valid_from <= $2 ORDER BY asset, valid_from DESC`,
       [assets, at],
     );
-    const byAsset = new Map(rows.map((row) => [row.asset as string, toRate(row)]));
+    const byAsset = new Map(rows.map((row) => [row.asset, toRate(row)]));
     return assets.map((asset) => byAsset.get(asset) ?? null);
   }
 
@@ -260,7 +288,7 @@ export class ContractService {
   }
 
   private async insert(tx: EntityManager, partnerId: string, validFrom: Date, terms: ContractTerms): Promise<ContractRow | DomainError> {
-    const rows: Array<Record<string, any>> = await tx.query(
+    const rows: ContractTableRow[] = await tx.query(
       `INSERT INTO partner_contract (partner_id, valid_from, currency, issue_price, redeem_price, breakage_share,
          lot_lifetime_months, transfers_allowed, reversal_policy, pending_days, tier_multipliers, funding_mode, net_debit_cap_minor)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (partner_id, valid_from) DO NOTHING RETURNING ${CONTRACT_COLUMNS}`,

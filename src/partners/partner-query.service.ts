@@ -3,8 +3,7 @@ import { forbidden } from '../common/auth-errors';
 import type { Viewer } from '../common/viewer';
 import { readCursor, toConnection, type Connection, type Page } from '../ledger/ledger-query.service';
 import { PARTNER_ID_PATTERN } from './partner-id';
-import { PartnerEntity } from './partner.entity';
-import { PartnerKeyEntity } from './partner-key.entity';
+import { PartnerEntity, PartnerKeyEntity } from '../db/entities';
 
 export class PartnerQueryService {
   constructor(private readonly dataSource: DataSource) {}

@@ -8,7 +8,7 @@ import type { Signer, SignerKey } from '../common/signer';
 import type { ContractInput } from './contract';
 import type { ContractService } from './contract.service';
 import { PARTNER_ID_PATTERN } from './partner-id';
-import { PartnerEntity } from './partner.entity';
+import { PartnerEntity } from '../db/entities';
 import { validatePublicJwk, type ValidPublicKey } from './partner-keys';
 
 export interface RegisterPartnerInput {

@@ -4,8 +4,8 @@ import type { Viewer } from '../common/viewer';
 import { forbidden } from '../common/auth-errors';
 import { readCursor, toConnection, type Connection, type Page } from '../ledger/ledger-query.service';
 import type { LineRow } from './lines';
-import { PERIOD_COLUMNS, toPeriod, type PeriodRow, type PeriodStatus } from './period';
-import { STATEMENT_COLUMNS, toLine, toStatement, type StatementRow } from './statement.service';
+import { PERIOD_COLUMNS, toPeriod, type PeriodRow, type PeriodStatus, type PeriodTableRow } from './period';
+import { STATEMENT_COLUMNS, toLine, toStatement, type StatementRow, type StatementTableRow } from './statement.service';
 import type { StatementLine } from '@coalition-hub/partner-sdk';
 
 export interface PositionRow {
@@ -51,7 +51,7 @@ export class FinanceQueryService {
 
   async periods(filter: { status?: PeriodStatus | null }, page: Page): Promise<Connection<PeriodRow>> {
     const before = readCursor(page.after, NUMBER_CURSOR);
-    const rows: Array<Record<string, any>> = await this.dataSource.query(
+    const rows: PeriodTableRow[] = await this.dataSource.query(
       `SELECT ${PERIOD_COLUMNS} FROM settlement_period
        WHERE ($1::text IS NULL OR status = $1) AND ($2::bigint IS NULL OR id < $2::bigint)
        ORDER BY id DESC LIMIT $3`,
@@ -182,7 +182,7 @@ export class FinanceQueryService {
     const after = readCursor(page.after, STATEMENT_CURSOR);
     const [period, partner] = after ? after.split('|') : [null, null];
     if (filter.periodId && !NUMBER_CURSOR.test(filter.periodId)) return toConnection([], page.first, () => '');
-    const rows: Array<Record<string, any>> = await this.dataSource.query(
+    const rows: StatementTableRow[] = await this.dataSource.query(
       `SELECT ${STATEMENT_COLUMNS} FROM statement
        WHERE ($1::text IS NULL OR partner_id = $1) AND ($2::bigint IS NULL OR period_id = $2::bigint) AND ($3::text IS NULL OR status = $3)
          AND ($4::bigint IS NULL OR (period_id, partner_id) < ($4::bigint, $5::text))

@@ -6,8 +6,10 @@ import { newId } from '../common/ids';
 import { limits } from '../config/limits';
 import { withTransaction } from '../db/with-transaction';
 import { recordEvent } from '../outbox/outbox';
-import type { Posting } from '../ledger/apply-entry';
-import { ensureAccount, HUB_OWNER, recordEntry } from '../ledger/ledger.repository';
+import { ensureAccount, HUB_OWNER } from '../ledger/ledger.repository';
+import { lockFloored, postEntry, type EntryPosting } from '../ledger/kernel';
+import { assert } from '../common/assert';
+import { isDomainError } from '../common/errors';
 import type { ContractService } from '../partners/contract.service';
 
 /** The contract terms funding needs. */
@@ -40,15 +42,18 @@ export async function drawFunding(
   now: Date,
   /** A wallet the entry credits and has not locked yet: locked first, so every path locks wallet, then funding. */
   walletToLockFirst?: string,
-): Promise<Array<Posting & { floored: boolean }> | DomainError> {
+): Promise<EntryPosting[] | DomainError> {
   if (!limited(terms)) return [];
-  if (walletToLockFirst)
-    await tx.query('SELECT 1 FROM account_balance WHERE account_id = $1 AND shard = 0 FOR UPDATE', [walletToLockFirst]);
+  if (walletToLockFirst) await lockFloored(tx, [walletToLockFirst]);
   const money = issueMoney(points, terms.issuePrice);
   const prepaid = terms.fundingMode === 'prepaid';
   const account = await ensureAccount(tx, 'partner', partnerId, terms.currency, prepaid ? 'prefunding' : 'exposure');
-  const [row] = await tx.query('SELECT balance::text FROM account_balance WHERE account_id = $1 AND shard = 0 FOR UPDATE', [account.id]);
-  const balance = BigInt(row.balance);
+  await lockFloored(tx, [account.id]);
+  const [row]: Array<{ balance: string }> = await tx.query(
+    'SELECT balance::text FROM account_balance WHERE account_id = $1 AND shard = 0',
+    [account.id],
+  );
+  const balance = BigInt(row!.balance);
   const floor = prepaid ? 0n : -BigInt(terms.netDebitCapMinor!);
   const headroom = balance - floor;
   if (money > headroom) {
@@ -228,26 +233,25 @@ async function recordFundingEntry(
 ): Promise<string> {
   const hub = await ensureAccount(tx, 'hub', HUB_OWNER, funding.asset, 'funding');
   const id = newId();
-  await recordEntry(
-    tx,
-    {
-      id,
-      type: 'funding',
-      partnerId: funding.partnerId,
-      jti: null,
-      memberId: null,
-      orderRef: funding.orderRef,
-      occurredAt: funding.now,
-      recordedAt: funding.now,
-      requestHash: null,
-      rates: funding.rates,
-    },
-    [
+  const posted = await postEntry(tx, {
+    id,
+    type: 'funding',
+    partnerId: funding.partnerId,
+    jti: null,
+    memberId: null,
+    orderRef: funding.orderRef,
+    occurredAt: funding.now,
+    recordedAt: funding.now,
+    requestHash: null,
+    rates: funding.rates,
+    postings: [
       { accountId: funding.accountId, asset: funding.asset, amount: funding.amount, floored: true },
       { accountId: hub.id, asset: funding.asset, amount: -funding.amount, floored: false },
     ],
     counterShards,
-  );
+  });
+  // Funding only ever adds to the partner's account, so no spendable check can refuse it.
+  assert(!isDomainError(posted), `funding entry ${id} was refused`);
   await recordEvent(tx, {
     type: 'funding.recorded',
     partnerId: funding.partnerId,

@@ -13,7 +13,18 @@ export interface PeriodRow {
 
 export const PERIOD_COLUMNS = 'id::text, starts_at, ends_at, status, cutoff_at, closed_at, closed_by';
 
-export function toPeriod(row: Record<string, any>): PeriodRow {
+/** A `settlement_period` row as PERIOD_COLUMNS selects it. */
+export interface PeriodTableRow {
+  id: string;
+  starts_at: Date;
+  ends_at: Date;
+  status: PeriodStatus;
+  cutoff_at: Date | null;
+  closed_at: Date | null;
+  closed_by: string | null;
+}
+
+export function toPeriod(row: PeriodTableRow): PeriodRow {
   return {
     id: row.id,
     startsAt: row.starts_at,

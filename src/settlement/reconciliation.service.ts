@@ -4,7 +4,7 @@ import type { DataSource } from 'typeorm';
 import type { StatementService } from './statement.service';
 import { computeFigures, type PeriodFigures } from './settlement.service';
 import type { FinanceQueryService } from './finance-query.service';
-import { toStatement, STATEMENT_COLUMNS } from './statement.service';
+import { toStatement, STATEMENT_COLUMNS, type StatementTableRow } from './statement.service';
 import { StatementDigest } from '@coalition-hub/partner-sdk';
 
 export interface Check {
@@ -101,7 +101,7 @@ export class ReconciliationService {
   }
 
   private async statementChecks(periodId: string): Promise<Check[]> {
-    const rows: Array<Record<string, any>> = await this.dataSource.query(
+    const rows: StatementTableRow[] = await this.dataSource.query(
       `SELECT ${STATEMENT_COLUMNS} FROM statement WHERE period_id = $1 ORDER BY partner_id`,
       [periodId],
     );

@@ -35,7 +35,23 @@ export interface StatementRow {
 export const STATEMENT_COLUMNS =
   'id, period_id::text, partner_id, currency, line_count::text, net_minor::text, digest, jws, issued_at, status, acknowledgement_jws, acknowledged_at';
 
-export function toStatement(row: Record<string, any>): StatementRow {
+/** A `statement` row as STATEMENT_COLUMNS selects it. */
+export interface StatementTableRow {
+  id: string;
+  period_id: string;
+  partner_id: string;
+  currency: string;
+  line_count: string;
+  net_minor: string;
+  digest: string;
+  jws: string;
+  issued_at: Date;
+  status: StatementRow['status'];
+  acknowledgement_jws: string | null;
+  acknowledged_at: Date | null;
+}
+
+export function toStatement(row: StatementTableRow): StatementRow {
   return {
     id: row.id,
     periodId: row.period_id,

@@ -112,7 +112,7 @@ describe('the scheduled close', () => {
 });
 
 describe('the expiry job', () => {
-  /** The expiry lock of src/ledger/expiry.service.ts (one-bigint advisory key). */
+  /** The expiry lock of src/operations/expire.ts (one-bigint advisory key). */
   const EXPIRY_LOCK = 7_301_003;
 
   it('skips, without waiting, while another run (another instance, or npm run expire) holds the expiry lock', async () => {

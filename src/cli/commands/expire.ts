@@ -9,7 +9,7 @@ export function expireCommand(): Command {
     .action(async (options: { demo?: boolean }) => {
       const { systemClock } = await import('../../common/clock.js');
       const { loadConfig } = await import('../../config/config.js');
-      const { ExpiryService } = await import('../../ledger/expiry.service.js');
+      const { ExpiryService } = await import('../../operations/expire.js');
       const { ContractService } = await import('../../partners/contract.service.js');
       const config = loadConfig({ LOG_LEVEL: 'warn', ...process.env });
       const run = await withDatabase(config, { demo: options.demo }, async (dataSource) => {

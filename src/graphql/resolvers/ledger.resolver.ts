@@ -1,5 +1,5 @@
 import { Arg, Args, Authorized, Ctx, FieldResolver, Mutation, Query, Resolver, Root } from 'type-graphql';
-import type { ExpiryService } from '../../ledger/expiry.service';
+import type { ExpiryService } from '../../operations/expire';
 import type { IntegrityService } from '../../ledger/integrity.service';
 import type { LedgerQueryService } from '../../ledger/ledger-query.service';
 import type { RequestContext } from '../context';

@@ -34,7 +34,7 @@ import {
 } from '../types/settlement.type';
 import { ResolveDisputeResult, resolveFailures } from '../types/results.type';
 import { AmountScalar } from '../scalars';
-import type { DisputeService } from '../../settlement/disputes.service';
+import type { DisputeService } from '../../operations/dispute';
 import { partnerIdArg, partnerIdFilterArgs } from '../identifier-args';
 
 const closeFailures = [NotFound, InvalidInput] as const;

@@ -9,10 +9,14 @@ import { limits } from '../config/limits';
 import { withTransaction } from '../db/with-transaction';
 import { queryRows } from '../db/sql';
 import { recordEvent } from '../outbox/outbox';
-import type { AcknowledgeClaims, DisputeClaims } from '../common/claims';
+import type { DisputeClaims } from '../common/claims';
 import { readCursor, toConnection, type Connection, type Page } from '../ledger/ledger-query.service';
-import { ensureAccount, HUB_OWNER, recordEntry } from '../ledger/ledger.repository';
-import { STATEMENT_COLUMNS, toStatement, type StatementRow } from './statement.service';
+import { ensureAccount, HUB_OWNER } from '../ledger/ledger.repository';
+import { postEntry } from '../ledger/kernel';
+import { assert } from '../common/assert';
+import { lockStatement, type StatementActionResult, type StatementContext } from './acknowledge';
+
+export type { StatementActionResult } from './acknowledge';
 
 /** opened_at as PostgreSQL prints it, then the dispute id. */
 const DISPUTE_CURSOR =
@@ -23,16 +27,6 @@ function realTimestamp(text: string): boolean {
   const iso = `${text.slice(0, 10)}T${text.slice(11, 19)}Z`;
   const parsed = new Date(iso);
   return !Number.isNaN(parsed.getTime()) && parsed.toISOString().slice(0, 19) === iso.slice(0, 19);
-}
-
-export interface StatementActionResult {
-  statementId: string;
-  digest: string;
-  status: StatementRow['status'];
-  /** Statement instructions concern no member. */
-  memberId: null;
-  disputeId?: string;
-  lines?: string[];
 }
 
 export interface DisputeRow {
@@ -53,7 +47,23 @@ export interface DisputeRow {
 const DISPUTE_COLUMNS = `id, statement_id, partner_id, jti, line_numbers::text[] AS lines, reason, opened_at, status, resolved_at, resolved_by,
   resolution_note, adjustment_entry_id`;
 
-function toDispute(row: Record<string, any>): DisputeRow {
+/** A `statement_dispute` row as DISPUTE_COLUMNS selects it. */
+interface DisputeTableRow {
+  id: string;
+  statement_id: string;
+  partner_id: string;
+  jti: string;
+  lines: string[];
+  reason: string;
+  opened_at: Date;
+  status: 'open' | 'resolved';
+  resolved_at: Date | null;
+  resolved_by: string | null;
+  resolution_note: string | null;
+  adjustment_entry_id: string | null;
+}
+
+function toDispute(row: DisputeTableRow): DisputeRow {
   return {
     id: row.id,
     statementId: row.statement_id,
@@ -68,59 +78,6 @@ function toDispute(row: Record<string, any>): DisputeRow {
     resolutionNote: row.resolution_note,
     adjustmentEntryId: row.adjustment_entry_id,
   };
-}
-
-interface StatementContext {
-  partnerId: string;
-  now: Date;
-}
-
-/** The partner's own statement, locked; or why the instruction cannot act on it. */
-async function lockStatement(
-  tx: EntityManager,
-  partnerId: string,
-  claims: { statement: string; digest: string },
-): Promise<StatementRow | DomainError> {
-  const [row] = await tx.query(`SELECT ${STATEMENT_COLUMNS} FROM statement WHERE id = $1 AND partner_id = $2 FOR UPDATE`, [
-    claims.statement,
-    partnerId,
-  ]);
-  if (!row) return fail(ErrorCode.STATEMENT_NOT_FOUND, `partner ${partnerId} has no statement ${claims.statement}`);
-  const statement = toStatement(row);
-  if (statement.digest !== claims.digest) {
-    return fail(
-      ErrorCode.STATEMENT_DIGEST_MISMATCH,
-      `statement ${statement.id} has digest ${statement.digest}; the instruction signed ${claims.digest}`,
-    );
-  }
-  return statement;
-}
-
-/**
- * Acknowledgement (docs/settlement.md, "Statements"): the partner acknowledges with its own JWS over the statement's digest. The
- * signed instruction is kept on the statement: the hub can prove what the partner accepted, as
- * the partner can prove what the hub signed.
- */
-export async function acknowledgeStatement(
-  tx: EntityManager,
-  context: StatementContext,
-  claims: AcknowledgeClaims,
-): Promise<StatementActionResult | DomainError> {
-  const statement = await lockStatement(tx, context.partnerId, claims);
-  if (isDomainError(statement)) return statement;
-  if (statement.status !== 'issued') {
-    return fail(
-      ErrorCode.STATEMENT_STATUS_CONFLICT,
-      `statement ${statement.id} is ${statement.status}; only an issued statement is acknowledged`,
-    );
-  }
-  await tx.query(
-    `UPDATE statement SET status = 'acknowledged', acknowledged_at = $3,
-       acknowledgement_jws = (SELECT request_jws FROM instruction WHERE partner_id = $2 AND jti = $4)
-     WHERE id = $1`,
-    [statement.id, context.partnerId, context.now, claims.jti],
-  );
-  return { statementId: statement.id, digest: statement.digest, status: 'acknowledged', memberId: null };
 }
 
 /** Disputes named lines of an issued (or already disputed, or resolved) statement. */
@@ -174,7 +131,9 @@ export class DisputeService {
       await tx.query('SELECT 1 FROM statement WHERE id = (SELECT statement_id FROM statement_dispute WHERE id = $1) FOR UPDATE', [
         disputeId,
       ]);
-      const [row] = await tx.query(`SELECT ${DISPUTE_COLUMNS} FROM statement_dispute WHERE id = $1 FOR UPDATE`, [disputeId]);
+      const [row]: DisputeTableRow[] = await tx.query(`SELECT ${DISPUTE_COLUMNS} FROM statement_dispute WHERE id = $1 FOR UPDATE`, [
+        disputeId,
+      ]);
       if (!row) return fail(ErrorCode.DISPUTE_NOT_FOUND, `there is no dispute ${disputeId}`);
       const dispute = toDispute(row);
       if (dispute.status === 'resolved')
@@ -213,27 +172,26 @@ export class DisputeService {
     const partnerAccount = await ensureAccount(tx, 'partner', dispute.partnerId, currency, 'settlement');
     const hubAccount = await ensureAccount(tx, 'hub', HUB_OWNER, currency, 'settlement');
     const entryId = newId();
-    await recordEntry(
-      tx,
-      {
-        id: entryId,
-        type: 'adjustment',
-        partnerId: dispute.partnerId,
-        jti: null,
-        memberId: null,
-        orderRef: null,
-        occurredAt: now,
-        recordedAt: now,
-        requestHash: null,
-        rates: { currency, statementId: dispute.statementId },
-        disputeId: dispute.id,
-      },
-      [
+    const posted = await postEntry(tx, {
+      id: entryId,
+      type: 'adjustment',
+      partnerId: dispute.partnerId,
+      jti: null,
+      memberId: null,
+      orderRef: null,
+      occurredAt: now,
+      recordedAt: now,
+      requestHash: null,
+      rates: { currency, statementId: dispute.statementId },
+      disputeId: dispute.id,
+      postings: [
         { accountId: partnerAccount.id, asset: currency, amount, floored: false },
         { accountId: hubAccount.id, asset: currency, amount: -amount, floored: false },
       ],
-      this.counterShards,
-    );
+      counterShards: this.counterShards,
+    });
+    // Settlement accounts have no floor, so nothing can refuse an adjustment.
+    assert(!isDomainError(posted), `adjustment ${entryId} was refused`);
     return entryId;
   }
 
@@ -250,7 +208,7 @@ export class DisputeService {
     const [openedAt, id] = after ? after.split('|') : [null, null];
     if (openedAt && !realTimestamp(openedAt)) throw badInput('after is not a cursor from this list');
     if (filter.statementId && !UUID_PATTERN.test(filter.statementId)) return toConnection([], page.first, () => '');
-    const rows: Array<Record<string, any>> = await this.dataSource.query(
+    const rows: Array<DisputeTableRow & { sort_key: string }> = await this.dataSource.query(
       `SELECT ${DISPUTE_COLUMNS}, opened_at::text || '|' || id AS sort_key FROM statement_dispute
        WHERE ($1::text IS NULL OR partner_id = $1) AND ($2::uuid IS NULL OR statement_id = $2::uuid) AND ($3::text IS NULL OR status = $3)
          AND ($4::timestamptz IS NULL OR (opened_at, id) < ($4::timestamptz, $5::uuid))
@@ -258,7 +216,7 @@ export class DisputeService {
       [partnerId, filter.statementId ?? null, filter.status ?? null, openedAt ?? null, id ?? null, page.first + 1],
     );
     return toConnection(
-      rows.map((row) => ({ ...toDispute(row), sortKey: row.sort_key as string })),
+      rows.map((row) => ({ ...toDispute(row), sortKey: row.sort_key })),
       page.first,
       (row) => row.sortKey,
     );

@@ -2,9 +2,10 @@ import type { EntityManager } from 'typeorm';
 import { DomainError, ErrorCode, fail, isDomainError } from '../common/errors';
 import type { TransferClaims } from '../common/claims';
 import type { ContractService } from '../partners/contract.service';
-import { totalsByIssuer, type LotTake } from './apply-entry';
-import { CP, consumeLots, recordEntry } from './ledger.repository';
-import { insufficientBalance, type MovementContext } from './points.service';
+import { totalsByIssuer } from '../ledger/apply-entry';
+import { CP } from '../ledger/ledger.repository';
+import { insufficientBalance, lockFloored, postEntry } from '../ledger/kernel';
+import type { MovementContext } from './context';
 
 /**
  * Transfers between members (docs/ledger.md, "Rules"): a gift or family pooling between two members of
@@ -49,46 +50,48 @@ export async function transferPoints(
   const available = transferable < spendable ? transferable : spendable;
   if (available < claims.amount) return insufficientBalance(available, claims.amount);
 
-  const balances = await recordEntry(
-    tx,
-    {
-      id: context.entryId,
-      type: 'transfer',
-      partnerId: context.partnerId,
-      jti: claims.jti,
-      memberId: wallets.from.memberId,
-      orderRef: claims.orderRef,
-      occurredAt: context.now,
-      recordedAt: context.now,
-      requestHash: context.requestHash,
-      rates: { contractId: policy.id },
-      counterMemberId: wallets.to.memberId,
-    },
-    [
+  const posted = await postEntry(tx, {
+    id: context.entryId,
+    type: 'transfer',
+    partnerId: context.partnerId,
+    jti: claims.jti,
+    memberId: wallets.from.memberId,
+    orderRef: claims.orderRef,
+    occurredAt: context.now,
+    recordedAt: context.now,
+    requestHash: context.requestHash,
+    rates: { contractId: policy.id },
+    counterMemberId: wallets.to.memberId,
+    postings: [
       { accountId: wallets.from.walletId, asset: CP, amount: -claims.amount, floored: true },
       { accountId: wallets.to.walletId, asset: CP, amount: claims.amount, floored: true },
     ],
-    context.counterShards,
-  );
-  const takes = await consumeLots(tx, wallets.from.walletId, claims.amount, context.entryId, context.partnerId, {
-    issuers: movable,
-    kind: 'transfer',
-    at: context.now,
+    lots: {
+      consume: {
+        accountId: wallets.from.walletId,
+        amount: claims.amount,
+        consumerPartnerId: context.partnerId,
+        reason: 'transfer',
+        issuers: movable,
+        copyTo: wallets.to.walletId,
+      },
+    },
+    counterShards: context.counterShards,
   });
-  await copyLotsToRecipient(tx, wallets.to.walletId, context.entryId, takes);
+  if (isDomainError(posted)) return posted;
   return {
     entryId: context.entryId,
     memberId: wallets.from.memberId,
     toMemberId: wallets.to.memberId,
     amount: claims.amount.toString(),
-    balance: balances.get(wallets.from.walletId)!.toString(),
+    balance: posted.balances.get(wallets.from.walletId)!.toString(),
     recordedAt: context.now.toISOString(),
     postings: [
       { account: `member:${wallets.from.memberId}:CP:wallet`, amount: (-claims.amount).toString() },
       { account: `member:${wallets.to.memberId}:CP:wallet`, amount: claims.amount.toString() },
     ],
     rates: { contractId: policy.id },
-    moved: totalsByIssuer(takes),
+    moved: totalsByIssuer(posted.takes),
   };
 }
 
@@ -112,12 +115,12 @@ async function findWallets(tx: EntityManager, partnerId: string, claims: Transfe
  * expired points.
  */
 async function lockAndReadSpendable(tx: EntityManager, wallets: TransferWallets, at: Date): Promise<bigint> {
-  const locked: Array<{ account_id: string; balance: string }> = await tx.query(
-    'SELECT account_id, balance FROM account_balance WHERE account_id = ANY($1::bigint[]) AND shard = 0 ORDER BY account_id FOR UPDATE',
-    [[wallets.from.walletId, wallets.to.walletId]],
+  await lockFloored(tx, [wallets.from.walletId, wallets.to.walletId]);
+  const [row]: Array<{ spendable: string }> = await tx.query(
+    'SELECT (balance - wallet_reserved(account_id, $2))::text AS spendable FROM account_balance WHERE account_id = $1 AND shard = 0',
+    [wallets.from.walletId, at],
   );
-  const [{ reserved }] = await tx.query('SELECT wallet_reserved($1, $2)::text AS reserved', [wallets.from.walletId, at]);
-  return BigInt(locked.find((row) => row.account_id === wallets.from.walletId)!.balance) - BigInt(reserved);
+  return BigInt(row!.spendable);
 }
 
 /** Whose points in the wallet may move: issuers whose contracts allow transfers. */
@@ -142,14 +145,4 @@ async function transferableAmount(tx: EntityManager, walletId: string, issuers: 
     [walletId, issuers, at],
   );
   return BigInt(transferable);
-}
-
-/** The recipient's lots: same issuer, same issue time and expiry as the lots taken, made by this entry. */
-async function copyLotsToRecipient(tx: EntityManager, walletId: string, entryId: string, takes: readonly LotTake[]): Promise<void> {
-  await tx.query(
-    `INSERT INTO lot (account_id, issuer_partner_id, entry_id, amount, remaining, issued_at, expires_at, from_lot_id)
-     SELECT $1, l.issuer_partner_id, $2, t.take, t.take, l.issued_at, l.expires_at, l.id
-     FROM unnest($3::bigint[], $4::bigint[]) AS t(id, take) JOIN lot l ON l.id = t.id`,
-    [walletId, entryId, takes.map((take) => take.lotId), takes.map((take) => take.amount.toString())],
-  );
 }

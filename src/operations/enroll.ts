@@ -2,6 +2,7 @@ import type { EntityManager } from 'typeorm';
 import { DomainError, ErrorCode, fail } from '../common/errors';
 import { newId } from '../common/ids';
 import { CP, ensureAccount } from '../ledger/ledger.repository';
+import { findMemberIdByRef } from '../members/member-query.service';
 import type { EnrollClaims } from '../common/claims';
 import { recordEvent } from '../outbox/outbox';
 
@@ -12,14 +13,6 @@ export interface Enrolled {
   linkedExisting: boolean;
 }
 
-export async function findMemberIdByRef(tx: EntityManager, partnerId: string, memberRef: string): Promise<string | null> {
-  const rows: Array<{ member_id: string }> = await tx.query('SELECT member_id FROM member_link WHERE partner_id = $1 AND member_ref = $2', [
-    partnerId,
-    memberRef,
-  ]);
-  return rows[0]?.member_id ?? null;
-}
-
 /**
  * Enrolls a partner's customer, or links them to the coalition member who already has that
  * verified e-mail or phone hash. Same reference twice returns the same member.
@@ -27,7 +20,9 @@ export async function findMemberIdByRef(tx: EntityManager, partnerId: string, me
 export async function enrollMember(tx: EntityManager, partnerId: string, claims: EnrollClaims, now: Date): Promise<Enrolled | DomainError> {
   // Refused whenever hashes are sent, match or not, so that the refusal says nothing about who is a member.
   if (claims.emailHash || claims.phoneHash) {
-    const [partner] = await tx.query('SELECT can_link_members FROM partner WHERE id = $1', [partnerId]);
+    const [partner]: Array<{ can_link_members: boolean }> = await tx.query('SELECT can_link_members FROM partner WHERE id = $1', [
+      partnerId,
+    ]);
     if (!partner?.can_link_members) {
       return fail(ErrorCode.MEMBER_LINKING_NOT_ALLOWED, `partner ${partnerId} may not link members by e-mail or phone hash`);
     }

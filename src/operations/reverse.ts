@@ -2,8 +2,9 @@ import type { EntityManager } from 'typeorm';
 import { assert } from '../common/assert';
 import { DomainError, ErrorCode, fail, isDomainError } from '../common/errors';
 import type { ReverseClaims } from '../common/claims';
-import { CP, findMovementTargets, recordEntry, recordLotChanges, type LotChange, type MovementTargets } from './ledger.repository';
-import type { MovementContext, MovementResult } from './points.service';
+import { CP, findMovementTargets, type MovementTargets } from '../ledger/ledger.repository';
+import { postEntry, type LotChange } from '../ledger/kernel';
+import type { MovementContext, MovementResult } from './context';
 
 /**
  * Reversals (docs/ledger.md, "Rules"): a refund is a new entry linked to the issue or redemption it
@@ -109,7 +110,9 @@ async function takeBackFromIssueLot(
       available: (takeable < 0n ? 0n : takeable).toString(),
     });
   }
-  return [{ lotId: lot.id, issuerPartnerId: context.partnerId, consumerPartnerId: context.partnerId, amount }];
+  return [
+    { lotId: lot.id, accountId: targets.wallet.id, issuerPartnerId: context.partnerId, consumerPartnerId: context.partnerId, amount },
+  ];
 }
 
 /**
@@ -118,11 +121,11 @@ async function takeBackFromIssueLot(
  * obligation).
  */
 async function giveBackToConsumedLots(tx: EntityManager, partnerId: string, originalId: string, amount: bigint): Promise<LotChange[]> {
-  const consumed: Array<{ lot_id: string; issuer_partner_id: string; net: string }> = await tx.query(
-    `SELECT c.lot_id, c.issuer_partner_id, sum(c.amount)::text AS net
+  const consumed: Array<{ lot_id: string; account_id: string; issuer_partner_id: string; net: string }> = await tx.query(
+    `SELECT c.lot_id, l.account_id, c.issuer_partner_id, sum(c.amount)::text AS net
      FROM lot_consumption c JOIN lot l ON l.id = c.lot_id
      WHERE c.entry_id = $1 OR c.entry_id IN (SELECT id FROM journal_entry WHERE reverses_entry_id = $1)
-     GROUP BY c.lot_id, c.issuer_partner_id, l.expires_at, l.issued_at
+     GROUP BY c.lot_id, l.account_id, c.issuer_partner_id, l.expires_at, l.issued_at
      HAVING sum(c.amount) > 0
      ORDER BY l.expires_at DESC, l.issued_at DESC, c.lot_id DESC`,
     [originalId],
@@ -132,7 +135,13 @@ async function giveBackToConsumedLots(tx: EntityManager, partnerId: string, orig
   for (const row of consumed) {
     if (left === 0n) break;
     const back = BigInt(row.net) < left ? BigInt(row.net) : left;
-    changes.push({ lotId: row.lot_id, issuerPartnerId: row.issuer_partner_id, consumerPartnerId: partnerId, amount: -back });
+    changes.push({
+      lotId: row.lot_id,
+      accountId: row.account_id,
+      issuerPartnerId: row.issuer_partner_id,
+      consumerPartnerId: partnerId,
+      amount: -back,
+    });
     left -= back;
   }
   assert(left === 0n, `redemption ${originalId} holds less of its lots than it has left to reverse`);
@@ -147,38 +156,36 @@ async function recordReversal(
   original: OriginalEntry,
   targets: MovementTargets,
   lotChanges: LotChange[],
-): Promise<ReversalResult> {
+): Promise<ReversalResult | DomainError> {
   const issue = original.type === 'issue';
   const sign = issue ? -1n : 1n;
-  const balances = await recordEntry(
-    tx,
-    {
-      id: context.entryId,
-      type: 'reversal',
-      partnerId: context.partnerId,
-      jti: claims.jti,
-      memberId: targets.memberId,
-      orderRef: claims.orderRef,
-      occurredAt: context.now,
-      recordedAt: context.now,
-      requestHash: context.requestHash,
-      rates: original.rates,
-      reversesEntryId: original.id,
-    },
-    [
+  const posted = await postEntry(tx, {
+    id: context.entryId,
+    type: 'reversal',
+    partnerId: context.partnerId,
+    jti: claims.jti,
+    memberId: targets.memberId,
+    orderRef: claims.orderRef,
+    occurredAt: context.now,
+    recordedAt: context.now,
+    requestHash: context.requestHash,
+    rates: original.rates,
+    reversesEntryId: original.id,
+    postings: [
       { accountId: targets.wallet.id, asset: CP, amount: sign * claims.amount, floored: true },
       { accountId: targets.counter.id, asset: CP, amount: -sign * claims.amount, floored: false },
     ],
-    context.counterShards,
-  );
-  await recordLotChanges(tx, context.entryId, 'reversal', lotChanges);
+    lots: { change: { reason: 'reversal', changes: lotChanges } },
+    counterShards: context.counterShards,
+  });
+  if (isDomainError(posted)) return posted;
   if (issue) await context.tiers.recordChange(tx, targets.memberId, -claims.amount, context.now);
   const counterKind = issue ? 'issuance' : 'redemption';
   return {
     entryId: context.entryId,
     memberId: targets.memberId,
     amount: claims.amount.toString(),
-    balance: balances.get(targets.wallet.id)!.toString(),
+    balance: posted.balances.get(targets.wallet.id)!.toString(),
     recordedAt: context.now.toISOString(),
     rates: original.rates,
     postings: [

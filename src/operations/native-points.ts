@@ -1,9 +1,10 @@
 import type { EntityManager } from 'typeorm';
-import { DomainError, ErrorCode, fail } from '../common/errors';
+import { DomainError, ErrorCode, fail, isDomainError } from '../common/errors';
 import type { MovementClaims } from '../common/claims';
-import { ensureAccount, recordEntry } from '../ledger/ledger.repository';
-import { insufficientBalance, unknownMember, type MovementContext, type MovementResult } from '../ledger/points.service';
-import { findMemberIdByRef } from '../members/member.service';
+import { ensureAccount } from '../ledger/ledger.repository';
+import { insufficientBalance, lockFloored, postEntry } from '../ledger/kernel';
+import { findMemberIdByRef } from '../members/member-query.service';
+import { unknownMember, type MovementContext, type MovementResult } from './context';
 
 /**
  * A partner's own program points held at the hub (docs/ledger.md, "Assets"): a partner issues and redeems
@@ -11,7 +12,7 @@ import { findMemberIdByRef } from '../members/member.service';
  * unit. They carry no lots (lots are CP's) and no contract prices; members exchange them for CP.
  */
 async function checkOwnUnit(tx: EntityManager, partnerId: string, asset: string): Promise<DomainError | null> {
-  const [unit] = await tx.query('SELECT asset FROM partner_unit WHERE partner_id = $1', [partnerId]);
+  const [unit]: Array<{ asset: string }> = await tx.query('SELECT asset FROM partner_unit WHERE partner_id = $1', [partnerId]);
   return unit?.asset === asset
     ? null
     : fail(ErrorCode.UNKNOWN_ASSET, `partner ${partnerId} issues and redeems CP and only its own unit, not ${asset}`);
@@ -30,35 +31,37 @@ export async function moveNativePoints(
   const pool = await ensureAccount(tx, 'partner', context.partnerId, claims.asset, 'native_pool');
   const issue = claims.op === 'issue';
   if (!issue) {
-    const [{ balance }] = await tx.query('SELECT balance FROM account_balance WHERE account_id = $1 AND shard = 0 FOR UPDATE', [wallet.id]);
+    await lockFloored(tx, [wallet.id]);
+    const [{ balance } = { balance: '0' }]: Array<{ balance: string }> = await tx.query(
+      'SELECT balance FROM account_balance WHERE account_id = $1 AND shard = 0',
+      [wallet.id],
+    );
     if (BigInt(balance) < claims.amount) return insufficientBalance(BigInt(balance), claims.amount, claims.asset);
   }
   const sign = issue ? 1n : -1n;
-  const balances = await recordEntry(
-    tx,
-    {
-      id: context.entryId,
-      type: claims.op,
-      partnerId: context.partnerId,
-      jti: claims.jti,
-      memberId,
-      orderRef: claims.orderRef,
-      occurredAt: claims.occurredAt,
-      recordedAt: context.now,
-      requestHash: context.requestHash,
-      rates: { asset: claims.asset },
-    },
-    [
+  const posted = await postEntry(tx, {
+    id: context.entryId,
+    type: claims.op,
+    partnerId: context.partnerId,
+    jti: claims.jti,
+    memberId,
+    orderRef: claims.orderRef,
+    occurredAt: claims.occurredAt,
+    recordedAt: context.now,
+    requestHash: context.requestHash,
+    rates: { asset: claims.asset },
+    postings: [
       { accountId: wallet.id, asset: claims.asset, amount: sign * claims.amount, floored: true },
       { accountId: pool.id, asset: claims.asset, amount: -sign * claims.amount, floored: false },
     ],
-    context.counterShards,
-  );
+    counterShards: context.counterShards,
+  });
+  if (isDomainError(posted)) return posted;
   return {
     entryId: context.entryId,
     memberId,
     amount: claims.amount.toString(),
-    balance: balances.get(wallet.id)!.toString(),
+    balance: posted.balances.get(wallet.id)!.toString(),
     recordedAt: context.now.toISOString(),
     asset: claims.asset,
     rates: { asset: claims.asset },

@@ -4,7 +4,10 @@ import { newId } from '../common/ids';
 import { withTransaction } from '../db/with-transaction';
 import { recordEvent } from '../outbox/outbox';
 import type { ContractService } from '../partners/contract.service';
-import { CP, ensureAccount, HUB_OWNER, recordEntry, recordLotChanges } from './ledger.repository';
+import { CP, ensureAccount, HUB_OWNER } from '../ledger/ledger.repository';
+import { lockFloored, postEntry } from '../ledger/kernel';
+import { assert } from '../common/assert';
+import { isDomainError } from '../common/errors';
 
 export interface ExpiryRun {
   /** False when another process holds the expiry lock: that run does the work. */
@@ -71,11 +74,8 @@ export class ExpiryService {
   }
 
   private async expireWallet(tx: EntityManager, walletId: string, now: Date): Promise<{ lots: number; points: bigint; entries: number }> {
-    const [wallet] = await tx.query(
-      `SELECT a.owner_id AS member_id FROM account a JOIN account_balance b ON b.account_id = a.id AND b.shard = 0
-       WHERE a.id = $1 FOR UPDATE OF b`,
-      [walletId],
-    );
+    await lockFloored(tx, [walletId]);
+    const [wallet]: Array<{ member_id: string }> = await tx.query('SELECT owner_id AS member_id FROM account WHERE id = $1', [walletId]);
     const lots: Array<{ id: string; issuer_partner_id: string; remaining: string }> = await tx.query(
       `SELECT id, issuer_partner_id, remaining FROM lot WHERE account_id = $1 AND remaining > 0 AND expires_at <= $2
        ORDER BY expires_at, issued_at, id`,
@@ -93,38 +93,49 @@ export class ExpiryService {
       const total = issuerLots.reduce((sum, lot) => sum + BigInt(lot.remaining), 0n);
       const contract = contracts[index];
       const entryId = newId();
-      const balances = await recordEntry(
-        tx,
-        {
-          id: entryId,
-          type: 'expire',
-          partnerId: issuer,
-          jti: null,
-          memberId: wallet.member_id,
-          orderRef: null,
-          occurredAt: now,
-          recordedAt: now,
-          requestHash: null,
-          rates: contract ? { contractId: contract.id, breakageShare: contract.breakageShare } : {},
-        },
-        [
+      const posted = await postEntry(tx, {
+        id: entryId,
+        type: 'expire',
+        partnerId: issuer,
+        jti: null,
+        memberId: wallet!.member_id,
+        orderRef: null,
+        occurredAt: now,
+        recordedAt: now,
+        requestHash: null,
+        rates: contract ? { contractId: contract.id, breakageShare: contract.breakageShare } : {},
+        postings: [
           { accountId: walletId, asset: CP, amount: -total, floored: true },
           { accountId: breakage.id, asset: CP, amount: total, floored: false },
         ],
-        this.counterShards,
-      );
-      await recordLotChanges(
-        tx,
-        entryId,
-        'expire',
-        issuerLots.map((lot) => ({ lotId: lot.id, issuerPartnerId: issuer, consumerPartnerId: null, amount: BigInt(lot.remaining) })),
-      );
+        lots: {
+          change: {
+            reason: 'expire',
+            changes: issuerLots.map((lot) => ({
+              lotId: lot.id,
+              accountId: walletId,
+              issuerPartnerId: issuer,
+              consumerPartnerId: null,
+              amount: BigInt(lot.remaining),
+            })),
+          },
+        },
+        counterShards: this.counterShards,
+      });
+      // Expired points were not spendable, so taking them never lowers what the member can spend.
+      assert(!isDomainError(posted), `expiry entry ${entryId} was refused`);
       await recordEvent(tx, {
         type: 'points.expired',
         partnerId: issuer,
-        memberId: wallet.member_id,
+        memberId: wallet!.member_id,
         occurredAt: now,
-        data: { entryId, asset: CP, amount: total.toString(), balance: String(balances.get(walletId)), lots: String(issuerLots.length) },
+        data: {
+          entryId,
+          asset: CP,
+          amount: total.toString(),
+          balance: String(posted.balances.get(walletId)),
+          lots: String(issuerLots.length),
+        },
       });
       points += total;
     }

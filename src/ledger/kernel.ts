@@ -1,0 +1,450 @@
+import type { EntityManager } from 'typeorm';
+import { assert } from '../common/assert';
+import { DomainError, ErrorCode, fail } from '../common/errors';
+import { allocateFifo, assertBalanced, netByAccount, type LotTake, type OpenLot, type Posting } from './apply-entry';
+import { queryRows } from '../db/sql';
+import { CP, type NewEntry } from './ledger.repository';
+import type { AccountKind } from './types';
+
+/**
+ * The ledger kernel's write API (docs/ledger.md, "The kernel"). Every statement that writes a
+ * ledger table (account, account_balance, journal_entry, posting, lot, lot_consumption, hold) is
+ * in src/ledger/; the operations above decide, then call `postEntry`, `placeHold` or `voidHold`.
+ *
+ * Lock order, for every path: member wallets (ascending account id), then a partner's funding
+ * rows (prefunding, exposure), then counter-accounts (through the balance trigger). An operation
+ * that must decide under a lock takes it first with a kernel reader (`findMovementTargets`,
+ * `lockWallets`); `postEntry` locks what it debits again in the same order, which is free for
+ * rows already held.
+ */
+
+/** A posting as written: `floored` accounts (wallets, funding rows) keep one balance row that may never go below zero. */
+export interface EntryPosting extends Posting {
+  floored: boolean;
+}
+
+/** `insufficientBalance`: what the refused amounts are in, CP or a partner unit's code. */
+export const insufficientBalance = (available: bigint, requested: bigint, asset = 'CP'): DomainError =>
+  fail(ErrorCode.INSUFFICIENT_BALANCE, `the member can spend ${available} ${asset}, ${requested} were asked`, {
+    available: available.toString(),
+    requested: requested.toString(),
+    asset,
+  });
+
+/** A new CP lot in a wallet. */
+export interface NewLot {
+  accountId: string;
+  issuerPartnerId: string;
+  amount: bigint;
+  issuedAt: Date;
+  expiresAt: Date;
+  /** Pending until then (a return window); null: spendable at once. */
+  vestsAt?: Date | null;
+  /** Made and spent at once at this partner (an exchange X → Y: the CP never rest in the wallet). */
+  spentAt?: string;
+}
+
+/** Spends `amount` from a wallet's spendable lots, first-expiring-first-out. */
+export interface LotConsumption {
+  accountId: string;
+  amount: bigint;
+  consumerPartnerId: string;
+  reason: 'redeem' | 'transfer' | 'exchange';
+  /** Only lots of these issuers (default: all). */
+  issuers?: readonly string[];
+  /** A transfer: the taken points become child lots (same issuer, issue time, expiry) in this wallet. */
+  copyTo?: string;
+}
+
+/** An explicit change to one lot's remainder (positive takes, negative gives back). */
+export interface LotChange {
+  lotId: string;
+  /** The wallet the lot is in. */
+  accountId: string;
+  issuerPartnerId: string;
+  /** Where the points went; null for expiry (the hub's breakage). */
+  consumerPartnerId: string | null;
+  amount: bigint;
+}
+
+export interface LotMoves {
+  create?: readonly NewLot[];
+  consume?: LotConsumption;
+  change?: { reason: 'reversal' | 'expire'; changes: readonly LotChange[] };
+}
+
+export interface PostEntryInput extends NewEntry {
+  postings: readonly EntryPosting[];
+  lots?: LotMoves;
+  /** A pending hold this entry captures: closed with the entry, so its points are no longer reserved. */
+  captures?: { holdId: string; amount: bigint };
+  /** Counter-accounts spread their balance over this many rows. */
+  counterShards: number;
+}
+
+export interface PostedEntry {
+  entryId: string;
+  /** The new balance of every floored account the entry moved. */
+  balances: Map<string, bigint>;
+  /** What a FIFO consumption took, lot by lot. */
+  takes: LotTake[];
+}
+
+/**
+ * Pure: the lot moves of an entry change each CP wallet's lots by exactly what its postings
+ * change its balance (a CP posting on a floored account is a wallet's), so a wallet's lots
+ * always sum to its balance.
+ */
+export function lotMovesMatchPostings(postings: readonly EntryPosting[], lots: LotMoves | undefined): Map<string, bigint> {
+  const byWallet = new Map<string, bigint>();
+  const add = (accountId: string, amount: bigint) => byWallet.set(accountId, (byWallet.get(accountId) ?? 0n) + amount);
+  for (const posting of postings) if (posting.floored && posting.asset === CP) add(posting.accountId, posting.amount);
+  for (const lot of lots?.create ?? []) {
+    assert(lot.amount > 0n, 'a lot is made with a positive amount');
+    if (!lot.spentAt) add(lot.accountId, -lot.amount);
+  }
+  if (lots?.consume) {
+    assert(lots.consume.amount > 0n, 'a consumption takes a positive amount');
+    add(lots.consume.accountId, lots.consume.amount);
+    if (lots.consume.copyTo) add(lots.consume.copyTo, -lots.consume.amount);
+  }
+  for (const change of lots?.change?.changes ?? []) {
+    assert(change.amount !== 0n, 'a lot change never moves zero');
+    add(change.accountId, change.amount);
+  }
+  for (const [accountId, difference] of byWallet) if (difference === 0n) byWallet.delete(accountId);
+  return byWallet;
+}
+
+export function assertLotMovesMatchPostings(postings: readonly EntryPosting[], lots: LotMoves | undefined): void {
+  const mismatched = lotMovesMatchPostings(postings, lots);
+  assert(
+    mismatched.size === 0,
+    `lot moves do not match the postings: ${[...mismatched].map(([accountId, difference]) => `wallet ${accountId} ${difference}`).join(', ')}`,
+  );
+}
+
+interface SpendableRow {
+  account_id: string;
+  kind: AccountKind;
+  balance: string;
+  reserved: string;
+  in_lots: string;
+}
+
+const SPENDABLE_COLUMNS = `b.account_id, a.kind, b.balance::text, wallet_reserved(b.account_id, $2)::text AS reserved,
+  (SELECT coalesce(sum(remaining), 0) FROM lot WHERE lot.account_id = b.account_id AND remaining > 0)::text AS in_lots`;
+
+/**
+ * Locks floored accounts' balance rows in the global order: wallets by ascending account id,
+ * then funding rows. Rows this transaction holds already cost nothing. An operation locks what it
+ * debits with this (or `findMovementTargets`) before it reads what it decides on.
+ */
+export async function lockFloored(tx: EntityManager, accountIds: readonly string[]): Promise<void> {
+  if (accountIds.length === 0) return;
+  await tx.query(
+    `SELECT b.account_id FROM account_balance b JOIN account a ON a.id = b.account_id
+     WHERE b.account_id = ANY($1::bigint[]) AND b.shard = 0 ORDER BY (a.kind <> 'wallet'), b.account_id FOR UPDATE OF b`,
+    [[...accountIds]],
+  );
+}
+
+/**
+ * lockFloored, and what each account can spend, in one statement. The operation locked these
+ * rows before it decided, so this statement waits for nothing and reads every hold and lot
+ * committed before that lock.
+ */
+async function lockAndReadSpendable(tx: EntityManager, accountIds: readonly string[], at: Date): Promise<Map<string, SpendableRow>> {
+  if (accountIds.length === 0) return new Map();
+  const rows: SpendableRow[] = await tx.query(
+    `SELECT ${SPENDABLE_COLUMNS} FROM account_balance b JOIN account a ON a.id = b.account_id
+     WHERE b.account_id = ANY($1::bigint[]) AND b.shard = 0 ORDER BY (a.kind <> 'wallet'), b.account_id FOR UPDATE OF b`,
+    [[...accountIds], at],
+  );
+  return new Map(rows.map((row) => [String(row.account_id), row]));
+}
+
+/** Accounts whose balance is what their owner can spend: a debit never takes them below zero (a capped exposure may go negative). */
+const SPENDABLE_KINDS: ReadonlySet<AccountKind> = new Set(['wallet', 'prefunding']);
+
+/** Balance, reserved (holds, pending and expired lots) and CP in lots of floored accounts, without locking. */
+async function readSpendable(tx: EntityManager, accountIds: readonly string[], at: Date): Promise<Map<string, SpendableRow>> {
+  if (accountIds.length === 0) return new Map();
+  const rows: SpendableRow[] = await tx.query(
+    `SELECT ${SPENDABLE_COLUMNS} FROM account_balance b JOIN account a ON a.id = b.account_id WHERE b.account_id = ANY($1::bigint[]) AND b.shard = 0`,
+    [[...accountIds], at],
+  );
+  return new Map(rows.map((row) => [String(row.account_id), row]));
+}
+
+const spendableOf = (row: SpendableRow | undefined): bigint => (row ? BigInt(row.balance) - BigInt(row.reserved) : 0n);
+
+/**
+ * Posts one journal entry in the caller's transaction: checks it balances per asset and that its
+ * lot moves match its postings (assertions: a mismatch is a bug), locks what it debits in the
+ * global order, writes the entry, postings (the balance trigger moves the balances), lots, lot
+ * consumption and a captured hold, then checks that no debited account's spendable amount fell
+ * below zero (or below where it already was): an overspend is refused as InsufficientBalance and
+ * the caller's transaction rolls back.
+ */
+export async function postEntry(tx: EntityManager, input: PostEntryInput): Promise<PostedEntry | DomainError> {
+  const { postings, lots } = input;
+  assertBalanced(postings);
+  assertLotMovesMatchPostings(postings, lots);
+  const at = input.recordedAt;
+  const flooredIds = new Set(postings.filter((p) => p.floored).map((p) => p.accountId));
+  const net = netByAccount(postings);
+  const debited = net.filter(([accountId, delta]) => delta < 0n && flooredIds.has(accountId)).map(([accountId]) => accountId);
+  const before = await lockAndReadSpendable(tx, debited, at);
+  const refusal = (accountId: string): DomainError => {
+    const was = spendableOf(before.get(accountId));
+    const requested = -net.find(([id]) => id === accountId)![1];
+    return insufficientBalance(was < 0n ? 0n : was, requested, postings.find((p) => p.accountId === accountId)!.asset);
+  };
+  const guarded = debited.filter((id) => SPENDABLE_KINDS.has(before.get(id)!.kind));
+  // What the balance alone cannot cover is refused before anything is written.
+  for (const accountId of guarded) {
+    if (BigInt(before.get(accountId)!.balance) + net.find(([id]) => id === accountId)![1] < 0n) return refusal(accountId);
+  }
+
+  await recordEntry(tx, input, postings, input.counterShards);
+  const takes = lots ? await moveLots(tx, input.id, lots, at) : [];
+  if (input.captures) {
+    const closed = await queryRows(
+      tx,
+      `UPDATE hold SET status = 'captured', captured = $2, closed_at = $3, capture_entry_id = $4 WHERE id = $1 AND status = 'pending' RETURNING id`,
+      [input.captures.holdId, input.captures.amount.toString(), at, input.id],
+    );
+    assert(closed.length === 1, `hold ${input.captures.holdId} is not pending`);
+  }
+
+  const moved = net.filter(([accountId, delta]) => delta !== 0n && flooredIds.has(accountId)).map(([accountId]) => accountId);
+  const after = await readSpendable(tx, moved, at);
+  const balances = new Map<string, bigint>();
+  for (const accountId of moved) {
+    const row = after.get(accountId);
+    assert(row, `floored account ${accountId} has no balance row`);
+    balances.set(accountId, BigInt(row.balance));
+    const cpWallet = postings.some((p) => p.accountId === accountId && p.asset === CP);
+    if (cpWallet) assert(row.in_lots === row.balance, `wallet ${accountId}: lots hold ${row.in_lots}, the balance is ${row.balance}`);
+  }
+  // Held, pending and expired points are not spendable either: what was spendable may not fall below zero (or below where it was).
+  for (const accountId of guarded) {
+    const was = spendableOf(before.get(accountId));
+    if (spendableOf(after.get(accountId)) < (was < 0n ? was : 0n)) return refusal(accountId);
+  }
+  return { entryId: input.id, balances, takes };
+}
+
+export interface NewHold {
+  id: string;
+  partnerId: string;
+  jti: string;
+  memberId: string;
+  walletId: string;
+  amount: bigint;
+  orderRef: string | null;
+  createdAt: Date;
+  expiresAt: Date;
+}
+
+/**
+ * Places a hold on a wallet (its points stay in the balance, no longer spendable). Locks the
+ * wallet and refuses, as InsufficientBalance, a hold larger than what the member can spend.
+ * Returns what is spendable after.
+ */
+export async function placeHold(tx: EntityManager, hold: NewHold): Promise<bigint | DomainError> {
+  assert(hold.amount > 0n, 'a hold is for a positive amount');
+  const was = spendableOf((await lockAndReadSpendable(tx, [hold.walletId], hold.createdAt)).get(hold.walletId));
+  if (was < hold.amount) return insufficientBalance(was < 0n ? 0n : was, hold.amount);
+  await tx.query(
+    `INSERT INTO hold (id, partner_id, jti, member_id, wallet_id, amount, order_ref, created_at, expires_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+    [
+      hold.id,
+      hold.partnerId,
+      hold.jti,
+      hold.memberId,
+      hold.walletId,
+      hold.amount.toString(),
+      hold.orderRef,
+      hold.createdAt,
+      hold.expiresAt,
+    ],
+  );
+  return was - hold.amount;
+}
+
+/** Releases a pending hold; the caller holds its wallet's lock. */
+export async function voidHold(tx: EntityManager, holdId: string, at: Date): Promise<void> {
+  const closed = await queryRows(
+    tx,
+    `UPDATE hold SET status = 'voided', closed_at = $2 WHERE id = $1 AND status = 'pending' RETURNING id`,
+    [holdId, at],
+  );
+  assert(closed.length === 1, `hold ${holdId} is not pending`);
+}
+
+/**
+ * The entry and its postings in one statement (one round trip); the shard count rides along for
+ * the balance trigger (posting_moves_balances: the hub's role cannot write a balance itself),
+ * which runs at the end of this statement.
+ */
+async function recordEntry(tx: EntityManager, entry: NewEntry, postings: readonly Posting[], counterShards: number): Promise<void> {
+  await tx.query(
+    `WITH settings AS (SELECT set_config('coalition.counter_shards', $17::text, true)),
+     entry AS (
+       INSERT INTO journal_entry (id, type, partner_id, jti, member_id, order_ref, occurred_at, recorded_at, rates, request_hash, reverses_entry_id, counter_member_id, dispute_id)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $14, $15, $16) RETURNING id
+     )
+     INSERT INTO posting (entry_id, account_id, asset, amount)
+     SELECT entry.id, p.account_id, p.asset, p.amount
+     FROM entry, settings, unnest($11::bigint[], $12::text[], $13::bigint[]) AS p(account_id, asset, amount)`,
+    [
+      entry.id,
+      entry.type,
+      entry.partnerId,
+      entry.jti,
+      entry.memberId,
+      entry.orderRef,
+      entry.occurredAt,
+      entry.recordedAt,
+      JSON.stringify(entry.rates ?? {}),
+      entry.requestHash,
+      postings.map((p) => p.accountId),
+      postings.map((p) => p.asset),
+      postings.map((p) => p.amount.toString()),
+      entry.reversesEntryId ?? null,
+      entry.counterMemberId ?? null,
+      entry.disputeId ?? null,
+      String(counterShards),
+    ],
+  );
+}
+
+async function moveLots(tx: EntityManager, entryId: string, lots: LotMoves, at: Date): Promise<LotTake[]> {
+  for (const lot of lots.create ?? []) {
+    const [created]: Array<{ id: string }> = await tx.query(
+      `INSERT INTO lot (account_id, issuer_partner_id, entry_id, amount, remaining, issued_at, expires_at, vests_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
+      [
+        lot.accountId,
+        lot.issuerPartnerId,
+        entryId,
+        lot.amount.toString(),
+        lot.spentAt ? '0' : lot.amount.toString(),
+        lot.issuedAt,
+        lot.expiresAt,
+        lot.vestsAt ?? null,
+      ],
+    );
+    if (lot.spentAt) {
+      await tx.query(
+        `INSERT INTO lot_consumption (lot_id, entry_id, issuer_partner_id, consumer_partner_id, amount, kind) VALUES ($1, $2, $3, $4, $5, 'exchange')`,
+        [created!.id, entryId, lot.issuerPartnerId, lot.spentAt, lot.amount.toString()],
+      );
+    }
+  }
+  let takes: LotTake[] = [];
+  if (lots.consume) {
+    takes = await consumeLots(tx, entryId, lots.consume, at);
+    if (lots.consume.copyTo) await copyLots(tx, lots.consume.copyTo, entryId, takes);
+  }
+  if (lots.change) await recordLotChanges(tx, entryId, lots.change.reason, lots.change.changes);
+  return takes;
+}
+
+/** Lots read per round trip while consuming: enough for almost every redemption in one. */
+const LOT_BATCH = 64;
+
+/**
+ * Consumes from a wallet's lots, first-expiring-first-out (ties: issue time, then id); only lots
+ * vested and not yet expired at `at` are spent. The wallet is locked, so the lots cannot change
+ * underneath. Lots are read in spending order along the index, a batch at a time, so a
+ * redemption touches only the lots it consumes.
+ */
+async function consumeLots(tx: EntityManager, entryId: string, consumption: LotConsumption, at: Date): Promise<LotTake[]> {
+  const takes: LotTake[] = [];
+  let left = consumption.amount;
+  // Keyset position as PostgreSQL text, so that timestamps keep their microseconds.
+  let after: { expiresAt: string; issuedAt: string; id: string } | null = null;
+  while (left > 0n) {
+    const rows: Array<{ id: string; issuer_partner_id: string; remaining: string; expires_at: string; issued_at: string }> = await tx.query(
+      `SELECT id, issuer_partner_id, remaining, expires_at::text AS expires_at, issued_at::text AS issued_at FROM lot
+       WHERE account_id = $1 AND remaining > 0
+         AND ($2::timestamptz IS NULL OR (expires_at, issued_at, id) > ($2::timestamptz, $3::timestamptz, $4::bigint))
+         AND ($6::text[] IS NULL OR issuer_partner_id = ANY($6::text[]))
+         AND (vests_at IS NULL OR vests_at <= $7) AND expires_at > $7
+       ORDER BY expires_at, issued_at, id LIMIT $5`,
+      [
+        consumption.accountId,
+        after?.expiresAt ?? null,
+        after?.issuedAt ?? null,
+        after?.id ?? null,
+        LOT_BATCH,
+        consumption.issuers ?? null,
+        at,
+      ],
+    );
+    assert(rows.length > 0, `wallet ${consumption.accountId}: lots fall ${left} short of ${consumption.amount}`);
+    const lots: OpenLot[] = rows.map((row) => ({ id: row.id, issuerPartnerId: row.issuer_partner_id, remaining: BigInt(row.remaining) }));
+    const available = lots.reduce((sum, lot) => sum + lot.remaining, 0n);
+    const batch = allocateFifo(lots, available < left ? available : left);
+    takes.push(...batch);
+    left -= batch.reduce((sum, take) => sum + take.amount, 0n);
+    const last = rows[rows.length - 1]!;
+    after = { expiresAt: last.expires_at, issuedAt: last.issued_at, id: last.id };
+  }
+  await recordLotChanges(
+    tx,
+    entryId,
+    consumption.reason,
+    takes.map((take) => ({
+      lotId: take.lotId,
+      accountId: consumption.accountId,
+      issuerPartnerId: take.issuerPartnerId,
+      consumerPartnerId: consumption.consumerPartnerId,
+      amount: take.amount,
+    })),
+  );
+  return takes;
+}
+
+/**
+ * Moves lots and records why, in one statement: every change to a lot's remainder has its
+ * consumption record, so that consumption always explains the lot (ledgerIntegrity checks it).
+ */
+async function recordLotChanges(
+  tx: EntityManager,
+  entryId: string,
+  kind: 'redeem' | 'expire' | 'reversal' | 'transfer' | 'exchange',
+  changes: readonly LotChange[],
+): Promise<void> {
+  const moved = await queryRows<{ id: string }>(
+    tx,
+    `WITH t AS (SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $7::bigint[]) AS t(id, amount, issuer, consumer, account_id)),
+     moved AS (UPDATE lot SET remaining = remaining - t.amount FROM t WHERE lot.id = t.id AND lot.account_id = t.account_id RETURNING lot.id)
+     INSERT INTO lot_consumption (lot_id, entry_id, issuer_partner_id, consumer_partner_id, amount, kind)
+     SELECT id, $5, issuer, consumer, amount, $6 FROM t WHERE id IN (SELECT id FROM moved) RETURNING lot_id AS id`,
+    [
+      changes.map((change) => change.lotId),
+      changes.map((change) => change.amount.toString()),
+      changes.map((change) => change.issuerPartnerId),
+      changes.map((change) => change.consumerPartnerId),
+      entryId,
+      kind,
+      changes.map((change) => change.accountId),
+    ],
+  );
+  assert(moved.length === changes.length, `entry ${entryId}: ${changes.length - moved.length} lot changes name a lot not in their wallet`);
+}
+
+/** A transfer's recipient lots: same issuer, same issue time and expiry as the lots taken, made by this entry. */
+async function copyLots(tx: EntityManager, walletId: string, entryId: string, takes: readonly LotTake[]): Promise<void> {
+  await tx.query(
+    `INSERT INTO lot (account_id, issuer_partner_id, entry_id, amount, remaining, issued_at, expires_at, from_lot_id)
+     SELECT $1, l.issuer_partner_id, $2, t.take, t.take, l.issued_at, l.expires_at, l.id
+     FROM unnest($3::bigint[], $4::bigint[]) AS t(id, take) JOIN lot l ON l.id = t.id`,
+    [walletId, entryId, takes.map((take) => take.lotId), takes.map((take) => take.amount.toString())],
+  );
+}
