@@ -47,9 +47,14 @@ export enum ErrorCode {
   RATE_LIMITED = 'RATE_LIMITED',
 }
 
-export class DomainError {
+/**
+ * A refusal with its code in the type: `DomainError<ErrorCode.HOLD_CLOSED>` can only carry that
+ * code, so an operation whose result type names its codes (src/common/op-errors.ts) cannot
+ * return one outside them without the compiler noticing.
+ */
+export class DomainError<C extends ErrorCode = ErrorCode> {
   constructor(
-    readonly code: ErrorCode,
+    readonly code: C,
     readonly message: string,
     /** Machine-readable details for the typed result (e.g. available and requested amounts). */
     readonly details: Record<string, string | number | null> = {},
@@ -58,5 +63,5 @@ export class DomainError {
 
 export const isDomainError = (value: unknown): value is DomainError => value instanceof DomainError;
 
-export const fail = (code: ErrorCode, message: string, details?: Record<string, string | number | null>): DomainError =>
+export const fail = <C extends ErrorCode>(code: C, message: string, details?: Record<string, string | number | null>): DomainError<C> =>
   new DomainError(code, message, details);

@@ -5,22 +5,42 @@ import { DomainError, ErrorCode, fail, isDomainError } from '../common/errors';
 import { newId } from '../common/ids';
 import { pgCode, withTransaction } from '../db/with-transaction';
 import { authorizeRedemption, captureRedemption, voidRedemption, type HoldResult } from '../ledger/holds.service';
-import { issuePoints, redeemPoints, type MovementResult } from '../ledger/points.service';
-import { reverseEntry } from '../ledger/reversals.service';
+import { issuePoints, redeemPoints, type MovementContext, type MovementResult } from '../ledger/points.service';
+import { reverseEntry, type ReversalResult } from '../ledger/reversals.service';
 import { moveNativePoints } from '../exchange/native-points.service';
 import { CP } from '../ledger/ledger.repository';
-import { transferPoints } from '../ledger/transfers.service';
+import { transferPoints, type TransferResult } from '../ledger/transfers.service';
 import type { ContractService } from '../partners/contract.service';
 import type { TierService } from '../members/tiers';
 import { enrollMember, type Enrolled } from '../members/member.service';
 import type { PartnerService } from '../partners/partner.service';
 import type { HubKeys } from '../hub-keys/hub-keys';
-import type { InstructionClaims } from '../common/claims';
+import type { ClaimsOf } from '../common/claims';
+import { opMayReturn, type InstructionRejection, type OpCode, type OpError } from '../common/op-errors';
 import { parseInstructionClaims } from './instruction-claims';
 import { verifySigned } from './verify-signed';
 import { acknowledgeStatement, disputeStatement, type StatementActionResult } from '../settlement/disputes.service';
 
 export type AcceptedData = (Enrolled | MovementResult | HoldResult | StatementActionResult) & Record<string, unknown>;
+
+/** What an instruction op can be refused with: a pipeline rejection, or one of the op's own codes. */
+export type InstructionError<O extends Op> = DomainError<InstructionRejection | OpCode<O>>;
+
+/** The inputs every op gets besides its claims. */
+type OpContext = MovementContext;
+
+/**
+ * How each op is carried out. The type makes the table exhaustive and checks each op's result
+ * against OP_ERRORS (src/common/op-errors.ts): an op that could return a code outside its
+ * list does not compile, so its GraphQL result union (checked against the same list) has a
+ * type for every refusal.
+ */
+type OpHandlers = {
+  [O in Op]: (tx: EntityManager, context: OpContext, claims: ClaimsOf<O>) => Promise<OpSuccess | OpError<O>>;
+};
+
+/** The success of any op, before it is stored as the instruction's result. */
+type OpSuccess = Enrolled | MovementResult | HoldResult | StatementActionResult | TransferResult | ReversalResult;
 
 /** What a partner gets back for an accepted instruction, the first time and on every replay. */
 export interface Accepted {
@@ -49,7 +69,20 @@ export class InstructionService {
     private readonly partnerRateLimit: (partnerId: string) => Promise<number | undefined> = async () => undefined,
   ) {}
 
-  async submit(op: Op, jws: unknown): Promise<Accepted | DomainError> {
+  private readonly handlers: OpHandlers = {
+    enroll: (tx, context, claims) => enrollMember(tx, context.partnerId, claims),
+    issue: (tx, context, claims) => (claims.asset !== CP ? moveNativePoints(tx, context, claims) : issuePoints(tx, context, claims)),
+    redeem: (tx, context, claims) => (claims.asset !== CP ? moveNativePoints(tx, context, claims) : redeemPoints(tx, context, claims)),
+    authorize: (tx, context, claims) => authorizeRedemption(tx, context, claims),
+    capture: (tx, context, claims) => captureRedemption(tx, context, claims),
+    void: (tx, context, claims) => voidRedemption(tx, context, claims),
+    reverse: (tx, context, claims) => reverseEntry(tx, context, claims),
+    transfer: (tx, context, claims) => transferPoints(tx, context, this.contracts, claims),
+    acknowledge: (tx, context, claims) => acknowledgeStatement(tx, context, claims),
+    dispute: (tx, context, claims) => disputeStatement(tx, context, claims),
+  };
+
+  async submit<O extends Op>(op: O, jws: unknown): Promise<Accepted | InstructionError<O>> {
     const verified = await verifySigned(jws, (issuer) => this.partners.findSigner(issuer), {
       typ: INSTRUCTION_TYP,
       audience: this.hubKeys.hubId,
@@ -67,19 +100,31 @@ export class InstructionService {
     }
     const now = this.clock.now();
     const claims = parseInstructionClaims(op, verified.claims, now);
-    if (isDomainError(claims)) return claims;
+    // Only ops with an amount can have it refused; should another get here, the claim is still the sender's fault.
+    if (isDomainError(claims))
+      return opMayReturn(op, claims) ? claims : fail(ErrorCode.INVALID_INSTRUCTION, claims.message, { claim: 'amount' });
     const hash = requestHash(verified.claims as Record<string, unknown>);
     const partnerId = verified.signer.id;
 
-    return this.inTransaction(async (tx) => {
+    return this.inTransaction(op, async (tx) => {
       const claimed: unknown[] = await tx.query(
         `INSERT INTO instruction (partner_id, jti, op, kid, request_hash, request_jws, received_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (partner_id, jti) DO NOTHING RETURNING jti`,
         [partnerId, claims.jti, op, verified.kid, hash, jws, now],
       );
       if (claimed.length === 0) return this.replay(tx, partnerId, claims.jti, hash);
-      const data = await this.apply(tx, partnerId, hash, claims, now);
-      if (isDomainError(data)) return data;
+      const context: OpContext = {
+        partnerId,
+        requestHash: hash,
+        entryId: newId(),
+        now,
+        counterShards: this.counterShards,
+        tiers: this.tiers,
+      };
+      const handler: OpHandlers[O] = this.handlers[op];
+      const result = await handler(tx, context, claims);
+      if (isDomainError(result)) return result;
+      const data = result as AcceptedData;
       const receipt = await this.hubKeys.signReceipt(partnerId, { jti: claims.jti, op, requestHash: hash, ...data });
       await tx.query(
         `UPDATE instruction SET receipt_jws = $3, result = $4, entry_id = $5, member_id = $6 WHERE partner_id = $1 AND jti = $2`,
@@ -89,53 +134,30 @@ export class InstructionService {
     });
   }
 
-  /** A balance beyond PostgreSQL's bigint (SQLSTATE 22003) is the caller's amount, not a crash. */
-  private async inTransaction(work: (tx: EntityManager) => Promise<Accepted | DomainError>): Promise<Accepted | DomainError> {
+  /**
+   * A balance beyond PostgreSQL's bigint (SQLSTATE 22003) is the caller's amount, not a crash,
+   * for the ops that move an amount (the others cannot overflow one, and have no InvalidAmount).
+   */
+  private async inTransaction<O extends Op>(
+    op: O,
+    work: (tx: EntityManager) => Promise<Accepted | InstructionError<O>>,
+  ): Promise<Accepted | InstructionError<O>> {
     try {
       return await withTransaction(this.dataSource, work);
     } catch (error) {
-      if (pgCode(error) === '22003')
-        return fail(ErrorCode.INVALID_AMOUNT, 'the resulting balance would exceed the ledger limit', { amount: null });
+      const tooLarge = fail(ErrorCode.INVALID_AMOUNT, 'the resulting balance would exceed the ledger limit', { amount: null });
+      if (pgCode(error) === '22003' && opMayReturn(op, tooLarge)) return tooLarge;
       throw error;
     }
   }
 
-  private apply(
+  /** The same jti again: the original outcome if it asks for the same thing, a conflict otherwise. */
+  private async replay(
     tx: EntityManager,
     partnerId: string,
+    jti: string,
     hash: string,
-    claims: InstructionClaims,
-    now: Date,
-  ): Promise<AcceptedData | DomainError> {
-    const context = { partnerId, requestHash: hash, entryId: newId(), now, counterShards: this.counterShards, tiers: this.tiers };
-    switch (claims.op) {
-      case 'enroll':
-        return enrollMember(tx, partnerId, claims) as Promise<AcceptedData | DomainError>;
-      case 'issue':
-      case 'redeem':
-        if (claims.asset !== CP) return moveNativePoints(tx, context, claims) as Promise<AcceptedData | DomainError>;
-        return (claims.op === 'issue' ? issuePoints(tx, context, claims) : redeemPoints(tx, context, claims)) as Promise<
-          AcceptedData | DomainError
-        >;
-      case 'authorize':
-        return authorizeRedemption(tx, context, claims) as Promise<AcceptedData | DomainError>;
-      case 'capture':
-        return captureRedemption(tx, context, claims) as Promise<AcceptedData | DomainError>;
-      case 'void':
-        return voidRedemption(tx, context, claims) as Promise<AcceptedData | DomainError>;
-      case 'reverse':
-        return reverseEntry(tx, context, claims) as Promise<AcceptedData | DomainError>;
-      case 'transfer':
-        return transferPoints(tx, context, this.contracts, claims) as Promise<AcceptedData | DomainError>;
-      case 'acknowledge':
-        return acknowledgeStatement(tx, context, claims) as Promise<AcceptedData | DomainError>;
-      case 'dispute':
-        return disputeStatement(tx, context, claims) as Promise<AcceptedData | DomainError>;
-    }
-  }
-
-  /** The same jti again: the original outcome if it asks for the same thing, a conflict otherwise. */
-  private async replay(tx: EntityManager, partnerId: string, jti: string, hash: string): Promise<Accepted | DomainError> {
+  ): Promise<Accepted | DomainError<ErrorCode.IDEMPOTENCY_CONFLICT>> {
     const rows: Array<{ op: Op; request_hash: string; receipt_jws: string; result: AcceptedData }> = await tx.query(
       'SELECT op, request_hash, receipt_jws, result FROM instruction WHERE partner_id = $1 AND jti = $2',
       [partnerId, jti],

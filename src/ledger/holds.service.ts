@@ -1,5 +1,6 @@
 import type { EntityManager } from 'typeorm';
 import { DomainError, ErrorCode, fail } from '../common/errors';
+import type { OpError } from '../common/op-errors';
 import { newId } from '../common/ids';
 import { queryRows } from '../db/sql';
 import type { AuthorizeClaims, CaptureClaims, VoidClaims } from '../common/claims';
@@ -35,7 +36,7 @@ export async function authorizeRedemption(
   tx: EntityManager,
   context: MovementContext,
   claims: AuthorizeClaims,
-): Promise<HoldResult | DomainError> {
+): Promise<HoldResult | OpError<'authorize'>> {
   const targets = await findMovementTargets(tx, context.partnerId, { ref: claims.member }, 'redemption', true, context.now);
   if (!targets) return unknownMember(context, claims.member);
   const holdId = newId();
@@ -81,7 +82,12 @@ export async function authorizeRedemption(
  * A pending, unexpired hold of this partner, with its wallet locked first (the lock order of every
  * debit) and the hold read again under it. Another partner's hold is "not found": ids do not leak.
  */
-async function lockPendingHold(tx: EntityManager, partnerId: string, holdId: string, now: Date): Promise<HoldRow | DomainError> {
+async function lockPendingHold(
+  tx: EntityManager,
+  partnerId: string,
+  holdId: string,
+  now: Date,
+): Promise<HoldRow | DomainError<ErrorCode.HOLD_NOT_FOUND | ErrorCode.HOLD_CLOSED | ErrorCode.HOLD_EXPIRED>> {
   const found: Array<{ wallet_id: string }> = await tx.query('SELECT wallet_id FROM hold WHERE id = $1 AND partner_id = $2', [
     holdId,
     partnerId,
@@ -103,7 +109,7 @@ export async function captureRedemption(
   tx: EntityManager,
   context: MovementContext,
   claims: CaptureClaims,
-): Promise<(MovementResult & { holdId: string }) | DomainError> {
+): Promise<(MovementResult & { holdId: string }) | OpError<'capture'>> {
   const hold = await lockPendingHold(tx, context.partnerId, claims.hold, context.now);
   if (hold instanceof DomainError) return hold;
   const heldAmount = BigInt(hold.amount);
@@ -133,7 +139,11 @@ export async function captureRedemption(
   return { ...redeemed, holdId: hold.id };
 }
 
-export async function voidRedemption(tx: EntityManager, context: MovementContext, claims: VoidClaims): Promise<HoldResult | DomainError> {
+export async function voidRedemption(
+  tx: EntityManager,
+  context: MovementContext,
+  claims: VoidClaims,
+): Promise<HoldResult | OpError<'void'>> {
   const hold = await lockPendingHold(tx, context.partnerId, claims.hold, context.now);
   if (hold instanceof DomainError) return hold;
   await queryRows(tx, `UPDATE hold SET status = 'voided', closed_at = $2 WHERE id = $1`, [hold.id, context.now]);

@@ -2,6 +2,7 @@ import { drawFunding } from '../settlement/funding.service';
 import type { EntityManager } from 'typeorm';
 import { assert } from '../common/assert';
 import { DomainError, ErrorCode, fail, isDomainError } from '../common/errors';
+import type { OpError } from '../common/op-errors';
 import { addMonths, totalsByIssuer } from './apply-entry';
 import { CP, consumeLots, createLot, findMovementTargets, recordEntry, type MovementTargets } from './ledger.repository';
 import type { MovementClaims } from '../common/claims';
@@ -43,11 +44,11 @@ export interface EntrySource {
 
 const DAY_MS = 86_400_000;
 
-export const unknownMember = (context: MovementContext, memberRef: string): DomainError =>
+export const unknownMember = (context: MovementContext, memberRef: string): DomainError<ErrorCode.UNKNOWN_MEMBER> =>
   fail(ErrorCode.UNKNOWN_MEMBER, `no member ${memberRef} is enrolled at ${context.partnerId}`);
 
 /** `asset`: what the refused amounts are in, CP or a partner unit's code (an exchange from a unit, a native redeem). */
-export const insufficientBalance = (available: bigint, requested: bigint, asset = 'CP'): DomainError =>
+export const insufficientBalance = (available: bigint, requested: bigint, asset = 'CP'): DomainError<ErrorCode.INSUFFICIENT_BALANCE> =>
   fail(ErrorCode.INSUFFICIENT_BALANCE, `the member can spend ${available} ${asset}, ${requested} were asked`, {
     available: available.toString(),
     requested: requested.toString(),
@@ -59,7 +60,7 @@ export async function issuePoints(
   tx: EntityManager,
   context: MovementContext,
   claims: MovementClaims,
-): Promise<MovementResult | DomainError> {
+): Promise<MovementResult | OpError<'issue'>> {
   const targets = await findMovementTargets(tx, context.partnerId, { ref: claims.member }, 'issuance', false, context.now);
   if (!targets) return unknownMember(context, claims.member);
   const rates: Record<string, string> = {
@@ -120,7 +121,7 @@ export async function redeemPoints(
   tx: EntityManager,
   context: MovementContext,
   claims: MovementClaims,
-): Promise<MovementResult | DomainError> {
+): Promise<MovementResult | OpError<'redeem'>> {
   const targets = await findMovementTargets(tx, context.partnerId, { ref: claims.member }, 'redemption', true, context.now);
   if (!targets) return unknownMember(context, claims.member);
   const spendable = targets.balance - targets.reserved;

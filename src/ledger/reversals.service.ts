@@ -1,6 +1,7 @@
 import type { EntityManager } from 'typeorm';
 import { assert } from '../common/assert';
 import { DomainError, ErrorCode, fail, isDomainError } from '../common/errors';
+import type { OpError } from '../common/op-errors';
 import type { ReverseClaims } from '../common/claims';
 import { CP, findMovementTargets, recordEntry, recordLotChanges, type LotChange, type MovementTargets } from './ledger.repository';
 import type { MovementContext, MovementResult } from './points.service';
@@ -28,7 +29,7 @@ export async function reverseEntry(
   tx: EntityManager,
   context: MovementContext,
   claims: ReverseClaims,
-): Promise<ReversalResult | DomainError> {
+): Promise<ReversalResult | OpError<'reverse'>> {
   const original = await findReversibleOrNull(tx, context.partnerId, claims.entry);
   if (!original) return fail(ErrorCode.ENTRY_NOT_FOUND, `partner ${context.partnerId} has no issue or redemption ${claims.entry}`);
   const issue = original.type === 'issue';
@@ -95,7 +96,7 @@ async function takeBackFromIssueLot(
   originalId: string,
   targets: MovementTargets,
   amount: bigint,
-): Promise<LotChange[] | DomainError> {
+): Promise<LotChange[] | DomainError<ErrorCode.POINTS_ALREADY_SPENT>> {
   const [lot]: Array<{ id: string; remaining: string; pending: boolean }> = await tx.query(
     'SELECT id, remaining, coalesce(vests_at > $2, false) AS pending FROM lot WHERE entry_id = $1 FOR UPDATE',
     [originalId, context.now],

@@ -4,6 +4,7 @@ import { UUID_PATTERN } from '@coalition-hub/partner-sdk';
 import { badInput, forbidden } from '../common/auth-errors';
 import type { Clock } from '../common/clock';
 import { ErrorCode, fail, isDomainError, type DomainError } from '../common/errors';
+import type { OpError } from '../common/op-errors';
 import { newId } from '../common/ids';
 import { limits } from '../config/limits';
 import { withTransaction } from '../db/with-transaction';
@@ -78,7 +79,7 @@ async function lockStatement(
   tx: EntityManager,
   partnerId: string,
   claims: { statement: string; digest: string },
-): Promise<StatementRow | DomainError> {
+): Promise<StatementRow | DomainError<ErrorCode.STATEMENT_NOT_FOUND | ErrorCode.STATEMENT_DIGEST_MISMATCH>> {
   const [row] = await tx.query(`SELECT ${STATEMENT_COLUMNS} FROM statement WHERE id = $1 AND partner_id = $2 FOR UPDATE`, [
     claims.statement,
     partnerId,
@@ -103,7 +104,7 @@ export async function acknowledgeStatement(
   tx: EntityManager,
   context: StatementContext,
   claims: AcknowledgeClaims,
-): Promise<StatementActionResult | DomainError> {
+): Promise<StatementActionResult | OpError<'acknowledge'>> {
   const statement = await lockStatement(tx, context.partnerId, claims);
   if (isDomainError(statement)) return statement;
   if (statement.status !== 'issued') {
@@ -126,7 +127,7 @@ export async function disputeStatement(
   tx: EntityManager,
   context: StatementContext,
   claims: DisputeClaims,
-): Promise<StatementActionResult | DomainError> {
+): Promise<StatementActionResult | OpError<'dispute'>> {
   const statement = await lockStatement(tx, context.partnerId, claims);
   if (isDomainError(statement)) return statement;
   if (statement.status === 'acknowledged') {
@@ -160,7 +161,7 @@ export class DisputeService {
     private readonly counterShards: number,
   ) {}
 
-  async resolve(disputeId: string, adjustmentMinor: bigint, note: string, resolvedBy: string): Promise<DisputeRow | DomainError> {
+  async resolve(disputeId: string, adjustmentMinor: bigint, note: string, resolvedBy: string): Promise<DisputeRow | OpError<'resolve'>> {
     if (!UUID_PATTERN.test(disputeId)) return fail(ErrorCode.DISPUTE_NOT_FOUND, `there is no dispute ${disputeId}`);
     const bound = limits.amountMax;
     if (adjustmentMinor > bound || adjustmentMinor < -bound)
