@@ -35,7 +35,7 @@ type OpContext = MovementContext;
  * list does not compile, so its GraphQL result union (checked against the same list) has a
  * type for every refusal.
  */
-type OpHandlers = {
+export type OpHandlers = {
   [O in Op]: (tx: EntityManager, context: OpContext, claims: ClaimsOf<O>) => Promise<OpSuccess | OpError<O>>;
 };
 
