@@ -15,7 +15,8 @@ export type AccountKind =
   | 'prefunding'
   | 'exposure'
   | 'funding';
-export type EntryType = 'issue' | 'redeem' | 'expire' | 'reversal' | 'transfer' | 'exchange' | 'adjustment' | 'funding';
+import type { EntryType } from './entry-types';
+export type { EntryType };
 
 @Entity({ name: 'account' })
 export class AccountEntity {
