@@ -65,3 +65,18 @@ export const isDomainError = (value: unknown): value is DomainError => value ins
 
 export const fail = <C extends ErrorCode>(code: C, message: string, details?: Record<string, string | number | null>): DomainError<C> =>
   new DomainError(code, message, details);
+
+/**
+ * A list's `after` that is not a cursor from that list: the request's fault, not a failure of an
+ * operation. Query services throw it without any GraphQL library (below the GraphQL layer the only
+ * GraphQL errors are the auth and role refusals); graphql-js takes an error's own `extensions`
+ * when it wraps it, so the client (and the request's log line) sees BAD_USER_INPUT.
+ */
+export class InvalidCursor extends Error {
+  readonly extensions = { code: 'BAD_USER_INPUT' } as const;
+
+  constructor(message = 'after is not a cursor from this list') {
+    super(message);
+    this.name = 'InvalidCursor';
+  }
+}

@@ -1,9 +1,9 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import type { Viewer } from '../common/viewer';
 import { UUID_PATTERN } from '@coalition-hub/partner-sdk';
-import { badInput, forbidden } from '../common/auth-errors';
+import { forbidden } from '../common/auth-errors';
 import type { Clock } from '../common/clock';
-import { ErrorCode, fail, isDomainError, type DomainError } from '../common/errors';
+import { ErrorCode, fail, InvalidCursor, isDomainError, type DomainError } from '../common/errors';
 import type { OpError } from '../common/op-errors';
 import { newId } from '../common/ids';
 import { limits } from '../config/limits';
@@ -233,7 +233,7 @@ export class DisputeService {
     else if (viewer.kind !== 'operator') throw forbidden('only finance, operators and partners read disputes');
     const after = readCursor(page.after, DISPUTE_CURSOR);
     const [openedAt, id] = after ? after.split('|') : [null, null];
-    if (openedAt && !realTimestamp(openedAt)) throw badInput('after is not a cursor from this list');
+    if (openedAt && !realTimestamp(openedAt)) throw new InvalidCursor();
     if (filter.statementId && !UUID_PATTERN.test(filter.statementId)) return toConnection([], page.first, () => '');
     const rows: Array<Record<string, any>> = await this.dataSource.query(
       `SELECT ${DISPUTE_COLUMNS}, opened_at::text || '|' || id AS sort_key FROM statement_dispute
