@@ -189,7 +189,8 @@ export const DisputeAlreadyResolved = errorType(
 
 @ObjectType({
   implements: ErrorResult,
-  description: "The issue's money would take the partner past its funding: its prepaid balance, or its post-paid net debit cap.",
+  description:
+    "The money of the issue (or of an exchange into CP out of the partner's unit) would take the partner past its funding: its prepaid balance, or its post-paid net debit cap.",
 })
 export class FundingLimitExceeded extends ErrorResult {
   static readonly code = ErrorCode.FUNDING_LIMIT_EXCEEDED;
