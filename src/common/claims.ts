@@ -91,3 +91,12 @@ export type InstructionClaims =
   | TransferClaims
   | AcknowledgeClaims
   | DisputeClaims;
+
+/** The claims of one op: `ClaimsOf<'issue'>` is MovementClaims with op 'issue'. */
+export type ClaimsOf<O extends InstructionClaims['op']> = InstructionClaims extends infer C
+  ? C extends { op: infer P }
+    ? O extends P
+      ? C & { op: O }
+      : never
+    : never
+  : never;

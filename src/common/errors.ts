@@ -49,9 +49,14 @@ export enum ErrorCode {
   UNKNOWN_EVENT_TYPE = 'UNKNOWN_EVENT_TYPE',
 }
 
-export class DomainError {
+/**
+ * A refusal with its code in the type: `DomainError<ErrorCode.HOLD_CLOSED>` can only carry that
+ * code, so an operation whose result type names its codes (src/common/op-errors.ts) cannot
+ * return one outside them without the compiler noticing.
+ */
+export class DomainError<C extends ErrorCode = ErrorCode> {
   constructor(
-    readonly code: ErrorCode,
+    readonly code: C,
     readonly message: string,
     /** Machine-readable details for the typed result (e.g. available and requested amounts). */
     readonly details: Record<string, string | number | null> = {},
@@ -60,5 +65,20 @@ export class DomainError {
 
 export const isDomainError = (value: unknown): value is DomainError => value instanceof DomainError;
 
-export const fail = (code: ErrorCode, message: string, details?: Record<string, string | number | null>): DomainError =>
+export const fail = <C extends ErrorCode>(code: C, message: string, details?: Record<string, string | number | null>): DomainError<C> =>
   new DomainError(code, message, details);
+
+/**
+ * A list's `after` that is not a cursor from that list: the request's fault, not a failure of an
+ * operation. Query services throw it without any GraphQL library (below the GraphQL layer the only
+ * GraphQL errors are the auth and role refusals); graphql-js takes an error's own `extensions`
+ * when it wraps it, so the client (and the request's log line) sees BAD_USER_INPUT.
+ */
+export class InvalidCursor extends Error {
+  readonly extensions = { code: 'BAD_USER_INPUT' } as const;
+
+  constructor(message = 'after is not a cursor from this list') {
+    super(message);
+    this.name = 'InvalidCursor';
+  }
+}

@@ -1,4 +1,5 @@
 import type { DataSource, EntityManager } from 'typeorm';
+import type { OpError } from '../common/op-errors';
 import { EVENT_TYPES, isEventType } from '@coalition-hub/partner-sdk';
 import { fail, ErrorCode, type DomainError } from '../common/errors';
 import { newId } from '../common/ids';
@@ -125,7 +126,7 @@ export class WebhookEndpointService {
     private readonly allowPrivateUrls: boolean,
   ) {}
 
-  private checkTypes(types: readonly string[]): string[] | DomainError {
+  private checkTypes(types: readonly string[]): string[] | DomainError<ErrorCode.UNKNOWN_EVENT_TYPE | ErrorCode.INVALID_INPUT> {
     if (types.length === 0) return fail(ErrorCode.INVALID_INPUT, `eventTypes lists at least one type: ${EVENT_TYPES.join(', ')}`);
     const unknown = types.find((type) => !isEventType(type));
     if (unknown !== undefined)
@@ -135,7 +136,7 @@ export class WebhookEndpointService {
     return [...new Set(types)];
   }
 
-  async create(partnerId: string, input: NewEndpoint): Promise<EndpointWithSecret | DomainError> {
+  async create(partnerId: string, input: NewEndpoint): Promise<EndpointWithSecret | OpError<'createWebhookEndpoint'>> {
     const url = checkWebhookUrl(input.url, this.allowPrivateUrls);
     if (typeof url !== 'string') return url;
     const types = this.checkTypes(input.eventTypes);
@@ -148,7 +149,7 @@ export class WebhookEndpointService {
     return { endpoint: toEndpoint(row), secret };
   }
 
-  async update(scope: WebhookScope, id: string, change: EndpointChange): Promise<WebhookEndpointRow | DomainError> {
+  async update(scope: WebhookScope, id: string, change: EndpointChange): Promise<WebhookEndpointRow | OpError<'updateWebhookEndpoint'>> {
     if (!isUuid(id)) return notFound();
     let url: string | null = null;
     if (change.url != null) {
@@ -178,7 +179,7 @@ export class WebhookEndpointService {
    * Removes the endpoint: it is no longer shown nor sent to, and deliveries queued for it end as
    * dead. The row stays (the hub's role deletes nothing), marked deleted.
    */
-  async remove(scope: WebhookScope, id: string): Promise<{ id: string } | DomainError> {
+  async remove(scope: WebhookScope, id: string): Promise<{ id: string } | OpError<'webhookById'>> {
     if (!isUuid(id)) return notFound();
     const rows = await this.changed(
       `UPDATE webhook_endpoint SET deleted_at = now(), active = false, disabled_reason = 'deleted', updated_at = now()
@@ -188,7 +189,7 @@ export class WebhookEndpointService {
     return rows.length > 0 ? { id } : notFound();
   }
 
-  async rotateSecret(scope: WebhookScope, id: string): Promise<EndpointWithSecret | DomainError> {
+  async rotateSecret(scope: WebhookScope, id: string): Promise<EndpointWithSecret | OpError<'webhookById'>> {
     if (!isUuid(id)) return notFound();
     const secret = newWebhookSecret();
     const [row] = await this.changed(
@@ -299,7 +300,7 @@ export class WebhookEndpointService {
    * Sends a delivery again now, whatever its status (a dead one too): it becomes pending and a
    * job is queued for it. The webhook-id stays the event id, so the receiver can drop a duplicate.
    */
-  async redeliver(scope: WebhookScope, deliveryId: string): Promise<WebhookDeliveryRow | DomainError> {
+  async redeliver(scope: WebhookScope, deliveryId: string): Promise<WebhookDeliveryRow | OpError<'webhookById'>> {
     if (!isUuid(deliveryId)) return notFound();
     return withTransaction(this.dataSource, async (tx) => {
       const [row] = await queryRows<Record<string, any>>(
@@ -336,4 +337,4 @@ const isUuid = (id: string): boolean => UUID.test(id);
 
 const scopePartner = (scope: WebhookScope): string | null => ('partnerId' in scope ? scope.partnerId : null);
 
-const notFound = (): DomainError => fail(ErrorCode.NOT_FOUND, 'no webhook endpoint or delivery with that id');
+const notFound = (): DomainError<ErrorCode.NOT_FOUND> => fail(ErrorCode.NOT_FOUND, 'no webhook endpoint or delivery with that id');

@@ -60,7 +60,7 @@ export function isInternalAddress(address: string): boolean {
 const MAX_URL_LENGTH = 2048;
 
 /** The URL as the hub will store it, or why it is refused (INVALID_WEBHOOK_URL with a `reason`). */
-export function checkWebhookUrl(text: string, allowPrivate: boolean): string | DomainError {
+export function checkWebhookUrl(text: string, allowPrivate: boolean): string | DomainError<ErrorCode.INVALID_WEBHOOK_URL> {
   const refuse = (reason: string, message: string) => fail(ErrorCode.INVALID_WEBHOOK_URL, message, { reason });
   if (text.length > MAX_URL_LENGTH) return refuse('malformed', `a webhook URL has at most ${MAX_URL_LENGTH} characters`);
   let url: URL;

@@ -8,6 +8,7 @@ import type { Viewer } from '../common/viewer';
 import type { Clock } from '../common/clock';
 import { Exact } from '../common/decimal';
 import { DomainError, ErrorCode, fail, isDomainError } from '../common/errors';
+import type { OpError } from '../common/op-errors';
 import { newId } from '../common/ids';
 import { pgCode, withTransaction } from '../db/with-transaction';
 import { limits } from '../config/limits';
@@ -102,7 +103,7 @@ export class ExchangeService {
     private readonly quoteSeconds: number,
   ) {}
 
-  async quote(viewer: Viewer, from: string, to: string, amount: bigint): Promise<(QuoteTerms & { quote: string }) | DomainError> {
+  async quote(viewer: Viewer, from: string, to: string, amount: bigint): Promise<(QuoteTerms & { quote: string }) | OpError<'quote'>> {
     const memberId = await this.memberOf(viewer);
     if (isDomainError(memberId)) return memberId;
     if (amount <= 0n || amount > limits.amountMax) {
@@ -144,7 +145,7 @@ export class ExchangeService {
     return { ...terms, quote };
   }
 
-  async execute(viewer: Viewer, quoteJws: string): Promise<ExchangeResult | DomainError> {
+  async execute(viewer: Viewer, quoteJws: string): Promise<ExchangeResult | OpError<'exchange'>> {
     const memberId = await this.memberOf(viewer);
     if (isDomainError(memberId)) return memberId;
     const terms = await this.readQuote(quoteJws, memberId);
@@ -160,7 +161,12 @@ export class ExchangeService {
     }
   }
 
-  private executeQuote(partnerId: string, memberId: string, terms: QuoteTerms, quoteJws: string): Promise<ExchangeResult | DomainError> {
+  private executeQuote(
+    partnerId: string,
+    memberId: string,
+    terms: QuoteTerms,
+    quoteJws: string,
+  ): Promise<ExchangeResult | OpError<'exchange'>> {
     return withTransaction(this.dataSource, async (tx) => {
       const now = this.clock.now();
       const claimed: unknown[] = await tx.query(
@@ -192,7 +198,7 @@ export class ExchangeService {
     memberId: string,
     terms: QuoteTerms,
     now: Date,
-  ): Promise<ExchangeResult | DomainError> {
+  ): Promise<ExchangeResult | OpError<'exchange'>> {
     const conversion = conversionOf(terms);
     const owners = await this.owners(tx, [terms.from, terms.to]);
     const sides: ExchangeSides = {
@@ -364,7 +370,7 @@ export class ExchangeService {
     return new Map(rows.map((row) => [row.asset, row.partner_id]));
   }
 
-  private async assetInfo(assets: string[], at: Date): Promise<AssetInfo[] | DomainError> {
+  private async assetInfo(assets: string[], at: Date): Promise<AssetInfo[] | DomainError<ErrorCode.UNKNOWN_ASSET>> {
     const owners = await this.owners(this.dataSource, assets);
     const rates = await this.contracts.ratesInForce(this.dataSource, assets, at);
     const infos: AssetInfo[] = [];
@@ -382,7 +388,7 @@ export class ExchangeService {
   }
 
   /** The member behind a member token; exchanges are the member's own act. */
-  private async memberOf(viewer: Viewer): Promise<string | DomainError> {
+  private async memberOf(viewer: Viewer): Promise<string | DomainError<ErrorCode.UNKNOWN_MEMBER>> {
     if (viewer.kind !== 'member') throw forbidden('exchanges are made with a member token');
     const memberId = await findMemberIdByRef(this.dataSource.manager, viewer.partnerId, viewer.memberRef);
     return memberId ?? fail(ErrorCode.UNKNOWN_MEMBER, `no member ${viewer.memberRef} is enrolled at ${viewer.partnerId}`);
@@ -392,7 +398,10 @@ export class ExchangeService {
    * The quote's terms if this hub signed it for this member. An expired quote is still read if it
    * was executed already, so a retry after expiry gets the original receipt, not QuoteExpired.
    */
-  private async readQuote(jws: string, memberId: string): Promise<QuoteTerms | DomainError> {
+  private async readQuote(
+    jws: string,
+    memberId: string,
+  ): Promise<QuoteTerms | DomainError<ErrorCode.INVALID_QUOTE | ErrorCode.QUOTE_EXPIRED>> {
     let claims: QuoteTerms & { sub?: string; iat?: number };
     let expired = false;
     try {
@@ -424,7 +433,7 @@ export class ExchangeService {
     manager: Pick<EntityManager, 'query'>,
     viaPartner: string,
     assets: AssetInfo[],
-  ): Promise<DomainError | null> {
+  ): Promise<DomainError<ErrorCode.EXCHANGE_NOT_ALLOWED | ErrorCode.PARTNER_SUSPENDED> | null> {
     const owners = assets.map((asset) => asset.partnerId).filter((owner): owner is string => owner !== null);
     if (!owners.includes(viaPartner)) {
       return fail(
@@ -435,7 +444,10 @@ export class ExchangeService {
     return this.suspendedAmong(manager, owners);
   }
 
-  private async suspendedAmong(manager: Pick<EntityManager, 'query'>, partnerIds: string[]): Promise<DomainError | null> {
+  private async suspendedAmong(
+    manager: Pick<EntityManager, 'query'>,
+    partnerIds: string[],
+  ): Promise<DomainError<ErrorCode.PARTNER_SUSPENDED> | null> {
     const rows: Array<{ id: string }> = await manager.query(`SELECT id FROM partner WHERE id = ANY($1::text[]) AND status = 'suspended'`, [
       partnerIds,
     ]);

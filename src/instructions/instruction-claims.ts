@@ -15,7 +15,7 @@ import {
 import { parsePositiveAmount } from '../common/bigint';
 import { DomainError, ErrorCode, fail, isDomainError } from '../common/errors';
 import { limits } from '../config/limits';
-import type { InstructionClaims } from '../common/claims';
+import type { ClaimsOf, InstructionClaims } from '../common/claims';
 
 /**
  * The claims each operation accepts. Unknown claims are refused so that what a partner signed
@@ -114,7 +114,7 @@ const schemas = {
   dispute: disputeSchema,
 } as const;
 
-function amountOf(value: unknown): bigint | DomainError {
+function amountOf(value: unknown): bigint | DomainError<ErrorCode.INVALID_AMOUNT> {
   const amount = parsePositiveAmount(value, limits.amountMax);
   if (amount !== null) return amount;
   return fail(
@@ -126,7 +126,17 @@ function amountOf(value: unknown): bigint | DomainError {
   );
 }
 
-export function parseInstructionClaims(op: Op, claims: JWTPayload, now: Date): InstructionClaims | DomainError {
+/** The claims of `op`, or why they are refused (an amount out of range, or any other claim). */
+export function parseInstructionClaims<O extends Op>(
+  op: O,
+  claims: JWTPayload,
+  now: Date,
+): ClaimsOf<O> | DomainError<ErrorCode.INVALID_INSTRUCTION | ErrorCode.INVALID_AMOUNT>;
+export function parseInstructionClaims(
+  op: Op,
+  claims: JWTPayload,
+  now: Date,
+): InstructionClaims | DomainError<ErrorCode.INVALID_INSTRUCTION | ErrorCode.INVALID_AMOUNT> {
   if (claims.op !== op)
     return fail(ErrorCode.INVALID_INSTRUCTION, `this mutation takes op "${op}", the instruction says ${JSON.stringify(claims.op)}`);
   const parsed = schemas[op].safeParse(claims);

@@ -8,14 +8,17 @@ import type { ContractService } from '../partners/contract.service';
 import type { TierService } from '../members/tiers';
 import type { PartnerService } from '../partners/partner.service';
 import type { HubKeys } from '../hub-keys/hub-keys';
-import type { InstructionClaims } from '../common/claims';
+import { opMayReturn, type InstructionRejection, type OpCode, type OpError } from '../common/op-errors';
 import { parseInstructionClaims } from './instruction-claims';
 import { verifySigned } from './verify-signed';
 import { eventsOf } from './instruction-events';
 import { recordEvent } from '../outbox/outbox';
-import { applyOperation, type AcceptedData } from '../operations/registry';
+import { OPERATIONS, type AcceptedData, type Operation, type OperationContext } from '../operations/registry';
 
 export type { AcceptedData } from '../operations/registry';
+
+/** What an instruction op can be refused with: a pipeline rejection, or one of the op's own codes. */
+export type InstructionError<O extends Op> = DomainError<InstructionRejection | OpCode<O>>;
 
 /** What a partner gets back for an accepted instruction, the first time and on every replay. */
 export interface Accepted {
@@ -44,7 +47,7 @@ export class InstructionService {
     private readonly partnerRateLimit: (partnerId: string) => Promise<number | undefined> = async () => undefined,
   ) {}
 
-  async submit(op: Op, jws: unknown): Promise<Accepted | DomainError> {
+  async submit<O extends Op>(op: O, jws: unknown): Promise<Accepted | InstructionError<O>> {
     const verified = await verifySigned(jws, (issuer) => this.partners.findSigner(issuer), {
       typ: INSTRUCTION_TYP,
       audience: this.hubKeys.hubId,
@@ -62,19 +65,33 @@ export class InstructionService {
     }
     const now = this.clock.now();
     const claims = parseInstructionClaims(op, verified.claims, now);
-    if (isDomainError(claims)) return claims;
+    // Only ops with an amount can have it refused; should another get here, the claim is still the sender's fault.
+    if (isDomainError(claims))
+      return opMayReturn(op, claims) ? claims : fail(ErrorCode.INVALID_INSTRUCTION, claims.message, { claim: 'amount' });
     const hash = requestHash(verified.claims as Record<string, unknown>);
     const partnerId = verified.signer.id;
 
-    return this.inTransaction(async (tx) => {
+    return this.inTransaction(op, async (tx) => {
       const claimed: unknown[] = await tx.query(
         `INSERT INTO instruction (partner_id, jti, op, kid, request_hash, request_jws, received_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (partner_id, jti) DO NOTHING RETURNING jti`,
         [partnerId, claims.jti, op, verified.kid, hash, jws, now],
       );
       if (claimed.length === 0) return this.replay(tx, partnerId, claims.jti, hash);
-      const data = await this.apply(tx, partnerId, hash, claims, now);
-      if (isDomainError(data)) return data;
+      const context: OperationContext = {
+        partnerId,
+        requestHash: hash,
+        entryId: newId(),
+        now,
+        counterShards: this.counterShards,
+        tiers: this.tiers,
+        contracts: this.contracts,
+      };
+      // The registry's type checks each op's refusals against OP_ERRORS (src/common/op-errors.ts).
+      const operation: Operation<O> = OPERATIONS[op];
+      const result = await operation(tx, context, claims);
+      if (isDomainError(result)) return result;
+      const data = result as AcceptedData;
       for (const event of eventsOf(claims, partnerId, data, now)) await recordEvent(tx, event);
       const receipt = await this.hubKeys.signReceipt(partnerId, { jti: claims.jti, op, requestHash: hash, ...data });
       await tx.query(
@@ -85,38 +102,30 @@ export class InstructionService {
     });
   }
 
-  /** A balance beyond PostgreSQL's bigint (SQLSTATE 22003) is the caller's amount, not a crash. */
-  private async inTransaction(work: (tx: EntityManager) => Promise<Accepted | DomainError>): Promise<Accepted | DomainError> {
+  /**
+   * A balance beyond PostgreSQL's bigint (SQLSTATE 22003) is the caller's amount, not a crash,
+   * for the ops that move an amount (the others cannot overflow one, and have no InvalidAmount).
+   */
+  private async inTransaction<O extends Op>(
+    op: O,
+    work: (tx: EntityManager) => Promise<Accepted | InstructionError<O>>,
+  ): Promise<Accepted | InstructionError<O>> {
     try {
       return await withTransaction(this.dataSource, work);
     } catch (error) {
-      if (pgCode(error) === '22003')
-        return fail(ErrorCode.INVALID_AMOUNT, 'the resulting balance would exceed the ledger limit', { amount: null });
+      const tooLarge = fail(ErrorCode.INVALID_AMOUNT, 'the resulting balance would exceed the ledger limit', { amount: null });
+      if (pgCode(error) === '22003' && opMayReturn(op, tooLarge)) return tooLarge;
       throw error;
     }
   }
 
-  private apply(
+  /** The same jti again: the original outcome if it asks for the same thing, a conflict otherwise. */
+  private async replay(
     tx: EntityManager,
     partnerId: string,
+    jti: string,
     hash: string,
-    claims: InstructionClaims,
-    now: Date,
-  ): Promise<AcceptedData | DomainError> {
-    const context = {
-      partnerId,
-      requestHash: hash,
-      entryId: newId(),
-      now,
-      counterShards: this.counterShards,
-      tiers: this.tiers,
-      contracts: this.contracts,
-    };
-    return applyOperation(tx, context, claims);
-  }
-
-  /** The same jti again: the original outcome if it asks for the same thing, a conflict otherwise. */
-  private async replay(tx: EntityManager, partnerId: string, jti: string, hash: string): Promise<Accepted | DomainError> {
+  ): Promise<Accepted | DomainError<ErrorCode.IDEMPOTENCY_CONFLICT>> {
     const rows: Array<{ op: Op; request_hash: string; receipt_jws: string; result: AcceptedData }> = await tx.query(
       'SELECT op, request_hash, receipt_jws, result FROM instruction WHERE partner_id = $1 AND jti = $2',
       [partnerId, jti],

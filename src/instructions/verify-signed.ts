@@ -3,6 +3,7 @@ import { decodeJwt, decodeProtectedHeader, errors, importJWK, jwtVerify, type Cr
 import { CLOCK_SKEW_SECONDS_MAX, PARTNER_ALGORITHMS, type PartnerAlgorithm } from '@coalition-hub/partner-sdk';
 import type { Clock } from '../common/clock';
 import { DomainError, ErrorCode, fail } from '../common/errors';
+import type { InstructionRejection } from '../common/op-errors';
 import { limits } from '../config/limits';
 import type { Signer, SignerKey, SignerLookup } from '../common/signer';
 import { decodeSegmentText, strictJsonProblem } from './strict-json';
@@ -49,7 +50,7 @@ function importKey(key: SignerKey): Promise<CryptoKey | Uint8Array> {
 export const isPartnerAlgorithm = (alg: unknown): alg is PartnerAlgorithm =>
   typeof alg === 'string' && (PARTNER_ALGORITHMS as readonly string[]).includes(alg);
 
-function mapJoseError(error: unknown): DomainError {
+function mapJoseError(error: unknown): DomainError<InstructionRejection> {
   if (error instanceof errors.JWSSignatureVerificationFailed)
     return fail(ErrorCode.INVALID_SIGNATURE, 'the signature does not match the payload and key');
   if (error instanceof errors.JWTExpired) return fail(ErrorCode.INSTRUCTION_EXPIRED, 'the token has expired (exp is in the past)');
@@ -82,7 +83,11 @@ function ambiguousSegment(jws: string): string | null {
   return null;
 }
 
-export async function verifySigned(jws: unknown, lookup: SignerLookup, options: VerifyOptions): Promise<Verified | DomainError> {
+export async function verifySigned(
+  jws: unknown,
+  lookup: SignerLookup,
+  options: VerifyOptions,
+): Promise<Verified | DomainError<InstructionRejection>> {
   if (typeof jws !== 'string' || jws.length > limits.instructionBytesMax || !COMPACT_JWS.test(jws)) {
     return fail(ErrorCode.MALFORMED_INSTRUCTION, `expected a compact JWS of at most ${limits.instructionBytesMax} bytes`);
   }

@@ -24,7 +24,7 @@ export interface EntryPosting extends Posting {
 }
 
 /** `insufficientBalance`: what the refused amounts are in, CP or a partner unit's code. */
-export const insufficientBalance = (available: bigint, requested: bigint, asset = 'CP'): DomainError =>
+export const insufficientBalance = (available: bigint, requested: bigint, asset = 'CP'): DomainError<ErrorCode.INSUFFICIENT_BALANCE> =>
   fail(ErrorCode.INSUFFICIENT_BALANCE, `the member can spend ${available} ${asset}, ${requested} were asked`, {
     available: available.toString(),
     requested: requested.toString(),
@@ -187,7 +187,10 @@ const spendableOf = (row: SpendableRow | undefined): bigint => (row ? BigInt(row
  * below zero (or below where it already was): an overspend is refused as InsufficientBalance and
  * the caller's transaction rolls back.
  */
-export async function postEntry(tx: EntityManager, input: PostEntryInput): Promise<PostedEntry | DomainError> {
+export async function postEntry(
+  tx: EntityManager,
+  input: PostEntryInput,
+): Promise<PostedEntry | DomainError<ErrorCode.INSUFFICIENT_BALANCE>> {
   const { postings, lots } = input;
   assertBalanced(postings);
   assertLotMovesMatchPostings(postings, lots);
@@ -196,7 +199,7 @@ export async function postEntry(tx: EntityManager, input: PostEntryInput): Promi
   const net = netByAccount(postings);
   const debited = net.filter(([accountId, delta]) => delta < 0n && flooredIds.has(accountId)).map(([accountId]) => accountId);
   const before = await lockAndReadSpendable(tx, debited, at);
-  const refusal = (accountId: string): DomainError => {
+  const refusal = (accountId: string): DomainError<ErrorCode.INSUFFICIENT_BALANCE> => {
     const was = spendableOf(before.get(accountId));
     const requested = -net.find(([id]) => id === accountId)![1];
     return insufficientBalance(was < 0n ? 0n : was, requested, postings.find((p) => p.accountId === accountId)!.asset);
@@ -253,7 +256,7 @@ export interface NewHold {
  * wallet and refuses, as InsufficientBalance, a hold larger than what the member can spend.
  * Returns what is spendable after.
  */
-export async function placeHold(tx: EntityManager, hold: NewHold): Promise<bigint | DomainError> {
+export async function placeHold(tx: EntityManager, hold: NewHold): Promise<bigint | DomainError<ErrorCode.INSUFFICIENT_BALANCE>> {
   assert(hold.amount > 0n, 'a hold is for a positive amount');
   const was = spendableOf((await lockAndReadSpendable(tx, [hold.walletId], hold.createdAt)).get(hold.walletId));
   if (was < hold.amount) return insufficientBalance(was < 0n ? 0n : was, hold.amount);

@@ -1,7 +1,7 @@
 import type { DataSource } from 'typeorm';
 import { UUID_PATTERN } from '@coalition-hub/partner-sdk';
-import { badInput } from '../common/auth-errors';
 import type { Clock } from '../common/clock';
+import { InvalidCursor } from '../common/errors';
 import { decodeCursor, encodeCursor } from '../common/ids';
 import type { Account, AccountKind, EntryType, OwnerKind } from './types';
 import { CP } from './ledger.repository';
@@ -76,11 +76,11 @@ export function toConnection<T>(rows: T[], first: number, keyOf: (row: T) => str
   };
 }
 
-/** The key inside `after`, or null for the first page; a cursor from elsewhere is BAD_USER_INPUT. */
+/** The key inside `after`, or null for the first page; a cursor from elsewhere is refused (InvalidCursor). */
 export function readCursor(after: string | null | undefined, shape: RegExp): string | null {
   if (after === null || after === undefined) return null;
   const key = decodeCursor(after);
-  if (key === null || !shape.test(key)) throw badInput('after is not a cursor from this list');
+  if (key === null || !shape.test(key)) throw new InvalidCursor();
   return key;
 }
 

@@ -1,4 +1,5 @@
 import type { EntityManager } from 'typeorm';
+import type { OpError } from '../common/op-errors';
 import { ErrorCode, fail, isDomainError, type DomainError } from '../common/errors';
 import type { AcknowledgeClaims } from '../common/claims';
 import { STATEMENT_COLUMNS, toStatement, type StatementRow, type StatementTableRow } from '../settlement/statement.service';
@@ -24,7 +25,7 @@ export async function lockStatement(
   tx: EntityManager,
   partnerId: string,
   claims: { statement: string; digest: string },
-): Promise<StatementRow | DomainError> {
+): Promise<StatementRow | DomainError<ErrorCode.STATEMENT_NOT_FOUND | ErrorCode.STATEMENT_DIGEST_MISMATCH>> {
   const [row]: StatementTableRow[] = await tx.query(
     `SELECT ${STATEMENT_COLUMNS} FROM statement WHERE id = $1 AND partner_id = $2 FOR UPDATE`,
     [claims.statement, partnerId],
@@ -49,7 +50,7 @@ export async function acknowledgeStatement(
   tx: EntityManager,
   context: StatementContext,
   claims: AcknowledgeClaims,
-): Promise<StatementActionResult | DomainError> {
+): Promise<StatementActionResult | OpError<'acknowledge'>> {
   const statement = await lockStatement(tx, context.partnerId, claims);
   if (isDomainError(statement)) return statement;
   if (statement.status !== 'issued') {

@@ -1,4 +1,5 @@
 import type { EntityManager } from 'typeorm';
+import type { OpError } from '../common/op-errors';
 import { isDomainError, type DomainError } from '../common/errors';
 import { newId } from '../common/ids';
 import type { AuthorizeClaims } from '../common/claims';
@@ -25,7 +26,7 @@ export async function authorizeRedemption(
   tx: EntityManager,
   context: MovementContext,
   claims: AuthorizeClaims,
-): Promise<HoldResult | DomainError> {
+): Promise<HoldResult | OpError<'authorize'>> {
   const targets = await findMovementTargets(tx, context.partnerId, { ref: claims.member }, 'redemption', true, context.now);
   if (!targets) return unknownMember(context, claims.member);
   const holdId = newId();

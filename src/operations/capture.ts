@@ -1,4 +1,5 @@
 import type { EntityManager } from 'typeorm';
+import type { OpError } from '../common/op-errors';
 import { DomainError, ErrorCode, fail, isDomainError } from '../common/errors';
 import type { CaptureClaims } from '../common/claims';
 import { findMovementTargets } from '../ledger/ledger.repository';
@@ -21,7 +22,12 @@ export interface HoldRow {
  * A pending, unexpired hold of this partner, with its wallet locked first (the lock order of every
  * debit) and the hold read again under it. Another partner's hold is "not found": ids do not leak.
  */
-export async function lockPendingHold(tx: EntityManager, partnerId: string, holdId: string, now: Date): Promise<HoldRow | DomainError> {
+export async function lockPendingHold(
+  tx: EntityManager,
+  partnerId: string,
+  holdId: string,
+  now: Date,
+): Promise<HoldRow | DomainError<ErrorCode.HOLD_NOT_FOUND | ErrorCode.HOLD_CLOSED | ErrorCode.HOLD_EXPIRED>> {
   const found: Array<{ wallet_id: string }> = await tx.query('SELECT wallet_id FROM hold WHERE id = $1 AND partner_id = $2', [
     holdId,
     partnerId,
@@ -44,7 +50,7 @@ export async function captureRedemption(
   tx: EntityManager,
   context: MovementContext,
   claims: CaptureClaims,
-): Promise<(MovementResult & { holdId: string }) | DomainError> {
+): Promise<(MovementResult & { holdId: string }) | OpError<'capture'>> {
   const hold = await lockPendingHold(tx, context.partnerId, claims.hold, context.now);
   if (hold instanceof DomainError) return hold;
   const heldAmount = BigInt(hold.amount);

@@ -35,5 +35,5 @@ export interface EntrySource {
   occurredAt: Date;
 }
 
-export const unknownMember = (context: MovementContext, memberRef: string): DomainError =>
+export const unknownMember = (context: MovementContext, memberRef: string): DomainError<ErrorCode.UNKNOWN_MEMBER> =>
   fail(ErrorCode.UNKNOWN_MEMBER, `no member ${memberRef} is enrolled at ${context.partnerId}`);

@@ -1,9 +1,10 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import type { Viewer } from '../common/viewer';
 import { UUID_PATTERN } from '@coalition-hub/partner-sdk';
-import { badInput, forbidden } from '../common/auth-errors';
+import { forbidden } from '../common/auth-errors';
 import type { Clock } from '../common/clock';
-import { ErrorCode, fail, isDomainError, type DomainError } from '../common/errors';
+import { ErrorCode, fail, InvalidCursor, isDomainError, type DomainError } from '../common/errors';
+import type { OpError } from '../common/op-errors';
 import { newId } from '../common/ids';
 import { limits } from '../config/limits';
 import { withTransaction } from '../db/with-transaction';
@@ -85,7 +86,7 @@ export async function disputeStatement(
   tx: EntityManager,
   context: StatementContext,
   claims: DisputeClaims,
-): Promise<StatementActionResult | DomainError> {
+): Promise<StatementActionResult | OpError<'dispute'>> {
   const statement = await lockStatement(tx, context.partnerId, claims);
   if (isDomainError(statement)) return statement;
   if (statement.status === 'acknowledged') {
@@ -119,7 +120,7 @@ export class DisputeService {
     private readonly counterShards: number,
   ) {}
 
-  async resolve(disputeId: string, adjustmentMinor: bigint, note: string, resolvedBy: string): Promise<DisputeRow | DomainError> {
+  async resolve(disputeId: string, adjustmentMinor: bigint, note: string, resolvedBy: string): Promise<DisputeRow | OpError<'resolve'>> {
     if (!UUID_PATTERN.test(disputeId)) return fail(ErrorCode.DISPUTE_NOT_FOUND, `there is no dispute ${disputeId}`);
     const bound = limits.amountMax;
     if (adjustmentMinor > bound || adjustmentMinor < -bound)
@@ -206,7 +207,7 @@ export class DisputeService {
     else if (viewer.kind !== 'operator') throw forbidden('only finance, operators and partners read disputes');
     const after = readCursor(page.after, DISPUTE_CURSOR);
     const [openedAt, id] = after ? after.split('|') : [null, null];
-    if (openedAt && !realTimestamp(openedAt)) throw badInput('after is not a cursor from this list');
+    if (openedAt && !realTimestamp(openedAt)) throw new InvalidCursor();
     if (filter.statementId && !UUID_PATTERN.test(filter.statementId)) return toConnection([], page.first, () => '');
     const rows: Array<DisputeTableRow & { sort_key: string }> = await this.dataSource.query(
       `SELECT ${DISPUTE_COLUMNS}, opened_at::text || '|' || id AS sort_key FROM statement_dispute

@@ -1,5 +1,6 @@
 import type { EntityManager } from 'typeorm';
-import { DomainError, ErrorCode, fail } from '../common/errors';
+import { ErrorCode, fail } from '../common/errors';
+import type { OpError } from '../common/op-errors';
 import { newId } from '../common/ids';
 import { CP, ensureAccount } from '../ledger/ledger.repository';
 import { findMemberIdByRef } from '../members/member-query.service';
@@ -17,7 +18,12 @@ export interface Enrolled {
  * Enrolls a partner's customer, or links them to the coalition member who already has that
  * verified e-mail or phone hash. Same reference twice returns the same member.
  */
-export async function enrollMember(tx: EntityManager, partnerId: string, claims: EnrollClaims, now: Date): Promise<Enrolled | DomainError> {
+export async function enrollMember(
+  tx: EntityManager,
+  partnerId: string,
+  claims: EnrollClaims,
+  now: Date,
+): Promise<Enrolled | OpError<'enroll'>> {
   // Refused whenever hashes are sent, match or not, so that the refusal says nothing about who is a member.
   if (claims.emailHash || claims.phoneHash) {
     const [partner]: Array<{ can_link_members: boolean }> = await tx.query('SELECT can_link_members FROM partner WHERE id = $1', [

@@ -1,4 +1,5 @@
 import { drawFunding } from '../settlement/funding.service';
+import type { OpError } from '../common/op-errors';
 import type { EntityManager } from 'typeorm';
 import { assert } from '../common/assert';
 import { DomainError, ErrorCode, fail, isDomainError } from '../common/errors';
@@ -17,7 +18,7 @@ export async function issuePoints(
   tx: EntityManager,
   context: MovementContext,
   claims: MovementClaims,
-): Promise<MovementResult | DomainError> {
+): Promise<MovementResult | OpError<'issue'>> {
   const targets = await findMovementTargets(tx, context.partnerId, { ref: claims.member }, 'issuance', false, context.now);
   if (!targets) return unknownMember(context, claims.member);
   const rates: Record<string, string> = {
@@ -64,7 +65,8 @@ export async function issuePoints(
     },
     counterShards: context.counterShards,
   });
-  if (isDomainError(posted)) return posted;
+  // An issue debits only the issuance counter and a funding account drawFunding has just checked under its lock.
+  assert(!isDomainError(posted), `issue entry ${context.entryId} was refused: ${isDomainError(posted) ? posted.message : ''}`);
   await context.tiers.recordChange(tx, targets.memberId, claims.amount, context.now);
   const issued = movementResult(context, targets.memberId, amount, posted.balances.get(targets.wallet.id), rates, [
     { account: `partner:${context.partnerId}:CP:issuance`, amount: (-amount).toString() },

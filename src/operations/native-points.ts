@@ -1,5 +1,6 @@
 import type { EntityManager } from 'typeorm';
 import { DomainError, ErrorCode, fail, isDomainError } from '../common/errors';
+import type { OpError } from '../common/op-errors';
 import type { MovementClaims } from '../common/claims';
 import { ensureAccount } from '../ledger/ledger.repository';
 import { insufficientBalance, lockFloored, postEntry } from '../ledger/kernel';
@@ -11,18 +12,28 @@ import { unknownMember, type MovementContext, type MovementResult } from './cont
  * only its own unit (e.g. ACME.STARS), between its native pool and the member's wallet in that
  * unit. They carry no lots (lots are CP's) and no contract prices; members exchange them for CP.
  */
-async function checkOwnUnit(tx: EntityManager, partnerId: string, asset: string): Promise<DomainError | null> {
+async function checkOwnUnit(tx: EntityManager, partnerId: string, asset: string): Promise<DomainError<ErrorCode.UNKNOWN_ASSET> | null> {
   const [unit]: Array<{ asset: string }> = await tx.query('SELECT asset FROM partner_unit WHERE partner_id = $1', [partnerId]);
   return unit?.asset === asset
     ? null
     : fail(ErrorCode.UNKNOWN_ASSET, `partner ${partnerId} issues and redeems CP and only its own unit, not ${asset}`);
 }
 
+export function moveNativePoints(
+  tx: EntityManager,
+  context: MovementContext,
+  claims: MovementClaims & { op: 'issue' },
+): Promise<MovementResult | OpError<'issue'>>;
+export function moveNativePoints(
+  tx: EntityManager,
+  context: MovementContext,
+  claims: MovementClaims & { op: 'redeem' },
+): Promise<MovementResult | OpError<'redeem'>>;
 export async function moveNativePoints(
   tx: EntityManager,
   context: MovementContext,
   claims: MovementClaims,
-): Promise<MovementResult | DomainError> {
+): Promise<MovementResult | OpError<'issue'> | OpError<'redeem'>> {
   const notOwn = await checkOwnUnit(tx, context.partnerId, claims.asset);
   if (notOwn) return notOwn;
   const memberId = await findMemberIdByRef(tx, context.partnerId, claims.member);

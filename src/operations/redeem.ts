@@ -1,5 +1,6 @@
 import type { EntityManager } from 'typeorm';
-import { isDomainError, type DomainError } from '../common/errors';
+import type { OpError } from '../common/op-errors';
+import { isDomainError, type DomainError, type ErrorCode } from '../common/errors';
 import { totalsByIssuer } from '../ledger/apply-entry';
 import { CP, findMovementTargets, type MovementTargets } from '../ledger/ledger.repository';
 import { insufficientBalance, postEntry } from '../ledger/kernel';
@@ -16,7 +17,7 @@ export async function redeemPoints(
   tx: EntityManager,
   context: MovementContext,
   claims: MovementClaims,
-): Promise<MovementResult | DomainError> {
+): Promise<MovementResult | OpError<'redeem'>> {
   const targets = await findMovementTargets(tx, context.partnerId, { ref: claims.member }, 'redemption', true, context.now);
   if (!targets) return unknownMember(context, claims.member);
   const spendable = targets.balance - targets.reserved;
@@ -35,7 +36,7 @@ export async function debitWallet(
   amount: bigint,
   source: EntrySource,
   captures?: { holdId: string; amount: bigint },
-): Promise<MovementResult | DomainError> {
+): Promise<MovementResult | DomainError<ErrorCode.INSUFFICIENT_BALANCE>> {
   const rates = { contractId: targets.contract.id, currency: targets.contract.currency, redeemPrice: targets.contract.redeemPrice };
   const posted = await postEntry(tx, {
     ...entryOf('redeem', context, targets.memberId, source, rates),

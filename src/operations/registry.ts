@@ -1,6 +1,6 @@
 import type { EntityManager } from 'typeorm';
-import type { InstructionClaims } from '../common/claims';
-import type { DomainError } from '../common/errors';
+import type { ClaimsOf, InstructionClaims as Claims } from '../common/claims';
+import type { OpError } from '../common/op-errors';
 import { CP } from '../ledger/ledger.repository';
 import type { ContractService } from '../partners/contract.service';
 import { authorizeRedemption, type HoldResult } from './authorize';
@@ -12,8 +12,8 @@ import { enrollMember, type Enrolled } from './enroll';
 import { issuePoints } from './issue';
 import { moveNativePoints } from './native-points';
 import { redeemPoints } from './redeem';
-import { reverseEntry } from './reverse';
-import { transferPoints } from './transfer';
+import { reverseEntry, type ReversalResult } from './reverse';
+import { transferPoints, type TransferResult } from './transfer';
 import { voidRedemption } from './void';
 
 /** What an accepted instruction answers (and its receipt signs). */
@@ -24,24 +24,21 @@ export interface OperationContext extends MovementContext {
   contracts: ContractService;
 }
 
-export type InstructionOp = InstructionClaims['op'];
+export type InstructionOp = Claims['op'];
 
-/** The parsed claims of one operation. */
-export type ClaimsOf<O extends InstructionOp> = InstructionClaims extends infer C
-  ? C extends { op: infer P }
-    ? O extends P
-      ? C
-      : never
-    : never
-  : never;
+/** What any operation answers when it succeeds, before it is stored as the instruction's result. */
+export type OperationSuccess = Enrolled | MovementResult | HoldResult | StatementActionResult | TransferResult | ReversalResult;
 
+/**
+ * One operation. Its refusals are `OpError<O>`: the compiler refuses an operation that could
+ * return a code outside OP_ERRORS[O] (src/common/op-errors.ts), and the op's GraphQL result union
+ * is checked against the same list, so every refusal has its typed result.
+ */
 export type Operation<O extends InstructionOp> = (
   tx: EntityManager,
   context: OperationContext,
   claims: ClaimsOf<O>,
-) => Promise<AcceptedData | DomainError>;
-
-const widen = <R>(result: Promise<R | DomainError>) => result as Promise<AcceptedData | DomainError>;
+) => Promise<OperationSuccess | OpError<O>>;
 
 /**
  * Every signed-instruction operation, one module each (docs/architecture.md, "How to add an
@@ -49,24 +46,14 @@ const widen = <R>(result: Promise<R | DomainError>) => result as Promise<Accepte
  * InstructionService.apply looks the operation up here.
  */
 export const OPERATIONS: { [O in InstructionOp]: Operation<O> } = {
-  enroll: (tx, context, claims) => widen(enrollMember(tx, context.partnerId, claims, context.now)),
-  issue: (tx, context, claims) => widen(claims.asset === CP ? issuePoints(tx, context, claims) : moveNativePoints(tx, context, claims)),
-  redeem: (tx, context, claims) => widen(claims.asset === CP ? redeemPoints(tx, context, claims) : moveNativePoints(tx, context, claims)),
-  authorize: (tx, context, claims) => widen(authorizeRedemption(tx, context, claims)),
-  capture: (tx, context, claims) => widen(captureRedemption(tx, context, claims)),
-  void: (tx, context, claims) => widen(voidRedemption(tx, context, claims)),
-  reverse: (tx, context, claims) => widen(reverseEntry(tx, context, claims)),
-  transfer: (tx, context, claims) => widen(transferPoints(tx, context, context.contracts, claims)),
-  acknowledge: (tx, context, claims) => widen(acknowledgeStatement(tx, context, claims)),
-  dispute: (tx, context, claims) => widen(disputeStatement(tx, context, claims)),
+  enroll: (tx, context, claims) => enrollMember(tx, context.partnerId, claims, context.now),
+  issue: (tx, context, claims) => (claims.asset === CP ? issuePoints(tx, context, claims) : moveNativePoints(tx, context, claims)),
+  redeem: (tx, context, claims) => (claims.asset === CP ? redeemPoints(tx, context, claims) : moveNativePoints(tx, context, claims)),
+  authorize: (tx, context, claims) => authorizeRedemption(tx, context, claims),
+  capture: (tx, context, claims) => captureRedemption(tx, context, claims),
+  void: (tx, context, claims) => voidRedemption(tx, context, claims),
+  reverse: (tx, context, claims) => reverseEntry(tx, context, claims),
+  transfer: (tx, context, claims) => transferPoints(tx, context, context.contracts, claims),
+  acknowledge: (tx, context, claims) => acknowledgeStatement(tx, context, claims),
+  dispute: (tx, context, claims) => disputeStatement(tx, context, claims),
 };
-
-/** Applies one parsed instruction through its operation. */
-export function applyOperation(
-  tx: EntityManager,
-  context: OperationContext,
-  claims: InstructionClaims,
-): Promise<AcceptedData | DomainError> {
-  const operation = OPERATIONS[claims.op] as Operation<InstructionOp>;
-  return operation(tx, context, claims as ClaimsOf<InstructionOp>);
-}

@@ -1,6 +1,7 @@
 import type { EntityManager } from 'typeorm';
 import { assert } from '../common/assert';
 import { DomainError, ErrorCode, fail, isDomainError } from '../common/errors';
+import type { OpError } from '../common/op-errors';
 import type { ReverseClaims } from '../common/claims';
 import { CP, findMovementTargets, type MovementTargets } from '../ledger/ledger.repository';
 import { postEntry, type LotChange } from '../ledger/kernel';
@@ -29,7 +30,7 @@ export async function reverseEntry(
   tx: EntityManager,
   context: MovementContext,
   claims: ReverseClaims,
-): Promise<ReversalResult | DomainError> {
+): Promise<ReversalResult | OpError<'reverse'>> {
   const original = await findReversibleOrNull(tx, context.partnerId, claims.entry);
   if (!original) return fail(ErrorCode.ENTRY_NOT_FOUND, `partner ${context.partnerId} has no issue or redemption ${claims.entry}`);
   const issue = original.type === 'issue';
@@ -96,7 +97,7 @@ async function takeBackFromIssueLot(
   originalId: string,
   targets: MovementTargets,
   amount: bigint,
-): Promise<LotChange[] | DomainError> {
+): Promise<LotChange[] | DomainError<ErrorCode.POINTS_ALREADY_SPENT>> {
   const [lot]: Array<{ id: string; remaining: string; pending: boolean }> = await tx.query(
     'SELECT id, remaining, coalesce(vests_at > $2, false) AS pending FROM lot WHERE entry_id = $1 FOR UPDATE',
     [originalId, context.now],
@@ -156,7 +157,7 @@ async function recordReversal(
   original: OriginalEntry,
   targets: MovementTargets,
   lotChanges: LotChange[],
-): Promise<ReversalResult | DomainError> {
+): Promise<ReversalResult | DomainError<ErrorCode.POINTS_ALREADY_SPENT>> {
   const issue = original.type === 'issue';
   const sign = issue ? -1n : 1n;
   const posted = await postEntry(tx, {
@@ -178,7 +179,9 @@ async function recordReversal(
     lots: { change: { reason: 'reversal', changes: lotChanges } },
     counterShards: context.counterShards,
   });
-  if (isDomainError(posted)) return posted;
+  // The points taken back were checked to be in the wallet and not on hold; should the kernel still find
+  // them committed elsewhere, they are spent as far as a reversal goes.
+  if (isDomainError(posted)) return fail(ErrorCode.POINTS_ALREADY_SPENT, posted.message, { available: posted.details.available ?? null });
   if (issue) await context.tiers.recordChange(tx, targets.memberId, -claims.amount, context.now);
   const counterKind = issue ? 'issuance' : 'redemption';
   return {

@@ -1,5 +1,6 @@
 import type { EntityManager } from 'typeorm';
 import { DomainError, ErrorCode, fail, isDomainError } from '../common/errors';
+import type { OpError } from '../common/op-errors';
 import type { TransferClaims } from '../common/claims';
 import type { ContractService } from '../partners/contract.service';
 import { totalsByIssuer } from '../ledger/apply-entry';
@@ -37,7 +38,7 @@ export async function transferPoints(
   context: MovementContext,
   contracts: ContractService,
   claims: TransferClaims,
-): Promise<TransferResult | DomainError> {
+): Promise<TransferResult | OpError<'transfer'>> {
   const [policy] = await contracts.inForce(tx, [context.partnerId], context.now);
   if (!policy?.transfersAllowed)
     return fail(ErrorCode.TRANSFER_NOT_ALLOWED, `partner ${context.partnerId}'s contract does not allow transfers`);
@@ -96,7 +97,11 @@ export async function transferPoints(
 }
 
 /** Both members' CP wallets, by the partner's references; both must be enrolled at the partner. */
-async function findWallets(tx: EntityManager, partnerId: string, claims: TransferClaims): Promise<TransferWallets | DomainError> {
+async function findWallets(
+  tx: EntityManager,
+  partnerId: string,
+  claims: TransferClaims,
+): Promise<TransferWallets | DomainError<ErrorCode.UNKNOWN_MEMBER>> {
   const members: Array<{ member_ref: string; member_id: string; wallet_id: string }> = await tx.query(
     `SELECT l.member_ref, l.member_id, w.id AS wallet_id FROM member_link l
      JOIN account w ON w.owner_kind = 'member' AND w.owner_id = l.member_id::text AND w.asset = 'CP' AND w.kind = 'wallet'

@@ -1,4 +1,5 @@
 import type { EntityManager } from 'typeorm';
+import type { OpError } from '../common/op-errors';
 import { DomainError } from '../common/errors';
 import type { VoidClaims } from '../common/claims';
 import { findMovementTargets } from '../ledger/ledger.repository';
@@ -8,7 +9,11 @@ import type { HoldResult } from './authorize';
 import { lockPendingHold } from './capture';
 
 /** Void: releases a pending hold; its points are spendable again. */
-export async function voidRedemption(tx: EntityManager, context: MovementContext, claims: VoidClaims): Promise<HoldResult | DomainError> {
+export async function voidRedemption(
+  tx: EntityManager,
+  context: MovementContext,
+  claims: VoidClaims,
+): Promise<HoldResult | OpError<'void'>> {
   const hold = await lockPendingHold(tx, context.partnerId, claims.hold, context.now);
   if (hold instanceof DomainError) return hold;
   await voidHold(tx, hold.id, context.now);

@@ -2,6 +2,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import type { Clock } from '../common/clock';
 import { decimalText, parseDecimal } from '../common/decimal';
 import { DomainError, ErrorCode, fail, isDomainError } from '../common/errors';
+import type { OpError } from '../common/op-errors';
 import { withTransaction } from '../db/with-transaction';
 import { readCursor, toConnection, type Connection, type Page } from '../ledger/ledger-query.service';
 import { defaultTerms, resolveTerms, type ContractInput, type ContractTerms } from './contract';
@@ -111,19 +112,23 @@ export class ContractService {
   ) {}
 
   /** The first contract of a new partner, in the registration's transaction. */
-  async insertInitial(tx: EntityManager, partnerId: string, input: ContractInput): Promise<ContractRow | DomainError> {
+  async insertInitial(
+    tx: EntityManager,
+    partnerId: string,
+    input: ContractInput,
+  ): Promise<ContractRow | DomainError<ErrorCode.INVALID_INPUT>> {
     const terms = this.resolve(defaultTerms(this.defaultCurrency), input);
     if (isDomainError(terms)) return terms;
     return this.insert(tx, partnerId, this.clock.now(), terms);
   }
 
-  validateInitial(input: ContractInput): DomainError | null {
+  validateInitial(input: ContractInput): DomainError<ErrorCode.INVALID_INPUT> | null {
     const terms = this.resolve(defaultTerms(this.defaultCurrency), input);
     return isDomainError(terms) ? terms : null;
   }
 
   /** A new version of the contract from `validFrom` (default now); unnamed terms carry over from the one in force then. */
-  async setContract(partnerId: string, input: ContractInput, validFrom?: Date | null): Promise<ContractRow | DomainError> {
+  async setContract(partnerId: string, input: ContractInput, validFrom?: Date | null): Promise<ContractRow | OpError<'setting'>> {
     const from = this.checkValidFrom(validFrom);
     if (isDomainError(from)) return from;
     return withTransaction(this.dataSource, async (tx) => {
@@ -201,7 +206,7 @@ export class ContractService {
   }
 
   /** Gives a partner its own program unit (once: an asset's name never changes). */
-  async setUnit(partnerId: string, code: string): Promise<UnitRow | DomainError> {
+  async setUnit(partnerId: string, code: string): Promise<UnitRow | OpError<'setting'>> {
     if (!/^[A-Z][A-Z0-9_]{0,31}$/.test(code))
       return fail(ErrorCode.INVALID_INPUT, 'a unit code is 1 to 32 of A-Z, 0-9 and _, starting with a letter');
     return withTransaction(this.dataSource, async (tx) => {
@@ -217,7 +222,7 @@ export class ContractService {
   }
 
   /** A new exchange rate for the partner's unit from `validFrom` (default now). */
-  async setRate(partnerId: string, cpPerPoint: string, validFrom?: Date | null): Promise<RateRow | DomainError> {
+  async setRate(partnerId: string, cpPerPoint: string, validFrom?: Date | null): Promise<RateRow | OpError<'setting'>> {
     const rate = parseDecimal(cpPerPoint);
     if (rate === null || rate.isZero())
       return fail(ErrorCode.INVALID_INPUT, 'cpPerPoint is a positive decimal string, e.g. "0.333333333333"');
@@ -264,7 +269,7 @@ export class ContractService {
    * A validFrom a little in the past (clock skew) starts now instead: starting earlier could put
    * entries already recorded under the previous version inside the new one.
    */
-  private checkValidFrom(validFrom: Date | null | undefined): Date | DomainError {
+  private checkValidFrom(validFrom: Date | null | undefined): Date | DomainError<ErrorCode.INVALID_INPUT> {
     const now = this.clock.now();
     const from = validFrom ?? now;
     if (from.getTime() < now.getTime() - BACKDATE_TOLERANCE_MS)
@@ -275,7 +280,7 @@ export class ContractService {
   }
 
   /** The terms asked for, in the coalition's one settlement currency: positions, netting and statements are in it. */
-  private resolve(base: ContractTerms, input: ContractInput): ContractTerms | DomainError {
+  private resolve(base: ContractTerms, input: ContractInput): ContractTerms | DomainError<ErrorCode.INVALID_INPUT> {
     const terms = resolveTerms(base, input, this.tierNames);
     if (isDomainError(terms)) return terms;
     if (terms.currency !== this.defaultCurrency) {
@@ -287,7 +292,12 @@ export class ContractService {
     return terms;
   }
 
-  private async insert(tx: EntityManager, partnerId: string, validFrom: Date, terms: ContractTerms): Promise<ContractRow | DomainError> {
+  private async insert(
+    tx: EntityManager,
+    partnerId: string,
+    validFrom: Date,
+    terms: ContractTerms,
+  ): Promise<ContractRow | DomainError<ErrorCode.INVALID_INPUT>> {
     const rows: ContractTableRow[] = await tx.query(
       `INSERT INTO partner_contract (partner_id, valid_from, currency, issue_price, redeem_price, breakage_share,
          lot_lifetime_months, transfers_allowed, reversal_policy, pending_days, tier_multipliers, funding_mode, net_debit_cap_minor)

@@ -43,7 +43,11 @@ export function defaultTerms(currency: string): ContractTerms {
 const integerIn = (value: number, min: number, max: number) => Number.isInteger(value) && value >= min && value <= max;
 
 /** The terms `input` asks for on top of `base` (the current contract, or the defaults), or why not. */
-export function resolveTerms(base: ContractTerms, input: ContractInput, tierNames: readonly string[] = []): ContractTerms | DomainError {
+export function resolveTerms(
+  base: ContractTerms,
+  input: ContractInput,
+  tierNames: readonly string[] = [],
+): ContractTerms | DomainError<ErrorCode.INVALID_INPUT> {
   const terms = {
     ...base,
     ...Object.fromEntries(Object.entries(input).filter(([, value]) => value !== undefined && value !== null)),

@@ -38,7 +38,7 @@ function isWeakEd25519(x: unknown): boolean {
  * Accepts an Ed25519 (EdDSA) or P-256 (ES256) public JWK with a kid, and keeps only its
  * public members. A JWK with private material is refused: it must never reach the hub.
  */
-export async function validatePublicJwk(input: unknown): Promise<ValidPublicKey | DomainError> {
+export async function validatePublicJwk(input: unknown): Promise<ValidPublicKey | DomainError<ErrorCode.INVALID_PARTNER_KEY>> {
   if (typeof input !== 'object' || input === null || Array.isArray(input))
     return fail(ErrorCode.INVALID_PARTNER_KEY, 'a key must be a JWK object');
   const jwk = input as Record<string, unknown>;

@@ -1,5 +1,6 @@
 import type { DataSource, EntityManager } from 'typeorm';
-import { DomainError, ErrorCode, fail, isDomainError } from '../common/errors';
+import { ErrorCode, fail, isDomainError } from '../common/errors';
+import type { OpError } from '../common/op-errors';
 import { limits } from '../config/limits';
 import { queryRows } from '../db/sql';
 import { withTransaction } from '../db/with-transaction';
@@ -52,7 +53,7 @@ export class PartnerService {
     return { id: first.id, suspended: first.status === 'suspended', keys };
   }
 
-  async register(input: RegisterPartnerInput): Promise<PartnerEntity | DomainError> {
+  async register(input: RegisterPartnerInput): Promise<PartnerEntity | OpError<'partner'>> {
     if (!PARTNER_ID_PATTERN.test(input.id))
       return fail(ErrorCode.INVALID_INPUT, 'a partner id is 2 to 32 of A-Z, 0-9 and _, starting with a letter');
     const name = input.name.trim();
@@ -91,7 +92,7 @@ export class PartnerService {
     });
   }
 
-  async addKey(partnerId: string, jwk: unknown): Promise<PartnerEntity | DomainError> {
+  async addKey(partnerId: string, jwk: unknown): Promise<PartnerEntity | OpError<'partner'>> {
     const key = await validatePublicJwk(jwk);
     if (isDomainError(key)) return key;
     return withTransaction(this.dataSource, async (tx) => {
@@ -113,7 +114,7 @@ export class PartnerService {
   }
 
   /** Revocation takes effect for the next request: keys are read on every verification. */
-  async revokeKey(partnerId: string, kid: string): Promise<PartnerEntity | DomainError> {
+  async revokeKey(partnerId: string, kid: string): Promise<PartnerEntity | OpError<'partner'>> {
     return withTransaction(this.dataSource, async (tx) => {
       const partner = await this.lockOrNull(tx, partnerId);
       if (!partner) return fail(ErrorCode.NOT_FOUND, `no partner ${partnerId}`);
@@ -127,7 +128,7 @@ export class PartnerService {
     });
   }
 
-  async setStatus(partnerId: string, status: 'active' | 'suspended'): Promise<PartnerEntity | DomainError> {
+  async setStatus(partnerId: string, status: 'active' | 'suspended'): Promise<PartnerEntity | OpError<'partner'>> {
     return withTransaction(this.dataSource, async (tx) => {
       const updated = await queryRows(tx, 'UPDATE partner SET status = $2 WHERE id = $1 RETURNING id', [partnerId, status]);
       if (updated.length === 0) return fail(ErrorCode.NOT_FOUND, `no partner ${partnerId}`);

@@ -2,6 +2,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import type { Clock } from '../common/clock';
 import { productHalfEven } from '../common/decimal';
 import { ErrorCode, fail, type DomainError } from '../common/errors';
+import type { OpError } from '../common/op-errors';
 import { newId } from '../common/ids';
 import { limits } from '../config/limits';
 import { withTransaction } from '../db/with-transaction';
@@ -42,7 +43,7 @@ export async function drawFunding(
   now: Date,
   /** A wallet the entry credits and has not locked yet: locked first, so every path locks wallet, then funding. */
   walletToLockFirst?: string,
-): Promise<EntryPosting[] | DomainError> {
+): Promise<EntryPosting[] | DomainError<ErrorCode.FUNDING_LIMIT_EXCEEDED>> {
   if (!limited(terms)) return [];
   if (walletToLockFirst) await lockFloored(tx, [walletToLockFirst]);
   const money = issueMoney(points, terms.issuePrice);
@@ -119,7 +120,7 @@ export class FundingService {
   ) {}
 
   /** Records `amountMinor` received from the partner: prepaid, it tops the balance up; post-paid, it pays unsettled issue money. */
-  async record(partnerId: string, amountMinor: bigint, reference: string, recordedBy: string): Promise<FundingRecorded | DomainError> {
+  async record(partnerId: string, amountMinor: bigint, reference: string, recordedBy: string): Promise<FundingRecorded | OpError<'fund'>> {
     if (amountMinor <= 0n || amountMinor > limits.amountMax)
       return fail(ErrorCode.INVALID_INPUT, `amountMinor is a whole number from 1 to ${limits.amountMax}`);
     if (reference.trim() === '' || reference.length > limits.referenceLengthMax)

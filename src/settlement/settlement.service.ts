@@ -1,7 +1,8 @@
 import { sumBigints } from '../common/bigint';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { Clock } from '../common/clock';
-import { ErrorCode, fail, isDomainError, type DomainError } from '../common/errors';
+import { ErrorCode, fail, isDomainError } from '../common/errors';
+import type { OpError } from '../common/op-errors';
 import { withTransaction } from '../db/with-transaction';
 import type { PeriodCalendar } from './calendar';
 import {
@@ -74,7 +75,7 @@ export class SettlementService {
   }
 
   /** Closes `periodId` (by `closedBy`, a finance or operator subject, or `scheduler`); waits for a close in progress. */
-  async close(periodId: string, closedBy: string): Promise<PeriodRow | DomainError> {
+  async close(periodId: string, closedBy: string): Promise<PeriodRow | OpError<'closePeriod'>> {
     const cut = await this.cutOff(periodId, closedBy);
     if (isDomainError(cut)) return cut;
     const computed = await this.compute(periodId, 'wait');
@@ -114,7 +115,7 @@ export class SettlementService {
     return { closed, skipped: false };
   }
 
-  private async cutOff(periodId: string, closedBy: string): Promise<PeriodRow | DomainError> {
+  private async cutOff(periodId: string, closedBy: string): Promise<PeriodRow | OpError<'closePeriod'>> {
     return withTransaction(this.dataSource, async (tx) => {
       await tx.query('SELECT pg_advisory_xact_lock($1, $2)', [...CUTOFF_LOCK]);
       const [row] = await tx.query(`SELECT ${PERIOD_COLUMNS} FROM settlement_period WHERE id = $1 FOR UPDATE`, [periodId]);
@@ -136,7 +137,7 @@ export class SettlementService {
   private async compute(
     periodId: string,
     lock: 'wait' | 'try',
-  ): Promise<{ period: PeriodRow; closedNow: boolean } | DomainError | typeof BUSY> {
+  ): Promise<{ period: PeriodRow; closedNow: boolean } | OpError<'closePeriod'> | typeof BUSY> {
     return withTransaction(this.dataSource, async (tx) => {
       if (lock === 'wait') await tx.query('SELECT pg_advisory_xact_lock($1, $2)', [...COMPUTE_LOCK]);
       else {

@@ -162,3 +162,42 @@ async function signedIssue(partner: TestPartner, amount: string): Promise<string
   return (await signInstruction({ partnerId: partner.id, hubId: HUB_ID, key: partner.key, op: 'issue', fields: { member: 'ann', amount } }))
     .jws;
 }
+
+describe("exchanging a prepaid partner's unit into CP", () => {
+  it('is refused with FundingLimitExceeded when the partner has not paid for the CP, writing nothing', async () => {
+    const unit = await hub.registerPartner('PREUNIT');
+    const operator = await hub.operatorToken();
+    const set = await hub.graphql(
+      'mutation($input: ContractInput!) { setPartnerContract(partnerId: "PREUNIT", input: $input) { __typename } }',
+      { input: { issuePrice: '1', fundingMode: 'prepaid' } },
+      operator,
+    );
+    expect(set.data?.setPartnerContract.__typename).toBe('PartnerContract');
+    await hub.graphql('mutation { setPartnerUnit(partnerId: "PREUNIT", code: "STARS") { __typename } }', {}, operator);
+    await hub.graphql('mutation { setExchangeRate(partnerId: "PREUNIT", cpPerPoint: "1") { __typename } }', {}, operator);
+    await unit.client.enrollMember({ member: 'uma' });
+    expect(await unit.client.issuePoints({ member: 'uma', amount: '10', asset: 'PREUNIT.STARS' })).toMatchObject({ ok: true });
+
+    const token = await hub.memberToken(unit, 'uma');
+    const quoted = await hub.graphql(
+      'query { quoteExchange(from: "PREUNIT.STARS", to: "CP", amount: "10") { __typename ... on ExchangeQuote { quote } } }',
+      {},
+      token,
+    );
+    expect(quoted.data?.quoteExchange.__typename).toBe('ExchangeQuote');
+    const refused = await expectNothingWritten(hub, () =>
+      hub.graphql(
+        `mutation($q: String!) { exchangePoints(quote: $q) { __typename ... on FundingLimitExceeded { errorCode headroomMinor requiredMinor } } }`,
+        { q: quoted.data?.quoteExchange.quote },
+        token,
+      ),
+    );
+    expect(refused.errors).toBeUndefined();
+    expect(refused.data?.exchangePoints).toEqual({
+      __typename: 'FundingLimitExceeded',
+      errorCode: 'FUNDING_LIMIT_EXCEEDED',
+      headroomMinor: '0',
+      requiredMinor: '10',
+    });
+  });
+});

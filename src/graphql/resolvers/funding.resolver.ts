@@ -5,7 +5,7 @@ import type { RequestContext } from '../context';
 import { present } from '../present';
 import { AmountScalar } from '../scalars';
 import { FundingMode } from '../types/contract.type';
-import { InvalidInput, NotFound } from '../types/error-result.type';
+import { failuresOf, InvalidInput, NotFound } from '../types/error-result.type';
 import { Partner } from '../types/partner.type';
 import { partnerIdArg } from '../identifier-args';
 
@@ -28,7 +28,7 @@ export class FundingRecorded {
   @Field(() => PartnerFunding) status!: PartnerFunding;
 }
 
-const fundingFailures = [NotFound, InvalidInput] as const;
+const fundingFailures = failuresOf('fund', [NotFound, InvalidInput]);
 export const FundingResult = createUnionType({ name: 'FundingResult', types: () => [FundingRecorded, ...fundingFailures] as const });
 
 @Resolver(() => Partner)

@@ -46,7 +46,7 @@ const INSTRUCTION_HELP =
   'A compact JWS signed by the partner (header typ coalition-tx+jwt). It authenticates itself: no bearer token is needed.';
 
 /** Receipt fields as GraphQL sees them: the stored result plus jti, receipt and replay flag. */
-const flatten = (outcome: Accepted | DomainError) =>
+const flatten = <E extends DomainError>(outcome: Accepted | E) =>
   isDomainError(outcome) ? outcome : { ...outcome.data, jti: outcome.jti, receipt: outcome.receipt, replayed: outcome.replayed };
 
 @Resolver()

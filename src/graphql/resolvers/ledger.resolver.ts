@@ -2,6 +2,7 @@ import { Arg, Args, Authorized, Ctx, FieldResolver, Mutation, Query, Resolver, R
 import type { ExpiryService } from '../../operations/expire';
 import type { IntegrityService } from '../../ledger/integrity.service';
 import type { LedgerQueryService } from '../../ledger/ledger-query.service';
+import type { EntryType } from '../../ledger/entry-types';
 import type { RequestContext } from '../context';
 import { partnerIdOf } from '../viewer-scope';
 import { PageArgs } from '../types/connection.type';
@@ -28,7 +29,7 @@ export class JournalEntryResolver {
   partnerTransactions(
     @Args() page: PageArgs,
     @Ctx() context: RequestContext,
-    @Arg('type', () => EntryTypeEnum, { nullable: true }) type?: EntryTypeEnum | null,
+    @Arg('type', () => EntryTypeEnum, { nullable: true }) type?: EntryType | null,
     @Arg('from', () => Date, { nullable: true, description: 'Recorded at or after.' }) from?: Date | null,
     @Arg('to', () => Date, { nullable: true, description: 'Recorded before.' }) to?: Date | null,
   ) {

@@ -11,7 +11,7 @@ import type { StatementRow, StatementService } from '../../settlement/statement.
 import type { RequestContext } from '../context';
 import { present } from '../present';
 import { PageArgs } from '../types/connection.type';
-import { InvalidInput, NotFound } from '../types/error-result.type';
+import { failuresOf, InvalidInput, NotFound } from '../types/error-result.type';
 import {
   PartnerPosition,
   PartnerPositionConnection,
@@ -37,7 +37,7 @@ import { AmountScalar } from '../scalars';
 import type { DisputeService } from '../../operations/dispute';
 import { partnerIdArg, partnerIdFilterArgs } from '../identifier-args';
 
-const closeFailures = [NotFound, InvalidInput] as const;
+const closeFailures = failuresOf('closePeriod', [NotFound, InvalidInput]);
 export const CloseSettlementPeriodResult = createUnionType({
   name: 'CloseSettlementPeriodResult',
   types: () => [SettlementPeriod, ...closeFailures] as const,

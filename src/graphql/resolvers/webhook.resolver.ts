@@ -1,4 +1,5 @@
 import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root, createUnionType } from 'type-graphql';
+import { failuresOf } from '../types/error-result.type';
 import type { Viewer } from '../../common/viewer';
 import type { WebhookDeliveryRow, WebhookEndpointService, WebhookScope } from '../../events/webhook-endpoints';
 import type { RequestContext } from '../context';
@@ -19,17 +20,17 @@ import {
 } from '../types/webhook.type';
 import { partnerIdArg } from '../identifier-args';
 
-const createFailures = [InvalidWebhookUrl, UnknownEventType, InvalidInput] as const;
+const createFailures = failuresOf('createWebhookEndpoint', [InvalidWebhookUrl, UnknownEventType, InvalidInput]);
 export const CreateWebhookEndpointResult = createUnionType({
   name: 'CreateWebhookEndpointResult',
   types: () => [WebhookEndpointWithSecret, ...createFailures] as const,
 });
-const updateFailures = [NotFound, InvalidWebhookUrl, UnknownEventType, InvalidInput] as const;
+const updateFailures = failuresOf('updateWebhookEndpoint', [NotFound, InvalidWebhookUrl, UnknownEventType, InvalidInput]);
 export const UpdateWebhookEndpointResult = createUnionType({
   name: 'UpdateWebhookEndpointResult',
   types: () => [WebhookEndpoint, ...updateFailures] as const,
 });
-const notFoundOnly = [NotFound] as const;
+const notFoundOnly = failuresOf('webhookById', [NotFound]);
 export const DeleteWebhookEndpointResult = createUnionType({
   name: 'DeleteWebhookEndpointResult',
   types: () => [WebhookEndpointDeleted, ...notFoundOnly] as const,

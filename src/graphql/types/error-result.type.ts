@@ -1,6 +1,7 @@
 import { Field, Int, InterfaceType, ObjectType, registerEnumType } from 'type-graphql';
 import { assert } from '../../common/assert';
 import { DomainError, ErrorCode } from '../../common/errors';
+import { OP_ERRORS, type OpCode, type OpName } from '../../common/op-errors';
 import { AmountScalar } from '../scalars';
 
 registerEnumType(ErrorCode, { name: 'ErrorCode', description: 'Why an operation was refused. Nothing was written.' });
@@ -11,72 +12,126 @@ export abstract class ErrorResult {
   @Field() message!: string;
 }
 
-type ErrorClass = new () => ErrorResult;
+/** A GraphQL error result type, with the one code it stands for in its type (`static code`). */
+export type ErrorClass<C extends ErrorCode = ErrorCode> = (new () => ErrorResult) & { readonly code: C };
 
-function errorType(name: string, description: string): ErrorClass {
+/** The codes a list of error result types stands for. */
+export type CodesOf<F extends readonly ErrorClass[]> = F[number]['code'];
+
+function errorType<C extends ErrorCode>(code: C, name: string, description: string): ErrorClass<C> {
   @ObjectType(name, { implements: ErrorResult, description })
-  class Named extends ErrorResult {}
+  class Named extends ErrorResult {
+    static readonly code: C = code;
+  }
   // The class answers to its GraphQL name (logs and metrics read constructor.name).
   Object.defineProperty(Named, 'name', { value: name });
   return Named;
 }
 
-export const MalformedInstruction = errorType('MalformedInstruction', 'Not a compact JWS of the right type and shape.');
-export const UnsignedInstruction = errorType('UnsignedInstruction', 'The JWS has no signature (alg "none" or an empty signature).');
+export const MalformedInstruction = errorType(
+  ErrorCode.MALFORMED_INSTRUCTION,
+  'MalformedInstruction',
+  'Not a compact JWS of the right type and shape.',
+);
+export const UnsignedInstruction = errorType(
+  ErrorCode.UNSIGNED_INSTRUCTION,
+  'UnsignedInstruction',
+  'The JWS has no signature (alg "none" or an empty signature).',
+);
 export const AlgorithmNotAllowed = errorType(
+  ErrorCode.ALGORITHM_NOT_ALLOWED,
   'AlgorithmNotAllowed',
   'The algorithm is not EdDSA or ES256, or not the one the key is registered for.',
 );
-export const UnknownPartner = errorType('UnknownPartner', 'No partner with that iss is registered.');
-export const UnknownSigningKey = errorType('UnknownSigningKey', 'The partner has no key with that kid.');
-export const SigningKeyRevoked = errorType('SigningKeyRevoked', 'The key was revoked.');
-export const InvalidSignature = errorType('InvalidSignature', 'The signature does not match: tampered, or signed with another key.');
-export const WrongAudience = errorType('WrongAudience', 'aud is not this hub.');
-export const InstructionExpired = errorType('InstructionExpired', 'exp is in the past (beyond the allowed clock skew).');
-export const InstructionNotYetValid = errorType('InstructionNotYetValid', 'iat or nbf is in the future (beyond the allowed clock skew).');
-export const PartnerSuspended = errorType('PartnerSuspended', 'The partner is suspended; its signed requests are refused.');
-export const UnknownMember = errorType('UnknownMember', 'No member with that reference is enrolled at this partner.');
-export const MemberLinkConflict = errorType('MemberLinkConflict', 'The member cannot be linked as asked.');
+export const UnknownPartner = errorType(ErrorCode.UNKNOWN_PARTNER, 'UnknownPartner', 'No partner with that iss is registered.');
+export const UnknownSigningKey = errorType(ErrorCode.UNKNOWN_SIGNING_KEY, 'UnknownSigningKey', 'The partner has no key with that kid.');
+export const SigningKeyRevoked = errorType(ErrorCode.SIGNING_KEY_REVOKED, 'SigningKeyRevoked', 'The key was revoked.');
+export const InvalidSignature = errorType(
+  ErrorCode.INVALID_SIGNATURE,
+  'InvalidSignature',
+  'The signature does not match: tampered, or signed with another key.',
+);
+export const WrongAudience = errorType(ErrorCode.WRONG_AUDIENCE, 'WrongAudience', 'aud is not this hub.');
+export const InstructionExpired = errorType(
+  ErrorCode.INSTRUCTION_EXPIRED,
+  'InstructionExpired',
+  'exp is in the past (beyond the allowed clock skew).',
+);
+export const InstructionNotYetValid = errorType(
+  ErrorCode.INSTRUCTION_NOT_YET_VALID,
+  'InstructionNotYetValid',
+  'iat or nbf is in the future (beyond the allowed clock skew).',
+);
+export const PartnerSuspended = errorType(
+  ErrorCode.PARTNER_SUSPENDED,
+  'PartnerSuspended',
+  'The partner is suspended; its signed requests are refused.',
+);
+export const UnknownMember = errorType(
+  ErrorCode.UNKNOWN_MEMBER,
+  'UnknownMember',
+  'No member with that reference is enrolled at this partner.',
+);
+export const MemberLinkConflict = errorType(ErrorCode.MEMBER_LINK_CONFLICT, 'MemberLinkConflict', 'The member cannot be linked as asked.');
 export const MemberLinkingNotAllowed = errorType(
+  ErrorCode.MEMBER_LINKING_NOT_ALLOWED,
   'MemberLinkingNotAllowed',
   'The partner sent an e-mail or phone hash but is not trusted to link members (canLinkMembers); enroll without hashes.',
 );
-export const PartnerAlreadyExists = errorType('PartnerAlreadyExists', 'A partner with that id exists.');
-export const InvalidPartnerKey = errorType('InvalidPartnerKey', 'The JWK is not an acceptable public key.');
-export const InvalidInput = errorType('InvalidInput', 'An input value is out of its allowed range.');
-export const NotFound = errorType('NotFound', 'The thing named does not exist.');
-export const HoldNotFound = errorType('HoldNotFound', 'The partner has no hold with that id.');
-export const TransferNotAllowed = errorType('TransferNotAllowed', "The partner's contract does not allow transfers between members.");
-export const UnknownAsset = errorType('UnknownAsset', "Not CP, nor a partner unit with a rate in force (or not the partner's own unit).");
+export const PartnerAlreadyExists = errorType(ErrorCode.PARTNER_ALREADY_EXISTS, 'PartnerAlreadyExists', 'A partner with that id exists.');
+export const InvalidPartnerKey = errorType(ErrorCode.INVALID_PARTNER_KEY, 'InvalidPartnerKey', 'The JWK is not an acceptable public key.');
+export const InvalidInput = errorType(ErrorCode.INVALID_INPUT, 'InvalidInput', 'An input value is out of its allowed range.');
+export const NotFound = errorType(ErrorCode.NOT_FOUND, 'NotFound', 'The thing named does not exist.');
+export const HoldNotFound = errorType(ErrorCode.HOLD_NOT_FOUND, 'HoldNotFound', 'The partner has no hold with that id.');
+export const TransferNotAllowed = errorType(
+  ErrorCode.TRANSFER_NOT_ALLOWED,
+  'TransferNotAllowed',
+  "The partner's contract does not allow transfers between members.",
+);
+export const UnknownAsset = errorType(
+  ErrorCode.UNKNOWN_ASSET,
+  'UnknownAsset',
+  "Not CP, nor a partner unit with a rate in force (or not the partner's own unit).",
+);
 export const InvalidQuote = errorType(
+  ErrorCode.INVALID_QUOTE,
   'InvalidQuote',
   'Not a quote this hub signed for this member (tampered, truncated or from elsewhere).',
 );
 export const ExchangeNotAllowed = errorType(
+  ErrorCode.EXCHANGE_NOT_ALLOWED,
   'ExchangeNotAllowed',
   "A member token signed by a partner exchanges only into or out of that partner's own unit.",
 );
-export const QuoteExpired = errorType('QuoteExpired', 'The quote has expired; ask for a new one.');
-export const EntryNotFound = errorType('EntryNotFound', 'The partner has no issue or redemption with that id.');
-export const HoldExpired = errorType('HoldExpired', 'The hold expired; its points are spendable again. Authorize anew.');
+export const QuoteExpired = errorType(ErrorCode.QUOTE_EXPIRED, 'QuoteExpired', 'The quote has expired; ask for a new one.');
+export const EntryNotFound = errorType(ErrorCode.ENTRY_NOT_FOUND, 'EntryNotFound', 'The partner has no issue or redemption with that id.');
+export const HoldExpired = errorType(
+  ErrorCode.HOLD_EXPIRED,
+  'HoldExpired',
+  'The hold expired; its points are spendable again. Authorize anew.',
+);
 
 @ObjectType({ implements: ErrorResult, description: 'The hold was captured or voided already.' })
 export class HoldClosed extends ErrorResult {
+  static readonly code = ErrorCode.HOLD_CLOSED;
   @Field() status!: string;
 }
 
 @ObjectType({ implements: ErrorResult, description: 'A refund may reverse at most what is left of the original entry.' })
 export class ReversalExceedsRemaining extends ErrorResult {
+  static readonly code = ErrorCode.REVERSAL_EXCEEDS_REMAINING;
   @Field(() => AmountScalar) remaining!: string;
 }
 
 @ObjectType({ implements: ErrorResult, description: 'The points of that issue were spent (or are on hold) and cannot be taken back.' })
 export class PointsAlreadySpent extends ErrorResult {
+  static readonly code = ErrorCode.POINTS_ALREADY_SPENT;
   @Field(() => AmountScalar, { description: 'How many of them can still be taken back.' }) available!: string;
 }
 
 @ObjectType({ implements: ErrorResult, description: 'A capture may take at most the held amount.' })
 export class AmountExceedsHold extends ErrorResult {
+  static readonly code = ErrorCode.AMOUNT_EXCEEDS_HOLD;
   @Field(() => AmountScalar) held!: string;
   @Field(() => AmountScalar) requested!: string;
 }
@@ -86,44 +141,59 @@ export class AmountExceedsHold extends ErrorResult {
   description: 'A claim is missing, unknown or of the wrong form, or op does not match the mutation.',
 })
 export class InvalidInstruction extends ErrorResult {
+  static readonly code = ErrorCode.INVALID_INSTRUCTION;
   @Field(() => String, { nullable: true, description: 'The offending claim, when there is one.' }) claim!: string | null;
 }
 
 @ObjectType({ implements: ErrorResult, description: 'amount is not a string of digits for a whole number in range.' })
 export class InvalidAmount extends ErrorResult {
+  static readonly code = ErrorCode.INVALID_AMOUNT;
   @Field(() => String, { nullable: true, description: 'What was sent (cut to 40 characters).' }) amount!: string | null;
 }
 
 @ObjectType({ implements: ErrorResult, description: 'This jti was already used for a different instruction.' })
 export class IdempotencyConflict extends ErrorResult {
+  static readonly code = ErrorCode.IDEMPOTENCY_CONFLICT;
   @Field() jti!: string;
 }
 
 @ObjectType({ implements: ErrorResult, description: 'The member has fewer spendable points than asked.' })
 export class InsufficientBalance extends ErrorResult {
+  static readonly code = ErrorCode.INSUFFICIENT_BALANCE;
   @Field(() => AmountScalar) available!: string;
   @Field(() => AmountScalar) requested!: string;
   @Field({ description: 'What available and requested count: CP, or the code of a partner unit.' }) asset!: string;
 }
 
-/** The one place where domain error codes become GraphQL types; `Record` makes it exhaustive. */
-export const StatementNotFound = errorType('StatementNotFound', 'The partner has no statement with that id.');
+export const StatementNotFound = errorType(
+  ErrorCode.STATEMENT_NOT_FOUND,
+  'StatementNotFound',
+  'The partner has no statement with that id.',
+);
 export const StatementDigestMismatch = errorType(
+  ErrorCode.STATEMENT_DIGEST_MISMATCH,
   'StatementDigestMismatch',
   'The digest signed is not the statement’s: recompute it from the document (statementDigest) and check it (verifyStatement).',
 );
 export const StatementStatusConflict = errorType(
+  ErrorCode.STATEMENT_STATUS_CONFLICT,
   'StatementStatusConflict',
   'The statement is no longer open to that (e.g. acknowledged already).',
 );
-export const DisputeNotFound = errorType('DisputeNotFound', 'There is no dispute with that id.');
-export const DisputeAlreadyResolved = errorType('DisputeAlreadyResolved', 'The dispute was resolved already; its adjustment stands.');
+export const DisputeNotFound = errorType(ErrorCode.DISPUTE_NOT_FOUND, 'DisputeNotFound', 'There is no dispute with that id.');
+export const DisputeAlreadyResolved = errorType(
+  ErrorCode.DISPUTE_ALREADY_RESOLVED,
+  'DisputeAlreadyResolved',
+  'The dispute was resolved already; its adjustment stands.',
+);
 
 @ObjectType({
   implements: ErrorResult,
-  description: "The issue's money would take the partner past its funding: its prepaid balance, or its post-paid net debit cap.",
+  description:
+    "The money of the issue (or of an exchange into CP out of the partner's unit) would take the partner past its funding: its prepaid balance, or its post-paid net debit cap.",
 })
 export class FundingLimitExceeded extends ErrorResult {
+  static readonly code = ErrorCode.FUNDING_LIMIT_EXCEEDED;
   @Field(() => AmountScalar, { description: 'What the partner may still commit, in minor units.' }) headroomMinor!: string;
   @Field(() => AmountScalar, { description: 'What this issue needed, in minor units.' }) requiredMinor!: string;
 }
@@ -134,6 +204,7 @@ export class FundingLimitExceeded extends ErrorResult {
     'The partner sent more signed instructions than its rate limit allows. Nothing was written: send the same instruction again after retryAfterSeconds.',
 })
 export class RateLimited extends ErrorResult {
+  static readonly code = ErrorCode.RATE_LIMITED;
   @Field(() => Int, { description: 'Seconds to wait before sending again.' }) retryAfterSeconds!: number;
 }
 
@@ -143,15 +214,18 @@ export class RateLimited extends ErrorResult {
     'The webhook URL is refused: not http(s), carries a user name or password, or names a loopback, private or link-local address.',
 })
 export class InvalidWebhookUrl extends ErrorResult {
+  static readonly code = ErrorCode.INVALID_WEBHOOK_URL;
   @Field({ description: 'Why, in a word: scheme, credentials, private-address, malformed.' }) reason!: string;
 }
 
 @ObjectType({ implements: ErrorResult, description: 'Not one of the event types the hub emits (EVENT_TYPES of the partner SDK).' })
 export class UnknownEventType extends ErrorResult {
+  static readonly code = ErrorCode.UNKNOWN_EVENT_TYPE;
   @Field() eventType!: string;
 }
 
-const classByCode: Record<ErrorCode, ErrorClass> = {
+/** Each code's result type; the mapped type checks that every class is filed under its own code. */
+const classByCode: { [C in ErrorCode]: ErrorClass<C> } = {
   [ErrorCode.MALFORMED_INSTRUCTION]: MalformedInstruction,
   [ErrorCode.UNSIGNED_INSTRUCTION]: UnsignedInstruction,
   [ErrorCode.ALGORITHM_NOT_ALLOWED]: AlgorithmNotAllowed,
@@ -217,7 +291,39 @@ export const instructionRejections = [
 
 /** Turns a DomainError into its typed result, asserting that the union it goes into can hold it. */
 export function toErrorResult(error: DomainError, allowed: readonly ErrorClass[]): ErrorResult {
-  const ErrorType = classByCode[error.code];
+  const ErrorType: ErrorClass = classByCode[error.code];
   assert(allowed.includes(ErrorType), `${error.code} is not a member of this result union`);
   return Object.assign(new ErrorType(), { errorCode: error.code, message: error.message }, error.details);
+}
+
+/** True when A and B are the same type (not merely assignable one way). */
+type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+
+/** What is wrong when a failure list and an op's codes differ, spelled out in the compiler's message. */
+interface FailuresMismatch<Missing, NeverReturned> {
+  /** Codes the op can return that the list has no result type for (each would be a 500). */
+  missingFromUnion: Missing;
+  /** Result types in the list for codes the op never returns. */
+  notReturnedByOp: NeverReturned;
+}
+
+/**
+ * The failure types of `op`'s GraphQL result union. The list must stand for exactly the codes of
+ * OP_ERRORS[op] (src/common/op-errors.ts): a missing or extra type fails the type check (and,
+ * should the types be bypassed, this function at start-up).
+ */
+export function failuresOf<O extends OpName, const F extends readonly ErrorClass[]>(
+  op: O,
+  failures: F &
+    (Equal<CodesOf<F>, OpCode<O>> extends true
+      ? unknown
+      : FailuresMismatch<Exclude<OpCode<O>, CodesOf<F>>, Exclude<CodesOf<F>, OpCode<O>>>),
+): F {
+  const listed = new Set<ErrorCode>(failures.map((type) => type.code));
+  const declared = new Set<ErrorCode>(OP_ERRORS[op]);
+  assert(
+    listed.size === declared.size && [...listed].every((code) => declared.has(code)),
+    `the failures of ${op} are not the codes of OP_ERRORS.${op}`,
+  );
+  return failures;
 }

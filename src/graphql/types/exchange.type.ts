@@ -2,6 +2,7 @@ import { createUnionType, Field, ID, ObjectType } from 'type-graphql';
 import { AmountScalar, DecimalScalar } from '../scalars';
 import {
   ExchangeNotAllowed,
+  FundingLimitExceeded,
   InsufficientBalance,
   InvalidAmount,
   InvalidQuote,
@@ -9,6 +10,7 @@ import {
   QuoteExpired,
   UnknownAsset,
   UnknownMember,
+  failuresOf,
 } from './error-result.type';
 
 @ObjectType({
@@ -71,7 +73,15 @@ export class CombinedBalance {
   @Field(() => Date, { nullable: true, description: 'When the newest of the rates used took effect.' }) ratesAsOf!: Date | null;
 }
 
-export const quoteFailures = [UnknownAsset, InvalidAmount, UnknownMember, ExchangeNotAllowed, PartnerSuspended] as const;
-export const exchangeFailures = [InvalidQuote, QuoteExpired, InsufficientBalance, UnknownMember, InvalidAmount, PartnerSuspended] as const;
+export const quoteFailures = failuresOf('quote', [UnknownAsset, InvalidAmount, UnknownMember, ExchangeNotAllowed, PartnerSuspended]);
+export const exchangeFailures = failuresOf('exchange', [
+  InvalidQuote,
+  QuoteExpired,
+  InsufficientBalance,
+  UnknownMember,
+  InvalidAmount,
+  PartnerSuspended,
+  FundingLimitExceeded,
+]);
 export const QuoteResult = createUnionType({ name: 'QuoteResult', types: () => [ExchangeQuote, ...quoteFailures] as const });
 export const ExchangeResult = createUnionType({ name: 'ExchangeResult', types: () => [ExchangeReceipt, ...exchangeFailures] as const });

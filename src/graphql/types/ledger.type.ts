@@ -2,17 +2,10 @@ import { GraphQLJSONObject } from 'graphql-scalars';
 import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { AmountScalar } from '../scalars';
 import { connectionOf } from './connection.type';
+import { ENTRY_TYPES, type EntryType } from '../../ledger/entry-types';
 
-export enum EntryTypeEnum {
-  issue = 'issue',
-  redeem = 'redeem',
-  expire = 'expire',
-  reversal = 'reversal',
-  transfer = 'transfer',
-  exchange = 'exchange',
-  adjustment = 'adjustment',
-  funding = 'funding',
-}
+/** The GraphQL enum EntryType, made from the one list of entry types. */
+export const EntryTypeEnum = Object.fromEntries(ENTRY_TYPES.map((type) => [type, type])) as { [T in EntryType]: T };
 registerEnumType(EntryTypeEnum, { name: 'EntryType', description: 'What a journal entry did.' });
 
 @ObjectType({ description: 'A ledger account. Member wallets, partner issuance/redemption accounts, hub accounts.' })
@@ -34,7 +27,7 @@ export class Posting {
 @ObjectType({ description: 'One business transaction in the append-only ledger.' })
 export class JournalEntry {
   @Field(() => ID) id!: string;
-  @Field(() => EntryTypeEnum) type!: EntryTypeEnum;
+  @Field(() => EntryTypeEnum) type!: EntryType;
   @Field() partnerId!: string;
   @Field(() => String, {
     nullable: true,

@@ -25,6 +25,7 @@ import {
   DisputeNotFound,
   DisputeAlreadyResolved,
   FundingLimitExceeded,
+  failuresOf,
 } from './error-result.type';
 import { ExchangeRate, PartnerContract, PartnerUnit } from './contract.type';
 import { Partner } from './partner.type';
@@ -41,11 +42,23 @@ import {
 import { StatementDispute } from './settlement.type';
 
 /** The failures each result can carry, listed once and used both for the union and for mapping. */
-export const enrollFailures = [...instructionRejections, MemberLinkConflict, MemberLinkingNotAllowed] as const;
-export const issueFailures = [...instructionRejections, InvalidAmount, UnknownMember, UnknownAsset, FundingLimitExceeded] as const;
-export const redeemFailures = [...instructionRejections, InvalidAmount, UnknownMember, InsufficientBalance, UnknownAsset] as const;
-export const authorizeFailures = redeemFailures;
-export const captureFailures = [
+export const enrollFailures = failuresOf('enroll', [...instructionRejections, MemberLinkConflict, MemberLinkingNotAllowed]);
+export const issueFailures = failuresOf('issue', [
+  ...instructionRejections,
+  InvalidAmount,
+  UnknownMember,
+  UnknownAsset,
+  FundingLimitExceeded,
+]);
+export const redeemFailures = failuresOf('redeem', [
+  ...instructionRejections,
+  InvalidAmount,
+  UnknownMember,
+  InsufficientBalance,
+  UnknownAsset,
+]);
+export const authorizeFailures = failuresOf('authorize', redeemFailures);
+export const captureFailures = failuresOf('capture', [
   ...instructionRejections,
   InvalidAmount,
   UnknownMember,
@@ -54,20 +67,31 @@ export const captureFailures = [
   HoldClosed,
   HoldExpired,
   AmountExceedsHold,
-] as const;
-export const voidFailures = [...instructionRejections, HoldNotFound, HoldClosed, HoldExpired] as const;
-export const transferFailures = [...instructionRejections, InvalidAmount, UnknownMember, InsufficientBalance, TransferNotAllowed] as const;
-export const reverseFailures = [
+]);
+export const voidFailures = failuresOf('void', [...instructionRejections, HoldNotFound, HoldClosed, HoldExpired]);
+export const transferFailures = failuresOf('transfer', [
+  ...instructionRejections,
+  InvalidAmount,
+  UnknownMember,
+  InsufficientBalance,
+  TransferNotAllowed,
+]);
+export const reverseFailures = failuresOf('reverse', [
   ...instructionRejections,
   InvalidAmount,
   UnknownMember,
   EntryNotFound,
   ReversalExceedsRemaining,
   PointsAlreadySpent,
-] as const;
-export const acknowledgeFailures = [...instructionRejections, StatementNotFound, StatementDigestMismatch, StatementStatusConflict] as const;
-export const disputeFailures = acknowledgeFailures;
-export const resolveFailures = [DisputeNotFound, DisputeAlreadyResolved, InvalidInput] as const;
+]);
+export const acknowledgeFailures = failuresOf('acknowledge', [
+  ...instructionRejections,
+  StatementNotFound,
+  StatementDigestMismatch,
+  StatementStatusConflict,
+]);
+export const disputeFailures = failuresOf('dispute', acknowledgeFailures);
+export const resolveFailures = failuresOf('resolve', [DisputeNotFound, DisputeAlreadyResolved, InvalidInput]);
 export const AcknowledgeResult = createUnionType({
   name: 'AcknowledgeResult',
   types: () => [AcknowledgementReceipt, ...acknowledgeFailures] as const,
@@ -77,7 +101,7 @@ export const ResolveDisputeResult = createUnionType({
   name: 'ResolveDisputeResult',
   types: () => [StatementDispute, ...resolveFailures] as const,
 });
-export const partnerFailures = [PartnerAlreadyExists, InvalidPartnerKey, InvalidInput, NotFound] as const;
+export const partnerFailures = failuresOf('partner', [PartnerAlreadyExists, InvalidPartnerKey, InvalidInput, NotFound]);
 
 export const EnrollResult = createUnionType({ name: 'EnrollResult', types: () => [EnrollReceipt, ...enrollFailures] as const });
 export const IssueResult = createUnionType({ name: 'IssueResult', types: () => [IssueReceipt, ...issueFailures] as const });
@@ -89,7 +113,7 @@ export const TransferResult = createUnionType({ name: 'TransferResult', types: (
 export const ReverseResult = createUnionType({ name: 'ReverseResult', types: () => [ReversalReceipt, ...reverseFailures] as const });
 export const PartnerResult = createUnionType({ name: 'PartnerResult', types: () => [Partner, ...partnerFailures] as const });
 
-export const settingFailures = [NotFound, InvalidInput] as const;
+export const settingFailures = failuresOf('setting', [NotFound, InvalidInput]);
 export const ContractResult = createUnionType({ name: 'ContractResult', types: () => [PartnerContract, ...settingFailures] as const });
 export const UnitResult = createUnionType({ name: 'UnitResult', types: () => [PartnerUnit, ...settingFailures] as const });
 export const ExchangeRateResult = createUnionType({ name: 'ExchangeRateResult', types: () => [ExchangeRate, ...settingFailures] as const });
