@@ -61,6 +61,8 @@ export class TestHub {
       EXPIRY_INTERVAL_SECONDS: '0',
       // …and close settlement periods themselves.
       SETTLEMENT_INTERVAL_SECONDS: '0',
+      // …and webhook dispatch is off unless a test turns it on (its queries would mix with theirs).
+      WEBHOOK_DISPATCH_INTERVAL_MS: '0',
       ...options.env,
     };
     const clock = new TestClock();
