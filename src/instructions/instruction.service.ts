@@ -8,7 +8,7 @@ import type { ContractService } from '../partners/contract.service';
 import type { TierService } from '../members/tiers';
 import type { PartnerService } from '../partners/partner.service';
 import type { HubKeys } from '../hub-keys/hub-keys';
-import { opMayReturn, type InstructionRejection, type OpCode, type OpError } from '../common/op-errors';
+import { opMayReturn, type InstructionRejection, type OpCode } from '../common/op-errors';
 import { parseInstructionClaims } from './instruction-claims';
 import { verifySigned } from './verify-signed';
 import { eventsOf } from './instruction-events';

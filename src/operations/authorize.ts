@@ -1,6 +1,6 @@
 import type { EntityManager } from 'typeorm';
 import type { OpError } from '../common/op-errors';
-import { isDomainError, type DomainError } from '../common/errors';
+import { isDomainError } from '../common/errors';
 import { newId } from '../common/ids';
 import type { AuthorizeClaims } from '../common/claims';
 import { findMovementTargets } from '../ledger/ledger.repository';

@@ -3,7 +3,7 @@ import type { Viewer } from '../common/viewer';
 import { UUID_PATTERN } from '@coalition-hub/partner-sdk';
 import { forbidden } from '../common/auth-errors';
 import type { Clock } from '../common/clock';
-import { ErrorCode, fail, InvalidCursor, isDomainError, type DomainError } from '../common/errors';
+import { ErrorCode, fail, InvalidCursor, isDomainError } from '../common/errors';
 import type { OpError } from '../common/op-errors';
 import { newId } from '../common/ids';
 import { limits } from '../config/limits';

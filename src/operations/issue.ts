@@ -2,7 +2,7 @@ import { drawFunding } from '../settlement/funding.service';
 import type { OpError } from '../common/op-errors';
 import type { EntityManager } from 'typeorm';
 import { assert } from '../common/assert';
-import { DomainError, ErrorCode, fail, isDomainError } from '../common/errors';
+import { ErrorCode, fail, isDomainError } from '../common/errors';
 import { addMonths } from '../ledger/apply-entry';
 import { CP, findMovementTargets } from '../ledger/ledger.repository';
 import { postEntry } from '../ledger/kernel';
