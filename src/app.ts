@@ -13,6 +13,7 @@ import { settlesWithin } from './common/deadline';
 import type { Config } from './config/config';
 import { limits } from './config/limits';
 import { openHubDataSource } from './db/app-role';
+import { urlOf } from './db/data-source';
 import { createLoaders, type RequestContext } from './graphql/context';
 import { InstructionResolver } from './graphql/resolvers/instruction.resolver';
 import { JournalEntryResolver, PostingResolver } from './graphql/resolvers/ledger.resolver';
@@ -256,7 +257,7 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
       },
       [DELIVER_WEBHOOK_TASK]: async (payload) => webhookDelivery.deliver(String((payload as { deliveryId: string }).deliveryId)),
     };
-    const queue = await JobQueue.start({ pool, tasks, logger, concurrency: config.jobConcurrency });
+    const queue = await JobQueue.start({ connectionString: urlOf(dataSource), tasks, logger, concurrency: config.jobConcurrency });
     // Each process wakes the dispatcher on its own timer; the job key keeps one such job queued for all of them.
     const dispatchWaker =
       config.webhooks.dispatchIntervalMs > 0

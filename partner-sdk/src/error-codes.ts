@@ -45,6 +45,8 @@ export const ERROR_CODES = [
   'DISPUTE_ALREADY_RESOLVED',
   'FUNDING_LIMIT_EXCEEDED',
   'RATE_LIMITED',
+  'INVALID_WEBHOOK_URL',
+  'UNKNOWN_EVENT_TYPE',
 ] as const;
 
 /** A typed refusal's code: compare `outcome.errorCode` with one of these, and a misspelt code does not compile. */

@@ -60,3 +60,10 @@ export async function pendingMigrations(dataSource: DataSource): Promise<string[
   const applied = new Set(rows.map((row) => row.name));
   return known.filter((name) => !applied.has(name));
 }
+
+/** The URL a data source made by createDataSource connects with (for a pool of its own on the same role). */
+export function urlOf(dataSource: DataSource): string {
+  const { url } = dataSource.options as { url?: string };
+  if (!url) throw new Error('the data source was made without a URL');
+  return url;
+}

@@ -1,5 +1,5 @@
 import { Logger as WorkerLogger, run, type Runner, type Task, type TaskSpec } from 'graphile-worker';
-import type { Pool } from 'pg';
+import { Pool } from 'pg';
 import type { Logger } from 'pino';
 import { JOB_QUEUE_SCHEMA } from '../db/job-queue-schema';
 
@@ -7,8 +7,12 @@ import { JOB_QUEUE_SCHEMA } from '../db/job-queue-schema';
 export type JobHandler = Task;
 
 export interface JobQueueOptions {
-  /** The hub's pool (its least-privileged role): jobs take their connections from it. */
-  pool: Pool;
+  /**
+   * Where the queue connects (the hub's least-privileged role). The queue has a small pool of its
+   * own: its listening connection is held for as long as it runs, and must neither take a request's
+   * connection nor keep the hub's pool from closing.
+   */
+  connectionString: string;
   /** Every task this process runs, by name. A job whose task is not listed here waits for a process that has it. */
   tasks: Record<string, JobHandler>;
   logger: Logger;
@@ -25,20 +29,33 @@ export interface JobQueueOptions {
  * timeout. The schema is installed by the owner at migration (src/db/job-queue-schema.ts).
  */
 export class JobQueue {
-  private constructor(private readonly runner: Runner) {}
+  private constructor(
+    private readonly runner: Runner,
+    private readonly pool: Pool,
+  ) {}
 
   static async start(options: JobQueueOptions): Promise<JobQueue> {
+    const concurrency = options.concurrency ?? 2;
+    // One connection listens, each running job may take one to finish itself, one spare to take the next.
+    const pool = new Pool({
+      connectionString: options.connectionString,
+      max: concurrency + 2,
+      application_name: 'coalition-hub-jobs',
+      options: '-c statement_timeout=30s',
+    });
+    // An idle connection the server drops (a restart, an outage) must not crash the process; the queue reconnects.
+    pool.on('error', (error) => options.logger.warn({ err: error, component: 'job-queue' }, 'job queue connection lost'));
     const runner = await run({
-      pgPool: options.pool,
+      pgPool: pool,
       schema: JOB_QUEUE_SCHEMA,
       taskList: options.tasks,
-      concurrency: options.concurrency ?? 2,
+      concurrency,
       pollInterval: options.pollIntervalMs ?? 2000,
       // The hub stops the queue itself when it shuts down (app.ts close()).
       noHandleSignals: true,
       logger: workerLogger(options.logger),
     });
-    return new JobQueue(runner);
+    return new JobQueue(runner, pool);
   }
 
   /** Queues a job (outside any transaction of the caller; inside one, insert with graphile_worker.add_job instead). */
@@ -48,7 +65,11 @@ export class JobQueue {
 
   /** Takes no new job and waits for the jobs running now to finish. */
   async stop(): Promise<void> {
-    await this.runner.stop();
+    try {
+      await this.runner.stop();
+    } finally {
+      await this.pool.end();
+    }
   }
 }
 
