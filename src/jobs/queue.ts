@@ -44,7 +44,9 @@ export class JobQueue {
       options: '-c statement_timeout=30s',
     });
     // An idle connection the server drops (a restart, an outage) must not crash the process; the queue reconnects.
-    pool.on('error', (error) => options.logger.warn({ err: error, component: 'job-queue' }, 'job queue connection lost'));
+    const lost = (error: Error) => options.logger.warn({ err: error, component: 'job-queue' }, 'job queue connection lost');
+    pool.on('error', lost);
+    pool.on('connect', (client) => client.on('error', lost));
     const runner = await run({
       pgPool: pool,
       schema: JOB_QUEUE_SCHEMA,
