@@ -309,7 +309,9 @@ function startServer(
       }
     });
     child.on('error', (error) => fail(describeSpawnFailure(binaries.postgres, error)));
-    child.on('exit', (code) => {
+    // 'close', not 'exit': only then has everything it wrote been read (under load 'exit' can come
+    // first, and the reason it stopped, e.g. a lock file in use, would be missing).
+    child.on('close', (code) => {
       if (ready) return;
       const lastWords = output
         .trim()
