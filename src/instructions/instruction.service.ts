@@ -12,7 +12,7 @@ import { opMayReturn, type InstructionRejection, type OpCode } from '../common/o
 import { parseInstructionClaims } from './instruction-claims';
 import { verifySigned } from './verify-signed';
 import { eventsOf } from './instruction-events';
-import { recordEvent } from '../outbox/outbox';
+import { eventRowsJson, eventsInsert } from '../outbox/outbox';
 import { OPERATIONS, type AcceptedData, type Operation, type OperationContext } from '../operations/registry';
 
 export type { AcceptedData } from '../operations/registry';
@@ -92,11 +92,20 @@ export class InstructionService {
       const result = await operation(tx, context, claims);
       if (isDomainError(result)) return result;
       const data = result as AcceptedData;
-      for (const event of eventsOf(claims, partnerId, data, now)) await recordEvent(tx, event);
       const receipt = await this.hubKeys.signReceipt(partnerId, { jti: claims.jti, op, requestHash: hash, ...data });
+      // The instruction's events go into the outbox with its result, in the same statement.
       await tx.query(
-        `UPDATE instruction SET receipt_jws = $3, result = $4, entry_id = $5, member_id = $6 WHERE partner_id = $1 AND jti = $2`,
-        [partnerId, claims.jti, receipt, JSON.stringify(data), 'entryId' in data ? data.entryId : null, data.memberId],
+        `WITH ${eventsInsert(7)}
+         UPDATE instruction SET receipt_jws = $3, result = $4, entry_id = $5, member_id = $6 WHERE partner_id = $1 AND jti = $2`,
+        [
+          partnerId,
+          claims.jti,
+          receipt,
+          JSON.stringify(data),
+          'entryId' in data ? data.entryId : null,
+          data.memberId,
+          eventRowsJson(eventsOf(claims, partnerId, data, now)),
+        ],
       );
       return { op, jti: claims.jti, data, receipt, replayed: false };
     });

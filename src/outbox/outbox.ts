@@ -32,3 +32,31 @@ export async function recordEvent(tx: EntityManager, event: NewEvent): Promise<s
   ]);
   return id;
 }
+
+/**
+ * Events to write inside another statement of the same transaction (one round trip fewer on a hot
+ * path): a JSON array for `$n` and a CTE that inserts it, in order. Use as
+ * `WITH ${eventsInsert(n)} UPDATE …` with `eventRowsJson(events)` as parameter `$n`.
+ */
+export const eventsInsert = (param: number): string =>
+  `recorded_events AS (
+     INSERT INTO event (id, type, version, occurred_at, partner_id, member_id, data)
+     SELECT (r.e->>'id')::uuid, r.e->>'type', (r.e->>'version')::integer, (r.e->>'occurred_at')::timestamptz,
+            r.e->>'partner_id', (r.e->>'member_id')::uuid, r.e->'data'
+     FROM jsonb_array_elements($${param}::jsonb) WITH ORDINALITY AS r(e, n)
+     ORDER BY r.n
+   )`;
+
+export function eventRowsJson(events: readonly NewEvent[]): string {
+  return JSON.stringify(
+    events.map((event) => ({
+      id: newId(),
+      type: event.type,
+      version: event.version ?? 1,
+      occurred_at: event.occurredAt.toISOString(),
+      partner_id: event.partnerId,
+      member_id: event.memberId,
+      data: event.data,
+    })),
+  );
+}
