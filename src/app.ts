@@ -36,7 +36,7 @@ import { HubKeys } from './hub-keys/hub-keys';
 import { InstructionService } from './instructions/instruction.service';
 import { IntegrityService } from './ledger/integrity.service';
 import { ExpiryService } from './operations/expire';
-import { ExchangeService } from './exchange/exchange.service';
+import { ExchangeService } from './operations/exchange';
 import { CombinedBalanceService } from './exchange/combined-balance.service';
 import { ExchangeResolver } from './graphql/resolvers/exchange.resolver';
 import { LedgerQueryService } from './ledger/ledger-query.service';

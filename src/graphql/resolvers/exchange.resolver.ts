@@ -1,6 +1,6 @@
 import { Arg, Authorized, Ctx, FieldResolver, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { CombinedBalanceService } from '../../exchange/combined-balance.service';
-import type { ExchangeService } from '../../exchange/exchange.service';
+import type { ExchangeService } from '../../operations/exchange';
 import type { RequestContext } from '../context';
 import { present } from '../present';
 import { AmountScalar } from '../scalars';

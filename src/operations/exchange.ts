@@ -18,7 +18,7 @@ import { CP, ensureAccount, type AccountRef } from '../ledger/ledger.repository'
 import { insufficientBalance, lockFloored, postEntry, type EntryPosting, type LotMoves } from '../ledger/kernel';
 import { findMemberIdByRef } from '../members/member-query.service';
 import type { ContractService } from '../partners/contract.service';
-import { convert, CP_RATE, type Conversion, type Rate } from './convert';
+import { convert, CP_RATE, type Conversion, type Rate } from '../exchange/convert';
 
 /**
  * Exchange between partner programs and CP (docs/ledger.md). A member asks for a quote (the
