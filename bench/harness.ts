@@ -3,7 +3,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { exportJWK, generateKeyPair } from 'jose';
-import { generatePartnerKey, PartnerClient, signAccessToken, type PartnerKey, type SigningKey } from '@coalition-hub/partner-sdk';
+import {
+  generatePartnerKey,
+  PartnerClient,
+  signAccessToken,
+  signInstruction,
+  type PartnerKey,
+  type SigningKey,
+} from '@coalition-hub/partner-sdk';
 import { ensureDatabase, freePort, startEmbeddedPostgres, type EmbeddedDatabase } from '../src/db/embedded';
 
 /**
@@ -140,4 +147,35 @@ export async function inParallel<T>(items: readonly T[], concurrency: number, wo
       while (next < items.length) await work(items[next++]!);
     }),
   );
+}
+
+/**
+ * Enrolls `members` members (m0, m1, …) at the partner, then signs `requests` issues of 10 CP to
+ * them in turn as GraphQL bodies of `mutation`: signed ahead of time, so the load generator
+ * measures the hub and not its own signing.
+ */
+export async function enrollAndSignIssues(
+  partner: { key: PartnerKey; client: PartnerClient },
+  partnerId: string,
+  options: { members: number; requests: number },
+  mutation: string,
+): Promise<string[]> {
+  const members = Array.from({ length: options.members }, (_, i) => `m${i}`);
+  await inParallel(members, 8, async (member) => {
+    const enrolled = await partner.client.enrollMember({ member });
+    if (!enrolled.ok) throw new Error(JSON.stringify(enrolled));
+  });
+  const bodies: string[] = [];
+  for (let i = 0; i < options.requests; i += 1) {
+    const signed = await signInstruction({
+      partnerId,
+      hubId: HUB_ID,
+      key: partner.key,
+      op: 'issue',
+      lifetimeSeconds: 300,
+      fields: { member: members[i % members.length]!, amount: '10' },
+    });
+    bodies.push(JSON.stringify({ query: mutation, variables: { i: signed.jws } }));
+  }
+  return bodies;
 }

@@ -1,6 +1,5 @@
 import autocannon from 'autocannon';
-import { signInstruction } from '@coalition-hub/partner-sdk';
-import { HUB_ID, inParallel, startBenchHub, type BenchDatabase } from './harness';
+import { enrollAndSignIssues, startBenchHub, type BenchDatabase } from './harness';
 
 /**
  * Hot accounts (docs/ledger.md, "Balances and sharded counters"): every issue at a partner touches that partner's issuance account.
@@ -30,25 +29,7 @@ async function runOnce(database: BenchDatabase, shards: number, options: HotPart
     env: { LEDGER_COUNTER_SHARDS: String(shards) },
   });
   try {
-    const { key, client } = await hub.registerPartner('BUSY');
-    const members = Array.from({ length: options.members }, (_, i) => `m${i}`);
-    await inParallel(members, 8, async (member) => {
-      const enrolled = await client.enrollMember({ member });
-      if (!enrolled.ok) throw new Error(JSON.stringify(enrolled));
-    });
-    // Signed ahead of time, so the load generator measures the hub and not its own signing.
-    const bodies: string[] = [];
-    for (let i = 0; i < options.requests; i += 1) {
-      const signed = await signInstruction({
-        partnerId: 'BUSY',
-        hubId: HUB_ID,
-        key,
-        op: 'issue',
-        lifetimeSeconds: 300,
-        fields: { member: members[i % members.length]!, amount: '10' },
-      });
-      bodies.push(JSON.stringify({ query: ISSUE, variables: { i: signed.jws } }));
-    }
+    const bodies = await enrollAndSignIssues(await hub.registerPartner('BUSY'), 'BUSY', options, ISSUE);
     let next = 0;
     let failures = 0;
     const result = await autocannon({

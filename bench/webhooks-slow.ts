@@ -1,8 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { signAccessToken, signInstruction } from '@coalition-hub/partner-sdk';
-import { HUB_ID, inParallel, startBenchHub, type BenchDatabase } from './harness';
+import { signAccessToken } from '@coalition-hub/partner-sdk';
+import { enrollAndSignIssues, HUB_ID, inParallel, startBenchHub, type BenchDatabase } from './harness';
 
 /**
  * Webhook delivery must not slow instructions down (docs/webhooks.md): the instruction's
@@ -76,23 +76,7 @@ async function runOnce(database: BenchDatabase, withEndpoint: boolean, options: 
       );
       if (created.data?.createWebhookEndpoint?.__typename !== 'WebhookEndpointWithSecret') throw new Error(JSON.stringify(created));
     }
-    const members = Array.from({ length: options.members }, (_, i) => `m${i}`);
-    await inParallel(members, 8, async (member) => {
-      const enrolled = await client.enrollMember({ member });
-      if (!enrolled.ok) throw new Error(JSON.stringify(enrolled));
-    });
-    const bodies: string[] = [];
-    for (let i = 0; i < options.requests; i += 1) {
-      const signed = await signInstruction({
-        partnerId: 'BUSY',
-        hubId: HUB_ID,
-        key,
-        op: 'issue',
-        lifetimeSeconds: 300,
-        fields: { member: members[i % members.length]!, amount: '10' },
-      });
-      bodies.push(JSON.stringify({ query: ISSUE, variables: { i: signed.jws } }));
-    }
+    const bodies = await enrollAndSignIssues({ key, client }, 'BUSY', options, ISSUE);
     const latencies: number[] = [];
     let failures = 0;
     const started = performance.now();
