@@ -1,6 +1,6 @@
 import type { EntityManager } from 'typeorm';
 import { queryRows } from '../db/sql';
-import { recordEvent } from '../outbox/outbox';
+import { recordEvents } from '../outbox/outbox';
 
 /**
  * Holds and pending points reaching their time (docs/operations.md, "Jobs"). Each function takes
@@ -51,15 +51,16 @@ export async function expireDueHolds(tx: EntityManager, now: Date, limit: number
     orderRef: row.order_ref,
     expiredAt: row.expires_at,
   }));
-  for (const hold of expired) {
-    await recordEvent(tx, {
-      type: 'hold.expired',
+  await recordEvents(
+    tx,
+    expired.map((hold) => ({
+      type: 'hold.expired' as const,
       partnerId: hold.partnerId,
       memberId: hold.memberId,
       occurredAt: now,
       data: { holdId: hold.holdId, amount: hold.amount.toString(), orderRef: hold.orderRef, expiredAt: hold.expiredAt.toISOString() },
-    });
-  }
+    })),
+  );
   return expired;
 }
 
@@ -107,14 +108,15 @@ export async function announceVestedLots(tx: EntityManager, now: Date, limit: nu
     amount: BigInt(row.remaining),
     vestedAt: row.vests_at,
   }));
-  for (const lot of vested) {
-    await recordEvent(tx, {
-      type: 'points.vested',
+  await recordEvents(
+    tx,
+    vested.map((lot) => ({
+      type: 'points.vested' as const,
       partnerId: lot.issuerPartnerId,
       memberId: lot.memberId,
       occurredAt: now,
       data: { lotId: lot.lotId, entryId: lot.entryId, amount: lot.amount.toString(), vestedAt: lot.vestedAt.toISOString() },
-    });
-  }
+    })),
+  );
   return vested;
 }

@@ -2,7 +2,7 @@ import type { EntityManager } from 'typeorm';
 import { productHalfEven } from '../common/decimal';
 import type { Viewer } from '../common/viewer';
 import type { TierRule } from '../config/tiers';
-import { recordEvent } from '../outbox/outbox';
+import { recordEvents } from '../outbox/outbox';
 
 /**
  * Coalition-wide member tiers (docs/ledger.md, "Tiers"): from CP earned through issues at every partner
@@ -92,15 +92,16 @@ export class TierService {
       'SELECT partner_id FROM member_link WHERE member_id = $1 ORDER BY partner_id',
       [memberId],
     );
-    for (const { partner_id: partnerId } of links) {
-      await recordEvent(tx, {
-        type: 'tier.changed',
+    await recordEvents(
+      tx,
+      links.map(({ partner_id: partnerId }) => ({
+        type: 'tier.changed' as const,
         partnerId,
         memberId,
         occurredAt: now,
         data: { previousTier: before.name, tier: after.name },
-      });
-    }
+      })),
+    );
   }
 
   /** A partner sees the tier's name; what was earned (at other partners too) is for the member and staff. */

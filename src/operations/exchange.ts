@@ -1,5 +1,5 @@
 import { drawFunding } from '../settlement/funding.service';
-import { recordEvent, type NewEvent } from '../outbox/outbox';
+import { recordEvents, type NewEvent } from '../outbox/outbox';
 import { errors as joseErrors } from 'jose';
 import type { DataSource, EntityManager } from 'typeorm';
 import { QUOTE_TYP } from '@coalition-hub/partner-sdk';
@@ -182,7 +182,10 @@ export class ExchangeService {
       if (suspended) return suspended;
       const result = await this.apply(tx, partnerId, memberId, terms, now);
       if (isDomainError(result)) return result;
-      for (const scope of new Set(owners.values())) await recordEvent(tx, exchangeEvent(scope, result, now));
+      await recordEvents(
+        tx,
+        [...new Set(owners.values())].map((scope) => exchangeEvent(scope, result, now)),
+      );
       await tx.query('UPDATE exchange SET entry_id = $2, result = $3 WHERE quote_id = $1', [
         terms.quoteId,
         result.entryId,

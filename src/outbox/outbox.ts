@@ -14,38 +14,35 @@ export interface NewEvent {
   version?: number;
 }
 
+/** The statement that inserts the events of a JSON array parameter (`eventRowsJson`), in the array's order. */
+const insertEventRows = (param: number): string =>
+  `INSERT INTO event (id, type, version, occurred_at, partner_id, member_id, data)
+   SELECT (r.e->>'id')::uuid, r.e->>'type', (r.e->>'version')::integer, (r.e->>'occurred_at')::timestamptz,
+          r.e->>'partner_id', (r.e->>'member_id')::uuid, r.e->'data'
+   FROM jsonb_array_elements($${param}::jsonb) WITH ORDINALITY AS r(e, n)
+   ORDER BY r.n`;
+
 /**
- * Writes one event into the outbox (docs/events.md). Call it with the transaction that makes the
- * change: the event then commits or rolls back with it, so there is never a change without its
- * event nor an event without its change. Returns the event's stable id.
+ * Writes events into the outbox (docs/events.md), in one statement and in the given order. Call it
+ * with the transaction that makes the change: the events then commit or roll back with it, so there
+ * is never a change without its events nor an event without its change.
  */
-export async function recordEvent(tx: EntityManager, event: NewEvent): Promise<string> {
-  const id = newId();
-  await tx.query(`INSERT INTO event (id, type, version, occurred_at, partner_id, member_id, data) VALUES ($1, $2, $3, $4, $5, $6, $7)`, [
-    id,
-    event.type,
-    event.version ?? 1,
-    event.occurredAt,
-    event.partnerId,
-    event.memberId,
-    JSON.stringify(event.data),
-  ]);
-  return id;
+export async function recordEvents(tx: EntityManager, events: readonly NewEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  await tx.query(insertEventRows(1), [eventRowsJson(events)]);
+}
+
+/** One event: see recordEvents. */
+export async function recordEvent(tx: EntityManager, event: NewEvent): Promise<void> {
+  await recordEvents(tx, [event]);
 }
 
 /**
  * Events to write inside another statement of the same transaction (one round trip fewer on a hot
- * path): a JSON array for `$n` and a CTE that inserts it, in order. Use as
- * `WITH ${eventsInsert(n)} UPDATE …` with `eventRowsJson(events)` as parameter `$n`.
+ * path): a CTE that inserts the JSON array parameter `$n`. Use as `WITH ${eventsInsert(n)} UPDATE …`
+ * with `eventRowsJson(events)` as parameter `$n`.
  */
-export const eventsInsert = (param: number): string =>
-  `recorded_events AS (
-     INSERT INTO event (id, type, version, occurred_at, partner_id, member_id, data)
-     SELECT (r.e->>'id')::uuid, r.e->>'type', (r.e->>'version')::integer, (r.e->>'occurred_at')::timestamptz,
-            r.e->>'partner_id', (r.e->>'member_id')::uuid, r.e->'data'
-     FROM jsonb_array_elements($${param}::jsonb) WITH ORDINALITY AS r(e, n)
-     ORDER BY r.n
-   )`;
+export const eventsInsert = (param: number): string => `recorded_events AS (${insertEventRows(param)})`;
 
 export function eventRowsJson(events: readonly NewEvent[]): string {
   return JSON.stringify(
