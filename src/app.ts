@@ -14,6 +14,7 @@ import type { Config } from './config/config';
 import { limits } from './config/limits';
 import { openHubDataSource } from './db/app-role';
 import { urlOf } from './db/data-source';
+import { openReadDataSource } from './db/read-data-source';
 import { createLoaders, type RequestContext } from './graphql/context';
 import { InstructionResolver } from './graphql/resolvers/instruction.resolver';
 import { JournalEntryResolver, PostingResolver } from './graphql/resolvers/ledger.resolver';
@@ -70,6 +71,8 @@ import { WebhookDeliveryResolver, WebhookEndpointResolver } from './graphql/reso
 export interface Hub {
   url: string;
   dataSource: DataSource;
+  /** Where member reads go: a pool on DATABASE_READ_URL when it is set, else `dataSource` itself. */
+  readDataSource: DataSource;
   services: {
     partners: PartnerService;
     contracts: ContractService;
@@ -104,7 +107,10 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
   const logger = requestAwareLogger(options.logger ?? pino({ level: config.logLevel, base: { service: 'coalition-hub' } }));
   // Migrations run as the owner of `databaseUrl`; the hub itself runs as the least-privileged app role.
   const dataSource = await openHubDataSource(databaseUrl, config.appDatabaseUrl);
+  let readDataSource = dataSource;
   try {
+    // Member reads (docs/scaling.md, "Read replicas"): the replica's pool is opened as it is, no migration, no role set-up.
+    if (config.databaseReadUrl) readDataSource = await openReadDataSource(config.databaseReadUrl, config.appDatabaseUrl);
     const hubKeys = await HubKeys.load(dataSource, config.hubId, clock, config.hubSigningJwk, {
       refreshSeconds: config.hubKeyRefreshSeconds,
       onRefreshError: (error) => logger.warn({ err: error }, 'hub key refresh failed: signing with the key read last'),
@@ -141,10 +147,12 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
       partnerRateLimit,
     );
     const ledger = new LedgerQueryService(dataSource, clock);
+    // Everything under Member (balance, available, pending, tier, lots, history, combinedBalance), whoever asks.
+    const memberLedger = readDataSource === dataSource ? ledger : new LedgerQueryService(readDataSource, clock);
     const integrity = new IntegrityService(dataSource, clock);
     const expiry = new ExpiryService(dataSource, contracts, clock, config.counterShards);
     const exchange = new ExchangeService(dataSource, contracts, hubKeys, clock, config.counterShards, config.quoteLifetimeSeconds);
-    const combined = new CombinedBalanceService(dataSource, contracts, clock);
+    const combined = new CombinedBalanceService(readDataSource, contracts, clock);
     const auth = new AuthService(config, partners, clock);
     const statements = new StatementService(dataSource, hubKeys, clock, config.hubId);
     const settlement = new SettlementService(
@@ -163,7 +171,7 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
     const webhookDelivery = new WebhookDeliveryService(dataSource, hubKeys, config.webhooks, metrics);
     const schema = await buildHubSchema([
       new InstructionResolver(instructions, ledger),
-      new MemberResolver(new MemberQueryService(dataSource), ledger, tiers),
+      new MemberResolver(new MemberQueryService(readDataSource), memberLedger, tiers),
       new JournalEntryResolver(ledger, integrity, expiry),
       new PostingResolver(),
       new PartnerResolver(partners, partnerQueries),
@@ -214,7 +222,7 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
       formatError: formatHubError(logger),
     });
     await apollo.start();
-    const probes = new Probes(dataSource);
+    const probes = new Probes(dataSource, readDataSource === dataSource ? undefined : readDataSource);
     const server = createHttpServer({
       apollo,
       dataSource,
@@ -226,7 +234,7 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
       jwks: () => hubKeys.jwks(),
       createContext: async (authorization, telemetry) => ({
         viewer: await orUnavailable(() => auth.authenticate(authorization), outage),
-        loaders: createLoaders({ ledger, partners: partnerQueries, contracts, tiers, clock, funding, webhooks }),
+        loaders: createLoaders({ ledger, memberLedger, partners: partnerQueries, contracts, tiers, clock, funding, webhooks }),
         telemetry,
         requestId: currentRequestId() ?? 'none',
         logger,
@@ -276,6 +284,7 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
     return {
       url: `http://${config.host}:${port}`,
       dataSource,
+      readDataSource,
       services: { partners, contracts, instructions, integrity, expiry, settlement, statements, reconciliation },
       jobs,
       hubKeys,
@@ -298,9 +307,12 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
         // A request cut at the deadline may still hold a connection in a query; the pool does not wait for it long.
         if (!(await settlesWithin(dataSource.destroy(), 5000)))
           logger.warn('the database pool did not close within 5 s: its connections end with the process');
+        if (readDataSource !== dataSource && !(await settlesWithin(readDataSource.destroy(), 5000)))
+          logger.warn('the read pool did not close within 5 s: its connections end with the process');
       },
     };
   } catch (error) {
+    if (readDataSource !== dataSource) await readDataSource.destroy().catch(() => undefined);
     await dataSource.destroy();
     throw error;
   }

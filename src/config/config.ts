@@ -14,6 +14,8 @@ const environmentSchema = z.object({
   DATABASE_URL: z.string().url().optional(),
   /** The running hub's connection (role coalition_hub_app); default: derived from DATABASE_URL. DATABASE_URL migrates. */
   APP_DATABASE_URL: z.string().url().optional(),
+  /** A streaming replica of DATABASE_URL's database that member reads go to (docs/scaling.md); unset = everything on the primary. */
+  DATABASE_READ_URL: z.string().url().optional(),
   /** Where the embedded PostgreSQL keeps its data when DATABASE_URL is not set. */
   DATA_DIR: z.string().default('.data'),
   HUB_ID: z.string().min(1).max(128).default('coalition-hub'),
@@ -77,6 +79,8 @@ export interface Config {
   host: string;
   databaseUrl: string | undefined;
   appDatabaseUrl: string | undefined;
+  /** Member reads go here when set (as the app role, read-only); writes, reports and settlement stay on the primary. */
+  databaseReadUrl: string | undefined;
   dataDir: string;
   hubId: string;
   defaultCurrency: string;
@@ -169,6 +173,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     host: env.HOST,
     databaseUrl: env.DATABASE_URL,
     appDatabaseUrl: env.APP_DATABASE_URL,
+    databaseReadUrl: env.DATABASE_READ_URL,
     dataDir: env.DATA_DIR,
     hubId: env.HUB_ID,
     defaultCurrency: env.DEFAULT_CURRENCY,

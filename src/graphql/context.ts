@@ -13,6 +13,8 @@ import type { ContractPageRow, ContractRow, ContractService, HistoryRequest, Rat
 
 export interface LoaderSources {
   ledger: LedgerQueryService;
+  /** The ledger reads under Member (on DATABASE_READ_URL when set; docs/scaling.md); default: `ledger`. */
+  memberLedger?: LedgerQueryService;
   partners: PartnerQueryService;
   contracts: ContractService;
   tiers: TierService;
@@ -22,7 +24,7 @@ export interface LoaderSources {
 }
 
 /** Per-request batching: every field a list can fan out to goes through one of these. */
-export function createLoaders({ ledger, partners, contracts, tiers, clock, funding, webhooks }: LoaderSources) {
+export function createLoaders({ ledger, memberLedger = ledger, partners, contracts, tiers, clock, funding, webhooks }: LoaderSources) {
   return {
     webhookDeliveries: new DataLoader<DeliveriesRequest, Connection<WebhookDeliveryRow>, string>(
       (requests) => webhooks.deliveryPages(requests),
@@ -38,14 +40,14 @@ export function createLoaders({ ledger, partners, contracts, tiers, clock, fundi
     }),
     unit: new DataLoader<string, UnitRow | null>((partnerIds) => contracts.units(partnerIds)),
     currentRate: new DataLoader<string, RateRow | null>((assets) => contracts.currentRates(assets)),
-    walletBalance: new DataLoader<string, bigint>((memberIds) => ledger.walletBalances(memberIds)),
-    spendable: new DataLoader<string, bigint>((memberIds) => ledger.spendableBalances(memberIds)),
-    pending: new DataLoader<LotScope, bigint, string>((scopes) => ledger.pendingBalances(scopes), {
+    walletBalance: new DataLoader<string, bigint>((memberIds) => memberLedger.walletBalances(memberIds)),
+    spendable: new DataLoader<string, bigint>((memberIds) => memberLedger.spendableBalances(memberIds)),
+    pending: new DataLoader<LotScope, bigint, string>((scopes) => memberLedger.pendingBalances(scopes), {
       cacheKeyFn: (scope) => `${scope.memberId}|${scope.issuerPartnerId ?? ''}`,
     }),
     postingsByEntry: new DataLoader<string, PostingRow[]>((entryIds) => ledger.postingsByEntry(entryIds)),
     account: new DataLoader<string, Account>((ids) => ledger.accounts(ids)),
-    tier: new DataLoader<string, MemberTier>((memberIds) => tiers.tiersOf(ledger.manager, memberIds, clock.now())),
+    tier: new DataLoader<string, MemberTier>((memberIds) => tiers.tiersOf(memberLedger.manager, memberIds, clock.now())),
     partnerKeys: new DataLoader<string, PartnerKeyEntity[]>((partnerIds) => partners.keysByPartner(partnerIds)),
   };
 }

@@ -47,8 +47,12 @@ export class TestHub {
     private readonly started: { env: Record<string, string>; databaseUrl: string; logger: Logger },
   ) {}
 
-  static async start(options: { logger?: Logger; env?: Record<string, string> } = {}): Promise<TestHub> {
-    const database = await createTestDatabase();
+  /**
+   * `databaseUrl`: a database the test made itself (e.g. on a server of its own, as the owner);
+   * the hub migrates it and stop() leaves it to the test. Default: a fresh clone of the template.
+   */
+  static async start(options: { logger?: Logger; env?: Record<string, string>; databaseUrl?: string } = {}): Promise<TestHub> {
+    const database = options.databaseUrl ? { name: '', url: options.databaseUrl } : await createTestDatabase();
     const { privateKey, publicKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
     const kid = 'operator-test';
     const env: Record<string, string> = {
@@ -205,7 +209,7 @@ export class TestHub {
       if (!report.ok) throw new Error(`ledger integrity failed: ${JSON.stringify(report.differences)}`);
     } finally {
       await this.hub.close();
-      await dropTestDatabase(this.databaseName);
+      if (this.databaseName) await dropTestDatabase(this.databaseName);
     }
   }
 }

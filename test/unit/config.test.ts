@@ -26,6 +26,7 @@ describe('loadConfig defaults', () => {
       counterShards: 8,
     });
     expect(loadConfig({}).databaseUrl).toBeUndefined();
+    expect(loadConfig({}).databaseReadUrl).toBeUndefined();
   });
 
   it('treats an empty variable as unset (e.g. `DATABASE_URL= npm start` uses the embedded database)', () => {
@@ -33,6 +34,7 @@ describe('loadConfig defaults', () => {
       PORT: '',
       HOST: '',
       DATABASE_URL: '',
+      DATABASE_READ_URL: '',
       DATA_DIR: '',
       HUB_ID: '',
       OPERATOR_ISSUER: '',
@@ -59,6 +61,7 @@ describe('loadConfig reads', () => {
       PORT: '8080',
       HOST: '0.0.0.0',
       DATABASE_URL: 'postgres://hub:secret@db.internal:5432/coalition',
+      DATABASE_READ_URL: 'postgres://hub:secret@replica.internal:5432/coalition',
       DATA_DIR: '/var/lib/coalition',
       HUB_ID: 'hub-eu-1',
       OPERATOR_ISSUER: 'ops',
@@ -72,6 +75,7 @@ describe('loadConfig reads', () => {
       port: 8080,
       host: '0.0.0.0',
       databaseUrl: 'postgres://hub:secret@db.internal:5432/coalition',
+      databaseReadUrl: 'postgres://hub:secret@replica.internal:5432/coalition',
       dataDir: '/var/lib/coalition',
       hubId: 'hub-eu-1',
       operatorIssuer: 'ops',
@@ -142,6 +146,7 @@ describe('loadConfig refuses, naming the variable', () => {
     ['LEDGER_COUNTER_SHARDS', '65'],
     ['LEDGER_COUNTER_SHARDS', '2.5'],
     ['LEDGER_COUNTER_SHARDS', 'many'],
+    ['DATABASE_READ_URL', 'the replica'],
   ])('%s=%p', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`invalid configuration: .*${name}`));
   });
