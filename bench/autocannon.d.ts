@@ -18,7 +18,8 @@ declare module 'autocannon' {
     onResponse?: (status: number, body: string, context: Record<string, unknown>) => void;
   }
   interface Options {
-    url: string;
+    /** Several URLs: connection i goes to url[i mod n]. */
+    url: string | string[];
     connections?: number;
     amount?: number;
     duration?: number;

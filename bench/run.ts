@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { startBenchDatabase } from './harness';
 import { hotPartner } from './hot-partner';
 import { memberReads } from './member-reads';
+import { scaleOut } from './scale-out';
 import { settlementClose } from './settlement-close';
 import { statementStream } from './statement-stream';
 import { webhooksSlow } from './webhooks-slow';
@@ -12,6 +13,7 @@ import { webhooksSlow } from './webhooks-slow';
  * npm run bench -- statement [--entries 1000000] [--small 100000]
  * npm run bench -- close [--history 100000] [--small-period 1000] [--repeat 3]   (closes of small periods: JIT must not dominate)
  * npm run bench -- webhooks-slow [--requests 2000] [--connections 16] [--members 200]   (instruction latency with a 5 s webhook receiver vs none)
+ * npm run bench -- scale-out [--requests 4000] [--connections 32] [--members 200] [--repeat 3]   (one hub process vs two on one database, interleaved)
  * npm run bench -- all   (hot-partner and member-reads; statement runs on its own: it loads a million entries)
  */
 async function main(): Promise<void> {
@@ -30,13 +32,14 @@ async function main(): Promise<void> {
   });
   const name = positionals[0] ?? 'all';
   const options = { requests: Number(values.requests), connections: Number(values.connections), members: Number(values.members) };
-  if (!['hot-partner', 'member-reads', 'statement', 'close', 'webhooks-slow', 'all'].includes(name))
-    throw new Error(`unknown benchmark ${name}: hot-partner, member-reads, statement, close, webhooks-slow or all`);
+  if (!['hot-partner', 'member-reads', 'statement', 'close', 'webhooks-slow', 'scale-out', 'all'].includes(name))
+    throw new Error(`unknown benchmark ${name}: hot-partner, member-reads, statement, close, webhooks-slow, scale-out or all`);
   const database = await startBenchDatabase();
   try {
     if (name === 'hot-partner' || name === 'all') await hotPartner(database, options);
     if (name === 'member-reads' || name === 'all') await memberReads(database, options);
     if (name === 'webhooks-slow') await webhooksSlow(database, options);
+    if (name === 'scale-out') await scaleOut(database, { ...options, repeat: Number(values.repeat) });
     if (name === 'statement') await statementStream(database, { entries: Number(values.entries), small: Number(values.small) });
     if (name === 'close')
       await settlementClose(database, {

@@ -1,0 +1,184 @@
+import autocannon from 'autocannon';
+import { Client } from 'pg';
+import { ensureDatabase } from '../src/db/embedded';
+import { signInstruction, type PartnerKey } from '@coalition-hub/partner-sdk';
+import { HUB_ID, inParallel, newOperatorKey, startBenchHub, type BenchDatabase, type BenchHub } from './harness';
+
+/**
+ * Scale-out (docs/scaling.md): the same load against one hub process and against two hub
+ * processes on the same database, the client spreading its connections over both (autocannon
+ * takes the two URLs and gives connection i the URL i mod 2, as a round-robin load balancer
+ * would). Runs alternate (one, two, one, two, …) so that a noisy machine weighs on both alike;
+ * both processes run throughout, the second only idles during the one-process runs.
+ *
+ * Two loads, each measured on its own: signed issues by one partner to many members, and members
+ * reading `me { balance available combinedBalance { totalCp } tier { name } }`. Rate limits are
+ * off (they would cap the load, not measure the processes).
+ */
+const ISSUE = `mutation($i: String!) { issuePoints(instruction: $i) { __typename ... on ErrorResult { errorCode } } }`;
+const ME = JSON.stringify({ query: '{ me { balance available combinedBalance { totalCp } tier { name } } }' });
+
+export interface ScaleOutOptions {
+  requests: number;
+  connections: number;
+  members: number;
+  /** Pairs of runs (one process, then two) per load. */
+  repeat: number;
+}
+
+interface RunResult {
+  throughput: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+  failures: number;
+}
+
+const PARTNER = 'BUSY';
+
+async function measure(
+  urls: string[],
+  options: ScaleOutOptions,
+  request: () => { body: string; headers: Record<string, string> },
+  expect: string,
+): Promise<RunResult> {
+  let failures = 0;
+  const result = await autocannon({
+    url: urls.map((url) => `${url}/graphql`),
+    connections: options.connections,
+    amount: options.requests,
+    requests: [
+      {
+        method: 'POST',
+        setupRequest: (setup) => {
+          const { body, headers } = request();
+          return { ...setup, body, headers: { 'content-type': 'application/json', ...headers } };
+        },
+        onResponse: (status, body) => {
+          if (status !== 200 || !body.includes(expect)) failures += 1;
+        },
+      },
+    ],
+  });
+  return {
+    throughput: result.requests.total / result.duration,
+    p50: result.latency.p50,
+    p90: result.latency.p90,
+    p99: result.latency.p99,
+    max: result.latency.max,
+    failures: failures + result.errors + result.timeouts,
+  };
+}
+
+/** `count` issues of 10 CP to the members in turn, signed now (before the clock starts), as GraphQL bodies. */
+async function signIssues(key: PartnerKey, members: string[], count: number): Promise<string[]> {
+  const bodies: string[] = [];
+  for (let i = 0; i < count; i += 1) {
+    const signed = await signInstruction({
+      partnerId: PARTNER,
+      hubId: HUB_ID,
+      key,
+      op: 'issue',
+      lifetimeSeconds: 300,
+      fields: { member: members[i % members.length]!, amount: '10' },
+    });
+    bodies.push(JSON.stringify({ query: ISSUE, variables: { i: signed.jws } }));
+  }
+  return bodies;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+function line(label: string, result: RunResult, unit: string): string {
+  return (
+    `  ${label.padEnd(14)} ${result.throughput.toFixed(0).padStart(6)} ${unit}  latency p50 ${result.p50} ms  p90 ${result.p90} ms  ` +
+    `p99 ${result.p99} ms  max ${result.max} ms  failures ${result.failures}`
+  );
+}
+
+function summary(name: string, one: RunResult[], two: RunResult[], unit: string): void {
+  const oneThroughput = median(one.map((run) => run.throughput));
+  const twoThroughput = median(two.map((run) => run.throughput));
+  const oneP99 = median(one.map((run) => run.p99));
+  const twoP99 = median(two.map((run) => run.p99));
+  const ratios = one.map((run, index) => (two[index]!.throughput / run.throughput).toFixed(2)).join(', ');
+  console.log(
+    `  ${name}: median one ${oneThroughput.toFixed(0)} ${unit} (p99 ${oneP99} ms), two ${twoThroughput.toFixed(0)} ${unit} (p99 ${twoP99} ms); ` +
+      `ratio two/one ×${(twoThroughput / oneThroughput).toFixed(2)} (per pair: ${ratios}), p99 ×${(twoP99 / oneP99).toFixed(2)}`,
+  );
+}
+
+export async function scaleOut(database: BenchDatabase, options: ScaleOutOptions): Promise<void> {
+  console.log(
+    `scale-out: one hub process vs two on one database; ${options.requests} requests per run, ${options.connections} connections, ` +
+      `${options.members} members, ${options.repeat} pairs of runs per load`,
+  );
+  const name = `bench_scale_out_${Date.now().toString(36)}`;
+  const env = { RATE_LIMIT_PARTNER_PER_SECOND: '0', RATE_LIMIT_IP_PER_SECOND: '0' };
+  const operatorKey = await newOperatorKey();
+  const hubs: BenchHub[] = [];
+  try {
+    // The first migrates the database; the second starts on it as a second process of one deployment would.
+    hubs.push(await startBenchHub(database, name, { env, operatorKey }));
+    hubs.push(await startBenchHub(database, name, { env, operatorKey }));
+    const [first, second] = hubs as [BenchHub, BenchHub];
+    const partner = await first.registerPartner(PARTNER);
+    const members = Array.from({ length: options.members }, (_, i) => `m${i}`);
+    await inParallel(members, 8, async (member) => {
+      const enrolled = await partner.client.enrollMember({ member });
+      if (!enrolled.ok) throw new Error(JSON.stringify(enrolled));
+      const issued = await partner.client.issuePoints({ member, amount: '100' });
+      if (!issued.ok) throw new Error(JSON.stringify(issued));
+    });
+    const tokens = await Promise.all(members.map((member) => partner.client.memberToken(member, 3600)));
+    // Statistics for the planner before the clock starts (a server may run without autovacuum).
+    const owner = new Client({ connectionString: await ensureDatabase(database.serverUrl, name) });
+    await owner.connect();
+    await owner.query('VACUUM ANALYZE').finally(() => owner.end());
+    const setups: Array<{ label: string; urls: string[] }> = [
+      { label: 'one process', urls: [first.url] },
+      { label: 'two processes', urls: [first.url, second.url] },
+    ];
+
+    console.log(`issues (one partner, ${options.members} members):`);
+    const issues: RunResult[][] = [[], []];
+    for (let round = 0; round < options.repeat; round += 1) {
+      for (const [index, setup] of setups.entries()) {
+        const bodies = await signIssues(partner.key, members, options.requests);
+        let next = 0;
+        const result = await measure(setup.urls, options, () => ({ body: bodies[next++ % bodies.length]!, headers: {} }), '"IssueReceipt"');
+        issues[index]!.push(result);
+        console.log(line(setup.label, result, 'issues/s'));
+      }
+    }
+
+    console.log(`member reads (me { balance available combinedBalance tier }, ${options.members} members):`);
+    const reads: RunResult[][] = [[], []];
+    for (let round = 0; round < options.repeat; round += 1) {
+      for (const [index, setup] of setups.entries()) {
+        let next = 0;
+        const result = await measure(
+          setup.urls,
+          options,
+          () => ({ body: ME, headers: { authorization: `Bearer ${tokens[next++ % tokens.length]}` } }),
+          '"balance"',
+        );
+        reads[index]!.push(result);
+        console.log(line(setup.label, result, 'reads/s '));
+      }
+    }
+
+    // Every accepted issue counted once, whichever process took it.
+    const integrity = await first.graphql('{ ledgerIntegrity { ok differences { check } } }', {}, first.operatorToken);
+    if (!integrity.data?.ledgerIntegrity?.ok) throw new Error(`integrity failed: ${JSON.stringify(integrity)}`);
+    summary('issues', issues[0]!, issues[1]!, 'issues/s');
+    summary('member reads', reads[0]!, reads[1]!, 'reads/s');
+  } finally {
+    for (const hub of hubs) await hub.stop();
+  }
+}
