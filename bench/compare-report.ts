@@ -211,7 +211,7 @@ export const GROWTH_TOLERANCE = 0.15;
 export function growthChange(before: Summary, after: Summary): { change: number; holds: boolean } {
   const figure = (s: Summary) => s.ratio ?? s.rate;
   const change = figure(after) / figure(before) - 1;
-  return { change, holds: change >= -GROWTH_TOLERANCE };
+  return { change, holds: figure(after) >= figure(before) * (1 - GROWTH_TOLERANCE) };
 }
 
 const ms = (value: number) => (Number.isFinite(value) ? value.toFixed(value < 10 ? 1 : 0) : '-');

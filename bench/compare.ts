@@ -418,11 +418,15 @@ export async function compare(database: BenchDatabase, options: CompareOptions):
     console.log(`\nEXPLAIN of every statement the hub sent (calls, plan, statement); large = at least ${options.largeRows} rows`);
     const statements = await explainCaptured(fixture.hub.databaseUrl, captureFile, options.largeRows);
     for (const statement of statements) console.log(formatExplained(statement));
-    const large = statements.filter((s) => s.largeSeqScans.length > 0).length;
+    const hot = statements.filter((s) => s.hot);
+    const largeScans = hot.filter((s) => s.largeSeqScans.length > 0);
     console.log(
-      `  ${statements.length} statements, ${statements.filter((s) => s.indexAccess).length} with index access, ` +
-        `${large} with a sequential scan of a large table, ${statements.filter((s) => s.error).length} not explained`,
+      `  ${statements.length} statements, ${hot.length} hot (sent at least 1 % as often as the most frequent): ` +
+        `${hot.filter((s) => s.indexAccess).length} with index access, ${largeScans.length} with a sequential scan of a large table, ` +
+        `${hot.filter((s) => s.error).length} not explained`,
     );
+    for (const statement of largeScans)
+      console.log(`  FLAG: hot statement scans ${statement.largeSeqScans.join(', ')}: ${formatExplained(statement).trim()}`);
     explained = true;
   } finally {
     await fixture.hub.stop();

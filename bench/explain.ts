@@ -11,6 +11,8 @@ import type { CapturedStatement } from './sql-capture';
  */
 export interface ExplainedStatement {
   calls: number;
+  /** Sent at least 1 % as often as the most frequent statement: part of the measured traffic, not of setup or of the benchmark's own checks. */
+  hot?: boolean;
   text: string;
   indexAccess: boolean;
   seqScans: string[];
@@ -80,6 +82,8 @@ export async function explainCaptured(databaseUrl: string, captureFile: string, 
         });
       }
     }
+    const hottest = Math.max(0, ...explained.map((statement) => statement.calls));
+    for (const statement of explained) statement.hot = statement.calls >= hottest / 100;
     return explained;
   } finally {
     await client.end();
@@ -99,5 +103,5 @@ export function formatExplained(statement: ExplainedStatement): string {
         : statement.seqScans.length > 0
           ? `seq scan of small ${statement.seqScans.join(', ')}`
           : 'no table read';
-  return `${String(statement.calls).padStart(8)}  ${verdict.padEnd(40)}  ${shown}`;
+  return `${String(statement.calls).padStart(8)} ${statement.hot ? 'hot' : '   '}  ${verdict.padEnd(40)}  ${shown}`;
 }
