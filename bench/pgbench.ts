@@ -23,7 +23,20 @@ function libpqEnvironment(url: string): Record<string, string> {
   };
 }
 
-function pgbench(url: string, args: string[]): Promise<{ stdout: string; stderr: string }> {
+/** pgbench, tried again a few times when the server is out of connection slots (a shared server's other clients come and go). */
+async function pgbench(url: string, args: string[]): Promise<{ stdout: string; stderr: string }> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await pgbenchOnce(url, args);
+    } catch (error) {
+      if (attempt >= 6 || !/too many clients/.test((error as Error).message)) throw error;
+      process.stderr.write(`compare: pgbench: the server has too many clients; trying again in 10 s\n`);
+      await new Promise((done) => setTimeout(done, 10_000));
+    }
+  }
+}
+
+function pgbenchOnce(url: string, args: string[]): Promise<{ stdout: string; stderr: string }> {
   return new Promise((done, fail) => {
     const child = spawn(PGBENCH, args, { env: { ...process.env, ...libpqEnvironment(url) }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
