@@ -41,6 +41,8 @@ export async function startBenchDatabase(): Promise<BenchDatabase> {
 
 export interface BenchHub {
   url: string;
+  /** The hub's own database on the benchmark's server (the owner's connection). */
+  databaseUrl: string;
   operatorToken: string;
   registerPartner(id: string): Promise<{ key: PartnerKey; client: PartnerClient }>;
   graphql(query: string, variables: Record<string, unknown>, token: string): Promise<any>;
@@ -55,6 +57,8 @@ export interface BenchHubOptions {
   entry?: string;
   /** Reuse an operator key (e.g. across a restart). */
   operatorKey?: SigningKey & { publicJwk: Record<string, unknown> };
+  /** Node flags for the hub process, after those of BENCH_HUB_NODE_FLAGS (e.g. `--require` a preload). */
+  nodeFlags?: string[];
 }
 
 export async function newOperatorKey(): Promise<SigningKey & { publicJwk: Record<string, unknown> }> {
@@ -71,7 +75,7 @@ export async function startBenchHub(database: BenchDatabase, name: string, optio
   const databaseUrl = await ensureDatabase(database.serverUrl, name);
   const operatorKey = options.operatorKey ?? (await newOperatorKey());
   const port = await freePort();
-  const nodeFlags = process.env.BENCH_HUB_NODE_FLAGS?.split(' ').filter(Boolean) ?? [];
+  const nodeFlags = [...(process.env.BENCH_HUB_NODE_FLAGS?.split(' ').filter(Boolean) ?? []), ...(options.nodeFlags ?? [])];
   const child: ChildProcess = spawn(process.execPath, [...nodeFlags, options.entry ?? resolve(__dirname, '../src/main.js')], {
     env: {
       ...process.env,
@@ -114,6 +118,7 @@ export async function startBenchHub(database: BenchDatabase, name: string, optio
   };
   return {
     url,
+    databaseUrl,
     operatorToken,
     graphql,
     async registerPartner(id) {

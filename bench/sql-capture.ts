@@ -1,0 +1,42 @@
+import { writeFileSync } from 'node:fs';
+import { Client } from 'pg';
+
+/**
+ * Preloaded into a benchmark's hub process (`node --require dist/bench/sql-capture.js`, with
+ * SQL_CAPTURE_FILE set): records every distinct SQL text the hub sends through node-postgres,
+ * how often, and the parameters of its first call, and writes them to SQL_CAPTURE_FILE (JSON)
+ * when the process exits. The compare benchmark EXPLAINs them afterwards (bench/explain.ts).
+ * It works on any server, the system PostgreSQL included, where pg_stat_statements would need
+ * a restart with shared_preload_libraries. Statements run inside database functions and
+ * triggers are not seen (they never cross the wire).
+ */
+export interface CapturedStatement {
+  text: string;
+  calls: number;
+  values?: unknown[];
+}
+
+const file = process.env.SQL_CAPTURE_FILE;
+if (file) {
+  const seen = new Map<string, CapturedStatement>();
+  const original = Client.prototype.query as (...args: unknown[]) => unknown;
+  (Client.prototype as unknown as { query: (...args: unknown[]) => unknown }).query = function capture(this: Client, ...args: unknown[]) {
+    const [first, second] = args;
+    const text = typeof first === 'string' ? first : (first as { text?: unknown } | undefined)?.text;
+    if (typeof text === 'string') {
+      const known = seen.get(text);
+      if (known) known.calls += 1;
+      else {
+        const values = Array.isArray(second) ? second : (first as { values?: unknown }).values;
+        seen.set(text, { text, calls: 1, values: Array.isArray(values) ? values : undefined });
+      }
+    }
+    return original.apply(this, args);
+  };
+  process.once('exit', () => {
+    writeFileSync(
+      file,
+      JSON.stringify([...seen.values()], (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value)),
+    );
+  });
+}
