@@ -292,7 +292,10 @@ export class PartnerClient {
       });
       // A partner's instructions are rate limited together: with attempts left, wait as the hub says and
       // resend the whole batch (those it accepted meanwhile answer as replays).
-      const limited = answer.data.result?.__typename === 'InstructionBatch' ? answer.data.result.results.find((item) => item.result?.errorCode === 'RATE_LIMITED') : undefined;
+      const limited =
+        answer.data.result?.__typename === 'InstructionBatch'
+          ? answer.data.result.results.find((item) => item.result?.errorCode === 'RATE_LIMITED')
+          : undefined;
       if (limited && attempt < this.retry.attempts) {
         const seconds = Number(limited.result?.retryAfterSeconds);
         throw new HubRequestError('RATE_LIMITED', String(limited.result?.message ?? 'rate limited'), {
@@ -316,7 +319,9 @@ export class PartnerClient {
           return { ok: false, index, op, jti, typename: null, errorCode: null, message: error?.message ?? 'internal error' };
         }
         try {
-          return { index, op, ...(await this.outcomeOf(op, jti, hash, item.result)) };
+          const { statementStatus, ...result } = item.result;
+          if (statementStatus !== undefined) result.status = statementStatus;
+          return { index, op, ...(await this.outcomeOf(op, jti, hash, result)) };
         } catch (error) {
           throw withJti(error, jti);
         }
@@ -476,7 +481,12 @@ export class PartnerClient {
   }
 
   /** A result of op's union as an outcome: a success only once its receipt verifies, pinned to jti and hash. */
-  private async outcomeOf<O extends Op>(op: O, jti: string, expectedRequestHash: string, result: MutationResponse['result']): Promise<Outcome<O>> {
+  private async outcomeOf<O extends Op>(
+    op: O,
+    jti: string,
+    expectedRequestHash: string,
+    result: MutationResponse['result'],
+  ): Promise<Outcome<O>> {
     if (typeof result !== 'object' || result === null) {
       throw new HubRequestError('BAD_RESPONSE', `${op} returned no result`);
     }

@@ -91,7 +91,8 @@ export const MUTATIONS: Record<Op, string> = {
 
 /**
  * A batch of signed instructions. Each item's result is its op's receipt type or one of its
- * error types, selected with the same fields as the single mutations above.
+ * error types, selected with the same fields as the single mutations above (a statement's
+ * `status` is aliased, as a hold's has another type in the same selection; the client renames it back).
  */
 export const BATCH_MUTATION = `mutation SubmitInstructions($instructions: [String!]!) {
   result: submitInstructions(instructions: $instructions) {
@@ -110,8 +111,8 @@ export const BATCH_MUTATION = `mutation SubmitInstructions($instructions: [Strin
             jti entryId memberId amount balance receipt replayed recordedAt toMemberId
             moved { issuerPartnerId amount }
           }
-          ... on AcknowledgementReceipt { jti statementId digest status receipt replayed }
-          ... on DisputeReceipt { jti disputeId statementId digest lines status receipt replayed }
+          ... on AcknowledgementReceipt { jti statementId digest statementStatus: status receipt replayed }
+          ... on DisputeReceipt { jti disputeId statementId digest lines statementStatus: status receipt replayed }
           ${ERROR_RESULT}
         }
       }

@@ -67,7 +67,8 @@ export async function postGraphQLAllowingFieldErrors<T>(
     throw new HubRequestError('BAD_RESPONSE', 'hub answer is not a GraphQL response', { status });
   }
   const errors = Array.isArray(body.errors) ? body.errors.map(toErrorEntry) : [];
-  const belowRoot = fieldErrors && ok && typeof body.data === 'object' && body.data !== null && errors.every((e) => (e.path?.length ?? 0) > 1);
+  const belowRoot =
+    fieldErrors && ok && typeof body.data === 'object' && body.data !== null && errors.every((e) => (e.path?.length ?? 0) > 1);
   if (errors.length > 0 && !belowRoot) {
     const code = errors.find((e) => typeof e.extensions?.code === 'string')?.extensions?.code ?? 'GRAPHQL_ERROR';
     throw new HubRequestError(code, errors.map((e) => e.message).join('; '), { status, errors, retryAfterMs });

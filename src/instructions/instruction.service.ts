@@ -11,6 +11,7 @@ import type { HubKeys } from '../hub-keys/hub-keys';
 import { opMayReturn, type InstructionRejection, type OpCode } from '../common/op-errors';
 import { parseInstructionClaims } from './instruction-claims';
 import { verifySigned } from './verify-signed';
+import { lockBatchWallets } from './batch-locks';
 import { eventsOf } from './instruction-events';
 import { eventRowsJson, eventsInsert } from '../outbox/outbox';
 import type { ClaimsOf } from '../common/claims';
@@ -123,7 +124,14 @@ export class InstructionService {
     tx: EntityManager,
     op: O,
     claims: ClaimsOf<O>,
-    { partnerId, kid, hash, jws, now }: { partnerId: string; kid: string; hash: string; jws: unknown; now: Date },
+    {
+      partnerId,
+      kid,
+      hash,
+      jws,
+      now,
+      counterShards = this.counterShards,
+    }: { partnerId: string; kid: string; hash: string; jws: unknown; now: Date; counterShards?: number },
   ): Promise<Accepted | InstructionError<O>> {
     const claimed: unknown[] = await tx.query(
       `INSERT INTO instruction (partner_id, jti, op, kid, request_hash, request_jws, received_at)
@@ -136,7 +144,7 @@ export class InstructionService {
       requestHash: hash,
       entryId: newId(),
       now,
-      counterShards: this.counterShards,
+      counterShards,
       tiers: this.tiers,
       contracts: this.contracts,
     };
@@ -253,11 +261,9 @@ export class InstructionService {
         const item = outcomes[index]!;
         const op = item.op!;
         if (retryAfterSeconds !== undefined) {
-          item.outcome = fail(
-            ErrorCode.RATE_LIMITED,
-            `partner ${partnerId} is over its rate limit; send again in ${retryAfterSeconds} s`,
-            { retryAfterSeconds },
-          );
+          item.outcome = fail(ErrorCode.RATE_LIMITED, `partner ${partnerId} is over its rate limit; send again in ${retryAfterSeconds} s`, {
+            retryAfterSeconds,
+          });
           continue;
         }
         const verified = verifiedAll[index] as Exclude<(typeof verifiedAll)[number], DomainError>;
@@ -277,12 +283,15 @@ export class InstructionService {
     const applied = await withTransaction(this.dataSource, async (tx) => {
       // Recomputed from scratch on every attempt: a retried transaction counts nothing twice.
       const results = new Map<number, BatchItemOutcome['outcome']>();
+      await lockBatchWallets(tx, ready);
       await tx.query('SAVEPOINT batch_item');
       for (const item of ready) {
         try {
-          const outcome = await this.apply(tx, item.op, item.claims, { ...item, now });
+          const outcome = await this.apply(tx, item.op, item.claims, { ...item, now, counterShards: 1 });
           // One round trip either way; the savepoint stays set for the next instruction.
-          await tx.query(isDomainError(outcome) ? 'ROLLBACK TO SAVEPOINT batch_item' : 'RELEASE SAVEPOINT batch_item; SAVEPOINT batch_item');
+          await tx.query(
+            isDomainError(outcome) ? 'ROLLBACK TO SAVEPOINT batch_item' : 'RELEASE SAVEPOINT batch_item; SAVEPOINT batch_item',
+          );
           results.set(item.index, outcome);
         } catch (error) {
           if (TRANSACTION_RETRYABLE.has(pgCode(error) ?? '')) throw error;

@@ -138,7 +138,9 @@ export class InstructionResolver {
       'Up to 500 signed instructions (each carries its op in its op claim), each applied or refused on its own, in the order given: one refusal never affects another, and a jti sent before answers as it did then (docs/batches.md). More than 500: BatchTooLarge, and nothing is looked at.',
   })
   async submitInstructions(
-    @Arg('instructions', () => [String], { description: 'Compact JWSs signed by partners (header typ coalition-tx+jwt), as for the single mutations.' })
+    @Arg('instructions', () => [String], {
+      description: 'Compact JWSs signed by partners (header typ coalition-tx+jwt), as for the single mutations.',
+    })
     instructions: string[],
   ): Promise<typeof SubmitInstructionsResult> {
     const outcomes = await this.instructions.submitBatch(instructions);
@@ -168,7 +170,8 @@ function presentBatchItem({ index, op, jti, outcome }: BatchItemOutcome): BatchI
     const error = outcome.cause instanceof Error ? outcome.cause : new Error(String(outcome.cause));
     return BatchInstructionResult.of(index, jti, op, error);
   }
-  if (isDomainError(outcome)) return BatchInstructionResult.of(index, jti, op, toErrorResult(outcome, op ? BATCH_OPS[op].failures : unverifiedFailures));
+  if (isDomainError(outcome))
+    return BatchInstructionResult.of(index, jti, op, toErrorResult(outcome, op ? BATCH_OPS[op].failures : unverifiedFailures));
   const { Receipt } = BATCH_OPS[outcome.op];
   return BatchInstructionResult.of(index, jti, op, Object.assign(new Receipt(), flatten(outcome)));
 }
