@@ -104,14 +104,15 @@ export class OfflineQueue {
     this.pending = pending;
     this.file = file;
     this.batchSize = options.batchSize ?? BATCH_INSTRUCTIONS_MAX;
-    if (!(Number.isInteger(this.batchSize) && this.batchSize >= 1 && this.batchSize <= BATCH_INSTRUCTIONS_MAX)) {
-      throw new RangeError(`batchSize must be a whole number from 1 to ${BATCH_INSTRUCTIONS_MAX}`);
-    }
     this.resignMarginSeconds = options.resignMarginSeconds ?? 30;
   }
 
   /** Opens (or creates) the queue file at `path`, with what an earlier process left in it. */
   static async open(path: string, client: QueueClient, options: OfflineQueueOptions = {}): Promise<OfflineQueue> {
+    const batchSize = options.batchSize ?? BATCH_INSTRUCTIONS_MAX;
+    if (!(Number.isInteger(batchSize) && batchSize >= 1 && batchSize <= BATCH_INSTRUCTIONS_MAX)) {
+      throw new RangeError(`batchSize must be a whole number from 1 to ${BATCH_INSTRUCTIONS_MAX}`);
+    }
     let text = '';
     try {
       text = await readFile(path, 'utf8');
