@@ -7,6 +7,7 @@ import { scaleOut } from './scale-out';
 import { settlementClose } from './settlement-close';
 import { statementStream } from './statement-stream';
 import { webhooksSlow } from './webhooks-slow';
+import { batchBench } from './batch';
 
 /**
  * npm run bench -- hot-partner [--requests 4000] [--connections 32] [--members 200]
@@ -15,6 +16,7 @@ import { webhooksSlow } from './webhooks-slow';
  * npm run bench -- close [--history 100000] [--small-period 1000] [--repeat 3]   (closes of small periods: JIT must not dominate)
  * npm run bench -- webhooks-slow [--requests 2000] [--connections 16] [--members 200]   (instruction latency with a 5 s webhook receiver vs none)
  * npm run bench -- scale-out [--requests 4000] [--connections 32] [--members 200] [--repeat 3]   (one hub process vs two on one database, interleaved)
+ * npm run bench -- batch [--requests 20000] [--connections 4] [--members 500] [--sizes 100,500] [--pgbench] [--pgbench-clients 32] [--pgbench-seconds 20]   (instructions/s through submitInstructions)
  * npm run bench -- all   (hot-partner and member-reads; statement runs on its own: it loads a million entries)
  * npm run bench -- compare [--seconds 15] [--rounds 2] [--connections 32] [--members 10000] [--partners 10] [--scale 10]
  *     [--pgbench-threads 2] [--batch-size 500] [--batch-connections 4] [--keep]
@@ -25,8 +27,9 @@ async function main(): Promise<void> {
   const { positionals, values } = parseArgs({
     allowPositionals: true,
     options: {
-      requests: { type: 'string', default: '4000' },
-      connections: { type: 'string', default: '32' },
+      // No parse-time defaults where benchmarks differ: each has its own (see `or` below).
+      requests: { type: 'string' },
+      connections: { type: 'string' },
       members: { type: 'string' },
       entries: { type: 'string' },
       small: { type: 'string', default: '100000' },
@@ -44,27 +47,32 @@ async function main(): Promise<void> {
       'members-bulk': { type: 'string', default: '1000000' },
       'large-rows': { type: 'string', default: '10000' },
       keep: { type: 'boolean', default: false },
+      sizes: { type: 'string', default: '100,500' },
+      pgbench: { type: 'boolean', default: false },
+      'pgbench-clients': { type: 'string', default: '32' },
+      'pgbench-seconds': { type: 'string', default: '20' },
     },
   });
   const name = positionals[0] ?? 'all';
-  const options = { requests: Number(values.requests), connections: Number(values.connections), members: Number(values.members ?? '200') };
-  if (!['hot-partner', 'member-reads', 'statement', 'close', 'webhooks-slow', 'compare', 'growth', 'scale-out', 'all'].includes(name))
-    throw new Error(`unknown benchmark ${name}: hot-partner, member-reads, statement, close, webhooks-slow, compare, growth, scale-out or all`);
+  const or = (given: string | undefined, fallback: number): number => (given === undefined ? fallback : Number(given));
+  const options = { requests: or(values.requests, 4000), connections: or(values.connections, 32), members: or(values.members, 200) };
+  const names = ['hot-partner', 'member-reads', 'statement', 'close', 'webhooks-slow', 'batch', 'compare', 'growth', 'scale-out', 'all'];
+  if (!names.includes(name)) throw new Error(`unknown benchmark ${name}: ${names.join(', ')}`);
   const database = await startBenchDatabase();
   try {
     if (name === 'compare' || name === 'growth') {
       const failures = await compare(database, {
         seconds: Number(values.seconds),
         rounds: Number(values.rounds),
-        connections: Number(values.connections),
-        members: Number(values.members ?? '10000'),
+        connections: or(values.connections, 32),
+        members: or(values.members, 10000),
         partners: Number(values.partners),
         scale: Number(values.scale),
         pgbenchThreads: Number(values['pgbench-threads']),
         batchSize: Number(values['batch-size']),
         batchConnections: Number(values['batch-connections']),
         growth: name === 'growth' || values.growth === true,
-        entries: Number(values.entries ?? '10000000'),
+        entries: or(values.entries, 10000000),
         membersBulk: Number(values['members-bulk']),
         largeRows: Number(values['large-rows']),
         keep: values.keep === true,
@@ -75,8 +83,17 @@ async function main(): Promise<void> {
     if (name === 'member-reads' || name === 'all') await memberReads(database, options);
     if (name === 'webhooks-slow') await webhooksSlow(database, options);
     if (name === 'scale-out') await scaleOut(database, { ...options, repeat: Number(values.repeat) });
-    if (name === 'statement')
-      await statementStream(database, { entries: Number(values.entries ?? '1000000'), small: Number(values.small) });
+    if (name === 'batch')
+      await batchBench(database, {
+        requests: or(values.requests, 20000),
+        connections: or(values.connections, 4),
+        members: or(values.members, 500),
+        sizes: values.sizes.split(',').map(Number),
+        pgbench: values.pgbench,
+        pgbenchClients: Number(values['pgbench-clients']),
+        pgbenchSeconds: Number(values['pgbench-seconds']),
+      });
+    if (name === 'statement') await statementStream(database, { entries: or(values.entries, 1000000), small: Number(values.small) });
     if (name === 'close')
       await settlementClose(database, {
         history: Number(values.history),

@@ -128,8 +128,8 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
     const pool = (dataSource.driver as PostgresDriver).master as Pool;
     metrics.observePool(() => pool);
     const rateLimits = new RateLimits(pool, config.rateLimits);
-    const partnerRateLimit = async (partnerId: string) => {
-      const retryAfterSeconds = await rateLimits.partner(partnerId);
+    const partnerRateLimit = async (partnerId: string, count = 1) => {
+      const retryAfterSeconds = await rateLimits.partner(partnerId, count);
       if (retryAfterSeconds !== undefined) {
         metrics.limited('partner');
         logger.warn({ scope: 'partner', partnerId, retryAfterSeconds }, 'rate limited');

@@ -4,6 +4,8 @@
  */
 import { createRemoteJWKSet, customFetch, decodeJwt, decodeProtectedHeader } from 'jose';
 import {
+  BATCH_MUTATION,
+  type BatchResponse,
   EVENTS_QUERY,
   INSTRUCTION_RECEIPT_QUERY,
   MUTATIONS,
@@ -29,11 +31,11 @@ import {
   type TransferFields,
   type VoidFields,
 } from './fields';
-import { postGraphQL, type FetchLike } from './graphql';
+import { postGraphQL, postGraphQLAllowingFieldErrors, type FetchLike } from './graphql';
 import { EVENT_TYPES, type EventEnvelope, type EventType } from './events';
-import { signInstruction } from './instructions';
+import { resignInstruction, signInstruction, type SignedInstruction } from './instructions';
 import type { SigningKey } from './keys';
-import { GRAPHQL_PATH, HUB_JWKS_PATH, INSTRUCTION_TYP, OPS, requestHash, type Op } from './protocol';
+import { BATCH_INSTRUCTIONS_MAX, GRAPHQL_PATH, HUB_JWKS_PATH, INSTRUCTION_TYP, OPS, requestHash, type Op } from './protocol';
 import { hubJwks, trimSlash, verifyReceipt, type JwksGetter, type ReceiptClaims } from './receipts';
 import { checkKey } from './signing';
 import { signAccessToken } from './tokens';
@@ -131,6 +133,23 @@ export interface FailureOutcome {
 }
 
 export type Outcome<O extends Op = Op> = SuccessOutcome<O> | FailureOutcome;
+
+/** How one instruction of a batch ended, at its position (`index`) in the batch. */
+export type BatchItemOutcome = (Outcome & { index: number; op: Op }) | BatchItemFailed;
+
+/** An instruction of a batch that failed on an internal error of the hub: nothing of it was written; send it again. */
+export interface BatchItemFailed {
+  ok: false;
+  index: number;
+  op: Op;
+  jti: string;
+  typename: null;
+  errorCode: null;
+  message: string;
+}
+
+/** One instruction for submitMany. */
+export type BatchInstructionInput = { [O in Op]: { op: O; fields: FieldsByOp[O] } & SubmitOptions }[Op];
 
 export interface FetchedReceipt {
   /** As returned by the hub. */
@@ -243,6 +262,98 @@ export class PartnerClient {
     const claims = this.readOwnInstruction(jws);
     if (claims.op !== op) throw new TypeError(`instruction is for op ${String(claims.op)}, not ${op}`);
     return this.send(op, jws, claims.jti as string, requestHash(claims));
+  }
+
+  /**
+   * Sends up to BATCH_INSTRUCTIONS_MAX instructions signed by this partner in one request
+   * (docs/batches.md). Each is applied or refused on its own, in the order given; the answer has
+   * one outcome per instruction, in the same order, each success verified like a single
+   * submission's. Retries (see RetryOptions) resend the very same JWSs: instructions already
+   * accepted answer with their original receipts. An item whose outcome is `ok: false` with
+   * `errorCode: null` failed on an internal error of the hub: nothing of it was written; send it again.
+   */
+  async submitBatch(jwsList: readonly string[]): Promise<BatchItemOutcome[]> {
+    if (jwsList.length > BATCH_INSTRUCTIONS_MAX) {
+      throw new RangeError(`a batch holds at most ${BATCH_INSTRUCTIONS_MAX} instructions; split these ${jwsList.length}`);
+    }
+    if (jwsList.length === 0) return [];
+    const own = jwsList.map((jws) => {
+      const claims = this.readOwnInstruction(jws);
+      return { op: claims.op as Op, jti: claims.jti as string, hash: requestHash(claims) };
+    });
+    let attempt = 0;
+    const { data, errors } = await this.withRetries(async () => {
+      attempt += 1;
+      const answer = await postGraphQLAllowingFieldErrors<BatchResponse>(this.fetch, {
+        url: this.baseUrl + GRAPHQL_PATH,
+        query: BATCH_MUTATION,
+        variables: { instructions: jwsList },
+        timeoutMs: this.timeoutMs,
+      });
+      // A partner's instructions are rate limited together: with attempts left, wait as the hub says and
+      // resend the whole batch (those it accepted meanwhile answer as replays).
+      const limited =
+        answer.data.result?.__typename === 'InstructionBatch'
+          ? answer.data.result.results.find((item) => item.result?.errorCode === 'RATE_LIMITED')
+          : undefined;
+      if (limited && attempt < this.retry.attempts) {
+        const seconds = Number(limited.result?.retryAfterSeconds);
+        throw new HubRequestError('RATE_LIMITED', String(limited.result?.message ?? 'rate limited'), {
+          status: 429,
+          retryAfterMs: Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : undefined,
+        });
+      }
+      return answer;
+    });
+    const batch = data.result;
+    if (batch?.__typename === 'BatchTooLarge') throw new HubRequestError('BATCH_TOO_LARGE', batch.message);
+    if (batch?.__typename !== 'InstructionBatch' || !Array.isArray(batch.results) || batch.results.length !== jwsList.length) {
+      throw new HubRequestError('BAD_RESPONSE', 'submitInstructions did not answer one result per instruction');
+    }
+    return Promise.all(
+      batch.results.map(async (item, index): Promise<BatchItemOutcome> => {
+        const { op, jti, hash } = own[index]!;
+        if (item.index !== index) throw new HubRequestError('BAD_RESPONSE', `batch result ${index} is for instruction ${item.index}`);
+        if (item.result === null) {
+          const error = errors.find((entry) => entry.path?.[2] === index);
+          return { ok: false, index, op, jti, typename: null, errorCode: null, message: error?.message ?? 'internal error' };
+        }
+        try {
+          const { statementStatus, ...result } = item.result;
+          if (statementStatus !== undefined) result.status = statementStatus;
+          return { index, op, ...(await this.outcomeOf(op, jti, hash, result)) };
+        } catch (error) {
+          throw withJti(error, jti);
+        }
+      }),
+    );
+  }
+
+  /** Signs each item (op and fields, and its jti if given) and sends them as one batch (see submitBatch). */
+  async submitMany(items: ReadonlyArray<BatchInstructionInput>): Promise<BatchItemOutcome[]> {
+    const signed = await Promise.all(items.map((item) => this.sign(item.op, item.fields, item)));
+    return this.submitBatch(signed.map((instruction) => instruction.jws));
+  }
+
+  /** Signs an instruction of this partner for this hub without sending it (e.g. to keep it in an OfflineQueue). */
+  sign<O extends Op>(op: O, fields: FieldsByOp[O], opts: SubmitOptions = {}): Promise<SignedInstruction<O>> {
+    return signInstruction({
+      partnerId: this.partnerId,
+      hubId: this.hubId,
+      key: this.key,
+      op,
+      fields,
+      jti: opts.jti,
+      lifetimeSeconds: opts.lifetimeSeconds,
+    });
+  }
+
+  /**
+   * One of this partner's instructions signed again with a fresh iat and exp, every other claim
+   * (so its jti and request hash) unchanged: for one that waited past its exp.
+   */
+  resign(jws: string, lifetimeSeconds?: number): Promise<SignedInstruction> {
+    return resignInstruction(this.readOwnInstruction(jws), this.key, { lifetimeSeconds });
   }
 
   /**
@@ -363,25 +474,35 @@ export class PartnerClient {
         }
         return response;
       });
-      if (typeof result !== 'object' || result === null) {
-        throw new HubRequestError('BAD_RESPONSE', `${op} returned no result`);
-      }
-      const typename = result.__typename;
-      if (typename === SUCCESS_TYPENAME[op]) {
-        const data = result as unknown as ReceiptDataByOp[O];
-        if (typeof data.receipt !== 'string') throw new HubRequestError('BAD_RESPONSE', `${typename} has no receipt`);
-        const receipt = await verifyReceipt(data.receipt, { ...this.pins(jti, expectedRequestHash), expectedOp: op });
-        checkDataAgainstReceipt(data as unknown as Record<string, unknown>, receipt);
-        return { ok: true, typename: data.__typename, data, receipt, jti };
-      }
-      if (typeof result.errorCode === 'string' && typeof result.message === 'string') {
-        const wait = typeof result.retryAfterSeconds === 'number' ? { retryAfterSeconds: result.retryAfterSeconds } : {};
-        return { ok: false, typename: String(typename), errorCode: result.errorCode as ErrorCode, message: result.message, jti, ...wait };
-      }
-      throw new HubRequestError('BAD_RESPONSE', `unexpected ${op} result type ${String(typename)}`);
+      return await this.outcomeOf(op, jti, expectedRequestHash, result);
     } catch (error) {
       throw withJti(error, jti);
     }
+  }
+
+  /** A result of op's union as an outcome: a success only once its receipt verifies, pinned to jti and hash. */
+  private async outcomeOf<O extends Op>(
+    op: O,
+    jti: string,
+    expectedRequestHash: string,
+    result: MutationResponse['result'],
+  ): Promise<Outcome<O>> {
+    if (typeof result !== 'object' || result === null) {
+      throw new HubRequestError('BAD_RESPONSE', `${op} returned no result`);
+    }
+    const typename = result.__typename;
+    if (typename === SUCCESS_TYPENAME[op]) {
+      const data = result as unknown as ReceiptDataByOp[O];
+      if (typeof data.receipt !== 'string') throw new HubRequestError('BAD_RESPONSE', `${typename} has no receipt`);
+      const receipt = await verifyReceipt(data.receipt, { ...this.pins(jti, expectedRequestHash), expectedOp: op });
+      checkDataAgainstReceipt(data as unknown as Record<string, unknown>, receipt);
+      return { ok: true, typename: data.__typename, data, receipt, jti };
+    }
+    if (typeof result.errorCode === 'string' && typeof result.message === 'string') {
+      const wait = typeof result.retryAfterSeconds === 'number' ? { retryAfterSeconds: result.retryAfterSeconds } : {};
+      return { ok: false, typename: String(typename), errorCode: result.errorCode as ErrorCode, message: result.message, jti, ...wait };
+    }
+    throw new HubRequestError('BAD_RESPONSE', `unexpected ${op} result type ${String(typename)}`);
   }
 
   private pins(jti: string, expectedRequestHash: string | undefined) {

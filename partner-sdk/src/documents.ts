@@ -89,6 +89,38 @@ export const MUTATIONS: Record<Op, string> = {
 }`,
 };
 
+/**
+ * A batch of signed instructions. Each item's result is its op's receipt type or one of its
+ * error types, selected with the same fields as the single mutations above (a statement's
+ * `status` is aliased, as a hold's has another type in the same selection; the client renames it back).
+ */
+export const BATCH_MUTATION = `mutation SubmitInstructions($instructions: [String!]!) {
+  result: submitInstructions(instructions: $instructions) {
+    __typename
+    ... on InstructionBatch {
+      results {
+        index jti op
+        result {
+          __typename
+          ... on EnrollReceipt { jti memberId memberRef linkedExisting receipt replayed }
+          ... on IssueReceipt { jti entryId memberId asset amount balance receipt replayed recordedAt }
+          ${REDEEM_RECEIPT}
+          ${HOLD_RECEIPT}
+          ... on ReversalReceipt { jti entryId memberId amount balance receipt replayed recordedAt reversesEntryId }
+          ... on TransferReceipt {
+            jti entryId memberId amount balance receipt replayed recordedAt toMemberId
+            moved { issuerPartnerId amount }
+          }
+          ... on AcknowledgementReceipt { jti statementId digest statementStatus: status receipt replayed }
+          ... on DisputeReceipt { jti disputeId statementId digest lines statementStatus: status receipt replayed }
+          ${ERROR_RESULT}
+        }
+      }
+    }
+    ... on BatchTooLarge { errorCode message limit received }
+  }
+}`;
+
 /** The `__typename` of the success member of each mutation's result union. */
 export const SUCCESS_TYPENAME = {
   enroll: 'EnrollReceipt',
@@ -258,4 +290,18 @@ export interface EventsResponse {
     }>;
     pageInfo: { hasNextPage: boolean; endCursor: string | null };
   };
+}
+
+/** One item of a batch as the hub answers it (`result` null: an internal error of that item alone). */
+export interface BatchItemData {
+  index: number;
+  jti: string | null;
+  op: string | null;
+  result: MutationResponse['result'] | null;
+}
+
+export interface BatchResponse {
+  result:
+    | { __typename: 'InstructionBatch'; results: BatchItemData[] }
+    | { __typename: 'BatchTooLarge'; errorCode: string; message: string; limit: number; received: number };
 }

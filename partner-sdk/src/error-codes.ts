@@ -47,6 +47,7 @@ export const ERROR_CODES = [
   'RATE_LIMITED',
   'INVALID_WEBHOOK_URL',
   'UNKNOWN_EVENT_TYPE',
+  'BATCH_TOO_LARGE',
 ] as const;
 
 /** A typed refusal's code: compare `outcome.errorCode` with one of these, and a misspelt code does not compile. */

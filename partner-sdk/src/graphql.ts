@@ -23,6 +23,18 @@ export interface GraphQLRequest {
  * (the hub reports refusals such as UNAUTHENTICATED there, never partial success).
  */
 export async function postGraphQL<T>(fetchImpl: FetchLike, request: GraphQLRequest): Promise<T> {
+  return (await postGraphQLAllowingFieldErrors<T>(fetchImpl, request, false)).data;
+}
+
+/**
+ * As postGraphQL, but when `fieldErrors` is true an answer with `data` whose errors all lie below
+ * the root field (e.g. one item of a batch) is returned with those errors, not thrown.
+ */
+export async function postGraphQLAllowingFieldErrors<T>(
+  fetchImpl: FetchLike,
+  request: GraphQLRequest,
+  fieldErrors = true,
+): Promise<{ data: T; errors: GraphQLErrorEntry[] }> {
   const headers: Record<string, string> = {
     'content-type': 'application/json',
     accept: 'application/graphql-response+json, application/json',
@@ -54,8 +66,10 @@ export async function postGraphQL<T>(fetchImpl: FetchLike, request: GraphQLReque
     if (!ok) throw new HubRequestError('HTTP_ERROR', `hub answered HTTP ${status}`, { status, retryAfterMs });
     throw new HubRequestError('BAD_RESPONSE', 'hub answer is not a GraphQL response', { status });
   }
-  if (Array.isArray(body.errors) && body.errors.length > 0) {
-    const errors = body.errors.map(toErrorEntry);
+  const errors = Array.isArray(body.errors) ? body.errors.map(toErrorEntry) : [];
+  const belowRoot =
+    fieldErrors && ok && typeof body.data === 'object' && body.data !== null && errors.every((e) => (e.path?.length ?? 0) > 1);
+  if (errors.length > 0 && !belowRoot) {
     const code = errors.find((e) => typeof e.extensions?.code === 'string')?.extensions?.code ?? 'GRAPHQL_ERROR';
     throw new HubRequestError(code, errors.map((e) => e.message).join('; '), { status, errors, retryAfterMs });
   }
@@ -63,7 +77,7 @@ export async function postGraphQL<T>(fetchImpl: FetchLike, request: GraphQLReque
   if (typeof body.data !== 'object' || body.data === null) {
     throw new HubRequestError('BAD_RESPONSE', 'GraphQL response has no data', { status });
   }
-  return body.data as T;
+  return { data: body.data as T, errors };
 }
 
 interface GraphQLBody {

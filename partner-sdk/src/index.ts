@@ -20,6 +20,7 @@ export {
 } from './fields';
 export {
   signInstruction,
+  resignInstruction,
   type InstructionClaims,
   type InstructionClaimsBase,
   type SignInstructionInput,
@@ -39,6 +40,7 @@ export {
 } from './receipts';
 export {
   MUTATIONS,
+  BATCH_MUTATION,
   INSTRUCTION_RECEIPT_QUERY,
   SUCCESS_TYPENAME,
   type EnrollReceiptData,
@@ -66,7 +68,19 @@ export {
   type SuccessOutcome,
   type FailureOutcome,
   type FetchedReceipt,
+  type BatchItemOutcome,
+  type BatchItemFailed,
+  type BatchInstructionInput,
 } from './client';
+export {
+  OfflineQueue,
+  isDefinitive,
+  replayQueueLog,
+  type OfflineQueueOptions,
+  type QueueClient,
+  type QueuedInstruction,
+  type DrainResult,
+} from './offline-queue';
 export {
   STATEMENT_TYP,
   StatementDigest,

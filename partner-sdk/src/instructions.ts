@@ -78,3 +78,24 @@ export async function signInstruction<O extends Op>(input: SignInstructionInput<
   const jws = await new SignJWT(payload).setProtectedHeader({ alg: key.alg, kid: key.kid, typ: INSTRUCTION_TYP }).sign(key.privateKey);
   return { jws, jti, claims: payload as unknown as InstructionClaims<O>, requestHash: requestHash(payload) };
 }
+
+/**
+ * The same instruction again with a fresh iat and exp: every other claim, so its jti and request
+ * hash, unchanged. For an instruction that waited (e.g. in an OfflineQueue) past its exp: the hub
+ * treats it exactly as the original, answering with the original receipt if it accepted that.
+ */
+export async function resignInstruction(
+  claims: Record<string, unknown>,
+  key: SigningKey,
+  options: { lifetimeSeconds?: number; now?: Date } = {},
+): Promise<SignedInstruction> {
+  checkKey(key);
+  if (!(OPS as readonly unknown[]).includes(claims.op)) throw new TypeError(`op must be one of ${OPS.join(', ')}`);
+  const jti = checkReference('jti', claims.jti);
+  const lifetime = checkLifetime(options.lifetimeSeconds ?? INSTRUCTION_LIFETIME_SECONDS_DEFAULT, INSTRUCTION_LIFETIME_SECONDS_MAX);
+  const iat = epochSeconds(options.now);
+  const { nbf: _nbf, ...rest } = claims;
+  const payload: Record<string, unknown> = { ...rest, iat, exp: iat + lifetime };
+  const jws = await new SignJWT(payload).setProtectedHeader({ alg: key.alg, kid: key.kid, typ: INSTRUCTION_TYP }).sign(key.privateKey);
+  return { jws, jti, claims: payload as unknown as InstructionClaims, requestHash: requestHash(payload) };
+}

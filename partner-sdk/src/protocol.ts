@@ -95,6 +95,9 @@ export const HUB_JWKS_PATH = '/.well-known/jwks.json';
 /** Where the hub serves GraphQL, relative to its base URL. */
 export const GRAPHQL_PATH = '/graphql';
 
+/** The most instructions one submitInstructions batch may hold. */
+export const BATCH_INSTRUCTIONS_MAX = 500;
+
 /**
  * A partner's references (member, orderRef, jti): 1 to REFERENCE_LENGTH_MAX printable ASCII
  * characters, no spaces, so that what is signed reads the same everywhere.

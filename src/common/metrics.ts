@@ -99,8 +99,8 @@ export class HubMetrics implements JobObserver {
     this.durations.observe({ route }, seconds);
   }
 
-  instruction(op: string, outcome: string): void {
-    this.instructions.inc({ op, outcome });
+  instruction(op: string, outcome: string, count = 1): void {
+    this.instructions.inc({ op, outcome }, count);
   }
 
   job(job: string, outcome: JobOutcome, seconds: number, items: number): void {

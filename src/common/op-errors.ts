@@ -86,6 +86,8 @@ export const OP_ERRORS = {
   createWebhookEndpoint: [ErrorCode.INVALID_WEBHOOK_URL, ErrorCode.UNKNOWN_EVENT_TYPE, ErrorCode.INVALID_INPUT],
   updateWebhookEndpoint: [ErrorCode.NOT_FOUND, ErrorCode.INVALID_WEBHOOK_URL, ErrorCode.UNKNOWN_EVENT_TYPE, ErrorCode.INVALID_INPUT],
   webhookById: [ErrorCode.NOT_FOUND],
+  // A batch of signed instructions (docs/batches.md): refused whole only when it holds too many.
+  submitInstructions: [ErrorCode.BATCH_TOO_LARGE],
 } as const satisfies Record<Op, readonly ErrorCode[]> & Record<string, readonly ErrorCode[]>;
 
 /** An operation that returns typed errors: an instruction op, or one of the other mutations above. */

@@ -29,7 +29,7 @@ export const RATE_LIMIT_TABLE = 'rate_limit';
 const BURST_WINDOW_SECONDS = 10;
 
 interface Limiter {
-  consume(key: string): Promise<unknown>;
+  consume(key: string, points?: number): Promise<unknown>;
 }
 
 function counter(pool: CounterPool, keyPrefix: string, points: number, duration: number): RateLimiterAbstract {
@@ -54,10 +54,10 @@ function limiter(pool: CounterPool, name: string, limit: RateLimit): Limiter | u
 }
 
 /** Seconds until the key may try again, or undefined when this request is within its limit. */
-async function consume(limit: Limiter | undefined, key: string): Promise<number | undefined> {
+async function consume(limit: Limiter | undefined, key: string, points = 1): Promise<number | undefined> {
   if (!limit) return undefined;
   try {
-    await limit.consume(key);
+    await limit.consume(key, points);
     return undefined;
   } catch (refusal) {
     if (refusal instanceof RateLimiterRes) return Math.max(1, Math.ceil(refusal.msBeforeNext / 1000));
@@ -77,9 +77,9 @@ export class RateLimits {
     this.addressLimit = limiter(pool, 'address', settings.address);
   }
 
-  /** Counts one signed instruction of a (verified) partner. */
-  partner(partnerId: string): Promise<number | undefined> {
-    return consume(this.partnerLimit, partnerId);
+  /** Counts `count` signed instructions (one, or a batch's) of a (verified) partner. */
+  partner(partnerId: string, count = 1): Promise<number | undefined> {
+    return consume(this.partnerLimit, partnerId, count);
   }
 
   /** Counts one request from a client address. */

@@ -27,6 +27,13 @@ export const limits = {
   transactionRetriesMax: 5,
   /** Statements up to this many lines come whole through GraphQL (Statement.document); larger ones stream from the CLI. */
   statementDocumentLinesMax: 10_000,
+  /** Signed instructions in one submitInstructions batch (docs/batches.md). */
+  batchInstructionsMax: 500,
+  /**
+   * Body of a request whose only field is submitInstructions: room for a full batch of the
+   * largest instructions (a JSON string each, with its quotes and comma) and the query around it.
+   */
+  batchBodyBytesMax: 500 * (16 * 1024 + 3) + 64 * 1024,
   /** Lines one dispute may name. */
   disputeLinesMax: 1000,
 } as const;

@@ -2,7 +2,36 @@ import type { ApolloServerPlugin } from '@apollo/server';
 import { Kind, type DocumentNode, type GraphQLObjectType } from 'graphql';
 import type { HubMetrics } from '../common/metrics';
 import type { RequestContext } from './context';
+import { InstructionBatch } from './types/batch.type';
+import { BatchTooLarge } from './types/error-result.type';
 import { INSTRUCTION_MUTATIONS, instructionOpOf, isInstructionMutation } from './instruction-ops';
+
+const BATCH_MUTATION = 'submitInstructions';
+
+/**
+ * Counts each instruction of a batch as a single one is counted: by its op (unknown when it did not
+ * verify) and its result type ('error' for an item that failed internally). A batch refused whole
+ * (BatchTooLarge) counts each of its instructions under op unknown. Returns how many were counted.
+ */
+function countBatch(metrics: HubMetrics, result: unknown): number {
+  if (result instanceof InstructionBatch) {
+    for (const item of result.results) {
+      let outcome: string;
+      try {
+        outcome = item.result?.constructor.name ?? 'null';
+      } catch {
+        outcome = 'error';
+      }
+      metrics.instruction(item.op ?? 'unknown', outcome);
+    }
+    return result.results.length;
+  }
+  if (result instanceof BatchTooLarge) {
+    metrics.instruction('unknown', 'BatchTooLarge', result.received);
+    return result.received;
+  }
+  return 0;
+}
 
 /** A Mutation field is a signed instruction when it takes an `instruction` argument. */
 const takesInstruction = (mutation: GraphQLObjectType, fieldName: string): boolean =>
@@ -26,6 +55,7 @@ export function requestedOps(
         if (selection.kind !== Kind.FIELD) continue;
         // A misspelt or unknown mutation that carries an instruction still counts, as op "unknown".
         const carriesInstruction = selection.arguments?.some((argument) => argument.name.value === 'instruction') ?? false;
+        if (selection.name.value === BATCH_MUTATION) ops.push('unknown');
         if (isInstructionMutation(selection.name.value) || carriesInstruction) ops.push(instructionOpOf(selection.name.value));
       }
     }
@@ -56,6 +86,13 @@ export function outcomePlugin(metrics: HubMetrics): ApolloServerPlugin<RequestCo
           return {
             willResolveField({ info }) {
               if (info.parentType.name !== 'Mutation') return;
+              if (info.fieldName === BATCH_MUTATION) {
+                return (error, result) => {
+                  const typename = error ? 'error' : ((result as object | null)?.constructor?.name ?? 'null');
+                  outcomes.push(`${info.fieldName}:${typename}`);
+                  instructionsCounted += countBatch(metrics, result);
+                };
+              }
               const signed = takesInstruction(info.parentType, info.fieldName);
               return (error, result) => {
                 const typename = error ? 'error' : ((result as object | null)?.constructor?.name ?? 'null');

@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { ApolloServer, HeaderMap } from '@apollo/server';
+import { Kind, parse, type DocumentNode } from 'graphql';
 import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
 import { limits } from '../config/limits';
@@ -33,6 +34,28 @@ function sameSecret(given: string, expected: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
+/**
+ * A request whose one operation is a mutation of submitInstructions fields only: the one kind of
+ * request that may be larger than requestBodyBytesMax (up to batchBodyBytesMax, docs/batches.md).
+ */
+function isBatchOnly(body: unknown): boolean {
+  const query = typeof body === 'object' && body !== null ? (body as { query?: unknown }).query : undefined;
+  if (typeof query !== 'string' || query.length > limits.requestBodyBytesMax) return false;
+  let document: DocumentNode;
+  try {
+    document = parse(query, { maxTokens: limits.queryTokensMax });
+  } catch {
+    return false;
+  }
+  const [operation, ...others] = document.definitions;
+  return (
+    others.length === 0 &&
+    operation?.kind === Kind.OPERATION_DEFINITION &&
+    operation.operation === 'mutation' &&
+    operation.selectionSet.selections.every((selection) => selection.kind === Kind.FIELD && selection.name.value === 'submitInstructions')
+  );
+}
+
 /** Runs one GraphQL request through Apollo (GraphQL-over-HTTP: POST JSON, GET for queries). */
 async function handleGraphql(
   request: IncomingMessage,
@@ -47,13 +70,21 @@ async function handleGraphql(
   }
   let body: unknown = undefined;
   if (request.method === 'POST') {
-    const text = await readBody(request, { bytesMax: limits.requestBodyBytesMax, drainBytesMax: limits.requestBodyDrainBytesMax });
+    // Read up to a full batch's size; only a batch may be larger than the general limit (below).
+    const text = await readBody(request, { bytesMax: limits.batchBodyBytesMax, drainBytesMax: limits.requestBodyDrainBytesMax }).catch(
+      (error: unknown) => {
+        throw error instanceof BodyTooLarge ? new BodyTooLarge(limits.requestBodyBytesMax, error.drained) : error;
+      },
+    );
     const isJson = (headers.get('content-type') ?? '').includes('json');
     try {
       body = isJson ? JSON.parse(text) : text;
     } catch {
       sendJson(response, 400, { errors: [{ message: 'the body is not valid JSON', extensions: { code: 'BAD_REQUEST' } }] });
       return undefined;
+    }
+    if (Buffer.byteLength(text) > limits.requestBodyBytesMax && !isBatchOnly(body)) {
+      throw new BodyTooLarge(limits.requestBodyBytesMax, true);
     }
   }
   const operationName =

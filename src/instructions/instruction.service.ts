@@ -1,5 +1,5 @@
 import type { DataSource, EntityManager } from 'typeorm';
-import { INSTRUCTION_LIFETIME_SECONDS_MAX, INSTRUCTION_TYP, requestHash, type Op } from '@coalition-hub/partner-sdk';
+import { INSTRUCTION_LIFETIME_SECONDS_MAX, INSTRUCTION_TYP, OPS, requestHash, type Op } from '@coalition-hub/partner-sdk';
 import type { Clock } from '../common/clock';
 import { DomainError, ErrorCode, fail, isDomainError } from '../common/errors';
 import { newId } from '../common/ids';
@@ -11,8 +11,12 @@ import type { HubKeys } from '../hub-keys/hub-keys';
 import { opMayReturn, type InstructionRejection, type OpCode } from '../common/op-errors';
 import { parseInstructionClaims } from './instruction-claims';
 import { verifySigned } from './verify-signed';
+import { lockBatchWallets } from './batch-locks';
 import { eventsOf } from './instruction-events';
 import { eventRowsJson, eventsInsert } from '../outbox/outbox';
+import type { ClaimsOf } from '../common/claims';
+import type { Signer, SignerLookup } from '../common/signer';
+import { limits } from '../config/limits';
 import { OPERATIONS, type AcceptedData, type Operation, type OperationContext } from '../operations/registry';
 
 export type { AcceptedData } from '../operations/registry';
@@ -30,6 +34,38 @@ export interface Accepted {
 }
 
 /**
+ * One instruction of a batch that failed on a database or internal error rather than being
+ * refused: nothing of it was written, the batch's other instructions went on.
+ */
+export class InstructionFailed {
+  constructor(readonly cause: unknown) {}
+}
+
+/** How one instruction of a batch ended, at its position in the batch. */
+export interface BatchItemOutcome {
+  index: number;
+  /** The op of an instruction whose signature verified; null when it could not be verified. */
+  op: Op | null;
+  /** Its jti, once its signature verified. */
+  jti: string | null;
+  outcome: Accepted | InstructionError<Op> | InstructionFailed;
+}
+
+/** A verified instruction with valid claims, waiting for its turn in the batch's transaction. */
+interface BatchReady {
+  index: number;
+  op: Op;
+  claims: ClaimsOf<Op>;
+  partnerId: string;
+  kid: string;
+  hash: string;
+  jws: string;
+}
+
+/** SQLSTATEs after which the whole transaction is tried again (withTransaction retries them). */
+const TRANSACTION_RETRYABLE = new Set(['40001', '40P01']);
+
+/**
  * The write path for partner-signed instructions: verify → parse → claim the jti → apply →
  * sign a receipt, all but verification in one database transaction. An error result rolls
  * everything back, including the jti claim, so a corrected retry with the same jti may succeed.
@@ -43,18 +79,12 @@ export class InstructionService {
     private readonly counterShards: number,
     private readonly contracts: ContractService,
     private readonly tiers: TierService,
-    /** Seconds a partner must wait before its next instruction, or undefined when it may go on. */
-    private readonly partnerRateLimit: (partnerId: string) => Promise<number | undefined> = async () => undefined,
+    /** Seconds a partner must wait before its next `count` (default 1) instructions, or undefined when it may go on. */
+    private readonly partnerRateLimit: (partnerId: string, count?: number) => Promise<number | undefined> = async () => undefined,
   ) {}
 
   async submit<O extends Op>(op: O, jws: unknown): Promise<Accepted | InstructionError<O>> {
-    const verified = await verifySigned(jws, (issuer) => this.partners.findSigner(issuer), {
-      typ: INSTRUCTION_TYP,
-      audience: this.hubKeys.hubId,
-      lifetimeSecondsMax: INSTRUCTION_LIFETIME_SECONDS_MAX,
-      requiredClaims: ['iss', 'aud', 'jti', 'iat', 'exp'],
-      clock: this.clock,
-    });
+    const verified = await this.verify(jws);
     if (isDomainError(verified)) return verified;
     // Counted once the partner is proven, so that nobody can spend another partner's budget.
     const retryAfterSeconds = await this.partnerRateLimit(verified.signer.id);
@@ -71,44 +101,74 @@ export class InstructionService {
     const hash = requestHash(verified.claims as Record<string, unknown>);
     const partnerId = verified.signer.id;
 
-    return this.inTransaction(op, async (tx) => {
-      const claimed: unknown[] = await tx.query(
-        `INSERT INTO instruction (partner_id, jti, op, kid, request_hash, request_jws, received_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (partner_id, jti) DO NOTHING RETURNING jti`,
-        [partnerId, claims.jti, op, verified.kid, hash, jws, now],
-      );
-      if (claimed.length === 0) return this.replay(tx, partnerId, claims.jti, hash);
-      const context: OperationContext = {
-        partnerId,
-        requestHash: hash,
-        entryId: newId(),
-        now,
-        counterShards: this.counterShards,
-        tiers: this.tiers,
-        contracts: this.contracts,
-      };
-      // The registry's type checks each op's refusals against OP_ERRORS (src/common/op-errors.ts).
-      const operation: Operation<O> = OPERATIONS[op];
-      const result = await operation(tx, context, claims);
-      if (isDomainError(result)) return result;
-      const data = result as AcceptedData;
-      const receipt = await this.hubKeys.signReceipt(partnerId, { jti: claims.jti, op, requestHash: hash, ...data });
-      // The instruction's events go into the outbox with its result, in the same statement.
-      await tx.query(
-        `WITH ${eventsInsert(7)}
-         UPDATE instruction SET receipt_jws = $3, result = $4, entry_id = $5, member_id = $6 WHERE partner_id = $1 AND jti = $2`,
-        [
-          partnerId,
-          claims.jti,
-          receipt,
-          JSON.stringify(data),
-          'entryId' in data ? data.entryId : null,
-          data.memberId,
-          eventRowsJson(eventsOf(claims, partnerId, data, now)),
-        ],
-      );
-      return { op, jti: claims.jti, data, receipt, replayed: false };
+    return this.inTransaction(op, (tx) => this.apply(tx, op, claims, { partnerId, kid: verified.kid, hash, jws, now }));
+  }
+
+  /** Verifies a partner-signed instruction (CPU and the signer lookup; no transaction). */
+  private verify(jws: unknown, findSigner: SignerLookup = (issuer) => this.partners.findSigner(issuer)) {
+    return verifySigned(jws, findSigner, {
+      typ: INSTRUCTION_TYP,
+      audience: this.hubKeys.hubId,
+      lifetimeSecondsMax: INSTRUCTION_LIFETIME_SECONDS_MAX,
+      requiredClaims: ['iss', 'aud', 'jti', 'iat', 'exp'],
+      clock: this.clock,
     });
+  }
+
+  /**
+   * Claims the jti and applies a verified instruction inside `tx`: the replayed outcome when the
+   * jti was claimed before, else the operation, its receipt and its events. An error result leaves
+   * the caller to roll back (the transaction, or a batch item's savepoint).
+   */
+  private async apply<O extends Op>(
+    tx: EntityManager,
+    op: O,
+    claims: ClaimsOf<O>,
+    {
+      partnerId,
+      kid,
+      hash,
+      jws,
+      now,
+      counterShards = this.counterShards,
+    }: { partnerId: string; kid: string; hash: string; jws: unknown; now: Date; counterShards?: number },
+  ): Promise<Accepted | InstructionError<O>> {
+    const claimed: unknown[] = await tx.query(
+      `INSERT INTO instruction (partner_id, jti, op, kid, request_hash, request_jws, received_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (partner_id, jti) DO NOTHING RETURNING jti`,
+      [partnerId, claims.jti, op, kid, hash, jws, now],
+    );
+    if (claimed.length === 0) return this.replay(tx, partnerId, claims.jti, hash);
+    const context: OperationContext = {
+      partnerId,
+      requestHash: hash,
+      entryId: newId(),
+      now,
+      counterShards,
+      tiers: this.tiers,
+      contracts: this.contracts,
+    };
+    // The registry's type checks each op's refusals against OP_ERRORS (src/common/op-errors.ts).
+    const operation: Operation<O> = OPERATIONS[op];
+    const result = await operation(tx, context, claims);
+    if (isDomainError(result)) return result;
+    const data = result as AcceptedData;
+    const receipt = await this.hubKeys.signReceipt(partnerId, { jti: claims.jti, op, requestHash: hash, ...data });
+    // The instruction's events go into the outbox with its result, in the same statement.
+    await tx.query(
+      `WITH ${eventsInsert(7)}
+       UPDATE instruction SET receipt_jws = $3, result = $4, entry_id = $5, member_id = $6 WHERE partner_id = $1 AND jti = $2`,
+      [
+        partnerId,
+        claims.jti,
+        receipt,
+        JSON.stringify(data),
+        'entryId' in data ? data.entryId : null,
+        data.memberId,
+        eventRowsJson(eventsOf(claims, partnerId, data, now)),
+      ],
+    );
+    return { op, jti: claims.jti, data, receipt, replayed: false };
   }
 
   /**
@@ -144,6 +204,106 @@ export class InstructionService {
       return fail(ErrorCode.IDEMPOTENCY_CONFLICT, `jti ${jti} was already used for a different instruction`, { jti });
     }
     return { op: original.op, jti, data: original.result, receipt: original.receipt_jws, replayed: true };
+  }
+
+  /**
+   * A batch of signed instructions, each applied or refused on its own, in the order given
+   * (docs/batches.md). Every signature is verified first, outside any transaction; the verified
+   * instructions are then applied in one transaction with a savepoint per instruction, so that a
+   * refusal or a database error of one rolls back only that one. A deadlock or serialization
+   * failure retries the whole transaction, recomputing every outcome. Each partner's rate limit
+   * is charged once per verified instruction of that partner.
+   */
+  async submitBatch(jwsList: readonly unknown[]): Promise<BatchItemOutcome[] | DomainError<ErrorCode.BATCH_TOO_LARGE>> {
+    const max = limits.batchInstructionsMax;
+    if (jwsList.length > max) {
+      return fail(ErrorCode.BATCH_TOO_LARGE, `a batch holds at most ${max} instructions; this one holds ${jwsList.length}`, {
+        limit: max,
+        received: jwsList.length,
+      });
+    }
+    const now = this.clock.now();
+    // One signer lookup per partner and batch: a batch of one partner's instructions costs one read.
+    const signers = new Map<string, Promise<Signer | null>>();
+    const findSigner: SignerLookup = (issuer) => {
+      let signer = signers.get(issuer);
+      if (!signer) signers.set(issuer, (signer = this.partners.findSigner(issuer)));
+      return signer;
+    };
+    const verifiedAll = await Promise.all(jwsList.map((jws) => this.verify(jws, findSigner)));
+
+    const outcomes: BatchItemOutcome[] = [];
+    const byPartner = new Map<string, number[]>();
+    verifiedAll.forEach((verified, index) => {
+      if (isDomainError(verified)) {
+        outcomes[index] = { index, op: null, jti: null, outcome: verified };
+        return;
+      }
+      const op = (OPS as readonly unknown[]).includes(verified.claims.op) ? (verified.claims.op as Op) : null;
+      const jti = typeof verified.claims.jti === 'string' ? verified.claims.jti : null;
+      outcomes[index] = {
+        index,
+        op,
+        jti,
+        outcome: fail(ErrorCode.INVALID_INSTRUCTION, `op must be one of ${OPS.join(', ')}`, { claim: 'op' }),
+      };
+      if (op === null) return;
+      const indexes = byPartner.get(verified.signer.id) ?? [];
+      indexes.push(index);
+      byPartner.set(verified.signer.id, indexes);
+    });
+
+    const ready: BatchReady[] = [];
+    for (const [partnerId, indexes] of byPartner) {
+      // Counted once the partner is proven, as for a single instruction: N instructions cost N.
+      const retryAfterSeconds = await this.partnerRateLimit(partnerId, indexes.length);
+      for (const index of indexes) {
+        const item = outcomes[index]!;
+        const op = item.op!;
+        if (retryAfterSeconds !== undefined) {
+          item.outcome = fail(ErrorCode.RATE_LIMITED, `partner ${partnerId} is over its rate limit; send again in ${retryAfterSeconds} s`, {
+            retryAfterSeconds,
+          });
+          continue;
+        }
+        const verified = verifiedAll[index] as Exclude<(typeof verifiedAll)[number], DomainError>;
+        const claims = parseInstructionClaims(op, verified.claims, now);
+        if (isDomainError(claims)) {
+          const refused: DomainError = claims;
+          item.outcome = opMayReturn(op, refused) ? refused : fail(ErrorCode.INVALID_INSTRUCTION, refused.message, { claim: 'amount' });
+          continue;
+        }
+        const hash = requestHash(verified.claims as Record<string, unknown>);
+        ready.push({ index, op, claims, partnerId, kid: verified.kid, hash, jws: jwsList[index] as string });
+      }
+    }
+    ready.sort((a, b) => a.index - b.index);
+    if (ready.length === 0) return outcomes;
+
+    const applied = await withTransaction(this.dataSource, async (tx) => {
+      // Recomputed from scratch on every attempt: a retried transaction counts nothing twice.
+      const results = new Map<number, BatchItemOutcome['outcome']>();
+      await lockBatchWallets(tx, ready);
+      await tx.query('SAVEPOINT batch_item');
+      for (const item of ready) {
+        try {
+          const outcome = await this.apply(tx, item.op, item.claims, { ...item, now, counterShards: 1 });
+          // One round trip either way; the savepoint stays set for the next instruction.
+          await tx.query(
+            isDomainError(outcome) ? 'ROLLBACK TO SAVEPOINT batch_item' : 'RELEASE SAVEPOINT batch_item; SAVEPOINT batch_item',
+          );
+          results.set(item.index, outcome);
+        } catch (error) {
+          if (TRANSACTION_RETRYABLE.has(pgCode(error) ?? '')) throw error;
+          await tx.query('ROLLBACK TO SAVEPOINT batch_item');
+          const tooLarge = fail(ErrorCode.INVALID_AMOUNT, 'the resulting balance would exceed the ledger limit', { amount: null });
+          results.set(item.index, pgCode(error) === '22003' && opMayReturn(item.op, tooLarge) ? tooLarge : new InstructionFailed(error));
+        }
+      }
+      return results;
+    });
+    for (const [index, outcome] of applied) outcomes[index]!.outcome = outcome;
+    return outcomes;
   }
 
   /** The receipt of an earlier instruction, for a partner that lost the response. */

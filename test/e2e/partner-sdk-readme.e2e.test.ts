@@ -108,6 +108,15 @@ it('step 8 works as written: the partner pulls its events from the feed, page by
   expect(await run(example('events'))).toEqual(['points.issued 150']);
 });
 
+it('step 9 works as written: a batch with a refusal in it, and an offline queue drained', async () => {
+  expect(await run(example('batch'))).toEqual(['0 EnrollReceipt', '1 IssueReceipt', '2 INSUFFICIENT_BALANCE', '1 0 0']);
+  const [member] = await hub.hub.dataSource.query(
+    `SELECT b.balance::text FROM member_link r JOIN account a ON a.owner_id = r.member_id::text AND a.kind = 'wallet' JOIN account_balance b ON b.account_id = a.id
+     WHERE r.partner_id = 'ACME_COFFEE' AND r.member_ref = 'cust-43'`,
+  );
+  expect(member).toEqual({ balance: '45' });
+});
+
 it('says true things about canLinkMembers: without it an enroll with a hash is refused, without the hash it works', async () => {
   const other = await hub.registerPartner('BETA_BAKERY', 'EdDSA', { canLinkMembers: false });
   const refused = await other.client.enrollMember({ member: 'cust-7', emailHash: sdk.hashEmail('ada@example.com') });

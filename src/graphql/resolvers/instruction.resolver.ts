@@ -1,6 +1,6 @@
 import { Arg, Authorized, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
 import type { LedgerQueryService } from '../../ledger/ledger-query.service';
-import type { Accepted, InstructionService } from '../../instructions/instruction.service';
+import { InstructionFailed, type Accepted, type BatchItemOutcome, type InstructionService } from '../../instructions/instruction.service';
 import type { DomainError } from '../../common/errors';
 import { isDomainError } from '../../common/errors';
 import { partnerIdOf } from '../viewer-scope';
@@ -41,6 +41,15 @@ import {
   DisputeResult,
 } from '../types/results.type';
 import { referenceArg } from '../identifier-args';
+import {
+  BATCH_OPS,
+  BatchInstructionResult,
+  InstructionBatch,
+  SubmitInstructionsResult,
+  submitInstructionsFailures,
+  unverifiedFailures,
+} from '../types/batch.type';
+import { toErrorResult, type BatchTooLarge } from '../types/error-result.type';
 
 const INSTRUCTION_HELP =
   'A compact JWS signed by the partner (header typ coalition-tx+jwt). It authenticates itself: no bearer token is needed.';
@@ -124,6 +133,21 @@ export class InstructionResolver {
     return present(flatten(await this.instructions.submit('reverse', instruction)), ReversalReceipt, reverseFailures);
   }
 
+  @Mutation(() => SubmitInstructionsResult, {
+    description:
+      'Up to 500 signed instructions (each carries its op in its op claim), each applied or refused on its own, in the order given: one refusal never affects another, and a jti sent before answers as it did then (docs/batches.md). More than 500: BatchTooLarge, and nothing is looked at.',
+  })
+  async submitInstructions(
+    @Arg('instructions', () => [String], {
+      description: 'Compact JWSs signed by partners (header typ coalition-tx+jwt), as for the single mutations.',
+    })
+    instructions: string[],
+  ): Promise<typeof SubmitInstructionsResult> {
+    const outcomes = await this.instructions.submitBatch(instructions);
+    if (isDomainError(outcomes)) return toErrorResult(outcomes, submitInstructionsFailures) as BatchTooLarge;
+    return Object.assign(new InstructionBatch(), { results: outcomes.map(presentBatchItem) });
+  }
+
   @Authorized('partner')
   @Query(() => Hold, { nullable: true, description: "One of the calling partner's holds; null if it has none with that id." })
   hold(@Arg('id', () => ID) id: string, @Ctx() context: RequestContext) {
@@ -138,4 +162,16 @@ export class InstructionResolver {
   async instructionReceipt(@Arg('jti', referenceArg) jti: string, @Ctx() context: RequestContext): Promise<InstructionReceipt | null> {
     return this.instructions.findReceiptOrNull(partnerIdOf(context.viewer), jti);
   }
+}
+
+/** One batch item as its op's own mutation would have answered it. */
+function presentBatchItem({ index, op, jti, outcome }: BatchItemOutcome): BatchInstructionResult {
+  if (outcome instanceof InstructionFailed) {
+    const error = outcome.cause instanceof Error ? outcome.cause : new Error(String(outcome.cause));
+    return BatchInstructionResult.of(index, jti, op, error);
+  }
+  if (isDomainError(outcome))
+    return BatchInstructionResult.of(index, jti, op, toErrorResult(outcome, op ? BATCH_OPS[op].failures : unverifiedFailures));
+  const { Receipt } = BATCH_OPS[outcome.op];
+  return BatchInstructionResult.of(index, jti, op, Object.assign(new Receipt(), flatten(outcome)));
 }

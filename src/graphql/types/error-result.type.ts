@@ -224,6 +224,16 @@ export class UnknownEventType extends ErrorResult {
   @Field() eventType!: string;
 }
 
+@ObjectType({
+  implements: ErrorResult,
+  description: 'The batch holds more instructions than one batch may; none of them was looked at. Send them in smaller batches.',
+})
+export class BatchTooLarge extends ErrorResult {
+  static readonly code = ErrorCode.BATCH_TOO_LARGE;
+  @Field(() => Int, { description: 'The most instructions one batch may hold.' }) limit!: number;
+  @Field(() => Int, { description: 'How many this one held.' }) received!: number;
+}
+
 /** Each code's result type; the mapped type checks that every class is filed under its own code. */
 const classByCode: { [C in ErrorCode]: ErrorClass<C> } = {
   [ErrorCode.MALFORMED_INSTRUCTION]: MalformedInstruction,
@@ -269,6 +279,7 @@ const classByCode: { [C in ErrorCode]: ErrorClass<C> } = {
   [ErrorCode.RATE_LIMITED]: RateLimited,
   [ErrorCode.INVALID_WEBHOOK_URL]: InvalidWebhookUrl,
   [ErrorCode.UNKNOWN_EVENT_TYPE]: UnknownEventType,
+  [ErrorCode.BATCH_TOO_LARGE]: BatchTooLarge,
 };
 
 /** Every refusal that verifying a signed instruction can produce, shared by all instruction results. */
