@@ -104,6 +104,7 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
   const logger = requestAwareLogger(options.logger ?? pino({ level: config.logLevel, base: { service: 'coalition-hub' } }));
   // Migrations run as the owner of `databaseUrl`; the hub itself runs as the least-privileged app role.
   const dataSource = await openHubDataSource(databaseUrl, config.appDatabaseUrl);
+  const stopOnFailure: Array<() => Promise<void>> = [];
   try {
     const hubKeys = await HubKeys.load(dataSource, config.hubId, clock, config.hubSigningJwk, {
       refreshSeconds: config.hubKeyRefreshSeconds,
@@ -116,7 +117,10 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
       config.defaultCurrency,
       config.tiers.map((tier) => tier.name),
     );
-    const partners = new PartnerService(dataSource, contracts);
+    // Partners' keys are kept in memory; every hub process on the database drops them on each change (LISTEN/NOTIFY).
+    const partners = new PartnerService(dataSource, contracts, { listenUrl: urlOf(dataSource), logger });
+    await partners.start();
+    stopOnFailure.push(() => partners.close());
     const partnerQueries = new PartnerQueryService(dataSource);
     const metrics = new HubMetrics();
     const pool = (dataSource.driver as PostgresDriver).master as Pool;
@@ -294,6 +298,7 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
         if (!(await settlesWithin(running, Math.max(0, deadline - Date.now()))))
           logger.warn('a scheduled job was still running at the end of the grace period: its transaction is rolled back');
         hubKeys.close();
+        await partners.close();
         await apollo.stop();
         // A request cut at the deadline may still hold a connection in a query; the pool does not wait for it long.
         if (!(await settlesWithin(dataSource.destroy(), 5000)))
@@ -301,6 +306,7 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
       },
     };
   } catch (error) {
+    for (const stop of stopOnFailure) await stop();
     await dataSource.destroy();
     throw error;
   }
