@@ -41,6 +41,7 @@ import { CombinedBalanceService } from './exchange/combined-balance.service';
 import { ExchangeResolver } from './graphql/resolvers/exchange.resolver';
 import { LedgerQueryService } from './ledger/ledger-query.service';
 import { MemberQueryService } from './members/member-query.service';
+import { MemberSummaryService } from './members/member-summary';
 import { PartnerQueryService } from './partners/partner-query.service';
 import { PartnerService } from './partners/partner.service';
 import { TierService } from './members/tiers';
@@ -148,7 +149,8 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
     const integrity = new IntegrityService(dataSource, clock);
     const expiry = new ExpiryService(dataSource, contracts, clock, config.counterShards);
     const exchange = new ExchangeService(dataSource, contracts, hubKeys, clock, config.counterShards, config.quoteLifetimeSeconds);
-    const combined = new CombinedBalanceService(dataSource, contracts, clock);
+    const combined = new CombinedBalanceService();
+    const memberSummaries = new MemberSummaryService(dataSource, tiers, clock);
     const auth = new AuthService(config, partners, clock);
     const statements = new StatementService(dataSource, hubKeys, clock, config.hubId);
     const settlement = new SettlementService(
@@ -230,7 +232,7 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
       jwks: () => hubKeys.jwks(),
       createContext: async (authorization, telemetry) => ({
         viewer: await orUnavailable(() => auth.authenticate(authorization), outage),
-        loaders: createLoaders({ ledger, partners: partnerQueries, contracts, tiers, clock, funding, webhooks }),
+        loaders: createLoaders({ ledger, partners: partnerQueries, contracts, tiers, clock, funding, webhooks, memberSummaries }),
         telemetry,
         requestId: currentRequestId() ?? 'none',
         logger,
