@@ -75,9 +75,9 @@ async function loadMembers(hub: BenchHub, options: MemberReadsOptions): Promise<
   const { client } = await hub.registerPartner('SHOP');
   const members = Array.from({ length: options.members }, (_, i) => `m${i}`);
   await inParallel(members, 8, (member) => client.enrollMember({ member }));
-  // Issues in turn across the members, 32 at a time (a member's own issues queue on its wallet).
+  // Issues in turn across the members, 8 at a time (a member's own issues queue on its wallet).
   const issues = Array.from({ length: options.members * options.history }, (_, n) => ({ member: members[n % members.length]!, n }));
-  await inParallel(issues, 32, async ({ member, n }) => {
+  await inParallel(issues, 8, async ({ member, n }) => {
     const outcome = await client.issuePoints({ member, amount: String(100 + (n % 7)) });
     if (!outcome.ok) throw new Error(`issue to ${member}: ${JSON.stringify(outcome)}`);
   });
