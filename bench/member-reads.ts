@@ -1,47 +1,117 @@
 import autocannon from 'autocannon';
-import { inParallel, startBenchHub, type BenchDatabase } from './harness';
+import { inParallel, startBenchHub, type BenchDatabase, type BenchHub } from './harness';
 
-/** Members refreshing their balance in a loop: `me { balance lots history }` under load. */
-export async function memberReads(database: BenchDatabase, options: { requests: number; connections: number }): Promise<void> {
-  const hub = await startBenchHub(database, `bench_member_reads_${Date.now().toString(36)}`);
+/** What a member's app shows on every refresh: the two balances, the value of everything held, the tier. */
+export const MEMBER_READ_QUERY = '{ me { balance available combinedBalance { totalCp } tier { name } } }';
+
+export interface MemberReadsOptions {
+  requests: number;
+  connections: number;
+  /** Members reading (one token each). */
+  members: number;
+  /** Issues per member before the reads: a long history must not slow a read down. */
+  history: number;
+  /** Rounds per hub; with a baseline the rounds alternate between the two builds. */
+  rounds: number;
+  /** A build to compare against (its compiled dist/src/main.js), measured in turn with this one. */
+  baselineEntry?: string;
+}
+
+interface Round {
+  readsPerSecond: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+  failures: number;
+}
+
+/**
+ * Members refreshing their app in a loop: `me { balance available combinedBalance { totalCp } tier { name } }`
+ * under load, each token verified on every request. With a baseline build the same load runs against both,
+ * round by round, each hub on its own database with the same history.
+ */
+export async function memberReads(database: BenchDatabase, options: MemberReadsOptions): Promise<void> {
+  const builds: Array<{ label: string; entry?: string }> = [{ label: 'this build' }];
+  if (options.baselineEntry) builds.unshift({ label: 'baseline', entry: options.baselineEntry });
+  const prepared: Array<{ label: string; hub: BenchHub; tokens: string[] }> = [];
   try {
-    const { client } = await hub.registerPartner('SHOP');
-    const members = Array.from({ length: 50 }, (_, i) => `m${i}`);
-    await inParallel(members, 8, async (member) => {
-      await client.enrollMember({ member });
-      for (let n = 0; n < 5; n += 1) await client.issuePoints({ member, amount: String(100 + n) });
-    });
-    const tokens = await Promise.all(members.map((member) => client.memberToken(member, 3600)));
-    const query = JSON.stringify({
-      query:
-        '{ me { balance lots(first: 10) { edges { node { remaining expiresAt } } } history(first: 10) { edges { node { type postings { amount } } } } } }',
-    });
-    let next = 0;
-    let failures = 0;
-    const result = await autocannon({
-      url: `${hub.url}/graphql`,
-      connections: options.connections,
-      amount: options.requests,
-      requests: [
-        {
-          method: 'POST',
-          body: query,
-          setupRequest: (request) => ({
-            ...request,
-            headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens[next++ % tokens.length]}` },
-          }),
-          onResponse: (status, body) => {
-            if (status !== 200 || !body.includes('"balance"')) failures += 1;
-          },
-        },
-      ],
-    });
-    console.log(`member-reads: ${options.requests} balance refreshes by ${members.length} members, ${options.connections} connections`);
-    console.log(
-      `  ${(result.requests.total / result.duration).toFixed(0)} reads/s  latency p50 ${result.latency.p50} ms  p90 ${result.latency.p90} ms  ` +
-        `p99 ${result.latency.p99} ms  max ${result.latency.max} ms  failures ${failures + result.errors + result.timeouts}`,
-    );
+    for (const build of builds) {
+      const name = `reads_member_reads_${Date.now().toString(36)}`;
+      const hub = await startBenchHub(database, name, build.entry ? { entry: build.entry } : {});
+      const started = Date.now();
+      const tokens = await loadMembers(hub, options);
+      console.log(
+        `member-reads: ${build.label}: ${options.members} members × ${options.history} issues loaded in ${((Date.now() - started) / 1000).toFixed(0)} s (database ${name})`,
+      );
+      prepared.push({ label: build.label, hub, tokens });
+    }
+    console.log(`member-reads: ${options.requests} reads of ${MEMBER_READ_QUERY}, ${options.connections} connections`);
+    const rounds = new Map<string, Round[]>(prepared.map(({ label }) => [label, []]));
+    for (let round = 0; round < options.rounds; round += 1) {
+      for (const { label, hub, tokens } of prepared) {
+        const result = await readLoad(hub, tokens, options);
+        rounds.get(label)!.push(result);
+        console.log(
+          `  ${label.padEnd(10)} round ${round + 1}: ${result.readsPerSecond.toFixed(0)} reads/s  p50 ${result.p50} ms  p90 ${result.p90} ms  ` +
+            `p99 ${result.p99} ms  max ${result.max} ms  failures ${result.failures}`,
+        );
+      }
+    }
+    if (prepared.length === 2) {
+      const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+      const [base, current] = prepared.map(({ label }) => rounds.get(label)!);
+      const throughput = median(current!.map((r) => r.readsPerSecond)) / median(base!.map((r) => r.readsPerSecond));
+      const p99 = median(current!.map((r) => r.p99)) / median(base!.map((r) => r.p99));
+      console.log(`  median over rounds: throughput ×${throughput.toFixed(2)}, p99 ×${p99.toFixed(2)} against the baseline`);
+    }
   } finally {
-    await hub.stop();
+    for (const { hub } of prepared) await hub.stop();
   }
+}
+
+/** Enrolls the members at one partner and issues `history` times to each; returns a member token per member. */
+async function loadMembers(hub: BenchHub, options: MemberReadsOptions): Promise<string[]> {
+  const { client } = await hub.registerPartner('SHOP');
+  const members = Array.from({ length: options.members }, (_, i) => `m${i}`);
+  await inParallel(members, 8, (member) => client.enrollMember({ member }));
+  // Issues in turn across the members, 8 at a time (a member's own issues queue on its wallet).
+  const issues = Array.from({ length: options.members * options.history }, (_, n) => ({ member: members[n % members.length]!, n }));
+  await inParallel(issues, 8, async ({ member, n }) => {
+    const outcome = await client.issuePoints({ member, amount: String(100 + (n % 7)) });
+    if (!outcome.ok) throw new Error(`issue to ${member}: ${JSON.stringify(outcome)}`);
+  });
+  return Promise.all(members.map((member) => client.memberToken(member, 3600)));
+}
+
+async function readLoad(hub: BenchHub, tokens: string[], options: MemberReadsOptions): Promise<Round> {
+  const body = JSON.stringify({ query: MEMBER_READ_QUERY });
+  let next = 0;
+  let failures = 0;
+  const result = await autocannon({
+    url: `${hub.url}/graphql`,
+    connections: options.connections,
+    amount: options.requests,
+    requests: [
+      {
+        method: 'POST',
+        body,
+        setupRequest: (request) => ({
+          ...request,
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens[next++ % tokens.length]}` },
+        }),
+        onResponse: (status, text) => {
+          if (status !== 200 || !text.includes('"totalCp"') || text.includes('"errors"')) failures += 1;
+        },
+      },
+    ],
+  });
+  return {
+    readsPerSecond: result.requests.total / result.duration,
+    p50: result.latency.p50,
+    p90: result.latency.p90,
+    p99: result.latency.p99,
+    max: result.latency.max,
+    failures: failures + result.errors + result.timeouts,
+  };
 }

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { compare } from './compare';
 import { startBenchDatabase } from './harness';
@@ -11,7 +12,8 @@ import { batchBench } from './batch';
 
 /**
  * npm run bench -- hot-partner [--requests 4000] [--connections 32] [--members 200]
- * npm run bench -- member-reads [--requests 4000] [--connections 32]
+ * npm run bench -- member-reads [--requests 4000] [--connections 32] [--members 50] [--history 5] [--rounds 1] [--baseline DIR]
+ *   (DIR: another build's checkout with dist/ built; its hub and this one are measured round by round)
  * npm run bench -- statement [--entries 1000000] [--small 100000]
  * npm run bench -- close [--history 100000] [--small-period 1000] [--repeat 3]   (closes of small periods: JIT must not dominate)
  * npm run bench -- webhooks-slow [--requests 2000] [--connections 16] [--members 200]   (instruction latency with a 5 s webhook receiver vs none)
@@ -33,11 +35,13 @@ async function main(): Promise<void> {
       members: { type: 'string' },
       entries: { type: 'string' },
       small: { type: 'string', default: '100000' },
-      history: { type: 'string', default: '100000' },
+      history: { type: 'string' },
+      // rounds: member-reads defaults to 1, compare to 2 (see `or` below)
+      baseline: { type: 'string' },
       'small-period': { type: 'string', default: '1000' },
       repeat: { type: 'string', default: '3' },
       seconds: { type: 'string', default: '15' },
-      rounds: { type: 'string', default: '2' },
+      rounds: { type: 'string' },
       partners: { type: 'string', default: '10' },
       scale: { type: 'string', default: '10' },
       'pgbench-threads': { type: 'string', default: '2' },
@@ -63,7 +67,7 @@ async function main(): Promise<void> {
     if (name === 'compare' || name === 'growth') {
       const failures = await compare(database, {
         seconds: Number(values.seconds),
-        rounds: Number(values.rounds),
+        rounds: or(values.rounds, 2),
         connections: or(values.connections, 32),
         members: or(values.members, 10000),
         partners: Number(values.partners),
@@ -80,7 +84,14 @@ async function main(): Promise<void> {
       if (failures > 0) process.exitCode = 1;
     }
     if (name === 'hot-partner' || name === 'all') await hotPartner(database, options);
-    if (name === 'member-reads' || name === 'all') await memberReads(database, options);
+    if (name === 'member-reads' || name === 'all')
+      await memberReads(database, {
+        ...options,
+        members: values.members === undefined || name === 'all' ? 50 : options.members,
+        history: Number(values.history ?? '5'),
+        rounds: or(values.rounds, 1),
+        baselineEntry: values.baseline ? resolve(values.baseline, 'dist/src/main.js') : undefined,
+      });
     if (name === 'webhooks-slow') await webhooksSlow(database, options);
     if (name === 'scale-out') await scaleOut(database, { ...options, repeat: Number(values.repeat) });
     if (name === 'batch')
@@ -96,7 +107,7 @@ async function main(): Promise<void> {
     if (name === 'statement') await statementStream(database, { entries: or(values.entries, 1000000), small: Number(values.small) });
     if (name === 'close')
       await settlementClose(database, {
-        history: Number(values.history),
+        history: Number(values.history ?? '100000'),
         entries: Number(values['small-period']),
         repeat: Number(values.repeat),
       });

@@ -17,6 +17,7 @@ import { SettlementTransfers1732490000000 } from './1732490000000-settlement-tra
 import { Events1732500000000 } from './1732500000000-events';
 import { Webhooks1732540000000 } from './1732540000000-webhooks';
 import { HoldExpiryAndVesting1732550000000 } from './1732550000000-hold-expiry-and-vesting';
+import { MemberEarnedDays1732620000000 } from './1732620000000-member-earned-days';
 
 /** Every migration in order. Never edit one that has landed: add a new one. */
 export const migrations = [
@@ -39,4 +40,5 @@ export const migrations = [
   Events1732500000000,
   Webhooks1732540000000,
   HoldExpiryAndVesting1732550000000,
+  MemberEarnedDays1732620000000,
 ];

@@ -42,6 +42,7 @@ import { CombinedBalanceService } from './exchange/combined-balance.service';
 import { ExchangeResolver } from './graphql/resolvers/exchange.resolver';
 import { LedgerQueryService } from './ledger/ledger-query.service';
 import { MemberQueryService } from './members/member-query.service';
+import { MemberSummaryService } from './members/member-summary';
 import { PartnerQueryService } from './partners/partner-query.service';
 import { PartnerService } from './partners/partner.service';
 import { TierService } from './members/tiers';
@@ -108,6 +109,7 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
   // Migrations run as the owner of `databaseUrl`; the hub itself runs as the least-privileged app role.
   const dataSource = await openHubDataSource(databaseUrl, config.appDatabaseUrl);
   let readDataSource = dataSource;
+  const stopOnFailure: Array<() => Promise<void>> = [];
   try {
     // Member reads (docs/scaling.md, "Read replicas"): the replica's pool is opened as it is, no migration, no role set-up.
     if (config.databaseReadUrl) readDataSource = await openReadDataSource(config.databaseReadUrl, config.appDatabaseUrl);
@@ -122,7 +124,10 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
       config.defaultCurrency,
       config.tiers.map((tier) => tier.name),
     );
-    const partners = new PartnerService(dataSource, contracts);
+    // Partners' keys are kept in memory; every hub process on the database drops them on each change (LISTEN/NOTIFY).
+    const partners = new PartnerService(dataSource, contracts, { listenUrl: urlOf(dataSource), logger });
+    await partners.start();
+    stopOnFailure.push(() => partners.close());
     const partnerQueries = new PartnerQueryService(dataSource);
     const metrics = new HubMetrics();
     const pool = (dataSource.driver as PostgresDriver).master as Pool;
@@ -152,7 +157,9 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
     const integrity = new IntegrityService(dataSource, clock);
     const expiry = new ExpiryService(dataSource, contracts, clock, config.counterShards);
     const exchange = new ExchangeService(dataSource, contracts, hubKeys, clock, config.counterShards, config.quoteLifetimeSeconds);
-    const combined = new CombinedBalanceService(readDataSource, contracts, clock);
+    const combined = new CombinedBalanceService();
+    // Member reads (docs/scaling.md): on the replica when DATABASE_READ_URL is set.
+    const memberSummaries = new MemberSummaryService(readDataSource, tiers, clock);
     const auth = new AuthService(config, partners, clock);
     const statements = new StatementService(dataSource, hubKeys, clock, config.hubId);
     const settlement = new SettlementService(
@@ -234,7 +241,7 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
       jwks: () => hubKeys.jwks(),
       createContext: async (authorization, telemetry) => ({
         viewer: await orUnavailable(() => auth.authenticate(authorization), outage),
-        loaders: createLoaders({ ledger, memberLedger, partners: partnerQueries, contracts, tiers, clock, funding, webhooks }),
+        loaders: createLoaders({ ledger, memberLedger, partners: partnerQueries, contracts, tiers, clock, funding, webhooks, memberSummaries }),
         telemetry,
         requestId: currentRequestId() ?? 'none',
         logger,
@@ -303,6 +310,7 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
         if (!(await settlesWithin(running, Math.max(0, deadline - Date.now()))))
           logger.warn('a scheduled job was still running at the end of the grace period: its transaction is rolled back');
         hubKeys.close();
+        await partners.close();
         await apollo.stop();
         // A request cut at the deadline may still hold a connection in a query; the pool does not wait for it long.
         if (!(await settlesWithin(dataSource.destroy(), 5000)))
@@ -312,6 +320,7 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
       },
     };
   } catch (error) {
+    for (const stop of stopOnFailure) await stop();
     if (readDataSource !== dataSource) await readDataSource.destroy().catch(() => undefined);
     await dataSource.destroy();
     throw error;

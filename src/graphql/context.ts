@@ -3,7 +3,8 @@ import type { Logger } from 'pino';
 import type { Viewer } from '../common/viewer';
 import type { FundingService, FundingStatus } from '../settlement/funding.service';
 import type { Clock } from '../common/clock';
-import type { MemberTier, TierService } from '../members/tiers';
+import { tierFor, type MemberTier, type TierService } from '../members/tiers';
+import type { MemberSummaryService, SummaryRequest, SummaryValue, WalletsSummary } from '../members/member-summary';
 import type { Account } from '../ledger/types';
 import type { Connection, LedgerQueryService, LotScope, PostingRow } from '../ledger/ledger-query.service';
 import type { PartnerKeyEntity } from '../db/entities';
@@ -19,12 +20,18 @@ export interface LoaderSources {
   contracts: ContractService;
   tiers: TierService;
   clock: Clock;
+  memberSummaries: MemberSummaryService;
   funding: FundingService;
   webhooks: WebhookEndpointService;
 }
 
 /** Per-request batching: every field a list can fan out to goes through one of these. */
-export function createLoaders({ ledger, memberLedger = ledger, partners, contracts, tiers, clock, funding, webhooks }: LoaderSources) {
+export function createLoaders({ ledger, memberLedger = ledger, partners, contracts, tiers, funding, webhooks, memberSummaries }: LoaderSources) {
+  // A member's balances, wallets and tier amount: every such field of a request in one statement.
+  const summary = new DataLoader<SummaryRequest, SummaryValue, string>((requests) => memberSummaries.summaries(requests), {
+    cacheKeyFn: ({ memberId, part }) => `${memberId}|${part}`,
+  });
+  const amount = (memberId: string, part: 'balance' | 'spendable' | 'earned') => summary.load({ memberId, part }) as Promise<bigint>;
   return {
     webhookDeliveries: new DataLoader<DeliveriesRequest, Connection<WebhookDeliveryRow>, string>(
       (requests) => webhooks.deliveryPages(requests),
@@ -40,14 +47,17 @@ export function createLoaders({ ledger, memberLedger = ledger, partners, contrac
     }),
     unit: new DataLoader<string, UnitRow | null>((partnerIds) => contracts.units(partnerIds)),
     currentRate: new DataLoader<string, RateRow | null>((assets) => contracts.currentRates(assets)),
-    walletBalance: new DataLoader<string, bigint>((memberIds) => memberLedger.walletBalances(memberIds)),
-    spendable: new DataLoader<string, bigint>((memberIds) => memberLedger.spendableBalances(memberIds)),
+    walletBalance: { load: (memberId: string) => amount(memberId, 'balance') },
+    spendable: { load: (memberId: string) => amount(memberId, 'spendable') },
+    memberWallets: { load: (memberId: string) => summary.load({ memberId, part: 'wallets' }) as Promise<WalletsSummary> },
     pending: new DataLoader<LotScope, bigint, string>((scopes) => memberLedger.pendingBalances(scopes), {
       cacheKeyFn: (scope) => `${scope.memberId}|${scope.issuerPartnerId ?? ''}`,
     }),
     postingsByEntry: new DataLoader<string, PostingRow[]>((entryIds) => ledger.postingsByEntry(entryIds)),
     account: new DataLoader<string, Account>((ids) => ledger.accounts(ids)),
-    tier: new DataLoader<string, MemberTier>((memberIds) => tiers.tiersOf(memberLedger.manager, memberIds, clock.now())),
+    tier: {
+      load: async (memberId: string): Promise<MemberTier> => tierFor(tiers.rules, await amount(memberId, 'earned'), tiers.windowDays),
+    },
     partnerKeys: new DataLoader<string, PartnerKeyEntity[]>((partnerIds) => partners.keysByPartner(partnerIds)),
   };
 }

@@ -1,4 +1,5 @@
 import type { DataSource, EntityManager } from 'typeorm';
+import { namedQuery } from './named-query';
 import { forbidden } from '../common/auth-errors';
 import type { Viewer } from '../common/viewer';
 import { UUID_PATTERN } from '@coalition-hub/partner-sdk';
@@ -63,13 +64,23 @@ export class MemberQueryService {
     return this.findByRef(viewer.partnerId, memberRef);
   }
 
-  private findByRef(partnerId: string, memberRef: string): Promise<MemberEntity | null> {
-    return this.dataSource
-      .getRepository(MemberEntity)
-      .createQueryBuilder('m')
-      .innerJoin('member_link', 'l', 'l.member_id = m.id')
-      .where('l.partner_id = :partnerId AND l.member_ref = :memberRef', { partnerId, memberRef })
-      .getOne();
+  /** Every member read starts here (`me`, `memberByRef`): one named statement, planned once per connection. */
+  private async findByRef(partnerId: string, memberRef: string): Promise<MemberEntity | null> {
+    const rows = await namedQuery<{ id: string; email_hash: string | null; phone_hash: string | null; created_at: Date }>(
+      this.dataSource,
+      'member_by_ref',
+      `SELECT m.id, m.email_hash, m.phone_hash, m.created_at FROM member_link l JOIN member m ON m.id = l.member_id
+       WHERE l.partner_id = $1 AND l.member_ref = $2`,
+      [partnerId, memberRef],
+    );
+    const row = rows[0];
+    if (!row) return null;
+    return Object.assign(new MemberEntity(), {
+      id: row.id,
+      emailHash: row.email_hash,
+      phoneHash: row.phone_hash,
+      createdAt: row.created_at,
+    });
   }
 
   /**

@@ -1,4 +1,4 @@
-import { importJWK } from 'jose';
+import { createPublicKey, type JsonWebKey } from 'node:crypto';
 import { DomainError, ErrorCode, fail } from '../common/errors';
 import { limits } from '../config/limits';
 import type { PartnerAlgorithm } from '@coalition-hub/partner-sdk';
@@ -64,8 +64,9 @@ export async function validatePublicJwk(input: unknown): Promise<ValidPublicKey 
     return fail(ErrorCode.INVALID_PARTNER_KEY, `a signing key has use "sig", not ${JSON.stringify(jwk.use)}`);
   if (jwk.alg !== undefined && jwk.alg !== alg)
     return fail(ErrorCode.INVALID_PARTNER_KEY, `a ${String(jwk.crv)} key is used with ${alg}, not ${String(jwk.alg)}`);
+  // The key the verifier will use (src/instructions/verify-signed.ts imports it the same way).
   try {
-    await importJWK(publicJwk, alg);
+    createPublicKey({ key: publicJwk as JsonWebKey, format: 'jwk' });
   } catch {
     return fail(ErrorCode.INVALID_PARTNER_KEY, 'the JWK is not a valid public key');
   }

@@ -1,3 +1,4 @@
+import type { Logger } from 'pino';
 import type { DataSource, EntityManager } from 'typeorm';
 import { ErrorCode, fail, isDomainError } from '../common/errors';
 import type { OpError } from '../common/op-errors';
@@ -11,6 +12,7 @@ import type { ContractService } from './contract.service';
 import { PARTNER_ID_PATTERN } from './partner-id';
 import { PartnerEntity } from '../db/entities';
 import { validatePublicJwk, type ValidPublicKey } from './partner-keys';
+import { SIGNER_CHANNEL, SignerCache } from './signer-cache';
 
 export interface RegisterPartnerInput {
   id: string;
@@ -23,15 +25,42 @@ export interface RegisterPartnerInput {
 
 /** Registration, keys and status of partners: operator actions, and key look-up for verification. */
 export class PartnerService {
+  private readonly signers: SignerCache;
+
+  /**
+   * With `listenUrl`, signers are kept in memory and dropped on every change this or another hub
+   * process commits (src/partners/signer-cache.ts); without it, each look-up reads the database.
+   */
   constructor(
     private readonly dataSource: DataSource,
     private readonly contracts: ContractService,
-  ) {}
+    options: { listenUrl?: string; logger?: Pick<Logger, 'warn'> } = {},
+  ) {
+    this.signers = new SignerCache((partnerId) => this.loadSigner(partnerId), options.listenUrl ?? null, options.logger);
+  }
 
-  /** The partner and its keys as a signer, for JWS verification. One query, no cache: revocation is immediate. */
+  /** Starts listening for changes made by other hub processes (until then, no signer is served from memory). */
+  start(): Promise<void> {
+    return this.signers.start();
+  }
+
+  close(): Promise<void> {
+    return this.signers.close();
+  }
+
+  /** Whether signers are served from memory now (the listening connection is up). */
+  get signersTrusted(): boolean {
+    return this.signers.trusted;
+  }
+
+  /** The partner and its keys as a signer, for JWS verification: from memory while that is known to be current. */
   async findSigner(partnerId: string): Promise<Signer | null> {
     // An `iss` no partner can have names none: it never reaches the query.
     if (!PARTNER_ID_PATTERN.test(partnerId)) return null;
+    return this.signers.get(partnerId);
+  }
+
+  private async loadSigner(partnerId: string): Promise<Signer | null> {
     const rows: Array<{
       id: string;
       status: string;
@@ -109,11 +138,12 @@ export class PartnerService {
         [partnerId, key.kid, key.alg, JSON.stringify(key.publicJwk)],
       );
       if (inserted.length === 0) return fail(ErrorCode.INVALID_PARTNER_KEY, `key ${key.kid} is already registered; rotate with a new kid`);
+      await announce(tx, partnerId);
       return partner;
-    });
+    }).finally(() => this.signers.invalidate(partnerId));
   }
 
-  /** Revocation takes effect for the next request: keys are read on every verification. */
+  /** Revocation takes effect for the next request, in this hub process and in every other (see SignerCache). */
   async revokeKey(partnerId: string, kid: string): Promise<PartnerEntity | OpError<'partner'>> {
     return withTransaction(this.dataSource, async (tx) => {
       const partner = await this.lockOrNull(tx, partnerId);
@@ -124,16 +154,18 @@ export class PartnerService {
         [partnerId, kid],
       );
       if (revoked.length === 0) return fail(ErrorCode.NOT_FOUND, `partner ${partnerId} has no active key ${kid}`);
+      await announce(tx, partnerId);
       return partner;
-    });
+    }).finally(() => this.signers.invalidate(partnerId));
   }
 
   async setStatus(partnerId: string, status: 'active' | 'suspended'): Promise<PartnerEntity | OpError<'partner'>> {
     return withTransaction(this.dataSource, async (tx) => {
       const updated = await queryRows(tx, 'UPDATE partner SET status = $2 WHERE id = $1 RETURNING id', [partnerId, status]);
       if (updated.length === 0) return fail(ErrorCode.NOT_FOUND, `no partner ${partnerId}`);
+      await announce(tx, partnerId);
       return this.findOrThrow(tx, partnerId);
-    });
+    }).finally(() => this.signers.invalidate(partnerId));
   }
 
   private async lockOrNull(tx: EntityManager, partnerId: string): Promise<PartnerEntity | null> {
@@ -148,4 +180,9 @@ export class PartnerService {
   private async findOrThrow(tx: EntityManager, partnerId: string): Promise<PartnerEntity> {
     return tx.getRepository(PartnerEntity).findOneByOrFail({ id: partnerId });
   }
+}
+
+/** Tells every hub process, when the transaction commits, that the partner's keys or status changed. */
+async function announce(tx: EntityManager, partnerId: string): Promise<void> {
+  await tx.query('SELECT pg_notify($1, $2)', [SIGNER_CHANNEL, partnerId]);
 }

@@ -46,6 +46,6 @@ export class ExchangeResolver {
     description: 'Every asset the member holds, valued in CP at the rates in force. Not for partner tokens.',
   })
   combinedBalance(@Root() member: Member, @Ctx() context: RequestContext) {
-    return this.combined.forViewer(context.viewer, member.id);
+    return this.combined.forViewer(context.viewer, member.id, (memberId) => context.loaders.memberWallets.load(memberId));
   }
 }

@@ -1,0 +1,107 @@
+import type { DataSource } from 'typeorm';
+import { namedQuery } from './named-query';
+import type { Clock } from '../common/clock';
+import { DAY_IN_WINDOW, type TierService } from './tiers';
+
+/** What a member read can ask about a member; all parts asked in one request are read by one statement. */
+export type SummaryPart = 'balance' | 'spendable' | 'wallets' | 'earned';
+
+export interface SummaryRequest {
+  memberId: string;
+  part: SummaryPart;
+}
+
+/** A member wallet with its value in force (null for CP and for a unit with no rate yet). */
+export interface WalletRow {
+  asset: string;
+  balance: string;
+  cpPerPoint: string | null;
+  validFrom: Date | null;
+}
+
+export interface WalletsSummary {
+  wallets: WalletRow[];
+  /** CP in lots that expire within 30 days of now. */
+  expiringWithin30Days: string;
+}
+
+export type SummaryValue = bigint | WalletsSummary;
+
+const DAY_MS = 86_400_000;
+
+/**
+ * The columns of each part for the member `m` (and its CP wallet `w`). $2: start of the tier window, $3: now,
+ * $4: now + 30 days. Balances come from the maintained balance rows, the tier from the member's earned days
+ * (src/members/tiers.ts), lots through their open-lot indexes: none of it grows with the member's history.
+ */
+const PART_COLUMNS: Record<SummaryPart, string> = {
+  balance: `(SELECT coalesce(sum(b.balance), 0) FROM account_balance b WHERE b.account_id = w.id)::text AS balance`,
+  spendable: `((SELECT coalesce(sum(b.balance), 0) FROM account_balance b WHERE b.account_id = w.id) - coalesce(wallet_reserved(w.id, $3), 0))::text AS spendable`,
+  wallets: `(SELECT coalesce(json_agg(json_build_object('asset', x.asset, 'balance', x.balance::text, 'cpPerPoint', r.cp_per_point::text, 'validFrom', r.valid_from)
+                      ORDER BY x.asset = 'CP' DESC, x.asset), '[]'::json)
+             FROM (SELECT a.asset, coalesce(sum(b.balance), 0) AS balance FROM account a LEFT JOIN account_balance b ON b.account_id = a.id
+                   WHERE a.owner_kind = 'member' AND a.owner_id = m.id::text AND a.kind = 'wallet' GROUP BY a.asset) x
+             LEFT JOIN LATERAL (SELECT er.cp_per_point, er.valid_from FROM exchange_rate er
+                                WHERE er.asset = x.asset AND er.valid_from <= $3 ORDER BY er.valid_from DESC LIMIT 1) r ON x.asset <> 'CP') AS wallets,
+            (SELECT coalesce(sum(l.remaining), 0) FROM lot l WHERE l.account_id = w.id AND l.remaining > 0 AND l.expires_at <= $4)::text AS expiring`,
+  earned: `(SELECT coalesce(sum(${DAY_IN_WINDOW}), 0) FROM member_earned_day d
+            WHERE d.member_id = m.id AND d.day >= ($2::timestamptz AT TIME ZONE 'UTC')::date AND d.day <= ($3::timestamptz AT TIME ZONE 'UTC')::date)::text AS earned`,
+};
+
+const PART_ORDER: SummaryPart[] = ['balance', 'spendable', 'wallets', 'earned'];
+
+interface SummaryRow {
+  member_id: string;
+  balance?: string;
+  spendable?: string;
+  wallets?: Array<{ asset: string; balance: string; cpPerPoint: string | null; validFrom: string | null }>;
+  expiring?: string;
+  earned?: string;
+}
+
+/**
+ * A member's balances, wallets and tier amount for the fields of one GraphQL request, in one statement
+ * (batched by a DataLoader: the fields of a member resolve side by side). Each combination of parts is a
+ * named statement, so PostgreSQL plans it once per connection.
+ */
+export class MemberSummaryService {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly tiers: TierService,
+    private readonly clock: Clock,
+  ) {}
+
+  async summaries(requests: readonly SummaryRequest[]): Promise<SummaryValue[]> {
+    const parts = PART_ORDER.filter((part) => requests.some((request) => request.part === part));
+    const memberIds = [...new Set(requests.map((request) => request.memberId))];
+    const now = this.clock.now();
+    const text = `SELECT m.id::text AS member_id, ${parts.map((part) => PART_COLUMNS[part]).join(', ')}
+      FROM unnest($1::uuid[]) AS m(id)
+      LEFT JOIN account w ON w.owner_kind = 'member' AND w.owner_id = m.id::text AND w.asset = 'CP' AND w.kind = 'wallet'
+      -- Every parameter is typed even when the parts asked do not use it.
+      WHERE $2::timestamptz IS NOT NULL AND $3::timestamptz IS NOT NULL AND $4::timestamptz IS NOT NULL`;
+    const rows = await namedQuery<SummaryRow>(this.dataSource, `member_summary_${parts.join('_')}`, text, [
+      memberIds,
+      new Date(now.getTime() - this.tiers.windowDays * DAY_MS),
+      now,
+      new Date(now.getTime() + 30 * DAY_MS),
+    ]);
+    const byMember = new Map(rows.map((row) => [row.member_id, row]));
+    return requests.map(({ memberId, part }) => valueOf(byMember.get(memberId), part));
+  }
+}
+
+function valueOf(row: SummaryRow | undefined, part: SummaryPart): SummaryValue {
+  if (part === 'wallets') {
+    return {
+      wallets: (row?.wallets ?? []).map((wallet) => ({
+        asset: wallet.asset,
+        balance: wallet.balance,
+        cpPerPoint: wallet.cpPerPoint,
+        validFrom: wallet.validFrom === null ? null : new Date(wallet.validFrom),
+      })),
+      expiringWithin30Days: row?.expiring ?? '0',
+    };
+  }
+  return BigInt(row?.[part] ?? '0');
+}
