@@ -102,9 +102,11 @@ async function runSize(database: BenchDatabase, size: number, options: BatchBenc
         for (const body of mine) {
           const sent = performance.now();
           const response = await fetch(`${hub.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
-          const answer = (await response.json()) as any;
+          const answer = (await response.json()) as {
+            data?: { submitInstructions?: { results?: Array<{ result: { __typename: string } | null }> } };
+          };
           latencies.push(performance.now() - sent);
-          const results: Array<{ result: { __typename: string } | null }> = answer.data?.submitInstructions?.results ?? [];
+          const results = answer.data?.submitInstructions?.results ?? [];
           if (results.length !== size) throw new Error(`batch failed: ${JSON.stringify(answer).slice(0, 300)}`);
           for (const item of results) {
             if (item.result?.__typename === 'IssueReceipt') accepted += 1;

@@ -123,6 +123,28 @@ describe('a batch with successes and refusals', () => {
     expect(await balanceOf(acme, 'bea')).toBe(127n);
   });
 
+  it('counts each instruction at /metrics by its op and outcome, as single instructions are counted', async () => {
+    await enroll(acme, 'metered', '10');
+    const metrics = async () => (await fetch(`${hub.url}/metrics`)).text();
+    const sample = (text: string, labels: string): number => {
+      const line = text.split('\n').find((candidate) => candidate.startsWith(`coalition_instructions_total{${labels}} `));
+      return line ? Number(line.split(' ')[1]) : 0;
+    };
+    const before = await metrics();
+    const list = [
+      (await acme.client.sign('issue', { member: 'metered', amount: '1' })).jws,
+      tampered((await acme.client.sign('issue', { member: 'metered', amount: '1' })).jws),
+      (await acme.client.sign('redeem', { member: 'metered', amount: '1000' })).jws,
+      (await acme.client.sign('issue', { member: 'metered', amount: '2' })).jws,
+    ];
+    expect((await hub.graphql(BATCH_QUERY, { instructions: list })).errors).toBeUndefined();
+    const after = await metrics();
+    const delta = (labels: string) => sample(after, labels) - sample(before, labels);
+    expect(delta('op="issue",outcome="IssueReceipt"')).toBe(2);
+    expect(delta('op="unknown",outcome="InvalidSignature"')).toBe(1);
+    expect(delta('op="redeem",outcome="InsufficientBalance"')).toBe(1);
+  });
+
   it('answers an empty batch with no results', async () => {
     const answer = await hub.graphql(BATCH_QUERY, { instructions: [] });
     expect(answer.data?.submitInstructions).toEqual({ __typename: 'InstructionBatch', results: [] });
