@@ -205,6 +205,23 @@ describe('limits', () => {
   });
 });
 
+describe('the partner rate limit', () => {
+  it('charges a batch of N instructions N: over the limit, all of that partner are RateLimited and nothing is written', async () => {
+    const limited = await TestHub.start({ env: { RATE_LIMIT_PARTNER_PER_SECOND: '3', RATE_LIMIT_PARTNER_BURST: '0' } });
+    try {
+      const partner = await limited.registerPartner('ACME');
+      const signed = await Promise.all(Array.from({ length: 4 }, () => partner.client.sign('enroll', { member: `rl-${Math.random()}` })));
+      const answer = await expectNothingWritten(limited, () =>
+        limited.graphql(BATCH_QUERY, { instructions: signed.map((item) => item.jws) }),
+      );
+      const typenames = answer.data?.submitInstructions.results.map((item: { result: { __typename: string } }) => item.result.__typename);
+      expect(typenames).toEqual(['RateLimited', 'RateLimited', 'RateLimited', 'RateLimited']);
+    } finally {
+      await limited.stop();
+    }
+  });
+});
+
 describe('concurrent batches over the same members', () => {
   it('neither loses nor doubles money, and refuses exactly what could not be paid', async () => {
     const members = Array.from({ length: 10 }, (_, i) => `race-${i}`);
