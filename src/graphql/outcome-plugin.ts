@@ -2,8 +2,8 @@ import type { ApolloServerPlugin } from '@apollo/server';
 import { Kind, type DocumentNode, type GraphQLObjectType } from 'graphql';
 import type { HubMetrics } from '../common/metrics';
 import type { RequestContext } from './context';
-import { InstructionBatch } from './types/batch.type';
-import { BatchTooLarge } from './types/error-result.type';
+import type { InstructionBatch } from './types/batch.type';
+import type { BatchTooLarge } from './types/error-result.type';
 import { INSTRUCTION_MUTATIONS, instructionOpOf, isInstructionMutation } from './instruction-ops';
 
 const BATCH_MUTATION = 'submitInstructions';
@@ -14,8 +14,12 @@ const BATCH_MUTATION = 'submitInstructions';
  * (BatchTooLarge) counts each of its instructions under op unknown. Returns how many were counted.
  */
 function countBatch(metrics: HubMetrics, result: unknown): number {
-  if (result instanceof InstructionBatch) {
-    for (const item of result.results) {
+  // By class name, as outcomes are read (result classes are named after their GraphQL types): this
+  // plugin loads no GraphQL type classes.
+  const typename = (result as object | null)?.constructor?.name;
+  if (typename === 'InstructionBatch') {
+    const { results } = result as InstructionBatch;
+    for (const item of results) {
       let outcome: string;
       try {
         outcome = item.result?.constructor.name ?? 'null';
@@ -24,11 +28,12 @@ function countBatch(metrics: HubMetrics, result: unknown): number {
       }
       metrics.instruction(item.op ?? 'unknown', outcome);
     }
-    return result.results.length;
+    return results.length;
   }
-  if (result instanceof BatchTooLarge) {
-    metrics.instruction('unknown', 'BatchTooLarge', result.received);
-    return result.received;
+  if (typename === 'BatchTooLarge') {
+    const { received } = result as BatchTooLarge;
+    metrics.instruction('unknown', 'BatchTooLarge', received);
+    return received;
   }
   return 0;
 }

@@ -123,6 +123,28 @@ describe('a batch with successes and refusals', () => {
     expect(await balanceOf(acme, 'bea')).toBe(127n);
   });
 
+  it('counts each instruction at /metrics by its op and outcome, as single instructions are counted', async () => {
+    await enroll(acme, 'metered', '10');
+    const metrics = async () => (await fetch(`${hub.url}/metrics`)).text();
+    const sample = (text: string, labels: string): number => {
+      const line = text.split('\n').find((candidate) => candidate.startsWith(`coalition_instructions_total{${labels}} `));
+      return line ? Number(line.split(' ')[1]) : 0;
+    };
+    const before = await metrics();
+    const list = [
+      (await acme.client.sign('issue', { member: 'metered', amount: '1' })).jws,
+      tampered((await acme.client.sign('issue', { member: 'metered', amount: '1' })).jws),
+      (await acme.client.sign('redeem', { member: 'metered', amount: '1000' })).jws,
+      (await acme.client.sign('issue', { member: 'metered', amount: '2' })).jws,
+    ];
+    expect((await hub.graphql(BATCH_QUERY, { instructions: list })).errors).toBeUndefined();
+    const after = await metrics();
+    const delta = (labels: string) => sample(after, labels) - sample(before, labels);
+    expect(delta('op="issue",outcome="IssueReceipt"')).toBe(2);
+    expect(delta('op="unknown",outcome="InvalidSignature"')).toBe(1);
+    expect(delta('op="redeem",outcome="InsufficientBalance"')).toBe(1);
+  });
+
   it('answers an empty batch with no results', async () => {
     const answer = await hub.graphql(BATCH_QUERY, { instructions: [] });
     expect(answer.data?.submitInstructions).toEqual({ __typename: 'InstructionBatch', results: [] });
@@ -180,6 +202,23 @@ describe('limits', () => {
       },
     );
     expect(disguised.status).toBe(413);
+  });
+});
+
+describe('the partner rate limit', () => {
+  it('charges a batch of N instructions N: over the limit, all of that partner are RateLimited and nothing is written', async () => {
+    const limited = await TestHub.start({ env: { RATE_LIMIT_PARTNER_PER_SECOND: '3', RATE_LIMIT_PARTNER_BURST: '0' } });
+    try {
+      const partner = await limited.registerPartner('ACME');
+      const signed = await Promise.all(Array.from({ length: 4 }, () => partner.client.sign('enroll', { member: `rl-${Math.random()}` })));
+      const answer = await expectNothingWritten(limited, () =>
+        limited.graphql(BATCH_QUERY, { instructions: signed.map((item) => item.jws) }),
+      );
+      const typenames = answer.data?.submitInstructions.results.map((item: { result: { __typename: string } }) => item.result.__typename);
+      expect(typenames).toEqual(['RateLimited', 'RateLimited', 'RateLimited', 'RateLimited']);
+    } finally {
+      await limited.stop();
+    }
   });
 });
 
