@@ -4,7 +4,7 @@ import type { CapturedStatement } from './sql-capture';
 
 /**
  * EXPLAIN (not ANALYZE: nothing is executed) of every statement the hub sent during a compare
- * run, with the parameters of its first call, on the hub's database as it is now (after the
+ * run, with the parameters of its latest call, on the hub's database as it is now (after the
  * growth load, when there was one). For each: how often it was sent, whether its plan reads
  * through an index, and any sequential scan of a large table (pg_class.reltuples at least
  * `largeRows`), which is flagged.
