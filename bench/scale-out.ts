@@ -22,7 +22,7 @@ export interface ScaleOutOptions {
   requests: number;
   connections: number;
   members: number;
-  /** Pairs of runs (one process, then two) per load. */
+  /** Rounds per load; each round runs one process, two, and two with half the pool each, back to back. */
   repeat: number;
 }
 
@@ -96,7 +96,7 @@ function median(values: number[]): number {
 
 function line(label: string, result: RunResult, unit: string): string {
   return (
-    `  ${label.padEnd(14)} ${result.throughput.toFixed(0).padStart(6)} ${unit}  latency p50 ${result.p50} ms  p90 ${result.p90} ms  ` +
+    `  ${label.padEnd(29)} ${result.throughput.toFixed(0).padStart(6)} ${unit}  latency p50 ${result.p50} ms  p90 ${result.p90} ms  ` +
     `p99 ${result.p99} ms  max ${result.max} ms  failures ${result.failures}`
   );
 }
@@ -116,17 +116,18 @@ function summary(name: string, one: RunResult[], two: RunResult[], unit: string)
 export async function scaleOut(database: BenchDatabase, options: ScaleOutOptions): Promise<void> {
   console.log(
     `scale-out: one hub process vs two on one database; ${options.requests} requests per run, ${options.connections} connections, ` +
-      `${options.members} members, ${options.repeat} pairs of runs per load`,
+      `${options.members} members, ${options.repeat} rounds per load`,
   );
   const name = `bench_scale_out_${Date.now().toString(36)}`;
   const env = { RATE_LIMIT_PARTNER_PER_SECOND: '0', RATE_LIMIT_IP_PER_SECOND: '0' };
+  const halfPool = { ...env, DATABASE_POOL_SIZE: '10' };
   const operatorKey = await newOperatorKey();
   const hubs: BenchHub[] = [];
   try {
-    // The first migrates the database; the second starts on it as a second process of one deployment would.
-    hubs.push(await startBenchHub(database, name, { env, operatorKey }));
-    hubs.push(await startBenchHub(database, name, { env, operatorKey }));
-    const [first, second] = hubs as [BenchHub, BenchHub];
+    // The first migrates the database; the others start on it as more processes of one deployment would.
+    // Two pairs: with the default pool each (twice the database connections of one process), and with half of it each (the same).
+    for (const hubEnv of [env, env, halfPool, halfPool]) hubs.push(await startBenchHub(database, name, { env: hubEnv, operatorKey }));
+    const [first, second, halfA, halfB] = hubs as [BenchHub, BenchHub, BenchHub, BenchHub];
     const partner = await first.registerPartner(PARTNER);
     const members = Array.from({ length: options.members }, (_, i) => `m${i}`);
     await inParallel(members, 8, async (member) => {
@@ -141,12 +142,13 @@ export async function scaleOut(database: BenchDatabase, options: ScaleOutOptions
     await owner.connect();
     await owner.query('VACUUM ANALYZE').finally(() => owner.end());
     const setups: Array<{ label: string; urls: string[] }> = [
-      { label: 'one process', urls: [first.url] },
-      { label: 'two processes', urls: [first.url, second.url] },
+      { label: 'one process (pool 20)', urls: [first.url] },
+      { label: 'two processes (pool 20 each)', urls: [first.url, second.url] },
+      { label: 'two processes (pool 10 each)', urls: [halfA.url, halfB.url] },
     ];
 
     console.log(`issues (one partner, ${options.members} members):`);
-    const issues: RunResult[][] = [[], []];
+    const issues: RunResult[][] = setups.map(() => []);
     for (let round = 0; round < options.repeat; round += 1) {
       for (const [index, setup] of setups.entries()) {
         const bodies = await signIssues(partner.key, members, options.requests);
@@ -158,7 +160,7 @@ export async function scaleOut(database: BenchDatabase, options: ScaleOutOptions
     }
 
     console.log(`member reads (me { balance available combinedBalance tier }, ${options.members} members):`);
-    const reads: RunResult[][] = [[], []];
+    const reads: RunResult[][] = setups.map(() => []);
     for (let round = 0; round < options.repeat; round += 1) {
       for (const [index, setup] of setups.entries()) {
         let next = 0;
@@ -176,8 +178,10 @@ export async function scaleOut(database: BenchDatabase, options: ScaleOutOptions
     // Every accepted issue counted once, whichever process took it.
     const integrity = await first.graphql('{ ledgerIntegrity { ok differences { check } } }', {}, first.operatorToken);
     if (!integrity.data?.ledgerIntegrity?.ok) throw new Error(`integrity failed: ${JSON.stringify(integrity)}`);
-    summary('issues', issues[0]!, issues[1]!, 'issues/s');
-    summary('member reads', reads[0]!, reads[1]!, 'reads/s');
+    for (const index of [1, 2]) {
+      summary(`issues, ${setups[index]!.label}`, issues[0]!, issues[index]!, 'issues/s');
+      summary(`member reads, ${setups[index]!.label}`, reads[0]!, reads[index]!, 'reads/s');
+    }
   } finally {
     for (const hub of hubs) await hub.stop();
   }

@@ -107,12 +107,13 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
   // Every line written while a request runs carries its reqId, whichever logger was given.
   const logger = requestAwareLogger(options.logger ?? pino({ level: config.logLevel, base: { service: 'coalition-hub' } }));
   // Migrations run as the owner of `databaseUrl`; the hub itself runs as the least-privileged app role.
-  const dataSource = await openHubDataSource(databaseUrl, config.appDatabaseUrl);
+  const dataSource = await openHubDataSource(databaseUrl, config.appDatabaseUrl, config.databasePoolSize);
   let readDataSource = dataSource;
   const stopOnFailure: Array<() => Promise<void>> = [];
   try {
     // Member reads (docs/scaling.md, "Read replicas"): the replica's pool is opened as it is, no migration, no role set-up.
-    if (config.databaseReadUrl) readDataSource = await openReadDataSource(config.databaseReadUrl, config.appDatabaseUrl);
+    if (config.databaseReadUrl)
+      readDataSource = await openReadDataSource(config.databaseReadUrl, config.appDatabaseUrl, config.databasePoolSize);
     const hubKeys = await HubKeys.load(dataSource, config.hubId, clock, config.hubSigningJwk, {
       refreshSeconds: config.hubKeyRefreshSeconds,
       onRefreshError: (error) => logger.warn({ err: error }, 'hub key refresh failed: signing with the key read last'),

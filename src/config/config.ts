@@ -16,6 +16,8 @@ const environmentSchema = z.object({
   APP_DATABASE_URL: z.string().url().optional(),
   /** A streaming replica of DATABASE_URL's database that member reads go to (docs/scaling.md); unset = everything on the primary. */
   DATABASE_READ_URL: z.string().url().optional(),
+  /** Connections each hub process may open for requests (and as many on DATABASE_READ_URL): N processes open up to N times it. */
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(500).default(20),
   /** Where the embedded PostgreSQL keeps its data when DATABASE_URL is not set. */
   DATA_DIR: z.string().default('.data'),
   HUB_ID: z.string().min(1).max(128).default('coalition-hub'),
@@ -81,6 +83,7 @@ export interface Config {
   appDatabaseUrl: string | undefined;
   /** Member reads go here when set (as the app role, read-only); writes, reports and settlement stay on the primary. */
   databaseReadUrl: string | undefined;
+  databasePoolSize: number;
   dataDir: string;
   hubId: string;
   defaultCurrency: string;
@@ -174,6 +177,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     databaseUrl: env.DATABASE_URL,
     appDatabaseUrl: env.APP_DATABASE_URL,
     databaseReadUrl: env.DATABASE_READ_URL,
+    databasePoolSize: env.DATABASE_POOL_SIZE,
     dataDir: env.DATA_DIR,
     hubId: env.HUB_ID,
     defaultCurrency: env.DEFAULT_CURRENCY,

@@ -27,6 +27,7 @@ describe('loadConfig defaults', () => {
     });
     expect(loadConfig({}).databaseUrl).toBeUndefined();
     expect(loadConfig({}).databaseReadUrl).toBeUndefined();
+    expect(loadConfig({}).databasePoolSize).toBe(20);
   });
 
   it('treats an empty variable as unset (e.g. `DATABASE_URL= npm start` uses the embedded database)', () => {
@@ -62,6 +63,7 @@ describe('loadConfig reads', () => {
       HOST: '0.0.0.0',
       DATABASE_URL: 'postgres://hub:secret@db.internal:5432/coalition',
       DATABASE_READ_URL: 'postgres://hub:secret@replica.internal:5432/coalition',
+      DATABASE_POOL_SIZE: '8',
       DATA_DIR: '/var/lib/coalition',
       HUB_ID: 'hub-eu-1',
       OPERATOR_ISSUER: 'ops',
@@ -76,6 +78,7 @@ describe('loadConfig reads', () => {
       host: '0.0.0.0',
       databaseUrl: 'postgres://hub:secret@db.internal:5432/coalition',
       databaseReadUrl: 'postgres://hub:secret@replica.internal:5432/coalition',
+      databasePoolSize: 8,
       dataDir: '/var/lib/coalition',
       hubId: 'hub-eu-1',
       operatorIssuer: 'ops',
@@ -147,6 +150,7 @@ describe('loadConfig refuses, naming the variable', () => {
     ['LEDGER_COUNTER_SHARDS', '2.5'],
     ['LEDGER_COUNTER_SHARDS', 'many'],
     ['DATABASE_READ_URL', 'the replica'],
+    ['DATABASE_POOL_SIZE', '0'],
   ])('%s=%p', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`invalid configuration: .*${name}`));
   });
