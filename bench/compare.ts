@@ -56,7 +56,7 @@ export interface CompareOptions {
 
 const ISSUE = `mutation($i: String!) { issuePoints(instruction: $i) { __typename } }`;
 const REDEEM = `mutation($i: String!) { redeemPoints(instruction: $i) { __typename } }`;
-const BATCH = `mutation($i: [String!]!) { submitInstructions(instructions: $i) { results { index result { __typename } } } }`;
+const BATCH = `mutation($i: [String!]!) { submitInstructions(instructions: $i) { ... on InstructionBatch { results { index result { __typename } } } } }`;
 const READ = JSON.stringify({ query: '{ me { balance available combinedBalance { totalCp } tier { name } } }' });
 const PGBENCH_DATABASE = 'compare_pgbench';
 /** What each member gets before the runs, so that redeems always find points. */
