@@ -59,7 +59,11 @@ export async function memberReads(database: BenchDatabase, options: MemberReadsO
       }
     }
     if (prepared.length === 2) {
-      const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+      const median = (values: number[]) => {
+        const sorted = [...values].sort((a, b) => a - b);
+        const middle = Math.floor(sorted.length / 2);
+        return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+      };
       const [base, current] = prepared.map(({ label }) => rounds.get(label)!);
       const throughput = median(current!.map((r) => r.readsPerSecond)) / median(base!.map((r) => r.readsPerSecond));
       const p99 = median(current!.map((r) => r.p99)) / median(base!.map((r) => r.p99));
