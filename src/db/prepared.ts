@@ -40,6 +40,7 @@ export class PreparingClient extends Client {
   private readonly unnamed = new Set<string>();
 
   // node-postgres's query has many overloads; only (text, values) without a callback is named.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- pg's own declaration returns any
   override query(...args: unknown[]): any {
     const [text, values, callback] = args as [unknown, unknown, QueryCallback | undefined];
     if (typeof text !== 'string' || !Array.isArray(values) || values.length === 0 || callback !== undefined) {
