@@ -156,19 +156,46 @@ export async function lockFloored(tx: EntityManager, accountIds: readonly string
   );
 }
 
+/** A lot as a consumption reads it: in spending order, timestamps as PostgreSQL text (microseconds kept). */
+interface LotRow {
+  id: string;
+  issuer_partner_id: string;
+  remaining: string;
+  expires_at: string;
+  issued_at: string;
+}
+
 /**
- * lockFloored, and what each account can spend, in one statement. The operation locked these
- * rows before it decided, so this statement waits for nothing and reads every hold and lot
- * committed before that lock.
+ * lockFloored, and what each account can spend, in one statement; with a consumption, also the
+ * first batch of the lots it spends (in spending order), so that a redemption reads its wallet and
+ * its lots in one round trip. The operation locked these rows before it decided, so this statement
+ * waits for nothing and reads every hold and lot committed before that lock.
  */
-async function lockAndReadSpendable(tx: EntityManager, accountIds: readonly string[], at: Date): Promise<Map<string, SpendableRow>> {
-  if (accountIds.length === 0) return new Map();
-  const rows: SpendableRow[] = await tx.query(
-    `SELECT ${SPENDABLE_COLUMNS} FROM account_balance b JOIN account a ON a.id = b.account_id
+async function lockAndReadSpendable(
+  tx: EntityManager,
+  accountIds: readonly string[],
+  at: Date,
+  consumption?: LotConsumption,
+): Promise<{ rows: Map<string, SpendableRow>; firstLots: LotRow[] | undefined }> {
+  if (accountIds.length === 0) return { rows: new Map(), firstLots: undefined };
+  const rows: Array<SpendableRow & { first_lots: LotRow[] | null }> = await tx.query(
+    `SELECT ${SPENDABLE_COLUMNS},
+       CASE WHEN b.account_id = $3::bigint THEN (
+         SELECT coalesce(json_agg(json_build_object('id', l.id::text, 'issuer_partner_id', l.issuer_partner_id,
+                  'remaining', l.remaining::text, 'expires_at', l.expires_at::text, 'issued_at', l.issued_at::text)
+                  ORDER BY l.expires_at, l.issued_at, l.id), '[]'::json)
+         FROM (SELECT id, issuer_partner_id, remaining, expires_at, issued_at FROM lot
+               WHERE account_id = b.account_id AND remaining > 0
+                 AND ($4::text[] IS NULL OR issuer_partner_id = ANY($4::text[]))
+                 AND (vests_at IS NULL OR vests_at <= $2) AND expires_at > $2
+               ORDER BY expires_at, issued_at, id LIMIT $5) l
+       ) END AS first_lots
+     FROM account_balance b JOIN account a ON a.id = b.account_id
      WHERE b.account_id = ANY($1::bigint[]) AND b.shard = 0 ORDER BY (a.kind <> 'wallet'), b.account_id FOR UPDATE OF b`,
-    [[...accountIds], at],
+    [[...accountIds], at, consumption?.accountId ?? null, consumption?.issuers ?? null, LOT_BATCH],
   );
-  return new Map(rows.map((row) => [String(row.account_id), row]));
+  const first = rows.find((row) => consumption && String(row.account_id) === consumption.accountId)?.first_lots ?? undefined;
+  return { rows: new Map(rows.map((row) => [String(row.account_id), row])), firstLots: first };
 }
 
 /** Accounts whose balance is what their owner can spend: a debit never takes them below zero (a capped exposure may go negative). */
@@ -196,7 +223,11 @@ async function readBalances(tx: EntityManager, accountIds: readonly string[]): P
 }
 
 /** The rows readBalances would read, for accounts locked before an entry that only adds: what they held plus what the entry moved. */
-function addedTo(locked: ReadonlyMap<string, bigint>, accountIds: readonly string[], net: ReadonlyArray<[string, bigint]>): Map<string, SpendableRow> {
+function addedTo(
+  locked: ReadonlyMap<string, bigint>,
+  accountIds: readonly string[],
+  net: ReadonlyArray<[string, bigint]>,
+): Map<string, SpendableRow> {
   const rows = new Map<string, SpendableRow>();
   for (const accountId of accountIds) {
     const balance = (locked.get(accountId)! + net.find(([id]) => id === accountId)![1]).toString();
@@ -226,7 +257,7 @@ export async function postEntry(
   const flooredIds = new Set(postings.filter((p) => p.floored).map((p) => p.accountId));
   const net = netByAccount(postings);
   const debited = net.filter(([accountId, delta]) => delta < 0n && flooredIds.has(accountId)).map(([accountId]) => accountId);
-  const before = await lockAndReadSpendable(tx, debited, at);
+  const { rows: before, firstLots } = await lockAndReadSpendable(tx, debited, at, lots?.consume);
   const refusal = (accountId: string): DomainError<ErrorCode.INSUFFICIENT_BALANCE> => {
     const was = spendableOf(before.get(accountId));
     const requested = -net.find(([id]) => id === accountId)![1];
@@ -240,7 +271,7 @@ export async function postEntry(
 
   // Lots are read before the entry is written (the wallet is locked): the entry, its postings, its new lots and
   // every lot change then go to the database in one statement.
-  const takes = lots?.consume ? await takeLots(tx, lots.consume, at) : [];
+  const takes = lots?.consume ? await takeLots(tx, lots.consume, at, firstLots) : [];
   const changes = lotChangesOf(lots, takes);
   const inlineLots = (lots?.create ?? []).filter((lot) => !lot.spentAt);
   assert(
@@ -305,7 +336,7 @@ export interface NewHold {
  */
 export async function placeHold(tx: EntityManager, hold: NewHold): Promise<bigint | DomainError<ErrorCode.INSUFFICIENT_BALANCE>> {
   assert(hold.amount > 0n, 'a hold is for a positive amount');
-  const was = spendableOf((await lockAndReadSpendable(tx, [hold.walletId], hold.createdAt)).get(hold.walletId));
+  const was = spendableOf((await lockAndReadSpendable(tx, [hold.walletId], hold.createdAt)).rows.get(hold.walletId));
   if (was < hold.amount) return insufficientBalance(was < 0n ? 0n : was, hold.amount);
   await tx.query(
     `INSERT INTO hold (id, partner_id, jti, member_id, wallet_id, amount, order_ref, created_at, expires_at)
@@ -464,29 +495,34 @@ const LOT_BATCH = 64;
  * cannot change underneath. Lots are read in spending order along the index, a batch at a time, so
  * a redemption reads only the lots it consumes. Reads only: the entry's statement writes the takes.
  */
-async function takeLots(tx: EntityManager, consumption: LotConsumption, at: Date): Promise<LotTake[]> {
+async function takeLots(tx: EntityManager, consumption: LotConsumption, at: Date, firstBatch?: LotRow[]): Promise<LotTake[]> {
   const takes: LotTake[] = [];
   let left = consumption.amount;
   // Keyset position as PostgreSQL text, so that timestamps keep their microseconds.
   let after: { expiresAt: string; issuedAt: string; id: string } | null = null;
+  // The first batch may have come with the wallet's lock (lockAndReadSpendable): the same query, read then.
+  let prefetched = firstBatch;
   while (left > 0n) {
-    const rows: Array<{ id: string; issuer_partner_id: string; remaining: string; expires_at: string; issued_at: string }> = await tx.query(
-      `SELECT id, issuer_partner_id, remaining, expires_at::text AS expires_at, issued_at::text AS issued_at FROM lot
+    const rows: LotRow[] =
+      prefetched ??
+      (await tx.query(
+        `SELECT id, issuer_partner_id, remaining, expires_at::text AS expires_at, issued_at::text AS issued_at FROM lot
        WHERE account_id = $1 AND remaining > 0
          AND ($2::timestamptz IS NULL OR (expires_at, issued_at, id) > ($2::timestamptz, $3::timestamptz, $4::bigint))
          AND ($6::text[] IS NULL OR issuer_partner_id = ANY($6::text[]))
          AND (vests_at IS NULL OR vests_at <= $7) AND expires_at > $7
        ORDER BY expires_at, issued_at, id LIMIT $5`,
-      [
-        consumption.accountId,
-        after?.expiresAt ?? null,
-        after?.issuedAt ?? null,
-        after?.id ?? null,
-        LOT_BATCH,
-        consumption.issuers ?? null,
-        at,
-      ],
-    );
+        [
+          consumption.accountId,
+          after?.expiresAt ?? null,
+          after?.issuedAt ?? null,
+          after?.id ?? null,
+          LOT_BATCH,
+          consumption.issuers ?? null,
+          at,
+        ],
+      ));
+    prefetched = undefined;
     assert(rows.length > 0, `wallet ${consumption.accountId}: lots fall ${left} short of ${consumption.amount}`);
     const lots: OpenLot[] = rows.map((row) => ({ id: row.id, issuerPartnerId: row.issuer_partner_id, remaining: BigInt(row.remaining) }));
     const available = lots.reduce((sum, lot) => sum + lot.remaining, 0n);

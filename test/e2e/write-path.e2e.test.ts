@@ -45,5 +45,5 @@ test('an issue and a redemption send only the statements the kernel needs', asyn
   const redeem = await queriesDuring(hub, () => acme.client.redeemPoints({ member: 'm1', amount: '30' }));
   expect(redeem.result.ok).toBe(true);
   expect(issue.queries.length).toBeLessThanOrEqual(8);
-  expect(redeem.queries.length).toBeLessThanOrEqual(11);
+  expect(redeem.queries.length).toBeLessThanOrEqual(10);
 });
