@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { DataSource, MigrationExecutor } from 'typeorm';
 import { migrations } from '../../migrations';
 import { MemberEntity, PartnerEntity, PartnerKeyEntity } from './entities';
+import { PreparingClient } from './prepared';
 
 /** The tables read through TypeORM repositories; everything else is SQL. */
 export const entities = [PartnerEntity, PartnerKeyEntity, MemberEntity];
@@ -20,7 +21,9 @@ export function createDataSource(url: string, poolSize = 20): DataSource {
     logging: false,
     // READ COMMITTED for every connection, whatever the server's default, without a
     // SET TRANSACTION round trip per transaction; and no statement may run away with the database.
+    // Parameterised statements are named prepared statements, planned once per connection (prepared.ts).
     extra: {
+      Client: PreparingClient,
       max: poolSize,
       application_name: 'coalition-hub',
       options: '-c default_transaction_isolation=read\\ committed -c statement_timeout=30s',

@@ -80,6 +80,13 @@ export interface PostEntryInput extends NewEntry {
   captures?: { holdId: string; amount: bigint };
   /** Counter-accounts spread their balance over this many rows. */
   counterShards: number;
+  /**
+   * Balances of floored accounts that the caller read under a row lock it took earlier in this
+   * transaction (a locked row is read at its latest version, and nobody else can move it until the
+   * commit). An entry that only adds computes its new balances from these instead of reading them
+   * again after the write.
+   */
+  lockedBalances?: ReadonlyMap<string, bigint>;
 }
 
 export interface PostedEntry {
@@ -149,19 +156,46 @@ export async function lockFloored(tx: EntityManager, accountIds: readonly string
   );
 }
 
+/** A lot as a consumption reads it: in spending order, timestamps as PostgreSQL text (microseconds kept). */
+interface LotRow {
+  id: string;
+  issuer_partner_id: string;
+  remaining: string;
+  expires_at: string;
+  issued_at: string;
+}
+
 /**
- * lockFloored, and what each account can spend, in one statement. The operation locked these
- * rows before it decided, so this statement waits for nothing and reads every hold and lot
- * committed before that lock.
+ * lockFloored, and what each account can spend, in one statement; with a consumption, also the
+ * first batch of the lots it spends (in spending order), so that a redemption reads its wallet and
+ * its lots in one round trip. The operation locked these rows before it decided, so this statement
+ * waits for nothing and reads every hold and lot committed before that lock.
  */
-async function lockAndReadSpendable(tx: EntityManager, accountIds: readonly string[], at: Date): Promise<Map<string, SpendableRow>> {
-  if (accountIds.length === 0) return new Map();
-  const rows: SpendableRow[] = await tx.query(
-    `SELECT ${SPENDABLE_COLUMNS} FROM account_balance b JOIN account a ON a.id = b.account_id
+async function lockAndReadSpendable(
+  tx: EntityManager,
+  accountIds: readonly string[],
+  at: Date,
+  consumption?: LotConsumption,
+): Promise<{ rows: Map<string, SpendableRow>; firstLots: LotRow[] | undefined }> {
+  if (accountIds.length === 0) return { rows: new Map(), firstLots: undefined };
+  const rows: Array<SpendableRow & { first_lots: LotRow[] | null }> = await tx.query(
+    `SELECT ${SPENDABLE_COLUMNS},
+       CASE WHEN b.account_id = $3::bigint THEN (
+         SELECT coalesce(json_agg(json_build_object('id', l.id::text, 'issuer_partner_id', l.issuer_partner_id,
+                  'remaining', l.remaining::text, 'expires_at', l.expires_at::text, 'issued_at', l.issued_at::text)
+                  ORDER BY l.expires_at, l.issued_at, l.id), '[]'::json)
+         FROM (SELECT id, issuer_partner_id, remaining, expires_at, issued_at FROM lot
+               WHERE account_id = b.account_id AND remaining > 0
+                 AND ($4::text[] IS NULL OR issuer_partner_id = ANY($4::text[]))
+                 AND (vests_at IS NULL OR vests_at <= $2) AND expires_at > $2
+               ORDER BY expires_at, issued_at, id LIMIT $5) l
+       ) END AS first_lots
+     FROM account_balance b JOIN account a ON a.id = b.account_id
      WHERE b.account_id = ANY($1::bigint[]) AND b.shard = 0 ORDER BY (a.kind <> 'wallet'), b.account_id FOR UPDATE OF b`,
-    [[...accountIds], at],
+    [[...accountIds], at, consumption?.accountId ?? null, consumption?.issuers ?? null, LOT_BATCH],
   );
-  return new Map(rows.map((row) => [String(row.account_id), row]));
+  const first = rows.find((row) => consumption && String(row.account_id) === consumption.accountId)?.first_lots ?? undefined;
+  return { rows: new Map(rows.map((row) => [String(row.account_id), row])), firstLots: first };
 }
 
 /** Accounts whose balance is what their owner can spend: a debit never takes them below zero (a capped exposure may go negative). */
@@ -188,6 +222,20 @@ async function readBalances(tx: EntityManager, accountIds: readonly string[]): P
   return new Map(rows.map((row) => [String(row.account_id), row]));
 }
 
+/** The rows readBalances would read, for accounts locked before an entry that only adds: what they held plus what the entry moved. */
+function addedTo(
+  locked: ReadonlyMap<string, bigint>,
+  accountIds: readonly string[],
+  net: ReadonlyArray<[string, bigint]>,
+): Map<string, SpendableRow> {
+  const rows = new Map<string, SpendableRow>();
+  for (const accountId of accountIds) {
+    const balance = (locked.get(accountId)! + net.find(([id]) => id === accountId)![1]).toString();
+    rows.set(accountId, { account_id: accountId, kind: 'wallet', balance, reserved: '0', in_lots: balance });
+  }
+  return rows;
+}
+
 const spendableOf = (row: SpendableRow | undefined): bigint => (row ? BigInt(row.balance) - BigInt(row.reserved) : 0n);
 
 /**
@@ -209,7 +257,7 @@ export async function postEntry(
   const flooredIds = new Set(postings.filter((p) => p.floored).map((p) => p.accountId));
   const net = netByAccount(postings);
   const debited = net.filter(([accountId, delta]) => delta < 0n && flooredIds.has(accountId)).map(([accountId]) => accountId);
-  const before = await lockAndReadSpendable(tx, debited, at);
+  const { rows: before, firstLots } = await lockAndReadSpendable(tx, debited, at, lots?.consume);
   const refusal = (accountId: string): DomainError<ErrorCode.INSUFFICIENT_BALANCE> => {
     const was = spendableOf(before.get(accountId));
     const requested = -net.find(([id]) => id === accountId)![1];
@@ -221,8 +269,18 @@ export async function postEntry(
     if (BigInt(before.get(accountId)!.balance) + net.find(([id]) => id === accountId)![1] < 0n) return refusal(accountId);
   }
 
-  await recordEntry(tx, input, postings, input.counterShards);
-  const takes = lots ? await moveLots(tx, input.id, lots, at) : [];
+  // Lots are read before the entry is written (the wallet is locked): the entry, its postings, its new lots and
+  // every lot change then go to the database in one statement.
+  const takes = lots?.consume ? await takeLots(tx, lots.consume, at, firstLots) : [];
+  const changes = lotChangesOf(lots, takes);
+  const inlineLots = (lots?.create ?? []).filter((lot) => !lot.spentAt);
+  assert(
+    !lots?.consume || !inlineLots.some((lot) => lot.accountId === lots.consume!.accountId),
+    'an entry does not both make and consume lots in one wallet',
+  );
+  const applied = await recordEntry(tx, input, postings, input.counterShards, inlineLots, changes);
+  assert(applied === changes.length, `entry ${input.id}: ${changes.length - applied} lot changes name a lot not in their wallet`);
+  if (lots) await moveOtherLots(tx, input.id, lots, takes);
   if (input.captures) {
     const closed = await queryRows(
       tx,
@@ -236,7 +294,12 @@ export async function postEntry(
   // An entry that debits nothing and takes from no lot only adds (its new lots were checked against
   // its postings above), so it cannot break what the full read checks: its balances are enough.
   const checking = guarded.length > 0 || lots?.change !== undefined || lots?.consume !== undefined;
-  const after = checking ? await readSpendable(tx, moved, at) : await readBalances(tx, moved);
+  const locked = input.lockedBalances;
+  const after = checking
+    ? await readSpendable(tx, moved, at)
+    : locked && moved.every((accountId) => locked.has(accountId))
+      ? addedTo(locked, moved, net)
+      : await readBalances(tx, moved);
   const balances = new Map<string, bigint>();
   for (const accountId of moved) {
     const row = after.get(accountId);
@@ -273,7 +336,7 @@ export interface NewHold {
  */
 export async function placeHold(tx: EntityManager, hold: NewHold): Promise<bigint | DomainError<ErrorCode.INSUFFICIENT_BALANCE>> {
   assert(hold.amount > 0n, 'a hold is for a positive amount');
-  const was = spendableOf((await lockAndReadSpendable(tx, [hold.walletId], hold.createdAt)).get(hold.walletId));
+  const was = spendableOf((await lockAndReadSpendable(tx, [hold.walletId], hold.createdAt)).rows.get(hold.walletId));
   if (was < hold.amount) return insufficientBalance(was < 0n ? 0n : was, hold.amount);
   await tx.query(
     `INSERT INTO hold (id, partner_id, jti, member_id, wallet_id, amount, order_ref, created_at, expires_at)
@@ -303,21 +366,74 @@ export async function voidHold(tx: EntityManager, holdId: string, at: Date): Pro
   assert(closed.length === 1, `hold ${holdId} is not pending`);
 }
 
+/** A lot change as written, with why (the lot_consumption kind). */
+interface KindedLotChange extends LotChange {
+  kind: 'redeem' | 'expire' | 'reversal' | 'transfer' | 'exchange';
+}
+
+/** What a consumption took and the explicit changes, each with its kind. */
+function lotChangesOf(lots: LotMoves | undefined, takes: readonly LotTake[]): KindedLotChange[] {
+  const changes: KindedLotChange[] = [];
+  const consume = lots?.consume;
+  if (consume) {
+    for (const take of takes) {
+      changes.push({
+        lotId: take.lotId,
+        accountId: consume.accountId,
+        issuerPartnerId: take.issuerPartnerId,
+        consumerPartnerId: consume.consumerPartnerId,
+        amount: take.amount,
+        kind: consume.reason,
+      });
+    }
+  }
+  const change = lots?.change;
+  if (change) for (const one of change.changes) changes.push({ ...one, kind: change.reason });
+  return changes;
+}
+
 /**
- * The entry and its postings in one statement (one round trip); the shard count rides along for
- * the balance trigger (posting_moves_balances: the hub's role cannot write a balance itself),
- * which runs at the end of this statement.
+ * The entry, its postings, its new (unspent) lots and its lot changes in one statement (one round
+ * trip); the shard count rides along for the balance trigger (posting_moves_balances: the hub's
+ * role cannot write a balance itself), which runs at the end of this statement. Every change to a
+ * lot's remainder has its consumption record, so that consumption always explains the lot
+ * (ledgerIntegrity checks it). Returns how many lot changes found their lot in their wallet.
  */
-async function recordEntry(tx: EntityManager, entry: NewEntry, postings: readonly Posting[], counterShards: number): Promise<void> {
-  await tx.query(
+async function recordEntry(
+  tx: EntityManager,
+  entry: NewEntry,
+  postings: readonly Posting[],
+  counterShards: number,
+  newLots: readonly NewLot[],
+  changes: readonly KindedLotChange[],
+): Promise<number> {
+  const [row]: Array<{ changed: number }> = await tx.query(
     `WITH settings AS (SELECT set_config('coalition.counter_shards', $17::text, true)),
      entry AS (
        INSERT INTO journal_entry (id, type, partner_id, jti, member_id, order_ref, occurred_at, recorded_at, rates, request_hash, reverses_entry_id, counter_member_id, dispute_id)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $14, $15, $16) RETURNING id
+     ),
+     posted AS (
+       INSERT INTO posting (entry_id, account_id, asset, amount)
+       SELECT entry.id, p.account_id, p.asset, p.amount
+       FROM entry, settings, unnest($11::bigint[], $12::text[], $13::bigint[]) AS p(account_id, asset, amount)
+     ),
+     made AS (
+       INSERT INTO lot (account_id, issuer_partner_id, entry_id, amount, remaining, issued_at, expires_at, vests_at)
+       SELECT n.account_id, n.issuer, entry.id, n.amount, n.amount, n.issued_at, n.expires_at, n.vests_at
+       FROM entry, unnest($18::bigint[], $19::text[], $20::bigint[], $21::timestamptz[], $22::timestamptz[], $23::timestamptz[])
+         AS n(account_id, issuer, amount, issued_at, expires_at, vests_at)
+     ),
+     t AS (
+       SELECT * FROM unnest($24::bigint[], $25::bigint[], $26::text[], $27::text[], $28::bigint[], $29::text[])
+         AS t(id, amount, issuer, consumer, account_id, kind)
+     ),
+     moved AS (UPDATE lot SET remaining = remaining - t.amount FROM t WHERE lot.id = t.id AND lot.account_id = t.account_id RETURNING lot.id),
+     consumed AS (
+       INSERT INTO lot_consumption (lot_id, entry_id, issuer_partner_id, consumer_partner_id, amount, kind)
+       SELECT t.id, entry.id, t.issuer, t.consumer, t.amount, t.kind FROM entry, t WHERE t.id IN (SELECT id FROM moved) RETURNING 1
      )
-     INSERT INTO posting (entry_id, account_id, asset, amount)
-     SELECT entry.id, p.account_id, p.asset, p.amount
-     FROM entry, settings, unnest($11::bigint[], $12::text[], $13::bigint[]) AS p(account_id, asset, amount)`,
+     SELECT (SELECT count(*) FROM consumed)::int AS changed`,
     [
       entry.id,
       entry.type,
@@ -336,74 +452,77 @@ async function recordEntry(tx: EntityManager, entry: NewEntry, postings: readonl
       entry.counterMemberId ?? null,
       entry.disputeId ?? null,
       String(counterShards),
+      newLots.map((lot) => lot.accountId),
+      newLots.map((lot) => lot.issuerPartnerId),
+      newLots.map((lot) => lot.amount.toString()),
+      newLots.map((lot) => lot.issuedAt),
+      newLots.map((lot) => lot.expiresAt),
+      newLots.map((lot) => lot.vestsAt ?? null),
+      changes.map((change) => change.lotId),
+      changes.map((change) => change.amount.toString()),
+      changes.map((change) => change.issuerPartnerId),
+      changes.map((change) => change.consumerPartnerId),
+      changes.map((change) => change.accountId),
+      changes.map((change) => change.kind),
     ],
   );
+  return row!.changed;
 }
 
-async function moveLots(tx: EntityManager, entryId: string, lots: LotMoves, at: Date): Promise<LotTake[]> {
+/** Lots made already spent (an exchange X → Y) and a transfer's recipient lots: after the entry, in statements of their own. */
+async function moveOtherLots(tx: EntityManager, entryId: string, lots: LotMoves, takes: readonly LotTake[]): Promise<void> {
   for (const lot of lots.create ?? []) {
+    if (!lot.spentAt) continue;
     const [created]: Array<{ id: string }> = await tx.query(
       `INSERT INTO lot (account_id, issuer_partner_id, entry_id, amount, remaining, issued_at, expires_at, vests_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
-      [
-        lot.accountId,
-        lot.issuerPartnerId,
-        entryId,
-        lot.amount.toString(),
-        lot.spentAt ? '0' : lot.amount.toString(),
-        lot.issuedAt,
-        lot.expiresAt,
-        lot.vestsAt ?? null,
-      ],
+       VALUES ($1, $2, $3, $4, 0, $5, $6, $7) RETURNING id`,
+      [lot.accountId, lot.issuerPartnerId, entryId, lot.amount.toString(), lot.issuedAt, lot.expiresAt, lot.vestsAt ?? null],
     );
-    if (lot.spentAt) {
-      await tx.query(
-        `INSERT INTO lot_consumption (lot_id, entry_id, issuer_partner_id, consumer_partner_id, amount, kind) VALUES ($1, $2, $3, $4, $5, 'exchange')`,
-        [created!.id, entryId, lot.issuerPartnerId, lot.spentAt, lot.amount.toString()],
-      );
-    }
+    await tx.query(
+      `INSERT INTO lot_consumption (lot_id, entry_id, issuer_partner_id, consumer_partner_id, amount, kind) VALUES ($1, $2, $3, $4, $5, 'exchange')`,
+      [created!.id, entryId, lot.issuerPartnerId, lot.spentAt, lot.amount.toString()],
+    );
   }
-  let takes: LotTake[] = [];
-  if (lots.consume) {
-    takes = await consumeLots(tx, entryId, lots.consume, at);
-    if (lots.consume.copyTo) await copyLots(tx, lots.consume.copyTo, entryId, takes);
-  }
-  if (lots.change) await recordLotChanges(tx, entryId, lots.change.reason, lots.change.changes);
-  return takes;
+  if (lots.consume?.copyTo) await copyLots(tx, lots.consume.copyTo, entryId, takes);
 }
 
 /** Lots read per round trip while consuming: enough for almost every redemption in one. */
 const LOT_BATCH = 64;
 
 /**
- * Consumes from a wallet's lots, first-expiring-first-out (ties: issue time, then id); only lots
- * vested and not yet expired at `at` are spent. The wallet is locked, so the lots cannot change
- * underneath. Lots are read in spending order along the index, a batch at a time, so a
- * redemption touches only the lots it consumes.
+ * What a consumption takes from a wallet's lots, first-expiring-first-out (ties: issue time, then
+ * id); only lots vested and not yet expired at `at` are spent. The wallet is locked, so the lots
+ * cannot change underneath. Lots are read in spending order along the index, a batch at a time, so
+ * a redemption reads only the lots it consumes. Reads only: the entry's statement writes the takes.
  */
-async function consumeLots(tx: EntityManager, entryId: string, consumption: LotConsumption, at: Date): Promise<LotTake[]> {
+async function takeLots(tx: EntityManager, consumption: LotConsumption, at: Date, firstBatch?: LotRow[]): Promise<LotTake[]> {
   const takes: LotTake[] = [];
   let left = consumption.amount;
   // Keyset position as PostgreSQL text, so that timestamps keep their microseconds.
   let after: { expiresAt: string; issuedAt: string; id: string } | null = null;
+  // The first batch may have come with the wallet's lock (lockAndReadSpendable): the same query, read then.
+  let prefetched = firstBatch;
   while (left > 0n) {
-    const rows: Array<{ id: string; issuer_partner_id: string; remaining: string; expires_at: string; issued_at: string }> = await tx.query(
-      `SELECT id, issuer_partner_id, remaining, expires_at::text AS expires_at, issued_at::text AS issued_at FROM lot
+    const rows: LotRow[] =
+      prefetched ??
+      (await tx.query(
+        `SELECT id, issuer_partner_id, remaining, expires_at::text AS expires_at, issued_at::text AS issued_at FROM lot
        WHERE account_id = $1 AND remaining > 0
          AND ($2::timestamptz IS NULL OR (expires_at, issued_at, id) > ($2::timestamptz, $3::timestamptz, $4::bigint))
          AND ($6::text[] IS NULL OR issuer_partner_id = ANY($6::text[]))
          AND (vests_at IS NULL OR vests_at <= $7) AND expires_at > $7
        ORDER BY expires_at, issued_at, id LIMIT $5`,
-      [
-        consumption.accountId,
-        after?.expiresAt ?? null,
-        after?.issuedAt ?? null,
-        after?.id ?? null,
-        LOT_BATCH,
-        consumption.issuers ?? null,
-        at,
-      ],
-    );
+        [
+          consumption.accountId,
+          after?.expiresAt ?? null,
+          after?.issuedAt ?? null,
+          after?.id ?? null,
+          LOT_BATCH,
+          consumption.issuers ?? null,
+          at,
+        ],
+      ));
+    prefetched = undefined;
     assert(rows.length > 0, `wallet ${consumption.accountId}: lots fall ${left} short of ${consumption.amount}`);
     const lots: OpenLot[] = rows.map((row) => ({ id: row.id, issuerPartnerId: row.issuer_partner_id, remaining: BigInt(row.remaining) }));
     const available = lots.reduce((sum, lot) => sum + lot.remaining, 0n);
@@ -413,48 +532,7 @@ async function consumeLots(tx: EntityManager, entryId: string, consumption: LotC
     const last = rows[rows.length - 1]!;
     after = { expiresAt: last.expires_at, issuedAt: last.issued_at, id: last.id };
   }
-  await recordLotChanges(
-    tx,
-    entryId,
-    consumption.reason,
-    takes.map((take) => ({
-      lotId: take.lotId,
-      accountId: consumption.accountId,
-      issuerPartnerId: take.issuerPartnerId,
-      consumerPartnerId: consumption.consumerPartnerId,
-      amount: take.amount,
-    })),
-  );
   return takes;
-}
-
-/**
- * Moves lots and records why, in one statement: every change to a lot's remainder has its
- * consumption record, so that consumption always explains the lot (ledgerIntegrity checks it).
- */
-async function recordLotChanges(
-  tx: EntityManager,
-  entryId: string,
-  kind: 'redeem' | 'expire' | 'reversal' | 'transfer' | 'exchange',
-  changes: readonly LotChange[],
-): Promise<void> {
-  const moved = await queryRows<{ id: string }>(
-    tx,
-    `WITH t AS (SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $7::bigint[]) AS t(id, amount, issuer, consumer, account_id)),
-     moved AS (UPDATE lot SET remaining = remaining - t.amount FROM t WHERE lot.id = t.id AND lot.account_id = t.account_id RETURNING lot.id)
-     INSERT INTO lot_consumption (lot_id, entry_id, issuer_partner_id, consumer_partner_id, amount, kind)
-     SELECT id, $5, issuer, consumer, amount, $6 FROM t WHERE id IN (SELECT id FROM moved) RETURNING lot_id AS id`,
-    [
-      changes.map((change) => change.lotId),
-      changes.map((change) => change.amount.toString()),
-      changes.map((change) => change.issuerPartnerId),
-      changes.map((change) => change.consumerPartnerId),
-      entryId,
-      kind,
-      changes.map((change) => change.accountId),
-    ],
-  );
-  assert(moved.length === changes.length, `entry ${entryId}: ${changes.length - moved.length} lot changes name a lot not in their wallet`);
 }
 
 /** A transfer's recipient lots: same issuer, same issue time and expiry as the lots taken, made by this entry. */

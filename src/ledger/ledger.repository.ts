@@ -84,7 +84,7 @@ export interface MovementTargets {
   counter: AccountRef;
   /** The wallet's balance; read under a row lock when the targets were found `forDebit`. */
   balance: bigint;
-  /** What cannot be spent now: points on hold and points not yet vested. Spendable = balance − reserved. */
+  /** What cannot be spent now: points on hold and points not yet vested. Spendable = balance − reserved. Not read (0) for a credit. */
   reserved: bigint;
   /** The partner's contract in force at the entry's time: its prices go on the entry. */
   contract: {
@@ -104,19 +104,23 @@ export interface MovementTargets {
  * Everything an issue or a redemption at `partnerId` needs, in one round trip: the member behind
  * the partner's reference, the member's CP wallet, the partner's counter-account, and the partner's
  * lot lifetime. `forDebit` locks the wallet's balance row for the rest of the transaction, so two
- * debits of one wallet are decided one after the other. Null when the reference is not enrolled.
+ * debits of one wallet are decided one after the other. `'credit'` (an issue) locks it in the same
+ * statement, which then reads the balance at its latest version (what the entry adds to), and does
+ * not compute what is reserved: a credit never asks what is spendable. Null when the reference is
+ * not enrolled.
  */
 export async function findMovementTargets(
   tx: EntityManager,
   partnerId: string,
   member: { ref: string } | { id: string },
   counterKind: 'issuance' | 'redemption',
-  forDebit: boolean,
+  forDebit: boolean | 'credit',
   at: Date,
 ): Promise<MovementTargets | null> {
+  const credit = forDebit === 'credit';
   const memberClause = 'ref' in member ? 'l.member_ref = $2' : 'l.member_id = $2::uuid';
   const memberValue = 'ref' in member ? member.ref : member.id;
-  if (forDebit) {
+  if (forDebit === true) {
     // Lock first, in a statement of its own: under READ COMMITTED the next statement then sees
     // every hold, lot and balance committed before the lock was granted. (Reading them in the
     // locking statement would use the snapshot taken before waiting for the lock.)
@@ -135,7 +139,7 @@ export async function findMovementTargets(
     `SELECT l.member_id, w.id AS wallet_id, c.id AS counter_id, b.balance,
             k.id AS contract_id, k.currency, k.issue_price::text, k.redeem_price::text, k.lot_lifetime_months, k.pending_days, k.tier_multipliers,
             k.funding_mode, k.net_debit_cap_minor::text,
-            wallet_reserved(w.id, $4) AS reserved
+            ${credit ? '0' : 'wallet_reserved(w.id, $4)'} AS reserved
      FROM partner p
      JOIN member_link l ON l.partner_id = p.id AND ${memberClause}
      JOIN account w ON w.owner_kind = 'member' AND w.owner_id = l.member_id::text AND w.asset = 'CP' AND w.kind = 'wallet'
@@ -145,7 +149,7 @@ export async function findMovementTargets(
        SELECT id, currency, issue_price, redeem_price, lot_lifetime_months, pending_days, tier_multipliers, funding_mode, net_debit_cap_minor FROM partner_contract
        WHERE partner_id = p.id AND valid_from <= $4 ORDER BY valid_from DESC LIMIT 1
      ) k ON true
-     WHERE p.id = $1`,
+     WHERE p.id = $1${credit ? ' FOR UPDATE OF b' : ''}`,
     [partnerId, memberValue, counterKind, at],
   );
   const row = rows[0];

@@ -19,7 +19,8 @@ export async function issuePoints(
   context: MovementContext,
   claims: MovementClaims,
 ): Promise<MovementResult | OpError<'issue'>> {
-  const targets = await findMovementTargets(tx, context.partnerId, { ref: claims.member }, 'issuance', false, context.now);
+  // The wallet is locked as it is found (it is credited, and locked first in the global order): the entry adds to the balance read here.
+  const targets = await findMovementTargets(tx, context.partnerId, { ref: claims.member }, 'issuance', 'credit', context.now);
   if (!targets) return unknownMember(context, claims.member);
   const rates: Record<string, string> = {
     contractId: targets.contract.id,
@@ -64,6 +65,7 @@ export async function issuePoints(
       ],
     },
     counterShards: context.counterShards,
+    lockedBalances: new Map([[targets.wallet.id, targets.balance]]),
   });
   // An issue debits only the issuance counter and a funding account drawFunding has just checked under its lock.
   assert(!isDomainError(posted), `issue entry ${context.entryId} was refused: ${isDomainError(posted) ? posted.message : ''}`);

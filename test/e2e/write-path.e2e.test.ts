@@ -1,0 +1,49 @@
+import { statementName } from '../../src/db/prepared';
+import { TestHub, type TestPartner } from '../helpers/test-hub';
+import { queriesDuring } from './support/query-log';
+
+/**
+ * The single-instruction write path (docs/benchmarks.md, "Write path, single instructions"):
+ * parameterised statements are named prepared statements, and an issue or a redemption sends
+ * the statements its kernel checks need and no more.
+ */
+let hub: TestHub;
+let acme: TestPartner;
+
+beforeAll(async () => {
+  hub = await TestHub.start();
+  acme = await hub.registerPartner('ACME');
+  const enrolled = await acme.client.enrollMember({ member: 'm1' });
+  if (!enrolled.ok) throw new Error('enrol failed');
+});
+
+afterAll(async () => {
+  await hub.stop();
+});
+
+test('a parameterised statement is prepared once on its connection and reused by name', async () => {
+  const runner = hub.hub.dataSource.createQueryRunner();
+  await runner.connect();
+  try {
+    const text = 'SELECT $1::int + 1 AS answer';
+    expect(await runner.query(text, [1])).toEqual([{ answer: 2 }]);
+    expect(await runner.query(text, [41])).toEqual([{ answer: 42 }]);
+    const prepared: Array<{ name: string; statement: string }> = await runner.query('SELECT name, statement FROM pg_prepared_statements');
+    expect(prepared.filter((row) => row.statement === text)).toEqual([{ name: statementName(text), statement: text }]);
+    // Without parameters a statement stays unnamed.
+    expect(prepared.some((row) => row.statement.startsWith('SELECT name, statement FROM pg_prepared_statements'))).toBe(false);
+  } finally {
+    await runner.release();
+  }
+});
+
+test('an issue and a redemption send only the statements the kernel needs', async () => {
+  // Warm: the first instruction of a partner may read what later ones find cached.
+  expect((await acme.client.issuePoints({ member: 'm1', amount: '100' })).ok).toBe(true);
+  const issue = await queriesDuring(hub, () => acme.client.issuePoints({ member: 'm1', amount: '10' }));
+  expect(issue.result.ok).toBe(true);
+  const redeem = await queriesDuring(hub, () => acme.client.redeemPoints({ member: 'm1', amount: '30' }));
+  expect(redeem.result.ok).toBe(true);
+  expect(issue.queries.length).toBeLessThanOrEqual(8);
+  expect(redeem.queries.length).toBeLessThanOrEqual(10);
+});
