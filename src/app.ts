@@ -242,7 +242,17 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
       jwks: () => hubKeys.jwks(),
       createContext: async (authorization, telemetry) => ({
         viewer: await orUnavailable(() => auth.authenticate(authorization), outage),
-        loaders: createLoaders({ ledger, memberLedger, partners: partnerQueries, contracts, tiers, clock, funding, webhooks, memberSummaries }),
+        loaders: createLoaders({
+          ledger,
+          memberLedger,
+          partners: partnerQueries,
+          contracts,
+          tiers,
+          clock,
+          funding,
+          webhooks,
+          memberSummaries,
+        }),
         telemetry,
         requestId: currentRequestId() ?? 'none',
         logger,

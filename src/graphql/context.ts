@@ -26,7 +26,16 @@ export interface LoaderSources {
 }
 
 /** Per-request batching: every field a list can fan out to goes through one of these. */
-export function createLoaders({ ledger, memberLedger = ledger, partners, contracts, tiers, funding, webhooks, memberSummaries }: LoaderSources) {
+export function createLoaders({
+  ledger,
+  memberLedger = ledger,
+  partners,
+  contracts,
+  tiers,
+  funding,
+  webhooks,
+  memberSummaries,
+}: LoaderSources) {
   // A member's balances, wallets and tier amount: every such field of a request in one statement.
   const summary = new DataLoader<SummaryRequest, SummaryValue, string>((requests) => memberSummaries.summaries(requests), {
     cacheKeyFn: ({ memberId, part }) => `${memberId}|${part}`,
