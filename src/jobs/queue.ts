@@ -29,10 +29,16 @@ export interface JobQueueOptions {
  * timeout. The schema is installed by the owner at migration (src/db/job-queue-schema.ts).
  */
 export class JobQueue {
+  private stopping = false;
+  private restartTimer: NodeJS.Timeout | undefined;
+
   private constructor(
-    private readonly runner: Runner,
+    private runner: Runner,
     private readonly pool: Pool,
-  ) {}
+    private readonly options: JobQueueOptions,
+  ) {
+    this.watch(runner);
+  }
 
   static async start(options: JobQueueOptions): Promise<JobQueue> {
     const concurrency = options.concurrency ?? 2;
@@ -47,17 +53,40 @@ export class JobQueue {
     const lost = (error: Error) => options.logger.warn({ err: error, component: 'job-queue' }, 'job queue connection lost');
     pool.on('error', lost);
     pool.on('connect', (client) => client.on('error', lost));
-    const runner = await run({
-      pgPool: pool,
-      schema: JOB_QUEUE_SCHEMA,
-      taskList: options.tasks,
-      concurrency,
-      pollInterval: options.pollIntervalMs ?? 2000,
-      // The hub stops the queue itself when it shuts down (app.ts close()).
-      noHandleSignals: true,
-      logger: workerLogger(options.logger),
+    return new JobQueue(await startRunner(pool, options), pool, options);
+  }
+
+  /**
+   * graphile-worker stops its runner when it cannot record a job's end (the database refused a
+   * connection, say): its promise rejects. That must not take the hub down, and jobs must go on:
+   * the queue logs it and starts a new runner (a job left half-done is taken again after its lock times out).
+   */
+  private watch(runner: Runner): void {
+    runner.promise.then(undefined, (error: unknown) => {
+      if (this.stopping || runner !== this.runner) return;
+      this.options.logger.error({ err: error, component: 'job-queue' }, 'job queue stopped on a database error; starting it again in 1 s');
+      this.scheduleRestart();
     });
-    return new JobQueue(runner, pool);
+  }
+
+  private scheduleRestart(): void {
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = undefined;
+      if (this.stopping) return;
+      startRunner(this.pool, this.options).then(
+        (runner) => {
+          if (this.stopping) return void runner.stop().catch(() => undefined);
+          this.runner = runner;
+          this.watch(runner);
+          this.options.logger.info({ component: 'job-queue' }, 'job queue running again');
+        },
+        (error: unknown) => {
+          this.options.logger.warn({ err: error, component: 'job-queue' }, 'job queue could not start again; trying in 1 s');
+          this.scheduleRestart();
+        },
+      );
+    }, 1000);
+    this.restartTimer.unref();
   }
 
   /** Queues a job (outside any transaction of the caller; inside one, insert with graphile_worker.add_job instead). */
@@ -67,12 +96,30 @@ export class JobQueue {
 
   /** Takes no new job and waits for the jobs running now to finish. */
   async stop(): Promise<void> {
+    this.stopping = true;
+    if (this.restartTimer) clearTimeout(this.restartTimer);
     try {
-      await this.runner.stop();
+      // A runner that already stopped on its own has nothing left to wait for.
+      await this.runner.stop().catch((error: unknown) => {
+        this.options.logger.debug({ err: error, component: 'job-queue' }, 'job queue was already stopped');
+      });
     } finally {
       await this.pool.end();
     }
   }
+}
+
+function startRunner(pool: Pool, options: JobQueueOptions): Promise<Runner> {
+  return run({
+    pgPool: pool,
+    schema: JOB_QUEUE_SCHEMA,
+    taskList: options.tasks,
+    concurrency: options.concurrency ?? 2,
+    pollInterval: options.pollIntervalMs ?? 2000,
+    // The hub stops the queue itself when it shuts down (app.ts close()).
+    noHandleSignals: true,
+    logger: workerLogger(options.logger),
+  });
 }
 
 /** graphile-worker's log lines through the hub's logger (debug and info are its routine chatter). */
