@@ -242,15 +242,7 @@ export class PartnerClient {
 
   /** Signs and sends an instruction; the receipt is pinned to this jti and this request's hash. */
   async submit<O extends Op>(op: O, fields: FieldsByOp[O], opts: SubmitOptions = {}): Promise<Outcome<O>> {
-    const signed = await signInstruction({
-      partnerId: this.partnerId,
-      hubId: this.hubId,
-      key: this.key,
-      op,
-      fields,
-      jti: opts.jti,
-      lifetimeSeconds: opts.lifetimeSeconds,
-    });
+    const signed = await this.sign(op, fields, opts);
     return this.send(op, signed.jws, signed.jti, signed.requestHash);
   }
 
