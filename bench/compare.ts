@@ -22,7 +22,7 @@ import {
 import { explainCaptured, formatExplained } from './explain';
 import { growthLoad } from './growth';
 import { HUB_ID, inParallel, startBenchHub, type BenchDatabase, type BenchHub } from './harness';
-import { initialisePgbench, runPgbench, vacuumAnalyze } from './pgbench';
+import { initialisePgbench, runPgbench, vacuumAnalyze, waitForQuietHub } from './pgbench';
 
 /**
  * `npm run bench -- compare` (docs/benchmarks.md, "Side by side with pgbench"): pgbench TPC-B
@@ -329,6 +329,9 @@ async function round(fixture: Fixture, pgbenchUrl: string, options: CompareOptio
     const measure = await run();
     sequence.push(measure);
     console.log(`  ${formatLine(measure.kind, measure, undefined, measure.note)}`);
+    // Calls still in flight when the client stopped (a batch takes seconds) finish before the next run.
+    const waited = await waitForQuietHub(fixture.hub.databaseUrl);
+    if (waited >= 1) progress(`${label}: waited ${waited.toFixed(1)} s for the hub's calls still running after ${measure.kind}`);
   };
   progress(`${label}: VACUUM ANALYZE of the hub's database`);
   await vacuumAnalyze(fixture.hub.databaseUrl);

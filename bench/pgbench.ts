@@ -67,6 +67,30 @@ export async function vacuumAnalyze(url: string): Promise<void> {
 }
 
 /**
+ * Waits (at most `limitSeconds`) until no request of the hub is still working in its database: a run
+ * that stops its client leaves the calls in flight to finish on the server (a batch call takes
+ * seconds), and the next run must not be measured against them. Returns the seconds waited.
+ */
+export async function waitForQuietHub(url: string, limitSeconds = 120): Promise<number> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  const started = Date.now();
+  try {
+    for (;;) {
+      const { rows } = await client.query<{ busy: number }>(
+        `SELECT count(*)::int AS busy FROM pg_stat_activity
+         WHERE datname = current_database() AND pid <> pg_backend_pid() AND application_name = 'coalition-hub' AND state <> 'idle'`,
+      );
+      if (rows[0]!.busy === 0 || Date.now() - started > limitSeconds * 1000) break;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  } finally {
+    await client.end();
+  }
+  return (Date.now() - started) / 1000;
+}
+
+/**
  * One timed TPC-B run: `pgbench -c <connections> -j <threads> -T <seconds> -P 5 -l`. The rate is
  * pgbench's own `tps` line; the percentiles come from its per-transaction log (every
  * transaction's latency, written by pgbench's threads to a temporary directory).
