@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import autocannon from 'autocannon';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -183,4 +184,53 @@ export async function enrollAndSignIssues(
     bodies.push(JSON.stringify({ query: mutation, variables: { i: signed.jws } }));
   }
   return bodies;
+}
+
+/** What one load run measured: requests per second, latency percentiles (ms) and failures. */
+export interface LoadResult {
+  throughput: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+  failures: number;
+}
+
+/**
+ * `requests` POSTs to `/graphql` of `urls` (several: connection i goes to url i mod n) over
+ * `connections` connections, each body and its extra headers from `next`. A request fails when the
+ * answer is not 200 or `accepted` refuses its body; errors and timeouts count as failures too.
+ */
+export async function graphqlLoad(
+  urls: string | string[],
+  options: { connections: number; requests: number },
+  next: () => { body: string; headers?: Record<string, string> },
+  accepted: (body: string) => boolean,
+): Promise<LoadResult> {
+  let failures = 0;
+  const result = await autocannon({
+    url: typeof urls === 'string' ? `${urls}/graphql` : urls.map((url) => `${url}/graphql`),
+    connections: options.connections,
+    amount: options.requests,
+    requests: [
+      {
+        method: 'POST',
+        setupRequest: (setup) => {
+          const { body, headers } = next();
+          return { ...setup, body, headers: { 'content-type': 'application/json', ...headers } };
+        },
+        onResponse: (status, body) => {
+          if (status !== 200 || !accepted(body)) failures += 1;
+        },
+      },
+    ],
+  });
+  return {
+    throughput: result.requests.total / result.duration,
+    p50: result.latency.p50,
+    p90: result.latency.p90,
+    p99: result.latency.p99,
+    max: result.latency.max,
+    failures: failures + result.errors + result.timeouts,
+  };
 }

@@ -1,5 +1,4 @@
-import autocannon from 'autocannon';
-import { enrollAndSignIssues, startBenchHub, type BenchDatabase } from './harness';
+import { enrollAndSignIssues, graphqlLoad, startBenchHub, type BenchDatabase } from './harness';
 
 /**
  * Hot accounts (docs/ledger.md, "Balances and sharded counters"): every issue at a partner touches that partner's issuance account.
@@ -31,34 +30,16 @@ async function runOnce(database: BenchDatabase, shards: number, options: HotPart
   try {
     const bodies = await enrollAndSignIssues(await hub.registerPartner('BUSY'), 'BUSY', options, ISSUE);
     let next = 0;
-    let failures = 0;
-    const result = await autocannon({
-      url: `${hub.url}/graphql`,
-      connections: options.connections,
-      amount: options.requests,
-      requests: [
-        {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          setupRequest: (request) => ({ ...request, body: bodies[next++ % bodies.length] }),
-          onResponse: (status, body) => {
-            if (status !== 200 || !body.includes('"IssueReceipt"')) failures += 1;
-          },
-        },
-      ],
-    });
+    const result = await graphqlLoad(
+      hub.url,
+      options,
+      () => ({ body: bodies[next++ % bodies.length]! }),
+      (body) => body.includes('"IssueReceipt"'),
+    );
     // The ledger must be exact after the storm: every accepted issue counted once.
     const integrity = await hub.graphql('{ ledgerIntegrity { ok differences { check } } }', {}, hub.operatorToken);
     if (!integrity.data?.ledgerIntegrity?.ok) throw new Error(`integrity failed: ${JSON.stringify(integrity)}`);
-    return {
-      shards,
-      throughput: result.requests.total / result.duration,
-      p50: result.latency.p50,
-      p90: result.latency.p90,
-      p99: result.latency.p99,
-      max: result.latency.max,
-      failures: failures + result.errors + result.timeouts,
-    };
+    return { shards, ...result };
   } finally {
     await hub.stop();
   }

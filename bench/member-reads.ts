@@ -1,5 +1,4 @@
-import autocannon from 'autocannon';
-import { inParallel, startBenchHub, type BenchDatabase, type BenchHub } from './harness';
+import { graphqlLoad, inParallel, startBenchHub, type BenchDatabase, type BenchHub } from './harness';
 
 /** What a member's app shows on every refresh: the two balances, the value of everything held, the tier. */
 export const MEMBER_READ_QUERY = '{ me { balance available combinedBalance { totalCp } tier { name } } }';
@@ -91,31 +90,11 @@ async function loadMembers(hub: BenchHub, options: MemberReadsOptions): Promise<
 async function readLoad(hub: BenchHub, tokens: string[], options: MemberReadsOptions): Promise<Round> {
   const body = JSON.stringify({ query: MEMBER_READ_QUERY });
   let next = 0;
-  let failures = 0;
-  const result = await autocannon({
-    url: `${hub.url}/graphql`,
-    connections: options.connections,
-    amount: options.requests,
-    requests: [
-      {
-        method: 'POST',
-        body,
-        setupRequest: (request) => ({
-          ...request,
-          headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens[next++ % tokens.length]}` },
-        }),
-        onResponse: (status, text) => {
-          if (status !== 200 || !text.includes('"totalCp"') || text.includes('"errors"')) failures += 1;
-        },
-      },
-    ],
-  });
-  return {
-    readsPerSecond: result.requests.total / result.duration,
-    p50: result.latency.p50,
-    p90: result.latency.p90,
-    p99: result.latency.p99,
-    max: result.latency.max,
-    failures: failures + result.errors + result.timeouts,
-  };
+  const { throughput, ...rest } = await graphqlLoad(
+    hub.url,
+    options,
+    () => ({ body, headers: { authorization: `Bearer ${tokens[next++ % tokens.length]}` } }),
+    (text) => text.includes('"totalCp"') && !text.includes('"errors"'),
+  );
+  return { readsPerSecond: throughput, ...rest };
 }

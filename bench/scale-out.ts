@@ -1,8 +1,16 @@
-import autocannon from 'autocannon';
 import { Client } from 'pg';
 import { ensureDatabase } from '../src/db/embedded';
 import { signInstruction, type PartnerKey } from '@coalition-hub/partner-sdk';
-import { HUB_ID, inParallel, newOperatorKey, startBenchHub, type BenchDatabase, type BenchHub } from './harness';
+import {
+  HUB_ID,
+  graphqlLoad,
+  inParallel,
+  newOperatorKey,
+  startBenchHub,
+  type BenchDatabase,
+  type BenchHub,
+  type LoadResult,
+} from './harness';
 
 /**
  * Scale-out (docs/scaling.md): the same load against one hub process and against two hub
@@ -26,50 +34,9 @@ export interface ScaleOutOptions {
   repeat: number;
 }
 
-interface RunResult {
-  throughput: number;
-  p50: number;
-  p90: number;
-  p99: number;
-  max: number;
-  failures: number;
-}
+type RunResult = LoadResult;
 
 const PARTNER = 'BUSY';
-
-async function measure(
-  urls: string[],
-  options: ScaleOutOptions,
-  request: () => { body: string; headers: Record<string, string> },
-  expect: string,
-): Promise<RunResult> {
-  let failures = 0;
-  const result = await autocannon({
-    url: urls.map((url) => `${url}/graphql`),
-    connections: options.connections,
-    amount: options.requests,
-    requests: [
-      {
-        method: 'POST',
-        setupRequest: (setup) => {
-          const { body, headers } = request();
-          return { ...setup, body, headers: { 'content-type': 'application/json', ...headers } };
-        },
-        onResponse: (status, body) => {
-          if (status !== 200 || !body.includes(expect)) failures += 1;
-        },
-      },
-    ],
-  });
-  return {
-    throughput: result.requests.total / result.duration,
-    p50: result.latency.p50,
-    p90: result.latency.p90,
-    p99: result.latency.p99,
-    max: result.latency.max,
-    failures: failures + result.errors + result.timeouts,
-  };
-}
 
 /** `count` issues of 10 CP to the members in turn, signed now (before the clock starts), as GraphQL bodies. */
 async function signIssues(key: PartnerKey, members: string[], count: number): Promise<string[]> {
@@ -153,7 +120,12 @@ export async function scaleOut(database: BenchDatabase, options: ScaleOutOptions
       for (const [index, setup] of setups.entries()) {
         const bodies = await signIssues(partner.key, members, options.requests);
         let next = 0;
-        const result = await measure(setup.urls, options, () => ({ body: bodies[next++ % bodies.length]!, headers: {} }), '"IssueReceipt"');
+        const result = await graphqlLoad(
+          setup.urls,
+          options,
+          () => ({ body: bodies[next++ % bodies.length]! }),
+          (body) => body.includes('"IssueReceipt"'),
+        );
         issues[index]!.push(result);
         console.log(line(setup.label, result, 'issues/s'));
       }
@@ -164,11 +136,11 @@ export async function scaleOut(database: BenchDatabase, options: ScaleOutOptions
     for (let round = 0; round < options.repeat; round += 1) {
       for (const [index, setup] of setups.entries()) {
         let next = 0;
-        const result = await measure(
+        const result = await graphqlLoad(
           setup.urls,
           options,
           () => ({ body: ME, headers: { authorization: `Bearer ${tokens[next++ % tokens.length]}` } }),
-          '"balance"',
+          (body) => body.includes('"balance"'),
         );
         reads[index]!.push(result);
         console.log(line(setup.label, result, 'reads/s '));
