@@ -39,20 +39,27 @@ export class PreparingClient extends Client {
   private readonly named = new Set<string>();
   private readonly unnamed = new Set<string>();
 
-  // node-postgres's query has many overloads; only (text, values) without a callback is named.
+  // node-postgres's query has many overloads; only (text, values[, callback]) with values is named.
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- pg's own declaration returns any
   override query(...args: unknown[]): any {
     const [text, values, callback] = args as [unknown, unknown, QueryCallback | undefined];
-    if (typeof text !== 'string' || !Array.isArray(values) || values.length === 0 || callback !== undefined) {
-      return (super.query as (...rest: unknown[]) => unknown).apply(this, args);
-    }
+    const passThrough = () => (super.query as (...rest: unknown[]) => unknown).apply(this, args);
+    if (typeof text !== 'string' || !Array.isArray(values) || values.length === 0) return passThrough();
     const name = statementName(text);
-    if (this.unnamed.has(name) || (!this.named.has(name) && this.named.size >= NAMED_PER_CONNECTION_MAX)) {
-      return super.query(text, values);
-    }
+    if (this.unnamed.has(name) || (!this.named.has(name) && this.named.size >= NAMED_PER_CONNECTION_MAX)) return passThrough();
     this.named.add(name);
+    const planChanged = (error: unknown) => {
+      if ((error as { code?: string } | null)?.code === CACHED_PLAN_CHANGED) this.unnamed.add(name);
+    };
+    // pg-pool's own query (the rate limiter's path) passes a callback; TypeORM awaits the promise.
+    if (typeof callback === 'function') {
+      return super.query({ name, text, values }, (error: Error | null, result: unknown) => {
+        planChanged(error);
+        callback(error, result);
+      });
+    }
     return super.query({ name, text, values }).catch((error: unknown) => {
-      if ((error as { code?: string }).code === CACHED_PLAN_CHANGED) this.unnamed.add(name);
+      planChanged(error);
       throw error;
     });
   }

@@ -1,5 +1,4 @@
 import type { DataSource, EntityManager } from 'typeorm';
-import { namedQuery } from './named-query';
 import { forbidden } from '../common/auth-errors';
 import type { Viewer } from '../common/viewer';
 import { UUID_PATTERN } from '@coalition-hub/partner-sdk';
@@ -64,11 +63,9 @@ export class MemberQueryService {
     return this.findByRef(viewer.partnerId, memberRef);
   }
 
-  /** Every member read starts here (`me`, `memberByRef`): one named statement, planned once per connection. */
+  /** Every member read starts here (`me`, `memberByRef`): one prepared statement (src/db/prepared.ts), planned once per connection. */
   private async findByRef(partnerId: string, memberRef: string): Promise<MemberEntity | null> {
-    const rows = await namedQuery<{ id: string; email_hash: string | null; phone_hash: string | null; created_at: Date }>(
-      this.dataSource,
-      'member_by_ref',
+    const rows: Array<{ id: string; email_hash: string | null; phone_hash: string | null; created_at: Date }> = await this.dataSource.query(
       `SELECT m.id, m.email_hash, m.phone_hash, m.created_at FROM member_link l JOIN member m ON m.id = l.member_id
        WHERE l.partner_id = $1 AND l.member_ref = $2`,
       [partnerId, memberRef],

@@ -1,5 +1,4 @@
 import type { DataSource } from 'typeorm';
-import { namedQuery } from './named-query';
 import type { Clock } from '../common/clock';
 import { DAY_IN_WINDOW, type TierService } from './tiers';
 
@@ -68,8 +67,8 @@ interface SummaryRow {
 
 /**
  * A member's balances, wallets and tier amount for the fields of one GraphQL request, in one statement
- * (batched by a DataLoader: the fields of a member resolve side by side). Each combination of parts is a
- * named statement, so PostgreSQL plans it once per connection.
+ * (batched by a DataLoader: the fields of a member resolve side by side). Each combination of parts is its
+ * own text, so each is a prepared statement of its own (src/db/prepared.ts), planned once per connection.
  */
 export class MemberSummaryService {
   constructor(
@@ -87,7 +86,7 @@ export class MemberSummaryService {
       LEFT JOIN account w ON w.owner_kind = 'member' AND w.owner_id = m.id::text AND w.asset = 'CP' AND w.kind = 'wallet'
       -- Every parameter is typed even when the parts asked do not use it.
       WHERE $2::timestamptz IS NOT NULL AND $3::timestamptz IS NOT NULL AND $4::timestamptz IS NOT NULL`;
-    const rows = await namedQuery<SummaryRow>(this.dataSource, `member_summary_${parts.join('_')}`, text, [
+    const rows: SummaryRow[] = await this.dataSource.query(text, [
       memberIds,
       new Date(now.getTime() - this.tiers.windowDays * DAY_MS),
       now,

@@ -37,6 +37,22 @@ test('a parameterised statement is prepared once on its connection and reused by
   }
 });
 
+test('a statement sent through the pool with a callback (the path of the rate limiter) is prepared too', async () => {
+  const pool = (hub.hub.dataSource.driver as unknown as { master: import('pg').Pool }).master;
+  const client = await pool.connect();
+  try {
+    const text = 'SELECT $1::int * 2 AS doubled';
+    const viaCallback = await new Promise<unknown>((resolve, reject) =>
+      client.query(text, [21], (error, result) => (error ? reject(error) : resolve(result.rows))),
+    );
+    expect(viaCallback).toEqual([{ doubled: 42 }]);
+    const { rows } = await client.query<{ name: string }>('SELECT name FROM pg_prepared_statements WHERE statement = $1', [text]);
+    expect(rows).toEqual([{ name: statementName(text) }]);
+  } finally {
+    client.release();
+  }
+});
+
 test('an issue and a redemption send only the statements the kernel needs', async () => {
   // Warm: the first instruction of a partner may read what later ones find cached.
   expect((await acme.client.issuePoints({ member: 'm1', amount: '100' })).ok).toBe(true);
