@@ -15,6 +15,7 @@ import { lockBatchWallets } from './batch-locks';
 import { eventsOf } from './instruction-events';
 import { eventRowsJson, eventsInsert } from '../outbox/outbox';
 import type { ClaimsOf } from '../common/claims';
+import type { JWTPayload } from 'jose';
 import type { Signer, SignerLookup } from '../common/signer';
 import { limits } from '../config/limits';
 import { OPERATIONS, type AcceptedData, type Operation, type OperationContext } from '../operations/registry';
@@ -65,6 +66,28 @@ interface BatchReady {
 /** SQLSTATEs after which the whole transaction is tried again (withTransaction retries them). */
 const TRANSACTION_RETRYABLE = new Set(['40001', '40P01']);
 
+const rateLimited = (partnerId: string, retryAfterSeconds: number) =>
+  fail(ErrorCode.RATE_LIMITED, `partner ${partnerId} is over its rate limit; send again in ${retryAfterSeconds} s`, { retryAfterSeconds });
+
+/** The op's claims, or why they are refused. */
+function claimsFor<O extends Op>(op: O, verified: JWTPayload, now: Date): ClaimsOf<O> | InstructionError<O> {
+  const claims = parseInstructionClaims(op, verified, now);
+  if (!isDomainError(claims)) return claims;
+  // Only ops with an amount can have it refused; should another get here, the claim is still the sender's fault.
+  const refused: DomainError = claims;
+  return opMayReturn(op, refused) ? refused : fail(ErrorCode.INVALID_INSTRUCTION, refused.message, { claim: 'amount' });
+}
+
+/**
+ * A balance beyond PostgreSQL's bigint (SQLSTATE 22003) is the caller's amount, not a crash, for
+ * the ops that move an amount (the others cannot overflow one, and have no InvalidAmount).
+ */
+function amountTooLarge<O extends Op>(op: O, error: unknown): InstructionError<O> | undefined {
+  if (pgCode(error) !== '22003') return undefined;
+  const tooLarge = fail(ErrorCode.INVALID_AMOUNT, 'the resulting balance would exceed the ledger limit', { amount: null });
+  return opMayReturn(op, tooLarge) ? tooLarge : undefined;
+}
+
 /**
  * The write path for partner-signed instructions: verify → parse → claim the jti → apply →
  * sign a receipt, all but verification in one database transaction. An error result rolls
@@ -88,16 +111,10 @@ export class InstructionService {
     if (isDomainError(verified)) return verified;
     // Counted once the partner is proven, so that nobody can spend another partner's budget.
     const retryAfterSeconds = await this.partnerRateLimit(verified.signer.id);
-    if (retryAfterSeconds !== undefined) {
-      return fail(ErrorCode.RATE_LIMITED, `partner ${verified.signer.id} is over its rate limit; send again in ${retryAfterSeconds} s`, {
-        retryAfterSeconds,
-      });
-    }
+    if (retryAfterSeconds !== undefined) return rateLimited(verified.signer.id, retryAfterSeconds);
     const now = this.clock.now();
-    const claims = parseInstructionClaims(op, verified.claims, now);
-    // Only ops with an amount can have it refused; should another get here, the claim is still the sender's fault.
-    if (isDomainError(claims))
-      return opMayReturn(op, claims) ? claims : fail(ErrorCode.INVALID_INSTRUCTION, claims.message, { claim: 'amount' });
+    const claims = claimsFor(op, verified.claims, now);
+    if (isDomainError(claims)) return claims;
     const hash = requestHash(verified.claims as Record<string, unknown>);
     const partnerId = verified.signer.id;
 
@@ -171,10 +188,7 @@ export class InstructionService {
     return { op, jti: claims.jti, data, receipt, replayed: false };
   }
 
-  /**
-   * A balance beyond PostgreSQL's bigint (SQLSTATE 22003) is the caller's amount, not a crash,
-   * for the ops that move an amount (the others cannot overflow one, and have no InvalidAmount).
-   */
+  /** Runs `work` in one transaction; an amount beyond the ledger's limit is a typed refusal (amountTooLarge). */
   private async inTransaction<O extends Op>(
     op: O,
     work: (tx: EntityManager) => Promise<Accepted | InstructionError<O>>,
@@ -182,8 +196,8 @@ export class InstructionService {
     try {
       return await withTransaction(this.dataSource, work);
     } catch (error) {
-      const tooLarge = fail(ErrorCode.INVALID_AMOUNT, 'the resulting balance would exceed the ledger limit', { amount: null });
-      if (pgCode(error) === '22003' && opMayReturn(op, tooLarge)) return tooLarge;
+      const tooLarge = amountTooLarge(op, error);
+      if (tooLarge) return tooLarge;
       throw error;
     }
   }
@@ -261,16 +275,13 @@ export class InstructionService {
         const item = outcomes[index]!;
         const op = item.op!;
         if (retryAfterSeconds !== undefined) {
-          item.outcome = fail(ErrorCode.RATE_LIMITED, `partner ${partnerId} is over its rate limit; send again in ${retryAfterSeconds} s`, {
-            retryAfterSeconds,
-          });
+          item.outcome = rateLimited(partnerId, retryAfterSeconds);
           continue;
         }
         const verified = verifiedAll[index] as Exclude<(typeof verifiedAll)[number], DomainError>;
-        const claims = parseInstructionClaims(op, verified.claims, now);
+        const claims = claimsFor(op, verified.claims, now);
         if (isDomainError(claims)) {
-          const refused: DomainError = claims;
-          item.outcome = opMayReturn(op, refused) ? refused : fail(ErrorCode.INVALID_INSTRUCTION, refused.message, { claim: 'amount' });
+          item.outcome = claims;
           continue;
         }
         const hash = requestHash(verified.claims as Record<string, unknown>);
@@ -296,8 +307,7 @@ export class InstructionService {
         } catch (error) {
           if (TRANSACTION_RETRYABLE.has(pgCode(error) ?? '')) throw error;
           await tx.query('ROLLBACK TO SAVEPOINT batch_item');
-          const tooLarge = fail(ErrorCode.INVALID_AMOUNT, 'the resulting balance would exceed the ledger limit', { amount: null });
-          results.set(item.index, pgCode(error) === '22003' && opMayReturn(item.op, tooLarge) ? tooLarge : new InstructionFailed(error));
+          results.set(item.index, amountTooLarge(item.op, error) ?? new InstructionFailed(error));
         }
       }
       return results;
