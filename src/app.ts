@@ -113,7 +113,9 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
   try {
     // Member reads (docs/scaling.md, "Read replicas"): the replica's pool is opened as it is, no migration, no role set-up.
     if (config.databaseReadUrl)
-      readDataSource = await openReadDataSource(config.databaseReadUrl, config.appDatabaseUrl, config.databasePoolSize);
+      readDataSource = await openReadDataSource(config.databaseReadUrl, config.appDatabaseUrl, config.databasePoolSize, {
+        onRetry: (reason) => logger.warn({ reason }, 'DATABASE_READ_URL: waiting for the replica to replay the hub role and database'),
+      });
     const hubKeys = await HubKeys.load(dataSource, config.hubId, clock, config.hubSigningJwk, {
       refreshSeconds: config.hubKeyRefreshSeconds,
       onRefreshError: (error) => logger.warn({ err: error }, 'hub key refresh failed: signing with the key read last'),

@@ -1,6 +1,8 @@
+import { Client } from 'pg';
 import type { DataSource } from 'typeorm';
 import { APP_ROLE, derivedAppUrl } from './app-role';
 import { createDataSource } from './data-source';
+import { pgCode } from './with-transaction';
 
 /**
  * The pool member reads go to when DATABASE_READ_URL names a streaming replica of the hub's
@@ -31,7 +33,47 @@ export function readAppUrl(readUrl: string, explicitAppUrl: string | undefined):
   return derivedAppUrl(readUrl);
 }
 
-export async function openReadDataSource(readUrl: string, explicitAppUrl: string | undefined, poolSize?: number): Promise<DataSource> {
+/**
+ * What a replica answers while it has not replayed the primary's set-up yet: the app role or the
+ * database does not exist there yet (a hub that has just migrated a new primary), or the standby
+ * is still starting. Each passes once replay catches up; anything else is a real error.
+ */
+const NOT_REPLAYED_YET = new Set(['28000', '3D000', '57P03']);
+
+export interface ReadReplicaWait {
+  /** How long to wait for the replica to replay the role and the database; default 60 s. */
+  timeoutMs?: number;
+  /** Called on each failed attempt that will be retried (the hub logs it). */
+  onRetry?: (reason: string) => void;
+}
+
+/**
+ * Waits until the app role can log in to the replica: right after the first migration of a primary,
+ * the role reaches the standby only when the standby replays it, a moment later.
+ */
+async function awaitReplay(url: string, wait: ReadReplicaWait): Promise<void> {
+  const deadline = Date.now() + (wait.timeoutMs ?? 60_000);
+  for (let delay = 100; ; delay = Math.min(delay * 2, 2_000)) {
+    const client = new Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
+    try {
+      await client.connect();
+      return;
+    } catch (error) {
+      if (!NOT_REPLAYED_YET.has(pgCode(error) ?? '') || Date.now() + delay > deadline) throw error;
+      wait.onRetry?.(error instanceof Error ? error.message : String(error));
+      await new Promise((done) => setTimeout(done, delay));
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  }
+}
+
+export async function openReadDataSource(
+  readUrl: string,
+  explicitAppUrl: string | undefined,
+  poolSize?: number,
+  wait: ReadReplicaWait = {},
+): Promise<DataSource> {
   const dataSource = createDataSource(readAppUrl(readUrl, explicitAppUrl), poolSize);
   const extra = (dataSource.options.extra ?? {}) as { options?: string };
   dataSource.setOptions({
@@ -42,6 +84,7 @@ export async function openReadDataSource(readUrl: string, explicitAppUrl: string
     },
   });
   try {
+    await awaitReplay(readAppUrl(readUrl, explicitAppUrl), wait);
     await dataSource.initialize();
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);

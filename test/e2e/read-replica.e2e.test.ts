@@ -171,8 +171,22 @@ describeWithBinaries('member reads from a streaming replica (DATABASE_READ_URL)'
     );
     standby = await startServer(join(base, 'standby'), base, account);
     await until('the standby to be in recovery', () => value<boolean>(standby!.url(), 'SELECT pg_is_in_recovery()'));
-    // The hub migrates the primary (as the owner) and only connects to the standby.
-    hub = await TestHub.start({ databaseUrl: primary.url('coalition'), env: { DATABASE_READ_URL: standby.url('coalition') } });
+    // The hub migrates the primary (as the owner) and only connects to the standby. With the standby's
+    // replay paused, the hub's role is on the primary but not yet on the standby: the hub waits for it.
+    await query(standby.url(), 'SELECT pg_wal_replay_pause()');
+    let started = false;
+    const starting = TestHub.start({ databaseUrl: primary.url('coalition'), env: { DATABASE_READ_URL: standby.url('coalition') } });
+    void starting.then(() => (started = true)).catch(() => undefined);
+    await until('the hub to migrate the primary', async () =>
+      (await value<number>(primary!.url('coalition'), "SELECT count(*)::int FROM pg_roles WHERE rolname = 'coalition_hub_app'")) === 1
+        ? true
+        : undefined,
+    );
+    await new Promise((done) => setTimeout(done, 1_000));
+    expect(started).toBe(false);
+    expect(await value<number>(standby.url(), "SELECT count(*)::int FROM pg_roles WHERE rolname = 'coalition_hub_app'")).toBe(0);
+    await query(standby.url(), 'SELECT pg_wal_replay_resume()');
+    hub = await starting;
     acme = await hub.registerPartner('ACME');
   }, 120_000);
 
