@@ -40,7 +40,8 @@ interface HttpAnswer {
  *
  * - `dispatch()` reads events after its cursor in (tx_id, seq) order, only those of transactions
  *   older than every transaction still running (so none that commits later can be skipped),
- *   makes one delivery per (event, matching active endpoint of the event's partner) and queues
+ *   makes one delivery per (event, matching active endpoint of the event's partner, created before
+ *   the event was committed) and queues
  *   a `deliver-webhook` job for each, and moves the cursor: all in one transaction, whose row lock
  *   on the cursor makes a second hub process wait and then go on from the moved cursor.
  * - `deliver(id)` sends one delivery, outside any transaction (a slow receiver holds no
@@ -76,7 +77,8 @@ export class WebhookDeliveryService {
            INSERT INTO webhook_delivery (id, event_id, endpoint_id)
            SELECT gen_random_uuid(), e.id, w.id FROM event e
            JOIN webhook_endpoint w ON w.partner_id = e.partner_id AND w.active AND e.type = ANY (w.event_types)
-           WHERE e.id = ANY ($1::uuid[])
+           -- not the events already committed when the endpoint was created
+           WHERE e.id = ANY ($1::uuid[]) AND NOT pg_visible_in_snapshot(e.tx_id, w.created_snapshot)
            ON CONFLICT (event_id, endpoint_id) DO NOTHING
            RETURNING id
          )
