@@ -50,6 +50,12 @@ export interface DeliveryAttemptRow {
   statusCode: number | null;
   latencyMs: number;
   error: string | null;
+  sortKey: string;
+}
+
+export interface AttemptsRequest {
+  deliveryId: string;
+  page: { first: number; after?: string | null };
 }
 
 export interface DeliveriesRequest {
@@ -77,8 +83,6 @@ export interface EndpointWithSecret {
 }
 
 const SEQ_CURSOR = /^[0-9]{1,19}$/;
-/** How many attempts a delivery's log shows (newest first). */
-export const ATTEMPT_LOG_SIZE = 50;
 
 const ENDPOINT_COLUMNS = `id, partner_id, url, event_types, active, disabled_reason, secret IS NOT NULL AS has_secret, created_at, updated_at, seq`;
 
@@ -272,28 +276,53 @@ export class WebhookEndpointService {
     });
   }
 
-  /** The newest attempts of each delivery (for a DataLoader). */
-  async attemptLogs(deliveryIds: readonly string[]): Promise<DeliveryAttemptRow[][]> {
+  /** Attempts of several deliveries at once, newest first, a page each (for a DataLoader). */
+  async attemptPages(requests: readonly AttemptsRequest[]): Promise<Array<Connection<DeliveryAttemptRow> | Error>> {
+    const afters = requests.map((request) => {
+      try {
+        return readCursor(request.page.after, SEQ_CURSOR);
+      } catch (error) {
+        return error as Error;
+      }
+    });
+    const valid = requests.flatMap((request, index) => {
+      const after = afters[index];
+      return after instanceof Error ? [] : [{ index, request, after }];
+    });
     const rows: Array<Record<string, any>> = await this.dataSource.query(
-      `SELECT k.delivery_id, a.attempted_at, a.status_code, a.latency_ms, a.error FROM unnest($1::uuid[]) AS k(delivery_id)
+      `SELECT k.request, a.id::text AS sort_key, a.delivery_id, a.attempted_at, a.status_code, a.latency_ms, a.error
+       FROM unnest($1::int[], $2::uuid[], $3::bigint[], $4::int[]) AS k(request, delivery_id, after_id, page_limit)
        CROSS JOIN LATERAL (
-         SELECT * FROM webhook_delivery_attempt WHERE delivery_id = k.delivery_id ORDER BY id DESC LIMIT ${ATTEMPT_LOG_SIZE}
-       ) a ORDER BY a.id DESC`,
-      [deliveryIds],
+         SELECT * FROM webhook_delivery_attempt
+         WHERE delivery_id = k.delivery_id AND (k.after_id IS NULL OR id < k.after_id)
+         ORDER BY id DESC LIMIT k.page_limit
+       ) a
+       ORDER BY k.request, a.id DESC`,
+      [
+        valid.map((v) => v.index),
+        valid.map((v) => v.request.deliveryId),
+        valid.map((v) => v.after),
+        valid.map((v) => v.request.page.first + 1),
+      ],
     );
-    const byDelivery = new Map<string, DeliveryAttemptRow[]>();
+    const byRequest = new Map<number, DeliveryAttemptRow[]>();
     for (const row of rows) {
-      const list = byDelivery.get(row.delivery_id) ?? [];
+      const list = byRequest.get(row.request) ?? [];
       list.push({
         deliveryId: row.delivery_id,
         attemptedAt: row.attempted_at,
         statusCode: row.status_code,
         latencyMs: row.latency_ms,
         error: row.error,
+        sortKey: row.sort_key,
       });
-      byDelivery.set(row.delivery_id, list);
+      byRequest.set(row.request, list);
     }
-    return deliveryIds.map((id) => byDelivery.get(id) ?? []);
+    return requests.map((request, index) => {
+      const after = afters[index];
+      if (after instanceof Error) return after;
+      return toConnection(byRequest.get(index) ?? [], request.page.first, (row) => row.sortKey);
+    });
   }
 
   /**

@@ -9,7 +9,13 @@ import type { Account } from '../ledger/types';
 import type { Connection, LedgerQueryService, LotScope, PostingRow } from '../ledger/ledger-query.service';
 import type { PartnerKeyEntity } from '../db/entities';
 import type { PartnerQueryService } from '../partners/partner-query.service';
-import type { DeliveriesRequest, DeliveryAttemptRow, WebhookDeliveryRow, WebhookEndpointService } from '../events/webhook-endpoints';
+import type {
+  AttemptsRequest,
+  DeliveriesRequest,
+  DeliveryAttemptRow,
+  WebhookDeliveryRow,
+  WebhookEndpointService,
+} from '../events/webhook-endpoints';
 import type { ContractPageRow, ContractRow, ContractService, HistoryRequest, RateRow, UnitRow } from '../partners/contract.service';
 
 export interface LoaderSources {
@@ -48,7 +54,12 @@ export function createLoaders({
         cacheKeyFn: ({ endpointId, status, page }) => `${endpointId}|${status ?? ''}|${page.first}|${page.after ?? ''}`,
       },
     ),
-    webhookAttempts: new DataLoader<string, DeliveryAttemptRow[]>((deliveryIds) => webhooks.attemptLogs(deliveryIds)),
+    webhookAttempts: new DataLoader<AttemptsRequest, Connection<DeliveryAttemptRow>, string>(
+      (requests) => webhooks.attemptPages(requests),
+      {
+        cacheKeyFn: ({ deliveryId, page }) => `${deliveryId}|${page.first}|${page.after ?? ''}`,
+      },
+    ),
     funding: new DataLoader<string, FundingStatus | null>((partnerIds) => funding.status(partnerIds)),
     currentContract: new DataLoader<string, ContractRow | null>((partnerIds) => contracts.currentContracts(partnerIds)),
     contractHistory: new DataLoader<HistoryRequest, Connection<ContractPageRow>, string>((requests) => contracts.historyPages(requests), {

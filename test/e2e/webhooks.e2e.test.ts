@@ -63,15 +63,19 @@ async function createEndpoint(partner: TestPartner, url: string, eventTypes: str
 
 const DELIVERIES = `query($id: ID!, $status: WebhookDeliveryStatus) { webhookEndpoint(id: $id) {
   active disabledReason
-  deliveries(first: 50, status: $status) { edges { node {
+  deliveries(first: 10, status: $status) { edges { node {
     id eventId eventType status attemptCount lastStatusCode lastLatencyMs lastError deliveredAt nextAttemptAt
-    attempts { attemptedAt statusCode latencyMs error }
+    attempts(first: 10) { edges { node { attemptedAt statusCode latencyMs error } } }
   } } }
 } }`;
 
 async function deliveriesOf(partner: TestPartner, endpointId: string, status?: string) {
   const { webhookEndpoint } = await asPartner(partner, DELIVERIES, { id: endpointId, status });
-  return { ...webhookEndpoint, deliveries: webhookEndpoint.deliveries.edges.map((edge: any) => edge.node) as any[] };
+  const deliveries = webhookEndpoint.deliveries.edges.map((edge: any) => ({
+    ...edge.node,
+    attempts: edge.node.attempts.edges.map((attempt: any) => attempt.node),
+  }));
+  return { ...webhookEndpoint, deliveries: deliveries as any[] };
 }
 
 let memberCount = 0;
@@ -194,6 +198,20 @@ describe('failures', () => {
     const dead = await waitFor('a dead delivery', async () => (await deliveriesOf(acme, id, 'dead')).deliveries[0]);
     expect(dead).toMatchObject({ attemptCount: RETRY_STEPS + 1, lastStatusCode: 500, lastError: 'HTTP 500', nextAttemptAt: null });
     expect(dead.attempts.map((attempt: any) => attempt.statusCode)).toEqual(Array.from({ length: RETRY_STEPS + 1 }, () => 500));
+    // The attempt log is paginated, newest first: two pages of two and one of one, the same attempts.
+    const ATTEMPTS = `query($id: ID!, $after: String) { webhookEndpoint(id: $id) { deliveries(first: 1) { edges { node {
+      attempts(first: 2, after: $after) { edges { node { attemptedAt statusCode } } pageInfo { hasNextPage endCursor } } } } } } }`;
+    const pages: any[] = [];
+    for (let after: string | null = null; pages.length === 0 || pages[pages.length - 1].pageInfo.hasNextPage;) {
+      const { webhookEndpoint } = await asPartner(acme, ATTEMPTS, { id, after });
+      const page = webhookEndpoint.deliveries.edges[0].node.attempts;
+      pages.push(page);
+      after = page.pageInfo.endCursor;
+    }
+    expect(pages.map((page) => page.edges.length)).toEqual([2, 2, 1]);
+    expect(pages.flatMap((page) => page.edges.map((edge: any) => edge.node))).toEqual(
+      dead.attempts.map((attempt: any) => ({ attemptedAt: attempt.attemptedAt, statusCode: attempt.statusCode })),
+    );
     const firstIds = new Set(inbox.received.map((request) => request.headers['webhook-id']));
     expect(firstIds).toEqual(new Set([dead.eventId]));
 

@@ -11,7 +11,7 @@ import {
   UpdateWebhookEndpointInput,
   WebhookDeliveriesArgs,
   WebhookDelivery,
-  WebhookDeliveryAttempt,
+  WebhookDeliveryAttemptConnection,
   WebhookDeliveryConnection,
   WebhookEndpoint,
   WebhookEndpointConnection,
@@ -149,8 +149,8 @@ export class WebhookEndpointResolver {
 
 @Resolver(() => WebhookDelivery)
 export class WebhookDeliveryResolver {
-  @FieldResolver(() => [WebhookDeliveryAttempt], { description: 'Its attempts, newest first (the latest 50).' })
-  attempts(@Root() delivery: WebhookDelivery, @Ctx() context: RequestContext) {
-    return context.loaders.webhookAttempts.load(delivery.id);
+  @FieldResolver(() => WebhookDeliveryAttemptConnection, { description: 'Its attempts, newest first.' })
+  attempts(@Root() delivery: WebhookDelivery, @Args() page: PageArgs, @Ctx() context: RequestContext) {
+    return context.loaders.webhookAttempts.load({ deliveryId: delivery.id, page: { first: page.first, after: page.after ?? null } });
   }
 }

@@ -22,6 +22,9 @@ export class WebhookDeliveryAttempt {
   @Field(() => String, { nullable: true }) error!: string | null;
 }
 
+@ObjectType()
+export class WebhookDeliveryAttemptConnection extends connectionOf(WebhookDeliveryAttempt, 'WebhookDeliveryAttempt') {}
+
 @ObjectType({ description: 'One event sent (or to be sent) to one endpoint. Its webhook-id is the event id, on every attempt.' })
 export class WebhookDelivery {
   @Field(() => ID) id!: string;
