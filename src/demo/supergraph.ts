@@ -25,7 +25,9 @@ export class CompositionFailed extends Error {
 export function composeSupergraph(subgraphs: readonly SubgraphDefinition[]): Supergraph {
   const result = composeServices(subgraphs.map(({ name, url, sdl }) => ({ name, url, typeDefs: parse(sdl) })));
   if (result.errors)
-    throw new CompositionFailed(result.errors.map((error) => ({ code: String(error.extensions.code ?? 'UNKNOWN'), message: error.message })));
+    throw new CompositionFailed(
+      result.errors.map((error) => ({ code: String(error.extensions.code ?? 'UNKNOWN'), message: error.message })),
+    );
   return {
     supergraphSdl: result.supergraphSdl,
     hints: result.hints.map((hint) => ({ code: hint.definition.code, message: hint.message })),

@@ -27,8 +27,8 @@ export class EntityReferences {
 
   resolvers(): ReferenceResolvers {
     return {
-      Member: (reference, context) => this.loadersOf(context).member.load(idOf(reference)),
-      Partner: (reference, context) => this.loadersOf(context).partner.load(idOf(reference)),
+      Member: async (reference, context) => this.loadersOf(context).member.load(idOf(reference)),
+      Partner: async (reference, context) => this.loadersOf(context).partner.load(idOf(reference)),
     };
   }
 
