@@ -18,8 +18,11 @@ type Store @key(fields: "id") {
   id: ID!
   name: String!
   city: String!
-  """The partner that runs it; the hub answers its other fields."""
-  partner: Partner!
+  """
+  The partner that runs it; the hub answers its other fields, for the caller's token only (null where
+  the hub refuses them).
+  """
+  partner: Partner
 }
 
 # The hub's member: this subgraph adds the member's favourite store.
