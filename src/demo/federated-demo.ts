@@ -25,6 +25,14 @@ export interface FederatedDemo {
 
 const line = (text = '') => console.error(text);
 
+/** A member as the cross-subgraph query answers it. */
+interface JoinedMember {
+  id: string;
+  balance: string;
+  combinedBalance: { totalCp: string };
+  favouriteStore: { name: string; city: string; partner: { name: string } | null } | null;
+}
+
 /**
  * `npm start -- --gateway` (docs/federation.md): the example store subgraph on a free port, the
  * supergraph composed from both subgraphs' `_service { sdl }`, a local @apollo/gateway on
@@ -76,9 +84,9 @@ async function showCrossSubgraphQuery(
       headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
       body: JSON.stringify({ query: CROSS_SUBGRAPH_QUERY }),
     });
-    const body = (await response.json()) as { data?: any; errors?: unknown[] };
+    const body = (await response.json()) as { data?: { members: { edges: Array<{ node: JoinedMember }> } }; errors?: unknown[] };
     if (body.errors !== undefined || !body.data) throw new Error(`demo: the query through the gateway failed: ${JSON.stringify(body)}`);
-    return body.data.members.edges.map((edge: { node: any }) => edge.node) as any[];
+    return body.data.members.edges.map((edge) => edge.node);
   };
   // The store subgraph's own data: each member listed gets a favourite store (its partner's own records, in a real graph).
   (await ask()).forEach((member, index) => stores.setFavourite(member.id, DEMO_STORES[index % DEMO_STORES.length]!.id));
@@ -88,7 +96,7 @@ async function showCrossSubgraphQuery(
   for (const member of await ask()) {
     const store = member.favouriteStore;
     line(
-      `   member ${String(member.id).slice(0, 8)}  balance ${member.balance} CP, combined ${member.combinedBalance.totalCp} CP  favourite store: ${store ? `${store.name} (${store.city}), run by ${store.partner.name}` : 'none'}`,
+      `   member ${member.id.slice(0, 8)}  balance ${member.balance} CP, combined ${member.combinedBalance.totalCp} CP  favourite store: ${store ? `${store.name} (${store.city}), run by ${store.partner?.name ?? '?'}` : 'none'}`,
     );
   }
 }
