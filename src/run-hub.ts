@@ -3,7 +3,7 @@ import { startHub, type Hub } from './app';
 import { loadConfig, type Config } from './config/config';
 import { dropDatabase, ensureDatabase, startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded';
 import { prepareDemoOperator, removeDemoOperatorKey, runDemo } from './demo/demo';
-import { startFederatedDemo, type FederatedDemo } from './demo/federated-demo';
+import type { FederatedDemo } from './demo/federated-demo';
 
 export interface RunHubOptions {
   /** Load the demo coalition and play its scenario through the partner SDK before serving. */
@@ -78,7 +78,11 @@ export async function runHub(options: RunHubOptions): Promise<void> {
       hub.logger.warn('no OPERATOR_JWKS configured: nobody can register partners (see README, "Configuration")');
     }
     if (operator) await runDemo(hub, config, operator);
-    if (operator && gatewayPort !== undefined) federation = await startFederatedDemo(hub, config, operator, gatewayPort);
+    if (operator && gatewayPort !== undefined) {
+      // Loaded only when asked for: the gateway and composition libraries are large, and a hub never needs them.
+      const { startFederatedDemo } = await import('./demo/federated-demo.js');
+      federation = await startFederatedDemo(hub, config, operator, gatewayPort);
+    }
     hub.logger.info({ graphql: `${hub.url}/graphql`, database: embedded ? 'embedded' : 'external' }, 'coalition hub ready');
     // For the person at the terminal, on stderr: stdout carries only JSON log lines.
     console.error(
