@@ -4,7 +4,7 @@ import { execute, GraphQLError, isObjectType, parse, type GraphQLFieldResolver, 
 import { createResolversMap } from 'type-graphql';
 import { assert } from '../common/assert';
 import { roleOf } from '../common/viewer';
-import { forbidden, unauthenticated } from '../common/auth-errors';
+import { badInput, forbidden, unauthenticated } from '../common/auth-errors';
 import { limits } from '../config/limits';
 import type { RequestContext } from './context';
 
@@ -57,6 +57,13 @@ export function toSubgraphSchema(schema: GraphQLSchema, references: ReferenceRes
   return subgraph;
 }
 
+/** A representation of one of the entities (`{ __typename, id }`); anything else is refused before any is resolved. */
+function isReferenceTo(representation: unknown, references: ReferenceResolvers): boolean {
+  if (typeof representation !== 'object' || representation === null) return false;
+  const { __typename: typename } = representation as { __typename?: unknown };
+  return typeof typename === 'string' && Object.hasOwn(references, typename);
+}
+
 /** `_entities` needs a token and a bounded list; `_service` follows introspection (SubgraphOptions). */
 function guardFederationFields(subgraph: GraphQLSchema, references: ReferenceResolvers, options: SubgraphOptions): void {
   const query = subgraph.getQueryType();
@@ -70,9 +77,14 @@ function guardFederationFields(subgraph: GraphQLSchema, references: ReferenceRes
     assert(member.name in references, `entity ${member.name} has @key but no reference resolver`);
 
   const resolveEntities = entities.resolve as GraphQLFieldResolver<unknown, RequestContext, { representations: unknown[] }>;
-  entities.resolve = (source, args, context, info) => {
+  entities.resolve = (source, args: { representations: unknown[] }, context: RequestContext, info) => {
     if (roleOf(context.viewer) === null) throw unauthenticated('_entities needs a bearer token', 'NO_TOKEN');
     if (args.representations.length > limits.entityRepresentationsMax) throw tooManyRepresentations(args.representations.length);
+    const stranger = args.representations.find((representation) => !isReferenceTo(representation, references));
+    if (stranger !== undefined)
+      throw badInput(
+        `every representation needs __typename ${Object.keys(references).join(' or ')} and its key: ${JSON.stringify(stranger).slice(0, 80)}`,
+      );
     return resolveEntities(source, args, context, info);
   };
   const resolveService = service.resolve as GraphQLFieldResolver<unknown, RequestContext>;

@@ -99,6 +99,21 @@ describe('_entities is bounded', () => {
     expect(response.data?._entities ?? null).toBeNull();
   });
 
+  it('refuses a representation of a type that is no entity, resolving none', async () => {
+    const response = await hub.graphql(
+      MEMBER_ENTITIES,
+      {
+        representations: [
+          { __typename: 'Member', id: annId },
+          { __typename: 'JournalEntry', id: '1' },
+        ],
+      },
+      await hub.operatorToken(),
+    );
+    expect(errorCodes(response)).toEqual(['BAD_USER_INPUT']);
+    expect(response.data?._entities ?? null).toBeNull();
+  });
+
   it('counts each representation in the query cost, so a list of deep selections is refused before it runs', async () => {
     const response = await hub.graphql(
       `query($representations: [_Any!]!) { _entities(representations: $representations) {
