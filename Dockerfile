@@ -14,6 +14,7 @@ COPY partner-sdk/ partner-sdk/
 COPY src/ src/
 COPY migrations/ migrations/
 COPY bench/ bench/
+COPY examples/ examples/
 RUN npm run build
 
 # Runtime stage: production dependencies and the built JavaScript only, run as the unprivileged `node` user.

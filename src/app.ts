@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer } from '@apollo/server';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
 import pino, { type Logger } from 'pino';
 import type { Pool } from 'pg';
@@ -21,6 +21,7 @@ import { JournalEntryResolver, PostingResolver } from './graphql/resolvers/ledge
 import { MemberResolver } from './graphql/resolvers/member.resolver';
 import { PartnerResolver } from './graphql/resolvers/partner.resolver';
 import { buildHubSchema } from './graphql/schema';
+import { EntityReferences } from './graphql/entity-references';
 import { HubMetrics } from './common/metrics';
 import { currentRequestId, requestAwareLogger } from './http/request-id';
 import { RateLimits } from './common/rate-limits';
@@ -179,24 +180,30 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
     const reconciliation = new ReconciliationService(dataSource, finance, statements);
     const webhooks = new WebhookEndpointService(dataSource, config.webhooks.allowPrivateUrls);
     const webhookDelivery = new WebhookDeliveryService(dataSource, hubKeys, config.webhooks, metrics);
-    const schema = await buildHubSchema([
-      new InstructionResolver(instructions, ledger),
-      new MemberResolver(new MemberQueryService(readDataSource), memberLedger, tiers),
-      new JournalEntryResolver(ledger, integrity, expiry),
-      new PostingResolver(),
-      new PartnerResolver(partners, partnerQueries),
-      new PartnerContractResolver(contracts),
-      new PartnerUnitResolver(),
-      new ExchangeResolver(exchange, combined),
-      new SettlementPeriodResolver(settlement, finance, reconciliation),
-      new FundingResolver(funding),
-      new LiabilityResolver(new LiabilityService(dataSource), clock, config.settlementTimeZone),
-      new StatementResolver(finance, statements, new DisputeService(dataSource, clock, config.counterShards)),
-      new HubKeyResolver(hubKeys),
-      new EventResolver(new EventFeedService(dataSource)),
-      new WebhookEndpointResolver(webhooks),
-      new WebhookDeliveryResolver(),
-    ]);
+    const memberQueries = new MemberQueryService(readDataSource);
+    const schema = await buildHubSchema(
+      [
+        new InstructionResolver(instructions, ledger),
+        new MemberResolver(memberQueries, memberLedger, tiers),
+        new JournalEntryResolver(ledger, integrity, expiry),
+        new PostingResolver(),
+        new PartnerResolver(partners, partnerQueries),
+        new PartnerContractResolver(contracts),
+        new PartnerUnitResolver(),
+        new ExchangeResolver(exchange, combined),
+        new SettlementPeriodResolver(settlement, finance, reconciliation),
+        new FundingResolver(funding),
+        new LiabilityResolver(new LiabilityService(dataSource), clock, config.settlementTimeZone),
+        new StatementResolver(finance, statements, new DisputeService(dataSource, clock, config.counterShards)),
+        new HubKeyResolver(hubKeys),
+        new EventResolver(new EventFeedService(dataSource)),
+        new WebhookEndpointResolver(webhooks),
+        new WebhookDeliveryResolver(),
+      ],
+      // Federation (docs/federation.md): other subgraphs reach members and partners as their direct queries do.
+      new EntityReferences(memberQueries, partnerQueries).resolvers(),
+      { publicSdl: config.introspection },
+    );
     const outage = new DatabaseOutage(logger, () => metrics.databaseUnavailable());
     outage.watch(dataSource);
     // Depth, aliases and directives from graphql-armor (validation rules). Its cost limit and token
@@ -227,6 +234,8 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
         costPlugin(limits.queryCostMax),
         availabilityPlugin(outage),
         ApolloServerPluginLandingPageDisabled(),
+        // Apollo turns on federated inline tracing for a subgraph; its traces (timings, errors) are not for every caller.
+        ApolloServerPluginInlineTraceDisabled(),
         outcomePlugin(metrics),
       ],
       formatError: formatHubError(logger),

@@ -3,12 +3,15 @@ import { startHub, type Hub } from './app';
 import { loadConfig, type Config } from './config/config';
 import { dropDatabase, ensureDatabase, startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded';
 import { prepareDemoOperator, removeDemoOperatorKey, runDemo } from './demo/demo';
+import type { FederatedDemo } from './demo/federated-demo';
 
 export interface RunHubOptions {
   /** Load the demo coalition and play its scenario through the partner SDK before serving. */
   demo: boolean;
   /** With `demo`: start over (drop the demo's database and forget its operator key). */
   reset?: boolean;
+  /** With `demo`: also serve a local federated gateway on this port (docs/federation.md). */
+  gatewayPort?: number;
 }
 
 /** What the user asked for cannot be done; said in one line (exit code 2 for a CLI). */
@@ -21,16 +24,19 @@ export class UsageError extends Error {}
  * embedded PostgreSQL in DATA_DIR (default .data/), stopped cleanly after the hub.
  */
 export async function runHub(options: RunHubOptions): Promise<void> {
-  const { demo, reset = false } = options;
+  const { demo, reset = false, gatewayPort } = options;
   // The demo's own output is the show: request logs stay quiet unless LOG_LEVEL asks otherwise. Its webhook
   // receiver runs on this machine (127.0.0.1), which the SSRF rule refuses outside the demo.
   let config: Config = loadConfig(demo ? { LOG_LEVEL: 'warn', WEBHOOK_ALLOW_PRIVATE_URLS: 'true', ...process.env } : process.env);
   if (reset && !demo) throw new UsageError('--reset starts the demo over: use it with --demo (npm start -- --reset)');
+  if (gatewayPort !== undefined && !demo)
+    throw new UsageError('--gateway composes the demo coalition with an example subgraph: use it with --demo (npm start -- --gateway)');
   if (reset && config.databaseUrl)
     throw new UsageError('--reset drops the embedded demo database; with DATABASE_URL set, empty that database yourself');
 
   let embedded: EmbeddedDatabase | undefined;
   let hub: Hub | undefined;
+  let federation: FederatedDemo | undefined;
   let stopping = false;
   // Startup (database, migrations, the demo) finishes before a stop begins, so nothing is cut half-way.
   let started: Promise<unknown> = Promise.resolve();
@@ -44,6 +50,7 @@ export async function runHub(options: RunHubOptions): Promise<void> {
     let exitCode = 0;
     try {
       await started.catch(() => undefined);
+      await federation?.stop();
       await hub?.close();
     } catch (error) {
       console.error(`shutdown: ${error instanceof Error ? error.message : String(error)}`);
@@ -71,10 +78,15 @@ export async function runHub(options: RunHubOptions): Promise<void> {
       hub.logger.warn('no OPERATOR_JWKS configured: nobody can register partners (see README, "Configuration")');
     }
     if (operator) await runDemo(hub, config, operator);
+    if (operator && gatewayPort !== undefined) {
+      // Loaded only when asked for: the gateway and composition libraries are large, and a hub never needs them.
+      const { startFederatedDemo } = await import('./demo/federated-demo.js');
+      federation = await startFederatedDemo(hub, config, operator, gatewayPort);
+    }
     hub.logger.info({ graphql: `${hub.url}/graphql`, database: embedded ? 'embedded' : 'external' }, 'coalition hub ready');
     // For the person at the terminal, on stderr: stdout carries only JSON log lines.
     console.error(
-      `\nGraphQL endpoint: ${hub.url}/graphql   (probes: ${hub.url}/livez, ${hub.url}/readyz; keys: ${hub.url}/.well-known/jwks.json)\nPress Ctrl+C to stop.`,
+      `\nGraphQL endpoint: ${hub.url}/graphql   (probes: ${hub.url}/livez, ${hub.url}/readyz; keys: ${hub.url}/.well-known/jwks.json)${federation ? `\nFederated gateway: ${federation.gatewayUrl}` : ''}\nPress Ctrl+C to stop.`,
     );
   };
   started = startup();
@@ -82,6 +94,7 @@ export async function runHub(options: RunHubOptions): Promise<void> {
     await started;
   } catch (error) {
     if (stopping) return;
+    await federation?.stop().catch(() => undefined);
     await hub?.close().catch(() => undefined);
     await embedded?.stop().catch(() => undefined);
     throw error;

@@ -18,6 +18,8 @@ export const limits = {
   queryCostMax: 1000,
   queryAliasesMax: 15,
   queryTokensMax: 2000,
+  /** Representations in one federated `_entities` call (a page's worth); each also multiplies the query cost. */
+  entityRepresentationsMax: 100,
   requestBodyBytesMax: 64 * 1024,
   /** A larger body is still read and discarded up to this size, so that its sender sees the 413; beyond, the connection is cut. */
   requestBodyDrainBytesMax: 16 * 1024 * 1024,

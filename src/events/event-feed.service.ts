@@ -69,7 +69,7 @@ export class EventFeedService {
         data: row.data,
         position: row.position,
       })),
-      page.first,
+      page,
       (event) => event.position,
     );
   }

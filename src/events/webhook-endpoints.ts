@@ -231,7 +231,7 @@ export class WebhookEndpointService {
        ORDER BY seq LIMIT $4`,
       [scopePartner(scope), partnerId ?? null, after, page.first + 1],
     );
-    return toConnection(rows.map(toEndpoint), page.first, (row) => row.sortKey);
+    return toConnection(rows.map(toEndpoint), page, (row) => row.sortKey);
   }
 
   /** Deliveries of several endpoints at once, newest first (for a DataLoader). */
@@ -272,7 +272,7 @@ export class WebhookEndpointService {
     return requests.map((request, index) => {
       const after = afters[index];
       if (after instanceof Error) return after;
-      return toConnection(byRequest.get(index) ?? [], request.page.first, (row) => row.sortKey);
+      return toConnection(byRequest.get(index) ?? [], request.page, (row) => row.sortKey);
     });
   }
 

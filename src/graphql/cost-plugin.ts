@@ -20,7 +20,8 @@ import type { RequestContext } from './context';
  * The cost model, in one sentence: every object field costs 1, a page multiplies what it holds by
  * its page size (written in the query, passed as a variable, or left to the schema's default),
  * scalar fields are free, and the fields below cost what their work costs on top. So a flat page
- * of 20 items costs about 60, and nesting pages multiplies their sizes.
+ * of 20 items costs about 60, and nesting pages multiplies their sizes. A federated `_entities`
+ * call counts as a page of as many items as it has representations.
  */
 const OBJECT_COST = 1;
 /**
@@ -108,6 +109,13 @@ class CostWalk {
           const given = selection.arguments?.find((arg) => arg.name.value === 'first');
           const value = given ? valueFromAST(given.value, firstArg.type, this.variables) : firstArg.defaultValue;
           if (typeof value === 'number' && Number.isFinite(value)) multiplier = Math.max(1, value);
+        }
+        // Federation's _entities (docs/federation.md) is a page too: one selection per representation.
+        if (parent === this.schema.getQueryType() && name === '_entities') {
+          const given = selection.arguments?.find((arg) => arg.name.value === 'representations');
+          const argType = field.args.find((arg) => arg.name === 'representations')?.type;
+          const value = given && argType ? valueFromAST(given.value, argType, this.variables) : undefined;
+          if (Array.isArray(value)) multiplier = Math.max(1, value.length);
         }
         cost += (OBJECT_COST + this.selectionSet(selection.selectionSet, type, seen)) * multiplier;
       } else if (selection.kind === Kind.INLINE_FRAGMENT) {

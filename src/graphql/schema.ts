@@ -3,6 +3,7 @@ import { buildSchema, type AuthChecker } from 'type-graphql';
 import { roleOf, type Role } from '../common/viewer';
 import { forbidden, unauthenticated } from '../common/auth-errors';
 import type { RequestContext } from './context';
+import { toSubgraphSchema, type ReferenceResolvers, type SubgraphOptions } from './federation';
 import { InstructionResolver } from './resolvers/instruction.resolver';
 import { JournalEntryResolver, PostingResolver } from './resolvers/ledger.resolver';
 import { MemberResolver } from './resolvers/member.resolver';
@@ -52,11 +53,16 @@ const authChecker: AuthChecker<RequestContext, Role> = ({ context, info }, roles
 
 /**
  * Builds the schema with resolver instances made by the composition root (no global container),
- * so each resolver gets exactly the services it names.
+ * so each resolver gets exactly the services it names; served as a Federation 2 subgraph
+ * (federation.ts), its entities found through `references`.
  */
-export function buildHubSchema(resolvers: ReadonlyArray<object>): Promise<GraphQLSchema> {
+export async function buildHubSchema(
+  resolvers: ReadonlyArray<object>,
+  references: ReferenceResolvers,
+  options: SubgraphOptions,
+): Promise<GraphQLSchema> {
   const byClass = new Map<unknown, object>(resolvers.map((resolver) => [resolver.constructor, resolver]));
-  return buildSchema({
+  const schema = await buildSchema({
     resolvers: resolverClasses,
     container: {
       get: (someClass: unknown) => {
@@ -69,9 +75,12 @@ export function buildHubSchema(resolvers: ReadonlyArray<object>): Promise<GraphQ
     validate: { forbidUnknownValues: false },
     emitSchemaFile: false,
   });
+  return toSubgraphSchema(schema, references, options);
 }
 
-/** A schema for printing (schema/schema.graphql): resolvers are never called. */
-export function buildSchemaForPrinting(): Promise<GraphQLSchema> {
-  return buildSchema({ resolvers: resolverClasses, authChecker, validate: false, container: { get: () => ({}) } });
+/** The subgraph schema for printing (schema/schema.graphql, docs/federation.md): resolvers are never called. */
+export async function buildSchemaForPrinting(): Promise<GraphQLSchema> {
+  const schema = await buildSchema({ resolvers: resolverClasses, authChecker, validate: false, container: { get: () => ({}) } });
+  const unused = () => Promise.reject(new GraphQLError('a schema built for printing resolves nothing'));
+  return toSubgraphSchema(schema, { Member: unused, Partner: unused }, { publicSdl: false });
 }

@@ -13,7 +13,8 @@ export interface Page {
 
 export interface Connection<T> {
   edges: Array<{ cursor: string; node: T }>;
-  pageInfo: { hasNextPage: boolean; endCursor: string | null };
+  /** Relay's PageInfo: paging is forward only (first/after), so hasPreviousPage says whether the page starts after a cursor. */
+  pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; startCursor: string | null; endCursor: string | null };
 }
 
 export interface EntryRow {
@@ -66,13 +67,21 @@ export interface EntryFilter {
   to?: Date | null;
 }
 
-/** Builds a connection from rows fetched with one extra row (which only says there is a next page). */
-export function toConnection<T>(rows: T[], first: number, keyOf: (row: T) => string): Connection<T> {
-  const page = rows.slice(0, first);
-  const last = page[page.length - 1];
+/**
+ * Builds a connection from rows fetched with one extra row (which only says there is a next page).
+ * A page asked for `after` a cursor has at least that cursor's item before it (cursors are the
+ * hub's own, each naming an item it listed), so it has a previous page; the first page has none.
+ */
+export function toConnection<T>(rows: T[], page: Page, keyOf: (row: T) => string): Connection<T> {
+  const edges = rows.slice(0, page.first).map((node) => ({ cursor: encodeCursor(keyOf(node)), node }));
   return {
-    edges: page.map((node) => ({ cursor: encodeCursor(keyOf(node)), node })),
-    pageInfo: { hasNextPage: rows.length > first, endCursor: last ? encodeCursor(keyOf(last)) : null },
+    edges,
+    pageInfo: {
+      hasNextPage: rows.length > page.first,
+      hasPreviousPage: page.after !== null && page.after !== undefined,
+      startCursor: edges[0]?.cursor ?? null,
+      endCursor: edges[edges.length - 1]?.cursor ?? null,
+    },
   };
 }
 
@@ -220,7 +229,7 @@ export class LedgerQueryService {
       rates: row.rates as Record<string, string>,
       reversesEntryId: row.reverses_entry_id as string | null,
     }));
-    return toConnection(entries, page.first, (entry) => entry.seq);
+    return toConnection(entries, page, (entry) => entry.seq);
   }
 
   /** A member's CP lots, soonest to expire first (the order in which they are spent); optionally one issuer's only. */
@@ -247,7 +256,7 @@ export class LedgerQueryService {
       vestsAt: (row.vests_at as Date | null) ?? null,
       sortKey: String(row.sort_key),
     }));
-    return toConnection(lots, page.first, (lot) => lot.sortKey);
+    return toConnection(lots, page, (lot) => lot.sortKey);
   }
 
   async walletBalances(memberIds: readonly string[]): Promise<bigint[]> {

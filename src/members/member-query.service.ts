@@ -14,6 +14,8 @@ export async function findMemberIdByRef(tx: EntityManager, partnerId: string, me
   return rows[0]?.member_id ?? null;
 }
 
+const UUID_ANY_CASE = new RegExp(UUID_PATTERN.source, 'i');
+
 /**
  * Who may see which member: staff see everyone; a partner sees only members linked to it; a
  * member sees only itself. A partner asking for someone else's member gets FORBIDDEN whether or
@@ -39,7 +41,7 @@ export class MemberQueryService {
     if (viewer.kind === 'partner')
       query.innerJoin('member_link', 'l', 'l.member_id = m.id AND l.partner_id = :partnerId', { partnerId: viewer.partnerId });
     if (after !== null) query.where('m.id > :after', { after });
-    return toConnection(await query.getMany(), page.first, (member) => member.id);
+    return toConnection(await query.getMany(), page, (member) => member.id);
   }
 
   async findForViewer(viewer: Viewer, memberId: string): Promise<MemberEntity | null> {
@@ -56,6 +58,30 @@ export class MemberQueryService {
       : null;
     if (!member) throw forbidden(`member ${memberId} is not enrolled at ${viewer.partnerId}`);
     return member;
+  }
+
+  /**
+   * Members named by other subgraphs of a federated graph (`_entities`), read as `member(id)`
+   * reads them: staff get any member (null when there is none); a partner gets only members
+   * enrolled with it, FORBIDDEN for any other id; a member token gets only its own member, as
+   * `me` does. One statement for the whole list; one answer (member, null or error) per id.
+   */
+  async referencesForViewer(viewer: Viewer, memberIds: readonly string[]): Promise<Array<MemberEntity | null | Error>> {
+    if (viewer.kind === 'anonymous') return memberIds.map(() => forbidden('members are read with a bearer token'));
+    if (viewer.kind === 'member') {
+      const me = await this.findByRef(viewer.partnerId, viewer.memberRef);
+      return memberIds.map((id) => (me !== null && me.id === id ? me : forbidden('a member token resolves only its own member')));
+    }
+    const valid = memberIds.filter((id) => UUID_ANY_CASE.test(id));
+    const query = this.dataSource.getRepository(MemberEntity).createQueryBuilder('m').where('m.id = ANY(:ids)', { ids: valid });
+    if (viewer.kind === 'partner')
+      query.innerJoin('member_link', 'l', 'l.member_id = m.id AND l.partner_id = :partnerId', { partnerId: viewer.partnerId });
+    const found = new Map((valid.length > 0 ? await query.getMany() : []).map((member) => [member.id, member]));
+    return memberIds.map(
+      (id) =>
+        found.get(id.toLowerCase()) ??
+        (viewer.kind === 'partner' ? forbidden(`member ${id} is not enrolled at ${viewer.partnerId}`) : null),
+    );
   }
 
   async findByRefForPartner(viewer: Viewer, memberRef: string): Promise<MemberEntity | null> {

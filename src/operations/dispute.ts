@@ -208,7 +208,7 @@ export class DisputeService {
     const after = readCursor(page.after, DISPUTE_CURSOR);
     const [openedAt, id] = after ? after.split('|') : [null, null];
     if (openedAt && !realTimestamp(openedAt)) throw new InvalidCursor();
-    if (filter.statementId && !UUID_PATTERN.test(filter.statementId)) return toConnection([], page.first, () => '');
+    if (filter.statementId && !UUID_PATTERN.test(filter.statementId)) return toConnection([], page, () => '');
     const rows: Array<DisputeTableRow & { sort_key: string }> = await this.dataSource.query(
       `SELECT ${DISPUTE_COLUMNS}, opened_at::text || '|' || id AS sort_key FROM statement_dispute
        WHERE ($1::text IS NULL OR partner_id = $1) AND ($2::uuid IS NULL OR statement_id = $2::uuid) AND ($3::text IS NULL OR status = $3)
@@ -218,7 +218,7 @@ export class DisputeService {
     );
     return toConnection(
       rows.map((row) => ({ ...toDispute(row), sortKey: row.sort_key })),
-      page.first,
+      page,
       (row) => row.sortKey,
     );
   }

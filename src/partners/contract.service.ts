@@ -201,7 +201,7 @@ export class ContractService {
     return requests.map((request, index) => {
       const cursor = cursors[index]!;
       if (cursor instanceof Error) return cursor;
-      return toConnection(byRequest.get(index) ?? [], request.page.first, (contract) => contract.sortKey);
+      return toConnection(byRequest.get(index) ?? [], request.page, (contract) => contract.sortKey);
     });
   }
 

@@ -1,4 +1,4 @@
-import type { DataSource } from 'typeorm';
+import { In, type DataSource } from 'typeorm';
 import { forbidden } from '../common/auth-errors';
 import type { Viewer } from '../common/viewer';
 import { readCursor, toConnection, type Connection, type Page } from '../ledger/ledger-query.service';
@@ -17,7 +17,7 @@ export class PartnerQueryService {
       .orderBy('p.id', 'ASC')
       .limit(page.first + 1);
     if (after !== null) query.where('p.id > :after', { after });
-    return toConnection(await query.getMany(), page.first, (partner) => partner.id);
+    return toConnection(await query.getMany(), page, (partner) => partner.id);
   }
 
   /** A partner may read itself; staff may read any. */
@@ -25,6 +25,22 @@ export class PartnerQueryService {
     const own = viewer.kind === 'partner' && viewer.partnerId === partnerId;
     if (viewer.kind !== 'operator' && !own) throw forbidden('a partner may read only itself');
     return this.dataSource.getRepository(PartnerEntity).findOneBy({ id: partnerId });
+  }
+
+  /**
+   * Partners named by other subgraphs (`_entities`), read as `partner(id)` reads them: staff get
+   * any (null when there is none), a partner only itself; every other id or token is FORBIDDEN.
+   */
+  async referencesForViewer(viewer: Viewer, partnerIds: readonly string[]): Promise<Array<PartnerEntity | null | Error>> {
+    const readable = (id: string) => viewer.kind === 'operator' || (viewer.kind === 'partner' && viewer.partnerId === id);
+    const ids = partnerIds.filter(readable);
+    const found = new Map(
+      (ids.length > 0 ? await this.dataSource.getRepository(PartnerEntity).findBy({ id: In(ids) }) : []).map((partner) => [
+        partner.id,
+        partner,
+      ]),
+    );
+    return partnerIds.map((id) => (readable(id) ? (found.get(id) ?? null) : forbidden('a partner may read only itself')));
   }
 
   async keysByPartner(partnerIds: readonly string[]): Promise<PartnerKeyEntity[][]> {

@@ -57,7 +57,7 @@ export class FinanceQueryService {
        ORDER BY id DESC LIMIT $3`,
       [filter.status ?? null, before, page.first + 1],
     );
-    return toConnection(rows.map(toPeriod), page.first, (period) => period.id);
+    return toConnection(rows.map(toPeriod), page, (period) => period.id);
   }
 
   async period(id: string): Promise<PeriodRow | null> {
@@ -110,7 +110,7 @@ export class FinanceQueryService {
         .map((row) => ({ kind: row.kind, points: BigInt(row.points), moneyMinor: BigInt(row.money_minor), lines: row.lines }));
       return { periodId, partnerId: id, kinds, netMinor: kinds.reduce((sum, kind) => sum + kind.moneyMinor, 0n) };
     });
-    return toConnection(positions, page.first, (position) => position.partnerId);
+    return toConnection(positions, page, (position) => position.partnerId);
   }
 
   async obligations(
@@ -131,7 +131,7 @@ export class FinanceQueryService {
       points: BigInt(row.points!),
       fundedMinor: BigInt(row.funded_minor!),
     }));
-    return toConnection(obligations, page.first, (row) => `${row.issuer}|${row.consumer}`);
+    return toConnection(obligations, page, (row) => `${row.issuer}|${row.consumer}`);
   }
 
   /** The pair view of the obligation matrix: for each pair of partners, what each owes the other (funded value) and the net. */
@@ -154,7 +154,7 @@ export class FinanceQueryService {
       const bToA = BigInt(row.b_to_a!);
       return { partyA: row.a!, partyB: row.b!, aToBMinor: aToB, bToAMinor: bToA, netMinor: aToB - bToA };
     });
-    return toConnection(pairs, page.first, (pair) => `${pair.partyA}|${pair.partyB}`);
+    return toConnection(pairs, page, (pair) => `${pair.partyA}|${pair.partyB}`);
   }
 
   async transfers(
@@ -173,7 +173,7 @@ export class FinanceQueryService {
       payee: row.payee!,
       amountMinor: BigInt(row.amount_minor!),
     }));
-    return toConnection(transfers, page.first, (row) => String(row.position));
+    return toConnection(transfers, page, (row) => String(row.position));
   }
 
   /** Statements, newest period first; a partner sees only its own. */
@@ -181,7 +181,7 @@ export class FinanceQueryService {
     const partnerId = this.scopePartner(viewer, filter.partnerId);
     const after = readCursor(page.after, STATEMENT_CURSOR);
     const [period, partner] = after ? after.split('|') : [null, null];
-    if (filter.periodId && !NUMBER_CURSOR.test(filter.periodId)) return toConnection([], page.first, () => '');
+    if (filter.periodId && !NUMBER_CURSOR.test(filter.periodId)) return toConnection([], page, () => '');
     const rows: StatementTableRow[] = await this.dataSource.query(
       `SELECT ${STATEMENT_COLUMNS} FROM statement
        WHERE ($1::text IS NULL OR partner_id = $1) AND ($2::bigint IS NULL OR period_id = $2::bigint) AND ($3::text IS NULL OR status = $3)
@@ -189,7 +189,7 @@ export class FinanceQueryService {
        ORDER BY period_id DESC, partner_id DESC LIMIT $6`,
       [partnerId, filter.periodId ?? null, filter.status ?? null, period ?? null, partner ?? null, page.first + 1],
     );
-    return toConnection(rows.map(toStatement), page.first, (row) => `${row.periodId}|${row.partnerId}`);
+    return toConnection(rows.map(toStatement), page, (row) => `${row.periodId}|${row.partnerId}`);
   }
 
   async statement(viewer: Viewer, id: string): Promise<StatementRow | null> {
@@ -212,7 +212,7 @@ export class FinanceQueryService {
     );
     return toConnection(
       rows.map((row) => toLine(row, BigInt(row.line_no))),
-      page.first,
+      page,
       (line) => line.line,
     );
   }

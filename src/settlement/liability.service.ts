@@ -131,7 +131,7 @@ export class LiabilityService {
       fundedMinor: BigInt(row.funded!),
       projectedBreakagePoints: BigInt(row.projected!),
     }));
-    return toConnection(buckets, page.first, (bucket) => `${bucket.month}|${bucket.issuerPartnerId}`);
+    return toConnection(buckets, page, (bucket) => `${bucket.month}|${bucket.issuerPartnerId}`);
   }
 
   async breakageToDate(): Promise<BreakageToDate[]> {

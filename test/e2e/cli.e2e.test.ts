@@ -100,7 +100,14 @@ describe('--help and --version', () => {
       });
     }
     // Without DATABASE_URL the database commands would open the embedded one in DATA_DIR.
-    for (const command of [['serve', '--demo'], ['migrate'], ['expire'], ['settlement', 'close'], ['settlement', 'reconcile']]) {
+    for (const command of [
+      ['serve', '--demo'],
+      ['serve', '--demo', '--gateway'],
+      ['migrate'],
+      ['expire'],
+      ['settlement', 'close'],
+      ['settlement', 'reconcile'],
+    ]) {
       const help = await runCli([...command, '--help'], { cwd, env: { DATABASE_URL: undefined, DATA_DIR: dataDir }, timeoutMs: 20_000 });
       expect({ command, code: help.code }).toEqual({ command, code: 0 });
     }
@@ -128,6 +135,12 @@ describe('exit codes', () => {
       /^error: command-argument value 'abc' is invalid .*a period id is a whole number/,
     ],
     ['a count out of range', ['settlement', 'periods', '-n', '500'], /^error: --count must be from 1 to 100, not 500/],
+    [
+      'a gateway port that is not one',
+      ['serve', '--gateway-port', '70000'],
+      /^error: option .*--gateway-port.* argument '70000' is invalid/,
+    ],
+    ['a gateway without the demo', ['serve', '--gateway'], /^error: --gateway composes the demo coalition/],
   ])('exit 2 with one line on standard error for %s', async (_name, args, message) => {
     const run = await runCli(args, { env: { DATABASE_URL: 'postgres://postgres@127.0.0.1:1/nothing' }, timeoutMs: 20_000 });
     expect(run.code).toBe(2);

@@ -6,15 +6,18 @@ import { CliError } from '../program';
 
 const SCHEMA_FILE = 'schema/schema.graphql';
 
+/** The subgraph SDL, exactly as `_service { sdl }` answers it (docs/federation.md). */
 async function printedSchema(): Promise<string> {
-  const { printSchema } = await import('graphql');
   const { buildSchemaForPrinting } = await import('../../graphql/schema.js');
-  return `${printSchema(await buildSchemaForPrinting())}\n`;
+  const { serviceSdl } = await import('../../graphql/federation.js');
+  return `${await serviceSdl(await buildSchemaForPrinting())}\n`;
 }
 
 /** `coalition-hub schema print|check`: the GraphQL SDL the code defines, and drift against the committed file. */
 export function schemaCommand(): Command {
-  const schema = new Command('schema').description(`the GraphQL schema (SDL) the code defines, committed as ${SCHEMA_FILE}`);
+  const schema = new Command('schema').description(
+    `the GraphQL schema the code defines, as its Federation 2 subgraph SDL (what _service { sdl } answers), committed as ${SCHEMA_FILE}`,
+  );
 
   schema
     .command('print')

@@ -1,11 +1,23 @@
-import { ArgsType, ClassType, Field, Int, ObjectType } from 'type-graphql';
+import { ArgsType, ClassType, Directive, Field, Int, ObjectType } from 'type-graphql';
 import { Max, Min } from 'class-validator';
 import { limits } from '../../config/limits';
 
-@ObjectType()
+/**
+ * Relay's PageInfo. Shareable: every subgraph of a federated graph may define its own PageInfo
+ * (docs/federation.md). Paging is forward (first/after): hasPreviousPage is true when the page
+ * starts after a cursor.
+ */
+@Directive('@shareable')
+@ObjectType({
+  description: 'Relay page info. Pages go forward (first/after); hasPreviousPage is true for a page asked for after a cursor.',
+})
 export class PageInfo {
   @Field() hasNextPage!: boolean;
-  @Field(() => String, { nullable: true }) endCursor!: string | null;
+  @Field() hasPreviousPage!: boolean;
+  @Field(() => String, { nullable: true, description: 'The cursor of the first edge; null for an empty page.' }) startCursor!:
+    string | null;
+  @Field(() => String, { nullable: true, description: 'The cursor of the last edge; pass it as `after` for the next page.' })
+  endCursor!: string | null;
 }
 
 @ArgsType()

@@ -1,7 +1,9 @@
-import { Field, ID, Int, ObjectType } from 'type-graphql';
+import { Directive, Field, ID, Int, ObjectType } from 'type-graphql';
 import { AmountScalar } from '../scalars';
 import { connectionOf } from './connection.type';
 
+/** An entity of the federated graph: other subgraphs join their own fields onto it by id (docs/federation.md). */
+@Directive('@key(fields: "id")')
 @ObjectType({ description: 'A coalition member: one person, one combined CP balance, linked to partners by their own references.' })
 export class Member {
   @Field(() => ID) id!: string;

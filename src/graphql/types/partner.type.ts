@@ -1,5 +1,5 @@
 import { GraphQLJSONObject } from 'graphql-scalars';
-import { Field, ID, InputType, ObjectType } from 'type-graphql';
+import { Directive, Field, ID, InputType, ObjectType } from 'type-graphql';
 import { connectionOf } from './connection.type';
 import { ContractInput } from './contract.type';
 
@@ -13,6 +13,8 @@ export class PartnerKey {
   @Field(() => Date, { nullable: true }) revokedAt!: Date | null;
 }
 
+/** An entity of the federated graph, by id (docs/federation.md). */
+@Directive('@key(fields: "id")')
 @ObjectType({ description: 'A brand in the coalition that issues and accepts CP.' })
 export class Partner {
   @Field(() => ID) id!: string;
