@@ -121,6 +121,13 @@ describeWithBrowser('the GraphQL explorer in Chromium', () => {
     await page.waitForSelector('.graphiql-dialog', { state: 'detached' });
   });
 
+  it('opens a link with ?query=… on that query', async () => {
+    const query = '{ ledgerIntegrity { ok entriesChecked } }';
+    await page.goto(`${hub.url}/graphql?query=${encodeURIComponent(query)}`);
+    await page.waitForSelector('.graphiql-query-editor .CodeMirror');
+    expect(await editorText('.graphiql-query-editor')).toBe(query);
+  });
+
   it('loads nothing from outside the hub, and its CSP refuses nothing the page needs', () => {
     const origin = new URL(hub.url).origin;
     const outside = requested.filter((url) => !url.startsWith('data:') && new URL(url).origin !== origin);
