@@ -78,9 +78,9 @@ describeWithBrowser('the GraphQL explorer in Chromium', () => {
     await page.click('button.graphiql-execute-button');
     await page.waitForFunction(
       (text) => {
-        const element = document.querySelector('.graphiql-response .CodeMirror') as unknown as {
-          CodeMirror?: { getValue(): string };
-        } | null;
+        // Runs in the page (the tests' own lib has no DOM types).
+        const { document } = globalThis as unknown as { document: { querySelector(selector: string): unknown } };
+        const element = document.querySelector('.graphiql-response .CodeMirror') as { CodeMirror?: { getValue(): string } } | null;
         return element?.CodeMirror?.getValue().includes(text) ?? false;
       },
       expected,

@@ -25,7 +25,7 @@ describe('prefersHtml: only a browser navigating to /graphql gets the page', () 
     ['text/html;q=0, */*', 'HTML refused'],
     ['', 'an empty header'],
     ['garbage', 'a header with no media range'],
-  ])('keeps GraphQL for %s (%s)', (accept) => {
+  ])('keeps GraphQL for %s (%s)', (accept, _why) => {
     expect(prefersHtml(accept)).toBe(false);
   });
 });
@@ -50,7 +50,7 @@ describe('isLocalRequest: the demo token goes only to this machine, named as thi
     ['127.0.0.1', '192.168.1.20:4000', "this machine's network address"],
     ['127.0.0.1', undefined, 'no Host header'],
     ['127.0.0.1', 'bad host:x', 'a Host that is no host'],
-  ])('is not local from %s to Host %s (%s)', (remote, host) => {
+  ])('is not local from %s to Host %s (%s)', (remote, host, _who) => {
     expect(isLocalRequest(request(remote, host))).toBe(false);
   });
 });
