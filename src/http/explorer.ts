@@ -101,7 +101,7 @@ export class Explorer {
     const [given, name, ...rest] = pathname.slice(EXPLORER_PATH.length).split('/');
     const asset = given === version && rest.length === 0 && name !== undefined ? byName.get(name) : undefined;
     if (asset === undefined) return false;
-    const gzipped = /\bgzip\b/.test(String(request.headers['accept-encoding'] ?? ''));
+    const gzipped = acceptsGzip(request.headers['accept-encoding']);
     response.writeHead(200, {
       ...ASSET_HEADERS,
       'content-type': asset.contentType,
@@ -114,7 +114,11 @@ export class Explorer {
 
   /** Read and compressed once, on the first request: a hub nobody browses never loads them. */
   private assets(): Promise<LoadedAssets> {
-    this.loaded ??= this.load();
+    // A failed read is tried again by the next request rather than remembered.
+    this.loaded ??= this.load().catch((error: unknown) => {
+      this.loaded = undefined;
+      throw error;
+    });
     return this.loaded;
   }
 
@@ -203,6 +207,17 @@ export function prefersHtml(accept: string | undefined): boolean {
   };
   const html = qualityOf('text/html');
   return html > 0 && html > Math.max(qualityOf('application/json'), qualityOf('application/graphql-response+json'));
+}
+
+/** Whether an Accept-Encoding header takes gzip (named, or through `*`, with a quality above 0). */
+export function acceptsGzip(header: string | undefined): boolean {
+  const codings = (header ?? '').split(',').map((part) => {
+    const [coding = '', ...parameters] = part.split(';').map((piece) => piece.trim().toLowerCase());
+    const q = parameters.find((parameter) => parameter.startsWith('q='));
+    return { coding, quality: q === undefined ? 1 : Number(q.slice(2)) };
+  });
+  const gzip = codings.find((entry) => entry.coding === 'gzip') ?? codings.find((entry) => entry.coding === '*');
+  return gzip !== undefined && gzip.quality > 0;
 }
 
 /** A loopback address (127.0.0.0/8, ::1, or IPv4 loopback mapped into IPv6). */

@@ -4,7 +4,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { loadConfig } from '../../src/config/config';
-import { isLocalRequest, prefersHtml } from '../../src/http/explorer';
+import { acceptsGzip, isLocalRequest, prefersHtml } from '../../src/http/explorer';
 
 describe('prefersHtml: only a browser navigating to /graphql gets the page', () => {
   it.each([
@@ -52,6 +52,21 @@ describe('isLocalRequest: the demo token goes only to this machine, named as thi
     ['127.0.0.1', 'bad host:x', 'a Host that is no host'],
   ])('is not local from %s to Host %s (%s)', (remote, host, _who) => {
     expect(isLocalRequest(request(remote, host))).toBe(false);
+  });
+});
+
+describe('acceptsGzip', () => {
+  it.each([
+    ['gzip, deflate, br', true],
+    ['br;q=1.0, gzip;q=0.8', true],
+    ['*', true],
+    [undefined, false],
+    ['identity', false],
+    ['gzip;q=0', false],
+    ['*;q=0', false],
+    ['gzip;q=0, *', false],
+  ])('for %s: %s', (header, expected) => {
+    expect(acceptsGzip(header)).toBe(expected);
   });
 });
 
