@@ -28,6 +28,7 @@ import { RateLimits } from './common/rate-limits';
 import { createHttpServer } from './http/server';
 import { HttpDrain } from './http/drain';
 import { Probes } from './http/probes';
+import { Explorer, type ExplorerHeaders } from './http/explorer';
 import { outcomePlugin } from './graphql/outcome-plugin';
 import { costPlugin } from './graphql/cost-plugin';
 import { availabilityPlugin, formatHubError, orUnavailable } from './graphql/errors-plugin';
@@ -100,6 +101,8 @@ export interface Hub {
 export interface HubOptions {
   clock?: Clock;
   logger?: Logger;
+  /** What the explorer's header editor starts with, for a browser on this machine (the demo: its operator token). */
+  explorerHeaders?: ExplorerHeaders;
 }
 
 /** The composition root: database → services → schema → HTTP server. */
@@ -250,6 +253,7 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
       metrics,
       metricsToken: config.metricsToken,
       rateLimits,
+      explorer: config.explorer ? new Explorer(options.explorerHeaders) : undefined,
       jwks: () => hubKeys.jwks(),
       createContext: async (authorization, telemetry) => ({
         viewer: await orUnavailable(() => auth.authenticate(authorization), outage),

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { startHub, type Hub } from './app';
 import { loadConfig, type Config } from './config/config';
 import { dropDatabase, ensureDatabase, startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded';
-import { prepareDemoOperator, removeDemoOperatorKey, runDemo } from './demo/demo';
+import { demoOperatorToken, prepareDemoOperator, removeDemoOperatorKey, runDemo } from './demo/demo';
 import type { FederatedDemo } from './demo/federated-demo';
 
 export interface RunHubOptions {
@@ -73,7 +73,13 @@ export async function runHub(options: RunHubOptions): Promise<void> {
       if (reset) await dropDatabase(embedded.serverUrl, 'coalition_demo');
       databaseUrl = await ensureDatabase(embedded.serverUrl, demo ? 'coalition_demo' : 'coalition');
     }
-    hub = await startHub(config, databaseUrl);
+    // The explorer (README, "Explore the API") opens with a fresh demo operator token on each page load.
+    const demoConfig = config;
+    hub = await startHub(
+      config,
+      databaseUrl,
+      operator ? { explorerHeaders: async () => ({ Authorization: `Bearer ${await demoOperatorToken(demoConfig, operator)}` }) } : {},
+    );
     if (config.operatorJwks.keys.length === 0) {
       hub.logger.warn('no OPERATOR_JWKS configured: nobody can register partners (see README, "Configuration")');
     }
@@ -86,8 +92,11 @@ export async function runHub(options: RunHubOptions): Promise<void> {
     hub.logger.info({ graphql: `${hub.url}/graphql`, database: embedded ? 'embedded' : 'external' }, 'coalition hub ready');
     // For the person at the terminal, on stderr: stdout carries only JSON log lines.
     console.error(
-      `\nGraphQL endpoint: ${hub.url}/graphql   (probes: ${hub.url}/livez, ${hub.url}/readyz; keys: ${hub.url}/.well-known/jwks.json)${federation ? `\nFederated gateway: ${federation.gatewayUrl}` : ''}\nPress Ctrl+C to stop.`,
+      `\nGraphQL endpoint: ${hub.url}/graphql   (probes: ${hub.url}/livez, ${hub.url}/readyz; keys: ${hub.url}/.well-known/jwks.json)${federation ? `\nFederated gateway: ${federation.gatewayUrl}` : ''}`,
     );
+    if (config.explorer)
+      console.error(`Explore the API: open ${hub.url}/graphql in a browser${operator ? " (the demo's operator token is filled in)" : ''}`);
+    console.error('Press Ctrl+C to stop.');
   };
   started = startup();
   try {

@@ -74,6 +74,8 @@ const environmentSchema = z.object({
   /** How often each hub process wakes the webhook dispatcher (which turns committed events into deliveries); 0 turns it off. */
   WEBHOOK_DISPATCH_INTERVAL_MS: z.coerce.number().int().min(0).max(600_000).default(1000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** GraphiQL for browsers on GET /graphql (README, "Explore the API"); unset: on, except off when NODE_ENV=production. */
+  EXPLORER: z.enum(['on', 'off']).optional(),
 });
 
 export interface Config {
@@ -108,6 +110,8 @@ export interface Config {
   shutdownGraceSeconds: number;
   webhooks: WebhookSettings;
   jobConcurrency: number;
+  /** Serve the GraphiQL explorer (EXPLORER; by default not in production). */
+  explorer: boolean;
 }
 
 export interface WebhookSettings {
@@ -204,6 +208,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     },
     shutdownGraceSeconds: env.SHUTDOWN_GRACE_SECONDS,
     jobConcurrency: env.JOB_CONCURRENCY,
+    explorer: env.EXPLORER === undefined ? given.NODE_ENV !== 'production' : env.EXPLORER === 'on',
     webhooks: {
       allowPrivateUrls: env.WEBHOOK_ALLOW_PRIVATE_URLS === 'true',
       timeoutMs: Math.round(env.WEBHOOK_TIMEOUT_SECONDS * 1000),

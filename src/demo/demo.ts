@@ -93,8 +93,9 @@ function describe(outcome: Outcome): string {
   return parts.join('; ');
 }
 
-export async function runDemo(hub: Hub, config: Config, operator: DemoOperator): Promise<void> {
-  const operatorToken = await signAccessToken({
+/** An operator token of the demo's operator, valid for one hour: for the scenario, the terminal and the explorer. */
+export function demoOperatorToken(config: Config, operator: DemoOperator): Promise<string> {
+  return signAccessToken({
     issuer: config.operatorIssuer,
     subject: 'demo',
     scope: 'operator',
@@ -102,6 +103,10 @@ export async function runDemo(hub: Hub, config: Config, operator: DemoOperator):
     key: operator.key,
     lifetimeSeconds: 3600,
   });
+}
+
+export async function runDemo(hub: Hub, config: Config, operator: DemoOperator): Promise<void> {
+  const operatorToken = await demoOperatorToken(config, operator);
   const graphql = async (query: string, variables: Record<string, unknown>, token: string) => {
     const response = await fetch(`${hub.url}/graphql`, {
       method: 'POST',

@@ -14,6 +14,7 @@ import type { RateLimits } from '../common/rate-limits';
 import { refuseOverAddressLimit } from './rate-limit';
 import { assignRequestId, withRequestId } from './request-id';
 import { PROBE_PATHS, type Probes } from './probes';
+import { EXPLORER_PATH, type Explorer } from './explorer';
 
 export interface HttpDependencies {
   apollo: ApolloServer<RequestContext>;
@@ -25,6 +26,8 @@ export interface HttpDependencies {
   probes: Probes;
   logger: Logger;
   rateLimits?: RateLimits;
+  /** GraphiQL for browsers on GET /graphql, and its files under /explorer/ (explorer.ts); absent when EXPLORER=off. */
+  explorer?: Explorer;
 }
 
 /** Compares secrets in constant time. */
@@ -117,11 +120,13 @@ export function createHttpServer(deps: HttpDependencies): Server {
           if (request.method !== 'GET' && request.method !== 'POST')
             return sendJson(response, 405, { error: 'use GET or POST' }, { allow: 'GET, POST' });
           if (await refuseOverAddressLimit(request, response, deps.rateLimits, deps.metrics, deps.logger)) return;
+          if (deps.explorer?.wantsPage(request)) return deps.explorer.sendPage(request, response);
           operation = await handleGraphql(request, response, url, deps, telemetry);
           return;
         }
         if (request.method !== 'GET') return sendJson(response, 405, { error: 'use GET' }, { allow: 'GET' });
         if (await deps.probes.handle(url.pathname, response)) return;
+        if (deps.explorer && (await deps.explorer.sendAsset(request, url.pathname, response))) return;
         if (url.pathname === '/metrics') {
           if (deps.metricsToken !== undefined && !sameSecret(request.headers.authorization ?? '', `Bearer ${deps.metricsToken}`)) {
             return sendJson(
@@ -151,7 +156,11 @@ export function createHttpServer(deps: HttpDependencies): Server {
         .finally(() => {
           // One line per request: what, how it ended, how long. Never tokens or bodies.
           const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-          const route = ['/graphql', ...PROBE_PATHS, '/metrics', '/.well-known/jwks.json'].includes(url.pathname) ? url.pathname : 'other';
+          const route = ['/graphql', ...PROBE_PATHS, '/metrics', '/.well-known/jwks.json'].includes(url.pathname)
+            ? url.pathname
+            : url.pathname.startsWith(EXPLORER_PATH)
+              ? EXPLORER_PATH
+              : 'other';
           deps.metrics.request(route, response.statusCode, seconds);
           deps.logger.info(
             {

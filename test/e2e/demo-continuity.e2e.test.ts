@@ -102,6 +102,11 @@ it('keeps the demo data and operator key between runs, does not replay the scena
   expect(loaded).toMatchObject({ partners: ['ACME', 'BOLT', 'CAFE'], ok: true });
   const entries = (loaded as { entries: number }).entries;
   expect(entries).toBeGreaterThan(5);
+  // The explorer (README, "Explore the API") opens in a browser with a working operator token filled in.
+  expect(first.output).toContain(`Explore the API: open ${first.url}/graphql in a browser (the demo's operator token is filled in)`);
+  const page = await (await fetch(`${first.url}/graphql`, { headers: { accept: 'text/html' } })).text();
+  const explorerToken = /"Authorization":"Bearer ([^"]+)"/.exec(page)?.[1];
+  expect(await coalition(first.url, explorerToken ?? 'missing')).toEqual(loaded);
   await stopRun();
 
   // Second run: same data, same key (the token minted before still works), the scenario is not played again.

@@ -5,6 +5,7 @@ import { generatePartnerKey, PartnerClient, signAccessToken, type PartnerAlgorit
 import { startHub, type Hub } from '../../src/app';
 import type { Clock } from '../../src/common/clock';
 import { loadConfig } from '../../src/config/config';
+import type { ExplorerHeaders } from '../../src/http/explorer';
 import { createTestDatabase, dropTestDatabase } from './database';
 
 export const HUB_ID = 'coalition-hub-test';
@@ -51,7 +52,9 @@ export class TestHub {
    * `databaseUrl`: a database the test made itself (e.g. on a server of its own, as the owner);
    * the hub migrates it and stop() leaves it to the test. Default: a fresh clone of the template.
    */
-  static async start(options: { logger?: Logger; env?: Record<string, string>; databaseUrl?: string } = {}): Promise<TestHub> {
+  static async start(
+    options: { logger?: Logger; env?: Record<string, string>; databaseUrl?: string; explorerHeaders?: ExplorerHeaders } = {},
+  ): Promise<TestHub> {
     const database = options.databaseUrl ? { name: '', url: options.databaseUrl } : await createTestDatabase();
     const { privateKey, publicKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
     const kid = 'operator-test';
@@ -74,7 +77,7 @@ export class TestHub {
     };
     const clock = new TestClock();
     const logger = options.logger ?? pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
-    const hub = await startHub(loadConfig(env), database.url, { clock, logger });
+    const hub = await startHub(loadConfig(env), database.url, { clock, logger, explorerHeaders: options.explorerHeaders });
     return new TestHub(hub, database.name, { kid, alg: 'EdDSA', privateKey }, clock, { env, databaseUrl: database.url, logger });
   }
 
