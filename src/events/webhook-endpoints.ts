@@ -321,7 +321,7 @@ export class WebhookEndpointService {
     return requests.map((request, index) => {
       const after = afters[index];
       if (after instanceof Error) return after;
-      return toConnection(byRequest.get(index) ?? [], request.page.first, (row) => row.sortKey);
+      return toConnection(byRequest.get(index) ?? [], request.page, (row) => row.sortKey);
     });
   }
 
