@@ -8,7 +8,7 @@ import type { Pool } from 'pg';
 import type { DataSource } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import { AuthService } from './auth/auth.service';
-import { systemClock, type Clock } from './common/clock';
+import { processTime, systemClock, type Clock } from './common/clock';
 import { settlesWithin } from './common/deadline';
 import type { Config } from './config/config';
 import { limits } from './config/limits';
@@ -314,13 +314,13 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
         probes.startDraining();
         clearInterval(dispatchWaker);
         // One deadline for requests and jobs together, so a stop takes the grace period, not twice it.
-        const deadline = Date.now() + config.shutdownGraceSeconds * 1000;
+        const deadline = processTime.ms() + config.shutdownGraceSeconds * 1000;
         // The queue takes no new job and resolves once the jobs running here have finished: the pool closes after it.
         const running = queue.stop();
-        const { cut } = await drain.drain(Math.max(0, deadline - Date.now()));
+        const { cut } = await drain.drain(Math.max(0, deadline - processTime.ms()));
         if (cut > 0)
           logger.warn({ cut, graceSeconds: config.shutdownGraceSeconds }, 'requests still running at the end of the grace period were cut');
-        if (!(await settlesWithin(running, Math.max(0, deadline - Date.now()))))
+        if (!(await settlesWithin(running, Math.max(0, deadline - processTime.ms()))))
           logger.warn('a scheduled job was still running at the end of the grace period: its transaction is rolled back');
         hubKeys.close();
         await partners.close();

@@ -74,6 +74,11 @@ const environmentSchema = z.object({
   /** How often each hub process wakes the webhook dispatcher (which turns committed events into deliveries); 0 turns it off. */
   WEBHOOK_DISPATCH_INTERVAL_MS: z.coerce.number().int().min(0).max(600_000).default(1000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  // --- Sandbox and test clocks (docs/sandbox.md) ---
+  /** `production` marks a production hub: it refuses SANDBOX=true. Any other value (or none) is not production. */
+  NODE_ENV: z.string().optional(),
+  /** A sandbox hub lets operators create test clocks and attach members to them; never in production. */
+  SANDBOX: z.enum(['true', 'false']).default('false'),
 });
 
 export interface Config {
@@ -108,6 +113,10 @@ export interface Config {
   shutdownGraceSeconds: number;
   webhooks: WebhookSettings;
   jobConcurrency: number;
+  /** NODE_ENV=production. */
+  production: boolean;
+  /** Test clocks are available (docs/sandbox.md); never true when `production` is. */
+  sandbox: boolean;
 }
 
 export interface WebhookSettings {
@@ -163,6 +172,10 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
   const repeated = kids.find((kid, index) => kids.indexOf(kid) !== index);
   if (repeated !== undefined)
     throw new Error(`invalid configuration: OPERATOR_JWKS has two keys with kid ${repeated}: give each key its own kid`);
+  const production = env.NODE_ENV === 'production';
+  const sandbox = env.SANDBOX === 'true';
+  if (sandbox && production)
+    throw new Error('invalid configuration: SANDBOX=true is refused when NODE_ENV=production (test clocks move members through time)');
   const hubSigningJwk = parseShape(
     'HUB_SIGNING_JWK',
     jwkSchema
@@ -204,6 +217,8 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     },
     shutdownGraceSeconds: env.SHUTDOWN_GRACE_SECONDS,
     jobConcurrency: env.JOB_CONCURRENCY,
+    production,
+    sandbox,
     webhooks: {
       allowPrivateUrls: env.WEBHOOK_ALLOW_PRIVATE_URLS === 'true',
       timeoutMs: Math.round(env.WEBHOOK_TIMEOUT_SECONDS * 1000),
