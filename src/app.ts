@@ -68,6 +68,8 @@ import { scheduledJobs, type ScheduledJobs } from './jobs/scheduled-jobs';
 import { WebhookEndpointService, DELIVER_WEBHOOK_TASK } from './events/webhook-endpoints';
 import { DISPATCH_BATCH, DISPATCH_WEBHOOKS_TASK, WebhookDeliveryService } from './events/webhook-delivery';
 import { WebhookDeliveryResolver, WebhookEndpointResolver } from './graphql/resolvers/webhook.resolver';
+import { MemberTestClockResolver, TestClockResolver } from './graphql/resolvers/test-clock.resolver';
+import { TestClockService } from './jobs/test-clocks.service';
 
 export interface Hub {
   url: string;
@@ -159,6 +161,7 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
     const memberLedger = readDataSource === dataSource ? ledger : new LedgerQueryService(readDataSource, clock);
     const integrity = new IntegrityService(dataSource, clock);
     const expiry = new ExpiryService(dataSource, contracts, clock, config.counterShards);
+    const testClocks = new TestClockService(dataSource, clock, config.sandbox, expiry);
     const exchange = new ExchangeService(dataSource, contracts, hubKeys, clock, config.counterShards, config.quoteLifetimeSeconds);
     const combined = new CombinedBalanceService();
     // Member reads (docs/scaling.md): on the replica when DATABASE_READ_URL is set.
@@ -196,6 +199,8 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
       new EventResolver(new EventFeedService(dataSource)),
       new WebhookEndpointResolver(webhooks),
       new WebhookDeliveryResolver(),
+      new TestClockResolver(testClocks),
+      new MemberTestClockResolver(),
     ]);
     const outage = new DatabaseOutage(logger, () => metrics.databaseUnavailable());
     outage.watch(dataSource);
@@ -254,6 +259,7 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
           funding,
           webhooks,
           memberSummaries,
+          testClocks,
         }),
         telemetry,
         requestId: currentRequestId() ?? 'none',

@@ -22,3 +22,14 @@ export const processTime = {
   ms: (): number => Date.now(),
   now: (): Date => new Date(),
 };
+
+/**
+ * Whose time a job or a read runs on: the members on real time (`testClockId` null, the scheduled
+ * jobs), or the members attached to one test clock (the clock's advance). A job run on one scope never
+ * touches the members of another (docs/sandbox.md, "Isolation").
+ */
+export interface TimeScope {
+  testClockId: string | null;
+}
+
+export const REAL_TIME: TimeScope = { testClockId: null };
