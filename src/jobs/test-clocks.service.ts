@@ -79,9 +79,11 @@ export class TestClockService {
     return findTestClocks(this.dataSource.manager, ids);
   }
 
-  /** For a DataLoader: each member's clock (null: real time, or a hub that is not a sandbox). */
+  /**
+   * For a DataLoader: each member's clock (null: real time). Shown in any hub: a database a sandbox used
+   * keeps its members on their clocks, and a hub that is not a sandbox can neither make nor move one.
+   */
   async ofMembers(memberIds: readonly string[]): Promise<Array<TestClockRow | null>> {
-    if (!this.sandbox) return memberIds.map(() => null);
     return findMemberClocks(this.dataSource.manager, memberIds);
   }
 
