@@ -16,6 +16,8 @@ export class TestClocks1732700000000 implements MigrationInterface {
         name text NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
         frozen_time timestamptz NOT NULL,
         created_at timestamptz NOT NULL,
+        -- The hub's role deletes nothing (docs/security.md): a deleted clock is marked, and it had no members.
+        deleted_at timestamptz,
         seq bigserial NOT NULL UNIQUE
       );
       ALTER TABLE member ADD COLUMN test_clock_id uuid REFERENCES test_clock (id);
@@ -31,8 +33,8 @@ export class TestClocks1732700000000 implements MigrationInterface {
       DO $grant$ BEGIN
         IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'coalition_hub_app') THEN
           REVOKE ALL ON TABLE test_clock FROM coalition_hub_app;
-          GRANT SELECT, INSERT, DELETE ON TABLE test_clock TO coalition_hub_app;
-          GRANT UPDATE (frozen_time) ON test_clock TO coalition_hub_app;
+          GRANT SELECT, INSERT ON TABLE test_clock TO coalition_hub_app;
+          GRANT UPDATE (frozen_time, deleted_at) ON test_clock TO coalition_hub_app;
           GRANT UPDATE (test_clock_id) ON member TO coalition_hub_app;
         END IF;
       END $grant$;

@@ -15,6 +15,7 @@ import {
 } from '@coalition-hub/partner-sdk';
 import type { Hub } from '../app';
 import { DemoWebhookReceiver } from './demo-webhooks';
+import { showTestClock } from './demo-sandbox';
 import { Exact } from '../common/decimal';
 import type { Config } from '../config/config';
 import { processTime } from '../common/clock';
@@ -385,6 +386,9 @@ async function playScenario(
     else line(`   webhook refused by the receiver: ${delivery.refused}`);
   }
   if (receiver.deliveries.length === 0) line('   (nothing arrived yet: deliveries are retried, see webhookEndpoints { deliveries })');
+
+  // Sandbox and test clocks (docs/sandbox.md): the demo runs as a sandbox unless SANDBOX=false or NODE_ENV=production.
+  if (config.sandbox) await showTestClock(hub, config, must, operatorToken, 19);
 }
 
 type Must = (what: string, query: string, variables: Record<string, unknown>, token: string) => Promise<any>;

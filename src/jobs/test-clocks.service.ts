@@ -100,7 +100,7 @@ export class TestClockService {
       const [members] = await countClockMembers(tx, [id]);
       if (members! > 0)
         return fail(ErrorCode.INVALID_INPUT, `test clock ${id} has ${members} members; a clock with members is kept`, { field: 'id' });
-      await deleteTestClock(tx, id);
+      await deleteTestClock(tx, id, this.clock.now());
       return { id };
     });
   }

@@ -49,13 +49,18 @@ export async function insertTestClock(
 /** The clock, locked FOR UPDATE when `lock` (an advance, a deletion, an attachment), or null. */
 export async function findTestClock(tx: Pick<EntityManager, 'query'>, id: string, lock = false): Promise<TestClockRow | null> {
   if (!UUID_PATTERN.test(id)) return null;
-  const rows: Row[] = await tx.query(`SELECT ${COLUMNS} FROM test_clock WHERE id = $1${lock ? ' FOR UPDATE' : ''}`, [id]);
+  const rows: Row[] = await tx.query(`SELECT ${COLUMNS} FROM test_clock WHERE id = $1 AND deleted_at IS NULL${lock ? ' FOR UPDATE' : ''}`, [
+    id,
+  ]);
   return rows[0] ? rowOf(rows[0]) : null;
 }
 
 export async function findTestClocks(tx: Pick<EntityManager, 'query'>, ids: readonly string[]): Promise<Array<TestClockRow | null>> {
   const valid = ids.filter((id) => UUID_PATTERN.test(id));
-  const rows: Row[] = valid.length === 0 ? [] : await tx.query(`SELECT ${COLUMNS} FROM test_clock WHERE id = ANY($1::uuid[])`, [valid]);
+  const rows: Row[] =
+    valid.length === 0
+      ? []
+      : await tx.query(`SELECT ${COLUMNS} FROM test_clock WHERE id = ANY($1::uuid[]) AND deleted_at IS NULL`, [valid]);
   const byId = new Map(rows.map((row) => [row.id, rowOf(row)]));
   return ids.map((id) => byId.get(id) ?? null);
 }
@@ -63,7 +68,7 @@ export async function findTestClocks(tx: Pick<EntityManager, 'query'>, ids: read
 /** Oldest first, after the clock whose seq is `afterSeq`; `limit` rows. */
 export async function listTestClocks(tx: Pick<EntityManager, 'query'>, afterSeq: string | null, limit: number): Promise<TestClockRow[]> {
   const rows: Row[] = await tx.query(
-    `SELECT ${COLUMNS} FROM test_clock WHERE ($1::bigint IS NULL OR seq > $1::bigint) ORDER BY seq LIMIT $2`,
+    `SELECT ${COLUMNS} FROM test_clock WHERE deleted_at IS NULL AND ($1::bigint IS NULL OR seq > $1::bigint) ORDER BY seq LIMIT $2`,
     [afterSeq, limit],
   );
   return rows.map(rowOf);
@@ -82,8 +87,9 @@ export async function countClockMembers(tx: Pick<EntityManager, 'query'>, ids: r
   return ids.map((id) => byId.get(id) ?? 0);
 }
 
-export async function deleteTestClock(tx: Pick<EntityManager, 'query'>, id: string): Promise<void> {
-  await tx.query('DELETE FROM test_clock WHERE id = $1', [id]);
+/** Marks the clock deleted (the hub's role deletes no row); it is then found nowhere. */
+export async function deleteTestClock(tx: Pick<EntityManager, 'query'>, id: string, at: Date): Promise<void> {
+  await tx.query('UPDATE test_clock SET deleted_at = $2 WHERE id = $1', [id, at]);
 }
 
 /** The members' test clocks (null: real time), locking each member row so that no entry of theirs races the attachment. */
