@@ -65,6 +65,7 @@ export async function showTestClock(hub: Hub, config: Config, must: Must, operat
   for (const [days, label] of [
     [15, 'advance 15 days (vesting):'],
     [45, 'advance to day 45 (expiry):'],
+    [400, 'advance to day 400 (tier):'],
   ] as const) {
     const to = new Date(start + days * DAY_MS).toISOString();
     const advanced = (await must('advanceTestClock', ADVANCE, { id: created.id, to }, operatorToken)).advanceTestClock;
