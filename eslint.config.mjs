@@ -31,5 +31,23 @@ export default tseslint.config(
     files: ['src/**/*.ts', 'bench/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'warn' },
   },
+  {
+    // Time is read through src/common/clock.ts (docs/sandbox.md): a Clock for business time, processTime for the rest.
+    files: ['src/**/*.ts'],
+    ignores: ['src/common/clock.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "NewExpression[callee.name='Date'][arguments.length=0]",
+          message: 'Read time through src/common/clock.ts: a Clock (business time) or processTime (latency, timeouts).',
+        },
+        {
+          selector: "MemberExpression[object.name='Date'][property.name='now']",
+          message: 'Read time through src/common/clock.ts: a Clock (business time) or processTime.ms() (latency, timeouts).',
+        },
+      ],
+    },
+  },
   prettier,
 );

@@ -19,6 +19,7 @@ import { Webhooks1732540000000 } from './1732540000000-webhooks';
 import { HoldExpiryAndVesting1732550000000 } from './1732550000000-hold-expiry-and-vesting';
 import { MemberEarnedDays1732620000000 } from './1732620000000-member-earned-days';
 import { WebhookEndpointStart1732690000000 } from './1732690000000-webhook-endpoint-start';
+import { TestClocks1732700000000 } from './1732700000000-test-clocks';
 
 /** Every migration in order. Never edit one that has landed: add a new one. */
 export const migrations = [
@@ -43,4 +44,5 @@ export const migrations = [
   HoldExpiryAndVesting1732550000000,
   MemberEarnedDays1732620000000,
   WebhookEndpointStart1732690000000,
+  TestClocks1732700000000,
 ];

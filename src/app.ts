@@ -8,7 +8,7 @@ import type { Pool } from 'pg';
 import type { DataSource } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import { AuthService } from './auth/auth.service';
-import { systemClock, type Clock } from './common/clock';
+import { processTime, systemClock, type Clock } from './common/clock';
 import { settlesWithin } from './common/deadline';
 import type { Config } from './config/config';
 import { limits } from './config/limits';
@@ -70,6 +70,8 @@ import { scheduledJobs, type ScheduledJobs } from './jobs/scheduled-jobs';
 import { WebhookEndpointService, DELIVER_WEBHOOK_TASK } from './events/webhook-endpoints';
 import { DISPATCH_BATCH, DISPATCH_WEBHOOKS_TASK, WebhookDeliveryService } from './events/webhook-delivery';
 import { WebhookDeliveryResolver, WebhookEndpointResolver } from './graphql/resolvers/webhook.resolver';
+import { MemberTestClockResolver, TestClockResolver } from './graphql/resolvers/test-clock.resolver';
+import { TestClockService } from './jobs/test-clocks.service';
 
 export interface Hub {
   url: string;
@@ -163,6 +165,7 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
     const memberLedger = readDataSource === dataSource ? ledger : new LedgerQueryService(readDataSource, clock);
     const integrity = new IntegrityService(dataSource, clock);
     const expiry = new ExpiryService(dataSource, contracts, clock, config.counterShards);
+    const testClocks = new TestClockService(dataSource, clock, config.sandbox, expiry);
     const exchange = new ExchangeService(dataSource, contracts, hubKeys, clock, config.counterShards, config.quoteLifetimeSeconds);
     const combined = new CombinedBalanceService();
     // Member reads (docs/scaling.md): on the replica when DATABASE_READ_URL is set.
@@ -202,6 +205,8 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
         new EventResolver(new EventFeedService(dataSource)),
         new WebhookEndpointResolver(webhooks),
         new WebhookDeliveryResolver(),
+        new TestClockResolver(testClocks),
+        new MemberTestClockResolver(),
       ],
       // Federation (docs/federation.md): other subgraphs reach members and partners as their direct queries do.
       new EntityReferences(memberQueries, partnerQueries).resolvers(),
@@ -267,6 +272,7 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
           funding,
           webhooks,
           memberSummaries,
+          testClocks,
         }),
         telemetry,
         requestId: currentRequestId() ?? 'none',
@@ -327,13 +333,13 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
         probes.startDraining();
         clearInterval(dispatchWaker);
         // One deadline for requests and jobs together, so a stop takes the grace period, not twice it.
-        const deadline = Date.now() + config.shutdownGraceSeconds * 1000;
+        const deadline = processTime.ms() + config.shutdownGraceSeconds * 1000;
         // The queue takes no new job and resolves once the jobs running here have finished: the pool closes after it.
         const running = queue.stop();
-        const { cut } = await drain.drain(Math.max(0, deadline - Date.now()));
+        const { cut } = await drain.drain(Math.max(0, deadline - processTime.ms()));
         if (cut > 0)
           logger.warn({ cut, graceSeconds: config.shutdownGraceSeconds }, 'requests still running at the end of the grace period were cut');
-        if (!(await settlesWithin(running, Math.max(0, deadline - Date.now()))))
+        if (!(await settlesWithin(running, Math.max(0, deadline - processTime.ms()))))
           logger.warn('a scheduled job was still running at the end of the grace period: its transaction is rolled back');
         hubKeys.close();
         await partners.close();

@@ -27,7 +27,11 @@ export async function runHub(options: RunHubOptions): Promise<void> {
   const { demo, reset = false, gatewayPort } = options;
   // The demo's own output is the show: request logs stay quiet unless LOG_LEVEL asks otherwise. Its webhook
   // receiver runs on this machine (127.0.0.1), which the SSRF rule refuses outside the demo.
-  let config: Config = loadConfig(demo ? { LOG_LEVEL: 'warn', WEBHOOK_ALLOW_PRIVATE_URLS: 'true', ...process.env } : process.env);
+  // The demo is a sandbox unless NODE_ENV=production (SANDBOX=false turns it off): it shows a test clock (docs/sandbox.md).
+  const demoSandbox = process.env.NODE_ENV === 'production' ? {} : { SANDBOX: 'true' };
+  let config: Config = loadConfig(
+    demo ? { LOG_LEVEL: 'warn', WEBHOOK_ALLOW_PRIVATE_URLS: 'true', ...demoSandbox, ...process.env } : process.env,
+  );
   if (reset && !demo) throw new UsageError('--reset starts the demo over: use it with --demo (npm start -- --reset)');
   if (gatewayPort !== undefined && !demo)
     throw new UsageError('--gateway composes the demo coalition with an example subgraph: use it with --demo (npm start -- --gateway)');

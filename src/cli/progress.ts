@@ -1,3 +1,5 @@
+import { processTime } from '../common/clock';
+
 /**
  * A one-line status on standard error for long work (settlement close, reconciliation, statement
  * export): what is happening, a count when there is one, and the elapsed time, redrawn at most
@@ -21,7 +23,7 @@ export interface ProgressStream {
 
 const REDRAW_MS = 100;
 
-export function startProgress(label: string, stream: ProgressStream = process.stderr, now: () => number = Date.now): Progress {
+export function startProgress(label: string, stream: ProgressStream = process.stderr, now: () => number = processTime.ms): Progress {
   if (!stream.isTTY) return { step: () => undefined, count: () => undefined, done: () => undefined };
   const started = now();
   let current = label;

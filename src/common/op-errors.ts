@@ -88,6 +88,10 @@ export const OP_ERRORS = {
   webhookById: [ErrorCode.NOT_FOUND],
   // A batch of signed instructions (docs/batches.md): refused whole only when it holds too many.
   submitInstructions: [ErrorCode.BATCH_TOO_LARGE],
+  // Test clocks of a sandbox hub (docs/sandbox.md): any hub that is not a sandbox answers SandboxOnly.
+  testClocks: [ErrorCode.SANDBOX_ONLY],
+  createTestClock: [ErrorCode.SANDBOX_ONLY, ErrorCode.INVALID_INPUT],
+  testClockChange: [ErrorCode.SANDBOX_ONLY, ErrorCode.NOT_FOUND, ErrorCode.INVALID_INPUT],
 } as const satisfies Record<Op, readonly ErrorCode[]> & Record<string, readonly ErrorCode[]>;
 
 /** An operation that returns typed errors: an instruction op, or one of the other mutations above. */

@@ -76,6 +76,11 @@ const environmentSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** GraphiQL for browsers on GET /graphql (README, "Explore the API"); unset: on, except off when NODE_ENV=production. */
   EXPLORER: z.enum(['on', 'off']).optional(),
+  // --- Sandbox and test clocks (docs/sandbox.md) ---
+  /** `production` marks a production hub: it refuses SANDBOX=true. Any other value (or none) is not production. */
+  NODE_ENV: z.string().optional(),
+  /** A sandbox hub lets operators create test clocks and attach members to them; never in production. */
+  SANDBOX: z.enum(['true', 'false']).default('false'),
 });
 
 export interface Config {
@@ -112,6 +117,10 @@ export interface Config {
   jobConcurrency: number;
   /** Serve the GraphiQL explorer (EXPLORER; by default not in production). */
   explorer: boolean;
+  /** NODE_ENV=production. */
+  production: boolean;
+  /** Test clocks are available (docs/sandbox.md); never true when `production` is. */
+  sandbox: boolean;
 }
 
 export interface WebhookSettings {
@@ -167,6 +176,10 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
   const repeated = kids.find((kid, index) => kids.indexOf(kid) !== index);
   if (repeated !== undefined)
     throw new Error(`invalid configuration: OPERATOR_JWKS has two keys with kid ${repeated}: give each key its own kid`);
+  const production = env.NODE_ENV === 'production';
+  const sandbox = env.SANDBOX === 'true';
+  if (sandbox && production)
+    throw new Error('invalid configuration: SANDBOX=true is refused when NODE_ENV=production (test clocks move members through time)');
   const hubSigningJwk = parseShape(
     'HUB_SIGNING_JWK',
     jwkSchema
@@ -208,7 +221,9 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     },
     shutdownGraceSeconds: env.SHUTDOWN_GRACE_SECONDS,
     jobConcurrency: env.JOB_CONCURRENCY,
-    explorer: env.EXPLORER === undefined ? given.NODE_ENV !== 'production' : env.EXPLORER === 'on',
+    explorer: env.EXPLORER === undefined ? !production : env.EXPLORER === 'on',
+    production,
+    sandbox,
     webhooks: {
       allowPrivateUrls: env.WEBHOOK_ALLOW_PRIVATE_URLS === 'true',
       timeoutMs: Math.round(env.WEBHOOK_TIMEOUT_SECONDS * 1000),

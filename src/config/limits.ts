@@ -38,4 +38,10 @@ export const limits = {
   batchBodyBytesMax: 500 * (16 * 1024 + 3) + 64 * 1024,
   /** Lines one dispute may name. */
   disputeLinesMax: 1000,
+  /** A sandbox test clock (docs/sandbox.md): its name, how far in the past it may start, how far one advance may go. */
+  testClockNameLengthMax: 200,
+  testClockStartPastSecondsMax: 300,
+  testClockAdvanceDaysMax: 7305,
+  /** Due times one advance runs the jobs at, at most: a guard against a loop that would not end. */
+  testClockAdvanceStepsMax: 100_000,
 } as const;

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
+import { processTime } from '../common/clock';
 
 /**
  * When PostgreSQL cannot be reached, every request fails the same way for as long as it lasts:
@@ -61,7 +62,7 @@ export class DatabaseOutage {
   constructor(
     private readonly logger: Logger,
     private readonly onFailure: () => void = () => undefined,
-    private readonly now: () => number = Date.now,
+    private readonly now: () => number = processTime.ms,
   ) {}
 
   get ongoing(): boolean {

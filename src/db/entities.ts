@@ -35,4 +35,6 @@ export class MemberEntity {
   @Column('text', { name: 'email_hash', nullable: true }) emailHash!: string | null;
   @Column('text', { name: 'phone_hash', nullable: true }) phoneHash!: string | null;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
+  /** The sandbox test clock the member lives on; null: real time (docs/sandbox.md). */
+  @Column('uuid', { name: 'test_clock_id', nullable: true }) testClockId!: string | null;
 }

@@ -3,6 +3,7 @@ import type { DataSource } from 'typeorm';
 import { APP_ROLE, derivedAppUrl } from './app-role';
 import { createDataSource } from './data-source';
 import { pgCode } from './with-transaction';
+import { processTime } from '../common/clock';
 
 /**
  * The pool member reads go to when DATABASE_READ_URL names a streaming replica of the hub's
@@ -52,14 +53,14 @@ export interface ReadReplicaWait {
  * the role reaches the standby only when the standby replays it, a moment later.
  */
 async function awaitReplay(url: string, wait: ReadReplicaWait): Promise<void> {
-  const deadline = Date.now() + (wait.timeoutMs ?? 60_000);
+  const deadline = processTime.ms() + (wait.timeoutMs ?? 60_000);
   for (let delay = 100; ; delay = Math.min(delay * 2, 2_000)) {
     const client = new Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
     try {
       await client.connect();
       return;
     } catch (error) {
-      if (!NOT_REPLAYED_YET.has(pgCode(error) ?? '') || Date.now() + delay > deadline) throw error;
+      if (!NOT_REPLAYED_YET.has(pgCode(error) ?? '') || processTime.ms() + delay > deadline) throw error;
       wait.onRetry?.(error instanceof Error ? error.message : String(error));
       await new Promise((done) => setTimeout(done, delay));
     } finally {

@@ -1,3 +1,4 @@
+import { processTime } from '../common/clock';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
@@ -84,7 +85,7 @@ export class DemoWebhookReceiver {
 
   /** Waits until `count` deliveries arrived or `timeoutMs` passed. */
   async waitFor(count: number, timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.deliveries.length < count && Date.now() < deadline) await new Promise((done) => setTimeout(done, 200));
+    const deadline = processTime.ms() + timeoutMs;
+    while (this.deliveries.length < count && processTime.ms() < deadline) await new Promise((done) => setTimeout(done, 200));
   }
 }

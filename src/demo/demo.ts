@@ -15,8 +15,10 @@ import {
 } from '@coalition-hub/partner-sdk';
 import type { Hub } from '../app';
 import { DemoWebhookReceiver } from './demo-webhooks';
+import { showTestClock } from './demo-sandbox';
 import { Exact } from '../common/decimal';
 import type { Config } from '../config/config';
+import { processTime } from '../common/clock';
 
 /**
  * The demo coalition: three partners with different keys and algorithms, a few members, and a
@@ -45,7 +47,7 @@ export async function prepareDemoOperator(config: Config): Promise<DemoOperator>
   if (!existsSync(keyFile)) {
     const { privateKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
     mkdirSync(config.dataDir, { recursive: true });
-    const kid = `demo-operator-${new Date().toISOString().slice(0, 10)}`;
+    const kid = `demo-operator-${processTime.now().toISOString().slice(0, 10)}`;
     writeFileSync(keyFile, JSON.stringify({ ...(await exportJWK(privateKey)), kid, alg: 'EdDSA' }), { mode: 0o600 });
   }
   let jwk: JWK & { kid: string };
@@ -283,7 +285,7 @@ async function playScenario(
   );
   const offer = quoted.quoteExchange;
   if (offer.__typename !== 'ExchangeQuote') throw new Error(`demo: no quote: ${JSON.stringify(offer)}`);
-  const seconds = Math.round((Date.parse(offer.expiresAt) - Date.now()) / 1000);
+  const seconds = Math.round((Date.parse(offer.expiresAt) - processTime.ms()) / 1000);
   const exactCp = new Exact(offer.amountIn).times(offer.rateFrom).toFixed();
   line(
     `   quote:    ${offer.amountIn} STARS × ${offer.rateFrom} = ${exactCp} CP → ${offer.amountOut} CP (${offer.rounding}); hub-signed, valid ${seconds} s`,
@@ -389,6 +391,9 @@ async function playScenario(
     else line(`   webhook refused by the receiver: ${delivery.refused}`);
   }
   if (receiver.deliveries.length === 0) line('   (nothing arrived yet: deliveries are retried, see webhookEndpoints { deliveries })');
+
+  // Sandbox and test clocks (docs/sandbox.md): the demo runs as a sandbox unless SANDBOX=false or NODE_ENV=production.
+  if (config.sandbox) await showTestClock(hub, config, must, operatorToken, 19);
 }
 
 type Must = (what: string, query: string, variables: Record<string, unknown>, token: string) => Promise<any>;

@@ -7,6 +7,7 @@ import { withTransaction } from '../db/with-transaction';
 import { DELIVER_WEBHOOK_TASK, queueDeliveryJob } from './webhook-endpoints';
 import { signWebhook, type DetachedSigner } from './webhook-signature';
 import { guardedLookup } from './webhook-url';
+import { processTime } from '../common/clock';
 
 export interface WebhookDeliverySettings {
   allowPrivateUrls: boolean;
@@ -122,12 +123,12 @@ export class WebhookDeliveryService {
     const body = JSON.stringify(envelope);
     const headers = await signWebhook({
       id: envelope.id,
-      timestampSeconds: Math.floor(Date.now() / 1000),
+      timestampSeconds: Math.floor(processTime.ms() / 1000),
       body,
       signer: this.signer,
       ...(row.secret ? { secret: row.secret as string } : {}),
     });
-    const attemptedAt = new Date();
+    const attemptedAt = processTime.now();
     const answer = await this.post(row.url, body, headers);
     const outcome = await this.record(deliveryId, attemptedAt, answer);
     this.observer.webhookAttempt(outcome, answer.latencyMs / 1000);

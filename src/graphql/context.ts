@@ -16,6 +16,8 @@ import type {
   WebhookDeliveryRow,
   WebhookEndpointService,
 } from '../events/webhook-endpoints';
+import type { TestClockService } from '../jobs/test-clocks.service';
+import type { TestClockRow } from '../members/test-clocks';
 import type { ContractPageRow, ContractRow, ContractService, HistoryRequest, RateRow, UnitRow } from '../partners/contract.service';
 
 export interface LoaderSources {
@@ -29,6 +31,8 @@ export interface LoaderSources {
   memberSummaries: MemberSummaryService;
   funding: FundingService;
   webhooks: WebhookEndpointService;
+  /** Sandbox test clocks (docs/sandbox.md); in a hub that is not a sandbox they answer null and 0. */
+  testClocks?: TestClockService;
 }
 
 /** Per-request batching: every field a list can fan out to goes through one of these. */
@@ -41,6 +45,7 @@ export function createLoaders({
   funding,
   webhooks,
   memberSummaries,
+  testClocks,
 }: LoaderSources) {
   // A member's balances, wallets and tier amount: every such field of a request in one statement.
   const summary = new DataLoader<SummaryRequest, SummaryValue, string>((requests) => memberSummaries.summaries(requests), {
@@ -79,6 +84,12 @@ export function createLoaders({
       load: async (memberId: string): Promise<MemberTier> => tierFor(tiers.rules, await amount(memberId, 'earned'), tiers.windowDays),
     },
     partnerKeys: new DataLoader<string, PartnerKeyEntity[]>((partnerIds) => partners.keysByPartner(partnerIds)),
+    memberTestClock: new DataLoader<string, TestClockRow | null>(async (memberIds) =>
+      testClocks ? testClocks.ofMembers(memberIds) : memberIds.map(() => null),
+    ),
+    testClockMembers: new DataLoader<string, number>(async (clockIds) =>
+      testClocks ? testClocks.memberCounts(clockIds) : clockIds.map(() => 0),
+    ),
   };
 }
 

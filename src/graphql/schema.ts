@@ -16,6 +16,7 @@ import { FundingResolver } from './resolvers/funding.resolver';
 import { HubKeyResolver } from './resolvers/hub-key.resolver';
 import { EventResolver } from './resolvers/event.resolver';
 import { WebhookDeliveryResolver, WebhookEndpointResolver } from './resolvers/webhook.resolver';
+import { MemberTestClockResolver, TestClockResolver } from './resolvers/test-clock.resolver';
 
 export const resolverClasses = [
   InstructionResolver,
@@ -34,6 +35,8 @@ export const resolverClasses = [
   EventResolver,
   WebhookEndpointResolver,
   WebhookDeliveryResolver,
+  TestClockResolver,
+  MemberTestClockResolver,
 ] as const;
 
 const authChecker: AuthChecker<RequestContext, Role> = ({ context, info }, roles) => {

@@ -1,6 +1,7 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { INSTRUCTION_LIFETIME_SECONDS_MAX, INSTRUCTION_TYP, OPS, requestHash, type Op } from '@coalition-hub/partner-sdk';
 import type { Clock } from '../common/clock';
+import { instructionMemberNow } from '../members/test-clocks';
 import { DomainError, ErrorCode, fail, isDomainError } from '../common/errors';
 import { newId } from '../common/ids';
 import { pgCode, withTransaction } from '../db/with-transaction';
@@ -156,6 +157,12 @@ export class InstructionService {
       [partnerId, claims.jti, op, kid, hash, jws, now],
     );
     if (claimed.length === 0) return this.replay(tx, partnerId, claims.jti, hash);
+    // The instruction was received (and its signature checked) on real time; what it does to the member
+    // happens on the member's time: a sandbox test clock's, or the same real time (docs/sandbox.md).
+    const receivedAt = now;
+    now = await instructionMemberNow(tx, partnerId, claims, receivedAt);
+    if (now !== receivedAt && 'occurredAt' in claims)
+      claims = { ...claims, occurredAt: new Date(claims.occurredAt.getTime() + (now.getTime() - receivedAt.getTime())) };
     const context: OperationContext = {
       partnerId,
       requestHash: hash,

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { observeJob, type JobObserver, type JobReport } from '../common/jobs';
 import type { JobHandler, JobQueue } from './queue';
+import { processTime } from '../common/clock';
 
 /**
  * A job that runs every `intervalSeconds` on the job queue (docs/operations.md, "Jobs").
@@ -65,5 +66,5 @@ export async function ensureScheduled(queue: JobQueue, jobs: RecurringJob[]): Pr
 }
 
 function nextRun(job: RecurringJob): Date {
-  return new Date(Date.now() + job.intervalSeconds * 1000);
+  return new Date(processTime.ms() + job.intervalSeconds * 1000);
 }

@@ -1,5 +1,5 @@
 import type { DataSource, EntityManager } from 'typeorm';
-import type { Clock } from '../common/clock';
+import { REAL_TIME, type Clock, type TimeScope } from '../common/clock';
 import { withTransaction } from '../db/with-transaction';
 import type { ExpiryRun, ExpiryService } from '../operations/expire';
 import { announceVestedLots, expireDueHolds } from '../ledger/maturity';
@@ -61,7 +61,7 @@ export function scheduledJobs(options: ScheduledJobsOptions): ScheduledJobs {
       task: 'hold-expiry',
       metric: 'hold_expiry',
       intervalSeconds: intervals.holdExpiry,
-      run: () => inBatches(dataSource, clock, (tx, now) => expireDueHolds(tx, now, BATCH)),
+      run: () => expireHolds(dataSource, REAL_TIME, clock.now()),
       report: (run) => ({ outcome: 'ok', items: run.items }),
       log: (run, logger) => {
         if (run.items > 0) logger.info({ holdsExpired: run.items }, 'hold expiry run');
@@ -71,7 +71,7 @@ export function scheduledJobs(options: ScheduledJobsOptions): ScheduledJobs {
       task: 'vesting',
       metric: 'vesting',
       intervalSeconds: intervals.vesting,
-      run: () => inBatches(dataSource, clock, (tx, now) => announceVestedLots(tx, now, BATCH)),
+      run: () => announceVesting(dataSource, REAL_TIME, clock.now()),
       report: (run) => ({ outcome: 'ok', items: run.items }),
       log: (run, logger) => {
         if (run.items > 0) logger.info({ lotsVested: run.items }, 'vesting run');
@@ -80,13 +80,22 @@ export function scheduledJobs(options: ScheduledJobsOptions): ScheduledJobs {
   };
 }
 
+/** The hold-expiry job's work for the members of `scope` at `now` (the scheduled job: real time; a test clock's advance: its own). */
+export function expireHolds(dataSource: DataSource, scope: TimeScope, now: Date): Promise<MaturityRun> {
+  return inBatches(dataSource, now, (tx) => expireDueHolds(tx, now, BATCH, scope));
+}
+
+/** The vesting job's work for the members of `scope` at `now`. */
+export function announceVesting(dataSource: DataSource, scope: TimeScope, now: Date): Promise<MaturityRun> {
+  return inBatches(dataSource, now, (tx) => announceVestedLots(tx, now, BATCH, scope));
+}
+
 /** Batch after batch, each its own transaction, all at one `now`, until a batch comes back short. */
 async function inBatches(
   dataSource: DataSource,
-  clock: Clock,
+  now: Date,
   batch: (tx: EntityManager, now: Date) => Promise<unknown[]>,
 ): Promise<MaturityRun> {
-  const now = clock.now();
   let items = 0;
   for (;;) {
     const done = await withTransaction(dataSource, (tx) => batch(tx, now));

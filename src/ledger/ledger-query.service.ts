@@ -140,7 +140,7 @@ export class LedgerQueryService {
     const rows: Array<{ owner_id: string; spendable: string }> = await this.dataSource.query(
       `SELECT a.owner_id,
               coalesce((SELECT sum(b.balance) FROM account_balance b WHERE b.account_id = a.id), 0)
-              - wallet_reserved(a.id, $3) AS spendable
+              - wallet_reserved(a.id, member_now(a.owner_id, $3)) AS spendable
        FROM account a WHERE a.owner_kind = 'member' AND a.owner_id = ANY($1::text[]) AND a.asset = $2 AND a.kind = 'wallet'`,
       [memberIds, CP, this.clock.now()],
     );
@@ -157,7 +157,7 @@ export class LedgerQueryService {
       `SELECT k.ordinal, coalesce(sum(l.remaining), 0)::text AS pending
        FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS k(member_id, issuer_partner_id, ordinal)
        JOIN account a ON a.owner_kind = 'member' AND a.owner_id = k.member_id AND a.asset = $3 AND a.kind = 'wallet'
-       JOIN lot l ON l.account_id = a.id AND l.vests_at > $4 AND l.remaining > 0
+       JOIN lot l ON l.account_id = a.id AND l.vests_at > member_now(k.member_id, $4) AND l.remaining > 0
          AND (k.issuer_partner_id IS NULL OR l.issuer_partner_id = k.issuer_partner_id)
        GROUP BY k.ordinal`,
       [scopes.map((scope) => scope.memberId), scopes.map((scope) => scope.issuerPartnerId ?? null), CP, this.clock.now()],
@@ -169,13 +169,16 @@ export class LedgerQueryService {
   /** One of the partner's holds; another partner's is null, like one that does not exist. */
   async holdOfPartnerOrNull(partnerId: string, holdId: string): Promise<HoldRow | null> {
     if (!UUID_PATTERN.test(holdId)) return null;
-    const rows: HoldTableRow[] = await this.dataSource.query(
-      `SELECT id, member_id, amount, captured, status, order_ref, created_at, expires_at, closed_at FROM hold WHERE id = $1 AND partner_id = $2`,
-      [holdId, partnerId],
+    // Past its time at the member's now: the hub's, or the member's test clock's (docs/sandbox.md).
+    const rows: Array<HoldTableRow & { past: boolean }> = await this.dataSource.query(
+      `SELECT id, member_id, amount, captured, status, order_ref, created_at, expires_at, closed_at,
+              expires_at <= member_now(member_id::text, $3) AS past
+       FROM hold WHERE id = $1 AND partner_id = $2`,
+      [holdId, partnerId, this.clock.now()],
     );
     const row = rows[0];
     if (!row) return null;
-    const expired = row.status === 'pending' && row.expires_at.getTime() <= this.clock.now().getTime();
+    const expired = row.status === 'pending' && row.past;
     return {
       id: row.id,
       memberId: row.member_id,

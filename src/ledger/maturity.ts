@@ -1,6 +1,7 @@
 import type { EntityManager } from 'typeorm';
 import { queryRows } from '../db/sql';
 import { recordEvents } from '../outbox/outbox';
+import type { TimeScope } from '../common/clock';
 
 /**
  * Holds and pending points reaching their time (docs/operations.md, "Jobs"). Each function takes
@@ -20,13 +21,13 @@ export interface ExpiredHold {
 }
 
 /**
- * Closes up to `limit` pending holds whose `expires_at` is at or before `now` as `expired`
+ * Closes up to `limit` pending holds of the members of `scope` whose `expires_at` is at or before `now` as `expired`
  * (closed_at = expires_at) and writes one `hold.expired` each. A hold past its time already counts
  * as expired everywhere (it holds nothing, capture and void refuse it with HOLD_EXPIRED), so no
  * balance changes and no wallet is locked: a capture that got to the hold first keeps its lock,
  * and this skips it.
  */
-export async function expireDueHolds(tx: EntityManager, now: Date, limit: number): Promise<ExpiredHold[]> {
+export async function expireDueHolds(tx: EntityManager, now: Date, limit: number, scope: TimeScope): Promise<ExpiredHold[]> {
   const rows = await queryRows<{
     id: string;
     partner_id: string;
@@ -37,11 +38,13 @@ export async function expireDueHolds(tx: EntityManager, now: Date, limit: number
   }>(
     tx,
     `WITH due AS (
-       SELECT id FROM hold WHERE status = 'pending' AND expires_at <= $1 ORDER BY expires_at, id LIMIT $2 FOR UPDATE SKIP LOCKED
+       SELECT id FROM hold
+       WHERE status = 'pending' AND expires_at <= $1 AND member_test_clock(member_id::text) IS NOT DISTINCT FROM $3::uuid
+       ORDER BY expires_at, id LIMIT $2 FOR UPDATE SKIP LOCKED
      )
      UPDATE hold h SET status = 'expired', closed_at = h.expires_at FROM due WHERE h.id = due.id
      RETURNING h.id, h.partner_id, h.member_id, h.amount::text AS amount, h.order_ref, h.expires_at`,
-    [now, limit],
+    [now, limit, scope.testClockId],
   );
   const expired = rows.map((row) => ({
     holdId: row.id,
@@ -75,13 +78,13 @@ export interface VestedLot {
 }
 
 /**
- * Announces up to `limit` lots whose `vests_at` is at or before `now` and that still hold points:
+ * Announces up to `limit` lots of the members of `scope` whose `vests_at` is at or before `now` and that still hold points:
  * each is marked `vesting_announced_at` and gets one `points.vested` (scope: the issuer). Vesting
  * itself needs no write (a lot is spendable from `vests_at` on whether announced or not); a lot a
  * refund emptied inside its window never vested and is never announced, nor is one already past
  * its expiry (the expiry job takes it).
  */
-export async function announceVestedLots(tx: EntityManager, now: Date, limit: number): Promise<VestedLot[]> {
+export async function announceVestedLots(tx: EntityManager, now: Date, limit: number, scope: TimeScope): Promise<VestedLot[]> {
   const rows = await queryRows<{
     id: string;
     entry_id: string;
@@ -92,13 +95,14 @@ export async function announceVestedLots(tx: EntityManager, now: Date, limit: nu
   }>(
     tx,
     `WITH due AS (
-       SELECT id FROM lot
-       WHERE vests_at IS NOT NULL AND vesting_announced_at IS NULL AND remaining > 0 AND vests_at <= $1 AND expires_at > $1
-       ORDER BY vests_at, id LIMIT $2 FOR UPDATE SKIP LOCKED
+       SELECT l.id FROM lot l JOIN account a ON a.id = l.account_id
+       WHERE l.vests_at IS NOT NULL AND l.vesting_announced_at IS NULL AND l.remaining > 0 AND l.vests_at <= $1 AND l.expires_at > $1
+         AND member_test_clock(a.owner_id) IS NOT DISTINCT FROM $3::uuid
+       ORDER BY l.vests_at, l.id LIMIT $2 FOR UPDATE OF l SKIP LOCKED
      )
      UPDATE lot l SET vesting_announced_at = $1 FROM due, account a WHERE l.id = due.id AND a.id = l.account_id
      RETURNING l.id::text AS id, l.entry_id, l.issuer_partner_id, a.owner_id AS member_id, l.remaining::text AS remaining, l.vests_at`,
-    [now, limit],
+    [now, limit, scope.testClockId],
   );
   const vested = rows.map((row) => ({
     lotId: row.id,

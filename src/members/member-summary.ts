@@ -81,8 +81,19 @@ export class MemberSummaryService {
     const parts = PART_ORDER.filter((part) => requests.some((request) => request.part === part));
     const memberIds = [...new Set(requests.map((request) => request.memberId))];
     const now = this.clock.now();
-    const text = `SELECT m.id::text AS member_id, ${parts.map((part) => PART_COLUMNS[part]).join(', ')}
+    // Each member is read at its own now: the hub's (\$3), or its test clock's (docs/sandbox.md), with the window
+    // and the 30 days moved along with it.
+    const columns = parts
+      .map((part) => PART_COLUMNS[part])
+      .join(', ')
+      .replace(/\$2\b/g, 't.window_start')
+      .replace(/\$3\b/g, 't.now')
+      .replace(/\$4\b/g, 't.horizon');
+    const text = `SELECT m.id::text AS member_id, ${columns}
       FROM unnest($1::uuid[]) AS m(id)
+      CROSS JOIN LATERAL (SELECT member_now(m.id::text, $3) AS now) mt
+      CROSS JOIN LATERAL (SELECT mt.now, mt.now - ($3::timestamptz - $2::timestamptz) AS window_start,
+                                 mt.now + ($4::timestamptz - $3::timestamptz) AS horizon) t
       LEFT JOIN account w ON w.owner_kind = 'member' AND w.owner_id = m.id::text AND w.asset = 'CP' AND w.kind = 'wallet'
       -- Every parameter is typed even when the parts asked do not use it.
       WHERE $2::timestamptz IS NOT NULL AND $3::timestamptz IS NOT NULL AND $4::timestamptz IS NOT NULL`;

@@ -6,6 +6,7 @@ import { QUOTE_TYP } from '@coalition-hub/partner-sdk';
 import { forbidden } from '../common/auth-errors';
 import type { Viewer } from '../common/viewer';
 import type { Clock } from '../common/clock';
+import { memberNow } from '../members/test-clocks';
 import { Exact } from '../common/decimal';
 import { DomainError, ErrorCode, fail, isDomainError } from '../common/errors';
 import type { OpError } from '../common/op-errors';
@@ -168,11 +169,13 @@ export class ExchangeService {
     quoteJws: string,
   ): Promise<ExchangeResult | OpError<'exchange'>> {
     return withTransaction(this.dataSource, async (tx) => {
-      const now = this.clock.now();
+      const executedAt = this.clock.now();
       const claimed: unknown[] = await tx.query(
         'INSERT INTO exchange (quote_id, member_id, quote_jws, executed_at) VALUES ($1, $2, $3, $4) ON CONFLICT (quote_id) DO NOTHING RETURNING quote_id',
-        [terms.quoteId, memberId, quoteJws, now],
+        [terms.quoteId, memberId, quoteJws, executedAt],
       );
+      // The quote lives on real time (its signed exp); the entry on the member's (a sandbox test clock's, docs/sandbox.md).
+      const now = await memberNow(tx, memberId, executedAt);
       if (claimed.length === 0) {
         const [done] = await tx.query('SELECT result FROM exchange WHERE quote_id = $1', [terms.quoteId]);
         return { ...(done.result as ExchangeResult), replayed: true };

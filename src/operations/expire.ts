@@ -1,5 +1,5 @@
 import type { DataSource, EntityManager } from 'typeorm';
-import type { Clock } from '../common/clock';
+import { REAL_TIME, type Clock, type TimeScope } from '../common/clock';
 import { newId } from '../common/ids';
 import { withTransaction } from '../db/with-transaction';
 import { recordEvent } from '../outbox/outbox';
@@ -40,20 +40,28 @@ export class ExpiryService {
     private readonly counterShards: number,
   ) {}
 
-  async run(): Promise<ExpiryRun> {
+  /**
+   * Expires the lots of the members of `scope` due at `now`: by default the members on real time at the
+   * hub's clock (the scheduled job, the CLI). A test clock's advance passes its scope and its time; its
+   * runs take the lock of that clock instead of the hub's, so they never wait for (nor skip) real time.
+   */
+  async run(scope: TimeScope = REAL_TIME, now: Date = this.clock.now()): Promise<ExpiryRun> {
     const result: ExpiryRun = { ran: false, walletsTouched: 0, lotsExpired: 0, pointsExpired: 0n, entriesMade: 0 };
     const runner = this.dataSource.createQueryRunner();
     await runner.connect();
     try {
-      const [{ locked }] = await runner.query('SELECT pg_try_advisory_lock($1) AS locked', [EXPIRY_LOCK]);
+      // Real time keeps its fixed key; a test clock's key is derived from its id.
+      const lockSql = scope.testClockId === null ? '$1::bigint' : "hashtextextended('expiry:' || $2::text, $1::bigint)";
+      const lockArgs = scope.testClockId === null ? [EXPIRY_LOCK] : [EXPIRY_LOCK, scope.testClockId];
+      const [{ locked }] = await runner.query(`SELECT pg_try_advisory_lock(${lockSql}) AS locked`, lockArgs);
       if (!locked) return result;
       try {
         result.ran = true;
-        const now = this.clock.now();
         for (;;) {
           const wallets: Array<{ account_id: string }> = await runner.query(
-            'SELECT DISTINCT account_id FROM lot WHERE remaining > 0 AND expires_at <= $1 LIMIT $2',
-            [now, WALLET_BATCH],
+            `SELECT DISTINCT l.account_id FROM lot l JOIN account a ON a.id = l.account_id
+             WHERE l.remaining > 0 AND l.expires_at <= $1 AND member_test_clock(a.owner_id) IS NOT DISTINCT FROM $3::uuid LIMIT $2`,
+            [now, WALLET_BATCH, scope.testClockId],
           );
           if (wallets.length === 0) break;
           for (const { account_id: walletId } of wallets) {
@@ -65,7 +73,7 @@ export class ExpiryService {
           }
         }
       } finally {
-        await runner.query('SELECT pg_advisory_unlock($1)', [EXPIRY_LOCK]);
+        await runner.query(`SELECT pg_advisory_unlock(${lockSql})`, lockArgs);
       }
     } finally {
       await runner.release();

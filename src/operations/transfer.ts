@@ -101,9 +101,9 @@ async function findWallets(
   tx: EntityManager,
   partnerId: string,
   claims: TransferClaims,
-): Promise<TransferWallets | DomainError<ErrorCode.UNKNOWN_MEMBER>> {
-  const members: Array<{ member_ref: string; member_id: string; wallet_id: string }> = await tx.query(
-    `SELECT l.member_ref, l.member_id, w.id AS wallet_id FROM member_link l
+): Promise<TransferWallets | DomainError<ErrorCode.UNKNOWN_MEMBER | ErrorCode.TRANSFER_NOT_ALLOWED>> {
+  const members: Array<{ member_ref: string; member_id: string; wallet_id: string; test_clock_id: string | null }> = await tx.query(
+    `SELECT l.member_ref, l.member_id, w.id AS wallet_id, member_test_clock(l.member_id::text) AS test_clock_id FROM member_link l
      JOIN account w ON w.owner_kind = 'member' AND w.owner_id = l.member_id::text AND w.asset = 'CP' AND w.kind = 'wallet'
      WHERE l.partner_id = $1 AND l.member_ref = ANY($2::text[])`,
     [partnerId, [claims.member, claims.to]],
@@ -111,6 +111,12 @@ async function findWallets(
   const from = members.find((row) => row.member_ref === claims.member);
   const to = members.find((row) => row.member_ref === claims.to);
   if (!from || !to) return fail(ErrorCode.UNKNOWN_MEMBER, `no member ${!from ? claims.member : claims.to} is enrolled at ${partnerId}`);
+  // Lots keep their expiry as they move: between two times they would expire early or late (docs/sandbox.md).
+  if (from.test_clock_id !== to.test_clock_id)
+    return fail(
+      ErrorCode.TRANSFER_NOT_ALLOWED,
+      'the two members live on different clocks (a sandbox test clock and another, or real time)',
+    );
   return { from: { memberId: from.member_id, walletId: from.wallet_id }, to: { memberId: to.member_id, walletId: to.wallet_id } };
 }
 

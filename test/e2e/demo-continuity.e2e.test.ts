@@ -99,7 +99,9 @@ it('keeps the demo data and operator key between runs, does not replay the scena
   expect(first.output).toContain(`npm run operator -- token ${keyFile()}`);
   const token = await tokenFromKeyFile();
   const loaded = await coalition(first.url, token);
-  expect(loaded).toMatchObject({ partners: ['ACME', 'BOLT', 'CAFE'], ok: true });
+  // LAB is the sandbox step's own partner (the demo runs as a sandbox; docs/sandbox.md).
+  expect(loaded).toMatchObject({ partners: ['ACME', 'BOLT', 'CAFE', 'LAB'], ok: true });
+  expect(first.output).toContain('Sandbox: a test clock moves one member through time');
   const entries = (loaded as { entries: number }).entries;
   expect(entries).toBeGreaterThan(5);
   // The explorer (README, "Explore the API") opens in a browser with a working operator token filled in.
@@ -114,7 +116,7 @@ it('keeps the demo data and operator key between runs, does not replay the scena
   expect(second.output).toContain('The demo coalition from an earlier run is still here');
   expect(second.output).not.toContain('1. The operator registers three partners');
   expect(JSON.parse(readFileSync(keyFile(), 'utf8'))).toEqual(key);
-  expect(await coalition(second.url, token)).toEqual({ partners: ['ACME', 'BOLT', 'CAFE'], entries, ok: true });
+  expect(await coalition(second.url, token)).toEqual({ partners: ['ACME', 'BOLT', 'CAFE', 'LAB'], entries, ok: true });
   // Ctrl+C reaches the whole foreground group; the database still stops only after the hub, and gently.
   const logBefore = readFileSync(join(dataDir, 'postgres.log'), 'utf8').length;
   await stopRun('Ctrl+C');
@@ -130,6 +132,6 @@ it('keeps the demo data and operator key between runs, does not replay the scena
   expect(await coalition(third.url, token)).toMatchObject({
     errors: [expect.objectContaining({ extensions: expect.objectContaining({ code: 'UNAUTHENTICATED' }) })],
   });
-  expect(await coalition(third.url, await tokenFromKeyFile())).toEqual({ partners: ['ACME', 'BOLT', 'CAFE'], entries, ok: true });
+  expect(await coalition(third.url, await tokenFromKeyFile())).toEqual({ partners: ['ACME', 'BOLT', 'CAFE', 'LAB'], entries, ok: true });
   await stopRun();
 });

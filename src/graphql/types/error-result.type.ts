@@ -81,6 +81,11 @@ export const MemberLinkingNotAllowed = errorType(
 export const PartnerAlreadyExists = errorType(ErrorCode.PARTNER_ALREADY_EXISTS, 'PartnerAlreadyExists', 'A partner with that id exists.');
 export const InvalidPartnerKey = errorType(ErrorCode.INVALID_PARTNER_KEY, 'InvalidPartnerKey', 'The JWK is not an acceptable public key.');
 export const InvalidInput = errorType(ErrorCode.INVALID_INPUT, 'InvalidInput', 'An input value is out of its allowed range.');
+export const SandboxOnly = errorType(
+  ErrorCode.SANDBOX_ONLY,
+  'SandboxOnly',
+  'Test clocks exist only in a hub started in sandbox mode (SANDBOX=true, docs/sandbox.md); this hub is not one.',
+);
 export const NotFound = errorType(ErrorCode.NOT_FOUND, 'NotFound', 'The thing named does not exist.');
 export const HoldNotFound = errorType(ErrorCode.HOLD_NOT_FOUND, 'HoldNotFound', 'The partner has no hold with that id.');
 export const TransferNotAllowed = errorType(
@@ -280,6 +285,7 @@ const classByCode: { [C in ErrorCode]: ErrorClass<C> } = {
   [ErrorCode.INVALID_WEBHOOK_URL]: InvalidWebhookUrl,
   [ErrorCode.UNKNOWN_EVENT_TYPE]: UnknownEventType,
   [ErrorCode.BATCH_TOO_LARGE]: BatchTooLarge,
+  [ErrorCode.SANDBOX_ONLY]: SandboxOnly,
 };
 
 /** Every refusal that verifying a signed instruction can produce, shared by all instruction results. */
