@@ -18,6 +18,7 @@ import { Events1732500000000 } from './1732500000000-events';
 import { Webhooks1732540000000 } from './1732540000000-webhooks';
 import { HoldExpiryAndVesting1732550000000 } from './1732550000000-hold-expiry-and-vesting';
 import { MemberEarnedDays1732620000000 } from './1732620000000-member-earned-days';
+import { PersistedOperations1732710000000 } from './1732710000000-persisted-operations';
 
 /** Every migration in order. Never edit one that has landed: add a new one. */
 export const migrations = [
@@ -41,4 +42,5 @@ export const migrations = [
   Webhooks1732540000000,
   HoldExpiryAndVesting1732550000000,
   MemberEarnedDays1732620000000,
+  PersistedOperations1732710000000,
 ];

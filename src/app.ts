@@ -68,6 +68,10 @@ import { scheduledJobs, type ScheduledJobs } from './jobs/scheduled-jobs';
 import { WebhookEndpointService, DELIVER_WEBHOOK_TASK } from './events/webhook-endpoints';
 import { DISPATCH_BATCH, DISPATCH_WEBHOOKS_TASK, WebhookDeliveryService } from './events/webhook-delivery';
 import { WebhookDeliveryResolver, WebhookEndpointResolver } from './graphql/resolvers/webhook.resolver';
+// Persisted operations and safelists (docs/security.md, "Persisted operations").
+import { PersistedOperationService } from './partners/persisted-operations.service';
+import { PersistedOperationResolver } from './graphql/resolvers/persisted-operation.resolver';
+import { persistedOperationStore, safelistPlugin } from './graphql/persisted-operations';
 
 export interface Hub {
   url: string;
@@ -131,6 +135,7 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
     const partners = new PartnerService(dataSource, contracts, { listenUrl: urlOf(dataSource), logger });
     await partners.start();
     stopOnFailure.push(() => partners.close());
+    const persistedOperations = new PersistedOperationService(dataSource, partners);
     const partnerQueries = new PartnerQueryService(dataSource);
     const metrics = new HubMetrics();
     const pool = (dataSource.driver as PostgresDriver).master as Pool;
@@ -196,6 +201,7 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
       new EventResolver(new EventFeedService(dataSource)),
       new WebhookEndpointResolver(webhooks),
       new WebhookDeliveryResolver(),
+      new PersistedOperationResolver(persistedOperations),
     ]);
     const outage = new DatabaseOutage(logger, () => metrics.databaseUnavailable());
     outage.watch(dataSource);
@@ -220,9 +226,12 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
       stopOnTerminationSignals: false,
       ...armor,
       parseOptions: { maxTokens: limits.queryTokensMax },
+      // Documents by id: only the safelists' (the SDK's and registered ones); nothing is learnt from requests.
+      persistedQueries: { cache: persistedOperationStore(persistedOperations) },
       validationRules: [...armor.validationRules, supportedOperationRule],
       plugins: [
         ...armor.plugins,
+        safelistPlugin(persistedOperations, metrics),
         inputGuardPlugin(),
         costPlugin(limits.queryCostMax),
         availabilityPlugin(outage),
@@ -242,6 +251,7 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
       metricsToken: config.metricsToken,
       rateLimits,
       jwks: () => hubKeys.jwks(),
+      persistedDocument: (id) => persistedOperations.builtInDocument(id),
       createContext: async (authorization, telemetry) => ({
         viewer: await orUnavailable(() => auth.authenticate(authorization), outage),
         loaders: createLoaders({

@@ -15,6 +15,7 @@ import { FundingResolver } from './resolvers/funding.resolver';
 import { HubKeyResolver } from './resolvers/hub-key.resolver';
 import { EventResolver } from './resolvers/event.resolver';
 import { WebhookDeliveryResolver, WebhookEndpointResolver } from './resolvers/webhook.resolver';
+import { PersistedOperationResolver } from './resolvers/persisted-operation.resolver';
 
 export const resolverClasses = [
   InstructionResolver,
@@ -33,6 +34,7 @@ export const resolverClasses = [
   EventResolver,
   WebhookEndpointResolver,
   WebhookDeliveryResolver,
+  PersistedOperationResolver,
 ] as const;
 
 const authChecker: AuthChecker<RequestContext, Role> = ({ context, info }, roles) => {
