@@ -264,6 +264,7 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
           funding,
           webhooks,
           memberSummaries,
+          persistedOperations,
         }),
         telemetry,
         requestId: currentRequestId() ?? 'none',

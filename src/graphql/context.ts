@@ -11,6 +11,7 @@ import type { PartnerKeyEntity } from '../db/entities';
 import type { PartnerQueryService } from '../partners/partner-query.service';
 import type { DeliveriesRequest, DeliveryAttemptRow, WebhookDeliveryRow, WebhookEndpointService } from '../events/webhook-endpoints';
 import type { ContractPageRow, ContractRow, ContractService, HistoryRequest, RateRow, UnitRow } from '../partners/contract.service';
+import type { OperationPageRequest, PersistedOperationService, RegisteredOperation } from '../partners/persisted-operations.service';
 
 export interface LoaderSources {
   ledger: LedgerQueryService;
@@ -23,6 +24,8 @@ export interface LoaderSources {
   memberSummaries: MemberSummaryService;
   funding: FundingService;
   webhooks: WebhookEndpointService;
+  /** Operations registered on partners' safelists (docs/security.md, "Persisted operations"). */
+  persistedOperations: PersistedOperationService;
 }
 
 /** Per-request batching: every field a list can fan out to goes through one of these. */
@@ -35,6 +38,7 @@ export function createLoaders({
   funding,
   webhooks,
   memberSummaries,
+  persistedOperations,
 }: LoaderSources) {
   // A member's balances, wallets and tier amount: every such field of a request in one statement.
   const summary = new DataLoader<SummaryRequest, SummaryValue, string>((requests) => memberSummaries.summaries(requests), {
@@ -68,6 +72,10 @@ export function createLoaders({
       load: async (memberId: string): Promise<MemberTier> => tierFor(tiers.rules, await amount(memberId, 'earned'), tiers.windowDays),
     },
     partnerKeys: new DataLoader<string, PartnerKeyEntity[]>((partnerIds) => partners.keysByPartner(partnerIds)),
+    persistedOperations: new DataLoader<OperationPageRequest, Connection<RegisteredOperation>, string>(
+      (requests) => persistedOperations.operationPages(requests),
+      { cacheKeyFn: ({ partnerId, page }) => `${partnerId}|${page.first}|${page.after ?? ''}` },
+    ),
   };
 }
 

@@ -6,6 +6,7 @@ import { limits } from '../config/limits';
 import { PartnerEntity } from '../db/entities';
 import { queryRows } from '../db/sql';
 import { withTransaction } from '../db/with-transaction';
+import { readCursor, toConnection, type Connection, type Page } from '../ledger/ledger-query.service';
 import { PARTNER_ID_PATTERN } from './partner-id';
 import { announce, type PartnerService } from './partner.service';
 
@@ -36,6 +37,12 @@ export interface Safelists {
 }
 
 const ID_PATTERN = /^[0-9a-f]{64}$/;
+
+/** A page of the operations registered for a partner (by id). */
+export interface OperationPageRequest {
+  partnerId: string;
+  page: Page;
+}
 
 /**
  * Persisted operations (docs/security.md, "Persisted operations"): the partner SDK's manifest is
@@ -162,6 +169,38 @@ export class PersistedOperationService {
       await announce(tx, partnerId);
       return toRegistered(row!);
     }).finally(() => this.partners.invalidate(partnerId));
+  }
+
+  /** Pages of the operations registered for each partner, by id, in one statement for all of them. */
+  async operationPages(requests: readonly OperationPageRequest[]): Promise<Array<Connection<RegisteredOperation> | Error>> {
+    const cursors = requests.map((request) => {
+      try {
+        return readCursor(request.page.after, ID_PATTERN);
+      } catch (error) {
+        return error as Error;
+      }
+    });
+    const valid = requests.flatMap((request, index) => {
+      const after = cursors[index]!;
+      return after instanceof Error ? [] : [{ index, partnerId: request.partnerId, after, limit: request.page.first + 1 }];
+    });
+    const rows: Array<RegisteredOperationRow & { request: number }> = await this.dataSource.query(
+      `SELECT k.request, o.* FROM unnest($1::int[], $2::text[], $3::text[], $4::int[]) AS k(request, partner_id, after_id, page_limit)
+       CROSS JOIN LATERAL (
+         SELECT partner_id, id, name, body, registered_by, registered_at FROM partner_operation
+         WHERE partner_id = k.partner_id AND (k.after_id IS NULL OR id > k.after_id)
+         ORDER BY id LIMIT k.page_limit
+       ) o
+       ORDER BY k.request, o.id`,
+      [valid.map((v) => v.index), valid.map((v) => v.partnerId), valid.map((v) => v.after), valid.map((v) => v.limit)],
+    );
+    const byRequest = new Map<number, RegisteredOperation[]>();
+    for (const row of rows) byRequest.set(row.request, [...(byRequest.get(row.request) ?? []), toRegistered(row)]);
+    return requests.map((request, index) => {
+      const cursor = cursors[index]!;
+      if (cursor instanceof Error) return cursor;
+      return toConnection(byRequest.get(index) ?? [], request.page.first, (operation) => operation.id);
+    });
   }
 
   private invalidRegistration(partnerId: string, body: string, id: string | null | undefined): OpError<'setting'> | null {

@@ -192,6 +192,23 @@ describe('a safelist-only partner', () => {
     const expected = { partner: { id: 'ACME', safelistOnly: true } };
     expect((await post({ query: body }, await acme.client.accessToken())).data).toEqual(expected);
     expect(await acmeById.graphql(body, {}, { token: await acme.client.accessToken() })).toEqual(expected);
+    // Listed on the partner, a page at a time, by id.
+    const second = 'query AcmeName { partner(id: "ACME") { name } }';
+    expect(await asOperator(REGISTER, { partnerId: 'ACME', body: second })).toMatchObject({ __typename: 'PersistedOperation' });
+    const LIST = `query($after: String) { partners(first: 10) { edges { node { id persistedOperations(first: 1, after: $after) {
+      edges { node { id name registeredBy } } pageInfo { hasNextPage endCursor } } } } } }`;
+    const page = async (after: string | null) =>
+      (await hub.asStaff(LIST, { after }, 'operator')).partners.edges.find((edge: any) => edge.node.id === 'ACME').node.persistedOperations;
+    const first = await page(null);
+    const next = await page(first.pageInfo.endCursor);
+    const listed = [...first.edges, ...next.edges].map((edge: any) => edge.node);
+    expect(listed).toEqual(
+      [
+        { id: sha256(body), name: 'AcmeSelf', registeredBy: 'operator:test-operator' },
+        { id: sha256(second), name: 'AcmeName', registeredBy: 'operator:test-operator' },
+      ].sort((a, b) => a.id.localeCompare(b.id)),
+    );
+    expect([first.pageInfo.hasNextPage, next.pageInfo.hasNextPage]).toEqual([true, false]);
     // Registered for ACME only: BETA's safelist (were it safelist-only) would not hold it; the database checks the hash too.
     await expect(
       hub.ownerQuery(

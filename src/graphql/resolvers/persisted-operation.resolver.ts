@@ -1,4 +1,4 @@
-import { Arg, Authorized, Ctx, ID, Info, Mutation, Resolver } from 'type-graphql';
+import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Info, Mutation, Resolver, Root } from 'type-graphql';
 import type { GraphQLResolveInfo } from 'graphql';
 import type { PersistedOperationService } from '../../partners/persisted-operations.service';
 import { subjectOf } from '../../settlement/subject';
@@ -6,13 +6,21 @@ import type { RequestContext } from '../context';
 import { partnerIdArg } from '../identifier-args';
 import { documentCheck } from '../persisted-operations';
 import { present } from '../present';
-import { Partner, PersistedOperation } from '../types/partner.type';
+import { PageArgs } from '../types/connection.type';
+import { Partner, PersistedOperation, PersistedOperationConnection } from '../types/partner.type';
 import { partnerFailures, PartnerResult, PersistedOperationResult, settingFailures } from '../types/results.type';
 
 /** Safelists of persisted operations (docs/security.md, "Persisted operations"): operator actions. */
-@Resolver()
+@Resolver(() => Partner)
 export class PersistedOperationResolver {
   constructor(private readonly operations: PersistedOperationService) {}
+
+  @FieldResolver(() => PersistedOperationConnection, {
+    description: "Operations registered on its safelist, by id (the partner SDK's are on it too: partner-sdk/operations.json).",
+  })
+  persistedOperations(@Root() partner: Partner, @Args() page: PageArgs, @Ctx() context: RequestContext) {
+    return context.loaders.persistedOperations.load({ partnerId: partner.id, page: { first: page.first, after: page.after ?? null } });
+  }
 
   @Authorized('operator')
   @Mutation(() => PartnerResult, {

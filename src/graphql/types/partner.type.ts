@@ -37,6 +37,8 @@ export class PersistedOperation {
   @Field() registeredAt!: Date;
 }
 
+export const PersistedOperationConnection = connectionOf(PersistedOperation, 'PersistedOperation');
+
 export const PartnerConnection = connectionOf(Partner, 'Partner');
 
 @InputType()
