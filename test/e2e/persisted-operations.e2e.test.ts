@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { Writable } from 'node:stream';
+import pino from 'pino';
 import { MUTATIONS, PartnerClient, persistedOperationManifest } from '@coalition-hub/partner-sdk';
 import type { Hub } from '../../src/app';
 import { HUB_ID, TestHub, type GraphqlResponse, type TestPartner } from '../helpers/test-hub';
@@ -17,6 +19,8 @@ let acme: TestPartner;
 let beta: TestPartner;
 /** ACME's SDK in persisted mode: documents by id only. */
 let acmeById: PartnerClient;
+/** The hub's log lines (JSON). */
+const lines: Array<Record<string, unknown>> = [];
 
 const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
 const SET_SAFELIST_ONLY = `mutation($id: ID!, $enabled: Boolean!) {
@@ -56,7 +60,13 @@ const refusedAsNotInSafelist = (response: GraphqlResponse) =>
   response.status === 403 && response.errors?.[0]?.extensions?.code === 'OPERATION_NOT_IN_SAFELIST';
 
 beforeAll(async () => {
-  hub = await TestHub.start();
+  const capture = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) lines.push(JSON.parse(line) as Record<string, unknown>);
+      done();
+    },
+  });
+  hub = await TestHub.start({ logger: pino({ level: 'info' }, capture) });
   other = await hub.startAnother();
   acme = await hub.registerPartner('ACME');
   beta = await hub.registerPartner('BETA');
@@ -110,6 +120,16 @@ describe('a safelist-only partner', () => {
       partnerId: 'ACME',
       operationId: sha256(AD_HOC),
     });
+    expect(lines).toContainEqual(
+      expect.objectContaining({
+        level: 40,
+        partnerId: 'ACME',
+        operationId: sha256(AD_HOC),
+        operationName: 'AdHoc',
+        reason: 'OPERATION_NOT_IN_SAFELIST',
+      }),
+    );
+    expect(lines).toContainEqual(expect.objectContaining({ msg: 'request', status: 403, outcome: 'error:OPERATION_NOT_IN_SAFELIST' }));
   });
 
   it('refuses a signed instruction in an ad-hoc document, with or without a token, and writes nothing', async () => {
