@@ -20,6 +20,7 @@ import { HoldExpiryAndVesting1732550000000 } from './1732550000000-hold-expiry-a
 import { MemberEarnedDays1732620000000 } from './1732620000000-member-earned-days';
 import { WebhookEndpointStart1732690000000 } from './1732690000000-webhook-endpoint-start';
 import { TestClocks1732700000000 } from './1732700000000-test-clocks';
+import { PersistedOperations1732710000000 } from './1732710000000-persisted-operations';
 
 /** Every migration in order. Never edit one that has landed: add a new one. */
 export const migrations = [
@@ -45,4 +46,5 @@ export const migrations = [
   MemberEarnedDays1732620000000,
   WebhookEndpointStart1732690000000,
   TestClocks1732700000000,
+  PersistedOperations1732710000000,
 ];

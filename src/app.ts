@@ -72,6 +72,10 @@ import { DISPATCH_BATCH, DISPATCH_WEBHOOKS_TASK, WebhookDeliveryService } from '
 import { WebhookDeliveryResolver, WebhookEndpointResolver } from './graphql/resolvers/webhook.resolver';
 import { MemberTestClockResolver, TestClockResolver } from './graphql/resolvers/test-clock.resolver';
 import { TestClockService } from './jobs/test-clocks.service';
+// Persisted operations and safelists (docs/security.md, "Persisted operations").
+import { PersistedOperationService } from './partners/persisted-operations.service';
+import { PersistedOperationResolver } from './graphql/resolvers/persisted-operation.resolver';
+import { persistedOperationStore, safelistPlugin } from './graphql/persisted-operations';
 
 export interface Hub {
   url: string;
@@ -137,6 +141,7 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
     const partners = new PartnerService(dataSource, contracts, { listenUrl: urlOf(dataSource), logger });
     await partners.start();
     stopOnFailure.push(() => partners.close());
+    const persistedOperations = new PersistedOperationService(dataSource, partners);
     const partnerQueries = new PartnerQueryService(dataSource);
     const metrics = new HubMetrics();
     const pool = (dataSource.driver as PostgresDriver).master as Pool;
@@ -207,6 +212,7 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
         new WebhookDeliveryResolver(),
         new TestClockResolver(testClocks),
         new MemberTestClockResolver(),
+        new PersistedOperationResolver(persistedOperations),
       ],
       // Federation (docs/federation.md): other subgraphs reach members and partners as their direct queries do.
       new EntityReferences(memberQueries, partnerQueries).resolvers(),
@@ -235,9 +241,12 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
       stopOnTerminationSignals: false,
       ...armor,
       parseOptions: { maxTokens: limits.queryTokensMax },
+      // Documents by id: only the safelists' (the SDK's and registered ones); nothing is learnt from requests.
+      persistedQueries: { cache: persistedOperationStore(persistedOperations) },
       validationRules: [...armor.validationRules, supportedOperationRule],
       plugins: [
         ...armor.plugins,
+        safelistPlugin(persistedOperations, metrics),
         inputGuardPlugin(),
         costPlugin(limits.queryCostMax),
         availabilityPlugin(outage),
@@ -260,6 +269,7 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
       rateLimits,
       explorer: config.explorer ? new Explorer(options.explorerHeaders) : undefined,
       jwks: () => hubKeys.jwks(),
+      persistedDocument: (id) => persistedOperations.builtInDocument(id),
       createContext: async (authorization, telemetry) => ({
         viewer: await orUnavailable(() => auth.authenticate(authorization), outage),
         loaders: createLoaders({
@@ -273,6 +283,7 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
           webhooks,
           memberSummaries,
           testClocks,
+          persistedOperations,
         }),
         telemetry,
         requestId: currentRequestId() ?? 'none',

@@ -55,6 +55,14 @@ export interface PartnerClientOptions {
   timeoutMs?: number;
   /** Opt-in retries of requests that may succeed when sent again (see RetryOptions). Default: none. */
   retry?: RetryOptions;
+  /**
+   * Send every document by its id (the SHA-256 of its text, as `extensions.persistedQuery`)
+   * instead of its text: the SDK's own documents are on every hub's safelist (operations.json);
+   * a document of your own passed to `graphql()` must first be registered by the hub's operator.
+   * An id the hub does not know is HubRequestError PERSISTED_QUERY_NOT_FOUND (never resent as
+   * text). Default false.
+   */
+  persistedOperations?: boolean;
 }
 
 /**
@@ -166,6 +174,7 @@ export class PartnerClient {
   private readonly fetch: FetchLike;
   private readonly jwks: JwksGetter;
   private readonly timeoutMs: number;
+  private readonly persisted: boolean;
   private readonly retry: Required<Omit<RetryOptions, 'onRetry'>> & Pick<RetryOptions, 'onRetry'>;
 
   constructor(options: PartnerClientOptions) {
@@ -175,6 +184,7 @@ export class PartnerClient {
     checkKey(options.key);
     this.key = options.key;
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.persisted = options.persistedOperations ?? false;
     if (!(Number.isInteger(this.timeoutMs) && this.timeoutMs > 0))
       throw new RangeError('timeoutMs must be a positive whole number of milliseconds');
     this.retry = {
@@ -281,6 +291,7 @@ export class PartnerClient {
         query: BATCH_MUTATION,
         variables: { instructions: jwsList },
         timeoutMs: this.timeoutMs,
+        persisted: this.persisted,
       });
       // A partner's instructions are rate limited together: with attempts left, wait as the hub says and
       // resend the whole batch (those it accepted meanwhile answer as replays).
@@ -420,7 +431,14 @@ export class PartnerClient {
   }
 
   private postOnce<T>(query: string, variables: Record<string, unknown>, token?: string): Promise<T> {
-    return postGraphQL<T>(this.fetch, { url: this.baseUrl + GRAPHQL_PATH, query, variables, token, timeoutMs: this.timeoutMs });
+    return postGraphQL<T>(this.fetch, {
+      url: this.baseUrl + GRAPHQL_PATH,
+      query,
+      variables,
+      token,
+      timeoutMs: this.timeoutMs,
+      persisted: this.persisted,
+    });
   }
 
   /** Runs `work` again while it throws a retryable HubRequestError and attempts remain (see RetryOptions). */

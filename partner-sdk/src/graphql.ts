@@ -3,6 +3,7 @@
  * and a partner's bundle should not carry a GraphQL runtime for that.
  */
 import { HubRequestError, type GraphQLErrorEntry } from './errors';
+import { persistedQueryExtension } from './persisted';
 
 /** The part of `fetch` the SDK uses; inject one to add proxies, timeouts or a fake in tests. */
 export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
@@ -15,6 +16,11 @@ export interface GraphQLRequest {
   token?: string;
   /** Abort the request (connection, answer and body) after this many milliseconds: HubRequestError TIMEOUT. */
   timeoutMs?: number;
+  /**
+   * Send the document by its id (`extensions.persistedQuery`, Apollo's APQ wire format) instead of
+   * its text: the hub must know it (the SDK's own documents, or one the operator registered).
+   */
+  persisted?: boolean;
 }
 
 /**
@@ -48,7 +54,11 @@ export async function postGraphQLAllowingFieldErrors<T>(
     const response = await fetchImpl(request.url, {
       method: 'POST',
       headers,
-      body: JSON.stringify({ query: request.query, variables: request.variables }),
+      body: JSON.stringify(
+        request.persisted
+          ? { variables: request.variables, extensions: persistedQueryExtension(request.query) }
+          : { query: request.query, variables: request.variables },
+      ),
       ...(signal ? { signal } : {}),
     });
     status = response.status;

@@ -42,6 +42,7 @@ export {
   MUTATIONS,
   BATCH_MUTATION,
   INSTRUCTION_RECEIPT_QUERY,
+  EVENTS_QUERY,
   SUCCESS_TYPENAME,
   type EnrollReceiptData,
   type IssueReceiptData,
@@ -56,6 +57,14 @@ export {
   type InstructionReceiptData,
 } from './documents';
 export type { FetchLike } from './graphql';
+export {
+  PERSISTED_QUERY_MANIFEST_FORMAT,
+  operationId,
+  persistedOperationManifest,
+  persistedQueryExtension,
+  type PersistedOperation,
+  type PersistedOperationManifest,
+} from './persisted';
 export {
   PartnerClient,
   DEFAULT_TIMEOUT_MS,

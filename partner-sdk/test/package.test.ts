@@ -18,10 +18,10 @@ beforeAll(() => {
 
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-it('npm pack builds dist/ (prepack) and ships it with the types and the README, without sources or tests', () => {
+it('npm pack builds dist/ (prepack) and ships it with the types, the README and the operation manifest, without sources or tests', () => {
   const copy = join(work, 'partner-sdk');
   mkdirSync(copy);
-  for (const entry of ['package.json', 'tsconfig.json', 'README.md', 'src'])
+  for (const entry of ['package.json', 'tsconfig.json', 'README.md', 'operations.json', 'src'])
     cpSync(join(root, entry), join(copy, entry), { recursive: true });
   // Dependencies and the compiler, as `npm install` would have put them in a fresh clone.
   symlinkSync(resolve(root, '../node_modules'), join(work, 'node_modules'), 'dir');
@@ -34,9 +34,17 @@ it('npm pack builds dist/ (prepack) and ships it with the types and the README, 
   const [packed] = JSON.parse(output.slice(output.indexOf('['))) as Array<{ filename: string; files: Array<{ path: string }> }>;
   const files = packed!.files.map((file) => file.path);
   expect(files).toEqual(
-    expect.arrayContaining(['package.json', 'README.md', 'dist/index.js', 'dist/index.d.ts', 'dist/client.js', 'dist/error-codes.d.ts']),
+    expect.arrayContaining([
+      'package.json',
+      'README.md',
+      'operations.json',
+      'dist/index.js',
+      'dist/index.d.ts',
+      'dist/client.js',
+      'dist/error-codes.d.ts',
+    ]),
   );
-  expect(files.filter((file) => !file.startsWith('dist/') && !['package.json', 'README.md'].includes(file))).toEqual([]);
+  expect(files.filter((file) => !file.startsWith('dist/') && !['package.json', 'README.md', 'operations.json'].includes(file))).toEqual([]);
 
   execFileSync('tar', ['-xzf', join(work, packed!.filename), '-C', work]);
   // The SDK's own dependencies, as npm would install them next to it.

@@ -54,6 +54,12 @@ export class HubMetrics implements JobObserver {
     labelNames: ['job'] as const,
     registers: [this.registry],
   });
+  private readonly operationsRefused = new Counter({
+    name: 'coalition_operations_refused_total',
+    help: 'Requests refused before running for what their document is: OPERATION_NOT_IN_SAFELIST (a safelist-only partner), PERSISTED_QUERY_NOT_FOUND (an unknown id).',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
   private readonly rateLimited = new Counter({
     name: 'coalition_rate_limited_total',
     help: 'Requests refused by a rate limit, by scope (address: HTTP 429 before authentication; partner: a RateLimited result).',
@@ -107,6 +113,10 @@ export class HubMetrics implements JobObserver {
     this.jobRuns.inc({ job, outcome });
     this.jobDurations.observe({ job }, seconds);
     if (items > 0) this.jobItems.inc({ job }, items);
+  }
+
+  operationRefused(reason: 'OPERATION_NOT_IN_SAFELIST' | 'PERSISTED_QUERY_NOT_FOUND'): void {
+    this.operationsRefused.inc({ reason });
   }
 
   limited(scope: 'address' | 'partner'): void {

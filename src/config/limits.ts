@@ -25,6 +25,8 @@ export const limits = {
   requestBodyDrainBytesMax: 16 * 1024 * 1024,
   /** Keys a partner may hold at once (rotation needs two). */
   partnerKeysMax: 10,
+  /** Operations an operator may register for one partner's safelist, besides the SDK's (docs/security.md). */
+  persistedOperationsPerPartnerMax: 200,
   /** Retries of a database transaction that failed with a serialization error or deadlock. */
   transactionRetriesMax: 5,
   /** Statements up to this many lines come whole through GraphQL (Statement.document); larger ones stream from the CLI. */

@@ -13,6 +13,8 @@ export class PartnerEntity {
   @Column('text') name!: string;
   @Column('text') status!: PartnerStatus;
   @Column('boolean', { name: 'can_link_members' }) canLinkMembers!: boolean;
+  /** Only documents on its safelist run for it (docs/security.md, "Persisted operations"). */
+  @Column('boolean', { name: 'safelist_only' }) safelistOnly!: boolean;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
 }
 

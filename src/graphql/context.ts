@@ -19,6 +19,7 @@ import type {
 import type { TestClockService } from '../jobs/test-clocks.service';
 import type { TestClockRow } from '../members/test-clocks';
 import type { ContractPageRow, ContractRow, ContractService, HistoryRequest, RateRow, UnitRow } from '../partners/contract.service';
+import type { OperationPageRequest, PersistedOperationService, RegisteredOperation } from '../partners/persisted-operations.service';
 
 export interface LoaderSources {
   ledger: LedgerQueryService;
@@ -33,6 +34,8 @@ export interface LoaderSources {
   webhooks: WebhookEndpointService;
   /** Sandbox test clocks (docs/sandbox.md); in a hub that is not a sandbox they answer null and 0. */
   testClocks?: TestClockService;
+  /** Operations registered on partners' safelists (docs/security.md, "Persisted operations"). */
+  persistedOperations: PersistedOperationService;
 }
 
 /** Per-request batching: every field a list can fan out to goes through one of these. */
@@ -46,6 +49,7 @@ export function createLoaders({
   webhooks,
   memberSummaries,
   testClocks,
+  persistedOperations,
 }: LoaderSources) {
   // A member's balances, wallets and tier amount: every such field of a request in one statement.
   const summary = new DataLoader<SummaryRequest, SummaryValue, string>((requests) => memberSummaries.summaries(requests), {
@@ -89,6 +93,10 @@ export function createLoaders({
     ),
     testClockMembers: new DataLoader<string, number>(async (clockIds) =>
       testClocks ? testClocks.memberCounts(clockIds) : clockIds.map(() => 0),
+    ),
+    persistedOperations: new DataLoader<OperationPageRequest, Connection<RegisteredOperation>, string>(
+      (requests) => persistedOperations.operationPages(requests),
+      { cacheKeyFn: ({ partnerId, page }) => `${partnerId}|${page.first}|${page.after ?? ''}` },
     ),
   };
 }

@@ -56,6 +56,13 @@ export function formatHubError(logger: Logger): NonNullable<ApolloServerOptions<
         };
       return formatted;
     }
+    // Apollo's own words are a bare type name; the code stays what APQ clients look for.
+    if (code === 'PERSISTED_QUERY_NOT_FOUND')
+      return {
+        ...formatted,
+        message:
+          "no persisted operation has this id (extensions.persistedQuery.sha256Hash): the hub knows the partner SDK's documents and those an operator registered",
+      };
     // graphql-armor words its depth and alias limits as syntax errors; they are limits.
     if (code === 'GRAPHQL_VALIDATION_FAILED') return { ...formatted, message: formatted.message.replace(/^Syntax Error: /, '') };
     if (code !== 'INTERNAL_SERVER_ERROR') return formatted;

@@ -17,6 +17,7 @@ import { HubKeyResolver } from './resolvers/hub-key.resolver';
 import { EventResolver } from './resolvers/event.resolver';
 import { WebhookDeliveryResolver, WebhookEndpointResolver } from './resolvers/webhook.resolver';
 import { MemberTestClockResolver, TestClockResolver } from './resolvers/test-clock.resolver';
+import { PersistedOperationResolver } from './resolvers/persisted-operation.resolver';
 
 export const resolverClasses = [
   InstructionResolver,
@@ -37,6 +38,7 @@ export const resolverClasses = [
   WebhookDeliveryResolver,
   TestClockResolver,
   MemberTestClockResolver,
+  PersistedOperationResolver,
 ] as const;
 
 const authChecker: AuthChecker<RequestContext, Role> = ({ context, info }, roles) => {

@@ -28,6 +28,8 @@ export interface HttpDependencies {
   rateLimits?: RateLimits;
   /** GraphiQL for browsers on GET /graphql, and its files under /explorer/ (explorer.ts); absent when EXPLORER=off. */
   explorer?: Explorer;
+  /** The partner SDK's document with this id (a request sent by id, docs/security.md "Persisted operations"). */
+  persistedDocument?: (id: string) => string | undefined;
 }
 
 /** Compares secrets in constant time. */
@@ -40,9 +42,12 @@ function sameSecret(given: string, expected: string): boolean {
 /**
  * A request whose one operation is a mutation of submitInstructions fields only: the one kind of
  * request that may be larger than requestBodyBytesMax (up to batchBodyBytesMax, docs/batches.md).
+ * Sent by id (the SDK's persisted batch mutation), its document is the SDK's.
  */
-function isBatchOnly(body: unknown): boolean {
-  const query = typeof body === 'object' && body !== null ? (body as { query?: unknown }).query : undefined;
+function isBatchOnly(body: unknown, persistedDocument: HttpDependencies['persistedDocument']): boolean {
+  const fields = typeof body === 'object' && body !== null ? (body as { query?: unknown; extensions?: unknown }) : undefined;
+  const sha256Hash = (fields?.extensions as { persistedQuery?: { sha256Hash?: unknown } } | undefined)?.persistedQuery?.sha256Hash;
+  const query = fields?.query ?? (typeof sha256Hash === 'string' ? persistedDocument?.(sha256Hash) : undefined);
   if (typeof query !== 'string' || query.length > limits.requestBodyBytesMax) return false;
   let document: DocumentNode;
   try {
@@ -86,7 +91,7 @@ async function handleGraphql(
       sendJson(response, 400, { errors: [{ message: 'the body is not valid JSON', extensions: { code: 'BAD_REQUEST' } }] });
       return undefined;
     }
-    if (Buffer.byteLength(text) > limits.requestBodyBytesMax && !isBatchOnly(body)) {
+    if (Buffer.byteLength(text) > limits.requestBodyBytesMax && !isBatchOnly(body, deps.persistedDocument)) {
       throw new BodyTooLarge(limits.requestBodyBytesMax, true);
     }
   }

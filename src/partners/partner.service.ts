@@ -48,6 +48,16 @@ export class PartnerService {
     return this.signers.close();
   }
 
+  /** Calls `listener` whenever a partner's settings may have changed, here or in another hub process (see SignerCache). */
+  onChange(listener: (partnerId?: string) => void): void {
+    this.signers.onInvalidate(listener);
+  }
+
+  /** Tells every hub process (on commit) and this one (now) that a partner's settings changed: see SignerCache. */
+  invalidate(partnerId: string): void {
+    this.signers.invalidate(partnerId);
+  }
+
   /** Whether signers are served from memory now (the listening connection is up). */
   get signersTrusted(): boolean {
     return this.signers.trusted;
@@ -182,7 +192,7 @@ export class PartnerService {
   }
 }
 
-/** Tells every hub process, when the transaction commits, that the partner's keys or status changed. */
-async function announce(tx: EntityManager, partnerId: string): Promise<void> {
+/** Tells every hub process, when the transaction commits, that the partner's keys, status or settings changed. */
+export async function announce(tx: EntityManager, partnerId: string): Promise<void> {
   await tx.query('SELECT pg_notify($1, $2)', [SIGNER_CHANNEL, partnerId]);
 }

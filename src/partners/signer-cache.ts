@@ -26,6 +26,7 @@ export class SignerCache {
   private listening = false;
   private closed = false;
   private reconnect: NodeJS.Timeout | undefined;
+  private readonly dropped: Array<(partnerId?: string) => void> = [];
 
   constructor(
     private readonly load: (partnerId: string) => Promise<Signer | null>,
@@ -63,6 +64,15 @@ export class SignerCache {
     this.generation += 1;
     if (partnerId === undefined) this.signers.clear();
     else this.signers.delete(partnerId);
+    for (const listener of this.dropped) listener(partnerId);
+  }
+
+  /**
+   * Calls `listener` whenever a partner (or, without an id, every partner) is forgotten: other
+   * memories of partner settings follow this one (e.g. the safelists, persisted-operations.service.ts).
+   */
+  onInvalidate(listener: (partnerId?: string) => void): void {
+    this.dropped.push(listener);
   }
 
   async close(): Promise<void> {

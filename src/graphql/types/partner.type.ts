@@ -21,8 +21,25 @@ export class Partner {
   @Field() name!: string;
   @Field({ description: 'active or suspended' }) status!: string;
   @Field({ description: 'May link its customers to existing members by verified e-mail/phone hash.' }) canLinkMembers!: boolean;
+  @Field({
+    description:
+      "Its requests (partner token or signed instruction) run only documents on its safelist: the partner SDK's and those registered for it (docs/security.md).",
+  })
+  safelistOnly!: boolean;
   @Field() createdAt!: Date;
 }
+
+@ObjectType({ description: "A document on a partner's safelist besides the partner SDK's, registered by an operator." })
+export class PersistedOperation {
+  @Field({ description: 'Lower-case hex SHA-256 of `body`: the id a client sends as extensions.persistedQuery.sha256Hash.' }) id!: string;
+  @Field(() => ID) partnerId!: string;
+  @Field({ description: "The operation's name in the document." }) name!: string;
+  @Field({ description: 'The exact document text.' }) body!: string;
+  @Field({ description: 'Who registered it (operator:name).' }) registeredBy!: string;
+  @Field() registeredAt!: Date;
+}
+
+export const PersistedOperationConnection = connectionOf(PersistedOperation, 'PersistedOperation');
 
 export const PartnerConnection = connectionOf(Partner, 'Partner');
 

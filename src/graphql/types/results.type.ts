@@ -28,7 +28,7 @@ import {
   failuresOf,
 } from './error-result.type';
 import { ExchangeRate, PartnerContract, PartnerUnit } from './contract.type';
-import { Partner } from './partner.type';
+import { Partner, PersistedOperation } from './partner.type';
 import {
   AcknowledgementReceipt,
   DisputeReceipt,
@@ -117,3 +117,7 @@ export const settingFailures = failuresOf('setting', [NotFound, InvalidInput]);
 export const ContractResult = createUnionType({ name: 'ContractResult', types: () => [PartnerContract, ...settingFailures] as const });
 export const UnitResult = createUnionType({ name: 'UnitResult', types: () => [PartnerUnit, ...settingFailures] as const });
 export const ExchangeRateResult = createUnionType({ name: 'ExchangeRateResult', types: () => [ExchangeRate, ...settingFailures] as const });
+export const PersistedOperationResult = createUnionType({
+  name: 'PersistedOperationResult',
+  types: () => [PersistedOperation, ...settingFailures] as const,
+});
