@@ -246,7 +246,7 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
       validationRules: [...armor.validationRules, supportedOperationRule],
       plugins: [
         ...armor.plugins,
-        safelistPlugin(persistedOperations, metrics),
+        safelistPlugin(persistedOperations, metrics, outage),
         inputGuardPlugin(),
         costPlugin(limits.queryCostMax),
         availabilityPlugin(outage),

@@ -48,6 +48,7 @@ export const ERROR_CODES = [
   'INVALID_WEBHOOK_URL',
   'UNKNOWN_EVENT_TYPE',
   'BATCH_TOO_LARGE',
+  'SANDBOX_ONLY',
 ] as const;
 
 /** A typed refusal's code: compare `outcome.errorCode` with one of these, and a misspelt code does not compile. */

@@ -6,7 +6,9 @@ import type { HubMetrics } from '../common/metrics';
 import type { Viewer } from '../common/viewer';
 import { limits } from '../config/limits';
 import type { DocumentCheck, PersistedOperationService } from '../partners/persisted-operations.service';
+import type { DatabaseOutage } from '../db/availability';
 import type { RequestContext } from './context';
+import { orUnavailable } from './errors-plugin';
 import { supportedOperationRule } from './validation-rules';
 
 /**
@@ -84,7 +86,11 @@ export function notInSafelist(partnerId: string, operationId: string): GraphQLEr
   );
 }
 
-export function safelistPlugin(operations: PersistedOperationService, metrics: HubMetrics): ApolloServerPlugin<RequestContext> {
+export function safelistPlugin(
+  operations: PersistedOperationService,
+  metrics: HubMetrics,
+  outage: DatabaseOutage,
+): ApolloServerPlugin<RequestContext> {
   return {
     async requestDidStart() {
       return {
@@ -95,7 +101,8 @@ export function safelistPlugin(operations: PersistedOperationService, metrics: H
           if (known?.safelistOnly.size === 0) return;
           const partners = attributedPartners(contextValue.viewer, document, request.variables);
           if (partners.size === 0) return;
-          const safelists = known ?? (await operations.safelists());
+          // Not in memory (e.g. while the hub cannot hear about changes): from the database, or 503 while it is down.
+          const safelists = known ?? (await orUnavailable(() => operations.safelists(), outage));
           const id = createHash('sha256').update(source, 'utf8').digest('hex');
           for (const partnerId of partners) {
             if (!safelists.safelistOnly.has(partnerId) || safelists.allows(partnerId, id)) continue;

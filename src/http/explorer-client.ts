@@ -12,7 +12,7 @@ const DEFAULT_QUERY = `# Coalition Hub: GraphQL explorer (README, "Explore the A
 # fills in its operator token; \`npm run operator -- token <key file>\` mints one.
 # Run with Ctrl-Enter or the ▶ button.
 
-query Partners {
+{
   partners(first: 5) {
     edges {
       node {
