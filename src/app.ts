@@ -13,6 +13,7 @@ import { settlesWithin } from './common/deadline';
 import type { Config } from './config/config';
 import { limits } from './config/limits';
 import { openHubDataSource } from './db/app-role';
+import { refuseTestClockMembers } from './members/test-clocks';
 import { urlOf } from './db/data-source';
 import { openReadDataSource } from './db/read-data-source';
 import { createLoaders, type RequestContext } from './graphql/context';
@@ -121,6 +122,8 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
   let readDataSource = dataSource;
   const stopOnFailure: Array<() => Promise<void>> = [];
   try {
+    // A database whose members live on test clocks is a sandbox's (docs/sandbox.md): only a sandbox hub runs on it.
+    if (!config.sandbox) await refuseTestClockMembers(dataSource);
     // Member reads (docs/scaling.md, "Read replicas"): the replica's pool is opened as it is, no migration, no role set-up.
     if (config.databaseReadUrl)
       readDataSource = await openReadDataSource(config.databaseReadUrl, config.appDatabaseUrl, config.databasePoolSize, {
@@ -164,6 +167,7 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
       contracts,
       tiers,
       partnerRateLimit,
+      config.sandbox,
     );
     const ledger = new LedgerQueryService(dataSource, clock);
     // Everything under Member (balance, available, pending, tier, lots, history, combinedBalance), whoever asks.

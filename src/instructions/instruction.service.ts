@@ -105,6 +105,12 @@ export class InstructionService {
     private readonly tiers: TierService,
     /** Seconds a partner must wait before its next `count` (default 1) instructions, or undefined when it may go on. */
     private readonly partnerRateLimit: (partnerId: string, count?: number) => Promise<number | undefined> = async () => undefined,
+    /**
+     * Whether members may live on sandbox test clocks (docs/sandbox.md). Without, every member is on
+     * real time (a hub that is not a sandbox refuses to start on a database with test-clock members),
+     * and an instruction does not look up its member's time.
+     */
+    private readonly testClocks = false,
   ) {}
 
   async submit<O extends Op>(op: O, jws: unknown): Promise<Accepted | InstructionError<O>> {
@@ -160,7 +166,7 @@ export class InstructionService {
     // The instruction was received (and its signature checked) on real time; what it does to the member
     // happens on the member's time: a sandbox test clock's, or the same real time (docs/sandbox.md).
     const receivedAt = now;
-    now = await instructionMemberNow(tx, partnerId, claims, receivedAt);
+    if (this.testClocks) now = await instructionMemberNow(tx, partnerId, claims, receivedAt);
     if (now !== receivedAt && 'occurredAt' in claims)
       claims = { ...claims, occurredAt: new Date(claims.occurredAt.getTime() + (now.getTime() - receivedAt.getTime())) };
     const context: OperationContext = {

@@ -116,6 +116,19 @@ export async function attachMember(tx: Pick<EntityManager, 'query'>, memberId: s
  * The now of the member an instruction concerns: its test clock's frozen time, or `realNow` (a member on
  * real time, an unknown member, an op about no member). Read inside the instruction's transaction.
  */
+/**
+ * Refuses to run a hub that is not a sandbox on a database with members on test clocks: such a hub
+ * treats every member as living on real time (it does not look up a member's time for its
+ * instructions), which would mix two times in those members' histories.
+ */
+export async function refuseTestClockMembers(db: Pick<EntityManager, 'query'>): Promise<void> {
+  const [row]: Array<{ sandboxed: boolean }> = await db.query(
+    'SELECT EXISTS (SELECT 1 FROM member WHERE test_clock_id IS NOT NULL) AS sandboxed',
+  );
+  if (row?.sandboxed)
+    throw new Error('this database has members on sandbox test clocks: start the hub with SANDBOX=true (docs/sandbox.md)');
+}
+
 export async function instructionMemberNow(
   tx: Pick<EntityManager, 'query'>,
   partnerId: string,

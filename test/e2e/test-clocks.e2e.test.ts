@@ -251,21 +251,38 @@ describe('a member on a test clock', () => {
 });
 
 describe('a hub that is not a sandbox', () => {
-  it('refuses every test clock operation and shows no clock', async () => {
-    const tina = (await staff('{ memberByRef: members(first: 100) { edges { node { id testClock { id } } } } }')).memberByRef.edges.find(
-      (edge: any) => edge.node.testClock !== null,
-    ).node.id;
-    await hub.restart({ SANDBOX: 'false' });
-    const refused = await staff(
-      `mutation { createTestClock(input: { name: "x", frozenTime: "${new Date().toISOString()}" }) { __typename ... on ErrorResult { errorCode } } }`,
-    );
-    expect(refused.createTestClock).toEqual({ __typename: 'SandboxOnly', errorCode: 'SANDBOX_ONLY' });
-    expect((await staff('{ testClocks { __typename } }')).testClocks.__typename).toBe('SandboxOnly');
-    expect(
-      (await staff(ADVANCE, { id: '00000000-0000-4000-8000-000000000000', to: new Date().toISOString() })).advanceTestClock.__typename,
-    ).toBe('SandboxOnly');
-    // The member keeps its clock (its history is on that time); nothing can move it any more.
-    expect((await member(tina)).testClock).not.toBeNull();
+  it('will not run on a database with members on test clocks (it would put them on real time)', async () => {
+    await expect(hub.restart({ SANDBOX: 'false' })).rejects.toThrow(/members on sandbox test clocks: start the hub with SANDBOX=true/);
+    await hub.restart({ SANDBOX: 'true' });
     expect((await hub.integrity()).ok).toBe(true);
+  });
+
+  it('refuses every test clock operation and shows no clock', async () => {
+    const plain = await TestHub.start({ env: { SANDBOX: 'false' } });
+    try {
+      const asStaff = async (query: string, variables: Record<string, unknown> = {}) =>
+        (await plain.graphql(query, variables, await plain.operatorToken())).data!;
+      const refused = await asStaff(
+        `mutation { createTestClock(input: { name: "x", frozenTime: "${new Date().toISOString()}" }) { __typename ... on ErrorResult { errorCode } } }`,
+      );
+      expect(refused.createTestClock).toEqual({ __typename: 'SandboxOnly', errorCode: 'SANDBOX_ONLY' });
+      expect((await asStaff('{ testClocks { __typename } }')).testClocks.__typename).toBe('SandboxOnly');
+      expect(
+        (await asStaff(ADVANCE, { id: '00000000-0000-4000-8000-000000000000', to: new Date().toISOString() })).advanceTestClock.__typename,
+      ).toBe('SandboxOnly');
+      const acme = await plain.registerPartner('ACME');
+      const enrolled = await acme.client.enrollMember({ member: 'm1' });
+      if (!enrolled.ok) throw new Error(JSON.stringify(enrolled));
+      const attached = await asStaff(
+        `mutation($m: ID!) { attachMemberToTestClock(memberId: $m, testClockId: "00000000-0000-4000-8000-000000000000") { __typename } }`,
+        { m: enrolled.data.memberId },
+      );
+      expect(attached.attachMemberToTestClock.__typename).toBe('SandboxOnly');
+      expect((await asStaff('query($id: ID!) { member(id: $id) { testClock { id } } }', { id: enrolled.data.memberId })).member).toEqual({
+        testClock: null,
+      });
+    } finally {
+      await plain.stop();
+    }
   });
 });
