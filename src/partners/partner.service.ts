@@ -63,6 +63,11 @@ export class PartnerService {
     return this.signers.trusted;
   }
 
+  /** How many times partners were forgotten here (a change made here, or heard of from another process). */
+  get signerChanges(): number {
+    return this.signers.changes;
+  }
+
   /** The partner and its keys as a signer, for JWS verification: from memory while that is known to be current. */
   async findSigner(partnerId: string): Promise<Signer | null> {
     // An `iss` no partner can have names none: it never reaches the query.

@@ -44,6 +44,11 @@ export class SignerCache {
     return this.listening;
   }
 
+  /** How many invalidations this memory has had (each drop, local or announced). */
+  get changes(): number {
+    return this.generation;
+  }
+
   async get(partnerId: string): Promise<Signer | null> {
     if (this.listening) {
       const cached = this.signers.get(partnerId);

@@ -4,8 +4,9 @@ import { HUB_ID, TestHub, type TestPartner } from '../helpers/test-hub';
 
 /**
  * Partners' keys are kept in memory by every hub process (docs/architecture.md, "Partner keys"), yet a
- * revocation or a suspension made through one process counts from the very next request at every other
- * process on the same database, and a process that cannot hear about changes reads keys from the database.
+ * revocation or a suspension made through one process counts at every other process on the same database
+ * from the very next request after its notification arrives (the tests wait for that arrival, not for a
+ * time), and a process that cannot hear about changes reads keys from the database.
  */
 
 let hub: TestHub;
@@ -34,6 +35,14 @@ async function asOperator(query: string, variables: Record<string, unknown>): Pr
 }
 
 const atOther = (key: PartnerKey) => new PartnerClient({ baseUrl: other.url, hubId: HUB_ID, partnerId: 'ACME', key });
+
+/** Runs `change` at the first hub and waits until the other process has heard of it (its NOTIFY arrived). */
+async function announced(change: () => Promise<string>): Promise<string> {
+  const before = other.services.partners.signerChanges;
+  const result = await change();
+  await until(() => other.services.partners.signerChanges > before, 'the other process hears of the change');
+  return result;
+}
 
 async function until(condition: () => boolean, what: string): Promise<void> {
   for (let waited = 0; !condition(); waited += 10) {
@@ -64,7 +73,7 @@ it('refuses a key revoked through one hub process at the very next token and ins
   expect((await graphqlAt(other.url, ME, token)).data?.me).toEqual({ balance: '100' });
   expect(await atOther(second).issuePoints({ member: 'pat', amount: '1' })).toMatchObject({ ok: true });
 
-  expect(await asOperator(REVOKE_KEY, { id: 'ACME', kid: 'acme-second' })).toBe('Partner');
+  expect(await announced(() => asOperator(REVOKE_KEY, { id: 'ACME', kid: 'acme-second' }))).toBe('Partner');
 
   const refused = await graphqlAt(other.url, ME, token);
   expect(refused.errors?.[0]?.extensions).toMatchObject({ code: 'UNAUTHENTICATED', reason: 'SIGNING_KEY_REVOKED' });
@@ -78,11 +87,11 @@ it('refuses a key revoked through one hub process at the very next token and ins
 
 it('refuses a partner suspended through one hub process at the very next instruction on another, and takes it back on resume', async () => {
   expect(await atOther(acme.key).issuePoints({ member: 'pat', amount: '1' })).toMatchObject({ ok: true });
-  expect(await asOperator(SUSPEND, { id: 'ACME' })).toBe('Partner');
+  expect(await announced(() => asOperator(SUSPEND, { id: 'ACME' }))).toBe('Partner');
   expect(await atOther(acme.key).issuePoints({ member: 'pat', amount: '1' })).toMatchObject({ ok: false, errorCode: 'PARTNER_SUSPENDED' });
   const token = await hub.memberToken(acme, 'pat');
   expect((await graphqlAt(other.url, ME, token)).errors?.[0]?.extensions).toMatchObject({ reason: 'PARTNER_SUSPENDED' });
-  expect(await asOperator(RESUME, { id: 'ACME' })).toBe('Partner');
+  expect(await announced(() => asOperator(RESUME, { id: 'ACME' }))).toBe('Partner');
   expect(await atOther(acme.key).issuePoints({ member: 'pat', amount: '1' })).toMatchObject({ ok: true });
 });
 
@@ -105,7 +114,7 @@ it('reads keys from the database while it cannot hear about changes, and keeps m
   expect((await graphqlAt(other.url, ME, token)).errors?.[0]?.extensions).toMatchObject({ reason: 'SIGNING_KEY_REVOKED' });
   const active = await hub.memberToken(acme, 'pat');
   expect((await graphqlAt(other.url, ME, active)).data?.me).toBeDefined();
-  expect(await asOperator(SUSPEND, { id: 'ACME' })).toBe('Partner');
+  expect(await announced(() => asOperator(SUSPEND, { id: 'ACME' }))).toBe('Partner');
   expect((await graphqlAt(other.url, ME, active)).errors?.[0]?.extensions).toMatchObject({ reason: 'PARTNER_SUSPENDED' });
-  expect(await asOperator(RESUME, { id: 'ACME' })).toBe('Partner');
+  expect(await announced(() => asOperator(RESUME, { id: 'ACME' }))).toBe('Partner');
 });
