@@ -5,7 +5,7 @@ import { fail, ErrorCode, type DomainError } from '../common/errors';
 import { newId } from '../common/ids';
 import { queryRows } from '../db/sql';
 import { withTransaction } from '../db/with-transaction';
-import { readCursor, toConnection, type Connection } from '../ledger/ledger-query.service';
+import { readCursor, readPageCursors, toConnection, type Connection } from '../ledger/ledger-query.service';
 import { checkWebhookUrl } from './webhook-url';
 import { newWebhookSecret } from './webhook-signature';
 
@@ -236,17 +236,7 @@ export class WebhookEndpointService {
 
   /** Deliveries of several endpoints at once, newest first (for a DataLoader). */
   async deliveryPages(requests: readonly DeliveriesRequest[]): Promise<Array<Connection<WebhookDeliveryRow> | Error>> {
-    const afters = requests.map((request) => {
-      try {
-        return readCursor(request.page.after, SEQ_CURSOR);
-      } catch (error) {
-        return error as Error;
-      }
-    });
-    const valid = requests.flatMap((request, index) => {
-      const after = afters[index];
-      return after instanceof Error ? [] : [{ index, request, after }];
-    });
+    const { cursors: afters, valid } = readPageCursors(requests, SEQ_CURSOR);
     const rows: Array<Record<string, any>> = await this.dataSource.query(
       `SELECT k.request, d.* FROM unnest($1::int[], $2::uuid[], $3::text[], $4::bigint[], $5::int[]) AS k(request, endpoint_id, status, after_seq, page_limit)
        CROSS JOIN LATERAL (
@@ -278,17 +268,7 @@ export class WebhookEndpointService {
 
   /** Attempts of several deliveries at once, newest first, a page each (for a DataLoader). */
   async attemptPages(requests: readonly AttemptsRequest[]): Promise<Array<Connection<DeliveryAttemptRow> | Error>> {
-    const afters = requests.map((request) => {
-      try {
-        return readCursor(request.page.after, SEQ_CURSOR);
-      } catch (error) {
-        return error as Error;
-      }
-    });
-    const valid = requests.flatMap((request, index) => {
-      const after = afters[index];
-      return after instanceof Error ? [] : [{ index, request, after }];
-    });
+    const { cursors: afters, valid } = readPageCursors(requests, SEQ_CURSOR);
     const rows: Array<Record<string, any>> = await this.dataSource.query(
       `SELECT k.request, a.id::text AS sort_key, a.delivery_id, a.attempted_at, a.status_code, a.latency_ms, a.error
        FROM unnest($1::int[], $2::uuid[], $3::bigint[], $4::int[]) AS k(request, delivery_id, after_id, page_limit)

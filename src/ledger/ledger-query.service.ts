@@ -93,6 +93,29 @@ export function readCursor(after: string | null | undefined, shape: RegExp): str
   return key;
 }
 
+/**
+ * The cursors of a batch of page requests (for a DataLoader): each request's key inside `after`
+ * (null for a first page) or its InvalidCursor, which is that request's error, not the batch's;
+ * and the requests whose cursor is valid, with their positions in the batch.
+ */
+export function readPageCursors<R extends { page: { after?: string | null } }>(
+  requests: readonly R[],
+  shape: RegExp,
+): { cursors: Array<string | null | Error>; valid: Array<{ index: number; request: R; after: string | null }> } {
+  const cursors = requests.map((request) => {
+    try {
+      return readCursor(request.page.after, shape);
+    } catch (error) {
+      return error as Error;
+    }
+  });
+  const valid = requests.flatMap((request, index) => {
+    const after = cursors[index]!;
+    return after instanceof Error ? [] : [{ index, request, after }];
+  });
+  return { cursors, valid };
+}
+
 const ENTRY_CURSOR = /^[0-9]{1,19}$/;
 /** expires_at|issued_at|id, the timestamps as PostgreSQL prints them (microseconds kept). */
 const LOT_CURSOR = /^[0-9][0-9 :.+-]{9,40}\|[0-9][0-9 :.+-]{9,40}\|[0-9]{1,19}$/;

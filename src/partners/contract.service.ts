@@ -4,7 +4,7 @@ import { decimalText, parseDecimal } from '../common/decimal';
 import { DomainError, ErrorCode, fail, isDomainError } from '../common/errors';
 import type { OpError } from '../common/op-errors';
 import { withTransaction } from '../db/with-transaction';
-import { readCursor, toConnection, type Connection, type Page } from '../ledger/ledger-query.service';
+import { readPageCursors, toConnection, type Connection, type Page } from '../ledger/ledger-query.service';
 import { defaultTerms, resolveTerms, type ContractInput, type ContractTerms } from './contract';
 
 export interface ContractRow extends ContractTerms {
@@ -163,18 +163,10 @@ export class ContractService {
    * error (BAD_USER_INPUT), not the batch's.
    */
   async historyPages(requests: readonly HistoryRequest[]): Promise<Array<Connection<ContractPageRow> | Error>> {
-    const cursors = requests.map((request) => {
-      try {
-        return readCursor(request.page.after, HISTORY_CURSOR)?.split('|') ?? [null, null];
-      } catch (error) {
-        return error as Error;
-      }
-    });
-    const valid = requests.flatMap((request, index) => {
-      const cursor = cursors[index]!;
-      return cursor instanceof Error
-        ? []
-        : [{ index, partnerId: request.partnerId, validFrom: cursor[0], id: cursor[1], limit: request.page.first + 1 }];
+    const { cursors, valid: pages } = readPageCursors(requests, HISTORY_CURSOR);
+    const valid = pages.map(({ index, request, after }) => {
+      const [validFrom = null, id = null] = after?.split('|') ?? [];
+      return { index, partnerId: request.partnerId, validFrom, id, limit: request.page.first + 1 };
     });
     const rows: Array<ContractTableRow & { request: number; sort_key: string }> = await this.dataSource.query(
       `SELECT k.request, c.* FROM unnest($1::int[], $2::text[], $3::timestamptz[], $4::bigint[], $5::int[]) AS k(request, partner_id, after_valid_from, after_id, page_limit)

@@ -6,7 +6,7 @@ import { limits } from '../config/limits';
 import { PartnerEntity } from '../db/entities';
 import { queryRows } from '../db/sql';
 import { withTransaction } from '../db/with-transaction';
-import { readCursor, toConnection, type Connection, type Page } from '../ledger/ledger-query.service';
+import { readPageCursors, toConnection, type Connection, type Page } from '../ledger/ledger-query.service';
 import { PARTNER_ID_PATTERN } from './partner-id';
 import { announce, type PartnerService } from './partner.service';
 
@@ -173,17 +173,8 @@ export class PersistedOperationService {
 
   /** Pages of the operations registered for each partner, by id, in one statement for all of them. */
   async operationPages(requests: readonly OperationPageRequest[]): Promise<Array<Connection<RegisteredOperation> | Error>> {
-    const cursors = requests.map((request) => {
-      try {
-        return readCursor(request.page.after, ID_PATTERN);
-      } catch (error) {
-        return error as Error;
-      }
-    });
-    const valid = requests.flatMap((request, index) => {
-      const after = cursors[index]!;
-      return after instanceof Error ? [] : [{ index, partnerId: request.partnerId, after, limit: request.page.first + 1 }];
-    });
+    const { cursors, valid: pages } = readPageCursors(requests, ID_PATTERN);
+    const valid = pages.map(({ index, request, after }) => ({ index, partnerId: request.partnerId, after, limit: request.page.first + 1 }));
     const rows: Array<RegisteredOperationRow & { request: number }> = await this.dataSource.query(
       `SELECT k.request, o.* FROM unnest($1::int[], $2::text[], $3::text[], $4::int[]) AS k(request, partner_id, after_id, page_limit)
        CROSS JOIN LATERAL (
