@@ -178,7 +178,7 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
     const exchange = new ExchangeService(dataSource, contracts, hubKeys, clock, config.counterShards, config.quoteLifetimeSeconds);
     const combined = new CombinedBalanceService();
     // Member reads (docs/scaling.md): on the replica when DATABASE_READ_URL is set.
-    const memberSummaries = new MemberSummaryService(readDataSource, tiers, clock);
+    const memberSummaries = new MemberSummaryService(readDataSource, tiers, clock, config.sandbox);
     const auth = new AuthService(config, partners, clock);
     const statements = new StatementService(dataSource, hubKeys, clock, config.hubId);
     const settlement = new SettlementService(

@@ -75,6 +75,8 @@ export class MemberSummaryService {
     private readonly dataSource: DataSource,
     private readonly tiers: TierService,
     private readonly clock: Clock,
+    /** Whether members may live on sandbox test clocks (docs/sandbox.md); else every member is read at the hub's now. */
+    private readonly testClocks = false,
   ) {}
 
   async summaries(requests: readonly SummaryRequest[]): Promise<SummaryValue[]> {
@@ -91,7 +93,7 @@ export class MemberSummaryService {
       .replace(/\$4\b/g, 't.horizon');
     const text = `SELECT m.id::text AS member_id, ${columns}
       FROM unnest($1::uuid[]) AS m(id)
-      CROSS JOIN LATERAL (SELECT member_now(m.id::text, $3) AS now) mt
+      CROSS JOIN LATERAL (SELECT ${this.testClocks ? 'member_now(m.id::text, $3)' : '$3::timestamptz'} AS now) mt
       CROSS JOIN LATERAL (SELECT mt.now, mt.now - ($3::timestamptz - $2::timestamptz) AS window_start,
                                  mt.now + ($4::timestamptz - $3::timestamptz) AS horizon) t
       LEFT JOIN account w ON w.owner_kind = 'member' AND w.owner_id = m.id::text AND w.asset = 'CP' AND w.kind = 'wallet'
