@@ -10,58 +10,77 @@ import { statementStream } from './statement-stream';
 import { webhooksSlow } from './webhooks-slow';
 import { batchBench } from './batch';
 
-/**
- * npm run bench -- hot-partner [--requests 4000] [--connections 32] [--members 200]
- * npm run bench -- member-reads [--requests 4000] [--connections 32] [--members 50] [--history 5] [--rounds 1] [--baseline DIR]
- *   (DIR: another build's checkout with dist/ built; its hub and this one are measured round by round)
- * npm run bench -- statement [--entries 1000000] [--small 100000]
- * npm run bench -- close [--history 100000] [--small-period 1000] [--repeat 3]   (closes of small periods: JIT must not dominate)
- * npm run bench -- webhooks-slow [--requests 2000] [--connections 16] [--members 200]   (instruction latency with a 5 s webhook receiver vs none)
- * npm run bench -- scale-out [--requests 4000] [--connections 32] [--members 200] [--repeat 3]   (one hub process vs two on one database, interleaved)
- * npm run bench -- batch [--requests 20000] [--connections 4] [--members 500] [--sizes 100,500] [--pgbench] [--pgbench-clients 32] [--pgbench-seconds 20]   (instructions/s through submitInstructions)
- * npm run bench -- all   (hot-partner and member-reads; statement runs on its own: it loads a million entries)
- * npm run bench -- compare [--seconds 15] [--rounds 2] [--connections 32] [--members 10000] [--partners 10] [--scale 10]
- *     [--pgbench-threads 2] [--batch-size 500] [--batch-connections 4] [--keep]
- *     [--growth [--entries 10000000] [--members-bulk 1000000]] [--large-rows 10000]
- *   (pgbench TPC-B and the hub side by side, interleaved; `growth` is compare --growth; docs/benchmarks.md)
- */
+/** What `npm run bench -- --help` prints; docs/benchmarks.md says what each benchmark measures. */
+const USAGE = `Usage:
+npm run bench -- hot-partner [--requests 4000] [--connections 32] [--members 200]
+npm run bench -- member-reads [--requests 4000] [--connections 32] [--members 50] [--history 5] [--rounds 1] [--baseline DIR]
+  (DIR: another build's checkout with dist/ built; its hub and this one are measured round by round)
+npm run bench -- statement [--entries 1000000] [--small 100000]
+npm run bench -- close [--history 100000] [--small-period 1000] [--repeat 3]   (closes of small periods: JIT must not dominate)
+npm run bench -- webhooks-slow [--requests 2000] [--connections 16] [--members 200]   (instruction latency with a 5 s webhook receiver vs none)
+npm run bench -- scale-out [--requests 4000] [--connections 32] [--members 200] [--repeat 3]   (one hub process vs two on one database, interleaved)
+npm run bench -- batch [--requests 20000] [--connections 4] [--members 500] [--sizes 100,500] [--pgbench] [--pgbench-clients 32] [--pgbench-seconds 20]   (instructions/s through submitInstructions)
+npm run bench -- all   (hot-partner and member-reads; statement runs on its own: it loads a million entries)
+npm run bench -- compare [--seconds 15] [--rounds 2] [--connections 32] [--members 10000] [--partners 10] [--scale 10]
+    [--pgbench-threads 2] [--batch-size 500] [--batch-connections 4] [--keep]
+    [--growth [--entries 10000000] [--members-bulk 1000000]] [--large-rows 10000]
+  (pgbench TPC-B and the hub side by side, interleaved; \`growth\` is compare --growth; docs/benchmarks.md)
+`;
+
+/** A usage mistake: said in one line with the usage, exit code 2, no stack trace. */
+function usageError(message: string): never {
+  console.error(`${message}\n\n${USAGE}`);
+  process.exit(2);
+}
+
 async function main(): Promise<void> {
-  const { positionals, values } = parseArgs({
-    allowPositionals: true,
-    options: {
-      // No parse-time defaults where benchmarks differ: each has its own (see `or` below).
-      requests: { type: 'string' },
-      connections: { type: 'string' },
-      members: { type: 'string' },
-      entries: { type: 'string' },
-      small: { type: 'string', default: '100000' },
-      history: { type: 'string' },
-      // rounds: member-reads defaults to 1, compare to 2 (see `or` below)
-      baseline: { type: 'string' },
-      'small-period': { type: 'string', default: '1000' },
-      repeat: { type: 'string', default: '3' },
-      seconds: { type: 'string', default: '15' },
-      rounds: { type: 'string' },
-      partners: { type: 'string', default: '10' },
-      scale: { type: 'string', default: '10' },
-      'pgbench-threads': { type: 'string', default: '2' },
-      'batch-size': { type: 'string', default: '500' },
-      'batch-connections': { type: 'string', default: '4' },
-      growth: { type: 'boolean', default: false },
-      'members-bulk': { type: 'string', default: '1000000' },
-      'large-rows': { type: 'string', default: '10000' },
-      keep: { type: 'boolean', default: false },
-      sizes: { type: 'string', default: '100,500' },
-      pgbench: { type: 'boolean', default: false },
-      'pgbench-clients': { type: 'string', default: '32' },
-      'pgbench-seconds': { type: 'string', default: '20' },
-    },
-  });
+  let parsed;
+  try {
+    parsed = parseArgs({
+      allowPositionals: true,
+      options: {
+        help: { type: 'boolean', short: 'h', default: false },
+        // No parse-time defaults where benchmarks differ: each has its own (see `or` below).
+        requests: { type: 'string' },
+        connections: { type: 'string' },
+        members: { type: 'string' },
+        entries: { type: 'string' },
+        small: { type: 'string', default: '100000' },
+        history: { type: 'string' },
+        // rounds: member-reads defaults to 1, compare to 2 (see `or` below)
+        baseline: { type: 'string' },
+        'small-period': { type: 'string', default: '1000' },
+        repeat: { type: 'string', default: '3' },
+        seconds: { type: 'string', default: '15' },
+        rounds: { type: 'string' },
+        partners: { type: 'string', default: '10' },
+        scale: { type: 'string', default: '10' },
+        'pgbench-threads': { type: 'string', default: '2' },
+        'batch-size': { type: 'string', default: '500' },
+        'batch-connections': { type: 'string', default: '4' },
+        growth: { type: 'boolean', default: false },
+        'members-bulk': { type: 'string', default: '1000000' },
+        'large-rows': { type: 'string', default: '10000' },
+        keep: { type: 'boolean', default: false },
+        sizes: { type: 'string', default: '100,500' },
+        pgbench: { type: 'boolean', default: false },
+        'pgbench-clients': { type: 'string', default: '32' },
+        'pgbench-seconds': { type: 'string', default: '20' },
+      },
+    });
+  } catch (error) {
+    usageError(error instanceof Error ? error.message.split('. ')[0]! : String(error));
+  }
+  const { positionals, values } = parsed;
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
   const name = positionals[0] ?? 'all';
   const or = (given: string | undefined, fallback: number): number => (given === undefined ? fallback : Number(given));
   const options = { requests: or(values.requests, 4000), connections: or(values.connections, 32), members: or(values.members, 200) };
   const names = ['hot-partner', 'member-reads', 'statement', 'close', 'webhooks-slow', 'batch', 'compare', 'growth', 'scale-out', 'all'];
-  if (!names.includes(name)) throw new Error(`unknown benchmark ${name}: ${names.join(', ')}`);
+  if (!names.includes(name)) usageError(`unknown benchmark ${name}: one of ${names.join(', ')}`);
   const database = await startBenchDatabase();
   try {
     if (name === 'compare' || name === 'growth') {
