@@ -72,25 +72,9 @@ describe('points.issued', () => {
 const FEED = `query($after: String, $first: Int!, $types: [EventType!]) { events(after: $after, first: $first, types: $types) {
   edges { cursor node { id type version occurredAt partnerId memberId data } } pageInfo { hasNextPage endCursor } } }`;
 
-/**
- * Waits until the feed shows every event stored: it holds an event back while any older writing
- * transaction on the server is still open (docs/events.md), and other test files share the server.
- */
-async function feedCaughtUp(): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const [row] = await hub.ownerQuery<{ held: number }>(
-      'SELECT count(*)::int AS held FROM event WHERE tx_id >= pg_snapshot_xmin(pg_current_snapshot())',
-    );
-    if (row!.held === 0) return;
-    if (Date.now() > deadline) throw new Error(`${row!.held} events still held back after 20 s`);
-    await new Promise((done) => setTimeout(done, 50));
-  }
-}
-
 /** Every event the token may read, page by page from `after`, with the cursor each page ended at. */
 async function readAll(token: string, options: { after?: string | null; first?: number; types?: string[]; asItStands?: boolean } = {}) {
-  if (!options.asItStands) await feedCaughtUp();
+  if (!options.asItStands) await hub.feedCaughtUp();
   const nodes: any[] = [];
   let after = options.after ?? null;
   for (;;) {
@@ -140,7 +124,7 @@ describe('the event feed', () => {
 
   it('replays from any cursor: the same cursor gives the same events, the last one only what came after', async () => {
     const token = await acme.client.accessToken();
-    await feedCaughtUp();
+    await hub.feedCaughtUp();
     const first = await hub.graphql(FEED, { first: 2 }, token);
     const cursor = first.data?.events.edges[1].cursor;
     const once = await readAll(token, { after: cursor });
@@ -168,7 +152,7 @@ describe('the event feed', () => {
   });
 
   it('the SDK pulls the feed with the envelope’s type names, and goes on from its cursor', async () => {
-    await feedCaughtUp();
+    await hub.feedCaughtUp();
     const page = await acme.client.events({ types: ['points.issued'], first: 2 });
     expect(page.events.map((event) => event.type)).toEqual(['points.issued', 'points.issued']);
     expect(page.events[0]).toMatchObject({ partnerId: 'ACME', data: { amount: '120' } });

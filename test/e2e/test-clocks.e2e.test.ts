@@ -57,6 +57,7 @@ async function enroll(ref: string): Promise<string> {
 }
 
 async function memberEvents(memberId: string, types: string[]): Promise<Array<{ type: string; occurredAt: string; data: any }>> {
+  await hub.feedCaughtUp();
   const page = await staff(
     'query($types: [EventType!]) { events(types: $types, first: 100) { edges { node { type memberId occurredAt data } } } }',
     {

@@ -100,6 +100,22 @@ export class TestHub {
     }
   }
 
+  /**
+   * Waits until the events feed shows every event stored: it holds an event back while any older
+   * writing transaction on the server is still open (docs/events.md), and other test files share the server.
+   */
+  async feedCaughtUp(): Promise<void> {
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const [row] = await this.ownerQuery<{ held: number }>(
+        'SELECT count(*)::int AS held FROM event WHERE tx_id >= pg_snapshot_xmin(pg_current_snapshot())',
+      );
+      if (row!.held === 0) return;
+      if (Date.now() > deadline) throw new Error(`${row!.held} events still held back after 20 s`);
+      await new Promise((done) => setTimeout(done, 50));
+    }
+  }
+
   /** Stops the hub and starts it again on the same database, with `env` changed; a new port. */
   async restart(env: Record<string, string> = {}): Promise<void> {
     if (!this.closed) await this.hub.close();
