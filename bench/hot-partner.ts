@@ -1,4 +1,4 @@
-import { enrollAndSignIssues, graphqlLoad, startBenchHub, type BenchDatabase } from './harness';
+import { enrollAndSignIssues, graphqlLoad, startBenchHub, type BenchDatabase, type LoadResult } from './harness';
 
 /**
  * Hot accounts (docs/ledger.md, "Balances and sharded counters"): every issue at a partner touches that partner's issuance account.
@@ -13,14 +13,8 @@ export interface HotPartnerOptions {
   members: number;
 }
 
-interface RunResult {
+interface RunResult extends LoadResult {
   shards: number;
-  throughput: number;
-  p50: number;
-  p90: number;
-  p99: number;
-  max: number;
-  failures: number;
 }
 
 async function runOnce(database: BenchDatabase, shards: number, options: HotPartnerOptions): Promise<RunResult> {

@@ -1,9 +1,8 @@
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { importJWK, type CryptoKey, type JWK } from 'jose';
 import { signAccessToken } from '@coalition-hub/partner-sdk';
-import { HubProcess } from '../helpers/hub-process';
+import { freshDataDir, HubProcess } from '../helpers/hub-process';
 
 /**
  * `npm start` (the hub with --demo) on its embedded database, run several times over one
@@ -14,10 +13,7 @@ let dataDir: string;
 let hub: HubProcess | undefined;
 
 beforeAll(() => {
-  const parent = mkdtempSync(join(tmpdir(), 'coalition-demo-'));
-  // Enterable by others, so that as root the cluster stays inside DATA_DIR (private directories have their own test).
-  chmodSync(parent, 0o755);
-  dataDir = join(parent, 'data');
+  dataDir = freshDataDir('coalition-demo-');
 });
 
 afterAll(async () => {

@@ -1,10 +1,9 @@
-import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { importJWK, type CryptoKey, type JWK } from 'jose';
 import { signAccessToken } from '@coalition-hub/partner-sdk';
 import { CLI_PATH } from '../helpers/cli';
-import { HubProcess } from '../helpers/hub-process';
+import { freshDataDir, HubProcess } from '../helpers/hub-process';
 
 /**
  * `npm start -- --gateway` (docs/federation.md): the demo, then the example store subgraph and a
@@ -15,10 +14,7 @@ let dataDir: string;
 let hub: HubProcess | undefined;
 
 beforeAll(() => {
-  const parent = mkdtempSync(join(tmpdir(), 'coalition-demo-gateway-'));
-  // Enterable by others, so that as root the cluster stays inside DATA_DIR.
-  chmodSync(parent, 0o755);
-  dataDir = join(parent, 'data');
+  dataDir = freshDataDir('coalition-demo-gateway-');
 });
 
 afterAll(async () => {

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { chmodSync, existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 
 /** The built server (`npm test` builds first; a single file needs `npm run build` once). */
 export const MAIN = resolve(__dirname, '..', '..', 'dist', 'src', 'main.js');
@@ -95,4 +96,14 @@ export class HubProcess {
       await this.exited;
     }
   }
+}
+
+/**
+ * A fresh DATA_DIR for a hub process (its embedded cluster and keys), inside a temporary parent
+ * that others may enter, so that as root the cluster stays inside it; remove `join(dir, '..')` after.
+ */
+export function freshDataDir(prefix: string): string {
+  const parent = mkdtempSync(join(tmpdir(), prefix));
+  chmodSync(parent, 0o755);
+  return join(parent, 'data');
 }
