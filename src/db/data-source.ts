@@ -21,12 +21,16 @@ export function createDataSource(url: string, poolSize = 20): DataSource {
     logging: false,
     // READ COMMITTED for every connection, whatever the server's default, without a
     // SET TRANSACTION round trip per transaction; and no statement may run away with the database.
-    // Parameterised statements are named prepared statements, planned once per connection (prepared.ts).
+    // Parameterised statements are named prepared statements, planned once per connection (prepared.ts):
+    // force_generic_plan keeps PostgreSQL to that one plan. Left to choose ('auto'), it re-plans a
+    // statement over an array parameter (unnest($1), = ANY($1)) on every call, because the plan
+    // for an array of unknown length looks dearer than one for the array at hand: for a member read
+    // that planning was most of the database's work (docs/benchmarks.md, "Generic plans").
     extra: {
       Client: PreparingClient,
       max: poolSize,
       application_name: 'coalition-hub',
-      options: '-c default_transaction_isolation=read\\ committed -c statement_timeout=30s',
+      options: '-c default_transaction_isolation=read\\ committed -c statement_timeout=30s -c plan_cache_mode=force_generic_plan',
     },
   });
 }
