@@ -21,6 +21,7 @@ import { MemberEarnedDays1732620000000 } from './1732620000000-member-earned-day
 import { WebhookEndpointStart1732690000000 } from './1732690000000-webhook-endpoint-start';
 import { TestClocks1732700000000 } from './1732700000000-test-clocks';
 import { PersistedOperations1732710000000 } from './1732710000000-persisted-operations';
+import { MovementFunction1732730000000 } from './1732730000000-movement-function';
 
 /** Every migration in order. Never edit one that has landed: add a new one. */
 export const migrations = [
@@ -47,4 +48,5 @@ export const migrations = [
   WebhookEndpointStart1732690000000,
   TestClocks1732700000000,
   PersistedOperations1732710000000,
+  MovementFunction1732730000000,
 ];

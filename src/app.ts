@@ -38,6 +38,7 @@ import { supportedOperationRule } from './graphql/validation-rules';
 import { DatabaseOutage } from './db/availability';
 import { HubKeys } from './hub-keys/hub-keys';
 import { InstructionService } from './instructions/instruction.service';
+import { ReceiptStore } from './instructions/receipt-store';
 import { IntegrityService } from './ledger/integrity.service';
 import { ExpiryService } from './operations/expire';
 import { ExchangeService } from './operations/exchange';
@@ -158,6 +159,11 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
       }
       return retryAfterSeconds;
     };
+    const receipts = config.oneStatementMovements
+      ? new ReceiptStore(dataSource, (error, count) =>
+          logger.warn({ err: error, count }, 'receipts not stored: they are signed again when asked for'),
+        )
+      : undefined;
     const instructions = new InstructionService(
       dataSource,
       partners,
@@ -168,6 +174,7 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
       tiers,
       partnerRateLimit,
       config.sandbox,
+      receipts,
     );
     const ledger = new LedgerQueryService(dataSource, clock);
     // Everything under Member (balance, available, pending, tier, lots, history, combinedBalance), whoever asks.
@@ -356,6 +363,7 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
           logger.warn({ cut, graceSeconds: config.shutdownGraceSeconds }, 'requests still running at the end of the grace period were cut');
         if (!(await settlesWithin(running, Math.max(0, deadline - processTime.ms()))))
           logger.warn('a scheduled job was still running at the end of the grace period: its transaction is rolled back');
+        await receipts?.flush();
         hubKeys.close();
         await partners.close();
         await apollo.stop();

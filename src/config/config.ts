@@ -46,6 +46,8 @@ const environmentSchema = z.object({
   METRICS_TOKEN: z.string().min(16).optional(),
   /** Balance rows per partner/hub counter-account: more rows, less contention for a busy partner. */
   LEDGER_COUNTER_SHARDS: z.coerce.number().int().min(1).max(64).default(8),
+  /** CP issues and redemptions in one database statement each (docs/performance.md); `off` sends them through the TypeScript operations. */
+  LEDGER_ONE_STATEMENT: z.enum(['on', 'off']).default('on'),
   /** Settlement periods: one calendar hour, day, week or month in SETTLEMENT_TIME_ZONE, closed by the scheduled job at its end. */
   SETTLEMENT_PERIOD: z.enum(['hour', 'day', 'week', 'month']).default('day'),
   SETTLEMENT_TIME_ZONE: z.string().min(1).default('UTC'),
@@ -101,6 +103,7 @@ export interface Config {
   introspection: boolean;
   logLevel: string;
   counterShards: number;
+  oneStatementMovements: boolean;
   metricsToken: string | undefined;
   expiryIntervalSeconds: number;
   quoteLifetimeSeconds: number;
@@ -205,6 +208,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     introspection: env.INTROSPECTION === 'true',
     logLevel: env.LOG_LEVEL,
     counterShards: env.LEDGER_COUNTER_SHARDS,
+    oneStatementMovements: env.LEDGER_ONE_STATEMENT === 'on',
     metricsToken: env.METRICS_TOKEN,
     expiryIntervalSeconds: env.EXPIRY_INTERVAL_SECONDS,
     quoteLifetimeSeconds: env.QUOTE_LIFETIME_SECONDS,

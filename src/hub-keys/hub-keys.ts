@@ -244,13 +244,13 @@ export class HubKeys {
     return this.signNow(typ, audience, claims, subject);
   }
 
-  private signNow(typ: string, audience: string, claims: Record<string, unknown>, subject?: string): string {
+  private signNow(typ: string, audience: string, claims: Record<string, unknown>, subject?: string, issuedAt?: Date): string {
     const key = this.active!;
     const payload: Record<string, unknown> = {
       ...claims,
       iss: this.hubId,
       aud: audience,
-      iat: Math.floor(this.clock.now().getTime() / 1000),
+      iat: Math.floor((issuedAt ?? this.clock.now()).getTime() / 1000),
     };
     if (subject) payload.sub = subject;
     const input = `${base64url(JSON.stringify({ alg: key.alg, kid: key.kid, typ }))}.${base64url(JSON.stringify(payload))}`;
@@ -282,9 +282,13 @@ export class HubKeys {
     return { kid: key.kid, signature };
   }
 
-  /** Signed synchronously (node:crypto); a promise only so that callers keep one signature for signing. */
-  async signReceipt(partnerId: string, claims: Record<string, unknown>): Promise<string> {
-    return this.signNow(RECEIPT_TYP, partnerId, claims);
+  /**
+   * Signed synchronously (node:crypto); a promise only so that callers keep one signature for signing.
+   * `issuedAt` (default now) is the receipt's iat: a receipt signed again for the same instruction (its
+   * first copy not stored yet) then carries the same claims, and with Ed25519 the same signature.
+   */
+  async signReceipt(partnerId: string, claims: Record<string, unknown>, issuedAt?: Date): Promise<string> {
+    return this.signNow(RECEIPT_TYP, partnerId, claims, undefined, issuedAt);
   }
 }
 

@@ -20,6 +20,17 @@ import type { JWTPayload } from 'jose';
 import type { Signer, SignerLookup } from '../common/signer';
 import { limits } from '../config/limits';
 import { OPERATIONS, type AcceptedData, type Operation, type OperationContext } from '../operations/registry';
+import type { MovementClaims } from '../common/claims';
+import {
+  applyMovementInTransaction,
+  applyMovementStatement,
+  inOneStatement,
+  movementData,
+  needsOperation,
+  type MovementOutcome,
+} from './movement-statement';
+import type { MovementResult } from '../operations/context';
+import type { ReceiptStore } from './receipt-store';
 
 export type { AcceptedData } from '../operations/registry';
 
@@ -64,8 +75,21 @@ interface BatchReady {
   jws: string;
 }
 
+/** A receipt signed inside a batch's transaction, to be stored once it commits. */
+interface SignedReceipt {
+  partnerId: string;
+  jti: string;
+  receipt: string;
+}
+
 /** SQLSTATEs after which the whole transaction is tried again (withTransaction retries them). */
 const TRANSACTION_RETRYABLE = new Set(['40001', '40P01']);
+
+const idempotencyConflict = (jti: string): DomainError<ErrorCode.IDEMPOTENCY_CONFLICT> =>
+  fail(ErrorCode.IDEMPOTENCY_CONFLICT, `jti ${jti} was already used for a different instruction`, { jti });
+
+/** An issue or a redemption (the ops the one-statement path may take). */
+const isMovement = (claims: ClaimsOf<Op>): claims is MovementClaims => claims.op === 'issue' || claims.op === 'redeem';
 
 const rateLimited = (partnerId: string, retryAfterSeconds: number) =>
   fail(ErrorCode.RATE_LIMITED, `partner ${partnerId} is over its rate limit; send again in ${retryAfterSeconds} s`, { retryAfterSeconds });
@@ -111,6 +135,8 @@ export class InstructionService {
      * and an instruction does not look up its member's time.
      */
     private readonly testClocks = false,
+    /** Where receipts signed after a one-statement instruction's commit are stored (receipt-store.ts); none: that path is off. */
+    private readonly receipts?: ReceiptStore,
   ) {}
 
   async submit<O extends Op>(op: O, jws: unknown): Promise<Accepted | InstructionError<O>> {
@@ -125,7 +151,68 @@ export class InstructionService {
     const hash = requestHash(verified.claims as Record<string, unknown>);
     const partnerId = verified.signer.id;
 
+    if (this.receipts && isMovement(claims) && inOneStatement(claims, this.testClocks)) {
+      const input = { partnerId, kid: verified.kid, hash, jws, now, counterShards: this.counterShards, tiers: this.tiers };
+      let outcome: Awaited<ReturnType<typeof applyMovementStatement>>;
+      try {
+        outcome = await applyMovementStatement(this.dataSource, claims, input);
+      } catch (error) {
+        const tooLarge = amountTooLarge(op, error);
+        if (tooLarge) return tooLarge;
+        throw error;
+      }
+      if (outcome !== needsOperation) return this.answer(op, claims.jti, partnerId, hash, now, outcome);
+    }
     return this.inTransaction(op, (tx) => this.apply(tx, op, claims, { partnerId, kid: verified.kid, hash, jws, now }));
+  }
+
+  /**
+   * What a one-statement movement answers: its refusal; the stored outcome of a replay (its receipt
+   * signed again if not stored yet); or the new result with its receipt, signed now that the entry
+   * has committed and stored shortly after (receipt-store.ts).
+   */
+  private async answer<O extends Op>(
+    op: O,
+    jti: string,
+    partnerId: string,
+    hash: string,
+    now: Date,
+    outcome: MovementOutcome | DomainError<ErrorCode.UNKNOWN_MEMBER | ErrorCode.INSUFFICIENT_BALANCE>,
+    /** False inside a batch, whose caller stores the receipts once the batch has committed. */
+    store = true,
+  ): Promise<Accepted | InstructionError<O>> {
+    if (isDomainError(outcome)) return outcome as InstructionError<O>;
+    if (outcome.replay) {
+      if (outcome.requestHash !== hash) return idempotencyConflict(jti) as InstructionError<O>;
+      return this.stored(partnerId, jti, outcome.op as Op, hash, outcome.result, outcome.receipt, new Date(outcome.receivedAt));
+    }
+    const receipt = await this.receiptFor(partnerId, jti, op, hash, outcome.result, now);
+    if (store) this.receipts!.add(partnerId, jti, receipt);
+    return { op, jti, data: outcome.result, receipt, replayed: false };
+  }
+
+  /**
+   * An instruction applied before, as a replay answers it. Its receipt is the stored one; a
+   * one-statement instruction's receipt is stored a moment after its commit (receipt-store.ts), and
+   * until then it is signed again from the stored result, put back in the order it was signed in.
+   */
+  private async stored(
+    partnerId: string,
+    jti: string,
+    op: Op,
+    hash: string,
+    result: AcceptedData,
+    receipt: string | null,
+    receivedAt: Date,
+  ): Promise<Accepted> {
+    if (receipt !== null) return { op, jti, data: result, receipt, replayed: true };
+    const data = movementData(result as unknown as MovementResult);
+    return { op, jti, data, receipt: await this.receiptFor(partnerId, jti, op, hash, data, receivedAt), replayed: true };
+  }
+
+  /** The receipt of an applied instruction, iat its time of receipt: signing it again gives the same claims. */
+  private receiptFor(partnerId: string, jti: string, op: Op, hash: string, data: AcceptedData, receivedAt: Date): Promise<string> {
+    return this.hubKeys.signReceipt(partnerId, { jti, op, requestHash: hash, ...data }, receivedAt);
   }
 
   /** Verifies a partner-signed instruction (CPU and the signer lookup; no transaction). */
@@ -222,15 +309,14 @@ export class InstructionService {
     jti: string,
     hash: string,
   ): Promise<Accepted | DomainError<ErrorCode.IDEMPOTENCY_CONFLICT>> {
-    const rows: Array<{ op: Op; request_hash: string; receipt_jws: string; result: AcceptedData }> = await tx.query(
-      'SELECT op, request_hash, receipt_jws, result FROM instruction WHERE partner_id = $1 AND jti = $2',
-      [partnerId, jti],
-    );
+    const rows: Array<{ op: Op; request_hash: string; receipt_jws: string | null; result: AcceptedData; received_at: Date }> =
+      await tx.query('SELECT op, request_hash, receipt_jws, result, received_at FROM instruction WHERE partner_id = $1 AND jti = $2', [
+        partnerId,
+        jti,
+      ]);
     const original = rows[0];
-    if (!original || original.request_hash !== hash) {
-      return fail(ErrorCode.IDEMPOTENCY_CONFLICT, `jti ${jti} was already used for a different instruction`, { jti });
-    }
-    return { op: original.op, jti, data: original.result, receipt: original.receipt_jws, replayed: true };
+    if (!original || original.request_hash !== hash) return idempotencyConflict(jti);
+    return this.stored(partnerId, jti, original.op, hash, original.result, original.receipt_jws, new Date(original.received_at));
   }
 
   /**
@@ -307,11 +393,12 @@ export class InstructionService {
     const applied = await withTransaction(this.dataSource, async (tx) => {
       // Recomputed from scratch on every attempt: a retried transaction counts nothing twice.
       const results = new Map<number, BatchItemOutcome['outcome']>();
+      const signed: SignedReceipt[] = [];
       await lockBatchWallets(tx, ready);
       await tx.query('SAVEPOINT batch_item');
       for (const item of ready) {
         try {
-          const outcome = await this.apply(tx, item.op, item.claims, { ...item, now, counterShards: 1 });
+          const outcome = await this.applyBatchItem(tx, item, now, signed);
           // One round trip either way; the savepoint stays set for the next instruction.
           await tx.query(
             isDomainError(outcome) ? 'ROLLBACK TO SAVEPOINT batch_item' : 'RELEASE SAVEPOINT batch_item; SAVEPOINT batch_item',
@@ -323,20 +410,61 @@ export class InstructionService {
           results.set(item.index, amountTooLarge(item.op, error) ?? new InstructionFailed(error));
         }
       }
-      return results;
+      return { results, signed };
     });
-    for (const [index, outcome] of applied) outcomes[index]!.outcome = outcome;
+    // Receipts of one-statement items are stored once their entries have committed.
+    for (const { partnerId, jti, receipt } of applied.signed) this.receipts!.add(partnerId, jti, receipt);
+    for (const [index, outcome] of applied.results) outcomes[index]!.outcome = outcome;
     return outcomes;
+  }
+
+  /**
+   * One batch item under the batch's savepoint: an issue or redemption in one statement where it can
+   * (its receipt signed here and listed in `signed`, stored after the batch commits), else its operation.
+   */
+  private async applyBatchItem(
+    tx: EntityManager,
+    item: BatchReady,
+    now: Date,
+    signed: SignedReceipt[],
+  ): Promise<Accepted | InstructionError<Op>> {
+    const { claims } = item;
+    if (this.receipts && isMovement(claims) && inOneStatement(claims, this.testClocks)) {
+      const outcome = await applyMovementInTransaction(tx, claims, { ...item, now, counterShards: 1, tiers: this.tiers });
+      if (outcome !== needsOperation) {
+        const answered = await this.answer(item.op, claims.jti, item.partnerId, item.hash, now, outcome, false);
+        if (!isDomainError(answered) && !answered.replayed)
+          signed.push({ partnerId: item.partnerId, jti: claims.jti, receipt: answered.receipt });
+        return answered;
+      }
+      // The function refused before writing, but its error ended the statement: back to the item's savepoint first.
+      await tx.query('ROLLBACK TO SAVEPOINT batch_item');
+    }
+    return this.apply(tx, item.op, claims, { ...item, now, counterShards: 1 });
+  }
+
+  /** Stores the receipts signed so far (receipt-store.ts): for shutdown, and for tests that read them from the database. */
+  async flushReceipts(): Promise<void> {
+    await this.receipts?.flush();
   }
 
   /** The receipt of an earlier instruction, for a partner that lost the response. */
   async findReceiptOrNull(partnerId: string, jti: string) {
-    const rows: Array<{ jti: string; op: string; entry_id: string | null; receipt_jws: string; received_at: Date }> =
-      await this.dataSource.query(
-        'SELECT jti, op, entry_id, receipt_jws, received_at FROM instruction WHERE partner_id = $1 AND jti = $2',
-        [partnerId, jti],
-      );
+    const rows: Array<{
+      jti: string;
+      op: Op;
+      entry_id: string | null;
+      receipt_jws: string | null;
+      received_at: Date;
+      request_hash: string;
+      result: AcceptedData;
+    }> = await this.dataSource.query(
+      'SELECT jti, op, entry_id, receipt_jws, received_at, request_hash, result FROM instruction WHERE partner_id = $1 AND jti = $2',
+      [partnerId, jti],
+    );
     const row = rows[0];
-    return row ? { jti: row.jti, op: row.op, entryId: row.entry_id, receipt: row.receipt_jws, receivedAt: row.received_at } : null;
+    if (!row) return null;
+    const { receipt } = await this.stored(partnerId, row.jti, row.op, row.request_hash, row.result, row.receipt_jws, row.received_at);
+    return { jti: row.jti, op: row.op, entryId: row.entry_id, receipt, receivedAt: row.received_at };
   }
 }

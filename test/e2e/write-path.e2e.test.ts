@@ -1,4 +1,5 @@
 import { statementName } from '../../src/db/prepared';
+import { ReceiptStore } from '../../src/instructions/receipt-store';
 import { TestHub, type TestPartner } from '../helpers/test-hub';
 import { queriesDuring } from './support/query-log';
 
@@ -53,13 +54,66 @@ test('a statement sent through the pool with a callback (the path of the rate li
   }
 });
 
-test('an issue and a redemption send only the statements the kernel needs', async () => {
+test('an issue and a redemption are one statement each, their receipts stored afterwards many to a statement', async () => {
   // Warm: the first instruction of a partner may read what later ones find cached.
   expect((await acme.client.issuePoints({ member: 'm1', amount: '100' })).ok).toBe(true);
+  await hub.hub.services.instructions.flushReceipts();
   const issue = await queriesDuring(hub, () => acme.client.issuePoints({ member: 'm1', amount: '10' }));
   expect(issue.result.ok).toBe(true);
-  const redeem = await queriesDuring(hub, () => acme.client.redeemPoints({ member: 'm1', amount: '30' }));
-  expect(redeem.result.ok).toBe(true);
-  expect(issue.queries.length).toBeLessThanOrEqual(8);
-  expect(redeem.queries.length).toBeLessThanOrEqual(10);
+  expect(issue.queries.filter((sql) => !sql.startsWith('UPDATE instruction SET receipt_jws'))).toEqual([
+    expect.stringContaining('apply_cp_movement('),
+  ]);
+  const stored = await queriesDuring(hub, async () => {
+    const sent = await Promise.all([1, 2, 3].map(() => acme.client.redeemPoints({ member: 'm1', amount: '10' })));
+    await hub.hub.services.instructions.flushReceipts();
+    return sent;
+  });
+  expect(stored.result.every((outcome) => outcome.ok)).toBe(true);
+  expect(stored.queries.filter((sql) => sql.includes('apply_cp_movement('))).toHaveLength(3);
+  const receipts = await hub.ownerQuery<{ receipt_jws: string | null }>(
+    `SELECT receipt_jws FROM instruction WHERE partner_id = 'ACME' AND op = 'redeem' ORDER BY received_at`,
+  );
+  expect(receipts.map((row) => row.receipt_jws)).toEqual(stored.result.map((outcome) => (outcome.ok ? outcome.data.receipt : null)));
+});
+
+test('the receipt store writes the receipts waiting together in one statement, and only where none is stored', async () => {
+  const store = new ReceiptStore(hub.hub.dataSource, (error) => {
+    throw error;
+  });
+  const [row] = await hub.ownerQuery<{ jti: string; receipt_jws: string }>(
+    `SELECT jti, receipt_jws FROM instruction WHERE op = 'redeem' LIMIT 1`,
+  );
+  const written = await queriesDuring(hub, async () => {
+    store.add('ACME', row!.jti, 'another receipt');
+    store.add('ACME', 'no-such-jti-1', 'x');
+    store.add('ACME', 'no-such-jti-2', 'y');
+    await store.flush();
+  });
+  expect(written.queries).toHaveLength(1);
+  const [after] = await hub.ownerQuery<{ receipt_jws: string }>(`SELECT receipt_jws FROM instruction WHERE jti = $1`, [row!.jti]);
+  expect(after!.receipt_jws).toBe(row!.receipt_jws);
+});
+
+describe('through the TypeScript operations (LEDGER_ONE_STATEMENT=off)', () => {
+  let operations: TestHub;
+  let shop: TestPartner;
+  beforeAll(async () => {
+    operations = await TestHub.start({ env: { LEDGER_ONE_STATEMENT: 'off' } });
+    shop = await operations.registerPartner('SHOP');
+    if (!(await shop.client.enrollMember({ member: 'm1' })).ok) throw new Error('enrol failed');
+  });
+  afterAll(async () => {
+    await operations.stop();
+  });
+
+  test('an issue and a redemption send only the statements the kernel needs', async () => {
+    expect((await shop.client.issuePoints({ member: 'm1', amount: '100' })).ok).toBe(true);
+    const issue = await queriesDuring(operations, () => shop.client.issuePoints({ member: 'm1', amount: '10' }));
+    expect(issue.result.ok).toBe(true);
+    const redeem = await queriesDuring(operations, () => shop.client.redeemPoints({ member: 'm1', amount: '30' }));
+    expect(redeem.result.ok).toBe(true);
+    expect(issue.queries.length).toBeLessThanOrEqual(8);
+    expect(redeem.queries.length).toBeLessThanOrEqual(10);
+    expect([...issue.queries, ...redeem.queries].some((sql) => sql.includes('apply_cp_movement'))).toBe(false);
+  });
 });

@@ -1,0 +1,159 @@
+import type { DataSource, EntityManager } from 'typeorm';
+import type { MovementClaims } from '../common/claims';
+import { ErrorCode, fail, type DomainError } from '../common/errors';
+import { newId } from '../common/ids';
+import { limits } from '../config/limits';
+import { pgCode } from '../db/with-transaction';
+import { insufficientBalance } from '../ledger/kernel';
+import { CP } from '../ledger/ledger.repository';
+import type { TierService } from '../members/tiers';
+import type { MovementResult } from '../operations/context';
+import type { AcceptedData } from '../operations/registry';
+
+/**
+ * A CP issue or redemption in one database statement (docs/performance.md, "One statement per
+ * instruction"): the function `apply_cp_movement` (migration 1732730000000) claims the jti, writes
+ * the entry with its postings, lots, earned day, result and events, and commits on its own. The
+ * TypeScript operations (src/operations/issue.ts, redeem.ts) stay the reference: the function is
+ * tested against them (test/e2e/movement-function.e2e.test.ts), and everything it does not do
+ * (a partner's own unit, a tier multiplier, a prepaid or capped partner's issue, members on
+ * sandbox test clocks) goes the TypeScript way.
+ */
+
+/** Whether a movement can take the one-statement path at all (the function may still hand it back: `needsOperation`). */
+export const inOneStatement = (claims: MovementClaims, testClocks: boolean): boolean =>
+  !testClocks && claims.asset === CP && !claims.applyTierMultiplier;
+
+/** What the function answers: the new result, or the instruction stored under this jti before. */
+export type MovementOutcome =
+  | { replay: false; result: AcceptedData }
+  | { replay: true; op: string; requestHash: string; receipt: string | null; result: AcceptedData; receivedAt: string };
+
+/**
+ * The function's result in the key order of the TypeScript operations' MovementResult (PostgreSQL's
+ * jsonb orders keys its own way): the receipt signs this object, and a client compares the objects
+ * it is returned with the signed ones as JSON text.
+ */
+export function movementData(result: MovementResult): AcceptedData {
+  const { rates, postings, consumed } = result;
+  const price: Record<string, string> = 'issuePrice' in rates ? { issuePrice: rates.issuePrice! } : { redeemPrice: rates.redeemPrice! };
+  const data: MovementResult = {
+    entryId: result.entryId,
+    memberId: result.memberId,
+    amount: result.amount,
+    balance: result.balance,
+    recordedAt: result.recordedAt,
+    postings: postings.map(({ account, amount }) => ({ account, amount })),
+    rates: { contractId: rates.contractId!, currency: rates.currency!, ...price },
+    asset: result.asset,
+    ...(result.vestsAt === undefined ? {} : { vestsAt: result.vestsAt }),
+    ...(consumed === undefined ? {} : { consumed: consumed.map(({ issuerPartnerId, amount }) => ({ issuerPartnerId, amount })) }),
+  };
+  return data as AcceptedData;
+}
+
+/** The function's own refusals (its SQLSTATEs). */
+const UNKNOWN_MEMBER = 'CH001';
+const INSUFFICIENT_BALANCE = 'CH002';
+const NEEDS_OPERATION = 'CH009';
+/** Deadlock and serialization failure: the statement is its own transaction, so it is simply sent again. */
+const RETRYABLE = new Set(['40001', '40P01']);
+
+/** A new result in MovementResult's order; a replay's stored result as stored (its receipt, if stored, signed it so). */
+const ordered = (outcome: MovementOutcome): MovementOutcome =>
+  outcome.replay ? outcome : { replay: false, result: movementData(outcome.result as MovementResult) };
+
+/** The function could not do this one (a funding limit to draw on): nothing was written; apply it through the operation. */
+export const needsOperation = Symbol('needsOperation');
+
+export interface MovementStatementInput {
+  partnerId: string;
+  kid: string;
+  hash: string;
+  jws: unknown;
+  now: Date;
+  counterShards: number;
+  tiers: TierService;
+}
+
+const STATEMENT = `SELECT apply_cp_movement($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) AS outcome`;
+
+function parameters(claims: MovementClaims, input: MovementStatementInput): unknown[] {
+  return [
+    claims.op,
+    input.partnerId,
+    claims.jti,
+    input.kid,
+    input.hash,
+    input.jws,
+    input.now,
+    claims.member,
+    claims.amount.toString(),
+    claims.orderRef,
+    claims.occurredAt,
+    newId(),
+    input.counterShards,
+    input.tiers.rules.map((rule) => rule.name),
+    input.tiers.rules.map((rule) => rule.threshold.toString()),
+    new Date(input.now.getTime() - input.tiers.windowDays * 86_400_000),
+  ];
+}
+
+/** The function's refusal as the operation's typed result, or undefined for any other error. */
+export function refusalOf(
+  error: unknown,
+  claims: MovementClaims,
+  partnerId: string,
+): DomainError<ErrorCode.UNKNOWN_MEMBER | ErrorCode.INSUFFICIENT_BALANCE> | typeof needsOperation | undefined {
+  switch (pgCode(error)) {
+    case UNKNOWN_MEMBER:
+      return fail(ErrorCode.UNKNOWN_MEMBER, `no member ${claims.member} is enrolled at ${partnerId}`);
+    case INSUFFICIENT_BALANCE: {
+      const available = BigInt(String((error as { detail?: unknown }).detail ?? '0'));
+      return claims.op === 'redeem' ? insufficientBalance(available, claims.amount) : undefined;
+    }
+    case NEEDS_OPERATION:
+      return needsOperation;
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * Runs the function as a statement of its own (autocommit: one round trip, one commit), sent
+ * again after a deadlock. Errors other than its refusals are thrown.
+ */
+export async function applyMovementStatement(
+  dataSource: DataSource,
+  claims: MovementClaims,
+  input: MovementStatementInput,
+): Promise<MovementOutcome | DomainError<ErrorCode.UNKNOWN_MEMBER | ErrorCode.INSUFFICIENT_BALANCE> | typeof needsOperation> {
+  const values = parameters(claims, input);
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      const [row]: Array<{ outcome: MovementOutcome }> = await dataSource.query(STATEMENT, values);
+      return ordered(row!.outcome);
+    } catch (error) {
+      const refusal = refusalOf(error, claims, input.partnerId);
+      if (refusal) return refusal;
+      if (attempt < limits.transactionRetriesMax && RETRYABLE.has(pgCode(error) ?? '')) continue;
+      throw error;
+    }
+  }
+}
+
+/** The same inside a caller's transaction (a batch item, under the caller's savepoint). */
+export async function applyMovementInTransaction(
+  tx: EntityManager,
+  claims: MovementClaims,
+  input: MovementStatementInput,
+): Promise<MovementOutcome | DomainError<ErrorCode.UNKNOWN_MEMBER | ErrorCode.INSUFFICIENT_BALANCE> | typeof needsOperation> {
+  try {
+    const [row]: Array<{ outcome: MovementOutcome }> = await tx.query(STATEMENT, parameters(claims, input));
+    return ordered(row!.outcome);
+  } catch (error) {
+    const refusal = refusalOf(error, claims, input.partnerId);
+    if (refusal) return refusal;
+    throw error;
+  }
+}
