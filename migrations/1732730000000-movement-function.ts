@@ -238,11 +238,47 @@ export class MovementFunction1732730000000 implements MigrationInterface {
         RETURN jsonb_build_object('replay', false, 'result', v_data);
       END
       $fn$;
+
+      -- A batch's run of movements (docs/batches.md) in one statement: each under its own subtransaction, so
+      -- that a refusal or an error undoes only that one. A deadlock or serialization failure ends the whole
+      -- statement (the hub retries the batch's transaction). An item the function hands back (CH009) ends the
+      -- run there, so that the hub applies it through its operation before the items after it: the batch's
+      -- order holds. Answers one outcome per item applied: {"outcome": …} or {"code", "message", "detail"}.
+      CREATE FUNCTION apply_cp_movements(
+        p_items jsonb, p_now timestamptz, p_counter_shards integer, p_tier_names text[], p_tier_thresholds bigint[], p_window_start timestamptz
+      ) RETURNS jsonb LANGUAGE plpgsql AS $fn$
+      DECLARE
+        v_item jsonb;
+        v_outcomes jsonb := '[]';
+        v_outcome jsonb;
+        v_state text;
+        v_message text;
+        v_detail text;
+      BEGIN
+        FOR v_item IN SELECT e.value FROM jsonb_array_elements(p_items) WITH ORDINALITY AS e(value, n) ORDER BY e.n LOOP
+          BEGIN
+            v_outcome := jsonb_build_object('outcome', apply_cp_movement(
+              v_item->>'op', v_item->>'partnerId', v_item->>'jti', v_item->>'kid', v_item->>'hash', v_item->>'jws', p_now,
+              v_item->>'member', (v_item->>'amount')::bigint, v_item->>'orderRef', (v_item->>'occurredAt')::timestamptz,
+              (v_item->>'entryId')::uuid, p_counter_shards, p_tier_names, p_tier_thresholds, p_window_start));
+          EXCEPTION
+            WHEN deadlock_detected OR serialization_failure THEN RAISE;
+            WHEN OTHERS THEN
+              GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_message = MESSAGE_TEXT, v_detail = PG_EXCEPTION_DETAIL;
+              v_outcome := jsonb_build_object('code', v_state, 'message', v_message, 'detail', v_detail);
+          END;
+          v_outcomes := v_outcomes || jsonb_build_array(v_outcome);
+          EXIT WHEN v_outcome->>'code' = 'CH009';
+        END LOOP;
+        RETURN v_outcomes;
+      END
+      $fn$;
     `);
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(`
+      DROP FUNCTION apply_cp_movements(jsonb, timestamptz, integer, text[], bigint[], timestamptz);
       DROP FUNCTION apply_cp_movement(text, text, text, text, text, text, timestamptz, text, bigint, text, timestamptz, uuid, integer, text[], bigint[], timestamptz);
       DROP FUNCTION iso_millis(timestamptz);
     `);

@@ -22,8 +22,9 @@ import { limits } from '../config/limits';
 import { OPERATIONS, type AcceptedData, type Operation, type OperationContext } from '../operations/registry';
 import type { MovementClaims } from '../common/claims';
 import {
-  applyMovementInTransaction,
+  MovementFailed,
   applyMovementStatement,
+  applyMovementsInTransaction,
   inOneStatement,
   movementData,
   needsOperation,
@@ -396,19 +397,15 @@ export class InstructionService {
       const signed: SignedReceipt[] = [];
       await lockBatchWallets(tx, ready);
       await tx.query('SAVEPOINT batch_item');
-      for (const item of ready) {
-        try {
-          const outcome = await this.applyBatchItem(tx, item, now, signed);
-          // One round trip either way; the savepoint stays set for the next instruction.
-          await tx.query(
-            isDomainError(outcome) ? 'ROLLBACK TO SAVEPOINT batch_item' : 'RELEASE SAVEPOINT batch_item; SAVEPOINT batch_item',
-          );
-          results.set(item.index, outcome);
-        } catch (error) {
-          if (TRANSACTION_RETRYABLE.has(pgCode(error) ?? '')) throw error;
-          await tx.query('ROLLBACK TO SAVEPOINT batch_item');
-          results.set(item.index, amountTooLarge(item.op, error) ?? new InstructionFailed(error));
+      for (let next = 0; next < ready.length;) {
+        const run = this.movementRun(ready, next);
+        if (run.length > 0) {
+          next += await this.applyMovementRun(tx, run, now, results, signed);
+          continue;
         }
+        const item = ready[next]!;
+        next += 1;
+        await this.applyBatchItem(tx, item, now, results);
       }
       return { results, signed };
     });
@@ -418,29 +415,76 @@ export class InstructionService {
     return outcomes;
   }
 
+  /** The items from `start` on that can go to the database in one statement (a run of CP issues and redemptions). */
+  private movementRun(ready: readonly BatchReady[], start: number): Array<BatchReady & { claims: MovementClaims }> {
+    const run: Array<BatchReady & { claims: MovementClaims }> = [];
+    if (!this.receipts) return run;
+    for (let index = start; index < ready.length; index += 1) {
+      const item = ready[index]!;
+      if (!isMovement(item.claims) || !inOneStatement(item.claims, this.testClocks)) break;
+      run.push(item as BatchReady & { claims: MovementClaims });
+    }
+    return run;
+  }
+
   /**
-   * One batch item under the batch's savepoint: an issue or redemption in one statement where it can
-   * (its receipt signed here and listed in `signed`, stored after the batch commits), else its operation.
+   * A run of movements in one statement (movement-statement.ts); their receipts are signed here and
+   * listed in `signed`, stored once the batch has committed. An item the function hands back is
+   * applied through its operation, and the next run starts after it. Returns how many items it took.
    */
+  private async applyMovementRun(
+    tx: EntityManager,
+    run: ReadonlyArray<BatchReady & { claims: MovementClaims }>,
+    now: Date,
+    results: Map<number, BatchItemOutcome['outcome']>,
+    signed: SignedReceipt[],
+  ): Promise<number> {
+    let outcomes: Awaited<ReturnType<typeof applyMovementsInTransaction>>;
+    try {
+      outcomes = await applyMovementsInTransaction(tx, run, { now, counterShards: 1, tiers: this.tiers });
+    } catch (error) {
+      if (TRANSACTION_RETRYABLE.has(pgCode(error) ?? '')) throw error;
+      await tx.query('ROLLBACK TO SAVEPOINT batch_item');
+      for (const item of run) results.set(item.index, new InstructionFailed(error));
+      return run.length;
+    }
+    // What the run wrote stays: the savepoint moves past it.
+    await tx.query('RELEASE SAVEPOINT batch_item; SAVEPOINT batch_item');
+    for (const [position, outcome] of outcomes.entries()) {
+      const item = run[position]!;
+      if (outcome === needsOperation) {
+        await this.applyBatchItem(tx, item, now, results);
+        continue;
+      }
+      if (outcome instanceof MovementFailed) {
+        results.set(item.index, amountTooLarge(item.op, outcome) ?? new InstructionFailed(outcome));
+        continue;
+      }
+      const answered = await this.answer(item.op, item.claims.jti, item.partnerId, item.hash, now, outcome, false);
+      if (!isDomainError(answered) && !answered.replayed)
+        signed.push({ partnerId: item.partnerId, jti: item.claims.jti, receipt: answered.receipt });
+      results.set(item.index, answered);
+    }
+    return outcomes.length;
+  }
+
+  /** One batch item through its operation, under the batch's savepoint: a refusal or an error undoes that item only. */
   private async applyBatchItem(
     tx: EntityManager,
     item: BatchReady,
     now: Date,
-    signed: SignedReceipt[],
-  ): Promise<Accepted | InstructionError<Op>> {
-    const { claims } = item;
-    if (this.receipts && isMovement(claims) && inOneStatement(claims, this.testClocks)) {
-      const outcome = await applyMovementInTransaction(tx, claims, { ...item, now, counterShards: 1, tiers: this.tiers });
-      if (outcome !== needsOperation) {
-        const answered = await this.answer(item.op, claims.jti, item.partnerId, item.hash, now, outcome, false);
-        if (!isDomainError(answered) && !answered.replayed)
-          signed.push({ partnerId: item.partnerId, jti: claims.jti, receipt: answered.receipt });
-        return answered;
-      }
-      // The function refused before writing, but its error ended the statement: back to the item's savepoint first.
+    results: Map<number, BatchItemOutcome['outcome']>,
+  ): Promise<void> {
+    try {
+      const outcome = await this.apply(tx, item.op, item.claims, { ...item, now, counterShards: 1 });
+      // One round trip either way; the savepoint stays set for the next instruction.
+      await tx.query(isDomainError(outcome) ? 'ROLLBACK TO SAVEPOINT batch_item' : 'RELEASE SAVEPOINT batch_item; SAVEPOINT batch_item');
+      results.set(item.index, outcome);
+    } catch (error) {
+      if (TRANSACTION_RETRYABLE.has(pgCode(error) ?? '')) throw error;
       await tx.query('ROLLBACK TO SAVEPOINT batch_item');
+      results.set(item.index, amountTooLarge(item.op, error) ?? new InstructionFailed(error));
     }
-    return this.apply(tx, item.op, claims, { ...item, now, counterShards: 1 });
   }
 
   /** Stores the receipts signed so far (receipt-store.ts): for shutdown, and for tests that read them from the database. */

@@ -95,7 +95,7 @@ function parameters(claims: MovementClaims, input: MovementStatementInput): unkn
     input.counterShards,
     input.tiers.rules.map((rule) => rule.name),
     input.tiers.rules.map((rule) => rule.threshold.toString()),
-    new Date(input.now.getTime() - input.tiers.windowDays * 86_400_000),
+    windowStart(input),
   ];
 }
 
@@ -142,18 +142,68 @@ export async function applyMovementStatement(
   }
 }
 
-/** The same inside a caller's transaction (a batch item, under the caller's savepoint). */
-export async function applyMovementInTransaction(
-  tx: EntityManager,
-  claims: MovementClaims,
-  input: MovementStatementInput,
-): Promise<MovementOutcome | DomainError<ErrorCode.UNKNOWN_MEMBER | ErrorCode.INSUFFICIENT_BALANCE> | typeof needsOperation> {
-  try {
-    const [row]: Array<{ outcome: MovementOutcome }> = await tx.query(STATEMENT, parameters(claims, input));
-    return ordered(row!.outcome);
-  } catch (error) {
-    const refusal = refusalOf(error, claims, input.partnerId);
-    if (refusal) return refusal;
-    throw error;
+/** A batch item for apply_cp_movements: its claims and who signed it. */
+export interface BatchMovement {
+  claims: MovementClaims;
+  partnerId: string;
+  kid: string;
+  hash: string;
+  jws: unknown;
+}
+
+/** A batch item the function failed on (not a refusal): its SQLSTATE and message, as node-postgres would throw them. */
+export class MovementFailed extends Error {
+  constructor(
+    message: string,
+    readonly code: string,
+    readonly detail: string | null,
+  ) {
+    super(message);
   }
 }
+
+export type BatchMovementOutcome =
+  MovementOutcome | DomainError<ErrorCode.UNKNOWN_MEMBER | ErrorCode.INSUFFICIENT_BALANCE> | typeof needsOperation | MovementFailed;
+
+/**
+ * A run of a batch's movements in the caller's transaction, one statement for all
+ * (apply_cp_movements: each item under its own subtransaction). Answers one outcome per item
+ * applied, in order; the answer is shorter than the run when an item needs its operation (it is
+ * the last answered, `needsOperation`), so that the caller applies it before the items after it.
+ */
+export async function applyMovementsInTransaction(
+  tx: EntityManager,
+  items: readonly BatchMovement[],
+  input: Pick<MovementStatementInput, 'now' | 'counterShards' | 'tiers'>,
+): Promise<BatchMovementOutcome[]> {
+  const json = items.map(({ claims, partnerId, kid, hash, jws }) => ({
+    op: claims.op,
+    partnerId,
+    jti: claims.jti,
+    kid,
+    hash,
+    jws,
+    member: claims.member,
+    amount: claims.amount.toString(),
+    orderRef: claims.orderRef,
+    occurredAt: claims.occurredAt.toISOString(),
+    entryId: newId(),
+  }));
+  const [row]: Array<{ outcomes: Array<{ outcome: MovementOutcome } | { code: string; message: string; detail: string | null }> }> =
+    await tx.query('SELECT apply_cp_movements($1, $2, $3, $4, $5, $6) AS outcomes', [
+      JSON.stringify(json),
+      input.now,
+      input.counterShards,
+      input.tiers.rules.map((rule) => rule.name),
+      input.tiers.rules.map((rule) => rule.threshold.toString()),
+      windowStart(input),
+    ]);
+  return row!.outcomes.map((answer, index) => {
+    if ('outcome' in answer) return ordered(answer.outcome);
+    const failed = new MovementFailed(answer.message, answer.code, answer.detail);
+    return refusalOf(failed, items[index]!.claims, items[index]!.partnerId) ?? failed;
+  });
+}
+
+const windowStart = (input: Pick<MovementStatementInput, 'now' | 'tiers'>): Date =>
+  new Date(input.now.getTime() - input.tiers.windowDays * 86_400_000);

@@ -9,7 +9,7 @@ import { queriesDuring } from './support/query-log';
  * everything they wrote (entries, postings, lots, lot consumption, earned days, events, balances)
  * must be the same, once ids and times are taken out.
  */
-const PARTNERS = ['ACME', 'CAFE', 'DELI'] as const;
+const PARTNERS = ['ACME', 'CAFE', 'DELI', 'CAPD'] as const;
 const MEMBERS = ['m0', 'm1', 'm2'];
 
 interface Side {
@@ -26,10 +26,12 @@ async function setUp(env: Record<string, string>): Promise<Side> {
   const partners: Record<string, TestPartner> = {};
   for (const id of PARTNERS) partners[id] = await hub.registerPartner(id);
   const token = await hub.operatorToken();
-  // One partner with a return window (pending points), one with a short lot lifetime.
+  // One partner with a return window (pending points), one with a short lot lifetime, and one with a cap on what it
+  // owes (its issues draw on its funding: the function hands them back to the operation).
   for (const [id, input] of [
     ['CAFE', '{ pendingDays: 3 }'],
     ['DELI', '{ lotLifetimeMonths: 1 }'],
+    ['CAPD', '{ netDebitCapMinor: "100000000" }'],
   ] as const) {
     const set = await hub.graphql(`mutation { setPartnerContract(partnerId: "${id}", input: ${input}) { __typename } }`, {}, token);
     if (set.data?.setPartnerContract?.__typename !== 'PartnerContract') throw new Error(JSON.stringify(set));
@@ -131,6 +133,35 @@ test('answers and writes what the TypeScript operations answer and write, for ra
   expect((await oneStatement.hub.integrity()).ok).toBe(true);
 }, 120_000);
 
+test('a batch answers and writes the same, runs of movements in one statement, an item that needs its operation in its place', async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.constantFrom(...PARTNERS),
+      fc.array(fc.tuple(step, fc.boolean()), { minLength: 1, maxLength: 30 }),
+      async (partner, items) => {
+        // One partner signs the batch; now and then an issue with the tier multiplier, which only the operation does.
+        const batch = items.map(([one, multiplied]) => ({
+          op: one.op,
+          fields: {
+            member: one.member,
+            amount: String(one.amount),
+            ...(one.orderRef ? { orderRef: one.orderRef } : {}),
+            ...(one.op === 'issue' && multiplied ? { applyTierMultiplier: true } : {}),
+          },
+        })) as Parameters<TestPartner['client']['submitMany']>[0];
+        const [fast, reference] = await Promise.all([
+          oneStatement.partners[partner]!.client.submitMany(batch),
+          operations.partners[partner]!.client.submitMany(batch),
+        ]);
+        expect(comparable({ ok: true, data: fast })).toEqual(comparable({ ok: true, data: reference }));
+      },
+    ),
+    { numRuns: 6 },
+  );
+  expect(await written(oneStatement.hub)).toEqual(await written(operations.hub));
+  expect((await oneStatement.hub.integrity()).ok).toBe(true);
+}, 120_000);
+
 test('answers a replay with the first receipt, signed again the same way if it is not stored yet', async () => {
   const acme = oneStatement.partners.ACME!.client;
   const first = await acme.issuePoints({ member: 'm0', amount: '5' }, { jti: 'replayed-issue' });
@@ -158,6 +189,16 @@ test('refuses an unknown member and an overspend in one statement and leaves the
   expect(tooMuch).toMatchObject({ ok: false, errorCode: 'INSUFFICIENT_BALANCE' });
   const issued = await deli.issuePoints({ member: 'm2', amount: '7' }, { jti: 'free-jti' });
   expect(issued).toMatchObject({ ok: true, data: { replayed: false, amount: '7' } });
+});
+
+test('an issue of a capped partner is handed back to its operation (nothing of the first try stays)', async () => {
+  const capped = await queriesDuring(oneStatement.hub, () =>
+    oneStatement.partners.CAPD!.client.issuePoints({ member: 'm1', amount: '10' }),
+  );
+  expect(capped.result).toMatchObject({ ok: true, data: { replayed: false, amount: '10' } });
+  expect(capped.queries.filter((sql) => sql.includes('apply_cp_movement('))).toHaveLength(1);
+  expect(capped.queries.length).toBeGreaterThan(3);
+  expect((await oneStatement.hub.integrity()).ok).toBe(true);
 });
 
 test('an issue with a tier multiplier goes through the operations', async () => {
