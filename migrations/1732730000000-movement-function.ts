@@ -2,7 +2,7 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
  * `apply_cp_movement`: a CP issue or redemption of a signed instruction in one statement
- * (docs/performance.md, "One statement per instruction"). It does in the database what the
+ * (docs/ledger.md, "One statement per instruction"). It does in the database what the
  * TypeScript path (src/operations/issue.ts, redeem.ts through the kernel) does in eight to ten
  * round trips: claim the jti, find and lock the member's wallet, find the partner's counter and
  * contract, write the entry, its postings (the balance trigger moves the balances), its lot or

@@ -46,7 +46,7 @@ const environmentSchema = z.object({
   METRICS_TOKEN: z.string().min(16).optional(),
   /** Balance rows per partner/hub counter-account: more rows, less contention for a busy partner. */
   LEDGER_COUNTER_SHARDS: z.coerce.number().int().min(1).max(64).default(8),
-  /** CP issues and redemptions in one database statement each (docs/performance.md); `off` sends them through the TypeScript operations. */
+  /** CP issues and redemptions in one database statement each (docs/ledger.md, "One statement per instruction"); `off` sends them through the TypeScript operations. */
   LEDGER_ONE_STATEMENT: z.enum(['on', 'off']).default('on'),
   /** Settlement periods: one calendar hour, day, week or month in SETTLEMENT_TIME_ZONE, closed by the scheduled job at its end. */
   SETTLEMENT_PERIOD: z.enum(['hour', 'day', 'week', 'month']).default('day'),

@@ -11,7 +11,7 @@ import type { MovementResult } from '../operations/context';
 import type { AcceptedData } from '../operations/registry';
 
 /**
- * A CP issue or redemption in one database statement (docs/performance.md, "One statement per
+ * A CP issue or redemption in one database statement (docs/ledger.md, "One statement per
  * instruction"): the function `apply_cp_movement` (migration 1732730000000) claims the jti, writes
  * the entry with its postings, lots, earned day, result and events, and commits on its own. The
  * TypeScript operations (src/operations/issue.ts, redeem.ts) stay the reference: the function is

@@ -3,7 +3,7 @@ import { TestHub, type TestPartner } from '../helpers/test-hub';
 import { queriesDuring } from './support/query-log';
 
 /**
- * A CP issue or redemption in one statement (docs/performance.md, "One statement per
+ * A CP issue or redemption in one statement (docs/ledger.md, "One statement per
  * instruction") writes what the TypeScript operations write. Two hubs, one with the path on and
  * one with it off (LEDGER_ONE_STATEMENT=off), get the same random instructions; their answers and
  * everything they wrote (entries, postings, lots, lot consumption, earned days, events, balances)
