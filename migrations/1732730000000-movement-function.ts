@@ -10,19 +10,61 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * notice a tier change, store the result and write the events. It runs with the caller's rights
  * (the hub's role), so every grant, trigger and check applies as on the TypeScript path, and
  * test/e2e/movement-function.e2e.test.ts runs both paths side by side and compares what they
- * wrote. It refuses with its own SQLSTATEs, which the hub turns into typed results:
- *   CH001 unknown member; CH002 insufficient balance (DETAIL: available); CH009 this instruction
- *   needs the TypeScript path (a prepaid or capped partner's issue draws on its funding).
- * A refusal is an error, so the statement's transaction rolls back and the jti stays unclaimed.
- * A jti claimed before answers {"replay": true, …} with the stored instruction.
+ * wrote. A jti claimed before answers {"replay": true, …} with the stored instruction. A refusal
+ * answers {"refusal": code} before anything is written (the jti stays free), and the hub turns it
+ * into its typed result: CH001 unknown member; CH002 insufficient balance ("available"); CH009
+ * this instruction needs the TypeScript path (a prepaid or capped partner's issue draws on its
+ * funding). Anything else is an error, and the statement's transaction rolls back.
  */
 export class MovementFunction1732730000000 implements MigrationInterface {
   name = 'MovementFunction1732730000000';
 
   async up(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(`
+      -- The balance trigger (made by the least-privilege migration) books a counter-account's posting on a random
+      -- shard of coalition.counter_shards; a transaction that sets coalition.counter_shard books all of its
+      -- counter postings on that one shard (a batch: it locks those rows first, in account order, so that two
+      -- batches never deadlock on them, and two batches that chose different shards do not wait for each other).
+      CREATE OR REPLACE FUNCTION posting_apply_to_balances() RETURNS trigger LANGUAGE plpgsql
+        SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $fn$
+      DECLARE
+        shards integer := least(greatest(coalesce(nullif(current_setting('coalition.counter_shards', true), '')::integer, 8), 1), 64);
+        fixed integer := nullif(current_setting('coalition.counter_shard', true), '')::integer;
+        moved record;
+        touched integer;
+      BEGIN
+        FOR moved IN
+          SELECT p.account_id, a.kind, sum(p.amount) AS delta
+          FROM new_postings p JOIN public.account a ON a.id = p.account_id
+          GROUP BY p.account_id, a.kind HAVING sum(p.amount) <> 0
+          ORDER BY p.account_id
+        LOOP
+          IF moved.kind IN ('wallet', 'prefunding', 'exposure') THEN
+            UPDATE public.account_balance SET balance = balance + moved.delta WHERE account_id = moved.account_id AND shard = 0;
+            GET DIAGNOSTICS touched = ROW_COUNT;
+            IF touched <> 1 THEN
+              RAISE EXCEPTION 'account % has no balance row', moved.account_id USING ERRCODE = 'P0001';
+            END IF;
+          ELSE
+            INSERT INTO public.account_balance AS current (account_id, kind, shard, balance)
+            VALUES (moved.account_id, moved.kind,
+                    (CASE WHEN fixed IS NULL THEN floor(random() * shards) ELSE abs(fixed) % shards END)::smallint, moved.delta)
+            ON CONFLICT (account_id, shard) DO UPDATE SET balance = current.balance + EXCLUDED.balance;
+          END IF;
+        END LOOP;
+        RETURN NULL;
+      END
+      $fn$;
+
       CREATE FUNCTION iso_millis(at timestamptz) RETURNS text LANGUAGE sql IMMUTABLE AS $$
         SELECT to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
+      $$;
+
+      -- The outcome stored under a partner's jti, as apply_cp_movement answers a replay; null if the jti is free.
+      CREATE FUNCTION replayed_instruction(p_partner_id text, p_jti text) RETURNS jsonb LANGUAGE sql STABLE AS $$
+        SELECT jsonb_build_object('replay', true, 'op', ins.op, 'requestHash', ins.request_hash, 'receipt', ins.receipt_jws,
+                                  'result', ins.result, 'receivedAt', iso_millis(ins.received_at))
+        FROM instruction ins WHERE ins.partner_id = p_partner_id AND ins.jti = p_jti
       $$;
 
       CREATE FUNCTION apply_cp_movement(
@@ -56,19 +98,12 @@ export class MovementFunction1732730000000 implements MigrationInterface {
         v_tier_before text;
         v_tier_after text;
         v_i integer;
+        v_replay jsonb;
+        v_found boolean;
       BEGIN
         IF p_op NOT IN ('issue', 'redeem') OR p_amount <= 0 THEN
           RAISE EXCEPTION 'apply_cp_movement: % of %', p_op, p_amount;
         END IF;
-        INSERT INTO instruction (partner_id, jti, op, kid, request_hash, request_jws, received_at)
-        VALUES (p_partner_id, p_jti, p_op, p_kid, p_request_hash, p_request_jws, p_now)
-        ON CONFLICT (partner_id, jti) DO NOTHING;
-        IF NOT FOUND THEN
-          RETURN (SELECT jsonb_build_object('replay', true, 'op', ins.op, 'requestHash', ins.request_hash, 'receipt', ins.receipt_jws,
-                                            'result', ins.result, 'receivedAt', iso_millis(ins.received_at))
-                  FROM instruction ins WHERE ins.partner_id = p_partner_id AND ins.jti = p_jti);
-        END IF;
-
         IF NOT v_issue THEN
           -- A debit locks the wallet in a statement of its own: the next statement's snapshot then sees every
           -- hold, lot and balance committed before the lock was granted.
@@ -95,15 +130,29 @@ export class MovementFunction1732730000000 implements MigrationInterface {
           ) k ON true
           WHERE p.id = p_partner_id
           FOR UPDATE OF b;
-        IF NOT FOUND THEN
-          RAISE EXCEPTION 'no member % is enrolled at %', p_member_ref, p_partner_id USING ERRCODE = 'CH001';
+        v_found := FOUND;
+        -- A jti claimed before answers its stored outcome. Read once the wallet is locked: a copy of this same
+        -- instruction still running holds that lock until it commits, and is seen here once it has.
+        v_replay := replayed_instruction(p_partner_id, p_jti);
+        IF v_replay IS NOT NULL THEN
+          RETURN v_replay;
+        END IF;
+        -- Refusals come before any write, so nothing needs undoing (a batch needs no subtransaction for them).
+        IF NOT v_found THEN
+          RETURN jsonb_build_object('refusal', 'CH001');
         END IF;
         IF v_issue AND (v_t.funding_mode = 'prepaid' OR v_t.net_debit_cap_minor IS NOT NULL) THEN
-          RAISE EXCEPTION 'an issue of a partner with a funding limit' USING ERRCODE = 'CH009';
+          RETURN jsonb_build_object('refusal', 'CH009');
         END IF;
         IF NOT v_issue AND v_t.balance - v_t.reserved < p_amount THEN
-          RAISE EXCEPTION 'the member can spend % CP, % were asked', v_t.balance - v_t.reserved, p_amount
-            USING ERRCODE = 'CH002', DETAIL = (v_t.balance - v_t.reserved)::text;
+          RETURN jsonb_build_object('refusal', 'CH002', 'available', (v_t.balance - v_t.reserved)::text);
+        END IF;
+        -- The jti is claimed now; if a transaction with the same jti committed meanwhile, its outcome is the answer.
+        INSERT INTO instruction (partner_id, jti, op, kid, request_hash, request_jws, received_at)
+        VALUES (p_partner_id, p_jti, p_op, p_kid, p_request_hash, p_request_jws, p_now)
+        ON CONFLICT (partner_id, jti) DO NOTHING;
+        IF NOT FOUND THEN
+          RETURN replayed_instruction(p_partner_id, p_jti);
         END IF;
 
         v_rates := jsonb_build_object('contractId', v_t.contract_id::text, 'currency', v_t.currency)
@@ -210,8 +259,8 @@ export class MovementFunction1732730000000 implements MigrationInterface {
             INTO v_after_balance, v_after_reserved, v_in_lots
             FROM account_balance b WHERE b.account_id = v_t.wallet_id AND b.shard = 0;
           IF v_after_balance - v_after_reserved < 0 THEN
-            RAISE EXCEPTION 'the member can spend % CP, % were asked', v_t.balance - v_t.reserved, p_amount
-              USING ERRCODE = 'CH002', DETAIL = greatest(v_t.balance - v_t.reserved, 0)::text;
+            RAISE EXCEPTION 'wallet %: spendable % after a redemption checked against %', v_t.wallet_id, v_after_balance - v_after_reserved,
+              v_t.balance - v_t.reserved;
           END IF;
           IF v_in_lots <> v_after_balance THEN
             RAISE EXCEPTION 'wallet %: lots hold %, the v_balance is %', v_t.wallet_id, v_in_lots, v_after_balance;
@@ -239,13 +288,27 @@ export class MovementFunction1732730000000 implements MigrationInterface {
       END
       $fn$;
 
-      -- A batch's run of movements (docs/batches.md) in one statement: each under its own subtransaction, so
-      -- that a refusal or an error undoes only that one. A deadlock or serialization failure ends the whole
-      -- statement (the hub retries the batch's transaction). An item the function hands back (CH009) ends the
-      -- run there, so that the hub applies it through its operation before the items after it: the batch's
-      -- order holds. Answers one outcome per item applied: {"outcome": …} or {"code", "message", "detail"}.
+      CREATE FUNCTION apply_cp_movement_item(
+        p_item jsonb, p_now timestamptz, p_counter_shards integer, p_tier_names text[], p_tier_thresholds bigint[], p_window_start timestamptz
+      ) RETURNS jsonb LANGUAGE sql AS $$
+        SELECT apply_cp_movement(
+          p_item->>'op', p_item->>'partnerId', p_item->>'jti', p_item->>'kid', p_item->>'hash', p_item->>'jws', p_now,
+          p_item->>'member', (p_item->>'amount')::bigint, p_item->>'orderRef', (p_item->>'occurredAt')::timestamptz,
+          (p_item->>'entryId')::uuid, p_counter_shards, p_tier_names, p_tier_thresholds, p_window_start)
+      $$;
+
+      -- A batch's run of movements (docs/batches.md) in one statement, answering one outcome per item applied.
+      -- A refusal writes nothing, so items need no subtransaction of their own: an error (a bug, an amount beyond
+      -- the ledger's limit) ends the statement, and the hub goes back to its savepoint and sends the run again
+      -- with p_isolated, each item then under its own subtransaction ({"failed": SQLSTATE, …} for the one that
+      -- failed). Subtransactions are kept for that case: a row locked by the batch and moved by a subtransaction
+      -- becomes a multixact, and hundreds of them made a batch several times slower. A deadlock or
+      -- serialization failure ends the statement either way (the hub retries the batch's transaction). An item
+      -- the function hands back (CH009) ends the run, so that the hub applies it through its operation before
+      -- the items after it: the batch's order holds.
       CREATE FUNCTION apply_cp_movements(
-        p_items jsonb, p_now timestamptz, p_counter_shards integer, p_tier_names text[], p_tier_thresholds bigint[], p_window_start timestamptz
+        p_items jsonb, p_now timestamptz, p_counter_shards integer, p_tier_names text[], p_tier_thresholds bigint[], p_window_start timestamptz,
+        p_isolated boolean
       ) RETURNS jsonb LANGUAGE plpgsql AS $fn$
       DECLARE
         v_item jsonb;
@@ -256,19 +319,20 @@ export class MovementFunction1732730000000 implements MigrationInterface {
         v_detail text;
       BEGIN
         FOR v_item IN SELECT e.value FROM jsonb_array_elements(p_items) WITH ORDINALITY AS e(value, n) ORDER BY e.n LOOP
-          BEGIN
-            v_outcome := jsonb_build_object('outcome', apply_cp_movement(
-              v_item->>'op', v_item->>'partnerId', v_item->>'jti', v_item->>'kid', v_item->>'hash', v_item->>'jws', p_now,
-              v_item->>'member', (v_item->>'amount')::bigint, v_item->>'orderRef', (v_item->>'occurredAt')::timestamptz,
-              (v_item->>'entryId')::uuid, p_counter_shards, p_tier_names, p_tier_thresholds, p_window_start));
-          EXCEPTION
-            WHEN deadlock_detected OR serialization_failure THEN RAISE;
-            WHEN OTHERS THEN
-              GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_message = MESSAGE_TEXT, v_detail = PG_EXCEPTION_DETAIL;
-              v_outcome := jsonb_build_object('code', v_state, 'message', v_message, 'detail', v_detail);
-          END;
+          IF NOT p_isolated THEN
+            v_outcome := apply_cp_movement_item(v_item, p_now, p_counter_shards, p_tier_names, p_tier_thresholds, p_window_start);
+          ELSE
+            BEGIN
+              v_outcome := apply_cp_movement_item(v_item, p_now, p_counter_shards, p_tier_names, p_tier_thresholds, p_window_start);
+            EXCEPTION
+              WHEN deadlock_detected OR serialization_failure THEN RAISE;
+              WHEN OTHERS THEN
+                GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_message = MESSAGE_TEXT, v_detail = PG_EXCEPTION_DETAIL;
+                v_outcome := jsonb_build_object('failed', v_state, 'message', v_message, 'detail', v_detail);
+            END;
+          END IF;
           v_outcomes := v_outcomes || jsonb_build_array(v_outcome);
-          EXIT WHEN v_outcome->>'code' = 'CH009';
+          EXIT WHEN v_outcome->>'refusal' = 'CH009';
         END LOOP;
         RETURN v_outcomes;
       END
@@ -278,9 +342,39 @@ export class MovementFunction1732730000000 implements MigrationInterface {
 
   async down(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(`
-      DROP FUNCTION apply_cp_movements(jsonb, timestamptz, integer, text[], bigint[], timestamptz);
+      DROP FUNCTION apply_cp_movements(jsonb, timestamptz, integer, text[], bigint[], timestamptz, boolean);
+      DROP FUNCTION apply_cp_movement_item(jsonb, timestamptz, integer, text[], bigint[], timestamptz);
       DROP FUNCTION apply_cp_movement(text, text, text, text, text, text, timestamptz, text, bigint, text, timestamptz, uuid, integer, text[], bigint[], timestamptz);
+      DROP FUNCTION replayed_instruction(text, text);
       DROP FUNCTION iso_millis(timestamptz);
+      CREATE OR REPLACE FUNCTION posting_apply_to_balances() RETURNS trigger LANGUAGE plpgsql
+        SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $fn$
+      DECLARE
+        shards integer := least(greatest(coalesce(nullif(current_setting('coalition.counter_shards', true), '')::integer, 8), 1), 64);
+        moved record;
+        touched integer;
+      BEGIN
+        FOR moved IN
+          SELECT p.account_id, a.kind, sum(p.amount) AS delta
+          FROM new_postings p JOIN public.account a ON a.id = p.account_id
+          GROUP BY p.account_id, a.kind HAVING sum(p.amount) <> 0
+          ORDER BY p.account_id
+        LOOP
+          IF moved.kind IN ('wallet', 'prefunding', 'exposure') THEN
+            UPDATE public.account_balance SET balance = balance + moved.delta WHERE account_id = moved.account_id AND shard = 0;
+            GET DIAGNOSTICS touched = ROW_COUNT;
+            IF touched <> 1 THEN
+              RAISE EXCEPTION 'account % has no balance row', moved.account_id USING ERRCODE = 'P0001';
+            END IF;
+          ELSE
+            INSERT INTO public.account_balance AS current (account_id, kind, shard, balance)
+            VALUES (moved.account_id, moved.kind, floor(random() * shards)::smallint, moved.delta)
+            ON CONFLICT (account_id, shard) DO UPDATE SET balance = current.balance + EXCLUDED.balance;
+          END IF;
+        END LOOP;
+        RETURN NULL;
+      END
+      $fn$;
     `);
   }
 }

@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 import type { ClaimsOf } from '../common/claims';
 import type { Op } from '@coalition-hub/partner-sdk';
@@ -38,5 +39,46 @@ export async function lockBatchWallets(
   await lockFloored(
     tx,
     rows.map((row) => String(row.id)),
+  );
+}
+
+/**
+ * A batch books every counter posting on one shard, chosen at random per batch, and locks that
+ * shard's row of the issuance and redemption counters its CP issues and redemptions move, in
+ * account order, after the wallets (the global lock order): two batches that chose the same shard
+ * wait for each other here instead of deadlocking, and two that chose different shards do not
+ * wait at all (docs/batches.md). Rows a shard has not used yet are made first, at zero.
+ */
+export async function lockBatchCounters(
+  tx: EntityManager,
+  items: ReadonlyArray<{ partnerId: string; claims: ClaimsOf<Op> }>,
+  counterShards: number,
+): Promise<void> {
+  const shard = randomInt(counterShards);
+  const wanted = new Map<string, { owner: string; kind: string }>();
+  for (const { partnerId, claims } of items) {
+    if (claims.op !== 'issue' && claims.op !== 'redeem') continue;
+    const kind = claims.op === 'issue' ? 'issuance' : 'redemption';
+    wanted.set(`${partnerId}\u0000${kind}`, { owner: partnerId, kind });
+  }
+  const counters = [...wanted.values()];
+  await tx.query(
+    `WITH setting AS (SELECT set_config('coalition.counter_shard', $3::text, true) AS shard),
+     counters AS (
+       SELECT a.id, a.kind FROM unnest($1::text[], $2::text[]) AS w(owner, kind)
+       JOIN account a ON a.owner_kind = 'partner' AND a.owner_id = w.owner AND a.asset = 'CP' AND a.kind = w.kind
+     )
+     INSERT INTO account_balance (account_id, kind, shard)
+     SELECT counters.id, counters.kind, setting.shard::smallint FROM counters, setting
+     ON CONFLICT (account_id, shard) DO NOTHING`,
+    [counters.map((counter) => counter.owner), counters.map((counter) => counter.kind), shard],
+  );
+  if (counters.length === 0) return;
+  await tx.query(
+    `SELECT b.account_id FROM account_balance b
+     JOIN account a ON a.id = b.account_id
+     JOIN unnest($1::text[], $2::text[]) AS w(owner, kind) ON a.owner_kind = 'partner' AND a.owner_id = w.owner AND a.asset = 'CP' AND a.kind = w.kind
+     WHERE b.shard = $3 ORDER BY b.account_id FOR UPDATE OF b`,
+    [counters.map((counter) => counter.owner), counters.map((counter) => counter.kind), shard],
   );
 }

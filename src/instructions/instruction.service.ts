@@ -12,7 +12,7 @@ import type { HubKeys } from '../hub-keys/hub-keys';
 import { opMayReturn, type InstructionRejection, type OpCode } from '../common/op-errors';
 import { parseInstructionClaims } from './instruction-claims';
 import { verifySigned } from './verify-signed';
-import { lockBatchWallets } from './batch-locks';
+import { lockBatchCounters, lockBatchWallets } from './batch-locks';
 import { eventsOf } from './instruction-events';
 import { eventRowsJson, eventsInsert } from '../outbox/outbox';
 import type { ClaimsOf } from '../common/claims';
@@ -396,6 +396,7 @@ export class InstructionService {
       const results = new Map<number, BatchItemOutcome['outcome']>();
       const signed: SignedReceipt[] = [];
       await lockBatchWallets(tx, ready);
+      await lockBatchCounters(tx, ready, this.counterShards);
       await tx.query('SAVEPOINT batch_item');
       for (let next = 0; next < ready.length;) {
         const run = this.movementRun(ready, next);
@@ -439,14 +440,22 @@ export class InstructionService {
     results: Map<number, BatchItemOutcome['outcome']>,
     signed: SignedReceipt[],
   ): Promise<number> {
+    const input = { now, counterShards: this.counterShards, tiers: this.tiers };
     let outcomes: Awaited<ReturnType<typeof applyMovementsInTransaction>>;
     try {
-      outcomes = await applyMovementsInTransaction(tx, run, { now, counterShards: 1, tiers: this.tiers });
+      outcomes = await applyMovementsInTransaction(tx, run, input, false);
     } catch (error) {
       if (TRANSACTION_RETRYABLE.has(pgCode(error) ?? '')) throw error;
+      // One item failed (not refused): the run again, each item on its own, so that only that one fails.
       await tx.query('ROLLBACK TO SAVEPOINT batch_item');
-      for (const item of run) results.set(item.index, new InstructionFailed(error));
-      return run.length;
+      try {
+        outcomes = await applyMovementsInTransaction(tx, run, input, true);
+      } catch (again) {
+        if (TRANSACTION_RETRYABLE.has(pgCode(again) ?? '')) throw again;
+        await tx.query('ROLLBACK TO SAVEPOINT batch_item');
+        for (const item of run) results.set(item.index, new InstructionFailed(again));
+        return run.length;
+      }
     }
     // What the run wrote stays: the savepoint moves past it.
     await tx.query('RELEASE SAVEPOINT batch_item; SAVEPOINT batch_item');
@@ -476,7 +485,7 @@ export class InstructionService {
     results: Map<number, BatchItemOutcome['outcome']>,
   ): Promise<void> {
     try {
-      const outcome = await this.apply(tx, item.op, item.claims, { ...item, now, counterShards: 1 });
+      const outcome = await this.apply(tx, item.op, item.claims, { ...item, now });
       // One round trip either way; the savepoint stays set for the next instruction.
       await tx.query(isDomainError(outcome) ? 'ROLLBACK TO SAVEPOINT batch_item' : 'RELEASE SAVEPOINT batch_item; SAVEPOINT batch_item');
       results.set(item.index, outcome);

@@ -29,6 +29,15 @@ export type MovementOutcome =
   | { replay: false; result: AcceptedData }
   | { replay: true; op: string; requestHash: string; receipt: string | null; result: AcceptedData; receivedAt: string };
 
+/** Its refusals (written nothing): unknown member, insufficient balance, or "apply it through the operation". */
+type Refusal = { refusal: 'CH001' } | { refusal: 'CH002'; available: string } | { refusal: 'CH009' };
+
+/** The function could not do this one (a funding limit to draw on): nothing was written; apply it through the operation. */
+export const needsOperation = Symbol('needsOperation');
+
+export type MovementAnswer =
+  MovementOutcome | DomainError<ErrorCode.UNKNOWN_MEMBER | ErrorCode.INSUFFICIENT_BALANCE> | typeof needsOperation;
+
 /**
  * The function's result in the key order of the TypeScript operations' MovementResult (PostgreSQL's
  * jsonb orders keys its own way): the receipt signs this object, and a client compares the objects
@@ -52,19 +61,8 @@ export function movementData(result: MovementResult): AcceptedData {
   return data as AcceptedData;
 }
 
-/** The function's own refusals (its SQLSTATEs). */
-const UNKNOWN_MEMBER = 'CH001';
-const INSUFFICIENT_BALANCE = 'CH002';
-const NEEDS_OPERATION = 'CH009';
 /** Deadlock and serialization failure: the statement is its own transaction, so it is simply sent again. */
 const RETRYABLE = new Set(['40001', '40P01']);
-
-/** A new result in MovementResult's order; a replay's stored result as stored (its receipt, if stored, signed it so). */
-const ordered = (outcome: MovementOutcome): MovementOutcome =>
-  outcome.replay ? outcome : { replay: false, result: movementData(outcome.result as MovementResult) };
-
-/** The function could not do this one (a funding limit to draw on): nothing was written; apply it through the operation. */
-export const needsOperation = Symbol('needsOperation');
 
 export interface MovementStatementInput {
   partnerId: string;
@@ -99,43 +97,34 @@ function parameters(claims: MovementClaims, input: MovementStatementInput): unkn
   ];
 }
 
-/** The function's refusal as the operation's typed result, or undefined for any other error. */
-export function refusalOf(
-  error: unknown,
-  claims: MovementClaims,
-  partnerId: string,
-): DomainError<ErrorCode.UNKNOWN_MEMBER | ErrorCode.INSUFFICIENT_BALANCE> | typeof needsOperation | undefined {
-  switch (pgCode(error)) {
-    case UNKNOWN_MEMBER:
+/** What the function answered, as the instruction path's result. */
+function answerOf(answer: MovementOutcome | Refusal, claims: MovementClaims, partnerId: string): MovementAnswer {
+  if (!('refusal' in answer)) return answer.replay ? answer : { replay: false, result: movementData(answer.result as MovementResult) };
+  switch (answer.refusal) {
+    case 'CH001':
       return fail(ErrorCode.UNKNOWN_MEMBER, `no member ${claims.member} is enrolled at ${partnerId}`);
-    case INSUFFICIENT_BALANCE: {
-      const available = BigInt(String((error as { detail?: unknown }).detail ?? '0'));
-      return claims.op === 'redeem' ? insufficientBalance(available, claims.amount) : undefined;
-    }
-    case NEEDS_OPERATION:
+    case 'CH002':
+      return insufficientBalance(BigInt(answer.available), claims.amount);
+    case 'CH009':
       return needsOperation;
-    default:
-      return undefined;
   }
 }
 
 /**
  * Runs the function as a statement of its own (autocommit: one round trip, one commit), sent
- * again after a deadlock. Errors other than its refusals are thrown.
+ * again after a deadlock. Errors are thrown.
  */
 export async function applyMovementStatement(
   dataSource: DataSource,
   claims: MovementClaims,
   input: MovementStatementInput,
-): Promise<MovementOutcome | DomainError<ErrorCode.UNKNOWN_MEMBER | ErrorCode.INSUFFICIENT_BALANCE> | typeof needsOperation> {
+): Promise<MovementAnswer> {
   const values = parameters(claims, input);
   for (let attempt = 1; ; attempt += 1) {
     try {
-      const [row]: Array<{ outcome: MovementOutcome }> = await dataSource.query(STATEMENT, values);
-      return ordered(row!.outcome);
+      const [row]: Array<{ outcome: MovementOutcome | Refusal }> = await dataSource.query(STATEMENT, values);
+      return answerOf(row!.outcome, claims, input.partnerId);
     } catch (error) {
-      const refusal = refusalOf(error, claims, input.partnerId);
-      if (refusal) return refusal;
       if (attempt < limits.transactionRetriesMax && RETRYABLE.has(pgCode(error) ?? '')) continue;
       throw error;
     }
@@ -162,19 +151,22 @@ export class MovementFailed extends Error {
   }
 }
 
-export type BatchMovementOutcome =
-  MovementOutcome | DomainError<ErrorCode.UNKNOWN_MEMBER | ErrorCode.INSUFFICIENT_BALANCE> | typeof needsOperation | MovementFailed;
+export type BatchMovementOutcome = MovementAnswer | MovementFailed;
 
 /**
  * A run of a batch's movements in the caller's transaction, one statement for all
- * (apply_cp_movements: each item under its own subtransaction). Answers one outcome per item
- * applied, in order; the answer is shorter than the run when an item needs its operation (it is
- * the last answered, `needsOperation`), so that the caller applies it before the items after it.
+ * (apply_cp_movements). Answers one outcome per item applied, in order; the answer is shorter than
+ * the run when an item needs its operation (it is the last answered, `needsOperation`), so that the
+ * caller applies it before the items after it. A refusal writes nothing, so the items run without
+ * subtransactions; should the statement fail, the caller rolls back to its savepoint and calls
+ * again with `isolated`: each item then runs under its own subtransaction, and the one that failed
+ * answers `MovementFailed`.
  */
 export async function applyMovementsInTransaction(
   tx: EntityManager,
   items: readonly BatchMovement[],
   input: Pick<MovementStatementInput, 'now' | 'counterShards' | 'tiers'>,
+  isolated: boolean,
 ): Promise<BatchMovementOutcome[]> {
   const json = items.map(({ claims, partnerId, kid, hash, jws }) => ({
     op: claims.op,
@@ -189,20 +181,21 @@ export async function applyMovementsInTransaction(
     occurredAt: claims.occurredAt.toISOString(),
     entryId: newId(),
   }));
-  const [row]: Array<{ outcomes: Array<{ outcome: MovementOutcome } | { code: string; message: string; detail: string | null }> }> =
-    await tx.query('SELECT apply_cp_movements($1, $2, $3, $4, $5, $6) AS outcomes', [
+  const [row]: Array<{ outcomes: Array<MovementOutcome | Refusal | { failed: string; message: string; detail: string | null }> }> =
+    await tx.query('SELECT apply_cp_movements($1, $2, $3, $4, $5, $6, $7) AS outcomes', [
       JSON.stringify(json),
       input.now,
       input.counterShards,
       input.tiers.rules.map((rule) => rule.name),
       input.tiers.rules.map((rule) => rule.threshold.toString()),
       windowStart(input),
+      isolated,
     ]);
-  return row!.outcomes.map((answer, index) => {
-    if ('outcome' in answer) return ordered(answer.outcome);
-    const failed = new MovementFailed(answer.message, answer.code, answer.detail);
-    return refusalOf(failed, items[index]!.claims, items[index]!.partnerId) ?? failed;
-  });
+  return row!.outcomes.map((answer, index) =>
+    'failed' in answer
+      ? new MovementFailed(answer.message, answer.failed, answer.detail)
+      : answerOf(answer, items[index]!.claims, items[index]!.partnerId),
+  );
 }
 
 const windowStart = (input: Pick<MovementStatementInput, 'now' | 'tiers'>): Date =>
