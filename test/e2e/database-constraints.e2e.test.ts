@@ -142,6 +142,26 @@ describe('database constraints', () => {
     }
   });
 
+  it('in a batch, fails only the instruction whose balance would pass the limit; the others of its run apply', async () => {
+    if (!(await acme.client.enrollMember({ member: 'm2' })).ok) throw new Error('enrol failed');
+    const [{ balance }] = (await sql.query('SELECT balance::text FROM account_balance WHERE account_id = $1', [walletId])).rows;
+    await sql.query('UPDATE account_balance SET balance = 9223372036854775800 WHERE account_id = $1', [walletId]);
+    try {
+      const outcomes = await acme.client.submitMany([
+        { op: 'issue', fields: { member: 'm2', amount: '3' } },
+        { op: 'issue', fields: { member: 'm1', amount: '10' } },
+        { op: 'issue', fields: { member: 'm2', amount: '4' } },
+      ]);
+      expect(outcomes.map((outcome) => (outcome.ok ? outcome.data.amount : 'errorCode' in outcome ? outcome.errorCode : outcome))).toEqual([
+        '3',
+        'INVALID_AMOUNT',
+        '4',
+      ]);
+    } finally {
+      await sql.query('UPDATE account_balance SET balance = $2 WHERE account_id = $1', [walletId, balance]);
+    }
+  });
+
   it('agrees with the integrity check after all these attempts: nothing got through', async () => {
     expect(await hub.integrity()).toEqual({ ok: true, differences: [] });
   });
