@@ -2,7 +2,7 @@ import { randomInt } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 import type { ClaimsOf } from '../common/claims';
 import type { Op } from '@coalition-hub/partner-sdk';
-import { lockFloored } from '../ledger/kernel';
+import { lockCounterShard, lockFloored } from '../ledger/kernel';
 
 /** The member references an instruction names directly (holds and entries are named by id, and not listed). */
 function memberRefsOf(claims: ClaimsOf<Op>): string[] {
@@ -61,24 +61,5 @@ export async function lockBatchCounters(
     const kind = claims.op === 'issue' ? 'issuance' : 'redemption';
     wanted.set(`${partnerId}\u0000${kind}`, { owner: partnerId, kind });
   }
-  const counters = [...wanted.values()];
-  await tx.query(
-    `WITH setting AS (SELECT set_config('coalition.counter_shard', $3::text, true) AS shard),
-     counters AS (
-       SELECT a.id, a.kind FROM unnest($1::text[], $2::text[]) AS w(owner, kind)
-       JOIN account a ON a.owner_kind = 'partner' AND a.owner_id = w.owner AND a.asset = 'CP' AND a.kind = w.kind
-     )
-     INSERT INTO account_balance (account_id, kind, shard)
-     SELECT counters.id, counters.kind, setting.shard::smallint FROM counters, setting
-     ON CONFLICT (account_id, shard) DO NOTHING`,
-    [counters.map((counter) => counter.owner), counters.map((counter) => counter.kind), shard],
-  );
-  if (counters.length === 0) return;
-  await tx.query(
-    `SELECT b.account_id FROM account_balance b
-     JOIN account a ON a.id = b.account_id
-     JOIN unnest($1::text[], $2::text[]) AS w(owner, kind) ON a.owner_kind = 'partner' AND a.owner_id = w.owner AND a.asset = 'CP' AND a.kind = w.kind
-     WHERE b.shard = $3 ORDER BY b.account_id FOR UPDATE OF b`,
-    [counters.map((counter) => counter.owner), counters.map((counter) => counter.kind), shard],
-  );
+  await lockCounterShard(tx, [...wanted.values()], shard);
 }

@@ -156,6 +156,39 @@ export async function lockFloored(tx: EntityManager, accountIds: readonly string
   );
 }
 
+/**
+ * Books every counter posting of this transaction on one shard (`coalition.counter_shard`, read by
+ * the balance trigger) and locks that shard's row of the given partners' CP counters, in account
+ * order, making any row the shard has not used yet at zero (a batch: docs/batches.md).
+ */
+export async function lockCounterShard(
+  tx: EntityManager,
+  counters: ReadonlyArray<{ owner: string; kind: string }>,
+  shard: number,
+): Promise<void> {
+  const owners = counters.map((counter) => counter.owner);
+  const kinds = counters.map((counter) => counter.kind);
+  await tx.query(
+    `WITH setting AS (SELECT set_config('coalition.counter_shard', $3::text, true) AS shard),
+     counters AS (
+       SELECT a.id, a.kind FROM unnest($1::text[], $2::text[]) AS w(owner, kind)
+       JOIN account a ON a.owner_kind = 'partner' AND a.owner_id = w.owner AND a.asset = 'CP' AND a.kind = w.kind
+     )
+     INSERT INTO account_balance (account_id, kind, shard)
+     SELECT counters.id, counters.kind, setting.shard::smallint FROM counters, setting
+     ON CONFLICT (account_id, shard) DO NOTHING`,
+    [owners, kinds, shard],
+  );
+  if (counters.length === 0) return;
+  await tx.query(
+    `SELECT b.account_id FROM account_balance b
+     JOIN account a ON a.id = b.account_id
+     JOIN unnest($1::text[], $2::text[]) AS w(owner, kind) ON a.owner_kind = 'partner' AND a.owner_id = w.owner AND a.asset = 'CP' AND a.kind = w.kind
+     WHERE b.shard = $3 ORDER BY b.account_id FOR UPDATE OF b`,
+    [owners, kinds, shard],
+  );
+}
+
 /** A lot as a consumption reads it: in spending order, timestamps as PostgreSQL text (microseconds kept). */
 interface LotRow {
   id: string;

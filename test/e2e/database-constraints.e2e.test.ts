@@ -152,11 +152,11 @@ describe('database constraints', () => {
         { op: 'issue', fields: { member: 'm1', amount: '10' } },
         { op: 'issue', fields: { member: 'm2', amount: '4' } },
       ]);
-      expect(outcomes.map((outcome) => (outcome.ok ? outcome.data.amount : 'errorCode' in outcome ? outcome.errorCode : outcome))).toEqual([
-        '3',
-        'INVALID_AMOUNT',
-        '4',
-      ]);
+      expect(
+        outcomes.map((outcome) =>
+          outcome.ok ? (outcome.data as { amount: string }).amount : 'errorCode' in outcome ? outcome.errorCode : outcome,
+        ),
+      ).toEqual(['3', 'INVALID_AMOUNT', '4']);
     } finally {
       await sql.query('UPDATE account_balance SET balance = $2 WHERE account_id = $1', [walletId, balance]);
     }
