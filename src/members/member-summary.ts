@@ -1,4 +1,5 @@
 import type { DataSource } from 'typeorm';
+import { MemberEntity } from '../db/entities';
 import type { Clock } from '../common/clock';
 import { DAY_IN_WINDOW, type TierService } from './tiers';
 
@@ -67,8 +68,8 @@ interface SummaryRow {
 
 /**
  * A member's balances, wallets and tier amount for the fields of one GraphQL request, in one statement
- * (batched by a DataLoader: the fields of a member resolve side by side). Each combination of parts is its
- * own text, so each is a prepared statement of its own (src/db/prepared.ts), planned once per connection.
+ * (batched by a DataLoader: the fields of a member resolve side by side), or read along with the member
+ * itself when a read starts from a partner's reference (memberByRef).
  */
 export class MemberSummaryService {
   constructor(
@@ -82,32 +83,74 @@ export class MemberSummaryService {
   async summaries(requests: readonly SummaryRequest[]): Promise<SummaryValue[]> {
     const parts = PART_ORDER.filter((part) => requests.some((request) => request.part === part));
     const memberIds = [...new Set(requests.map((request) => request.memberId))];
+    const rows: SummaryRow[] = await this.dataSource.query(this.statement(parts, 'ids'), [memberIds, ...this.times()]);
+    const byMember = new Map(rows.map((row) => [row.member_id, row]));
+    return requests.map(({ memberId, part }) => valueOf(byMember.get(memberId), part));
+  }
+
+  /**
+   * The member behind a partner's reference (null when the reference is not enrolled there), with the
+   * given parts of its summary, all in one statement: a member read (`me`, `memberByRef`) looks its
+   * member up and reads the fields it asks for in one round trip.
+   */
+  async memberByRef(partnerId: string, memberRef: string, parts: readonly SummaryPart[]): Promise<MemberWithSummary | null> {
+    const ordered = PART_ORDER.filter((part) => parts.includes(part));
+    const rows: Array<SummaryRow & { email_hash: string | null; phone_hash: string | null; created_at: Date }> =
+      await this.dataSource.query(this.statement(ordered, 'ref'), [partnerId, ...this.times(), memberRef]);
+    const row = rows[0];
+    if (!row) return null;
+    const member = Object.assign(new MemberEntity(), {
+      id: row.member_id,
+      emailHash: row.email_hash,
+      phoneHash: row.phone_hash,
+      createdAt: row.created_at,
+    });
+    return { member, parts: new Map(ordered.map((part) => [part, valueOf(row, part)])) };
+  }
+
+  /** $2: start of the tier window, $3: now, $4: now + 30 days. */
+  private times(): [Date, Date, Date] {
     const now = this.clock.now();
+    return [new Date(now.getTime() - this.tiers.windowDays * DAY_MS), now, new Date(now.getTime() + 30 * DAY_MS)];
+  }
+
+  /**
+   * The statement for these parts, of the members `$1` (an array of ids) or of the member linked to
+   * partner `$1` by reference `$5`. Each combination is its own text, so each is a prepared statement of
+   * its own (src/db/prepared.ts), planned once per connection.
+   */
+  private statement(parts: readonly SummaryPart[], members: 'ids' | 'ref'): string {
     // Each member is read at its own now: the hub's (\$3), or its test clock's (docs/sandbox.md), with the window
     // and the 30 days moved along with it.
     const columns = parts
-      .map((part) => PART_COLUMNS[part])
-      .join(', ')
+      .map((part) => `, ${PART_COLUMNS[part]}`)
+      .join('')
       .replace(/\$2\b/g, 't.window_start')
       .replace(/\$3\b/g, 't.now')
       .replace(/\$4\b/g, 't.horizon');
-    const text = `SELECT m.id::text AS member_id, ${columns}
-      FROM unnest($1::uuid[]) AS m(id)
+    const [memberColumns, from, where] =
+      members === 'ids'
+        ? ['', 'unnest($1::uuid[]) AS m(id)', '']
+        : [
+            ', m.email_hash, m.phone_hash, m.created_at',
+            'member_link l JOIN member m ON m.id = l.member_id',
+            'AND l.partner_id = $1::text AND l.member_ref = $5::text',
+          ];
+    return `SELECT m.id::text AS member_id${memberColumns}${columns}
+      FROM ${from}
       CROSS JOIN LATERAL (SELECT ${this.testClocks ? 'member_now(m.id::text, $3)' : '$3::timestamptz'} AS now) mt
       CROSS JOIN LATERAL (SELECT mt.now, mt.now - ($3::timestamptz - $2::timestamptz) AS window_start,
                                  mt.now + ($4::timestamptz - $3::timestamptz) AS horizon) t
       LEFT JOIN account w ON w.owner_kind = 'member' AND w.owner_id = m.id::text AND w.asset = 'CP' AND w.kind = 'wallet'
       -- Every parameter is typed even when the parts asked do not use it.
-      WHERE $2::timestamptz IS NOT NULL AND $3::timestamptz IS NOT NULL AND $4::timestamptz IS NOT NULL`;
-    const rows: SummaryRow[] = await this.dataSource.query(text, [
-      memberIds,
-      new Date(now.getTime() - this.tiers.windowDays * DAY_MS),
-      now,
-      new Date(now.getTime() + 30 * DAY_MS),
-    ]);
-    const byMember = new Map(rows.map((row) => [row.member_id, row]));
-    return requests.map(({ memberId, part }) => valueOf(byMember.get(memberId), part));
+      WHERE $2::timestamptz IS NOT NULL AND $3::timestamptz IS NOT NULL AND $4::timestamptz IS NOT NULL ${where}`;
   }
+}
+
+/** A member found by reference, with the parts of its summary read along with it. */
+export interface MemberWithSummary {
+  member: MemberEntity;
+  parts: Map<SummaryPart, SummaryValue>;
 }
 
 function valueOf(row: SummaryRow | undefined, part: SummaryPart): SummaryValue {

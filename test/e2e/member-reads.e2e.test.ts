@@ -1,0 +1,88 @@
+import { TestHub, type TestPartner } from '../helpers/test-hub';
+import { queriesDuring } from './support/query-log';
+
+/**
+ * A member read looks its member up and reads the balances, combined balance and tier it asks for
+ * in one statement (src/members/member-summary.ts), whichever way the query spells those fields.
+ */
+let hub: TestHub;
+let acme: TestPartner;
+let annId: string;
+
+const APP_REFRESH = '{ me { balance available combinedBalance { totalCp } tier { name earnedInWindow } } }';
+
+beforeAll(async () => {
+  hub = await TestHub.start();
+  acme = await hub.registerPartner('ACME');
+  const enrolled = await acme.client.enrollMember({ member: 'ann' });
+  if (!enrolled.ok) throw new Error(JSON.stringify(enrolled));
+  annId = enrolled.data.memberId;
+  for (const amount of ['250', '1000']) expect((await acme.client.issuePoints({ member: 'ann', amount })).ok).toBe(true);
+  // The partner's key is cached from here on: the reads below send their own statements only.
+  await hub.graphql(APP_REFRESH, {}, await hub.memberToken(acme, 'ann'));
+});
+
+afterAll(() => hub.stop());
+
+/** Each field read on its own (a statement each), as the operator reads the member by id. */
+async function fieldByField() {
+  const read = async (fields: string) =>
+    (await hub.asStaff(`query($id: ID!) { member(id: $id) { ${fields} } }`, { id: annId }, 'operator')).member;
+  return {
+    ...(await read('balance')),
+    ...(await read('available')),
+    ...(await read('combinedBalance { totalCp }')),
+    ...(await read('tier { name earnedInWindow }')),
+  };
+}
+
+describe('member reads', () => {
+  it("read a member's app refresh in one statement, with what each field reads on its own", async () => {
+    const token = await hub.memberToken(acme, 'ann');
+    const { result, queries } = await queriesDuring(hub, () => hub.graphql(APP_REFRESH, {}, token));
+    expect(result.errors).toBeUndefined();
+    expect(queries).toHaveLength(1);
+    expect(result.data?.me).toEqual({
+      balance: '1250',
+      available: '1250',
+      combinedBalance: { totalCp: '1250' },
+      tier: { name: 'Silver', earnedInWindow: '1250' },
+    });
+    expect(result.data?.me).toEqual(await fieldByField());
+  });
+
+  it('follow fragments and aliases', async () => {
+    const query = `query { me { ...Amounts ... on Member { rank: tier { name } } } }
+      fragment Amounts on Member { spendable: available ...Total }
+      fragment Total on Member { total: combinedBalance { totalCp } }`;
+    const token = await hub.memberToken(acme, 'ann');
+    const { result, queries } = await queriesDuring(hub, () => hub.graphql(query, {}, token));
+    expect(result.errors).toBeUndefined();
+    expect(queries).toHaveLength(1);
+    expect(result.data?.me).toEqual({ spendable: '1250', total: { totalCp: '1250' }, rank: { name: 'Silver' } });
+  });
+
+  it('answer null for a reference not enrolled at the partner, in one statement', async () => {
+    const token = await hub.memberToken(acme, 'nobody');
+    const { result, queries } = await queriesDuring(hub, () => hub.graphql(APP_REFRESH, {}, token));
+    expect(result).toMatchObject({ data: { me: null } });
+    expect(result.errors).toBeUndefined();
+    expect(queries).toHaveLength(1);
+  });
+
+  it('read a partner’s memberByRef in one statement, with what was earned hidden and combinedBalance still refused', async () => {
+    const token = await acme.client.accessToken();
+    const query = '{ memberByRef(ref: "ann") { id balance available tier { name earnedInWindow } } }';
+    const { result, queries } = await queriesDuring(hub, () => hub.graphql(query, {}, token));
+    expect(result.errors).toBeUndefined();
+    expect(queries).toHaveLength(1);
+    expect(result.data?.memberByRef).toEqual({
+      id: annId,
+      balance: '1250',
+      available: '1250',
+      tier: { name: 'Silver', earnedInWindow: null },
+    });
+    const refused = await hub.graphql('{ memberByRef(ref: "ann") { combinedBalance { totalCp } } }', {}, token);
+    expect(refused.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+  });
+});
