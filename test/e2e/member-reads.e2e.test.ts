@@ -1,9 +1,13 @@
+import { MemberSummaryService } from '../../src/members/member-summary';
+import { parseTiers } from '../../src/config/tiers';
+import { TierService } from '../../src/members/tiers';
 import { TestHub, type TestPartner } from '../helpers/test-hub';
 import { queriesDuring } from './support/query-log';
 
 /**
  * A member read looks its member up and reads the balances, combined balance and tier it asks for
- * in one statement (src/members/member-summary.ts), whichever way the query spells those fields.
+ * in one statement (src/members/member-summary.ts), whichever way the query spells those fields;
+ * reads of requests running side by side share that statement.
  */
 let hub: TestHub;
 let acme: TestPartner;
@@ -84,5 +88,37 @@ describe('member reads', () => {
     });
     const refused = await hub.graphql('{ memberByRef(ref: "ann") { combinedBalance { totalCp } } }', {}, token);
     expect(refused.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+  });
+});
+
+describe('member reads side by side', () => {
+  it('share one statement, each answered with its own member and parts (null for a reference not enrolled)', async () => {
+    const bolt = await hub.registerPartner('BOLT');
+    const bob = await bolt.client.enrollMember({ member: 'bob' });
+    if (!bob.ok) throw new Error(JSON.stringify(bob));
+    expect((await bolt.client.issuePoints({ member: 'bob', amount: '7' })).ok).toBe(true);
+    const summaries = new MemberSummaryService(hub.hub.readDataSource, new TierService(parseTiers('Base:0,Silver:1000'), 365), hub.clock);
+    const { result, queries } = await queriesDuring(hub, () =>
+      Promise.all([
+        summaries.memberByRef('ACME', 'ann', ['balance', 'earned']),
+        summaries.memberByRef('BOLT', 'bob', ['spendable']),
+        summaries.memberByRef('BOLT', 'ann', ['balance']),
+        summaries.memberByRef('ACME', 'ann', ['balance']),
+      ]),
+    );
+    expect(queries).toHaveLength(1);
+    const [ann, bobRead, notEnrolled, annAgain] = result;
+    expect(ann?.member.id).toBe(annId);
+    expect(ann?.parts).toEqual(
+      new Map([
+        ['balance', 1250n],
+        ['earned', 1250n],
+      ]),
+    );
+    expect(bobRead?.member.id).toBe(bob.data.memberId);
+    expect(bobRead?.parts).toEqual(new Map([['spendable', 7n]]));
+    expect(notEnrolled).toBeNull();
+    expect(annAgain?.parts).toEqual(new Map([['balance', 1250n]]));
+    expect(annAgain?.member).not.toBe(ann?.member);
   });
 });
