@@ -122,3 +122,19 @@ describe('member reads side by side', () => {
     expect(annAgain?.member).not.toBe(ann?.member);
   });
 });
+
+describe('a token sent again', () => {
+  it('is refused once it has expired on the hub clock, though it was verified before (as each time it is checked again)', async () => {
+    const token = await hub.memberToken(acme, 'ann'); // five minutes
+    for (let i = 0; i < 2; i += 1) expect((await hub.graphql('{ me { balance } }', {}, token)).data?.me).toEqual({ balance: '1250' });
+    hub.clock.advance(10 * 60_000);
+    try {
+      const refused = await hub.graphql('{ me { balance } }', {}, token);
+      expect(refused.errors?.[0]?.extensions).toMatchObject({ code: 'UNAUTHENTICATED', reason: 'TOKEN_EXPIRED' });
+      // A new token is read as before.
+      expect((await hub.graphql('{ me { balance } }', {}, await hub.memberToken(acme, 'ann'))).data?.me).toEqual({ balance: '1250' });
+    } finally {
+      hub.clock.advance(-10 * 60_000);
+    }
+  });
+});
