@@ -1,5 +1,5 @@
 import { decodeJwt } from 'jose';
-import { ACCESS_TOKEN_LIFETIME_SECONDS_MAX, ACCESS_TOKEN_TYP, REFERENCE_PATTERN } from '@coalition-hub/partner-sdk';
+import { ACCESS_TOKEN_LIFETIME_SECONDS_MAX, ACCESS_TOKEN_TYP, CLOCK_SKEW_SECONDS_MAX, REFERENCE_PATTERN } from '@coalition-hub/partner-sdk';
 import type { Clock } from '../common/clock';
 import { ErrorCode, isDomainError } from '../common/errors';
 import type { Config } from '../config/config';
@@ -21,12 +21,36 @@ const TOKEN_REASONS: Partial<Record<ErrorCode, string>> = {
 // eslint-disable-next-line no-control-regex -- refusing control characters is the point of this pattern
 const STAFF_SUBJECT = /^[^\u0000-\u001f\u007f]{1,128}$/;
 
+/** Tokens remembered as verified (see AuthService): at most this many, the oldest forgotten first. */
+export const VERIFIED_TOKENS_MAX = 10_000;
+
+/** A token that passed verification, with what its verification depended on besides its own text. */
+interface VerifiedToken {
+  viewer: Viewer;
+  /** The signer's id, the operator key set's too. */
+  issuer: string;
+  /** The registered key it was verified with: the very object the signer look-up answered then. */
+  key: SignerKey;
+  iat: number;
+  nbf: number | undefined;
+  exp: number;
+}
+
 /**
  * Bearer tokens for reads. Operators and finance present a JWT signed by an operator key from
  * config; partners and their logged-in members present one signed by the partner's own key.
+ *
+ * An app sends the same token with every request until it expires, so a token that passed
+ * verification is remembered by its exact text: the same text again skips the signature check (whose
+ * outcome depends on that text and the key only) and everything else is checked again — the signer
+ * look-up must answer the same key object, still active, of a signer not suspended (the partner key
+ * cache answers a new object after any change to the partner, src/partners/signer-cache.ts), and the
+ * token's times must still hold at the hub's now. Anything else sends the token through full
+ * verification again, which then refuses it with its reason.
  */
 export class AuthService {
   private readonly operatorSigner: Signer;
+  private readonly verifiedTokens = new Map<string, VerifiedToken>();
 
   constructor(
     private readonly config: Config,
@@ -46,6 +70,11 @@ export class AuthService {
     const match = /^Bearer ([A-Za-z0-9_.-]+)$/i.exec(authorization);
     if (!match?.[1]) throw unauthenticated('the Authorization header must be "Bearer <token>"', 'MALFORMED_TOKEN');
     const token = match[1];
+    const remembered = this.verifiedTokens.get(token);
+    if (remembered) {
+      if (await this.stillValid(remembered)) return remembered.viewer;
+      this.verifiedTokens.delete(token);
+    }
     let issuer: unknown;
     try {
       issuer = decodeJwt(token).iss;
@@ -71,13 +100,37 @@ export class AuthService {
         'MALFORMED_TOKEN',
       );
     }
-    if (operator) {
-      if (scope === 'operator' || scope === 'finance') return { kind: 'operator', role: scope, subject: sub };
-    } else if (scope === 'partner' && sub === verified.signer.id) {
-      return { kind: 'partner', partnerId: verified.signer.id };
-    } else if (scope === 'member') {
-      return { kind: 'member', partnerId: verified.signer.id, memberRef: sub };
+    const viewer = viewerOf(operator, scope, sub, verified.signer.id);
+    const key = verified.signer.keys.get(verified.kid);
+    const { iat, nbf, exp } = verified.claims;
+    if (key && typeof iat === 'number' && typeof exp === 'number' && (nbf === undefined || typeof nbf === 'number')) {
+      if (this.verifiedTokens.size >= VERIFIED_TOKENS_MAX) this.verifiedTokens.delete(this.verifiedTokens.keys().next().value!);
+      this.verifiedTokens.set(token, { viewer, issuer: verified.signer.id, key, iat, nbf, exp });
     }
-    throw unauthenticated(`scope ${JSON.stringify(scope)} is not allowed for this issuer`, 'WRONG_SCOPE');
+    return viewer;
   }
+
+  /** Whether a remembered token would pass verification now: same key object, still active, signer not suspended, times hold. */
+  private async stillValid({ issuer, key, iat, nbf, exp }: VerifiedToken): Promise<boolean> {
+    const signer = issuer === this.config.operatorIssuer ? this.operatorSigner : await this.partners.findSigner(issuer);
+    if (!signer || signer.suspended || signer.keys.get(key.kid) !== key || key.status !== 'active') return false;
+    const now = Math.floor(this.clock.now().getTime() / 1000);
+    return (
+      exp > now - CLOCK_SKEW_SECONDS_MAX &&
+      iat <= now + CLOCK_SKEW_SECONDS_MAX &&
+      (nbf === undefined || nbf <= now + CLOCK_SKEW_SECONDS_MAX)
+    );
+  }
+}
+
+/** Who a verified token names, by its issuer, scope and subject; frozen, as it may serve several requests. */
+function viewerOf(operator: boolean, scope: unknown, sub: string, signerId: string): Viewer {
+  if (operator) {
+    if (scope === 'operator' || scope === 'finance') return Object.freeze({ kind: 'operator', role: scope, subject: sub });
+  } else if (scope === 'partner' && sub === signerId) {
+    return Object.freeze({ kind: 'partner', partnerId: signerId });
+  } else if (scope === 'member') {
+    return Object.freeze({ kind: 'member', partnerId: signerId, memberRef: sub });
+  }
+  throw unauthenticated(`scope ${JSON.stringify(scope)} is not allowed for this issuer`, 'WRONG_SCOPE');
 }

@@ -2,13 +2,22 @@ import { BurstyRateLimiter, RateLimiterMemory, RateLimiterPostgres, RateLimiterR
 
 /**
  * Rate limits per partner (signed instructions, counted once the signature is verified) and per
- * client address (every GraphQL request, before authentication), on rate-limiter-flexible.
- * Counters live in the `rate_limit` table, so that every hub instance on one database counts
- * against the same budget. Each limit is a steady rate per one-second window plus, optionally, a
- * burst allowance per 10-second window that a spike may draw on once the second's budget is spent.
- * A key over its limit is then refused from memory until its window ends (no database round
- * trip per refused request), and if the database cannot be reached the counting falls back to
- * memory, per instance, rather than failing the request.
+ * client address (every GraphQL request, before authentication), on rate-limiter-flexible
+ * (docs/observability.md, "Rate limits"). Each limit is a steady rate per one-second window plus,
+ * optionally, a burst allowance per 10-second window that a spike may draw on once the second's
+ * budget is spent.
+ *
+ * A partner's counters live in the `rate_limit` table, so that every hub instance on one database
+ * counts against the same budget (a partner's budget is the coalition's, whichever instance its
+ * instructions reach). A partner over its limit is then refused from memory until its window ends
+ * (no database round trip per refused instruction), and if the database cannot be reached the
+ * counting falls back to memory, per instance, rather than failing the request.
+ *
+ * An address's counters live in this instance's memory: the address limit guards the instance
+ * against a runaway client, it is checked on every GraphQL request, and a database round trip
+ * (and a row lock that every request of one address queues on) per request would cost more than
+ * the reads it guards. N instances behind a load balancer that spreads an address over all of
+ * them allow that address up to N times the configured rate.
  */
 export interface RateLimit {
   /** Requests per second; 0 turns the limit off. */
@@ -32,9 +41,13 @@ interface Limiter {
   consume(key: string, points?: number): Promise<unknown>;
 }
 
-function counter(pool: CounterPool, keyPrefix: string, points: number, duration: number): RateLimiterAbstract {
+/** Where a limit counts: the shared `rate_limit` table through a pool, or this instance's memory. */
+type CounterStore = CounterPool | 'memory';
+
+function counter(store: CounterStore, keyPrefix: string, points: number, duration: number): RateLimiterAbstract {
+  if (store === 'memory') return new RateLimiterMemory({ keyPrefix, points, duration });
   return new RateLimiterPostgres({
-    storeClient: pool,
+    storeClient: store,
     storeType: 'pool',
     tableName: RATE_LIMIT_TABLE,
     // Created by a migration: the hub's database role creates no tables.
@@ -47,10 +60,10 @@ function counter(pool: CounterPool, keyPrefix: string, points: number, duration:
   });
 }
 
-function limiter(pool: CounterPool, name: string, limit: RateLimit): Limiter | undefined {
+function limiter(store: CounterStore, name: string, limit: RateLimit): Limiter | undefined {
   if (limit.perSecond <= 0) return undefined;
-  const steady = counter(pool, name, limit.perSecond, 1);
-  return limit.burst > 0 ? new BurstyRateLimiter(steady, counter(pool, `${name}-burst`, limit.burst, BURST_WINDOW_SECONDS)) : steady;
+  const steady = counter(store, name, limit.perSecond, 1);
+  return limit.burst > 0 ? new BurstyRateLimiter(steady, counter(store, `${name}-burst`, limit.burst, BURST_WINDOW_SECONDS)) : steady;
 }
 
 /** Seconds until the key may try again, or undefined when this request is within its limit. */
@@ -69,20 +82,21 @@ export class RateLimits {
   private readonly partnerLimit: Limiter | undefined;
   private readonly addressLimit: Limiter | undefined;
 
+  /** `pool` keeps the partners' shared counters; the addresses' are counted in this instance's memory. */
   constructor(
     pool: CounterPool,
     readonly settings: RateLimitSettings,
   ) {
     this.partnerLimit = limiter(pool, 'partner', settings.partner);
-    this.addressLimit = limiter(pool, 'address', settings.address);
+    this.addressLimit = limiter('memory', 'address', settings.address);
   }
 
-  /** Counts `count` signed instructions (one, or a batch's) of a (verified) partner. */
+  /** Counts `count` signed instructions (one, or a batch's) of a (verified) partner, against the budget all instances share. */
   partner(partnerId: string, count = 1): Promise<number | undefined> {
     return consume(this.partnerLimit, partnerId, count);
   }
 
-  /** Counts one request from a client address. */
+  /** Counts one request from a client address, in this instance's memory (no database round trip). */
   address(address: string): Promise<number | undefined> {
     return consume(this.addressLimit, address);
   }

@@ -4,10 +4,10 @@ import type { Viewer } from '../common/viewer';
 import type { FundingService, FundingStatus } from '../settlement/funding.service';
 import type { Clock } from '../common/clock';
 import { tierFor, type MemberTier, type TierService } from '../members/tiers';
-import type { MemberSummaryService, SummaryRequest, SummaryValue, WalletsSummary } from '../members/member-summary';
+import type { MemberSummaryService, SummaryPart, SummaryRequest, SummaryValue, WalletsSummary } from '../members/member-summary';
 import type { Account } from '../ledger/types';
 import type { Connection, LedgerQueryService, LotScope, PostingRow } from '../ledger/ledger-query.service';
-import type { PartnerKeyEntity } from '../db/entities';
+import type { MemberEntity, PartnerKeyEntity } from '../db/entities';
 import type { PartnerQueryService } from '../partners/partner-query.service';
 import type {
   AttemptsRequest,
@@ -57,6 +57,16 @@ export function createLoaders({
   });
   const amount = (memberId: string, part: 'balance' | 'spendable' | 'earned') => summary.load({ memberId, part }) as Promise<bigint>;
   return {
+    /**
+     * The member a partner's reference names (null when it is not enrolled there), read in one statement
+     * with the summary parts the request will ask of it: those are primed, so its fields need no statement.
+     */
+    memberByRef: async (partnerId: string, memberRef: string, parts: readonly SummaryPart[]): Promise<MemberEntity | null> => {
+      const found = await memberSummaries.memberByRef(partnerId, memberRef, parts);
+      if (!found) return null;
+      for (const [part, value] of found.parts) summary.prime({ memberId: found.member.id, part }, value);
+      return found.member;
+    },
     webhookDeliveries: new DataLoader<DeliveriesRequest, Connection<WebhookDeliveryRow>, string>(
       (requests) => webhooks.deliveryPages(requests),
       {

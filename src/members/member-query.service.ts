@@ -14,6 +14,9 @@ export async function findMemberIdByRef(tx: EntityManager, partnerId: string, me
   return rows[0]?.member_id ?? null;
 }
 
+/** Reads the member behind a partner's reference, or null when the reference is not enrolled there. */
+export type MemberByRef = (partnerId: string, memberRef: string) => Promise<MemberEntity | null>;
+
 const UUID_ANY_CASE = new RegExp(UUID_PATTERN.source, 'i');
 
 /**
@@ -24,9 +27,16 @@ const UUID_ANY_CASE = new RegExp(UUID_PATTERN.source, 'i');
 export class MemberQueryService {
   constructor(private readonly dataSource: DataSource) {}
 
-  async findMeOrNull(viewer: Viewer): Promise<MemberEntity | null> {
+  /**
+   * `read` looks the member up by reference: by default alone; a GraphQL request passes its loader,
+   * which reads the fields the request asks for in the same statement (src/graphql/context.ts).
+   */
+  async findMeOrNull(
+    viewer: Viewer,
+    read: MemberByRef = (partnerId, memberRef) => this.findByRef(partnerId, memberRef),
+  ): Promise<MemberEntity | null> {
     if (viewer.kind !== 'member') throw forbidden('me is for member tokens');
-    return this.findByRef(viewer.partnerId, viewer.memberRef);
+    return read(viewer.partnerId, viewer.memberRef);
   }
 
   /** Members in hub id order: every member for staff, those enrolled with it for a partner. */
@@ -84,12 +94,17 @@ export class MemberQueryService {
     );
   }
 
-  async findByRefForPartner(viewer: Viewer, memberRef: string): Promise<MemberEntity | null> {
+  /** As findMeOrNull, for a partner naming one of its members. */
+  async findByRefForPartner(
+    viewer: Viewer,
+    memberRef: string,
+    read: MemberByRef = (partnerId, ref) => this.findByRef(partnerId, ref),
+  ): Promise<MemberEntity | null> {
     if (viewer.kind !== 'partner') throw forbidden('memberByRef is for partner tokens');
-    return this.findByRef(viewer.partnerId, memberRef);
+    return read(viewer.partnerId, memberRef);
   }
 
-  /** Every member read starts here (`me`, `memberByRef`): one prepared statement (src/db/prepared.ts), planned once per connection. */
+  /** A member by reference alone: one prepared statement (src/db/prepared.ts), planned once per connection. */
   private async findByRef(partnerId: string, memberRef: string): Promise<MemberEntity | null> {
     const rows: Array<{ id: string; email_hash: string | null; phone_hash: string | null; created_at: Date }> = await this.dataSource.query(
       `SELECT m.id, m.email_hash, m.phone_hash, m.created_at FROM member_link l JOIN member m ON m.id = l.member_id

@@ -11,8 +11,8 @@ import { HUB_ID, OPERATOR_ISSUER, TestHub, type TestPartner } from '../helpers/t
 
 /**
  * Rate limits (docs/observability.md): per partner, a typed RateLimited result that writes
- * nothing; per client address, HTTP 429 with Retry-After before anything else; counted in the
- * database, so two hub processes on one database share one budget.
+ * nothing, counted in the database, so two hub processes on one database share one budget; per
+ * client address, HTTP 429 with Retry-After before anything else, counted in each process's memory.
  */
 const nextWindow = () => new Promise((done) => setTimeout(done, 1100));
 
@@ -160,6 +160,32 @@ describe('per-address rate limit', () => {
       expect((await ask()).status).toBe(200);
     } finally {
       await nextWindow();
+      await hub.stop();
+    }
+  });
+});
+
+describe('per-address counters', () => {
+  it("are kept in each instance's memory: no database row, and each instance allows an address its own budget", async () => {
+    const hub = await TestHub.start({ env: { RATE_LIMIT_IP_PER_SECOND: '0', RATE_LIMIT_PARTNER_PER_SECOND: '0' } });
+    const pool = new Pool({ connectionString: databaseUrl(testServerUrl(), hub.databaseName) });
+    try {
+      const settings = { partner: { perSecond: 2, burst: 0 }, address: { perSecond: 2, burst: 0 } };
+      const [first, second] = [new RateLimits(pool, settings), new RateLimits(pool, settings)];
+      await nextWindow();
+      for (const limits of [first, second]) {
+        expect(await limits.address('192.0.2.7')).toBeUndefined();
+        expect(await limits.address('192.0.2.7')).toBeUndefined();
+        expect(await limits.address('192.0.2.7')).toBeGreaterThanOrEqual(1);
+      }
+      // Another address has a budget of its own.
+      expect(await first.address('192.0.2.8')).toBeUndefined();
+      // A partner's counter is a row (shared by the instances); an address's never is.
+      expect(await first.partner('ACME')).toBeUndefined();
+      const keys: Array<{ key: string }> = await hub.hub.dataSource.query('SELECT key FROM rate_limit ORDER BY key');
+      expect(keys.map(({ key }) => key)).toEqual(['partner:ACME']);
+    } finally {
+      await pool.end();
       await hub.stop();
     }
   });

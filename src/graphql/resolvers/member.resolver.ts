@@ -1,4 +1,5 @@
-import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Query, Resolver, Root } from 'type-graphql';
+import { Kind, type GraphQLResolveInfo, type SelectionSetNode } from 'graphql';
+import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Info, Query, Resolver, Root } from 'type-graphql';
 import type { LedgerQueryService } from '../../ledger/ledger-query.service';
 import type { MemberQueryService } from '../../members/member-query.service';
 import type { RequestContext } from '../context';
@@ -7,7 +8,41 @@ import { PageArgs } from '../types/connection.type';
 import { JournalEntryConnection, LotConnection } from '../types/ledger.type';
 import { Member, MemberConnection, MemberTier } from '../types/member.type';
 import type { TierService, VisibleTier } from '../../members/tiers';
+import type { SummaryPart } from '../../members/member-summary';
 import { referenceArg } from '../identifier-args';
+
+/** The Member fields read from the member summary (src/members/member-summary.ts), and the part each reads. */
+const SUMMARY_FIELDS: Readonly<Record<string, SummaryPart>> = {
+  balance: 'balance',
+  available: 'spendable',
+  combinedBalance: 'wallets',
+  tier: 'earned',
+};
+
+/**
+ * The summary parts the fields selected under this member field will read, so that the member is looked
+ * up and they are read in one statement. Fragments are followed; @skip/@include are not evaluated (a part
+ * read for a skipped field costs a column, one not foreseen is read by its field as usual).
+ */
+function summaryPartsAsked(info: GraphQLResolveInfo, partsAllowed: (part: SummaryPart) => boolean): SummaryPart[] {
+  const parts = new Set<SummaryPart>();
+  const visited = new Set<string>();
+  const walk = (selectionSet: SelectionSetNode | undefined) => {
+    for (const selection of selectionSet?.selections ?? []) {
+      if (selection.kind === Kind.FIELD) {
+        const part = SUMMARY_FIELDS[selection.name.value];
+        if (part !== undefined && partsAllowed(part)) parts.add(part);
+      } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+        walk(selection.selectionSet);
+      } else if (!visited.has(selection.name.value)) {
+        visited.add(selection.name.value);
+        walk(info.fragments[selection.name.value]?.selectionSet);
+      }
+    }
+  };
+  for (const node of info.fieldNodes) walk(node.selectionSet);
+  return [...parts];
+}
 
 @Resolver(() => Member)
 export class MemberResolver {
@@ -27,8 +62,9 @@ export class MemberResolver {
     nullable: true,
     description: 'The member behind a member token (signed by a partner); null if not enrolled there.',
   })
-  me(@Ctx() context: RequestContext): Promise<Member | null> {
-    return this.memberQueries.findMeOrNull(context.viewer);
+  me(@Ctx() context: RequestContext, @Info() info: GraphQLResolveInfo): Promise<Member | null> {
+    const parts = summaryPartsAsked(info, () => true);
+    return this.memberQueries.findMeOrNull(context.viewer, (partnerId, ref) => context.loaders.memberByRef(partnerId, ref, parts));
   }
 
   @Authorized('operator', 'finance', 'partner')
@@ -47,8 +83,16 @@ export class MemberResolver {
 
   @Authorized('partner')
   @Query(() => Member, { nullable: true, description: "A member by the calling partner's own reference." })
-  memberByRef(@Arg('ref', referenceArg) ref: string, @Ctx() context: RequestContext): Promise<Member | null> {
-    return this.memberQueries.findByRefForPartner(context.viewer, ref);
+  memberByRef(
+    @Arg('ref', referenceArg) ref: string,
+    @Ctx() context: RequestContext,
+    @Info() info: GraphQLResolveInfo,
+  ): Promise<Member | null> {
+    // A partner is refused combinedBalance (src/exchange/combined-balance.service.ts): its wallets are not read ahead.
+    const parts = summaryPartsAsked(info, (part) => part !== 'wallets');
+    return this.memberQueries.findByRefForPartner(context.viewer, ref, (partnerId, memberRef) =>
+      context.loaders.memberByRef(partnerId, memberRef, parts),
+    );
   }
 
   @FieldResolver(() => AmountScalar, {
