@@ -21,8 +21,8 @@ let oneStatement: Side;
 let operations: Side;
 
 async function setUp(env: Record<string, string>): Promise<Side> {
-  // Low thresholds, so that random issues cross tiers (tier.changed events).
-  const hub = await TestHub.start({ env: { TIERS: 'Base:0,Silver:300,Gold:900', ...env } });
+  // Low thresholds, so that random issues cross tiers (tier.changed events); small pools: two hubs share the server with other test files.
+  const hub = await TestHub.start({ env: { TIERS: 'Base:0,Silver:300,Gold:900', DATABASE_POOL_SIZE: '6', ...env } });
   const partners: Record<string, TestPartner> = {};
   for (const id of PARTNERS) partners[id] = await hub.registerPartner(id);
   const token = await hub.operatorToken();
