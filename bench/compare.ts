@@ -23,11 +23,13 @@ import { explainCaptured, formatExplained } from './explain';
 import { growthLoad } from './growth';
 import { HUB_ID, inParallel, startBenchHub, type BenchDatabase, type BenchHub } from './harness';
 import { initialisePgbench, runPgbench, vacuumAnalyze, waitForQuietHub } from './pgbench';
+import { paced } from './paced';
 
 /**
  * `npm run bench -- compare` (docs/benchmarks.md, "Side by side with pgbench"): pgbench TPC-B
  * and the hub on the same database server, interleaved —
  *   pgbench, issue, pgbench, redeem, pgbench, reads, pgbench, batch, pgbench, issue at half load, redeem at half load
+ * (the runs at half load evenly paced, bench/paced.ts)
  * per round — each hub figure as a ratio to the mean of the pgbench runs just before and after
  * it, with p50/p90/p99/max and the issue's target. With --growth the hub's database then gets a
  * bulk load (bench/growth.ts) and the rounds run again. Every statement the hub sent is then
@@ -121,7 +123,7 @@ interface Driven {
  */
 async function drive(
   fixture: Fixture,
-  options: { connections: number; seconds: number; overallRate?: number },
+  options: { connections: number; seconds: number },
   next: () => { body: string; headers?: Record<string, string> } | undefined,
   check: (status: number, body: string) => { ok: number; failed: number },
 ): Promise<Driven> {
@@ -133,7 +135,6 @@ async function drive(
     url: `${fixture.hub.url}/graphql`,
     connections: options.connections,
     duration: options.seconds,
-    overallRate: options.overallRate,
     timeout: 30,
     requests: [
       {
@@ -195,15 +196,22 @@ async function singleInstructions(
     JSON.stringify({ query, variables: { i: jws } }),
   );
   let n = 0;
-  const driven = await drive(
-    fixture,
-    { connections: options.connections, seconds: options.seconds, overallRate },
-    () => (n < bodies.length ? { body: bodies[n++]! } : undefined),
-    typenameIs(op === 'issue' ? 'IssueReceipt' : 'RedeemReceipt'),
-  );
+  const nextBody = () => (n < bodies.length ? { body: bodies[n++]! } : undefined);
+  const check = typenameIs(op === 'issue' ? 'IssueReceipt' : 'RedeemReceipt');
+  if (overallRate !== undefined) {
+    // At a given load, evenly paced (bench/paced.ts): autocannon's rate sends each second's share in a burst.
+    const run = await paced(
+      `${fixture.hub.url}/graphql`,
+      { rate: overallRate, seconds: options.seconds, connections: options.connections },
+      nextBody,
+      check,
+    );
+    const { p50, p90, p99, max } = run;
+    return { kind, rate: run.ok / run.duration, p50, p90, p99, max, failures: run.failed, note: `offered ${overallRate}/s, evenly paced` };
+  }
+  const driven = await drive(fixture, { connections: options.connections, seconds: options.seconds }, nextBody, check);
   const measure = measureOf(kind, driven);
-  if (overallRate !== undefined) measure.note = [`offered ${overallRate}/s`, measure.note].filter(Boolean).join('; ');
-  else fixture.lastRate[kind] = measure.rate;
+  fixture.lastRate[kind] = measure.rate;
   return measure;
 }
 
