@@ -22,14 +22,14 @@ import {
 import { explainCaptured, formatExplained } from './explain';
 import { growthLoad } from './growth';
 import { HUB_ID, inParallel, startBenchHub, type BenchDatabase, type BenchHub } from './harness';
-import { initialisePgbench, runPgbench, vacuumAnalyze, waitForQuietHub } from './pgbench';
+import { checkpoint, initialisePgbench, runPgbench, vacuumAnalyze, waitForQuietHub } from './pgbench';
 import { paced } from './paced';
 
 /**
  * `npm run bench -- compare` (docs/benchmarks.md, "Side by side with pgbench"): pgbench TPC-B
  * and the hub on the same database server, interleaved —
  *   pgbench, issue, pgbench, redeem, pgbench, reads, pgbench, batch, pgbench, issue at half load, redeem at half load
- * (the runs at half load evenly paced, bench/paced.ts)
+ * (the runs at half load evenly paced, bench/paced.ts, after a CHECKPOINT)
  * per round — each hub figure as a ratio to the mean of the pgbench runs just before and after
  * it, with p50/p90/p99/max and the issue's target. With --growth the hub's database then gets a
  * bulk load (bench/growth.ts) and the rounds run again. Every statement the hub sent is then
@@ -355,6 +355,7 @@ async function round(fixture: Fixture, pgbenchUrl: string, options: CompareOptio
     await pg();
   }
   const half = (kind: MeasureKind) => Math.max(1, Math.round((sequence.find((m) => m.kind === kind)?.rate ?? 2) / 2));
+  await checkpoint(fixture.hub.databaseUrl);
   await hub(() => singleInstructions(fixture, 'issue', options, half('issue')));
   await hub(() => singleInstructions(fixture, 'redeem', options, half('redeem')));
   return sequence;
