@@ -56,11 +56,16 @@ export async function initialisePgbench(url: string, scale: number): Promise<voi
   await vacuumAnalyze(url);
 }
 
-export async function vacuumAnalyze(url: string): Promise<void> {
+export function vacuumAnalyze(url: string): Promise<void> {
+  return runAlone(url, 'VACUUM ANALYZE');
+}
+
+/** One statement on a connection of its own (as the URL's user), closed after it. */
+async function runAlone(url: string, sql: string): Promise<void> {
   const client = new Client({ connectionString: url });
   await client.connect();
   try {
-    await client.query('VACUUM ANALYZE');
+    await client.query(sql);
   } finally {
     await client.end();
   }
@@ -72,14 +77,8 @@ export async function vacuumAnalyze(url: string): Promise<void> {
  * a run (max_wal_size) made the first run at half load after pgbench and the batches show a p99
  * three to four times that of the same run placed later.
  */
-export async function checkpoint(url: string): Promise<void> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query('CHECKPOINT');
-  } finally {
-    await client.end();
-  }
+export function checkpoint(url: string): Promise<void> {
+  return runAlone(url, 'CHECKPOINT');
 }
 
 /**
