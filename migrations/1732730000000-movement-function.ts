@@ -147,16 +147,66 @@ export class MovementFunction1732730000000 implements MigrationInterface {
         IF NOT v_issue AND v_t.balance - v_t.reserved < p_amount THEN
           RETURN jsonb_build_object('refusal', 'CH002', 'available', (v_t.balance - v_t.reserved)::text);
         END IF;
-        -- The jti is claimed now; if a transaction with the same jti committed meanwhile, its outcome is the answer.
-        INSERT INTO instruction (partner_id, jti, op, kid, request_hash, request_jws, received_at)
-        VALUES (p_partner_id, p_jti, p_op, p_kid, p_request_hash, p_request_jws, p_now)
+        -- The result first (the wallet is locked: its balance and lots cannot move), so that the jti is claimed with it.
+        v_rates := jsonb_build_object('contractId', v_t.contract_id::text, 'currency', v_t.currency)
+          || CASE WHEN v_issue THEN jsonb_build_object('issuePrice', v_t.issue_price) ELSE jsonb_build_object('redeemPrice', v_t.redeem_price) END;
+        IF v_issue THEN
+          v_vests := CASE WHEN v_t.pending_days > 0 THEN p_now + v_t.pending_days * interval '24 hours' END;
+          -- Whole months in UTC, the day clamped to the month's last (as addMonths in src/ledger/apply-entry.ts).
+          v_expires := ((p_now AT TIME ZONE 'UTC') + make_interval(months => v_t.lot_lifetime_months)) AT TIME ZONE 'UTC';
+          v_balance := v_t.balance + p_amount;
+          v_data := jsonb_build_object(
+            'entryId', p_entry_id, 'memberId', v_t.member_id, 'amount', p_amount::text, 'balance', v_balance::text,
+            'recordedAt', iso_millis(p_now), 'rates', v_rates, 'asset', 'CP',
+            'postings', jsonb_build_array(
+              jsonb_build_object('account', 'partner:' || p_partner_id || ':CP:issuance', 'amount', (-p_amount)::text),
+              jsonb_build_object('account', 'member:' || v_t.member_id || ':CP:wallet', 'amount', p_amount::text)))
+            || CASE WHEN v_vests IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('vestsAt', iso_millis(v_vests)) END;
+        ELSE
+          -- First-expiring-first-out over the wallet's spendable lots, along the lot_open index; stops once covered.
+          v_left_to_take := p_amount;
+          FOR v_lot_row IN
+            SELECT id, issuer_partner_id, remaining FROM lot
+            WHERE account_id = v_t.wallet_id AND remaining > 0 AND (vests_at IS NULL OR vests_at <= p_now) AND expires_at > p_now
+            ORDER BY expires_at, issued_at, id
+          LOOP
+            v_take := least(v_lot_row.remaining, v_left_to_take);
+            v_lot_ids := v_lot_ids || v_lot_row.id;
+            v_lot_takes := v_lot_takes || v_take;
+            v_lot_issuers := v_lot_issuers || v_lot_row.issuer_partner_id;
+            v_position := array_position(v_issuers, v_lot_row.issuer_partner_id);
+            IF v_position IS NULL THEN
+              v_issuers := v_issuers || v_lot_row.issuer_partner_id;
+              v_issuer_totals := v_issuer_totals || v_take;
+            ELSE
+              v_issuer_totals[v_position] := v_issuer_totals[v_position] + v_take;
+            END IF;
+            v_left_to_take := v_left_to_take - v_take;
+            EXIT WHEN v_left_to_take = 0;
+          END LOOP;
+          IF v_left_to_take > 0 THEN
+            RAISE EXCEPTION 'wallet %: lots fall % short of %', v_t.wallet_id, v_left_to_take, p_amount;
+          END IF;
+          v_balance := v_t.balance - p_amount;
+          SELECT coalesce(jsonb_agg(jsonb_build_object('issuerPartnerId', x.issuer, 'amount', x.total::text) ORDER BY x.n), '[]'::jsonb)
+            INTO v_consumed FROM unnest(v_issuers, v_issuer_totals) WITH ORDINALITY AS x(issuer, total, n);
+          v_data := jsonb_build_object(
+            'entryId', p_entry_id, 'memberId', v_t.member_id, 'amount', p_amount::text, 'balance', v_balance::text,
+            'recordedAt', iso_millis(p_now), 'rates', v_rates, 'asset', 'CP', 'consumed', v_consumed,
+            'postings', jsonb_build_array(
+              jsonb_build_object('account', 'member:' || v_t.member_id || ':CP:wallet', 'amount', (-p_amount)::text),
+              jsonb_build_object('account', 'partner:' || p_partner_id || ':CP:redemption', 'amount', p_amount::text)));
+        END IF;
+
+        -- The jti is claimed now, with the result (one write of the instruction row); if a transaction with the same jti
+        -- committed meanwhile, its outcome is the answer. (entry_id's foreign key is checked at commit.)
+        INSERT INTO instruction (partner_id, jti, op, kid, request_hash, request_jws, received_at, result, entry_id, member_id)
+        VALUES (p_partner_id, p_jti, p_op, p_kid, p_request_hash, p_request_jws, p_now, v_data, p_entry_id, v_t.member_id)
         ON CONFLICT (partner_id, jti) DO NOTHING;
         IF NOT FOUND THEN
           RETURN replayed_instruction(p_partner_id, p_jti);
         END IF;
 
-        v_rates := jsonb_build_object('contractId', v_t.contract_id::text, 'currency', v_t.currency)
-          || CASE WHEN v_issue THEN jsonb_build_object('issuePrice', v_t.issue_price) ELSE jsonb_build_object('redeemPrice', v_t.redeem_price) END;
         PERFORM set_config('coalition.counter_shards', p_counter_shards::text, true);
         INSERT INTO journal_entry (id, type, partner_id, jti, member_id, order_ref, occurred_at, recorded_at, rates, request_hash)
         VALUES (p_entry_id, p_op, p_partner_id, p_jti, v_t.member_id, p_order_ref, p_occurred_at, p_now, v_rates, p_request_hash);
@@ -164,12 +214,8 @@ export class MovementFunction1732730000000 implements MigrationInterface {
         IF v_issue THEN
           INSERT INTO posting (entry_id, account_id, asset, amount)
           VALUES (p_entry_id, v_t.counter_id, 'CP', -p_amount), (p_entry_id, v_t.wallet_id, 'CP', p_amount);
-          v_vests := CASE WHEN v_t.pending_days > 0 THEN p_now + v_t.pending_days * interval '24 hours' END;
-          -- Whole months in UTC, the day clamped to the month's last (as addMonths in src/ledger/apply-entry.ts).
-          v_expires := ((p_now AT TIME ZONE 'UTC') + make_interval(months => v_t.lot_lifetime_months)) AT TIME ZONE 'UTC';
           INSERT INTO lot (account_id, issuer_partner_id, entry_id, amount, remaining, issued_at, expires_at, vests_at)
           VALUES (v_t.wallet_id, p_partner_id, p_entry_id, p_amount, p_amount, p_now, v_expires, v_vests);
-          v_balance := v_t.balance + p_amount;
 
           -- The member's earned days (src/members/tiers.ts): count the issue, sum the window with the day as it now is.
           WITH counted AS (
@@ -208,43 +254,12 @@ export class MovementFunction1732730000000 implements MigrationInterface {
                    jsonb_build_object('previousTier', v_tier_before, 'tier', v_tier_after)
             FROM member_link ml WHERE ml.member_id = v_t.member_id ORDER BY ml.partner_id;
           END IF;
-          v_data := jsonb_build_object(
-            'entryId', p_entry_id, 'memberId', v_t.member_id, 'amount', p_amount::text, 'balance', v_balance::text,
-            'recordedAt', iso_millis(p_now), 'rates', v_rates, 'asset', 'CP',
-            'postings', jsonb_build_array(
-              jsonb_build_object('account', 'partner:' || p_partner_id || ':CP:issuance', 'amount', (-p_amount)::text),
-              jsonb_build_object('account', 'member:' || v_t.member_id || ':CP:wallet', 'amount', p_amount::text)))
-            || CASE WHEN v_vests IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('vestsAt', iso_millis(v_vests)) END;
           v_event_data := jsonb_build_object('jti', p_jti, 'entryId', p_entry_id, 'asset', 'CP', 'amount', p_amount::text, 'balance', v_balance::text)
             || CASE WHEN p_order_ref IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('orderRef', p_order_ref) END
             || CASE WHEN v_vests IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('vestsAt', iso_millis(v_vests)) END;
           INSERT INTO event (id, type, version, occurred_at, partner_id, member_id, data)
           VALUES (gen_random_uuid(), 'points.issued', 1, p_now, p_partner_id, v_t.member_id, v_event_data);
         ELSE
-          -- First-expiring-first-out over the wallet's spendable lots, along the lot_open index; stops once covered.
-          v_left_to_take := p_amount;
-          FOR v_lot_row IN
-            SELECT id, issuer_partner_id, remaining FROM lot
-            WHERE account_id = v_t.wallet_id AND remaining > 0 AND (vests_at IS NULL OR vests_at <= p_now) AND expires_at > p_now
-            ORDER BY expires_at, issued_at, id
-          LOOP
-            v_take := least(v_lot_row.remaining, v_left_to_take);
-            v_lot_ids := v_lot_ids || v_lot_row.id;
-            v_lot_takes := v_lot_takes || v_take;
-            v_lot_issuers := v_lot_issuers || v_lot_row.issuer_partner_id;
-            v_position := array_position(v_issuers, v_lot_row.issuer_partner_id);
-            IF v_position IS NULL THEN
-              v_issuers := v_issuers || v_lot_row.issuer_partner_id;
-              v_issuer_totals := v_issuer_totals || v_take;
-            ELSE
-              v_issuer_totals[v_position] := v_issuer_totals[v_position] + v_take;
-            END IF;
-            v_left_to_take := v_left_to_take - v_take;
-            EXIT WHEN v_left_to_take = 0;
-          END LOOP;
-          IF v_left_to_take > 0 THEN
-            RAISE EXCEPTION 'wallet %: lots fall % short of %', v_t.wallet_id, v_left_to_take, p_amount;
-          END IF;
           INSERT INTO posting (entry_id, account_id, asset, amount)
           VALUES (p_entry_id, v_t.wallet_id, 'CP', -p_amount), (p_entry_id, v_t.counter_id, 'CP', p_amount);
           UPDATE lot SET remaining = remaining - x.take
@@ -253,7 +268,8 @@ export class MovementFunction1732730000000 implements MigrationInterface {
           SELECT x.id, p_entry_id, x.issuer, p_partner_id, x.take, 'redeem'
           FROM unnest(v_lot_ids, v_lot_issuers, v_lot_takes) WITH ORDINALITY AS x(id, issuer, take, n) ORDER BY x.n;
 
-          -- What the kernel checks after every debit: spendable did not fall below zero, and the wallet's lots hold its balance.
+          -- What the kernel checks after every debit: spendable did not fall below zero, and the wallet's lots hold its balance
+          -- (which is the one the result gave).
           SELECT b.balance, wallet_reserved(b.account_id, p_now),
                  (SELECT coalesce(sum(remaining), 0) FROM lot WHERE lot.account_id = b.account_id AND remaining > 0)
             INTO v_after_balance, v_after_reserved, v_in_lots
@@ -262,19 +278,9 @@ export class MovementFunction1732730000000 implements MigrationInterface {
             RAISE EXCEPTION 'wallet %: spendable % after a redemption checked against %', v_t.wallet_id, v_after_balance - v_after_reserved,
               v_t.balance - v_t.reserved;
           END IF;
-          IF v_in_lots <> v_after_balance THEN
-            RAISE EXCEPTION 'wallet %: lots hold %, the v_balance is %', v_t.wallet_id, v_in_lots, v_after_balance;
+          IF v_in_lots <> v_after_balance OR v_after_balance <> v_balance THEN
+            RAISE EXCEPTION 'wallet %: lots hold %, the balance is %, the result says %', v_t.wallet_id, v_in_lots, v_after_balance, v_balance;
           END IF;
-          v_balance := v_after_balance;
-
-          SELECT coalesce(jsonb_agg(jsonb_build_object('issuerPartnerId', x.issuer, 'amount', x.total::text) ORDER BY x.n), '[]'::jsonb)
-            INTO v_consumed FROM unnest(v_issuers, v_issuer_totals) WITH ORDINALITY AS x(issuer, total, n);
-          v_data := jsonb_build_object(
-            'entryId', p_entry_id, 'memberId', v_t.member_id, 'amount', p_amount::text, 'balance', v_balance::text,
-            'recordedAt', iso_millis(p_now), 'rates', v_rates, 'asset', 'CP', 'consumed', v_consumed,
-            'postings', jsonb_build_array(
-              jsonb_build_object('account', 'member:' || v_t.member_id || ':CP:wallet', 'amount', (-p_amount)::text),
-              jsonb_build_object('account', 'partner:' || p_partner_id || ':CP:redemption', 'amount', p_amount::text)));
           v_event_data := jsonb_build_object('jti', p_jti, 'entryId', p_entry_id, 'asset', 'CP', 'amount', p_amount::text, 'balance', v_balance::text)
             || CASE WHEN p_order_ref IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('orderRef', p_order_ref) END
             || jsonb_build_object('consumed', v_consumed);
@@ -282,8 +288,6 @@ export class MovementFunction1732730000000 implements MigrationInterface {
           VALUES (gen_random_uuid(), 'points.redeemed', 1, p_now, p_partner_id, v_t.member_id, v_event_data);
         END IF;
 
-        UPDATE instruction SET result = v_data, entry_id = p_entry_id, member_id = v_t.member_id
-        WHERE partner_id = p_partner_id AND jti = p_jti;
         RETURN jsonb_build_object('replay', false, 'result', v_data);
       END
       $fn$;
