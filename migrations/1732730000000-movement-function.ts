@@ -25,36 +25,7 @@ export class MovementFunction1732730000000 implements MigrationInterface {
       -- shard of coalition.counter_shards; a transaction that sets coalition.counter_shard books all of its
       -- counter postings on that one shard (a batch: it locks those rows first, in account order, so that two
       -- batches never deadlock on them, and two batches that chose different shards do not wait for each other).
-      CREATE OR REPLACE FUNCTION posting_apply_to_balances() RETURNS trigger LANGUAGE plpgsql
-        SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $fn$
-      DECLARE
-        shards integer := least(greatest(coalesce(nullif(current_setting('coalition.counter_shards', true), '')::integer, 8), 1), 64);
-        fixed integer := nullif(current_setting('coalition.counter_shard', true), '')::integer;
-        moved record;
-        touched integer;
-      BEGIN
-        FOR moved IN
-          SELECT p.account_id, a.kind, sum(p.amount) AS delta
-          FROM new_postings p JOIN public.account a ON a.id = p.account_id
-          GROUP BY p.account_id, a.kind HAVING sum(p.amount) <> 0
-          ORDER BY p.account_id
-        LOOP
-          IF moved.kind IN ('wallet', 'prefunding', 'exposure') THEN
-            UPDATE public.account_balance SET balance = balance + moved.delta WHERE account_id = moved.account_id AND shard = 0;
-            GET DIAGNOSTICS touched = ROW_COUNT;
-            IF touched <> 1 THEN
-              RAISE EXCEPTION 'account % has no balance row', moved.account_id USING ERRCODE = 'P0001';
-            END IF;
-          ELSE
-            INSERT INTO public.account_balance AS current (account_id, kind, shard, balance)
-            VALUES (moved.account_id, moved.kind,
-                    (CASE WHEN fixed IS NULL THEN floor(random() * shards) ELSE abs(fixed) % shards END)::smallint, moved.delta)
-            ON CONFLICT (account_id, shard) DO UPDATE SET balance = current.balance + EXCLUDED.balance;
-          END IF;
-        END LOOP;
-        RETURN NULL;
-      END
-      $fn$;
+${balanceTrigger(true)}
 
       CREATE FUNCTION iso_millis(at timestamptz) RETURNS text LANGUAGE sql IMMUTABLE AS $$
         SELECT to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
@@ -351,10 +322,22 @@ export class MovementFunction1732730000000 implements MigrationInterface {
       DROP FUNCTION apply_cp_movement(text, text, text, text, text, text, timestamptz, text, bigint, text, timestamptz, uuid, integer, text[], bigint[], timestamptz);
       DROP FUNCTION replayed_instruction(text, text);
       DROP FUNCTION iso_millis(timestamptz);
+${balanceTrigger(false)}
+    `);
+  }
+}
+
+/**
+ * The balance trigger's function (made by the least-privilege migration, 1732470001000), with or
+ * without the fixed shard this migration adds: `up` installs it with, `down` puts the one before back.
+ */
+function balanceTrigger(fixedShard: boolean): string {
+  return `
       CREATE OR REPLACE FUNCTION posting_apply_to_balances() RETURNS trigger LANGUAGE plpgsql
         SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $fn$
       DECLARE
         shards integer := least(greatest(coalesce(nullif(current_setting('coalition.counter_shards', true), '')::integer, 8), 1), 64);
+        ${fixedShard ? "fixed integer := nullif(current_setting('coalition.counter_shard', true), '')::integer;" : ''}
         moved record;
         touched integer;
       BEGIN
@@ -372,13 +355,13 @@ export class MovementFunction1732730000000 implements MigrationInterface {
             END IF;
           ELSE
             INSERT INTO public.account_balance AS current (account_id, kind, shard, balance)
-            VALUES (moved.account_id, moved.kind, floor(random() * shards)::smallint, moved.delta)
+            VALUES (moved.account_id, moved.kind,
+                    (${fixedShard ? 'CASE WHEN fixed IS NULL THEN floor(random() * shards) ELSE abs(fixed) % shards END' : 'floor(random() * shards)'})::smallint,
+                    moved.delta)
             ON CONFLICT (account_id, shard) DO UPDATE SET balance = current.balance + EXCLUDED.balance;
           END IF;
         END LOOP;
         RETURN NULL;
       END
-      $fn$;
-    `);
-  }
+      $fn$;`;
 }
