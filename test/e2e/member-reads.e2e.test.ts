@@ -24,6 +24,8 @@ beforeAll(async () => {
   for (const amount of ['250', '1000']) expect((await acme.client.issuePoints({ member: 'ann', amount })).ok).toBe(true);
   // The partner's key is cached from here on: the reads below send their own statements only.
   await hub.graphql(APP_REFRESH, {}, await hub.memberToken(acme, 'ann'));
+  // …and the issues' receipts, stored in the background, are written before any statement is counted.
+  await hub.hub.services.instructions.flushReceipts();
 });
 
 afterAll(() => hub.stop());
@@ -97,6 +99,7 @@ describe('member reads side by side', () => {
     const bob = await bolt.client.enrollMember({ member: 'bob' });
     if (!bob.ok) throw new Error(JSON.stringify(bob));
     expect((await bolt.client.issuePoints({ member: 'bob', amount: '7' })).ok).toBe(true);
+    await hub.hub.services.instructions.flushReceipts();
     const summaries = new MemberSummaryService(hub.hub.readDataSource, new TierService(parseTiers('Base:0,Silver:1000'), 365), hub.clock);
     const { result, queries } = await queriesDuring(hub, () =>
       Promise.all([
