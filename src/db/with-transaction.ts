@@ -8,6 +8,9 @@ const RETRYABLE = new Set(['40001', '40P01']);
 export const pgCode = (error: unknown): string | undefined =>
   typeof error === 'object' && error !== null && 'code' in error ? String((error as { code: unknown }).code) : undefined;
 
+/** A serialization failure or a deadlock: the transaction may simply be tried again. */
+export const isRetryable = (error: unknown): boolean => RETRYABLE.has(pgCode(error) ?? '');
+
 /**
  * Runs `work` in one READ COMMITTED database transaction. If the work *returns* a DomainError
  * the transaction is rolled back — an error result means nothing was written — and the error
@@ -26,7 +29,7 @@ export async function withTransaction<T>(dataSource: DataSource, work: (tx: Enti
       return result;
     } catch (error) {
       if (runner.isTransactionActive) await runner.rollbackTransaction().catch(() => undefined);
-      if (attempt < limits.transactionRetriesMax && RETRYABLE.has(pgCode(error) ?? '')) continue;
+      if (attempt < limits.transactionRetriesMax && isRetryable(error)) continue;
       throw error;
     } finally {
       await runner.release();

@@ -4,7 +4,7 @@ import type { Clock } from '../common/clock';
 import { instructionMemberNow } from '../members/test-clocks';
 import { DomainError, ErrorCode, fail, isDomainError } from '../common/errors';
 import { newId } from '../common/ids';
-import { pgCode, withTransaction } from '../db/with-transaction';
+import { isRetryable, pgCode, withTransaction } from '../db/with-transaction';
 import type { ContractService } from '../partners/contract.service';
 import type { TierService } from '../members/tiers';
 import type { PartnerService } from '../partners/partner.service';
@@ -82,9 +82,6 @@ interface SignedReceipt {
   jti: string;
   receipt: string;
 }
-
-/** SQLSTATEs after which the whole transaction is tried again (withTransaction retries them). */
-const TRANSACTION_RETRYABLE = new Set(['40001', '40P01']);
 
 const idempotencyConflict = (jti: string): DomainError<ErrorCode.IDEMPOTENCY_CONFLICT> =>
   fail(ErrorCode.IDEMPOTENCY_CONFLICT, `jti ${jti} was already used for a different instruction`, { jti });
@@ -445,13 +442,13 @@ export class InstructionService {
     try {
       outcomes = await applyMovementsInTransaction(tx, run, input, false);
     } catch (error) {
-      if (TRANSACTION_RETRYABLE.has(pgCode(error) ?? '')) throw error;
+      if (isRetryable(error)) throw error;
       // One item failed (not refused): the run again, each item on its own, so that only that one fails.
       await tx.query('ROLLBACK TO SAVEPOINT batch_item');
       try {
         outcomes = await applyMovementsInTransaction(tx, run, input, true);
       } catch (again) {
-        if (TRANSACTION_RETRYABLE.has(pgCode(again) ?? '')) throw again;
+        if (isRetryable(again)) throw again;
         await tx.query('ROLLBACK TO SAVEPOINT batch_item');
         for (const item of run) results.set(item.index, new InstructionFailed(again));
         return run.length;
@@ -490,7 +487,7 @@ export class InstructionService {
       await tx.query(isDomainError(outcome) ? 'ROLLBACK TO SAVEPOINT batch_item' : 'RELEASE SAVEPOINT batch_item; SAVEPOINT batch_item');
       results.set(item.index, outcome);
     } catch (error) {
-      if (TRANSACTION_RETRYABLE.has(pgCode(error) ?? '')) throw error;
+      if (isRetryable(error)) throw error;
       await tx.query('ROLLBACK TO SAVEPOINT batch_item');
       results.set(item.index, amountTooLarge(item.op, error) ?? new InstructionFailed(error));
     }

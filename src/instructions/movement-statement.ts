@@ -3,7 +3,7 @@ import type { MovementClaims } from '../common/claims';
 import { ErrorCode, fail, type DomainError } from '../common/errors';
 import { newId } from '../common/ids';
 import { limits } from '../config/limits';
-import { pgCode } from '../db/with-transaction';
+import { isRetryable } from '../db/with-transaction';
 import { insufficientBalance } from '../ledger/kernel';
 import { CP } from '../ledger/ledger.repository';
 import type { TierService } from '../members/tiers';
@@ -61,9 +61,6 @@ export function movementData(result: MovementResult): AcceptedData {
   return data as AcceptedData;
 }
 
-/** Deadlock and serialization failure: the statement is its own transaction, so it is simply sent again. */
-const RETRYABLE = new Set(['40001', '40P01']);
-
 export interface MovementStatementInput {
   partnerId: string;
   kid: string;
@@ -93,7 +90,7 @@ function parameters(claims: MovementClaims, input: MovementStatementInput): unkn
     input.counterShards,
     input.tiers.rules.map((rule) => rule.name),
     input.tiers.rules.map((rule) => rule.threshold.toString()),
-    windowStart(input),
+    input.tiers.windowStart(input.now),
   ];
 }
 
@@ -125,7 +122,8 @@ export async function applyMovementStatement(
       const [row]: Array<{ outcome: MovementOutcome | Refusal }> = await dataSource.query(STATEMENT, values);
       return answerOf(row!.outcome, claims, input.partnerId);
     } catch (error) {
-      if (attempt < limits.transactionRetriesMax && RETRYABLE.has(pgCode(error) ?? '')) continue;
+      // A deadlock or serialization failure: the statement is its own transaction, so it is simply sent again.
+      if (attempt < limits.transactionRetriesMax && isRetryable(error)) continue;
       throw error;
     }
   }
@@ -188,7 +186,7 @@ export async function applyMovementsInTransaction(
       input.counterShards,
       input.tiers.rules.map((rule) => rule.name),
       input.tiers.rules.map((rule) => rule.threshold.toString()),
-      windowStart(input),
+      input.tiers.windowStart(input.now),
       isolated,
     ]);
   return row!.outcomes.map((answer, index) =>
@@ -197,6 +195,3 @@ export async function applyMovementsInTransaction(
       : answerOf(answer, items[index]!.claims, items[index]!.partnerId),
   );
 }
-
-const windowStart = (input: Pick<MovementStatementInput, 'now' | 'tiers'>): Date =>
-  new Date(input.now.getTime() - input.tiers.windowDays * 86_400_000);

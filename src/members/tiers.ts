@@ -86,7 +86,8 @@ export class TierService {
     return memberIds.map((id) => byMember.get(id) ?? 0n);
   }
 
-  private windowStart(at: Date): Date {
+  /** Where the tier window ending at `at` starts (excluded). */
+  windowStart(at: Date): Date {
     return new Date(at.getTime() - this.windowDays * 86_400_000);
   }
 
