@@ -3,6 +3,7 @@ import { promisify } from 'node:util';
 import { PartnerClient, signInstruction } from '@coalition-hub/partner-sdk';
 import { dropDatabase, ensureDatabase } from '../src/db/embedded';
 import { HUB_ID, startBenchHub, type BenchDatabase, type BenchHub } from './harness';
+import { vacuumAnalyze } from './pgbench';
 
 /**
  * Batches (docs/batches.md): instructions per second through submitInstructions, as a partner's
@@ -59,6 +60,11 @@ async function enrollInBatches(hub: BenchHub, partnerId: string, members: number
       refs.slice(from, from + 500).map((member) => ({ op: 'enroll' as const, fields: { member } })),
     );
     if (outcomes.some((outcome) => !outcome.ok)) throw new Error(`enrolment at ${partnerId} failed`);
+    // Some history before the statistics are taken (as compare seeds): plans made over empty ledger tables would scan them.
+    const seeded = await partner.client.submitMany(
+      refs.slice(from, from + 500).map((member) => ({ op: 'issue' as const, fields: { member, amount: '1' } })),
+    );
+    if (seeded.some((outcome) => !outcome.ok)) throw new Error(`seed issues at ${partnerId} failed`);
   }
   return partner;
 }
@@ -93,6 +99,8 @@ async function runSize(database: BenchDatabase, size: number, options: BatchBenc
       }
       bodies.push(mine);
     }
+    // As in compare: statistics for the members and their first entries, so that plans are made for tables of this size.
+    await vacuumAnalyze(hub.databaseUrl);
     const latencies: number[] = [];
     let accepted = 0;
     let refused = 0;

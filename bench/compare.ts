@@ -143,7 +143,8 @@ async function drive(
           const request_ = next();
           context.counted = request_ !== undefined;
           if (!request_) {
-            if (!exhausted) tracker.stop();
+            // Deferred: the first requests are set up while autocannon is still starting, before it has a stop().
+            if (!exhausted) setImmediate(() => tracker.stop());
             exhausted = true;
             return { ...request, headers: { 'content-type': 'application/json' }, body: filler };
           }

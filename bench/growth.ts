@@ -19,11 +19,12 @@ export interface GrowthOptions {
   members: number;
   partners: string[];
   progress: (line: string) => void;
+  /** Rows per transaction. */
+  batch?: number;
 }
 
-const BATCH = 50_000;
-
 export async function growthLoad(databaseUrl: string, options: GrowthOptions): Promise<void> {
+  const BATCH = options.batch ?? 50_000;
   const client = new Client({ connectionString: databaseUrl });
   await client.connect();
   const started = Date.now();
