@@ -13,6 +13,8 @@ import { Client } from 'pg';
  *
  * Member ids are md5('growth-member-<n>')::uuid, so that the entries find their member's
  * wallet without a lookup table; a second load into the same database continues the numbering.
+ * Batches load on `workers` connections side by side; each sets coalition.counter_shard to its
+ * own shard, so that their partner counter postings do not wait for one another.
  */
 export interface GrowthOptions {
   entries: number;
@@ -21,21 +23,73 @@ export interface GrowthOptions {
   progress: (line: string) => void;
   /** Rows per transaction. */
   batch?: number;
+  /** Connections loading batches side by side (each books its counter postings on its own shard). */
+  workers?: number;
+}
+
+/** Runs `count` batches of `size` from `first` on `workers` connections, each batch in its own transaction. */
+async function inBatches(
+  databaseUrl: string,
+  workers: number,
+  first: number,
+  count: number,
+  size: number,
+  load: (client: Client, from: number, to: number) => Promise<void>,
+  done: (loaded: number) => void,
+): Promise<void> {
+  let next = first;
+  const last = first + count - 1;
+  let loaded = 0;
+  const worker = async (shard: number) => {
+    const client = new Client({ connectionString: databaseUrl });
+    await client.connect();
+    try {
+      for (;;) {
+        const from = next;
+        if (from > last) return;
+        const to = Math.min(from + size - 1, last);
+        next = to + 1;
+        await client.query('BEGIN');
+        try {
+          await client.query(`SELECT set_config('coalition.counter_shard', $1, true)`, [String(shard)]);
+          await load(client, from, to);
+          await client.query('COMMIT');
+        } catch (error) {
+          await client.query('ROLLBACK').catch(() => undefined);
+          throw error;
+        }
+        loaded += to + 1 - from;
+        done(loaded);
+      }
+    } finally {
+      await client.end();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, workers) }, (_, shard) => worker(shard)));
 }
 
 export async function growthLoad(databaseUrl: string, options: GrowthOptions): Promise<void> {
-  const BATCH = options.batch ?? 50_000;
-  const client = new Client({ connectionString: databaseUrl });
-  await client.connect();
+  const size = options.batch ?? 50_000;
+  const workers = options.workers ?? 2;
   const started = Date.now();
   const elapsed = () => `${((Date.now() - started) / 1000).toFixed(0)} s`;
+  const client = new Client({ connectionString: databaseUrl });
+  await client.connect();
+  let firstMember: number;
+  let firstEntry: number;
   try {
-    const firstMember =
-      Number((await client.query(`SELECT count(*) AS n FROM member_link WHERE member_ref LIKE 'growth-%'`)).rows[0].n) || 0;
-    const lastMember = firstMember + options.members - 1;
-    for (let from = firstMember; from <= lastMember; from += BATCH) {
-      const to = Math.min(from + BATCH - 1, lastMember);
-      await client.query('BEGIN');
+    firstMember = Number((await client.query(`SELECT count(*) AS n FROM member_link WHERE member_ref LIKE 'growth-%'`)).rows[0].n) || 0;
+    firstEntry = Number((await client.query(`SELECT count(*) AS n FROM instruction WHERE jti LIKE 'growth-%'`)).rows[0].n) || 0;
+  } finally {
+    await client.end();
+  }
+  await inBatches(
+    databaseUrl,
+    workers,
+    firstMember,
+    options.members,
+    size,
+    async (client, from, to) => {
       await client.query(
         `INSERT INTO member (id, created_at)
          SELECT md5('growth-member-' || g)::uuid, now() - (g % 365) * interval '1 day' FROM generate_series($1::int, $2::int) g`,
@@ -56,15 +110,18 @@ export async function growthLoad(databaseUrl: string, options: GrowthOptions): P
          INSERT INTO account_balance (account_id, kind, shard, balance) SELECT id, 'wallet', 0, 0 FROM a`,
         [from, to],
       );
-      await client.query('COMMIT');
-      options.progress(`growth: members ${to + 1 - firstMember}/${options.members} (${elapsed()})`);
-    }
-    const totalMembers = firstMember + options.members;
-    const firstEntry = Number((await client.query(`SELECT count(*) AS n FROM instruction WHERE jti LIKE 'growth-%'`)).rows[0].n) || 0;
-    const lastEntry = firstEntry + options.entries - 1;
-    for (let from = firstEntry; from <= lastEntry; from += BATCH) {
-      const to = Math.min(from + BATCH - 1, lastEntry);
-      await client.query('BEGIN');
+    },
+    (loaded) => options.progress(`growth: members ${loaded}/${options.members} (${elapsed()})`),
+  );
+  const totalMembers = firstMember + options.members;
+  let reported = 0;
+  await inBatches(
+    databaseUrl,
+    workers,
+    firstEntry,
+    options.entries,
+    size,
+    async (client, from, to) => {
       // Entry g: member g mod members (at that member's partner), 1 to 97 CP, some day of the last year.
       const source = `SELECT g, 'growth-' || g AS jti, ($4::text[])[1 + (g % $3::int) % cardinality($4::text[])] AS partner_id,
                         md5('growth-member-' || (g % $3::int))::uuid AS member_id, 1 + g % 97 AS amount,
@@ -97,14 +154,12 @@ export async function growthLoad(databaseUrl: string, options: GrowthOptions): P
          SELECT t.wallet, t.partner_id, t.entry_id, t.amount, t.amount, t.at, t.at + interval '24 months' FROM t`,
         [from, to, totalMembers, options.partners],
       );
-      await client.query('COMMIT');
-      if ((to + 1 - firstEntry) % (BATCH * 4) === 0 || to === lastEntry)
-        options.progress(`growth: entries ${to + 1 - firstEntry}/${options.entries} (${elapsed()})`);
-    }
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
-    await client.end();
-  }
+    },
+    (loaded) => {
+      if (loaded - reported >= size * 4 || loaded === options.entries) {
+        reported = loaded;
+        options.progress(`growth: entries ${loaded}/${options.entries} (${elapsed()})`);
+      }
+    },
+  );
 }
