@@ -98,9 +98,10 @@ async function takeBackFromIssueLot(
   targets: MovementTargets,
   amount: bigint,
 ): Promise<LotChange[] | DomainError<ErrorCode.POINTS_ALREADY_SPENT>> {
+  // The issue's one lot is in the wallet it credited: looked up through the wallet's lots (lot_all), as lot has no index on entry_id.
   const [lot]: Array<{ id: string; remaining: string; pending: boolean }> = await tx.query(
-    'SELECT id, remaining, coalesce(vests_at > $2, false) AS pending FROM lot WHERE entry_id = $1 FOR UPDATE',
-    [originalId, context.now],
+    'SELECT id, remaining, coalesce(vests_at > $2, false) AS pending FROM lot WHERE account_id = $3 AND entry_id = $1 FOR UPDATE',
+    [originalId, context.now, targets.wallet.id],
   );
   assert(lot !== undefined, `issue ${originalId} has no lot`);
   const inLot = BigInt(lot.remaining);
