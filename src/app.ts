@@ -20,8 +20,11 @@ import { createLoaders, type RequestContext } from './graphql/context';
 import { InstructionResolver } from './graphql/resolvers/instruction.resolver';
 import { JournalEntryResolver, PostingResolver } from './graphql/resolvers/ledger.resolver';
 import { MemberResolver } from './graphql/resolvers/member.resolver';
+import { ExplainService } from './members/explain/explain.service';
 import { PartnerResolver } from './graphql/resolvers/partner.resolver';
 import { buildHubSchema } from './graphql/schema';
+// After the schema module: resolvers register their Member fields in the order schema.ts imports them (the SDL's order).
+import { BalanceExplanationResolver, MemberExplainResolver } from './graphql/resolvers/explain.resolver';
 import { EntityReferences } from './graphql/entity-references';
 import { HubMetrics } from './common/metrics';
 import { currentRequestId, requestAwareLogger } from './http/request-id';
@@ -203,6 +206,7 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
     const webhooks = new WebhookEndpointService(dataSource, config.webhooks.allowPrivateUrls);
     const webhookDelivery = new WebhookDeliveryService(dataSource, hubKeys, config.webhooks, metrics);
     const memberQueries = new MemberQueryService(readDataSource);
+    const explain = new ExplainService(readDataSource, clock);
     const schema = await buildHubSchema(
       [
         new InstructionResolver(instructions, ledger),
@@ -224,6 +228,8 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
         new TestClockResolver(testClocks),
         new MemberTestClockResolver(),
         new PersistedOperationResolver(persistedOperations),
+        new MemberExplainResolver(),
+        new BalanceExplanationResolver(),
       ],
       // Federation (docs/federation.md): other subgraphs reach members and partners as their direct queries do.
       new EntityReferences(memberQueries, partnerQueries).resolvers(),
@@ -295,6 +301,7 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
           memberSummaries,
           testClocks,
           persistedOperations,
+          explain,
         }),
         telemetry,
         requestId: currentRequestId() ?? 'none',

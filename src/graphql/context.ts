@@ -20,6 +20,8 @@ import type { TestClockService } from '../jobs/test-clocks.service';
 import type { TestClockRow } from '../members/test-clocks';
 import type { ContractPageRow, ContractRow, ContractService, HistoryRequest, RateRow, UnitRow } from '../partners/contract.service';
 import type { OperationPageRequest, PersistedOperationService, RegisteredOperation } from '../partners/persisted-operations.service';
+import type { ExplainRequest, ExplainService } from '../members/explain/explain.service';
+import type { BalanceSummary, ExplainLine } from '../members/explain/phrasing';
 
 export interface LoaderSources {
   ledger: LedgerQueryService;
@@ -36,6 +38,8 @@ export interface LoaderSources {
   testClocks?: TestClockService;
   /** Operations registered on partners' safelists (docs/security.md, "Persisted operations"). */
   persistedOperations: PersistedOperationService;
+  /** Explain a balance (docs/explain.md); on DATABASE_READ_URL when set, as the other member reads. */
+  explain: ExplainService;
 }
 
 /** Per-request batching: every field a list can fan out to goes through one of these. */
@@ -50,6 +54,7 @@ export function createLoaders({
   memberSummaries,
   testClocks,
   persistedOperations,
+  explain,
 }: LoaderSources) {
   // A member's balances, wallets and tier amount: every such field of a request in one statement.
   const summary = new DataLoader<SummaryRequest, SummaryValue, string>((requests) => memberSummaries.summaries(requests), {
@@ -108,6 +113,10 @@ export function createLoaders({
       (requests) => persistedOperations.operationPages(requests),
       { cacheKeyFn: ({ partnerId, page }) => `${partnerId}|${page.first}|${page.after ?? ''}` },
     ),
+    explainLines: new DataLoader<ExplainRequest, Connection<ExplainLine>, string>((requests) => explain.linePages(requests), {
+      cacheKeyFn: ({ memberId, identifiersOf, page }) => `${memberId}|${identifiersOf}|${page.first}|${page.after ?? ''}`,
+    }),
+    explainSummary: new DataLoader<string, BalanceSummary>((memberIds) => explain.summaries(memberIds)),
   };
 }
 
