@@ -33,10 +33,10 @@ async function submit<O extends 'redeem_reward' | 'use_entitlement' | 'issue'>(p
   return partner.client.submitSigned(op, signed.jws);
 }
 
-async function ok<T extends { ok: boolean }>(outcome: Promise<T>): Promise<T> {
+async function ok<T extends { ok: boolean }>(outcome: Promise<T>): Promise<Extract<T, { ok: true }>> {
   const result = await outcome;
   if (!result.ok) throw new Error(JSON.stringify(result));
-  return result;
+  return result as Extract<T, { ok: true }>;
 }
 
 async function createReward(partner: TestPartner, input: Record<string, unknown>): Promise<any> {
