@@ -211,7 +211,7 @@ describe('redeeming', () => {
 
     const byShop = await refusedWithNothingWritten(() => submit(shop, 'use_entitlement', { code }));
     expect(byShop).toMatchObject({ ok: false, errorCode: 'ENTITLEMENT_NOT_FOUND' });
-    const used = await ok(submit(air, 'use_entitlement', { code }));
+    const used = await ok(air.client.useEntitlement({ code }));
     expect(used.receipt.entitlement).toMatchObject({ code, status: 'used' });
     const twice = await submit(air, 'use_entitlement', { code });
     expect(twice).toMatchObject({ ok: false, errorCode: 'ENTITLEMENT_ALREADY_USED' });
