@@ -80,6 +80,10 @@ import { TestClockService } from './jobs/test-clocks.service';
 // Persisted operations and safelists (docs/security.md, "Persisted operations").
 import { PersistedOperationService } from './partners/persisted-operations.service';
 import { PersistedOperationResolver } from './graphql/resolvers/persisted-operation.resolver';
+import { MemberEntitlementResolver, RewardResolver } from './graphql/resolvers/reward.resolver';
+import { RewardCatalogue } from './rewards/catalogue';
+import { EntitlementQueries } from './rewards/entitlements';
+import { MemberRedemptions } from './rewards/redemption';
 import { persistedOperationStore, safelistPlugin } from './graphql/persisted-operations';
 
 export interface Hub {
@@ -207,6 +211,7 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
     const webhookDelivery = new WebhookDeliveryService(dataSource, hubKeys, config.webhooks, metrics);
     const memberQueries = new MemberQueryService(readDataSource);
     const explain = new ExplainService(readDataSource, clock);
+    const entitlements = new EntitlementQueries(dataSource);
     const schema = await buildHubSchema(
       [
         new InstructionResolver(instructions, ledger),
@@ -230,6 +235,13 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
         new PersistedOperationResolver(persistedOperations),
         new MemberExplainResolver(),
         new BalanceExplanationResolver(),
+        new RewardResolver(
+          new RewardCatalogue(dataSource, clock, tiers, config.defaultCurrency),
+          new MemberRedemptions(dataSource, clock, tiers, config.counterShards),
+          entitlements,
+          instructions,
+        ),
+        new MemberEntitlementResolver(entitlements),
       ],
       // Federation (docs/federation.md): other subgraphs reach members and partners as their direct queries do.
       new EntityReferences(memberQueries, partnerQueries).resolvers(),
@@ -320,9 +332,11 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
         settlementClose: config.settlementIntervalSeconds,
         holdExpiry: config.holdExpiryIntervalSeconds,
         vesting: config.vestingIntervalSeconds,
+        rewardExpiry: config.rewardExpiryIntervalSeconds,
       },
+      counterShards: config.counterShards,
     });
-    const recurring = [jobs.expiry, jobs.settlementClose, jobs.holdExpiry, jobs.vesting];
+    const recurring = [jobs.expiry, jobs.settlementClose, jobs.holdExpiry, jobs.vesting, jobs.rewardExpiry];
     // Every task the job queue runs in this process, by name (docs/operations.md, "Jobs").
     const tasks: Record<string, JobHandler> = {
       ...recurringTasks(recurring, logger, metrics),

@@ -25,6 +25,8 @@ import {
   type EnrollFields,
   type FieldsByOp,
   type PointsFields,
+  type RedeemRewardFields,
+  type UseEntitlementFields,
   type ReverseFields,
   type AcknowledgeFields,
   type DisputeFields,
@@ -248,6 +250,20 @@ export class PartnerClient {
   /** A refund: reverses (part of) an earlier issue or redemption of this partner, by its entryId. */
   reversePoints(fields: ReverseFields, opts?: SubmitOptions): Promise<Outcome<'reverse'>> {
     return this.submit('reverse', fields, opts);
+  }
+
+  /**
+   * Redeems a catalogue reward for your member (docs/rewards.md): the points are debited and the
+   * receipt carries the entitlement with its voucher code. Rewards of other partners marked
+   * coalition-wide (tier perks) can be redeemed too; they settle to the providing partner.
+   */
+  redeemReward(fields: RedeemRewardFields, opts?: SubmitOptions): Promise<Outcome<'redeem_reward'>> {
+    return this.submit('redeem_reward', fields, opts);
+  }
+
+  /** Marks an entitlement of one of your rewards used, by the code the member shows: once, before it expires. */
+  useEntitlement(fields: UseEntitlementFields, opts?: SubmitOptions): Promise<Outcome<'use_entitlement'>> {
+    return this.submit('use_entitlement', fields, opts);
   }
 
   /** Signs and sends an instruction; the receipt is pinned to this jti and this request's hash. */
@@ -555,6 +571,9 @@ const SIGNED_FIELDS: Record<Op, readonly string[]> = {
   transfer: ['jti', 'memberId', 'entryId', 'amount', 'balance', 'recordedAt', 'toMemberId', 'moved'],
   acknowledge: ['jti', 'statementId', 'digest', 'status'],
   dispute: ['jti', 'disputeId', 'statementId', 'digest', 'lines', 'status'],
+  // The entitlement (and its code) is in the signed receipt: read it from `receipt.entitlement`.
+  redeem_reward: ['jti', 'memberId', 'entryId', 'amount', 'balance', 'recordedAt', 'consumed'],
+  use_entitlement: ['jti', 'memberId'],
 };
 
 function checkDataAgainstReceipt(data: Record<string, unknown>, receipt: ReceiptClaims): void {

@@ -11,6 +11,15 @@ const REDEEM_RECEIPT = `... on RedeemReceipt {
       jti entryId memberId asset amount balance receipt replayed recordedAt
       consumed { issuerPartnerId amount }
     }`;
+const REWARD_RECEIPT = `... on RewardRedemptionReceipt {
+      jti entryId memberId amount balance receipt replayed recordedAt
+      consumed { issuerPartnerId amount }
+      entitlement { id code rewardId partnerId status expiresAt }
+    }`;
+const ENTITLEMENT_RECEIPT = `... on EntitlementUseReceipt {
+      jti memberId receipt replayed
+      entitlement { id code rewardId partnerId status expiresAt usedAt }
+    }`;
 const HOLD_RECEIPT = '... on HoldReceipt { jti holdId memberId amount status expiresAt available receipt replayed }';
 
 export const MUTATIONS: Record<Op, string> = {
@@ -87,6 +96,20 @@ export const MUTATIONS: Record<Op, string> = {
     ${ERROR_RESULT}
   }
 }`,
+  redeem_reward: `mutation RedeemRewardForMember($instruction: String!) {
+  result: redeemRewardForMember(instruction: $instruction) {
+    __typename
+    ${REWARD_RECEIPT}
+    ${ERROR_RESULT}
+  }
+}`,
+  use_entitlement: `mutation UseEntitlement($instruction: String!) {
+  result: useEntitlement(instruction: $instruction) {
+    __typename
+    ${ENTITLEMENT_RECEIPT}
+    ${ERROR_RESULT}
+  }
+}`,
 };
 
 /**
@@ -113,6 +136,8 @@ export const BATCH_MUTATION = `mutation SubmitInstructions($instructions: [Strin
           }
           ... on AcknowledgementReceipt { jti statementId digest statementStatus: status receipt replayed }
           ... on DisputeReceipt { jti disputeId statementId digest lines statementStatus: status receipt replayed }
+          ${REWARD_RECEIPT}
+          ${ENTITLEMENT_RECEIPT}
           ${ERROR_RESULT}
         }
       }
@@ -133,6 +158,8 @@ export const SUCCESS_TYPENAME = {
   transfer: 'TransferReceipt',
   acknowledge: 'AcknowledgementReceipt',
   dispute: 'DisputeReceipt',
+  redeem_reward: 'RewardRedemptionReceipt',
+  use_entitlement: 'EntitlementUseReceipt',
 } as const satisfies Record<Op, string>;
 
 export const INSTRUCTION_RECEIPT_QUERY = `query InstructionReceipt($jti: String!) {
@@ -204,6 +231,35 @@ export interface ReceiptDataByOp {
   transfer: TransferReceiptData;
   acknowledge: AcknowledgementReceiptData;
   dispute: DisputeReceiptData;
+  redeem_reward: RewardRedemptionReceiptData;
+  use_entitlement: EntitlementUseReceiptData;
+}
+
+/** An entitlement to a catalogue reward (docs/rewards.md): the voucher code the member shows the providing partner. */
+export interface EntitlementData {
+  id: string;
+  code: string;
+  rewardId: string;
+  /** The providing partner. */
+  partnerId: string;
+  /** issued, used, expired or refunded. */
+  status: string;
+  expiresAt: string;
+  usedAt?: string | null;
+}
+
+export interface RewardRedemptionReceiptData extends Omit<RedeemReceiptData, '__typename' | 'asset'> {
+  __typename: 'RewardRedemptionReceipt';
+  entitlement: EntitlementData;
+}
+
+export interface EntitlementUseReceiptData {
+  __typename: 'EntitlementUseReceipt';
+  jti: string;
+  memberId: string;
+  receipt: string;
+  replayed: boolean;
+  entitlement: EntitlementData;
 }
 
 /** A settlement statement acknowledged: the hub keeps your signed instruction as your acknowledgement. */

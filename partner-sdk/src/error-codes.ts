@@ -49,6 +49,13 @@ export const ERROR_CODES = [
   'UNKNOWN_EVENT_TYPE',
   'BATCH_TOO_LARGE',
   'SANDBOX_ONLY',
+  'REWARD_NOT_FOUND',
+  'REWARD_NOT_AVAILABLE',
+  'REWARD_NOT_ELIGIBLE',
+  'REWARD_OUT_OF_STOCK',
+  'ENTITLEMENT_NOT_FOUND',
+  'ENTITLEMENT_ALREADY_USED',
+  'ENTITLEMENT_EXPIRED',
 ] as const;
 
 /** A typed refusal's code: compare `outcome.errorCode` with one of these, and a misspelt code does not compile. */

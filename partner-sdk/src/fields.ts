@@ -6,6 +6,7 @@
 import {
   DISPUTE_LINES_MAX,
   DISPUTE_REASON_LENGTH_MAX,
+  ENTITLEMENT_CODE_PATTERN,
   HOLD_SECONDS_MAX,
   HOLD_SECONDS_MIN,
   OCCURRED_AT_PATTERN,
@@ -97,6 +98,19 @@ export interface DisputeFields {
   reason: string;
 }
 
+/** Redeem a catalogue reward on your member's behalf (docs/rewards.md). */
+export interface RedeemRewardFields {
+  member: string;
+  /** The reward's id (from the `rewards` list). */
+  reward: string;
+  orderRef?: string;
+}
+
+/** Mark an entitlement of one of your rewards used, by its voucher code. */
+export interface UseEntitlementFields {
+  code: string;
+}
+
 export interface FieldsByOp {
   enroll: EnrollFields;
   issue: PointsFields;
@@ -108,6 +122,8 @@ export interface FieldsByOp {
   transfer: TransferFields;
   acknowledge: AcknowledgeFields;
   dispute: DisputeFields;
+  redeem_reward: RedeemRewardFields;
+  use_entitlement: UseEntitlementFields;
 }
 
 /** The op fields as they appear in the signed claims. */
@@ -180,6 +196,8 @@ export interface ClaimsFieldsByOp {
   transfer: TransferClaimsFields;
   acknowledge: AcknowledgeClaimsFields;
   dispute: DisputeClaimsFields;
+  redeem_reward: RedeemRewardFields;
+  use_entitlement: UseEntitlementFields;
 }
 
 const ALLOWED: Record<Op, readonly string[]> = {
@@ -193,6 +211,8 @@ const ALLOWED: Record<Op, readonly string[]> = {
   transfer: ['member', 'to', 'amount', 'orderRef'],
   acknowledge: ['statement', 'digest'],
   dispute: ['statement', 'digest', 'lines', 'reason'],
+  redeem_reward: ['member', 'reward', 'orderRef'],
+  use_entitlement: ['code'],
 };
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
@@ -259,6 +279,17 @@ export function claimsFields(op: Op, fields: FieldsByOp[Op]): ClaimsFieldsByOp[O
     if (!ALLOWED[op].includes(name)) throw new TypeError(`unknown field "${name}" for op ${op}`);
   }
   if (op === 'acknowledge' || op === 'dispute') return statementFields(op, raw);
+  if (op === 'use_entitlement') {
+    if (typeof raw.code !== 'string' || !ENTITLEMENT_CODE_PATTERN.test(raw.code))
+      throw new TypeError('code must be a voucher code: 26 characters A-Z and 2-7');
+    return { code: raw.code } satisfies UseEntitlementFields;
+  }
+  if (op === 'redeem_reward') {
+    if (typeof raw.reward !== 'string' || !UUID_PATTERN.test(raw.reward)) throw new TypeError('reward must be the id of a reward (a UUID)');
+    const out: RedeemRewardFields = { member: checkReference('member', raw.member), reward: raw.reward };
+    if (raw.orderRef !== undefined) out.orderRef = checkReference('orderRef', raw.orderRef);
+    return out;
+  }
   if (op === 'reverse') {
     if (typeof raw.entry !== 'string' || !UUID_PATTERN.test(raw.entry))
       throw new TypeError('entry must be the entryId of an issue or redemption receipt');

@@ -25,11 +25,24 @@ export const ACCESS_TOKEN_LIFETIME_SECONDS_MAX = 3600;
 /** Tolerated clock difference between a partner and the hub. */
 export const CLOCK_SKEW_SECONDS_MAX = 60;
 
-export const OPS = ['enroll', 'issue', 'redeem', 'authorize', 'capture', 'void', 'reverse', 'transfer', 'acknowledge', 'dispute'] as const;
+export const OPS = [
+  'enroll',
+  'issue',
+  'redeem',
+  'authorize',
+  'capture',
+  'void',
+  'reverse',
+  'transfer',
+  'acknowledge',
+  'dispute',
+  'redeem_reward',
+  'use_entitlement',
+] as const;
 export type Op = (typeof OPS)[number];
 
 /** Ops whose receipt names a ledger entry (and the member's balance after it). */
-export const ENTRY_OPS = ['issue', 'redeem', 'capture', 'reverse', 'transfer'] as const;
+export const ENTRY_OPS = ['issue', 'redeem', 'capture', 'reverse', 'transfer', 'redeem_reward'] as const;
 /** Ops about a settlement statement (no member, no entry). */
 export const STATEMENT_OPS = ['acknowledge', 'dispute'] as const;
 /** Ops whose receipt names a hold (two-phase redemption). */
@@ -43,6 +56,9 @@ export const HOLD_SECONDS_MAX = 7 * 24 * 3600;
 /** Settlement statements: the lines one dispute may name, and the length of its reason. */
 export const DISPUTE_LINES_MAX = 1000;
 export const DISPUTE_REASON_LENGTH_MAX = 2000;
+
+/** An entitlement's voucher code (docs/rewards.md): 128 random bits in base32 (RFC 4648, no padding). */
+export const ENTITLEMENT_CODE_PATTERN = /^[A-Z2-7]{26}$/;
 
 /** Hub ids for holds, entries and members are UUIDs. */
 export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;

@@ -58,7 +58,8 @@ export interface HoldReceiptClaims<O extends 'authorize' | 'void' = 'authorize' 
 }
 
 export interface PointsReceiptClaims<
-  O extends 'issue' | 'redeem' | 'capture' | 'reverse' | 'transfer' = 'issue' | 'redeem' | 'capture' | 'reverse' | 'transfer',
+  O extends 'issue' | 'redeem' | 'capture' | 'reverse' | 'transfer' | 'redeem_reward' =
+    'issue' | 'redeem' | 'capture' | 'reverse' | 'transfer' | 'redeem_reward',
 > extends ReceiptClaimsBase {
   op: O;
   /** The ledger entry the instruction created. */
@@ -80,7 +81,21 @@ export type ReceiptClaims<O extends Op = Op> = {
   transfer: PointsReceiptClaims<'transfer'>;
   acknowledge: StatementReceiptClaims<'acknowledge'>;
   dispute: StatementReceiptClaims<'dispute'>;
+  redeem_reward: PointsReceiptClaims<'redeem_reward'> & { entitlement: EntitlementReceiptClaim };
+  use_entitlement: ReceiptClaimsBase & { op: 'use_entitlement'; entitlement: EntitlementReceiptClaim };
 }[O];
+
+/** The entitlement a reward redemption or use signs (docs/rewards.md). */
+export interface EntitlementReceiptClaim {
+  id: string;
+  code: string;
+  rewardId: string;
+  partnerId: string;
+  memberId: string;
+  status: string;
+  expiresAt: string;
+  usedAt: string | null;
+}
 
 export interface StatementReceiptClaims<O extends 'acknowledge' | 'dispute' = 'acknowledge' | 'dispute'> extends ReceiptClaimsBase {
   op: O;

@@ -81,6 +81,24 @@ export interface DisputeClaims {
   reason: string;
 }
 
+/** A partner redeems a catalogue reward on its member's behalf (docs/rewards.md). */
+export interface RedeemRewardClaims {
+  op: 'redeem_reward';
+  jti: string;
+  /** The signing partner's reference for the member. */
+  member: string;
+  /** The reward's id. */
+  reward: string;
+  orderRef: string | null;
+}
+
+/** The providing partner marks an entitlement used, by its voucher code. */
+export interface UseEntitlementClaims {
+  op: 'use_entitlement';
+  jti: string;
+  code: string;
+}
+
 export type InstructionClaims =
   | EnrollClaims
   | MovementClaims
@@ -90,7 +108,9 @@ export type InstructionClaims =
   | ReverseClaims
   | TransferClaims
   | AcknowledgeClaims
-  | DisputeClaims;
+  | DisputeClaims
+  | RedeemRewardClaims
+  | UseEntitlementClaims;
 
 /** The claims of one op: `ClaimsOf<'issue'>` is MovementClaims with op 'issue'. */
 export type ClaimsOf<O extends InstructionClaims['op']> = InstructionClaims extends infer C

@@ -24,6 +24,16 @@ export const INSTRUCTION_REJECTIONS = [
 
 const R = INSTRUCTION_REJECTIONS;
 
+/** Why a reward cannot be redeemed, however it is asked for (docs/rewards.md). */
+const REWARD_REFUSALS = [
+  ErrorCode.UNKNOWN_MEMBER,
+  ErrorCode.REWARD_NOT_FOUND,
+  ErrorCode.REWARD_NOT_AVAILABLE,
+  ErrorCode.REWARD_NOT_ELIGIBLE,
+  ErrorCode.REWARD_OUT_OF_STOCK,
+  ErrorCode.INSUFFICIENT_BALANCE,
+] as const;
+
 /**
  * The error codes each operation can return, declared once. The op's result type is
  * `Result | OpError<op>`, so the compiler refuses a code outside its list; the GraphQL result
@@ -58,6 +68,9 @@ export const OP_ERRORS = {
   transfer: [...R, ErrorCode.INVALID_AMOUNT, ErrorCode.UNKNOWN_MEMBER, ErrorCode.INSUFFICIENT_BALANCE, ErrorCode.TRANSFER_NOT_ALLOWED],
   acknowledge: [...R, ErrorCode.STATEMENT_NOT_FOUND, ErrorCode.STATEMENT_DIGEST_MISMATCH, ErrorCode.STATEMENT_STATUS_CONFLICT],
   dispute: [...R, ErrorCode.STATEMENT_NOT_FOUND, ErrorCode.STATEMENT_DIGEST_MISMATCH, ErrorCode.STATEMENT_STATUS_CONFLICT],
+  // The rewards catalogue (docs/rewards.md): a partner redeems on a member's behalf, the providing partner uses an entitlement.
+  redeem_reward: [...R, ...REWARD_REFUSALS],
+  use_entitlement: [...R, ErrorCode.ENTITLEMENT_NOT_FOUND, ErrorCode.ENTITLEMENT_ALREADY_USED, ErrorCode.ENTITLEMENT_EXPIRED],
   // Member-token exchanges.
   quote: [
     ErrorCode.UNKNOWN_ASSET,
@@ -92,6 +105,10 @@ export const OP_ERRORS = {
   testClocks: [ErrorCode.SANDBOX_ONLY],
   createTestClock: [ErrorCode.SANDBOX_ONLY, ErrorCode.INVALID_INPUT],
   testClockChange: [ErrorCode.SANDBOX_ONLY, ErrorCode.NOT_FOUND, ErrorCode.INVALID_INPUT],
+  // The rewards catalogue (docs/rewards.md): a member redeems with a member token (idempotency key), a partner manages its rewards.
+  redeemReward: [...REWARD_REFUSALS, ErrorCode.IDEMPOTENCY_CONFLICT, ErrorCode.INVALID_INPUT],
+  createReward: [ErrorCode.INVALID_INPUT],
+  updateReward: [ErrorCode.NOT_FOUND, ErrorCode.INVALID_INPUT],
 } as const satisfies Record<Op, readonly ErrorCode[]> & Record<string, readonly ErrorCode[]>;
 
 /** An operation that returns typed errors: an instruction op, or one of the other mutations above. */

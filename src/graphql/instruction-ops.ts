@@ -16,6 +16,8 @@ export const INSTRUCTION_MUTATIONS = {
   reversePoints: 'reverse',
   acknowledgeStatement: 'acknowledge',
   disputeStatement: 'dispute',
+  redeemRewardForMember: 'redeem_reward',
+  useEntitlement: 'use_entitlement',
 } as const satisfies Record<string, Op>;
 
 /** The op label of a signed mutation field; `unknown` for one this list misses. */

@@ -19,6 +19,7 @@ import { WebhookDeliveryResolver, WebhookEndpointResolver } from './resolvers/we
 import { MemberTestClockResolver, TestClockResolver } from './resolvers/test-clock.resolver';
 import { PersistedOperationResolver } from './resolvers/persisted-operation.resolver';
 import { BalanceExplanationResolver, MemberExplainResolver } from './resolvers/explain.resolver';
+import { MemberEntitlementResolver, RewardResolver } from './resolvers/reward.resolver';
 
 export const resolverClasses = [
   InstructionResolver,
@@ -42,6 +43,8 @@ export const resolverClasses = [
   PersistedOperationResolver,
   MemberExplainResolver,
   BalanceExplanationResolver,
+  RewardResolver,
+  MemberEntitlementResolver,
 ] as const;
 
 const authChecker: AuthChecker<RequestContext, Role> = ({ context, info }, roles) => {

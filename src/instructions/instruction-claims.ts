@@ -4,6 +4,7 @@ import {
   CLOCK_SKEW_SECONDS_MAX,
   DISPUTE_LINES_MAX,
   DISPUTE_REASON_LENGTH_MAX,
+  ENTITLEMENT_CODE_PATTERN,
   HOLD_SECONDS_DEFAULT,
   HOLD_SECONDS_MAX,
   HOLD_SECONDS_MIN,
@@ -101,6 +102,19 @@ const disputeSchema = z.strictObject({
   reason: z.string().min(1).max(DISPUTE_REASON_LENGTH_MAX),
 });
 
+const redeemRewardSchema = z.strictObject({
+  ...base,
+  op: z.literal('redeem_reward'),
+  member: reference,
+  reward: z.string().regex(UUID_PATTERN, 'the id of a reward'),
+  orderRef: reference.optional(),
+});
+const useEntitlementSchema = z.strictObject({
+  ...base,
+  op: z.literal('use_entitlement'),
+  code: z.string().regex(ENTITLEMENT_CODE_PATTERN, 'a voucher code: 26 characters A-Z and 2-7'),
+});
+
 const schemas = {
   enroll: enrollSchema,
   issue: movementSchema('issue'),
@@ -112,6 +126,8 @@ const schemas = {
   transfer: transferSchema,
   acknowledge: acknowledgeSchema,
   dispute: disputeSchema,
+  redeem_reward: redeemRewardSchema,
+  use_entitlement: useEntitlementSchema,
 } as const;
 
 function amountOf(value: unknown): bigint | DomainError<ErrorCode.INVALID_AMOUNT> {
@@ -150,6 +166,9 @@ export function parseInstructionClaims(
   if (data.op === 'enroll') {
     return { op: 'enroll', jti: data.jti, member: data.member, emailHash: data.emailHash ?? null, phoneHash: data.phoneHash ?? null };
   }
+  if (data.op === 'redeem_reward')
+    return { op: 'redeem_reward', jti: data.jti, member: data.member, reward: data.reward, orderRef: data.orderRef ?? null };
+  if (data.op === 'use_entitlement') return { op: 'use_entitlement', jti: data.jti, code: data.code };
   if (data.op === 'void') return { op: 'void', jti: data.jti, hold: data.hold };
   if (data.op === 'acknowledge') return { op: 'acknowledge', jti: data.jti, statement: data.statement, digest: data.digest };
   if (data.op === 'dispute') {

@@ -97,7 +97,10 @@ export function eventsOf(claims: InstructionClaims, partnerId: string, data: Res
           lines: data.lines,
         }),
       ];
+    case 'redeem_reward':
+      return [redeemed(event, data, orderRef)];
     case 'enroll':
+    case 'use_entitlement':
       return [];
   }
 }

@@ -5,6 +5,7 @@ import type { ExpiryRun, ExpiryService } from '../operations/expire';
 import { announceVestedLots, expireDueHolds } from '../ledger/maturity';
 import type { ScheduledCloseRun, SettlementService } from '../settlement/settlement.service';
 import type { RecurringJob } from './recurring';
+import { closeExpiredEntitlements, type RewardExpiryRun } from '../rewards/refunds';
 
 /** Holds or lots taken per transaction. */
 const BATCH = 200;
@@ -20,6 +21,7 @@ export interface ScheduledJobs {
   settlementClose: RecurringJob<ScheduledCloseRun>;
   holdExpiry: RecurringJob<MaturityRun>;
   vesting: RecurringJob<MaturityRun>;
+  rewardExpiry: RecurringJob<RewardExpiryRun>;
 }
 
 export interface ScheduledJobsOptions {
@@ -27,7 +29,8 @@ export interface ScheduledJobsOptions {
   clock: Clock;
   expiry: ExpiryService;
   settlement: SettlementService;
-  intervals: { expiry: number; settlementClose: number; holdExpiry: number; vesting: number };
+  intervals: { expiry: number; settlementClose: number; holdExpiry: number; vesting: number; rewardExpiry: number };
+  counterShards: number;
 }
 
 export function scheduledJobs(options: ScheduledJobsOptions): ScheduledJobs {
@@ -75,6 +78,18 @@ export function scheduledJobs(options: ScheduledJobsOptions): ScheduledJobs {
       report: (run) => ({ outcome: 'ok', items: run.items }),
       log: (run, logger) => {
         if (run.items > 0) logger.info({ lotsVested: run.items }, 'vesting run');
+      },
+    },
+    // Each entitlement closed in its own transaction under its row lock, read again: runs at once close it once.
+    rewardExpiry: {
+      task: 'reward-expiry',
+      metric: 'reward_expiry',
+      intervalSeconds: intervals.rewardExpiry,
+      run: () => closeExpiredEntitlements(dataSource, clock.now(), options.counterShards),
+      report: (run) => ({ outcome: 'ok', items: run.expired + run.refunded }),
+      log: (run, logger) => {
+        if (run.expired + run.refunded > 0)
+          logger.info({ ...run, pointsRefunded: run.pointsRefunded.toString() }, 'reward entitlements closed');
       },
     },
   };

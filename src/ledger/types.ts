@@ -13,7 +13,8 @@ export type AccountKind =
   | 'prefunding'
   | 'exposure'
   | 'funding';
-export type EntryType = 'issue' | 'redeem' | 'expire' | 'reversal' | 'transfer' | 'exchange' | 'adjustment' | 'funding';
+export type EntryType =
+  'issue' | 'redeem' | 'expire' | 'reversal' | 'transfer' | 'exchange' | 'adjustment' | 'funding' | 'reward' | 'reward_refund';
 
 /** An account as readers see it. */
 export interface Account {

@@ -161,8 +161,11 @@ function memberSourceOf(claims: InstructionClaims): { kind: 'ref' | 'hold' | 'en
       return { kind: 'hold', value: (claims as ClaimsOf<'capture' | 'void'>).hold };
     case 'reverse':
       return { kind: 'entry', value: claims.entry };
+    case 'redeem_reward':
+      return { kind: 'ref', value: claims.member };
     case 'acknowledge':
     case 'dispute':
+    case 'use_entitlement':
       return null;
   }
 }

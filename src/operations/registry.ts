@@ -15,9 +15,13 @@ import { redeemPoints } from './redeem';
 import { reverseEntry, type ReversalResult } from './reverse';
 import { transferPoints, type TransferResult } from './transfer';
 import { voidRedemption } from './void';
+import { redeemRewardForMember, useEntitlementByCode } from '../rewards/operations';
+import type { RewardRedemption } from '../rewards/redemption';
+import type { EntitlementUse } from '../rewards/entitlements';
 
 /** What an accepted instruction answers (and its receipt signs). */
-export type AcceptedData = (Enrolled | MovementResult | HoldResult | StatementActionResult) & Record<string, unknown>;
+export type AcceptedData = (Enrolled | MovementResult | HoldResult | StatementActionResult | RewardRedemption | EntitlementUse) &
+  Record<string, unknown>;
 
 /** What every operation gets: the movement context and the services an operation may consult. */
 export interface OperationContext extends MovementContext {
@@ -27,7 +31,8 @@ export interface OperationContext extends MovementContext {
 export type InstructionOp = Claims['op'];
 
 /** What any operation answers when it succeeds, before it is stored as the instruction's result. */
-export type OperationSuccess = Enrolled | MovementResult | HoldResult | StatementActionResult | TransferResult | ReversalResult;
+export type OperationSuccess =
+  Enrolled | MovementResult | HoldResult | StatementActionResult | TransferResult | ReversalResult | RewardRedemption | EntitlementUse;
 
 /**
  * One operation. Its refusals are `OpError<O>`: the compiler refuses an operation that could
@@ -56,4 +61,6 @@ export const OPERATIONS: { [O in InstructionOp]: Operation<O> } = {
   transfer: (tx, context, claims) => transferPoints(tx, context, context.contracts, claims),
   acknowledge: (tx, context, claims) => acknowledgeStatement(tx, context, claims),
   dispute: (tx, context, claims) => disputeStatement(tx, context, claims),
+  redeem_reward: (tx, context, claims) => redeemRewardForMember(tx, context, claims),
+  use_entitlement: (tx, context, claims) => useEntitlementByCode(tx, context, claims),
 };

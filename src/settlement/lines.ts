@@ -17,6 +17,8 @@
  * | breakage        | P's lots expired                             | − funded value × P's breakage share              |
  * | adjustment      | finance resolving a dispute                  | ± the adjustment                                |
  * | prefunded       | a prepaid partner's issue, paid in advance   | − the issue money drawn from its prepaid balance |
+ * | reward          | a catalogue reward redeemed at Q (docs/rewards.md) | − Q's declared cost on the entry          |
+ * | reward_refund   | an unused entitlement refunded               | + the declared cost of its reward line back      |
  *
  * The *funded value* of points leaving a lot is what its issuer paid in for them, exactly: the
  * lot's value is its issue line (points × price, rounded once); each time points leave the lot
@@ -137,6 +139,13 @@ lines AS (
   FROM counter c LEFT JOIN redeem_reversal rr ON rr.entry_id = c.entry_id
   WHERE c.account_kind = 'redemption' AND c.type IN ('redeem', 'exchange', 'reversal')
   UNION ALL
+  SELECT c.partner_id, c.seq, c.entry_id, c.recorded_at, c.order_ref, c.rates->>'rewardId',
+         CASE WHEN c.type = 'reward' THEN 'reward' ELSE 'reward_refund' END,
+         abs(c.amount), NULL,
+         CASE WHEN c.type = 'reward' THEN -(c.rates->>'rewardCostMinor')::bigint ELSE (c.rates->>'rewardCostMinor')::bigint END
+  FROM counter c
+  WHERE c.account_kind = 'redemption' AND c.type IN ('reward', 'reward_refund')
+  UNION ALL
   SELECT e.partner_id, e.seq, e.id, e.recorded_at, NULL, NULL, 'breakage',
          fe.points,
          coalesce((e.rates->>'breakageShare')::numeric, 0),
@@ -189,7 +198,7 @@ export const PERIOD_OBLIGATIONS_SQL = `
 WITH RECURSIVE ${PERIOD_CTES}
 SELECT issuer_partner_id, consumer_partner_id, sum(amount)::text AS points, sum(funded_minor)::text AS funded_minor
 FROM funded
-WHERE type IN ('redeem', 'exchange') OR (type = 'reversal' AND amount < 0)
+WHERE type IN ('redeem', 'exchange', 'reward') OR (type IN ('reversal', 'reward_refund') AND amount < 0)
 GROUP BY issuer_partner_id, consumer_partner_id
 HAVING sum(amount) <> 0 OR sum(funded_minor) <> 0
 ORDER BY issuer_partner_id, consumer_partner_id`;
@@ -202,12 +211,22 @@ export const PERIOD_FUNDING_SQL = `
 WITH RECURSIVE ${PERIOD_CTES}
 SELECT
   (SELECT coalesce(sum(funded_minor), 0) FROM created)::text AS created_minor,
-  (SELECT coalesce(sum(funded_minor), 0) FROM funded WHERE type IN ('redeem', 'exchange') OR (type = 'reversal' AND amount < 0))::text AS consumed_minor,
+  (SELECT coalesce(sum(funded_minor), 0) FROM funded WHERE type IN ('redeem', 'exchange', 'reward') OR (type IN ('reversal', 'reward_refund') AND amount < 0))::text AS consumed_minor,
   (SELECT coalesce(sum(funded_minor), 0) FROM funded WHERE type = 'expire')::text AS expired_minor,
   (SELECT coalesce(sum(funded_minor), 0) FROM funded WHERE type = 'reversal' AND amount > 0)::text AS refunded_minor`;
 
 export type LineKind =
-  'issue' | 'exchange_in' | 'redeem' | 'exchange_out' | 'issue_reversal' | 'redeem_reversal' | 'breakage' | 'adjustment' | 'prefunded';
+  | 'issue'
+  | 'exchange_in'
+  | 'redeem'
+  | 'exchange_out'
+  | 'issue_reversal'
+  | 'redeem_reversal'
+  | 'breakage'
+  | 'adjustment'
+  | 'prefunded'
+  | 'reward'
+  | 'reward_refund';
 
 export const LINE_KINDS: readonly LineKind[] = [
   'issue',
@@ -219,10 +238,12 @@ export const LINE_KINDS: readonly LineKind[] = [
   'breakage',
   'adjustment',
   'prefunded',
+  'reward',
+  'reward_refund',
 ];
 
 /** Lines whose money the hub pays out for points consumed (what the spread is measured against). */
-export const CONSUMPTION_KINDS: ReadonlySet<LineKind> = new Set(['redeem', 'exchange_out', 'redeem_reversal']);
+export const CONSUMPTION_KINDS: ReadonlySet<LineKind> = new Set(['redeem', 'exchange_out', 'redeem_reversal', 'reward', 'reward_refund']);
 
 export interface LineRow {
   partner_id: string;

@@ -269,8 +269,8 @@ export async function computeFigures(manager: EntityManager | DataSource, period
   for (const total of totals) positions.set(total.partnerId, (positions.get(total.partnerId) ?? 0n) + total.moneyMinor);
   const byKind = (kinds: string[]) => sumBigints(totals.filter((total) => kinds.includes(total.kind)).map((total) => total.moneyMinor));
   const hub: HubFigures = {
-    // Redeem, exchange-out and redeem-reversal lines are negative: what the hub pays.
-    spreadMinor: BigInt(funding!.consumed_minor) + byKind(['redeem', 'exchange_out', 'redeem_reversal']),
+    // Redeem, exchange-out, redeem-reversal and reward lines are negative: what the hub pays (reward refunds give it back).
+    spreadMinor: BigInt(funding!.consumed_minor) + byKind(['redeem', 'exchange_out', 'redeem_reversal', 'reward', 'reward_refund']),
     breakageKeptMinor: BigInt(funding!.expired_minor) + byKind(['breakage']),
     adjustmentsMinor: byKind(['adjustment']),
     fundedCreatedMinor: BigInt(funding!.created_minor),

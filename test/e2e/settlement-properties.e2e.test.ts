@@ -1,11 +1,11 @@
 import fc from 'fast-check';
-import { hashEmail, signInstruction, type Op } from '@coalition-hub/partner-sdk';
+import { hashEmail, signAccessToken, signInstruction, type Op } from '@coalition-hub/partner-sdk';
 import { HUB_ID, TestHub, type TestPartner } from '../helpers/test-hub';
 import { sendInstruction } from './support/instructions';
 
 /**
  * Settlement, property-based: random ledgers — issues, redemptions, refunds of both, exchanges into
- * and out of a partner unit, expiry — at partners with awkward prices, closed into a period each
+ * and out of a partner unit, catalogue rewards and their expiry refunds (docs/rewards.md), expiry — at partners with awkward prices, closed into a period each
  * run. For every period: the reconciliation holds (the identity of docs/settlement.md, statements = their
  * lines, recomputes identically); the transfers move money only between participants, settle
  * every net position to exactly zero, and number at most participants − 1; netting never moves
@@ -20,11 +20,19 @@ const PRICES = [
   { id: 'P_THREE', issuePrice: '2.5', redeemPrice: '2.45', breakageShare: '1', lotLifetimeMonths: 24 },
 ];
 const MEMBERS = ['ann', 'bob'];
+/** One catalogue reward per partner: price in CP, declared cost in minor units, refund policy. */
+const REWARDS = [
+  { pricePoints: '40', costMinor: '37', refundPolicy: 'full' },
+  { pricePoints: '90', costMinor: '11', refundPolicy: 'none' },
+  { pricePoints: '25', costMinor: '70', refundPolicy: 'full' },
+];
+const rewardIds: string[] = [];
 
 type Step =
   | { kind: 'issue' | 'redeem'; partner: number; member: number; amount: number }
   | { kind: 'refund'; pick: number; amount: number }
   | { kind: 'exchange'; member: number; direction: 'in' | 'out'; amount: number }
+  | { kind: 'reward'; partner: number; member: number }
   | { kind: 'age' };
 
 const step: fc.Arbitrary<Step> = fc.oneof(
@@ -57,6 +65,7 @@ const step: fc.Arbitrary<Step> = fc.oneof(
     }),
   },
   { weight: 1, arbitrary: fc.constant({ kind: 'age' as const }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('reward' as const), partner: fc.nat(2), member: fc.nat(1) }) },
 );
 
 async function send(partner: TestPartner, op: Op, fields: Record<string, unknown>) {
@@ -99,6 +108,23 @@ beforeAll(async () => {
   await hub.graphql('mutation { setExchangeRate(partnerId: "P_TWO", cpPerPoint: "2.333333333333") { __typename } }', {}, token);
   for (const member of MEMBERS)
     for (const partner of partners) await send(partner, 'enroll', { member, emailHash: hashEmail(`${member}@example.com`) });
+  for (const [index, reward] of REWARDS.entries()) {
+    const partner = partners[index]!;
+    const partnerToken = await signAccessToken({
+      issuer: partner.id,
+      subject: partner.id,
+      scope: 'partner',
+      audience: HUB_ID,
+      key: partner.key,
+      now: hub.clock.now(),
+    });
+    const created = await hub.graphql(
+      'mutation($input: CreateRewardInput!) { createReward(input: $input) { ... on Reward { id } } }',
+      { input: { kind: 'product', title: `Reward ${index}`, costCurrency: 'EUR', entitlementDays: 30, ...reward } },
+      partnerToken,
+    );
+    rewardIds.push(created.data!.createReward.id);
+  }
 });
 
 afterAll(() => hub.stop());
@@ -127,8 +153,12 @@ it('every random period reconciles and nets into transfers that settle it exactl
           await (s.direction === 'in'
             ? exchange(member, 'P_TWO.MILES', 'CP', s.amount)
             : exchange(member, 'CP', 'P_TWO.MILES', s.amount * 3));
+        } else if (s.kind === 'reward') {
+          await send(partners[s.partner]!, 'redeem_reward', { member: MEMBERS[s.member], reward: rewardIds[s.partner] });
         } else if (s.kind === 'age') {
           hub.clock.advance(35 * 86_400_000);
+          // Entitlements (30 days) left unused are closed, refunded per policy, before lots expire.
+          await hub.hub.jobs.rewardExpiry.run();
           await hub.graphql('mutation { runExpiry { ran } }', {}, await hub.operatorToken());
         }
       }
@@ -168,5 +198,7 @@ it('every random period reconciles and nets into transfers that settle it exactl
   expect(outstanding).toBe(liabilityChanges);
   // The runs did exercise every kind of entry that moves money.
   const types: Array<{ type: string }> = await hub.hub.dataSource.query('SELECT DISTINCT type FROM journal_entry ORDER BY type');
-  expect(types.map((row) => row.type)).toEqual(expect.arrayContaining(['exchange', 'expire', 'issue', 'redeem', 'reversal']));
+  expect(types.map((row) => row.type)).toEqual(
+    expect.arrayContaining(['exchange', 'expire', 'issue', 'redeem', 'reversal', 'reward', 'reward_refund']),
+  );
 }, 240_000);

@@ -71,6 +71,8 @@ export class TestHub {
       // …and the hold-expiry and vesting jobs (hub.jobs.holdExpiry.run(), hub.jobs.vesting.run()).
       HOLD_EXPIRY_INTERVAL_SECONDS: '0',
       VESTING_INTERVAL_SECONDS: '0',
+      // …and the reward-expiry job (hub.jobs.rewardExpiry.run()).
+      REWARD_EXPIRY_INTERVAL_SECONDS: '0',
       // …and webhook dispatch is off unless a test turns it on (its queries would mix with theirs).
       WEBHOOK_DISPATCH_INTERVAL_MS: '0',
       ...options.env,

@@ -53,6 +53,8 @@ const FIGURE_KINDS = {
   breakage: 'breakage',
   adjustments: 'adjustment',
   prefunded: 'prefunded',
+  rewards: 'reward',
+  rewardRefunds: 'reward_refund',
 } as const;
 
 function toPosition(row: PositionRow): PartnerPosition {

@@ -239,6 +239,34 @@ export class BatchTooLarge extends ErrorResult {
   @Field(() => Int, { description: 'How many this one held.' }) received!: number;
 }
 
+export const RewardNotFound = errorType(
+  ErrorCode.REWARD_NOT_FOUND,
+  'RewardNotFound',
+  'There is no reward with that id (or it was withdrawn).',
+);
+export const RewardNotAvailable = errorType(
+  ErrorCode.REWARD_NOT_AVAILABLE,
+  'RewardNotAvailable',
+  'The reward cannot be redeemed now: outside its validity window.',
+);
+export const RewardNotEligible = errorType(
+  ErrorCode.REWARD_NOT_ELIGIBLE,
+  'RewardNotEligible',
+  'The member may not redeem this reward: below its minimum tier, not in its tiers, or not a member of the providing partner (and the reward is not coalition-wide).',
+);
+export const RewardOutOfStock = errorType(ErrorCode.REWARD_OUT_OF_STOCK, 'RewardOutOfStock', 'The reward has no stock left.');
+export const EntitlementNotFound = errorType(
+  ErrorCode.ENTITLEMENT_NOT_FOUND,
+  'EntitlementNotFound',
+  "No entitlement with that code among the calling partner's rewards.",
+);
+export const EntitlementAlreadyUsed = errorType(
+  ErrorCode.ENTITLEMENT_ALREADY_USED,
+  'EntitlementAlreadyUsed',
+  'The entitlement was used already: a voucher is good once.',
+);
+export const EntitlementExpired = errorType(ErrorCode.ENTITLEMENT_EXPIRED, 'EntitlementExpired', 'The entitlement has expired.');
+
 /** Each code's result type; the mapped type checks that every class is filed under its own code. */
 const classByCode: { [C in ErrorCode]: ErrorClass<C> } = {
   [ErrorCode.MALFORMED_INSTRUCTION]: MalformedInstruction,
@@ -286,6 +314,13 @@ const classByCode: { [C in ErrorCode]: ErrorClass<C> } = {
   [ErrorCode.UNKNOWN_EVENT_TYPE]: UnknownEventType,
   [ErrorCode.BATCH_TOO_LARGE]: BatchTooLarge,
   [ErrorCode.SANDBOX_ONLY]: SandboxOnly,
+  [ErrorCode.REWARD_NOT_FOUND]: RewardNotFound,
+  [ErrorCode.REWARD_NOT_AVAILABLE]: RewardNotAvailable,
+  [ErrorCode.REWARD_NOT_ELIGIBLE]: RewardNotEligible,
+  [ErrorCode.REWARD_OUT_OF_STOCK]: RewardOutOfStock,
+  [ErrorCode.ENTITLEMENT_NOT_FOUND]: EntitlementNotFound,
+  [ErrorCode.ENTITLEMENT_ALREADY_USED]: EntitlementAlreadyUsed,
+  [ErrorCode.ENTITLEMENT_EXPIRED]: EntitlementExpired,
 };
 
 /** Every refusal that verifying a signed instruction can produce, shared by all instruction results. */

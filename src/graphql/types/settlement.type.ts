@@ -57,6 +57,10 @@ export class PartnerPosition {
   @Field(() => PositionFigure, { description: 'Dispute adjustments.' }) adjustments!: PositionFigure;
   @Field(() => PositionFigure, { description: 'Prepaid partners: issue money already paid from the prepaid balance (not settled again).' })
   prefunded!: PositionFigure;
+  @Field(() => PositionFigure, { description: 'Catalogue rewards redeemed at this partner, at its declared cost (docs/rewards.md).' })
+  rewards!: PositionFigure;
+  @Field(() => PositionFigure, { description: 'Unused reward entitlements refunded: their cost given back.' })
+  rewardRefunds!: PositionFigure;
   @Field(() => AmountScalar, { description: 'Net position in minor units: positive, the partner owes the hub; negative, the hub owes it.' })
   netMinor!: bigint;
 }

@@ -19,6 +19,8 @@ const MUTATION_FIELD: Record<Op, string> = {
   transfer: 'transferPoints',
   acknowledge: 'acknowledgeStatement',
   dispute: 'disputeStatement',
+  redeem_reward: 'redeemRewardForMember',
+  use_entitlement: 'useEntitlement',
 };
 
 const REDEEM_FIELDS = `... on RedeemReceipt { jti entryId memberId amount balance receipt replayed recordedAt consumed { issuerPartnerId amount } }
@@ -51,6 +53,9 @@ const SUCCESS_FIELDS: Record<Op, string> = {
              ... on InsufficientBalance { available requested }`,
   acknowledge: '... on AcknowledgementReceipt { jti statementId digest status receipt replayed }',
   dispute: '... on DisputeReceipt { jti disputeId statementId digest lines status receipt replayed }',
+  redeem_reward: `... on RewardRedemptionReceipt { jti entryId memberId amount balance receipt replayed recordedAt entitlement { id code status expiresAt } }
+                  ... on InsufficientBalance { available requested }`,
+  use_entitlement: '... on EntitlementUseReceipt { jti memberId receipt replayed entitlement { id code status usedAt } }',
 };
 
 export function mutationFor(op: Op): string {
