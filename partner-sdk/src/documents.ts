@@ -87,6 +87,13 @@ export const MUTATIONS: Record<Op, string> = {
     ${ERROR_RESULT}
   }
 }`,
+  grant: `mutation GrantPoints($instruction: String!) {
+  result: grantPoints(instruction: $instruction) {
+    __typename
+    ... on GrantReceipt { jti entryId memberId asset amount balance receipt replayed recordedAt kind reasonCode caseReference }
+    ${ERROR_RESULT}
+  }
+}`,
 };
 
 /**
@@ -113,6 +120,7 @@ export const BATCH_MUTATION = `mutation SubmitInstructions($instructions: [Strin
           }
           ... on AcknowledgementReceipt { jti statementId digest statementStatus: status receipt replayed }
           ... on DisputeReceipt { jti disputeId statementId digest lines statementStatus: status receipt replayed }
+          ... on GrantReceipt { jti entryId memberId asset amount balance receipt replayed recordedAt kind reasonCode caseReference }
           ${ERROR_RESULT}
         }
       }
@@ -133,6 +141,7 @@ export const SUCCESS_TYPENAME = {
   transfer: 'TransferReceipt',
   acknowledge: 'AcknowledgementReceipt',
   dispute: 'DisputeReceipt',
+  grant: 'GrantReceipt',
 } as const satisfies Record<Op, string>;
 
 export const INSTRUCTION_RECEIPT_QUERY = `query InstructionReceipt($jti: String!) {
@@ -204,6 +213,15 @@ export interface ReceiptDataByOp {
   transfer: TransferReceiptData;
   acknowledge: AcknowledgementReceiptData;
   dispute: DisputeReceiptData;
+  grant: GrantReceiptData;
+}
+
+/** Points granted with a reason (op "grant"). */
+export interface GrantReceiptData extends Omit<IssueReceiptData, '__typename'> {
+  __typename: 'GrantReceipt';
+  kind: string;
+  reasonCode: string;
+  caseReference?: string | null;
 }
 
 /** A settlement statement acknowledged: the hub keeps your signed instruction as your acknowledgement. */

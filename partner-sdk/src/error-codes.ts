@@ -49,6 +49,14 @@ export const ERROR_CODES = [
   'UNKNOWN_EVENT_TYPE',
   'BATCH_TOO_LARGE',
   'SANDBOX_ONLY',
+  'GRANTS_NOT_CONFIGURED',
+  'GRANT_CAP_EXCEEDED',
+  'GRANT_BUDGET_EXHAUSTED',
+  'UNKNOWN_REFERRAL_CODE',
+  'SELF_REFERRAL',
+  'CIRCULAR_REFERRAL',
+  'REFERRAL_CAP_REACHED',
+  'REFERRAL_NOT_ELIGIBLE',
 ] as const;
 
 /** A typed refusal's code: compare `outcome.errorCode` with one of these, and a misspelt code does not compile. */

@@ -6,6 +6,11 @@
 import {
   DISPUTE_LINES_MAX,
   DISPUTE_REASON_LENGTH_MAX,
+  GRANT_KINDS,
+  GRANT_NOTE_LENGTH_MAX,
+  GRANT_REASON_CODES,
+  type GrantKind,
+  type GrantReasonCode,
   HOLD_SECONDS_MAX,
   HOLD_SECONDS_MIN,
   OCCURRED_AT_PATTERN,
@@ -25,6 +30,8 @@ export interface EnrollFields {
   emailHash?: string;
   /** hashPhone(...) of the member's phone number. */
   phoneHash?: string;
+  /** Another member's referral code (`me { referralCode }`): links this new member to the one who referred them. */
+  referralCode?: string;
 }
 
 export interface PointsFields {
@@ -97,6 +104,18 @@ export interface DisputeFields {
   reason: string;
 }
 
+/** Points granted with a reason: compensation (with a case reference) or a surprise-and-delight bonus. */
+export interface GrantFields {
+  member: string;
+  amount: Amount;
+  kind: GrantKind;
+  reasonCode: GrantReasonCode;
+  /** The partner's case or complaint reference; required for compensation. */
+  caseReference?: string;
+  /** Free text for the partner's own records (up to 500 characters). */
+  note?: string;
+}
+
 export interface FieldsByOp {
   enroll: EnrollFields;
   issue: PointsFields;
@@ -108,6 +127,7 @@ export interface FieldsByOp {
   transfer: TransferFields;
   acknowledge: AcknowledgeFields;
   dispute: DisputeFields;
+  grant: GrantFields;
 }
 
 /** The op fields as they appear in the signed claims. */
@@ -115,6 +135,16 @@ export interface EnrollClaimsFields {
   member: string;
   emailHash?: string;
   phoneHash?: string;
+  referralCode?: string;
+}
+
+export interface GrantClaimsFields {
+  member: string;
+  amount: string;
+  kind: GrantKind;
+  reasonCode: GrantReasonCode;
+  caseReference?: string;
+  note?: string;
 }
 
 export interface PointsClaimsFields {
@@ -180,10 +210,11 @@ export interface ClaimsFieldsByOp {
   transfer: TransferClaimsFields;
   acknowledge: AcknowledgeClaimsFields;
   dispute: DisputeClaimsFields;
+  grant: GrantClaimsFields;
 }
 
 const ALLOWED: Record<Op, readonly string[]> = {
-  enroll: ['member', 'emailHash', 'phoneHash'],
+  enroll: ['member', 'emailHash', 'phoneHash', 'referralCode'],
   issue: ['member', 'amount', 'orderRef', 'occurredAt', 'asset', 'applyTierMultiplier'],
   redeem: ['member', 'amount', 'orderRef', 'occurredAt', 'asset'],
   authorize: ['member', 'amount', 'orderRef', 'holdSeconds'],
@@ -193,6 +224,7 @@ const ALLOWED: Record<Op, readonly string[]> = {
   transfer: ['member', 'to', 'amount', 'orderRef'],
   acknowledge: ['statement', 'digest'],
   dispute: ['statement', 'digest', 'lines', 'reason'],
+  grant: ['member', 'amount', 'kind', 'reasonCode', 'caseReference', 'note'],
 };
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
@@ -291,8 +323,10 @@ export function claimsFields(op: Op, fields: FieldsByOp[Op]): ClaimsFieldsByOp[O
     const out: EnrollClaimsFields = { member };
     if (raw.emailHash !== undefined) out.emailHash = checkHash('emailHash', raw.emailHash);
     if (raw.phoneHash !== undefined) out.phoneHash = checkHash('phoneHash', raw.phoneHash);
+    if (raw.referralCode !== undefined) out.referralCode = checkReference('referralCode', raw.referralCode);
     return out;
   }
+  if (op === 'grant') return grantFields(member, raw);
   const out: PointsClaimsFields = { member, amount: normaliseAmount(raw.amount as Amount) };
   if (raw.orderRef !== undefined) out.orderRef = checkReference('orderRef', raw.orderRef);
   if (raw.occurredAt !== undefined) out.occurredAt = checkOccurredAt(raw.occurredAt);
@@ -328,4 +362,24 @@ function statementFields(op: 'acknowledge' | 'dispute', raw: Record<string, unkn
   }
   const lines = [...numbers].sort((a, b) => (a < b ? -1 : 1)).map(String);
   return { statement: raw.statement, digest: raw.digest, lines, reason: raw.reason };
+}
+
+function grantFields(member: string, raw: Record<string, unknown>): GrantClaimsFields {
+  if (!(GRANT_KINDS as readonly unknown[]).includes(raw.kind)) throw new TypeError(`kind is one of ${GRANT_KINDS.join(', ')}`);
+  if (!(GRANT_REASON_CODES as readonly unknown[]).includes(raw.reasonCode))
+    throw new TypeError(`reasonCode is one of ${GRANT_REASON_CODES.join(', ')}`);
+  const out: GrantClaimsFields = {
+    member,
+    amount: normaliseAmount(raw.amount as Amount),
+    kind: raw.kind as GrantKind,
+    reasonCode: raw.reasonCode as GrantReasonCode,
+  };
+  if (raw.caseReference !== undefined) out.caseReference = checkReference('caseReference', raw.caseReference);
+  if (out.kind === 'compensation' && out.caseReference === undefined) throw new TypeError('a compensation names its caseReference');
+  if (raw.note !== undefined) {
+    if (typeof raw.note !== 'string' || raw.note.trim().length === 0 || raw.note.length > GRANT_NOTE_LENGTH_MAX)
+      throw new TypeError(`note must be 1 to ${GRANT_NOTE_LENGTH_MAX} characters`);
+    out.note = raw.note;
+  }
+  return out;
 }

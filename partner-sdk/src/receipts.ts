@@ -58,7 +58,8 @@ export interface HoldReceiptClaims<O extends 'authorize' | 'void' = 'authorize' 
 }
 
 export interface PointsReceiptClaims<
-  O extends 'issue' | 'redeem' | 'capture' | 'reverse' | 'transfer' = 'issue' | 'redeem' | 'capture' | 'reverse' | 'transfer',
+  O extends 'issue' | 'redeem' | 'capture' | 'reverse' | 'transfer' | 'grant' =
+    'issue' | 'redeem' | 'capture' | 'reverse' | 'transfer' | 'grant',
 > extends ReceiptClaimsBase {
   op: O;
   /** The ledger entry the instruction created. */
@@ -78,6 +79,7 @@ export type ReceiptClaims<O extends Op = Op> = {
   void: HoldReceiptClaims<'void'>;
   reverse: PointsReceiptClaims<'reverse'>;
   transfer: PointsReceiptClaims<'transfer'>;
+  grant: PointsReceiptClaims<'grant'>;
   acknowledge: StatementReceiptClaims<'acknowledge'>;
   dispute: StatementReceiptClaims<'dispute'>;
 }[O];

@@ -4,6 +4,9 @@ import {
   CLOCK_SKEW_SECONDS_MAX,
   DISPUTE_LINES_MAX,
   DISPUTE_REASON_LENGTH_MAX,
+  GRANT_KINDS,
+  GRANT_NOTE_LENGTH_MAX,
+  GRANT_REASON_CODES,
   HOLD_SECONDS_DEFAULT,
   HOLD_SECONDS_MAX,
   HOLD_SECONDS_MIN,
@@ -40,6 +43,7 @@ const enrollSchema = z.strictObject({
   member: reference,
   emailHash: hexHash.optional(),
   phoneHash: hexHash.optional(),
+  referralCode: reference.optional(),
 });
 
 const movementSchema = (op: 'issue' | 'redeem') =>
@@ -101,6 +105,17 @@ const disputeSchema = z.strictObject({
   reason: z.string().min(1).max(DISPUTE_REASON_LENGTH_MAX),
 });
 
+const grantSchema = z.strictObject({
+  ...base,
+  op: z.literal('grant'),
+  member: reference,
+  amount: z.unknown(),
+  kind: z.enum(GRANT_KINDS),
+  reasonCode: z.enum(GRANT_REASON_CODES),
+  caseReference: reference.optional(),
+  note: z.string().min(1).max(GRANT_NOTE_LENGTH_MAX).optional(),
+});
+
 const schemas = {
   enroll: enrollSchema,
   issue: movementSchema('issue'),
@@ -112,6 +127,7 @@ const schemas = {
   transfer: transferSchema,
   acknowledge: acknowledgeSchema,
   dispute: disputeSchema,
+  grant: grantSchema,
 } as const;
 
 function amountOf(value: unknown): bigint | DomainError<ErrorCode.INVALID_AMOUNT> {
@@ -148,7 +164,14 @@ export function parseInstructionClaims(
   }
   const data = parsed.data;
   if (data.op === 'enroll') {
-    return { op: 'enroll', jti: data.jti, member: data.member, emailHash: data.emailHash ?? null, phoneHash: data.phoneHash ?? null };
+    return {
+      op: 'enroll',
+      jti: data.jti,
+      member: data.member,
+      emailHash: data.emailHash ?? null,
+      phoneHash: data.phoneHash ?? null,
+      referralCode: data.referralCode ?? null,
+    };
   }
   if (data.op === 'void') return { op: 'void', jti: data.jti, hold: data.hold };
   if (data.op === 'acknowledge') return { op: 'acknowledge', jti: data.jti, statement: data.statement, digest: data.digest };
@@ -165,6 +188,20 @@ export function parseInstructionClaims(
   if (data.op === 'transfer') {
     if (data.to === data.member) return fail(ErrorCode.INVALID_INSTRUCTION, 'claim to: a transfer goes to another member', { claim: 'to' });
     return { op: 'transfer', jti: data.jti, member: data.member, to: data.to, amount, orderRef: data.orderRef ?? null };
+  }
+  if (data.op === 'grant') {
+    if (data.kind === 'compensation' && data.caseReference === undefined)
+      return fail(ErrorCode.INVALID_INSTRUCTION, 'claim caseReference: a compensation names its case', { claim: 'caseReference' });
+    return {
+      op: 'grant',
+      jti: data.jti,
+      member: data.member,
+      amount,
+      kind: data.kind,
+      reasonCode: data.reasonCode,
+      caseReference: data.caseReference ?? null,
+      note: data.note ?? null,
+    };
   }
   if (data.op === 'reverse') return { op: 'reverse', jti: data.jti, entry: data.entry, amount, orderRef: data.orderRef ?? null };
   if (data.op === 'authorize') {

@@ -15,6 +15,7 @@ import { redeemPoints } from './redeem';
 import { reverseEntry, type ReversalResult } from './reverse';
 import { transferPoints, type TransferResult } from './transfer';
 import { voidRedemption } from './void';
+import { grantPoints, type GrantResult } from '../grants/grant';
 
 /** What an accepted instruction answers (and its receipt signs). */
 export type AcceptedData = (Enrolled | MovementResult | HoldResult | StatementActionResult) & Record<string, unknown>;
@@ -27,7 +28,8 @@ export interface OperationContext extends MovementContext {
 export type InstructionOp = Claims['op'];
 
 /** What any operation answers when it succeeds, before it is stored as the instruction's result. */
-export type OperationSuccess = Enrolled | MovementResult | HoldResult | StatementActionResult | TransferResult | ReversalResult;
+export type OperationSuccess =
+  Enrolled | MovementResult | HoldResult | StatementActionResult | TransferResult | ReversalResult | GrantResult;
 
 /**
  * One operation. Its refusals are `OpError<O>`: the compiler refuses an operation that could
@@ -56,4 +58,5 @@ export const OPERATIONS: { [O in InstructionOp]: Operation<O> } = {
   transfer: (tx, context, claims) => transferPoints(tx, context, context.contracts, claims),
   acknowledge: (tx, context, claims) => acknowledgeStatement(tx, context, claims),
   dispute: (tx, context, claims) => disputeStatement(tx, context, claims),
+  grant: (tx, context, claims) => grantPoints(tx, context, claims),
 };

@@ -23,6 +23,7 @@ import {
   transferFailures,
   voidFailures,
 } from './results.type';
+import { GrantReceipt, grantFailures } from './grant.type';
 
 /** Each op's success type and failure list: the same as its own mutation's result union. */
 export const BATCH_OPS = {
@@ -36,6 +37,7 @@ export const BATCH_OPS = {
   reverse: { Receipt: ReversalReceipt, failures: reverseFailures },
   acknowledge: { Receipt: AcknowledgementReceipt, failures: acknowledgeFailures },
   dispute: { Receipt: DisputeReceipt, failures: disputeFailures },
+  grant: { Receipt: GrantReceipt, failures: grantFailures },
 } as const satisfies Record<Op, { Receipt: new () => object; failures: readonly ErrorClass[] }>;
 
 /** An instruction whose op is unknown (it did not verify) can only have been refused by the pipeline. */

@@ -19,6 +19,7 @@ const MUTATION_FIELD: Record<Op, string> = {
   transfer: 'transferPoints',
   acknowledge: 'acknowledgeStatement',
   dispute: 'disputeStatement',
+  grant: 'grantPoints',
 };
 
 const REDEEM_FIELDS = `... on RedeemReceipt { jti entryId memberId amount balance receipt replayed recordedAt consumed { issuerPartnerId amount } }
@@ -51,6 +52,9 @@ const SUCCESS_FIELDS: Record<Op, string> = {
              ... on InsufficientBalance { available requested }`,
   acknowledge: '... on AcknowledgementReceipt { jti statementId digest status receipt replayed }',
   dispute: '... on DisputeReceipt { jti disputeId statementId digest lines status receipt replayed }',
+  grant: `... on GrantReceipt { jti entryId memberId amount balance receipt replayed recordedAt kind reasonCode caseReference }
+          ... on GrantCapExceeded { cap period limit used }
+          ... on GrantBudgetExhausted { period budget remaining }`,
 };
 
 export function mutationFor(op: Op): string {
