@@ -100,15 +100,18 @@ export interface ReferralLink {
  * (same member, or the e-mail or phone hash of the referrer); a circle (the referee referred the
  * referrer, directly or through others); a referrer at the programme's cap; a member who was
  * referred by someone else, or who already has ledger entries (not a new member). The referrer's
- * code row is locked, so that two enrolments at once cannot both take the last place under the cap.
+ * referrals are serialised (a transaction-scoped advisory lock), so that two enrolments at once
+ * cannot both take the last place under the cap.
  */
 export async function linkReferral(tx: EntityManager, link: ReferralLink): Promise<ReferralRefusal | null> {
   const [referrer]: Array<{ member_id: string; email_hash: string | null; phone_hash: string | null }> = await tx.query(
     `SELECT c.member_id, m.email_hash, m.phone_hash FROM referral_code c JOIN member m ON m.id = c.member_id
-     WHERE c.code = $1 FOR UPDATE OF c`,
+     WHERE c.code = $1`,
     [link.code],
   );
   if (!referrer) return fail(ErrorCode.UNKNOWN_REFERRAL_CODE, 'no member has that referral code');
+  // Serialises the referrals of this one referrer (the cap), as enrolment serialises one reference.
+  await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`referrer:${referrer.member_id}`]);
   const programme = await referralProgramme(tx);
   if (!programme) return fail(ErrorCode.UNKNOWN_REFERRAL_CODE, 'the coalition runs no referral programme');
   const sameHash =

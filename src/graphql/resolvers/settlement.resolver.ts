@@ -53,6 +53,8 @@ const FIGURE_KINDS = {
   breakage: 'breakage',
   adjustments: 'adjustment',
   prefunded: 'prefunded',
+  granted: 'grant',
+  referralBonuses: 'referral',
 } as const;
 
 function toPosition(row: PositionRow): PartnerPosition {

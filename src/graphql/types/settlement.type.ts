@@ -57,6 +57,10 @@ export class PartnerPosition {
   @Field(() => PositionFigure, { description: 'Dispute adjustments.' }) adjustments!: PositionFigure;
   @Field(() => PositionFigure, { description: 'Prepaid partners: issue money already paid from the prepaid balance (not settled again).' })
   prefunded!: PositionFigure;
+  @Field(() => PositionFigure, { description: 'CP the partner granted with a reason (op grant), at its issue price.' })
+  granted!: PositionFigure;
+  @Field(() => PositionFigure, { description: 'Referral bonuses the partner paid as the programme’s payer, at its issue price.' })
+  referralBonuses!: PositionFigure;
   @Field(() => AmountScalar, { description: 'Net position in minor units: positive, the partner owes the hub; negative, the hub owes it.' })
   netMinor!: bigint;
 }
