@@ -129,6 +129,21 @@ export class GrantsAndReferrals1732770000000 implements MigrationInterface {
         END IF;
       END $grant$;
       ${patchMovementFunction(HAND_BACK, HAND_BACK_REFERRALS)}
+
+      -- The event type points.granted: the checks of the event feed and of webhook endpoints were made from the SDK's
+      -- EVENT_TYPES when their migrations ran; a database migrated before this one gets the new type added here.
+      DO $events$
+      DECLARE r record;
+      BEGIN
+        FOR r IN SELECT conrelid::regclass::text AS tbl, conname, pg_get_constraintdef(oid) AS def FROM pg_constraint
+                 WHERE contype = 'c' AND pg_get_constraintdef(oid) LIKE '%''points.issued''::text%'
+                   AND pg_get_constraintdef(oid) NOT LIKE '%points.granted%'
+        LOOP
+          EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', r.tbl, r.conname);
+          EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s', r.tbl, r.conname,
+                         replace(r.def, '''points.issued''::text', '''points.issued''::text, ''points.granted''::text'));
+        END LOOP;
+      END $events$;
     `);
   }
 
