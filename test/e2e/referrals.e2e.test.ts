@@ -10,7 +10,6 @@ import { expectNothingWritten } from './support/ledger-snapshot';
 let hub: TestHub;
 let acme: TestPartner;
 let bolt: TestPartner;
-let payer: TestPartner;
 
 const email = (ref: string) => hashEmail(`${ref}@example.com`);
 
@@ -34,7 +33,7 @@ beforeAll(async () => {
   hub = await TestHub.start();
   acme = await hub.registerPartner('ACME');
   bolt = await hub.registerPartner('BOLT');
-  payer = await hub.registerPartner('PAYER');
+  await hub.registerPartner('PAYER');
   await hub.asStaff('mutation { setPartnerContract(partnerId: "PAYER", input: { issuePrice: "0.8" }) { __typename } }', {}, 'operator');
   await acme.client.enrollMember({ member: 'ann', emailHash: email('ann') });
 });
