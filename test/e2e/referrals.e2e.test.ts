@@ -1,6 +1,7 @@
 import { hashEmail } from '@coalition-hub/partner-sdk';
 import { TestHub, type TestPartner } from '../helpers/test-hub';
 import { expectNothingWritten } from './support/ledger-snapshot';
+import { queriesDuring } from './support/query-log';
 
 /**
  * Referrals (docs/grants-and-referrals.md): a member's code, a referee enrolling with it, and the
@@ -143,6 +144,23 @@ describe('referrals', () => {
     expect(await bolt.client.enrollMember({ member: 'dan', emailHash: email('dan'), referralCode: bobsCode })).toMatchObject({ ok: true });
   });
 
+  it('keeps purchases of members with no pending referral on the one-statement path; a pending referee goes the TypeScript way', async () => {
+    await acme.client.enrollMember({ member: 'eve', emailHash: email('eve') });
+    const ordinary = await queriesDuring(hub, () => acme.client.issuePoints({ member: 'eve', amount: '10', orderRef: 'eve-1' }));
+    expect(ordinary.result.ok).toBe(true);
+    expect(ordinary.queries.filter((sql) => !sql.startsWith('UPDATE instruction SET receipt_jws'))).toEqual([
+      expect.stringContaining('apply_cp_movement('),
+    ]);
+    // dan (referred by bob, no purchase yet): an issue without an order reference is no purchase and stays one statement;
+    // a purchase is handed back by the function and pays the bonuses through the TypeScript path.
+    const notAPurchase = await queriesDuring(hub, () => bolt.client.issuePoints({ member: 'dan', amount: '1' }));
+    expect(notAPurchase.queries.filter((sql) => !sql.startsWith('UPDATE instruction SET receipt_jws'))).toHaveLength(1);
+    const purchase = await queriesDuring(hub, () => bolt.client.issuePoints({ member: 'dan', amount: '1', orderRef: 'dan-1' }));
+    expect(purchase.result.ok).toBe(true);
+    expect(purchase.queries.some((sql) => sql.includes('FROM referral WHERE referee_id'))).toBe(true);
+    expect(await referralEntries()).toHaveLength(4);
+  });
+
   it('settles the bonuses at the paying partner as their own line kind, and the period reconciles', async () => {
     const { currentSettlementPeriod } = await hub.asStaff('{ currentSettlementPeriod { id } }');
     await hub.asStaff('mutation($id: ID!) { closeSettlementPeriod(id: $id) { __typename } }', { id: currentSettlementPeriod.id });
@@ -157,7 +175,8 @@ describe('referrals', () => {
     const payerPosition = period.settlementPeriod.positions.edges
       .map((edge: any) => edge.node)
       .find((node: any) => node.partnerId === 'PAYER');
-    expect(payerPosition).toEqual({ partnerId: 'PAYER', netMinor: '120', referralBonuses: { lines: 2, points: '150', moneyMinor: '120' } });
+    // Two referrals paid (ann → bob, bob → dan): 2 × (100 + 50) points at PAYER's 0.8.
+    expect(payerPosition).toEqual({ partnerId: 'PAYER', netMinor: '240', referralBonuses: { lines: 4, points: '300', moneyMinor: '240' } });
   });
 
   it('keeps the ledger whole', async () => {
