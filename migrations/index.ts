@@ -23,6 +23,7 @@ import { TestClocks1732700000000 } from './1732700000000-test-clocks';
 import { PersistedOperations1732710000000 } from './1732710000000-persisted-operations';
 import { MovementFunction1732730000000 } from './1732730000000-movement-function';
 import { RewardsCatalogue1732760000000 } from './1732760000000-rewards-catalogue';
+import { GrantsAndReferrals1732770000000 } from './1732770000000-grants-and-referrals';
 
 /** Every migration in order. Never edit one that has landed: add a new one. */
 export const migrations = [
@@ -51,4 +52,5 @@ export const migrations = [
   PersistedOperations1732710000000,
   MovementFunction1732730000000,
   RewardsCatalogue1732760000000,
+  GrantsAndReferrals1732770000000,
 ];

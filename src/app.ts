@@ -76,6 +76,9 @@ import { WebhookEndpointService, DELIVER_WEBHOOK_TASK } from './events/webhook-e
 import { DISPATCH_BATCH, DISPATCH_WEBHOOKS_TASK, WebhookDeliveryService } from './events/webhook-delivery';
 import { WebhookDeliveryResolver, WebhookEndpointResolver } from './graphql/resolvers/webhook.resolver';
 import { MemberTestClockResolver, TestClockResolver } from './graphql/resolvers/test-clock.resolver';
+import { GrantResolver, MemberReferralResolver } from './graphql/resolvers/grant.resolver';
+import { GrantService } from './grants/grant.service';
+import { ReferralService } from './referrals/referral.service';
 import { TestClockService } from './jobs/test-clocks.service';
 // Persisted operations and safelists (docs/security.md, "Persisted operations").
 import { PersistedOperationService } from './partners/persisted-operations.service';
@@ -212,6 +215,7 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
     const memberQueries = new MemberQueryService(readDataSource);
     const explain = new ExplainService(readDataSource, clock);
     const entitlements = new EntitlementQueries(dataSource);
+    const referrals = new ReferralService(dataSource, clock);
     const schema = await buildHubSchema(
       [
         new InstructionResolver(instructions, ledger),
@@ -242,6 +246,8 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
           instructions,
         ),
         new MemberEntitlementResolver(entitlements),
+        new GrantResolver(instructions, new GrantService(dataSource, clock), referrals),
+        new MemberReferralResolver(referrals),
       ],
       // Federation (docs/federation.md): other subgraphs reach members and partners as their direct queries do.
       new EntityReferences(memberQueries, partnerQueries).resolvers(),

@@ -30,6 +30,7 @@ import {
   type ReverseFields,
   type AcknowledgeFields,
   type DisputeFields,
+  type GrantFields,
   type TransferFields,
   type VoidFields,
 } from './fields';
@@ -245,6 +246,11 @@ export class PartnerClient {
   /** Disputes lines of a settlement statement, with a reason; finance answers with an adjustment. */
   disputeStatement(fields: DisputeFields, opts?: SubmitOptions): Promise<Outcome<'dispute'>> {
     return this.submit('dispute', fields, opts);
+  }
+
+  /** Grants points with a reason: compensation after a complaint (with its case reference) or surprise and delight. */
+  grantPoints(fields: GrantFields, opts?: SubmitOptions): Promise<Outcome<'grant'>> {
+    return this.submit('grant', fields, opts);
   }
 
   /** A refund: reverses (part of) an earlier issue or redemption of this partner, by its entryId. */
@@ -574,6 +580,7 @@ const SIGNED_FIELDS: Record<Op, readonly string[]> = {
   // The entitlement (and its code) is in the signed receipt: read it from `receipt.entitlement`.
   redeem_reward: ['jti', 'memberId', 'entryId', 'amount', 'balance', 'recordedAt', 'consumed'],
   use_entitlement: ['jti', 'memberId'],
+  grant: [...MOVEMENT_FIELDS, 'kind', 'reasonCode', 'caseReference'],
 };
 
 function checkDataAgainstReceipt(data: Record<string, unknown>, receipt: ReceiptClaims): void {

@@ -110,6 +110,13 @@ export const MUTATIONS: Record<Op, string> = {
     ${ERROR_RESULT}
   }
 }`,
+  grant: `mutation GrantPoints($instruction: String!) {
+  result: grantPoints(instruction: $instruction) {
+    __typename
+    ... on GrantReceipt { jti entryId memberId asset amount balance receipt replayed recordedAt kind reasonCode caseReference }
+    ${ERROR_RESULT}
+  }
+}`,
 };
 
 /**
@@ -138,6 +145,7 @@ export const BATCH_MUTATION = `mutation SubmitInstructions($instructions: [Strin
           ... on DisputeReceipt { jti disputeId statementId digest lines statementStatus: status receipt replayed }
           ${REWARD_RECEIPT}
           ${ENTITLEMENT_RECEIPT}
+          ... on GrantReceipt { jti entryId memberId asset amount balance receipt replayed recordedAt kind reasonCode caseReference }
           ${ERROR_RESULT}
         }
       }
@@ -160,6 +168,7 @@ export const SUCCESS_TYPENAME = {
   dispute: 'DisputeReceipt',
   redeem_reward: 'RewardRedemptionReceipt',
   use_entitlement: 'EntitlementUseReceipt',
+  grant: 'GrantReceipt',
 } as const satisfies Record<Op, string>;
 
 export const INSTRUCTION_RECEIPT_QUERY = `query InstructionReceipt($jti: String!) {
@@ -233,6 +242,7 @@ export interface ReceiptDataByOp {
   dispute: DisputeReceiptData;
   redeem_reward: RewardRedemptionReceiptData;
   use_entitlement: EntitlementUseReceiptData;
+  grant: GrantReceiptData;
 }
 
 /** An entitlement to a catalogue reward (docs/rewards.md): the voucher code the member shows the providing partner. */
@@ -260,6 +270,14 @@ export interface EntitlementUseReceiptData {
   receipt: string;
   replayed: boolean;
   entitlement: EntitlementData;
+}
+
+/** Points granted with a reason (op "grant"). */
+export interface GrantReceiptData extends Omit<IssueReceiptData, '__typename'> {
+  __typename: 'GrantReceipt';
+  kind: string;
+  reasonCode: string;
+  caseReference?: string | null;
 }
 
 /** A settlement statement acknowledged: the hub keeps your signed instruction as your acknowledgement. */

@@ -56,6 +56,14 @@ export const ERROR_CODES = [
   'ENTITLEMENT_NOT_FOUND',
   'ENTITLEMENT_ALREADY_USED',
   'ENTITLEMENT_EXPIRED',
+  'GRANTS_NOT_CONFIGURED',
+  'GRANT_CAP_EXCEEDED',
+  'GRANT_BUDGET_EXHAUSTED',
+  'UNKNOWN_REFERRAL_CODE',
+  'SELF_REFERRAL',
+  'CIRCULAR_REFERRAL',
+  'REFERRAL_CAP_REACHED',
+  'REFERRAL_NOT_ELIGIBLE',
 ] as const;
 
 /** A typed refusal's code: compare `outcome.errorCode` with one of these, and a misspelt code does not compile. */

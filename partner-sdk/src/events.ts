@@ -9,6 +9,7 @@
  */
 export const EVENT_TYPES = [
   'points.issued',
+  'points.granted',
   'points.redeemed',
   'points.reversed',
   'points.transferred',

@@ -7,6 +7,11 @@ import {
   DISPUTE_LINES_MAX,
   DISPUTE_REASON_LENGTH_MAX,
   ENTITLEMENT_CODE_PATTERN,
+  GRANT_KINDS,
+  GRANT_NOTE_LENGTH_MAX,
+  GRANT_REASON_CODES,
+  type GrantKind,
+  type GrantReasonCode,
   HOLD_SECONDS_MAX,
   HOLD_SECONDS_MIN,
   OCCURRED_AT_PATTERN,
@@ -26,6 +31,8 @@ export interface EnrollFields {
   emailHash?: string;
   /** hashPhone(...) of the member's phone number. */
   phoneHash?: string;
+  /** Another member's referral code (`me { referralCode }`): links this new member to the one who referred them. */
+  referralCode?: string;
 }
 
 export interface PointsFields {
@@ -111,6 +118,18 @@ export interface UseEntitlementFields {
   code: string;
 }
 
+/** Points granted with a reason: compensation (with a case reference) or a surprise-and-delight bonus. */
+export interface GrantFields {
+  member: string;
+  amount: Amount;
+  kind: GrantKind;
+  reasonCode: GrantReasonCode;
+  /** The partner's case or complaint reference; required for compensation. */
+  caseReference?: string;
+  /** Free text for the partner's own records (up to 500 characters). */
+  note?: string;
+}
+
 export interface FieldsByOp {
   enroll: EnrollFields;
   issue: PointsFields;
@@ -124,6 +143,7 @@ export interface FieldsByOp {
   dispute: DisputeFields;
   redeem_reward: RedeemRewardFields;
   use_entitlement: UseEntitlementFields;
+  grant: GrantFields;
 }
 
 /** The op fields as they appear in the signed claims. */
@@ -131,6 +151,16 @@ export interface EnrollClaimsFields {
   member: string;
   emailHash?: string;
   phoneHash?: string;
+  referralCode?: string;
+}
+
+export interface GrantClaimsFields {
+  member: string;
+  amount: string;
+  kind: GrantKind;
+  reasonCode: GrantReasonCode;
+  caseReference?: string;
+  note?: string;
 }
 
 export interface PointsClaimsFields {
@@ -198,10 +228,11 @@ export interface ClaimsFieldsByOp {
   dispute: DisputeClaimsFields;
   redeem_reward: RedeemRewardFields;
   use_entitlement: UseEntitlementFields;
+  grant: GrantClaimsFields;
 }
 
 const ALLOWED: Record<Op, readonly string[]> = {
-  enroll: ['member', 'emailHash', 'phoneHash'],
+  enroll: ['member', 'emailHash', 'phoneHash', 'referralCode'],
   issue: ['member', 'amount', 'orderRef', 'occurredAt', 'asset', 'applyTierMultiplier'],
   redeem: ['member', 'amount', 'orderRef', 'occurredAt', 'asset'],
   authorize: ['member', 'amount', 'orderRef', 'holdSeconds'],
@@ -213,6 +244,7 @@ const ALLOWED: Record<Op, readonly string[]> = {
   dispute: ['statement', 'digest', 'lines', 'reason'],
   redeem_reward: ['member', 'reward', 'orderRef'],
   use_entitlement: ['code'],
+  grant: ['member', 'amount', 'kind', 'reasonCode', 'caseReference', 'note'],
 };
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
@@ -322,8 +354,10 @@ export function claimsFields(op: Op, fields: FieldsByOp[Op]): ClaimsFieldsByOp[O
     const out: EnrollClaimsFields = { member };
     if (raw.emailHash !== undefined) out.emailHash = checkHash('emailHash', raw.emailHash);
     if (raw.phoneHash !== undefined) out.phoneHash = checkHash('phoneHash', raw.phoneHash);
+    if (raw.referralCode !== undefined) out.referralCode = checkReference('referralCode', raw.referralCode);
     return out;
   }
+  if (op === 'grant') return grantFields(member, raw);
   const out: PointsClaimsFields = { member, amount: normaliseAmount(raw.amount as Amount) };
   if (raw.orderRef !== undefined) out.orderRef = checkReference('orderRef', raw.orderRef);
   if (raw.occurredAt !== undefined) out.occurredAt = checkOccurredAt(raw.occurredAt);
@@ -359,4 +393,24 @@ function statementFields(op: 'acknowledge' | 'dispute', raw: Record<string, unkn
   }
   const lines = [...numbers].sort((a, b) => (a < b ? -1 : 1)).map(String);
   return { statement: raw.statement, digest: raw.digest, lines, reason: raw.reason };
+}
+
+function grantFields(member: string, raw: Record<string, unknown>): GrantClaimsFields {
+  if (!(GRANT_KINDS as readonly unknown[]).includes(raw.kind)) throw new TypeError(`kind is one of ${GRANT_KINDS.join(', ')}`);
+  if (!(GRANT_REASON_CODES as readonly unknown[]).includes(raw.reasonCode))
+    throw new TypeError(`reasonCode is one of ${GRANT_REASON_CODES.join(', ')}`);
+  const out: GrantClaimsFields = {
+    member,
+    amount: normaliseAmount(raw.amount as Amount),
+    kind: raw.kind as GrantKind,
+    reasonCode: raw.reasonCode as GrantReasonCode,
+  };
+  if (raw.caseReference !== undefined) out.caseReference = checkReference('caseReference', raw.caseReference);
+  if (out.kind === 'compensation' && out.caseReference === undefined) throw new TypeError('a compensation names its caseReference');
+  if (raw.note !== undefined) {
+    if (typeof raw.note !== 'string' || raw.note.trim().length === 0 || raw.note.length > GRANT_NOTE_LENGTH_MAX)
+      throw new TypeError(`note must be 1 to ${GRANT_NOTE_LENGTH_MAX} characters`);
+    out.note = raw.note;
+  }
+  return out;
 }

@@ -17,6 +17,7 @@ export {
   type TransferFields,
   type AcknowledgeFields,
   type DisputeFields,
+  type GrantFields,
 } from './fields';
 export {
   signInstruction,
@@ -52,6 +53,7 @@ export {
   type TransferReceiptData,
   type AcknowledgementReceiptData,
   type DisputeReceiptData,
+  type GrantReceiptData,
   type ConsumedLot,
   type ReceiptDataByOp,
   type InstructionReceiptData,

@@ -38,11 +38,12 @@ export const OPS = [
   'dispute',
   'redeem_reward',
   'use_entitlement',
+  'grant',
 ] as const;
 export type Op = (typeof OPS)[number];
 
 /** Ops whose receipt names a ledger entry (and the member's balance after it). */
-export const ENTRY_OPS = ['issue', 'redeem', 'capture', 'reverse', 'transfer', 'redeem_reward'] as const;
+export const ENTRY_OPS = ['issue', 'redeem', 'capture', 'reverse', 'transfer', 'redeem_reward', 'grant'] as const;
 /** Ops about a settlement statement (no member, no entry). */
 export const STATEMENT_OPS = ['acknowledge', 'dispute'] as const;
 /** Ops whose receipt names a hold (two-phase redemption). */
@@ -122,3 +123,12 @@ export const REFERENCE_PATTERN = /^[\x21-\x7E]{1,128}$/;
 
 /** `occurredAt`: an RFC 3339 instant with seconds and a zone (a local time means different instants). */
 export const OCCURRED_AT_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+
+/** Why a partner grants points (op "grant"): compensation after a bad experience, or surprise and delight. */
+export const GRANT_KINDS = ['compensation', 'surprise_and_delight'] as const;
+export type GrantKind = (typeof GRANT_KINDS)[number];
+/** The reason codes a grant may carry. */
+export const GRANT_REASON_CODES = ['late_delivery', 'damaged_item', 'service_failure', 'goodwill', 'other'] as const;
+export type GrantReasonCode = (typeof GRANT_REASON_CODES)[number];
+/** The longest note a grant may carry. */
+export const GRANT_NOTE_LENGTH_MAX = 500;

@@ -58,8 +58,8 @@ export interface HoldReceiptClaims<O extends 'authorize' | 'void' = 'authorize' 
 }
 
 export interface PointsReceiptClaims<
-  O extends 'issue' | 'redeem' | 'capture' | 'reverse' | 'transfer' | 'redeem_reward' =
-    'issue' | 'redeem' | 'capture' | 'reverse' | 'transfer' | 'redeem_reward',
+  O extends 'issue' | 'redeem' | 'capture' | 'reverse' | 'transfer' | 'redeem_reward' | 'grant' =
+    'issue' | 'redeem' | 'capture' | 'reverse' | 'transfer' | 'redeem_reward' | 'grant',
 > extends ReceiptClaimsBase {
   op: O;
   /** The ledger entry the instruction created. */
@@ -79,6 +79,7 @@ export type ReceiptClaims<O extends Op = Op> = {
   void: HoldReceiptClaims<'void'>;
   reverse: PointsReceiptClaims<'reverse'>;
   transfer: PointsReceiptClaims<'transfer'>;
+  grant: PointsReceiptClaims<'grant'>;
   acknowledge: StatementReceiptClaims<'acknowledge'>;
   dispute: StatementReceiptClaims<'dispute'>;
   redeem_reward: PointsReceiptClaims<'redeem_reward'> & { entitlement: EntitlementReceiptClaim };

@@ -182,6 +182,43 @@ describe('field validation', () => {
   });
 });
 
+describe('grants and referral codes (docs/grants-and-referrals.md)', () => {
+  const grant = (fields: Record<string, unknown>) =>
+    signInstruction({ partnerId: PARTNER_ID, hubId: HUB_ID, key, op: 'grant', fields: fields as never, now: NOW });
+
+  it('signs a grant with its kind, reason code and case reference', async () => {
+    const signed = await grant({ member: 'c', amount: 40n, kind: 'compensation', reasonCode: 'late_delivery', caseReference: 'CASE-1' });
+    expect(signed.claims).toMatchObject({
+      op: 'grant',
+      member: 'c',
+      amount: '40',
+      kind: 'compensation',
+      reasonCode: 'late_delivery',
+      caseReference: 'CASE-1',
+    });
+  });
+
+  it.each<[string, Record<string, unknown>]>([
+    ['compensation without a case reference', { kind: 'compensation', reasonCode: 'damaged_item' }],
+    ['an unknown kind', { kind: 'gift', reasonCode: 'goodwill' }],
+    ['an unknown reason code', { kind: 'surprise_and_delight', reasonCode: 'because' }],
+    ['an empty note', { kind: 'surprise_and_delight', reasonCode: 'goodwill', note: ' ' }],
+  ])('refuses to sign a grant with %s', async (_what, fields) => {
+    await expect(grant({ member: 'c', amount: '1', ...fields })).rejects.toThrow(TypeError);
+  });
+
+  it('signs an enrolment with a referral code', async () => {
+    const signed = await signInstruction({
+      partnerId: PARTNER_ID,
+      hubId: HUB_ID,
+      key,
+      op: 'enroll',
+      fields: { member: 'c', referralCode: 'ABCDEFGH2345' },
+    });
+    expect(signed.claims).toMatchObject({ op: 'enroll', member: 'c', referralCode: 'ABCDEFGH2345' });
+  });
+});
+
 describe('requestHash', () => {
   it('is the protocol requestHash of the signed claims', async () => {
     const signed = await issue({ orderRef: 'ord-1' });

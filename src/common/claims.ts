@@ -9,6 +9,8 @@ export interface EnrollClaims {
   member: string;
   emailHash: string | null;
   phoneHash: string | null;
+  /** Another member's referral code (docs/grants-and-referrals.md). */
+  referralCode: string | null;
 }
 
 export interface MovementClaims {
@@ -99,6 +101,19 @@ export interface UseEntitlementClaims {
   code: string;
 }
 
+/** Points granted with a reason (docs/grants-and-referrals.md). */
+export interface GrantClaims {
+  op: 'grant';
+  jti: string;
+  member: string;
+  amount: bigint;
+  kind: 'compensation' | 'surprise_and_delight';
+  reasonCode: 'late_delivery' | 'damaged_item' | 'service_failure' | 'goodwill' | 'other';
+  /** Required for compensation. */
+  caseReference: string | null;
+  note: string | null;
+}
+
 export type InstructionClaims =
   | EnrollClaims
   | MovementClaims
@@ -110,7 +125,8 @@ export type InstructionClaims =
   | AcknowledgeClaims
   | DisputeClaims
   | RedeemRewardClaims
-  | UseEntitlementClaims;
+  | UseEntitlementClaims
+  | GrantClaims;
 
 /** The claims of one op: `ClaimsOf<'issue'>` is MovementClaims with op 'issue'. */
 export type ClaimsOf<O extends InstructionClaims['op']> = InstructionClaims extends infer C

@@ -42,7 +42,17 @@ const REWARD_REFUSALS = [
  */
 export const OP_ERRORS = {
   // Signed instructions (the partner SDK's ops).
-  enroll: [...R, ErrorCode.MEMBER_LINK_CONFLICT, ErrorCode.MEMBER_LINKING_NOT_ALLOWED],
+  enroll: [
+    ...R,
+    ErrorCode.MEMBER_LINK_CONFLICT,
+    ErrorCode.MEMBER_LINKING_NOT_ALLOWED,
+    // An enrolment with a referral code (docs/grants-and-referrals.md).
+    ErrorCode.UNKNOWN_REFERRAL_CODE,
+    ErrorCode.SELF_REFERRAL,
+    ErrorCode.CIRCULAR_REFERRAL,
+    ErrorCode.REFERRAL_CAP_REACHED,
+    ErrorCode.REFERRAL_NOT_ELIGIBLE,
+  ],
   issue: [...R, ErrorCode.INVALID_AMOUNT, ErrorCode.UNKNOWN_MEMBER, ErrorCode.UNKNOWN_ASSET, ErrorCode.FUNDING_LIMIT_EXCEEDED],
   redeem: [...R, ErrorCode.INVALID_AMOUNT, ErrorCode.UNKNOWN_MEMBER, ErrorCode.INSUFFICIENT_BALANCE, ErrorCode.UNKNOWN_ASSET],
   authorize: [...R, ErrorCode.INVALID_AMOUNT, ErrorCode.UNKNOWN_MEMBER, ErrorCode.INSUFFICIENT_BALANCE, ErrorCode.UNKNOWN_ASSET],
@@ -109,6 +119,16 @@ export const OP_ERRORS = {
   redeemReward: [...REWARD_REFUSALS, ErrorCode.IDEMPOTENCY_CONFLICT, ErrorCode.INVALID_INPUT],
   createReward: [ErrorCode.INVALID_INPUT],
   updateReward: [ErrorCode.NOT_FOUND, ErrorCode.INVALID_INPUT],
+  // Grants with reasons (docs/grants-and-referrals.md).
+  grant: [
+    ...R,
+    ErrorCode.INVALID_AMOUNT,
+    ErrorCode.UNKNOWN_MEMBER,
+    ErrorCode.FUNDING_LIMIT_EXCEEDED,
+    ErrorCode.GRANTS_NOT_CONFIGURED,
+    ErrorCode.GRANT_CAP_EXCEEDED,
+    ErrorCode.GRANT_BUDGET_EXHAUSTED,
+  ],
 } as const satisfies Record<Op, readonly ErrorCode[]> & Record<string, readonly ErrorCode[]>;
 
 /** An operation that returns typed errors: an instruction op, or one of the other mutations above. */

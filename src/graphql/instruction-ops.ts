@@ -18,6 +18,7 @@ export const INSTRUCTION_MUTATIONS = {
   disputeStatement: 'dispute',
   redeemRewardForMember: 'redeem_reward',
   useEntitlement: 'use_entitlement',
+  grantPoints: 'grant',
 } as const satisfies Record<string, Op>;
 
 /** The op label of a signed mutation field; `unknown` for one this list misses. */

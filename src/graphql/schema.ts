@@ -20,6 +20,7 @@ import { MemberTestClockResolver, TestClockResolver } from './resolvers/test-clo
 import { PersistedOperationResolver } from './resolvers/persisted-operation.resolver';
 import { BalanceExplanationResolver, MemberExplainResolver } from './resolvers/explain.resolver';
 import { MemberEntitlementResolver, RewardResolver } from './resolvers/reward.resolver';
+import { GrantResolver, MemberReferralResolver } from './resolvers/grant.resolver';
 
 export const resolverClasses = [
   InstructionResolver,
@@ -45,6 +46,8 @@ export const resolverClasses = [
   BalanceExplanationResolver,
   RewardResolver,
   MemberEntitlementResolver,
+  GrantResolver,
+  MemberReferralResolver,
 ] as const;
 
 const authChecker: AuthChecker<RequestContext, Role> = ({ context, info }, roles) => {

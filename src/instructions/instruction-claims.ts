@@ -5,6 +5,9 @@ import {
   DISPUTE_LINES_MAX,
   DISPUTE_REASON_LENGTH_MAX,
   ENTITLEMENT_CODE_PATTERN,
+  GRANT_KINDS,
+  GRANT_NOTE_LENGTH_MAX,
+  GRANT_REASON_CODES,
   HOLD_SECONDS_DEFAULT,
   HOLD_SECONDS_MAX,
   HOLD_SECONDS_MIN,
@@ -41,6 +44,7 @@ const enrollSchema = z.strictObject({
   member: reference,
   emailHash: hexHash.optional(),
   phoneHash: hexHash.optional(),
+  referralCode: reference.optional(),
 });
 
 const movementSchema = (op: 'issue' | 'redeem') =>
@@ -114,6 +118,16 @@ const useEntitlementSchema = z.strictObject({
   op: z.literal('use_entitlement'),
   code: z.string().regex(ENTITLEMENT_CODE_PATTERN, 'a voucher code: 26 characters A-Z and 2-7'),
 });
+const grantSchema = z.strictObject({
+  ...base,
+  op: z.literal('grant'),
+  member: reference,
+  amount: z.unknown(),
+  kind: z.enum(GRANT_KINDS),
+  reasonCode: z.enum(GRANT_REASON_CODES),
+  caseReference: reference.optional(),
+  note: z.string().min(1).max(GRANT_NOTE_LENGTH_MAX).optional(),
+});
 
 const schemas = {
   enroll: enrollSchema,
@@ -128,6 +142,7 @@ const schemas = {
   dispute: disputeSchema,
   redeem_reward: redeemRewardSchema,
   use_entitlement: useEntitlementSchema,
+  grant: grantSchema,
 } as const;
 
 function amountOf(value: unknown): bigint | DomainError<ErrorCode.INVALID_AMOUNT> {
@@ -164,7 +179,14 @@ export function parseInstructionClaims(
   }
   const data = parsed.data;
   if (data.op === 'enroll') {
-    return { op: 'enroll', jti: data.jti, member: data.member, emailHash: data.emailHash ?? null, phoneHash: data.phoneHash ?? null };
+    return {
+      op: 'enroll',
+      jti: data.jti,
+      member: data.member,
+      emailHash: data.emailHash ?? null,
+      phoneHash: data.phoneHash ?? null,
+      referralCode: data.referralCode ?? null,
+    };
   }
   if (data.op === 'redeem_reward')
     return { op: 'redeem_reward', jti: data.jti, member: data.member, reward: data.reward, orderRef: data.orderRef ?? null };
@@ -184,6 +206,20 @@ export function parseInstructionClaims(
   if (data.op === 'transfer') {
     if (data.to === data.member) return fail(ErrorCode.INVALID_INSTRUCTION, 'claim to: a transfer goes to another member', { claim: 'to' });
     return { op: 'transfer', jti: data.jti, member: data.member, to: data.to, amount, orderRef: data.orderRef ?? null };
+  }
+  if (data.op === 'grant') {
+    if (data.kind === 'compensation' && data.caseReference === undefined)
+      return fail(ErrorCode.INVALID_INSTRUCTION, 'claim caseReference: a compensation names its case', { claim: 'caseReference' });
+    return {
+      op: 'grant',
+      jti: data.jti,
+      member: data.member,
+      amount,
+      kind: data.kind,
+      reasonCode: data.reasonCode,
+      caseReference: data.caseReference ?? null,
+      note: data.note ?? null,
+    };
   }
   if (data.op === 'reverse') return { op: 'reverse', jti: data.jti, entry: data.entry, amount, orderRef: data.orderRef ?? null };
   if (data.op === 'authorize') {

@@ -102,6 +102,18 @@ export function eventsOf(claims: InstructionClaims, partnerId: string, data: Res
     case 'enroll':
     case 'use_entitlement':
       return [];
+    case 'grant':
+      return [
+        event('points.granted', {
+          entryId: data.entryId,
+          asset: 'CP',
+          amount: data.amount,
+          balance: data.balance,
+          kind: data.kind,
+          reasonCode: data.reasonCode,
+          caseReference: data.caseReference,
+        }),
+      ];
   }
 }
 

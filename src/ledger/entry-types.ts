@@ -13,6 +13,8 @@ export const ENTRY_TYPES = [
   'funding',
   'reward',
   'reward_refund',
+  'grant',
+  'referral',
 ] as const;
 
 export type EntryType = (typeof ENTRY_TYPES)[number];

@@ -13,8 +13,7 @@ export type AccountKind =
   | 'prefunding'
   | 'exposure'
   | 'funding';
-export type EntryType =
-  'issue' | 'redeem' | 'expire' | 'reversal' | 'transfer' | 'exchange' | 'adjustment' | 'funding' | 'reward' | 'reward_refund';
+export type { EntryType } from './entry-types';
 
 /** An account as readers see it. */
 export interface Account {

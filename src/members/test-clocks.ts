@@ -155,6 +155,7 @@ function memberSourceOf(claims: InstructionClaims): { kind: 'ref' | 'hold' | 'en
     case 'redeem':
     case 'authorize':
     case 'transfer':
+    case 'grant':
       return { kind: 'ref', value: claims.member };
     case 'capture':
     case 'void':

@@ -6,6 +6,7 @@ import { CP, ensureAccount } from '../ledger/ledger.repository';
 import { findMemberIdByRef } from '../members/member-query.service';
 import type { EnrollClaims } from '../common/claims';
 import { recordEvent } from '../outbox/outbox';
+import { linkReferral, type ReferralRefusal } from '../referrals/referrals';
 
 export interface Enrolled {
   memberId: string;
@@ -36,7 +37,11 @@ export async function enrollMember(
   // Serialises only enrolments of this one reference, so that two at once link to one member.
   await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`enroll:${partnerId}:${claims.member}`]);
   const existing = await findMemberIdByRef(tx, partnerId, claims.member);
-  if (existing) return { memberId: existing, memberRef: claims.member, linkedExisting: false };
+  if (existing) {
+    const refused = await referral(tx, partnerId, claims, existing, false, now);
+    if (refused) return refused;
+    return { memberId: existing, memberRef: claims.member, linkedExisting: false };
+  }
 
   let memberId: string | null = null;
   let linkedExisting = false;
@@ -73,6 +78,8 @@ export async function enrollMember(
     await ensureAccount(tx, 'member', memberId, CP, 'wallet');
   }
   await tx.query('INSERT INTO member_link (partner_id, member_ref, member_id) VALUES ($1, $2, $3)', [partnerId, claims.member, memberId]);
+  const refused = await referral(tx, partnerId, claims, memberId, !linkedExisting, now);
+  if (refused) return refused;
   await recordEvent(tx, {
     type: linkedExisting ? 'member.linked' : 'member.enrolled',
     partnerId,
@@ -81,4 +88,18 @@ export async function enrollMember(
     data: { jti: claims.jti, memberRef: claims.member },
   });
   return { memberId, memberRef: claims.member, linkedExisting };
+}
+
+/** The referral a referral code asks for (docs/grants-and-referrals.md); a refusal refuses the enrolment. */
+function referral(
+  tx: EntityManager,
+  partnerId: string,
+  claims: EnrollClaims,
+  memberId: string,
+  newMember: boolean,
+  now: Date,
+): Promise<ReferralRefusal | null> {
+  if (claims.referralCode === null) return Promise.resolve(null);
+  const { emailHash, phoneHash } = claims;
+  return linkReferral(tx, { code: claims.referralCode, memberId, newMember, emailHash, phoneHash, partnerId, now });
 }

@@ -9,6 +9,7 @@ import { postEntry } from '../ledger/kernel';
 import type { MovementClaims } from '../common/claims';
 import { limits } from '../config/limits';
 import { applyMultiplier } from '../members/tiers';
+import { onQualifyingPurchase } from '../referrals/referrals';
 import { unknownMember, type EntrySource, type MovementContext, type MovementResult } from './context';
 
 const DAY_MS = 86_400_000;
@@ -70,6 +71,8 @@ export async function issuePoints(
   // An issue debits only the issuance counter and a funding account drawFunding has just checked under its lock.
   assert(!isDomainError(posted), `issue entry ${context.entryId} was refused: ${isDomainError(posted) ? posted.message : ''}`);
   await context.tiers.recordChange(tx, targets.memberId, claims.amount, context.now);
+  // An issue with an order reference is a purchase: a referee's first one pays the referral bonuses (docs/grants-and-referrals.md).
+  if (claims.orderRef !== null) await onQualifyingPurchase(tx, context, targets.memberId, context.partnerId);
   const issued = movementResult(context, targets.memberId, amount, posted.balances.get(targets.wallet.id), rates, [
     { account: `partner:${context.partnerId}:CP:issuance`, amount: (-amount).toString() },
     { account: `member:${targets.memberId}:CP:wallet`, amount: amount.toString() },

@@ -18,6 +18,7 @@ import { voidRedemption } from './void';
 import { redeemRewardForMember, useEntitlementByCode } from '../rewards/operations';
 import type { RewardRedemption } from '../rewards/redemption';
 import type { EntitlementUse } from '../rewards/entitlements';
+import { grantPoints, type GrantResult } from '../grants/grant';
 
 /** What an accepted instruction answers (and its receipt signs). */
 export type AcceptedData = (Enrolled | MovementResult | HoldResult | StatementActionResult | RewardRedemption | EntitlementUse) &
@@ -32,7 +33,15 @@ export type InstructionOp = Claims['op'];
 
 /** What any operation answers when it succeeds, before it is stored as the instruction's result. */
 export type OperationSuccess =
-  Enrolled | MovementResult | HoldResult | StatementActionResult | TransferResult | ReversalResult | RewardRedemption | EntitlementUse;
+  | Enrolled
+  | MovementResult
+  | HoldResult
+  | StatementActionResult
+  | TransferResult
+  | ReversalResult
+  | RewardRedemption
+  | EntitlementUse
+  | GrantResult;
 
 /**
  * One operation. Its refusals are `OpError<O>`: the compiler refuses an operation that could
@@ -63,4 +72,5 @@ export const OPERATIONS: { [O in InstructionOp]: Operation<O> } = {
   dispute: (tx, context, claims) => disputeStatement(tx, context, claims),
   redeem_reward: (tx, context, claims) => redeemRewardForMember(tx, context, claims),
   use_entitlement: (tx, context, claims) => useEntitlementByCode(tx, context, claims),
+  grant: (tx, context, claims) => grantPoints(tx, context, claims),
 };

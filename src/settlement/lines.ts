@@ -19,6 +19,8 @@
  * | prefunded       | a prepaid partner's issue, paid in advance   | − the issue money drawn from its prepaid balance |
  * | reward          | a catalogue reward redeemed at Q (docs/rewards.md) | − Q's declared cost on the entry          |
  * | reward_refund   | an unused entitlement refunded               | + the declared cost of its reward line back      |
+ * | grant           | CP P granted with a reason (op grant)        | + points × P's issue price on the entry          |
+ * | referral        | a referral bonus P pays as the programme's payer | + points × P's issue price on the entry      |
  *
  * The *funded value* of points leaving a lot is what its issuer paid in for them, exactly: the
  * lot's value is its issue line (points × price, rounded once); each time points leave the lot
@@ -117,16 +119,16 @@ export const PERIOD_LINES_SQL = `
 WITH RECURSIVE ${PERIOD_CTES}, ${REDEEM_REVERSALS},
 lines AS (
   SELECT c.partner_id, c.seq, c.entry_id, c.recorded_at, c.order_ref, c.reverses_entry_id::text AS reference,
-         CASE WHEN c.type = 'issue' THEN 'issue' WHEN c.type = 'exchange' THEN 'exchange_in' ELSE 'issue_reversal' END AS kind,
+         CASE WHEN c.type IN ('issue', 'grant', 'referral') THEN c.type WHEN c.type = 'exchange' THEN 'exchange_in' ELSE 'issue_reversal' END AS kind,
          abs(c.amount) AS points,
-         CASE WHEN c.type = 'issue' THEN (c.rates->>'issuePrice')::numeric
+         CASE WHEN c.type IN ('issue', 'grant', 'referral') THEN (c.rates->>'issuePrice')::numeric
               WHEN c.type = 'exchange' THEN coalesce((c.rates->>'issuePrice')::numeric, ${contractPrice('issue_price', 'c.partner_id', 'c.recorded_at')}, 0)
               ELSE (c.rates->>'issuePrice')::numeric END AS price,
-         CASE WHEN c.type IN ('issue', 'exchange') THEN
+         CASE WHEN c.type IN ('issue', 'exchange', 'grant', 'referral') THEN
                 round_half_even(-c.amount * coalesce((c.rates->>'issuePrice')::numeric, ${contractPrice('issue_price', 'c.partner_id', 'c.recorded_at')}, 0))::bigint
               ELSE -coalesce(fe.funded_minor, 0)::bigint END AS money_minor
   FROM counter c LEFT JOIN funded_by_entry fe ON fe.entry_id = c.entry_id
-  WHERE c.account_kind = 'issuance' AND c.type IN ('issue', 'exchange', 'reversal')
+  WHERE c.account_kind = 'issuance' AND c.type IN ('issue', 'exchange', 'reversal', 'grant', 'referral')
   UNION ALL
   SELECT c.partner_id, c.seq, c.entry_id, c.recorded_at, c.order_ref, c.reverses_entry_id::text,
          CASE WHEN c.type = 'redeem' THEN 'redeem' WHEN c.type = 'exchange' THEN 'exchange_out' ELSE 'redeem_reversal' END,
@@ -163,7 +165,7 @@ lines AS (
   FROM journal_entry e
   JOIN posting p ON p.entry_id = e.id
   JOIN account a ON a.id = p.account_id AND a.owner_kind = 'partner' AND a.kind = 'prefunding'
-  WHERE e.period_id = $1 AND e.type IN ('issue', 'exchange')
+  WHERE e.period_id = $1 AND e.type IN ('issue', 'exchange', 'grant', 'referral')
 )
 SELECT partner_id, seq::text, entry_id, recorded_at, kind, points::text, price::text, money_minor::text, order_ref, reference
 FROM lines WHERE $2::text IS NULL OR partner_id = $2
@@ -226,7 +228,9 @@ export type LineKind =
   | 'adjustment'
   | 'prefunded'
   | 'reward'
-  | 'reward_refund';
+  | 'reward_refund'
+  | 'grant'
+  | 'referral';
 
 export const LINE_KINDS: readonly LineKind[] = [
   'issue',
@@ -240,6 +244,8 @@ export const LINE_KINDS: readonly LineKind[] = [
   'prefunded',
   'reward',
   'reward_refund',
+  'grant',
+  'referral',
 ];
 
 /** Lines whose money the hub pays out for points consumed (what the spread is measured against). */

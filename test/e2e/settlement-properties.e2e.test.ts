@@ -29,7 +29,7 @@ const REWARDS = [
 const rewardIds: string[] = [];
 
 type Step =
-  | { kind: 'issue' | 'redeem'; partner: number; member: number; amount: number }
+  | { kind: 'issue' | 'redeem' | 'grant'; partner: number; member: number; amount: number }
   | { kind: 'refund'; pick: number; amount: number }
   | { kind: 'exchange'; member: number; direction: 'in' | 'out'; amount: number }
   | { kind: 'reward'; partner: number; member: number }
@@ -66,6 +66,15 @@ const step: fc.Arbitrary<Step> = fc.oneof(
   },
   { weight: 1, arbitrary: fc.constant({ kind: 'age' as const }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('reward' as const), partner: fc.nat(2), member: fc.nat(1) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('grant' as const),
+      partner: fc.nat(2),
+      member: fc.nat(1),
+      amount: fc.integer({ min: 1, max: 300 }),
+    }),
+  },
 );
 
 async function send(partner: TestPartner, op: Op, fields: Record<string, unknown>) {
@@ -106,6 +115,13 @@ beforeAll(async () => {
   }
   await hub.graphql('mutation { setPartnerUnit(partnerId: "P_TWO", code: "MILES") { __typename } }', {}, token);
   await hub.graphql('mutation { setExchangeRate(partnerId: "P_TWO", cpPerPoint: "2.333333333333") { __typename } }', {}, token);
+  // Grants (docs/grants-and-referrals.md) settle like issues, as their own line kind: a policy that never refuses.
+  for (const { id } of PRICES)
+    await hub.graphql(
+      'mutation($id: ID!) { setGrantPolicy(partnerId: $id, input: { memberCapPoints: "1000000", periodCapGrants: 100000, budgetPoints: "100000000" }) { __typename } }',
+      { id },
+      token,
+    );
   for (const member of MEMBERS)
     for (const partner of partners) await send(partner, 'enroll', { member, emailHash: hashEmail(`${member}@example.com`) });
   for (const [index, reward] of REWARDS.entries()) {
@@ -145,6 +161,14 @@ it('every random period reconciles and nets into transfers that settle it exactl
           if (result.entryId) entries.push({ partner, entryId: result.entryId });
           if (s.kind === 'issue' && s.partner === 1)
             await send(partner, 'issue', { member: MEMBERS[s.member], amount: String(s.amount), asset: 'P_TWO.MILES' });
+        } else if (s.kind === 'grant') {
+          const granted = await send(partners[s.partner]!, 'grant', {
+            member: MEMBERS[s.member],
+            amount: String(s.amount),
+            kind: 'surprise_and_delight',
+            reasonCode: 'goodwill',
+          });
+          expect(granted.__typename).toBe('GrantReceipt');
         } else if (s.kind === 'refund' && entries.length > 0) {
           const { partner, entryId } = entries[s.pick % entries.length]!;
           await send(partner, 'reverse', { entry: entryId, amount: String(s.amount) });
@@ -199,6 +223,6 @@ it('every random period reconciles and nets into transfers that settle it exactl
   // The runs did exercise every kind of entry that moves money.
   const types: Array<{ type: string }> = await hub.hub.dataSource.query('SELECT DISTINCT type FROM journal_entry ORDER BY type');
   expect(types.map((row) => row.type)).toEqual(
-    expect.arrayContaining(['exchange', 'expire', 'issue', 'redeem', 'reversal', 'reward', 'reward_refund']),
+    expect.arrayContaining(['exchange', 'expire', 'grant', 'issue', 'redeem', 'reversal', 'reward', 'reward_refund']),
   );
 }, 240_000);

@@ -74,6 +74,7 @@ describe('parseInstructionClaims parses', () => {
       member: 'alice-1',
       emailHash,
       phoneHash,
+      referralCode: null,
     });
   });
 
@@ -84,6 +85,7 @@ describe('parseInstructionClaims parses', () => {
       member: 'alice-1',
       emailHash: null,
       phoneHash: null,
+      referralCode: null,
     });
   });
 

@@ -55,6 +55,8 @@ const FIGURE_KINDS = {
   prefunded: 'prefunded',
   rewards: 'reward',
   rewardRefunds: 'reward_refund',
+  granted: 'grant',
+  referralBonuses: 'referral',
 } as const;
 
 function toPosition(row: PositionRow): PartnerPosition {

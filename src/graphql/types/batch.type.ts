@@ -24,6 +24,7 @@ import {
   voidFailures,
 } from './results.type';
 import { EntitlementUseReceipt, redeemRewardForMemberFailures, RewardRedemptionReceipt, useEntitlementFailures } from './reward.type';
+import { GrantReceipt, grantFailures } from './grant.type';
 
 /** Each op's success type and failure list: the same as its own mutation's result union. */
 export const BATCH_OPS = {
@@ -39,6 +40,7 @@ export const BATCH_OPS = {
   dispute: { Receipt: DisputeReceipt, failures: disputeFailures },
   redeem_reward: { Receipt: RewardRedemptionReceipt, failures: redeemRewardForMemberFailures },
   use_entitlement: { Receipt: EntitlementUseReceipt, failures: useEntitlementFailures },
+  grant: { Receipt: GrantReceipt, failures: grantFailures },
 } as const satisfies Record<Op, { Receipt: new () => object; failures: readonly ErrorClass[] }>;
 
 /** An instruction whose op is unknown (it did not verify) can only have been refused by the pipeline. */

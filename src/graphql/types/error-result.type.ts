@@ -266,6 +266,61 @@ export const EntitlementAlreadyUsed = errorType(
   'The entitlement was used already: a voucher is good once.',
 );
 export const EntitlementExpired = errorType(ErrorCode.ENTITLEMENT_EXPIRED, 'EntitlementExpired', 'The entitlement has expired.');
+export const GrantsNotConfigured = errorType(
+  ErrorCode.GRANTS_NOT_CONFIGURED,
+  'GrantsNotConfigured',
+  'The partner has no grant policy yet; the operator sets one (setGrantPolicy).',
+);
+
+@ObjectType({
+  implements: ErrorResult,
+  description:
+    "The grant would take the member past the partner's per-member cap, or the partner past its number of grants, for the month (UTC).",
+})
+export class GrantCapExceeded extends ErrorResult {
+  static readonly code = ErrorCode.GRANT_CAP_EXCEEDED;
+  @Field({ description: 'Which cap: member (points per member per month) or period (grants per month).' }) cap!: string;
+  @Field({ description: 'The month, YYYY-MM (UTC).' }) period!: string;
+  @Field(() => AmountScalar) limit!: string;
+  @Field(() => AmountScalar, { description: 'What the month has used of it so far.' }) used!: string;
+}
+
+@ObjectType({
+  implements: ErrorResult,
+  description: "The grant is more than what is left of the partner's grant budget for the month (UTC).",
+})
+export class GrantBudgetExhausted extends ErrorResult {
+  static readonly code = ErrorCode.GRANT_BUDGET_EXHAUSTED;
+  @Field({ description: 'The month, YYYY-MM (UTC).' }) period!: string;
+  @Field(() => AmountScalar) budget!: string;
+  @Field(() => AmountScalar) remaining!: string;
+}
+
+export const UnknownReferralCode = errorType(
+  ErrorCode.UNKNOWN_REFERRAL_CODE,
+  'UnknownReferralCode',
+  'No member has that referral code, or the coalition runs no referral programme.',
+);
+export const SelfReferral = errorType(
+  ErrorCode.SELF_REFERRAL,
+  'SelfReferral',
+  'The referral code is the member’s own (the same member, or the same e-mail or phone hash).',
+);
+export const CircularReferral = errorType(
+  ErrorCode.CIRCULAR_REFERRAL,
+  'CircularReferral',
+  'The member referred the code’s owner (directly or through others): referrals cannot go round in a circle.',
+);
+export const ReferralCapReached = errorType(
+  ErrorCode.REFERRAL_CAP_REACHED,
+  'ReferralCapReached',
+  'The code’s owner has referred as many members as the programme allows.',
+);
+export const ReferralNotEligible = errorType(
+  ErrorCode.REFERRAL_NOT_ELIGIBLE,
+  'ReferralNotEligible',
+  'Only a new member can be referred, once: this one has ledger entries, or was referred by another member.',
+);
 
 /** Each code's result type; the mapped type checks that every class is filed under its own code. */
 const classByCode: { [C in ErrorCode]: ErrorClass<C> } = {
@@ -321,6 +376,14 @@ const classByCode: { [C in ErrorCode]: ErrorClass<C> } = {
   [ErrorCode.ENTITLEMENT_NOT_FOUND]: EntitlementNotFound,
   [ErrorCode.ENTITLEMENT_ALREADY_USED]: EntitlementAlreadyUsed,
   [ErrorCode.ENTITLEMENT_EXPIRED]: EntitlementExpired,
+  [ErrorCode.GRANTS_NOT_CONFIGURED]: GrantsNotConfigured,
+  [ErrorCode.GRANT_CAP_EXCEEDED]: GrantCapExceeded,
+  [ErrorCode.GRANT_BUDGET_EXHAUSTED]: GrantBudgetExhausted,
+  [ErrorCode.UNKNOWN_REFERRAL_CODE]: UnknownReferralCode,
+  [ErrorCode.SELF_REFERRAL]: SelfReferral,
+  [ErrorCode.CIRCULAR_REFERRAL]: CircularReferral,
+  [ErrorCode.REFERRAL_CAP_REACHED]: ReferralCapReached,
+  [ErrorCode.REFERRAL_NOT_ELIGIBLE]: ReferralNotEligible,
 };
 
 /** Every refusal that verifying a signed instruction can produce, shared by all instruction results. */

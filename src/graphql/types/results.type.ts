@@ -26,6 +26,11 @@ import {
   DisputeAlreadyResolved,
   FundingLimitExceeded,
   failuresOf,
+  UnknownReferralCode,
+  SelfReferral,
+  CircularReferral,
+  ReferralCapReached,
+  ReferralNotEligible,
 } from './error-result.type';
 import { ExchangeRate, PartnerContract, PartnerUnit } from './contract.type';
 import { Partner, PersistedOperation } from './partner.type';
@@ -42,7 +47,16 @@ import {
 import { StatementDispute } from './settlement.type';
 
 /** The failures each result can carry, listed once and used both for the union and for mapping. */
-export const enrollFailures = failuresOf('enroll', [...instructionRejections, MemberLinkConflict, MemberLinkingNotAllowed]);
+export const enrollFailures = failuresOf('enroll', [
+  ...instructionRejections,
+  MemberLinkConflict,
+  MemberLinkingNotAllowed,
+  UnknownReferralCode,
+  SelfReferral,
+  CircularReferral,
+  ReferralCapReached,
+  ReferralNotEligible,
+]);
 export const issueFailures = failuresOf('issue', [
   ...instructionRejections,
   InvalidAmount,

@@ -61,6 +61,10 @@ export class PartnerPosition {
   rewards!: PositionFigure;
   @Field(() => PositionFigure, { description: 'Unused reward entitlements refunded: their cost given back.' })
   rewardRefunds!: PositionFigure;
+  @Field(() => PositionFigure, { description: 'CP the partner granted with a reason (op grant), at its issue price.' })
+  granted!: PositionFigure;
+  @Field(() => PositionFigure, { description: 'Referral bonuses the partner paid as the programme’s payer, at its issue price.' })
+  referralBonuses!: PositionFigure;
   @Field(() => AmountScalar, { description: 'Net position in minor units: positive, the partner owes the hub; negative, the hub owes it.' })
   netMinor!: bigint;
 }

@@ -21,6 +21,7 @@ const MUTATION_FIELD: Record<Op, string> = {
   dispute: 'disputeStatement',
   redeem_reward: 'redeemRewardForMember',
   use_entitlement: 'useEntitlement',
+  grant: 'grantPoints',
 };
 
 const REDEEM_FIELDS = `... on RedeemReceipt { jti entryId memberId amount balance receipt replayed recordedAt consumed { issuerPartnerId amount } }
@@ -56,6 +57,9 @@ const SUCCESS_FIELDS: Record<Op, string> = {
   redeem_reward: `... on RewardRedemptionReceipt { jti entryId memberId amount balance receipt replayed recordedAt entitlement { id code status expiresAt } }
                   ... on InsufficientBalance { available requested }`,
   use_entitlement: '... on EntitlementUseReceipt { jti memberId receipt replayed entitlement { id code status usedAt } }',
+  grant: `... on GrantReceipt { jti entryId memberId amount balance receipt replayed recordedAt kind reasonCode caseReference }
+          ... on GrantCapExceeded { cap period limit used }
+          ... on GrantBudgetExhausted { period budget remaining }`,
 };
 
 export function mutationFor(op: Op): string {
