@@ -22,6 +22,7 @@ import { WebhookEndpointStart1732690000000 } from './1732690000000-webhook-endpo
 import { TestClocks1732700000000 } from './1732700000000-test-clocks';
 import { PersistedOperations1732710000000 } from './1732710000000-persisted-operations';
 import { MovementFunction1732730000000 } from './1732730000000-movement-function';
+import { LoyaltyEngine1732750000000 } from './1732750000000-loyalty-engine';
 
 /** Every migration in order. Never edit one that has landed: add a new one. */
 export const migrations = [
@@ -49,4 +50,5 @@ export const migrations = [
   TestClocks1732700000000,
   PersistedOperations1732710000000,
   MovementFunction1732730000000,
+  LoyaltyEngine1732750000000,
 ];

@@ -28,6 +28,7 @@ import {
   type ReverseFields,
   type AcknowledgeFields,
   type DisputeFields,
+  type ActivityFields,
   type TransferFields,
   type VoidFields,
 } from './fields';
@@ -248,6 +249,14 @@ export class PartnerClient {
   /** A refund: reverses (part of) an earlier issue or redemption of this partner, by its entryId. */
   reversePoints(fields: ReverseFields, opts?: SubmitOptions): Promise<Outcome<'reverse'>> {
     return this.submit('reverse', fields, opts);
+  }
+
+  /**
+   * A purchase, a return of an earlier purchase, or an action (op "activity", docs/loyalty-engine.md):
+   * the hub applies this partner's earn rules and the campaigns in scope; the receipt lists every contribution.
+   */
+  submitActivity(fields: ActivityFields, opts?: SubmitOptions): Promise<Outcome<'activity'>> {
+    return this.submit('activity', fields, opts);
   }
 
   /** Signs and sends an instruction; the receipt is pinned to this jti and this request's hash. */
@@ -555,6 +564,7 @@ const SIGNED_FIELDS: Record<Op, readonly string[]> = {
   transfer: ['jti', 'memberId', 'entryId', 'amount', 'balance', 'recordedAt', 'toMemberId', 'moved'],
   acknowledge: ['jti', 'statementId', 'digest', 'status'],
   dispute: ['jti', 'disputeId', 'statementId', 'digest', 'lines', 'status'],
+  activity: ['jti', 'activityId', 'activity', 'entryId', 'memberId', 'amount', 'balance', 'recordedAt', 'contributions', 'notes'],
 };
 
 function checkDataAgainstReceipt(data: Record<string, unknown>, receipt: ReceiptClaims): void {

@@ -13,7 +13,19 @@ const REDEEM_RECEIPT = `... on RedeemReceipt {
     }`;
 const HOLD_RECEIPT = '... on HoldReceipt { jti holdId memberId amount status expiresAt available receipt replayed }';
 
+const ACTIVITY_RECEIPT = `... on ActivityReceipt {
+      jti activityId activity entryId memberId amount balance receipt replayed recordedAt reversesEntryId notes
+      contributions { source sourceId version points reason fundingPartnerId }
+    }`;
+
 export const MUTATIONS: Record<Op, string> = {
+  activity: `mutation SubmitActivity($instruction: String!) {
+  result: submitActivity(instruction: $instruction) {
+    __typename
+    ${ACTIVITY_RECEIPT}
+    ${ERROR_RESULT}
+  }
+}`,
   enroll: `mutation EnrollMember($instruction: String!) {
   result: enrollMember(instruction: $instruction) {
     __typename
@@ -113,6 +125,7 @@ export const BATCH_MUTATION = `mutation SubmitInstructions($instructions: [Strin
           }
           ... on AcknowledgementReceipt { jti statementId digest statementStatus: status receipt replayed }
           ... on DisputeReceipt { jti disputeId statementId digest lines statementStatus: status receipt replayed }
+          ${ACTIVITY_RECEIPT}
           ${ERROR_RESULT}
         }
       }
@@ -133,6 +146,7 @@ export const SUCCESS_TYPENAME = {
   transfer: 'TransferReceipt',
   acknowledge: 'AcknowledgementReceipt',
   dispute: 'DisputeReceipt',
+  activity: 'ActivityReceipt',
 } as const satisfies Record<Op, string>;
 
 export const INSTRUCTION_RECEIPT_QUERY = `query InstructionReceipt($jti: String!) {
@@ -204,6 +218,37 @@ export interface ReceiptDataByOp {
   transfer: TransferReceiptData;
   acknowledge: AcknowledgementReceiptData;
   dispute: DisputeReceiptData;
+  activity: ActivityReceiptData;
+}
+
+/** One rule, tier or campaign that contributed to an activity's points, and why. */
+export interface ActivityContributionData {
+  /** rule, tier or campaign. */
+  source: string;
+  sourceId: string;
+  version: number;
+  points: string;
+  reason: string;
+  fundingPartnerId: string;
+}
+
+export interface ActivityReceiptData {
+  __typename: 'ActivityReceipt';
+  jti: string;
+  activityId: string;
+  activity: string;
+  /** Null when the activity moved no points. */
+  entryId: string | null;
+  memberId: string;
+  amount: string;
+  balance: string;
+  receipt: string;
+  replayed: boolean;
+  recordedAt: string;
+  /** A return: the purchase's entry. */
+  reversesEntryId: string | null;
+  notes: string[];
+  contributions: ActivityContributionData[];
 }
 
 /** A settlement statement acknowledged: the hub keeps your signed instruction as your acknowledgement. */

@@ -49,6 +49,10 @@ export const ERROR_CODES = [
   'UNKNOWN_EVENT_TYPE',
   'BATCH_TOO_LARGE',
   'SANDBOX_ONLY',
+  'UNKNOWN_CATEGORY',
+  'PURCHASE_NOT_FOUND',
+  'RETURN_EXCEEDS_PURCHASE',
+  'CAMPAIGN_BUDGET_EXHAUSTED',
 ] as const;
 
 /** A typed refusal's code: compare `outcome.errorCode` with one of these, and a misspelt code does not compile. */

@@ -97,6 +97,55 @@ export interface DisputeFields {
   reason: string;
 }
 
+/** One line of a purchase basket. */
+export interface ActivityLine {
+  category?: string;
+  sku?: string;
+  /** Whole units, default 1. */
+  quantity?: number | bigint | string;
+  /** The line's value in minor units (e.g. cents). */
+  amount: Amount;
+}
+
+/** What a member did at the partner (docs/loyalty-engine.md): the hub evaluates the partner's rules and campaigns. */
+export type ActivityFields =
+  | {
+      activity: 'purchase';
+      member: string;
+      /** The basket total in minor units (e.g. cents); 0 allowed. */
+      total: Amount;
+      /** ISO 4217, the partner's settlement currency. */
+      currency: string;
+      lines?: readonly ActivityLine[];
+      channel?: string;
+      store?: string;
+      /** The partner's order reference: a return names the purchase by it. */
+      orderRef?: string;
+      occurredAt?: string | Date;
+    }
+  | {
+      activity: 'return';
+      member: string;
+      /** The purchase returned: its orderRef, or `entry`, its entryId. */
+      purchase?: string;
+      entry?: string;
+      /** The value returned, minor units (partial returns allowed). */
+      amount: Amount;
+      channel?: string;
+      store?: string;
+      orderRef?: string;
+      occurredAt?: string | Date;
+    }
+  | {
+      activity: 'action';
+      member: string;
+      action: 'signup' | 'profile_completed' | 'review' | 'referral_qualified' | 'engagement';
+      channel?: string;
+      store?: string;
+      orderRef?: string;
+      occurredAt?: string | Date;
+    };
+
 export interface FieldsByOp {
   enroll: EnrollFields;
   issue: PointsFields;
@@ -108,6 +157,7 @@ export interface FieldsByOp {
   transfer: TransferFields;
   acknowledge: AcknowledgeFields;
   dispute: DisputeFields;
+  activity: ActivityFields;
 }
 
 /** The op fields as they appear in the signed claims. */
@@ -169,6 +219,22 @@ export interface DisputeClaimsFields {
   reason: string;
 }
 
+export interface ActivityClaimsFields {
+  activity: 'purchase' | 'return' | 'action';
+  member: string;
+  total?: string;
+  currency?: string;
+  lines?: Array<{ category?: string; sku?: string; quantity: string; amount: string }>;
+  purchase?: string;
+  entry?: string;
+  amount?: string;
+  action?: string;
+  channel?: string;
+  store?: string;
+  orderRef?: string;
+  occurredAt?: string;
+}
+
 export interface ClaimsFieldsByOp {
   enroll: EnrollClaimsFields;
   issue: PointsClaimsFields;
@@ -180,6 +246,7 @@ export interface ClaimsFieldsByOp {
   transfer: TransferClaimsFields;
   acknowledge: AcknowledgeClaimsFields;
   dispute: DisputeClaimsFields;
+  activity: ActivityClaimsFields;
 }
 
 const ALLOWED: Record<Op, readonly string[]> = {
@@ -193,6 +260,7 @@ const ALLOWED: Record<Op, readonly string[]> = {
   transfer: ['member', 'to', 'amount', 'orderRef'],
   acknowledge: ['statement', 'digest'],
   dispute: ['statement', 'digest', 'lines', 'reason'],
+  activity: ['activity', 'member', 'total', 'currency', 'lines', 'purchase', 'entry', 'amount', 'action', 'channel', 'store', 'orderRef', 'occurredAt'],
 };
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
@@ -259,6 +327,7 @@ export function claimsFields(op: Op, fields: FieldsByOp[Op]): ClaimsFieldsByOp[O
     if (!ALLOWED[op].includes(name)) throw new TypeError(`unknown field "${name}" for op ${op}`);
   }
   if (op === 'acknowledge' || op === 'dispute') return statementFields(op, raw);
+  if (op === 'activity') return activityFields(raw);
   if (op === 'reverse') {
     if (typeof raw.entry !== 'string' || !UUID_PATTERN.test(raw.entry))
       throw new TypeError('entry must be the entryId of an issue or redemption receipt');
@@ -328,4 +397,58 @@ function statementFields(op: 'acknowledge' | 'dispute', raw: Record<string, unkn
   }
   const lines = [...numbers].sort((a, b) => (a < b ? -1 : 1)).map(String);
   return { statement: raw.statement, digest: raw.digest, lines, reason: raw.reason };
+}
+
+/** Minor units: a bigint or a string of decimal digits, 0 allowed. */
+function normaliseMinor(name: string, value: unknown): string {
+  if (typeof value === 'bigint' && value >= 0n) return value.toString();
+  if (typeof value === 'string' && /^[0-9]{1,15}$/.test(value)) return BigInt(value).toString();
+  throw new TypeError(`${name} must be whole minor units: a bigint or a string of decimal digits, not negative`);
+}
+
+const ACTIVITY_KINDS: Record<string, readonly string[]> = {
+  purchase: ['total', 'currency', 'lines'],
+  return: ['purchase', 'entry', 'amount'],
+  action: ['action'],
+};
+
+function activityFields(raw: Record<string, unknown>): ActivityClaimsFields {
+  const activity = raw.activity;
+  if (activity !== 'purchase' && activity !== 'return' && activity !== 'action') throw new TypeError('activity is purchase, return or action');
+  for (const name of ['total', 'currency', 'lines', 'purchase', 'entry', 'amount', 'action']) {
+    if (raw[name] !== undefined && !ACTIVITY_KINDS[activity]!.includes(name)) throw new TypeError(`${name} is not part of a ${activity}`);
+  }
+  const out: ActivityClaimsFields = { activity, member: checkReference('member', raw.member) };
+  if (activity === 'purchase') {
+    out.total = normaliseMinor('total', raw.total);
+    if (typeof raw.currency !== 'string' || !/^[A-Z]{3}$/.test(raw.currency)) throw new TypeError('currency is an ISO 4217 code');
+    out.currency = raw.currency;
+    if (raw.lines !== undefined) {
+      if (!Array.isArray(raw.lines)) throw new TypeError('lines is an array');
+      out.lines = (raw.lines as ActivityLine[]).map((line) => {
+        const quantity = String(line.quantity ?? 1);
+        if (!/^[1-9][0-9]{0,8}$/.test(quantity)) throw new TypeError('a line quantity is a positive whole number');
+        const shaped: { category?: string; sku?: string; quantity: string; amount: string } = { quantity, amount: normaliseMinor('a line amount', line.amount) };
+        if (line.category !== undefined) shaped.category = line.category;
+        if (line.sku !== undefined) shaped.sku = checkReference('sku', line.sku);
+        return shaped;
+      });
+    }
+  } else if (activity === 'return') {
+    if ((raw.purchase === undefined) === (raw.entry === undefined)) throw new TypeError('a return names its purchase (orderRef) or entry (entryId), one of them');
+    if (raw.purchase !== undefined) out.purchase = checkReference('purchase', raw.purchase);
+    if (raw.entry !== undefined) {
+      if (typeof raw.entry !== 'string' || !UUID_PATTERN.test(raw.entry)) throw new TypeError('entry must be the entryId of the purchase');
+      out.entry = raw.entry;
+    }
+    out.amount = normaliseAmount(raw.amount as Amount);
+  } else {
+    if (typeof raw.action !== 'string') throw new TypeError('action names the action');
+    out.action = raw.action;
+  }
+  if (raw.channel !== undefined) out.channel = checkReference('channel', raw.channel);
+  if (raw.store !== undefined) out.store = checkReference('store', raw.store);
+  if (raw.orderRef !== undefined) out.orderRef = checkReference('orderRef', raw.orderRef);
+  if (raw.occurredAt !== undefined) out.occurredAt = checkOccurredAt(raw.occurredAt);
+  return out;
 }

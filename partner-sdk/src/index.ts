@@ -17,6 +17,8 @@ export {
   type TransferFields,
   type AcknowledgeFields,
   type DisputeFields,
+  type ActivityFields,
+  type ActivityLine,
 } from './fields';
 export {
   signInstruction,
@@ -35,6 +37,7 @@ export {
   type EnrollReceiptClaims,
   type PointsReceiptClaims,
   type HoldReceiptClaims,
+  type ActivityReceiptClaims,
   type StatementReceiptClaims,
   type VerifyReceiptOptions,
 } from './receipts';
@@ -54,6 +57,8 @@ export {
   type DisputeReceiptData,
   type ConsumedLot,
   type ReceiptDataByOp,
+  type ActivityReceiptData,
+  type ActivityContributionData,
   type InstructionReceiptData,
 } from './documents';
 export type { FetchLike } from './graphql';

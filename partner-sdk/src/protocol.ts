@@ -25,7 +25,19 @@ export const ACCESS_TOKEN_LIFETIME_SECONDS_MAX = 3600;
 /** Tolerated clock difference between a partner and the hub. */
 export const CLOCK_SKEW_SECONDS_MAX = 60;
 
-export const OPS = ['enroll', 'issue', 'redeem', 'authorize', 'capture', 'void', 'reverse', 'transfer', 'acknowledge', 'dispute'] as const;
+export const OPS = [
+  'enroll',
+  'issue',
+  'redeem',
+  'authorize',
+  'capture',
+  'void',
+  'reverse',
+  'transfer',
+  'acknowledge',
+  'dispute',
+  'activity',
+] as const;
 export type Op = (typeof OPS)[number];
 
 /** Ops whose receipt names a ledger entry (and the member's balance after it). */

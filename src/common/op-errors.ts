@@ -58,6 +58,18 @@ export const OP_ERRORS = {
   transfer: [...R, ErrorCode.INVALID_AMOUNT, ErrorCode.UNKNOWN_MEMBER, ErrorCode.INSUFFICIENT_BALANCE, ErrorCode.TRANSFER_NOT_ALLOWED],
   acknowledge: [...R, ErrorCode.STATEMENT_NOT_FOUND, ErrorCode.STATEMENT_DIGEST_MISMATCH, ErrorCode.STATEMENT_STATUS_CONFLICT],
   dispute: [...R, ErrorCode.STATEMENT_NOT_FOUND, ErrorCode.STATEMENT_DIGEST_MISMATCH, ErrorCode.STATEMENT_STATUS_CONFLICT],
+  // A signed activity (docs/loyalty-engine.md).
+  activity: [
+    ...R,
+    ErrorCode.INVALID_AMOUNT,
+    ErrorCode.UNKNOWN_MEMBER,
+    ErrorCode.UNKNOWN_CATEGORY,
+    ErrorCode.PURCHASE_NOT_FOUND,
+    ErrorCode.RETURN_EXCEEDS_PURCHASE,
+    ErrorCode.CAMPAIGN_BUDGET_EXHAUSTED,
+    ErrorCode.FUNDING_LIMIT_EXCEEDED,
+    ErrorCode.POINTS_ALREADY_SPENT,
+  ],
   // Member-token exchanges.
   quote: [
     ErrorCode.UNKNOWN_ASSET,

@@ -16,6 +16,7 @@ export const INSTRUCTION_MUTATIONS = {
   reversePoints: 'reverse',
   acknowledgeStatement: 'acknowledge',
   disputeStatement: 'dispute',
+  submitActivity: 'activity',
 } as const satisfies Record<string, Op>;
 
 /** The op label of a signed mutation field; `unknown` for one this list misses. */

@@ -161,6 +161,8 @@ function memberSourceOf(claims: InstructionClaims): { kind: 'ref' | 'hold' | 'en
       return { kind: 'hold', value: (claims as ClaimsOf<'capture' | 'void'>).hold };
     case 'reverse':
       return { kind: 'entry', value: claims.entry };
+    case 'activity':
+      return { kind: 'ref', value: claims.member };
     case 'acknowledge':
     case 'dispute':
       return null;

@@ -15,19 +15,30 @@ import { redeemPoints } from './redeem';
 import { reverseEntry, type ReversalResult } from './reverse';
 import { transferPoints, type TransferResult } from './transfer';
 import { voidRedemption } from './void';
+import { applyActivity, type ActivityResult } from '../engine/activity.service';
+import type { PurchaseListener } from '../engine/purchase-listeners';
 
 /** What an accepted instruction answers (and its receipt signs). */
-export type AcceptedData = (Enrolled | MovementResult | HoldResult | StatementActionResult) & Record<string, unknown>;
+export type AcceptedData = (Enrolled | MovementResult | HoldResult | StatementActionResult | ActivityResult) & Record<string, unknown>;
 
 /** What every operation gets: the movement context and the services an operation may consult. */
 export interface OperationContext extends MovementContext {
   contracts: ContractService;
+  /** Called after a purchase activity is evaluated, in its transaction (src/engine/purchase-listeners.ts). */
+  purchaseListeners: readonly PurchaseListener[];
 }
 
 export type InstructionOp = Claims['op'];
 
 /** What any operation answers when it succeeds, before it is stored as the instruction's result. */
-export type OperationSuccess = Enrolled | MovementResult | HoldResult | StatementActionResult | TransferResult | ReversalResult;
+export type OperationSuccess =
+  | Enrolled
+  | MovementResult
+  | HoldResult
+  | StatementActionResult
+  | TransferResult
+  | ReversalResult
+  | ActivityResult;
 
 /**
  * One operation. Its refusals are `OpError<O>`: the compiler refuses an operation that could
@@ -56,4 +67,5 @@ export const OPERATIONS: { [O in InstructionOp]: Operation<O> } = {
   transfer: (tx, context, claims) => transferPoints(tx, context, context.contracts, claims),
   acknowledge: (tx, context, claims) => acknowledgeStatement(tx, context, claims),
   dispute: (tx, context, claims) => disputeStatement(tx, context, claims),
+  activity: (tx, context, claims) => applyActivity(tx, context, claims),
 };

@@ -10,6 +10,7 @@ import {
   RedeemReceipt,
   ReversalReceipt,
   TransferReceipt,
+  ActivityReceipt,
 } from './receipt.type';
 import {
   acknowledgeFailures,
@@ -22,6 +23,7 @@ import {
   reverseFailures,
   transferFailures,
   voidFailures,
+  activityFailures,
 } from './results.type';
 
 /** Each op's success type and failure list: the same as its own mutation's result union. */
@@ -36,6 +38,7 @@ export const BATCH_OPS = {
   reverse: { Receipt: ReversalReceipt, failures: reverseFailures },
   acknowledge: { Receipt: AcknowledgementReceipt, failures: acknowledgeFailures },
   dispute: { Receipt: DisputeReceipt, failures: disputeFailures },
+  activity: { Receipt: ActivityReceipt, failures: activityFailures },
 } as const satisfies Record<Op, { Receipt: new () => object; failures: readonly ErrorClass[] }>;
 
 /** An instruction whose op is unknown (it did not verify) can only have been refused by the pipeline. */

@@ -26,6 +26,10 @@ import {
   DisputeAlreadyResolved,
   FundingLimitExceeded,
   failuresOf,
+  UnknownCategory,
+  PurchaseNotFound,
+  ReturnExceedsPurchase,
+  CampaignBudgetExhausted,
 } from './error-result.type';
 import { ExchangeRate, PartnerContract, PartnerUnit } from './contract.type';
 import { Partner, PersistedOperation } from './partner.type';
@@ -38,6 +42,7 @@ import {
   RedeemReceipt,
   ReversalReceipt,
   TransferReceipt,
+  ActivityReceipt,
 } from './receipt.type';
 import { StatementDispute } from './settlement.type';
 
@@ -121,3 +126,16 @@ export const PersistedOperationResult = createUnionType({
   name: 'PersistedOperationResult',
   types: () => [PersistedOperation, ...settingFailures] as const,
 });
+
+export const activityFailures = failuresOf('activity', [
+  ...instructionRejections,
+  InvalidAmount,
+  UnknownMember,
+  UnknownCategory,
+  PurchaseNotFound,
+  ReturnExceedsPurchase,
+  CampaignBudgetExhausted,
+  FundingLimitExceeded,
+  PointsAlreadySpent,
+]);
+export const ActivityResult = createUnionType({ name: 'ActivityResult', types: () => [ActivityReceipt, ...activityFailures] as const });

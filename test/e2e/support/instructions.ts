@@ -19,6 +19,7 @@ const MUTATION_FIELD: Record<Op, string> = {
   transfer: 'transferPoints',
   acknowledge: 'acknowledgeStatement',
   dispute: 'disputeStatement',
+  activity: 'submitActivity',
 };
 
 const REDEEM_FIELDS = `... on RedeemReceipt { jti entryId memberId amount balance receipt replayed recordedAt consumed { issuerPartnerId amount } }
@@ -51,6 +52,11 @@ const SUCCESS_FIELDS: Record<Op, string> = {
              ... on InsufficientBalance { available requested }`,
   acknowledge: '... on AcknowledgementReceipt { jti statementId digest status receipt replayed }',
   dispute: '... on DisputeReceipt { jti disputeId statementId digest lines status receipt replayed }',
+  activity: `... on ActivityReceipt { jti activityId activity entryId memberId amount balance receipt replayed notes contributions { source sourceId version points reason fundingPartnerId } }
+             ... on InvalidAmount { sentAmount: amount }
+             ... on UnknownCategory { category }
+             ... on ReturnExceedsPurchase { remaining }
+             ... on CampaignBudgetExhausted { campaignId }`,
 };
 
 export function mutationFor(op: Op): string {
