@@ -78,6 +78,8 @@ import { TestClockService } from './jobs/test-clocks.service';
 import { PersistedOperationService } from './partners/persisted-operations.service';
 import { PersistedOperationResolver } from './graphql/resolvers/persisted-operation.resolver';
 import { persistedOperationStore, safelistPlugin } from './graphql/persisted-operations';
+import { EngineConfigService } from './engine/engine-config.service';
+import { EngineResolver } from './graphql/resolvers/engine.resolver';
 
 export interface Hub {
   url: string;
@@ -224,6 +226,7 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
         new TestClockResolver(testClocks),
         new MemberTestClockResolver(),
         new PersistedOperationResolver(persistedOperations),
+        new EngineResolver(new EngineConfigService(dataSource, clock)),
       ],
       // Federation (docs/federation.md): other subgraphs reach members and partners as their direct queries do.
       new EntityReferences(memberQueries, partnerQueries).resolvers(),

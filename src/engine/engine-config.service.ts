@@ -275,9 +275,10 @@ export class EngineConfigService {
   }
 
   async earnCategories(partnerId: string): Promise<string[]> {
-    const rows: Array<{ code: string }> = await this.dataSource.query('SELECT code FROM earn_category WHERE partner_id = $1 ORDER BY code', [
-      partnerId,
-    ]);
+    const rows: Array<{ code: string }> = await this.dataSource.query(
+      'SELECT code FROM earn_category WHERE partner_id = $1 ORDER BY code',
+      [partnerId],
+    );
     return rows.map((row) => row.code);
   }
 
@@ -330,7 +331,10 @@ export class EngineConfigService {
       const own = campaign && (partnerId === null || campaign.funders.every((f) => f.partnerId === partnerId));
       if (!campaign || !own) return fail(ErrorCode.NOT_FOUND, `there is no campaign ${id}`);
       const now = this.clock.now();
-      await tx.query('UPDATE campaign SET ends_at = greatest(starts_at + interval \'1 microsecond\', $2) WHERE id = $1 AND ends_at > $2', [id, now]);
+      await tx.query("UPDATE campaign SET ends_at = greatest(starts_at + interval '1 microsecond', $2) WHERE id = $1 AND ends_at > $2", [
+        id,
+        now,
+      ]);
       return (await this.campaignIn(tx, id))!;
     });
   }
@@ -372,14 +376,23 @@ function checkRule(input: EarnRuleInput):
     if (value !== null && value !== undefined && value < 0n) return `${name} is not negative`;
   }
   if (input.kind === 'spend') {
-    if (input.action || input.points !== null && input.points !== undefined) return 'a spend rule has no action nor fixed points';
+    if (input.action || (input.points !== null && input.points !== undefined)) return 'a spend rule has no action nor fixed points';
     const rate = parseDecimal(input.pointsPerUnit);
     if (!rate) return 'pointsPerUnit: a decimal such as "1" or "0.25" (points per unitMinor spent)';
     const unitMinor = input.unitMinor ?? 100n;
     if (unitMinor <= 0n) return 'unitMinor is positive';
-    if (input.category !== null && input.category !== undefined && !CODE.test(input.category)) return 'category: 1 to 64 letters, digits, _ . -';
-    if (input.sku !== null && input.sku !== undefined && !/^[\x21-\x7e]{1,128}$/.test(input.sku)) return 'sku: 1 to 128 printable characters';
-    return { pointsPerUnit: decimalText(rate), unitMinor, category: input.category ?? null, sku: input.sku ?? null, action: null, points: null };
+    if (input.category !== null && input.category !== undefined && !CODE.test(input.category))
+      return 'category: 1 to 64 letters, digits, _ . -';
+    if (input.sku !== null && input.sku !== undefined && !/^[\x21-\x7e]{1,128}$/.test(input.sku))
+      return 'sku: 1 to 128 printable characters';
+    return {
+      pointsPerUnit: decimalText(rate),
+      unitMinor,
+      category: input.category ?? null,
+      sku: input.sku ?? null,
+      action: null,
+      points: null,
+    };
   }
   if (input.pointsPerUnit || input.category || input.sku) return 'an action rule has fixed points, no rate, category nor SKU';
   if (!(ACTION_KINDS as readonly string[]).includes(input.action ?? '')) return `action: one of ${ACTION_KINDS.join(', ')}`;
@@ -402,7 +415,8 @@ function checkCampaign(input: CampaignInput): string | { startsAt: Date; endsAt:
     if (input.multiplier) return 'a bonus campaign has no multiplier';
   }
   const trigger = input.trigger ?? 'purchase';
-  if (trigger !== 'purchase' && !(ACTION_KINDS as readonly string[]).includes(trigger)) return `trigger: purchase or one of ${ACTION_KINDS.join(', ')}`;
+  if (trigger !== 'purchase' && !(ACTION_KINDS as readonly string[]).includes(trigger))
+    return `trigger: purchase or one of ${ACTION_KINDS.join(', ')}`;
   if (!DateTime.local().setZone(input.timeZone).isValid) return `timeZone: ${JSON.stringify(input.timeZone)} is not an IANA time zone`;
   const starts = DateTime.fromISO(input.startsLocal, { zone: input.timeZone });
   const ends = DateTime.fromISO(input.endsLocal, { zone: input.timeZone });
@@ -452,18 +466,26 @@ export async function campaignsInScope(
   memberId: string,
   now: Date,
 ): Promise<CampaignState[]> {
+  const scoped: Array<{ id: string; capped: boolean }> = await tx.query(
+    `SELECT c.id::text, (c.points_cap IS NOT NULL OR c.money_cap_minor IS NOT NULL) AS capped
+     FROM campaign c JOIN campaign_partner p ON p.campaign_id = c.id AND p.partner_id = $1
+     WHERE c.trigger = $2 AND c.starts_at <= $3 AND c.ends_at > $3 ORDER BY c.id`,
+    [partnerId, trigger, at],
+  );
+  if (scoped.length === 0) return [];
+  // Only campaigns with a budget are locked, in a statement of their own: under READ COMMITTED the next
+  // statement then reads every consumption committed before the lock was granted.
+  const capped = scoped.filter((row) => row.capped).map((row) => row.id);
+  if (capped.length > 0) await tx.query('SELECT id FROM campaign WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE', [capped]);
+  const locked = scoped;
   const rows: Array<CampaignTableRow & { member_awards: number | null; prices: Record<string, string> }> = await tx.query(
-    `WITH scoped AS (
-       SELECT c.id FROM campaign c JOIN campaign_partner p ON p.campaign_id = c.id AND p.partner_id = $1
-       WHERE c.trigger = $2 AND c.starts_at <= $3 AND c.ends_at > $3 ORDER BY c.id FOR UPDATE OF c
-     )
-     SELECT ${CAMPAIGN_COLUMNS},
-       (SELECT awards FROM campaign_member m WHERE m.campaign_id = c.id AND m.member_id = $4::uuid) AS member_awards,
-       (SELECT json_object_agg(p.partner_id, (SELECT k.issue_price::text FROM partner_contract k WHERE k.partner_id = p.partner_id AND k.valid_from <= $5
+    `SELECT ${CAMPAIGN_COLUMNS},
+       (SELECT awards FROM campaign_member m WHERE m.campaign_id = c.id AND m.member_id = $2::uuid) AS member_awards,
+       (SELECT json_object_agg(p.partner_id, (SELECT k.issue_price::text FROM partner_contract k WHERE k.partner_id = p.partner_id AND k.valid_from <= $3
                                                ORDER BY k.valid_from DESC LIMIT 1))
         FROM campaign_partner p WHERE p.campaign_id = c.id) AS prices
-     FROM campaign c WHERE c.id IN (SELECT id FROM scoped) ORDER BY c.id`,
-    [partnerId, trigger, at, memberId, now],
+     FROM campaign c WHERE c.id = ANY($1::uuid[]) ORDER BY c.id`,
+    [locked.map((row) => row.id), memberId, now],
   );
   return rows.map((row) => {
     const campaign = toCampaign(row);

@@ -18,6 +18,7 @@ import { EventResolver } from './resolvers/event.resolver';
 import { WebhookDeliveryResolver, WebhookEndpointResolver } from './resolvers/webhook.resolver';
 import { MemberTestClockResolver, TestClockResolver } from './resolvers/test-clock.resolver';
 import { PersistedOperationResolver } from './resolvers/persisted-operation.resolver';
+import { EngineResolver } from './resolvers/engine.resolver';
 
 export const resolverClasses = [
   InstructionResolver,
@@ -39,6 +40,7 @@ export const resolverClasses = [
   TestClockResolver,
   MemberTestClockResolver,
   PersistedOperationResolver,
+  EngineResolver,
 ] as const;
 
 const authChecker: AuthChecker<RequestContext, Role> = ({ context, info }, roles) => {

@@ -53,6 +53,7 @@ const FIGURE_KINDS = {
   breakage: 'breakage',
   adjustments: 'adjustment',
   prefunded: 'prefunded',
+  campaign: 'campaign',
 } as const;
 
 function toPosition(row: PositionRow): PartnerPosition {

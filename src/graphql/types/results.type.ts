@@ -45,6 +45,7 @@ import {
   ActivityReceipt,
 } from './receipt.type';
 import { StatementDispute } from './settlement.type';
+import { Campaign, EarnCategories, EarnRule } from './engine.type';
 
 /** The failures each result can carry, listed once and used both for the union and for mapping. */
 export const enrollFailures = failuresOf('enroll', [...instructionRejections, MemberLinkConflict, MemberLinkingNotAllowed]);
@@ -139,3 +140,10 @@ export const activityFailures = failuresOf('activity', [
   PointsAlreadySpent,
 ]);
 export const ActivityResult = createUnionType({ name: 'ActivityResult', types: () => [ActivityReceipt, ...activityFailures] as const });
+
+export const EarnRuleResult = createUnionType({ name: 'EarnRuleResult', types: () => [EarnRule, ...settingFailures] as const });
+export const EarnCategoriesResult = createUnionType({
+  name: 'EarnCategoriesResult',
+  types: () => [EarnCategories, ...settingFailures] as const,
+});
+export const CampaignResult = createUnionType({ name: 'CampaignResult', types: () => [Campaign, ...settingFailures] as const });

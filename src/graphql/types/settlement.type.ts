@@ -57,6 +57,10 @@ export class PartnerPosition {
   @Field(() => PositionFigure, { description: 'Dispute adjustments.' }) adjustments!: PositionFigure;
   @Field(() => PositionFigure, { description: 'Prepaid partners: issue money already paid from the prepaid balance (not settled again).' })
   prefunded!: PositionFigure;
+  @Field(() => PositionFigure, {
+    description: 'CP campaigns created at the partner as their funder, at its issue price (docs/loyalty-engine.md).',
+  })
+  campaign!: PositionFigure;
   @Field(() => AmountScalar, { description: 'Net position in minor units: positive, the partner owes the hub; negative, the hub owes it.' })
   netMinor!: bigint;
 }
