@@ -2,7 +2,7 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
  * The loyalty engine (docs/loyalty-engine.md): partners' earn rules (versioned and effective-dated
- * like contracts, append-only), the categories a partner declares, campaigns with their partners
+ * like contracts, append-only), the categories a partner declares (each setting kept), campaigns with their partners
  * and funding shares and their budgets (consumed under a row lock), what each member has used of
  * rules' caps and campaigns' limits, and every activity (a purchase keeps what a return needs).
  */
@@ -41,11 +41,14 @@ export class LoyaltyEngine1732750000000 implements MigrationInterface {
       );
       CREATE INDEX earn_rule_in_force ON earn_rule (partner_id, rule_id, valid_from DESC);
 
-      CREATE TABLE earn_category (
+      -- Each setting of a partner's categories is kept (append-only); the latest is in force.
+      CREATE TABLE earn_category_set (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
         partner_id text NOT NULL REFERENCES partner (id),
-        code text NOT NULL CHECK (code ~ '^[A-Za-z0-9_.-]{1,64}$'),
-        PRIMARY KEY (partner_id, code)
+        codes text[] NOT NULL CHECK (cardinality(codes) <= 1000),
+        set_at timestamptz NOT NULL
       );
+      CREATE INDEX earn_category_set_partner ON earn_category_set (partner_id, id DESC);
 
       CREATE TABLE campaign (
         id uuid PRIMARY KEY,
@@ -126,9 +129,8 @@ export class LoyaltyEngine1732750000000 implements MigrationInterface {
 
       DO $grant$ BEGIN
         IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'coalition_hub_app') THEN
-          REVOKE ALL ON TABLE earn_rule, earn_category, campaign, campaign_partner, campaign_member, earn_usage, activity FROM coalition_hub_app;
-          GRANT SELECT, INSERT ON TABLE earn_rule, campaign_partner TO coalition_hub_app;
-          GRANT SELECT, INSERT, DELETE ON TABLE earn_category TO coalition_hub_app;
+          REVOKE ALL ON TABLE earn_rule, earn_category_set, campaign, campaign_partner, campaign_member, earn_usage, activity FROM coalition_hub_app;
+          GRANT SELECT, INSERT ON TABLE earn_rule, earn_category_set, campaign_partner TO coalition_hub_app;
           GRANT SELECT, INSERT ON TABLE campaign, activity TO coalition_hub_app;
           GRANT UPDATE (points_used, money_used_minor, ends_at) ON campaign TO coalition_hub_app;
           GRANT UPDATE (returned_minor) ON activity TO coalition_hub_app;
@@ -145,7 +147,7 @@ export class LoyaltyEngine1732750000000 implements MigrationInterface {
       DROP TABLE campaign_member;
       DROP TABLE campaign_partner;
       DROP TABLE campaign;
-      DROP TABLE earn_category;
+      DROP TABLE earn_category_set;
       DROP TABLE earn_rule;
       ALTER TABLE instruction DROP CONSTRAINT instruction_op_check;
       ALTER TABLE instruction ADD CONSTRAINT instruction_op_check

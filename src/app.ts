@@ -79,6 +79,7 @@ import { PersistedOperationService } from './partners/persisted-operations.servi
 import { PersistedOperationResolver } from './graphql/resolvers/persisted-operation.resolver';
 import { persistedOperationStore, safelistPlugin } from './graphql/persisted-operations';
 import { EngineConfigService } from './engine/engine-config.service';
+import type { PurchaseListener } from './engine/purchase-listeners';
 import { EngineResolver } from './graphql/resolvers/engine.resolver';
 
 export interface Hub {
@@ -113,6 +114,8 @@ export interface HubOptions {
   logger?: Logger;
   /** What the explorer's header editor starts with, for a browser on this machine (the demo: its operator token). */
   explorerHeaders?: ExplorerHeaders;
+  /** Features that follow purchase activities, in their transaction (docs/loyalty-engine.md, "Purchase listeners"). */
+  purchaseListeners?: readonly PurchaseListener[];
 }
 
 /** The composition root: database → services → schema → HTTP server. */
@@ -177,6 +180,7 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
       partnerRateLimit,
       config.sandbox,
       receipts,
+      options.purchaseListeners ?? [],
     );
     const ledger = new LedgerQueryService(dataSource, clock);
     // Everything under Member (balance, available, pending, tier, lots, history, combinedBalance), whoever asks.

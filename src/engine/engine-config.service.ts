@@ -268,18 +268,17 @@ export class EngineConfigService {
     if (unique.length > 1000) return invalid('at most 1000 categories');
     return withTransaction(this.dataSource, async (tx) => {
       if (!(await partnerExists(tx, partnerId))) return fail(ErrorCode.NOT_FOUND, `there is no partner ${partnerId}`);
-      await tx.query('DELETE FROM earn_category WHERE partner_id = $1', [partnerId]);
-      await tx.query('INSERT INTO earn_category (partner_id, code) SELECT $1, unnest($2::text[])', [partnerId, unique]);
+      await tx.query('INSERT INTO earn_category_set (partner_id, codes, set_at) VALUES ($1, $2, $3)', [
+        partnerId,
+        unique,
+        this.clock.now(),
+      ]);
       return unique;
     });
   }
 
   async earnCategories(partnerId: string): Promise<string[]> {
-    const rows: Array<{ code: string }> = await this.dataSource.query(
-      'SELECT code FROM earn_category WHERE partner_id = $1 ORDER BY code',
-      [partnerId],
-    );
-    return rows.map((row) => row.code);
+    return [...(await declaredCategories(this.dataSource, partnerId))].sort();
   }
 
   async createCampaign(input: CampaignInput, createdBy: string): Promise<CampaignRow | OpError<'setting'>> {
@@ -447,9 +446,12 @@ export async function rulesInForce(tx: EntityManager, partnerId: string, at: Dat
 }
 
 /** The partner's declared categories (empty: any category goes). */
-export async function declaredCategories(tx: EntityManager, partnerId: string): Promise<Set<string>> {
-  const rows: Array<{ code: string }> = await tx.query('SELECT code FROM earn_category WHERE partner_id = $1', [partnerId]);
-  return new Set(rows.map((row) => row.code));
+export async function declaredCategories(tx: Pick<EntityManager, 'query'>, partnerId: string): Promise<Set<string>> {
+  const rows: Array<{ codes: string[] }> = await tx.query(
+    'SELECT codes FROM earn_category_set WHERE partner_id = $1 ORDER BY id DESC LIMIT 1',
+    [partnerId],
+  );
+  return new Set(rows[0]?.codes ?? []);
 }
 
 /**
