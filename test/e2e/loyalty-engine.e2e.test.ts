@@ -2,6 +2,7 @@ import { PartnerClient, signAccessToken, signInstruction, type ActivityFields } 
 import { HUB_ID, TestHub, type TestPartner } from '../helpers/test-hub';
 import { expectNothingWritten } from './support/ledger-snapshot';
 import { instructionClaims, sendInstruction, signRaw } from './support/instructions';
+import type { EvaluatedPurchase, PurchaseListener } from '../../src/engine/purchase-listeners';
 
 /**
  * The loyalty engine (docs/loyalty-engine.md) through GraphQL and the partner SDK: earn rules,
@@ -12,6 +13,15 @@ let hub: TestHub;
 let cafe: TestPartner;
 let bank: TestPartner;
 let shop: TestPartner;
+/** What the purchase listener heard, and whether it saw the purchase's own activity row (the same transaction). */
+const heard: Array<EvaluatedPurchase & { sawOwnRow: boolean }> = [];
+const listener: PurchaseListener = {
+  name: 'test',
+  async onPurchase(tx, purchase) {
+    const rows: unknown[] = await tx.query('SELECT 1 FROM activity WHERE id = $1', [purchase.activityId]);
+    heard.push({ ...purchase, sawOwnRow: rows.length === 1 });
+  },
+};
 
 const RESULT = '__typename ... on ErrorResult { errorCode message }';
 
@@ -79,7 +89,7 @@ async function sendRaw(partner: TestPartner, fields: Record<string, unknown>) {
 }
 
 beforeAll(async () => {
-  hub = await TestHub.start();
+  hub = await TestHub.start({ purchaseListeners: [listener] });
   cafe = await hub.registerPartner('CAFE');
   bank = await hub.registerPartner('BANK', 'ES256');
   shop = await hub.registerPartner('SHOP');
@@ -180,6 +190,23 @@ describe('the loyalty engine', () => {
       rates: { rules: 'base@1,coffee@1,welcome@1', activity: 'purchase', 'campaignPoints:CAFE': '11' },
     });
     expect((await campaign('CAFE', coffeeWeek)).pointsUsed).toBe('11');
+  });
+
+  it('tells the purchase listeners of each purchase, in its transaction, and of nothing else', async () => {
+    const before = heard.length;
+    await activity(cafe, { activity: 'action', member: 'bob', action: 'review' });
+    expect(heard.length).toBe(before);
+    const bought = await activity(cafe, { activity: 'purchase', member: 'bob', total: '100', currency: 'EUR', orderRef: 'order-heard' });
+    expect(heard.length).toBe(before + 1);
+    expect(heard.at(-1)).toMatchObject({
+      activityId: bought.activityId,
+      entryId: bought.entryId,
+      partnerId: 'CAFE',
+      orderRef: 'order-heard',
+      totalMinor: 100n,
+      firstAtPartner: false,
+      sawOwnRow: true,
+    });
   });
 
   it('gives Gold members double (the contract multiplier for Gold)', async () => {
