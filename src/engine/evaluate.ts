@@ -1,4 +1,3 @@
-import Decimal from 'decimal.js';
 import { Exact } from '../common/decimal';
 
 /**
@@ -104,7 +103,37 @@ export type Evaluation =
   | { ok: true; contributions: Contribution[]; notes: string[]; total: bigint }
   | { ok: false; code: 'CAMPAIGN_BUDGET_EXHAUSTED'; campaignId: string; message: string };
 
-const floor = (value: Exact): bigint => BigInt(value.toDecimalPlaces(0, Decimal.ROUND_FLOOR).toFixed(0));
+/**
+ * Exact non-negative rationals on bigints (numerator, denominator): every rate and multiplier is a
+ * decimal of at most 12 places, so the engine's arithmetic is exact without decimal.js's cost on the
+ * hot path (decimal.js, src/common/decimal.ts, only words the reasons).
+ */
+interface Ratio {
+  n: bigint;
+  d: bigint;
+}
+const gcd = (a: bigint, b: bigint): bigint => {
+  while (b !== 0n) [a, b] = [b, a % b];
+  return a;
+};
+const ratio = (n: bigint, d: bigint): Ratio => {
+  const g = gcd(n < 0n ? -n : n, d);
+  return g > 1n ? { n: n / g, d: d / g } : { n, d };
+};
+const whole = (value: bigint): Ratio => ({ n: value, d: 1n });
+/** "1.37" → 137/100 (the decimals are checked where they are stored). */
+function dec(text: string): Ratio {
+  const [int, frac = ''] = text.split('.');
+  return ratio(BigInt(`${int}${frac}`), 10n ** BigInt(frac.length));
+}
+const add = (a: Ratio, b: Ratio): Ratio => (a.d === b.d ? ratio(a.n + b.n, a.d) : ratio(a.n * b.d + b.n * a.d, a.d * b.d));
+const mul = (a: Ratio, b: Ratio): Ratio => ratio(a.n * b.n, a.d * b.d);
+const minusOne = (a: Ratio): Ratio => ({ n: a.n - a.d, d: a.d });
+/** Floor of a non-negative ratio (negative ones floor to their integer part below). */
+const floor = (value: Ratio): bigint => {
+  const q = value.n / value.d;
+  return value.n < 0n && q * value.d !== value.n ? q - 1n : q;
+};
 const exact = (value: bigint | string): Exact => new Exact(value.toString());
 const byId = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 const minBig = (a: bigint, b: bigint) => (a < b ? a : b);
@@ -125,14 +154,19 @@ function spendOf(rule: EarnRuleVersion, activity: Extract<EngineActivity, { kind
 
 /** The points of `raw` money for a funder, half to even: exactly the settlement line (src/settlement/lines.ts). */
 export function moneyOf(points: bigint, issuePrice: string): bigint {
-  return BigInt(exact(points).times(issuePrice).toDecimalPlaces(0, Decimal.ROUND_HALF_EVEN).toFixed(0));
+  const price = dec(issuePrice);
+  const n = points * price.n;
+  const q = n / price.d;
+  const r2 = 2n * (n % price.d);
+  return r2 > price.d || (r2 === price.d && q % 2n !== 0n) ? q + 1n : q;
 }
 
 /** The most points (≤ wanted) whose money at `issuePrice` fits in `moneyLeft`. */
 export function pointsWithinMoney(wanted: bigint, issuePrice: string, moneyLeft: bigint): bigint {
   if (moneyLeft < 0n) return 0n;
-  if (exact(issuePrice).isZero()) return wanted;
-  let points = minBig(wanted, floor(exact(moneyLeft).dividedBy(issuePrice)));
+  if (moneyOf(wanted, issuePrice) <= moneyLeft) return wanted;
+  const price = dec(issuePrice);
+  let points = minBig(wanted, (moneyLeft * price.d) / price.n);
   // Half-even rounding may let one more point fit.
   while (points < wanted && moneyOf(points + 1n, issuePrice) <= moneyLeft) points += 1n;
   while (points > 0n && moneyOf(points, issuePrice) > moneyLeft) points -= 1n;
@@ -147,7 +181,7 @@ function targets(campaign: CampaignState, facts: MemberFacts): boolean {
 
 interface RuleEarn {
   rule: EarnRuleVersion;
-  exact: Exact;
+  exact: Ratio;
 }
 
 export function evaluate(
@@ -168,13 +202,13 @@ export function evaluate(
       }
       const spend = spendOf(rule, activity);
       if (spend <= 0n) continue;
-      earns.push({ rule, exact: exact(spend).dividedBy(exact(rule.unitMinor ?? 1n)).times(rule.pointsPerUnit ?? '0') });
+      earns.push({ rule, exact: mul(ratio(spend, rule.unitMinor ?? 1n), dec(rule.pointsPerUnit ?? '0')) });
     } else {
       if (rule.kind !== 'action' || rule.action !== activity.action) continue;
-      earns.push({ rule, exact: exact(rule.points ?? 0n) });
+      earns.push({ rule, exact: whole(rule.points ?? 0n) });
     }
   }
-  const base = earns.reduce((sum, earn) => sum.plus(earn.exact), new Exact(0));
+  const base = earns.reduce((sum, earn) => add(sum, earn.exact), whole(0n));
   const contributions: Contribution[] = earns.map(({ rule, exact: raw }) => ({
     source: { kind: 'rule', id: rule.ruleId, version: rule.version },
     points: floor(raw),
@@ -187,10 +221,11 @@ export function evaluate(
   }));
 
   // 2. The tier multiplier, on the rules' earn.
-  if (!base.isZero() && exact(memberFacts.tierMultiplier).greaterThan(1)) {
+  const tierMultiplier = dec(memberFacts.tierMultiplier);
+  if (base.n !== 0n && tierMultiplier.n > tierMultiplier.d) {
     contributions.push({
       source: { kind: 'tier', id: memberFacts.tier, version: 1 },
-      points: floor(base.times(exact(memberFacts.tierMultiplier).minus(1))),
+      points: floor(mul(base, minusOne(tierMultiplier))),
       reason: `${memberFacts.tier} tier ${percentOver(memberFacts.tierMultiplier)}`,
       fundingPartnerId: activity.partnerId,
       moneyMinor: 0n,
@@ -210,23 +245,21 @@ export function evaluate(
       notes.push(`${campaign.name}: does not stack with ${awarded.map((a) => a.campaign.name).join(', ')}`);
       continue;
     }
-    const raw = campaign.kind === 'bonus' ? exact(campaign.bonusPoints ?? 0n) : base.times(exact(campaign.multiplier ?? '1').minus(1));
-    if (raw.lessThanOrEqualTo(0)) continue;
+    const raw = campaign.kind === 'bonus' ? whole(campaign.bonusPoints ?? 0n) : mul(base, minusOne(dec(campaign.multiplier ?? '1')));
+    if (raw.n <= 0n) continue;
     const wording = campaign.kind === 'bonus' ? `+${campaign.bonusPoints}` : `×${campaign.multiplier}`;
     const parts = [...campaign.funders]
       .sort((a, b) => byId(a.partnerId, b.partnerId))
-      .map(
-        (funder): Contribution => ({
-          source: { kind: 'campaign', id: campaign.campaignId, version: campaign.version },
-          points: floor(raw.times(funder.share)),
-          reason:
-            campaign.funders.length > 1
-              ? `${campaign.name} campaign ${wording} (${funder.partnerId}'s share ${funder.share})`
-              : `${campaign.name} campaign ${wording}`,
-          fundingPartnerId: funder.partnerId,
-          moneyMinor: 0n,
-        }),
-      );
+      .map((funder): Contribution => ({
+        source: { kind: 'campaign', id: campaign.campaignId, version: campaign.version },
+        points: floor(mul(raw, dec(funder.share))),
+        reason:
+          campaign.funders.length > 1
+            ? `${campaign.name} campaign ${wording} (${funder.partnerId}'s share ${funder.share})`
+            : `${campaign.name} campaign ${wording}`,
+        fundingPartnerId: funder.partnerId,
+        moneyMinor: 0n,
+      }));
     awarded.push({ campaign, parts });
   }
 
@@ -275,7 +308,8 @@ export function evaluate(
         message: `campaign ${campaign.name} has not enough budget left for this activity`,
       };
     }
-    if (trimmed) notes.push(`${campaign.name}: budget exhausted, ${parts.every((p) => p.points === 0n) ? 'not applied' : 'applied up to its cap'}`);
+    if (trimmed)
+      notes.push(`${campaign.name}: budget exhausted, ${parts.every((p) => p.points === 0n) ? 'not applied' : 'applied up to its cap'}`);
     contributions.push(...parts);
   }
 
@@ -288,7 +322,13 @@ export function evaluate(
  * by the returned value, floored, counted cumulatively so that returning every part gives back
  * exactly what the part earned, and never more than what is left of it.
  */
-export function returnTake(partPoints: bigint, totalMinor: bigint, returnedBeforeMinor: bigint, returnedMinor: bigint, reversedBefore: bigint): bigint {
+export function returnTake(
+  partPoints: bigint,
+  totalMinor: bigint,
+  returnedBeforeMinor: bigint,
+  returnedMinor: bigint,
+  reversedBefore: bigint,
+): bigint {
   if (totalMinor <= 0n) return 0n;
   const cumulative = returnedBeforeMinor + returnedMinor;
   const target = (partPoints * (cumulative > totalMinor ? totalMinor : cumulative)) / totalMinor;
