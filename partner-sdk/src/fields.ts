@@ -260,7 +260,21 @@ const ALLOWED: Record<Op, readonly string[]> = {
   transfer: ['member', 'to', 'amount', 'orderRef'],
   acknowledge: ['statement', 'digest'],
   dispute: ['statement', 'digest', 'lines', 'reason'],
-  activity: ['activity', 'member', 'total', 'currency', 'lines', 'purchase', 'entry', 'amount', 'action', 'channel', 'store', 'orderRef', 'occurredAt'],
+  activity: [
+    'activity',
+    'member',
+    'total',
+    'currency',
+    'lines',
+    'purchase',
+    'entry',
+    'amount',
+    'action',
+    'channel',
+    'store',
+    'orderRef',
+    'occurredAt',
+  ],
 };
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
@@ -414,7 +428,8 @@ const ACTIVITY_KINDS: Record<string, readonly string[]> = {
 
 function activityFields(raw: Record<string, unknown>): ActivityClaimsFields {
   const activity = raw.activity;
-  if (activity !== 'purchase' && activity !== 'return' && activity !== 'action') throw new TypeError('activity is purchase, return or action');
+  if (activity !== 'purchase' && activity !== 'return' && activity !== 'action')
+    throw new TypeError('activity is purchase, return or action');
   for (const name of ['total', 'currency', 'lines', 'purchase', 'entry', 'amount', 'action']) {
     if (raw[name] !== undefined && !ACTIVITY_KINDS[activity]!.includes(name)) throw new TypeError(`${name} is not part of a ${activity}`);
   }
@@ -428,14 +443,18 @@ function activityFields(raw: Record<string, unknown>): ActivityClaimsFields {
       out.lines = (raw.lines as ActivityLine[]).map((line) => {
         const quantity = String(line.quantity ?? 1);
         if (!/^[1-9][0-9]{0,8}$/.test(quantity)) throw new TypeError('a line quantity is a positive whole number');
-        const shaped: { category?: string; sku?: string; quantity: string; amount: string } = { quantity, amount: normaliseMinor('a line amount', line.amount) };
+        const shaped: { category?: string; sku?: string; quantity: string; amount: string } = {
+          quantity,
+          amount: normaliseMinor('a line amount', line.amount),
+        };
         if (line.category !== undefined) shaped.category = line.category;
         if (line.sku !== undefined) shaped.sku = checkReference('sku', line.sku);
         return shaped;
       });
     }
   } else if (activity === 'return') {
-    if ((raw.purchase === undefined) === (raw.entry === undefined)) throw new TypeError('a return names its purchase (orderRef) or entry (entryId), one of them');
+    if ((raw.purchase === undefined) === (raw.entry === undefined))
+      throw new TypeError('a return names its purchase (orderRef) or entry (entryId), one of them');
     if (raw.purchase !== undefined) out.purchase = checkReference('purchase', raw.purchase);
     if (raw.entry !== undefined) {
       if (typeof raw.entry !== 'string' || !UUID_PATTERN.test(raw.entry)) throw new TypeError('entry must be the entryId of the purchase');

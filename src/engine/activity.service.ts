@@ -64,11 +64,19 @@ const shown = (c: Contribution): ActivityContribution => ({
 });
 
 /** A signed activity (op "activity"): a purchase or an action earns; a return gives back what its purchase earned. */
-export function applyActivity(tx: EntityManager, context: ActivityContext, claims: ActivityClaims): Promise<ActivityResult | OpError<'activity'>> {
+export function applyActivity(
+  tx: EntityManager,
+  context: ActivityContext,
+  claims: ActivityClaims,
+): Promise<ActivityResult | OpError<'activity'>> {
   return claims.activity === 'return' ? applyReturn(tx, context, claims) : applyEarn(tx, context, claims);
 }
 
-async function applyEarn(tx: EntityManager, context: ActivityContext, claims: ActivityClaims): Promise<ActivityResult | OpError<'activity'>> {
+async function applyEarn(
+  tx: EntityManager,
+  context: ActivityContext,
+  claims: ActivityClaims,
+): Promise<ActivityResult | OpError<'activity'>> {
   const { partnerId, now } = context;
   // The wallet is locked first (it is credited): every activity of the member is evaluated one after the other,
   // so caps and limits read here cannot be used twice.
@@ -78,7 +86,9 @@ async function applyEarn(tx: EntityManager, context: ActivityContext, claims: Ac
   let activity: EngineActivity;
   if (claims.activity === 'purchase') {
     if (claims.currency !== targets.contract.currency) {
-      return fail(ErrorCode.INVALID_INSTRUCTION, `claim currency: ${partnerId} settles in ${targets.contract.currency}`, { claim: 'currency' });
+      return fail(ErrorCode.INVALID_INSTRUCTION, `claim currency: ${partnerId} settles in ${targets.contract.currency}`, {
+        claim: 'currency',
+      });
     }
     const categories = await declaredCategories(tx, partnerId);
     const unknown = categories.size > 0 ? claims.lines.find((line) => line.category !== null && !categories.has(line.category)) : undefined;
@@ -91,10 +101,17 @@ async function applyEarn(tx: EntityManager, context: ActivityContext, claims: Ac
         claims.orderRef,
       ]);
       if (used.length > 0) {
-        return fail(ErrorCode.INVALID_INSTRUCTION, `claim orderRef: purchase ${claims.orderRef} was recorded already`, { claim: 'orderRef' });
+        return fail(ErrorCode.INVALID_INSTRUCTION, `claim orderRef: purchase ${claims.orderRef} was recorded already`, {
+          claim: 'orderRef',
+        });
       }
     }
-    const lines: PurchaseLine[] = claims.lines.map((l) => ({ category: l.category, sku: l.sku, quantity: l.quantity, amountMinor: l.amount }));
+    const lines: PurchaseLine[] = claims.lines.map((l) => ({
+      category: l.category,
+      sku: l.sku,
+      quantity: l.quantity,
+      amountMinor: l.amount,
+    }));
     activity = { kind: 'purchase', partnerId, at, totalMinor: claims.total!, currency: claims.currency!, lines };
   } else {
     activity = { kind: 'action', partnerId, at, action: claims.action! };
@@ -178,7 +195,10 @@ async function applyEarn(tx: EntityManager, context: ActivityContext, claims: Ac
         channel: claims.channel,
         store: claims.store,
         lines: claims.lines.map((l) => ({ ...l, quantity: l.quantity.toString(), amount: l.amount.toString() })),
-        rulePoints: contributions.filter((c) => c.source.kind === 'rule').reduce((sum, c) => sum + c.points, 0n).toString(),
+        rulePoints: contributions
+          .filter((c) => c.source.kind === 'rule')
+          .reduce((sum, c) => sum + c.points, 0n)
+          .toString(),
       }),
     ],
   );
@@ -289,7 +309,13 @@ async function postActivityEntry(
 }
 
 /** What the member has used of each rule's caps (day and month) and each campaign's budget and limit. */
-async function recordUsage(tx: EntityManager, memberId: string, partnerId: string, contributions: readonly Contribution[], periods: string[]) {
+async function recordUsage(
+  tx: EntityManager,
+  memberId: string,
+  partnerId: string,
+  contributions: readonly Contribution[],
+  periods: string[],
+) {
   const rules = contributions.filter((c) => c.source.kind === 'rule');
   if (rules.length > 0) {
     await tx.query(
@@ -336,7 +362,11 @@ interface PurchaseRow {
  * the purchase on its own, floored on the cumulative value returned, so that returning everything
  * gives back every point), never more than what is left of it.
  */
-async function applyReturn(tx: EntityManager, context: ActivityContext, claims: ActivityClaims): Promise<ActivityResult | OpError<'activity'>> {
+async function applyReturn(
+  tx: EntityManager,
+  context: ActivityContext,
+  claims: ActivityClaims,
+): Promise<ActivityResult | OpError<'activity'>> {
   const { partnerId, now } = context;
   const targets = await findMovementTargets(tx, partnerId, { ref: claims.member }, 'issuance', true, now);
   if (!targets) return fail(ErrorCode.UNKNOWN_MEMBER, `no member ${claims.member} is enrolled at ${partnerId}`);
@@ -352,9 +382,13 @@ async function applyReturn(tx: EntityManager, context: ActivityContext, claims: 
   const returnedBefore = BigInt(purchase.returned_minor);
   const amount = claims.amount!;
   if (amount > total - returnedBefore) {
-    return fail(ErrorCode.RETURN_EXCEEDS_PURCHASE, `purchase ${named} has ${total - returnedBefore} left to return; ${amount} were returned`, {
-      remaining: (total - returnedBefore).toString(),
-    });
+    return fail(
+      ErrorCode.RETURN_EXCEEDS_PURCHASE,
+      `purchase ${named} has ${total - returnedBefore} left to return; ${amount} were returned`,
+      {
+        remaining: (total - returnedBefore).toString(),
+      },
+    );
   }
   let entryId: string | null = null;
   let balance = targets.balance;
@@ -376,11 +410,21 @@ async function applyReturn(tx: EntityManager, context: ActivityContext, claims: 
       const take = returnTake(BigInt(lot.amount), total, returnedBefore, amount, BigInt(lot.reversed));
       if (take === 0n) continue;
       if (take > BigInt(lot.remaining)) {
-        return fail(ErrorCode.POINTS_ALREADY_SPENT, `the purchase's points were spent: ${lot.remaining} of the ${take} to give back are left`, {
-          available: lot.remaining,
-        });
+        return fail(
+          ErrorCode.POINTS_ALREADY_SPENT,
+          `the purchase's points were spent: ${lot.remaining} of the ${take} to give back are left`,
+          {
+            available: lot.remaining,
+          },
+        );
       }
-      changes.push({ lotId: lot.id, accountId: targets.wallet.id, issuerPartnerId: lot.issuer_partner_id, consumerPartnerId: partnerId, amount: take });
+      changes.push({
+        lotId: lot.id,
+        accountId: targets.wallet.id,
+        issuerPartnerId: lot.issuer_partner_id,
+        consumerPartnerId: partnerId,
+        amount: take,
+      });
       byIssuer.set(lot.issuer_partner_id, (byIssuer.get(lot.issuer_partner_id) ?? 0n) + take);
       given += take;
     }
@@ -420,7 +464,8 @@ async function applyReturn(tx: EntityManager, context: ActivityContext, claims: 
         lots: { change: { reason: 'reversal', changes } },
         counterShards: context.counterShards,
       });
-      if (isDomainError(posted)) return fail(ErrorCode.POINTS_ALREADY_SPENT, posted.message, { available: posted.details.available ?? null });
+      if (isDomainError(posted))
+        return fail(ErrorCode.POINTS_ALREADY_SPENT, posted.message, { available: posted.details.available ?? null });
       balance = posted.balances.get(targets.wallet.id)!;
       entryId = context.entryId;
       // The tier counts what the rules earned: the part of it this return takes back.

@@ -117,7 +117,10 @@ const activitySchema = z.strictObject({
   channel: code.optional(),
   store: reference.optional(),
   total: z.unknown().optional(),
-  currency: z.string().regex(/^[A-Z]{3}$/, 'an ISO 4217 code').optional(),
+  currency: z
+    .string()
+    .regex(/^[A-Z]{3}$/, 'an ISO 4217 code')
+    .optional(),
   lines: z
     .array(
       z.strictObject({

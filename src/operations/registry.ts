@@ -32,13 +32,7 @@ export type InstructionOp = Claims['op'];
 
 /** What any operation answers when it succeeds, before it is stored as the instruction's result. */
 export type OperationSuccess =
-  | Enrolled
-  | MovementResult
-  | HoldResult
-  | StatementActionResult
-  | TransferResult
-  | ReversalResult
-  | ActivityResult;
+  Enrolled | MovementResult | HoldResult | StatementActionResult | TransferResult | ReversalResult | ActivityResult;
 
 /**
  * One operation. Its refusals are `OpError<O>`: the compiler refuses an operation that could

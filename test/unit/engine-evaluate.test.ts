@@ -191,7 +191,12 @@ describe('evaluate, properties', () => {
   const rate = fc.tuple(fc.integer({ min: 0, max: 50 }), fc.integer({ min: 0, max: 999 })).map(([i, f]) => `${i}.${f}`);
   // Rule and campaign ids are unique (a partner's rules in force, the campaigns in scope).
   const arbitraryRules = fc.uniqueArray(
-    fc.record({ ruleId: fc.constantFrom('a', 'b', 'c', 'd'), rate, unit: fc.bigInt({ min: 1n, max: 1000n }), category: fc.option(fc.constantFrom('x', 'y')) }),
+    fc.record({
+      ruleId: fc.constantFrom('a', 'b', 'c', 'd'),
+      rate,
+      unit: fc.bigInt({ min: 1n, max: 1000n }),
+      category: fc.option(fc.constantFrom('x', 'y')),
+    }),
     { maxLength: 4, selector: (rule) => rule.ruleId },
   );
   const arbitraryCampaigns = fc.uniqueArray(
@@ -210,7 +215,13 @@ describe('evaluate, properties', () => {
       fc.property(digits, arbitraryRules, arbitraryCampaigns, fc.constantFrom('1', '1.25', '2'), (total, rules, campaigns, multiplier) => {
         const versions = rules.map((r) => spendRule({ ruleId: r.ruleId, pointsPerUnit: r.rate, unitMinor: r.unit, category: r.category }));
         const states = campaigns.map((c) =>
-          campaign({ campaignId: c.id, multiplier: c.multiplier, priority: c.priority, stacking: c.exclusive ? 'exclusive' : 'stackable', pointsCap: c.cap }),
+          campaign({
+            campaignId: c.id,
+            multiplier: c.multiplier,
+            priority: c.priority,
+            stacking: c.exclusive ? 'exclusive' : 'stackable',
+            pointsCap: c.cap,
+          }),
         );
         const activity = purchase(total, [{ category: 'x', sku: null, quantity: 1n, amountMinor: total / 2n }]);
         const one = evaluate(activity, versions, states, facts({ tierMultiplier: multiplier, tier: 'T' }));

@@ -138,7 +138,7 @@ export class InstructionResolver {
 
   @Mutation(() => ActivityResult, {
     description:
-      "A purchase, a return or an action (op \"activity\"): the partner's earn rules and the campaigns in scope, evaluated; one entry; the receipt lists every contribution (docs/loyalty-engine.md).",
+      'A purchase, a return or an action (op "activity"): the partner\'s earn rules and the campaigns in scope, evaluated; one entry; the receipt lists every contribution (docs/loyalty-engine.md).',
   })
   async submitActivity(@Arg('instruction', { description: INSTRUCTION_HELP }) instruction: string): Promise<typeof ActivityResult> {
     return present(flatten(await this.instructions.submit('activity', instruction)), ActivityReceipt, activityFailures);

@@ -239,7 +239,7 @@ export class BatchTooLarge extends ErrorResult {
   @Field(() => Int, { description: 'How many this one held.' }) received!: number;
 }
 
-@ObjectType({ implements: ErrorResult, description: "A purchase line names a category the partner has not declared (setEarnCategories)." })
+@ObjectType({ implements: ErrorResult, description: 'A purchase line names a category the partner has not declared (setEarnCategories).' })
 export class UnknownCategory extends ErrorResult {
   static readonly code = ErrorCode.UNKNOWN_CATEGORY;
   @Field() category!: string;
@@ -259,7 +259,8 @@ export class ReturnExceedsPurchase extends ErrorResult {
 
 @ObjectType({
   implements: ErrorResult,
-  description: 'A strict campaign has not enough budget left for this activity; nothing was written. (A campaign that is not strict simply stops applying.)',
+  description:
+    'A strict campaign has not enough budget left for this activity; nothing was written. (A campaign that is not strict simply stops applying.)',
 })
 export class CampaignBudgetExhausted extends ErrorResult {
   static readonly code = ErrorCode.CAMPAIGN_BUDGET_EXHAUSTED;
