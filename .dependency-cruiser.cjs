@@ -4,6 +4,7 @@
  *
  *   composition root (main.ts, run-hub.ts, app.ts, cli/, demo/)  may import anything
  *   http → graphql → operations (operations/, instructions/, auth/, jobs/, rewards/, grants/, referrals/)
+ *   http → graphql → operations (operations/, instructions/, auth/, jobs/, engine/)
  *        → domain (partners, members, exchange, events, settlement, hub-keys) → ledger (the kernel) → outbox → db → config, common
  *
  * Inside the domain: (exchange, events) → settlement → (partners, members, hub-keys). The business operations
@@ -17,6 +18,7 @@ const LAYERS = [
   { name: 'http', folders: ['http'] },
   { name: 'graphql', folders: ['graphql'] },
   { name: 'operations', folders: ['operations', 'instructions', 'auth', 'jobs', 'rewards', 'grants', 'referrals'] },
+  { name: 'operations', folders: ['operations', 'instructions', 'auth', 'jobs', 'engine'] },
   { name: 'domain', folders: ['partners', 'members', 'exchange', 'events', 'settlement', 'hub-keys'] },
   { name: 'ledger', folders: ['ledger'] },
   { name: 'outbox', folders: ['outbox'] },

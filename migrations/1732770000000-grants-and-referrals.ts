@@ -3,7 +3,7 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
 // The lists as the earlier migrations left them (the rewards catalogue's entry types and ops included).
 const OLD_TYPES = `'issue', 'redeem', 'expire', 'reversal', 'transfer', 'exchange', 'adjustment', 'funding', 'reward', 'reward_refund'`;
 const OLD_UNSIGNED = `'expire', 'exchange', 'adjustment', 'funding', 'reward', 'reward_refund'`;
-const OLD_OPS = `'enroll', 'issue', 'redeem', 'authorize', 'capture', 'void', 'reverse', 'transfer', 'acknowledge', 'dispute', 'redeem_reward', 'use_entitlement'`;
+const OLD_OPS = `'enroll', 'issue', 'redeem', 'authorize', 'capture', 'void', 'reverse', 'transfer', 'acknowledge', 'dispute', 'activity', 'redeem_reward', 'use_entitlement'`;
 
 /** The refusal of apply_cp_movement that hands an issue to the TypeScript path (migration 1732730000000). */
 const HAND_BACK = `IF v_issue AND (v_t.funding_mode = 'prepaid' OR v_t.net_debit_cap_minor IS NOT NULL) THEN`;

@@ -24,6 +24,7 @@ import { PersistedOperations1732710000000 } from './1732710000000-persisted-oper
 import { MovementFunction1732730000000 } from './1732730000000-movement-function';
 import { RewardsCatalogue1732760000000 } from './1732760000000-rewards-catalogue';
 import { GrantsAndReferrals1732770000000 } from './1732770000000-grants-and-referrals';
+import { LoyaltyEngine1732750000000 } from './1732750000000-loyalty-engine';
 
 /** Every migration in order. Never edit one that has landed: add a new one. */
 export const migrations = [
@@ -53,4 +54,5 @@ export const migrations = [
   MovementFunction1732730000000,
   RewardsCatalogue1732760000000,
   GrantsAndReferrals1732770000000,
+  LoyaltyEngine1732750000000,
 ];

@@ -88,6 +88,9 @@ import { RewardCatalogue } from './rewards/catalogue';
 import { EntitlementQueries } from './rewards/entitlements';
 import { MemberRedemptions } from './rewards/redemption';
 import { persistedOperationStore, safelistPlugin } from './graphql/persisted-operations';
+import { EngineConfigService } from './engine/engine-config.service';
+import type { PurchaseListener } from './engine/purchase-listeners';
+import { EngineResolver } from './graphql/resolvers/engine.resolver';
 
 export interface Hub {
   url: string;
@@ -121,6 +124,8 @@ export interface HubOptions {
   logger?: Logger;
   /** What the explorer's header editor starts with, for a browser on this machine (the demo: its operator token). */
   explorerHeaders?: ExplorerHeaders;
+  /** Features that follow purchase activities, in their transaction (docs/loyalty-engine.md, "Purchase listeners"). */
+  purchaseListeners?: readonly PurchaseListener[];
 }
 
 /** The composition root: database → services → schema → HTTP server. */
@@ -185,6 +190,7 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
       partnerRateLimit,
       config.sandbox,
       receipts,
+      options.purchaseListeners ?? [],
     );
     const ledger = new LedgerQueryService(dataSource, clock);
     // Everything under Member (balance, available, pending, tier, lots, history, combinedBalance), whoever asks.
@@ -248,6 +254,7 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
         new MemberEntitlementResolver(entitlements),
         new GrantResolver(instructions, new GrantService(dataSource, clock), referrals),
         new MemberReferralResolver(referrals),
+        new EngineResolver(new EngineConfigService(dataSource, clock)),
       ],
       // Federation (docs/federation.md): other subgraphs reach members and partners as their direct queries do.
       new EntityReferences(memberQueries, partnerQueries).resolvers(),

@@ -31,6 +31,7 @@ import {
   type AcknowledgeFields,
   type DisputeFields,
   type GrantFields,
+  type ActivityFields,
   type TransferFields,
   type VoidFields,
 } from './fields';
@@ -270,6 +271,14 @@ export class PartnerClient {
   /** Marks an entitlement of one of your rewards used, by the code the member shows: once, before it expires. */
   useEntitlement(fields: UseEntitlementFields, opts?: SubmitOptions): Promise<Outcome<'use_entitlement'>> {
     return this.submit('use_entitlement', fields, opts);
+  }
+
+  /**
+   * A purchase, a return of an earlier purchase, or an action (op "activity", docs/loyalty-engine.md):
+   * the hub applies this partner's earn rules and the campaigns in scope; the receipt lists every contribution.
+   */
+  submitActivity(fields: ActivityFields, opts?: SubmitOptions): Promise<Outcome<'activity'>> {
+    return this.submit('activity', fields, opts);
   }
 
   /** Signs and sends an instruction; the receipt is pinned to this jti and this request's hash. */
@@ -581,6 +590,7 @@ const SIGNED_FIELDS: Record<Op, readonly string[]> = {
   redeem_reward: ['jti', 'memberId', 'entryId', 'amount', 'balance', 'recordedAt', 'consumed'],
   use_entitlement: ['jti', 'memberId'],
   grant: [...MOVEMENT_FIELDS, 'kind', 'reasonCode', 'caseReference'],
+  activity: ['jti', 'activityId', 'activity', 'entryId', 'memberId', 'amount', 'balance', 'recordedAt', 'contributions', 'notes'],
 };
 
 function checkDataAgainstReceipt(data: Record<string, unknown>, receipt: ReceiptClaims): void {

@@ -22,7 +22,19 @@ const ENTITLEMENT_RECEIPT = `... on EntitlementUseReceipt {
     }`;
 const HOLD_RECEIPT = '... on HoldReceipt { jti holdId memberId amount status expiresAt available receipt replayed }';
 
+const ACTIVITY_RECEIPT = `... on ActivityReceipt {
+      jti activityId activity entryId memberId amount balance receipt replayed recordedAt reversesEntryId notes
+      contributions { source sourceId version points reason fundingPartnerId }
+    }`;
+
 export const MUTATIONS: Record<Op, string> = {
+  activity: `mutation SubmitActivity($instruction: String!) {
+  result: submitActivity(instruction: $instruction) {
+    __typename
+    ${ACTIVITY_RECEIPT}
+    ${ERROR_RESULT}
+  }
+}`,
   enroll: `mutation EnrollMember($instruction: String!) {
   result: enrollMember(instruction: $instruction) {
     __typename
@@ -146,6 +158,7 @@ export const BATCH_MUTATION = `mutation SubmitInstructions($instructions: [Strin
           ${REWARD_RECEIPT}
           ${ENTITLEMENT_RECEIPT}
           ... on GrantReceipt { jti entryId memberId asset amount balance receipt replayed recordedAt kind reasonCode caseReference }
+          ${ACTIVITY_RECEIPT}
           ${ERROR_RESULT}
         }
       }
@@ -169,6 +182,7 @@ export const SUCCESS_TYPENAME = {
   redeem_reward: 'RewardRedemptionReceipt',
   use_entitlement: 'EntitlementUseReceipt',
   grant: 'GrantReceipt',
+  activity: 'ActivityReceipt',
 } as const satisfies Record<Op, string>;
 
 export const INSTRUCTION_RECEIPT_QUERY = `query InstructionReceipt($jti: String!) {
@@ -243,6 +257,7 @@ export interface ReceiptDataByOp {
   redeem_reward: RewardRedemptionReceiptData;
   use_entitlement: EntitlementUseReceiptData;
   grant: GrantReceiptData;
+  activity: ActivityReceiptData;
 }
 
 /** An entitlement to a catalogue reward (docs/rewards.md): the voucher code the member shows the providing partner. */
@@ -278,6 +293,36 @@ export interface GrantReceiptData extends Omit<IssueReceiptData, '__typename'> {
   kind: string;
   reasonCode: string;
   caseReference?: string | null;
+}
+
+/** One rule, tier or campaign that contributed to an activity's points, and why. */
+export interface ActivityContributionData {
+  /** rule, tier or campaign. */
+  source: string;
+  sourceId: string;
+  version: number;
+  points: string;
+  reason: string;
+  fundingPartnerId: string;
+}
+
+export interface ActivityReceiptData {
+  __typename: 'ActivityReceipt';
+  jti: string;
+  activityId: string;
+  activity: string;
+  /** Null when the activity moved no points. */
+  entryId: string | null;
+  memberId: string;
+  amount: string;
+  balance: string;
+  receipt: string;
+  replayed: boolean;
+  recordedAt: string;
+  /** A return: the purchase's entry. */
+  reversesEntryId: string | null;
+  notes: string[];
+  contributions: ActivityContributionData[];
 }
 
 /** A settlement statement acknowledged: the hub keeps your signed instruction as your acknowledgement. */

@@ -64,6 +64,10 @@ export const ERROR_CODES = [
   'CIRCULAR_REFERRAL',
   'REFERRAL_CAP_REACHED',
   'REFERRAL_NOT_ELIGIBLE',
+  'UNKNOWN_CATEGORY',
+  'PURCHASE_NOT_FOUND',
+  'RETURN_EXCEEDS_PURCHASE',
+  'CAMPAIGN_BUDGET_EXHAUSTED',
 ] as const;
 
 /** A typed refusal's code: compare `outcome.errorCode` with one of these, and a misspelt code does not compile. */

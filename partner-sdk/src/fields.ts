@@ -130,6 +130,55 @@ export interface GrantFields {
   note?: string;
 }
 
+/** One line of a purchase basket. */
+export interface ActivityLine {
+  category?: string;
+  sku?: string;
+  /** Whole units, default 1. */
+  quantity?: number | bigint | string;
+  /** The line's value in minor units (e.g. cents). */
+  amount: Amount;
+}
+
+/** What a member did at the partner (docs/loyalty-engine.md): the hub evaluates the partner's rules and campaigns. */
+export type ActivityFields =
+  | {
+      activity: 'purchase';
+      member: string;
+      /** The basket total in minor units (e.g. cents); 0 allowed. */
+      total: Amount;
+      /** ISO 4217, the partner's settlement currency. */
+      currency: string;
+      lines?: readonly ActivityLine[];
+      channel?: string;
+      store?: string;
+      /** The partner's order reference: a return names the purchase by it. */
+      orderRef?: string;
+      occurredAt?: string | Date;
+    }
+  | {
+      activity: 'return';
+      member: string;
+      /** The purchase returned: its orderRef, or `entry`, its entryId. */
+      purchase?: string;
+      entry?: string;
+      /** The value returned, minor units (partial returns allowed). */
+      amount: Amount;
+      channel?: string;
+      store?: string;
+      orderRef?: string;
+      occurredAt?: string | Date;
+    }
+  | {
+      activity: 'action';
+      member: string;
+      action: 'signup' | 'profile_completed' | 'review' | 'referral_qualified' | 'engagement';
+      channel?: string;
+      store?: string;
+      orderRef?: string;
+      occurredAt?: string | Date;
+    };
+
 export interface FieldsByOp {
   enroll: EnrollFields;
   issue: PointsFields;
@@ -144,6 +193,7 @@ export interface FieldsByOp {
   redeem_reward: RedeemRewardFields;
   use_entitlement: UseEntitlementFields;
   grant: GrantFields;
+  activity: ActivityFields;
 }
 
 /** The op fields as they appear in the signed claims. */
@@ -215,6 +265,22 @@ export interface DisputeClaimsFields {
   reason: string;
 }
 
+export interface ActivityClaimsFields {
+  activity: 'purchase' | 'return' | 'action';
+  member: string;
+  total?: string;
+  currency?: string;
+  lines?: Array<{ category?: string; sku?: string; quantity: string; amount: string }>;
+  purchase?: string;
+  entry?: string;
+  amount?: string;
+  action?: string;
+  channel?: string;
+  store?: string;
+  orderRef?: string;
+  occurredAt?: string;
+}
+
 export interface ClaimsFieldsByOp {
   enroll: EnrollClaimsFields;
   issue: PointsClaimsFields;
@@ -229,6 +295,7 @@ export interface ClaimsFieldsByOp {
   redeem_reward: RedeemRewardFields;
   use_entitlement: UseEntitlementFields;
   grant: GrantClaimsFields;
+  activity: ActivityClaimsFields;
 }
 
 const ALLOWED: Record<Op, readonly string[]> = {
@@ -245,6 +312,21 @@ const ALLOWED: Record<Op, readonly string[]> = {
   redeem_reward: ['member', 'reward', 'orderRef'],
   use_entitlement: ['code'],
   grant: ['member', 'amount', 'kind', 'reasonCode', 'caseReference', 'note'],
+  activity: [
+    'activity',
+    'member',
+    'total',
+    'currency',
+    'lines',
+    'purchase',
+    'entry',
+    'amount',
+    'action',
+    'channel',
+    'store',
+    'orderRef',
+    'occurredAt',
+  ],
 };
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
@@ -322,6 +404,7 @@ export function claimsFields(op: Op, fields: FieldsByOp[Op]): ClaimsFieldsByOp[O
     if (raw.orderRef !== undefined) out.orderRef = checkReference('orderRef', raw.orderRef);
     return out;
   }
+  if (op === 'activity') return activityFields(raw);
   if (op === 'reverse') {
     if (typeof raw.entry !== 'string' || !UUID_PATTERN.test(raw.entry))
       throw new TypeError('entry must be the entryId of an issue or redemption receipt');
@@ -412,5 +495,64 @@ function grantFields(member: string, raw: Record<string, unknown>): GrantClaimsF
       throw new TypeError(`note must be 1 to ${GRANT_NOTE_LENGTH_MAX} characters`);
     out.note = raw.note;
   }
+  return out;
+}
+
+/** Minor units: a bigint or a string of decimal digits, 0 allowed. */
+function normaliseMinor(name: string, value: unknown): string {
+  if (typeof value === 'bigint' && value >= 0n) return value.toString();
+  if (typeof value === 'string' && /^[0-9]{1,15}$/.test(value)) return BigInt(value).toString();
+  throw new TypeError(`${name} must be whole minor units: a bigint or a string of decimal digits, not negative`);
+}
+
+const ACTIVITY_KINDS: Record<string, readonly string[]> = {
+  purchase: ['total', 'currency', 'lines'],
+  return: ['purchase', 'entry', 'amount'],
+  action: ['action'],
+};
+
+function activityFields(raw: Record<string, unknown>): ActivityClaimsFields {
+  const activity = raw.activity;
+  if (activity !== 'purchase' && activity !== 'return' && activity !== 'action')
+    throw new TypeError('activity is purchase, return or action');
+  for (const name of ['total', 'currency', 'lines', 'purchase', 'entry', 'amount', 'action']) {
+    if (raw[name] !== undefined && !ACTIVITY_KINDS[activity]!.includes(name)) throw new TypeError(`${name} is not part of a ${activity}`);
+  }
+  const out: ActivityClaimsFields = { activity, member: checkReference('member', raw.member) };
+  if (activity === 'purchase') {
+    out.total = normaliseMinor('total', raw.total);
+    if (typeof raw.currency !== 'string' || !/^[A-Z]{3}$/.test(raw.currency)) throw new TypeError('currency is an ISO 4217 code');
+    out.currency = raw.currency;
+    if (raw.lines !== undefined) {
+      if (!Array.isArray(raw.lines)) throw new TypeError('lines is an array');
+      out.lines = (raw.lines as ActivityLine[]).map((line) => {
+        const quantity = String(line.quantity ?? 1);
+        if (!/^[1-9][0-9]{0,8}$/.test(quantity)) throw new TypeError('a line quantity is a positive whole number');
+        const shaped: { category?: string; sku?: string; quantity: string; amount: string } = {
+          quantity,
+          amount: normaliseMinor('a line amount', line.amount),
+        };
+        if (line.category !== undefined) shaped.category = line.category;
+        if (line.sku !== undefined) shaped.sku = checkReference('sku', line.sku);
+        return shaped;
+      });
+    }
+  } else if (activity === 'return') {
+    if ((raw.purchase === undefined) === (raw.entry === undefined))
+      throw new TypeError('a return names its purchase (orderRef) or entry (entryId), one of them');
+    if (raw.purchase !== undefined) out.purchase = checkReference('purchase', raw.purchase);
+    if (raw.entry !== undefined) {
+      if (typeof raw.entry !== 'string' || !UUID_PATTERN.test(raw.entry)) throw new TypeError('entry must be the entryId of the purchase');
+      out.entry = raw.entry;
+    }
+    out.amount = normaliseAmount(raw.amount as Amount);
+  } else {
+    if (typeof raw.action !== 'string') throw new TypeError('action names the action');
+    out.action = raw.action;
+  }
+  if (raw.channel !== undefined) out.channel = checkReference('channel', raw.channel);
+  if (raw.store !== undefined) out.store = checkReference('store', raw.store);
+  if (raw.orderRef !== undefined) out.orderRef = checkReference('orderRef', raw.orderRef);
+  if (raw.occurredAt !== undefined) out.occurredAt = checkOccurredAt(raw.occurredAt);
   return out;
 }

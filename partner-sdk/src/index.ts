@@ -18,6 +18,8 @@ export {
   type AcknowledgeFields,
   type DisputeFields,
   type GrantFields,
+  type ActivityFields,
+  type ActivityLine,
 } from './fields';
 export {
   signInstruction,
@@ -36,6 +38,7 @@ export {
   type EnrollReceiptClaims,
   type PointsReceiptClaims,
   type HoldReceiptClaims,
+  type ActivityReceiptClaims,
   type StatementReceiptClaims,
   type VerifyReceiptOptions,
 } from './receipts';
@@ -56,6 +59,8 @@ export {
   type GrantReceiptData,
   type ConsumedLot,
   type ReceiptDataByOp,
+  type ActivityReceiptData,
+  type ActivityContributionData,
   type InstructionReceiptData,
 } from './documents';
 export type { FetchLike } from './graphql';

@@ -39,6 +39,7 @@ export const OPS = [
   'redeem_reward',
   'use_entitlement',
   'grant',
+  'activity',
 ] as const;
 export type Op = (typeof OPS)[number];
 

@@ -84,6 +84,7 @@ export type ReceiptClaims<O extends Op = Op> = {
   dispute: StatementReceiptClaims<'dispute'>;
   redeem_reward: PointsReceiptClaims<'redeem_reward'> & { entitlement: EntitlementReceiptClaim };
   use_entitlement: ReceiptClaimsBase & { op: 'use_entitlement'; entitlement: EntitlementReceiptClaim };
+  activity: ActivityReceiptClaims;
 }[O];
 
 /** The entitlement a reward redemption or use signs (docs/rewards.md). */
@@ -96,6 +97,19 @@ export interface EntitlementReceiptClaim {
   status: string;
   expiresAt: string;
   usedAt: string | null;
+}
+
+/** An activity's receipt (docs/loyalty-engine.md): the points earned (or given back) and every contribution. */
+export interface ActivityReceiptClaims extends ReceiptClaimsBase {
+  op: 'activity';
+  activityId: string;
+  activity: 'purchase' | 'return' | 'action';
+  /** Null when the activity moved no points. */
+  entryId: string | null;
+  amount: string;
+  balance: string;
+  contributions: Array<{ source: string; sourceId: string; version: number; points: string; reason: string; fundingPartnerId: string }>;
+  notes: string[];
 }
 
 export interface StatementReceiptClaims<O extends 'acknowledge' | 'dispute' = 'acknowledge' | 'dispute'> extends ReceiptClaimsBase {
@@ -171,6 +185,11 @@ function checkReceiptClaims<O extends Op>(payload: JWTPayload, options: VerifyRe
   if ((HOLD_OPS as readonly string[]).includes(op)) {
     if (typeof payload.holdId !== 'string' || payload.holdId.length === 0) throw fail('holdId', 'receipt has no holdId');
     if (typeof payload.amount !== 'string' || !DIGITS.test(payload.amount)) throw fail('amount', 'receipt amount is not decimal digits');
+  }
+  if (op === 'activity') {
+    if (typeof payload.activityId !== 'string' || payload.activityId.length === 0) throw fail('activityId', 'receipt has no activityId');
+    if (typeof payload.amount !== 'string' || !DIGITS.test(payload.amount)) throw fail('amount', 'receipt amount is not decimal digits');
+    if (!Array.isArray(payload.contributions)) throw fail('contributions', 'receipt has no contributions');
   }
   if ((ENTRY_OPS as readonly string[]).includes(op)) {
     if (typeof payload.entryId !== 'string' || payload.entryId.length === 0) throw fail('entryId', 'receipt has no entryId');

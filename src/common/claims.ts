@@ -114,6 +114,37 @@ export interface GrantClaims {
   note: string | null;
 }
 
+/** One line of a purchase basket (docs/loyalty-engine.md). */
+export interface ActivityLineClaims {
+  category: string | null;
+  sku: string | null;
+  quantity: bigint;
+  /** The line's value in minor units. */
+  amount: bigint;
+}
+
+/** A signed activity: a purchase, a return of an earlier purchase, or a non-purchase action (docs/loyalty-engine.md). */
+export interface ActivityClaims {
+  op: 'activity';
+  jti: string;
+  member: string;
+  activity: 'purchase' | 'return' | 'action';
+  occurredAt: Date;
+  orderRef: string | null;
+  channel: string | null;
+  store: string | null;
+  /** Purchase: the basket total in minor units, its currency and its lines. */
+  total: bigint | null;
+  currency: string | null;
+  lines: ActivityLineClaims[];
+  /** Return: the purchase returned (its orderRef, or its entryId), and the value returned in minor units. */
+  purchase: string | null;
+  entry: string | null;
+  amount: bigint | null;
+  /** Action: which one. */
+  action: 'signup' | 'profile_completed' | 'review' | 'referral_qualified' | 'engagement' | null;
+}
+
 export type InstructionClaims =
   | EnrollClaims
   | MovementClaims
@@ -126,7 +157,8 @@ export type InstructionClaims =
   | DisputeClaims
   | RedeemRewardClaims
   | UseEntitlementClaims
-  | GrantClaims;
+  | GrantClaims
+  | ActivityClaims;
 
 /** The claims of one op: `ClaimsOf<'issue'>` is MovementClaims with op 'issue'. */
 export type ClaimsOf<O extends InstructionClaims['op']> = InstructionClaims extends infer C

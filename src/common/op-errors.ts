@@ -81,6 +81,18 @@ export const OP_ERRORS = {
   // The rewards catalogue (docs/rewards.md): a partner redeems on a member's behalf, the providing partner uses an entitlement.
   redeem_reward: [...R, ...REWARD_REFUSALS],
   use_entitlement: [...R, ErrorCode.ENTITLEMENT_NOT_FOUND, ErrorCode.ENTITLEMENT_ALREADY_USED, ErrorCode.ENTITLEMENT_EXPIRED],
+  // A signed activity (docs/loyalty-engine.md).
+  activity: [
+    ...R,
+    ErrorCode.INVALID_AMOUNT,
+    ErrorCode.UNKNOWN_MEMBER,
+    ErrorCode.UNKNOWN_CATEGORY,
+    ErrorCode.PURCHASE_NOT_FOUND,
+    ErrorCode.RETURN_EXCEEDS_PURCHASE,
+    ErrorCode.CAMPAIGN_BUDGET_EXHAUSTED,
+    ErrorCode.FUNDING_LIMIT_EXCEEDED,
+    ErrorCode.POINTS_ALREADY_SPENT,
+  ],
   // Member-token exchanges.
   quote: [
     ErrorCode.UNKNOWN_ASSET,

@@ -19,6 +19,7 @@ export const INSTRUCTION_MUTATIONS = {
   redeemRewardForMember: 'redeem_reward',
   useEntitlement: 'use_entitlement',
   grantPoints: 'grant',
+  submitActivity: 'activity',
 } as const satisfies Record<string, Op>;
 
 /** The op label of a signed mutation field; `unknown` for one this list misses. */

@@ -21,6 +21,7 @@ import { PersistedOperationResolver } from './resolvers/persisted-operation.reso
 import { BalanceExplanationResolver, MemberExplainResolver } from './resolvers/explain.resolver';
 import { MemberEntitlementResolver, RewardResolver } from './resolvers/reward.resolver';
 import { GrantResolver, MemberReferralResolver } from './resolvers/grant.resolver';
+import { EngineResolver } from './resolvers/engine.resolver';
 
 export const resolverClasses = [
   InstructionResolver,
@@ -48,6 +49,7 @@ export const resolverClasses = [
   MemberEntitlementResolver,
   GrantResolver,
   MemberReferralResolver,
+  EngineResolver,
 ] as const;
 
 const authChecker: AuthChecker<RequestContext, Role> = ({ context, info }, roles) => {

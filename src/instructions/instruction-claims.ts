@@ -19,7 +19,7 @@ import {
 import { parsePositiveAmount } from '../common/bigint';
 import { DomainError, ErrorCode, fail, isDomainError } from '../common/errors';
 import { limits } from '../config/limits';
-import type { ClaimsOf, InstructionClaims } from '../common/claims';
+import type { ActivityClaims, ClaimsOf, InstructionClaims } from '../common/claims';
 
 /**
  * The claims each operation accepts. Unknown claims are refused so that what a partner signed
@@ -129,6 +129,115 @@ const grantSchema = z.strictObject({
   note: z.string().min(1).max(GRANT_NOTE_LENGTH_MAX).optional(),
 });
 
+const minorUnits = z.string().regex(/^(0|[1-9][0-9]{0,14})$/, 'whole minor units as a string of decimal digits');
+const code = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, '1 to 64 letters, digits, _ . -');
+const activitySchema = z.strictObject({
+  ...base,
+  op: z.literal('activity'),
+  member: reference,
+  activity: z.enum(['purchase', 'return', 'action']),
+  occurredAt: z
+    .string()
+    .regex(OCCURRED_AT_PATTERN, 'an RFC 3339 date-time with seconds and a zone')
+    .refine((text) => !Number.isNaN(Date.parse(text)), 'not a real date')
+    .optional(),
+  orderRef: reference.optional(),
+  channel: code.optional(),
+  store: reference.optional(),
+  total: z.unknown().optional(),
+  currency: z
+    .string()
+    .regex(/^[A-Z]{3}$/, 'an ISO 4217 code')
+    .optional(),
+  lines: z
+    .array(
+      z.strictObject({
+        category: code.optional(),
+        sku: reference.optional(),
+        quantity: z.string().regex(/^[1-9][0-9]{0,8}$/, 'a positive whole quantity as a string'),
+        amount: z.unknown(),
+      }),
+    )
+    .max(500)
+    .optional(),
+  purchase: reference.optional(),
+  entry: z.string().regex(UUID_PATTERN, 'the entryId of the purchase').optional(),
+  amount: z.unknown().optional(),
+  action: z.enum(['signup', 'profile_completed', 'review', 'referral_qualified', 'engagement']).optional(),
+});
+
+/** Minor units: a string of decimal digits, never negative nor a fraction (InvalidAmount otherwise). */
+function minorOf(name: string, value: unknown): bigint | DomainError<ErrorCode.INVALID_AMOUNT> {
+  const parsed = minorUnits.safeParse(value);
+  if (parsed.success) return BigInt(parsed.data);
+  return fail(ErrorCode.INVALID_AMOUNT, `${name} must be a string of decimal digits: whole minor units, not negative`, {
+    amount: typeof value === 'string' ? value.slice(0, 40) : JSON.stringify(value ?? null).slice(0, 40),
+  });
+}
+
+type ActivityData = z.infer<typeof activitySchema>;
+const refuseClaim = (claim: string, message: string) => fail(ErrorCode.INVALID_INSTRUCTION, `claim ${claim}: ${message}`, { claim });
+
+/** The claims of an activity: which fields go with which kind, the basket's amounts and lines. */
+function activityClaims(
+  data: ActivityData,
+  now: Date,
+): ActivityClaims | DomainError<ErrorCode.INVALID_INSTRUCTION | ErrorCode.INVALID_AMOUNT> {
+  const only: Record<ActivityData['activity'], readonly string[]> = {
+    purchase: ['total', 'currency', 'lines', 'channel', 'store'],
+    return: ['purchase', 'entry', 'amount', 'channel', 'store'],
+    action: ['action', 'channel', 'store'],
+  };
+  for (const claim of ['total', 'currency', 'lines', 'purchase', 'entry', 'amount', 'action'] as const) {
+    if (data[claim] !== undefined && !only[data.activity].includes(claim)) return refuseClaim(claim, `not part of a ${data.activity}`);
+  }
+  const occurredAt = data.occurredAt ? new Date(data.occurredAt) : now;
+  if (occurredAt.getTime() > now.getTime() + CLOCK_SKEW_SECONDS_MAX * 1000) return refuseClaim('occurredAt', 'lies in the future');
+  const claims: ActivityClaims = {
+    op: 'activity',
+    jti: data.jti,
+    member: data.member,
+    activity: data.activity,
+    occurredAt,
+    orderRef: data.orderRef ?? null,
+    channel: data.channel ?? null,
+    store: data.store ?? null,
+    total: null,
+    currency: null,
+    lines: [],
+    purchase: null,
+    entry: null,
+    amount: null,
+    action: null,
+  };
+  if (data.activity === 'purchase') {
+    if (data.total === undefined) return refuseClaim('total', 'a purchase names its basket total');
+    if (data.currency === undefined) return refuseClaim('currency', 'a purchase names its currency');
+    const total = minorOf('total', data.total);
+    if (isDomainError(total)) return total;
+    let sum = 0n;
+    for (const line of data.lines ?? []) {
+      const amount = minorOf('a line amount', line.amount);
+      if (isDomainError(amount)) return amount;
+      sum += amount;
+      claims.lines.push({ category: line.category ?? null, sku: line.sku ?? null, quantity: BigInt(line.quantity), amount });
+    }
+    if (sum > total) return refuseClaim('lines', 'the lines add up to more than the total');
+    return { ...claims, total, currency: data.currency };
+  }
+  if (data.activity === 'return') {
+    if ((data.purchase === undefined) === (data.entry === undefined))
+      return refuseClaim('purchase', 'a return names its purchase: its orderRef (purchase) or its entryId (entry), one of them');
+    if (data.amount === undefined) return refuseClaim('amount', 'a return names the value returned');
+    const amount = minorOf('amount', data.amount);
+    if (isDomainError(amount)) return amount;
+    if (amount === 0n) return fail(ErrorCode.INVALID_AMOUNT, 'amount: a return returns a positive value', { amount: '0' });
+    return { ...claims, purchase: data.purchase ?? null, entry: data.entry ?? null, amount };
+  }
+  if (data.action === undefined) return refuseClaim('action', 'an action names which one');
+  return { ...claims, action: data.action };
+}
+
 const schemas = {
   enroll: enrollSchema,
   issue: movementSchema('issue'),
@@ -143,6 +252,7 @@ const schemas = {
   redeem_reward: redeemRewardSchema,
   use_entitlement: useEntitlementSchema,
   grant: grantSchema,
+  activity: activitySchema,
 } as const;
 
 function amountOf(value: unknown): bigint | DomainError<ErrorCode.INVALID_AMOUNT> {
@@ -178,6 +288,7 @@ export function parseInstructionClaims(
     return fail(ErrorCode.INVALID_INSTRUCTION, `claim ${claim || '?'}: ${issue?.message ?? 'invalid'}`, { claim: claim || null });
   }
   const data = parsed.data;
+  if (data.op === 'activity') return activityClaims(data, now);
   if (data.op === 'enroll') {
     return {
       op: 'enroll',

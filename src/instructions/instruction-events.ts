@@ -99,6 +99,28 @@ export function eventsOf(claims: InstructionClaims, partnerId: string, data: Res
       ];
     case 'redeem_reward':
       return [redeemed(event, data, orderRef)];
+    case 'activity':
+      // An activity that moved points reports them as an issue (a purchase or action) or a reversal (a return).
+      if (!data.entryId) return [];
+      return [
+        data.reversesEntryId
+          ? event('points.reversed', {
+              entryId: data.entryId,
+              reversesEntryId: data.reversesEntryId,
+              asset: 'CP',
+              amount: data.amount,
+              balance: data.balance,
+              orderRef,
+            })
+          : event('points.issued', {
+              entryId: data.entryId,
+              asset: 'CP',
+              amount: data.amount,
+              balance: data.balance,
+              orderRef,
+              vestsAt: data.vestsAt,
+            }),
+      ];
     case 'enroll':
     case 'use_entitlement':
       return [];

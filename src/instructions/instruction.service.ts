@@ -32,6 +32,7 @@ import {
 } from './movement-statement';
 import type { MovementResult } from '../operations/context';
 import type { ReceiptStore } from './receipt-store';
+import type { PurchaseListener } from '../engine/purchase-listeners';
 
 export type { AcceptedData } from '../operations/registry';
 
@@ -135,6 +136,8 @@ export class InstructionService {
     private readonly testClocks = false,
     /** Where receipts signed after a one-statement instruction's commit are stored (receipt-store.ts); none: that path is off. */
     private readonly receipts?: ReceiptStore,
+    /** Features that follow purchase activities (docs/loyalty-engine.md, "Purchase listeners"); none by default. */
+    private readonly purchaseListeners: readonly PurchaseListener[] = [],
   ) {}
 
   async submit<O extends Op>(op: O, jws: unknown): Promise<Accepted | InstructionError<O>> {
@@ -262,6 +265,7 @@ export class InstructionService {
       counterShards,
       tiers: this.tiers,
       contracts: this.contracts,
+      purchaseListeners: this.purchaseListeners,
     };
     // The registry's type checks each op's refusals against OP_ERRORS (src/common/op-errors.ts).
     const operation: Operation<O> = OPERATIONS[op];

@@ -163,6 +163,7 @@ function memberSourceOf(claims: InstructionClaims): { kind: 'ref' | 'hold' | 'en
     case 'reverse':
       return { kind: 'entry', value: claims.entry };
     case 'redeem_reward':
+    case 'activity':
       return { kind: 'ref', value: claims.member };
     case 'acknowledge':
     case 'dispute':

@@ -21,12 +21,26 @@ import type { EntitlementUse } from '../rewards/entitlements';
 import { grantPoints, type GrantResult } from '../grants/grant';
 
 /** What an accepted instruction answers (and its receipt signs). */
-export type AcceptedData = (Enrolled | MovementResult | HoldResult | StatementActionResult | RewardRedemption | EntitlementUse) &
+import { applyActivity, type ActivityResult } from '../engine/activity.service';
+import type { PurchaseListener } from '../engine/purchase-listeners';
+
+/** What an accepted instruction answers (and its receipt signs). */
+export type AcceptedData = (
+  | Enrolled
+  | MovementResult
+  | HoldResult
+  | StatementActionResult
+  | RewardRedemption
+  | EntitlementUse
+  | ActivityResult
+) &
   Record<string, unknown>;
 
 /** What every operation gets: the movement context and the services an operation may consult. */
 export interface OperationContext extends MovementContext {
   contracts: ContractService;
+  /** Called after a purchase activity is evaluated, in its transaction (src/engine/purchase-listeners.ts). */
+  purchaseListeners: readonly PurchaseListener[];
 }
 
 export type InstructionOp = Claims['op'];
@@ -41,7 +55,8 @@ export type OperationSuccess =
   | ReversalResult
   | RewardRedemption
   | EntitlementUse
-  | GrantResult;
+  | GrantResult
+  | ActivityResult;
 
 /**
  * One operation. Its refusals are `OpError<O>`: the compiler refuses an operation that could
@@ -73,4 +88,5 @@ export const OPERATIONS: { [O in InstructionOp]: Operation<O> } = {
   redeem_reward: (tx, context, claims) => redeemRewardForMember(tx, context, claims),
   use_entitlement: (tx, context, claims) => useEntitlementByCode(tx, context, claims),
   grant: (tx, context, claims) => grantPoints(tx, context, claims),
+  activity: (tx, context, claims) => applyActivity(tx, context, claims),
 };

@@ -69,7 +69,8 @@ export async function reverseEntry(
 /** One of the partner's issues or redemptions; another partner's (or another type) is not found, like one that does not exist. */
 async function findReversibleOrNull(tx: EntityManager, partnerId: string, entryId: string): Promise<OriginalEntry | null> {
   const [original]: OriginalEntry[] = await tx.query(
-    `SELECT id, type, member_id, rates FROM journal_entry WHERE id = $1 AND partner_id = $2 AND type IN ('issue', 'redeem')`,
+    // An activity's points are given back by a return activity (docs/loyalty-engine.md), not reversed here.
+    `SELECT id, type, member_id, rates FROM journal_entry WHERE id = $1 AND partner_id = $2 AND type IN ('issue', 'redeem') AND NOT (rates ? 'activity')`,
     [entryId, partnerId],
   );
   return original ?? null;

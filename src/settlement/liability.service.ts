@@ -1,6 +1,6 @@
 import type { DataSource } from 'typeorm';
 import { readCursor, toConnection, type Connection, type Page } from '../ledger/ledger-query.service';
-import { contractPrice, PERIOD_QUERY_SETTINGS } from './lines';
+import { contractPrice, lotIssuePrice, PERIOD_QUERY_SETTINGS } from './lines';
 
 export interface IssuerLiability {
   issuerPartnerId: string;
@@ -62,7 +62,7 @@ const OPEN_LOTS = `
     FROM open_lots o
     JOIN lot r ON r.id = o.root_id
     JOIN journal_entry e ON e.id = r.entry_id
-    CROSS JOIN LATERAL (SELECT coalesce((e.rates->>'issuePrice')::numeric, ${contractPrice('issue_price', 'r.issuer_partner_id', 'e.recorded_at')}, 0) AS price) p
+    CROSS JOIN LATERAL (SELECT coalesce(${lotIssuePrice('e', 'r')}, ${contractPrice('issue_price', 'r.issuer_partner_id', 'e.recorded_at')}, 0) AS price) p
     GROUP BY root_id, r.amount, p.price
   ),
   -- A root's lots share its issuer and expiry (transfers keep both): its value goes to its first open lot.

@@ -21,6 +21,7 @@
  * | reward_refund   | an unused entitlement refunded               | + the declared cost of its reward line back      |
  * | grant           | CP P granted with a reason (op grant)        | + points × P's issue price on the entry          |
  * | referral        | a referral bonus P pays as the programme's payer | + points × P's issue price on the entry      |
+ * | campaign        | CP a campaign created at its funder P        | + points × P's issue price on the entry          |
  *
  * The *funded value* of points leaving a lot is what its issuer paid in for them, exactly: the
  * lot's value is its issue line (points × price, rounded once); each time points leave the lot
@@ -42,6 +43,18 @@ export const PERIOD_QUERY_SETTINGS = [`SET LOCAL statement_timeout = '30min'`, '
 /** The contract price in force for a partner at a time: the fallback for entries recorded before prices were stored on exchanges. */
 export const contractPrice = (column: 'issue_price' | 'redeem_price', partner: string, at: string) =>
   `(SELECT k.${column} FROM partner_contract k WHERE k.partner_id = ${partner} AND k.valid_from <= ${at} ORDER BY k.valid_from DESC LIMIT 1)`;
+
+/**
+ * The issue price of a lot's issuer on the entry that made it: an activity's entry names each funding
+ * partner's price (`issuePrice:<partner>`, docs/loyalty-engine.md), other entries the one issuer's.
+ */
+export const lotIssuePrice = (entry: string, lot: string) =>
+  `(${entry}.rates->>('issuePrice:' || ${lot}.issuer_partner_id))::numeric, (${entry}.rates->>'issuePrice')::numeric`;
+
+/** The issue price of a counter posting's partner on its entry (see lotIssuePrice). */
+const counterIssuePrice = `coalesce((c.rates->>('issuePrice:' || c.partner_id))::numeric, (c.rates->>'issuePrice')::numeric)`;
+/** The campaign points of an activity's entry charged to the counter posting's partner (0 for every other entry). */
+const campaignPoints = `coalesce((c.rates->>('campaignPoints:' || c.partner_id))::bigint, 0)`;
 
 /**
  * CTEs over period `$1`: `funded` (each lot consumption of the period's entries with the funded
@@ -66,7 +79,7 @@ const PERIOD_CTES = `
   ),
   root_price AS (
     SELECT r.id AS root_id,
-           coalesce((e.rates->>'issuePrice')::numeric, ${contractPrice('issue_price', 'r.issuer_partner_id', 'e.recorded_at')}, 0) AS price
+           coalesce(${lotIssuePrice('e', 'r')}, ${contractPrice('issue_price', 'r.issuer_partner_id', 'e.recorded_at')}, 0) AS price
     FROM lot r JOIN journal_entry e ON e.id = r.entry_id
     WHERE r.id IN (SELECT root_id FROM roots)
   ),
@@ -92,7 +105,7 @@ const PERIOD_CTES = `
   ),
   created AS (
     SELECT l.issuer_partner_id,
-           round_half_even(l.amount * coalesce((e.rates->>'issuePrice')::numeric, ${contractPrice('issue_price', 'l.issuer_partner_id', 'e.recorded_at')}, 0))::bigint AS funded_minor
+           round_half_even(l.amount * coalesce(${lotIssuePrice('e', 'l')}, ${contractPrice('issue_price', 'l.issuer_partner_id', 'e.recorded_at')}, 0))::bigint AS funded_minor
     FROM lot l JOIN journal_entry e ON e.id = l.entry_id
     WHERE e.period_id = $1 AND l.from_lot_id IS NULL
   )`;
@@ -109,7 +122,9 @@ const REDEEM_REVERSALS = `
     WHERE r.type = 'reversal' AND r.reverses_entry_id IN (SELECT reverses_entry_id FROM counter WHERE type = 'reversal' AND account_kind = 'redemption')
   ),
   -- Per entry, joined below (a correlated subquery on a CTE would scan it once per line).
-  funded_by_entry AS (SELECT entry_id, sum(amount) AS points, sum(funded_minor) AS funded_minor FROM funded GROUP BY entry_id)`;
+  funded_by_entry AS (SELECT entry_id, sum(amount) AS points, sum(funded_minor) AS funded_minor FROM funded GROUP BY entry_id),
+  -- A return of an activity gives back the lots of several issuers: each issuer's refund line takes its own lots' value.
+  funded_by_issuer AS (SELECT entry_id, issuer_partner_id, sum(funded_minor) AS funded_minor FROM funded GROUP BY entry_id, issuer_partner_id)`;
 
 /**
  * Every line of period `$1` (of partner `$2` when `$2` is not null), in ledger order:
@@ -120,15 +135,24 @@ WITH RECURSIVE ${PERIOD_CTES}, ${REDEEM_REVERSALS},
 lines AS (
   SELECT c.partner_id, c.seq, c.entry_id, c.recorded_at, c.order_ref, c.reverses_entry_id::text AS reference,
          CASE WHEN c.type IN ('issue', 'grant', 'referral') THEN c.type WHEN c.type = 'exchange' THEN 'exchange_in' ELSE 'issue_reversal' END AS kind,
-         abs(c.amount) AS points,
-         CASE WHEN c.type IN ('issue', 'grant', 'referral') THEN (c.rates->>'issuePrice')::numeric
+         -- An activity's campaign points are their own line (below); the rest of the entry's points at the partner are its issue line.
+         CASE WHEN c.type = 'issue' THEN -c.amount - ${campaignPoints} ELSE abs(c.amount) END AS points,
+         CASE WHEN c.type IN ('issue', 'grant', 'referral') THEN ${counterIssuePrice}
               WHEN c.type = 'exchange' THEN coalesce((c.rates->>'issuePrice')::numeric, ${contractPrice('issue_price', 'c.partner_id', 'c.recorded_at')}, 0)
-              ELSE (c.rates->>'issuePrice')::numeric END AS price,
-         CASE WHEN c.type IN ('issue', 'exchange', 'grant', 'referral') THEN
+              ELSE ${counterIssuePrice} END AS price,
+         CASE WHEN c.type = 'issue' THEN
+                round_half_even((-c.amount - ${campaignPoints}) * coalesce(${counterIssuePrice}, ${contractPrice('issue_price', 'c.partner_id', 'c.recorded_at')}, 0))::bigint
+              WHEN c.type IN ('exchange', 'grant', 'referral') THEN
                 round_half_even(-c.amount * coalesce((c.rates->>'issuePrice')::numeric, ${contractPrice('issue_price', 'c.partner_id', 'c.recorded_at')}, 0))::bigint
-              ELSE -coalesce(fe.funded_minor, 0)::bigint END AS money_minor
-  FROM counter c LEFT JOIN funded_by_entry fe ON fe.entry_id = c.entry_id
+              ELSE -coalesce(fi.funded_minor, 0)::bigint END AS money_minor
+  FROM counter c LEFT JOIN funded_by_issuer fi ON fi.entry_id = c.entry_id AND fi.issuer_partner_id = c.partner_id
   WHERE c.account_kind = 'issuance' AND c.type IN ('issue', 'exchange', 'reversal', 'grant', 'referral')
+    AND NOT (c.type = 'issue' AND -c.amount = ${campaignPoints})
+  UNION ALL
+  SELECT c.partner_id, c.seq, c.entry_id, c.recorded_at, c.order_ref, NULL, 'campaign', ${campaignPoints}, ${counterIssuePrice},
+         round_half_even(${campaignPoints} * ${counterIssuePrice})::bigint
+  FROM counter c
+  WHERE c.account_kind = 'issuance' AND c.type = 'issue' AND ${campaignPoints} > 0
   UNION ALL
   SELECT c.partner_id, c.seq, c.entry_id, c.recorded_at, c.order_ref, c.reverses_entry_id::text,
          CASE WHEN c.type = 'redeem' THEN 'redeem' WHEN c.type = 'exchange' THEN 'exchange_out' ELSE 'redeem_reversal' END,
@@ -230,7 +254,8 @@ export type LineKind =
   | 'reward'
   | 'reward_refund'
   | 'grant'
-  | 'referral';
+  | 'referral'
+  | 'campaign';
 
 export const LINE_KINDS: readonly LineKind[] = [
   'issue',
@@ -246,6 +271,7 @@ export const LINE_KINDS: readonly LineKind[] = [
   'reward_refund',
   'grant',
   'referral',
+  'campaign',
 ];
 
 /** Lines whose money the hub pays out for points consumed (what the spread is measured against). */

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { hashEmail, signAccessToken, signInstruction, type Op } from '@coalition-hub/partner-sdk';
 import { HUB_ID, TestHub, type TestPartner } from '../helpers/test-hub';
@@ -5,7 +6,9 @@ import { sendInstruction } from './support/instructions';
 
 /**
  * Settlement, property-based: random ledgers — issues, redemptions, refunds of both, exchanges into
- * and out of a partner unit, catalogue rewards and their expiry refunds (docs/rewards.md), expiry — at partners with awkward prices, closed into a period each
+ * and out of a partner unit, catalogue rewards and their expiry refunds (docs/rewards.md), grants,
+ * expiry, purchase activities earning by rule and by a coalition campaign its three partners fund,
+ * returns of them — at partners with awkward prices, closed into a period each
  * run. For every period: the reconciliation holds (the identity of docs/settlement.md, statements = their
  * lines, recomputes identically); the transfers move money only between participants, settle
  * every net position to exactly zero, and number at most participants − 1; netting never moves
@@ -33,7 +36,9 @@ type Step =
   | { kind: 'refund'; pick: number; amount: number }
   | { kind: 'exchange'; member: number; direction: 'in' | 'out'; amount: number }
   | { kind: 'reward'; partner: number; member: number }
-  | { kind: 'age' };
+  | { kind: 'age' }
+  | { kind: 'purchase'; partner: number; member: number; total: number }
+  | { kind: 'return'; pick: number; percent: number };
 
 const step: fc.Arbitrary<Step> = fc.oneof(
   {
@@ -74,6 +79,19 @@ const step: fc.Arbitrary<Step> = fc.oneof(
       member: fc.nat(1),
       amount: fc.integer({ min: 1, max: 300 }),
     }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant('purchase' as const),
+      partner: fc.nat(2),
+      member: fc.nat(1),
+      total: fc.integer({ min: 0, max: 40_000 }),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({ kind: fc.constant('return' as const), pick: fc.nat(20), percent: fc.integer({ min: 1, max: 100 }) }),
   },
 );
 
@@ -141,6 +159,37 @@ beforeAll(async () => {
     );
     rewardIds.push(created.data!.createReward.id);
   }
+  // Activities: an awkward rate at each partner, and a coalition campaign all three fund in uneven shares, within a budget.
+  for (const { id } of PRICES) {
+    const rule = await hub.graphql(
+      'mutation($id: ID!) { setEarnRule(partnerId: $id, input: { ruleId: "base", name: "Base", kind: spend, pointsPerUnit: "1.37" }) { __typename } }',
+      { id },
+      token,
+    );
+    expect(rule.data?.setEarnRule.__typename).toBe('EarnRule');
+  }
+  const campaign = await hub.graphql(
+    `mutation($input: CampaignInput!) { createCampaign(input: $input) { __typename } }`,
+    {
+      input: {
+        name: 'Coalition',
+        kind: 'multiplier',
+        multiplier: '1.7',
+        startsLocal: '2000-01-01T00:00',
+        endsLocal: '2200-01-01T00:00',
+        timeZone: 'Asia/Kolkata',
+        pointsCap: '20000',
+        moneyCapMinor: '15000',
+        funders: [
+          { partnerId: 'P_ONE', share: '0.5' },
+          { partnerId: 'P_TWO', share: '0.3' },
+          { partnerId: 'P_THREE', share: '0.2' },
+        ],
+      },
+    },
+    token,
+  );
+  expect(campaign.data?.createCampaign.__typename).toBe('Campaign');
 });
 
 afterAll(() => hub.stop());
@@ -153,7 +202,24 @@ it('every random period reconciles and nets into transfers that settle it exactl
   await fc.assert(
     fc.asyncProperty(fc.array(step, { minLength: 3, maxLength: 18 }), async (steps) => {
       const entries: Array<{ partner: TestPartner; entryId: string }> = [];
+      const purchases: Array<{ partner: TestPartner; member: string; orderRef: string; total: number }> = [];
       for (const s of steps) {
+        if (s.kind === 'purchase') {
+          const partner = partners[s.partner]!;
+          const orderRef = `order-${randomUUID()}`;
+          const member = MEMBERS[s.member]!;
+          await send(partner, 'activity', { activity: 'purchase', member, total: String(s.total), currency: 'EUR', orderRef });
+          purchases.push({ partner, member, orderRef, total: s.total });
+          continue;
+        }
+        if (s.kind === 'return') {
+          if (purchases.length === 0) continue;
+          const { partner, member, orderRef, total } = purchases[s.pick % purchases.length]!;
+          // A share of the purchase: partial returns, and now and then more than is left (refused, nothing written).
+          const amount = Math.max(1, Math.floor((total * s.percent) / 100));
+          await send(partner, 'activity', { activity: 'return', member, purchase: orderRef, amount: String(amount) });
+          continue;
+        }
         if (s.kind === 'issue' || s.kind === 'redeem') {
           // Issues of the unit-owning partner sometimes go into its own unit, so exchanges have something to convert.
           const partner = partners[s.partner]!;
@@ -225,4 +291,13 @@ it('every random period reconciles and nets into transfers that settle it exactl
   expect(types.map((row) => row.type)).toEqual(
     expect.arrayContaining(['exchange', 'expire', 'grant', 'issue', 'redeem', 'reversal', 'reward', 'reward_refund']),
   );
+  const campaignLines: Array<{ count: number }> = await hub.hub.dataSource.query(
+    `SELECT count(*)::int AS count FROM settlement_line WHERE kind = 'campaign'`,
+  );
+  expect(campaignLines[0]!.count).toBeGreaterThan(0);
+  const returns: Array<{ count: number }> = await hub.hub.dataSource.query(
+    `SELECT count(*)::int AS count FROM activity WHERE kind = 'return' AND entry_id IS NOT NULL`,
+  );
+  expect(returns[0]!.count).toBeGreaterThan(0);
+  expect((await hub.integrity()).ok).toBe(true);
 }, 240_000);

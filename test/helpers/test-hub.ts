@@ -2,7 +2,7 @@ import { exportJWK, generateKeyPair, type CryptoKey } from 'jose';
 import { Client } from 'pg';
 import pino, { type Logger } from 'pino';
 import { generatePartnerKey, PartnerClient, signAccessToken, type PartnerAlgorithm, type PartnerKey } from '@coalition-hub/partner-sdk';
-import { startHub, type Hub } from '../../src/app';
+import { startHub, type Hub, type HubOptions } from '../../src/app';
 import type { Clock } from '../../src/common/clock';
 import { loadConfig } from '../../src/config/config';
 import type { ExplorerHeaders } from '../../src/http/explorer';
@@ -53,7 +53,13 @@ export class TestHub {
    * the hub migrates it and stop() leaves it to the test. Default: a fresh clone of the template.
    */
   static async start(
-    options: { logger?: Logger; env?: Record<string, string>; databaseUrl?: string; explorerHeaders?: ExplorerHeaders } = {},
+    options: {
+      logger?: Logger;
+      env?: Record<string, string>;
+      databaseUrl?: string;
+      explorerHeaders?: ExplorerHeaders;
+      purchaseListeners?: HubOptions['purchaseListeners'];
+    } = {},
   ): Promise<TestHub> {
     const database = options.databaseUrl ? { name: '', url: options.databaseUrl } : await createTestDatabase();
     const { privateKey, publicKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
@@ -79,7 +85,12 @@ export class TestHub {
     };
     const clock = new TestClock();
     const logger = options.logger ?? pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
-    const hub = await startHub(loadConfig(env), database.url, { clock, logger, explorerHeaders: options.explorerHeaders });
+    const hub = await startHub(loadConfig(env), database.url, {
+      clock,
+      logger,
+      explorerHeaders: options.explorerHeaders,
+      purchaseListeners: options.purchaseListeners,
+    });
     return new TestHub(hub, database.name, { kid, alg: 'EdDSA', privateKey }, clock, { env, databaseUrl: database.url, logger });
   }
 

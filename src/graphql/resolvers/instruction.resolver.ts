@@ -17,6 +17,7 @@ import {
   RedeemReceipt,
   ReversalReceipt,
   TransferReceipt,
+  ActivityReceipt,
 } from '../types/receipt.type';
 import {
   authorizeFailures,
@@ -39,6 +40,8 @@ import {
   AcknowledgeResult,
   disputeFailures,
   DisputeResult,
+  activityFailures,
+  ActivityResult,
 } from '../types/results.type';
 import { referenceArg } from '../identifier-args';
 import {
@@ -131,6 +134,14 @@ export class InstructionResolver {
   })
   async reversePoints(@Arg('instruction', { description: INSTRUCTION_HELP }) instruction: string): Promise<typeof ReverseResult> {
     return present(flatten(await this.instructions.submit('reverse', instruction)), ReversalReceipt, reverseFailures);
+  }
+
+  @Mutation(() => ActivityResult, {
+    description:
+      'A purchase, a return or an action (op "activity"): the partner\'s earn rules and the campaigns in scope, evaluated; one entry; the receipt lists every contribution (docs/loyalty-engine.md).',
+  })
+  async submitActivity(@Arg('instruction', { description: INSTRUCTION_HELP }) instruction: string): Promise<typeof ActivityResult> {
+    return present(flatten(await this.instructions.submit('activity', instruction)), ActivityReceipt, activityFailures);
   }
 
   @Mutation(() => SubmitInstructionsResult, {

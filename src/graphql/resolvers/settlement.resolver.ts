@@ -57,6 +57,7 @@ const FIGURE_KINDS = {
   rewardRefunds: 'reward_refund',
   granted: 'grant',
   referralBonuses: 'referral',
+  campaign: 'campaign',
 } as const;
 
 function toPosition(row: PositionRow): PartnerPosition {

@@ -10,6 +10,7 @@ import {
   RedeemReceipt,
   ReversalReceipt,
   TransferReceipt,
+  ActivityReceipt,
 } from './receipt.type';
 import {
   acknowledgeFailures,
@@ -22,6 +23,7 @@ import {
   reverseFailures,
   transferFailures,
   voidFailures,
+  activityFailures,
 } from './results.type';
 import { EntitlementUseReceipt, redeemRewardForMemberFailures, RewardRedemptionReceipt, useEntitlementFailures } from './reward.type';
 import { GrantReceipt, grantFailures } from './grant.type';
@@ -41,6 +43,7 @@ export const BATCH_OPS = {
   redeem_reward: { Receipt: RewardRedemptionReceipt, failures: redeemRewardForMemberFailures },
   use_entitlement: { Receipt: EntitlementUseReceipt, failures: useEntitlementFailures },
   grant: { Receipt: GrantReceipt, failures: grantFailures },
+  activity: { Receipt: ActivityReceipt, failures: activityFailures },
 } as const satisfies Record<Op, { Receipt: new () => object; failures: readonly ErrorClass[] }>;
 
 /** An instruction whose op is unknown (it did not verify) can only have been refused by the pipeline. */

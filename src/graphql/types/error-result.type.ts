@@ -1,4 +1,4 @@
-import { Field, Int, InterfaceType, ObjectType, registerEnumType } from 'type-graphql';
+import { Field, ID, Int, InterfaceType, ObjectType, registerEnumType } from 'type-graphql';
 import { assert } from '../../common/assert';
 import { DomainError, ErrorCode } from '../../common/errors';
 import { OP_ERRORS, type OpCode, type OpName } from '../../common/op-errors';
@@ -322,6 +322,34 @@ export const ReferralNotEligible = errorType(
   'Only a new member can be referred, once: this one has ledger entries, or was referred by another member.',
 );
 
+@ObjectType({ implements: ErrorResult, description: 'A purchase line names a category the partner has not declared (setEarnCategories).' })
+export class UnknownCategory extends ErrorResult {
+  static readonly code = ErrorCode.UNKNOWN_CATEGORY;
+  @Field() category!: string;
+}
+
+export const PurchaseNotFound = errorType(
+  ErrorCode.PURCHASE_NOT_FOUND,
+  'PurchaseNotFound',
+  'The partner has no purchase of this member with that orderRef or entryId.',
+);
+
+@ObjectType({ implements: ErrorResult, description: 'A return may return at most what is left of the purchase (minor units).' })
+export class ReturnExceedsPurchase extends ErrorResult {
+  static readonly code = ErrorCode.RETURN_EXCEEDS_PURCHASE;
+  @Field(() => AmountScalar) remaining!: string;
+}
+
+@ObjectType({
+  implements: ErrorResult,
+  description:
+    'A strict campaign has not enough budget left for this activity; nothing was written. (A campaign that is not strict simply stops applying.)',
+})
+export class CampaignBudgetExhausted extends ErrorResult {
+  static readonly code = ErrorCode.CAMPAIGN_BUDGET_EXHAUSTED;
+  @Field(() => ID) campaignId!: string;
+}
+
 /** Each code's result type; the mapped type checks that every class is filed under its own code. */
 const classByCode: { [C in ErrorCode]: ErrorClass<C> } = {
   [ErrorCode.MALFORMED_INSTRUCTION]: MalformedInstruction,
@@ -384,6 +412,10 @@ const classByCode: { [C in ErrorCode]: ErrorClass<C> } = {
   [ErrorCode.CIRCULAR_REFERRAL]: CircularReferral,
   [ErrorCode.REFERRAL_CAP_REACHED]: ReferralCapReached,
   [ErrorCode.REFERRAL_NOT_ELIGIBLE]: ReferralNotEligible,
+  [ErrorCode.UNKNOWN_CATEGORY]: UnknownCategory,
+  [ErrorCode.PURCHASE_NOT_FOUND]: PurchaseNotFound,
+  [ErrorCode.RETURN_EXCEEDS_PURCHASE]: ReturnExceedsPurchase,
+  [ErrorCode.CAMPAIGN_BUDGET_EXHAUSTED]: CampaignBudgetExhausted,
 };
 
 /** Every refusal that verifying a signed instruction can produce, shared by all instruction results. */

@@ -1,4 +1,4 @@
-import { Field, ID, InterfaceType, ObjectType, registerEnumType } from 'type-graphql';
+import { Field, ID, Int, InterfaceType, ObjectType, registerEnumType } from 'type-graphql';
 import { AmountScalar } from '../scalars';
 
 @ObjectType({ description: 'An issuer whose lots a redemption consumed, and how many of its points.' })
@@ -120,4 +120,31 @@ export class DisputeReceipt {
   @Field() digest!: string;
   @Field(() => [AmountScalar]) lines!: string[];
   @Field() status!: string;
+}
+
+@ObjectType({ description: 'A rule, the tier multiplier or a campaign that contributed to an activity, and why (docs/loyalty-engine.md).' })
+export class ActivityContribution {
+  @Field({ description: 'rule, tier or campaign.' }) source!: string;
+  @Field({ description: "The rule's id, the tier's name or the campaign's id." }) sourceId!: string;
+  @Field(() => Int, { description: 'The version of the rule or campaign used.' }) version!: number;
+  @Field(() => String, { description: 'Whole points (negative on a return: given back).' }) points!: string;
+  @Field({ description: 'In plain words, e.g. "Gold tier +25 %".' }) reason!: string;
+  @Field({ description: 'The partner whose issuance these points are charged to.' }) fundingPartnerId!: string;
+}
+
+@ObjectType({
+  implements: AcceptedInstruction,
+  description: 'An activity (op "activity"): the points earned (a return: given back) as one entry, and every contribution.',
+})
+export class ActivityReceipt extends AcceptedInstruction {
+  @Field(() => ID) activityId!: string;
+  @Field({ description: 'purchase, return or action.' }) activity!: string;
+  @Field(() => ID, { nullable: true, description: 'The entry of the points; null when the activity moved none.' }) entryId!: string | null;
+  @Field(() => AmountScalar, { description: 'Points earned, or given back by a return.' }) amount!: string;
+  @Field(() => AmountScalar) balance!: string;
+  @Field() recordedAt!: Date;
+  @Field(() => ID, { nullable: true, description: "A return: the purchase's entry." }) reversesEntryId: string | null = null;
+  @Field(() => Date, { nullable: true }) vestsAt: Date | null = null;
+  @Field(() => [ActivityContribution]) contributions!: ActivityContribution[];
+  @Field(() => [String], { description: 'Rules and campaigns that did not apply, and why.' }) notes!: string[];
 }

@@ -31,6 +31,10 @@ import {
   CircularReferral,
   ReferralCapReached,
   ReferralNotEligible,
+  UnknownCategory,
+  PurchaseNotFound,
+  ReturnExceedsPurchase,
+  CampaignBudgetExhausted,
 } from './error-result.type';
 import { ExchangeRate, PartnerContract, PartnerUnit } from './contract.type';
 import { Partner, PersistedOperation } from './partner.type';
@@ -43,8 +47,10 @@ import {
   RedeemReceipt,
   ReversalReceipt,
   TransferReceipt,
+  ActivityReceipt,
 } from './receipt.type';
 import { StatementDispute } from './settlement.type';
+import { Campaign, EarnCategories, EarnRule } from './engine.type';
 
 /** The failures each result can carry, listed once and used both for the union and for mapping. */
 export const enrollFailures = failuresOf('enroll', [
@@ -135,3 +141,23 @@ export const PersistedOperationResult = createUnionType({
   name: 'PersistedOperationResult',
   types: () => [PersistedOperation, ...settingFailures] as const,
 });
+
+export const activityFailures = failuresOf('activity', [
+  ...instructionRejections,
+  InvalidAmount,
+  UnknownMember,
+  UnknownCategory,
+  PurchaseNotFound,
+  ReturnExceedsPurchase,
+  CampaignBudgetExhausted,
+  FundingLimitExceeded,
+  PointsAlreadySpent,
+]);
+export const ActivityResult = createUnionType({ name: 'ActivityResult', types: () => [ActivityReceipt, ...activityFailures] as const });
+
+export const EarnRuleResult = createUnionType({ name: 'EarnRuleResult', types: () => [EarnRule, ...settingFailures] as const });
+export const EarnCategoriesResult = createUnionType({
+  name: 'EarnCategoriesResult',
+  types: () => [EarnCategories, ...settingFailures] as const,
+});
+export const CampaignResult = createUnionType({ name: 'CampaignResult', types: () => [Campaign, ...settingFailures] as const });

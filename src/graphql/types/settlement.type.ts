@@ -65,6 +65,10 @@ export class PartnerPosition {
   granted!: PositionFigure;
   @Field(() => PositionFigure, { description: 'Referral bonuses the partner paid as the programme’s payer, at its issue price.' })
   referralBonuses!: PositionFigure;
+  @Field(() => PositionFigure, {
+    description: 'CP campaigns created at the partner as their funder, at its issue price (docs/loyalty-engine.md).',
+  })
+  campaign!: PositionFigure;
   @Field(() => AmountScalar, { description: 'Net position in minor units: positive, the partner owes the hub; negative, the hub owes it.' })
   netMinor!: bigint;
 }

@@ -22,6 +22,7 @@ const MUTATION_FIELD: Record<Op, string> = {
   redeem_reward: 'redeemRewardForMember',
   use_entitlement: 'useEntitlement',
   grant: 'grantPoints',
+  activity: 'submitActivity',
 };
 
 const REDEEM_FIELDS = `... on RedeemReceipt { jti entryId memberId amount balance receipt replayed recordedAt consumed { issuerPartnerId amount } }
@@ -60,6 +61,11 @@ const SUCCESS_FIELDS: Record<Op, string> = {
   grant: `... on GrantReceipt { jti entryId memberId amount balance receipt replayed recordedAt kind reasonCode caseReference }
           ... on GrantCapExceeded { cap period limit used }
           ... on GrantBudgetExhausted { period budget remaining }`,
+  activity: `... on ActivityReceipt { jti activityId activity entryId memberId amount balance receipt replayed notes contributions { source sourceId version points reason fundingPartnerId } }
+             ... on InvalidAmount { sentAmount: amount }
+             ... on UnknownCategory { category }
+             ... on ReturnExceedsPurchase { remaining }
+             ... on CampaignBudgetExhausted { campaignId }`,
 };
 
 export function mutationFor(op: Op): string {
