@@ -26,13 +26,7 @@ import type { PurchaseListener } from '../engine/purchase-listeners';
 
 /** What an accepted instruction answers (and its receipt signs). */
 export type AcceptedData = (
-  | Enrolled
-  | MovementResult
-  | HoldResult
-  | StatementActionResult
-  | RewardRedemption
-  | EntitlementUse
-  | ActivityResult
+  Enrolled | MovementResult | HoldResult | StatementActionResult | RewardRedemption | EntitlementUse | ActivityResult
 ) &
   Record<string, unknown>;
 
