@@ -23,6 +23,7 @@ import { TestClocks1732700000000 } from './1732700000000-test-clocks';
 import { PersistedOperations1732710000000 } from './1732710000000-persisted-operations';
 import { MovementFunction1732730000000 } from './1732730000000-movement-function';
 import { LoyaltyEngine1732750000000 } from './1732750000000-loyalty-engine';
+import { StampCards1732790000000 } from './1732790000000-stamp-cards';
 
 /** Every migration in order. Never edit one that has landed: add a new one. */
 export const migrations = [
@@ -51,4 +52,5 @@ export const migrations = [
   PersistedOperations1732710000000,
   MovementFunction1732730000000,
   LoyaltyEngine1732750000000,
+  StampCards1732790000000,
 ];

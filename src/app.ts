@@ -81,6 +81,8 @@ import { persistedOperationStore, safelistPlugin } from './graphql/persisted-ope
 import { EngineConfigService } from './engine/engine-config.service';
 import type { PurchaseListener } from './engine/purchase-listeners';
 import { EngineResolver } from './graphql/resolvers/engine.resolver';
+import { StampCardService } from './engine/stamps/stamp-cards';
+import { MemberStampCardResolver, StampCardResolver } from './graphql/resolvers/stamp-card.resolver';
 
 export interface Hub {
   url: string;
@@ -169,6 +171,7 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
           logger.warn({ err: error, count }, 'receipts not stored: they are signed again when asked for'),
         )
       : undefined;
+    const stampCards = new StampCardService(dataSource, clock);
     const instructions = new InstructionService(
       dataSource,
       partners,
@@ -180,7 +183,8 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
       partnerRateLimit,
       config.sandbox,
       receipts,
-      options.purchaseListeners ?? [],
+      // Stamp cards count purchases (docs/stamp-cards.md); then any listeners the caller adds.
+      [stampCards.listener(), ...(options.purchaseListeners ?? [])],
     );
     const ledger = new LedgerQueryService(dataSource, clock);
     // Everything under Member (balance, available, pending, tier, lots, history, combinedBalance), whoever asks.
@@ -209,6 +213,8 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
     const webhooks = new WebhookEndpointService(dataSource, config.webhooks.allowPrivateUrls);
     const webhookDelivery = new WebhookDeliveryService(dataSource, hubKeys, config.webhooks, metrics);
     const memberQueries = new MemberQueryService(readDataSource);
+    // Members' stamp cards are member reads: on the replica when there is one.
+    const memberStampCards = readDataSource === dataSource ? stampCards : new StampCardService(readDataSource, clock);
     const schema = await buildHubSchema(
       [
         new InstructionResolver(instructions, ledger),
@@ -231,6 +237,8 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
         new MemberTestClockResolver(),
         new PersistedOperationResolver(persistedOperations),
         new EngineResolver(new EngineConfigService(dataSource, clock)),
+        new StampCardResolver(stampCards),
+        new MemberStampCardResolver(),
       ],
       // Federation (docs/federation.md): other subgraphs reach members and partners as their direct queries do.
       new EntityReferences(memberQueries, partnerQueries).resolvers(),
@@ -302,6 +310,7 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
           memberSummaries,
           testClocks,
           persistedOperations,
+          stampCards: memberStampCards,
         }),
         telemetry,
         requestId: currentRequestId() ?? 'none',

@@ -20,6 +20,7 @@ import type { TestClockService } from '../jobs/test-clocks.service';
 import type { TestClockRow } from '../members/test-clocks';
 import type { ContractPageRow, ContractRow, ContractService, HistoryRequest, RateRow, UnitRow } from '../partners/contract.service';
 import type { OperationPageRequest, PersistedOperationService, RegisteredOperation } from '../partners/persisted-operations.service';
+import type { MemberCardsRequest, MemberStampCardRow, StampCardService } from '../engine/stamps/stamp-cards';
 
 export interface LoaderSources {
   ledger: LedgerQueryService;
@@ -36,6 +37,8 @@ export interface LoaderSources {
   testClocks?: TestClockService;
   /** Operations registered on partners' safelists (docs/security.md, "Persisted operations"). */
   persistedOperations: PersistedOperationService;
+  /** Members' stamp cards (docs/stamp-cards.md). */
+  stampCards: StampCardService;
 }
 
 /** Per-request batching: every field a list can fan out to goes through one of these. */
@@ -50,6 +53,7 @@ export function createLoaders({
   memberSummaries,
   testClocks,
   persistedOperations,
+  stampCards,
 }: LoaderSources) {
   // A member's balances, wallets and tier amount: every such field of a request in one statement.
   const summary = new DataLoader<SummaryRequest, SummaryValue, string>((requests) => memberSummaries.summaries(requests), {
@@ -107,6 +111,10 @@ export function createLoaders({
     persistedOperations: new DataLoader<OperationPageRequest, Connection<RegisteredOperation>, string>(
       (requests) => persistedOperations.operationPages(requests),
       { cacheKeyFn: ({ partnerId, page }) => `${partnerId}|${page.first}|${page.after ?? ''}` },
+    ),
+    memberStampCards: new DataLoader<MemberCardsRequest, Connection<MemberStampCardRow>, string>(
+      (requests) => stampCards.memberCardPages(requests),
+      { cacheKeyFn: ({ memberId, partnerId, page }) => `${memberId}|${partnerId ?? ''}|${page.first}|${page.after ?? ''}` },
     ),
   };
 }

@@ -19,6 +19,7 @@ import { WebhookDeliveryResolver, WebhookEndpointResolver } from './resolvers/we
 import { MemberTestClockResolver, TestClockResolver } from './resolvers/test-clock.resolver';
 import { PersistedOperationResolver } from './resolvers/persisted-operation.resolver';
 import { EngineResolver } from './resolvers/engine.resolver';
+import { MemberStampCardResolver, StampCardResolver } from './resolvers/stamp-card.resolver';
 
 export const resolverClasses = [
   InstructionResolver,
@@ -41,6 +42,8 @@ export const resolverClasses = [
   MemberTestClockResolver,
   PersistedOperationResolver,
   EngineResolver,
+  StampCardResolver,
+  MemberStampCardResolver,
 ] as const;
 
 const authChecker: AuthChecker<RequestContext, Role> = ({ context, info }, roles) => {

@@ -2,7 +2,17 @@
  * What a journal entry can be, in one list: the database's CHECK on journal_entry.type, the
  * GraphQL enum EntryType and the TypeScript type come from (or are tested against) it.
  */
-export const ENTRY_TYPES = ['issue', 'redeem', 'expire', 'reversal', 'transfer', 'exchange', 'adjustment', 'funding'] as const;
+export const ENTRY_TYPES = [
+  'issue',
+  'redeem',
+  'expire',
+  'reversal',
+  'transfer',
+  'exchange',
+  'adjustment',
+  'funding',
+  'stamp_reward',
+] as const;
 
 export type EntryType = (typeof ENTRY_TYPES)[number];
 

@@ -13,7 +13,7 @@ export type AccountKind =
   | 'prefunding'
   | 'exposure'
   | 'funding';
-export type EntryType = 'issue' | 'redeem' | 'expire' | 'reversal' | 'transfer' | 'exchange' | 'adjustment' | 'funding';
+export type EntryType = 'issue' | 'redeem' | 'expire' | 'reversal' | 'transfer' | 'exchange' | 'adjustment' | 'funding' | 'stamp_reward';
 
 /** An account as readers see it. */
 export interface Account {

@@ -32,6 +32,7 @@ import {
   CampaignBudgetExhausted,
 } from './error-result.type';
 import { ExchangeRate, PartnerContract, PartnerUnit } from './contract.type';
+import { StampCard } from './stamp-card.type';
 import { Partner, PersistedOperation } from './partner.type';
 import {
   AcknowledgementReceipt,
@@ -147,3 +148,4 @@ export const EarnCategoriesResult = createUnionType({
   types: () => [EarnCategories, ...settingFailures] as const,
 });
 export const CampaignResult = createUnionType({ name: 'CampaignResult', types: () => [Campaign, ...settingFailures] as const });
+export const StampCardResult = createUnionType({ name: 'StampCardResult', types: () => [StampCard, ...settingFailures] as const });
