@@ -25,6 +25,7 @@ import { MovementFunction1732730000000 } from './1732730000000-movement-function
 import { RewardsCatalogue1732760000000 } from './1732760000000-rewards-catalogue';
 import { GrantsAndReferrals1732770000000 } from './1732770000000-grants-and-referrals';
 import { LoyaltyEngine1732750000000 } from './1732750000000-loyalty-engine';
+import { StampCards1732790000000 } from './1732790000000-stamp-cards';
 
 /** Every migration in order. Never edit one that has landed: add a new one. */
 export const migrations = [
@@ -55,4 +56,5 @@ export const migrations = [
   RewardsCatalogue1732760000000,
   GrantsAndReferrals1732770000000,
   LoyaltyEngine1732750000000,
+  StampCards1732790000000,
 ];

@@ -91,6 +91,8 @@ import { persistedOperationStore, safelistPlugin } from './graphql/persisted-ope
 import { EngineConfigService } from './engine/engine-config.service';
 import type { PurchaseListener } from './engine/purchase-listeners';
 import { EngineResolver } from './graphql/resolvers/engine.resolver';
+import { StampCardService } from './engine/stamps/stamp-cards';
+import { MemberStampCardResolver, StampCardResolver } from './graphql/resolvers/stamp-card.resolver';
 
 export interface Hub {
   url: string;
@@ -179,6 +181,7 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
           logger.warn({ err: error, count }, 'receipts not stored: they are signed again when asked for'),
         )
       : undefined;
+    const stampCards = new StampCardService(dataSource, clock);
     const instructions = new InstructionService(
       dataSource,
       partners,
@@ -190,7 +193,8 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
       partnerRateLimit,
       config.sandbox,
       receipts,
-      options.purchaseListeners ?? [],
+      // Stamp cards count purchases (docs/stamp-cards.md); then any listeners the caller adds.
+      [stampCards.listener(), ...(options.purchaseListeners ?? [])],
     );
     const ledger = new LedgerQueryService(dataSource, clock);
     // Everything under Member (balance, available, pending, tier, lots, history, combinedBalance), whoever asks.
@@ -222,6 +226,8 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
     const explain = new ExplainService(readDataSource, clock);
     const entitlements = new EntitlementQueries(dataSource);
     const referrals = new ReferralService(dataSource, clock);
+    // Members' stamp cards are member reads: on the replica when there is one.
+    const memberStampCards = readDataSource === dataSource ? stampCards : new StampCardService(readDataSource, clock);
     const schema = await buildHubSchema(
       [
         new InstructionResolver(instructions, ledger),
@@ -255,6 +261,8 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
         new GrantResolver(instructions, new GrantService(dataSource, clock), referrals),
         new MemberReferralResolver(referrals),
         new EngineResolver(new EngineConfigService(dataSource, clock)),
+        new StampCardResolver(stampCards),
+        new MemberStampCardResolver(),
       ],
       // Federation (docs/federation.md): other subgraphs reach members and partners as their direct queries do.
       new EntityReferences(memberQueries, partnerQueries).resolvers(),
@@ -327,6 +335,7 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
           testClocks,
           persistedOperations,
           explain,
+          stampCards: memberStampCards,
         }),
         telemetry,
         requestId: currentRequestId() ?? 'none',

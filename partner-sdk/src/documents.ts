@@ -25,6 +25,7 @@ const HOLD_RECEIPT = '... on HoldReceipt { jti holdId memberId amount status exp
 const ACTIVITY_RECEIPT = `... on ActivityReceipt {
       jti activityId activity entryId memberId amount balance receipt replayed recordedAt reversesEntryId notes
       contributions { source sourceId version points reason fundingPartnerId }
+      stamps { cardId name stamps stampsNow stampsRequired completed rewardEntryId rewardPoints reason }
     }`;
 
 export const MUTATIONS: Record<Op, string> = {
@@ -306,6 +307,23 @@ export interface ActivityContributionData {
   fundingPartnerId: string;
 }
 
+/** A stamp card an activity moved (docs/stamp-cards.md): its stamps, and the reward when it completed. */
+export interface ActivityStampsData {
+  cardId: string;
+  name: string;
+  /** Stamps added (a return: taken back, negative). */
+  stamps: string;
+  /** Stamps on the card now, toward the next completion. */
+  stampsNow: string;
+  stampsRequired: number;
+  /** Cards completed by this activity. */
+  completed: string;
+  /** The reward's entry (bonus points from the partner), when the card completed. */
+  rewardEntryId: string | null;
+  rewardPoints: string | null;
+  reason: string;
+}
+
 export interface ActivityReceiptData {
   __typename: 'ActivityReceipt';
   jti: string;
@@ -323,6 +341,8 @@ export interface ActivityReceiptData {
   reversesEntryId: string | null;
   notes: string[];
   contributions: ActivityContributionData[];
+  /** Stamp cards this activity moved. */
+  stamps: ActivityStampsData[];
 }
 
 /** A settlement statement acknowledged: the hub keeps your signed instruction as your acknowledgement. */

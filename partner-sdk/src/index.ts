@@ -61,6 +61,7 @@ export {
   type ReceiptDataByOp,
   type ActivityReceiptData,
   type ActivityContributionData,
+  type ActivityStampsData,
   type InstructionReceiptData,
 } from './documents';
 export type { FetchLike } from './graphql';

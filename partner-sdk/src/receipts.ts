@@ -110,6 +110,18 @@ export interface ActivityReceiptClaims extends ReceiptClaimsBase {
   balance: string;
   contributions: Array<{ source: string; sourceId: string; version: number; points: string; reason: string; fundingPartnerId: string }>;
   notes: string[];
+  /** Stamp cards the activity moved (docs/stamp-cards.md); absent when none. */
+  stamps?: Array<{
+    cardId: string;
+    name: string;
+    stamps: string;
+    stampsNow: string;
+    stampsRequired: number;
+    completed: string;
+    rewardEntryId: string | null;
+    rewardPoints: string | null;
+    reason: string;
+  }>;
 }
 
 export interface StatementReceiptClaims<O extends 'acknowledge' | 'dispute' = 'acknowledge' | 'dispute'> extends ReceiptClaimsBase {

@@ -11,7 +11,7 @@ import { drawFunding } from '../settlement/funding.service';
 import type { MovementContext } from '../operations/context';
 import { campaignsInScope, declaredCategories, rulesInForce } from './engine-config.service';
 import { evaluate, returnTake, type Contribution, type EngineActivity, type PurchaseLine } from './evaluate';
-import type { PurchaseListener } from './purchase-listeners';
+import type { ListenerOutcome, PurchaseListener, StampMove } from './purchase-listeners';
 
 const DAY_MS = 86_400_000;
 
@@ -49,6 +49,19 @@ export interface ActivityResult {
   rates: Record<string, string>;
   reversesEntryId?: string;
   vestsAt?: string;
+  /** Stamp cards this activity moved (docs/stamp-cards.md); absent when none. */
+  stamps?: StampMove[];
+}
+
+/** Folds what the listeners answered into the result: their stamp moves, notes and the wallet's last balance. */
+function withListeners(result: ActivityResult, outcomes: readonly ListenerOutcome[]): ActivityResult {
+  let folded = result;
+  for (const outcome of outcomes) {
+    if (outcome.stamps && outcome.stamps.length > 0) folded = { ...folded, stamps: [...(folded.stamps ?? []), ...outcome.stamps] };
+    if (outcome.notes && outcome.notes.length > 0) folded = { ...folded, notes: [...folded.notes, ...outcome.notes] };
+    if (outcome.balance !== undefined) folded = { ...folded, balance: outcome.balance.toString() };
+  }
+  return folded;
 }
 
 /** Actions that earn once per member and partner. */
@@ -202,9 +215,10 @@ async function applyEarn(
       }),
     ],
   );
+  const outcomes: ListenerOutcome[] = [];
   if (activity.kind === 'purchase') {
     for (const listener of context.purchaseListeners) {
-      await listener.onPurchase(tx, {
+      const outcome = await listener.onPurchase(tx, {
         activityId: context.entryId,
         partnerId,
         memberId: targets.memberId,
@@ -217,7 +231,10 @@ async function applyEarn(
         now,
         contributions,
         firstAtPartner: !history!.bought,
+        counterShards: context.counterShards,
       });
+      if (isDomainError(outcome)) return outcome;
+      if (outcome) outcomes.push(outcome);
     }
   }
   const result: ActivityResult = {
@@ -233,7 +250,7 @@ async function applyEarn(
     postings,
     rates,
   };
-  return vestsAt ? { ...result, vestsAt: vestsAt.toISOString() } : result;
+  return withListeners(vestsAt ? { ...result, vestsAt: vestsAt.toISOString() } : result, outcomes);
 }
 
 /**
@@ -493,18 +510,37 @@ async function applyReturn(
       JSON.stringify({ contributions, channel: claims.channel, store: claims.store }),
     ],
   );
-  return {
-    activityId: context.entryId,
-    activity: 'return',
-    entryId,
-    memberId: targets.memberId,
-    amount: given.toString(),
-    balance: balance.toString(),
-    recordedAt: now.toISOString(),
-    contributions,
-    notes: given === 0n ? ['the purchase earned nothing to give back for this part'] : [],
-    postings,
-    rates,
-    ...(purchase.entry_id ? { reversesEntryId: purchase.entry_id } : {}),
-  };
+  const outcomes: ListenerOutcome[] = [];
+  for (const listener of context.purchaseListeners) {
+    if (!listener.onReturn) continue;
+    const outcome = await listener.onReturn(tx, {
+      activityId: context.entryId,
+      partnerId,
+      memberId: targets.memberId,
+      purchaseActivityId: purchase.id,
+      purchaseTotalMinor: total,
+      returnedBeforeMinor: returnedBefore,
+      amountMinor: amount,
+      now,
+    });
+    if (isDomainError(outcome)) return outcome;
+    if (outcome) outcomes.push(outcome);
+  }
+  return withListeners(
+    {
+      activityId: context.entryId,
+      activity: 'return',
+      entryId,
+      memberId: targets.memberId,
+      amount: given.toString(),
+      balance: balance.toString(),
+      recordedAt: now.toISOString(),
+      contributions,
+      notes: given === 0n ? ['the purchase earned nothing to give back for this part'] : [],
+      postings,
+      rates,
+      ...(purchase.entry_id ? { reversesEntryId: purchase.entry_id } : {}),
+    },
+    outcomes,
+  );
 }

@@ -22,6 +22,7 @@ import type { ContractPageRow, ContractRow, ContractService, HistoryRequest, Rat
 import type { OperationPageRequest, PersistedOperationService, RegisteredOperation } from '../partners/persisted-operations.service';
 import type { ExplainRequest, ExplainService } from '../members/explain/explain.service';
 import type { BalanceSummary, ExplainLine } from '../members/explain/phrasing';
+import type { MemberCardsRequest, MemberStampCardRow, StampCardService } from '../engine/stamps/stamp-cards';
 
 export interface LoaderSources {
   ledger: LedgerQueryService;
@@ -40,6 +41,8 @@ export interface LoaderSources {
   persistedOperations: PersistedOperationService;
   /** Explain a balance (docs/explain.md); on DATABASE_READ_URL when set, as the other member reads. */
   explain: ExplainService;
+  /** Members' stamp cards (docs/stamp-cards.md). */
+  stampCards: StampCardService;
 }
 
 /** Per-request batching: every field a list can fan out to goes through one of these. */
@@ -55,6 +58,7 @@ export function createLoaders({
   testClocks,
   persistedOperations,
   explain,
+  stampCards,
 }: LoaderSources) {
   // A member's balances, wallets and tier amount: every such field of a request in one statement.
   const summary = new DataLoader<SummaryRequest, SummaryValue, string>((requests) => memberSummaries.summaries(requests), {
@@ -117,6 +121,10 @@ export function createLoaders({
       cacheKeyFn: ({ memberId, identifiersOf, page }) => `${memberId}|${identifiersOf}|${page.first}|${page.after ?? ''}`,
     }),
     explainSummary: new DataLoader<string, BalanceSummary>((memberIds) => explain.summaries(memberIds)),
+    memberStampCards: new DataLoader<MemberCardsRequest, Connection<MemberStampCardRow>, string>(
+      (requests) => stampCards.memberCardPages(requests),
+      { cacheKeyFn: ({ memberId, partnerId, page }) => `${memberId}|${partnerId ?? ''}|${page.first}|${page.after ?? ''}` },
+    ),
   };
 }
 

@@ -22,6 +22,7 @@ import { BalanceExplanationResolver, MemberExplainResolver } from './resolvers/e
 import { MemberEntitlementResolver, RewardResolver } from './resolvers/reward.resolver';
 import { GrantResolver, MemberReferralResolver } from './resolvers/grant.resolver';
 import { EngineResolver } from './resolvers/engine.resolver';
+import { MemberStampCardResolver, StampCardResolver } from './resolvers/stamp-card.resolver';
 
 export const resolverClasses = [
   InstructionResolver,
@@ -50,6 +51,8 @@ export const resolverClasses = [
   GrantResolver,
   MemberReferralResolver,
   EngineResolver,
+  StampCardResolver,
+  MemberStampCardResolver,
 ] as const;
 
 const authChecker: AuthChecker<RequestContext, Role> = ({ context, info }, roles) => {

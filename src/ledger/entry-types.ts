@@ -15,6 +15,7 @@ export const ENTRY_TYPES = [
   'reward_refund',
   'grant',
   'referral',
+  'stamp_reward',
 ] as const;
 
 export type EntryType = (typeof ENTRY_TYPES)[number];

@@ -195,7 +195,7 @@ export async function releaseClosedExposure(
   const drawn: Array<{ partner_id: string; account_id: string; asset: string; drawn: string }> = await tx.query(
     `SELECT a.owner_id AS partner_id, a.id::text AS account_id, a.asset, (-sum(p.amount))::text AS drawn
      FROM journal_entry e JOIN posting p ON p.entry_id = e.id JOIN account a ON a.id = p.account_id AND a.kind = 'exposure'
-     WHERE e.period_id = $1 AND e.type IN ('issue', 'exchange', 'grant', 'referral')
+     WHERE e.period_id = $1 AND e.type IN ('issue', 'exchange', 'grant', 'referral', 'stamp_reward')
      GROUP BY a.owner_id, a.id, a.asset ORDER BY a.id`,
     [periodId],
   );

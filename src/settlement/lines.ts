@@ -96,7 +96,8 @@ const PERIOD_CTES = `
     WHERE r.id IN (SELECT id FROM period_consumption)
   ),
   counter AS (
-    SELECT e.seq, e.id AS entry_id, e.type, e.recorded_at, e.order_ref, e.rates, e.reverses_entry_id,
+    -- A stamp card's reward (docs/stamp-cards.md) is settled exactly as issued points: an issue line.
+    SELECT e.seq, e.id AS entry_id, CASE WHEN e.type = 'stamp_reward' THEN 'issue' ELSE e.type END AS type, e.recorded_at, e.order_ref, e.rates, e.reverses_entry_id,
            a.owner_id AS partner_id, a.kind AS account_kind, p.amount
     FROM journal_entry e
     JOIN posting p ON p.entry_id = e.id
@@ -189,7 +190,7 @@ lines AS (
   FROM journal_entry e
   JOIN posting p ON p.entry_id = e.id
   JOIN account a ON a.id = p.account_id AND a.owner_kind = 'partner' AND a.kind = 'prefunding'
-  WHERE e.period_id = $1 AND e.type IN ('issue', 'exchange', 'grant', 'referral')
+  WHERE e.period_id = $1 AND e.type IN ('issue', 'exchange', 'grant', 'referral', 'stamp_reward')
 )
 SELECT partner_id, seq::text, entry_id, recorded_at, kind, points::text, price::text, money_minor::text, order_ref, reference
 FROM lines WHERE $2::text IS NULL OR partner_id = $2

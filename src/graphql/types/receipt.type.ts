@@ -132,6 +132,20 @@ export class ActivityContribution {
   @Field({ description: 'The partner whose issuance these points are charged to.' }) fundingPartnerId!: string;
 }
 
+@ObjectType({ description: 'A stamp card an activity moved (docs/stamp-cards.md): its stamps, and the reward when it completed the card.' })
+export class ActivityStamps {
+  @Field(() => ID) cardId!: string;
+  @Field() name!: string;
+  @Field(() => String, { description: 'Stamps added (a return: taken back, negative).' }) stamps!: string;
+  @Field(() => String, { description: 'Stamps on the card now, toward the next completion.' }) stampsNow!: string;
+  @Field(() => Int) stampsRequired!: number;
+  @Field(() => String, { description: 'Cards completed by this activity (0 or more).' }) completed!: string;
+  @Field(() => ID, { nullable: true, description: "The reward's entry (bonus points from the partner), when the card completed." })
+  rewardEntryId!: string | null;
+  @Field(() => AmountScalar, { nullable: true }) rewardPoints!: string | null;
+  @Field({ description: 'In plain words, e.g. "Coffee card: +3 stamps (6 of 10)".' }) reason!: string;
+}
+
 @ObjectType({
   implements: AcceptedInstruction,
   description: 'An activity (op "activity"): the points earned (a return: given back) as one entry, and every contribution.',
@@ -147,4 +161,5 @@ export class ActivityReceipt extends AcceptedInstruction {
   @Field(() => Date, { nullable: true }) vestsAt: Date | null = null;
   @Field(() => [ActivityContribution]) contributions!: ActivityContribution[];
   @Field(() => [String], { description: 'Rules and campaigns that did not apply, and why.' }) notes!: string[];
+  @Field(() => [ActivityStamps], { description: 'Stamp cards this activity moved (docs/stamp-cards.md).' }) stamps: ActivityStamps[] = [];
 }

@@ -37,6 +37,7 @@ import {
   CampaignBudgetExhausted,
 } from './error-result.type';
 import { ExchangeRate, PartnerContract, PartnerUnit } from './contract.type';
+import { StampCard } from './stamp-card.type';
 import { Partner, PersistedOperation } from './partner.type';
 import {
   AcknowledgementReceipt,
@@ -161,3 +162,4 @@ export const EarnCategoriesResult = createUnionType({
   types: () => [EarnCategories, ...settingFailures] as const,
 });
 export const CampaignResult = createUnionType({ name: 'CampaignResult', types: () => [Campaign, ...settingFailures] as const });
+export const StampCardResult = createUnionType({ name: 'StampCardResult', types: () => [StampCard, ...settingFailures] as const });
