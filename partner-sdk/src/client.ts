@@ -353,8 +353,10 @@ export class PartnerClient {
           return { ok: false, index, op, jti, typename: null, errorCode: null, message: error?.message ?? 'internal error' };
         }
         try {
-          const { statementStatus, ...result } = item.result;
+          const { statementStatus, activityEntryId, activityReversesEntryId, ...result } = item.result;
           if (statementStatus !== undefined) result.status = statementStatus;
+          if (activityEntryId !== undefined) result.entryId = activityEntryId;
+          if (activityReversesEntryId !== undefined) result.reversesEntryId = activityReversesEntryId;
           return { index, op, ...(await this.outcomeOf(op, jti, hash, result)) };
         } catch (error) {
           throw withJti(error, jti);

@@ -22,11 +22,14 @@ const ENTITLEMENT_RECEIPT = `... on EntitlementUseReceipt {
     }`;
 const HOLD_RECEIPT = '... on HoldReceipt { jti holdId memberId amount status expiresAt available receipt replayed }';
 
-const ACTIVITY_RECEIPT = `... on ActivityReceipt {
-      jti activityId activity entryId memberId amount balance receipt replayed recordedAt reversesEntryId notes
+const activityReceipt = (entryId: string, reversesEntryId: string) => `... on ActivityReceipt {
+      jti activityId activity ${entryId} memberId amount balance receipt replayed recordedAt ${reversesEntryId} notes
       contributions { source sourceId version points reason fundingPartnerId }
       stamps { cardId name stamps stampsNow stampsRequired completed rewardEntryId rewardPoints reason }
     }`;
+const ACTIVITY_RECEIPT = activityReceipt('entryId', 'reversesEntryId');
+/** In a batch an activity's entryId and reversesEntryId (null when no points moved) are aliased: other receipts have them non-null. */
+const BATCH_ACTIVITY_RECEIPT = activityReceipt('activityEntryId: entryId', 'activityReversesEntryId: reversesEntryId');
 
 export const MUTATIONS: Record<Op, string> = {
   activity: `mutation SubmitActivity($instruction: String!) {
@@ -135,7 +138,8 @@ export const MUTATIONS: Record<Op, string> = {
 /**
  * A batch of signed instructions. Each item's result is its op's receipt type or one of its
  * error types, selected with the same fields as the single mutations above (a statement's
- * `status` is aliased, as a hold's has another type in the same selection; the client renames it back).
+ * `status` is aliased, as a hold's has another type in the same selection, and so are an activity's
+ * nullable entryId and reversesEntryId; the client renames them back).
  */
 export const BATCH_MUTATION = `mutation SubmitInstructions($instructions: [String!]!) {
   result: submitInstructions(instructions: $instructions) {
@@ -159,7 +163,7 @@ export const BATCH_MUTATION = `mutation SubmitInstructions($instructions: [Strin
           ${REWARD_RECEIPT}
           ${ENTITLEMENT_RECEIPT}
           ... on GrantReceipt { jti entryId memberId asset amount balance receipt replayed recordedAt kind reasonCode caseReference }
-          ${ACTIVITY_RECEIPT}
+          ${BATCH_ACTIVITY_RECEIPT}
           ${ERROR_RESULT}
         }
       }
