@@ -90,6 +90,7 @@ import { MemberRedemptions } from './rewards/redemption';
 import { persistedOperationStore, safelistPlugin } from './graphql/persisted-operations';
 import { EngineConfigService } from './engine/engine-config.service';
 import type { PurchaseListener } from './engine/purchase-listeners';
+import { referralPurchaseListener } from './referrals/referrals';
 import { EngineResolver } from './graphql/resolvers/engine.resolver';
 import { StampCardService } from './engine/stamps/stamp-cards';
 import { MemberStampCardResolver, StampCardResolver } from './graphql/resolvers/stamp-card.resolver';
@@ -193,8 +194,8 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
       partnerRateLimit,
       config.sandbox,
       receipts,
-      // Stamp cards count purchases (docs/stamp-cards.md); then any listeners the caller adds.
-      [stampCards.listener(), ...(options.purchaseListeners ?? [])],
+      // Stamp cards count purchases (docs/stamp-cards.md), a referee's first purchase pays the referral bonuses; then any listeners the caller adds.
+      [stampCards.listener(), referralPurchaseListener, ...(options.purchaseListeners ?? [])],
     );
     const ledger = new LedgerQueryService(dataSource, clock);
     // Everything under Member (balance, available, pending, tier, lots, history, combinedBalance), whoever asks.

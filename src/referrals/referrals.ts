@@ -1,3 +1,4 @@
+import type { PurchaseListener } from '../engine/purchase-listeners';
 import { randomInt } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 import { assert } from '../common/assert';
@@ -178,12 +179,12 @@ const DAY_MS = 86_400_000;
  */
 async function payBonus(
   tx: EntityManager,
-  context: MovementContext,
+  context: BonusContext,
   payingPartnerId: string,
   memberId: string,
   amount: bigint,
   rates: Record<string, string>,
-): Promise<string | DomainError<ErrorCode.FUNDING_LIMIT_EXCEEDED>> {
+): Promise<{ entryId: string; balance: bigint } | DomainError<ErrorCode.FUNDING_LIMIT_EXCEEDED>> {
   const [t]: BonusTargets[] = await tx.query(
     `SELECT w.id AS wallet_id, b.balance::text, c.id AS counter_id, k.id AS contract_id, k.currency, k.issue_price::text,
             k.lot_lifetime_months, k.pending_days, k.funding_mode, k.net_debit_cap_minor::text
@@ -243,12 +244,14 @@ async function payBonus(
     lockedBalances: new Map([[walletId, BigInt(t.balance)]]),
   });
   assert(!isDomainError(posted), `referral entry ${entryId} was refused`);
-  return entryId;
+  const balance = posted.balances.get(walletId);
+  assert(balance !== undefined, 'the entry moved the wallet, so its new balance is known');
+  return { entryId, balance };
 }
 
 /**
- * A referee's qualifying purchase (for now: an issue of CP with an order reference, at any
- * partner; the engine's purchase activity will call this too), inside the purchase's transaction
+ * A referee's qualifying purchase (an issue of CP with an order reference, or a purchase activity,
+ * at any partner: referralPurchaseListener), inside the purchase's transaction
  * and after its entry. The first one pays both bonuses, once: the referral row is locked and
  * marked qualified in this transaction, so concurrent first purchases pay once (they also queue on
  * the referee's wallet, which the purchase locked first). Should the paying partner's funding not
@@ -257,15 +260,15 @@ async function payBonus(
  */
 export async function onQualifyingPurchase(
   tx: EntityManager,
-  context: MovementContext,
+  context: BonusContext,
   memberId: string,
   partnerId: string,
-): Promise<void> {
+): Promise<PaidReferral | null> {
   const [pending]: Array<{ referrer_id: string }> = await tx.query(
     'SELECT referrer_id FROM referral WHERE referee_id = $1 AND qualified_at IS NULL FOR UPDATE',
     [memberId],
   );
-  if (!pending) return;
+  if (!pending) return null;
   const programme = await referralProgramme(tx);
   assert(programme, 'a referral is made only under a programme, which is never removed');
   const rates = { referee: memberId, referrer: pending.referrer_id, qualifyingPartnerId: partnerId };
@@ -276,12 +279,37 @@ export async function onQualifyingPurchase(
     : await payBonus(tx, context, programme.partnerId, pending.referrer_id, programme.referrerBonus, { ...rates, role: 'referrer' });
   if (isDomainError(refereeEntry) || isDomainError(referrerEntry)) {
     await tx.query('ROLLBACK TO SAVEPOINT referral_bonus');
-    return;
+    return null;
   }
   await tx.query('RELEASE SAVEPOINT referral_bonus');
   await tx.query(
     `UPDATE referral SET qualified_at = $2, qualifying_partner_id = $3, paying_partner_id = $4, referee_entry_id = $5, referrer_entry_id = $6
      WHERE referee_id = $1`,
-    [memberId, context.now, partnerId, programme.partnerId, refereeEntry, referrerEntry],
+    [memberId, context.now, partnerId, programme.partnerId, refereeEntry.entryId, referrerEntry.entryId],
   );
+  return { refereeBonus: programme.refereeBonus, referrerBonus: programme.referrerBonus, refereeBalance: refereeEntry.balance };
 }
+
+/** What onQualifyingPurchase needs of the purchase's context. */
+type BonusContext = Pick<MovementContext, 'now' | 'counterShards'>;
+
+/** Both bonuses of a referral, paid by the purchase that qualified it. */
+export interface PaidReferral {
+  refereeBonus: bigint;
+  referrerBonus: bigint;
+  /** The referee's wallet balance after the bonus. */
+  refereeBalance: bigint;
+}
+
+/** A purchase activity (docs/loyalty-engine.md) qualifies a pending referral like an issue with an order reference does. */
+export const referralPurchaseListener: PurchaseListener = {
+  name: 'referrals',
+  async onPurchase(tx, purchase) {
+    const paid = await onQualifyingPurchase(tx, purchase, purchase.memberId, purchase.partnerId);
+    if (!paid) return;
+    return {
+      notes: [`referral bonus: ${paid.refereeBonus} CP to this member, ${paid.referrerBonus} CP to the member who referred them`],
+      balance: paid.refereeBalance,
+    };
+  },
+};

@@ -179,6 +179,25 @@ describe('referrals', () => {
     expect(payerPosition).toEqual({ partnerId: 'PAYER', netMinor: '240', referralBonuses: { lines: 4, points: '300', moneyMinor: '240' } });
   });
 
+  it('pays the bonuses on a purchase activity too, and the activity receipt says so', async () => {
+    await bolt.client.enrollMember({ member: 'eve', emailHash: email('eve-referrer') });
+    const code = await codeOf(bolt, 'eve');
+    const eveBefore = BigInt(await balanceOf(bolt, 'eve'));
+    const enrolled = await bolt.client.enrollMember({ member: 'fay', emailHash: email('fay'), referralCode: code });
+    if (!enrolled.ok) throw new Error(JSON.stringify(enrolled));
+    await acme.client.enrollMember({ member: 'fay-a', emailHash: email('fay') });
+    const before = (await referralEntries()).length;
+    const bought = await acme.client.submitActivity({ activity: 'purchase', member: 'fay-a', total: '1200', currency: 'EUR' });
+    expect(bought).toMatchObject({ ok: true, data: { balance: '50' } });
+    if (!bought.ok) return;
+    expect(bought.data.notes).toContain('referral bonus: 50 CP to this member, 100 CP to the member who referred them');
+    expect(await referralEntries()).toHaveLength(before + 2);
+    expect(await balanceOf(bolt, 'eve')).toBe(String(eveBefore + 100n));
+    // A second purchase pays nothing more.
+    await acme.client.submitActivity({ activity: 'purchase', member: 'fay-a', total: '300', currency: 'EUR' });
+    expect(await referralEntries()).toHaveLength(before + 2);
+  });
+
   it('keeps the ledger whole', async () => {
     expect((await hub.integrity()).ok).toBe(true);
   });
