@@ -3,7 +3,7 @@ import type { Hub } from '../app';
 import type { Config } from '../config/config';
 import { processTime } from '../common/clock';
 
-type Must = (what: string, query: string, variables: Record<string, unknown>, token: string) => Promise<any>;
+export type Must = (what: string, query: string, variables: Record<string, unknown>, token: string) => Promise<any>;
 
 const DAY_MS = 86_400_000;
 const line = (text = '') => console.error(text);

@@ -19,6 +19,7 @@ import { showTestClock } from './demo-sandbox';
 import { Exact } from '../common/decimal';
 import type { Config } from '../config/config';
 import { processTime } from '../common/clock';
+import { showLoyaltyEngine } from './demo-engine';
 
 /**
  * The demo coalition: three partners with different keys and algorithms, a few members, and a
@@ -392,8 +393,11 @@ async function playScenario(
   }
   if (receiver.deliveries.length === 0) line('   (nothing arrived yet: deliveries are retried, see webhookEndpoints { deliveries })');
 
+  // The loyalty engine (docs/loyalty-engine.md): rules and a campaign, a stamp card, a referral, a catalogue reward (steps 19–21).
+  await showLoyaltyEngine(must, operatorToken, { acme, bolt, cafe }, 19);
+
   // Sandbox and test clocks (docs/sandbox.md): the demo runs as a sandbox unless SANDBOX=false or NODE_ENV=production.
-  if (config.sandbox) await showTestClock(hub, config, must, operatorToken, 19);
+  if (config.sandbox) await showTestClock(hub, config, must, operatorToken, 22);
 }
 
 type Must = (what: string, query: string, variables: Record<string, unknown>, token: string) => Promise<any>;

@@ -56,6 +56,35 @@ describe('explain wording', () => {
     expect(signedAmount(0n)).toBe('0 CP');
   });
 
+  it('words the loyalty engine entry types: grants, referral bonuses, stamp card rewards, catalogue rewards and their refunds', () => {
+    const credited = { orderRef: null, lots: [lot({ amount: 50n, remaining: 50n })], movements: [{ asset: 'CP', amount: 50n }] };
+    expect(
+      explainEntry(entry({ ...credited, type: 'grant', rates: { grantKind: 'compensation', reasonCode: 'late_delivery' } }), NOW).sentence,
+    ).toBe('+50 CP from Coffee Corp on 3 Nov 2026: compensation (late delivery), expires 3 Nov 2028');
+    expect(explainEntry(entry({ ...credited, type: 'referral', rates: { role: 'referrer' } }), NOW).sentence).toBe(
+      '+50 CP referral bonus for a member you referred, paid by Coffee Corp on 3 Nov 2026, expires 3 Nov 2028',
+    );
+    expect(
+      explainEntry(entry({ ...credited, type: 'stamp_reward', rates: { reason: 'stamp card Coffee card completed' } }), NOW).sentence,
+    ).toBe('+50 CP from Coffee Corp on 3 Nov 2026: stamp card Coffee card completed, expires 3 Nov 2028');
+    const spent = {
+      orderRef: null,
+      movements: [{ asset: 'CP', amount: -40n }],
+      lots: [lot({ role: 'taken', amount: 40n, remaining: 80n })],
+    };
+    expect(explainEntry(entry({ ...spent, type: 'reward' }), NOW).sentence).toBe(
+      "\u221240 CP for a reward from Coffee Corp's catalogue on 3 Nov 2026, from points issued by Coffee Corp on 3 Nov 2026",
+    );
+    const back = {
+      orderRef: null,
+      movements: [{ asset: 'CP', amount: 40n }],
+      lots: [lot({ role: 'returned', amount: 40n, remaining: 120n })],
+    };
+    expect(explainEntry(entry({ ...back, type: 'reward_refund' }), NOW).sentence).toBe(
+      '+40 CP back on 3 Nov 2026: a reward from Coffee Corp went unused and expired, back to points issued by Coffee Corp on 3 Nov 2026',
+    );
+  });
+
   it('words an issue with its order, expiry and what is left', () => {
     expect(explainEntry(entry(), NOW).sentence).toBe('+120 CP from Coffee Corp on 3 Nov 2026 (order A-17), expires 3 Nov 2028');
     const spent = explainEntry(entry({ orderRef: null, lots: [lot({ remaining: 70n })] }), NOW);
@@ -126,21 +155,21 @@ describe('explain wording', () => {
 
   it('words a type without a wording of its own generically (a new entry type)', () => {
     const grant = entry({
-      type: 'grant',
+      type: 'goodwill',
       orderRef: 'case-9',
       rates: { contributions: [{ name: 'compensation', reason: 'late delivery' }] },
     });
     expect(explainEntry(grant, NOW).sentence).toBe(
-      '+120 CP: grant by Coffee Corp on 3 Nov 2026 (order case-9): late delivery, expires 3 Nov 2028',
+      '+120 CP: goodwill by Coffee Corp on 3 Nov 2026 (order case-9): late delivery, expires 3 Nov 2028',
     );
     const spend = entry({
-      type: 'reward',
+      type: 'voucher',
       orderRef: null,
       movements: [{ asset: 'CP', amount: -20n }],
       lots: [lot({ role: 'taken', amount: 20n, remaining: 100n })],
     });
     expect(explainEntry(spend, NOW).sentence).toBe(
-      '\u221220 CP: reward by Coffee Corp on 3 Nov 2026, from points issued by Coffee Corp on 3 Nov 2026',
+      '\u221220 CP: voucher by Coffee Corp on 3 Nov 2026, from points issued by Coffee Corp on 3 Nov 2026',
     );
   });
 

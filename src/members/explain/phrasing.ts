@@ -215,7 +215,45 @@ export const genericPhrase: Phrase = ({ entry, cp, contributions, now }) =>
   takenTail(entry.lots, 'returned', 'back to', cp);
 
 /** The one place an entry type gets its wording. A type missing here reads through genericPhrase. */
-export const ENTRY_PHRASES: Readonly<Record<string, Phrase>> = { issue, redeem, expire, reversal, transfer, exchange };
+const GRANT_WORDS: Record<string, string> = { compensation: 'compensation', surprise_and_delight: 'a thank-you bonus' };
+
+const grant: Phrase = ({ entry, cp, now }) => {
+  const kind = typeof entry.rates.grantKind === 'string' ? (GRANT_WORDS[entry.rates.grantKind] ?? 'a grant') : 'a grant';
+  const reason = typeof entry.rates.reasonCode === 'string' ? ` (${entry.rates.reasonCode.replace(/_/g, ' ')})` : '';
+  return `${headline(entry, cp)} from ${entry.partnerName} on ${formatDay(entry.occurredAt)}: ${kind}${reason}${creditedTail(entry.lots, now)}`;
+};
+
+const referral: Phrase = ({ entry, cp, now }) => {
+  const role = entry.rates.role === 'referrer' ? 'for a member you referred' : 'for joining with a referral code';
+  return `${headline(entry, cp)} referral bonus ${role}, paid by ${entry.partnerName} on ${formatDay(entry.occurredAt)}${creditedTail(entry.lots, now)}`;
+};
+
+const stampReward: Phrase = ({ entry, cp, now }) => {
+  const reason = typeof entry.rates.reason === 'string' ? entry.rates.reason : 'stamp card completed';
+  return `${headline(entry, cp)} from ${entry.partnerName} on ${formatDay(entry.occurredAt)}: ${reason}${creditedTail(entry.lots, now)}`;
+};
+
+const reward: Phrase = ({ entry, cp }) =>
+  `${headline(entry, cp)} for a reward from ${entry.partnerName}'s catalogue on ${formatDay(entry.occurredAt)}` +
+  takenTail(entry.lots, 'taken', 'from', cp);
+
+const rewardRefund: Phrase = ({ entry, cp }) =>
+  `${headline(entry, cp)} back on ${formatDay(entry.occurredAt)}: a reward from ${entry.partnerName} went unused and expired` +
+  takenTail(entry.lots, 'returned', 'back to', cp);
+
+export const ENTRY_PHRASES: Readonly<Record<string, Phrase>> = {
+  issue,
+  redeem,
+  expire,
+  reversal,
+  transfer,
+  exchange,
+  grant,
+  referral,
+  stamp_reward: stampReward,
+  reward,
+  reward_refund: rewardRefund,
+};
 
 /** Contributions recorded in an entry's rates (`rates.contributions`), read leniently: anything malformed is left out. */
 export function contributionsOf(rates: Record<string, unknown>): Contribution[] {
