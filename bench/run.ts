@@ -9,6 +9,7 @@ import { settlementClose } from './settlement-close';
 import { statementStream } from './statement-stream';
 import { webhooksSlow } from './webhooks-slow';
 import { batchBench } from './batch';
+import { engineBench } from './engine';
 
 /** What `npm run bench -- --help` prints; docs/benchmarks.md says what each benchmark measures. */
 const USAGE = `Usage:
@@ -20,6 +21,7 @@ npm run bench -- close [--history 100000] [--small-period 1000] [--repeat 3]   (
 npm run bench -- webhooks-slow [--requests 2000] [--connections 16] [--members 200]   (instruction latency with a 5 s webhook receiver vs none)
 npm run bench -- scale-out [--requests 4000] [--connections 32] [--members 200] [--repeat 3]   (one hub process vs two on one database, interleaved)
 npm run bench -- batch [--requests 20000] [--connections 4] [--members 500] [--sizes 100,500] [--pgbench] [--pgbench-clients 32] [--pgbench-seconds 20]   (instructions/s through submitInstructions)
+npm run bench -- engine [--requests 1000] [--connections 8] [--members 500] [--rounds 3]   (the loyalty engine: 20 rules and 10 campaigns per activity against a plain issuePoints, CPU per instruction)
 npm run bench -- all   (hot-partner and member-reads; statement runs on its own: it loads a million entries)
 npm run bench -- compare [--seconds 15] [--rounds 2] [--connections 32] [--members 10000] [--partners 10] [--scale 10]
     [--pgbench-threads 2] [--batch-size 500] [--batch-connections 4] [--keep]
@@ -79,7 +81,19 @@ async function main(): Promise<void> {
   const name = positionals[0] ?? 'all';
   const or = (given: string | undefined, fallback: number): number => (given === undefined ? fallback : Number(given));
   const options = { requests: or(values.requests, 4000), connections: or(values.connections, 32), members: or(values.members, 200) };
-  const names = ['hot-partner', 'member-reads', 'statement', 'close', 'webhooks-slow', 'batch', 'compare', 'growth', 'scale-out', 'all'];
+  const names = [
+    'hot-partner',
+    'member-reads',
+    'statement',
+    'close',
+    'webhooks-slow',
+    'batch',
+    'engine',
+    'compare',
+    'growth',
+    'scale-out',
+    'all',
+  ];
   if (!names.includes(name)) usageError(`unknown benchmark ${name}: one of ${names.join(', ')}`);
   const database = await startBenchDatabase();
   try {
@@ -123,6 +137,15 @@ async function main(): Promise<void> {
         pgbenchClients: Number(values['pgbench-clients']),
         pgbenchSeconds: Number(values['pgbench-seconds']),
       });
+    if (name === 'engine') {
+      const failures = await engineBench(database, {
+        requests: or(values.requests, 1000),
+        connections: or(values.connections, 8),
+        members: or(values.members, 500),
+        rounds: or(values.rounds, 3),
+      });
+      if (failures > 0) process.exitCode = 1;
+    }
     if (name === 'statement') await statementStream(database, { entries: or(values.entries, 1000000), small: Number(values.small) });
     if (name === 'close')
       await settlementClose(database, {
