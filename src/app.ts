@@ -344,6 +344,7 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
       }),
     });
     const drain = new HttpDrain(server);
+    metrics.observeRequestsInFlight(() => drain.requestsInFlight);
     await new Promise<void>((done) => server.listen(config.port, config.host, done));
     const jobs = scheduledJobs({
       dataSource,

@@ -140,6 +140,18 @@ export class HubMetrics implements JobObserver {
     gauge('coalition_db_pool_waiting_clients', 'Queries waiting for a connection from the database pool.', (counts) => counts.waitingCount);
   }
 
+  /** HTTP requests received and not yet answered, read at each scrape (a draining hub counts down to 0). */
+  observeRequestsInFlight(read: () => number): void {
+    new Gauge({
+      name: 'coalition_http_requests_in_flight',
+      help: 'HTTP requests the server has received and not yet answered (this scrape included).',
+      registers: [this.registry],
+      collect() {
+        this.set(read());
+      },
+    });
+  }
+
   webhookAttempt(outcome: 'delivered' | 'retry' | 'dead' | 'disabled', seconds: number): void {
     this.webhookAttempts.inc({ outcome });
     this.webhookLatency.observe(seconds);

@@ -131,7 +131,15 @@ it('finishes the 50 signed instructions in flight at SIGTERM, answers each compl
     if (Date.now() > deadline) throw new Error('no issue reached the database');
     await new Promise((done) => setTimeout(done, 50));
   }
-  await new Promise((done) => setTimeout(done, 300));
+  // And the server has read every one of them (a request still unread in the socket is not in flight yet: a
+  // draining server closes that connection). The gauge counts the scrape too.
+  for (;;) {
+    const metrics = await fetch(`${url}/metrics`).then((response) => response.text());
+    const inFlightNow = Number(/^coalition_http_requests_in_flight (\d+)/m.exec(metrics)?.[1] ?? 0);
+    if (inFlightNow >= REQUESTS + 1) break;
+    if (Date.now() > deadline) throw new Error(`only ${inFlightNow - 1} of ${REQUESTS} requests reached the server`);
+    await new Promise((done) => setTimeout(done, 50));
+  }
 
   hub.signal('SIGTERM');
   await new Promise((done) => setTimeout(done, 1000));
