@@ -3,8 +3,7 @@ import { assert } from '../common/assert';
 import type { GrantClaims } from '../common/claims';
 import { ErrorCode, fail, isDomainError } from '../common/errors';
 import type { OpError } from '../common/op-errors';
-import { addMonths } from '../ledger/apply-entry';
-import { postEntry } from '../ledger/kernel';
+import { postIssuance } from '../operations/issuance-entry';
 import { CP, findMovementTargets } from '../ledger/ledger.repository';
 import { drawFunding } from '../settlement/funding.service';
 import { unknownMember, type MovementContext, type MovementResult } from '../operations/context';
@@ -94,7 +93,8 @@ export async function grantPoints(
     grantKind: claims.kind,
     reasonCode: claims.reasonCode,
   };
-  const posted = await postEntry(tx, {
+  // A grant is spendable at once, whatever the partner's return window: nothing was bought that could come back.
+  const { balance } = await postIssuance(tx, {
     id: context.entryId,
     type: 'grant',
     partnerId: context.partnerId,
@@ -105,27 +105,14 @@ export async function grantPoints(
     recordedAt: context.now,
     requestHash: context.requestHash,
     rates,
-    postings: [
-      { accountId: targets.counter.id, asset: CP, amount: -amount, floored: false },
-      { accountId: targets.wallet.id, asset: CP, amount, floored: true },
-      ...funding,
-    ],
-    lots: {
-      create: [
-        {
-          accountId: targets.wallet.id,
-          issuerPartnerId: context.partnerId,
-          amount,
-          issuedAt: context.now,
-          expiresAt: addMonths(context.now, targets.contract.lotLifetimeMonths),
-          vestsAt: null,
-        },
-      ],
-    },
+    amount,
+    walletId: targets.wallet.id,
+    counterId: targets.counter.id,
+    funding,
+    contract: { lotLifetimeMonths: targets.contract.lotLifetimeMonths, pendingDays: 0 },
     counterShards: context.counterShards,
-    lockedBalances: new Map([[targets.wallet.id, targets.balance]]),
+    lockedBalance: targets.balance,
   });
-  assert(!isDomainError(posted), `grant entry ${context.entryId} was refused: ${isDomainError(posted) ? posted.message : ''}`);
   await tx.query('UPDATE grant_budget SET grants = grants + 1, points = points + $3 WHERE partner_id = $1 AND period = $2', [
     context.partnerId,
     period,
@@ -147,8 +134,6 @@ export async function grantPoints(
       context.now,
     ],
   );
-  const balance = posted.balances.get(targets.wallet.id);
-  assert(balance !== undefined, 'the grant moved the wallet');
   return {
     entryId: context.entryId,
     memberId: targets.memberId,

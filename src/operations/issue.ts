@@ -3,16 +3,13 @@ import type { OpError } from '../common/op-errors';
 import type { EntityManager } from 'typeorm';
 import { assert } from '../common/assert';
 import { ErrorCode, fail, isDomainError } from '../common/errors';
-import { addMonths } from '../ledger/apply-entry';
 import { CP, findMovementTargets } from '../ledger/ledger.repository';
-import { postEntry } from '../ledger/kernel';
 import type { MovementClaims } from '../common/claims';
 import { limits } from '../config/limits';
 import { applyMultiplier } from '../members/tiers';
 import { onQualifyingPurchase } from '../referrals/referrals';
+import { postIssuance } from './issuance-entry';
 import { unknownMember, type EntrySource, type MovementContext, type MovementResult } from './context';
-
-const DAY_MS = 86_400_000;
 
 /** Issue (earn): P.issuance −n, member wallet +n, and a lot of issuer P that expires per P's contract. */
 export async function issuePoints(
@@ -45,35 +42,20 @@ export async function issuePoints(
   const funding = await drawFunding(tx, context.partnerId, targets.contract, amount, context.now, targets.wallet.id);
   if (isDomainError(funding)) return funding;
   // A partner with a return window issues pending points: in the balance, spendable once vested.
-  const vestsAt = targets.contract.pendingDays > 0 ? new Date(context.now.getTime() + targets.contract.pendingDays * DAY_MS) : null;
-  const posted = await postEntry(tx, {
+  const { balance, vestsAt } = await postIssuance(tx, {
     ...entryOf('issue', context, targets.memberId, claims, rates),
-    postings: [
-      { accountId: targets.counter.id, asset: CP, amount: -amount, floored: false },
-      { accountId: targets.wallet.id, asset: CP, amount, floored: true },
-      ...funding,
-    ],
-    lots: {
-      create: [
-        {
-          accountId: targets.wallet.id,
-          issuerPartnerId: context.partnerId,
-          amount,
-          issuedAt: context.now,
-          expiresAt: addMonths(context.now, targets.contract.lotLifetimeMonths),
-          vestsAt,
-        },
-      ],
-    },
+    amount,
+    walletId: targets.wallet.id,
+    counterId: targets.counter.id,
+    funding,
+    contract: targets.contract,
     counterShards: context.counterShards,
-    lockedBalances: new Map([[targets.wallet.id, targets.balance]]),
+    lockedBalance: targets.balance,
   });
-  // An issue debits only the issuance counter and a funding account drawFunding has just checked under its lock.
-  assert(!isDomainError(posted), `issue entry ${context.entryId} was refused: ${isDomainError(posted) ? posted.message : ''}`);
   await context.tiers.recordChange(tx, targets.memberId, claims.amount, context.now);
   // An issue with an order reference is a purchase: a referee's first one pays the referral bonuses (docs/grants-and-referrals.md).
   if (claims.orderRef !== null) await onQualifyingPurchase(tx, context, targets.memberId, context.partnerId);
-  const issued = movementResult(context, targets.memberId, amount, posted.balances.get(targets.wallet.id), rates, [
+  const issued = movementResult(context, targets.memberId, amount, balance, rates, [
     { account: `partner:${context.partnerId}:CP:issuance`, amount: (-amount).toString() },
     { account: `member:${targets.memberId}:CP:wallet`, amount: amount.toString() },
   ]);

@@ -1,3 +1,4 @@
+import { postIssuance } from '../operations/issuance-entry';
 import type { PurchaseListener } from '../engine/purchase-listeners';
 import { randomInt } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
@@ -5,9 +6,6 @@ import { assert } from '../common/assert';
 import { decimalText } from '../common/decimal';
 import { ErrorCode, fail, isDomainError, type DomainError } from '../common/errors';
 import { newId } from '../common/ids';
-import { addMonths } from '../ledger/apply-entry';
-import { postEntry } from '../ledger/kernel';
-import { CP } from '../ledger/ledger.repository';
 import { drawFunding } from '../settlement/funding.service';
 import type { MovementContext } from '../operations/context';
 
@@ -170,8 +168,6 @@ interface BonusTargets {
   net_debit_cap_minor: string | null;
 }
 
-const DAY_MS = 86_400_000;
-
 /**
  * One referral bonus: an entry of type `referral` at the paying partner (its issuance account −n,
  * the member's wallet +n, a lot of issuer P), funded like an issue (docs/grants-and-referrals.md).
@@ -210,9 +206,7 @@ async function payBonus(
   );
   if (isDomainError(funding)) return funding;
   const entryId = newId();
-  const walletId = String(t.wallet_id);
-  const vestsAt = t.pending_days > 0 ? new Date(context.now.getTime() + t.pending_days * DAY_MS) : null;
-  const posted = await postEntry(tx, {
+  const { balance } = await postIssuance(tx, {
     id: entryId,
     type: 'referral',
     partnerId: payingPartnerId,
@@ -223,29 +217,14 @@ async function payBonus(
     recordedAt: context.now,
     requestHash: null,
     rates: { contractId: String(t.contract_id), currency: t.currency, issuePrice, ...rates },
-    postings: [
-      { accountId: String(t.counter_id), asset: CP, amount: -amount, floored: false },
-      { accountId: walletId, asset: CP, amount, floored: true },
-      ...funding,
-    ],
-    lots: {
-      create: [
-        {
-          accountId: walletId,
-          issuerPartnerId: payingPartnerId,
-          amount,
-          issuedAt: context.now,
-          expiresAt: addMonths(context.now, t.lot_lifetime_months),
-          vestsAt,
-        },
-      ],
-    },
+    amount,
+    walletId: String(t.wallet_id),
+    counterId: String(t.counter_id),
+    funding,
+    contract: { lotLifetimeMonths: t.lot_lifetime_months, pendingDays: t.pending_days },
     counterShards: context.counterShards,
-    lockedBalances: new Map([[walletId, BigInt(t.balance)]]),
+    lockedBalance: BigInt(t.balance),
   });
-  assert(!isDomainError(posted), `referral entry ${entryId} was refused`);
-  const balance = posted.balances.get(walletId);
-  assert(balance !== undefined, 'the entry moved the wallet, so its new balance is known');
   return { entryId, balance };
 }
 

@@ -1,3 +1,4 @@
+import { postIssuance } from '../../operations/issuance-entry';
 import type { DataSource, EntityManager } from 'typeorm';
 import { assert } from '../../common/assert';
 import type { Clock } from '../../common/clock';
@@ -6,15 +7,12 @@ import { newId } from '../../common/ids';
 import type { OpError } from '../../common/op-errors';
 import { limits } from '../../config/limits';
 import { withTransaction } from '../../db/with-transaction';
-import { addMonths } from '../../ledger/apply-entry';
-import { postEntry, type EntryPosting } from '../../ledger/kernel';
-import { CP, findMovementTargets } from '../../ledger/ledger.repository';
+import { findMovementTargets } from '../../ledger/ledger.repository';
 import { readPageCursors, toConnection, type Connection, type Page } from '../../ledger/ledger-query.service';
 import { drawFunding } from '../../settlement/funding.service';
 import { declaredCategories } from '../engine-config.service';
 import type { EvaluatedPurchase, EvaluatedReturn, ListenerOutcome, PurchaseListener, StampMove } from '../purchase-listeners';
 
-const DAY_MS = 86_400_000;
 const CATEGORY = /^[A-Za-z0-9_.-]{1,64}$/;
 
 /**
@@ -322,13 +320,7 @@ async function grantReward(
   const funding = await drawFunding(tx, partnerId, targets.contract, points, now);
   if (isDomainError(funding)) return funding;
   const entryId = newId();
-  const vestsAt = targets.contract.pendingDays > 0 ? new Date(now.getTime() + targets.contract.pendingDays * DAY_MS) : null;
-  const postings: EntryPosting[] = [
-    { accountId: targets.wallet.id, asset: CP, amount: points, floored: true },
-    { accountId: targets.counter.id, asset: CP, amount: -points, floored: false },
-    ...funding,
-  ];
-  const posted = await postEntry(tx, {
+  const { balance } = await postIssuance(tx, {
     id: entryId,
     type: 'stamp_reward',
     partnerId,
@@ -347,28 +339,19 @@ async function grantReward(
       completedCount: completedCount.toString(),
       activityId: purchase.activityId,
     },
-    postings,
-    lots: {
-      create: [
-        {
-          accountId: targets.wallet.id,
-          issuerPartnerId: partnerId,
-          amount: points,
-          issuedAt: now,
-          expiresAt: addMonths(now, targets.contract.lotLifetimeMonths),
-          vestsAt,
-        },
-      ],
-    },
+    amount: points,
+    walletId: targets.wallet.id,
+    counterId: targets.counter.id,
+    funding,
+    contract: targets.contract,
     counterShards: purchase.counterShards,
   });
-  assert(!isDomainError(posted), `stamp card reward ${entryId} was refused: ${isDomainError(posted) ? posted.message : ''}`);
   await tx.query('UPDATE stamp_event SET reward_entry_id = $3 WHERE activity_id = $1 AND card_id = $2', [
     purchase.activityId,
     card.id,
     entryId,
   ]);
-  return { entryId, points, balance: posted.balances.get(targets.wallet.id)! };
+  return { entryId, points, balance };
 }
 
 /**
