@@ -42,6 +42,8 @@ export async function startBenchDatabase(): Promise<BenchDatabase> {
 
 export interface BenchHub {
   url: string;
+  /** The hub's process id (for its CPU time in /proc). */
+  pid: number;
   /** The hub's own database on the benchmark's server (the owner's connection). */
   databaseUrl: string;
   operatorToken: string;
@@ -119,6 +121,7 @@ export async function startBenchHub(database: BenchDatabase, name: string, optio
   };
   return {
     url,
+    pid: child.pid!,
     databaseUrl,
     operatorToken,
     graphql,

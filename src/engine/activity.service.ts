@@ -184,9 +184,11 @@ async function applyEarn(
     const rulePoints = contributions.filter((c) => c.source.kind === 'rule').reduce((sum, c) => sum + c.points, 0n);
     if (rulePoints > 0n) await context.tiers.recordChange(tx, targets.memberId, rulePoints, now);
   }
-  await recordUsage(tx, targets.memberId, partnerId, contributions, [day, month]);
+  const budgeted = new Set(campaigns.filter((c) => c.pointsCap !== null || c.moneyCapMinor !== null).map((c) => c.campaignId));
+  // The activity and what it used of rule caps and campaign budgets, in one statement (docs/loyalty-engine.md, "Concurrency and locks").
   await tx.query(
-    `INSERT INTO activity (id, partner_id, jti, member_id, kind, action, order_ref, total_minor, currency, entry_id, points, occurred_at, recorded_at, detail)
+    `WITH ${USAGE_CTES}
+     INSERT INTO activity (id, partner_id, jti, member_id, kind, action, order_ref, total_minor, currency, entry_id, points, occurred_at, recorded_at, detail)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
     [
       context.entryId,
@@ -213,6 +215,7 @@ async function applyEarn(
           .reduce((sum, c) => sum + c.points, 0n)
           .toString(),
       }),
+      ...usageParameters(targets.memberId, contributions, [day, month], budgeted),
     ],
   );
   const outcomes: ListenerOutcome[] = [];
@@ -325,23 +328,34 @@ async function postActivityEntry(
   return { balance: posted.balances.get(targets.wallet.id)!, postings: shownPostings, vestsAt };
 }
 
-/** What the member has used of each rule's caps (day and month) and each campaign's budget and limit. */
-async function recordUsage(
-  tx: EntityManager,
-  memberId: string,
-  partnerId: string,
-  contributions: readonly Contribution[],
-  periods: string[],
-) {
+/**
+ * What an activity used of each rule's caps (day and month) and of each campaign's budget and
+ * per-member limit, as data-modifying CTEs in front of the activity's INSERT (parameters $15–$22,
+ * from usageParameters): earn_usage per rule and period; a budgeted campaign's own row (locked since
+ * campaignsInScope; its CHECKs hold the caps should anything slip); an unbudgeted campaign's usage
+ * row chosen by the member (one of sixteen, so that concurrent members seldom meet); campaign_member.
+ */
+const USAGE_CTES = `rule_usage AS (
+    INSERT INTO earn_usage AS u (member_id, partner_id, rule_id, period, points)
+    SELECT $4, $2, r.rule_id, p.period, r.points FROM unnest($15::text[], $16::bigint[]) AS r(rule_id, points), unnest($17::text[]) AS p(period)
+    ON CONFLICT (member_id, partner_id, rule_id, period) DO UPDATE SET points = u.points + EXCLUDED.points RETURNING 1
+  ), used AS (
+    SELECT * FROM unnest($18::uuid[], $19::bigint[], $20::bigint[], $21::boolean[]) AS c(id, points, money, budgeted)
+  ), budgets AS (
+    UPDATE campaign c SET points_used = c.points_used + used.points, money_used_minor = c.money_used_minor + used.money
+    FROM used WHERE c.id = used.id AND used.budgeted RETURNING 1
+  ), shards AS (
+    INSERT INTO campaign_usage AS s (campaign_id, shard, points, money_minor)
+    SELECT used.id, hashtext($22::text) & 15, used.points, used.money FROM used WHERE NOT used.budgeted
+    ON CONFLICT (campaign_id, shard) DO UPDATE SET points = s.points + EXCLUDED.points, money_minor = s.money_minor + EXCLUDED.money_minor RETURNING 1
+  ), campaign_members AS (
+    INSERT INTO campaign_member AS m (campaign_id, member_id, awards, points) SELECT used.id, $4, 1, used.points FROM used
+    ON CONFLICT (campaign_id, member_id) DO UPDATE SET awards = m.awards + 1, points = m.points + EXCLUDED.points RETURNING 1
+  )`;
+
+/** USAGE_CTES's parameters $15–$22: rules and their points, the periods, campaigns with their points, money and whether budgeted, the member. */
+function usageParameters(memberId: string, contributions: readonly Contribution[], periods: string[], budgeted: ReadonlySet<string>) {
   const rules = contributions.filter((c) => c.source.kind === 'rule');
-  if (rules.length > 0) {
-    await tx.query(
-      `INSERT INTO earn_usage AS u (member_id, partner_id, rule_id, period, points)
-       SELECT $1, $2, r.rule_id, p.period, r.points FROM unnest($3::text[], $4::bigint[]) AS r(rule_id, points), unnest($5::text[]) AS p(period)
-       ON CONFLICT (member_id, partner_id, rule_id, period) DO UPDATE SET points = u.points + EXCLUDED.points`,
-      [memberId, partnerId, rules.map((c) => c.source.id), rules.map((c) => c.points.toString()), periods],
-    );
-  }
   const campaigns = new Map<string, { points: bigint; money: bigint }>();
   for (const c of contributions) {
     if (c.source.kind !== 'campaign') continue;
@@ -350,19 +364,18 @@ async function recordUsage(
     used.money += c.moneyMinor;
     campaigns.set(c.source.id, used);
   }
-  for (const [campaignId, used] of [...campaigns].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    // The row is locked since campaignsInScope; its CHECKs hold the caps should anything slip.
-    await tx.query('UPDATE campaign SET points_used = points_used + $2, money_used_minor = money_used_minor + $3 WHERE id = $1', [
-      campaignId,
-      used.points.toString(),
-      used.money.toString(),
-    ]);
-    await tx.query(
-      `INSERT INTO campaign_member AS m (campaign_id, member_id, awards, points) VALUES ($1, $2, 1, $3)
-       ON CONFLICT (campaign_id, member_id) DO UPDATE SET awards = m.awards + 1, points = m.points + EXCLUDED.points`,
-      [campaignId, memberId, used.points.toString()],
-    );
-  }
+  // In id order, as every statement that locks campaign rows takes them.
+  const sorted = [...campaigns].sort(([a], [b]) => (a < b ? -1 : 1));
+  return [
+    rules.map((c) => c.source.id),
+    rules.map((c) => c.points.toString()),
+    periods,
+    sorted.map(([id]) => id),
+    sorted.map(([, used]) => used.points.toString()),
+    sorted.map(([, used]) => used.money.toString()),
+    sorted.map(([id]) => budgeted.has(id)),
+    memberId,
+  ];
 }
 
 interface PurchaseRow {

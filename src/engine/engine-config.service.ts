@@ -136,8 +136,10 @@ const RULES_IN_FORCE = `SELECT ${RULE_COLUMNS} FROM (
   ) r WHERE active ORDER BY rule_id`;
 
 const CAMPAIGN_COLUMNS = `c.id::text, c.version, c.name, c.kind, c.multiplier::text, c.bonus_points::text, c.trigger, c.starts_at, c.ends_at, c.time_zone,
-  c.target_kind, c.target_tiers, c.stacking, c.priority, c.per_member_limit, c.points_cap::text, c.points_used::text,
-  c.money_cap_minor::text, c.money_used_minor::text, c.strict, c.created_at,
+  c.target_kind, c.target_tiers, c.stacking, c.priority, c.per_member_limit, c.points_cap::text, c.money_cap_minor::text,
+  (c.points_used + coalesce((SELECT sum(u.points) FROM campaign_usage u WHERE u.campaign_id = c.id), 0))::text AS points_used,
+  (c.money_used_minor + coalesce((SELECT sum(u.money_minor) FROM campaign_usage u WHERE u.campaign_id = c.id), 0))::text AS money_used_minor,
+  c.strict, c.created_at,
   (SELECT json_agg(json_build_object('partnerId', p.partner_id, 'share', p.share::text) ORDER BY p.partner_id) FROM campaign_partner p WHERE p.campaign_id = c.id) AS funders`;
 
 interface CampaignTableRow {
@@ -456,9 +458,10 @@ export async function declaredCategories(tx: Pick<EntityManager, 'query'>, partn
 
 /**
  * The campaigns in scope of an activity at `partnerId` (its trigger, window open at `at`), with
- * what the member has had of each and each funder's issue price now. Their rows are locked (in id
- * order) so that budgets are consumed one activity after the other: the caller holds the member's
- * wallet already (the global lock order: wallets, then budgets, then funding rows).
+ * what the member has had of each and each funder's issue price now. The rows of those with a budget
+ * are locked (in id order) so that budgets are consumed one activity after the other; the others are
+ * not locked at all. The caller holds the member's wallet already (the global lock order: wallets,
+ * then budgets, then funding rows).
  */
 export async function campaignsInScope(
   tx: EntityManager,
@@ -468,26 +471,23 @@ export async function campaignsInScope(
   memberId: string,
   now: Date,
 ): Promise<CampaignState[]> {
-  const scoped: Array<{ id: string; capped: boolean }> = await tx.query(
-    `SELECT c.id::text, (c.points_cap IS NOT NULL OR c.money_cap_minor IS NOT NULL) AS capped
-     FROM campaign c JOIN campaign_partner p ON p.campaign_id = c.id AND p.partner_id = $1
-     WHERE c.trigger = $2 AND c.starts_at <= $3 AND c.ends_at > $3 ORDER BY c.id`,
+  // Campaigns with a budget in scope are locked first, in id order, in a statement of their own: under READ COMMITTED
+  // the next statement then reads every consumption committed before the lock was granted.
+  await tx.query(
+    `SELECT c.id FROM campaign c JOIN campaign_partner p ON p.campaign_id = c.id AND p.partner_id = $1
+     WHERE c.trigger = $2 AND c.starts_at <= $3 AND c.ends_at > $3 AND (c.points_cap IS NOT NULL OR c.money_cap_minor IS NOT NULL)
+     ORDER BY c.id FOR UPDATE OF c`,
     [partnerId, trigger, at],
   );
-  if (scoped.length === 0) return [];
-  // Only campaigns with a budget are locked, in a statement of their own: under READ COMMITTED the next
-  // statement then reads every consumption committed before the lock was granted.
-  const capped = scoped.filter((row) => row.capped).map((row) => row.id);
-  if (capped.length > 0) await tx.query('SELECT id FROM campaign WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE', [capped]);
-  const locked = scoped;
   const rows: Array<CampaignTableRow & { member_awards: number | null; prices: Record<string, string> }> = await tx.query(
     `SELECT ${CAMPAIGN_COLUMNS},
        (SELECT awards FROM campaign_member m WHERE m.campaign_id = c.id AND m.member_id = $2::uuid) AS member_awards,
        (SELECT json_object_agg(p.partner_id, (SELECT k.issue_price::text FROM partner_contract k WHERE k.partner_id = p.partner_id AND k.valid_from <= $3
                                                ORDER BY k.valid_from DESC LIMIT 1))
         FROM campaign_partner p WHERE p.campaign_id = c.id) AS prices
-     FROM campaign c WHERE c.id = ANY($1::uuid[]) ORDER BY c.id`,
-    [locked.map((row) => row.id), memberId, now],
+     FROM campaign c JOIN campaign_partner scope ON scope.campaign_id = c.id AND scope.partner_id = $1
+     WHERE c.trigger = $4 AND c.starts_at <= $5 AND c.ends_at > $5 ORDER BY c.id`,
+    [partnerId, memberId, now, trigger, at],
   );
   return rows.map((row) => {
     const campaign = toCampaign(row);

@@ -314,6 +314,43 @@ describe('the loyalty engine', () => {
     expect(after.notes).toEqual(['Launch: budget exhausted, not applied']);
   });
 
+  it('counts a campaign without a budget over many members on its usage rows, never on one locked row, and reports it exactly', async () => {
+    const made = await createCampaign({
+      name: 'Open',
+      kind: 'bonus',
+      bonusPoints: '3',
+      ...window(),
+      funders: [{ partnerId: 'SHOP', share: '1' }],
+    });
+    const members = Array.from({ length: 40 }, (_, index) => `open${index}`);
+    for (const member of members) await shop.client.enrollMember({ member });
+    const outcomes = await Promise.all(
+      Array.from({ length: 80 }, (_, index) =>
+        shop.client.submitActivity({ activity: 'purchase', member: members[index % 40]!, total: '100', currency: 'EUR' }),
+      ),
+    );
+    let bonus = 0n;
+    for (const outcome of outcomes) {
+      if (!outcome.ok) throw new Error(`${outcome.errorCode}: ${outcome.message}`);
+      for (const c of outcome.data.contributions) if (c.sourceId === made.id) bonus += BigInt(c.points);
+    }
+    expect(bonus).toBe(240n);
+    expect(await campaign('SHOP', made.id)).toMatchObject({ pointsUsed: '240' });
+    const rows: Array<{ row_points: string; shards: number; shard_points: string; members: number; member_points: string }> =
+      await hub.hub.dataSource.query(
+        `SELECT c.points_used::text AS row_points,
+                (SELECT count(*)::int FROM campaign_usage u WHERE u.campaign_id = c.id) AS shards,
+                (SELECT sum(points)::text FROM campaign_usage u WHERE u.campaign_id = c.id) AS shard_points,
+                (SELECT count(*)::int FROM campaign_member m WHERE m.campaign_id = c.id) AS members,
+                (SELECT sum(points)::text FROM campaign_member m WHERE m.campaign_id = c.id) AS member_points
+         FROM campaign c WHERE c.id = $1`,
+        [made.id],
+      );
+    // The campaign's own row is untouched; forty members spread over several of the sixteen usage rows.
+    expect(rows[0]).toMatchObject({ row_points: '0', shard_points: '240', members: 40, member_points: '240' });
+    expect(rows[0]!.shards).toBeGreaterThan(4);
+  });
+
   it('refuses an activity a strict campaign cannot pay for (CampaignBudgetExhausted), writing nothing', async () => {
     await shop.client.enrollMember({ member: 'strict' });
     await createCampaign({
