@@ -21,7 +21,7 @@ npm run bench -- close [--history 100000] [--small-period 1000] [--repeat 3]   (
 npm run bench -- webhooks-slow [--requests 2000] [--connections 16] [--members 200]   (instruction latency with a 5 s webhook receiver vs none)
 npm run bench -- scale-out [--requests 4000] [--connections 32] [--members 200] [--repeat 3]   (one hub process vs two on one database, interleaved)
 npm run bench -- batch [--requests 20000] [--connections 4] [--members 500] [--sizes 100,500] [--pgbench] [--pgbench-clients 32] [--pgbench-seconds 20]   (instructions/s through submitInstructions)
-npm run bench -- engine [--requests 1000] [--connections 8] [--members 500] [--rounds 3]   (the loyalty engine: 20 rules and 10 campaigns per activity against a plain issuePoints, CPU per instruction)
+npm run bench -- engine [--requests 1000] [--connections 8] [--members 500] [--rounds 3]   (the loyalty engine: issuePoints, an activity with 1 rule, one with 20 rules and 10 campaigns; CPU per instruction)
 npm run bench -- all   (hot-partner and member-reads; statement runs on its own: it loads a million entries)
 npm run bench -- compare [--seconds 15] [--rounds 2] [--connections 32] [--members 10000] [--partners 10] [--scale 10]
     [--pgbench-threads 2] [--batch-size 500] [--batch-connections 4] [--keep]
