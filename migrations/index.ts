@@ -27,6 +27,7 @@ import { GrantsAndReferrals1732770000000 } from './1732770000000-grants-and-refe
 import { LoyaltyEngine1732750000000 } from './1732750000000-loyalty-engine';
 import { StampCards1732790000000 } from './1732790000000-stamp-cards';
 import { CampaignUsageShards1732820000000 } from './1732820000000-campaign-usage-shards';
+import { EngineEvents1732830000000 } from './1732830000000-engine-events';
 
 /** Every migration in order. Never edit one that has landed: add a new one. */
 export const migrations = [
@@ -59,4 +60,5 @@ export const migrations = [
   LoyaltyEngine1732750000000,
   StampCards1732790000000,
   CampaignUsageShards1732820000000,
+  EngineEvents1732830000000,
 ];

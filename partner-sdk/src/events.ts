@@ -10,6 +10,8 @@
 export const EVENT_TYPES = [
   'points.issued',
   'points.granted',
+  'referral.bonus_paid',
+  'stamp_card.completed',
   'points.redeemed',
   'points.reversed',
   'points.transferred',

@@ -7,6 +7,7 @@ import { decimalText } from '../common/decimal';
 import { ErrorCode, fail, isDomainError, type DomainError } from '../common/errors';
 import { newId } from '../common/ids';
 import { drawFunding } from '../settlement/funding.service';
+import { recordEvents } from '../outbox/outbox';
 import type { MovementContext } from '../operations/context';
 
 /**
@@ -261,6 +262,27 @@ export async function onQualifyingPurchase(
     return null;
   }
   await tx.query('RELEASE SAVEPOINT referral_bonus');
+  // The paying partner hears of both bonuses; the member concerned of each is its memberId.
+  const bonusEvent = (member: string, role: 'referee' | 'referrer', amount: bigint, entry: { entryId: string; balance: bigint }) => ({
+    type: 'referral.bonus_paid' as const,
+    partnerId: programme.partnerId,
+    memberId: member,
+    occurredAt: context.now,
+    data: {
+      role,
+      referee: memberId,
+      referrer: pending.referrer_id,
+      qualifyingPartnerId: partnerId,
+      entryId: entry.entryId,
+      asset: 'CP',
+      amount: amount.toString(),
+      balance: entry.balance.toString(),
+    },
+  });
+  await recordEvents(tx, [
+    bonusEvent(memberId, 'referee', programme.refereeBonus, refereeEntry),
+    bonusEvent(pending.referrer_id, 'referrer', programme.referrerBonus, referrerEntry),
+  ]);
   await tx.query(
     `UPDATE referral SET qualified_at = $2, qualifying_partner_id = $3, paying_partner_id = $4, referee_entry_id = $5, referrer_entry_id = $6
      WHERE referee_id = $1`,

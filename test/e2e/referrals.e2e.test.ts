@@ -1,3 +1,4 @@
+import { eventsAfter } from './support/events';
 import { hashEmail } from '@coalition-hub/partner-sdk';
 import { TestHub, type TestPartner } from '../helpers/test-hub';
 import { expectNothingWritten } from './support/ledger-snapshot';
@@ -126,6 +127,14 @@ describe('referrals', () => {
     // More purchases pay nothing more.
     await acme.client.issuePoints({ member: 'bob', amount: '10', orderRef: 'order-later' });
     expect(await referralEntries()).toHaveLength(2);
+    // The paying partner hears of each bonus once (docs/events.md), with the member it went to.
+    const bonusEvents = (await eventsAfter(hub)).filter((event) => event.type === 'referral.bonus_paid');
+    expect(bonusEvents.map((event) => [event.partnerId, event.memberId, event.data.role, event.data.amount]).sort()).toEqual(
+      [
+        ['PAYER', ann.data.memberId, 'referrer', '100'],
+        ['PAYER', bob.data.memberId, 'referee', '50'],
+      ].sort(),
+    );
     // The member sees the bonus in their history as an entry of type referral, from the paying partner.
     const history = await hub.graphql(
       '{ me { history(first: 20) { edges { node { type partnerId } } } } }',

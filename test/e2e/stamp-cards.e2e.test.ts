@@ -1,3 +1,4 @@
+import { eventsAfter, lastEventSeq } from './support/events';
 import { PartnerClient, signAccessToken, signInstruction, type ActivityFields, type ActivityLine } from '@coalition-hub/partner-sdk';
 import { HUB_ID, TestHub, type TestPartner } from '../helpers/test-hub';
 
@@ -152,7 +153,16 @@ describe('stamp cards', () => {
     expect(second.stamps.map((s) => [s.name, s.stamps, s.stampsNow])).toEqual([['Coffee card', '3', '6']]);
     expect(await coffeeProgress('ann')).toEqual({ card: { name: 'Coffee card', stampsRequired: 10 }, stamps: 6, completedCount: '0' });
 
+    const eventsBefore = await lastEventSeq(hub);
     const third = await buy(cafe, 'ann', [coffees(4)], { orderRef: 'ann-third' });
+    // The card's partner hears of the completion (docs/events.md), beside the purchase's own points.issued.
+    const completedEvents = (await eventsAfter(hub, eventsBefore)).filter((event) => event.type === 'stamp_card.completed');
+    expect(completedEvents.map((event) => [event.partnerId, event.data])).toEqual([
+      [
+        'CAFE',
+        expect.objectContaining({ cardId: coffeeCard, completions: '1', completedCount: '1', asset: 'CP', amount: '300', balance: '300' }),
+      ],
+    ]);
     expect(third.stamps).toEqual([
       expect.objectContaining({
         stamps: '4',

@@ -8,6 +8,7 @@ import type { OpError } from '../../common/op-errors';
 import { limits } from '../../config/limits';
 import { withTransaction } from '../../db/with-transaction';
 import { findMovementTargets } from '../../ledger/ledger.repository';
+import { recordEvent } from '../../outbox/outbox';
 import { readPageCursors, toConnection, type Connection, type Page } from '../../ledger/ledger-query.service';
 import { drawFunding } from '../../settlement/funding.service';
 import { declaredCategories } from '../engine-config.service';
@@ -271,6 +272,22 @@ async function countPurchase(tx: EntityManager, purchase: EvaluatedPurchase): Pr
       const granted = await grantReward(tx, purchase, card, completions, completedBefore + completions);
       if (isDomainError(granted)) return granted;
       ({ entryId: rewardEntryId, points: rewardPoints, balance } = granted);
+      await recordEvent(tx, {
+        type: 'stamp_card.completed',
+        partnerId: purchase.partnerId,
+        memberId: purchase.memberId,
+        occurredAt: purchase.now,
+        data: {
+          cardId: card.id,
+          activityId: purchase.activityId,
+          completions: completions.toString(),
+          completedCount: (completedBefore + completions).toString(),
+          entryId: granted.entryId,
+          asset: 'CP',
+          amount: granted.points.toString(),
+          balance: granted.balance.toString(),
+        },
+      });
     }
     await tx.query(
       `INSERT INTO stamp_progress AS s (card_id, member_id, stamps, completed_count, updated_at) VALUES ($1, $2, $3, $4, $5)
