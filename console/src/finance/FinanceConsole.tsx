@@ -50,6 +50,8 @@ function PeriodsPage({ graphql }: { graphql: GraphqlClient }) {
   const [selected, setSelected] = useState<string>();
   const [message, setMessage] = useState<{ ok: boolean; text: string }>();
   const [busy, setBusy] = useState(false);
+  // Bumped when a period closes: its figures are loaded afresh.
+  const [closings, setClosings] = useState(0);
   const periods = nodes(list.data?.settlementPeriods);
   const current = list.data?.currentSettlementPeriod;
   const shown = selected ?? periods.find((period) => period.status === 'closed')?.id ?? current?.id;
@@ -67,6 +69,7 @@ function PeriodsPage({ graphql }: { graphql: GraphqlClient }) {
       else {
         setMessage({ ok: true, text: `Period ${period.id} is ${result.status}; its statements are issued.` });
         setSelected(result.id);
+        setClosings((n) => n + 1);
         list.reload();
       }
     } catch (caught) {
@@ -104,7 +107,7 @@ function PeriodsPage({ graphql }: { graphql: GraphqlClient }) {
           ])}
         />
       </Section>
-      {shown && <PeriodDetail graphql={graphql} id={shown} />}
+      {shown && <PeriodDetail key={`${shown}:${closings}`} graphql={graphql} id={shown} />}
     </>
   );
 }
