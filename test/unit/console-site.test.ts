@@ -1,5 +1,5 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, get, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -69,13 +69,11 @@ describe('the consoles site', () => {
     expect(await plain.text()).toBe('console.log("hi")');
     const zipped = await new Promise<Buffer>((resolve, reject) => {
       // fetch would unzip it; read the raw bytes to see that they are gzip.
-      import('node:http').then(({ get }) =>
-        get(`${base}/console/assets/index-abc123.js`, { headers: { 'accept-encoding': 'gzip' } }, (response) => {
-          const chunks: Buffer[] = [];
-          response.on('data', (chunk: Buffer) => chunks.push(chunk));
-          response.on('end', () => resolve(Buffer.concat(chunks)));
-        }).on('error', reject),
-      );
+      get(`${base}/console/assets/index-abc123.js`, { headers: { 'accept-encoding': 'gzip' } }, (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => resolve(Buffer.concat(chunks)));
+      }).on('error', reject);
     });
     expect(gunzipSync(zipped).toString()).toBe('console.log("hi")');
     for (const path of ['/console/assets/notes.txt', '/console/assets/missing.js', '/console/assets/../index.html', '/console/other']) {
