@@ -230,9 +230,28 @@ describeWithBrowser('the consoles in Chromium', () => {
     expect(Number(statement.lineCount)).toBeGreaterThan(0);
     await shot(page, 'finance-statements');
 
+    // CAFE disputes its first line (signed, through the SDK); finance resolves it in the console.
+    const { statements: cafeStatements } = await hub.asStaff(
+      `{ statements(partnerId: "CAFE", first: 1) { edges { node { id digest } } } }`,
+    );
+    const disputed = await cafe.client.disputeStatement({
+      statement: cafeStatements.edges[0].node.id,
+      digest: cafeStatements.edges[0].node.digest,
+      lines: [1],
+      reason: 'Till 3 was refunded the same day',
+    });
+    expect(disputed.ok).toBe(true);
     await tab(page, 'Disputes');
-    await page.getByText('No disputes.').waitFor();
+    await page.getByRole('row').filter({ hasText: 'Till 3 was refunded the same day' }).getByRole('button', { name: 'Resolve…' }).click();
+    await page.getByLabel('Adjustment in minor units').fill('0');
+    await page.getByLabel('Resolution note').fill('Checked with CAFE: no refund booked, line stands');
     await shot(page, 'finance-disputes');
+    await page.getByRole('button', { name: 'Resolve dispute' }).click();
+    await page.getByRole('cell', { name: 'resolved: Checked with CAFE: no refund booked, line stands' }).waitFor();
+    const { disputes } = await hub.asStaff('{ disputes(first: 5) { edges { node { status resolutionNote } } } }');
+    expect(disputes.edges.map((edge: any) => edge.node)).toEqual([
+      { status: 'resolved', resolutionNote: 'Checked with CAFE: no refund booked, line stands' },
+    ]);
     await tab(page, 'Liability');
     await page.getByRole('img', { name: 'Outstanding coalition points by issuing partner' }).waitFor();
     await page.getByRole('table', { name: 'Outstanding liability by issuer' }).getByText('ACME').waitFor();
