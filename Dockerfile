@@ -15,6 +15,7 @@ COPY src/ src/
 COPY migrations/ migrations/
 COPY bench/ bench/
 COPY examples/ examples/
+COPY console/ console/
 RUN npm run build
 
 # Runtime stage: production dependencies and the built JavaScript only, run as the unprivileged `node` user.

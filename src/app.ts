@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
@@ -33,6 +34,8 @@ import { createHttpServer } from './http/server';
 import { HttpDrain } from './http/drain';
 import { Probes } from './http/probes';
 import { Explorer, type ExplorerHeaders } from './http/explorer';
+import { ConsoleSite } from './http/console';
+import { packageRoot } from './cli/package-info';
 import { outcomePlugin } from './graphql/outcome-plugin';
 import { costPlugin } from './graphql/cost-plugin';
 import { availabilityPlugin, formatHubError, orUnavailable } from './graphql/errors-plugin';
@@ -319,6 +322,7 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
       metricsToken: config.metricsToken,
       rateLimits,
       explorer: config.explorer ? new Explorer(options.explorerHeaders) : undefined,
+      console: config.console ? new ConsoleSite(join(packageRoot(), 'dist', 'console')) : undefined,
       jwks: () => hubKeys.jwks(),
       persistedDocument: (id) => persistedOperations.builtInDocument(id),
       createContext: async (authorization, telemetry) => ({

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { startHub, type Hub } from './app';
 import { loadConfig, type Config } from './config/config';
 import { dropDatabase, ensureDatabase, startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded';
-import { demoOperatorToken, prepareDemoOperator, removeDemoOperatorKey, runDemo } from './demo/demo';
+import { demoConsoleLinks, demoOperatorToken, prepareDemoOperator, removeDemoOperatorKey, runDemo } from './demo/demo';
 import type { FederatedDemo } from './demo/federated-demo';
 
 export interface RunHubOptions {
@@ -100,6 +100,10 @@ export async function runHub(options: RunHubOptions): Promise<void> {
     );
     if (config.explorer)
       console.error(`Explore the API: open ${hub.url}/graphql in a browser${operator ? " (the demo's operator token is filled in)" : ''}`);
+    if (config.console) {
+      if (operator) for (const text of await demoConsoleLinks(hub, config, operator)) console.error(text);
+      else console.error(`Consoles: ${hub.url}/console (sign in with a link carrying a token; docs/consoles.md)`);
+    }
     console.error('Press Ctrl+C to stop.');
   };
   started = startup();

@@ -80,6 +80,7 @@ const environmentSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** GraphiQL for browsers on GET /graphql (README, "Explore the API"); unset: on, except off when NODE_ENV=production. */
   EXPLORER: z.enum(['on', 'off']).optional(),
+  CONSOLE: z.enum(['on', 'off']).default('on'),
   // --- Sandbox and test clocks (docs/sandbox.md) ---
   /** `production` marks a production hub: it refuses SANDBOX=true. Any other value (or none) is not production. */
   NODE_ENV: z.string().optional(),
@@ -123,6 +124,8 @@ export interface Config {
   jobConcurrency: number;
   /** Serve the GraphiQL explorer (EXPLORER; by default not in production). */
   explorer: boolean;
+  /** Serve the consoles' web app under /console (CONSOLE; on unless `off`; docs/consoles.md). */
+  console: boolean;
   /** NODE_ENV=production. */
   production: boolean;
   /** Test clocks are available (docs/sandbox.md); never true when `production` is. */
@@ -230,6 +233,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     shutdownGraceSeconds: env.SHUTDOWN_GRACE_SECONDS,
     jobConcurrency: env.JOB_CONCURRENCY,
     explorer: env.EXPLORER === undefined ? !production : env.EXPLORER === 'on',
+    console: env.CONSOLE === 'on',
     production,
     sandbox,
     webhooks: {

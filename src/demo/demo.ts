@@ -2,8 +2,10 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
 import {
+  exportPrivateJwk,
   generatePartnerKey,
   hashEmail,
+  importPartnerKey,
   type PartnerKey,
   PartnerClient,
   signAccessToken,
@@ -37,9 +39,15 @@ export function demoOperatorKeyFile(config: Config): string {
   return join(config.dataDir, 'demo-operator-key.json');
 }
 
-/** Forgets the demo operator's key (`--reset`): the next run makes a new one. */
+/** ACME's private key, kept beside the operator's so each run can sign a member's console link (docs/consoles.md). */
+export function demoMemberKeyFile(config: Config): string {
+  return join(config.dataDir, 'demo-acme-key.json');
+}
+
+/** Forgets the demo operator's key and ACME's (`--reset`): the next run makes new ones. */
 export function removeDemoOperatorKey(config: Config): void {
   rmSync(demoOperatorKeyFile(config), { force: true });
+  rmSync(demoMemberKeyFile(config), { force: true });
 }
 
 /** The demo operator's key, made on the first run (mode 0600) and read back after; its public half is added to the configured operator keys. */
@@ -139,6 +147,63 @@ export async function runDemo(hub: Hub, config: Config, operator: DemoOperator):
   line('The demo keeps its data and operator key between runs; `npm start -- --reset` starts over.');
 }
 
+async function saveDemoMemberKey(config: Config, key: PartnerKey): Promise<void> {
+  mkdirSync(config.dataDir, { recursive: true });
+  writeFileSync(demoMemberKeyFile(config), JSON.stringify(await exportPrivateJwk(key)), { mode: 0o600 });
+}
+
+/**
+ * Ready sign-in links for the consoles (docs/consoles.md), minted afresh on each start and valid for
+ * one hour: Alice's member token signed by ACME, a finance and an operator token. The token is in the
+ * URL fragment, which the browser keeps to itself. A demo kept from before ACME's key was saved gets
+ * a new ACME key, registered by the operator.
+ */
+export async function demoConsoleLinks(hub: Hub, config: Config, operator: DemoOperator): Promise<string[]> {
+  const lifetimeSeconds = 3600;
+  const staff = (scope: 'operator' | 'finance') =>
+    signAccessToken({
+      issuer: config.operatorIssuer,
+      subject: `demo-${scope}`,
+      scope,
+      audience: config.hubId,
+      key: operator.key,
+      lifetimeSeconds,
+    });
+  const file = demoMemberKeyFile(config);
+  let acmeKey: PartnerKey;
+  if (existsSync(file)) {
+    acmeKey = await importPartnerKey(JSON.parse(readFileSync(file, 'utf8')));
+  } else {
+    acmeKey = await generatePartnerKey('EdDSA');
+    const response = await fetch(`${hub.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${await staff('operator')}` },
+      body: JSON.stringify({
+        query: 'mutation($jwk: JSONObject!) { addPartnerKey(partnerId: "ACME", publicJwk: $jwk) { __typename } }',
+        variables: { jwk: acmeKey.publicJwk },
+      }),
+    });
+    const added = (await response.json()) as { data?: { addPartnerKey?: { __typename: string } } };
+    if (added.data?.addPartnerKey?.__typename !== 'Partner')
+      throw new Error(`demo: could not add ACME's console key: ${JSON.stringify(added)}`);
+    await saveDemoMemberKey(config, acmeKey);
+  }
+  const member = await signAccessToken({
+    issuer: 'ACME',
+    subject: 'alice-1',
+    scope: 'member',
+    audience: config.hubId,
+    key: acmeKey,
+    lifetimeSeconds,
+  });
+  return [
+    `Consoles (sign-in links valid for one hour, minted at each start; the token after # never reaches a server):`,
+    `   Member (Alice, signed by ACME): ${hub.url}/console/member#token=${member}`,
+    `   Finance:                        ${hub.url}/console/finance#token=${await staff('finance')}`,
+    `   Operator:                       ${hub.url}/console/operator#token=${await staff('operator')}`,
+  ];
+}
+
 type Graphql = (query: string, variables: Record<string, unknown>, token: string) => Promise<{ data?: any; errors?: unknown[] }>;
 
 /** A later run: the demo coalition from an earlier run is still there; it is described, not played again. */
@@ -200,6 +265,7 @@ async function playScenario(
     const registered = result.data?.registerPartner;
     if (registered?.__typename !== 'Partner') throw new Error(`demo: could not register ${id}: ${JSON.stringify(result)}`);
     keys[code] = key;
+    if (code === 'ACME') await saveDemoMemberKey(config, key);
     partners[code] = new PartnerClient({ baseUrl: hub.url, hubId: config.hubId, partnerId: id, key });
     const terms = registered.contract;
     line(

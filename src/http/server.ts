@@ -15,6 +15,7 @@ import { refuseOverAddressLimit } from './rate-limit';
 import { assignRequestId, withRequestId } from './request-id';
 import { PROBE_PATHS, type Probes } from './probes';
 import { EXPLORER_PATH, type Explorer } from './explorer';
+import { CONSOLE_PATH, type ConsoleSite } from './console';
 
 export interface HttpDependencies {
   apollo: ApolloServer<RequestContext>;
@@ -28,6 +29,8 @@ export interface HttpDependencies {
   rateLimits?: RateLimits;
   /** GraphiQL for browsers on GET /graphql, and its files under /explorer/ (explorer.ts); absent when EXPLORER=off. */
   explorer?: Explorer;
+  /** The consoles' web app under /console (console.ts, docs/consoles.md); absent when CONSOLE=off. */
+  console?: ConsoleSite;
   /** The partner SDK's document with this id (a request sent by id, docs/security.md "Persisted operations"). */
   persistedDocument?: (id: string) => string | undefined;
 }
@@ -132,6 +135,7 @@ export function createHttpServer(deps: HttpDependencies): Server {
         if (request.method !== 'GET') return sendJson(response, 405, { error: 'use GET' }, { allow: 'GET' });
         if (await deps.probes.handle(url.pathname, response)) return;
         if (deps.explorer && (await deps.explorer.sendAsset(request, url.pathname, response))) return;
+        if (deps.console?.owns(url.pathname)) return deps.console.handle(request, url.pathname, response);
         if (url.pathname === '/metrics') {
           if (deps.metricsToken !== undefined && !sameSecret(request.headers.authorization ?? '', `Bearer ${deps.metricsToken}`)) {
             return sendJson(
@@ -165,7 +169,9 @@ export function createHttpServer(deps: HttpDependencies): Server {
             ? url.pathname
             : url.pathname.startsWith(EXPLORER_PATH)
               ? EXPLORER_PATH
-              : 'other';
+              : deps.console?.owns(url.pathname)
+                ? CONSOLE_PATH
+                : 'other';
           deps.metrics.request(route, response.statusCode, seconds);
           deps.logger.info(
             {

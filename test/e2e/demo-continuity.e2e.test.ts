@@ -59,6 +59,38 @@ async function stopRun(how: 'SIGTERM' | 'Ctrl+C' = 'SIGTERM'): Promise<string> {
   return output;
 }
 
+/**
+ * The console sign-in links the demo prints (docs/consoles.md): each opens its console, and its token
+ * (in the fragment) works: Alice's member token shows her balance, finance's and the operator's theirs.
+ */
+async function consoleLinksWork(url: string): Promise<void> {
+  // Printed just before the "Press Ctrl+C" line; the ready log line may come first.
+  for (let waited = 0; !hub!.output.includes('Press Ctrl+C') && waited < 15_000; waited += 100)
+    await new Promise((r) => setTimeout(r, 100));
+  const output = hub!.output;
+  for (const kind of ['member', 'finance', 'operator']) {
+    const link = new RegExp(`${url.replace(/[.]/g, '\\.')}/console/${kind}#token=(\\S+)`).exec(output);
+    expect(link).not.toBeNull();
+    const page = await fetch(`${url}/console/${kind}`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
+    const query =
+      kind === 'member'
+        ? '{ me { balance } }'
+        : kind === 'finance'
+          ? '{ ledgerIntegrity { ok } }'
+          : '{ partners(first: 1) { edges { node { id } } } }';
+    const response = await fetch(`${url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${link![1]}` },
+      body: JSON.stringify({ query }),
+    });
+    const body = (await response.json()) as any;
+    expect(body.errors).toBeUndefined();
+    if (kind === 'member') expect(body.data.me.balance).toMatch(/^\d+$/);
+  }
+}
+
 async function coalition(url: string, token: string): Promise<{ partners: string[]; entries: number; ok: boolean } | { errors: unknown }> {
   const response = await fetch(`${url}/graphql`, {
     method: 'POST',
@@ -105,6 +137,7 @@ it('keeps the demo data and operator key between runs, does not replay the scena
   const page = await (await fetch(`${first.url}/graphql`, { headers: { accept: 'text/html' } })).text();
   const explorerToken = /"Authorization":"Bearer ([^"]+)"/.exec(page)?.[1];
   expect(await coalition(first.url, explorerToken ?? 'missing')).toEqual(loaded);
+  await consoleLinksWork(first.url);
   await stopRun();
 
   // Second run: same data, same key (the token minted before still works), the scenario is not played again.
@@ -113,6 +146,8 @@ it('keeps the demo data and operator key between runs, does not replay the scena
   expect(second.output).not.toContain('1. The operator registers three partners');
   expect(JSON.parse(readFileSync(keyFile(), 'utf8'))).toEqual(key);
   expect(await coalition(second.url, token)).toEqual({ partners: ['ACME', 'BOLT', 'CAFE', 'LAB'], entries, ok: true });
+  // Fresh console links again, Alice's signed with ACME's key kept from the first run.
+  await consoleLinksWork(second.url);
   // Ctrl+C reaches the whole foreground group; the database still stops only after the hub, and gently.
   const logBefore = readFileSync(join(dataDir, 'postgres.log'), 'utf8').length;
   await stopRun('Ctrl+C');

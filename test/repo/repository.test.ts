@@ -32,7 +32,9 @@ function repositoryFiles(): string[] {
   }
 }
 
-const textFiles = repositoryFiles().filter((file) => !file.endsWith('package-lock.json'));
+/** Pictures (the README's screenshots) are not text: a run of their bytes can look like anything. */
+const BINARY = /\.(png|jpe?g|gif|ico|woff2?)$/i;
+const textFiles = repositoryFiles().filter((file) => !file.endsWith('package-lock.json') && !BINARY.test(file));
 const read = (file: string) => readFileSync(join(ROOT, file), 'utf8');
 
 /** Every line of every text file that matches, as "file:line: text". */

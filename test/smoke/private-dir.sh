@@ -61,6 +61,11 @@ for _ in $(seq 1 240); do
 done
 [ -n "$ready" ] || fail "/readyz did not answer 200 within 4 minutes"
 echo "   /readyz answers 200"
+# The fresh clone built the consoles (npm run build) and prints their sign-in links (docs/consoles.md).
+node -e "fetch('http://127.0.0.1:$port/console/member').then(r=>r.text().then(t=>process.exit(r.status===200&&t.includes('/console/assets/')?0:1)),()=>process.exit(1))" ||
+  fail "/console/member is not the built console"
+grep -q "/console/member#token=" "$parent/start.log" || fail "npm start printed no console sign-in link"
+echo "   /console/member serves the built console; sign-in links printed"
 hub_pid=$(find_hub)
 [ -n "$hub_pid" ] || fail "cannot find the hub's node process"
 if grep -qE '^\s+at |EACCES' "$parent/start.log"; then fail "npm start printed a stack trace or EACCES"; fi
