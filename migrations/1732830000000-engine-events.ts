@@ -1,7 +1,7 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /** The event types this migration adds (docs/events.md): a referral's bonuses paid, a stamp card completed. */
-const ADDED = ['referral.bonus_paid', 'stamp_card.completed'];
+const ADDED = ['referral.bonus_paid', 'stamps.card_completed'];
 
 /**
  * The checks of the event feed and of webhook endpoints list every event type; they were made from

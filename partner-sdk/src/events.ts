@@ -11,7 +11,7 @@ export const EVENT_TYPES = [
   'points.issued',
   'points.granted',
   'referral.bonus_paid',
-  'stamp_card.completed',
+  'stamps.card_completed',
   'points.redeemed',
   'points.reversed',
   'points.transferred',

@@ -156,7 +156,7 @@ describe('stamp cards', () => {
     const eventsBefore = await lastEventSeq(hub);
     const third = await buy(cafe, 'ann', [coffees(4)], { orderRef: 'ann-third' });
     // The card's partner hears of the completion (docs/events.md), beside the purchase's own points.issued.
-    const completedEvents = (await eventsAfter(hub, eventsBefore)).filter((event) => event.type === 'stamp_card.completed');
+    const completedEvents = (await eventsAfter(hub, eventsBefore)).filter((event) => event.type === 'stamps.card_completed');
     expect(completedEvents.map((event) => [event.partnerId, event.data])).toEqual([
       [
         'CAFE',

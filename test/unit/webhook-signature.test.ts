@@ -258,7 +258,7 @@ describe('verifyWebhook (partner SDK)', () => {
 
   it('lists every event type of the design once, each a dot-separated lower-case name', () => {
     expect(new Set(EVENT_TYPES).size).toBe(EVENT_TYPES.length);
-    expect(EVENT_TYPES).toHaveLength(21);
+    expect(EVENT_TYPES).toHaveLength(23);
     for (const type of EVENT_TYPES) expect(type).toMatch(/^[a-z]+(\.[a-z_]+)+$/);
   });
 

@@ -273,7 +273,7 @@ async function countPurchase(tx: EntityManager, purchase: EvaluatedPurchase): Pr
       if (isDomainError(granted)) return granted;
       ({ entryId: rewardEntryId, points: rewardPoints, balance } = granted);
       await recordEvent(tx, {
-        type: 'stamp_card.completed',
+        type: 'stamps.card_completed',
         partnerId: purchase.partnerId,
         memberId: purchase.memberId,
         occurredAt: purchase.now,
