@@ -26,6 +26,7 @@ import { RewardsCatalogue1732760000000 } from './1732760000000-rewards-catalogue
 import { GrantsAndReferrals1732770000000 } from './1732770000000-grants-and-referrals';
 import { LoyaltyEngine1732750000000 } from './1732750000000-loyalty-engine';
 import { StampCards1732790000000 } from './1732790000000-stamp-cards';
+import { KpiRollups1732800000000 } from './1732800000000-kpi-rollups';
 
 /** Every migration in order. Never edit one that has landed: add a new one. */
 export const migrations = [
@@ -57,4 +58,5 @@ export const migrations = [
   GrantsAndReferrals1732770000000,
   LoyaltyEngine1732750000000,
   StampCards1732790000000,
+  KpiRollups1732800000000,
 ];
