@@ -13,8 +13,8 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * - `kpi_settings`: the CLV inputs per partner and for the coalition (partner_id ''), and the
  *   coalition's lifecycle thresholds; append-only, each row in force from `set_at`.
  *
- * Partial indexes let the refresh read one day of purchases and the queries find whether a
- * partner sends activities at all. Enrolments now take their time from the hub's clock (the enroll
+ * Indexes let the refresh read one day of activities and the queries find whether a partner sends
+ * purchase activities at all. Enrolments now take their time from the hub's clock (the enroll
  * operation writes `member_link.created_at`), like entries and activities.
  */
 export class KpiRollups1732800000000 implements MigrationInterface {
@@ -69,7 +69,7 @@ export class KpiRollups1732800000000 implements MigrationInterface {
       );
       CREATE INDEX kpi_settings_in_force ON kpi_settings (partner_id, set_at DESC, id DESC);
 
-      CREATE INDEX activity_purchase_recorded ON activity (recorded_at) WHERE kind = 'purchase';
+      CREATE INDEX activity_recorded ON activity (recorded_at);
       CREATE INDEX activity_partner_purchase_recorded ON activity (partner_id, recorded_at) WHERE kind = 'purchase';
       CREATE INDEX journal_entry_recorded ON journal_entry (recorded_at);
       CREATE INDEX member_link_created ON member_link (created_at);
@@ -90,7 +90,7 @@ export class KpiRollups1732800000000 implements MigrationInterface {
       DROP INDEX member_link_created;
       DROP INDEX journal_entry_recorded;
       DROP INDEX activity_partner_purchase_recorded;
-      DROP INDEX activity_purchase_recorded;
+      DROP INDEX activity_recorded;
       DROP TABLE kpi_settings;
       DROP TABLE kpi_refresh_state;
       DROP TABLE kpi_member_fact;

@@ -1,7 +1,8 @@
 import Decimal from 'decimal.js';
 import type { DataSource } from 'typeorm';
 import { Exact } from '../common/decimal';
-import { ErrorCode, fail } from '../common/errors';
+import { ErrorCode, fail, isDomainError } from '../common/errors';
+import { readCursor, toConnection, type Connection, type Page } from '../ledger/ledger-query.service';
 import type { OpError } from '../common/op-errors';
 import { settingsAt, type KpiSettings } from './kpi-settings';
 import { BURN_TYPES, EARN_TYPES, utcDay } from './rollups';
@@ -147,23 +148,62 @@ export class KpiService {
     return outcome;
   }
 
+  /**
+   * Campaign results (docs/kpis.md, "Campaign results"): the campaigns of the scope running in the
+   * period, by id, with what they awarded up to asOf and the purchases of the members they reached,
+   * during the campaign and in the equal period before it.
+   */
+  async campaigns(query: KpiQuery, page: Page, now: Date): Promise<Connection<KpiCampaign> | OpError<'kpis'>> {
+    const checked = checkPeriod(query, now);
+    if (isDomainError(checked)) return checked;
+    const after = readCursor(page.after, UUID_CURSOR);
+    return this.dataSource.transaction('REPEATABLE READ', async (tx) => {
+      await tx.query('SET TRANSACTION READ ONLY');
+      if (query.partnerId !== null) {
+        const [known]: unknown[] = await tx.query('SELECT 1 FROM partner WHERE id = $1', [query.partnerId]);
+        if (!known) return fail(ErrorCode.UNKNOWN_PARTNER, `no partner ${query.partnerId}`);
+      }
+      const end = Math.min(checked.last, checked.asOfMonth) + 1;
+      const rows: CampaignFigures[] = await tx.query(CAMPAIGNS_SQL, [
+        query.partnerId,
+        query.asOf,
+        monthStart(checked.first),
+        monthStart(end),
+        after,
+        page.first + 1,
+      ]);
+      const campaigns = rows.map((row): KpiCampaign => ({
+        campaignId: row.id,
+        name: row.name,
+        startsAt: row.starts_at,
+        endsAt: row.ends_at,
+        membersReached: row.reached,
+        pointsAwarded: row.points,
+        pointsCap: row.points_cap,
+        budgetUsed: row.points_cap === null ? null : ratio(row.points, row.points_cap),
+        purchasesDuring: row.during,
+        purchasesBefore: row.before,
+        incrementalPurchasesPerMember: ratio(BigInt(row.during) - BigInt(row.before), row.reached),
+      }));
+      return toConnection(campaigns, page, (campaign) => campaign.campaignId);
+    });
+  }
+
   private async compute(query: KpiQuery, now: Date): Promise<Kpis | OpError<'kpis'>> {
-    const first = monthIndex(query.from);
-    const last = monthIndex(query.to);
-    if (first === null || last === null) return fail(ErrorCode.INVALID_INPUT, 'period months are YYYY-MM');
-    if (last < first) return fail(ErrorCode.INVALID_INPUT, 'the period ends before it starts');
-    if (last - first + 1 > KPI_MAX_MONTHS) return fail(ErrorCode.INVALID_INPUT, `the period is too long: at most ${KPI_MAX_MONTHS} months`);
-    if (Number.isNaN(query.asOf.getTime()) || query.asOf.getTime() > now.getTime()) {
-      return fail(ErrorCode.INVALID_INPUT, 'asOf is not in the future (figures as of a later time could still change)');
-    }
-    const asOfMonth = monthIndex(utcDay(query.asOf).slice(0, 7))!;
-    if (first > asOfMonth) return fail(ErrorCode.INVALID_INPUT, 'the period starts after asOf');
+    const checked = checkPeriod(query, now);
+    if (isDomainError(checked)) return checked;
+    const { first, last, asOfMonth } = checked;
     const channel = query.segment?.enrolmentChannel ?? null;
     if (channel !== null && !/^[A-Za-z0-9_.-]{1,64}$/.test(channel))
       return fail(ErrorCode.INVALID_INPUT, 'enrolmentChannel is 1 to 64 of A-Z a-z 0-9 _ . -');
 
     return this.dataSource.transaction('REPEATABLE READ', async (tx) => {
       await tx.query('SET TRANSACTION READ ONLY');
+      // The figures join sets of members built in the statement (CTEs), whose sizes the planner cannot
+      // estimate: it would pick nested loops over them, quadratic in the members. Hash joins it is.
+      await tx.query('SET LOCAL enable_nestloop = off');
+      // The hub's connections keep one generic plan per statement; this one depends on its dates and scope too much for that.
+      await tx.query('SET LOCAL plan_cache_mode = force_custom_plan');
       if (query.partnerId !== null) {
         const [known]: unknown[] = await tx.query('SELECT 1 FROM partner WHERE id = $1', [query.partnerId]);
         if (!known) return fail(ErrorCode.UNKNOWN_PARTNER, `no partner ${query.partnerId}`);
@@ -202,6 +242,90 @@ export class KpiService {
     });
   }
 }
+
+/** The period and asOf, checked: months since year 0 of the first and last month, and of asOf's month. */
+function checkPeriod(query: KpiQuery, now: Date): { first: number; last: number; asOfMonth: number } | OpError<'kpis'> {
+  const first = monthIndex(query.from);
+  const last = monthIndex(query.to);
+  if (first === null || last === null) return fail(ErrorCode.INVALID_INPUT, 'period months are YYYY-MM');
+  if (last < first) return fail(ErrorCode.INVALID_INPUT, 'the period ends before it starts');
+  if (last - first + 1 > KPI_MAX_MONTHS) return fail(ErrorCode.INVALID_INPUT, `the period is too long: at most ${KPI_MAX_MONTHS} months`);
+  if (Number.isNaN(query.asOf.getTime()) || query.asOf.getTime() > now.getTime()) {
+    return fail(ErrorCode.INVALID_INPUT, 'asOf is not in the future (figures as of a later time could still change)');
+  }
+  const asOfMonth = monthIndex(utcDay(query.asOf).slice(0, 7))!;
+  if (first > asOfMonth) return fail(ErrorCode.INVALID_INPUT, 'the period starts after asOf');
+  return { first, last, asOfMonth };
+}
+
+const UUID_CURSOR = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export interface KpiCampaign {
+  campaignId: string;
+  name: string;
+  startsAt: Date;
+  /** Its end, or asOf when it was still running then. */
+  endsAt: Date;
+  membersReached: number;
+  pointsAwarded: string;
+  pointsCap: string | null;
+  budgetUsed: Ratio | null;
+  purchasesDuring: string;
+  purchasesBefore: string;
+  incrementalPurchasesPerMember: Ratio;
+}
+
+interface CampaignFigures {
+  id: string;
+  name: string;
+  starts_at: Date;
+  ends_at: Date;
+  points_cap: string | null;
+  reached: number;
+  points: string;
+  during: string;
+  before: string;
+}
+
+/**
+ * $1 partner (null: coalition), $2 asOf, $3 period start, $4 first month after it, $5 after this campaign id, $6 page size + 1.
+ * Awards are the campaign's contributions recorded on activities (at the partner, for a partner) up to asOf;
+ * purchases are those of the members reached, at the partner (coalition: at the campaign's partners).
+ */
+const CAMPAIGNS_SQL = `
+WITH c AS (
+  SELECT id, name, starts_at, least(ends_at, $2) AS ends_at, points_cap
+    FROM campaign
+   WHERE starts_at <= $2 AND starts_at < $4::date::timestamp AT TIME ZONE 'UTC' AND ends_at > $3::date::timestamp AT TIME ZONE 'UTC'
+     AND ($1::text IS NULL OR id IN (SELECT campaign_id FROM campaign_partner WHERE partner_id = $1))
+     AND ($5::uuid IS NULL OR id > $5::uuid)
+   ORDER BY id LIMIT $6
+),
+awards AS (
+  SELECT c.id AS campaign_id, a.member_id, (x->>'points')::bigint AS points
+    FROM c JOIN activity a ON a.recorded_at >= c.starts_at AND a.recorded_at <= c.ends_at AND a.kind IN ('purchase', 'action')
+    CROSS JOIN LATERAL jsonb_array_elements(a.detail->'contributions') x
+   WHERE ($1::text IS NULL OR a.partner_id = $1) AND x->>'source' = 'campaign' AND x->>'sourceId' = c.id::text
+),
+reached AS (
+  SELECT DISTINCT campaign_id, member_id FROM awards
+),
+bought AS (
+  SELECT r.campaign_id,
+         count(*) FILTER (WHERE a.recorded_at >= c.starts_at) AS during,
+         count(*) FILTER (WHERE a.recorded_at < c.starts_at) AS before
+    FROM reached r JOIN c ON c.id = r.campaign_id
+    JOIN activity a ON a.member_id = r.member_id AND a.kind = 'purchase'
+     AND a.recorded_at >= c.starts_at - (c.ends_at - c.starts_at) AND a.recorded_at <= c.ends_at
+     AND (CASE WHEN $1::text IS NULL THEN a.partner_id IN (SELECT partner_id FROM campaign_partner WHERE campaign_id = c.id) ELSE a.partner_id = $1 END)
+   GROUP BY r.campaign_id
+)
+SELECT c.id, c.name, c.starts_at, c.ends_at, c.points_cap::text,
+       (SELECT count(*)::int FROM reached r WHERE r.campaign_id = c.id) AS reached,
+       (SELECT coalesce(sum(points), 0)::text FROM awards w WHERE w.campaign_id = c.id) AS points,
+       coalesce(b.during, 0)::text AS during, coalesce(b.before, 0)::text AS before
+  FROM c LEFT JOIN bought b ON b.campaign_id = c.id
+ ORDER BY c.id`;
 
 function shape(
   query: KpiQuery,
@@ -283,32 +407,54 @@ export function clv(spend: bigint, active: number, months: number, retained: num
  * $8 lifecycle window start, $9 start of the last Q months, $10 L, $11 Q, $12 enrolments in the facts up to,
  * $13 segment stage, $14 segment channel, $15 earn entry types, $16 burn entry types.
  */
-const FIGURES_SQL = `
+export const FIGURES_SQL = `
 WITH
 ap AS (
+  -- Partners that send purchase activities: one index probe each (a subplan, not a join over the activity table).
   SELECT p.id AS partner_id FROM partner p
-   WHERE EXISTS (SELECT 1 FROM activity a WHERE a.partner_id = p.id AND a.kind = 'purchase' AND a.recorded_at <= $2)
+   WHERE (SELECT true FROM activity a WHERE a.partner_id = p.id AND a.kind = 'purchase' AND a.recorded_at <= $2 LIMIT 1)
 ),
 days AS (
+  -- The scope's rows (every partner's for the coalition) from the first month read: the rollup's final days, then the recorded rows.
   SELECT partner_id, member_id, day, purchases, spend_minor, earns + burns AS moves
-    FROM kpi_member_day WHERE day >= $4::date AND day < $3::date AND day < $6::date
+    FROM kpi_member_day
+   WHERE ($1::text IS NULL OR partner_id = $1) AND day >= $4::date AND day < $3::date AND day < $6::date
   UNION ALL
   SELECT partner_id, member_id, (recorded_at AT TIME ZONE 'UTC')::date, 1, total_minor, 0
     FROM activity
-   WHERE kind = 'purchase' AND recorded_at >= greatest($3::date, $4::date)::timestamp AT TIME ZONE 'UTC'
+   WHERE kind = 'purchase' AND ($1::text IS NULL OR partner_id = $1)
+     AND recorded_at >= greatest($3::date, $4::date)::timestamp AT TIME ZONE 'UTC'
      AND recorded_at <= $2 AND recorded_at < $6::date::timestamp AT TIME ZONE 'UTC'
   UNION ALL
   SELECT partner_id, member_id, (recorded_at AT TIME ZONE 'UTC')::date, 0, 0, 1
     FROM journal_entry
-   WHERE member_id IS NOT NULL AND (type = ANY($15) OR type = ANY($16))
+   WHERE member_id IS NOT NULL AND (type = ANY($15) OR type = ANY($16)) AND ($1::text IS NULL OR partner_id = $1)
      AND recorded_at >= greatest($3::date, $4::date)::timestamp AT TIME ZONE 'UTC'
      AND recorded_at <= $2 AND recorded_at < $6::date::timestamp AT TIME ZONE 'UTC'
 ),
 mm AS (
   SELECT d.partner_id, d.member_id, date_trunc('month', d.day)::date AS month,
          sum(d.purchases)::bigint AS purchases, sum(d.spend_minor)::numeric AS spend,
-         bool_or(d.purchases > 0 OR (d.moves > 0 AND NOT EXISTS (SELECT 1 FROM ap WHERE ap.partner_id = d.partner_id))) AS active
-    FROM days d GROUP BY 1, 2, 3
+         bool_or(d.purchases > 0 OR (d.moves > 0 AND ap.partner_id IS NULL)) AS active
+    FROM days d LEFT JOIN ap ON ap.partner_id = d.partner_id GROUP BY 1, 2, 3
+),
+others AS (
+  -- A partner's figures only: the other partners' rows in the period, for cross-partner reach.
+  SELECT partner_id, member_id, purchases, earns + burns AS moves
+    FROM kpi_member_day
+   WHERE $1::text IS NOT NULL AND partner_id <> $1 AND day >= $5::date AND day < $3::date AND day < $6::date
+  UNION ALL
+  SELECT partner_id, member_id, 1, 0
+    FROM activity
+   WHERE $1::text IS NOT NULL AND kind = 'purchase' AND partner_id <> $1
+     AND recorded_at >= greatest($3::date, $5::date)::timestamp AT TIME ZONE 'UTC'
+     AND recorded_at <= $2 AND recorded_at < $6::date::timestamp AT TIME ZONE 'UTC'
+  UNION ALL
+  SELECT partner_id, member_id, 0, 1
+    FROM journal_entry
+   WHERE $1::text IS NOT NULL AND member_id IS NOT NULL AND (type = ANY($15) OR type = ANY($16)) AND partner_id <> $1
+     AND recorded_at >= greatest($3::date, $5::date)::timestamp AT TIME ZONE 'UTC'
+     AND recorded_at <= $2 AND recorded_at < $6::date::timestamp AT TIME ZONE 'UTC'
 ),
 links AS (
   SELECT partner_id, member_id, enrolled_at,
@@ -366,9 +512,14 @@ pm AS (
 act AS (
   SELECT member_id, month FROM s WHERE active
 ),
-elsewhere AS (
-  SELECT member_id, count(DISTINCT partner_id) AS partners, bool_or(partner_id <> coalesce($1::text, '')) AS other
-    FROM mm WHERE month >= $5::date AND month < $6::date AND active GROUP BY member_id
+elsewhere AS MATERIALIZED (
+  -- Coalition: members active at 2 partners or more in the period; a partner: its members active at another partner.
+  SELECT member_id FROM mm
+   WHERE $1::text IS NULL AND month >= $5::date AND month < $6::date AND active
+   GROUP BY member_id HAVING count(DISTINCT partner_id) >= 2
+  UNION
+  SELECT o.member_id FROM others o LEFT JOIN ap ON ap.partner_id = o.partner_id
+   WHERE o.purchases > 0 OR (o.moves > 0 AND ap.partner_id IS NULL)
 )
 SELECT json_build_object(
   'active', (SELECT count(*) FROM pm WHERE a),
@@ -378,11 +529,9 @@ SELECT json_build_object(
   'repeaters', (SELECT count(*) FROM pm WHERE p >= 2),
   'prevSpend', (SELECT coalesce(sum(spend), 0) FROM s WHERE month >= $7::date AND month < $5::date)::text,
   'retainedBase', (SELECT count(*) FROM act WHERE month >= ($5::date - interval '1 month') AND month < ($6::date - interval '1 month')),
-  'retained', (SELECT count(*) FROM act x
-                WHERE x.month >= ($5::date - interval '1 month') AND x.month < ($6::date - interval '1 month')
-                  AND EXISTS (SELECT 1 FROM act y WHERE y.member_id = x.member_id AND y.month = (x.month + interval '1 month')::date)),
-  'reach', (SELECT count(*) FROM pm JOIN elsewhere e USING (member_id)
-             WHERE pm.a AND CASE WHEN $1::text IS NULL THEN e.partners >= 2 ELSE e.other END),
+  'retained', (SELECT count(*) FROM act x JOIN act y ON y.member_id = x.member_id AND y.month = (x.month + interval '1 month')::date
+                WHERE x.month >= ($5::date - interval '1 month') AND x.month < ($6::date - interval '1 month')),
+  'reach', (SELECT count(*) FROM pm JOIN elsewhere e USING (member_id) WHERE pm.a),
   'referrals', (SELECT count(*) FROM referral r JOIN sm ON sm.member_id = r.referee_id
                  WHERE r.created_at >= $5::date::timestamp AT TIME ZONE 'UTC' AND r.created_at < $6::date::timestamp AT TIME ZONE 'UTC'
                    AND r.created_at <= $2 AND ($1::text IS NULL OR r.enrolled_at_partner_id = $1)),

@@ -1,4 +1,5 @@
 import { hashEmail, signAccessToken, signInstruction, type FieldsByOp, type Op } from '@coalition-hub/partner-sdk';
+import { Client } from 'pg';
 import { HUB_ID, TestHub, type TestPartner } from '../helpers/test-hub';
 
 /**
@@ -19,6 +20,8 @@ import { HUB_ID, TestHub, type TestPartner } from '../helpers/test-hub';
  *   Feb 10  ACME: M1 1000 web, M1 3000 web, M3 500 web, M5 1500 store             BOLT: M4 800 app
  *   Mar 10  ACME: M1 2000 web, M3 700 web, M3 800 web, M5 1500 store              CORE: redeem 50 from M2
  *
+ * Campaign (ACME, created Jan 1): 10 bonus points a purchase from Feb 1 to Mar 1 (UTC), cap 1000 points.
+ *
  * Settings (set on Jan 1): ACME margin 0.25; coalition monthly discount rate 0.01, lifecycle window 3
  * months, loyal = at least 4 purchases and active in each of the last 2 months.
  *
@@ -35,11 +38,15 @@ import { HUB_ID, TestHub, type TestPartner } from '../helpers/test-hub';
  *   cross-partner reach: of M1 M2 M3 M5, M1 is active at BOLT (Jan) and M2 at CORE (Jan, Mar) → 2/4
  * ACME, Feb–Mar: spend 11000; previous equal period Dec–Jan: 3000 → growth (11000 − 3000)/3000 = 2.666667
  * Coalition, Jan–Mar: active M1..M5 = 5; at two partners or more: M1, M2 → reach 2/5
+ * The campaign: the Feb 10 purchases at ACME (M1 twice, M3, M5) → 3 members reached, 40 points, 40/1000 of
+ *   its cap; their ACME purchases during it (Feb 1 – Mar 1): 4; in the 28 days before (Jan 4 – Feb 1): M1's of
+ *   Jan 15 → 1; incremental purchases per member (4 − 1)/3 = 1
  */
 let hub: TestHub;
 let acme: TestPartner;
 let bolt: TestPartner;
 let core: TestPartner;
+let campaignId: string;
 
 const KPIS = `query($scope: KpiScopeInput!, $period: KpiPeriodInput!, $asOf: DateTimeISO, $segment: KpiSegmentInput) {
   kpis(scope: $scope, period: $period, asOf: $asOf, segment: $segment) {
@@ -113,6 +120,24 @@ beforeAll(async () => {
   );
   expect(set.coalition.__typename).toBe('KpiSettings');
   expect(set.acme).toEqual({ __typename: 'KpiSettings', margin: '0.25', monthlyDiscountRate: '0.01', loyalMonths: 2 });
+  const campaign = await operator(
+    `mutation($input: CampaignInput!) { createCampaign(input: $input) { __typename ... on Campaign { id } } }`,
+    {
+      input: {
+        name: 'February bonus',
+        kind: 'bonus',
+        bonusPoints: '10',
+        trigger: 'purchase',
+        startsLocal: '2027-02-01T00:00',
+        endsLocal: '2027-03-01T00:00',
+        timeZone: 'UTC',
+        funders: [{ partnerId: 'ACME', share: '1' }],
+        pointsCap: '1000',
+      },
+    },
+  );
+  expect(campaign.createCampaign.__typename).toBe('Campaign');
+  campaignId = campaign.createCampaign.id;
 
   at('2027-01-10T10:00:00Z');
   await send(acme, 'enroll', { member: 'a1', emailHash: hashEmail('m1@example.com') });
@@ -232,6 +257,20 @@ describe('KPIs of a hand-computed coalition', () => {
     expect(again.refreshKpis).toMatchObject({ ran: true, days: 1, enrolments: 0 });
   });
 
+  it('skips a refresh while another one holds the lock (another hub process, the CLI)', async () => {
+    const other = new Client({ connectionString: hub.databaseUrl });
+    await other.connect();
+    try {
+      await other.query("SELECT pg_advisory_lock(hashtextextended('coalition-hub:kpi-refresh', 0))");
+      const skipped = await operator('mutation { refreshKpis { ran days rows enrolments completeBefore } }');
+      expect(skipped.refreshKpis).toEqual({ ran: false, days: 0, rows: 0, enrolments: 0, completeBefore: null });
+      await other.query("SELECT pg_advisory_unlock(hashtextextended('coalition-hub:kpi-refresh', 0))");
+      expect((await operator('mutation { refreshKpis { ran } }')).refreshKpis.ran).toBe(true);
+    } finally {
+      await other.end();
+    }
+  });
+
   it('computes spend growth against the previous equal period', async () => {
     const figures = await kpis({ scope: { partnerId: 'ACME' }, period: { from: '2027-02', to: '2027-03' }, asOf: AS_OF });
     expect(figures).toMatchObject({
@@ -265,6 +304,53 @@ describe('KPIs of a hand-computed coalition', () => {
     expect(await kpis({ scope: { partnerId: 'ACME' }, period: Q1, asOf: AS_OF })).toEqual(ACME_Q1);
     const now = await kpis({ scope: { partnerId: 'ACME' }, period: Q1 });
     expect(now).toMatchObject({ purchases: '11', spend: '14900', activeMembers: 4 });
+  });
+});
+
+describe('campaign results', () => {
+  const CAMPAIGNS = `query($scope: KpiScopeInput!, $period: KpiPeriodInput!, $asOf: DateTimeISO, $first: Int, $after: String) {
+    kpiCampaigns(scope: $scope, period: $period, asOf: $asOf, first: $first, after: $after) {
+      __typename
+      ... on ErrorResult { errorCode }
+      ... on KpiCampaignConnection {
+        edges { node { campaignId name startsAt endsAt membersReached pointsAwarded pointsCap budgetUsed { numerator denominator value }
+                       purchasesDuring purchasesBefore incrementalPurchasesPerMember { numerator denominator value } } }
+        pageInfo { hasNextPage }
+      }
+    }
+  }`;
+
+  it('counts what a campaign awarded and the purchases of the members it reached against the pre-period', async () => {
+    const response = await hub.graphql(CAMPAIGNS, { scope: { partnerId: 'ACME' }, period: Q1, asOf: AS_OF }, await partnerToken(acme));
+    expect(response.errors).toBeUndefined();
+    expect(response.data!.kpiCampaigns).toEqual({
+      __typename: 'KpiCampaignConnection',
+      edges: [
+        {
+          node: {
+            campaignId,
+            name: 'February bonus',
+            startsAt: '2027-02-01T00:00:00.000Z',
+            endsAt: '2027-03-01T00:00:00.000Z',
+            membersReached: 3,
+            pointsAwarded: '40',
+            pointsCap: '1000',
+            budgetUsed: r('40', '1000', '0.040000'),
+            purchasesDuring: '4',
+            purchasesBefore: '1',
+            incrementalPurchasesPerMember: r('3', '3', '1.000000'),
+          },
+        },
+      ],
+      pageInfo: { hasNextPage: false },
+    });
+    // BOLT takes no part in it; as of Jan 20 it had not started.
+    const bolt = await hub.graphql(CAMPAIGNS, { scope: { partnerId: 'BOLT' }, period: Q1, asOf: AS_OF }, await hub.operatorToken());
+    expect(bolt.data!.kpiCampaigns.edges).toEqual([]);
+    const early = await hub.graphql(CAMPAIGNS, { scope: {}, period: Q1, asOf: '2027-01-20T00:00:00Z' }, await hub.operatorToken());
+    expect(early.data!.kpiCampaigns.edges).toEqual([]);
+    const refused = await hub.graphql(CAMPAIGNS, { scope: { partnerId: 'BOLT' }, period: Q1 }, await partnerToken(acme));
+    expect(refused.data!.kpiCampaigns).toEqual({ __typename: 'ScopeNotAllowed', errorCode: 'SCOPE_NOT_ALLOWED' });
   });
 });
 

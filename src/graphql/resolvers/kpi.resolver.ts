@@ -1,4 +1,4 @@
-import { Arg, Authorized, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
+import { Arg, Args, Authorized, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
 import type { Clock } from '../../common/clock';
 import { ErrorCode, fail } from '../../common/errors';
 import type { KpiService } from '../../kpis/kpi.service';
@@ -8,8 +8,18 @@ import { subjectOf } from '../../settlement/subject';
 import type { DataSource } from 'typeorm';
 import type { RequestContext } from '../context';
 import { present } from '../present';
-import { KpiPeriodInput, KpiRefresh, Kpis, KpiScopeInput, KpiSegmentInput, KpiSettings, KpiSettingsInput } from '../types/kpi.type';
-import { KpiSettingsResult, KpisResult, kpisFailures, settingFailures } from '../types/results.type';
+import { PageArgs } from '../types/connection.type';
+import {
+  KpiCampaignConnection,
+  KpiPeriodInput,
+  KpiRefresh,
+  Kpis,
+  KpiScopeInput,
+  KpiSegmentInput,
+  KpiSettings,
+  KpiSettingsInput,
+} from '../types/kpi.type';
+import { KpiCampaignsResult, KpiSettingsResult, KpisResult, kpisFailures, settingFailures } from '../types/results.type';
 
 /**
  * KPI figures (docs/kpis.md): operators and finance read any partner's or the coalition's; a partner
@@ -43,6 +53,31 @@ export class KpiResolver {
     const now = this.clock.now();
     const outcome = await this.kpiService.kpis({ partnerId, from: period.from, to: period.to, asOf: asOf ?? now, segment }, now);
     return present(outcome, Kpis, kpisFailures);
+  }
+
+  @Authorized('operator', 'finance', 'partner')
+  @Query(() => KpiCampaignsResult, {
+    description: "Results of the scope's campaigns running in the period, as of a time (default now), by campaign id: aggregates only.",
+  })
+  async kpiCampaigns(
+    @Arg('scope', () => KpiScopeInput) scope: KpiScopeInput,
+    @Arg('period', () => KpiPeriodInput) period: KpiPeriodInput,
+    @Args() page: PageArgs,
+    @Ctx() context: RequestContext,
+    @Arg('asOf', () => Date, { nullable: true }) asOf?: Date | null,
+  ): Promise<typeof KpiCampaignsResult> {
+    const viewer = context.viewer;
+    const partnerId = scope.partnerId ?? null;
+    if (viewer.kind === 'partner' && partnerId !== null && partnerId !== viewer.partnerId) {
+      return present(
+        fail(ErrorCode.SCOPE_NOT_ALLOWED, 'a partner reads its own figures and the coalition’s only'),
+        KpiCampaignConnection,
+        kpisFailures,
+      );
+    }
+    const now = this.clock.now();
+    const outcome = await this.kpiService.campaigns({ partnerId, from: period.from, to: period.to, asOf: asOf ?? now }, page, now);
+    return present(outcome, KpiCampaignConnection, kpisFailures);
   }
 
   @Authorized('operator', 'finance', 'partner')

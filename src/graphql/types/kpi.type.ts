@@ -1,5 +1,6 @@
 import { Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { AmountScalar, DecimalScalar } from '../scalars';
+import { connectionOf } from './connection.type';
 
 export enum LifecycleStageEnum {
   FIRST_VISIT = 'FIRST_VISIT',
@@ -155,3 +156,27 @@ export class KpiRefresh {
   @Field(() => String, { nullable: true, description: 'Days before this (YYYY-MM-DD) are final in the rollup.' })
   completeBefore!: string | null;
 }
+
+@ObjectType({
+  description:
+    "A campaign's results as of a time (docs/kpis.md): what it awarded and how the members it reached bought during it against the equal period before it.",
+})
+export class KpiCampaign {
+  @Field(() => ID) campaignId!: string;
+  @Field() name!: string;
+  @Field(() => Date) startsAt!: Date;
+  @Field(() => Date, { description: 'Its end, or asOf if it was still running then.' }) endsAt!: Date;
+  @Field(() => Int, { description: 'Members awarded points by it (at the partner, for a partner).' }) membersReached!: number;
+  @Field(() => AmountScalar) pointsAwarded!: string;
+  @Field(() => AmountScalar, { nullable: true }) pointsCap!: string | null;
+  @Field(() => KpiRatio, { nullable: true, description: 'pointsAwarded / pointsCap; null without a points cap.' })
+  budgetUsed!: KpiRatio | null;
+  @Field(() => AmountScalar, { description: 'Purchases of the members reached, during the campaign.' }) purchasesDuring!: string;
+  @Field(() => AmountScalar, { description: 'Their purchases in the equal period just before it.' }) purchasesBefore!: string;
+  @Field(() => KpiRatio, {
+    description: '(purchasesDuring − purchasesBefore) / membersReached: incremental purchases per member against the pre-period.',
+  })
+  incrementalPurchasesPerMember!: KpiRatio;
+}
+
+export const KpiCampaignConnection = connectionOf(KpiCampaign, 'KpiCampaign');

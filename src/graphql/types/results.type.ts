@@ -38,7 +38,7 @@ import {
   ScopeNotAllowed,
   UnknownPartner,
 } from './error-result.type';
-import { Kpis, KpiSettings } from './kpi.type';
+import { KpiCampaignConnection, Kpis, KpiSettings } from './kpi.type';
 import { ExchangeRate, PartnerContract, PartnerUnit } from './contract.type';
 import { StampCard } from './stamp-card.type';
 import { Partner, PersistedOperation } from './partner.type';
@@ -170,3 +170,7 @@ export const StampCardResult = createUnionType({ name: 'StampCardResult', types:
 export const kpisFailures = failuresOf('kpis', [InvalidInput, UnknownPartner, ScopeNotAllowed]);
 export const KpisResult = createUnionType({ name: 'KpisResult', types: () => [Kpis, ...kpisFailures] as const });
 export const KpiSettingsResult = createUnionType({ name: 'KpiSettingsResult', types: () => [KpiSettings, ...settingFailures] as const });
+export const KpiCampaignsResult = createUnionType({
+  name: 'KpiCampaignsResult',
+  types: () => [KpiCampaignConnection, ...kpisFailures] as const,
+});
