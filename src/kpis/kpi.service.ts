@@ -14,6 +14,9 @@ export type LifecycleStage = (typeof LIFECYCLE_STAGES)[number];
 /** The longest period one query may cover, in months. */
 export const KPI_MAX_MONTHS = 24;
 
+/** The memory each of the KPI statement's sorts and hash tables may take (docs/kpis.md, "Cost"). */
+export const KPI_WORK_MEM = '64MB';
+
 /** Decimal places of every ratio's `value` (rounded half to even; numerator and denominator are exact). */
 export const RATIO_PLACES = 6;
 
@@ -204,6 +207,8 @@ export class KpiService {
       await tx.query('SET LOCAL enable_nestloop = off');
       // The hub's connections keep one generic plan per statement; this one depends on its dates and scope too much for that.
       await tx.query('SET LOCAL plan_cache_mode = force_custom_plan');
+      // Its hash tables hold a row per member-month of the scope: in memory rather than spilled to disk.
+      await tx.query(`SET LOCAL work_mem = '${KPI_WORK_MEM}'`);
       if (query.partnerId !== null) {
         const [known]: unknown[] = await tx.query('SELECT 1 FROM partner WHERE id = $1', [query.partnerId]);
         if (!known) return fail(ErrorCode.UNKNOWN_PARTNER, `no partner ${query.partnerId}`);
@@ -432,11 +437,10 @@ days AS (
      AND recorded_at >= greatest($3::date, $4::date)::timestamp AT TIME ZONE 'UTC'
      AND recorded_at <= $2 AND recorded_at < $6::date::timestamp AT TIME ZONE 'UTC'
 ),
-mm AS (
-  SELECT d.partner_id, d.member_id, date_trunc('month', d.day)::date AS month,
-         sum(d.purchases)::bigint AS purchases, sum(d.spend_minor)::numeric AS spend,
-         bool_or(d.purchases > 0 OR (d.moves > 0 AND ap.partner_id IS NULL)) AS active
-    FROM days d LEFT JOIN ap ON ap.partner_id = d.partner_id GROUP BY 1, 2, 3
+active_days AS (
+  -- Each row, and whether it makes its member active: a purchase, or an earn or burn at a partner that sends no activities.
+  SELECT d.partner_id, d.member_id, d.day, d.purchases, d.spend_minor, (d.purchases > 0 OR (d.moves > 0 AND ap.partner_id IS NULL)) AS active
+    FROM days d LEFT JOIN ap ON ap.partner_id = d.partner_id
 ),
 others AS (
   -- A partner's figures only: the other partners' rows in the period, for cross-partner reach.
@@ -481,8 +485,9 @@ members_channel AS (
     FROM members m
 ),
 scoped AS (
-  SELECT member_id, month, sum(purchases)::bigint AS purchases, sum(spend) AS spend, bool_or(active) AS active
-    FROM mm WHERE ($1::text IS NULL OR partner_id = $1) GROUP BY 1, 2
+  -- Per member and month, at the scope (the coalition: summed over partners).
+  SELECT member_id, date_trunc('month', day)::date AS month, sum(purchases)::bigint AS purchases, sum(spend_minor) AS spend, bool_or(active) AS active
+    FROM active_days GROUP BY 1, 2
 ),
 life AS (
   SELECT m.member_id, m.enrolled_at, m.channel,
@@ -503,7 +508,8 @@ sm AS (
   SELECT * FROM life WHERE ($13::text IS NULL OR stage = $13) AND ($14::text IS NULL OR channel = $14)
 ),
 s AS (
-  SELECT sc.* FROM scoped sc JOIN sm USING (member_id)
+  -- Without a segment every member with rows is in sm (enrolled before any activity): no join needed.
+  SELECT sc.* FROM scoped sc WHERE ($13::text IS NULL AND $14::text IS NULL) OR sc.member_id IN (SELECT member_id FROM sm)
 ),
 pm AS (
   SELECT member_id, sum(purchases) AS p, sum(spend) AS sp, bool_or(active) AS a
@@ -514,8 +520,8 @@ act AS (
 ),
 elsewhere AS MATERIALIZED (
   -- Coalition: members active at 2 partners or more in the period; a partner: its members active at another partner.
-  SELECT member_id FROM mm
-   WHERE $1::text IS NULL AND month >= $5::date AND month < $6::date AND active
+  SELECT member_id FROM active_days
+   WHERE $1::text IS NULL AND day >= $5::date AND day < $6::date AND active
    GROUP BY member_id HAVING count(DISTINCT partner_id) >= 2
   UNION
   SELECT o.member_id FROM others o LEFT JOIN ap ON ap.partner_id = o.partner_id
