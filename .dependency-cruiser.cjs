@@ -3,7 +3,7 @@
  * The layers of the hub (docs/architecture.md, "Layers"). Dependencies point one way:
  *
  *   composition root (main.ts, run-hub.ts, app.ts, cli/, demo/)  may import anything
- *   http → graphql → operations (operations/, instructions/, auth/, jobs/, engine/, rewards/, grants/, referrals/)
+ *   http → graphql → operations (operations/, instructions/, auth/, jobs/, engine/, rewards/, grants/, referrals/, kpis/)
  *        → domain (partners, members, exchange, events, settlement, hub-keys) → ledger (the kernel) → outbox → db → config, common
  *
  * Inside the domain: (exchange, events) → settlement → (partners, members, hub-keys). The business operations
@@ -16,7 +16,7 @@ const ROOT = '^src/(main|run-hub|app)\\.ts$|^src/(cli|demo)/';
 const LAYERS = [
   { name: 'http', folders: ['http'] },
   { name: 'graphql', folders: ['graphql'] },
-  { name: 'operations', folders: ['operations', 'instructions', 'auth', 'jobs', 'engine', 'rewards', 'grants', 'referrals'] },
+  { name: 'operations', folders: ['operations', 'instructions', 'auth', 'jobs', 'engine', 'rewards', 'grants', 'referrals', 'kpis'] },
   { name: 'domain', folders: ['partners', 'members', 'exchange', 'events', 'settlement', 'hub-keys'] },
   { name: 'ledger', folders: ['ledger'] },
   { name: 'outbox', folders: ['outbox'] },

@@ -28,6 +28,7 @@ import { LoyaltyEngine1732750000000 } from './1732750000000-loyalty-engine';
 import { StampCards1732790000000 } from './1732790000000-stamp-cards';
 import { CampaignUsageShards1732820000000 } from './1732820000000-campaign-usage-shards';
 import { EngineEvents1732830000000 } from './1732830000000-engine-events';
+import { KpiRollups1732800000000 } from './1732800000000-kpi-rollups';
 
 /** Every migration in order. Never edit one that has landed: add a new one. */
 export const migrations = [
@@ -61,4 +62,5 @@ export const migrations = [
   StampCards1732790000000,
   CampaignUsageShards1732820000000,
   EngineEvents1732830000000,
+  KpiRollups1732800000000,
 ];

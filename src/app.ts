@@ -69,6 +69,9 @@ import { LiabilityService } from './settlement/liability.service';
 import { FundingService } from './settlement/funding.service';
 import { FundingResolver } from './graphql/resolvers/funding.resolver';
 import { LiabilityResolver } from './graphql/resolvers/liability.resolver';
+import { KpiResolver } from './graphql/resolvers/kpi.resolver';
+import { KpiService } from './kpis/kpi.service';
+import { observeJob } from './common/jobs';
 import { HubKeyResolver } from './graphql/resolvers/hub-key.resolver';
 import { EventResolver } from './graphql/resolvers/event.resolver';
 import { EventFeedService } from './events/event-feed.service';
@@ -232,6 +235,30 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
     const referrals = new ReferralService(dataSource, clock);
     // Members' stamp cards are member reads: on the replica when there is one.
     const memberStampCards = readDataSource === dataSource ? stampCards : new StampCardService(readDataSource, clock);
+    const jobs = scheduledJobs({
+      dataSource,
+      clock,
+      expiry,
+      settlement,
+      intervals: {
+        expiry: config.expiryIntervalSeconds,
+        settlementClose: config.settlementIntervalSeconds,
+        holdExpiry: config.holdExpiryIntervalSeconds,
+        vesting: config.vestingIntervalSeconds,
+        rewardExpiry: config.rewardExpiryIntervalSeconds,
+        kpiRefresh: config.kpiRefreshIntervalSeconds,
+      },
+      counterShards: config.counterShards,
+      onKpiRefresh: (run) => metrics.kpiRefreshed(run.completeBefore),
+    });
+    // refreshKpis runs the job's work by hand, counted like a run of the job.
+    const refreshKpisNow = () =>
+      observeJob(
+        metrics,
+        jobs.kpiRefresh.metric,
+        () => jobs.kpiRefresh.run(),
+        (run) => jobs.kpiRefresh.report(run),
+      );
     const schema = await buildHubSchema(
       [
         new InstructionResolver(instructions, ledger),
@@ -266,6 +293,7 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
         new MemberReferralResolver(referrals),
         new EngineResolver(new EngineConfigService(dataSource, clock)),
         new StampCardResolver(stampCards),
+        new KpiResolver(new KpiService(readDataSource, metrics), dataSource, clock, refreshKpisNow),
         new MemberStampCardResolver(),
       ],
       // Federation (docs/federation.md): other subgraphs reach members and partners as their direct queries do.
@@ -350,21 +378,7 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
     const drain = new HttpDrain(server);
     metrics.observeRequestsInFlight(() => drain.requestsInFlight);
     await new Promise<void>((done) => server.listen(config.port, config.host, done));
-    const jobs = scheduledJobs({
-      dataSource,
-      clock,
-      expiry,
-      settlement,
-      intervals: {
-        expiry: config.expiryIntervalSeconds,
-        settlementClose: config.settlementIntervalSeconds,
-        holdExpiry: config.holdExpiryIntervalSeconds,
-        vesting: config.vestingIntervalSeconds,
-        rewardExpiry: config.rewardExpiryIntervalSeconds,
-      },
-      counterShards: config.counterShards,
-    });
-    const recurring = [jobs.expiry, jobs.settlementClose, jobs.holdExpiry, jobs.vesting, jobs.rewardExpiry];
+    const recurring = [jobs.expiry, jobs.settlementClose, jobs.holdExpiry, jobs.vesting, jobs.rewardExpiry, jobs.kpiRefresh];
     // Every task the job queue runs in this process, by name (docs/operations.md, "Jobs").
     const tasks: Record<string, JobHandler> = {
       ...recurringTasks(recurring, logger, metrics),

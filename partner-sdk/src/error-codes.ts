@@ -68,6 +68,7 @@ export const ERROR_CODES = [
   'PURCHASE_NOT_FOUND',
   'RETURN_EXCEEDS_PURCHASE',
   'CAMPAIGN_BUDGET_EXHAUSTED',
+  'SCOPE_NOT_ALLOWED',
 ] as const;
 
 /** A typed refusal's code: compare `outcome.errorCode` with one of these, and a misspelt code does not compile. */

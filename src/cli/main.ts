@@ -2,6 +2,7 @@
 import 'reflect-metadata';
 import { expireCommand } from './commands/expire';
 import { hubKeyCommand } from './commands/hub-key';
+import { kpisCommand } from './commands/kpis';
 import { migrateCommand } from './commands/migrate';
 import { operatorCommand } from './commands/operator';
 import { schemaCommand } from './commands/schema';
@@ -21,6 +22,7 @@ const program = createProgram([
   expireCommand,
   hubKeyCommand,
   settlementCommand,
+  kpisCommand,
   schemaCommand,
 ]);
 

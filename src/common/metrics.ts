@@ -54,6 +54,18 @@ export class HubMetrics implements JobObserver {
     labelNames: ['job'] as const,
     registers: [this.registry],
   });
+  private readonly kpiWatermark = new Gauge({
+    name: 'coalition_kpi_rollup_complete_before_seconds',
+    help: 'The KPI rollup watermark (Unix seconds): days before it are final in the rollup; the rest are read from recorded rows per query.',
+    registers: [this.registry],
+  });
+  private readonly kpiQueries = new Histogram({
+    name: 'coalition_kpi_query_duration_seconds',
+    help: 'KPI queries by scope (partner, coalition) and outcome (ok, or the error code).',
+    labelNames: ['scope', 'outcome'] as const,
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
   private readonly operationsRefused = new Counter({
     name: 'coalition_operations_refused_total',
     help: 'Requests refused before running for what their document is: OPERATION_NOT_IN_SAFELIST (a safelist-only partner), PERSISTED_QUERY_NOT_FOUND (an unknown id).',
@@ -107,6 +119,16 @@ export class HubMetrics implements JobObserver {
 
   instruction(op: string, outcome: string, count = 1): void {
     this.instructions.inc({ op, outcome }, count);
+  }
+
+  /** After a KPI refresh that ran: its watermark (a YYYY-MM-DD day, UTC). */
+  kpiRefreshed(completeBefore: string | null): void {
+    if (completeBefore) this.kpiWatermark.set(Date.parse(`${completeBefore}T00:00:00Z`) / 1000);
+  }
+
+  /** One KPI query. */
+  kpiQuery(scope: 'partner' | 'coalition', outcome: string, seconds: number): void {
+    this.kpiQueries.observe({ scope, outcome }, seconds);
   }
 
   job(job: string, outcome: JobOutcome, seconds: number, items: number): void {

@@ -141,6 +141,8 @@ export const OP_ERRORS = {
     ErrorCode.GRANT_CAP_EXCEEDED,
     ErrorCode.GRANT_BUDGET_EXHAUSTED,
   ],
+  // KPI figures (docs/kpis.md): a partner token may read only its own figures and the coalition's.
+  kpis: [ErrorCode.INVALID_INPUT, ErrorCode.UNKNOWN_PARTNER, ErrorCode.SCOPE_NOT_ALLOWED],
 } as const satisfies Record<Op, readonly ErrorCode[]> & Record<string, readonly ErrorCode[]>;
 
 /** An operation that returns typed errors: an instruction op, or one of the other mutations above. */

@@ -59,6 +59,7 @@ const environmentSchema = z.object({
   VESTING_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(86_400).default(300),
   /** How often the hub closes reward entitlements left unused past their expiry, refunding per policy (docs/rewards.md); 0 turns the job off. */
   REWARD_EXPIRY_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(86_400).default(300),
+  KPI_REFRESH_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(86_400).default(300),
   /** Signed instructions a partner may send per second (0 = no limit), and how many more a spike may add per 10 s. */
   RATE_LIMIT_PARTNER_PER_SECOND: z.coerce.number().int().min(0).max(1_000_000).default(500),
   RATE_LIMIT_PARTNER_BURST: z.coerce.number().int().min(0).max(1_000_000).default(1000),
@@ -118,6 +119,8 @@ export interface Config {
   holdExpiryIntervalSeconds: number;
   vestingIntervalSeconds: number;
   rewardExpiryIntervalSeconds: number;
+  /** Seconds between refreshes of the KPI rollups (docs/kpis.md); 0: not in this process. */
+  kpiRefreshIntervalSeconds: number;
   rateLimits: RateLimitSettings;
   shutdownGraceSeconds: number;
   webhooks: WebhookSettings;
@@ -226,6 +229,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     holdExpiryIntervalSeconds: env.HOLD_EXPIRY_INTERVAL_SECONDS,
     vestingIntervalSeconds: env.VESTING_INTERVAL_SECONDS,
     rewardExpiryIntervalSeconds: env.REWARD_EXPIRY_INTERVAL_SECONDS,
+    kpiRefreshIntervalSeconds: env.KPI_REFRESH_INTERVAL_SECONDS,
     rateLimits: {
       partner: { perSecond: env.RATE_LIMIT_PARTNER_PER_SECOND, burst: env.RATE_LIMIT_PARTNER_BURST },
       address: { perSecond: env.RATE_LIMIT_IP_PER_SECOND, burst: env.RATE_LIMIT_IP_BURST },

@@ -23,6 +23,7 @@ import { MemberEntitlementResolver, RewardResolver } from './resolvers/reward.re
 import { GrantResolver, MemberReferralResolver } from './resolvers/grant.resolver';
 import { EngineResolver } from './resolvers/engine.resolver';
 import { MemberStampCardResolver, StampCardResolver } from './resolvers/stamp-card.resolver';
+import { KpiResolver } from './resolvers/kpi.resolver';
 
 export const resolverClasses = [
   InstructionResolver,
@@ -53,6 +54,7 @@ export const resolverClasses = [
   EngineResolver,
   StampCardResolver,
   MemberStampCardResolver,
+  KpiResolver,
 ] as const;
 
 const authChecker: AuthChecker<RequestContext, Role> = ({ context, info }, roles) => {

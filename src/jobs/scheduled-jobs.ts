@@ -6,6 +6,7 @@ import { announceVestedLots, expireDueHolds } from '../ledger/maturity';
 import type { ScheduledCloseRun, SettlementService } from '../settlement/settlement.service';
 import type { RecurringJob } from './recurring';
 import { closeExpiredEntitlements, type RewardExpiryRun } from '../rewards/refunds';
+import { refreshKpis, type KpiRefreshRun } from '../kpis/rollups';
 
 /** Holds or lots taken per transaction. */
 const BATCH = 200;
@@ -22,6 +23,7 @@ export interface ScheduledJobs {
   holdExpiry: RecurringJob<MaturityRun>;
   vesting: RecurringJob<MaturityRun>;
   rewardExpiry: RecurringJob<RewardExpiryRun>;
+  kpiRefresh: RecurringJob<KpiRefreshRun>;
 }
 
 export interface ScheduledJobsOptions {
@@ -29,7 +31,9 @@ export interface ScheduledJobsOptions {
   clock: Clock;
   expiry: ExpiryService;
   settlement: SettlementService;
-  intervals: { expiry: number; settlementClose: number; holdExpiry: number; vesting: number; rewardExpiry: number };
+  intervals: { expiry: number; settlementClose: number; holdExpiry: number; vesting: number; rewardExpiry: number; kpiRefresh: number };
+  /** Told the rollup's watermark after each refresh that ran (the metrics). */
+  onKpiRefresh?: (run: KpiRefreshRun) => void;
   counterShards: number;
 }
 
@@ -90,6 +94,21 @@ export function scheduledJobs(options: ScheduledJobsOptions): ScheduledJobs {
       log: (run, logger) => {
         if (run.expired + run.refunded > 0)
           logger.info({ ...run, pointsRefunded: run.pointsRefunded.toString() }, 'reward entitlements closed');
+      },
+    },
+    // Under a session advisory lock: a run that meets another (or the CLI's) skips; each day is recomputed whole.
+    kpiRefresh: {
+      task: 'kpi-refresh',
+      metric: 'kpi_refresh',
+      intervalSeconds: intervals.kpiRefresh,
+      run: async () => {
+        const run = await refreshKpis(dataSource, clock.now());
+        if (run.ran) options.onKpiRefresh?.(run);
+        return run;
+      },
+      report: (run) => ({ outcome: run.ran ? 'ok' : 'skipped', items: run.rows }),
+      log: (run, logger) => {
+        if (run.ran) logger.debug({ ...run }, 'kpi rollups refreshed');
       },
     },
   };

@@ -70,14 +70,20 @@ export async function enrollMember(
   if (!memberId) {
     memberId = newId();
     const created: unknown[] = await tx.query(
-      'INSERT INTO member (id, email_hash, phone_hash) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING id',
-      [memberId, claims.emailHash, claims.phoneHash],
+      'INSERT INTO member (id, email_hash, phone_hash, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING id',
+      [memberId, claims.emailHash, claims.phoneHash, now],
     );
     // Another partner enrolled the same person a moment ago: ask the partner to retry, which links.
     if (created.length === 0) return fail(ErrorCode.MEMBER_LINK_CONFLICT, 'that e-mail or phone was enrolled concurrently; retry to link');
     await ensureAccount(tx, 'member', memberId, CP, 'wallet');
   }
-  await tx.query('INSERT INTO member_link (partner_id, member_ref, member_id) VALUES ($1, $2, $3)', [partnerId, claims.member, memberId]);
+  // On the hub's clock, like entries and activities: the KPIs' enrolment month (docs/kpis.md).
+  await tx.query('INSERT INTO member_link (partner_id, member_ref, member_id, created_at) VALUES ($1, $2, $3, $4)', [
+    partnerId,
+    claims.member,
+    memberId,
+    now,
+  ]);
   const refused = await referral(tx, partnerId, claims, memberId, !linkedExisting, now);
   if (refused) return refused;
   await recordEvent(tx, {

@@ -74,6 +74,8 @@ describe('--help and --version', () => {
     ['settlement', 'reconcile'],
     ['settlement', 'statements'],
     ['settlement', 'statement'],
+    ['kpis'],
+    ['kpis', 'refresh'],
     ['schema'],
     ['schema', 'print'],
     ['schema', 'check'],
@@ -107,6 +109,7 @@ describe('--help and --version', () => {
       ['expire'],
       ['settlement', 'close'],
       ['settlement', 'reconcile'],
+      ['kpis', 'refresh'],
     ]) {
       const help = await runCli([...command, '--help'], { cwd, env: { DATABASE_URL: undefined, DATA_DIR: dataDir }, timeoutMs: 20_000 });
       expect({ command, code: help.code }).toEqual({ command, code: 0 });

@@ -350,6 +350,12 @@ export class CampaignBudgetExhausted extends ErrorResult {
   @Field(() => ID) campaignId!: string;
 }
 
+export const ScopeNotAllowed = errorType(
+  ErrorCode.SCOPE_NOT_ALLOWED,
+  'ScopeNotAllowed',
+  "A partner reads its own KPI figures and the coalition's, never another partner's.",
+);
+
 /** Each code's result type; the mapped type checks that every class is filed under its own code. */
 const classByCode: { [C in ErrorCode]: ErrorClass<C> } = {
   [ErrorCode.MALFORMED_INSTRUCTION]: MalformedInstruction,
@@ -416,6 +422,7 @@ const classByCode: { [C in ErrorCode]: ErrorClass<C> } = {
   [ErrorCode.PURCHASE_NOT_FOUND]: PurchaseNotFound,
   [ErrorCode.RETURN_EXCEEDS_PURCHASE]: ReturnExceedsPurchase,
   [ErrorCode.CAMPAIGN_BUDGET_EXHAUSTED]: CampaignBudgetExhausted,
+  [ErrorCode.SCOPE_NOT_ALLOWED]: ScopeNotAllowed,
 };
 
 /** Every refusal that verifying a signed instruction can produce, shared by all instruction results. */

@@ -35,7 +35,10 @@ import {
   PurchaseNotFound,
   ReturnExceedsPurchase,
   CampaignBudgetExhausted,
+  ScopeNotAllowed,
+  UnknownPartner,
 } from './error-result.type';
+import { KpiCampaignConnection, Kpis, KpiSettings } from './kpi.type';
 import { ExchangeRate, PartnerContract, PartnerUnit } from './contract.type';
 import { StampCard } from './stamp-card.type';
 import { Partner, PersistedOperation } from './partner.type';
@@ -163,3 +166,11 @@ export const EarnCategoriesResult = createUnionType({
 });
 export const CampaignResult = createUnionType({ name: 'CampaignResult', types: () => [Campaign, ...settingFailures] as const });
 export const StampCardResult = createUnionType({ name: 'StampCardResult', types: () => [StampCard, ...settingFailures] as const });
+
+export const kpisFailures = failuresOf('kpis', [InvalidInput, UnknownPartner, ScopeNotAllowed]);
+export const KpisResult = createUnionType({ name: 'KpisResult', types: () => [Kpis, ...kpisFailures] as const });
+export const KpiSettingsResult = createUnionType({ name: 'KpiSettingsResult', types: () => [KpiSettings, ...settingFailures] as const });
+export const KpiCampaignsResult = createUnionType({
+  name: 'KpiCampaignsResult',
+  types: () => [KpiCampaignConnection, ...kpisFailures] as const,
+});
