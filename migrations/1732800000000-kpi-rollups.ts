@@ -5,8 +5,9 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * and the journal on every request:
  *
  * - `kpi_member_day`: per partner, member and UTC day the hub recorded it, the purchases and their
- *   basket total, and the earn and burn entries with their points. A day is recomputed whole
- *   (delete, insert) by the refresh job, so a run is idempotent.
+ *   basket total, and the earn and burn entries with their points. A day is recomputed whole and
+ *   written over (upsert) by the refresh job, so a run is idempotent; what it counts is append-only,
+ *   so a row never has to go, and the hub's role may not delete here either.
  * - `kpi_member_fact`: per partner and member, when it enrolled there and the channel and time of
  *   its first purchase there.
  * - `kpi_refresh_state`: the watermark (days before `complete_before` are final in the rollup).
@@ -77,7 +78,7 @@ export class KpiRollups1732800000000 implements MigrationInterface {
       DO $grant$ BEGIN
         IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'coalition_hub_app') THEN
           REVOKE ALL ON TABLE kpi_member_day, kpi_member_fact, kpi_refresh_state, kpi_settings FROM coalition_hub_app;
-          GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE kpi_member_day, kpi_member_fact TO coalition_hub_app;
+          GRANT SELECT, INSERT, UPDATE ON TABLE kpi_member_day, kpi_member_fact TO coalition_hub_app;
           GRANT SELECT, INSERT, UPDATE ON TABLE kpi_refresh_state TO coalition_hub_app;
           GRANT SELECT, INSERT ON TABLE kpi_settings TO coalition_hub_app;
         END IF;

@@ -4,8 +4,9 @@ import { assert } from '../common/assert';
 /**
  * The KPI rollups and their refresh (docs/kpis.md, "Rollups"). A run recomputes, day by day,
  * `kpi_member_day` for the UTC days from the watermark (`complete_before`) to the day of `now`,
- * each day deleted and written again in its own transaction, so a run is idempotent and a crash
- * loses at most the day in progress. It first copies new enrolments into `kpi_member_fact`.
+ * each day written over (upsert) in its own transaction, so a run is idempotent and a crash loses
+ * at most the day in progress. What it counts (activities, journal entries) is append-only: a
+ * recomputed day has every row it had before, so nothing is ever deleted. It first copies new enrolments into `kpi_member_fact`.
  *
  * Rows are bucketed by the time the hub recorded them. A transaction may commit a little after
  * the time it recorded, so days stay open (recomputed by the next run) until `LAG_MS` after
@@ -100,7 +101,6 @@ async function refreshLocked(runner: QueryRunner, now: Date, progress?: KpiRefre
 
 /** Writes `day`'s member rows again from the activity table and the journal (what was recorded that day, up to `now`). */
 async function recomputeDay(runner: QueryRunner, day: string, now: Date): Promise<number> {
-  await runner.query('DELETE FROM kpi_member_day WHERE day = $1', [day]);
   const inserted: Array<unknown> = await runner.query(
     `WITH bounds AS (
        SELECT ($1::date)::timestamp AT TIME ZONE 'UTC' AS lo, least(($1::date + 1)::timestamp AT TIME ZONE 'UTC', $2::timestamptz + interval '1 microsecond') AS hi
@@ -121,6 +121,9 @@ async function recomputeDay(runner: QueryRunner, day: string, now: Date): Promis
      INSERT INTO kpi_member_day (partner_id, day, member_id, purchases, spend_minor, earns, burns, points_earned, points_burned)
      SELECT partner_id, $1::date, member_id, sum(purchases), sum(spend), sum(earns), sum(burns), sum(earned), sum(burned)
        FROM moves GROUP BY partner_id, member_id
+     ON CONFLICT (partner_id, day, member_id) DO UPDATE
+       SET purchases = EXCLUDED.purchases, spend_minor = EXCLUDED.spend_minor, earns = EXCLUDED.earns, burns = EXCLUDED.burns,
+           points_earned = EXCLUDED.points_earned, points_burned = EXCLUDED.points_burned
      RETURNING 1`,
     [day, now, EARN_TYPES, BURN_TYPES],
   );

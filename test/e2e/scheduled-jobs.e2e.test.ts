@@ -184,13 +184,14 @@ describe('vesting', () => {
 });
 
 describe('on the job queue', () => {
-  const TASKS = ['expiry', 'hold-expiry', 'reward-expiry', 'settlement-close', 'vesting'];
+  const TASKS = ['expiry', 'hold-expiry', 'kpi-refresh', 'reward-expiry', 'settlement-close', 'vesting'];
   const EVERY_SECOND = {
     EXPIRY_INTERVAL_SECONDS: '1',
     SETTLEMENT_INTERVAL_SECONDS: '1',
     HOLD_EXPIRY_INTERVAL_SECONDS: '1',
     VESTING_INTERVAL_SECONDS: '1',
     REWARD_EXPIRY_INTERVAL_SECONDS: '1',
+    KPI_REFRESH_INTERVAL_SECONDS: '1',
   };
 
   const OFF = Object.fromEntries(Object.keys(EVERY_SECOND).map((name) => [name, '0']));

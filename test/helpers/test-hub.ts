@@ -79,6 +79,8 @@ export class TestHub {
       VESTING_INTERVAL_SECONDS: '0',
       // …and the reward-expiry job (hub.jobs.rewardExpiry.run()).
       REWARD_EXPIRY_INTERVAL_SECONDS: '0',
+      // …and the KPI refresh (refreshKpis, or hub.jobs.kpiRefresh.run()).
+      KPI_REFRESH_INTERVAL_SECONDS: '0',
       // …and webhook dispatch is off unless a test turns it on (its queries would mix with theirs).
       WEBHOOK_DISPATCH_INTERVAL_MS: '0',
       ...options.env,
