@@ -2,7 +2,7 @@ import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Decimal from 'decimal.js';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { hashEmail, signInstruction, type FieldsByOp, type Op } from '@coalition-hub/partner-sdk';
+import { hashEmail, signAccessToken, signInstruction, type FieldsByOp, type Op } from '@coalition-hub/partner-sdk';
 import { HUB_ID, TestHub, type TestPartner } from '../helpers/test-hub';
 
 /**
@@ -145,7 +145,7 @@ describeWithBrowser('the KPI dashboards in Chromium', () => {
   });
 
   /** A page whose clock is the hub's (the month presets and the as-of date are read from it). */
-  async function open(width: number): Promise<Page> {
+  async function open(width: number, token?: string): Promise<Page> {
     const context = await browser.newContext({ viewport: { width, height: 900 } });
     const page = await context.newPage();
     await page.clock.setFixedTime(hub.clock.now());
@@ -154,7 +154,7 @@ describeWithBrowser('the KPI dashboards in Chromium', () => {
       if (message.type() === 'error') problems.push(message.text());
     });
     page.on('pageerror', (error) => problems.push(error.message));
-    await page.goto(`${hub.url}/console/operator#token=${await hub.operatorToken()}`);
+    await page.goto(`${hub.url}/console/operator#token=${token ?? (await hub.operatorToken())}`);
     await page.getByRole('navigation', { name: 'Sections' }).getByRole('button', { name: 'KPIs', exact: true }).click();
     await page.getByRole('button', { name: 'Show KPIs' }).waitFor();
     return page;
@@ -247,6 +247,38 @@ describeWithBrowser('the KPI dashboards in Chromium', () => {
     expect(await page.getByTestId('kpi-crossPartnerReach-ratio').textContent()).toBe(ratio(coalition.kpis.crossPartnerReach));
     expect(await page.evaluate(() => (globalThis as any).document.documentElement.scrollWidth)).toBeLessThanOrEqual(360);
     await page.screenshot({ path: join(ARTIFACTS, 'operator-kpis-360.png'), fullPage: true });
+  });
+
+  it("a partner's token: its own figures, and another partner's refused as ScopeNotAllowed", async () => {
+    const token = await signAccessToken({
+      issuer: 'ACME',
+      subject: 'ACME',
+      scope: 'partner',
+      audience: HUB_ID,
+      key: acme.key,
+      now: hub.clock.now(),
+    });
+    const page = await open(1280, token);
+    // A partner may not list partners: the scope is typed.
+    const scope = page.getByLabel('Scope: partner id (empty: the coalition)');
+    const period = { from: '2027-01', to: '2027-03' };
+    await scope.fill('BOLT');
+    await page.getByRole('button', { name: 'Show KPIs' }).click();
+    const refused = (await hub.graphql(KPIS, { scope: { partnerId: 'BOLT' }, period }, token)).data!.kpis;
+    expect(refused.__typename).toBe('ScopeNotAllowed');
+    await expect(page.getByRole('alert').textContent()).resolves.toBe(
+      `Your token may not see these figures: ${refused.message.replace(/\.$/, '')}.`,
+    );
+    await scope.fill('ACME');
+    await page.getByLabel('Period', { exact: true }).selectOption('custom');
+    await page.getByLabel('From month', { exact: true }).fill(period.from);
+    await page.getByLabel('To month', { exact: true }).fill(period.to);
+    await page.getByRole('button', { name: 'Show KPIs' }).click();
+    await page.getByRole('heading', { name: 'Figures for ACME' }).waitFor();
+    const own = (await hub.graphql(KPIS, { scope: { partnerId: 'ACME' }, period }, token)).data!.kpis;
+    expect(own.__typename).toBe('Kpis');
+    expect(await page.getByTestId('kpi-activeMembers').textContent()).toBe(count(own.activeMembers));
+    expect(await page.getByTestId('kpi-repeatPurchaseRate').textContent()).toBe(pct(own.repeatPurchaseRate.value));
   });
 
   it('loads nothing from outside the hub and its CSP refuses nothing', () => {

@@ -176,7 +176,7 @@ function question(draft: Draft): KpiQuestion {
   if (draft.channel.trim() !== '') segment.enrolmentChannel = draft.channel.trim();
   const asOf = asOfInstant(draft.asOf);
   return {
-    scope: { partnerId: draft.partnerId === '' ? null : draft.partnerId },
+    scope: { partnerId: draft.partnerId.trim() === '' ? null : draft.partnerId.trim() },
     period,
     ...(asOf !== undefined ? { asOf } : {}),
     ...(Object.keys(segment).length > 0 ? { segment } : {}),
@@ -201,15 +201,25 @@ export function KpisPage({ graphql, partners }: { graphql: GraphqlClient; partne
       <Section title="KPIs">
         <form className="kpi-form" onSubmit={submit} aria-label="KPI inputs">
           <div>
-            <label htmlFor={ids.scope}>Scope</label>
-            <select id={ids.scope} value={draft.partnerId} onChange={change('partnerId')}>
-              <option value="">The whole coalition</option>
-              {partners.map((partner) => (
-                <option key={partner.id} value={partner.id}>
-                  {partner.id} — {partner.name}
-                </option>
-              ))}
-            </select>
+            {partners.length > 0 ? (
+              <>
+                <label htmlFor={ids.scope}>Scope</label>
+                <select id={ids.scope} value={draft.partnerId} onChange={change('partnerId')}>
+                  <option value="">The whole coalition</option>
+                  {partners.map((partner) => (
+                    <option key={partner.id} value={partner.id}>
+                      {partner.id} — {partner.name}
+                    </option>
+                  ))}
+                </select>
+              </>
+            ) : (
+              <>
+                {/* No partner list (a partner's token may not read it): the partner's id is typed. */}
+                <label htmlFor={ids.scope}>Scope: partner id (empty: the coalition)</label>
+                <input id={ids.scope} value={draft.partnerId} onChange={change('partnerId')} autoComplete="off" spellCheck={false} />
+              </>
+            )}
           </div>
           <div>
             <label htmlFor={ids.preset}>Period</label>

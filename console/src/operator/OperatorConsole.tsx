@@ -23,7 +23,7 @@ export function OperatorConsole(props: { graphql: GraphqlClient; onSignOut: () =
   const list = nodes(partners.data?.partners);
   return (
     <Shell kind="operator" nav={NAV} current={page} onNavigate={setPage} onSignOut={props.onSignOut}>
-      {partners.error && <Problem>{partners.error}</Problem>}
+      {partners.error && page !== 'kpis' && <Problem>{partners.error}</Problem>}
       {!partners.data && partners.loading && <Loading what="partners" />}
       {partners.data && page === 'partners' && <PartnersPage graphql={props.graphql} partners={list} onChanged={partners.reload} />}
       {partners.data && page === 'campaigns' && <CampaignsPage graphql={props.graphql} partners={list} />}
