@@ -85,6 +85,7 @@ export interface Kpis {
   lifecycleFunnel: Array<{ stage: LifecycleStage; members: number }>;
   crossPartnerReach: Ratio;
   referralConversion: Ratio;
+  rewardUptake: Array<{ kind: string; redemptions: number; members: number; uptake: Ratio }>;
   settings: KpiSettings;
 }
 
@@ -126,6 +127,7 @@ interface Figures {
   cohorts: Array<{ cohort: string; size: number }> | null;
   cohortActive: Array<{ cohort: string; month: string; active: number }> | null;
   funnel: Array<{ stage: LifecycleStage; members: number }> | null;
+  rewards: Array<{ kind: string; redemptions: number; members: number }> | null;
 }
 
 /**
@@ -379,6 +381,7 @@ function shape(
     lifecycleFunnel: LIFECYCLE_STAGES.map((stage) => ({ stage, members: funnel.get(stage) ?? 0 })),
     crossPartnerReach: ratio(f.reach, f.active),
     referralConversion: ratio(f.converted, f.referrals),
+    rewardUptake: (f.rewards ?? []).map((row) => ({ ...row, uptake: ratio(row.members, f.active) })),
     settings,
   };
 }
@@ -558,5 +561,11 @@ SELECT json_build_object(
                       WHERE sm.enrolled_at >= $5::date::timestamp AT TIME ZONE 'UTC' AND sm.enrolled_at < $6::date::timestamp AT TIME ZONE 'UTC'
                         AND act.month >= date_trunc('month', sm.enrolled_at AT TIME ZONE 'UTC')::date AND act.month < $6::date
                       GROUP BY 1, 2) z),
-  'funnel', (SELECT json_agg(json_build_object('stage', stage, 'members', n)) FROM (SELECT stage, count(*)::int AS n FROM sm GROUP BY stage) f)
+  'funnel', (SELECT json_agg(json_build_object('stage', stage, 'members', n)) FROM (SELECT stage, count(*)::int AS n FROM sm GROUP BY stage) f),
+  'rewards', (SELECT json_agg(json_build_object('kind', kind, 'redemptions', n, 'members', m) ORDER BY kind) FROM (
+                SELECT r.kind, count(*)::int AS n, count(DISTINCT e.member_id)::int AS m
+                  FROM entitlement e JOIN reward r ON r.id = e.reward_id JOIN sm ON sm.member_id = e.member_id
+                 WHERE e.created_at >= $5::date::timestamp AT TIME ZONE 'UTC' AND e.created_at < $6::date::timestamp AT TIME ZONE 'UTC'
+                   AND e.created_at <= $2 AND ($1::text IS NULL OR e.partner_id = $1)
+                 GROUP BY r.kind) x)
 ) AS figures`;

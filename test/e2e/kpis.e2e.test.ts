@@ -19,6 +19,7 @@ import { HUB_ID, TestHub, type TestPartner } from '../helpers/test-hub';
  *   Jan 15  ACME: M1 1000 web, M2 2000 store      BOLT: M1 500 app, M4 800 app     CORE: issue 100 to M2
  *   Feb 10  ACME: M1 1000 web, M1 3000 web, M3 500 web, M5 1500 store             BOLT: M4 800 app
  *   Mar 10  ACME: M1 2000 web, M3 700 web, M3 800 web, M5 1500 store              CORE: redeem 50 from M2
+ *   Mar 12  M1 redeems ACME's 10-point mug (a product) with the campaign's points
  *
  * Campaign (ACME, created Jan 1): 10 bonus points a purchase from Feb 1 to Mar 1 (UTC), cap 1000 points.
  *
@@ -36,6 +37,7 @@ import { HUB_ID, TestHub, type TestPartner } from '../helpers/test-hub';
  *   cohorts: Jan {M1,M2,M3}: Jan 2 (M1,M2), Feb 2 (M1,M3), Mar 2 (M1,M3); Feb {M5}: 1, 1; Mar {M6}: 0
  *   enrolments by first-purchase channel: M1 web, M2 store, M3 web, M5 store, M6 none
  *   cross-partner reach: of M1 M2 M3 M5, M1 is active at BOLT (Jan) and M2 at CORE (Jan, Mar) → 2/4
+ *   reward uptake: product 1 redemption by 1 member of 4 active → 0.25
  * ACME, Feb–Mar: spend 11000; previous equal period Dec–Jan: 3000 → growth (11000 − 3000)/3000 = 2.666667
  * Coalition, Jan–Mar: active M1..M5 = 5; at two partners or more: M1, M2 → reach 2/5
  * The campaign: the Feb 10 purchases at ACME (M1 twice, M3, M5) → 3 members reached, 40 points, 40/1000 of
@@ -47,6 +49,7 @@ let acme: TestPartner;
 let bolt: TestPartner;
 let core: TestPartner;
 let campaignId: string;
+let mugId: string;
 
 const KPIS = `query($scope: KpiScopeInput!, $period: KpiPeriodInput!, $asOf: DateTimeISO, $segment: KpiSegmentInput) {
   kpis(scope: $scope, period: $period, asOf: $asOf, segment: $segment) {
@@ -66,6 +69,7 @@ const KPIS = `query($scope: KpiScopeInput!, $period: KpiPeriodInput!, $asOf: Dat
       lifecycleFunnel { stage members }
       crossPartnerReach { numerator denominator value }
       referralConversion { numerator denominator value }
+      rewardUptake { kind redemptions members uptake { numerator denominator value } }
     }
   }
 }`;
@@ -138,6 +142,23 @@ beforeAll(async () => {
   );
   expect(campaign.createCampaign.__typename).toBe('Campaign');
   campaignId = campaign.createCampaign.id;
+  const mug = await hub.graphql(
+    `mutation($input: CreateRewardInput!) { createReward(input: $input) { __typename ... on Reward { id } } }`,
+    {
+      input: {
+        kind: 'product',
+        title: 'Mug',
+        pricePoints: '10',
+        costMinor: '300',
+        costCurrency: 'EUR',
+        entitlementDays: 30,
+        refundPolicy: 'none',
+      },
+    },
+    await partnerToken(acme),
+  );
+  expect(mug.data?.createReward.__typename).toBe('Reward');
+  mugId = mug.data!.createReward.id;
 
   at('2027-01-10T10:00:00Z');
   await send(acme, 'enroll', { member: 'a1', emailHash: hashEmail('m1@example.com') });
@@ -171,6 +192,14 @@ beforeAll(async () => {
   await buy(acme, 'a3', '800', 'web');
   await buy(acme, 'a5', '1500', 'store');
   await send(core, 'redeem', { member: 'c1', amount: '50' });
+  at('2027-03-12T10:00:00Z');
+  const redeemed = await hub.graphql(
+    'mutation($reward: ID!) { redeemReward(rewardId: $reward, idempotencyKey: "mug-1") { __typename ... on ErrorResult { errorCode message } } }',
+    { reward: mugId },
+    await hub.memberToken(acme, 'a1'),
+  );
+  expect(redeemed.errors).toBeUndefined();
+  expect(redeemed.data?.redeemReward.__typename).toBe('RewardRedemption');
 
   at('2027-03-25T12:00:00Z');
 });
@@ -237,6 +266,7 @@ const ACME_Q1 = {
   ],
   crossPartnerReach: r('2', '4', '0.500000'),
   referralConversion: r('0', '0', null),
+  rewardUptake: [{ kind: 'product', redemptions: 1, members: 1, uptake: r('1', '4', '0.250000') }],
 };
 
 describe('KPIs of a hand-computed coalition', () => {

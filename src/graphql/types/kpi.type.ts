@@ -63,6 +63,14 @@ export class KpiStageCount {
   @Field(() => Int) members!: number;
 }
 
+@ObjectType({ description: 'Redemptions of one kind of reward in the period, by members of the scope (a partner: of its own rewards).' })
+export class KpiRewardUptake {
+  @Field({ description: 'product, discount, service, experience or tier_perk' }) kind!: string;
+  @Field(() => Int) redemptions!: number;
+  @Field(() => Int, { description: 'Members who redeemed at least one.' }) members!: number;
+  @Field(() => KpiRatio, { description: 'members / active members of the period.' }) uptake!: KpiRatio;
+}
+
 @ObjectType({ description: 'Month m+offset of a cohort: how many of its members were active then.' })
 export class KpiCohortMonth {
   @Field(() => Int) offset!: number;
@@ -144,6 +152,7 @@ export class Kpis {
   crossPartnerReach!: KpiRatio;
   @Field(() => KpiRatio, { description: 'Referees (enrolled in the period) with a qualifying purchase / referral codes used.' })
   referralConversion!: KpiRatio;
+  @Field(() => [KpiRewardUptake], { description: 'Per reward kind redeemed in the period, by kind.' }) rewardUptake!: KpiRewardUptake[];
   @Field(() => KpiSettings) settings!: KpiSettings;
 }
 
