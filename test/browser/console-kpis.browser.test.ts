@@ -7,7 +7,7 @@ import { HUB_ID, TestHub, type TestPartner } from '../helpers/test-hub';
 
 /**
  * The operator's KPI dashboards (docs/consoles.md, "KPIs") in Debian's Chromium against a real hub
- * with a small coalition whose purchases span three months. The operator asks for ACME's figures
+ * with a small coalition whose purchases span three months (and a reward redeemed). The operator asks for ACME's figures
  * for Jan–Mar 2027 as of Mar 20, and every figure on the page must be the one the GraphQL `kpis`
  * and `kpiCampaigns` queries answer for the same inputs (formatted here independently, with
  * decimal.js); a period that ends before it starts shows the hub's InvalidInput as a readable
@@ -38,6 +38,7 @@ const KPIS = `query($scope: KpiScopeInput!, $period: KpiPeriodInput!, $asOf: Dat
       averageTransactionValue { ${RATIO} } spendGrowth { ${RATIO} } crossPartnerReach { ${RATIO} } referralConversion { ${RATIO} }
       clv { value monthlyMarginPerMember { ${RATIO} } monthlyRetention { ${RATIO} } margin monthlyDiscountRate }
       lifecycleFunnel { stage members }
+      rewardUptake { kind redemptions members uptake { ${RATIO} } }
     }
   }
 }`;
@@ -114,6 +115,22 @@ describeWithBrowser('the KPI dashboards in Chromium', () => {
       'operator',
     );
     expect(campaign.createCampaign.__typename).toBe('Campaign');
+    const mug = await hub.graphql(
+      `mutation($input: CreateRewardInput!) { createReward(input: $input) { __typename ... on Reward { id } } }`,
+      {
+        input: {
+          kind: 'product',
+          title: 'Mug',
+          pricePoints: '10',
+          costMinor: '300',
+          costCurrency: 'EUR',
+          entitlementDays: 30,
+          refundPolicy: 'none',
+        },
+      },
+      await signAccessToken({ issuer: 'ACME', subject: 'ACME', scope: 'partner', audience: HUB_ID, key: acme.key, now: hub.clock.now() }),
+    );
+    const mugId = mug.data!.createReward.id;
     at('2027-01-10T10:00:00Z');
     await send(acme, 'enroll', { member: 'a1', emailHash: hashEmail('m1@example.com') });
     await send(acme, 'enroll', { member: 'a2' });
@@ -134,6 +151,13 @@ describeWithBrowser('the KPI dashboards in Chromium', () => {
     await buy(acme, 'a1', '2000', 'web');
     await buy(acme, 'a3', '700', 'web');
     await buy(acme, 'a5', '1500', 'store');
+    at('2027-03-12T10:00:00Z');
+    const redeemed = await hub.graphql(
+      'mutation($reward: ID!) { redeemReward(rewardId: $reward, idempotencyKey: "mug-1") { __typename } }',
+      { reward: mugId },
+      await hub.memberToken(acme, 'a1'),
+    );
+    expect(redeemed.data?.redeemReward.__typename).toBe('RewardRedemption');
     at('2027-03-25T12:00:00Z');
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true });
     mkdirSync(ARTIFACTS, { recursive: true });
@@ -211,6 +235,15 @@ describeWithBrowser('the KPI dashboards in Chromium', () => {
     expect(await rows('Enrolments by channel')).toEqual(kpis.enrolmentsByChannel.map((row: any) => [row.channel, count(row.members)]));
     expect(await rows('Lifecycle funnel')).toEqual(kpis.lifecycleFunnel.map((row: any) => [STAGES[row.stage], count(row.members)]));
     await page.getByRole('img', { name: 'Members in each lifecycle stage' }).waitFor();
+    expect(kpis.rewardUptake.length).toBeGreaterThan(0);
+    expect(await rows('Reward uptake by reward kind')).toEqual(
+      kpis.rewardUptake.map((row: any) => [
+        row.kind,
+        count(row.redemptions),
+        count(row.members),
+        `${pct(row.uptake.value)} (${ratio(row.uptake)})`,
+      ]),
+    );
 
     const { kpiCampaigns } = await hub.asStaff(CAMPAIGNS, variables, 'operator');
     const campaigns = kpiCampaigns.edges.map((edge: any) => edge.node);

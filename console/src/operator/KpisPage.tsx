@@ -48,6 +48,7 @@ export interface Kpis {
   lifecycleFunnel: Array<{ stage: string; members: number }>;
   crossPartnerReach: KpiRatio;
   referralConversion: KpiRatio;
+  rewardUptake: Array<{ kind: string; redemptions: number; members: number; uptake: KpiRatio }>;
   settings: {
     partnerId: string | null;
     margin: string;
@@ -91,6 +92,7 @@ export const KPIS_QUERY = `query Kpis($scope: KpiScopeInput!, $period: KpiPeriod
       clv { value monthlyMarginPerMember { ${RATIO} } monthlyRetention { ${RATIO} } margin monthlyDiscountRate }
       lifecycleFunnel { stage members }
       crossPartnerReach { ${RATIO} } referralConversion { ${RATIO} }
+      rewardUptake { kind redemptions members uptake { ${RATIO} } }
       settings { partnerId margin monthlyDiscountRate lifecycleWindowMonths loyalMinPurchases loyalMonths setAt }
     }
   }
@@ -411,6 +413,21 @@ function KpiFigures({ graphql, asked, result }: { graphql: GraphqlClient; asked:
           rows={kpis.lifecycleFunnel.map((row) => [STAGES[row.stage] ?? row.stage, points(String(row.members))])}
         />
       </Section>
+      <Section title="Reward uptake">
+        <p className="muted">Redemptions in the period by reward kind, and the share of the active members who redeemed one.</p>
+        <Table
+          caption="Reward uptake by reward kind"
+          head={['Reward kind', 'Redemptions', 'Members', 'Uptake']}
+          numeric={[1, 2, 3]}
+          rows={kpis.rewardUptake.map((row) => [
+            row.kind,
+            points(String(row.redemptions)),
+            points(String(row.members)),
+            `${percent(row.uptake.value)} (${points(row.uptake.numerator)} / ${points(row.uptake.denominator)})`,
+          ])}
+          empty="No reward redeemed in the period."
+        />
+      </Section>
       <CampaignResults graphql={graphql} asked={asked} />
       <Section title="Settings in force">
         <dl className="facts">
@@ -419,8 +436,8 @@ function KpiFigures({ graphql, asked, result }: { graphql: GraphqlClient; asked:
           <Fact name="Rollup complete before" value={kpis.rollupCompleteBefore ?? 'not yet refreshed'} />
         </dl>
         <p className="muted">
-          Not in the KPI API yet: reward uptake by reward kind, member lift and the liability and breakage trend (finance console,
-          &ldquo;Liability&rdquo;, has today&apos;s liability and breakage).
+          Not in the KPI API yet: member lift and the liability and breakage trend (finance console, &ldquo;Liability&rdquo;, has
+          today&apos;s liability and breakage).
         </p>
       </Section>
     </>
