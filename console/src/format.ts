@@ -66,3 +66,29 @@ export function dateTime(iso: string | null | undefined): string {
 export function sum(values: Array<string | null | undefined>): string {
   return values.reduce((total, value) => total + BigInt(value ?? '0'), 0n).toString();
 }
+
+/**
+ * An exact decimal string ("1111.666667") rounded half away from zero to `places` decimals and
+ * grouped ("1,111.67"), by integer arithmetic on its digits (no float).
+ */
+export function decimal(value: string | null | undefined, places: number): string {
+  if (value === null || value === undefined || value === '') return '—';
+  const negative = value.startsWith('-');
+  const [whole = '0', fraction = ''] = (negative ? value.slice(1) : value).split('.');
+  const kept = BigInt(whole + fraction.padEnd(places + 1, '0').slice(0, places + 1)); // one digit more than kept
+  const rounded = (kept + 5n) / 10n;
+  const scale = 10n ** BigInt(places);
+  const integer = (rounded / scale).toString();
+  const decimals = places > 0 ? `.${(rounded % scale).toString().padStart(places, '0')}` : '';
+  const zero = rounded === 0n;
+  return `${negative && !zero ? '−' : ''}${points(integer)}${decimals}`;
+}
+
+/** An exact ratio in [0, 1] ("0.666667") as a step 0–5 (for a heat-map cell's shade), by integer arithmetic. */
+export function step(ratio: string | null | undefined, steps = 5): number {
+  if (ratio === null || ratio === undefined || ratio.startsWith('-')) return 0;
+  const [whole = '0', fraction = ''] = ratio.split('.');
+  const millionths = BigInt(whole + fraction.padEnd(6, '0').slice(0, 6));
+  const shade = (millionths * BigInt(steps) + 999_999n) / 1_000_000n; // 0 only for 0
+  return Number(shade > BigInt(steps) ? BigInt(steps) : shade);
+}

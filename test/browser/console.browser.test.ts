@@ -295,7 +295,8 @@ describeWithBrowser('the consoles in Chromium', () => {
     await page.getByText('No webhook endpoints registered.').waitFor();
     await shot(page, 'operator-webhooks');
     await tab(page, 'KPIs');
-    await page.getByText('arrive with the hub').waitFor();
+    await page.getByRole('heading', { name: 'Figures for the coalition' }).waitFor();
+    await page.getByTestId('kpi-activeMembers').waitFor();
     await shot(page, 'operator-kpis');
   });
 

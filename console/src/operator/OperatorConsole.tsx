@@ -1,12 +1,13 @@
 import { useId, useState } from 'react';
 import { isRefusal, nodes, REFUSAL, type GraphqlClient, type Result } from '../api';
 import { date, dateTime, percent, points } from '../format';
+import { KpisPage } from './KpisPage';
 import { errorText, Loading, Notice, Problem, Section, Shell, Table, useLoad } from '../ui';
 
 /**
  * The operator's console (docs/consoles.md, "Operator"): partners and their keys, contracts and
  * rates, campaigns and earn rules, webhooks and their deliveries. Partner tokens work too, where
- * the API lets a partner see or change its own. KPIs come with the KPI API: that page says so.
+ * the API lets a partner see or change its own, and the KPI dashboards (KpisPage.tsx).
  */
 
 const NAV = [
@@ -22,12 +23,12 @@ export function OperatorConsole(props: { graphql: GraphqlClient; onSignOut: () =
   const list = nodes(partners.data?.partners);
   return (
     <Shell kind="operator" nav={NAV} current={page} onNavigate={setPage} onSignOut={props.onSignOut}>
-      {partners.error && <Problem>{partners.error}</Problem>}
+      {partners.error && page !== 'kpis' && <Problem>{partners.error}</Problem>}
       {!partners.data && partners.loading && <Loading what="partners" />}
       {partners.data && page === 'partners' && <PartnersPage graphql={props.graphql} partners={list} onChanged={partners.reload} />}
       {partners.data && page === 'campaigns' && <CampaignsPage graphql={props.graphql} partners={list} />}
       {page === 'webhooks' && <WebhooksPage graphql={props.graphql} />}
-      {page === 'kpis' && <KpisPage />}
+      {(partners.data || partners.error) && page === 'kpis' && <KpisPage graphql={props.graphql} partners={list} />}
     </Shell>
   );
 }
@@ -573,18 +574,6 @@ function DeliveryLog({ graphql, endpoint }: { graphql: GraphqlClient; endpoint: 
         rowClass={(index) => (deliveries[index]?.status === 'failed' ? 'differs' : undefined)}
         empty="No deliveries yet."
       />
-    </Section>
-  );
-}
-
-function KpisPage() {
-  return (
-    <Section title="KPIs">
-      <p>
-        Programme KPIs — active members, retention, repeat purchases, lifetime value, lifecycle funnel, reward uptake, campaign results and
-        cross-partner reach — arrive with the hub's KPI API. This page will chart them then.
-      </p>
-      <p className="muted">No figures are shown until the hub computes them: nothing here is estimated by the console.</p>
     </Section>
   );
 }
