@@ -74,7 +74,7 @@ interface ActiveRow {
 }
 
 /** The newest activated key that is not retired: every instance signs with this one. */
-const ACTIVE_KEY_SQL =
+export const ACTIVE_KEY_SQL =
   'SELECT kid, alg, private_jwk FROM hub_signing_key WHERE retired_at IS NULL AND activated_at <= clock_timestamp() ORDER BY activated_at DESC, kid DESC LIMIT 1';
 const PUBLISHED_KEYS_SQL = 'SELECT public_jwk FROM hub_signing_key WHERE retired_at IS NULL ORDER BY activated_at DESC, kid DESC';
 
