@@ -208,7 +208,16 @@ async function singleInstructions(
       check,
     );
     const { p50, p90, p99, max } = run;
-    return { kind, rate: run.ok / run.duration, p50, p90, p99, max, failures: run.failed, note: `offered ${overallRate}/s, evenly paced` };
+    return {
+      kind,
+      rate: run.ok / run.duration,
+      p50,
+      p90,
+      p99,
+      max,
+      failures: run.failed,
+      note: `offered ${overallRate}/s, evenly paced; slowest 1 % due at ${run.tail}`,
+    };
   }
   const driven = await drive(fixture, { connections: options.connections, seconds: options.seconds }, nextBody, check);
   const measure = measureOf(kind, driven);

@@ -19,6 +19,8 @@ export interface PacedResult {
   p90: number;
   p99: number;
   max: number;
+  /** Where the slowest 1 % fell: how many of them were due in each second of the run ("second:count", busiest first). */
+  tail: string;
 }
 
 export async function paced(
@@ -29,6 +31,8 @@ export async function paced(
 ): Promise<PacedResult> {
   const agent = new Agent({ keepAlive: true, maxSockets: options.connections });
   const latencies: number[] = [];
+  /** [second the request was due, its latency], to say when the tail happened. */
+  const timed: Array<[number, number]> = [];
   let ok = 0;
   let failed = 0;
   const inFlight: Array<Promise<void>> = [];
@@ -44,12 +48,14 @@ export async function paced(
       send(url, agent, item).then(
         ({ status, body }) => {
           latencies.push(performance.now() - due);
+          timed.push([Math.floor((due - start) / 1000), performance.now() - due]);
           const outcome = check(status, body);
           ok += outcome.ok;
           failed += outcome.failed;
         },
         () => {
           latencies.push(performance.now() - due);
+          timed.push([Math.floor((due - start) / 1000), performance.now() - due]);
           failed += 1;
         },
       ),
@@ -60,7 +66,15 @@ export async function paced(
   agent.destroy();
   latencies.sort((a, b) => a - b);
   const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
-  return { ok, failed, duration, p50: at(0.5), p90: at(0.9), p99: at(0.99), max: latencies[latencies.length - 1] ?? 0 };
+  const p99 = at(0.99);
+  const bySecond = new Map<number, number>();
+  for (const [second, latency] of timed) if (latency >= p99) bySecond.set(second, (bySecond.get(second) ?? 0) + 1);
+  const tail = [...bySecond]
+    .sort((a, b) => b[1] - a[1] || a[0] - b[0])
+    .slice(0, 5)
+    .map(([second, count]) => `${second}s:${count}`)
+    .join(' ');
+  return { ok, failed, duration, p50: at(0.5), p90: at(0.9), p99, max: latencies[latencies.length - 1] ?? 0, tail };
 }
 
 function send(

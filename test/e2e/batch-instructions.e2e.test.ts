@@ -123,6 +123,83 @@ describe('a batch with successes and refusals', () => {
     expect(await balanceOf(acme, 'bea')).toBe(127n);
   });
 
+  it("keeps the batch order when items need their operation (a capped partner's issues) between one-statement items", async () => {
+    const capped = await hub.registerPartner('CAPD');
+    const set = await hub.graphql(
+      'mutation { setPartnerContract(partnerId: "CAPD", input: { netDebitCapMinor: "100000000" }) { __typename } }',
+      {},
+      await hub.operatorToken(),
+    );
+    expect(set.data?.setPartnerContract.__typename).toBe('PartnerContract');
+    await enroll(acme, 'ord');
+    await enroll(capped, 'ord');
+    // 'ord' at ACME and 'ord' at CAPD are two members (a member reference is the partner's own). The capped
+    // partner's issues end each run of one-statement items; ACME's items must still apply in the batch's order.
+    const steps: Array<[TestPartner, 'issue' | 'redeem', string]> = [
+      [acme, 'issue', '10'],
+      [capped, 'issue', '5'],
+      [acme, 'redeem', '12'],
+      [acme, 'issue', '1'],
+      [capped, 'issue', '2'],
+      [acme, 'redeem', '11'],
+    ];
+    const list = await Promise.all(
+      steps.map(async ([partner, op, amount]) => (await partner.client.sign(op, { member: 'ord', amount })).jws),
+    );
+    const results = (await hub.graphql(BATCH_QUERY, { instructions: list })).data?.submitInstructions.results;
+    // ACME: 10, then 12 of 10 is refused, 11, 0; CAPD: 5, 7. Out of order, the redemption of 12 would have found 11.
+    expect(
+      results.map((item: { result: { __typename: string; balance?: string } }) => [item.result.__typename, item.result.balance]),
+    ).toEqual([
+      ['IssueReceipt', '10'],
+      ['IssueReceipt', '5'],
+      ['InsufficientBalance', undefined],
+      ['IssueReceipt', '11'],
+      ['IssueReceipt', '7'],
+      ['RedeemReceipt', '0'],
+    ]);
+    expect(await balanceOf(acme, 'ord')).toBe(0n);
+    expect(await balanceOf(capped, 'ord')).toBe(7n);
+  });
+
+  it('answers each item of a run in order, and with isolated items the one that fails is told apart from the others', async () => {
+    await enroll(acme, 'iso');
+    const item = (jti: string, amount: string) => ({
+      op: 'issue',
+      partnerId: 'ACME',
+      jti,
+      kid: 'k',
+      hash: jti,
+      jws: 'not-checked-here',
+      member: 'iso',
+      amount,
+      orderRef: null,
+      occurredAt: new Date().toISOString(),
+      entryId: crypto.randomUUID(),
+    });
+    const run = (items: unknown[], isolated: boolean) =>
+      hub.ownerQuery<{ outcomes: Array<Record<string, unknown>> }>(
+        "SELECT apply_cp_movements($1, now(), 1, $2, $3, now() - interval '1 year', $4) AS outcomes",
+        [JSON.stringify(items), ['Base'], ['0'], isolated],
+      );
+    // An amount beyond bigint makes the item fail: the whole statement fails without isolation ...
+    const failing = [item('iso-1', '3'), item('iso-2', '99999999999999999999'), item('iso-3', '4')];
+    await expect(run(failing, false)).rejects.toThrow(/out of range/);
+    expect(await balanceOf(acme, 'iso')).toBe(0n);
+    // ... and with it, the other items are applied and the failed one answers its SQLSTATE, in order.
+    const outcomes = (await run(failing, true))[0]!.outcomes;
+    expect(outcomes.map((outcome) => (outcome.failed as string | undefined) ?? (outcome.result as { balance: string }).balance)).toEqual([
+      '3',
+      '22003',
+      '7',
+    ]);
+    expect(await balanceOf(acme, 'iso')).toBe(7n);
+    // Five hundred items answer five hundred outcomes, in their order.
+    const many = Array.from({ length: 500 }, (_, index) => item(`iso-many-${index}`, '1'));
+    const all = (await run(many, false))[0]!.outcomes;
+    expect(all.map((outcome) => (outcome.result as { balance: string }).balance)).toEqual(many.map((_, index) => String(8 + index)));
+  });
+
   it('counts each instruction at /metrics by its op and outcome, as single instructions are counted', async () => {
     await enroll(acme, 'metered', '10');
     const metrics = async () => (await fetch(`${hub.url}/metrics`)).text();
