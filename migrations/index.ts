@@ -29,6 +29,7 @@ import { StampCards1732790000000 } from './1732790000000-stamp-cards';
 import { CampaignUsageShards1732820000000 } from './1732820000000-campaign-usage-shards';
 import { EngineEvents1732830000000 } from './1732830000000-engine-events';
 import { BatchOutcomes1732870000000 } from './1732870000000-batch-outcomes';
+import { InstructionReceipts1732870001000 } from './1732870001000-instruction-receipts';
 import { KpiRollups1732800000000 } from './1732800000000-kpi-rollups';
 
 /** Every migration in order. Never edit one that has landed: add a new one. */
@@ -65,4 +66,5 @@ export const migrations = [
   EngineEvents1732830000000,
   KpiRollups1732800000000,
   BatchOutcomes1732870000000,
+  InstructionReceipts1732870001000,
 ];

@@ -31,7 +31,7 @@ import {
   type MovementOutcome,
 } from './movement-statement';
 import type { MovementResult } from '../operations/context';
-import type { ReceiptStore } from './receipt-store';
+import { STORED_RECEIPT, type ReceiptStore } from './receipt-store';
 import type { PurchaseListener } from '../engine/purchase-listeners';
 
 export type { AcceptedData } from '../operations/registry';
@@ -312,10 +312,10 @@ export class InstructionService {
     hash: string,
   ): Promise<Accepted | DomainError<ErrorCode.IDEMPOTENCY_CONFLICT>> {
     const rows: Array<{ op: Op; request_hash: string; receipt_jws: string | null; result: AcceptedData; received_at: Date }> =
-      await tx.query('SELECT op, request_hash, receipt_jws, result, received_at FROM instruction WHERE partner_id = $1 AND jti = $2', [
-        partnerId,
-        jti,
-      ]);
+      await tx.query(
+        `SELECT op, request_hash, ${STORED_RECEIPT}, result, received_at FROM instruction WHERE partner_id = $1 AND jti = $2`,
+        [partnerId, jti],
+      );
     const original = rows[0];
     if (!original || original.request_hash !== hash) return idempotencyConflict(jti);
     return this.stored(partnerId, jti, original.op, hash, original.result, original.receipt_jws, new Date(original.received_at));
@@ -513,7 +513,7 @@ export class InstructionService {
       request_hash: string;
       result: AcceptedData;
     }> = await this.dataSource.query(
-      'SELECT jti, op, entry_id, receipt_jws, received_at, request_hash, result FROM instruction WHERE partner_id = $1 AND jti = $2',
+      `SELECT jti, op, entry_id, ${STORED_RECEIPT}, received_at, request_hash, result FROM instruction WHERE partner_id = $1 AND jti = $2`,
       [partnerId, jti],
     );
     const row = rows[0];

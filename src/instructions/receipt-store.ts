@@ -3,11 +3,19 @@ import type { DataSource } from 'typeorm';
 /**
  * Receipts of instructions applied in one statement (movement-statement.ts) are signed after the
  * commit, so that no receipt ever exists for an entry that did not commit, and stored here a few
- * milliseconds later, many per statement, off the request's path. Until a receipt is stored (or if
+ * milliseconds later, many per statement, off the request's path, in `instruction_receipt` (a row
+ * of their own: updating the instruction row would write the whole row again). Until a receipt is stored (or if
  * the hub stops before), whoever asks for it — a replay of the jti, a receipt look-up — gets it
  * signed again from the stored result with the instruction's time as iat: the same claims
  * (docs/protocol.md, "Receipts").
  */
+/**
+ * An instruction's stored receipt as a select-list item (`receipt_jws`) of a query on `instruction`:
+ * the one stored here after the commit, or the column the instruction's operation wrote with it.
+ */
+export const STORED_RECEIPT =
+  'coalesce(instruction.receipt_jws, (SELECT r.receipt_jws FROM instruction_receipt r WHERE r.partner_id = instruction.partner_id AND r.jti = instruction.jti)) AS receipt_jws';
+
 export class ReceiptStore {
   private pending: Array<{ partnerId: string; jti: string; receipt: string }> = [];
   private timer: NodeJS.Timeout | undefined;
@@ -38,9 +46,10 @@ export class ReceiptStore {
       this.flushing = this.flushing.then(() =>
         this.dataSource
           .query(
-            `UPDATE instruction SET receipt_jws = r.receipt
-             FROM unnest($1::text[], $2::text[], $3::text[]) AS r(partner_id, jti, receipt)
-             WHERE instruction.partner_id = r.partner_id AND instruction.jti = r.jti AND instruction.receipt_jws IS NULL`,
+            `INSERT INTO instruction_receipt (partner_id, jti, receipt_jws)
+             SELECT r.partner_id, r.jti, r.receipt FROM unnest($1::text[], $2::text[], $3::text[]) AS r(partner_id, jti, receipt)
+             WHERE EXISTS (SELECT 1 FROM instruction i WHERE i.partner_id = r.partner_id AND i.jti = r.jti AND i.receipt_jws IS NULL)
+             ON CONFLICT (partner_id, jti) DO NOTHING`,
             [batch.map((item) => item.partnerId), batch.map((item) => item.jti), batch.map((item) => item.receipt)],
           )
           .then(

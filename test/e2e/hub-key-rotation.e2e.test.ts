@@ -3,6 +3,7 @@ import pino from 'pino';
 import { hubJwks, PartnerClient, ReceiptVerificationError, verifyReceipt, type JwksGetter } from '@coalition-hub/partner-sdk';
 import { startHub, type Hub } from '../../src/app';
 import { loadConfig } from '../../src/config/config';
+import { STORED_RECEIPT } from '../../src/instructions/receipt-store';
 import { assertCliBuilt, runCli, type CliRun } from '../helpers/cli';
 import { HUB_ID, TestHub, type TestPartner } from '../helpers/test-hub';
 
@@ -144,7 +145,7 @@ describe('hub-key rotate, with hubs running and across a restart', () => {
 
   it('no longer verifies a receipt signed with a retired key', async () => {
     const [row]: Array<{ receipt_jws: string }> = await hub.hub.dataSource.query(
-      `SELECT receipt_jws FROM instruction WHERE partner_id = 'ACME' AND op = 'issue' ORDER BY received_at LIMIT 1`,
+      `SELECT ${STORED_RECEIPT} FROM instruction WHERE partner_id = 'ACME' AND op = 'issue' ORDER BY received_at LIMIT 1`,
     );
     await expect(verifyWith(hub.url, row!.receipt_jws)).rejects.toBeInstanceOf(ReceiptVerificationError);
   });

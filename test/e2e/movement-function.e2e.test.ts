@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { STORED_RECEIPT } from '../../src/instructions/receipt-store';
 import { TestHub, type TestPartner } from '../helpers/test-hub';
 import { queriesDuring } from './support/query-log';
 
@@ -171,7 +172,7 @@ test('answers a replay with the first receipt, signed again the same way if it i
   expect(again).toMatchObject({ ok: true, data: { replayed: true, receipt: first.data.receipt, entryId: first.data.entryId } });
   await oneStatement.hub.hub.services.instructions.flushReceipts();
   const [stored] = await oneStatement.hub.ownerQuery<{ receipt_jws: string }>(
-    `SELECT receipt_jws FROM instruction WHERE partner_id = 'ACME' AND jti = 'replayed-issue'`,
+    `SELECT ${STORED_RECEIPT} FROM instruction WHERE partner_id = 'ACME' AND jti = 'replayed-issue'`,
   );
   expect(stored!.receipt_jws).toBe(first.data.receipt);
   const fetched = await acme.fetchReceipt('replayed-issue');

@@ -157,13 +157,13 @@ describe('referrals', () => {
     await acme.client.enrollMember({ member: 'eve', emailHash: email('eve') });
     const ordinary = await queriesDuring(hub, () => acme.client.issuePoints({ member: 'eve', amount: '10', orderRef: 'eve-1' }));
     expect(ordinary.result.ok).toBe(true);
-    expect(ordinary.queries.filter((sql) => !sql.startsWith('UPDATE instruction SET receipt_jws'))).toEqual([
+    expect(ordinary.queries.filter((sql) => !sql.startsWith('INSERT INTO instruction_receipt'))).toEqual([
       expect.stringContaining('apply_cp_movement('),
     ]);
     // dan (referred by bob, no purchase yet): an issue without an order reference is no purchase and stays one statement;
     // a purchase is handed back by the function and pays the bonuses through the TypeScript path.
     const notAPurchase = await queriesDuring(hub, () => bolt.client.issuePoints({ member: 'dan', amount: '1' }));
-    expect(notAPurchase.queries.filter((sql) => !sql.startsWith('UPDATE instruction SET receipt_jws'))).toHaveLength(1);
+    expect(notAPurchase.queries.filter((sql) => !sql.startsWith('INSERT INTO instruction_receipt'))).toHaveLength(1);
     const purchase = await queriesDuring(hub, () => bolt.client.issuePoints({ member: 'dan', amount: '1', orderRef: 'dan-1' }));
     expect(purchase.result.ok).toBe(true);
     expect(purchase.queries.some((sql) => sql.includes('FROM referral WHERE referee_id'))).toBe(true);

@@ -1,5 +1,5 @@
 import { statementName } from '../../src/db/prepared';
-import { ReceiptStore } from '../../src/instructions/receipt-store';
+import { ReceiptStore, STORED_RECEIPT } from '../../src/instructions/receipt-store';
 import { TestHub, type TestPartner } from '../helpers/test-hub';
 import { queriesDuring } from './support/query-log';
 
@@ -60,7 +60,7 @@ test('an issue and a redemption are one statement each, their receipts stored af
   await hub.hub.services.instructions.flushReceipts();
   const issue = await queriesDuring(hub, () => acme.client.issuePoints({ member: 'm1', amount: '10' }));
   expect(issue.result.ok).toBe(true);
-  expect(issue.queries.filter((sql) => !sql.startsWith('UPDATE instruction SET receipt_jws'))).toEqual([
+  expect(issue.queries.filter((sql) => !sql.startsWith('INSERT INTO instruction_receipt'))).toEqual([
     expect.stringContaining('apply_cp_movement('),
   ]);
   const stored = await queriesDuring(hub, async () => {
@@ -71,20 +71,21 @@ test('an issue and a redemption are one statement each, their receipts stored af
   expect(stored.result.every((outcome) => outcome.ok)).toBe(true);
   expect(stored.queries.filter((sql) => sql.includes('apply_cp_movement('))).toHaveLength(3);
   const receipts = await hub.ownerQuery<{ receipt_jws: string | null }>(
-    `SELECT receipt_jws FROM instruction WHERE partner_id = 'ACME' AND op = 'redeem' ORDER BY received_at`,
+    `SELECT ${STORED_RECEIPT} FROM instruction WHERE partner_id = 'ACME' AND op = 'redeem' ORDER BY received_at`,
   );
   expect(receipts.map((row) => row.receipt_jws).sort()).toEqual(
     stored.result.map((outcome) => (outcome.ok ? outcome.data.receipt : null)).sort(),
   );
 });
 
-test('the receipt store writes the receipts waiting together in one statement, and only where none is stored', async () => {
+test('the receipt store writes the receipts waiting together in one statement, and only for stored instructions without one', async () => {
   const store = new ReceiptStore(hub.hub.dataSource, (error) => {
     throw error;
   });
   const [row] = await hub.ownerQuery<{ jti: string; receipt_jws: string }>(
-    `SELECT jti, receipt_jws FROM instruction WHERE op = 'redeem' LIMIT 1`,
+    `SELECT jti, ${STORED_RECEIPT} FROM instruction WHERE op = 'redeem' LIMIT 1`,
   );
+  const receiptsBefore = await hub.ownerQuery<{ n: number }>('SELECT count(*)::int AS n FROM instruction_receipt');
   const written = await queriesDuring(hub, async () => {
     store.add('ACME', row!.jti, 'another receipt');
     store.add('ACME', 'no-such-jti-1', 'x');
@@ -92,8 +93,10 @@ test('the receipt store writes the receipts waiting together in one statement, a
     await store.flush();
   });
   expect(written.queries).toHaveLength(1);
-  const [after] = await hub.ownerQuery<{ receipt_jws: string }>(`SELECT receipt_jws FROM instruction WHERE jti = $1`, [row!.jti]);
+  const [after] = await hub.ownerQuery<{ receipt_jws: string }>(`SELECT ${STORED_RECEIPT} FROM instruction WHERE jti = $1`, [row!.jti]);
   expect(after!.receipt_jws).toBe(row!.receipt_jws);
+  // Nothing for the jtis that name no instruction: the count is unchanged.
+  expect(await hub.ownerQuery('SELECT count(*)::int AS n FROM instruction_receipt')).toEqual(receiptsBefore);
 });
 
 describe('through the TypeScript operations (LEDGER_ONE_STATEMENT=off)', () => {
