@@ -176,8 +176,17 @@ function measureOf(kind: MeasureKind, driven: Driven): Measure {
   };
 }
 
-const typenameIs = (expected: string) => (status: number, body: string) =>
-  status === 200 && body.includes(`"__typename":"${expected}"`) ? { ok: 1, failed: 0 } : { ok: 0, failed: 1 };
+/** The first few failures of the run in progress (an unexpected answer, a request error), printed under its line. */
+let failureSamples: string[] = [];
+const sampleFailure = (sample: string) => {
+  if (failureSamples.length < 3) failureSamples.push(sample.replace(/\s+/g, ' ').slice(0, 300));
+};
+
+const typenameIs = (expected: string) => (status: number, body: string) => {
+  if (status === 200 && body.includes(`"__typename":"${expected}"`)) return { ok: 1, failed: 0 };
+  sampleFailure(`HTTP ${status}: ${body}`);
+  return { ok: 0, failed: 1 };
+};
 
 /** Enough pre-signed instructions for a run at twice the last rate (or `guess` per second the first time). */
 function capacity(fixture: Fixture, kind: MeasureKind, seconds: number, guess: number): number {
@@ -203,7 +212,7 @@ async function singleInstructions(
     // At a given load, evenly paced (bench/paced.ts): autocannon's rate sends each second's share in a burst.
     const run = await paced(
       `${fixture.hub.url}/graphql`,
-      { rate: overallRate, seconds: options.seconds, connections: options.connections },
+      { rate: overallRate, seconds: options.seconds, connections: options.connections, onError: (error) => sampleFailure(String(error)) },
       nextBody,
       check,
     );
@@ -344,9 +353,11 @@ async function round(fixture: Fixture, pgbenchUrl: string, options: CompareOptio
     console.log(`  ${formatLine('pgbench', measure, undefined, measure.note)}`);
   };
   const hub = async (run: () => Promise<Measure>) => {
+    failureSamples = [];
     const measure = await run();
     sequence.push(measure);
     console.log(`  ${formatLine(measure.kind, measure, undefined, measure.note)}`);
+    for (const sample of failureSamples) console.log(`      failure: ${sample}`);
     // Calls still in flight when the client stopped (a batch takes seconds) finish before the next run.
     const waited = await waitForQuietHub(fixture.hub.databaseUrl);
     if (waited >= 1) progress(`${label}: waited ${waited.toFixed(1)} s for the hub's calls still running after ${measure.kind}`);

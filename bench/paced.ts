@@ -25,7 +25,7 @@ export interface PacedResult {
 
 export async function paced(
   url: string,
-  options: { rate: number; seconds: number; connections: number },
+  options: { rate: number; seconds: number; connections: number; onError?: (error: unknown) => void },
   next: () => { body: string; headers?: Record<string, string> } | undefined,
   check: (status: number, body: string) => { ok: number; failed: number },
 ): Promise<PacedResult> {
@@ -53,7 +53,8 @@ export async function paced(
           ok += outcome.ok;
           failed += outcome.failed;
         },
-        () => {
+        (error: unknown) => {
+          options.onError?.(error);
           latencies.push(performance.now() - due);
           timed.push([Math.floor((due - start) / 1000), performance.now() - due]);
           failed += 1;
