@@ -1,4 +1,5 @@
 import { BurstyRateLimiter, RateLimiterMemory, RateLimiterPostgres, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { processTime } from './clock';
 
 /**
  * Rate limits per partner (signed instructions, counted once the signature is verified) and per
@@ -63,7 +64,74 @@ function counter(store: CounterStore, keyPrefix: string, points: number, duratio
 function limiter(store: CounterStore, name: string, limit: RateLimit): Limiter | undefined {
   if (limit.perSecond <= 0) return undefined;
   const steady = counter(store, name, limit.perSecond, 1);
-  return limit.burst > 0 ? new BurstyRateLimiter(steady, counter(store, `${name}-burst`, limit.burst, BURST_WINDOW_SECONDS)) : steady;
+  const bursty =
+    limit.burst > 0 ? new BurstyRateLimiter(steady, counter(store, `${name}-burst`, limit.burst, BURST_WINDOW_SECONDS)) : steady;
+  const chunk = Math.floor(limit.perSecond / LEASE_DIVISOR);
+  return store === 'memory' || chunk < 2 ? bursty : new LeasedLimiter(steady, bursty, chunk);
+}
+
+/** An instance leases a tenth of a partner's per-second budget at a time. */
+const LEASE_DIVISOR = 10;
+
+/**
+ * A shared per-second budget spent from leases (docs/observability.md, "Rate limits"): instead of
+ * one counting statement per instruction, this instance takes `chunk` points of the partner's
+ * current window from the shared counter in one statement and spends them from memory until they
+ * are gone (then it takes another) or the window ends. Leases come out of the shared count, so all
+ * instances together never admit more than the budget; points leased and not spent by the
+ * window's end are lost to that window. A chunk is taken only when it fits in what the counter
+ * says is left; otherwise, and once the steady budget is spent, instructions are counted one by
+ * one against the whole limit (steady, then burst), exactly as without leases. Concurrent
+ * instructions of one partner wait for the same lease rather than each taking one.
+ */
+export class LeasedLimiter implements Limiter {
+  private readonly leases = new Map<string, { left: number; until: number; last: boolean }>();
+  private readonly taking = new Map<string, Promise<void>>();
+
+  constructor(
+    private readonly steady: RateLimiterAbstract,
+    private readonly whole: Limiter,
+    private readonly chunk: number,
+  ) {}
+
+  async consume(key: string, points = 1): Promise<unknown> {
+    if (points !== 1) return this.whole.consume(key, points);
+    for (;;) {
+      const lease = this.leases.get(key);
+      const current = lease !== undefined && lease.until > processTime.ms();
+      if (current && lease.left > 0) {
+        lease.left -= 1;
+        return undefined;
+      }
+      // No chunk fits in this window any more: one by one until it ends.
+      if (current && lease.last) return this.whole.consume(key, points);
+      await (this.taking.get(key) ?? this.take(key));
+    }
+  }
+
+  /** Takes a chunk of the key's current window if the shared counter has room for it; otherwise marks the window as counted one by one. */
+  private take(key: string): Promise<void> {
+    const taken = (async () => {
+      try {
+        const seen = await this.steady.get(key);
+        const left = seen ? seen.remainingPoints : this.steady.points;
+        if (left >= this.chunk) {
+          const result = await this.steady.consume(key, this.chunk);
+          this.leases.set(key, { left: this.chunk, until: processTime.ms() + result.msBeforeNext, last: false });
+        } else {
+          this.leases.set(key, { left: 0, until: processTime.ms() + (seen?.msBeforeNext ?? 1000), last: true });
+        }
+      } catch (refusal) {
+        if (!(refusal instanceof RateLimiterRes)) throw refusal;
+        // Another instance took the room first: one by one until the window ends.
+        this.leases.set(key, { left: 0, until: processTime.ms() + refusal.msBeforeNext, last: true });
+      } finally {
+        this.taking.delete(key);
+      }
+    })();
+    this.taking.set(key, taken);
+    return taken;
+  }
 }
 
 /** Seconds until the key may try again, or undefined when this request is within its limit. */
