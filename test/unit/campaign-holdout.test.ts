@@ -1,9 +1,11 @@
 import { evaluate, type CampaignState, type MemberFacts } from '../../src/engine/evaluate';
 import { holdoutPosition, isHeldOut } from '../../src/engine/holdout';
+import { versusHoldout } from '../../src/kpis/campaign-results';
 
 /**
  * Campaign holdout groups (docs/loyalty-engine.md, "Holdout"): who is held out (a pure function of the
- * campaign and member ids) and what the evaluation does with a held-out member.
+ * campaign and member ids), what the evaluation does with a held-out member, and the results' ratio
+ * against the holdout (docs/kpis.md, "Campaign results").
  */
 
 const CAMPAIGN = '0b7c6a2e-5d1f-4c3a-9e8b-2f4a6c8e0d1b';
@@ -11,8 +13,7 @@ const OTHER_CAMPAIGN = '5e2d8c41-9a7b-4f63-b1d0-3c5e7a9b2d4f';
 const MEMBER = '7f3e9a10-2b4c-4d6e-8f01-a2b3c4d5e6f7';
 
 /** N distinct member ids, as the hub writes them (lowercase UUID text). */
-const members = (n: number) =>
-  Array.from({ length: n }, (_, i) => `00000000-0000-4000-8000-${i.toString(16).padStart(12, '0')}`);
+const members = (n: number) => Array.from({ length: n }, (_, i) => `00000000-0000-4000-8000-${i.toString(16).padStart(12, '0')}`);
 
 describe('who a campaign holds out', () => {
   it('is fixed by the ids alone: pinned values, so that another process or a later release decides the same', () => {
@@ -127,7 +128,17 @@ describe('evaluating an activity of a held-out member', () => {
     ]);
     expect(result.heldOut).toEqual([{ campaignId: 'c1', version: 1 }]);
     // An exclusive campaign the member has already had applied blocks a held-out one: it would not have applied.
-    const blocked = ok(evaluate(purchase, [rule], [{ ...exclusive, heldOut: false }, { ...other, heldOut: true }], facts));
+    const blocked = ok(
+      evaluate(
+        purchase,
+        [rule],
+        [
+          { ...exclusive, heldOut: false },
+          { ...other, heldOut: true },
+        ],
+        facts,
+      ),
+    );
     expect(blocked.heldOut).toEqual([]);
   });
 
@@ -147,11 +158,22 @@ describe('evaluating an activity of a held-out member', () => {
     // Not its trigger, outside its target, or nothing to multiply: it would not have applied.
     const action = { kind: 'action', partnerId: 'cafe', at, action: 'review' } as const;
     expect(ok(evaluate(action, [], [campaign({ heldOut: true })], facts)).heldOut).toEqual([]);
-    expect(ok(evaluate(purchase, [rule], [campaign({ heldOut: true, target: { kind: 'tiers', tiers: ['Gold'] } })], facts)).heldOut).toEqual(
-      [],
-    );
+    expect(
+      ok(evaluate(purchase, [rule], [campaign({ heldOut: true, target: { kind: 'tiers', tiers: ['Gold'] } })], facts)).heldOut,
+    ).toEqual([]);
     const multiplier = campaign({ kind: 'multiplier', multiplier: '2', bonusPoints: null, heldOut: true });
     expect(ok(evaluate(purchase, [], [multiplier], facts)).heldOut).toEqual([]);
     expect(ok(evaluate(purchase, [rule], [multiplier], facts)).heldOut).toEqual([{ campaignId: 'c1', version: 1 }]);
+  });
+});
+
+describe('incremental purchases per member against the holdout', () => {
+  it('is Pr/Nr − Ph/Nh as one exact ratio (Pr·Nh − Ph·Nr) / (Nr·Nh)', () => {
+    // 7 purchases by 3 members reached, 2 by 2 held out: 7/3 − 1 = 4/3.
+    expect(versusHoldout(7n, 3n, 2n, 2n)).toEqual({ numerator: '8', denominator: '6', value: '1.333333' });
+    // The holdout bought more: negative.
+    expect(versusHoldout(1n, 2n, 3n, 2n)).toEqual({ numerator: '-4', denominator: '4', value: '-1.000000' });
+    // No member held out yet: no value.
+    expect(versusHoldout(4n, 2n, 0n, 0n)).toEqual({ numerator: '0', denominator: '0', value: null });
   });
 });
