@@ -68,6 +68,7 @@ function rulesAndCampaigns(partnerId: string, start: Date): { rules: EarnRuleVer
     moneyCapMinor: null,
     moneyUsedMinor: 0n,
     strict: false,
+    heldOut: false,
   }));
   return { rules, campaigns };
 }

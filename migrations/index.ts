@@ -31,6 +31,7 @@ import { EngineEvents1732830000000 } from './1732830000000-engine-events';
 import { BatchOutcomes1732870000000 } from './1732870000000-batch-outcomes';
 import { InstructionReceipts1732870001000 } from './1732870001000-instruction-receipts';
 import { KpiRollups1732800000000 } from './1732800000000-kpi-rollups';
+import { CampaignHoldout1732860000000 } from './1732860000000-campaign-holdout';
 
 /** Every migration in order. Never edit one that has landed: add a new one. */
 export const migrations = [
@@ -65,6 +66,7 @@ export const migrations = [
   CampaignUsageShards1732820000000,
   EngineEvents1732830000000,
   KpiRollups1732800000000,
+  CampaignHoldout1732860000000,
   BatchOutcomes1732870000000,
   InstructionReceipts1732870001000,
 ];

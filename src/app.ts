@@ -70,6 +70,7 @@ import { FundingService } from './settlement/funding.service';
 import { FundingResolver } from './graphql/resolvers/funding.resolver';
 import { LiabilityResolver } from './graphql/resolvers/liability.resolver';
 import { KpiResolver } from './graphql/resolvers/kpi.resolver';
+import { CampaignResultsService } from './kpis/campaign-results';
 import { KpiService } from './kpis/kpi.service';
 import { observeJob } from './common/jobs';
 import { HubKeyResolver } from './graphql/resolvers/hub-key.resolver';
@@ -293,7 +294,13 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
         new MemberReferralResolver(referrals),
         new EngineResolver(new EngineConfigService(dataSource, clock)),
         new StampCardResolver(stampCards),
-        new KpiResolver(new KpiService(readDataSource, metrics), dataSource, clock, refreshKpisNow),
+        new KpiResolver(
+          new KpiService(readDataSource, metrics),
+          new CampaignResultsService(readDataSource),
+          dataSource,
+          clock,
+          refreshKpisNow,
+        ),
         new MemberStampCardResolver(),
       ],
       // Federation (docs/federation.md): other subgraphs reach members and partners as their direct queries do.

@@ -214,6 +214,8 @@ async function applyEarn(
           .filter((c) => c.source.kind === 'rule')
           .reduce((sum, c) => sum + c.points, 0n)
           .toString(),
+        // Campaigns that held the member out where they would have applied (docs/loyalty-engine.md, "Holdout").
+        ...(evaluation.heldOut.length > 0 ? { heldOut: evaluation.heldOut } : {}),
       }),
       ...usageParameters(targets.memberId, contributions, [day, month], budgeted),
     ],

@@ -6,6 +6,7 @@ import { ErrorCode, fail } from '../common/errors';
 import type { OpError } from '../common/op-errors';
 import { newId } from '../common/ids';
 import { withTransaction } from '../db/with-transaction';
+import { isHeldOut } from './holdout';
 import { ACTION_KINDS, type ActionKind, type CampaignState, type CampaignTarget, type EarnRuleVersion } from './evaluate';
 
 /** What a partner (or the operator) sets for one earn rule: a new version of it (docs/loyalty-engine.md). */
@@ -53,6 +54,8 @@ export interface CampaignInput {
   pointsCap?: bigint | null;
   moneyCapMinor?: bigint | null;
   strict?: boolean | null;
+  /** The share of members the campaign holds out (src/engine/holdout.ts), a decimal from 0 (default) to 0.5. */
+  holdoutShare?: string | null;
 }
 
 export interface CampaignRow {
@@ -77,10 +80,13 @@ export interface CampaignRow {
   moneyCapMinor: bigint | null;
   moneyUsedMinor: bigint;
   strict: boolean;
+  holdoutShare: string;
   createdAt: Date;
 }
 
 const CODE = /^[A-Za-z0-9_.-]{1,64}$/;
+/** The largest holdout share a campaign may have (docs/loyalty-engine.md, "Holdout"). */
+export const MAX_HOLDOUT_SHARE = '0.5';
 const BACKDATE_TOLERANCE_MS = 60_000;
 const invalid = (message: string) => fail(ErrorCode.INVALID_INPUT, message);
 const big = (value: string | null): bigint | null => (value === null ? null : BigInt(value));
@@ -139,7 +145,7 @@ const CAMPAIGN_COLUMNS = `c.id::text, c.version, c.name, c.kind, c.multiplier::t
   c.target_kind, c.target_tiers, c.stacking, c.priority, c.per_member_limit, c.points_cap::text, c.money_cap_minor::text,
   (c.points_used + coalesce((SELECT sum(u.points) FROM campaign_usage u WHERE u.campaign_id = c.id), 0))::text AS points_used,
   (c.money_used_minor + coalesce((SELECT sum(u.money_minor) FROM campaign_usage u WHERE u.campaign_id = c.id), 0))::text AS money_used_minor,
-  c.strict, c.created_at,
+  c.strict, c.holdout_share::text, c.created_at,
   (SELECT json_agg(json_build_object('partnerId', p.partner_id, 'share', p.share::text) ORDER BY p.partner_id) FROM campaign_partner p WHERE p.campaign_id = c.id) AS funders`;
 
 interface CampaignTableRow {
@@ -163,6 +169,7 @@ interface CampaignTableRow {
   money_cap_minor: string | null;
   money_used_minor: string;
   strict: boolean;
+  holdout_share: string;
   created_at: Date;
   funders: Array<{ partnerId: string; share: string }>;
 }
@@ -189,6 +196,7 @@ const toCampaign = (row: CampaignTableRow): CampaignRow => ({
   moneyCapMinor: big(row.money_cap_minor),
   moneyUsedMinor: BigInt(row.money_used_minor),
   strict: row.strict,
+  holdoutShare: decimalText(row.holdout_share),
   createdAt: row.created_at,
 });
 
@@ -293,8 +301,8 @@ export class EngineConfigService {
       }
       await tx.query(
         `INSERT INTO campaign (id, name, kind, multiplier, bonus_points, trigger, starts_at, ends_at, time_zone, target_kind, target_tiers, stacking,
-           priority, per_member_limit, points_cap, money_cap_minor, strict, created_by, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
+           priority, per_member_limit, points_cap, money_cap_minor, strict, created_by, created_at, holdout_share)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`,
         [
           id,
           input.name,
@@ -315,6 +323,7 @@ export class EngineConfigService {
           input.strict ?? false,
           createdBy,
           this.clock.now(),
+          checked.holdoutShare,
         ],
       );
       await tx.query(
@@ -405,7 +414,7 @@ function checkRule(input: EarnRuleInput):
   return { pointsPerUnit: null, unitMinor: null, category: null, sku: null, action: input.action as ActionKind, points: input.points };
 }
 
-function checkCampaign(input: CampaignInput): string | { startsAt: Date; endsAt: Date } {
+function checkCampaign(input: CampaignInput): string | { startsAt: Date; endsAt: Date; holdoutShare: string } {
   if (input.name.trim() === '' || input.name.length > 200) return 'name: 1 to 200 characters';
   if (input.kind === 'multiplier') {
     const multiplier = parseDecimal(input.multiplier);
@@ -438,7 +447,11 @@ function checkCampaign(input: CampaignInput): string | { startsAt: Date; endsAt:
   if (input.perMemberLimit !== null && input.perMemberLimit !== undefined && input.perMemberLimit < 1) return 'perMemberLimit: at least 1';
   if (input.pointsCap !== null && input.pointsCap !== undefined && input.pointsCap < 0n) return 'pointsCap is not negative';
   if (input.moneyCapMinor !== null && input.moneyCapMinor !== undefined && input.moneyCapMinor < 0n) return 'moneyCapMinor is not negative';
-  return { startsAt: starts.toJSDate(), endsAt: ends.toJSDate() };
+  const holdout = parseDecimal(input.holdoutShare ?? '0');
+  if (!holdout || holdout.greaterThan(MAX_HOLDOUT_SHARE)) {
+    return `holdoutShare: a decimal from 0 to ${MAX_HOLDOUT_SHARE} (the share of members left out to compare with), e.g. "0.1"`;
+  }
+  return { startsAt: starts.toJSDate(), endsAt: ends.toJSDate(), holdoutShare: decimalText(holdout) };
 }
 
 /** Inside an activity's transaction: the partner's rules in force at `at`, as evaluate takes them. */
@@ -458,7 +471,8 @@ export async function declaredCategories(tx: Pick<EntityManager, 'query'>, partn
 
 /**
  * The campaigns in scope of an activity at `partnerId` (its trigger, window open at `at`), with
- * what the member has had of each and each funder's issue price now. The rows of those with a budget
+ * what the member has had of each, each funder's issue price now, and whether the campaign holds the
+ * member out (src/engine/holdout.ts). The rows of those with a budget
  * are locked (in id order) so that budgets are consumed one activity after the other; the others are
  * not locked at all. The caller holds the member's wallet already (the global lock order: wallets,
  * then budgets, then funding rows).
@@ -518,6 +532,7 @@ export async function campaignsInScope(
       moneyCapMinor: campaign.moneyCapMinor,
       moneyUsedMinor: campaign.moneyUsedMinor,
       strict: campaign.strict,
+      heldOut: isHeldOut(campaign.id, memberId, campaign.holdoutShare),
     };
   });
 }

@@ -8,7 +8,8 @@ import { Exact } from '../common/decimal';
  *
  * Order: earn rules → tier multiplier → campaigns by priority (respecting stacking) → per-member
  * caps → campaign budgets. Every contribution is computed exactly (decimal.js) and floored to
- * whole points on its own.
+ * whole points on its own. A campaign that holds the member out (`heldOut`) awards nothing and
+ * is listed in `heldOut` when it would have applied.
  */
 
 export const ACTION_KINDS = ['signup', 'profile_completed', 'review', 'referral_qualified', 'engagement'] as const;
@@ -73,6 +74,18 @@ export interface CampaignState {
   moneyUsedMinor: bigint;
   /** Over budget: refuse the whole activity (CampaignBudgetExhausted) instead of leaving the campaign out. */
   strict: boolean;
+  /**
+   * The member is in the campaign's holdout group (src/engine/holdout.ts): the campaign awards it
+   * nothing, uses none of its budget and does not keep other campaigns from stacking, as if it did
+   * not exist; where it would have applied, the evaluation lists it in `heldOut`.
+   */
+  heldOut: boolean;
+}
+
+/** A campaign that would have applied to the activity had it not held the member out. */
+export interface HeldOutCampaign {
+  campaignId: string;
+  version: number;
 }
 
 export interface MemberFacts {
@@ -100,7 +113,7 @@ export interface Contribution {
 }
 
 export type Evaluation =
-  | { ok: true; contributions: Contribution[]; notes: string[]; total: bigint }
+  | { ok: true; contributions: Contribution[]; notes: string[]; total: bigint; heldOut: HeldOutCampaign[] }
   | { ok: false; code: 'CAMPAIGN_BUDGET_EXHAUSTED'; campaignId: string; message: string };
 
 /**
@@ -236,6 +249,7 @@ export function evaluate(
   const trigger = activity.kind === 'purchase' ? 'purchase' : activity.action;
   const campaigns = [...campaignStates].sort((a, b) => b.priority - a.priority || byId(a.campaignId, b.campaignId));
   const awarded: Array<{ campaign: CampaignState; parts: Contribution[] }> = [];
+  const withheld: Array<{ campaign: CampaignState; parts: Contribution[] }> = [];
   for (const campaign of campaigns) {
     if (campaign.trigger !== trigger) continue;
     if (!campaign.funders.some((funder) => funder.partnerId === activity.partnerId)) continue;
@@ -260,7 +274,9 @@ export function evaluate(
         fundingPartnerId: funder.partnerId,
         moneyMinor: 0n,
       }));
-    awarded.push({ campaign, parts });
+    // A held-out member: the campaign is left out here, so it neither awards nor keeps others from stacking.
+    if (campaign.heldOut) withheld.push({ campaign, parts });
+    else awarded.push({ campaign, parts });
   }
 
   // 4. Per-member caps: each rule's points per day and month, each campaign's awards per member.
@@ -286,19 +302,13 @@ export function evaluate(
 
   // 5. Campaign budgets, points and money (money at each funder's issue price), exactly to the cap.
   for (const { campaign, parts } of kept) {
-    let pointsLeft = campaign.pointsCap === null ? null : campaign.pointsCap - campaign.pointsUsed;
-    let moneyLeft = campaign.moneyCapMinor === null ? null : campaign.moneyCapMinor - campaign.moneyUsedMinor;
+    const fitted = withinBudget(campaign, parts);
     let trimmed = false;
-    for (const part of parts) {
-      const funder = campaign.funders.find((f) => f.partnerId === part.fundingPartnerId)!;
-      let points = part.points;
-      if (pointsLeft !== null) points = minBig(points, pointsLeft < 0n ? 0n : pointsLeft);
-      if (moneyLeft !== null) points = pointsWithinMoney(points, funder.issuePrice, moneyLeft);
+    for (const [index, part] of parts.entries()) {
+      const { points, moneyMinor } = fitted[index]!;
       if (points < part.points) trimmed = true;
       part.points = points;
-      part.moneyMinor = moneyOf(points, funder.issuePrice);
-      if (pointsLeft !== null) pointsLeft -= points;
-      if (moneyLeft !== null) moneyLeft -= part.moneyMinor;
+      part.moneyMinor = moneyMinor;
     }
     if (trimmed && campaign.strict) {
       return {
@@ -313,8 +323,33 @@ export function evaluate(
     contributions.push(...parts);
   }
 
+  // Held out: listed where the campaign would have awarded points (some left after flooring and within its
+  // budget); it consumes nothing, so it never refuses an activity either, strict or not.
+  const heldOut: HeldOutCampaign[] = [];
+  for (const { campaign, parts } of withheld) {
+    if (withinBudget(campaign, parts).every((part) => part.points === 0n)) continue;
+    heldOut.push({ campaignId: campaign.campaignId, version: campaign.version });
+    notes.push(`${campaign.name}: not applied, the member is in its holdout group`);
+  }
+
   const positive = contributions.filter((contribution) => contribution.points > 0n);
-  return { ok: true, contributions: positive, notes, total: positive.reduce((sum, c) => sum + c.points, 0n) };
+  return { ok: true, contributions: positive, notes, total: positive.reduce((sum, c) => sum + c.points, 0n), heldOut };
+}
+
+/** What each part of a campaign's award keeps within what is left of its points and money budget, in order. */
+function withinBudget(campaign: CampaignState, parts: readonly Contribution[]): Array<{ points: bigint; moneyMinor: bigint }> {
+  let pointsLeft = campaign.pointsCap === null ? null : campaign.pointsCap - campaign.pointsUsed;
+  let moneyLeft = campaign.moneyCapMinor === null ? null : campaign.moneyCapMinor - campaign.moneyUsedMinor;
+  return parts.map((part) => {
+    const funder = campaign.funders.find((f) => f.partnerId === part.fundingPartnerId)!;
+    let points = part.points;
+    if (pointsLeft !== null) points = minBig(points, pointsLeft < 0n ? 0n : pointsLeft);
+    if (moneyLeft !== null) points = pointsWithinMoney(points, funder.issuePrice, moneyLeft);
+    const moneyMinor = moneyOf(points, funder.issuePrice);
+    if (pointsLeft !== null) pointsLeft -= points;
+    if (moneyLeft !== null) moneyLeft -= moneyMinor;
+    return { points, moneyMinor };
+  });
 }
 
 /**

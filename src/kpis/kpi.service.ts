@@ -2,7 +2,6 @@ import Decimal from 'decimal.js';
 import type { DataSource } from 'typeorm';
 import { Exact } from '../common/decimal';
 import { ErrorCode, fail, isDomainError } from '../common/errors';
-import { readCursor, toConnection, type Connection, type Page } from '../ledger/ledger-query.service';
 import type { OpError } from '../common/op-errors';
 import { settingsAt, type KpiSettings } from './kpi-settings';
 import { BURN_TYPES, EARN_TYPES, utcDay } from './rollups';
@@ -99,7 +98,7 @@ function monthIndex(text: string): number | null {
 
 const monthText = (index: number): string =>
   `${String(Math.floor(index / 12)).padStart(4, '0')}-${String((index % 12) + 1).padStart(2, '0')}`;
-const monthStart = (index: number): string => `${monthText(index)}-01`;
+export const monthStart = (index: number): string => `${monthText(index)}-01`;
 
 export function ratio(numerator: bigint | number | string, denominator: bigint | number | string): Ratio {
   const n = new Exact(numerator.toString());
@@ -151,47 +150,6 @@ export class KpiService {
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     this.observer?.kpiQuery(query.partnerId === null ? 'coalition' : 'partner', 'code' in outcome ? outcome.code : 'ok', seconds);
     return outcome;
-  }
-
-  /**
-   * Campaign results (docs/kpis.md, "Campaign results"): the campaigns of the scope running in the
-   * period, by id, with what they awarded up to asOf and the purchases of the members they reached,
-   * during the campaign and in the equal period before it.
-   */
-  async campaigns(query: KpiQuery, page: Page, now: Date): Promise<Connection<KpiCampaign> | OpError<'kpis'>> {
-    const checked = checkPeriod(query, now);
-    if (isDomainError(checked)) return checked;
-    const after = readCursor(page.after, UUID_CURSOR);
-    return this.dataSource.transaction('REPEATABLE READ', async (tx) => {
-      await tx.query('SET TRANSACTION READ ONLY');
-      if (query.partnerId !== null) {
-        const [known]: unknown[] = await tx.query('SELECT 1 FROM partner WHERE id = $1', [query.partnerId]);
-        if (!known) return fail(ErrorCode.UNKNOWN_PARTNER, `no partner ${query.partnerId}`);
-      }
-      const end = Math.min(checked.last, checked.asOfMonth) + 1;
-      const rows: CampaignFigures[] = await tx.query(CAMPAIGNS_SQL, [
-        query.partnerId,
-        query.asOf,
-        monthStart(checked.first),
-        monthStart(end),
-        after,
-        page.first + 1,
-      ]);
-      const campaigns = rows.map((row): KpiCampaign => ({
-        campaignId: row.id,
-        name: row.name,
-        startsAt: row.starts_at,
-        endsAt: row.ends_at,
-        membersReached: row.reached,
-        pointsAwarded: row.points,
-        pointsCap: row.points_cap,
-        budgetUsed: row.points_cap === null ? null : ratio(row.points, row.points_cap),
-        purchasesDuring: row.during,
-        purchasesBefore: row.before,
-        incrementalPurchasesPerMember: ratio(BigInt(row.during) - BigInt(row.before), row.reached),
-      }));
-      return toConnection(campaigns, page, (campaign) => campaign.campaignId);
-    });
   }
 
   private async compute(query: KpiQuery, now: Date): Promise<Kpis | OpError<'kpis'>> {
@@ -251,7 +209,7 @@ export class KpiService {
 }
 
 /** The period and asOf, checked: months since year 0 of the first and last month, and of asOf's month. */
-function checkPeriod(query: KpiQuery, now: Date): { first: number; last: number; asOfMonth: number } | OpError<'kpis'> {
+export function checkPeriod(query: KpiQuery, now: Date): { first: number; last: number; asOfMonth: number } | OpError<'kpis'> {
   const first = monthIndex(query.from);
   const last = monthIndex(query.to);
   if (first === null || last === null) return fail(ErrorCode.INVALID_INPUT, 'period months are YYYY-MM');
@@ -264,75 +222,6 @@ function checkPeriod(query: KpiQuery, now: Date): { first: number; last: number;
   if (first > asOfMonth) return fail(ErrorCode.INVALID_INPUT, 'the period starts after asOf');
   return { first, last, asOfMonth };
 }
-
-const UUID_CURSOR = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
-export interface KpiCampaign {
-  campaignId: string;
-  name: string;
-  startsAt: Date;
-  /** Its end, or asOf when it was still running then. */
-  endsAt: Date;
-  membersReached: number;
-  pointsAwarded: string;
-  pointsCap: string | null;
-  budgetUsed: Ratio | null;
-  purchasesDuring: string;
-  purchasesBefore: string;
-  incrementalPurchasesPerMember: Ratio;
-}
-
-interface CampaignFigures {
-  id: string;
-  name: string;
-  starts_at: Date;
-  ends_at: Date;
-  points_cap: string | null;
-  reached: number;
-  points: string;
-  during: string;
-  before: string;
-}
-
-/**
- * $1 partner (null: coalition), $2 asOf, $3 period start, $4 first month after it, $5 after this campaign id, $6 page size + 1.
- * Awards are the campaign's contributions recorded on activities (at the partner, for a partner) up to asOf;
- * purchases are those of the members reached, at the partner (coalition: at the campaign's partners).
- */
-const CAMPAIGNS_SQL = `
-WITH c AS (
-  SELECT id, name, starts_at, least(ends_at, $2) AS ends_at, points_cap
-    FROM campaign
-   WHERE starts_at <= $2 AND starts_at < $4::date::timestamp AT TIME ZONE 'UTC' AND ends_at > $3::date::timestamp AT TIME ZONE 'UTC'
-     AND ($1::text IS NULL OR id IN (SELECT campaign_id FROM campaign_partner WHERE partner_id = $1))
-     AND ($5::uuid IS NULL OR id > $5::uuid)
-   ORDER BY id LIMIT $6
-),
-awards AS (
-  SELECT c.id AS campaign_id, a.member_id, (x->>'points')::bigint AS points
-    FROM c JOIN activity a ON a.recorded_at >= c.starts_at AND a.recorded_at <= c.ends_at AND a.kind IN ('purchase', 'action')
-    CROSS JOIN LATERAL jsonb_array_elements(a.detail->'contributions') x
-   WHERE ($1::text IS NULL OR a.partner_id = $1) AND x->>'source' = 'campaign' AND x->>'sourceId' = c.id::text
-),
-reached AS (
-  SELECT DISTINCT campaign_id, member_id FROM awards
-),
-bought AS (
-  SELECT r.campaign_id,
-         count(*) FILTER (WHERE a.recorded_at >= c.starts_at) AS during,
-         count(*) FILTER (WHERE a.recorded_at < c.starts_at) AS before
-    FROM reached r JOIN c ON c.id = r.campaign_id
-    JOIN activity a ON a.member_id = r.member_id AND a.kind = 'purchase'
-     AND a.recorded_at >= c.starts_at - (c.ends_at - c.starts_at) AND a.recorded_at <= c.ends_at
-     AND (CASE WHEN $1::text IS NULL THEN a.partner_id IN (SELECT partner_id FROM campaign_partner WHERE campaign_id = c.id) ELSE a.partner_id = $1 END)
-   GROUP BY r.campaign_id
-)
-SELECT c.id, c.name, c.starts_at, c.ends_at, c.points_cap::text,
-       (SELECT count(*)::int FROM reached r WHERE r.campaign_id = c.id) AS reached,
-       (SELECT coalesce(sum(points), 0)::text FROM awards w WHERE w.campaign_id = c.id) AS points,
-       coalesce(b.during, 0)::text AS during, coalesce(b.before, 0)::text AS before
-  FROM c LEFT JOIN bought b ON b.campaign_id = c.id
- ORDER BY c.id`;
 
 function shape(
   query: KpiQuery,

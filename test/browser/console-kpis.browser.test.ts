@@ -45,7 +45,8 @@ const KPIS = `query($scope: KpiScopeInput!, $period: KpiPeriodInput!, $asOf: Dat
 const CAMPAIGNS = `query($scope: KpiScopeInput!, $period: KpiPeriodInput!, $asOf: DateTimeISO) {
   kpiCampaigns(scope: $scope, period: $period, asOf: $asOf) {
     __typename ... on KpiCampaignConnection { edges { node { name membersReached pointsAwarded purchasesDuring purchasesBefore
-      budgetUsed { value } pointsCap incrementalPurchasesPerMember { value } } } }
+      budgetUsed { value } pointsCap incrementalPurchasesPerMember { value }
+      holdoutShare holdoutMembers holdoutPurchasesDuring incrementalPurchasesPerMemberVsHoldout { value } } } }
   }
 }`;
 
@@ -259,6 +260,9 @@ describeWithBrowser('the KPI dashboards in Chromium', () => {
         count(c.purchasesDuring),
         count(c.purchasesBefore),
         fixed(c.incrementalPurchasesPerMember.value, 2),
+        c.incrementalPurchasesPerMemberVsHoldout ? `${count(c.holdoutMembers)} (${pct(c.holdoutShare)})` : 'no holdout',
+        c.incrementalPurchasesPerMemberVsHoldout ? count(c.holdoutPurchasesDuring) : '—',
+        c.incrementalPurchasesPerMemberVsHoldout ? fixed(c.incrementalPurchasesPerMemberVsHoldout.value, 2) : '—',
       ]),
     );
     await page.screenshot({ path: join(ARTIFACTS, 'operator-kpis-acme.png'), fullPage: true });

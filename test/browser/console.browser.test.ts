@@ -269,6 +269,11 @@ describeWithBrowser('the consoles in Chromium', () => {
     await page.getByRole('table', { name: "CAFE's earn rules" }).waitFor();
     await page.getByLabel('Name').fill('Console double week');
     await page.getByLabel('Multiplier').fill('2');
+    // A holdout share above 0.5: the hub's InvalidInput is shown, and nothing is created.
+    await page.getByLabel('Holdout share (0 to 0.5)').fill('0.6');
+    await page.getByRole('button', { name: 'Create campaign' }).click();
+    await page.getByRole('alert').filter({ hasText: 'Not created: holdoutShare: a decimal from 0 to 0.5' }).waitFor();
+    await page.getByLabel('Holdout share (0 to 0.5)').fill('0');
     await page.getByRole('button', { name: 'Create campaign' }).click();
     await page.getByRole('status').filter({ hasText: 'Campaign “Console double week” created' }).waitFor();
     await page.getByRole('table', { name: 'Campaigns CAFE funds' }).getByText('Console double week').waitFor();

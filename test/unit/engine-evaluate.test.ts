@@ -62,6 +62,7 @@ const campaign = (over: Partial<CampaignState> = {}): CampaignState => ({
   moneyCapMinor: null,
   moneyUsedMinor: 0n,
   strict: false,
+  heldOut: false,
   ...over,
 });
 

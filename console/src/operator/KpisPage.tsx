@@ -72,6 +72,10 @@ interface KpiCampaign {
   purchasesDuring: string;
   purchasesBefore: string;
   incrementalPurchasesPerMember: KpiRatio;
+  holdoutShare: string;
+  holdoutMembers: number;
+  holdoutPurchasesDuring: string;
+  incrementalPurchasesPerMemberVsHoldout: KpiRatio | null;
 }
 
 type Refused = { __typename: 'InvalidInput' | 'UnknownPartner' | 'ScopeNotAllowed'; errorCode: string; message: string };
@@ -104,7 +108,8 @@ const CAMPAIGNS_QUERY = `query KpiCampaigns($scope: KpiScopeInput!, $period: Kpi
     ... on ErrorResult { errorCode message }
     ... on KpiCampaignConnection {
       edges { node { campaignId name startsAt endsAt membersReached pointsAwarded pointsCap budgetUsed { ${RATIO} }
-        purchasesDuring purchasesBefore incrementalPurchasesPerMember { ${RATIO} } } }
+        purchasesDuring purchasesBefore incrementalPurchasesPerMember { ${RATIO} }
+        holdoutShare holdoutMembers holdoutPurchasesDuring incrementalPurchasesPerMemberVsHoldout { ${RATIO} } } }
       pageInfo { hasNextPage endCursor }
     }
   }
@@ -530,7 +535,7 @@ function CampaignResults({ graphql, asked }: { graphql: GraphqlClient; asked: Kp
     <Section title="Campaign results">
       <p className="muted">
         Campaigns that ran in the period. Incremental purchases per member compare the members reached during the campaign with the equal
-        period before it (no holdout yet).
+        period before it and, for a campaign with a holdout, with the members it held out (their purchases during it, per member).
       </p>
       {problem && <Problem>{problem}</Problem>}
       <Table
@@ -544,8 +549,11 @@ function CampaignResults({ graphql, asked }: { graphql: GraphqlClient; asked: Kp
           'Purchases during',
           'Purchases before',
           'Incremental / member',
+          'Held out',
+          'Held-out purchases',
+          'Incremental / member vs holdout',
         ]}
-        numeric={[2, 3, 4, 5, 6, 7]}
+        numeric={[2, 3, 4, 5, 6, 7, 8, 9, 10]}
         rows={rows.map((row) => [
           row.name,
           <span key="ran" className="nowrap">
@@ -557,6 +565,11 @@ function CampaignResults({ graphql, asked }: { graphql: GraphqlClient; asked: Kp
           points(row.purchasesDuring),
           points(row.purchasesBefore),
           decimal(row.incrementalPurchasesPerMember.value, 2),
+          row.incrementalPurchasesPerMemberVsHoldout
+            ? `${points(String(row.holdoutMembers))} (${percent(row.holdoutShare)})`
+            : 'no holdout',
+          row.incrementalPurchasesPerMemberVsHoldout ? points(row.holdoutPurchasesDuring) : '—',
+          row.incrementalPurchasesPerMemberVsHoldout ? decimal(row.incrementalPurchasesPerMemberVsHoldout.value, 2) : '—',
         ])}
         empty={loading ? 'Loading campaigns…' : 'No campaign ran in the period.'}
       />

@@ -266,6 +266,7 @@ interface Campaign {
   funders: Array<{ partnerId: string; share: string }>;
   pointsCap: string | null;
   pointsUsed: string;
+  holdoutShare: string;
 }
 
 interface EarnRule {
@@ -308,6 +309,7 @@ function CampaignsPage({ graphql, partners }: { graphql: GraphqlClient; partners
                   }
                   pointsCap
                   pointsUsed
+                  holdoutShare
                 }
                 earnRules(partnerId: $partner) {
                   id
@@ -346,13 +348,14 @@ function CampaignsPage({ graphql, partners }: { graphql: GraphqlClient; partners
         <h3>Campaigns</h3>
         <Table
           caption={`Campaigns ${partnerId} funds`}
-          head={['Name', 'Kind', 'Window', 'Funders', 'Points used', 'Status']}
+          head={['Name', 'Kind', 'Window', 'Funders', 'Points used', 'Holdout', 'Status']}
           rows={(data.data?.campaigns ?? []).map((campaign) => [
             campaign.name,
             campaign.kind === 'multiplier' ? `× ${campaign.multiplier}` : `+${points(campaign.bonusPoints)} CP`,
             `${dateTime(campaign.startsAt)} – ${dateTime(campaign.endsAt)}`,
             campaign.funders.map((funder) => `${funder.partnerId} ${percent(funder.share)}`).join(', '),
             `${points(campaign.pointsUsed)}${campaign.pointsCap ? ` of ${points(campaign.pointsCap)}` : ''}`,
+            campaign.holdoutShare === '0' ? 'none' : percent(campaign.holdoutShare),
             Date.parse(campaign.startsAt) > now ? 'scheduled' : Date.parse(campaign.endsAt) <= now ? 'ended' : 'running',
           ])}
           empty="No campaigns."
@@ -390,9 +393,20 @@ function CreateCampaign({ graphql, partnerId, onCreated }: { graphql: GraphqlCli
     endsLocal: localUtc(Date.now() + 7 * 86_400_000),
     timeZone: 'UTC',
     pointsCap: '',
+    holdoutShare: '0',
   }));
   const [message, setMessage] = useState<{ ok: boolean; text: string }>();
-  const ids = { name: useId(), kind: useId(), value: useId(), starts: useId(), ends: useId(), zone: useId(), cap: useId() };
+  const ids = {
+    name: useId(),
+    kind: useId(),
+    value: useId(),
+    starts: useId(),
+    ends: useId(),
+    zone: useId(),
+    cap: useId(),
+    holdout: useId(),
+    holdoutHelp: useId(),
+  };
   const set = (field: keyof typeof form) => (event: { target: { value: string } }) => setForm({ ...form, [field]: event.target.value });
   const submit = async () => {
     setMessage(undefined);
@@ -405,6 +419,7 @@ function CreateCampaign({ graphql, partnerId, onCreated }: { graphql: GraphqlCli
       timeZone: form.timeZone.trim(),
       funders: [{ partnerId, share: '1' }],
       ...(form.pointsCap.trim() !== '' ? { pointsCap: form.pointsCap.trim() } : {}),
+      ...(form.holdoutShare.trim() !== '' ? { holdoutShare: form.holdoutShare.trim() } : {}),
     };
     try {
       const { result } = await graphql<{ result: Result<{ id: string; name: string }> }>(
@@ -456,6 +471,18 @@ function CreateCampaign({ graphql, partnerId, onCreated }: { graphql: GraphqlCli
         <input id={ids.zone} value={form.timeZone} onChange={set('timeZone')} required />
         <label htmlFor={ids.cap}>Points budget (optional)</label>
         <input id={ids.cap} value={form.pointsCap} onChange={set('pointsCap')} inputMode="numeric" />
+        <label htmlFor={ids.holdout}>Holdout share (0 to 0.5)</label>
+        <input
+          id={ids.holdout}
+          value={form.holdoutShare}
+          onChange={set('holdoutShare')}
+          inputMode="decimal"
+          aria-describedby={ids.holdoutHelp}
+        />
+        <span />
+        <p id={ids.holdoutHelp} className="muted">
+          The share of members the campaign leaves out, to compare its results with: they get nothing from it. 0: none.
+        </p>
         <span />
         <button type="submit">Create campaign</button>
       </form>

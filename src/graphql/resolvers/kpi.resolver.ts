@@ -1,6 +1,7 @@
 import { Arg, Args, Authorized, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
 import type { Clock } from '../../common/clock';
 import { ErrorCode, fail } from '../../common/errors';
+import type { CampaignResultsService } from '../../kpis/campaign-results';
 import type { KpiService } from '../../kpis/kpi.service';
 import { setKpiSettings, settingsAt } from '../../kpis/kpi-settings';
 import type { KpiRefreshRun } from '../../kpis/rollups';
@@ -29,6 +30,7 @@ import { KpiCampaignsResult, KpiSettingsResult, KpisResult, kpisFailures, settin
 export class KpiResolver {
   constructor(
     private readonly kpiService: KpiService,
+    private readonly campaignResults: CampaignResultsService,
     private readonly dataSource: DataSource,
     private readonly clock: Clock,
     private readonly refresh: () => Promise<KpiRefreshRun>,
@@ -76,7 +78,7 @@ export class KpiResolver {
       );
     }
     const now = this.clock.now();
-    const outcome = await this.kpiService.campaigns({ partnerId, from: period.from, to: period.to, asOf: asOf ?? now }, page, now);
+    const outcome = await this.campaignResults.campaigns({ partnerId, from: period.from, to: period.to, asOf: asOf ?? now }, page, now);
     return present(outcome, KpiCampaignConnection, kpisFailures);
   }
 

@@ -131,6 +131,10 @@ export class Campaign {
   @Field(() => AmountScalar, { nullable: true }) moneyCapMinor!: bigint | null;
   @Field(() => AmountScalar) moneyUsedMinor!: bigint;
   @Field() strict!: boolean;
+  @Field(() => DecimalScalar, {
+    description: 'The share of members it holds out to compare with: they get nothing from it (0: none; docs/loyalty-engine.md).',
+  })
+  holdoutShare!: string;
   @Field() createdAt!: Date;
 }
 
@@ -158,4 +162,10 @@ export class CampaignInput {
     description: 'Over budget: refuse the activity (CampaignBudgetExhausted) instead of leaving the campaign out.',
   })
   strict?: boolean | null;
+  @Field(() => DecimalScalar, {
+    nullable: true,
+    description:
+      'The share of members held out (0 by default, at most 0.5): chosen by a hash of the campaign and member ids, they get nothing from it, so that campaign results can compare with them.',
+  })
+  holdoutShare?: string | null;
 }

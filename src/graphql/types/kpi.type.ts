@@ -168,7 +168,7 @@ export class KpiRefresh {
 
 @ObjectType({
   description:
-    "A campaign's results as of a time (docs/kpis.md): what it awarded and how the members it reached bought during it against the equal period before it.",
+    "A campaign's results as of a time (docs/kpis.md): what it awarded and how the members it reached bought during it, against the equal period before it and against the members it held out.",
 })
 export class KpiCampaign {
   @Field(() => ID) campaignId!: string;
@@ -186,6 +186,16 @@ export class KpiCampaign {
     description: '(purchasesDuring − purchasesBefore) / membersReached: incremental purchases per member against the pre-period.',
   })
   incrementalPurchasesPerMember!: KpiRatio;
+  @Field(() => DecimalScalar, { description: 'The share of members the campaign holds out (0: no holdout).' }) holdoutShare!: string;
+  @Field(() => Int, { description: 'Members it held out where it would have awarded them points (at the partner, for a partner).' })
+  holdoutMembers!: number;
+  @Field(() => AmountScalar, { description: 'Purchases of the members held out, during the campaign.' }) holdoutPurchasesDuring!: string;
+  @Field(() => KpiRatio, {
+    nullable: true,
+    description:
+      'purchasesDuring / membersReached − holdoutPurchasesDuring / holdoutMembers, as one ratio; null for a campaign without a holdout.',
+  })
+  incrementalPurchasesPerMemberVsHoldout!: KpiRatio | null;
 }
 
 export const KpiCampaignConnection = connectionOf(KpiCampaign, 'KpiCampaign');
