@@ -70,7 +70,10 @@ import { FundingService } from './settlement/funding.service';
 import { FundingResolver } from './graphql/resolvers/funding.resolver';
 import { LiabilityResolver } from './graphql/resolvers/liability.resolver';
 import { KpiResolver } from './graphql/resolvers/kpi.resolver';
+import { KpiTrendResolver } from './graphql/resolvers/kpi-trend.resolver';
 import { KpiService } from './kpis/kpi.service';
+import { LiabilityTrendService } from './kpis/liability-trend';
+import { MemberLiftService } from './kpis/member-lift';
 import { observeJob } from './common/jobs';
 import { HubKeyResolver } from './graphql/resolvers/hub-key.resolver';
 import { EventResolver } from './graphql/resolvers/event.resolver';
@@ -294,6 +297,11 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
         new EngineResolver(new EngineConfigService(dataSource, clock)),
         new StampCardResolver(stampCards),
         new KpiResolver(new KpiService(readDataSource, metrics), dataSource, clock, refreshKpisNow),
+        new KpiTrendResolver(
+          new MemberLiftService(dataSource, readDataSource, metrics),
+          new LiabilityTrendService(readDataSource, metrics),
+          clock,
+        ),
         new MemberStampCardResolver(),
       ],
       // Federation (docs/federation.md): other subgraphs reach members and partners as their direct queries do.

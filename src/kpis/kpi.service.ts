@@ -92,14 +92,14 @@ export interface Kpis {
 const MONTH = /^([0-9]{4})-(0[1-9]|1[0-2])$/;
 
 /** Months since year 0 of a YYYY-MM, or null. */
-function monthIndex(text: string): number | null {
+export function monthIndex(text: string): number | null {
   const match = MONTH.exec(text);
   return match ? Number(match[1]) * 12 + Number(match[2]) - 1 : null;
 }
 
-const monthText = (index: number): string =>
+export const monthText = (index: number): string =>
   `${String(Math.floor(index / 12)).padStart(4, '0')}-${String((index % 12) + 1).padStart(2, '0')}`;
-const monthStart = (index: number): string => `${monthText(index)}-01`;
+export const monthStart = (index: number): string => `${monthText(index)}-01`;
 
 export function ratio(numerator: bigint | number | string, denominator: bigint | number | string): Ratio {
   const n = new Exact(numerator.toString());
@@ -251,7 +251,7 @@ export class KpiService {
 }
 
 /** The period and asOf, checked: months since year 0 of the first and last month, and of asOf's month. */
-function checkPeriod(query: KpiQuery, now: Date): { first: number; last: number; asOfMonth: number } | OpError<'kpis'> {
+export function checkPeriod(query: KpiQuery, now: Date): { first: number; last: number; asOfMonth: number } | OpError<'kpis'> {
   const first = monthIndex(query.from);
   const last = monthIndex(query.to);
   if (first === null || last === null) return fail(ErrorCode.INVALID_INPUT, 'period months are YYYY-MM');
