@@ -3,6 +3,7 @@ import { isDomainError } from '../src/common/errors';
 import { createDataSource, migrate } from '../src/db/data-source';
 import { ensureDatabase } from '../src/db/embedded';
 import { KpiService, type KpiQuery } from '../src/kpis/kpi.service';
+import { MemberLiftService } from '../src/kpis/member-lift';
 import { refreshKpis } from '../src/kpis/rollups';
 import type { BenchDatabase } from './harness';
 
@@ -12,7 +13,8 @@ import type { BenchDatabase } from './harness';
  * purchase activities spread over the year since each member's enrolment, straight in SQL; runs the
  * first (full) refresh of the rollups and an incremental one, both timed; then times `queries` KPI
  * queries through KpiService (what the GraphQL resolver calls), alternating a partner's last 3
- * months, the coalition's last 3 months and the coalition's last 12 months, and reports p50 and p95.
+ * months, the coalition's last 3 months and the coalition's last 12 months, and reports p50 and p95;
+ * then the same for kpiMemberLift (MemberLiftService), with a non-member report from every partner for every month.
  */
 export interface KpiBenchOptions {
   members: number;
@@ -128,11 +130,30 @@ export async function kpiBench(database: BenchDatabase, options: KpiBenchOptions
     const line = (label: string, values: number[]) => {
       const sorted = [...values].sort((a, b) => a - b);
       console.log(
-        `${label.padEnd(22)} p50 ${percentile(sorted, 50).toFixed(1)} ms  p95 ${percentile(sorted, 95).toFixed(1)} ms  (${sorted.length} queries)`,
+        `${label.padEnd(28)} p50 ${percentile(sorted, 50).toFixed(1)} ms  p95 ${percentile(sorted, 95).toFixed(1)} ms  (${sorted.length} queries)`,
       );
     };
     for (const [label, values] of timings) line(label, values);
     line('all', all);
+
+    // Member lift (docs/kpis.md, "Member lift") over the same rows, with a non-member report from every partner for every month of the year.
+    await dataSource.query(
+      `INSERT INTO kpi_non_member_report (partner_id, month, customers, purchases, spend_minor, reported_by, recorded_at)
+       SELECT p.id, m::date, 1000, 1500, 750000, 'bench', now() - interval '1 hour'
+         FROM partner p CROSS JOIN generate_series(date_trunc('month', now()) - interval '11 months', date_trunc('month', now()), interval '1 month') m`,
+    );
+    const lift = new MemberLiftService(dataSource, dataSource);
+    const liftTimings = new Map<string, number[]>(shapes.map((shape) => [shape.label, []]));
+    for (let index = 0; index < options.queries; index++) {
+      const shape = shapes[index % shapes.length]!;
+      const asOf = new Date(now.getTime() - (index % 5) * 60_000);
+      const t0 = process.hrtime.bigint();
+      const outcome = await lift.lift({ ...shape.query, asOf }, new Date(now.getTime() + DAY_MS));
+      const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+      if (isDomainError(outcome)) throw new Error(`kpiMemberLift refused: ${outcome.code} ${outcome.message}`);
+      liftTimings.get(shape.label)!.push(ms);
+    }
+    for (const [label, values] of liftTimings) line(`lift: ${label}`, values);
   } finally {
     await dataSource.destroy();
   }

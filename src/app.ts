@@ -71,7 +71,10 @@ import { FundingResolver } from './graphql/resolvers/funding.resolver';
 import { LiabilityResolver } from './graphql/resolvers/liability.resolver';
 import { KpiResolver } from './graphql/resolvers/kpi.resolver';
 import { CampaignResultsService } from './kpis/campaign-results';
+import { KpiTrendResolver } from './graphql/resolvers/kpi-trend.resolver';
 import { KpiService } from './kpis/kpi.service';
+import { LiabilityTrendService } from './kpis/liability-trend';
+import { MemberLiftService } from './kpis/member-lift';
 import { observeJob } from './common/jobs';
 import { HubKeyResolver } from './graphql/resolvers/hub-key.resolver';
 import { EventResolver } from './graphql/resolvers/event.resolver';
@@ -300,6 +303,11 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
           dataSource,
           clock,
           refreshKpisNow,
+        ),
+        new KpiTrendResolver(
+          new MemberLiftService(dataSource, readDataSource, metrics),
+          new LiabilityTrendService(readDataSource, metrics),
+          clock,
         ),
         new MemberStampCardResolver(),
       ],

@@ -66,6 +66,19 @@ export class HubMetrics implements JobObserver {
     buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [this.registry],
   });
+  private readonly kpiTrendQueries = new Histogram({
+    name: 'coalition_kpi_trend_query_duration_seconds',
+    help: 'kpiMemberLift and kpiLiability queries by query (member_lift, liability), scope (partner, coalition) and outcome (ok, or the error code).',
+    labelNames: ['query', 'scope', 'outcome'] as const,
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+  private readonly nonMemberReports = new Counter({
+    name: 'coalition_kpi_non_member_reports_total',
+    help: 'reportNonMemberCustomers mutations by outcome (ok, or the error code).',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
   private readonly operationsRefused = new Counter({
     name: 'coalition_operations_refused_total',
     help: 'Requests refused before running for what their document is: OPERATION_NOT_IN_SAFELIST (a safelist-only partner), PERSISTED_QUERY_NOT_FOUND (an unknown id).',
@@ -129,6 +142,16 @@ export class HubMetrics implements JobObserver {
   /** One KPI query. */
   kpiQuery(scope: 'partner' | 'coalition', outcome: string, seconds: number): void {
     this.kpiQueries.observe({ scope, outcome }, seconds);
+  }
+
+  /** One kpiMemberLift or kpiLiability query. */
+  kpiTrendQuery(query: 'member_lift' | 'liability', scope: 'partner' | 'coalition', outcome: string, seconds: number): void {
+    this.kpiTrendQueries.observe({ query, scope, outcome }, seconds);
+  }
+
+  /** One report of a partner's non-member customers. */
+  nonMemberReport(outcome: string): void {
+    this.nonMemberReports.inc({ outcome });
   }
 
   job(job: string, outcome: JobOutcome, seconds: number, items: number): void {

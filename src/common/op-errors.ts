@@ -143,6 +143,8 @@ export const OP_ERRORS = {
   ],
   // KPI figures (docs/kpis.md): a partner token may read only its own figures and the coalition's.
   kpis: [ErrorCode.INVALID_INPUT, ErrorCode.UNKNOWN_PARTNER, ErrorCode.SCOPE_NOT_ALLOWED],
+  // A partner's report of its non-member customers (docs/kpis.md, "Member lift"): its own only, or any partner by an operator.
+  nonMemberReport: [ErrorCode.INVALID_INPUT, ErrorCode.UNKNOWN_PARTNER, ErrorCode.SCOPE_NOT_ALLOWED],
 } as const satisfies Record<Op, readonly ErrorCode[]> & Record<string, readonly ErrorCode[]>;
 
 /** An operation that returns typed errors: an instruction op, or one of the other mutations above. */

@@ -24,6 +24,7 @@ import { GrantResolver, MemberReferralResolver } from './resolvers/grant.resolve
 import { EngineResolver } from './resolvers/engine.resolver';
 import { MemberStampCardResolver, StampCardResolver } from './resolvers/stamp-card.resolver';
 import { KpiResolver } from './resolvers/kpi.resolver';
+import { KpiTrendResolver } from './resolvers/kpi-trend.resolver';
 
 export const resolverClasses = [
   InstructionResolver,
@@ -55,6 +56,7 @@ export const resolverClasses = [
   StampCardResolver,
   MemberStampCardResolver,
   KpiResolver,
+  KpiTrendResolver,
 ] as const;
 
 const authChecker: AuthChecker<RequestContext, Role> = ({ context, info }, roles) => {

@@ -91,12 +91,12 @@ export interface Kpis {
 const MONTH = /^([0-9]{4})-(0[1-9]|1[0-2])$/;
 
 /** Months since year 0 of a YYYY-MM, or null. */
-function monthIndex(text: string): number | null {
+export function monthIndex(text: string): number | null {
   const match = MONTH.exec(text);
   return match ? Number(match[1]) * 12 + Number(match[2]) - 1 : null;
 }
 
-const monthText = (index: number): string =>
+export const monthText = (index: number): string =>
   `${String(Math.floor(index / 12)).padStart(4, '0')}-${String((index % 12) + 1).padStart(2, '0')}`;
 export const monthStart = (index: number): string => `${monthText(index)}-01`;
 

@@ -171,11 +171,20 @@ export class LiabilityService {
   }
 }
 
+/**
+ * The finance definitions of what left a lot (lot_consumption, alias `c`), shared with the KPI
+ * liability trend (docs/kpis.md) so that both answer the same figures: points that expired, and
+ * points consumed at partners (redeemed or exchanged out, less refunded redemptions).
+ */
+export const expiredPoints = (c: string): string => `${c}.kind = 'expire'`;
+export const consumedAtPartners = (c: string): string =>
+  `(${c}.kind IN ('redeem', 'exchange') OR (${c}.kind = 'reversal' AND ${c}.amount < 0))`;
+
 /** Per issuer: points expired, points consumed at partners (net of refunds), and expired / (expired + consumed). */
 const BREAKAGE_RATE_SQL = `
-  SELECT issuer_partner_id,
-         coalesce(sum(amount) FILTER (WHERE kind = 'expire'), 0) AS expired,
-         CASE WHEN coalesce(sum(amount) FILTER (WHERE kind IN ('expire', 'redeem', 'exchange') OR (kind = 'reversal' AND amount < 0)), 0) = 0 THEN 0
-              ELSE coalesce(sum(amount) FILTER (WHERE kind = 'expire'), 0)::numeric
-                   / sum(amount) FILTER (WHERE kind IN ('expire', 'redeem', 'exchange') OR (kind = 'reversal' AND amount < 0)) END AS rate
-  FROM lot_consumption GROUP BY issuer_partner_id`;
+  SELECT c.issuer_partner_id,
+         coalesce(sum(c.amount) FILTER (WHERE ${expiredPoints('c')}), 0) AS expired,
+         CASE WHEN coalesce(sum(c.amount) FILTER (WHERE ${expiredPoints('c')} OR ${consumedAtPartners('c')}), 0) = 0 THEN 0
+              ELSE coalesce(sum(c.amount) FILTER (WHERE ${expiredPoints('c')}), 0)::numeric
+                   / sum(c.amount) FILTER (WHERE ${expiredPoints('c')} OR ${consumedAtPartners('c')}) END AS rate
+  FROM lot_consumption c GROUP BY c.issuer_partner_id`;

@@ -42,6 +42,22 @@ const KPIS = `query($scope: KpiScopeInput!, $period: KpiPeriodInput!, $asOf: Dat
     }
   }
 }`;
+const FIGURES = `customers purchases spend purchasesPerCustomer { value } spendPerCustomer { value }`;
+const MEMBER_LIFT = `query($scope: KpiScopeInput!, $period: KpiPeriodInput!, $asOf: DateTimeISO) {
+  kpiMemberLift(scope: $scope, period: $period, asOf: $asOf) {
+    __typename ... on KpiMemberLift {
+      months { month members { ${FIGURES} } nonMembers { ${FIGURES} } purchaseLift { ${RATIO} } spendLift { ${RATIO} } }
+      period { members { ${FIGURES} } nonMembers { ${FIGURES} } purchaseLift { ${RATIO} } spendLift { ${RATIO} } }
+    }
+  }
+}`;
+const LIABILITY = `query($scope: KpiScopeInput!, $period: KpiPeriodInput!, $asOf: DateTimeISO) {
+  kpiLiability(scope: $scope, period: $period, asOf: $asOf) {
+    __typename ... on KpiLiability {
+      months { month issued redeemed expired reversed outstanding breakageRate { ${RATIO} } breakageToDate { ${RATIO} } }
+    }
+  }
+}`;
 const CAMPAIGNS = `query($scope: KpiScopeInput!, $period: KpiPeriodInput!, $asOf: DateTimeISO) {
   kpiCampaigns(scope: $scope, period: $period, asOf: $asOf) {
     __typename ... on KpiCampaignConnection { edges { node { name membersReached pointsAwarded purchasesDuring purchasesBefore
@@ -52,7 +68,7 @@ const CAMPAIGNS = `query($scope: KpiScopeInput!, $period: KpiPeriodInput!, $asOf
 
 // The display rules of docs/consoles.md, written again with decimal.js (not the console's own code).
 const group = (integer: string) => integer.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
-const count = (value: string | number) => group(String(value));
+const count = (value: string | number) => (String(value).startsWith('-') ? `−${group(String(value).slice(1))}` : group(String(value)));
 const fixed = (value: string | null, places: number) => {
   if (value === null) return '—';
   const [whole, fraction] = new Decimal(value).abs().toFixed(places, Decimal.ROUND_HALF_UP).split('.');
@@ -159,6 +175,18 @@ describeWithBrowser('the KPI dashboards in Chromium', () => {
       await hub.memberToken(acme, 'a1'),
     );
     expect(redeemed.data?.redeemReward.__typename).toBe('RewardRedemption');
+    // ACME's non-member customers of January and February (member lift; March has no report).
+    for (const [month, customers, purchases, spend] of [
+      ['2027-01', '10', '12', '9000'],
+      ['2027-02', '8', '9', '7200'],
+    ]) {
+      const reported = await hub.asStaff(
+        `mutation($input: NonMemberReportInput!) { reportNonMemberCustomers(input: $input) { __typename } }`,
+        { input: { partnerId: 'ACME', month, customers, purchases, spend } },
+        'operator',
+      );
+      expect(reported.reportNonMemberCustomers.__typename).toBe('NonMemberReport');
+    }
     at('2027-03-25T12:00:00Z');
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true });
     mkdirSync(ARTIFACTS, { recursive: true });
@@ -263,6 +291,44 @@ describeWithBrowser('the KPI dashboards in Chromium', () => {
         c.incrementalPurchasesPerMemberVsHoldout ? `${count(c.holdoutMembers)} (${pct(c.holdoutShare)})` : 'no holdout',
         c.incrementalPurchasesPerMemberVsHoldout ? count(c.holdoutPurchasesDuring) : '—',
         c.incrementalPurchasesPerMemberVsHoldout ? fixed(c.incrementalPurchasesPerMemberVsHoldout.value, 2) : '—',
+      ]),
+    );
+
+    // Member lift and the liability trend, for the same inputs.
+    const lifted = (await hub.asStaff(MEMBER_LIFT, variables, 'operator')).kpiMemberLift;
+    expect(lifted.months.filter((row: any) => row.nonMembers !== null)).toHaveLength(2);
+    const liftText = (r: { value: string | null; numerator: string; denominator: string } | null) =>
+      r === null ? '—' : `${pct(r.value)} (${ratio(r)})`;
+    const liftRow = (label: string, row: any) => [
+      label,
+      count(row.members.customers),
+      fixed(row.members.purchasesPerCustomer.value, 2),
+      fixed(row.members.spendPerCustomer.value, 2),
+      row.nonMembers ? count(row.nonMembers.customers) : 'no report',
+      fixed(row.nonMembers?.purchasesPerCustomer.value ?? null, 2),
+      fixed(row.nonMembers?.spendPerCustomer.value ?? null, 2),
+      liftText(row.purchaseLift),
+      liftText(row.spendLift),
+    ];
+    await page.getByRole('img', { name: 'Spend per customer by month: members against non-members' }).waitFor();
+    expect(await rows('Member lift by month')).toEqual([
+      ...lifted.months.map((row: any) => liftRow(row.month, row)),
+      liftRow('Period (reported months)', lifted.period),
+    ]);
+    const trend = (await hub.asStaff(LIABILITY, variables, 'operator')).kpiLiability;
+    expect(trend.months.some((row: any) => row.issued !== '0')).toBe(true);
+    await page.getByRole('img', { name: 'CP issued, redeemed and expired by month' }).waitFor();
+    // Every column but "At" (a date written by the browser's Intl).
+    expect((await rows('Liability and breakage by month')).map((row) => [...row.slice(0, 6), ...row.slice(7)])).toEqual(
+      trend.months.map((row: any) => [
+        row.month,
+        count(row.issued),
+        count(row.redeemed),
+        count(row.expired),
+        count(row.reversed),
+        count(row.outstanding),
+        `${pct(row.breakageRate.value)} (${ratio(row.breakageRate)})`,
+        `${pct(row.breakageToDate.value)} (${ratio(row.breakageToDate)})`,
       ]),
     );
     await page.screenshot({ path: join(ARTIFACTS, 'operator-kpis-acme.png'), fullPage: true });

@@ -3,6 +3,8 @@ import { ApiError, type GraphqlClient } from '../api';
 import { BarChart } from '../chart';
 import { date, dateTime, decimal, percent, points, step } from '../format';
 import { errorText, Loading, Problem, Section, Table, useLoad } from '../ui';
+import { refusalText, type KpiQuestion, type KpiRatio, type Refused } from './kpi-answers';
+import { LiabilitySection, MemberLiftSection } from './KpiTrends';
 
 /**
  * The KPI dashboards (docs/consoles.md, "KPIs"; the figures: docs/kpis.md). The person picks a
@@ -11,12 +13,6 @@ import { errorText, Loading, Problem, Section, Table, useLoad } from '../ui';
  * decimal strings and money as minor-unit strings: both are formatted by string arithmetic. Chart
  * heights are the only floats, and each chart has a table of the exact figures beside it.
  */
-
-export interface KpiRatio {
-  numerator: string;
-  denominator: string;
-  value: string | null;
-}
 
 export interface Kpis {
   __typename: 'Kpis';
@@ -78,8 +74,6 @@ interface KpiCampaign {
   incrementalPurchasesPerMemberVsHoldout: KpiRatio | null;
 }
 
-type Refused = { __typename: 'InvalidInput' | 'UnknownPartner' | 'ScopeNotAllowed'; errorCode: string; message: string };
-
 const RATIO = 'numerator denominator value';
 
 export const KPIS_QUERY = `query Kpis($scope: KpiScopeInput!, $period: KpiPeriodInput!, $asOf: DateTimeISO, $segment: KpiSegmentInput) {
@@ -122,26 +116,6 @@ const STAGES: Record<string, string> = {
   REPEAT: 'Repeat',
   LOYAL: 'Loyal',
 };
-
-/** What a typed refusal means to the person who asked, with the hub's own explanation. */
-const REFUSALS: Record<string, string> = {
-  InvalidInput: 'The hub did not accept these inputs',
-  UnknownPartner: 'There is no such partner',
-  ScopeNotAllowed: 'Your token may not see these figures',
-};
-
-export function refusalText(result: { __typename: string; message?: string }): string {
-  const lead = REFUSALS[result.__typename] ?? 'The hub refused';
-  return `${lead}: ${result.message ?? result.__typename}.`.replace(/\.\.$/, '.');
-}
-
-/** The inputs of one question to the hub, exactly as sent (docs/consoles.md explains the as-of date). */
-export interface KpiQuestion {
-  scope: { partnerId: string | null };
-  period: { from: string; to: string };
-  asOf?: string;
-  segment?: { lifecycleStage?: string; enrolmentChannel?: string };
-}
 
 const pad = (n: number) => String(n).padStart(2, '0');
 function monthOf(year: number, month: number): string {
@@ -434,16 +408,14 @@ function KpiFigures({ graphql, asked, result }: { graphql: GraphqlClient; asked:
         />
       </Section>
       <CampaignResults graphql={graphql} asked={asked} />
+      <MemberLiftSection graphql={graphql} asked={asked} />
+      <LiabilitySection graphql={graphql} asked={asked} />
       <Section title="Settings in force">
         <dl className="facts">
           <Fact name="Settings of" value={kpis.settings.partnerId ?? 'the coalition'} />
           <Fact name="In force since" value={kpis.settings.setAt ? date(kpis.settings.setAt) : 'the defaults'} />
           <Fact name="Rollup complete before" value={kpis.rollupCompleteBefore ?? 'not yet refreshed'} />
         </dl>
-        <p className="muted">
-          Not in the KPI API yet: member lift and the liability and breakage trend (finance console, &ldquo;Liability&rdquo;, has
-          today&apos;s liability and breakage).
-        </p>
       </Section>
     </>
   );

@@ -39,6 +39,7 @@ import {
   UnknownPartner,
 } from './error-result.type';
 import { KpiCampaignConnection, Kpis, KpiSettings } from './kpi.type';
+import { KpiLiability, KpiMemberLift, NonMemberReport } from './kpi-trend.type';
 import { ExchangeRate, PartnerContract, PartnerUnit } from './contract.type';
 import { StampCard } from './stamp-card.type';
 import { Partner, PersistedOperation } from './partner.type';
@@ -173,4 +174,11 @@ export const KpiSettingsResult = createUnionType({ name: 'KpiSettingsResult', ty
 export const KpiCampaignsResult = createUnionType({
   name: 'KpiCampaignsResult',
   types: () => [KpiCampaignConnection, ...kpisFailures] as const,
+});
+export const KpiMemberLiftResult = createUnionType({ name: 'KpiMemberLiftResult', types: () => [KpiMemberLift, ...kpisFailures] as const });
+export const KpiLiabilityResult = createUnionType({ name: 'KpiLiabilityResult', types: () => [KpiLiability, ...kpisFailures] as const });
+export const nonMemberReportFailures = failuresOf('nonMemberReport', [InvalidInput, UnknownPartner, ScopeNotAllowed]);
+export const NonMemberReportResult = createUnionType({
+  name: 'NonMemberReportResult',
+  types: () => [NonMemberReport, ...nonMemberReportFailures] as const,
 });
