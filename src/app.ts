@@ -390,6 +390,11 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
         logger,
       }),
     });
+    // Node closes a keep-alive connection idle for 5 s by default: a client (or a load balancer) that sends on it
+    // just then gets a connection reset. Idle connections stay open longer than a balancer's usual 60 s instead, and
+    // the headers of a request on one may take a second more (Node's advice: headersTimeout above keepAliveTimeout).
+    server.keepAliveTimeout = config.httpKeepAliveSeconds * 1000;
+    server.headersTimeout = config.httpKeepAliveSeconds * 1000 + 1000;
     const drain = new HttpDrain(server);
     metrics.observeRequestsInFlight(() => drain.requestsInFlight);
     await new Promise<void>((done) => server.listen(config.port, config.host, done));

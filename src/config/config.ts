@@ -34,6 +34,8 @@ const environmentSchema = z.object({
   HUB_SIGNING_JWK: z.string().optional(),
   /** How often a running hub reads its active signing key again, so that `hub-key rotate` needs no restart. */
   HUB_KEY_REFRESH_SECONDS: z.coerce.number().int().min(1).max(3600).default(5),
+  /** How long an idle keep-alive connection stays open: longer than a load balancer's idle timeout (docs/operations.md). */
+  HTTP_KEEP_ALIVE_SECONDS: z.coerce.number().int().min(1).max(290).default(65),
   INTROSPECTION: z.enum(['true', 'false']).default('true'),
   /** Coalition tiers by CP earned in the window: Name:threshold, the lowest at 0. */
   TIERS: z.string().default('Base:0,Silver:1000,Gold:5000'),
@@ -104,6 +106,7 @@ export interface Config {
   operatorJwks: { keys: Record<string, unknown>[] };
   hubSigningJwk: Record<string, unknown> | undefined;
   hubKeyRefreshSeconds: number;
+  httpKeepAliveSeconds: number;
   introspection: boolean;
   logLevel: string;
   counterShards: number;
@@ -214,6 +217,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     operatorJwks,
     hubSigningJwk,
     hubKeyRefreshSeconds: env.HUB_KEY_REFRESH_SECONDS,
+    httpKeepAliveSeconds: env.HTTP_KEEP_ALIVE_SECONDS,
     introspection: env.INTROSPECTION === 'true',
     logLevel: env.LOG_LEVEL,
     counterShards: env.LEDGER_COUNTER_SHARDS,
