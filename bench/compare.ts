@@ -54,6 +54,8 @@ export interface CompareOptions {
   largeRows: number;
   /** Keep the hub's and pgbench's databases on a DATABASE_URL server (dropped by default). */
   keep: boolean;
+  /** Seconds each half-load run is sent at its pace before it is measured (after the CHECKPOINT that precedes them). */
+  halfWarmup: number;
 }
 
 const ISSUE = `mutation($i: String!) { issuePoints(instruction: $i) { __typename } }`;
@@ -200,7 +202,8 @@ async function singleInstructions(
   overallRate?: number,
 ): Promise<Measure> {
   const kind: MeasureKind = overallRate === undefined ? op : `${op}@half`;
-  const count = overallRate === undefined ? capacity(fixture, kind, options.seconds, 1000) : overallRate * options.seconds + 100;
+  const count =
+    overallRate === undefined ? capacity(fixture, kind, options.seconds, 1000) : overallRate * (options.seconds + options.halfWarmup) + 100;
   const query = op === 'issue' ? ISSUE : REDEEM;
   const bodies = (await signAhead(fixture, op, count, op === 'issue' ? '10' : '1')).map((jws) =>
     JSON.stringify({ query, variables: { i: jws } }),
@@ -210,12 +213,17 @@ async function singleInstructions(
   const check = typenameIs(op === 'issue' ? 'IssueReceipt' : 'RedeemReceipt');
   if (overallRate !== undefined) {
     // At a given load, evenly paced (bench/paced.ts): autocannon's rate sends each second's share in a burst.
-    const run = await paced(
-      `${fixture.hub.url}/graphql`,
-      { rate: overallRate, seconds: options.seconds, connections: options.connections, onError: (error) => sampleFailure(String(error)) },
-      nextBody,
-      check,
-    );
+    const pace = (seconds: number) =>
+      paced(
+        `${fixture.hub.url}/graphql`,
+        { rate: overallRate, seconds, connections: options.connections, onError: (error) => sampleFailure(String(error)) },
+        nextBody,
+        check,
+      );
+    // The warm-up: the same pace, not timed (its failures still count). Right after a checkpoint every page an
+    // instruction first touches is written whole to the WAL; the warm-up's p99 is printed too.
+    const warmup = options.halfWarmup > 0 ? await pace(options.halfWarmup) : undefined;
+    const run = await pace(options.seconds);
     const { p50, p90, p99, max } = run;
     return {
       kind,
@@ -224,8 +232,10 @@ async function singleInstructions(
       p90,
       p99,
       max,
-      failures: run.failed,
-      note: `offered ${overallRate}/s, evenly paced; slowest 1 % due at ${run.tail}`,
+      failures: run.failed + (warmup?.failed ?? 0),
+      note:
+        `offered ${overallRate}/s, evenly paced; slowest 1 % due at ${run.tail}` +
+        (warmup ? `; after ${options.halfWarmup} s at that pace (p99 ${warmup.p99.toFixed(0)} ms, slowest 1 % at ${warmup.tail})` : ''),
     };
   }
   const driven = await drive(fixture, { connections: options.connections, seconds: options.seconds }, nextBody, check);

@@ -26,7 +26,7 @@ npm run bench -- engine [--requests 1000] [--connections 8] [--members 500] [--r
 npm run bench -- kpis [--members 20000] [--entries 200000] [--partners 10] [--queries 30]   (KPI queries over the rollups: p50/p95, and the refresh times)
 npm run bench -- all   (hot-partner and member-reads; statement runs on its own: it loads a million entries)
 npm run bench -- compare [--seconds 15] [--rounds 2] [--connections 32] [--members 10000] [--partners 10] [--scale 10]
-    [--pgbench-threads 2] [--batch-size 500] [--batch-connections 4] [--keep]
+    [--pgbench-threads 2] [--batch-size 500] [--batch-connections 4] [--half-warmup 5] [--keep]
     [--growth [--entries 10000000] [--members-bulk 1000000]] [--large-rows 10000]
   (pgbench TPC-B and the hub side by side, interleaved; \`growth\` is compare --growth; docs/benchmarks.md)
 `;
@@ -66,6 +66,7 @@ async function main(): Promise<void> {
         'members-bulk': { type: 'string', default: '1000000' },
         'large-rows': { type: 'string', default: '10000' },
         keep: { type: 'boolean', default: false },
+        'half-warmup': { type: 'string', default: '5' },
         sizes: { type: 'string', default: '100,500' },
         pgbench: { type: 'boolean', default: false },
         'pgbench-clients': { type: 'string', default: '32' },
@@ -117,6 +118,7 @@ async function main(): Promise<void> {
         membersBulk: Number(values['members-bulk']),
         largeRows: Number(values['large-rows']),
         keep: values.keep === true,
+        halfWarmup: Number(values['half-warmup']),
       });
       if (failures > 0) process.exitCode = 1;
     }
