@@ -324,12 +324,12 @@ export function evaluate(
   }
 
   // Held out: listed where the campaign would have awarded points (some left after flooring and within its
-  // budget); it consumes nothing, so it never refuses an activity either, strict or not.
+  // budget); it consumes nothing, so it never refuses an activity either, strict or not. No note says so: the
+  // receipt reaches the partner's till, and a holdout only measures anything while nobody there can tell who is in it.
   const heldOut: HeldOutCampaign[] = [];
   for (const { campaign, parts } of withheld) {
     if (withinBudget(campaign, parts).every((part) => part.points === 0n)) continue;
     heldOut.push({ campaignId: campaign.campaignId, version: campaign.version });
-    notes.push(`${campaign.name}: not applied, the member is in its holdout group`);
   }
 
   const positive = contributions.filter((contribution) => contribution.points > 0n);

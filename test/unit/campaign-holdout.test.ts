@@ -111,7 +111,8 @@ describe('evaluating an activity of a held-out member', () => {
     expect(held.contributions.map((c) => [c.source.kind, c.points])).toEqual([['rule', 10n]]);
     expect(held.total).toBe(10n);
     expect(held.heldOut).toEqual([{ campaignId: 'c1', version: 1 }]);
-    expect(held.notes).toEqual(['Bonus: not applied, the member is in its holdout group']);
+    // Nothing on the receipt tells the till that the member is held out.
+    expect(held.notes).toEqual([]);
     const treated = ok(evaluate(purchase, [rule], [campaign()], facts));
     expect(treated.total).toBe(60n);
     expect(treated.heldOut).toEqual([]);
