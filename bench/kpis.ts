@@ -10,15 +10,19 @@ import type { BenchDatabase } from './harness';
  * KPI queries over rollups (docs/kpis.md, docs/benchmarks.md). Seeds `members` members at `partners`
  * partners (a third also enrolled at a second partner), enrolled over the last year, and `entries`
  * purchase activities spread over the year since each member's enrolment, straight in SQL; runs the
- * first (full) refresh of the rollups and an incremental one, both timed; then times `queries` KPI
- * queries through KpiService (what the GraphQL resolver calls), alternating a partner's last 3
- * months, the coalition's last 3 months and the coalition's last 12 months, and reports p50 and p95.
+ * first (full) refresh of the rollups and of the figure bases and an incremental one, both timed;
+ * records `fresh` purchases after the bases; then, per kind of query (a partner's and the
+ * coalition's last 3 and 12 months), times one computation in full and checks that the base rolled
+ * forward answers the same, and times `queries` KPI queries as of now through KpiService (what the
+ * GraphQL resolver calls), reporting p50 and p95 per kind.
  */
 export interface KpiBenchOptions {
   members: number;
   entries: number;
   partners: number;
   queries: number;
+  /** Purchases recorded after the bases, in the last 5 minutes before the queries. */
+  fresh: number;
 }
 
 const BATCH = 100_000;
@@ -70,6 +74,19 @@ async function seed(dataSource: DataSource, options: KpiBenchOptions): Promise<v
   await dataSource.query('VACUUM ANALYZE');
 }
 
+/** `fresh` purchases by members spread over all of them, recorded in the last 5 minutes (after the bases). */
+async function fresh(dataSource: DataSource, options: KpiBenchOptions): Promise<void> {
+  await dataSource.query(
+    `INSERT INTO activity (id, partner_id, jti, member_id, kind, total_minor, currency, points, occurred_at, recorded_at, detail)
+     SELECT gen_random_uuid(), 'KP' || (1 + g % $3::int), 'fresh' || i, ('00000000-0000-4000-8000-' || lpad(to_hex(g), 12, '0'))::uuid,
+            'purchase', 100 + (i * 37) % 9900, 'EUR', 0, t.at, t.at, jsonb_build_object('channel', 'web')
+       FROM generate_series(1, $1::int) i
+      CROSS JOIN LATERAL (SELECT 1 + (i::bigint * 104729) % $2::int AS g) m(g)
+      CROSS JOIN LATERAL (SELECT now() - make_interval(secs => (i * 7) % 300) AS at) t`,
+    [options.fresh, options.members, options.partners],
+  );
+}
+
 const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 
 const month = (at: Date): string => at.toISOString().slice(0, 7);
@@ -94,12 +111,17 @@ export async function kpiBench(database: BenchDatabase, options: KpiBenchOptions
     });
     process.stderr.write('\n');
     console.log(
-      `first refresh (every day): ${((Date.now() - started) / 1000).toFixed(1)} s, ${first.days} days, ${first.rows} member-day rows, ${first.enrolments} enrolments`,
+      `first refresh (every day, then ${first.bases} figure bases in full): ${((Date.now() - started) / 1000).toFixed(1)} s, ${first.days} days, ${first.rows} member-day rows, ${first.enrolments} enrolments`,
     );
+    await dataSource.query('ANALYZE kpi_member_day; ANALYZE kpi_member_fact; ANALYZE kpi_figures_base');
     started = Date.now();
     const next = await refreshKpis(dataSource, new Date());
-    console.log(`incremental refresh: ${Date.now() - started} ms (${next.days} day(s) recomputed)`);
-    await dataSource.query('ANALYZE kpi_member_day; ANALYZE kpi_member_fact');
+    console.log(`incremental refresh: ${Date.now() - started} ms (${next.days} day(s) recomputed, ${next.bases} bases rolled forward)`);
+
+    // Activity after the bases (as of now − the refresh lag): what a query as of now applies to its base.
+    started = Date.now();
+    await fresh(dataSource, options);
+    console.log(`${options.fresh} fresh purchases recorded in the last 5 minutes (${Date.now() - started} ms)`);
 
     const service = new KpiService(dataSource);
     const now = new Date();
@@ -108,9 +130,28 @@ export async function kpiBench(database: BenchDatabase, options: KpiBenchOptions
     const yearBack = month(new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 11, 1)));
     const shapes: Array<{ label: string; query: Omit<KpiQuery, 'asOf'> }> = [
       { label: 'partner, 3 months', query: { partnerId: 'KP1', from: threeBack, to: lastMonth } },
+      { label: 'partner, 12 months', query: { partnerId: 'KP1', from: yearBack, to: lastMonth } },
       { label: 'coalition, 3 months', query: { partnerId: null, from: threeBack, to: lastMonth } },
       { label: 'coalition, 12 months', query: { partnerId: null, from: yearBack, to: lastMonth } },
     ];
+    const later = new Date(now.getTime() + DAY_MS);
+    // Each kind once in full too: its time, and the check that the base rolled forward answers exactly the same.
+    for (const shape of shapes) {
+      const asOf = now;
+      const t0 = process.hrtime.bigint();
+      const full = await service.explain({ ...shape.query, asOf }, later, { full: true });
+      const fullMs = Number(process.hrtime.bigint() - t0) / 1e6;
+      const fast = await service.explain({ ...shape.query, asOf }, later);
+      if (isDomainError(full) || isDomainError(fast)) throw new Error('kpis refused');
+      if (JSON.stringify(full.kpis) !== JSON.stringify(fast.kpis))
+        throw new Error(`${shape.label}: the base rolled forward differs from the full computation`);
+      console.log(
+        `  ${shape.label}: ${fast.kpis.activeMembers} active members, ${fast.kpis.purchases} purchases; in full ${fullMs.toFixed(0)} ms; ` +
+          `from the base as of ${fast.path.kind === 'base' ? `${fast.path.baseAsOf.toISOString()} + ${fast.path.changedMembers} changed members: the same figures` : `nothing (${fast.path.reason})`}`,
+      );
+      if (fast.path.kind !== 'base') throw new Error(`${shape.label}: no base was used (${fast.path.reason})`);
+    }
+
     const timings = new Map<string, number[]>(shapes.map((shape) => [shape.label, []]));
     const all: number[] = [];
     for (let index = 0; index < options.queries; index++) {
@@ -118,10 +159,9 @@ export async function kpiBench(database: BenchDatabase, options: KpiBenchOptions
       // Each query as of a slightly different time (as dashboards asking "now" would), so no plan or row is cached by asOf.
       const asOf = new Date(now.getTime() - (index % 5) * 60_000);
       const t0 = process.hrtime.bigint();
-      const outcome = await service.kpis({ ...shape.query, asOf }, new Date(now.getTime() + DAY_MS));
+      const outcome = await service.kpis({ ...shape.query, asOf }, later);
       const ms = Number(process.hrtime.bigint() - t0) / 1e6;
       if (isDomainError(outcome)) throw new Error(`kpis refused: ${outcome.code} ${outcome.message}`);
-      if (index < shapes.length) console.log(`  ${shape.label}: ${outcome.activeMembers} active members, ${outcome.purchases} purchases`);
       timings.get(shape.label)!.push(ms);
       all.push(ms);
     }

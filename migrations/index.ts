@@ -29,6 +29,7 @@ import { StampCards1732790000000 } from './1732790000000-stamp-cards';
 import { CampaignUsageShards1732820000000 } from './1732820000000-campaign-usage-shards';
 import { EngineEvents1732830000000 } from './1732830000000-engine-events';
 import { KpiRollups1732800000000 } from './1732800000000-kpi-rollups';
+import { KpiFigureBases1732840000000 } from './1732840000000-kpi-figure-bases';
 
 /** Every migration in order. Never edit one that has landed: add a new one. */
 export const migrations = [
@@ -63,4 +64,5 @@ export const migrations = [
   CampaignUsageShards1732820000000,
   EngineEvents1732830000000,
   KpiRollups1732800000000,
+  KpiFigureBases1732840000000,
 ];

@@ -293,7 +293,7 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
         new MemberReferralResolver(referrals),
         new EngineResolver(new EngineConfigService(dataSource, clock)),
         new StampCardResolver(stampCards),
-        new KpiResolver(new KpiService(readDataSource, metrics), dataSource, clock, refreshKpisNow),
+        new KpiResolver(new KpiService(readDataSource, metrics, dataSource), dataSource, clock, refreshKpisNow),
         new MemberStampCardResolver(),
       ],
       // Federation (docs/federation.md): other subgraphs reach members and partners as their direct queries do.
