@@ -38,6 +38,12 @@ export const KPI_BASE_EVERY_MS = 3_600_000;
 /** ... or sooner, when more members than this changed since (a query then recomputes fewer). */
 export const KPI_BASE_ROLL_CHANGED = 2_000;
 
+/** `full`: skip the bases; `maxChangedMembers`: instead of KPI_BASE_MAX_CHANGED (the tests use a small one). */
+export interface FiguresOptions {
+  full?: boolean;
+  maxChangedMembers?: number;
+}
+
 export type FiguresPath =
   | { kind: 'base'; baseAsOf: Date; changedMembers: number }
   | { kind: 'full'; reason: 'asked' | 'no base' | 'a partner started sending purchases' | 'too many changes' };
@@ -118,7 +124,7 @@ export async function figuresAt(
   spec: FigureSpec,
   asOf: Date,
   state: RollupState,
-  options: { full?: boolean } = {},
+  options: FiguresOptions = {},
 ): Promise<{ figures: Figures; path: FiguresPath }> {
   const full = async (reason: Extract<FiguresPath, { kind: 'full' }>['reason']) => ({
     figures: await computeFigures(tx, spec, asOf, state, null),
@@ -129,8 +135,9 @@ export async function figuresAt(
   if (!base) return full('no base');
   if (base.asOf.getTime() < asOf.getTime() && (await partnerStarted(tx, base.asOf, asOf)))
     return full('a partner started sending purchases');
-  const changed = base.asOf.getTime() < asOf.getTime() ? await changedMembers(tx, base.asOf, asOf, KPI_BASE_MAX_CHANGED + 1) : [];
-  if (changed.length > KPI_BASE_MAX_CHANGED) return full('too many changes');
+  const most = options.maxChangedMembers ?? KPI_BASE_MAX_CHANGED;
+  const changed = base.asOf.getTime() < asOf.getTime() ? await changedMembers(tx, base.asOf, asOf, most + 1) : [];
+  if (changed.length > most) return full('too many changes');
   const path: FiguresPath = { kind: 'base', baseAsOf: base.asOf, changedMembers: changed.length };
   if (changed.length === 0) return { figures: base.figures, path };
   const minus = await computeFigures(tx, spec, base.asOf, state, changed);

@@ -5,7 +5,7 @@ import { ErrorCode, fail, isDomainError } from '../common/errors';
 import { readCursor, toConnection, type Connection, type Page } from '../ledger/ledger-query.service';
 import type { OpError } from '../common/op-errors';
 import { settingsAt, type KpiSettings } from './kpi-settings';
-import { figuresAt, recordWanted, type FiguresPath } from './kpi-bases';
+import { figuresAt, recordWanted, type FiguresOptions, type FiguresPath } from './kpi-bases';
 import { LIFECYCLE_STAGES, monthIndex, monthOf, monthStart, monthText, type LifecycleStage } from './kpi-common';
 import { prepareFigures, rollupCut, rollupState, type FigureSpec, type Figures } from './kpi-figures';
 
@@ -169,11 +169,7 @@ export class KpiService {
    * The KPIs and how they were computed: from a base rolled forward, or in full (docs/kpis.md,
    * "Bases"). `full` skips the bases (the tests and the benchmark compare both ways).
    */
-  async explain(
-    query: KpiQuery,
-    now: Date,
-    options: { full?: boolean } = {},
-  ): Promise<{ kpis: Kpis; path: FiguresPath } | OpError<'kpis'>> {
+  async explain(query: KpiQuery, now: Date, options: FiguresOptions = {}): Promise<{ kpis: Kpis; path: FiguresPath } | OpError<'kpis'>> {
     const checked = checkPeriod(query, now);
     if (isDomainError(checked)) return checked;
     const { first, last, asOfMonth } = checked;

@@ -10,7 +10,7 @@ import { HUB_ID, TestHub, type TestPartner } from '../helpers/test-hub';
  * coalition, with and without segments, after purchases, enrolments, referrals made and qualified,
  * redemptions, earns and burns; and the full computation takes over when no base can serve
  * (asOf before any base, other lifecycle thresholds in force, a partner that starts sending
- * purchase activities).
+ * purchase activities, too many members changed).
  *
  * ACME and BOLT send purchase activities; CORE only issues and redeems (so there an earn or burn
  * makes a member active) and pays the referral bonuses.
@@ -220,6 +220,13 @@ describe('KPI figure bases', () => {
     // As of a time between the base and now.
     expect(await same({ partnerId: 'ACME', ...Q1 }, midway)).toMatchObject({ kind: 'base' });
     expect(await same({ partnerId: null, ...YEAR }, midway)).toMatchObject({ kind: 'base' });
+    // More members changed than the limit (a small one here): in full, and the same.
+    const query = { partnerId: 'ACME', ...Q1, asOf: hub.clock.now() };
+    const limited = await service.explain(query, hub.clock.now(), { maxChangedMembers: 3 });
+    const full = await service.explain(query, hub.clock.now(), { full: true });
+    if (isDomainError(limited) || isDomainError(full)) throw new Error('kpis refused');
+    expect(limited.path).toEqual({ kind: 'full', reason: 'too many changes' });
+    expect(limited.kpis).toEqual(full.kpis);
     // A closed period (February), asked as of now: a base of its own once asked for and refreshed.
     expect(await same({ partnerId: 'ACME', from: '2027-02', to: '2027-02' })).toEqual({ kind: 'full', reason: 'no base' });
   });
