@@ -33,6 +33,8 @@ export const KPI_WANTED_MS = 7 * 86_400_000;
 export const KPI_WANTED_MAX = 100;
 /** Only a query as of at most this long ago records its combination as wanted (a base as of now would not serve an older asOf). */
 const WANTED_RECENT_MS = 3_600_000;
+/** How long the refresh job lets one base's statement run (the hub's connections stop a statement after 30 s). */
+export const KPI_BASE_STATEMENT_TIMEOUT = '10min';
 /** A combination gets a new base when its latest is this much older than the new one would be ... */
 export const KPI_BASE_EVERY_MS = 3_600_000;
 /** ... or sooner, when more members than this changed since (a query then recomputes fewer). */
@@ -233,6 +235,8 @@ export async function refreshBases(runner: QueryRunner, now: Date): Promise<numb
     try {
       const tx = runner.manager;
       await prepareFigures(tx);
+      // Not a request: a combination computed in full over a large coalition may take longer than a request may.
+      await tx.query(`SET LOCAL statement_timeout = '${KPI_BASE_STATEMENT_TIMEOUT}'`);
       const settings = await settingsAt(tx, ask.partnerId, asOf);
       const spec: FigureSpec = {
         partnerId: ask.partnerId,
