@@ -23,7 +23,7 @@ npm run bench -- webhooks-slow [--requests 2000] [--connections 16] [--members 2
 npm run bench -- scale-out [--requests 4000] [--connections 32] [--members 200] [--repeat 3]   (one hub process vs two on one database, interleaved)
 npm run bench -- batch [--requests 20000] [--connections 4] [--members 500] [--sizes 100,500] [--pgbench] [--pgbench-clients 32] [--pgbench-seconds 20]   (instructions/s through submitInstructions)
 npm run bench -- engine [--requests 1000] [--connections 8] [--members 500] [--rounds 3]   (the loyalty engine: issuePoints, an activity with 1 rule, one with 20 rules and 10 campaigns; CPU per instruction)
-npm run bench -- kpis [--members 20000] [--entries 200000] [--partners 10] [--queries 30]   (KPI queries over the rollups: p50/p95, and the refresh times)
+npm run bench -- kpis [--members 20000] [--entries 200000] [--partners 10] [--queries 30] [--fresh 2000] [--reuse]   (KPI queries from bases and rollups: p50/p95 per kind, and the refresh times)
 npm run bench -- all   (hot-partner and member-reads; statement runs on its own: it loads a million entries)
 npm run bench -- compare [--seconds 15] [--rounds 2] [--connections 32] [--members 10000] [--partners 10] [--scale 10]
     [--pgbench-threads 2] [--batch-size 500] [--batch-connections 4] [--half-warmup 5] [--keep]
@@ -72,6 +72,8 @@ async function main(): Promise<void> {
         'pgbench-clients': { type: 'string', default: '32' },
         'pgbench-seconds': { type: 'string', default: '20' },
         queries: { type: 'string', default: '30' },
+        fresh: { type: 'string' },
+        reuse: { type: 'boolean', default: false },
       },
     });
   } catch (error) {
@@ -158,6 +160,8 @@ async function main(): Promise<void> {
         entries: or(values.entries, 200000),
         partners: Number(values.partners),
         queries: Number(values.queries),
+        fresh: or(values.fresh, 2000),
+        reuse: values.reuse === true,
       });
     if (name === 'statement') await statementStream(database, { entries: or(values.entries, 1000000), small: Number(values.small) });
     if (name === 'close')

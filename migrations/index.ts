@@ -32,6 +32,7 @@ import { BatchOutcomes1732870000000 } from './1732870000000-batch-outcomes';
 import { InstructionReceipts1732870001000 } from './1732870001000-instruction-receipts';
 import { KpiRollups1732800000000 } from './1732800000000-kpi-rollups';
 import { CampaignHoldout1732860000000 } from './1732860000000-campaign-holdout';
+import { KpiFigureBases1732840000000 } from './1732840000000-kpi-figure-bases';
 import { KpiNonMemberReports1732850000000 } from './1732850000000-kpi-non-member-reports';
 
 /** Every migration in order. Never edit one that has landed: add a new one. */
@@ -67,6 +68,7 @@ export const migrations = [
   CampaignUsageShards1732820000000,
   EngineEvents1732830000000,
   KpiRollups1732800000000,
+  KpiFigureBases1732840000000,
   KpiNonMemberReports1732850000000,
   CampaignHoldout1732860000000,
   BatchOutcomes1732870000000,

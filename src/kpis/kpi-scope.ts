@@ -1,11 +1,11 @@
 import type { EntityManager } from 'typeorm';
-import { ErrorCode, fail, isDomainError } from '../common/errors';
+import { isDomainError } from '../common/errors';
 import type { OpError } from '../common/op-errors';
-import { checkPeriod, monthIndex, type KpiQuery } from './kpi.service';
+import { checkPeriod, KPI_FIRST_MONTH, type KpiQuery } from './kpi.service';
 import { utcDay } from './rollups';
 
 /** The first month any KPI trend reads or a report may name (months before it are refused: InvalidInput). */
-export const FIRST_MONTH = '1970-01';
+export const FIRST_MONTH = KPI_FIRST_MONTH;
 
 /** A checked period, in months since year 0: its first month, and the first month after it that is counted. */
 export interface CheckedPeriod {
@@ -21,7 +21,6 @@ export interface CheckedPeriod {
 export function checkTrendPeriod(query: KpiQuery, now: Date): CheckedPeriod | OpError<'kpis'> {
   const checked = checkPeriod(query, now);
   if (isDomainError(checked)) return checked;
-  if (checked.first < monthIndex(FIRST_MONTH)!) return fail(ErrorCode.INVALID_INPUT, `period months are ${FIRST_MONTH} or later`);
   return { first: checked.first, end: Math.min(checked.last, checked.asOfMonth) + 1 };
 }
 

@@ -4,17 +4,19 @@ import { Exact } from '../common/decimal';
 import { ErrorCode, fail, isDomainError } from '../common/errors';
 import type { OpError } from '../common/op-errors';
 import { settingsAt, type KpiSettings } from './kpi-settings';
-import { BURN_TYPES, EARN_TYPES, utcDay } from './rollups';
+import { figuresAt, recordWanted, type FiguresOptions, type FiguresPath } from './kpi-bases';
+import { LIFECYCLE_STAGES, monthIndex, monthOf, monthStart, monthText, type LifecycleStage } from './kpi-common';
+import { prepareFigures, rollupCut, rollupState, type FigureSpec, type Figures } from './kpi-figures';
 
-/** The lifecycle stages, first to last (docs/kpis.md, "Lifecycle"). */
-export const LIFECYCLE_STAGES = ['FIRST_VISIT', 'ONE_TIME', 'RETURNING', 'REPEAT', 'LOYAL'] as const;
-export type LifecycleStage = (typeof LIFECYCLE_STAGES)[number];
+export { LIFECYCLE_STAGES, monthIndex, monthStart, monthText, type LifecycleStage } from './kpi-common';
 
 /** The longest period one query may cover, in months. */
 export const KPI_MAX_MONTHS = 24;
 
-/** The memory each of the KPI statement's sorts and hash tables may take (docs/kpis.md, "Cost"). */
-export const KPI_WORK_MEM = '64MB';
+/** The first month a period may start in. */
+export const KPI_FIRST_MONTH = '1970-01';
+
+export { KPI_WORK_MEM } from './kpi-figures';
 
 /** Decimal places of every ratio's `value` (rounded half to even; numerator and denominator are exact). */
 export const RATIO_PLACES = 6;
@@ -88,18 +90,6 @@ export interface Kpis {
   settings: KpiSettings;
 }
 
-const MONTH = /^([0-9]{4})-(0[1-9]|1[0-2])$/;
-
-/** Months since year 0 of a YYYY-MM, or null. */
-export function monthIndex(text: string): number | null {
-  const match = MONTH.exec(text);
-  return match ? Number(match[1]) * 12 + Number(match[2]) - 1 : null;
-}
-
-export const monthText = (index: number): string =>
-  `${String(Math.floor(index / 12)).padStart(4, '0')}-${String((index % 12) + 1).padStart(2, '0')}`;
-export const monthStart = (index: number): string => `${monthText(index)}-01`;
-
 export function ratio(numerator: bigint | number | string, denominator: bigint | number | string): Ratio {
   const n = new Exact(numerator.toString());
   const d = new Exact(denominator.toString());
@@ -110,49 +100,37 @@ export function ratio(numerator: bigint | number | string, denominator: bigint |
   };
 }
 
-interface Figures {
-  active: number;
-  purchases: string;
-  spend: string;
-  buyers: number;
-  repeaters: number;
-  prevSpend: string;
-  retainedBase: number;
-  retained: number;
-  reach: number;
-  referrals: number;
-  converted: number;
-  enrolments: Array<{ channel: string; members: number }> | null;
-  cohorts: Array<{ cohort: string; size: number }> | null;
-  cohortActive: Array<{ cohort: string; month: string; active: number }> | null;
-  funnel: Array<{ stage: LifecycleStage; members: number }> | null;
-  rewards: Array<{ kind: string; redemptions: number; members: number }> | null;
-}
-
-/**
- * The KPIs of one scope and period as of a date (docs/kpis.md). Reads the rollups for the days they
- * hold and the recorded rows for the rest, up to asOf, in one statement of one read-only
- * transaction: the same query as of the same date answers the same numbers.
- */
 export interface KpiObserver {
   kpiQuery(scope: 'partner' | 'coalition', outcome: string, seconds: number): void;
 }
 
+/**
+ * The KPIs of one scope and period as of a date (docs/kpis.md): a stored base of the same figures
+ * as of an earlier time, rolled forward over the members who changed since, or else computed in
+ * full from the rollups and the recorded rows up to asOf; either way in one read-only REPEATABLE
+ * READ transaction, and the same numbers: the same query as of the same date answers the same.
+ */
 export class KpiService {
   constructor(
     private readonly dataSource: DataSource,
     private readonly observer?: KpiObserver,
+    /** Where combinations asked for without a base are recorded (the primary, when dataSource is a replica). */
+    private readonly primary: DataSource = dataSource,
   ) {}
 
   async kpis(query: KpiQuery, now: Date): Promise<Kpis | OpError<'kpis'>> {
     const started = process.hrtime.bigint();
-    const outcome = await this.compute(query, now);
+    const outcome = await this.explain(query, now);
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     this.observer?.kpiQuery(query.partnerId === null ? 'coalition' : 'partner', 'code' in outcome ? outcome.code : 'ok', seconds);
-    return outcome;
+    return 'code' in outcome ? outcome : outcome.kpis;
   }
 
-  private async compute(query: KpiQuery, now: Date): Promise<Kpis | OpError<'kpis'>> {
+  /**
+   * The KPIs and how they were computed: from a base rolled forward, or in full (docs/kpis.md,
+   * "Bases"). `full` skips the bases (the tests and the benchmark compare both ways).
+   */
+  async explain(query: KpiQuery, now: Date, options: FiguresOptions = {}): Promise<{ kpis: Kpis; path: FiguresPath } | OpError<'kpis'>> {
     const checked = checkPeriod(query, now);
     if (isDomainError(checked)) return checked;
     const { first, last, asOfMonth } = checked;
@@ -160,51 +138,36 @@ export class KpiService {
     if (channel !== null && !/^[A-Za-z0-9_.-]{1,64}$/.test(channel))
       return fail(ErrorCode.INVALID_INPUT, 'enrolmentChannel is 1 to 64 of A-Z a-z 0-9 _ . -');
 
-    return this.dataSource.transaction('REPEATABLE READ', async (tx) => {
+    const outcome = await this.dataSource.transaction('REPEATABLE READ', async (tx) => {
       await tx.query('SET TRANSACTION READ ONLY');
-      // The figures join sets of members built in the statement (CTEs), whose sizes the planner cannot
-      // estimate: it would pick nested loops over them, quadratic in the members. Hash joins it is.
-      await tx.query('SET LOCAL enable_nestloop = off');
-      // The hub's connections keep one generic plan per statement; this one depends on its dates and scope too much for that.
-      await tx.query('SET LOCAL plan_cache_mode = force_custom_plan');
-      // Its hash tables hold a row per member-month of the scope: in memory rather than spilled to disk.
-      await tx.query(`SET LOCAL work_mem = '${KPI_WORK_MEM}'`);
+      await prepareFigures(tx);
       if (query.partnerId !== null) {
         const [known]: unknown[] = await tx.query('SELECT 1 FROM partner WHERE id = $1', [query.partnerId]);
         if (!known) return fail(ErrorCode.UNKNOWN_PARTNER, `no partner ${query.partnerId}`);
       }
       const settings = await settingsAt(tx, query.partnerId, query.asOf);
       const end = Math.min(last, asOfMonth) + 1; // first month after the (effective) period
-      const months = end - first;
-      const windowStart = end - settings.lifecycleWindowMonths;
-      const loyalStart = end - settings.loyalMonths;
-      const previousStart = first - months;
-      const rangeStart = Math.min(previousStart, windowStart, first - 1);
-      const [state]: Array<{ complete_before: string; enrolments_through: Date }> = await tx.query(
-        "SELECT to_char(complete_before, 'YYYY-MM-DD') AS complete_before, enrolments_through FROM kpi_refresh_state",
-      );
-      const asOfDay = utcDay(query.asOf);
-      const cut = state ? (state.complete_before < asOfDay ? state.complete_before : asOfDay) : '0001-01-01';
-      const rows: Array<{ figures: Figures }> = await tx.query(FIGURES_SQL, [
-        query.partnerId,
-        query.asOf,
-        cut,
-        monthStart(rangeStart),
-        monthStart(first),
-        monthStart(end),
-        monthStart(previousStart),
-        monthStart(windowStart),
-        monthStart(loyalStart),
-        settings.loyalMinPurchases,
-        settings.loyalMonths,
-        state ? state.enrolments_through : new Date(0),
-        query.segment?.lifecycleStage ?? null,
+      const spec: FigureSpec = {
+        partnerId: query.partnerId,
+        first,
+        end,
+        stage: query.segment?.lifecycleStage ?? null,
         channel,
-        EARN_TYPES,
-        BURN_TYPES,
-      ]);
-      return shape(query, settings, rows[0]!.figures, { first, end, months, previousStart, cut: state ? cut : null });
+        windowMonths: settings.lifecycleWindowMonths,
+        loyalMinPurchases: settings.loyalMinPurchases,
+        loyalMonths: settings.loyalMonths,
+      };
+      const state = await rollupState(tx);
+      const { figures, path } = await figuresAt(tx, spec, query.asOf, state, options);
+      const cut = state.completeBefore === null ? null : rollupCut(state, query.asOf);
+      const kpis = shape(query, settings, figures, { first, end, months: end - first, previousStart: first - (end - first), cut });
+      return { kpis, path };
     });
+    // Asked for now (not in the past) without a base: the refresh job prepares one for it from now on.
+    if (!isDomainError(outcome) && outcome.path.kind === 'full' && outcome.path.reason === 'no base' && !options.full) {
+      await recordWanted(this.primary, query, now);
+    }
+    return outcome;
   }
 }
 
@@ -214,11 +177,13 @@ export function checkPeriod(query: KpiQuery, now: Date): { first: number; last: 
   const last = monthIndex(query.to);
   if (first === null || last === null) return fail(ErrorCode.INVALID_INPUT, 'period months are YYYY-MM');
   if (last < first) return fail(ErrorCode.INVALID_INPUT, 'the period ends before it starts');
+  // The hub records nothing before 1970, and the months read before the period (the previous period, the lifecycle window) must still be dates.
+  if (first < monthIndex(KPI_FIRST_MONTH)!) return fail(ErrorCode.INVALID_INPUT, `the period starts in ${KPI_FIRST_MONTH} or later`);
   if (last - first + 1 > KPI_MAX_MONTHS) return fail(ErrorCode.INVALID_INPUT, `the period is too long: at most ${KPI_MAX_MONTHS} months`);
   if (Number.isNaN(query.asOf.getTime()) || query.asOf.getTime() > now.getTime()) {
     return fail(ErrorCode.INVALID_INPUT, 'asOf is not in the future (figures as of a later time could still change)');
   }
-  const asOfMonth = monthIndex(utcDay(query.asOf).slice(0, 7))!;
+  const asOfMonth = monthOf(query.asOf);
   if (first > asOfMonth) return fail(ErrorCode.INVALID_INPUT, 'the period starts after asOf');
   return { first, last, asOfMonth };
 }
@@ -297,164 +262,3 @@ export function clv(spend: bigint, active: number, months: number, retained: num
     monthlyDiscountRate: settings.monthlyDiscountRate,
   };
 }
-
-/**
- * $1 partner (null: coalition), $2 asOf, $3 cut (rollup days before it; recorded rows from it to asOf),
- * $4 first month read, $5 period start, $6 first month after the period, $7 previous period start,
- * $8 lifecycle window start, $9 start of the last Q months, $10 L, $11 Q, $12 enrolments in the facts up to,
- * $13 segment stage, $14 segment channel, $15 earn entry types, $16 burn entry types.
- */
-export const FIGURES_SQL = `
-WITH
-ap AS (
-  -- Partners that send purchase activities: one index probe each (a subplan, not a join over the activity table).
-  SELECT p.id AS partner_id FROM partner p
-   WHERE (SELECT true FROM activity a WHERE a.partner_id = p.id AND a.kind = 'purchase' AND a.recorded_at <= $2 LIMIT 1)
-),
-days AS (
-  -- The scope's rows (every partner's for the coalition) from the first month read: the rollup's final days, then the recorded rows.
-  SELECT partner_id, member_id, day, purchases, spend_minor, earns + burns AS moves
-    FROM kpi_member_day
-   WHERE ($1::text IS NULL OR partner_id = $1) AND day >= $4::date AND day < $3::date AND day < $6::date
-  UNION ALL
-  SELECT partner_id, member_id, (recorded_at AT TIME ZONE 'UTC')::date, 1, total_minor, 0
-    FROM activity
-   WHERE kind = 'purchase' AND ($1::text IS NULL OR partner_id = $1)
-     AND recorded_at >= greatest($3::date, $4::date)::timestamp AT TIME ZONE 'UTC'
-     AND recorded_at <= $2 AND recorded_at < $6::date::timestamp AT TIME ZONE 'UTC'
-  UNION ALL
-  SELECT partner_id, member_id, (recorded_at AT TIME ZONE 'UTC')::date, 0, 0, 1
-    FROM journal_entry
-   WHERE member_id IS NOT NULL AND (type = ANY($15) OR type = ANY($16)) AND ($1::text IS NULL OR partner_id = $1)
-     AND recorded_at >= greatest($3::date, $4::date)::timestamp AT TIME ZONE 'UTC'
-     AND recorded_at <= $2 AND recorded_at < $6::date::timestamp AT TIME ZONE 'UTC'
-),
-active_days AS (
-  -- Each row, and whether it makes its member active: a purchase, or an earn or burn at a partner that sends no activities.
-  SELECT d.partner_id, d.member_id, d.day, d.purchases, d.spend_minor, (d.purchases > 0 OR (d.moves > 0 AND ap.partner_id IS NULL)) AS active
-    FROM days d LEFT JOIN ap ON ap.partner_id = d.partner_id
-),
-others AS (
-  -- A partner's figures only: the other partners' rows in the period, for cross-partner reach.
-  SELECT partner_id, member_id, purchases, earns + burns AS moves
-    FROM kpi_member_day
-   WHERE $1::text IS NOT NULL AND partner_id <> $1 AND day >= $5::date AND day < $3::date AND day < $6::date
-  UNION ALL
-  SELECT partner_id, member_id, 1, 0
-    FROM activity
-   WHERE $1::text IS NOT NULL AND kind = 'purchase' AND partner_id <> $1
-     AND recorded_at >= greatest($3::date, $5::date)::timestamp AT TIME ZONE 'UTC'
-     AND recorded_at <= $2 AND recorded_at < $6::date::timestamp AT TIME ZONE 'UTC'
-  UNION ALL
-  SELECT partner_id, member_id, 0, 1
-    FROM journal_entry
-   WHERE $1::text IS NOT NULL AND member_id IS NOT NULL AND (type = ANY($15) OR type = ANY($16)) AND partner_id <> $1
-     AND recorded_at >= greatest($3::date, $5::date)::timestamp AT TIME ZONE 'UTC'
-     AND recorded_at <= $2 AND recorded_at < $6::date::timestamp AT TIME ZONE 'UTC'
-),
-links AS (
-  SELECT partner_id, member_id, enrolled_at,
-         CASE WHEN first_purchase_at <= $2 THEN first_purchase_at END AS fp,
-         CASE WHEN first_purchase_at <= $2 THEN first_channel END AS fc
-    FROM kpi_member_fact WHERE enrolled_at <= $2 AND ($1::text IS NULL OR partner_id = $1)
-  UNION ALL
-  SELECT l.partner_id, l.member_id, l.created_at, NULL, NULL
-    FROM member_link l
-   WHERE l.created_at > $12 AND l.created_at <= $2 AND ($1::text IS NULL OR l.partner_id = $1)
-     AND NOT EXISTS (SELECT 1 FROM kpi_member_fact f WHERE f.partner_id = l.partner_id AND f.member_id = l.member_id)
-),
-members AS (
-  SELECT member_id, min(enrolled_at) AS enrolled_at, (array_agg(fc ORDER BY fp) FILTER (WHERE fp IS NOT NULL))[1] AS channel
-    FROM links GROUP BY member_id
-),
-members_channel AS (
-  SELECT m.member_id, m.enrolled_at,
-         coalesce(m.channel, CASE WHEN m.enrolled_at >= $5::date::timestamp AT TIME ZONE 'UTC' OR $14::text IS NOT NULL THEN (
-           SELECT coalesce(a.detail->>'channel', 'unknown') FROM activity a
-            WHERE a.member_id = m.member_id AND a.kind = 'purchase' AND ($1::text IS NULL OR a.partner_id = $1)
-              AND a.recorded_at >= $3::date::timestamp AT TIME ZONE 'UTC' AND a.recorded_at <= $2
-            ORDER BY a.recorded_at, a.id LIMIT 1) END, 'none') AS channel
-    FROM members m
-),
-scoped AS (
-  -- Per member and month, at the scope (the coalition: summed over partners).
-  SELECT member_id, date_trunc('month', day)::date AS month, sum(purchases)::bigint AS purchases, sum(spend_minor) AS spend, bool_or(active) AS active
-    FROM active_days GROUP BY 1, 2
-),
-life AS (
-  SELECT m.member_id, m.enrolled_at, m.channel,
-         CASE WHEN coalesce(w.purchases, 0) >= $10 AND coalesce(w.qmonths, 0) >= $11 THEN 'LOYAL'
-              WHEN coalesce(w.purchases, 0) >= 3 THEN 'REPEAT'
-              WHEN coalesce(w.purchases, 0) = 2 THEN 'RETURNING'
-              WHEN coalesce(w.purchases, 0) = 1 THEN 'ONE_TIME'
-              ELSE 'FIRST_VISIT' END AS stage
-    FROM members_channel m
-    LEFT JOIN (
-      SELECT member_id,
-             sum(purchases) FILTER (WHERE month >= $8::date AND month < $6::date) AS purchases,
-             count(*) FILTER (WHERE month >= $9::date AND month < $6::date AND active) AS qmonths
-        FROM scoped GROUP BY member_id
-    ) w USING (member_id)
-),
-sm AS (
-  SELECT * FROM life WHERE ($13::text IS NULL OR stage = $13) AND ($14::text IS NULL OR channel = $14)
-),
-s AS (
-  -- Without a segment every member with rows is in sm (enrolled before any activity): no join needed.
-  SELECT sc.* FROM scoped sc WHERE ($13::text IS NULL AND $14::text IS NULL) OR sc.member_id IN (SELECT member_id FROM sm)
-),
-pm AS (
-  SELECT member_id, sum(purchases) AS p, sum(spend) AS sp, bool_or(active) AS a
-    FROM s WHERE month >= $5::date AND month < $6::date GROUP BY member_id
-),
-act AS (
-  SELECT member_id, month FROM s WHERE active
-),
-elsewhere AS MATERIALIZED (
-  -- Coalition: members active at 2 partners or more in the period; a partner: its members active at another partner.
-  SELECT member_id FROM active_days
-   WHERE $1::text IS NULL AND day >= $5::date AND day < $6::date AND active
-   GROUP BY member_id HAVING count(DISTINCT partner_id) >= 2
-  UNION
-  SELECT o.member_id FROM others o LEFT JOIN ap ON ap.partner_id = o.partner_id
-   WHERE o.purchases > 0 OR (o.moves > 0 AND ap.partner_id IS NULL)
-)
-SELECT json_build_object(
-  'active', (SELECT count(*) FROM pm WHERE a),
-  'purchases', (SELECT coalesce(sum(p), 0) FROM pm)::text,
-  'spend', (SELECT coalesce(sum(sp), 0) FROM pm)::text,
-  'buyers', (SELECT count(*) FROM pm WHERE p >= 1),
-  'repeaters', (SELECT count(*) FROM pm WHERE p >= 2),
-  'prevSpend', (SELECT coalesce(sum(spend), 0) FROM s WHERE month >= $7::date AND month < $5::date)::text,
-  'retainedBase', (SELECT count(*) FROM act WHERE month >= ($5::date - interval '1 month') AND month < ($6::date - interval '1 month')),
-  'retained', (SELECT count(*) FROM act x JOIN act y ON y.member_id = x.member_id AND y.month = (x.month + interval '1 month')::date
-                WHERE x.month >= ($5::date - interval '1 month') AND x.month < ($6::date - interval '1 month')),
-  'reach', (SELECT count(*) FROM pm JOIN elsewhere e USING (member_id) WHERE pm.a),
-  'referrals', (SELECT count(*) FROM referral r JOIN sm ON sm.member_id = r.referee_id
-                 WHERE r.created_at >= $5::date::timestamp AT TIME ZONE 'UTC' AND r.created_at < $6::date::timestamp AT TIME ZONE 'UTC'
-                   AND r.created_at <= $2 AND ($1::text IS NULL OR r.enrolled_at_partner_id = $1)),
-  'converted', (SELECT count(*) FROM referral r JOIN sm ON sm.member_id = r.referee_id
-                 WHERE r.created_at >= $5::date::timestamp AT TIME ZONE 'UTC' AND r.created_at < $6::date::timestamp AT TIME ZONE 'UTC'
-                   AND r.created_at <= $2 AND ($1::text IS NULL OR r.enrolled_at_partner_id = $1) AND r.qualified_at <= $2),
-  'enrolments', (SELECT json_agg(json_build_object('channel', channel, 'members', n) ORDER BY channel) FROM (
-                   SELECT channel, count(*)::int AS n FROM sm
-                    WHERE enrolled_at >= $5::date::timestamp AT TIME ZONE 'UTC' AND enrolled_at < $6::date::timestamp AT TIME ZONE 'UTC'
-                    GROUP BY channel) e),
-  'cohorts', (SELECT json_agg(json_build_object('cohort', cohort, 'size', n)) FROM (
-                SELECT date_trunc('month', enrolled_at AT TIME ZONE 'UTC')::date AS cohort, count(*)::int AS n FROM sm
-                 WHERE enrolled_at >= $5::date::timestamp AT TIME ZONE 'UTC' AND enrolled_at < $6::date::timestamp AT TIME ZONE 'UTC'
-                 GROUP BY 1) c),
-  'cohortActive', (SELECT json_agg(json_build_object('cohort', cohort, 'month', month, 'active', n)) FROM (
-                     SELECT date_trunc('month', sm.enrolled_at AT TIME ZONE 'UTC')::date AS cohort, act.month, count(*)::int AS n
-                       FROM sm JOIN act USING (member_id)
-                      WHERE sm.enrolled_at >= $5::date::timestamp AT TIME ZONE 'UTC' AND sm.enrolled_at < $6::date::timestamp AT TIME ZONE 'UTC'
-                        AND act.month >= date_trunc('month', sm.enrolled_at AT TIME ZONE 'UTC')::date AND act.month < $6::date
-                      GROUP BY 1, 2) z),
-  'funnel', (SELECT json_agg(json_build_object('stage', stage, 'members', n)) FROM (SELECT stage, count(*)::int AS n FROM sm GROUP BY stage) f),
-  'rewards', (SELECT json_agg(json_build_object('kind', kind, 'redemptions', n, 'members', m) ORDER BY kind) FROM (
-                SELECT r.kind, count(*)::int AS n, count(DISTINCT e.member_id)::int AS m
-                  FROM entitlement e JOIN reward r ON r.id = e.reward_id JOIN sm ON sm.member_id = e.member_id
-                 WHERE e.created_at >= $5::date::timestamp AT TIME ZONE 'UTC' AND e.created_at < $6::date::timestamp AT TIME ZONE 'UTC'
-                   AND e.created_at <= $2 AND ($1::text IS NULL OR e.partner_id = $1)
-                 GROUP BY r.kind) x)
-) AS figures`;

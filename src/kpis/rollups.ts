@@ -1,5 +1,7 @@
 import type { DataSource, QueryRunner } from 'typeorm';
 import { assert } from '../common/assert';
+import { refreshBases } from './kpi-bases';
+import { BURN_TYPES, EARN_TYPES, KPI_REFRESH_LAG_MS, utcDay } from './kpi-common';
 
 /**
  * The KPI rollups and their refresh (docs/kpis.md, "Rollups"). A run recomputes, day by day,
@@ -12,14 +14,12 @@ import { assert } from '../common/assert';
  * the time it recorded, so days stay open (recomputed by the next run) until `LAG_MS` after
  * their end; after that they are final and the watermark moves past them.
  *
+ * Last, it writes the KPI figure bases (kpi-bases.ts) from the rollup it brought up to date.
+ *
  * Two hub processes (or the CLI beside them) never refresh at once: a run holds a session
  * advisory lock, and a run that does not get it does nothing (`ran: false`).
  */
-export const KPI_REFRESH_LAG_MS = 10 * 60_000;
-
-/** The entry types that count as earning and burning (docs/kpis.md). */
-export const EARN_TYPES = ['issue', 'grant', 'referral', 'stamp_reward'] as const;
-export const BURN_TYPES = ['redeem', 'reward'] as const;
+export { BURN_TYPES, EARN_TYPES, KPI_REFRESH_LAG_MS, utcDay } from './kpi-common';
 
 const LOCK_KEY = 'coalition-hub:kpi-refresh';
 const DAY_MS = 86_400_000;
@@ -35,6 +35,8 @@ export interface KpiRefreshRun {
   enrolments: number;
   /** Days before this one (YYYY-MM-DD) are final in the rollup. */
   completeBefore: string | null;
+  /** KPI figure bases written (docs/kpis.md, "Bases"). */
+  bases: number;
 }
 
 export interface KpiRefreshProgress {
@@ -54,7 +56,7 @@ export async function refreshKpis(dataSource: DataSource, now: Date, progress?: 
     const [lock]: Array<{ locked: boolean }> = await runner.query('SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS locked', [
       LOCK_KEY,
     ]);
-    if (!lock?.locked) return { ran: false, days: 0, rows: 0, enrolments: 0, completeBefore: null };
+    if (!lock?.locked) return { ran: false, days: 0, rows: 0, enrolments: 0, completeBefore: null, bases: 0 };
     try {
       return await refreshLocked(runner, now, progress);
     } finally {
@@ -96,7 +98,9 @@ async function refreshLocked(runner: QueryRunner, now: Date, progress?: KpiRefre
     });
     progress?.(index + 1, days.length, day);
   }
-  return { ran: true, days: days.length, rows, enrolments, completeBefore };
+  // Then the figure bases, from the rollup just brought up to date.
+  const bases = await refreshBases(runner, now);
+  return { ran: true, days: days.length, rows, enrolments, completeBefore, bases };
 }
 
 /** Writes `day`'s member rows again from the activity table and the journal (what was recorded that day, up to `now`). */
@@ -169,11 +173,6 @@ async function inTransaction<T>(runner: QueryRunner, work: () => Promise<T>): Pr
     await runner.rollbackTransaction();
     throw error;
   }
-}
-
-/** YYYY-MM-DD of `at` in UTC. */
-export function utcDay(at: Date): string {
-  return at.toISOString().slice(0, 10);
 }
 
 function nextDay(day: string): string {

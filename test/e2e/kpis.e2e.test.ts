@@ -418,6 +418,8 @@ describe('who may read KPIs', () => {
       [{ scope: {}, period: { from: '2025-01', to: '2027-03' } }, 'InvalidInput'], // 27 months
       [{ scope: {}, period: { from: '2027-03', to: '2027-01' } }, 'InvalidInput'],
       [{ scope: {}, period: { from: '2027-1', to: '2027-03' } }, 'InvalidInput'],
+      [{ scope: {}, period: { from: '0000-01', to: '0000-03' } }, 'InvalidInput'], // before 1970: would not even be a date
+      [{ scope: {}, period: { from: '1969-12', to: '1970-01' } }, 'InvalidInput'],
       [{ scope: {}, period: Q1, asOf: '2030-01-01T00:00:00Z' }, 'InvalidInput'], // in the future
       [{ scope: {}, period: { from: '2027-06', to: '2027-06' }, asOf: AS_OF }, 'InvalidInput'], // after asOf
       [{ scope: { partnerId: 'NOPE' }, period: Q1 }, 'UnknownPartner'],

@@ -24,7 +24,7 @@ export function kpisCommand(): Command {
       ).finally(() => progress.done());
       if (!run.ran) throw new CliError('another process is refreshing the KPI rollups now; nothing done');
       console.log(
-        `refreshed ${run.days} days (${run.rows} member-day rows), ${run.enrolments} new enrolments; days before ${run.completeBefore} are final`,
+        `refreshed ${run.days} days (${run.rows} member-day rows), ${run.enrolments} new enrolments, ${run.bases} KPI figure bases; days before ${run.completeBefore} are final`,
       );
     });
   return kpis;
