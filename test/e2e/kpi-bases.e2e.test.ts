@@ -1,8 +1,9 @@
-import { hashEmail, signAccessToken, signInstruction, type FieldsByOp, type Op } from '@coalition-hub/partner-sdk';
+import { hashEmail, signAccessToken, type FieldsByOp, type Op } from '@coalition-hub/partner-sdk';
 import { isDomainError } from '../../src/common/errors';
 import { KpiService, type KpiQuery } from '../../src/kpis/kpi.service';
 import type { FiguresPath } from '../../src/kpis/kpi-bases';
 import { HUB_ID, TestHub, type TestPartner } from '../helpers/test-hub';
+import { moveClockTo, sendAccepted } from './support/fixture-clock';
 
 /**
  * KPI figure bases (docs/kpis.md, "Bases"): a query answered from a base rolled forward over the
@@ -22,19 +23,11 @@ let core: TestPartner;
 let service: KpiService;
 let mugId: string;
 
-/** Moves the hub's clock forward to `iso`. */
-function at(iso: string): void {
-  const target = Date.parse(iso);
-  const now = hub.clock.now().getTime();
-  if (target < now) throw new Error(`the fixture only moves forward (${iso})`);
-  hub.clock.advance(target - now);
-}
+const at = (iso: string): void => moveClockTo(hub, iso);
 
-async function send<O extends Op>(partner: TestPartner, op: O, fields: FieldsByOp[O]): Promise<void> {
-  const signed = await signInstruction({ partnerId: partner.id, hubId: HUB_ID, key: partner.key, op, now: hub.clock.now(), fields });
-  const outcome = await partner.client.submitSigned(op, signed.jws);
-  if (!outcome.ok) throw new Error(`${op} ${JSON.stringify(fields)}: ${outcome.errorCode} ${outcome.message}`);
-}
+const send = async <O extends Op>(partner: TestPartner, op: O, fields: FieldsByOp[O]): Promise<void> => {
+  await sendAccepted(hub, partner, op, fields);
+};
 
 let order = 0;
 const buy = (partner: TestPartner, member: string, total: string, channel?: string) =>

@@ -1,5 +1,6 @@
-import { hashEmail, signAccessToken, signInstruction, type FieldsByOp, type Op } from '@coalition-hub/partner-sdk';
+import { hashEmail, signAccessToken, type FieldsByOp, type Op } from '@coalition-hub/partner-sdk';
 import { HUB_ID, TestHub, type TestPartner } from '../helpers/test-hub';
+import { moveClockTo, sendAccepted } from './support/fixture-clock';
 
 /**
  * The liability and breakage trend (docs/kpis.md, "Liability and breakage trend") of a small ledger
@@ -57,19 +58,10 @@ interface Finance {
 /** What finance answered at the end of each month (read on its last day, after the month's last entry). */
 const financeAt: Record<string, Finance> = {};
 
-function at(iso: string): void {
-  const target = Date.parse(iso);
-  const now = hub.clock.now().getTime();
-  if (target < now) throw new Error(`the fixture only moves forward (${iso})`);
-  hub.clock.advance(target - now);
-}
+const at = (iso: string): void => moveClockTo(hub, iso);
 
-async function send<O extends Op>(partner: TestPartner, op: O, fields: FieldsByOp[O]): Promise<{ entryId: string }> {
-  const signed = await signInstruction({ partnerId: partner.id, hubId: HUB_ID, key: partner.key, op, now: hub.clock.now(), fields });
-  const outcome = await partner.client.submitSigned(op, signed.jws);
-  if (!outcome.ok) throw new Error(`${op} ${JSON.stringify(fields)}: ${outcome.errorCode} ${outcome.message}`);
-  return outcome.data as unknown as { entryId: string };
-}
+const send = async <O extends Op>(partner: TestPartner, op: O, fields: FieldsByOp[O]) =>
+  (await sendAccepted(hub, partner, op, fields)) as { entryId: string };
 
 async function operator(query: string, variables: Record<string, unknown> = {}) {
   const response = await hub.graphql(query, variables, await hub.operatorToken());
