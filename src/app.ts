@@ -298,7 +298,7 @@ export async function startHub(config: Config, databaseUrl: string, options: Hub
         new EngineResolver(new EngineConfigService(dataSource, clock)),
         new StampCardResolver(stampCards),
         new KpiResolver(
-          new KpiService(readDataSource, metrics, dataSource),
+          new KpiService(readDataSource, metrics, dataSource, { rules: config.tiers, windowDays: config.tierWindowDays }),
           new CampaignResultsService(readDataSource),
           dataSource,
           clock,

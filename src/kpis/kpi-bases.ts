@@ -48,7 +48,7 @@ export interface FiguresOptions {
 
 export type FiguresPath =
   | { kind: 'base'; baseAsOf: Date; changedMembers: number }
-  | { kind: 'full'; reason: 'asked' | 'no base' | 'a partner started sending purchases' | 'too many changes' };
+  | { kind: 'full'; reason: 'asked' | 'no base' | 'a partner started sending purchases' | 'too many changes' | 'tier segment' };
 
 /** The base's key columns, in the table's order. */
 const keyParams = (spec: FigureSpec): unknown[] => [
@@ -133,6 +133,8 @@ export async function figuresAt(
     path: { kind: 'full', reason } as const,
   });
   if (options.full) return full('asked');
+  // A member's tier moves as earned points leave its rolling window, with nothing recorded: a base cannot follow that.
+  if (spec.tier !== null) return full('tier segment');
   const base = await latestBase(tx, spec, asOf);
   if (!base) return full('no base');
   if (base.asOf.getTime() < asOf.getTime() && (await partnerStarted(tx, base.asOf, asOf)))
@@ -247,6 +249,7 @@ export async function refreshBases(runner: QueryRunner, now: Date): Promise<numb
         windowMonths: settings.lifecycleWindowMonths,
         loyalMinPurchases: settings.loyalMinPurchases,
         loyalMonths: settings.loyalMonths,
+        tier: null,
       };
       if (await baseDue(tx, spec, asOf)) {
         const { figures, path } = await figuresAt(tx, spec, asOf, await rollupState(tx));

@@ -43,6 +43,8 @@ export interface FigureSpec {
   windowMonths: number;
   loyalMinPurchases: number;
   loyalMonths: number;
+  /** The tier segment: the tier asked for, with the hub's tier rules (names and thresholds, lowest first) and window. */
+  tier: { name: string; names: string[]; thresholds: string[]; windowDays: number } | null;
 }
 
 /** The statement's session settings: each figures statement sets what suits it (see computeFigures). */
@@ -115,6 +117,15 @@ export async function computeFigures(
     EARN_TYPES,
     BURN_TYPES,
   ];
+  // The tier segment: each member's tier at the end of the (effective) period, or at asOf if that is earlier.
+  const tierAt = new Date(Math.min(asOf.getTime(), Date.parse(`${monthStart(spec.end)}T00:00:00Z`)));
+  params.push(
+    spec.tier?.name ?? null,
+    spec.tier?.names ?? [],
+    spec.tier?.thresholds ?? [],
+    new Date(tierAt.getTime() - (spec.tier?.windowDays ?? 0) * 86_400_000),
+    tierAt,
+  );
   const rows: Array<{ figures: Figures }> =
     members === null ? await tx.query(FIGURES_SQL, params) : await tx.query(MEMBERS_FIGURES_SQL, [...params, members]);
   return rows[0]!.figures;
@@ -171,7 +182,8 @@ SELECT json_build_object(
  * $1 partner (null: coalition), $2 asOf, $3 cut (rollup days before it; recorded rows from it to asOf),
  * $4 first month read, $5 period start, $6 first month after the period, $7 previous period start,
  * $8 lifecycle window start, $9 start of the last Q months, $10 L, $11 Q, $12 enrolments in the facts up to,
- * $13 segment stage, $14 segment channel, $15 earn entry types, $16 burn entry types; restricted: $17 the members counted.
+ * $13 segment stage, $14 segment channel, $15 earn entry types, $16 burn entry types, $17 segment tier, $18 tier names and
+ * $19 thresholds (lowest first), $20 and $21 the tier window (start excluded, end included); restricted: $22 the members counted.
  *
  * Every counter is a sum over members of what that member's own rows contribute (its rows at other
  * partners too, for reach), except through `ap` (which partners send purchase activities): that is
@@ -181,7 +193,7 @@ function figuresSql(restricted: boolean): string {
   // A set the planner joins (index lookups per member), not an array it would estimate element by element.
   const only = (column: string): string => (restricted ? ` AND ${column} IN (SELECT member_id FROM only_members)` : '');
   return `
-WITH${restricted ? '\nonly_members AS MATERIALIZED (SELECT DISTINCT unnest($17::uuid[]) AS member_id),' : ''}
+WITH${restricted ? '\nonly_members AS MATERIALIZED (SELECT DISTINCT unnest($22::uuid[]) AS member_id),' : ''}
 ap AS (
   -- Partners that send purchase activities: one index probe each (a subplan, not a join over the activity table).
   SELECT p.id AS partner_id FROM partner p
@@ -263,7 +275,19 @@ life AS (
               WHEN coalesce(w.purchases, 0) >= 3 THEN 'REPEAT'
               WHEN coalesce(w.purchases, 0) = 2 THEN 'RETURNING'
               WHEN coalesce(w.purchases, 0) = 1 THEN 'ONE_TIME'
-              ELSE 'FIRST_VISIT' END AS stage
+              ELSE 'FIRST_VISIT' END AS stage,
+         -- Only with a tier segment: the member's tier as the hub counts it (src/members/tiers.ts), from the issues (their base
+         -- amount) and reversals of issues recorded in the tier window, at every partner; below every threshold, the lowest tier.
+         CASE WHEN $17::text IS NOT NULL THEN coalesce((
+           SELECT t.name FROM unnest($18::text[], $19::bigint[]) WITH ORDINALITY AS t(name, threshold, n)
+            WHERE t.threshold <= (
+              SELECT coalesce(sum(CASE WHEN e.type = 'issue' AND e.rates ? 'baseAmount' THEN (e.rates->>'baseAmount')::bigint ELSE p.amount END), 0)
+                FROM journal_entry e
+                JOIN posting p ON p.entry_id = e.id
+                JOIN account a ON a.id = p.account_id AND a.owner_kind = 'member' AND a.owner_id = e.member_id::text AND a.asset = 'CP' AND a.kind = 'wallet'
+               WHERE e.member_id = m.member_id AND e.type IN ('issue', 'reversal') AND e.recorded_at > $20 AND e.recorded_at <= $21
+                 AND (e.type = 'issue' OR EXISTS (SELECT 1 FROM journal_entry o WHERE o.id = e.reverses_entry_id AND o.type = 'issue')))
+            ORDER BY t.n DESC LIMIT 1), ($18::text[])[1]) END AS tier
     FROM members_channel m
     LEFT JOIN (
       SELECT member_id,
@@ -273,11 +297,11 @@ life AS (
     ) w USING (member_id)
 ),
 sm AS (
-  SELECT * FROM life WHERE ($13::text IS NULL OR stage = $13) AND ($14::text IS NULL OR channel = $14)
+  SELECT * FROM life WHERE ($13::text IS NULL OR stage = $13) AND ($14::text IS NULL OR channel = $14) AND ($17::text IS NULL OR tier = $17)
 ),
 s AS (
   -- Without a segment every member with rows is in sm (enrolled before any activity): no join needed.
-  SELECT sc.* FROM scoped sc WHERE ($13::text IS NULL AND $14::text IS NULL) OR sc.member_id IN (SELECT member_id FROM sm)
+  SELECT sc.* FROM scoped sc WHERE ($13::text IS NULL AND $14::text IS NULL AND $17::text IS NULL) OR sc.member_id IN (SELECT member_id FROM sm)
 ),
 pm AS (
   SELECT member_id, sum(purchases) AS p, sum(spend) AS sp, bool_or(active) AS a

@@ -28,7 +28,13 @@ export interface KpiQuery {
   from: string;
   to: string;
   asOf: Date;
-  segment?: { lifecycleStage?: LifecycleStage | null; enrolmentChannel?: string | null } | null;
+  segment?: { lifecycleStage?: LifecycleStage | null; enrolmentChannel?: string | null; tier?: string | null } | null;
+}
+
+/** The hub's tier rules (docs/ledger.md, "Tiers"), for the tier segment. */
+export interface KpiTierRules {
+  rules: ReadonlyArray<{ name: string; threshold: bigint }>;
+  windowDays: number;
 }
 
 /** An exact ratio: its integer (or minor-unit) parts and their quotient to RATIO_PLACES places (null when the denominator is 0). */
@@ -116,6 +122,8 @@ export class KpiService {
     private readonly observer?: KpiObserver,
     /** Where combinations asked for without a base are recorded (the primary, when dataSource is a replica). */
     private readonly primary: DataSource = dataSource,
+    /** The tier rules a tier segment counts by; without them, a tier segment is refused. */
+    private readonly tiers?: KpiTierRules,
   ) {}
 
   async kpis(query: KpiQuery, now: Date): Promise<Kpis | OpError<'kpis'>> {
@@ -137,6 +145,19 @@ export class KpiService {
     const channel = query.segment?.enrolmentChannel ?? null;
     if (channel !== null && !/^[A-Za-z0-9_.-]{1,64}$/.test(channel))
       return fail(ErrorCode.INVALID_INPUT, 'enrolmentChannel is 1 to 64 of A-Z a-z 0-9 _ . -');
+    const tierName = query.segment?.tier ?? null;
+    const tierNames = (this.tiers?.rules ?? []).map((rule) => rule.name);
+    if (tierName !== null && !tierNames.includes(tierName))
+      return fail(ErrorCode.INVALID_INPUT, `tier is one of ${tierNames.join(', ') || '(no tiers configured)'}`);
+    const tier =
+      tierName === null || !this.tiers
+        ? null
+        : {
+            name: tierName,
+            names: tierNames,
+            thresholds: this.tiers.rules.map((rule) => rule.threshold.toString()),
+            windowDays: this.tiers.windowDays,
+          };
 
     const outcome = await this.dataSource.transaction('REPEATABLE READ', async (tx) => {
       await tx.query('SET TRANSACTION READ ONLY');
@@ -156,6 +177,7 @@ export class KpiService {
         windowMonths: settings.lifecycleWindowMonths,
         loyalMinPurchases: settings.loyalMinPurchases,
         loyalMonths: settings.loyalMonths,
+        tier,
       };
       const state = await rollupState(tx);
       const { figures, path } = await figuresAt(tx, spec, query.asOf, state, options);

@@ -36,6 +36,12 @@ export class KpiSegmentInput {
     description: 'Their enrolment channel: the channel of their first purchase ("unknown": sent none; "none": no purchase yet).',
   })
   enrolmentChannel?: string | null;
+  @Field(() => String, {
+    nullable: true,
+    description:
+      "Their coalition tier at the end of the period (or at asOf, if earlier), by the hub's tier rules: from the CP earned in the tier window ending then, as `me { tier }` counts it.",
+  })
+  tier?: string | null;
 }
 
 @ObjectType({
