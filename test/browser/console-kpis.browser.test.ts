@@ -384,6 +384,32 @@ describeWithBrowser('the KPI dashboards in Chromium', () => {
     expect(await page.getByTestId('kpi-repeatPurchaseRate').textContent()).toBe(pct(own.repeatPurchaseRate.value));
   });
 
+  it('asks for a tier segment and shows its answer, and the refusal of a tier the hub does not have', async () => {
+    const page = await open(1280);
+    const variables = { scope: { partnerId: 'ACME' }, period: { from: '2027-01', to: '2027-03' }, asOf: '2027-03-20T23:59:59.999Z' };
+    const whole = (await hub.asStaff(KPIS, variables, 'operator')).kpis;
+    const base = (await hub.asStaff(KPIS, { ...variables, segment: { tier: 'Base' } }, 'operator')).kpis;
+    expect(base.__typename).toBe('Kpis');
+    // Every member of this fixture has earned under the Silver threshold: the Base segment is the whole.
+    expect(base.activeMembers).toBe(whole.activeMembers);
+    await page.getByLabel('Segment: tier').fill('Base');
+    await ask(page, { scope: 'ACME', from: '2027-01', to: '2027-03', asOf: '2027-03-20' });
+    await page.getByRole('heading', { name: 'Figures for ACME' }).waitFor();
+    await expect(page.getByTestId('kpi-context').textContent()).resolves.toContain('only members in tier Base');
+    expect(await page.getByTestId('kpi-activeMembers').textContent()).toBe(count(base.activeMembers));
+    const gold = (await hub.asStaff(KPIS, { ...variables, segment: { tier: 'Gold' } }, 'operator')).kpis;
+    await page.getByLabel('Segment: tier').fill('Gold');
+    await page.getByRole('button', { name: 'Show KPIs' }).click();
+    await expect(page.getByTestId('kpi-context').textContent()).resolves.toContain('only members in tier Gold');
+    expect(await page.getByTestId('kpi-activeMembers').textContent()).toBe(count(gold.activeMembers));
+    expect(gold.activeMembers).toBe(0);
+    await page.getByLabel('Segment: tier').fill('Platinum');
+    await page.getByRole('button', { name: 'Show KPIs' }).click();
+    const refused = (await hub.asStaff(KPIS, { ...variables, segment: { tier: 'Platinum' } }, 'operator')).kpis;
+    expect(refused.__typename).toBe('InvalidInput');
+    await expect(page.getByRole('alert').textContent()).resolves.toContain(refused.message.replace(/\.$/, ''));
+  });
+
   it('loads nothing from outside the hub and its CSP refuses nothing', () => {
     const origin = new URL(hub.url).origin;
     expect(requested.filter((url) => !url.startsWith('data:') && new URL(url).origin !== origin)).toEqual([]);

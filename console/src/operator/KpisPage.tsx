@@ -148,6 +148,7 @@ interface Draft {
   asOf: string;
   stage: string;
   channel: string;
+  tier: string;
 }
 
 function question(draft: Draft): KpiQuestion {
@@ -155,6 +156,7 @@ function question(draft: Draft): KpiQuestion {
   const segment: KpiQuestion['segment'] = {};
   if (draft.stage !== '') segment.lifecycleStage = draft.stage;
   if (draft.channel.trim() !== '') segment.enrolmentChannel = draft.channel.trim();
+  if (draft.tier.trim() !== '') segment.tier = draft.tier.trim();
   const asOf = asOfInstant(draft.asOf);
   return {
     scope: { partnerId: draft.partnerId.trim() === '' ? null : draft.partnerId.trim() },
@@ -166,9 +168,18 @@ function question(draft: Draft): KpiQuestion {
 
 export function KpisPage({ graphql, partners }: { graphql: GraphqlClient; partners: Array<{ id: string; name: string }> }) {
   const initial = preset('last-3')!;
-  const [draft, setDraft] = useState<Draft>({ partnerId: '', preset: 'last-3', ...initial, asOf: '', stage: '', channel: '' });
+  const [draft, setDraft] = useState<Draft>({ partnerId: '', preset: 'last-3', ...initial, asOf: '', stage: '', channel: '', tier: '' });
   const [asked, setAsked] = useState<KpiQuestion>(() => question(draft));
-  const ids = { scope: useId(), preset: useId(), from: useId(), to: useId(), asOf: useId(), stage: useId(), channel: useId() };
+  const ids = {
+    scope: useId(),
+    preset: useId(),
+    from: useId(),
+    to: useId(),
+    asOf: useId(),
+    stage: useId(),
+    channel: useId(),
+    tier: useId(),
+  };
   const change = (field: keyof Draft) => (event: { target: { value: string } }) => setDraft((d) => ({ ...d, [field]: event.target.value }));
   const submit = (event: FormEvent) => {
     event.preventDefault();
@@ -252,6 +263,10 @@ export function KpisPage({ graphql, partners }: { graphql: GraphqlClient; partne
               autoComplete="off"
             />
           </div>
+          <div>
+            <label htmlFor={ids.tier}>Segment: tier</label>
+            <input id={ids.tier} value={draft.tier} onChange={change('tier')} placeholder="any (e.g. Gold)" autoComplete="off" />
+          </div>
           <div className="kpi-submit">
             <button type="submit">Show KPIs</button>
           </div>
@@ -271,6 +286,7 @@ function KpiFigures({ graphql, asked, result }: { graphql: GraphqlClient; asked:
   const segment = [
     asked.segment?.lifecycleStage && `stage ${STAGES[asked.segment.lifecycleStage] ?? asked.segment.lifecycleStage}`,
     asked.segment?.enrolmentChannel && `channel “${asked.segment.enrolmentChannel}”`,
+    asked.segment?.tier && `tier ${asked.segment.tier}`,
   ].filter(Boolean);
   return (
     <>

@@ -11,7 +11,7 @@ export interface KpiQuestion {
   scope: { partnerId: string | null };
   period: { from: string; to: string };
   asOf?: string;
-  segment?: { lifecycleStage?: string; enrolmentChannel?: string };
+  segment?: { lifecycleStage?: string; enrolmentChannel?: string; tier?: string };
 }
 
 export type Refused = { __typename: 'InvalidInput' | 'UnknownPartner' | 'ScopeNotAllowed'; errorCode: string; message: string };
