@@ -1,4 +1,5 @@
 import type { EntityManager } from 'typeorm';
+import { earnedInJournal } from '../members/tiers';
 import { BURN_TYPES, EARN_TYPES, monthStart, utcDay, type LifecycleStage } from './kpi-common';
 
 /** The memory each of the KPI statement's sorts and hash tables may take (docs/kpis.md, "Cost"). */
@@ -280,13 +281,7 @@ life AS (
          -- amount) and reversals of issues recorded in the tier window, at every partner; below every threshold, the lowest tier.
          CASE WHEN $17::text IS NOT NULL THEN coalesce((
            SELECT t.name FROM unnest($18::text[], $19::bigint[]) WITH ORDINALITY AS t(name, threshold, n)
-            WHERE t.threshold <= (
-              SELECT coalesce(sum(CASE WHEN e.type = 'issue' AND e.rates ? 'baseAmount' THEN (e.rates->>'baseAmount')::bigint ELSE p.amount END), 0)
-                FROM journal_entry e
-                JOIN posting p ON p.entry_id = e.id
-                JOIN account a ON a.id = p.account_id AND a.owner_kind = 'member' AND a.owner_id = e.member_id::text AND a.asset = 'CP' AND a.kind = 'wallet'
-               WHERE e.member_id = m.member_id AND e.type IN ('issue', 'reversal') AND e.recorded_at > $20 AND e.recorded_at <= $21
-                 AND (e.type = 'issue' OR EXISTS (SELECT 1 FROM journal_entry o WHERE o.id = e.reverses_entry_id AND o.type = 'issue')))
+            WHERE t.threshold <= ${earnedInJournal('m.member_id', '$20', '$21')}
             ORDER BY t.n DESC LIMIT 1), ($18::text[])[1]) END AS tier
     FROM members_channel m
     LEFT JOIN (

@@ -1,11 +1,8 @@
 import type { EntityManager } from 'typeorm';
 import { isDomainError } from '../common/errors';
 import type { OpError } from '../common/op-errors';
-import { checkPeriod, KPI_FIRST_MONTH, type KpiQuery } from './kpi.service';
+import { checkPeriod, type KpiQuery } from './kpi.service';
 import { utcDay } from './rollups';
-
-/** The first month any KPI trend reads or a report may name (months before it are refused: InvalidInput). */
-export const FIRST_MONTH = KPI_FIRST_MONTH;
 
 /** A checked period, in months since year 0: its first month, and the first month after it that is counted. */
 export interface CheckedPeriod {
@@ -16,7 +13,7 @@ export interface CheckedPeriod {
 
 /**
  * The period and asOf checked as `kpis` checks them (docs/kpis.md, "The query"), and no month before
- * FIRST_MONTH; then, in the transaction, that the partner exists (UnknownPartner).
+ * KPI_FIRST_MONTH (kpi.service.ts); then, in the transaction, that the partner exists (UnknownPartner).
  */
 export function checkTrendPeriod(query: KpiQuery, now: Date): CheckedPeriod | OpError<'kpis'> {
   const checked = checkPeriod(query, now);

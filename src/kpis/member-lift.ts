@@ -1,8 +1,8 @@
 import type { DataSource } from 'typeorm';
 import { ErrorCode, fail, isDomainError } from '../common/errors';
 import type { OpError } from '../common/op-errors';
-import { monthIndex, monthStart, monthText, ratio, type KpiQuery, type Ratio } from './kpi.service';
-import { checkTrendPeriod, FIRST_MONTH, knownPartner, observed, rollupCut, type KpiTrendObserver } from './kpi-scope';
+import { KPI_FIRST_MONTH, monthIndex, monthStart, monthText, ratio, type KpiQuery, type Ratio } from './kpi.service';
+import { checkTrendPeriod, knownPartner, observed, rollupCut, type KpiTrendObserver } from './kpi-scope';
 import { BURN_TYPES, EARN_TYPES, utcDay } from './rollups';
 
 /** What a partner reports of its non-member customers for one month (docs/kpis.md, "Member lift"). */
@@ -161,7 +161,7 @@ export class MemberLiftService {
     }
     const month = monthIndex(input.month);
     if (month === null) return fail(ErrorCode.INVALID_INPUT, 'month is YYYY-MM');
-    if (month < monthIndex(FIRST_MONTH)!) return fail(ErrorCode.INVALID_INPUT, `month is ${FIRST_MONTH} or later`);
+    if (month < monthIndex(KPI_FIRST_MONTH)!) return fail(ErrorCode.INVALID_INPUT, `month is ${KPI_FIRST_MONTH} or later`);
     if (month > monthIndex(utcDay(now).slice(0, 7))!) return fail(ErrorCode.INVALID_INPUT, 'month is not in the future');
     const customers = whole(input.customers);
     if (customers === null) return fail(ErrorCode.INVALID_INPUT, 'customers is a whole number of customers, e.g. "120"');

@@ -47,15 +47,28 @@ export function applyMultiplier(base: bigint, multiplier: string): bigint {
 export const DAY_IN_WINDOW = `CASE
   WHEN d.first_at > $2 AND d.last_at <= $3 THEN d.earned
   WHEN d.last_at <= $2 OR d.first_at > $3 THEN 0
-  ELSE (SELECT coalesce(sum(CASE WHEN e.type = 'issue' AND e.rates ? 'baseAmount' THEN (e.rates->>'baseAmount')::bigint ELSE p.amount END), 0)
+  ELSE ${earnedInJournal('d.member_id', '$2', '$3', "e.recorded_at >= d.day::timestamp AT TIME ZONE 'UTC' AND e.recorded_at < (d.day + 1)::timestamp AT TIME ZONE 'UTC'")}
+END`;
+
+/**
+ * A scalar subquery: the CP `member` (an SQL expression) earned for its tier from the journal entries
+ * recorded in (`after`, `upTo`] (SQL expressions), and `also` if given: issues count their base amount
+ * (a multiplier must not feed the tier that earns it), reversals of issues their wallet posting.
+ */
+export function earnedInJournal(member: string, after: string, upTo: string, also?: string): string {
+  return `(SELECT coalesce(sum(CASE WHEN e.type = 'issue' AND e.rates ? 'baseAmount' THEN (e.rates->>'baseAmount')::bigint ELSE p.amount END), 0)
         FROM journal_entry e
         JOIN posting p ON p.entry_id = e.id
         JOIN account a ON a.id = p.account_id AND a.owner_kind = 'member' AND a.owner_id = e.member_id::text AND a.asset = 'CP' AND a.kind = 'wallet'
-        WHERE e.member_id = d.member_id AND e.type IN ('issue', 'reversal')
-          AND e.recorded_at >= d.day::timestamp AT TIME ZONE 'UTC' AND e.recorded_at < (d.day + 1)::timestamp AT TIME ZONE 'UTC'
-          AND e.recorded_at > $2 AND e.recorded_at <= $3
-          AND (e.type = 'issue' OR EXISTS (SELECT 1 FROM journal_entry o WHERE o.id = e.reverses_entry_id AND o.type = 'issue')))
-END`;
+        WHERE e.member_id = ${member} AND e.type IN ('issue', 'reversal')${
+          also
+            ? `
+          AND ${also}`
+            : ''
+        }
+          AND e.recorded_at > ${after} AND e.recorded_at <= ${upTo}
+          AND (e.type = 'issue' OR EXISTS (SELECT 1 FROM journal_entry o WHERE o.id = e.reverses_entry_id AND o.type = 'issue')))`;
+}
 
 export class TierService {
   constructor(

@@ -4,6 +4,7 @@ import Decimal from 'decimal.js';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { hashEmail, signAccessToken, signInstruction, type FieldsByOp, type Op } from '@coalition-hub/partner-sdk';
 import { HUB_ID, TestHub, type TestPartner } from '../helpers/test-hub';
+import { createMug } from '../e2e/support/fixture-clock';
 
 /**
  * The operator's KPI dashboards (docs/consoles.md, "KPIs") in Debian's Chromium against a real hub
@@ -132,22 +133,7 @@ describeWithBrowser('the KPI dashboards in Chromium', () => {
       'operator',
     );
     expect(campaign.createCampaign.__typename).toBe('Campaign');
-    const mug = await hub.graphql(
-      `mutation($input: CreateRewardInput!) { createReward(input: $input) { __typename ... on Reward { id } } }`,
-      {
-        input: {
-          kind: 'product',
-          title: 'Mug',
-          pricePoints: '10',
-          costMinor: '300',
-          costCurrency: 'EUR',
-          entitlementDays: 30,
-          refundPolicy: 'none',
-        },
-      },
-      await signAccessToken({ issuer: 'ACME', subject: 'ACME', scope: 'partner', audience: HUB_ID, key: acme.key, now: hub.clock.now() }),
-    );
-    const mugId = mug.data!.createReward.id;
+    const mugId = await createMug(hub, acme);
     at('2027-01-10T10:00:00Z');
     await send(acme, 'enroll', { member: 'a1', emailHash: hashEmail('m1@example.com') });
     await send(acme, 'enroll', { member: 'a2' });

@@ -1,9 +1,9 @@
-import { hashEmail, signAccessToken, type FieldsByOp, type Op } from '@coalition-hub/partner-sdk';
+import { hashEmail, type FieldsByOp, type Op } from '@coalition-hub/partner-sdk';
 import { isDomainError } from '../../src/common/errors';
 import { KpiService, type KpiQuery } from '../../src/kpis/kpi.service';
 import type { FiguresPath } from '../../src/kpis/kpi-bases';
-import { HUB_ID, TestHub, type TestPartner } from '../helpers/test-hub';
-import { moveClockTo, sendAccepted } from './support/fixture-clock';
+import { TestHub, type TestPartner } from '../helpers/test-hub';
+import { createMug, moveClockTo, sendAccepted } from './support/fixture-clock';
 
 /**
  * KPI figure bases (docs/kpis.md, "Bases"): a query answered from a base rolled forward over the
@@ -104,22 +104,7 @@ beforeAll(async () => {
   await operator(
     'mutation { setReferralProgramme(input: { partnerId: "CORE", referrerBonus: "100", refereeBonus: "50", capPerReferrer: 50 }) { __typename } }',
   );
-  const mug = await hub.graphql(
-    `mutation($input: CreateRewardInput!) { createReward(input: $input) { __typename ... on Reward { id } } }`,
-    {
-      input: {
-        kind: 'product',
-        title: 'Mug',
-        pricePoints: '10',
-        costMinor: '300',
-        costCurrency: 'EUR',
-        entitlementDays: 30,
-        refundPolicy: 'none',
-      },
-    },
-    await signAccessToken({ issuer: 'ACME', subject: 'ACME', scope: 'partner', audience: HUB_ID, key: acme.key, now: hub.clock.now() }),
-  );
-  mugId = mug.data!.createReward.id;
+  mugId = await createMug(hub, acme);
 
   at('2027-01-10T10:00:00Z');
   for (const ref of ['a1', 'a2', 'a3', 'a4']) await send(acme, 'enroll', { member: ref, emailHash: hashEmail(`${ref}@example.com`) });

@@ -1,7 +1,7 @@
 import { hashEmail, signAccessToken, type FieldsByOp, type Op } from '@coalition-hub/partner-sdk';
 import { Client } from 'pg';
 import { HUB_ID, TestHub, type TestPartner } from '../helpers/test-hub';
-import { moveClockTo, sendAccepted } from './support/fixture-clock';
+import { createMug, moveClockTo, sendAccepted } from './support/fixture-clock';
 
 /**
  * KPI figures (docs/kpis.md) against a small coalition worked out by hand.
@@ -135,23 +135,7 @@ beforeAll(async () => {
   );
   expect(campaign.createCampaign.__typename).toBe('Campaign');
   campaignId = campaign.createCampaign.id;
-  const mug = await hub.graphql(
-    `mutation($input: CreateRewardInput!) { createReward(input: $input) { __typename ... on Reward { id } } }`,
-    {
-      input: {
-        kind: 'product',
-        title: 'Mug',
-        pricePoints: '10',
-        costMinor: '300',
-        costCurrency: 'EUR',
-        entitlementDays: 30,
-        refundPolicy: 'none',
-      },
-    },
-    await partnerToken(acme),
-  );
-  expect(mug.data?.createReward.__typename).toBe('Reward');
-  mugId = mug.data!.createReward.id;
+  mugId = await createMug(hub, acme);
 
   at('2027-01-10T10:00:00Z');
   await send(acme, 'enroll', { member: 'a1', emailHash: hashEmail('m1@example.com') });

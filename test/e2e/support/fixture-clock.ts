@@ -1,4 +1,4 @@
-import { signInstruction, type FieldsByOp, type Op } from '@coalition-hub/partner-sdk';
+import { signAccessToken, signInstruction, type FieldsByOp, type Op } from '@coalition-hub/partner-sdk';
 import { HUB_ID, type TestHub, type TestPartner } from '../../helpers/test-hub';
 
 /**
@@ -20,4 +20,33 @@ export async function sendAccepted<O extends Op>(hub: TestHub, partner: TestPart
   const outcome = await partner.client.submitSigned(op, signed.jws);
   if (!outcome.ok) throw new Error(`${op} ${JSON.stringify(fields)}: ${outcome.errorCode} ${outcome.message}`);
   return outcome.data;
+}
+
+/** The partner's reward "Mug" (a product for 10 CP, 3 EUR to the partner, no refund), made with its own token; answers its id. */
+export async function createMug(hub: TestHub, partner: TestPartner): Promise<string> {
+  const token = await signAccessToken({
+    issuer: partner.id,
+    subject: partner.id,
+    scope: 'partner',
+    audience: HUB_ID,
+    key: partner.key,
+    now: hub.clock.now(),
+  });
+  const made = await hub.graphql(
+    `mutation($input: CreateRewardInput!) { createReward(input: $input) { __typename ... on Reward { id } } }`,
+    {
+      input: {
+        kind: 'product',
+        title: 'Mug',
+        pricePoints: '10',
+        costMinor: '300',
+        costCurrency: 'EUR',
+        entitlementDays: 30,
+        refundPolicy: 'none',
+      },
+    },
+    token,
+  );
+  if (made.data?.createReward?.__typename !== 'Reward') throw new Error(`the mug was not made: ${JSON.stringify(made)}`);
+  return made.data.createReward.id as string;
 }
